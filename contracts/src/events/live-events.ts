@@ -1,0 +1,45 @@
+/**
+ * Events that flow from ingest to the realtime edge (Socket.io, webhooks). The in-process bus serves
+ * `npm start`; a Redis pub/sub bus implements the same interface when processes are scaled out.
+ */
+export interface StoredReading {
+  /** Signal key from the catalogue, e.g. `engine.rpm`. */
+  signal: string;
+  /** ISO 8601 sample time. */
+  time: string;
+  value: number;
+}
+
+export type LiveEvent =
+  | { type: 'readings'; tenantId: string; vehicleId: string; readings: StoredReading[] }
+  | { type: 'presence'; tenantId: string; vehicleId: string; deviceId: string; online: boolean; at: string };
+
+export type LiveEventHandler = (event: LiveEvent) => void;
+
+export interface LiveEventBus {
+  publish(event: LiveEvent): void;
+  /** Returns the unsubscribe function. */
+  subscribe(handler: LiveEventHandler): () => void;
+}
+
+export function createInProcessBus(): LiveEventBus {
+  const handlers = new Set<LiveEventHandler>();
+  return {
+    publish(event) {
+      for (const handler of handlers) {
+        // One faulty listener must not stop delivery to the others.
+        try {
+          handler(event);
+        } catch (err) {
+          queueMicrotask(() => {
+            throw err;
+          });
+        }
+      }
+    },
+    subscribe(handler) {
+      handlers.add(handler);
+      return () => handlers.delete(handler);
+    },
+  };
+}

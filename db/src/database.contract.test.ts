@@ -1,0 +1,85 @@
+import { signalCatalogue } from '@clutch/contracts';
+import { createTestDatabase } from '@clutch/test-support';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { migrate, openPglite, openPostgres, syncSignals, type Database } from './index.js';
+
+// One contract, every implementation: the embedded PGlite and a real PostgreSQL server.
+const implementations: [string, () => Promise<Database>][] = [
+  ['PGlite', () => openPglite()],
+  ['PostgreSQL', async () => openPostgres(await createTestDatabase(inject('pgAdminUrl'), 'db_contract'))],
+];
+
+describe.each(implementations)('database contract: %s', (_name, open) => {
+  let db: Database;
+
+  beforeAll(async () => {
+    db = await open();
+  });
+  afterAll(async () => {
+    await db?.close();
+  });
+
+  it('applies the numbered migrations once and is idempotent on the next start', async () => {
+    const first = await migrate(db);
+    expect(first[0]).toBe('001_core.sql');
+    expect(await migrate(db)).toEqual([]);
+    const { rows } = await db.query<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version');
+    expect(rows.map((r) => Number(r.version))).toEqual(first.map((name) => Number(name.slice(0, 3))));
+  });
+
+  it('stores the signal catalogue with stable ids', async () => {
+    await syncSignals(db, signalCatalogue);
+    await syncSignals(db, signalCatalogue);
+    const { rows } = await db.query<{ id: number; key: string; unit: string }>(
+      'SELECT id, key, unit FROM signals WHERE key = $1',
+      ['engine.rpm'],
+    );
+    expect(rows).toEqual([{ id: 2, key: 'engine.rpm', unit: 'rpm' }]);
+  });
+
+  it('rolls a failed transaction back completely', async () => {
+    await db.query(`INSERT INTO tenants (id, name) VALUES ('rollback-t', 'R') ON CONFLICT DO NOTHING`);
+    await expect(
+      db.transaction(async (tx) => {
+        await tx.query(`INSERT INTO vehicles (tenant_id, name) VALUES ('rollback-t', 'kept?')`);
+        await tx.query('SELECT * FROM no_such_table');
+      }),
+    ).rejects.toThrow(/no_such_table/);
+    const { rows } = await db.query(`SELECT 1 FROM vehicles WHERE tenant_id = 'rollback-t'`);
+    expect(rows).toHaveLength(0);
+  });
+
+  it('keeps each tenant inside its own rows through row-level security', async () => {
+    await db.query(`INSERT INTO tenants (id, name) VALUES ('acme', 'Acme'), ('globex', 'Globex') ON CONFLICT DO NOTHING`);
+    await db.query(`INSERT INTO vehicles (tenant_id, name) VALUES ('acme', 'Acme car'), ('globex', 'Globex car')`);
+    const seenByAcme = await db.withTenant('acme', (tx) => tx.query<{ name: string }>('SELECT name FROM vehicles ORDER BY name'));
+    expect(seenByAcme.rows.map((r) => r.name)).toEqual(['Acme car']);
+    await expect(
+      db.withTenant('acme', (tx) => tx.query(`INSERT INTO vehicles (tenant_id, name) VALUES ('globex', 'smuggled')`)),
+    ).rejects.toThrow(/row-level security/);
+  });
+
+  it('keeps one sample per (vehicle, signal, time) when a batch is delivered twice', async () => {
+    const { rows } = await db.query<{ id: string }>(`SELECT id FROM vehicles WHERE name = 'Acme car'`);
+    const vehicleId = rows[0]!.id;
+    const times = [new Date(), new Date(Date.now() - 1000)].map((d) => d.toISOString());
+    const insert = (): Promise<unknown> =>
+      db.query(
+        `INSERT INTO samples (time, tenant_id, vehicle_id, signal_id, value)
+         SELECT * FROM unnest($1::timestamptz[], $2::text[], $3::uuid[], $4::smallint[], $5::float8[])
+         ON CONFLICT DO NOTHING`,
+        [times, ['acme', 'acme'], [vehicleId, vehicleId], [2, 2], [800, 900]],
+      );
+    await insert();
+    await insert();
+    const count = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM samples WHERE vehicle_id = $1', [vehicleId]);
+    expect(count.rows[0]!.n).toBe(2);
+  });
+
+  it('files a sample from a month without a partition in the default partition instead of refusing it', async () => {
+    const { rows } = await db.query<{ id: string }>(`SELECT id FROM vehicles WHERE name = 'Globex car'`);
+    await db.query(`INSERT INTO samples (time, tenant_id, vehicle_id, signal_id, value) VALUES ('2001-01-01T00:00:00Z', 'globex', $1, 3, 50)`, [rows[0]!.id]);
+    const stored = await db.query<{ part: string }>(`SELECT tableoid::regclass::text AS part FROM samples WHERE time = '2001-01-01T00:00:00Z'`);
+    expect(stored.rows).toEqual([{ part: 'samples_default' }]);
+  });
+});

@@ -1,0 +1,7 @@
+export type { Database, DatabaseKind, Queryable, QueryResult } from './types.js';
+export { openDatabase, type DatabaseConfig } from './open.js';
+export { openPglite } from './pglite.js';
+export { openPostgres } from './postgres.js';
+export { migrate, listMigrations, CORE_MIGRATIONS_DIR } from './migrate/migrate.js';
+export { syncSignals } from './signals.js';
+export { APP_ROLE } from './tenant-scope.js';

@@ -1,0 +1,50 @@
+import { mkdirSync } from 'node:fs';
+import { PGlite, type Transaction } from '@electric-sql/pglite';
+import { enterTenantScope } from './tenant-scope.js';
+import type { Database, Queryable, QueryResult } from './types.js';
+
+function wrap(q: PGlite | Transaction): Queryable {
+  return {
+    async query<T>(sql: string, params: readonly unknown[] = []): Promise<QueryResult<T>> {
+      const result = await q.query<T>(sql, params as unknown[]);
+      return { rows: result.rows, rowCount: result.affectedRows ?? result.rows.length };
+    },
+    async exec(sql: string): Promise<void> {
+      await q.exec(sql);
+    },
+  };
+}
+
+/** Embedded PostgreSQL (WASM). `dataDir` undefined keeps everything in memory (tests). */
+export async function openPglite(dataDir?: string): Promise<Database> {
+  if (dataDir) mkdirSync(dataDir, { recursive: true });
+  const pg = await PGlite.create(dataDir ? { dataDir } : {});
+  const root = wrap(pg);
+  return {
+    kind: 'pglite',
+    location: dataDir ?? 'memory://',
+    query: root.query,
+    exec: root.exec,
+    transaction(fn) {
+      return pg.transaction((tx) => fn(wrap(tx)));
+    },
+    withTenant(tenantId, fn) {
+      return pg.transaction(async (tx) => {
+        const scoped = wrap(tx);
+        await enterTenantScope(scoped, tenantId);
+        return fn(scoped);
+      });
+    },
+    async ping() {
+      try {
+        await pg.query('SELECT 1');
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    async close() {
+      if (!pg.closed) await pg.close();
+    },
+  };
+}

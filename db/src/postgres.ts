@@ -1,0 +1,98 @@
+import pg from 'pg';
+import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
+import copyStreams from 'pg-copy-streams';
+import { enterTenantScope } from './tenant-scope.js';
+import type { Database, Queryable, QueryResult } from './types.js';
+
+// Keep timestamptz as Date, bigint (int8) as string by default; numeric aggregates we cast in SQL.
+function wrap(client: pg.Pool | pg.PoolClient): Queryable {
+  return {
+    async query<T>(sql: string, params: readonly unknown[] = []): Promise<QueryResult<T>> {
+      const result = await client.query(sql, params as unknown[]);
+      return { rows: result.rows as T[], rowCount: result.rowCount ?? 0 };
+    },
+    async exec(sql: string): Promise<void> {
+      await client.query(sql);
+    },
+  };
+}
+
+function redact(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return 'postgres://(unparsable url)';
+  }
+}
+
+/** Escapes one value for COPY text format. */
+function copyField(value: unknown): string {
+  if (value === null || value === undefined) return '\\N';
+  const text = value instanceof Date ? value.toISOString() : String(value);
+  return text.replace(/[\\\n\r\t]/g, (c) => ({ '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t' })[c] as string);
+}
+
+function quoteIdent(name: string): string {
+  if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new TypeError(`unsafe SQL identifier: ${name}`);
+  return name;
+}
+
+export async function openPostgres(url: string, options: { max?: number } = {}): Promise<Database> {
+  const pool = new pg.Pool({ connectionString: url, max: options.max ?? 10 });
+  // A dropped idle connection (server restart) must not crash the process; the next query reconnects.
+  pool.on('error', () => {});
+  const root = wrap(pool);
+
+  async function transaction<T>(fn: (tx: Queryable) => Promise<T>, tenantId?: string): Promise<T> {
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN');
+      const tx = wrap(client);
+      if (tenantId !== undefined) await enterTenantScope(tx, tenantId);
+      const result = await fn(tx);
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  return {
+    kind: 'postgres',
+    location: redact(url),
+    query: root.query,
+    exec: root.exec,
+    transaction: (fn) => transaction(fn),
+    withTenant: (tenantId, fn) => transaction(fn, tenantId),
+    async copyRows(table, columns, rows) {
+      const client = await pool.connect();
+      try {
+        const sql = `COPY ${quoteIdent(table)} (${columns.map(quoteIdent).join(', ')}) FROM STDIN`;
+        const sink = client.query(copyStreams.from(sql));
+        const lines = function* () {
+          for (const row of rows) yield row.map(copyField).join('\t') + '\n';
+        };
+        await pipeline(Readable.from(lines()), sink);
+      } finally {
+        client.release();
+      }
+    },
+    async ping() {
+      try {
+        await pool.query('SELECT 1');
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    async close() {
+      await pool.end();
+    },
+  };
+}

@@ -1,0 +1,3 @@
+import './provided.js';
+export { freePort } from './free-port.js';
+export { startPostgresServer, createTestDatabase, type PostgresServer } from './postgres-server.js';
