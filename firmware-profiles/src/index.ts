@@ -1,0 +1,5 @@
+export type { SignalFormat, SignalDefinition, ObdCommand, Signalset, YearFilter } from './types.js';
+export {
+  parseSignalset, loadSignalsetFile, loadSignalset, sae1979Signalset, findCommandForSignal, findMode01Command,
+  commandAppliesToYear, SignalsetError,
+} from './loader.js';

@@ -1,0 +1,10 @@
+export { startIngest, type RunningIngest } from './ingest.js';
+export { createIngestHandler, type IngestHandler, type IngestStats } from './pipeline.js';
+export { createMemoryQueue, type MemoryQueueOptions } from './queue/memory-queue.js';
+export type { WorkQueue, QueuedMessage, BatchHandler } from './queue/work-queue.js';
+export { aedesSource } from './sources/aedes-source.js';
+export { mqttSource } from './sources/mqtt-source.js';
+export { INGEST_FILTERS, type MessageSource } from './sources/message-source.js';
+export { validateMessage } from './processors/validate.js';
+export { normaliseBatch } from './processors/normalise.js';
+export { createDeviceResolver } from './processors/resolve-device.js';

@@ -1,0 +1,105 @@
+import { createInProcessBus, signalCatalogue, type LiveEvent, type TelemetryBatch } from '@clutch/contracts';
+import { migrate, openPglite, openPostgres, syncSignals, type Database } from '@clutch/db';
+import { createTestDatabase } from '@clutch/test-support';
+import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
+import { createIngestHandler, type IngestHandler } from './pipeline.js';
+import type { QueuedMessage } from './queue/work-queue.js';
+
+const TOPIC = 'clutch/v1/acme/pi-1/telemetry';
+const t0 = Date.now() - 60_000;
+
+function message(payload: unknown, topic = TOPIC): QueuedMessage {
+  return { topic, payload: Buffer.from(typeof payload === 'string' ? payload : JSON.stringify(payload)), receivedAt: Date.now() };
+}
+
+function batch(seq: number, samples: TelemetryBatch['samples']): TelemetryBatch {
+  return { v: 1, seq, t0: t0 + seq * 1000, samples };
+}
+
+const implementations: [string, () => Promise<Database>][] = [
+  ['PGlite', () => openPglite()],
+  ['PostgreSQL', async () => openPostgres(await createTestDatabase(inject('pgAdminUrl'), 'ingest'))],
+];
+
+describe.each(implementations)('ingest chain on %s', (_name, open) => {
+  let db: Database;
+  let handler: IngestHandler;
+  let events: LiveEvent[];
+  let vehicleId: string;
+
+  beforeAll(async () => {
+    db = await open();
+    await migrate(db);
+    await syncSignals(db, signalCatalogue);
+    await db.query(`INSERT INTO tenants (id, name) VALUES ('acme', 'Acme')`);
+    const { rows } = await db.query<{ id: string }>(`INSERT INTO vehicles (tenant_id, name) VALUES ('acme', 'Etios') RETURNING id`);
+    vehicleId = rows[0]!.id;
+    await db.query(`INSERT INTO devices (tenant_id, id, vehicle_id) VALUES ('acme', 'pi-1', $1)`, [vehicleId]);
+  });
+  afterAll(async () => {
+    await db?.close();
+  });
+  beforeEach(async () => {
+    await db.query('DELETE FROM samples');
+    await db.query('DELETE FROM dead_letters');
+    const bus = createInProcessBus();
+    events = [];
+    bus.subscribe((e) => events.push(e));
+    handler = createIngestHandler({ db, bus });
+  });
+
+  const countSamples = async (): Promise<number> =>
+    (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM samples')).rows[0]!.n;
+  const deadLetters = async (): Promise<{ topic: string; reason: string }[]> =>
+    (await db.query<{ topic: string; reason: string }>('SELECT topic, reason FROM dead_letters ORDER BY id')).rows;
+
+  it('stores every sample of a valid batch with its clock-corrected time and announces the readings', async () => {
+    await handler.handle([message({ ...batch(1, [[0, 'engine.rpm', 812.5], [250, 'vehicle.speed', 42]]), clockOffsetMs: 2000 })]);
+    const { rows } = await db.query<{ time: Date | string; key: string; value: number }>(
+      `SELECT s.time, g.key, s.value FROM samples s JOIN signals g ON g.id = s.signal_id ORDER BY s.time`,
+    );
+    expect(rows.map((r) => [new Date(r.time).getTime(), r.key, r.value])).toEqual([
+      [t0 + 1000 + 2000, 'engine.rpm', 812.5],
+      [t0 + 1000 + 2250, 'vehicle.speed', 42],
+    ]);
+    expect(events).toEqual([
+      expect.objectContaining({ type: 'readings', vehicleId, readings: [expect.objectContaining({ signal: 'engine.rpm', value: 812.5 }), expect.objectContaining({ signal: 'vehicle.speed', value: 42 })] }),
+    ]);
+    const device = await db.query<{ last_seq: string | number }>(`SELECT last_seq FROM devices WHERE id = 'pi-1'`);
+    expect(Number(device.rows[0]!.last_seq)).toBe(1);
+  });
+
+  it('stores a redelivered batch once', async () => {
+    const b = message(batch(2, [[0, 'engine.rpm', 900], [500, 'engine.rpm', 950]]));
+    await handler.handle([b]);
+    await handler.handle([b, b]);
+    expect(await countSamples()).toBe(2);
+  });
+
+  it('dead-letters malformed payloads with the reason and still stores the good batch beside them', async () => {
+    await handler.handle([
+      message('{"v":1,"seq":'),
+      message({ v: 1, seq: 3, t0, samples: [[0, 'engine.warp_factor', 9]] }),
+      message(batch(4, [[0, 'engine.rpm', 1000]])),
+      message(batch(5, [[0, 'engine.rpm', 1000]]), 'clutch/v1/acme/unknown-device/telemetry'),
+      message('x', 'not/ours'),
+    ]);
+    expect(await countSamples()).toBe(1);
+    const letters = await deadLetters();
+    expect(letters.map((l) => l.reason)).toEqual([
+      expect.stringContaining('not valid JSON'),
+      expect.stringContaining('unknown signal key "engine.warp_factor"'),
+      'device acme/unknown-device is not provisioned',
+      expect.stringContaining('not a Clutch topic'),
+    ]);
+  });
+
+  it('refuses only the implausible samples of a batch and keeps the raw values in the dead letter', async () => {
+    await handler.handle([message(batch(6, [[0, 'engine.coolant_temp', 90], [10, 'engine.coolant_temp', 400]]))]);
+    expect(await countSamples()).toBe(1);
+    const [letter] = await deadLetters();
+    expect(letter!.reason).toContain('engine.coolant_temp = 400 is outside -40..215 °C');
+    const payload = await db.query<{ payload: Uint8Array }>('SELECT payload FROM dead_letters');
+    expect(JSON.parse(Buffer.from(payload.rows[0]!.payload).toString())).toMatchObject({ seq: 6, samples: [[10, 'engine.coolant_temp', 400]] });
+  });
+});

@@ -1,0 +1,145 @@
+import type { LiveEvent, LiveEventBus } from '@clutch/contracts';
+import type { Database } from '@clutch/db';
+import type { Logger } from 'pino';
+import { recordDeadLetters, type DeadLetter } from './dead-letters/repository.js';
+import { normaliseBatch, type SampleRow } from './processors/normalise.js';
+import { createDeviceResolver, type DeviceResolver } from './processors/resolve-device.js';
+import { storeSamples, touchDevices, type DeviceProgress } from './processors/store.js';
+import { validateMessage } from './processors/validate.js';
+import type { BatchHandler, QueuedMessage } from './queue/work-queue.js';
+
+export interface IngestStats {
+  messages: number;
+  samplesStored: number;
+  deadLetters: number;
+  lastBatchAt: string | null;
+  lastError: string | null;
+}
+
+interface Outcome {
+  rows: SampleRow[];
+  deadLetters: DeadLetter[];
+  devices: DeviceProgress[];
+  events: LiveEvent[];
+}
+
+export interface IngestHandler {
+  handle: BatchHandler;
+  stats(): IngestStats;
+}
+
+/** SQLSTATE classes that mean "this data is bad", not "the database is unavailable". */
+function isDataError(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'string' && /^(22|23|42)/.test(code);
+}
+
+/**
+ * The processor chain for one batch of queued messages: validate -> resolve device -> normalise ->
+ * store (one transaction) -> events (after commit). Throws only when the database is unavailable,
+ * so the queue redelivers; bad data becomes dead letters.
+ */
+export function createIngestHandler(deps: { db: Database; bus: LiveEventBus; logger?: Logger; resolver?: DeviceResolver }): IngestHandler {
+  const { db, bus, logger } = deps;
+  const resolver = deps.resolver ?? createDeviceResolver(db);
+  const stats: IngestStats = { messages: 0, samplesStored: 0, deadLetters: 0, lastBatchAt: null, lastError: null };
+
+  async function process(messages: readonly QueuedMessage[]): Promise<Outcome> {
+    const outcome: Outcome = { rows: [], deadLetters: [], devices: [], events: [] };
+    for (const message of messages) {
+      const validated = validateMessage(message);
+      const tenantId = validated.address?.tenant ?? null;
+      const deviceId = validated.address?.device ?? null;
+      if (validated.kind === 'invalid') {
+        outcome.deadLetters.push({ tenantId, deviceId, topic: message.topic, reason: validated.reason, payload: message.payload });
+        continue;
+      }
+      const binding = await resolver.resolve(validated.address.tenant, validated.address.device);
+      if (!binding) {
+        outcome.deadLetters.push({ tenantId, deviceId, topic: message.topic, reason: `device ${tenantId}/${deviceId} is not provisioned`, payload: message.payload });
+        continue;
+      }
+      if (validated.kind === 'status') {
+        outcome.devices.push({ tenantId: binding.tenantId, deviceId: binding.deviceId, seq: null, seenAt: new Date(message.receivedAt) });
+        outcome.events.push({
+          type: 'presence', tenantId: binding.tenantId, vehicleId: binding.vehicleId, deviceId: binding.deviceId,
+          online: validated.status.state === 'online', at: new Date(message.receivedAt).toISOString(),
+        });
+        continue;
+      }
+      const { rows, rejected } = normaliseBatch(validated.batch, binding);
+      outcome.rows.push(...rows);
+      if (rejected.length > 0) {
+        outcome.deadLetters.push({
+          tenantId, deviceId, topic: message.topic,
+          reason: `${rejected.length} sample(s) refused: ${rejected.slice(0, 3).map((r) => r.reason).join('; ')}`,
+          payload: Buffer.from(JSON.stringify({ seq: validated.batch.seq, t0: validated.batch.t0, samples: rejected.map((r) => r.sample) })),
+        });
+      }
+      outcome.devices.push({ tenantId: binding.tenantId, deviceId: binding.deviceId, seq: validated.batch.seq, seenAt: new Date(message.receivedAt) });
+      if (rows.length > 0) {
+        outcome.events.push({
+          type: 'readings', tenantId: binding.tenantId, vehicleId: binding.vehicleId,
+          readings: rows.map((r) => ({ signal: r.signalKey, time: r.time.toISOString(), value: r.value })),
+        });
+      }
+    }
+    return outcome;
+  }
+
+  async function commit(outcome: Outcome): Promise<number> {
+    return db.transaction(async (tx) => {
+      const stored = await storeSamples(tx, outcome.rows);
+      await recordDeadLetters(tx, outcome.deadLetters);
+      await touchDevices(tx, outcome.devices);
+      return stored;
+    });
+  }
+
+  async function commitEachAlone(messages: readonly QueuedMessage[]): Promise<void> {
+    // A data error somewhere in the batch: find the message that causes it and dead-letter only it.
+    for (const message of messages) {
+      const outcome = await process([message]);
+      try {
+        finish(outcome, await commit(outcome));
+      } catch (err) {
+        if (!isDataError(err)) throw err;
+        const address = validateMessage(message).address;
+        const letter: DeadLetter = {
+          tenantId: address?.tenant ?? null, deviceId: address?.device ?? null, topic: message.topic,
+          reason: `refused by the database: ${(err as Error).message}`, payload: message.payload,
+        };
+        await db.transaction((tx) => recordDeadLetters(tx, [letter]));
+        finish({ rows: [], deadLetters: [letter], devices: [], events: [] }, 0);
+      }
+    }
+  }
+
+  function finish(outcome: Outcome, stored: number): void {
+    stats.samplesStored += stored;
+    stats.deadLetters += outcome.deadLetters.length;
+    stats.lastBatchAt = new Date().toISOString();
+    for (const letter of outcome.deadLetters) logger?.warn({ topic: letter.topic, reason: letter.reason }, 'dead letter');
+    for (const event of outcome.events) bus.publish(event);
+  }
+
+  return {
+    async handle(messages) {
+      try {
+        const outcome = await process(messages);
+        try {
+          finish(outcome, await commit(outcome));
+        } catch (err) {
+          if (!isDataError(err)) throw err;
+          await commitEachAlone(messages);
+        }
+        stats.messages += messages.length;
+        stats.lastError = null;
+      } catch (err) {
+        stats.lastError = (err as Error).message;
+        throw err; // the queue keeps the messages and retries
+      }
+    },
+    stats: () => ({ ...stats }),
+  };
+}

@@ -1,0 +1,46 @@
+import { isPlausible, sampleTime, signalByKey, type TelemetryBatch, type TelemetrySample } from '@clutch/contracts';
+import type { DeviceBinding } from './resolve-device.js';
+
+export interface SampleRow {
+  time: Date;
+  tenantId: string;
+  vehicleId: string;
+  signalId: number;
+  signalKey: string;
+  value: number;
+}
+
+export interface RejectedSample {
+  sample: TelemetrySample;
+  reason: string;
+}
+
+/**
+ * Third processor: payload samples -> rows with absolute, clock-corrected time and signal ids.
+ * Values outside the signal's SAE J1979 encodable range are refused one by one (the rest of the
+ * batch is stored). Payload values are already in catalogue units, so no conversion happens here.
+ */
+export function normaliseBatch(batch: TelemetryBatch, binding: DeviceBinding): { rows: SampleRow[]; rejected: RejectedSample[] } {
+  const rows: SampleRow[] = [];
+  const rejected: RejectedSample[] = [];
+  for (const sample of batch.samples) {
+    const signal = signalByKey(sample[1]);
+    if (!signal) {
+      rejected.push({ sample, reason: `unknown signal key ${sample[1]}` });
+      continue;
+    }
+    if (!isPlausible(signal, sample[2])) {
+      rejected.push({ sample, reason: `${signal.key} = ${sample[2]} is outside ${signal.min}..${signal.max} ${signal.unit}`.trim() });
+      continue;
+    }
+    rows.push({
+      time: new Date(sampleTime(batch, sample)),
+      tenantId: binding.tenantId,
+      vehicleId: binding.vehicleId,
+      signalId: signal.id,
+      signalKey: signal.key,
+      value: sample[2],
+    });
+  }
+  return { rows, rejected };
+}
