@@ -1,3 +1,4 @@
 import './provided.js';
 export { freePort } from './free-port.js';
 export { startPostgresServer, createTestDatabase, type PostgresServer } from './postgres-server.js';
+export { startPtyPair, type PtyPair } from './socat.js';

@@ -1,36 +1,135 @@
+import { timingSafeEqual } from 'node:crypto';
 import type { AuthenticateError, Client, PublishPacket, Subscription } from 'aedes';
+import type { Database } from '@clutch/db';
+import { parseDeviceUsername, verifyApiKey, verifyDeviceCredential } from '@clutch/identity';
+import { clientIdAllowed, describePrincipal, type Principal } from './principal.js';
+import { createTokenBucket, type TokenBucket } from './rate-limit.js';
+import { canPublish, canSubscribe } from './topic-acl.js';
+
+export type Decision = { ok: true } | { ok: false; reason: string };
+/** CONNACK return codes of MQTT 3.1.1 §3.2.2.3. */
+export type AuthDecision = { ok: true; principal: Principal } | { ok: false; reason: string; returnCode: AuthenticateError['returnCode'] };
 
 /**
- * Broker policy as plain functions (the shape aedes takes as options), so each rule can be tested
+ * Broker policy as plain functions (the shape aedes takes as options), so each rule is testable
  * without a socket. Every refusal carries a reason that the broker logs with the client id.
  */
 export interface BrokerPolicy {
+  /** Before CONNECT is processed: connect-storm protection. */
+  admitConnection(): Decision;
   authenticate(client: Client, username: string | undefined, password: Buffer | undefined): Promise<AuthDecision>;
-  authorizePublish(client: Client | null, packet: PublishPacket): Promise<Decision>;
-  authorizeSubscribe(client: Client, subscription: Subscription): Promise<Decision>;
+  authorizePublish(client: Client | null, packet: PublishPacket): Decision;
+  authorizeSubscribe(client: Client, subscription: Subscription): Decision;
+  /** The principal authenticated on this connection. */
+  principalOf(client: Client): Principal | undefined;
 }
 
-export type Decision = { ok: true } | { ok: false; reason: string };
-export type AuthDecision = Decision | { ok: false; reason: string; returnCode: AuthenticateError['returnCode'] };
+export interface PolicyLimits {
+  /** Sustained PUBLISH packets per second per client, and the burst above it. */
+  publishRatePerSecond: number;
+  publishBurst: number;
+  /** New connections per second for the whole broker, and the burst above it. */
+  connectRatePerSecond: number;
+  connectBurst: number;
+}
 
-const allow: Decision = { ok: true };
+export const DEFAULT_LIMITS: PolicyLimits = {
+  publishRatePerSecond: 50,
+  publishBurst: 500,
+  connectRatePerSecond: 500,
+  connectBurst: 2000,
+};
+
+const BAD_CREDENTIALS = 4;
+const NOT_AUTHORIZED = 5;
+const SERVER_UNAVAILABLE = 3;
+
+interface PolicyCore {
+  identify(client: Client, username: string | undefined, password: Buffer | undefined): Promise<AuthDecision>;
+  limits: PolicyLimits;
+}
+
+function buildPolicy(core: PolicyCore): BrokerPolicy {
+  const principals = new WeakMap<Client, Principal>();
+  const buckets = new WeakMap<Client, TokenBucket>();
+  const connects = createTokenBucket(core.limits.connectRatePerSecond, core.limits.connectBurst);
+  return {
+    admitConnection() {
+      return connects.take() ? { ok: true } : { ok: false, reason: 'too many connections per second; retry with backoff' };
+    },
+    async authenticate(client, username, password) {
+      const decision = await core.identify(client, username, password);
+      if (!decision.ok) return decision;
+      if (!clientIdAllowed(decision.principal, client.id)) {
+        return { ok: false, returnCode: 2, reason: `client id ${JSON.stringify(client.id)} is not allowed for ${describePrincipal(decision.principal)}` };
+      }
+      principals.set(client, decision.principal);
+      buckets.set(client, createTokenBucket(core.limits.publishRatePerSecond, core.limits.publishBurst));
+      return decision;
+    },
+    authorizePublish(client, packet) {
+      if (client === null) return { ok: true }; // published by the platform itself (aedes.publish)
+      const principal = principals.get(client);
+      if (!principal) return { ok: false, reason: 'not authenticated' };
+      if (!buckets.get(client)!.take()) return { ok: false, reason: `more than ${core.limits.publishRatePerSecond} publishes per second` };
+      return canPublish(principal, packet.topic);
+    },
+    authorizeSubscribe(client, subscription) {
+      const principal = principals.get(client);
+      if (!principal) return { ok: false, reason: 'not authenticated' };
+      return canSubscribe(principal, subscription.topic);
+    },
+    principalOf: (client) => principals.get(client),
+  };
+}
+
+/** Local development and conformance suites: everyone connects as `anonymous` (never the default in production). */
+export function developmentPolicy(limits: PolicyLimits = DEFAULT_LIMITS): BrokerPolicy {
+  return buildPolicy({ limits, identify: async () => ({ ok: true, principal: { kind: 'anonymous' } }) });
+}
+
+function equalSecrets(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
 
 /**
- * Development policy for `npm start` and local tools: anyone may connect, nobody may publish into
- * `$SYS`. Device identity and tenant ACLs replace this in production (issue: broker).
+ * Production policy: devices log in as `{tenant}/{device}` with their credential, partners as
+ * `apikey` with a `ck_...` token, operators as `admin` with the configured password.
  */
-export function developmentPolicy(): BrokerPolicy {
-  return {
-    async authenticate() {
-      return allow;
+export function tenantPolicy(options: { db: Database; adminPassword?: string | undefined; allowAnonymous?: boolean; limits?: PolicyLimits }): BrokerPolicy {
+  const { db } = options;
+  return buildPolicy({
+    limits: options.limits ?? DEFAULT_LIMITS,
+    async identify(_client, username, password) {
+      const secret = password?.toString('utf8') ?? '';
+      if (username === undefined || username === '') {
+        return options.allowAnonymous
+          ? { ok: true, principal: { kind: 'anonymous' } }
+          : { ok: false, returnCode: NOT_AUTHORIZED, reason: 'credentials required' };
+      }
+      try {
+        if (username === 'admin') {
+          return options.adminPassword && equalSecrets(secret, options.adminPassword)
+            ? { ok: true, principal: { kind: 'admin' } }
+            : { ok: false, returnCode: BAD_CREDENTIALS, reason: 'bad admin password' };
+        }
+        if (username === 'apikey') {
+          const key = await verifyApiKey(db, secret);
+          return key
+            ? { ok: true, principal: { kind: 'partner', tenantId: key.tenantId, keyId: key.keyId, scopes: key.scopes } }
+            : { ok: false, returnCode: BAD_CREDENTIALS, reason: 'unknown or revoked API key' };
+        }
+        const device = parseDeviceUsername(username);
+        if (!device) return { ok: false, returnCode: BAD_CREDENTIALS, reason: `username ${JSON.stringify(username)} is not tenant/device, apikey or admin` };
+        return (await verifyDeviceCredential(db, device.tenantId, device.deviceId, secret))
+          ? { ok: true, principal: { kind: 'device', ...device } }
+          : { ok: false, returnCode: BAD_CREDENTIALS, reason: `bad or revoked credential for ${username}` };
+      } catch (err) {
+        // The database is down: say "server unavailable" so clients retry instead of giving up.
+        return { ok: false, returnCode: SERVER_UNAVAILABLE, reason: `credential check failed: ${(err as Error).message}` };
+      }
     },
-    async authorizePublish(_client, packet) {
-      // [MQTT-4.7.2-1] topics starting with $ are reserved for the server.
-      if (packet.topic.startsWith('$')) return { ok: false, reason: `publishing to ${packet.topic} is reserved for the broker` };
-      return allow;
-    },
-    async authorizeSubscribe() {
-      return allow;
-    },
-  };
+  });
 }

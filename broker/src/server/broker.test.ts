@@ -33,19 +33,37 @@ describe('broker transports', () => {
 
   it('disconnects a client that publishes into the broker-reserved $SYS tree and keeps serving the others', async () => {
     const spoofer = await mqtt.connectAsync(broker.mqttUrl, { clientId: 'sys-spoofer', reconnectPeriod: 0 });
-    const watcher = await mqtt.connectAsync(broker.mqttUrl, { clientId: 'sys-watcher' });
     const other = await mqtt.connectAsync(broker.mqttUrl, { clientId: 'well-behaved' });
+    const seen: string[] = [];
+    const record = (packet: { topic: string }, cb: () => void): void => {
+      seen.push(packet.topic);
+      cb();
+    };
+    await new Promise<void>((resolve) => broker.aedes.subscribe('$SYS/fake', record, resolve));
+    await new Promise<void>((resolve) => broker.aedes.subscribe('ok/topic', record, resolve));
     try {
-      const seen: string[] = [];
-      watcher.on('message', (topic) => seen.push(topic));
-      await watcher.subscribeAsync(['$SYS/fake', 'ok/topic'], { qos: 1 });
       const closed = new Promise<void>((resolve) => spoofer.once('close', () => resolve()));
       spoofer.publish('$SYS/fake', 'x', { qos: 1 });
       await closed; // [MQTT-3.3.5-2] a 3.1.1 server may only close the connection on a refused PUBLISH
       await other.publishAsync('ok/topic', 'y', { qos: 1 });
       await expect.poll(() => seen).toEqual(['ok/topic']);
     } finally {
-      await Promise.all([spoofer.endAsync(true), watcher.endAsync(), other.endAsync()]);
+      await Promise.all([spoofer.endAsync(true), other.endAsync()]);
+    }
+  });
+
+  it('ends a connection whose packet announces more than the size limit, before buffering it', async () => {
+    const small = await startBroker({ mqttPort: 0, maxPacketBytes: 1024 });
+    const client = await mqtt.connectAsync(small.mqttUrl, { clientId: 'big-sender', reconnectPeriod: 0 });
+    const other = await mqtt.connectAsync(small.mqttUrl, { clientId: 'fine' });
+    try {
+      const closed = new Promise<void>((resolve) => client.once('close', () => resolve()));
+      client.publish('some/topic', Buffer.alloc(4096), { qos: 0 });
+      await closed;
+      await other.publishAsync('some/topic', Buffer.alloc(512), { qos: 1 });
+    } finally {
+      await Promise.all([client.endAsync(true), other.endAsync()]);
+      await small.close();
     }
   });
 });

@@ -1,13 +1,17 @@
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer } from 'node:net';
-import { Aedes, type AedesOptions, type AuthenticateError } from 'aedes';
+import { Aedes, type AedesOptions, type AuthenticateError, type Client } from 'aedes';
 import type { Logger } from 'pino';
 import { createWebSocketStream, WebSocketServer } from 'ws';
 import { developmentPolicy, type BrokerPolicy } from '../policy/policy.js';
+import { describePrincipal } from '../policy/principal.js';
+import { guardSocket } from './packet-size-guard.js';
 
 export interface BrokerOptions {
   policy?: BrokerPolicy;
   logger?: Logger;
+  /** Largest MQTT packet accepted; bigger ones end the connection before they are buffered. */
+  maxPacketBytes?: number;
   /** Extra aedes options (persistence, mq, limits). */
   aedes?: Partial<AedesOptions>;
 }
@@ -20,8 +24,13 @@ export interface ListenOptions {
   wsPort?: number;
 }
 
+export const DEFAULT_MAX_PACKET_BYTES = 512 * 1024;
+
 export interface RunningBroker {
   aedes: Aedes;
+  policy: BrokerPolicy;
+  /** Ends every live session of a device (after its credential was revoked). Returns how many. */
+  disconnectDevice(tenantId: string, deviceId: string): number;
   mqttUrl: string;
   mqttPort: number;
   wsUrl?: string;
@@ -38,38 +47,42 @@ export async function createBroker(options: BrokerOptions = {}): Promise<Aedes> 
   const policy = options.policy ?? developmentPolicy();
   const log = options.logger;
   const aedes = await Aedes.createBroker({
+    // Our device client ids are `{tenant}/{device}`: longer than 3.1.1's guaranteed 23 bytes.
+    maxClientsIdLength: 160,
+    connectTimeout: 10_000,
     ...options.aedes,
+    preConnect(client, _packet, done) {
+      const decision = policy.admitConnection();
+      if (decision.ok) return done(null, true);
+      log?.warn({ clientId: client.id, reason: decision.reason }, 'mqtt connect refused');
+      done(authError(decision.reason, 3), false);
+    },
     authenticate(client, username, password, done) {
       policy.authenticate(client, username, password).then(
         (decision) => {
-          if (decision.ok) return done(null, true);
-          log?.warn({ clientId: client.id, reason: decision.reason }, 'mqtt connect refused');
-          // 5 = not authorised ([MQTT-3.2.2-...] CONNACK return codes)
-          done(authError(decision.reason, 'returnCode' in decision ? decision.returnCode : 5), false);
+          if (decision.ok) {
+            log?.debug({ clientId: client.id, principal: describePrincipal(decision.principal) }, 'mqtt connect');
+            return done(null, true);
+          }
+          log?.warn({ clientId: client.id, username, reason: decision.reason }, 'mqtt connect refused');
+          done(authError(decision.reason, decision.returnCode), false);
         },
         (err: Error) => done(authError(err.message, 3), false),
       );
     },
     authorizePublish(client, packet, done) {
-      policy.authorizePublish(client, packet).then(
-        (decision) => {
-          if (decision.ok) return done(null);
-          log?.warn({ clientId: client?.id, topic: packet.topic, reason: decision.reason }, 'mqtt publish refused');
-          done(new Error(decision.reason));
-        },
-        (err: Error) => done(err),
-      );
+      const decision = policy.authorizePublish(client, packet);
+      if (decision.ok) return done(null);
+      log?.warn({ clientId: client?.id, topic: packet.topic, reason: decision.reason }, 'mqtt publish refused');
+      // [MQTT-3.3.5-2] 3.1.1 has no negative PUBACK: aedes closes the connection.
+      done(new Error(decision.reason));
     },
     authorizeSubscribe(client, subscription, done) {
-      policy.authorizeSubscribe(client, subscription).then(
-        (decision) => {
-          if (decision.ok) return done(null, subscription);
-          log?.warn({ clientId: client.id, topic: subscription.topic, reason: decision.reason }, 'mqtt subscribe refused');
-          // A null subscription makes aedes answer SUBACK 0x80 (failure) for this filter.
-          done(null, null);
-        },
-        (err: Error) => done(err),
-      );
+      const decision = policy.authorizeSubscribe(client, subscription);
+      if (decision.ok) return done(null, subscription);
+      log?.warn({ clientId: client.id, topic: subscription.topic, reason: decision.reason }, 'mqtt subscribe refused');
+      // A null subscription makes aedes answer SUBACK 0x80 (failure) for this filter.
+      done(null, null);
     },
   });
   aedes.on('clientError', (client, err) => log?.debug({ clientId: client.id, err: err.message }, 'mqtt client error'));
@@ -90,8 +103,15 @@ function listenOn(server: NetServer | HttpServer, port: number, host: string): P
 /** Starts the broker on TCP (and WebSocket when asked). */
 export async function startBroker(options: BrokerOptions & ListenOptions): Promise<RunningBroker> {
   const host = options.host ?? '127.0.0.1';
-  const aedes = await createBroker(options);
-  const tcp = createNetServer(aedes.handle);
+  const policy = options.policy ?? developmentPolicy();
+  const aedes = await createBroker({ ...options, policy });
+  const maxPacketBytes = options.maxPacketBytes ?? DEFAULT_MAX_PACKET_BYTES;
+  const tcp = createNetServer((socket) => {
+    const guarded = guardSocket(socket, maxPacketBytes, (reason) =>
+      options.logger?.warn({ remote: socket.remoteAddress, reason }, 'mqtt connection closed'),
+    );
+    aedes.handle(guarded);
+  });
   const mqttPort = await listenOn(tcp, options.mqttPort, host);
 
   let http: HttpServer | undefined;
@@ -101,7 +121,7 @@ export async function startBroker(options: BrokerOptions & ListenOptions): Promi
     http = createHttpServer((_req, res) => {
       res.writeHead(426, { 'content-type': 'text/plain' }).end('MQTT over WebSocket: connect with the mqtt subprotocol\n');
     });
-    wss = new WebSocketServer({ server: http });
+    wss = new WebSocketServer({ server: http, maxPayload: maxPacketBytes + 5 });
     wss.on('connection', (socket, req) => aedes.handle(createWebSocketStream(socket), req));
     wsPort = await listenOn(http, options.wsPort, host);
   }
@@ -109,6 +129,18 @@ export async function startBroker(options: BrokerOptions & ListenOptions): Promi
   const urlHost = host.includes(':') ? `[${host}]` : host;
   return {
     aedes,
+    policy,
+    disconnectDevice(tenantId, deviceId) {
+      let closed = 0;
+      for (const client of Object.values((aedes as unknown as { clients: Record<string, Client> }).clients)) {
+        const p = policy.principalOf(client);
+        if (p?.kind === 'device' && p.tenantId === tenantId && p.deviceId === deviceId) {
+          client.close();
+          closed++;
+        }
+      }
+      return closed;
+    },
     mqttPort,
     mqttUrl: `mqtt://${urlHost}:${mqttPort}`,
     ...(wsPort !== undefined ? { wsPort, wsUrl: `ws://${urlHost}:${wsPort}` } : {}),

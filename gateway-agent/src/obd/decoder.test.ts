@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { commandAppliesToYear, loadSignalsetFile, sae1979Signalset, type ObdCommand, type Signalset } from '@clutch/firmware-profiles';
+import { commandAppliesToYear, loadSignalsetFile, sae1979Signalset, type ObdCommand } from '@clutch/firmware-profiles';
 import { datasetsAvailable, defaultDatasetsDir } from '../datasets.js';
 import { decodeCommand, decodeMode01Multi, decodeSignal, selectMessage } from './decoder.js';
 import { parseFrames } from './frames.js';
@@ -43,17 +43,20 @@ function caseFiles(vehicle: string, service: string): CaseFile[] {
   return out;
 }
 
-interface Tally { passed: number; failed: string[]; skipped: number; }
+interface Tally { passed: number; failed: string[]; skipped: number; upstreamFuelTrim: number; }
 
 function relClose(actual: unknown, expected: unknown): boolean {
   if (typeof expected === 'number' && typeof actual === 'number') {
+    // OBDb stores expectations rounded to 5 decimals (datasets SOURCE.md), so compare at that precision too.
+    // (Python rounds ties to even, e.g. 0.015625 -> 0.01562, so accept either neighbour of a tie.)
+    if (Math.abs(actual - expected) <= 5e-6 + 1e-12) return true;
     return Math.abs(actual - expected) <= 1e-6 * Math.max(Math.abs(expected), Math.abs(actual)) || actual === expected;
   }
   return actual === expected;
 }
 
-function runCases(set: Signalset, files: CaseFile[], pickCommand: (c: CaseFile) => ObdCommand | undefined): Tally {
-  const tally: Tally = { passed: 0, failed: [], skipped: 0 };
+function runCases(files: CaseFile[], pickCommand: (c: CaseFile) => ObdCommand | undefined, lastWins: boolean): Tally {
+  const tally: Tally = { passed: 0, failed: [], skipped: 0, upstreamFuelTrim: 0 };
   for (const file of files) {
     const doc = parseYaml(readFileSync(file.file, 'utf8')) as { test_cases?: { response: string; expected_values: Record<string, unknown> }[] };
     const command = pickCommand(file);
@@ -63,21 +66,28 @@ function runCases(set: Signalset, files: CaseFile[], pickCommand: (c: CaseFile) 
         tally.skipped += entries.length;
         continue;
       }
-      const messages = parseFrames(String(tc.response).split(/\r?\n/));
-      const message = selectMessage(command, messages);
-      const values = message ? decodeCommand(command, message) : null;
+      const headers = (command.hdr?.length ?? 3) > 3 ? '29bit' : 'auto';
+      const messages = parseFrames(String(tc.response).split(/\r?\n/), headers);
+      // Multi-ECU replies: OBDb's harness keeps the last ECU's value for generic (Mode 01) commands.
+      const values = lastWins
+        ? Object.assign({}, ...messages.map((m) => decodeCommand(command, m) ?? {})) as Record<string, unknown>
+        : ((m) => (m ? decodeCommand(command, m) : null))(selectMessage(command, messages));
       for (const [id, expected] of entries) {
         if (!command.signals.some((s) => s.id === id)) {
           tally.skipped++;
           continue;
         }
         const actual = values?.[id];
+        const fmt = command.signals.find((sig) => sig.id === id)!.fmt;
         if (relClose(actual, expected)) tally.passed++;
+        else if (fmt.add === -100 && fmt.div === 128 && typeof actual === 'number' && relClose(actual - 28, expected)) {
+          // datasets SOURCE.md "Known upstream errors": these cases expect A*100/128 - 128; we decode per SAE J1979.
+          tally.upstreamFuelTrim++;
+        }
         else tally.failed.push(`${path.basename(file.file)} ${file.year} ${id}: ${String(tc.response)} -> ${String(actual)}, expected ${String(expected)}`);
       }
     }
   }
-  void set;
   return tally;
 }
 
@@ -134,8 +144,8 @@ describe.skipIf(!haveObdb)('OBDb test cases', () => {
   it.each(['Toyota-RAV4', 'Toyota-Corolla', 'Chevrolet-Silverado-1500', 'Volkswagen-Golf', 'Ford-F-150'])(
     '%s Mode 01 responses decode to the expected values with the SAE J1979 profile',
     (vehicle) => {
-      const tally = runCases(sae, caseFiles(vehicle, '01'), mode01);
-      console.info(`${vehicle} mode 01: ${tally.passed} passed, ${tally.failed.length} failed, ${tally.skipped} skipped (signal not in signalset)`);
+      const tally = runCases(caseFiles(vehicle, '01'), mode01, true);
+      console.info(`${vehicle} mode 01: ${tally.passed} passed, ${tally.failed.length} failed, ${tally.skipped} skipped (signal not in signalset), ${tally.upstreamFuelTrim} expected failures (upstream fuel-trim offset)`);
       expect(tally.failed).toEqual([]);
       expect(tally.passed).toBeGreaterThan(50);
     },
@@ -149,7 +159,7 @@ describe.skipIf(!haveObdb)('OBDb test cases', () => {
       );
       return candidates.find((cmd) => commandAppliesToYear(cmd, c.year)) ?? candidates[0];
     };
-    const tally = runCases(set, caseFiles(vehicle, '22'), pick);
+    const tally = runCases(caseFiles(vehicle, '22'), pick, false);
     console.info(`${vehicle} mode 22: ${tally.passed} passed, ${tally.failed.length} failed, ${tally.skipped} skipped (signal or command not in signalset)`);
     expect(tally.failed).toEqual([]);
     expect(tally.passed).toBeGreaterThan(50);

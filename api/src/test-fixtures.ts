@@ -1,0 +1,98 @@
+import { createInProcessBus, signalByKey, signalCatalogue, type LiveEventBus } from '@clutch/contracts';
+import { migrate, openPglite, syncSignals, type Database } from '@clutch/db';
+import { pino } from 'pino';
+import type { HealthCheck } from './health/service.js';
+import { startApiServer, type ApiServer, type ApiServerOptions } from './server.js';
+
+export const TENANT = 'acme';
+export const VEHICLE_A = '0b9e8f2a-1c3d-4e5f-8a6b-7c8d9e0f1a2b';
+export const VEHICLE_B = '5d4c3b2a-6e7f-4a8b-9c0d-1e2f3a4b5c6d';
+/** Well-formed but never inserted. */
+export const VEHICLE_MISSING = '99999999-9999-4999-8999-999999999999';
+
+export interface Fixture {
+  db: Database;
+  bus: LiveEventBus;
+  api: ApiServer;
+  /** Whole-second "now" the samples were laid out around. */
+  now: Date;
+  /** rpm samples of vehicle A, oldest first, as stored. */
+  rpmA: { time: Date; value: number }[];
+  close(): Promise<void>;
+}
+
+const sid = (key: string): number => {
+  const s = signalByKey(key);
+  if (!s) throw new Error(`no signal ${key}`);
+  return s.id;
+};
+
+export async function seed(db: Database, now: Date): Promise<Fixture['rpmA']> {
+  await db.query(`INSERT INTO tenants (id, name) VALUES ($1, 'Acme Motors')`, [TENANT]);
+  await db.query(
+    `INSERT INTO vehicles (id, tenant_id, name, vin, make, model, model_year) VALUES
+       ($1, $3, 'Blue hatchback', '1HGCM82633A004352', 'Honda', 'Civic', 2019),
+       ($2, $3, 'Work van', NULL, 'Ford', 'Transit', 2021)`,
+    [VEHICLE_A, VEHICLE_B, TENANT],
+  );
+  await db.query(
+    `INSERT INTO devices (tenant_id, id, vehicle_id, last_seq, last_seen_at) VALUES
+       ($1, 'pi-a2', $2, 10, $3), ($1, 'pi-a1', $2, 40, $4)`,
+    [TENANT, VEHICLE_A, new Date(now.getTime() - 3600_000), new Date(now.getTime() - 60_000)],
+  );
+  // Vehicle A: rpm each minute for the last 20 minutes plus one sample two hours back; speed and
+  // coolant a few times. Vehicle B: its own rpm, so leaks across vehicles would show.
+  const rpmA = Array.from({ length: 20 }, (_, i) => ({
+    time: new Date(now.getTime() - (20 - i) * 60_000),
+    value: 1000 + i * 50,
+  }));
+  rpmA.push({ time: new Date(now.getTime() - 30_000), value: 2150 });
+  const rows: [Date, string, string, number, number][] = [
+    [new Date(now.getTime() - 2 * 3600_000), TENANT, VEHICLE_A, sid('engine.rpm'), 900],
+    ...rpmA.map((p): [Date, string, string, number, number] => [p.time, TENANT, VEHICLE_A, sid('engine.rpm'), p.value]),
+    [new Date(now.getTime() - 120_000), TENANT, VEHICLE_A, sid('vehicle.speed'), 40],
+    [new Date(now.getTime() - 20_000), TENANT, VEHICLE_A, sid('vehicle.speed'), 57],
+    [new Date(now.getTime() - 20_000), TENANT, VEHICLE_A, sid('engine.coolant_temp'), 88],
+    [new Date(now.getTime() - 20_000), TENANT, VEHICLE_A, sid('battery.voltage'), 12.6],
+    [new Date(now.getTime() - 10_000), TENANT, VEHICLE_B, sid('engine.rpm'), 3333],
+  ];
+  await db.query(
+    `INSERT INTO samples (time, tenant_id, vehicle_id, signal_id, value)
+     SELECT * FROM unnest($1::timestamptz[], $2::text[], $3::uuid[], $4::smallint[], $5::float8[])`,
+    [rows.map((r) => r[0]), rows.map((r) => r[1]), rows.map((r) => r[2]), rows.map((r) => r[3]), rows.map((r) => r[4])],
+  );
+  return [{ time: rows[0]![0], value: 900 }, ...rpmA];
+}
+
+export async function openSeededDatabase(now: Date): Promise<{ db: Database; rpmA: Fixture['rpmA'] }> {
+  const db = await openPglite();
+  await migrate(db);
+  await syncSignals(db, signalCatalogue);
+  const rpmA = await seed(db, now);
+  return { db, rpmA };
+}
+
+export async function startFixture(overrides: Partial<ApiServerOptions> & { health?: HealthCheck } = {}): Promise<Fixture> {
+  const now = new Date(Math.floor(Date.now() / 1000) * 1000);
+  const { db, rpmA } = await openSeededDatabase(now);
+  const bus = createInProcessBus();
+  const api = await startApiServer({
+    db,
+    bus,
+    health: async () => ({ broker: { status: 'up' } }),
+    logger: pino({ level: 'silent' }),
+    port: 0,
+    ...overrides,
+  });
+  return {
+    db,
+    bus,
+    api,
+    now,
+    rpmA,
+    async close() {
+      await api.close();
+      await db.close();
+    },
+  };
+}

@@ -1,0 +1,41 @@
+import type { ApiKeyScope } from '@clutch/identity';
+
+/** Who is on the other end of an MQTT connection, decided once at CONNECT. */
+export type Principal =
+  | { kind: 'device'; tenantId: string; deviceId: string }
+  | { kind: 'partner'; tenantId: string; keyId: string; scopes: readonly ApiKeyScope[] }
+  | { kind: 'admin' }
+  /** Only with --allow-anonymous (local tools, conformance suites): everything but $SYS. */
+  | { kind: 'anonymous' };
+
+export function describePrincipal(p: Principal): string {
+  switch (p.kind) {
+    case 'device':
+      return `device ${p.tenantId}/${p.deviceId}`;
+    case 'partner':
+      return `partner key ${p.keyId} of ${p.tenantId}`;
+    case 'admin':
+      return 'admin';
+    case 'anonymous':
+      return 'anonymous';
+  }
+}
+
+/**
+ * The client ids a principal may use. Each principal gets its own namespace so that nobody can take
+ * over another's session by connecting with its client id ([MQTT-3.1.4-2] a new CONNECT with an
+ * existing client id disconnects the old one).
+ */
+export function clientIdAllowed(p: Principal, clientId: string): boolean {
+  switch (p.kind) {
+    case 'device': {
+      const own = `${p.tenantId}/${p.deviceId}`;
+      return clientId === own || clientId.startsWith(`${own}/`);
+    }
+    case 'partner':
+      return clientId.startsWith(`${p.tenantId}/key-${p.keyId}`);
+    case 'admin':
+    case 'anonymous':
+      return !/^[A-Za-z0-9_-]{1,64}\/[A-Za-z0-9_-]/.test(clientId) || clientId.startsWith('admin');
+  }
+}

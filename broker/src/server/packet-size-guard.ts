@@ -1,0 +1,82 @@
+import { Duplex } from 'node:stream';
+import type { Socket } from 'node:net';
+
+/**
+ * Reads the MQTT fixed header of every packet as bytes arrive and ends the connection as soon as a
+ * packet announces more than `maxBytes`, before the parser buffers it (mqtt-packet has no limit of
+ * its own). [MQTT-2.2.3] Remaining Length is a variable byte integer of at most 4 bytes.
+ */
+export function createPacketSizeMeter(maxBytes: number, onViolation: (reason: string) => void): (chunk: Buffer) => boolean {
+  let state: 'type' | 'length' | 'body' = 'type';
+  let length = 0;
+  let multiplier = 1;
+  let lengthBytes = 0;
+  let remaining = 0;
+  return (chunk) => {
+    let i = 0;
+    while (i < chunk.length) {
+      if (state === 'type') {
+        state = 'length';
+        length = 0;
+        multiplier = 1;
+        lengthBytes = 0;
+        i++;
+      } else if (state === 'length') {
+        const byte = chunk[i++]!;
+        length += (byte & 0x7f) * multiplier;
+        multiplier *= 128;
+        lengthBytes++;
+        if (byte & 0x80) {
+          if (lengthBytes === 4) {
+            onViolation('malformed remaining length');
+            return false;
+          }
+          continue;
+        }
+        if (length > maxBytes) {
+          onViolation(`packet of ${length} bytes exceeds the ${maxBytes}-byte limit`);
+          return false;
+        }
+        remaining = length;
+        state = remaining === 0 ? 'type' : 'body';
+      } else {
+        const take = Math.min(remaining, chunk.length - i);
+        i += take;
+        remaining -= take;
+        if (remaining === 0) state = 'type';
+      }
+    }
+    return true;
+  };
+}
+
+/** Wraps a TCP socket so aedes reads it through the packet-size meter. */
+export function guardSocket(socket: Socket, maxBytes: number, onViolation: (reason: string) => void): Duplex {
+  const meter = createPacketSizeMeter(maxBytes, (reason) => {
+    onViolation(reason);
+    socket.destroy();
+  });
+  const guarded = new Duplex({
+    read() {
+      socket.resume();
+    },
+    write(chunk: Buffer, _encoding, callback) {
+      socket.write(chunk, callback);
+    },
+    final(callback) {
+      socket.end(callback);
+    },
+    destroy(err, callback) {
+      socket.destroy();
+      callback(err);
+    },
+  });
+  socket.on('data', (chunk: Buffer) => {
+    if (!meter(chunk)) return;
+    if (!guarded.push(chunk)) socket.pause();
+  });
+  socket.on('end', () => guarded.push(null));
+  socket.on('error', (err) => guarded.destroy(err));
+  socket.on('close', () => guarded.destroy());
+  return guarded;
+}

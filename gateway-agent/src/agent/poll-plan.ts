@@ -1,0 +1,55 @@
+// Which Mode 01 PIDs to read and how often (DESIGN §5 "Polling plan").
+import { signalCatalogue } from '@clutch/contracts';
+import { commandDataLength } from '../obd/decoder.js';
+import { findMode01Command, type Signalset } from '@clutch/firmware-profiles';
+import { pidHex } from '../obd/supported-pids.js';
+
+export const MAX_PIDS_PER_REQUEST = 6; // SAE J1979 §8.1.2 (CAN only)
+export const DEFAULT_POLL_SECONDS = 5;
+
+export interface PollItem {
+  /** Mode 01 PID as two hex digits, or 'ATRV' for the adapter's voltage reading. */
+  readonly pid: string;
+  readonly periodMs: number;
+  nextDueMs: number;
+}
+
+/** One item per catalogue PID the car supports (and ATRV), due immediately. */
+export function buildPollPlan(set: Signalset, supported: ReadonlySet<number>, now: number): PollItem[] {
+  const periods = new Map<string, number>();
+  for (const signal of signalCatalogue) {
+    const periodMs = (signal.pollSeconds ?? DEFAULT_POLL_SECONDS) * 1000;
+    let pid: string | undefined;
+    if (signal.source === 'obd' && signal.service === '01' && signal.pid !== undefined) {
+      if (!supported.has(parseInt(signal.pid, 16)) || !findMode01Command(set, signal.pid)) continue;
+      pid = signal.pid.toUpperCase();
+    } else if (signal.source === 'elm327' && signal.command === 'ATRV') {
+      pid = 'ATRV';
+    }
+    if (pid !== undefined) periods.set(pid, Math.min(periods.get(pid) ?? Infinity, periodMs));
+  }
+  return [...periods].map(([pid, periodMs]) => ({ pid, periodMs, nextDueMs: now }));
+}
+
+/**
+ * The next request: the most overdue items, up to six Mode 01 PIDs together on CAN. The trailing digit is
+ * the number of CAN frames the single ECU reply will take (ELM327 DS "response count"), so the adapter
+ * returns as soon as they arrived instead of waiting out its timeout.
+ */
+export function nextRequest(plan: readonly PollItem[], set: Signalset, now: number, isCan: boolean): { command: string; items: PollItem[] } | null {
+  const due = plan.filter((p) => p.nextDueMs <= now).sort((a, b) => a.nextDueMs - b.nextDueMs);
+  if (due.length === 0) return null;
+  if (due[0]!.pid === 'ATRV') return { command: 'ATRV', items: [due[0]!] };
+  const items = due.filter((p) => p.pid !== 'ATRV').slice(0, isCan ? MAX_PIDS_PER_REQUEST : 1);
+  const payload = 1 + items.reduce((n, p) => n + 1 + commandDataLength(findMode01Command(set, p.pid)!), 0);
+  const frames = payload <= 7 ? 1 : 1 + Math.ceil((payload - 6) / 7);
+  const suffix = isCan && frames <= 15 ? frames.toString(16).toUpperCase() : '';
+  return { command: `01${items.map((p) => p.pid).join('')}${suffix}`, items };
+}
+
+/** Schedules the next read one period after the due time, never in the past (no catch-up bursts). */
+export function markRead(item: PollItem, now: number): void {
+  item.nextDueMs = Math.max(item.nextDueMs + item.periodMs, now);
+}
+
+export { pidHex };

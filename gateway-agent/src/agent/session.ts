@@ -1,0 +1,57 @@
+// Adapter initialisation and identification (DESIGN §5 "Init").
+import type { Elm327Driver } from '../elm327/driver.js';
+import { parseFrames } from '../obd/frames.js';
+import { pidHex, supportedPidsFromMessages } from '../obd/supported-pids.js';
+
+export interface AdapterInfo {
+  readonly banner?: string;
+  /** ATDPN answer, e.g. 'A6' (A = chosen automatically). */
+  readonly protocol?: string;
+  /** ISO 15765-4 (protocols 6-9) or user CAN (A-C): multi-PID requests are allowed. */
+  readonly isCan: boolean;
+  readonly supportedPids: ReadonlySet<number>;
+  readonly vin?: string;
+  readonly batteryVoltage?: number;
+}
+
+/** ELM327 DS: ATRV answers e.g. '12.4V'. */
+export function parseVoltage(lines: readonly string[]): number | undefined {
+  const m = /^(\d+(?:\.\d+)?)\s*V$/i.exec(lines[0] ?? '');
+  return m ? Number(m[1]) : undefined;
+}
+
+/** SAE J1979 Mode 09 PID 02 on CAN: 49 02 <count 01> then 17 ASCII characters. */
+export function vinFromLines(lines: readonly string[]): string | undefined {
+  for (const message of parseFrames(lines)) {
+    if (message.data[0] !== 0x49 || message.data[1] !== 0x02) continue;
+    const text = Buffer.from(message.data.subarray(3)).toString('latin1').replace(/[^A-HJ-NPR-Z0-9]/g, '');
+    if (text.length >= 17) return text.slice(-17);
+  }
+  return undefined;
+}
+
+export async function initialiseAdapter(driver: Elm327Driver): Promise<AdapterInfo> {
+  const reset = await driver.send('ATZ', 5000);
+  const banner = reset.lines.find((l) => /ELM/i.test(l));
+  // Echo off first: later replies are then exactly what the adapter says (ELM327 DS, ATE0).
+  for (const cmd of ['ATE0', 'ATL0', 'ATS0', 'ATH1', 'ATSP0', 'ATAT1']) await driver.send(cmd, 2000);
+
+  // SAE J1979 Mode 01 PID 00: the first request also makes ATSP0 search for the protocol, which takes seconds.
+  const supported = new Set<number>();
+  for (let base = 0; base < 0x100; base += 0x20) {
+    const reply = await driver.send(`01${pidHex(base)}`, base === 0 ? 15_000 : 5000);
+    if (!reply.ok) break;
+    const found = supportedPidsFromMessages(parseFrames(reply.lines));
+    for (const pid of found) supported.add(pid);
+    if (!found.has(base + 0x20)) break;
+  }
+  const dpn = await driver.send('ATDPN', 2000);
+  const protocol = dpn.ok ? dpn.lines[0] : undefined;
+  const number = protocol?.replace(/^A/, '') ?? '';
+  const isCan = /^[6-9A-C]$/.test(number);
+  const vinReply = await driver.send('0902', 5000);
+  const vin = vinReply.ok ? vinFromLines(vinReply.lines) : undefined;
+  const rv = await driver.send('ATRV', 2000);
+  const batteryVoltage = rv.ok ? parseVoltage(rv.lines) : undefined;
+  return { banner, protocol, isCan, supportedPids: supported, vin, batteryVoltage };
+}

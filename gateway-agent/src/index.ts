@@ -1,0 +1,22 @@
+export { ElmFramer, parseResponse, ELM_PROMPT, type ElmResponse, type ElmErrorKind } from './elm327/framer.js';
+export { Elm327Driver, ElmTimeoutError, ElmClosedError } from './elm327/driver.js';
+export { parseFrames, type ObdMessage, type HeaderMode } from './obd/frames.js';
+export {
+  decodeSignal, decodeCommand, decodeMode01Multi, selectMessage, commandData, commandDataLength, readBits, echoLength,
+  type SignalValue, type DecodeOptions, type PidValues,
+} from './obd/decoder.js';
+export { encodeSignalValue, encodeCommandData } from './obd/encoder.js';
+export { pidsFromBitmap, bitmapFromPids, supportedPidsFromMessages, hasNextRange, pidHex } from './obd/supported-pids.js';
+export { defaultDatasetsDir } from './datasets.js';
+export {
+  loadCarObdDrive, listCarObdDrives, syntheticDrive, parseCarObdCsv, CAROBD_COLUMNS, DriveError, type DriveSource,
+} from './simulator/drive.js';
+export { createLinkedStreams } from './simulator/streams.js';
+export { Elm327Simulator, SIMULATOR_BANNER, DEFAULT_VIN, type SimulatorOptions } from './simulator/elm327-simulator.js';
+export { startSimulator, type StartSimulatorOptions, type RunningSimulator } from './simulator/start.js';
+export { startAgent, AGENT_VERSION, type AgentOptions, type AgentTransport, type AgentStats, type RunningAgent } from './agent/agent.js';
+export { initialiseAdapter, vinFromLines, parseVoltage, type AdapterInfo } from './agent/session.js';
+export { TelemetryBatcher } from './agent/batcher.js';
+export { buildPollPlan, nextRequest, type PollItem } from './agent/poll-plan.js';
+export { MqttPublisher, type MqttPublisherOptions } from './uplink/mqtt-publisher.js';
+export type { TelemetryPublisher } from './uplink/publisher.js';

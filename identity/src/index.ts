@@ -1,0 +1,8 @@
+export { newSecret, sha256, secretMatches } from './secrets/secrets.js';
+export { identityErrors, identityError, type IdentityErrorCode } from './errors.js';
+export {
+  deviceUsername, parseDeviceUsername, issueDeviceCredential, verifyDeviceCredential, revokeDeviceCredential,
+  type DeviceLogin,
+} from './devices/device-credentials.js';
+export { provisionDevice, ensureTenant, type ProvisionedDevice, type VehicleDetails } from './devices/provisioning.js';
+export { API_KEY_SCOPES, createApiKey, verifyApiKey, revokeApiKey, type ApiKeyPrincipal, type ApiKeyScope } from './api-keys/api-keys.js';

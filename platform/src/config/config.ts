@@ -1,0 +1,84 @@
+import { resolve } from 'node:path';
+
+/** Every setting of `npm start`, from the environment and the command line (flags win). */
+export interface PlatformConfig {
+  /** API + dashboard HTTP port (PORT, --port). */
+  httpPort: number;
+  /** MQTT over TCP (MQTT_PORT, --mqtt-port). */
+  mqttPort: number;
+  /** MQTT over WebSocket (MQTT_WS_PORT, --mqtt-ws-port). */
+  mqttWsPort: number;
+  /** Bind address for every listener (HOST, --host). */
+  host: string;
+  /** PostgreSQL URL; unset = embedded PGlite (DATABASE_URL, --database-url). */
+  databaseUrl: string | undefined;
+  /** PGlite data directory (CLUTCH_DATA_DIR, --data-dir). */
+  dataDir: string;
+  /** Simulated cars (--vehicles N, CLUTCH_VEHICLES). */
+  vehicles: number;
+  /** A real ELM327 to read as one more vehicle (--elm327 /dev/ttyUSB0, CLUTCH_ELM327). */
+  elm327Port: string | undefined;
+  /** Its baud rate (--baud, CLUTCH_ELM327_BAUD). */
+  elm327Baud: number;
+  /** Where the carOBD drives live (CLUTCH_DATASETS_DIR); synthetic drives when absent. */
+  datasetsDir: string | undefined;
+  /** Simulator replay speed: ms per carOBD row (CLUTCH_ROW_MS). */
+  rowIntervalMs: number;
+  logLevel: string;
+}
+
+export class ConfigError extends Error {}
+
+function intValue(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(`${name} must be an integer in ${min}..${max}, got ${JSON.stringify(raw)}`);
+  return n;
+}
+
+const FLAGS: Record<string, string> = {
+  '--port': 'PORT', '--mqtt-port': 'MQTT_PORT', '--mqtt-ws-port': 'MQTT_WS_PORT', '--host': 'HOST',
+  '--database-url': 'DATABASE_URL', '--data-dir': 'CLUTCH_DATA_DIR', '--vehicles': 'CLUTCH_VEHICLES',
+  '--elm327': 'CLUTCH_ELM327', '--baud': 'CLUTCH_ELM327_BAUD', '--datasets-dir': 'CLUTCH_DATASETS_DIR',
+  '--row-ms': 'CLUTCH_ROW_MS', '--log-level': 'LOG_LEVEL',
+};
+
+export const USAGE = `Usage: npm start -- [options]
+  --vehicles N          simulated cars (default 3; 0 for none)
+  --port N              HTTP port of the API and dashboard (default 3000)
+  --mqtt-port N         MQTT/TCP port (default 1883)   --mqtt-ws-port N  MQTT/WebSocket (default 8083)
+  --host ADDR           bind address (default 127.0.0.1)
+  --database-url URL    use this PostgreSQL instead of the embedded PGlite in ./data
+  --data-dir DIR        PGlite data directory (default ./data/pglite)
+  --elm327 PATH         also read a real ELM327 adapter, e.g. /dev/ttyUSB0 or /dev/rfcomm0
+  --baud N              its baud rate (default 38400)
+  --datasets-dir DIR    carOBD drives for the simulator (default ../shared/datasets)
+  --row-ms N            simulator replay: milliseconds per recorded row (default 500)
+Every option has an environment variable too; see docs/configuration.md.`;
+
+export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv, cwd: string): PlatformConfig {
+  const merged: Record<string, string | undefined> = { ...env };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const [flag, inline] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
+    const name = FLAGS[flag];
+    if (!name) throw new ConfigError(`unknown option ${arg}\n${USAGE}`);
+    const value = inline ?? argv[++i];
+    if (value === undefined) throw new ConfigError(`${flag} needs a value`);
+    merged[name] = value;
+  }
+  return {
+    httpPort: intValue('PORT', merged.PORT, 3000, 0, 65535),
+    mqttPort: intValue('MQTT_PORT', merged.MQTT_PORT, 1883, 0, 65535),
+    mqttWsPort: intValue('MQTT_WS_PORT', merged.MQTT_WS_PORT, 8083, 0, 65535),
+    host: merged.HOST || '127.0.0.1',
+    databaseUrl: merged.DATABASE_URL || undefined,
+    dataDir: resolve(cwd, merged.CLUTCH_DATA_DIR || 'data/pglite'),
+    vehicles: intValue('--vehicles', merged.CLUTCH_VEHICLES, 3, 0, 10_000),
+    elm327Port: merged.CLUTCH_ELM327 || undefined,
+    elm327Baud: intValue('--baud', merged.CLUTCH_ELM327_BAUD, 38400, 1200, 4_000_000),
+    datasetsDir: merged.CLUTCH_DATASETS_DIR || undefined,
+    rowIntervalMs: intValue('--row-ms', merged.CLUTCH_ROW_MS, 500, 10, 60_000),
+    logLevel: merged.LOG_LEVEL || 'warn',
+  };
+}

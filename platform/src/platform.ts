@@ -1,0 +1,87 @@
+import { startApiServer, type ApiServer } from '@clutch/api';
+import { startBroker, type RunningBroker } from '@clutch/broker';
+import { createInProcessBus, signalCatalogue } from '@clutch/contracts';
+import { migrate, openDatabase, syncSignals, type Database } from '@clutch/db';
+import { startAgent } from '@clutch/gateway-agent';
+import { aedesSource, startIngest, type RunningIngest } from '@clutch/ingest';
+import { webRoot } from '@clutch/web';
+import type { Logger } from 'pino';
+import type { PlatformConfig } from './config/config.js';
+import { provisionDevice } from './fleet/provision.js';
+import { DEMO_TENANT, startSimulatedFleet, type RunningFleet } from './fleet/simulated-fleet.js';
+
+export interface RunningPlatform {
+  db: Database;
+  broker: RunningBroker;
+  ingest: RunningIngest;
+  api: ApiServer;
+  fleet: RunningFleet;
+  /** The owner's live dashboard of the first vehicle (or the vehicle list when there is none). */
+  dashboardUrl: string;
+  /** Flushes agents, drains ingest, then closes every server and the database. */
+  stop(): Promise<void>;
+}
+
+/** Starts every box of DESIGN.md §2 in this process on embedded defaults. */
+export async function startPlatform(config: PlatformConfig, logger: Logger): Promise<RunningPlatform> {
+  const db = await openDatabase({ url: config.databaseUrl, dataDir: config.databaseUrl ? undefined : config.dataDir });
+  const stack: (() => Promise<void>)[] = [() => db.close()];
+  const unwind = async (): Promise<void> => {
+    for (const close of stack.reverse()) await close().catch((err: Error) => logger.error({ err: err.message }, 'shutdown step failed'));
+  };
+  try {
+    await migrate(db);
+    await syncSignals(db, signalCatalogue);
+    await db.query(`SELECT clutch_ensure_sample_partitions(now() - interval '1 month', now() + interval '3 months')`);
+
+    const bus = createInProcessBus();
+    const broker = await startBroker({ host: config.host, mqttPort: config.mqttPort, wsPort: config.mqttWsPort, logger: logger.child({ component: 'broker' }) });
+    stack.push(() => broker.close());
+
+    const ingest = await startIngest({ db, bus, source: aedesSource(broker.aedes), logger: logger.child({ component: 'ingest' }) });
+    stack.push(() => ingest.stop());
+
+    let fleet: RunningFleet | undefined;
+    const api = await startApiServer({
+      db, bus, webRoot, port: config.httpPort, host: config.host, logger: logger.child({ component: 'api' }),
+      health: async () => {
+        const s = ingest.stats();
+        return {
+          broker: { status: broker.aedes.closed ? 'down' : 'up', detail: `${broker.aedes.connectedClients} clients connected` },
+          ingest: s.lastError
+            ? { status: 'degraded', detail: `retrying: ${s.lastError}; ${s.queueDepth} messages waiting` }
+            : { status: 'up', detail: `${s.samplesStored} samples stored, ${s.deadLetters} dead letters, ${s.queueDepth} queued` },
+          fleet: { status: 'up', detail: fleet ? `${fleet.stats().agents} simulated vehicles from ${fleet.source}` : 'starting' },
+        };
+      },
+    });
+    stack.push(() => api.close());
+
+    fleet = await startSimulatedFleet({
+      db, mqttUrl: broker.mqttUrl, vehicles: config.vehicles, datasetsDir: config.datasetsDir,
+      rowIntervalMs: config.rowIntervalMs, logger: logger.child({ component: 'fleet' }),
+    });
+    stack.push(() => fleet!.stop());
+
+    if (config.elm327Port) {
+      const device = await provisionDevice(db, { tenantId: DEMO_TENANT, tenantName: 'Demo fleet', deviceId: 'elm327-1', vehicleName: `ELM327 on ${config.elm327Port}` });
+      const agent = await startAgent({
+        transport: { path: config.elm327Port, baudRate: config.elm327Baud },
+        mqttUrl: broker.mqttUrl, tenant: device.tenantId, device: device.deviceId, logger: logger.child({ component: 'agent', device: device.deviceId }),
+      });
+      stack.push(() => agent.stop());
+      fleet.devices.push(device);
+    }
+
+    const first = fleet.devices[0];
+    const base = api.url.replace('127.0.0.1', 'localhost');
+    return {
+      db, broker, ingest, api, fleet,
+      dashboardUrl: first ? `${base}/dashboard.html?vehicle=${first.vehicleId}` : `${base}/`,
+      stop: unwind,
+    };
+  } catch (err) {
+    await unwind();
+    throw err;
+  }
+}

@@ -1,0 +1,61 @@
+/** Shapes the API answers with (kept here because the browser build cannot import Node packages). */
+export interface Vehicle {
+  id: string;
+  tenantId: string;
+  name: string;
+  vin: string | null;
+  make: string | null;
+  model: string | null;
+  modelYear: number | null;
+  deviceIds: string[];
+  lastSeenAt: string | null;
+}
+
+export interface Reading {
+  signal: string;
+  time: string;
+  value: number;
+}
+
+export interface TelemetrySeries {
+  vehicleId: string;
+  signal: string;
+  unit: string;
+  points: { time: string; value: number }[];
+}
+
+export class ApiProblem extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    detail: string,
+  ) {
+    super(detail);
+  }
+}
+
+/** GET a JSON resource; problem+json answers become ApiProblem with the server's detail. */
+export async function getJson<T>(path: string): Promise<T> {
+  const res = await fetch(path, { headers: { accept: 'application/json' } });
+  const body: unknown = await res.json().catch(() => undefined);
+  if (!res.ok) {
+    const p = (body ?? {}) as { code?: string; detail?: string };
+    throw new ApiProblem(res.status, p.code ?? 'UNKNOWN', p.detail ?? `HTTP ${res.status}`);
+  }
+  return body as T;
+}
+
+export function describeVehicle(v: Vehicle): string {
+  return [v.modelYear, v.make, v.model].filter((x) => x !== null && x !== '').join(' ');
+}
+
+const relative = new Intl.RelativeTimeFormat(undefined, { numeric: 'auto' });
+
+export function timeAgo(iso: string, now = Date.now()): string {
+  const seconds = Math.round((Date.parse(iso) - now) / 1000);
+  const abs = Math.abs(seconds);
+  if (abs < 60) return relative.format(seconds, 'second');
+  if (abs < 3600) return relative.format(Math.round(seconds / 60), 'minute');
+  if (abs < 86400) return relative.format(Math.round(seconds / 3600), 'hour');
+  return relative.format(Math.round(seconds / 86400), 'day');
+}

@@ -1,0 +1,249 @@
+import { ApiProblem, describeVehicle, getJson, timeAgo, type Reading, type TelemetrySeries, type Vehicle } from './api.js';
+import { LiveChart } from './chart.js';
+
+type Level = 'ok' | 'warn' | 'bad';
+
+interface TileSpec {
+  /** The tile's stable key (its data-signal attribute). */
+  signal: string;
+  /** Signals that can fill the tile, preferred first. */
+  sources: readonly string[];
+  min: number;
+  max: number;
+  digits: number;
+  level?: (value: number) => Level;
+}
+
+const TILES: readonly TileSpec[] = [
+  { signal: 'engine.rpm', sources: ['engine.rpm'], min: 0, max: 8000, digits: 0, level: (v) => (v >= 6500 ? 'bad' : v >= 5500 ? 'warn' : 'ok') },
+  { signal: 'vehicle.speed', sources: ['vehicle.speed'], min: 0, max: 200, digits: 0 },
+  { signal: 'engine.coolant_temp', sources: ['engine.coolant_temp'], min: 40, max: 130, digits: 0, level: (v) => (v >= 110 ? 'bad' : v >= 104 ? 'warn' : 'ok') },
+  {
+    signal: 'battery.voltage',
+    // ATRV reads the adapter's supply pin; not every adapter answers it, the ECU's own reading is close enough.
+    sources: ['battery.voltage', 'ecu.control_module_voltage'],
+    min: 10,
+    max: 16,
+    digits: 1,
+    level: (v) => (v < 11.5 || v > 15.2 ? 'bad' : v < 12 || v > 14.9 ? 'warn' : 'ok'),
+  },
+];
+
+const CHART_WINDOW_MS = 2 * 60_000;
+/** A reading older than this is shown greyed: the vehicle may be off or out of coverage. */
+const STALE_MS = 60_000;
+/** How much fresher the fallback source must be before it replaces the preferred one. */
+const FALLBACK_AFTER_MS = 30_000;
+const SOCKET_IO_URL: string = '/socket.io/socket.io.esm.min.js';
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+interface Sample {
+  value: number;
+  time: number;
+}
+
+interface SubscribeAck {
+  ok: boolean;
+  error?: { code: string; message: string };
+}
+
+/** The slice of the Socket.io client this page uses (the bundle is loaded at runtime, untyped). */
+interface ClientSocket {
+  on(event: 'connect' | 'disconnect', listener: () => void): unknown;
+  on(event: 'connect_error', listener: (err: Error) => void): unknown;
+  on(event: 'readings', listener: (msg: { vehicleId: string; readings: Reading[] }) => void): unknown;
+  on(event: 'presence', listener: (msg: { vehicleId: string; deviceId: string; online: boolean; at: string }) => void): unknown;
+  timeout(ms: number): { emit(event: string, payload: unknown, ack: (err: Error | null, res?: SubscribeAck) => void): void };
+}
+
+class Tile {
+  private readonly latest = new Map<string, Sample>();
+  private readonly valueEl: HTMLElement;
+  private readonly timeEl: HTMLElement | null;
+  private readonly sourceEl: HTMLElement | null;
+  private readonly fillEl: SVGPathElement | null;
+  private shown: Sample | undefined;
+
+  constructor(
+    private readonly spec: TileSpec,
+    private readonly root: HTMLElement,
+  ) {
+    const value = root.querySelector<HTMLElement>('.value');
+    if (!value) throw new Error(`tile ${spec.signal} has no value element`);
+    this.valueEl = value;
+    this.timeEl = root.querySelector('[data-role="time"]');
+    this.sourceEl = root.querySelector('[data-role="source"]');
+    this.fillEl = root.querySelector('.gauge-fill');
+  }
+
+  accepts(signal: string): boolean {
+    return this.spec.sources.includes(signal);
+  }
+
+  update(signal: string, value: number, time: number): void {
+    const previous = this.latest.get(signal);
+    // Live and fetched readings race; an older value must never overwrite a newer one.
+    if (previous && previous.time > time) return;
+    this.latest.set(signal, { value, time });
+    this.render();
+  }
+
+  /** Re-renders the age text and staleness; called every second. */
+  tick(): void {
+    if (!this.shown) return;
+    if (this.timeEl) this.timeEl.textContent = timeAgo(new Date(this.shown.time).toISOString());
+    this.root.dataset.stale = String(Date.now() - this.shown.time > STALE_MS);
+  }
+
+  private pick(): { signal: string; sample: Sample } | undefined {
+    let best: { signal: string; sample: Sample } | undefined;
+    for (const signal of this.spec.sources) {
+      const sample = this.latest.get(signal);
+      if (!sample) continue;
+      if (!best || sample.time - best.sample.time > FALLBACK_AFTER_MS) best = { signal, sample };
+    }
+    return best;
+  }
+
+  private render(): void {
+    const picked = this.pick();
+    if (!picked) return;
+    const { signal, sample } = picked;
+    this.shown = sample;
+    this.valueEl.textContent = sample.value.toFixed(this.spec.digits);
+    this.root.dataset.value = String(sample.value);
+    if (this.sourceEl) this.sourceEl.textContent = signal === this.spec.sources[0] ? '' : '(ECU)';
+    const fraction = Math.min(1, Math.max(0, (sample.value - this.spec.min) / (this.spec.max - this.spec.min)));
+    this.fillEl?.setAttribute('stroke-dasharray', `${(fraction * 100).toFixed(1)} 100`);
+    this.root.dataset.level = this.spec.level?.(sample.value) ?? 'ok';
+    this.tick();
+  }
+}
+
+const connectionEl = document.querySelector<HTMLElement>('[data-testid="connection"]');
+const errorEl = document.querySelector<HTMLElement>('[data-testid="error"]');
+const lastUpdateEl = document.querySelector<HTMLElement>('[data-testid="last-update"]');
+let lastReadingAt = 0;
+
+function setConnection(state: 'live' | 'offline' | 'connecting'): void {
+  if (!connectionEl) return;
+  connectionEl.dataset.state = state;
+  connectionEl.textContent = state;
+}
+
+function showError(message: string): void {
+  if (!errorEl) return;
+  errorEl.textContent = message;
+  errorEl.hidden = false;
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+function clearError(): void {
+  if (errorEl) errorEl.hidden = true;
+}
+
+const tiles = TILES.flatMap((spec) => {
+  const root = document.querySelector<HTMLElement>(`.tile[data-signal="${spec.signal}"]`);
+  return root ? [new Tile(spec, root)] : [];
+});
+
+const canvas = document.querySelector<HTMLCanvasElement>('[data-testid="chart"]');
+const style = getComputedStyle(document.documentElement);
+const chart = canvas
+  ? new LiveChart(
+      canvas,
+      [
+        { key: 'engine.rpm', label: 'rpm', color: style.getPropertyValue('--rpm').trim() || '#2563eb', axis: 'left', minCeiling: 1000 },
+        { key: 'vehicle.speed', label: 'km/h', color: style.getPropertyValue('--speed').trim() || '#0d9488', axis: 'right', minCeiling: 50 },
+      ],
+      CHART_WINDOW_MS,
+    )
+  : undefined;
+
+function apply(readings: readonly Reading[]): void {
+  for (const r of readings) {
+    const time = Date.parse(r.time);
+    if (!Number.isFinite(time) || typeof r.value !== 'number') continue;
+    for (const tile of tiles) if (tile.accepts(r.signal)) tile.update(r.signal, r.value, time);
+    chart?.add(r.signal, r.time, r.value);
+    if (time > lastReadingAt) lastReadingAt = time;
+  }
+  if (lastUpdateEl && lastReadingAt) lastUpdateEl.textContent = timeAgo(new Date(lastReadingAt).toISOString());
+}
+
+/** Latest values and the chart's history; run on load and after every reconnect to fill the gap. */
+async function loadSnapshot(vehicleId: string): Promise<void> {
+  const base = `/api/vehicles/${encodeURIComponent(vehicleId)}`;
+  const from = new Date(Date.now() - CHART_WINDOW_MS).toISOString();
+  const [latest, ...series] = await Promise.all([
+    getJson<{ readings: Reading[] }>(`${base}/latest`),
+    ...['engine.rpm', 'vehicle.speed'].map((signal) =>
+      getJson<TelemetrySeries>(`${base}/telemetry?signal=${signal}&from=${encodeURIComponent(from)}`),
+    ),
+  ]);
+  for (const s of series) apply(s.points.map((p) => ({ signal: s.signal, time: p.time, value: p.value })));
+  apply(latest.readings);
+}
+
+async function connectLive(vehicleId: string): Promise<void> {
+  const { io } = (await import(SOCKET_IO_URL)) as { io: (options: object) => ClientSocket };
+  const socket = io({ transports: ['websocket', 'polling'] });
+  let connectedBefore = false;
+  socket.on('connect', () => {
+    setConnection('connecting');
+    // Rooms live on the server per connection: a reconnect is a new connection, so subscribe again.
+    socket.timeout(5000).emit('subscribe', { vehicleId }, (err, ack) => {
+      if (err || !ack?.ok) {
+        setConnection('offline');
+        showError(`Live updates unavailable: ${err?.message ?? ack?.error?.message ?? 'unknown error'}`);
+        return;
+      }
+      clearError();
+      setConnection('live');
+      if (connectedBefore) loadSnapshot(vehicleId).catch(() => undefined);
+      connectedBefore = true;
+    });
+  });
+  socket.on('disconnect', () => setConnection('offline'));
+  socket.on('connect_error', () => setConnection('offline'));
+  socket.on('readings', (msg) => {
+    if (msg.vehicleId === vehicleId) apply(msg.readings);
+  });
+}
+
+async function main(): Promise<void> {
+  const vehicleId = new URLSearchParams(location.search).get('vehicle') ?? '';
+  if (!UUID.test(vehicleId)) {
+    showError('No vehicle selected. Pick one from the vehicle list.');
+    return;
+  }
+  setInterval(() => {
+    for (const tile of tiles) tile.tick();
+    if (lastUpdateEl && lastReadingAt) lastUpdateEl.textContent = timeAgo(new Date(lastReadingAt).toISOString());
+  }, 1000);
+  let vehicle: Vehicle;
+  try {
+    vehicle = await getJson<Vehicle>(`/api/vehicles/${encodeURIComponent(vehicleId)}`);
+  } catch (err) {
+    showError(err instanceof ApiProblem && err.code === 'VEHICLE_NOT_FOUND' ? 'This vehicle does not exist.' : `Could not load the vehicle: ${errorText(err)}`);
+    return;
+  }
+  const nameEl = document.querySelector('[data-testid="vehicle-name"]');
+  const metaEl = document.querySelector('[data-testid="vehicle-meta"]');
+  if (nameEl) nameEl.textContent = vehicle.name;
+  if (metaEl) metaEl.textContent = [describeVehicle(vehicle), vehicle.vin].filter(Boolean).join(' · ');
+  document.title = `${vehicle.name} — Clutch`;
+  // Subscribe while the snapshot loads: tiles and chart order by sample time, so arrival order is irrelevant.
+  await Promise.all([
+    connectLive(vehicleId).catch((err: unknown) => {
+      setConnection('offline');
+      showError(`Live updates unavailable: ${errorText(err)}`);
+    }),
+    loadSnapshot(vehicleId).catch((err: unknown) => showError(`Could not load recent data: ${errorText(err)}`)),
+  ]);
+}
+
+void main();
