@@ -9,6 +9,7 @@ import { healthRoutes } from './health/routes.js';
 import { HealthService, type HealthCheck } from './health/service.js';
 import { apiFallback } from './http/fallback.js';
 import { problemMiddleware } from './http/problem.js';
+import { requestLog } from './http/request-log.js';
 import { securityHeaders } from './http/security.js';
 import { serveStatic } from './http/static.js';
 import type { HandshakeAuthenticator, SubscribeAuthorizer } from './realtime/auth.js';
@@ -59,6 +60,8 @@ export function createApi(deps: ApiDeps): Api {
   const app = new Koa();
   // Koa would print every error itself; the problem middleware already logged what matters.
   app.silent = true;
+  // Outside the problem middleware, so the logged status is the one the client received.
+  app.use(requestLog(logger));
   app.use(problemMiddleware(logger));
   app.use(securityHeaders());
   app.use(router.routes());

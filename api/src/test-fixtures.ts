@@ -64,17 +64,22 @@ export async function seed(db: Database, now: Date): Promise<Fixture['rpmA']> {
   return [{ time: rows[0]![0], value: 900 }, ...rpmA];
 }
 
-export async function openSeededDatabase(now: Date): Promise<{ db: Database; rpmA: Fixture['rpmA'] }> {
-  const db = await openPglite();
+export type OpenDatabase = () => Promise<Database>;
+
+export async function openSeededDatabase(now: Date, open: OpenDatabase = () => openPglite()): Promise<{ db: Database; rpmA: Fixture['rpmA'] }> {
+  const db = await open();
   await migrate(db);
   await syncSignals(db, signalCatalogue);
   const rpmA = await seed(db, now);
   return { db, rpmA };
 }
 
-export async function startFixture(overrides: Partial<ApiServerOptions> & { health?: HealthCheck } = {}): Promise<Fixture> {
+export async function startFixture(
+  overrides: Partial<ApiServerOptions> & { health?: HealthCheck; open?: OpenDatabase } = {},
+): Promise<Fixture> {
   const now = new Date(Math.floor(Date.now() / 1000) * 1000);
-  const { db, rpmA } = await openSeededDatabase(now);
+  const { open, ...options } = overrides;
+  const { db, rpmA } = await openSeededDatabase(now, open);
   const bus = createInProcessBus();
   const api = await startApiServer({
     db,
@@ -82,7 +87,7 @@ export async function startFixture(overrides: Partial<ApiServerOptions> & { heal
     health: async () => ({ broker: { status: 'up' } }),
     logger: pino({ level: 'silent' }),
     port: 0,
-    ...overrides,
+    ...options,
   });
   return {
     db,

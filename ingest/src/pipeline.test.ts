@@ -102,4 +102,14 @@ describe.each(implementations)('ingest chain on %s', (_name, open) => {
     const payload = await db.query<{ payload: Uint8Array }>('SELECT payload FROM dead_letters');
     expect(JSON.parse(Buffer.from(payload.rows[0]!.payload).toString())).toMatchObject({ seq: 6, samples: [[10, 'engine.coolant_temp', 400]] });
   });
+
+  it('records presence from the retained status and the Last Will, and announces the change', async () => {
+    await handler.handle([message({ v: 1, state: 'online' }, 'clutch/v1/acme/pi-1/status')]);
+    const presence = async (): Promise<boolean> =>
+      (await db.query<{ online: boolean }>(`SELECT online FROM devices WHERE id = 'pi-1'`)).rows[0]!.online;
+    expect(await presence()).toBe(true);
+    await handler.handle([message({ v: 1, state: 'offline' }, 'clutch/v1/acme/pi-1/status')]);
+    expect(await presence()).toBe(false);
+    expect(events.filter((e) => e.type === 'presence').map((e) => e.type === 'presence' && e.online)).toEqual([true, false]);
+  });
 });

@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { recordDeadLetters, type DeadLetter } from './dead-letters/repository.js';
 import { normaliseBatch, type SampleRow } from './processors/normalise.js';
 import { createDeviceResolver, type DeviceResolver } from './processors/resolve-device.js';
-import { storeSamples, touchDevices, type DeviceProgress } from './processors/store.js';
+import { recordPresence, storeSamples, touchDevices, type DeviceProgress, type PresenceChange } from './processors/store.js';
 import { validateMessage } from './processors/validate.js';
 import type { BatchHandler, QueuedMessage } from './queue/work-queue.js';
 
@@ -20,6 +20,7 @@ interface Outcome {
   rows: SampleRow[];
   deadLetters: DeadLetter[];
   devices: DeviceProgress[];
+  presence: PresenceChange[];
   events: LiveEvent[];
 }
 
@@ -45,7 +46,7 @@ export function createIngestHandler(deps: { db: Database; bus: LiveEventBus; log
   const stats: IngestStats = { messages: 0, samplesStored: 0, deadLetters: 0, lastBatchAt: null, lastError: null };
 
   async function process(messages: readonly QueuedMessage[]): Promise<Outcome> {
-    const outcome: Outcome = { rows: [], deadLetters: [], devices: [], events: [] };
+    const outcome: Outcome = { rows: [], deadLetters: [], devices: [], presence: [], events: [] };
     for (const message of messages) {
       const validated = validateMessage(message);
       const tenantId = validated.address?.tenant ?? null;
@@ -60,10 +61,12 @@ export function createIngestHandler(deps: { db: Database; bus: LiveEventBus; log
         continue;
       }
       if (validated.kind === 'status') {
+        const online = validated.status.state === 'online';
         outcome.devices.push({ tenantId: binding.tenantId, deviceId: binding.deviceId, seq: null, seenAt: new Date(message.receivedAt) });
+        outcome.presence.push({ tenantId: binding.tenantId, deviceId: binding.deviceId, online, at: new Date(message.receivedAt) });
         outcome.events.push({
           type: 'presence', tenantId: binding.tenantId, vehicleId: binding.vehicleId, deviceId: binding.deviceId,
-          online: validated.status.state === 'online', at: new Date(message.receivedAt).toISOString(),
+          online, at: new Date(message.receivedAt).toISOString(),
         });
         continue;
       }
@@ -92,6 +95,7 @@ export function createIngestHandler(deps: { db: Database; bus: LiveEventBus; log
       const stored = await storeSamples(tx, outcome.rows);
       await recordDeadLetters(tx, outcome.deadLetters);
       await touchDevices(tx, outcome.devices);
+      await recordPresence(tx, outcome.presence);
       return stored;
     });
   }
@@ -110,7 +114,7 @@ export function createIngestHandler(deps: { db: Database; bus: LiveEventBus; log
           reason: `refused by the database: ${(err as Error).message}`, payload: message.payload,
         };
         await db.transaction((tx) => recordDeadLetters(tx, [letter]));
-        finish({ rows: [], deadLetters: [letter], devices: [], events: [] }, 0);
+        finish({ rows: [], deadLetters: [letter], devices: [], presence: [], events: [] }, 0);
       }
     }
   }

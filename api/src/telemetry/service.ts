@@ -62,7 +62,8 @@ export class TelemetryService {
     if (!signal) {
       throw apiError('SIGNAL_UNKNOWN', `Unknown signal "${query.signal}"; see GET /api/signals`, { signal: query.signal });
     }
-    const to = query.to ?? (query.from ? new Date(query.from.getTime() + TELEMETRY_DEFAULTS.windowMs) : this.now());
+    // Open-ended ranges run until now; `limit` bounds what a wide range can cost.
+    const to = query.to ?? this.now();
     const from = query.from ?? new Date(to.getTime() - TELEMETRY_DEFAULTS.windowMs);
     if (from.getTime() > to.getTime()) {
       throw apiError('TIME_RANGE_INVALID', `from (${from.toISOString()}) is after to (${to.toISOString()})`);

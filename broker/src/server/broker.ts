@@ -12,6 +12,11 @@ export interface BrokerOptions {
   logger?: Logger;
   /** Largest MQTT packet accepted; bigger ones end the connection before they are buffered. */
   maxPacketBytes?: number;
+  /**
+   * Scale-out: sessions, retained messages and QoS 1 queues live in Redis and messages fan out
+   * through Redis pub/sub, so N brokers behind a TCP load balancer act as one.
+   */
+  redisUrl?: string;
   /** Extra aedes options (persistence, mq, limits). */
   aedes?: Partial<AedesOptions>;
 }
@@ -42,11 +47,24 @@ function authError(reason: string, returnCode: number): AuthenticateError {
   return Object.assign(new Error(reason), { returnCode }) as AuthenticateError;
 }
 
+async function redisBackends(url: string): Promise<Pick<AedesOptions, 'persistence' | 'mq'>> {
+  const [{ default: redisPersistence }, { default: mqemitterRedis }, { Redis }] = await Promise.all([
+    import('aedes-persistence-redis'),
+    import('mqemitter-redis'),
+    import('ioredis'),
+  ]);
+  return {
+    persistence: redisPersistence({ conn: new Redis(url) }),
+    mq: mqemitterRedis({ connectionString: url }),
+  };
+}
+
 /** Creates the aedes instance with the policy wired in; does not listen. */
 export async function createBroker(options: BrokerOptions = {}): Promise<Aedes> {
   const policy = options.policy ?? developmentPolicy();
   const log = options.logger;
   const aedes = await Aedes.createBroker({
+    ...(options.redisUrl ? await redisBackends(options.redisUrl) : {}),
     // Our device client ids are `{tenant}/{device}`: longer than 3.1.1's guaranteed 23 bytes.
     maxClientsIdLength: 160,
     connectTimeout: 10_000,

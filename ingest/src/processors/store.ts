@@ -41,3 +41,21 @@ export async function touchDevices(tx: Queryable, updates: readonly DeviceProgre
     );
   }
 }
+
+export interface PresenceChange {
+  tenantId: string;
+  deviceId: string;
+  online: boolean;
+  at: Date;
+}
+
+/** Applies a status message (retained online, or the Last Will's offline) unless a newer one won. */
+export async function recordPresence(tx: Queryable, changes: readonly PresenceChange[]): Promise<void> {
+  for (const c of changes) {
+    await tx.query(
+      `UPDATE devices SET online = $3, presence_changed_at = $4
+       WHERE tenant_id = $1 AND id = $2 AND (presence_changed_at IS NULL OR presence_changed_at <= $4)`,
+      [c.tenantId, c.deviceId, c.online, c.at.toISOString()],
+    );
+  }
+}

@@ -5,6 +5,8 @@ export interface Frame {
   /** Milliseconds (epoch or drive-relative; only differences matter). */
   t: number;
   v: Float64Array;
+  /** Bit i set when signal i was reported in this frame (not carried forward); default: all. */
+  seen?: number;
 }
 
 export type Regime = 'off' | 'idle' | 'moving';
@@ -58,8 +60,12 @@ export function readingsToFrames(readings: readonly Reading[], last?: Float64Arr
   const times = [...buckets.keys()].sort((a, b) => a - b);
   const frames: Frame[] = [];
   for (const t of times) {
-    for (const [idx, value] of buckets.get(t) ?? []) state[idx] = value;
-    frames.push({ t, v: Float64Array.from(state) });
+    let seen = 0;
+    for (const [idx, value] of buckets.get(t) ?? []) {
+      state[idx] = value;
+      seen |= 1 << idx;
+    }
+    frames.push({ t, v: Float64Array.from(state), seen });
   }
   return frames;
 }
