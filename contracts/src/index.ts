@@ -11,4 +11,8 @@ export {
   type DeviceStatus, type LocationFix, type DtcReport,
 } from './payloads/device.js';
 export { ClutchError, isClutchError } from './errors.js';
-export { createInProcessBus, type LiveEvent, type LiveEventBus, type LiveEventHandler, type StoredReading } from './events/live-events.js';
+export { createInProcessBus, type LiveAlert, type LiveEvent, type LiveEventBus, type LiveEventHandler, type StoredReading } from './events/live-events.js';
+export {
+  COMMAND_TYPES, commandRequestSchema, commandResultSchema, parseCommandRequest, parseCommandResult,
+  type CommandType, type CommandRequest, type CommandResult,
+} from './payloads/commands.js';

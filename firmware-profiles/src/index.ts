@@ -3,3 +3,4 @@ export {
   parseSignalset, loadSignalsetFile, loadSignalset, sae1979Signalset, findCommandForSignal, findMode01Command,
   commandAppliesToYear, SignalsetError,
 } from './loader.js';
+export { genericDtcTable, parseDtcTable, dtcDescription, type DtcTable } from './dtc.js';

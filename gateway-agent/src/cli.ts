@@ -1,82 +1,36 @@
 #!/usr/bin/env node
-// clutch-agent: run the agent against a serial adapter, run the simulator on a serial port, or both in-process.
-import { parseArgs } from 'node:util';
-import { pino } from 'pino';
-import { startAgent } from './agent/agent.js';
-import { listCarObdDrives, loadCarObdDrive, syntheticDrive, type DriveSource } from './simulator/drive.js';
-import { startSimulator } from './simulator/start.js';
-import { createLinkedStreams } from './simulator/streams.js';
+// clutch-agent: one binary for the car (run, read), the bench (simulate, demo) and profile work (decode-tests).
+import { runCommand } from './commands/run.js';
+import { readCommand } from './commands/read.js';
+import { simulateCommand, demoCommand } from './commands/simulate.js';
+import { decodeTestsCommand } from './commands/decode-tests.js';
 
-const USAGE = `usage:
-  clutch-agent run --port <path> [--baud 38400] --mqtt <url> --tenant <t> --device <d> [--username u --password p]
-  clutch-agent simulate --port <path> [--baud 38400] [--csv <file> | --seed <n>] [--row-ms 500]
-  clutch-agent demo --mqtt <url> --tenant <t> --device <d> [--csv <file> | --seed <n>] [--row-ms 500]`;
+export const USAGE = `usage:
+  clutch-agent run --config <file.json> [--<key> <value> ...] [--trace-samples]
+  clutch-agent read --port <path> [--baud 38400] [--duration 10]
+  clutch-agent decode-tests <obdb-repo-dir> [--fallback <make-repo-dir>] [--verbose]
+  clutch-agent simulate --port <path> [--baud 38400] [--vehicle <obdb-repo-dir>] [--csv <file> | --seed <n>] [--row-ms 500] [--latency-ms 0] [--quirks 0.01] [--dtc P0301,P0420]
+  clutch-agent demo --mqtt-url <url> --tenant <t> --device <d> [--csv <file> | --seed <n>] [--row-ms 500]
+Config keys: see docs/gateway-agent.md (every key may also be given as --<key>).`;
 
-function drive(csv: string | undefined, seed: string | undefined): DriveSource {
-  if (csv) return loadCarObdDrive(csv);
-  if (seed === undefined) {
-    // Without ../shared/datasets the synthetic drive keeps `npm start` working.
-    const first = listCarObdDrives()[0];
-    if (first) return loadCarObdDrive(first);
-  }
-  return syntheticDrive(Number(seed ?? 1));
-}
+const commands: Record<string, (args: string[]) => Promise<number | 'running'>> = {
+  run: runCommand,
+  read: readCommand,
+  simulate: simulateCommand,
+  demo: demoCommand,
+  'decode-tests': decodeTestsCommand,
+};
 
 async function main(): Promise<void> {
-  const { positionals, values } = parseArgs({
-    allowPositionals: true,
-    options: {
-      port: { type: 'string' }, baud: { type: 'string', default: '38400' }, mqtt: { type: 'string' },
-      tenant: { type: 'string' }, device: { type: 'string' }, username: { type: 'string' }, password: { type: 'string' },
-      csv: { type: 'string' }, seed: { type: 'string' }, 'row-ms': { type: 'string', default: '500' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
-  const log = pino({ name: 'clutch-agent' });
-  const command = positionals[0];
-  const need = (name: keyof typeof values): string => {
-    const v = values[name];
-    if (typeof v !== 'string') throw new Error(`--${name} is required\n${USAGE}`);
-    return v;
-  };
-  const closers: (() => Promise<void>)[] = [];
-  if (values.help || command === undefined) {
+  const [name, ...rest] = process.argv.slice(2);
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     console.log(USAGE);
     return;
   }
-  const baudRate = Number(values.baud);
-  const rowIntervalMs = Number(values['row-ms']);
-  if (command === 'simulate') {
-    const sim = await startSimulator({ path: need('port'), baudRate, drive: drive(values.csv, values.seed), rowIntervalMs });
-    closers.push(() => sim.close());
-    log.info({ port: values.port }, 'simulator listening');
-  } else if (command === 'run' || command === 'demo') {
-    let transport: { stream: import('node:stream').Duplex } | { path: string; baudRate: number };
-    if (command === 'demo') {
-      const [host, adapter] = createLinkedStreams();
-      const sim = await startSimulator({ stream: adapter, drive: drive(values.csv, values.seed), rowIntervalMs });
-      closers.push(() => sim.close());
-      transport = { stream: host };
-    } else {
-      transport = { path: need('port'), baudRate };
-    }
-    const agent = await startAgent({
-      transport, mqttUrl: need('mqtt'), tenant: need('tenant'), device: need('device'),
-      username: values.username, password: values.password, logger: log,
-    });
-    closers.unshift(() => agent.stop());
-    log.info({ vin: agent.vin }, 'agent polling');
-    const timer = setInterval(() => log.info(agent.stats(), 'stats'), 10_000);
-    closers.push(async () => clearInterval(timer));
-  } else {
-    throw new Error(`unknown command ${command}\n${USAGE}`);
-  }
-  const shutdown = async () => {
-    for (const close of closers) await close();
-    process.exit(0);
-  };
-  process.once('SIGINT', () => void shutdown());
-  process.once('SIGTERM', () => void shutdown());
+  const command = commands[name];
+  if (!command) throw new Error(`unknown command ${name}\n${USAGE}`);
+  const result = await command(rest);
+  if (result !== 'running') process.exitCode = result;
 }
 
 main().catch((err: unknown) => {

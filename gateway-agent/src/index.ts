@@ -14,9 +14,14 @@ export {
 export { createLinkedStreams } from './simulator/streams.js';
 export { Elm327Simulator, SIMULATOR_BANNER, DEFAULT_VIN, type SimulatorOptions } from './simulator/elm327-simulator.js';
 export { startSimulator, type StartSimulatorOptions, type RunningSimulator } from './simulator/start.js';
-export { startAgent, AGENT_VERSION, type AgentOptions, type AgentTransport, type AgentStats, type RunningAgent } from './agent/agent.js';
+export { startAgent, defaultQueueDir, AGENT_VERSION, type AgentOptions, type AgentTransport, type AgentStats, type RunningAgent } from './agent/agent.js';
 export { initialiseAdapter, vinFromLines, parseVoltage, type AdapterInfo } from './agent/session.js';
 export { TelemetryBatcher } from './agent/batcher.js';
-export { buildPollPlan, nextRequest, type PollItem } from './agent/poll-plan.js';
+export { buildPollPlan, nextRequest, type PollItem, type PollPlanOptions } from './agent/poll-plan.js';
 export { MqttPublisher, type MqttPublisherOptions } from './uplink/mqtt-publisher.js';
-export type { TelemetryPublisher } from './uplink/publisher.js';
+export type { TelemetryPublisher, UplinkKind } from './uplink/publisher.js';
+export { QueueDrainer, DEFAULT_INFLIGHT_WINDOW, type DrainerOptions } from './uplink/drainer.js';
+export { DiskQueue, DEFAULT_QUEUE_MAX_BYTES, writeFileDurable, type DiskQueueOptions, type DiskQueueStats } from './store/disk-queue.js';
+export { Outbox, type OutboxOptions } from './store/outbox.js';
+export { AdapterLink, backoffDelay, type BackoffOptions } from './agent/adapter-link.js';
+export { startPoller, type Poller, type PollerOptions } from './agent/poller.js';

@@ -8,3 +8,4 @@ export { INGEST_FILTERS, type MessageSource } from './sources/message-source.js'
 export { validateMessage } from './processors/validate.js';
 export { normaliseBatch } from './processors/normalise.js';
 export { createDeviceResolver } from './processors/resolve-device.js';
+export { createRedisStreamsQueue, type RedisStreamsQueueOptions } from './queue/redis-streams-queue.js';

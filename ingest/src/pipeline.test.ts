@@ -112,4 +112,46 @@ describe.each(implementations)('ingest chain on %s', (_name, open) => {
     expect(await presence()).toBe(false);
     expect(events.filter((e) => e.type === 'presence').map((e) => e.type === 'presence' && e.online)).toEqual([true, false]);
   });
+
+  it('folds exactly the newly stored samples into the minute and hour rollups, even on redelivery', async () => {
+    await db.query('DELETE FROM sample_rollups_1m');
+    await db.query('DELETE FROM sample_rollups_1h');
+    const minute = Math.floor(t0 / 60_000) * 60_000 + 60_000;
+    const b = { v: 1, seq: 50, t0: minute, samples: [[0, 'engine.rpm', 800], [1000, 'engine.rpm', 1200], [2000, 'engine.rpm', 1000]] };
+    await handler.handle([message(b)]);
+    await handler.handle([message(b)]);
+    const rollup = await db.query<{ n: number; sum: number; min: number; max: number }>(
+      `SELECT n, sum, min, max FROM sample_rollups_1m WHERE vehicle_id = $1 AND bucket = $2`, [vehicleId, new Date(minute).toISOString()],
+    );
+    expect(rollup.rows).toEqual([{ n: 3, sum: 3000, min: 800, max: 1200 }]);
+    const hour = await db.query<{ n: number }>(`SELECT sum(n)::int AS n FROM sample_rollups_1h WHERE vehicle_id = $1`, [vehicleId]);
+    expect(hour.rows[0]!.n).toBe(3);
+    expect(await countSamples()).toBe(3);
+  });
+
+  it('stores GPS fixes and trouble-code reports once each and announces them', async () => {
+    const fix = { v: 1, t: t0, lat: -8.05, lon: -34.95, speedKmh: 42.5 };
+    const dtc = { v: 1, t: t0, codes: [{ code: 'P0301', kind: 'stored' }, { code: 'P0420', kind: 'pending' }] };
+    await handler.handle([message(fix, 'clutch/v1/acme/pi-1/location'), message(dtc, 'clutch/v1/acme/pi-1/dtc')]);
+    await handler.handle([message(fix, 'clutch/v1/acme/pi-1/location'), message(dtc, 'clutch/v1/acme/pi-1/dtc')]);
+    const fixes = await db.query<{ lat: number; lon: number; speed_kmh: number }>('SELECT lat, lon, speed_kmh FROM locations WHERE vehicle_id = $1', [vehicleId]);
+    expect(fixes.rows).toEqual([{ lat: -8.05, lon: -34.95, speed_kmh: 42.5 }]);
+    const codes = await db.query<{ code: string; kind: string }>('SELECT code, kind FROM dtc_events WHERE vehicle_id = $1 ORDER BY code', [vehicleId]);
+    expect(codes.rows).toEqual([{ code: 'P0301', kind: 'stored' }, { code: 'P0420', kind: 'pending' }]);
+    expect(events.map((e) => e.type)).toEqual(['location', 'dtc', 'location', 'dtc']);
+  });
+
+  it('completes a pending command with the agent result and ignores an answer to another device\'s command', async () => {
+    const { rows } = await db.query<{ id: string }>(
+      `INSERT INTO device_commands (tenant_id, device_id, vehicle_id, type, expires_at) VALUES ('acme', 'pi-1', $1, 'read_dtcs', now() + interval '1 minute') RETURNING id`,
+      [vehicleId],
+    );
+    const id = rows[0]!.id;
+    await handler.handle([message({ v: 1, id, ok: true, result: { codes: [] } }, `clutch/v1/acme/pi-1/cmd/${id}/result`)]);
+    const status = await db.query<{ status: string; result: unknown }>('SELECT status, result FROM device_commands WHERE id = $1', [id]);
+    expect(status.rows).toEqual([{ status: 'succeeded', result: { codes: [] } }]);
+    expect(events).toContainEqual(expect.objectContaining({ type: 'command', commandId: id, status: 'succeeded' }));
+    await handler.handle([message({ v: 1, id: 'other', ok: true }, `clutch/v1/acme/pi-1/cmd/${id}/result`)]);
+    expect((await deadLetters()).map((l) => l.reason)).toEqual([expect.stringContaining('does not match topic command id')]);
+  });
 });

@@ -4,7 +4,10 @@ import type { Logger } from 'pino';
 import { recordDeadLetters, type DeadLetter } from './dead-letters/repository.js';
 import { normaliseBatch, type SampleRow } from './processors/normalise.js';
 import { createDeviceResolver, type DeviceResolver } from './processors/resolve-device.js';
-import { recordPresence, storeSamples, touchDevices, type DeviceProgress, type PresenceChange } from './processors/store.js';
+import {
+  completeCommands, recordPresence, storeDtcReports, storeLocations, storeSamples, touchDevices,
+  type CommandOutcome, type DeviceProgress, type DtcRow, type LocationRow, type PresenceChange,
+} from './processors/store.js';
 import { validateMessage } from './processors/validate.js';
 import type { BatchHandler, QueuedMessage } from './queue/work-queue.js';
 
@@ -21,8 +24,13 @@ interface Outcome {
   deadLetters: DeadLetter[];
   devices: DeviceProgress[];
   presence: PresenceChange[];
+  locations: LocationRow[];
+  dtcs: DtcRow[];
+  commands: (CommandOutcome & { vehicleId: string })[];
   events: LiveEvent[];
 }
+
+const emptyOutcome = (): Outcome => ({ rows: [], deadLetters: [], devices: [], presence: [], locations: [], dtcs: [], commands: [], events: [] });
 
 export interface IngestHandler {
   handle: BatchHandler;
@@ -46,7 +54,7 @@ export function createIngestHandler(deps: { db: Database; bus: LiveEventBus; log
   const stats: IngestStats = { messages: 0, samplesStored: 0, deadLetters: 0, lastBatchAt: null, lastError: null };
 
   async function process(messages: readonly QueuedMessage[]): Promise<Outcome> {
-    const outcome: Outcome = { rows: [], deadLetters: [], devices: [], presence: [], events: [] };
+    const outcome = emptyOutcome();
     for (const message of messages) {
       const validated = validateMessage(message);
       const tenantId = validated.address?.tenant ?? null;
@@ -68,6 +76,31 @@ export function createIngestHandler(deps: { db: Database; bus: LiveEventBus; log
           type: 'presence', tenantId: binding.tenantId, vehicleId: binding.vehicleId, deviceId: binding.deviceId,
           online, at: new Date(message.receivedAt).toISOString(),
         });
+        continue;
+      }
+      const seen: DeviceProgress = { tenantId: binding.tenantId, deviceId: binding.deviceId, seq: null, seenAt: new Date(message.receivedAt) };
+      if (validated.kind === 'location') {
+        const fix = validated.fix;
+        outcome.locations.push({ tenantId: binding.tenantId, vehicleId: binding.vehicleId, fix });
+        outcome.devices.push(seen);
+        outcome.events.push({
+          type: 'location', tenantId: binding.tenantId, vehicleId: binding.vehicleId, at: new Date(fix.t).toISOString(),
+          lat: fix.lat, lon: fix.lon, speedKmh: fix.speedKmh, headingDeg: fix.headingDeg,
+        });
+        continue;
+      }
+      if (validated.kind === 'dtc') {
+        outcome.dtcs.push({ tenantId: binding.tenantId, vehicleId: binding.vehicleId, report: validated.report });
+        outcome.devices.push(seen);
+        outcome.events.push({
+          type: 'dtc', tenantId: binding.tenantId, vehicleId: binding.vehicleId, at: new Date(validated.report.t).toISOString(),
+          codes: validated.report.codes.map((c) => ({ code: c.code, kind: c.kind })),
+        });
+        continue;
+      }
+      if (validated.kind === 'cmd_result') {
+        outcome.commands.push({ tenantId: binding.tenantId, deviceId: binding.deviceId, vehicleId: binding.vehicleId, result: validated.result });
+        outcome.devices.push(seen);
         continue;
       }
       const { rows, rejected } = normaliseBatch(validated.batch, binding);
@@ -93,9 +126,17 @@ export function createIngestHandler(deps: { db: Database; bus: LiveEventBus; log
   async function commit(outcome: Outcome): Promise<number> {
     return db.transaction(async (tx) => {
       const stored = await storeSamples(tx, outcome.rows);
+      await storeLocations(tx, outcome.locations);
+      await storeDtcReports(tx, outcome.dtcs);
       await recordDeadLetters(tx, outcome.deadLetters);
       await touchDevices(tx, outcome.devices);
       await recordPresence(tx, outcome.presence);
+      const completed = new Set(await completeCommands(tx, outcome.commands));
+      for (const c of outcome.commands) {
+        if (completed.has(c.result.id)) {
+          outcome.events.push({ type: 'command', tenantId: c.tenantId, vehicleId: c.vehicleId, commandId: c.result.id, status: c.result.ok ? 'succeeded' : 'failed' });
+        }
+      }
       return stored;
     });
   }
@@ -114,7 +155,7 @@ export function createIngestHandler(deps: { db: Database; bus: LiveEventBus; log
           reason: `refused by the database: ${(err as Error).message}`, payload: message.payload,
         };
         await db.transaction((tx) => recordDeadLetters(tx, [letter]));
-        finish({ rows: [], deadLetters: [letter], devices: [], presence: [], events: [] }, 0);
+        finish({ ...emptyOutcome(), deadLetters: [letter] }, 0);
       }
     }
   }

@@ -1,9 +1,42 @@
 /**
- * Scoring interface the ingest chain will call (issue: ML). Kept here so ingest depends on a stable
- * shape, not on a model implementation.
+ * @clutch/ml: health checks a mechanic can read, an autoencoder anomaly score, fault-injection
+ * evaluation, a file-based model registry and the real-time scorer the ingest chain calls.
  */
-export interface WindowScore {
-  vehicleId: string;
-  score: number;
-  explanation: string;
-}
+export { FEATURE_SIGNALS, type FeatureSignal } from './signals.js';
+export { type Reading, type Frame, type Regime, regimeOf, readingsToFrames } from './features/frames.js';
+export { FEATURE_NAMES, WINDOW_MS, HOP_MS, slidingWindows, windowFeatures, type FeatureWindow } from './features/windows.js';
+export {
+  CAROBD_COLUMNS,
+  carObdDir,
+  listDriveFiles,
+  loadDrive,
+  loadDrives,
+  parseCarObdCsv,
+  type Drive,
+  type DriveMode,
+} from './data/carobd.js';
+export { splitDrives, type DriveSplit } from './data/split.js';
+export type { AlertKind, Finding, Severity } from './health/types.js';
+export { analyzeDrivingFrames, type DrivingEvent, type DrivingReport } from './health/driving.js';
+export { trainAutoencoder, anomalyScore, type AutoencoderArtifact, type TrainOptions } from './models/autoencoder.js';
+export { trainModel, type TrainedModel } from './models/train.js';
+export { RULES_ONLY_MODEL, type ClutchModel } from './models/model.js';
+export { createZScoreBaseline } from './models/baseline.js';
+export { createOnlineScorer, type Alert, type OnlineScorer, type OnlineScorerOptions } from './online/scorer.js';
+export { predictMaintenance, analyzeDriving, type MaintenancePrediction, type SystemStatus } from './api.js';
+export { FAULT_TYPES, injectFault, type FaultType, type InjectedDrive } from './eval/inject.js';
+export { runEvaluation, formatReport, type EvaluationReport, type DetectorReport, type FaultMetrics } from './eval/evaluate.js';
+export {
+  DEFAULT_REGISTRY_DIR,
+  listModels,
+  registerModel,
+  deployModel,
+  getLiveModel,
+  loadModel,
+  modelPerformance,
+  type ModelMetrics,
+  type RegistryEntry,
+  type RegisterInput,
+} from './registry/registry.js';
+export { retrain, type RetrainOptions } from './registry/retrain.js';
+export { benchmarkScoring, type BenchmarkOptions, type ScoringBenchmark, type ScoringThroughput } from './bench.js';

@@ -1,5 +1,5 @@
 import { startApiServer, type ApiServer } from '@clutch/api';
-import { startBroker, type RunningBroker } from '@clutch/broker';
+import { startBroker, tenantPolicy, type RunningBroker } from '@clutch/broker';
 import { createInProcessBus, signalCatalogue } from '@clutch/contracts';
 import { migrate, openDatabase, syncSignals, type Database } from '@clutch/db';
 import { startAgent } from '@clutch/gateway-agent';
@@ -7,7 +7,7 @@ import { aedesSource, startIngest, type RunningIngest } from '@clutch/ingest';
 import { webRoot } from '@clutch/web';
 import type { Logger } from 'pino';
 import type { PlatformConfig } from './config/config.js';
-import { provisionDevice } from './fleet/provision.js';
+import { ensureDevice } from './fleet/provision.js';
 import { DEMO_TENANT, startSimulatedFleet, type RunningFleet } from './fleet/simulated-fleet.js';
 
 export interface RunningPlatform {
@@ -35,7 +35,10 @@ export async function startPlatform(config: PlatformConfig, logger: Logger): Pro
     await db.query(`SELECT clutch_ensure_sample_partitions(now() - interval '1 month', now() + interval '3 months')`);
 
     const bus = createInProcessBus();
-    const broker = await startBroker({ host: config.host, mqttPort: config.mqttPort, wsPort: config.mqttWsPort, logger: logger.child({ component: 'broker' }) });
+    const broker = await startBroker({
+      host: config.host, mqttPort: config.mqttPort, wsPort: config.mqttWsPort, logger: logger.child({ component: 'broker' }),
+      policy: tenantPolicy({ db, allowAnonymous: config.allowAnonymous, adminPassword: config.adminPassword }),
+    });
     stack.push(() => broker.close());
 
     const ingest = await startIngest({ db, bus, source: aedesSource(broker.aedes), logger: logger.child({ component: 'ingest' }) });
@@ -64,10 +67,11 @@ export async function startPlatform(config: PlatformConfig, logger: Logger): Pro
     stack.push(() => fleet!.stop());
 
     if (config.elm327Port) {
-      const device = await provisionDevice(db, { tenantId: DEMO_TENANT, tenantName: 'Demo fleet', deviceId: 'elm327-1', vehicleName: `ELM327 on ${config.elm327Port}` });
+      const { login, ...device } = await ensureDevice(db, { tenantId: DEMO_TENANT, tenantName: 'Demo fleet', deviceId: 'elm327-1', vehicle: { name: `ELM327 on ${config.elm327Port}` } });
       const agent = await startAgent({
         transport: { path: config.elm327Port, baudRate: config.elm327Baud },
-        mqttUrl: broker.mqttUrl, tenant: device.tenantId, device: device.deviceId, logger: logger.child({ component: 'agent', device: device.deviceId }),
+        mqttUrl: broker.mqttUrl, tenant: device.tenantId, device: device.deviceId, username: login.username, password: login.password,
+        logger: logger.child({ component: 'agent', device: device.deviceId }),
       });
       stack.push(() => agent.stop());
       fleet.devices.push(device);

@@ -87,12 +87,11 @@ export function attachRealtime(server: HttpServer, deps: RealtimeDeps): SocketIO
   });
 
   const relay = (event: LiveEvent): void => {
-    const room = io.to(vehicleRoom(event.vehicleId));
-    if (event.type === 'readings') {
-      room.emit('readings', { vehicleId: event.vehicleId, readings: event.readings });
-    } else if (event.type === 'presence') {
-      room.emit('presence', { vehicleId: event.vehicleId, deviceId: event.deviceId, online: event.online, at: event.at });
-    }
+    // Device administration stays server-side; everything else goes to the vehicle's room under its
+    // type, without the tenant id (the room already scopes it).
+    if (event.type === 'device-revoked') return;
+    const { type, tenantId: _tenant, ...payload } = event;
+    io.to(vehicleRoom(event.vehicleId)).emit(type, payload);
   };
   const unsubscribe = deps.bus.subscribe(relay);
   // io.close() closes the HTTP server too, so this covers both ways of shutting down.

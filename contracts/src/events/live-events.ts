@@ -10,9 +10,25 @@ export interface StoredReading {
   value: number;
 }
 
+export interface LiveAlert {
+  id: string;
+  kind: string;
+  severity: 'info' | 'warning' | 'critical';
+  title: string;
+  explanation: string;
+  signals: string[];
+  at: string;
+}
+
 export type LiveEvent =
   | { type: 'readings'; tenantId: string; vehicleId: string; readings: StoredReading[] }
-  | { type: 'presence'; tenantId: string; vehicleId: string; deviceId: string; online: boolean; at: string };
+  | { type: 'presence'; tenantId: string; vehicleId: string; deviceId: string; online: boolean; at: string }
+  | { type: 'location'; tenantId: string; vehicleId: string; at: string; lat: number; lon: number; speedKmh?: number | undefined; headingDeg?: number | undefined }
+  | { type: 'dtc'; tenantId: string; vehicleId: string; at: string; codes: { code: string; kind: string }[] }
+  | { type: 'alert'; tenantId: string; vehicleId: string; alert: LiveAlert }
+  | { type: 'command'; tenantId: string; vehicleId: string; commandId: string; status: string }
+  /** A device credential was revoked: every broker ends the device's live sessions. */
+  | { type: 'device-revoked'; tenantId: string; vehicleId: string; deviceId: string };
 
 export type LiveEventHandler = (event: LiveEvent) => void;
 

@@ -70,6 +70,7 @@ describe.skipIf(!existsSync(SOCAT))('agent over a real PTY pair to a real MQTT b
     const agent = await startAgent({
       transport: { path: `${dir}/b`, baudRate: 115200 },
       mqttUrl: `mqtt://127.0.0.1:${port}`, tenant: 'acme', device: 'car-1', batchIntervalMs: 300,
+      queueDir: path.join(dir, 'queue'),
     });
     try {
       expect(agent.vin).toBe('JTDBT4K3X0L000001');
@@ -87,8 +88,10 @@ describe.skipIf(!existsSync(SOCAT))('agent over a real PTY pair to a real MQTT b
     // seq is per device, monotonic from 0, no gaps; stop() flushed and waited for every PUBACK
     expect(batches.map((b) => b.seq)).toEqual(batches.map((_, i) => i));
     const stats = agent.stats();
-    expect(stats.batchesSent).toBe(batches.length);
-    expect(stats.samplesSent).toBe(batches.reduce((n, b) => n + b.samples.length, 0));
+    expect(stats.batchesQueued).toBe(batches.length);
+    expect(stats.batchesAcked).toBe(batches.length);
+    expect(stats.queueBatches).toBe(0);
+    expect(stats.samplesQueued).toBe(batches.reduce((n, b) => n + b.samples.length, 0));
     expect(stats.readsPerSecond).toBeGreaterThan(0);
 
     const rpm = batches.flatMap((b) => b.samples.filter((s) => s[1] === 'engine.rpm').map((s) => s[2]));

@@ -1,20 +1,20 @@
+// The gateway agent: adapter session -> poller -> outbox (disk) -> drainer -> MQTT (DESIGN §2, §5).
+import os from 'node:os';
+import path from 'node:path';
 import type { Duplex } from 'node:stream';
-import { signalByObdbId, type TelemetryBatch } from '@clutch/contracts';
-import { sae1979Signalset } from '@clutch/firmware-profiles';
-import { pino, type Logger } from 'pino';
-import { Elm327Driver } from '../elm327/driver.js';
-import { decodeMode01Multi } from '../obd/decoder.js';
-import { parseFrames } from '../obd/frames.js';
-import { openSerialPort } from '../simulator/start.js';
+import type { Logger } from 'pino';
+import { pino } from 'pino';
+import { QueueDrainer } from '../uplink/drainer.js';
 import { MqttPublisher } from '../uplink/mqtt-publisher.js';
 import type { TelemetryPublisher } from '../uplink/publisher.js';
-import { TelemetryBatcher } from './batcher.js';
-import { buildPollPlan, markRead, nextRequest } from './poll-plan.js';
-import { initialiseAdapter, parseVoltage, type AdapterInfo } from './session.js';
+import { Outbox } from '../store/outbox.js';
+import { AdapterLink, type AgentTransport } from './adapter-link.js';
+import type { AdapterInfo } from './session.js';
+import { startPoller, type Poller } from './poller.js';
 
-export const AGENT_VERSION = '0.1.0';
+export const AGENT_VERSION = '0.2.0';
 
-export type AgentTransport = { stream: Duplex } | { path: string; baudRate: number };
+export type { AgentTransport } from './adapter-link.js';
 
 export interface AgentOptions {
   readonly transport: AgentTransport;
@@ -23,19 +23,39 @@ export interface AgentOptions {
   readonly device: string;
   readonly username?: string;
   readonly password?: string;
+  /** PEM CA file for mqtts:// brokers with a private CA. */
+  readonly caFile?: string;
+  /** Store-and-forward directory (disk queue, seq, journal); default `<tmpdir>/clutch-agent/<tenant>/<device>`. */
+  readonly queueDir?: string;
+  readonly queueMaxBytes?: number;
+  /** fsync queued batches (default true; see store/disk-queue.ts). */
+  readonly fsync?: boolean;
+  /** Unacknowledged batches allowed on the wire (default 16). */
+  readonly inflightWindow?: number;
   readonly batchIntervalMs?: number;
-  /** First `seq` to use (e.g. persisted from the previous run); default 0. */
-  readonly startSeq?: number;
+  /** Multiplies every polling period: 0.01 polls 100x faster (fast replays in tests). */
+  readonly pollScale?: number;
   readonly logger?: Logger;
   /** Replaces the MQTT uplink (e.g. another transport); the agent still owns closing it. */
   readonly publisher?: TelemetryPublisher;
+  /** Sees every sample as it enters the durable journal (audit trails in tests, live displays). */
+  readonly onSample?: (key: string, value: number, atMs: number) => void;
 }
 
 export interface AgentStats {
+  batchesQueued: number;
+  samplesQueued: number;
+  batchesAcked: number;
+  queueBatches: number;
+  queueBytes: number;
+  queueDropped: number;
+  inFlight: number;
+  /** Values decoded per second since polling began. */
+  readsPerSecond: number;
+  reconnects: number;
+  /** Kept for the fleet's stats: batches/samples handed to the outbox. */
   batchesSent: number;
   samplesSent: number;
-  /** Mode 01 PID values (and ATRV readings) decoded per second since polling began. */
-  readsPerSecond: number;
 }
 
 export interface RunningAgent {
@@ -43,119 +63,83 @@ export interface RunningAgent {
   stats(): AgentStats;
   readonly vin?: string;
   readonly adapter: AdapterInfo;
+  readonly outbox: Outbox;
+  readonly poller: Poller;
+}
+
+export function defaultQueueDir(tenant: string, device: string): string {
+  return path.join(os.tmpdir(), 'clutch-agent', tenant, device);
 }
 
 export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   const log = options.logger ?? pino({ level: 'warn' });
-  const stream = 'stream' in options.transport
-    ? options.transport.stream
-    : await openSerialPort(options.transport.path, options.transport.baudRate);
-  const driver = new Elm327Driver(stream);
-  const set = sae1979Signalset();
+  const link = new AdapterLink(options.transport, log);
+  const adapter = await link.open();
+  log.info({ adapter: { ...adapter, supportedPids: [...adapter.supportedPids] } }, 'adapter initialised');
 
-  let adapter: AdapterInfo;
-  let publisher: TelemetryPublisher;
-  try {
-    adapter = await initialiseAdapter(driver);
-    log.info({ adapter: { ...adapter, supportedPids: [...adapter.supportedPids] } }, 'adapter initialised');
-    publisher = options.publisher ?? await MqttPublisher.connect({
-      url: options.mqttUrl, tenant: options.tenant, device: options.device,
-      username: options.username, password: options.password, logger: log,
-    });
-  } catch (err) {
-    driver.close();
-    if (!('stream' in options.transport)) stream.destroy();
-    throw err;
-  }
-  await publisher.publishStatus({
-    v: 1, state: 'online', t: Date.now(), agentVersion: AGENT_VERSION,
-    ...(adapter.vin && /^[A-HJ-NPR-Z0-9]{17}$/.test(adapter.vin) ? { vin: adapter.vin } : {}),
-    ...(adapter.banner ? { adapter: adapter.banner.slice(0, 64) } : {}),
-    ...(adapter.protocol ? { protocol: adapter.protocol } : {}),
+  let drainer: QueueDrainer | undefined;
+  const outbox = new Outbox({
+    dir: options.queueDir ?? defaultQueueDir(options.tenant, options.device),
+    maxBytes: options.queueMaxBytes,
+    fsync: options.fsync,
+    logger: log,
+    onQueued: () => drainer?.kick(),
+  });
+  const publisher = options.publisher ?? MqttPublisher.create({
+    url: options.mqttUrl, tenant: options.tenant, device: options.device, username: options.username,
+    password: options.password, caFile: options.caFile, logger: log,
+  });
+  drainer = new QueueDrainer(outbox.queue, (payload) => publisher.publishTelemetry(payload), { window: options.inflightWindow, logger: log });
+  const onConnect = () => {
+    const info = link.info;
+    publisher.publishStatus({
+      v: 1, state: 'online', t: Date.now(), agentVersion: AGENT_VERSION,
+      ...(info?.vin && /^[A-HJ-NPR-Z0-9]{17}$/.test(info.vin) ? { vin: info.vin } : {}),
+      ...(info?.banner ? { adapter: info.banner.slice(0, 64) } : {}),
+      ...(info?.protocol ? { protocol: info.protocol } : {}),
+    }).catch((err: unknown) => log.warn({ err: (err as Error).message }, 'status publish failed'));
+    drainer?.kick();
+  };
+  publisher.onConnect(onConnect);
+  if (publisher.connected) onConnect();
+  drainer.kick(); // batches left from a previous run
+
+  const flushTimer = setInterval(() => outbox.flush(), options.batchIntervalMs ?? 1000);
+  const poller = startPoller({
+    link, logger: log, pollScale: options.pollScale,
+    emit: (key, value, at) => {
+      outbox.add(key, value, at);
+      options.onSample?.(key, value, at);
+    },
   });
 
-  const inFlight = new Set<Promise<void>>();
-  const batcher = new TelemetryBatcher((batch: TelemetryBatch) => {
-    const p = publisher.publishBatch(batch).finally(() => inFlight.delete(p));
-    inFlight.add(p);
-  }, options.startSeq ?? 0);
-  const flushTimer = setInterval(() => batcher.flush(), options.batchIntervalMs ?? 1000);
-
-  const plan = buildPollPlan(set, adapter.supportedPids, Date.now());
-  const pollStart = Date.now();
-  let reads = 0;
-  let running = true;
-  let wake: (() => void) | undefined;
-
-  const emit = (obdbId: string, value: unknown, at: number) => {
-    const key = signalByObdbId(obdbId)?.key;
-    if (key !== undefined && typeof value === 'number') batcher.add(key, value, at);
+  const stats = (): AgentStats => {
+    const q = outbox.queue.stats();
+    return {
+      batchesQueued: outbox.batchesQueued, samplesQueued: outbox.samplesQueued, batchesAcked: drainer.acked,
+      queueBatches: q.batches, queueBytes: q.bytes, queueDropped: q.dropped, inFlight: drainer.inFlightCount,
+      readsPerSecond: poller.readsPerSecond(), reconnects: link.reconnects,
+      batchesSent: outbox.batchesQueued, samplesSent: outbox.samplesQueued,
+    };
   };
-
-  const poll = async () => {
-    while (running) {
-      const now = Date.now();
-      const request = nextRequest(plan, set, now, adapter.isCan);
-      if (!request) {
-        const next = Math.min(...plan.map((p) => p.nextDueMs));
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, Math.max(1, Math.min(1000, next - now)));
-          wake = () => { clearTimeout(timer); resolve(); };
-        });
-        continue;
-      }
-      try {
-        const reply = await driver.send(request.command, 2000);
-        const at = Date.now();
-        if (request.command === 'ATRV') {
-          const volts = reply.ok ? parseVoltage(reply.lines) : undefined;
-          if (volts !== undefined) {
-            batcher.add('battery.voltage', volts, at);
-            reads++;
-          }
-        } else if (reply.ok) {
-          const pids = request.items.map((i) => i.pid);
-          for (const message of parseFrames(reply.lines)) {
-            // Every answering ECU is decoded; on most cars only the engine ECU (7E8) answers these PIDs.
-            for (const { values } of decodeMode01Multi(set, message, pids)) {
-              for (const [id, value] of Object.entries(values)) emit(id, value, at);
-              reads++;
-            }
-          }
-        } else {
-          log.debug({ command: request.command, error: reply.error }, 'adapter error');
-        }
-      } catch (err) {
-        if (!running) break;
-        log.warn({ err, command: request.command }, 'adapter command failed');
-        if ((err as { code?: string }).code === 'ELM_CLOSED') break;
-      }
-      for (const item of request.items) markRead(item, Date.now());
-    }
-  };
-  const polling = poll();
 
   return {
-    vin: adapter.vin,
+    get vin() {
+      return link.info?.vin;
+    },
     adapter,
-    stats: () => ({
-      batchesSent: batcher.batchesSent,
-      samplesSent: batcher.samplesSent,
-      readsPerSecond: reads / Math.max(0.001, (Date.now() - pollStart) / 1000),
-    }),
+    outbox,
+    poller,
+    stats,
     async stop() {
-      running = false;
-      wake?.();
-      await polling;
+      await poller.stop();
       clearInterval(flushTimer);
-      batcher.flush();
-      // close() waits for the PUBACK of every batch handed over, bounded by its timeout.
+      outbox.close();
+      // What is not acknowledged within the grace period stays on disk for the next start.
+      if (publisher.connected) await drainer.waitIdle(5000);
+      drainer.stop();
       await publisher.close();
-      driver.close();
-      if (!('stream' in options.transport)) {
-        const port = stream as import('serialport').SerialPort;
-        if (port.isOpen) await new Promise<void>((resolve) => port.close(() => resolve()));
-      }
+      await link.close();
     },
   };
 }

@@ -14,11 +14,23 @@ export interface PollItem {
   nextDueMs: number;
 }
 
-/** One item per catalogue PID the car supports (and ATRV), due immediately. */
-export function buildPollPlan(set: Signalset, supported: ReadonlySet<number>, now: number): PollItem[] {
+export interface PollPlanOptions {
+  /** Multiplies every period (0.01 = 100x faster, for fast replays). */
+  readonly scale?: number;
+  /** Per-PID period overrides in ms ('0C', 'ATRV'); 0 removes the PID from the plan. */
+  readonly periodsMs?: Readonly<Record<string, number>>;
+}
+
+/**
+ * One item per catalogue PID the car supports (and ATRV), due immediately. The period is the
+ * catalogue's, else the profile command's OBDb `freq`, else DEFAULT_POLL_SECONDS; overrides win.
+ */
+export function buildPollPlan(set: Signalset, supported: ReadonlySet<number>, now: number, options: PollPlanOptions = {}): PollItem[] {
   const periods = new Map<string, number>();
   for (const signal of signalCatalogue) {
-    const periodMs = (signal.pollSeconds ?? DEFAULT_POLL_SECONDS) * 1000;
+    let seconds = signal.pollSeconds;
+    if (seconds === undefined && signal.pid !== undefined) seconds = findMode01Command(set, signal.pid)?.freq;
+    const periodMs = (seconds ?? DEFAULT_POLL_SECONDS) * 1000 * (options.scale ?? 1);
     let pid: string | undefined;
     if (signal.source === 'obd' && signal.service === '01' && signal.pid !== undefined) {
       if (!supported.has(parseInt(signal.pid, 16)) || !findMode01Command(set, signal.pid)) continue;
@@ -27,6 +39,12 @@ export function buildPollPlan(set: Signalset, supported: ReadonlySet<number>, no
       pid = 'ATRV';
     }
     if (pid !== undefined) periods.set(pid, Math.min(periods.get(pid) ?? Infinity, periodMs));
+  }
+  for (const [pid, ms] of Object.entries(options.periodsMs ?? {})) {
+    const key = pid.toUpperCase();
+    if (!periods.has(key)) continue;
+    if (ms <= 0) periods.delete(key);
+    else periods.set(key, ms);
   }
   return [...periods].map(([pid, periodMs]) => ({ pid, periodMs, nextDueMs: now }));
 }

@@ -2,6 +2,9 @@
 import type { Duplex } from 'node:stream';
 import { ElmFramer, parseResponse, type ElmResponse } from './framer.js';
 
+/** ELM327 DS "ATZ": the identification printed at power-on and reset, e.g. 'ELM327 v1.5'. */
+const BANNER = /ELM327\s+v\d/i;
+
 export class ElmTimeoutError extends Error {
   readonly code = 'ELM_TIMEOUT';
 }
@@ -24,6 +27,12 @@ export class Elm327Driver {
   private closed = false;
   /** Responses that arrived with no command waiting (late replies after a timeout, stray prompts). */
   unsolicited = 0;
+  /**
+   * Set when the adapter printed its power-on banner unasked (ELM327 DS: after a reset, brown-out or
+   * 'LV RESET' the IC prints 'ELM327 v1.x' and reverts to its defaults: echo on, headers off, auto
+   * protocol). The owner must initialise it again and then clear the flag.
+   */
+  resetDetected = false;
 
   constructor(private readonly stream: Duplex) {
     stream.on('data', this.onData);
@@ -34,13 +43,17 @@ export class Elm327Driver {
   private readonly onData = (chunk: Buffer | string) => {
     for (const text of this.framer.push(chunk)) {
       const pending = this.pending;
+      const asked = pending !== undefined && /^AT\s*(Z|WS|I|D)\s*$/i.test(pending.command);
+      if (!asked && BANNER.test(text)) this.resetDetected = true;
       if (!pending) {
         this.unsolicited++;
         continue;
       }
       this.pending = undefined;
       clearTimeout(pending.timer);
-      pending.resolve(parseResponse(text, pending.command));
+      const response = parseResponse(text, pending.command);
+      if (!response.ok && response.error === 'LV RESET') this.resetDetected = true;
+      pending.resolve(response);
     }
   };
 
@@ -78,6 +91,10 @@ export class Elm327Driver {
     const result = this.chain.then(run, run);
     this.chain = result.catch(() => undefined);
     return result;
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
   }
 
   close(): void {

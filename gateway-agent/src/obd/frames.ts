@@ -28,7 +28,15 @@ interface Pending {
  * removed the PCI: single frames are bare payloads, and multi-frame replies are printed as a byte
  * count line followed by `N: ..` lines (ELM327 DS, "Multiline responses").
  */
-export function parseFrames(lines: readonly string[], headers: HeaderMode = 'auto'): ObdMessage[] {
+export interface FrameOptions {
+  /**
+   * ISO 15765-2 extended addressing (e.g. Toyota body ECUs behind a gateway, OBDb `eax`): one target
+   * address byte sits between the CAN id and the PCI. It is dropped here.
+   */
+  readonly extendedAddressing?: boolean;
+}
+
+export function parseFrames(lines: readonly string[], headers: HeaderMode = 'auto', frameOptions: FrameOptions = {}): ObdMessage[] {
   const messages: ObdMessage[] = [];
   const pending = new Map<string, Pending>();
   let headerless: Pending | undefined;
@@ -67,6 +75,8 @@ export function parseFrames(lines: readonly string[], headers: HeaderMode = 'aut
     if (hex.length < idLength + 2) continue;
     const canId = hex.slice(0, idLength);
     const bytes = hexBytes(hex.slice(idLength));
+    if (frameOptions.extendedAddressing) bytes.shift();
+    if (bytes.length === 0) continue;
     const pci = bytes[0]!;
     switch (pci >> 4) {
       case 0: // single frame: OBDb uses the rest of the line, padding included

@@ -1,32 +1,38 @@
 import {
-  parseStatus, parseTelemetryBatch, parseTopic,
-  type DeviceStatus, type TelemetryBatch, type TopicAddress,
+  parseCommandResult, parseDtcReport, parseLocation, parseStatus, parseTelemetryBatch, parseTopic,
+  type CommandResult, type DeviceStatus, type DtcReport, type LocationFix, type ParseResult, type TelemetryBatch, type TopicAddress,
 } from '@clutch/contracts';
 import type { QueuedMessage } from '../queue/work-queue.js';
 
 export type ValidatedMessage =
   | { kind: 'telemetry'; address: TopicAddress; batch: TelemetryBatch; message: QueuedMessage }
   | { kind: 'status'; address: TopicAddress; status: DeviceStatus; message: QueuedMessage }
+  | { kind: 'location'; address: TopicAddress; fix: LocationFix; message: QueuedMessage }
+  | { kind: 'dtc'; address: TopicAddress; report: DtcReport; message: QueuedMessage }
+  | { kind: 'cmd_result'; address: TopicAddress; result: CommandResult; message: QueuedMessage }
   | { kind: 'invalid'; address: TopicAddress | null; reason: string; message: QueuedMessage };
 
 /** First processor: topic and payload against the contracts. Never throws. */
 export function validateMessage(message: QueuedMessage): ValidatedMessage {
   const address = parseTopic(message.topic);
   if (!address) return { kind: 'invalid', address: null, reason: `topic ${JSON.stringify(message.topic)} is not a Clutch topic`, message };
+  const invalid = (reason: string): ValidatedMessage => ({ kind: 'invalid', address, reason, message });
+  const check = <T,>(parsed: ParseResult<T>, ok: (value: T) => ValidatedMessage): ValidatedMessage =>
+    parsed.ok ? ok(parsed.value) : invalid(parsed.reason);
   switch (address.kind) {
-    case 'telemetry': {
-      const parsed = parseTelemetryBatch(message.payload);
-      return parsed.ok
-        ? { kind: 'telemetry', address, batch: parsed.value, message }
-        : { kind: 'invalid', address, reason: parsed.reason, message };
-    }
-    case 'status': {
-      const parsed = parseStatus(message.payload);
-      return parsed.ok
-        ? { kind: 'status', address, status: parsed.value, message }
-        : { kind: 'invalid', address, reason: parsed.reason, message };
-    }
-    default:
-      return { kind: 'invalid', address, reason: `ingest does not handle ${address.kind} messages`, message };
+    case 'telemetry':
+      return check(parseTelemetryBatch(message.payload), (batch) => ({ kind: 'telemetry', address, batch, message }));
+    case 'status':
+      return check(parseStatus(message.payload), (status) => ({ kind: 'status', address, status, message }));
+    case 'location':
+      return check(parseLocation(message.payload), (fix) => ({ kind: 'location', address, fix, message }));
+    case 'dtc':
+      return check(parseDtcReport(message.payload), (report) => ({ kind: 'dtc', address, report, message }));
+    case 'cmd_result':
+      return check(parseCommandResult(message.payload), (result) =>
+        result.id === address.commandId ? { kind: 'cmd_result', address, result, message } : invalid(`result id ${result.id} does not match topic command id ${address.commandId}`),
+      );
+    case 'cmd':
+      return invalid('ingest does not consume downlink commands');
   }
 }

@@ -1,17 +1,43 @@
-import { describe, expect, it } from 'vitest';
+import { startRedisServer, type RedisServer } from '@clutch/test-support';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createMemoryQueue } from './memory-queue.js';
+import { createRedisStreamsQueue } from './redis-streams-queue.js';
 import type { QueuedMessage, WorkQueue } from './work-queue.js';
 
-// Every WorkQueue implementation runs this contract (the Redis Streams one joins it when it lands).
-const implementations: [string, (capacity: number) => WorkQueue][] = [
+let redis: RedisServer;
+let streamCounter = 0;
+const cleanups: (() => Promise<void>)[] = [];
+
+beforeAll(async () => {
+  redis = await startRedisServer();
+});
+afterEach(async () => {
+  for (const c of cleanups.splice(0)) await c();
+});
+afterAll(async () => {
+  await redis?.stop();
+});
+
+async function redisQueue(capacity: number, extra: { stream?: string; consumer?: string; claimIdleMs?: number } = {}): Promise<WorkQueue> {
+  const queue = await createRedisStreamsQueue({
+    url: redis.url, stream: extra.stream ?? `contract-${streamCounter++}`, capacity, maxBatch: 3, retryDelayMs: () => 5,
+    ...(extra.consumer ? { consumer: extra.consumer } : {}), ...(extra.claimIdleMs ? { claimIdleMs: extra.claimIdleMs } : {}),
+  });
+  cleanups.push(() => queue.close());
+  return queue;
+}
+
+// Every WorkQueue implementation runs this contract.
+const implementations: [string, (capacity: number) => WorkQueue | Promise<WorkQueue>][] = [
   ['in-process', (capacity) => createMemoryQueue({ capacity, maxBatch: 3, retryDelayMs: () => 5 })],
+  ['Redis Streams', (capacity) => redisQueue(capacity)],
 ];
 
 const message = (n: number): QueuedMessage => ({ topic: `t/${n}`, payload: Buffer.from(String(n)), receivedAt: n });
 
 describe.each(implementations)('work queue contract: %s', (_name, makeQueue) => {
   it('hands every message to the consumer once, in order, in batches', async () => {
-    const queue = makeQueue(100);
+    const queue = await makeQueue(100);
     const seen: string[] = [];
     queue.consume(async (batch) => {
       expect(batch.length).toBeLessThanOrEqual(3);
@@ -23,7 +49,7 @@ describe.each(implementations)('work queue contract: %s', (_name, makeQueue) => 
   });
 
   it('redelivers a batch whose handler failed and acknowledges it only after success', async () => {
-    const queue = makeQueue(100);
+    const queue = await makeQueue(100);
     let failures = 2;
     const committed: string[] = [];
     queue.consume(async (batch) => {
@@ -38,7 +64,7 @@ describe.each(implementations)('work queue contract: %s', (_name, makeQueue) => 
   });
 
   it('makes producers wait when full instead of dropping or growing without bound', async () => {
-    const queue = makeQueue(2);
+    const queue = await makeQueue(2);
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
     const handled: string[] = [];
@@ -57,5 +83,29 @@ describe.each(implementations)('work queue contract: %s', (_name, makeQueue) => 
     await third;
     await queue.drain();
     expect(handled).toEqual(['t/1', 't/2', 't/3']);
+  });
+});
+
+describe('Redis Streams queue across workers', () => {
+  it('lets a live worker claim and finish the batch a dead worker held, without doubling it', async () => {
+    const stream = `claim-${streamCounter++}`;
+    const dying = await redisQueue(100, { stream, consumer: 'worker-a', claimIdleMs: 200 });
+    for (let i = 0; i < 3; i++) await dying.enqueue(message(i));
+    let dyingGot: string[] = [];
+    // worker-a takes the batch and never acknowledges it: the process died mid-batch.
+    dying.consume((batch) => {
+      dyingGot = batch.map((m) => m.topic);
+      return new Promise<void>(() => {});
+    });
+    await expect.poll(() => dyingGot.length).toBe(3);
+
+    const survivor = await redisQueue(100, { stream, consumer: 'worker-b', claimIdleMs: 200 });
+    const finished: string[] = [];
+    survivor.consume(async (batch) => {
+      finished.push(...batch.map((m) => m.topic));
+    });
+    await expect.poll(() => finished, { timeout: 5000 }).toEqual(['t/0', 't/1', 't/2']);
+    await new Promise((r) => setTimeout(r, 400));
+    expect(finished).toEqual(['t/0', 't/1', 't/2']);
   });
 });

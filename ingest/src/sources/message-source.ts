@@ -8,4 +8,10 @@ export interface MessageSource {
 }
 
 /** The topics ingest consumes. */
-export const INGEST_FILTERS = ['clutch/v1/+/+/telemetry', 'clutch/v1/+/+/status'] as const;
+export const INGEST_FILTERS = [
+  'clutch/v1/+/+/telemetry',
+  'clutch/v1/+/+/status',
+  'clutch/v1/+/+/location',
+  'clutch/v1/+/+/dtc',
+  'clutch/v1/+/+/cmd/+/result',
+] as const;

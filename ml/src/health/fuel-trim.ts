@@ -6,7 +6,7 @@ import { fmt, meanOf } from './window-stats.js';
  * Combined trim (short + long term) a 30 s window may average. carOBD's healthy windows span
  * −15.7 % to +9.7 %; the usual workshop rule flags ±10 % sustained on long-term trim alone.
  */
-export const LEAN_WARN_PCT = 14;
+export const LEAN_WARN_PCT = 12;
 export const RICH_WARN_PCT = -22;
 /** Closed-loop fuelling needs a warm engine; cold-start enrichment would look rich. */
 const CLOSED_LOOP_C = 60;

@@ -1,5 +1,6 @@
 import { SIGNAL_COUNT, S } from '../signals.js';
 import { regimeOf, type Frame } from '../features/frames.js';
+import { DEFAULT_VIRTUAL_MAP, type VirtualMapModel } from './virtual-map.js';
 
 /**
  * Per-signal limits learned from normal drives, used by the sensor-plausibility check. Stored with
@@ -13,6 +14,8 @@ export interface Calibration {
   /** Longest flat run and largest step seen in training, quoted in explanations. */
   observedFlatMs: number[];
   observedStep: number[];
+  /** MAP expected from load/rpm/throttle; absent = check off. */
+  virtualMap?: VirtualMapModel;
 }
 
 /** A sensor that held still for 10 minutes on a healthy car can legitimately hold still. */
@@ -53,12 +56,13 @@ export function calibrate(drives: readonly (readonly Frame[])[]): Calibration {
 }
 
 /**
- * Limits measured on all 129 carOBD files, used when no trained model is supplied (e.g. a fresh
- * install): rpm never holds one value > 7 s, MAP > 44 s, short-term trim > 65 s, voltage > 111 s.
+ * Limits measured by `calibrate` on all 129 carOBD files, used when no trained model is supplied
+ * (a fresh install): e.g. rpm never holds one value longer than 7 s, MAP 44 s, voltage 111 s.
  */
 export const DEFAULT_CALIBRATION: Calibration = {
-  flatLimitMs: [21_000, null, null, null, null, 97_500, null, 66_000, null, null, 166_500],
+  flatLimitMs: [20_000, null, 357_750, 594_750, 369_000, 96_000, null, 66_000, null, null, 165_750],
   stepLimit: [null, null, null, 4.5, 3, null, null, null, null, null, null],
-  observedFlatMs: [7_000, 1_404_500, 238_500, 396_500, 246_000, 64_500, 1_191_500, 44_000, 739_500, 679_000, 110_500],
-  observedStep: [0, 0, 0, 3, 2, 0, 0, 0, 0, 0, 0],
+  observedFlatMs: [7_000, 1_404_000, 238_500, 396_500, 246_000, 64_000, 1_191_500, 44_000, 739_500, 679_000, 110_500],
+  observedStep: [1428.75, 28, 82.35, 3, 2, 18.75, 12.5, 83, 56.86, 528.6, 4.121],
+  virtualMap: DEFAULT_VIRTUAL_MAP,
 };

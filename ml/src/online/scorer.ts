@@ -7,6 +7,7 @@ import { checkCatalyst } from '../health/catalyst.js';
 import { checkCooling } from '../health/cooling.js';
 import { checkFuelTrim } from '../health/fuel-trim.js';
 import { checkSensors } from '../health/sensors.js';
+import { checkMapConsistency } from '../health/map-consistency.js';
 import type { AlertKind, Finding, HealthCheck, Severity } from '../health/types.js';
 import { SIGNAL_COUNT } from '../signals.js';
 import { RULES_ONLY_MODEL, type ClutchModel } from '../models/model.js';
@@ -44,7 +45,7 @@ export interface OnlineScorer {
   vehicles(): number;
 }
 
-export const RULE_CHECKS: readonly HealthCheck[] = [checkBattery, checkCooling, checkFuelTrim, checkCatalyst, checkSensors];
+export const RULE_CHECKS: readonly HealthCheck[] = [checkBattery, checkCooling, checkFuelTrim, checkCatalyst, checkSensors, checkMapConsistency];
 
 interface VehicleState {
   last: Float64Array;

@@ -25,6 +25,10 @@ export interface PlatformConfig {
   /** Simulator replay speed: ms per carOBD row (CLUTCH_ROW_MS). */
   rowIntervalMs: number;
   logLevel: string;
+  /** Let MQTT clients in without credentials (--allow-anonymous, CLUTCH_ALLOW_ANONYMOUS=1): local tools only. */
+  allowAnonymous: boolean;
+  /** Password of the MQTT `admin` user (CLUTCH_BROKER_ADMIN_PASSWORD); unset = no admin login. */
+  adminPassword: string | undefined;
 }
 
 export class ConfigError extends Error {}
@@ -42,6 +46,7 @@ const FLAGS: Record<string, string> = {
   '--elm327': 'CLUTCH_ELM327', '--baud': 'CLUTCH_ELM327_BAUD', '--datasets-dir': 'CLUTCH_DATASETS_DIR',
   '--row-ms': 'CLUTCH_ROW_MS', '--log-level': 'LOG_LEVEL',
 };
+const SWITCHES: Record<string, string> = { '--allow-anonymous': 'CLUTCH_ALLOW_ANONYMOUS' };
 
 export const USAGE = `Usage: npm start -- [options]
   --vehicles N          simulated cars (default 3; 0 for none)
@@ -54,6 +59,7 @@ export const USAGE = `Usage: npm start -- [options]
   --baud N              its baud rate (default 38400)
   --datasets-dir DIR    carOBD drives for the simulator (default ../shared/datasets)
   --row-ms N            simulator replay: milliseconds per recorded row (default 500)
+  --allow-anonymous     let MQTT clients connect without credentials (local tools only)
 Every option has an environment variable too; see docs/configuration.md.`;
 
 export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv, cwd: string): PlatformConfig {
@@ -61,6 +67,10 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv, cwd:
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const [flag, inline] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
+    if (SWITCHES[arg]) {
+      merged[SWITCHES[arg]] = '1';
+      continue;
+    }
     const name = FLAGS[flag];
     if (!name) throw new ConfigError(`unknown option ${arg}\n${USAGE}`);
     const value = inline ?? argv[++i];
@@ -80,5 +90,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv, cwd:
     datasetsDir: merged.CLUTCH_DATASETS_DIR || undefined,
     rowIntervalMs: intValue('--row-ms', merged.CLUTCH_ROW_MS, 500, 10, 60_000),
     logLevel: merged.LOG_LEVEL || 'warn',
+    allowAnonymous: merged.CLUTCH_ALLOW_ANONYMOUS === '1' || merged.CLUTCH_ALLOW_ANONYMOUS === 'true',
+    adminPassword: merged.CLUTCH_BROKER_ADMIN_PASSWORD || undefined,
   };
 }

@@ -1,4 +1,5 @@
-import type { Queryable } from '@clutch/db';
+import type { Database } from '@clutch/db';
+import { ensureTenant, issueDeviceCredential, provisionDevice, type DeviceLogin, type VehicleDetails } from '@clutch/identity';
 
 export interface ProvisionedDevice {
   tenantId: string;
@@ -7,21 +8,19 @@ export interface ProvisionedDevice {
 }
 
 /**
- * Creates (or finds) the tenant, vehicle and device rows of a device; idempotent, so restarting
- * `npm start` on the same ./data keeps each car's history.
+ * Finds or creates the tenant, vehicle and device of a platform-run device, and issues it a fresh
+ * MQTT credential. Idempotent on the rows, so restarting `npm start` on the same ./data keeps each
+ * car's history; the credential rotates at every start because only its digest is stored.
  */
-export async function provisionDevice(
-  db: Queryable,
-  device: { tenantId: string; tenantName: string; deviceId: string; vehicleName: string; make?: string; model?: string; modelYear?: number },
-): Promise<ProvisionedDevice> {
-  await db.query('INSERT INTO tenants (id, name) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING', [device.tenantId, device.tenantName]);
+export async function ensureDevice(
+  db: Database,
+  device: { tenantId: string; tenantName: string; deviceId: string; vehicle: VehicleDetails },
+): Promise<ProvisionedDevice & { login: DeviceLogin }> {
+  await ensureTenant(db, device.tenantId, device.tenantName);
   const existing = await db.query<{ vehicle_id: string }>('SELECT vehicle_id FROM devices WHERE tenant_id = $1 AND id = $2', [device.tenantId, device.deviceId]);
-  if (existing.rows[0]) return { tenantId: device.tenantId, deviceId: device.deviceId, vehicleId: existing.rows[0].vehicle_id };
-  const vehicle = await db.query<{ id: string }>(
-    'INSERT INTO vehicles (tenant_id, name, make, model, model_year) VALUES ($1, $2, $3, $4, $5) RETURNING id',
-    [device.tenantId, device.vehicleName, device.make ?? null, device.model ?? null, device.modelYear ?? null],
-  );
-  const vehicleId = vehicle.rows[0]!.id;
-  await db.query('INSERT INTO devices (tenant_id, id, vehicle_id) VALUES ($1, $2, $3)', [device.tenantId, device.deviceId, vehicleId]);
-  return { tenantId: device.tenantId, deviceId: device.deviceId, vehicleId };
+  if (existing.rows[0]) {
+    const login = await issueDeviceCredential(db, device.tenantId, device.deviceId);
+    return { tenantId: device.tenantId, deviceId: device.deviceId, vehicleId: existing.rows[0].vehicle_id, login };
+  }
+  return provisionDevice(db, { tenantId: device.tenantId, deviceId: device.deviceId, vehicle: device.vehicle });
 }

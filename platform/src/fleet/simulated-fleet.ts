@@ -3,7 +3,7 @@ import {
 } from '@clutch/gateway-agent';
 import type { Database } from '@clutch/db';
 import type { Logger } from 'pino';
-import { provisionDevice, type ProvisionedDevice } from './provision.js';
+import { ensureDevice, type ProvisionedDevice } from './provision.js';
 
 export const DEMO_TENANT = 'demo';
 
@@ -37,9 +37,9 @@ export async function startSimulatedFleet(options: {
   const simulators: Simulator[] = [];
   for (let i = 1; i <= options.vehicles; i++) {
     const deviceId = `sim-${String(i).padStart(3, '0')}`;
-    const device = await provisionDevice(options.db, {
+    const { login, ...device } = await ensureDevice(options.db, {
       tenantId: DEMO_TENANT, tenantName: 'Demo fleet', deviceId,
-      vehicleName: `Demo car ${i}`, make: 'Toyota', model: 'Etios', modelYear: 2014,
+      vehicle: { name: `Demo car ${i}`, make: 'Toyota', model: 'Etios', modelYear: 2014 },
     });
     devices.push(device);
     const drive = drives.length > 0 ? loadCarObdDrive(drives[(i - 1) % drives.length]!) : syntheticDrive(i);
@@ -51,6 +51,8 @@ export async function startSimulatedFleet(options: {
         mqttUrl: options.mqttUrl,
         tenant: DEMO_TENANT,
         device: deviceId,
+        username: login.username,
+        password: login.password,
         logger: options.logger.child({ device: deviceId }),
       }),
     );

@@ -1,0 +1,147 @@
+// The polling loop: asks the adapter for what is due, decodes, hands values on, heals the link.
+import { isPlausible, signalByObdbId } from '@clutch/contracts';
+import { sae1979Signalset, type Signalset } from '@clutch/firmware-profiles';
+import type { Logger } from 'pino';
+import { decodeMode01Multi } from '../obd/decoder.js';
+import { parseFrames } from '../obd/frames.js';
+import type { AdapterLink } from './adapter-link.js';
+import { buildPollPlan, markRead, nextRequest, type PollItem, type PollPlanOptions } from './poll-plan.js';
+import { parseVoltage } from './session.js';
+
+export interface PollerOptions {
+  readonly link: AdapterLink;
+  readonly logger: Logger;
+  readonly emit: (key: string, value: number, atMs: number) => void;
+  readonly pollScale?: number;
+  readonly signalset?: Signalset;
+  /** Timeout of one OBD request (ELM327 default ATST is ~200 ms; searching takes longer). */
+  readonly requestTimeoutMs?: number;
+}
+
+export interface Poller {
+  stop(): Promise<void>;
+  readsPerSecond(): number;
+  readonly reads: number;
+  /** Values refused as out of range (SAE J1979 encodable range, contracts catalogue). */
+  readonly rejected: number;
+  plan(): readonly PollItem[];
+  /** Replaces the per-PID period overrides (downlink `set_poll_plan`). */
+  setPeriods(periodsMs: Readonly<Record<string, number>>): void;
+}
+
+/** A stuck adapter answers nothing; after this many timeouts in a row it is initialised again. */
+const MAX_CONSECUTIVE_TIMEOUTS = 3;
+
+export function startPoller(options: PollerOptions): Poller {
+  const { link, logger: log } = options;
+  const set = options.signalset ?? sae1979Signalset();
+  let planOptions: PollPlanOptions = { scale: options.pollScale };
+  let plan: PollItem[] = [];
+  let planFor: unknown;
+  let reads = 0;
+  let rejected = 0;
+  let running = true;
+  let wake: (() => void) | undefined;
+  const started = Date.now();
+  const rebuild = () => {
+    plan = buildPollPlan(set, link.info?.supportedPids ?? new Set(), Date.now(), planOptions);
+    planFor = link.info;
+  };
+
+  const emit = (obdbId: string, value: unknown, at: number) => {
+    const signal = signalByObdbId(obdbId);
+    if (!signal || typeof value !== 'number') return;
+    if (!isPlausible(signal, value)) {
+      rejected++;
+      return;
+    }
+    options.emit(signal.key, value, at);
+  };
+
+  const sleep = (ms: number) => new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    wake = () => { clearTimeout(timer); resolve(); };
+  });
+
+  const loop = async () => {
+    let timeouts = 0;
+    while (running) {
+      const driver = link.driver;
+      try {
+        if (!driver || driver.isClosed) {
+          if (!(await link.reopen('adapter stream closed'))) break;
+          continue;
+        }
+        if (driver.resetDetected || timeouts >= MAX_CONSECUTIVE_TIMEOUTS) {
+          timeouts = 0;
+          await link.reinitialise();
+        }
+      } catch (err) {
+        if (!running) break;
+        log.warn({ err: (err as Error).message }, 'adapter re-initialisation failed');
+        if (!(await link.reopen((err as Error).message))) break;
+        continue;
+      }
+      if (planFor !== link.info) rebuild();
+      const now = Date.now();
+      const request = nextRequest(plan, set, now, link.info?.isCan ?? false);
+      if (!request) {
+        const next = plan.length > 0 ? Math.min(...plan.map((p) => p.nextDueMs)) : now + 1000;
+        await sleep(Math.max(1, Math.min(1000, next - now)));
+        continue;
+      }
+      try {
+        const reply = await driver.send(request.command, options.requestTimeoutMs ?? 2000);
+        timeouts = 0;
+        const at = Date.now();
+        if (request.command === 'ATRV') {
+          const volts = reply.ok ? parseVoltage(reply.lines) : undefined;
+          if (volts !== undefined && volts > 0) {
+            options.emit('battery.voltage', volts, at);
+            reads++;
+          }
+        } else if (reply.ok) {
+          const pids = request.items.map((i) => i.pid);
+          for (const message of parseFrames(reply.lines)) {
+            // Every answering ECU is decoded; on most cars only the engine ECU (7E8) answers these PIDs.
+            for (const { values } of decodeMode01Multi(set, message, pids)) {
+              for (const [id, value] of Object.entries(values)) emit(id, value, at);
+              reads++;
+            }
+          }
+        } else {
+          log.debug({ command: request.command, error: reply.error }, 'adapter error');
+        }
+      } catch (err) {
+        if (!running) break;
+        const code = (err as { code?: string }).code;
+        if (code === 'ELM_TIMEOUT') timeouts++;
+        else if (code !== 'ELM_CLOSED') log.warn({ err, command: request.command }, 'adapter command failed');
+      }
+      for (const item of request.items) markRead(item, Date.now());
+    }
+  };
+  const done = loop();
+
+  return {
+    get reads() {
+      return reads;
+    },
+    get rejected() {
+      return rejected;
+    },
+    readsPerSecond: () => reads / Math.max(0.001, (Date.now() - started) / 1000),
+    plan: () => plan,
+    setPeriods(periodsMs) {
+      planOptions = { ...planOptions, periodsMs };
+      rebuild();
+      wake?.();
+    },
+    async stop() {
+      running = false;
+      wake?.();
+      link.driver?.close();
+      await done;
+    },
+  };
+}

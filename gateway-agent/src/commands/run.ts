@@ -1,0 +1,31 @@
+import { writeSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { pino } from 'pino';
+import { startAgent } from '../agent/agent.js';
+import { CONFIG_KEYS, loadConfigFile, parseConfig } from '../config.js';
+import { onShutdown } from './shared.js';
+
+export async function runCommand(args: string[]): Promise<'running'> {
+  const flagOptions = Object.fromEntries(Object.keys(CONFIG_KEYS).map((k) => [k, { type: 'string' as const }]));
+  const { values } = parseArgs({
+    args,
+    options: { ...flagOptions, config: { type: 'string' }, 'trace-samples': { type: 'boolean' } },
+  });
+  const { config: file, 'trace-samples': trace, ...flags } = values as Record<string, string | boolean | undefined>;
+  const config = parseConfig({ ...(typeof file === 'string' ? loadConfigFile(file) : {}), ...flags }, typeof file === 'string' ? file : 'flags');
+  const log = pino({ name: 'clutch-agent', level: config.logLevel });
+  const agent = await startAgent({
+    transport: { path: config.port, baudRate: config.baud },
+    mqttUrl: config.mqttUrl, caFile: config.caFile, username: config.username, password: config.password,
+    tenant: config.tenant, device: config.device, queueDir: config.queueDir, queueMaxBytes: config.queueMaxBytes,
+    fsync: config.fsync, inflightWindow: config.inflightWindow, batchIntervalMs: config.batchIntervalMs,
+    pollScale: config.pollScale,
+    logger: log,
+    // One synchronous line per sample (pipes are synchronous on Linux): an audit trail that survives kill -9.
+    onSample: trace ? (key, value, at) => writeSync(1, `${JSON.stringify({ sample: [at, key, value] })}\n`) : undefined,
+  });
+  log.info({ vin: agent.vin, device: config.device }, 'agent polling');
+  const timer = setInterval(() => log.info(agent.stats(), 'stats'), 30_000);
+  onShutdown([async () => clearInterval(timer), () => agent.stop()]);
+  return 'running';
+}

@@ -1,0 +1,97 @@
+// The agent's configuration: one typed registry, every key documented (docs/gateway-agent.md is
+// written from this table). A JSON file supplies it; command-line flags of the same name override.
+import { readFileSync } from 'node:fs';
+
+interface KeySpec {
+  readonly type: 'string' | 'number' | 'boolean';
+  readonly doc: string;
+  readonly required?: boolean;
+  readonly default?: string | number | boolean;
+}
+
+export const CONFIG_KEYS = {
+  port: { type: 'string', required: true, doc: 'Serial device of the ELM327 (USB: /dev/ttyUSB0; Bluetooth: /dev/rfcomm0).' },
+  baud: { type: 'number', default: 38400, doc: 'Serial speed; ELM327 v1.x defaults to 38400, many clones to 9600 or 115200.' },
+  mqttUrl: { type: 'string', required: true, doc: 'Broker URL: mqtt://host:1883 or mqtts://host:8883 (TLS).' },
+  caFile: { type: 'string', doc: 'PEM file of the CA that signed the broker certificate (private CA with mqtts://).' },
+  username: { type: 'string', doc: 'MQTT username (device credential).' },
+  password: { type: 'string', doc: 'MQTT password. Prefer passwordFile so the secret is not in the config.' },
+  passwordFile: { type: 'string', doc: 'File whose first line is the MQTT password.' },
+  tenant: { type: 'string', required: true, doc: 'Tenant id (topic segment).' },
+  device: { type: 'string', required: true, doc: 'Device id (topic segment).' },
+  queueDir: { type: 'string', default: '/var/lib/clutch-agent', doc: 'Store-and-forward directory (disk queue, seq, journal).' },
+  queueMaxBytes: { type: 'number', default: 256 * 1024 * 1024, doc: 'Disk queue bound; beyond it the oldest batches are dropped (logged).' },
+  fsync: { type: 'boolean', default: true, doc: 'fsync every queued batch (turn off only on tmpfs).' },
+  inflightWindow: { type: 'number', default: 16, doc: 'Batches sent but not yet acknowledged, at most.' },
+  batchIntervalMs: { type: 'number', default: 1000, doc: 'How often pending samples are cut into a batch.' },
+  pollScale: { type: 'number', default: 1, doc: 'Multiplies every polling period (0.5 = twice as often).' },
+  gpsPort: { type: 'string', doc: 'Serial device of an NMEA 0183 GPS receiver (optional).' },
+  gpsBaud: { type: 'number', default: 9600, doc: 'GPS serial speed (NMEA 0183 default 4800; most USB receivers 9600).' },
+  logLevel: { type: 'string', default: 'info', doc: 'pino level: fatal, error, warn, info, debug, trace.' },
+} as const satisfies Record<string, KeySpec>;
+
+export type ConfigKey = keyof typeof CONFIG_KEYS;
+
+export interface AgentConfig {
+  port: string;
+  baud: number;
+  mqttUrl: string;
+  caFile?: string;
+  username?: string;
+  password?: string;
+  passwordFile?: string;
+  tenant: string;
+  device: string;
+  queueDir: string;
+  queueMaxBytes: number;
+  fsync: boolean;
+  inflightWindow: number;
+  batchIntervalMs: number;
+  pollScale: number;
+  gpsPort?: string;
+  gpsBaud: number;
+  logLevel: string;
+}
+
+export class ConfigError extends Error {
+  readonly code = 'AGENT_CONFIG_INVALID';
+}
+
+/** Validates raw values (from JSON and flags): unknown keys, wrong types and missing keys are errors. */
+export function parseConfig(raw: Record<string, unknown>, source = 'config'): AgentConfig {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(raw)) {
+    if (value === undefined) continue;
+    const spec = (CONFIG_KEYS as Record<string, KeySpec>)[key];
+    if (!spec) throw new ConfigError(`${source}: unknown key ${JSON.stringify(key)}`);
+    let v = value;
+    // Flags arrive as strings.
+    if (spec.type === 'number' && typeof v === 'string' && v.trim() !== '') v = Number(v);
+    if (spec.type === 'boolean' && typeof v === 'string') v = v === 'true' ? true : v === 'false' ? false : v;
+    if (typeof v !== spec.type || (spec.type === 'number' && !Number.isFinite(v))) {
+      throw new ConfigError(`${source}: ${key} must be a ${spec.type}, got ${JSON.stringify(value)}`);
+    }
+    out[key] = v;
+  }
+  for (const [key, spec] of Object.entries(CONFIG_KEYS) as [string, KeySpec][]) {
+    if (out[key] === undefined && spec.default !== undefined) out[key] = spec.default;
+    if (out[key] === undefined && spec.required) throw new ConfigError(`${source}: ${key} is required`);
+  }
+  if (!/^mqtts?:\/\//.test(out['mqttUrl'] as string)) throw new ConfigError(`${source}: mqttUrl must start with mqtt:// or mqtts://`);
+  const config = out as unknown as AgentConfig;
+  if (config.passwordFile && config.password === undefined) {
+    config.password = readFileSync(config.passwordFile, 'utf8').split(/\r?\n/)[0];
+  }
+  return config;
+}
+
+export function loadConfigFile(file: string): Record<string, unknown> {
+  let data: unknown;
+  try {
+    data = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new ConfigError(`${file}: ${(err as Error).message}`);
+  }
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) throw new ConfigError(`${file}: must be a JSON object`);
+  return data as Record<string, unknown>;
+}
