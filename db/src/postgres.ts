@@ -6,8 +6,26 @@ import { enterTenantScope } from './tenant-scope.js';
 import type { Database, Queryable, QueryResult } from './types.js';
 
 // Keep timestamptz as Date, bigint (int8) as string by default; numeric aggregates we cast in SQL.
+async function copyInto(client: pg.PoolClient, table: string, columns: readonly string[], rows: readonly (readonly unknown[])[]): Promise<void> {
+  const sql = `COPY ${quoteIdent(table)} (${columns.map(quoteIdent).join(', ')}) FROM STDIN`;
+  const sink = client.query(copyStreams.from(sql));
+  // Chunks of rows per write keep the stream cheap without building one giant string.
+  const chunks = function* () {
+    for (let i = 0; i < rows.length; i += 2000) {
+      let text = '';
+      for (const row of rows.slice(i, i + 2000)) text += row.map(copyField).join('\t') + '\n';
+      yield text;
+    }
+  };
+  await pipeline(Readable.from(chunks()), sink);
+}
+
 function wrap(client: pg.Pool | pg.PoolClient): Queryable {
+  const copy = 'release' in client
+    ? { copyRows: (table: string, columns: readonly string[], rows: readonly (readonly unknown[])[]) => copyInto(client, table, columns, rows) }
+    : {};
   return {
+    ...copy,
     async query<T>(sql: string, params: readonly unknown[] = []): Promise<QueryResult<T>> {
       const result = await client.query(sql, params as unknown[]);
       return { rows: result.rows as T[], rowCount: result.rowCount ?? 0 };
@@ -73,12 +91,7 @@ export async function openPostgres(url: string, options: { max?: number } = {}):
     async copyRows(table, columns, rows) {
       const client = await pool.connect();
       try {
-        const sql = `COPY ${quoteIdent(table)} (${columns.map(quoteIdent).join(', ')}) FROM STDIN`;
-        const sink = client.query(copyStreams.from(sql));
-        const lines = function* () {
-          for (const row of rows) yield row.map(copyField).join('\t') + '\n';
-        };
-        await pipeline(Readable.from(lines()), sink);
+        await copyInto(client, table, columns, rows);
       } finally {
         client.release();
       }

@@ -9,6 +9,11 @@ export interface Queryable {
   query<T = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<QueryResult<T>>;
   /** Runs several statements without parameters (migrations). */
   exec(sql: string): Promise<void>;
+  /**
+   * Bulk-loads rows into table(columns) with COPY FROM STDIN (PostgreSQL only; absent on PGlite,
+   * where a multi-row INSERT is the fast path). Inside a transaction it is part of it.
+   */
+  copyRows?(table: string, columns: readonly string[], rows: readonly (readonly unknown[])[]): Promise<void>;
 }
 
 export type DatabaseKind = 'pglite' | 'postgres';
@@ -24,8 +29,6 @@ export interface Database extends Queryable {
    * row-level security limits every tenant-owned table to that tenant.
    */
   withTenant<T>(tenantId: string, fn: (tx: Queryable) => Promise<T>): Promise<T>;
-  /** Bulk insert rows (COPY on PostgreSQL, multi-row INSERT on PGlite) into table.columns. */
-  copyRows?(table: string, columns: readonly string[], rows: readonly (readonly unknown[])[]): Promise<void>;
   /** True when the database answers a trivial query. */
   ping(): Promise<boolean>;
   close(): Promise<void>;

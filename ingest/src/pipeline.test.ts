@@ -40,8 +40,9 @@ describe.each(implementations)('ingest chain on %s', (_name, open) => {
     await db?.close();
   });
   beforeEach(async () => {
-    await db.query('DELETE FROM samples');
-    await db.query('DELETE FROM dead_letters');
+    for (const table of ['samples', 'dead_letters', 'sample_rollups_1m', 'sample_rollups_1h', 'locations', 'dtc_events']) {
+      await db.query(`DELETE FROM ${table}`);
+    }
     const bus = createInProcessBus();
     events = [];
     bus.subscribe((e) => events.push(e));
@@ -114,8 +115,6 @@ describe.each(implementations)('ingest chain on %s', (_name, open) => {
   });
 
   it('folds exactly the newly stored samples into the minute and hour rollups, even on redelivery', async () => {
-    await db.query('DELETE FROM sample_rollups_1m');
-    await db.query('DELETE FROM sample_rollups_1h');
     const minute = Math.floor(t0 / 60_000) * 60_000 + 60_000;
     const b = { v: 1, seq: 50, t0: minute, samples: [[0, 'engine.rpm', 800], [1000, 'engine.rpm', 1200], [2000, 'engine.rpm', 1000]] };
     await handler.handle([message(b)]);
@@ -153,5 +152,16 @@ describe.each(implementations)('ingest chain on %s', (_name, open) => {
     expect(events).toContainEqual(expect.objectContaining({ type: 'command', commandId: id, status: 'succeeded' }));
     await handler.handle([message({ v: 1, id: 'other', ok: true }, `clutch/v1/acme/pi-1/cmd/${id}/result`)]);
     expect((await deadLetters()).map((l) => l.reason)).toEqual([expect.stringContaining('does not match topic command id')]);
+  });
+
+  it('stores a large batch (COPY path on PostgreSQL) exactly once and in full', async () => {
+    const samples: TelemetryBatch['samples'] = [];
+    for (let i = 0; i < 1500; i++) samples.push([i * 10, 'engine.rpm', 700 + (i % 100)], [i * 10, 'vehicle.speed', i % 120]);
+    const big = message({ v: 1, seq: 900, t0, samples });
+    await handler.handle([big]);
+    await handler.handle([big]);
+    expect(await countSamples()).toBe(3000);
+    const n = await db.query<{ n: number }>(`SELECT sum(n)::int AS n FROM sample_rollups_1m WHERE vehicle_id = $1 AND signal_id = 2`, [vehicleId]);
+    expect(n.rows[0]!.n).toBe(1500);
   });
 });

@@ -138,8 +138,10 @@ function decodeResponse(command: ObdCommand, id: CommandId, response: string, st
     }
     return any ? merged : null;
   }
+  // A capture may hold several replies of the same ECU (repeated requests); like OBDb's harness, the last counts.
   const answering = messages.filter((m) => decodeCommand(command, m) !== null);
-  const chosen = answering.find((m) => raxMatches(command.rax, m.canId)) ?? answering[0];
+  const fromRax = answering.filter((m) => raxMatches(command.rax, m.canId));
+  const chosen = fromRax.at(-1) ?? answering.at(-1);
   return chosen ? decodeCommand(command, chosen) : null;
 }
 

@@ -21,7 +21,7 @@ export interface VehicleContext {
 }
 
 /** A signal unreported this long is stale, not stuck: its flat run restarts. */
-const STALE_MS = 10_000;
+export const STALE_MS = 10_000;
 const CRANK_FRAMES = 6;
 
 export function createContext(): VehicleContext {

@@ -1,6 +1,7 @@
 import { SIGNAL_COUNT, FEATURE_SIGNALS, formatValue, signalDefinition } from '../signals.js';
 import type { Frame } from '../features/frames.js';
 import type { CheckInput, Finding } from './types.js';
+import { STALE_MS } from '../features/context.js';
 
 /** Steps beyond the limit this many times in 30 s is noise, not one glitch. */
 const NOISY_STEPS = 3;
@@ -16,7 +17,11 @@ export function checkSensors({ window, context, calibration }: CheckInput): Find
     const limit = calibration.flatLimitMs[i];
     const since = context.flatSince[i] as number;
     if (limit == null || !Number.isFinite(since)) continue;
-    const flatMs = context.now - since;
+    // Only evidence counts: the run ends at the last time the signal was actually reported, and a
+    // signal that went quiet is stale (a polling gap), not stuck.
+    const lastSeen = context.lastSeenAt[i] as number;
+    if (!(context.now - lastSeen <= STALE_MS)) continue;
+    const flatMs = lastSeen - since;
     if (flatMs > limit) {
       const def = signalDefinition(i);
       const value = context.flatValue[i] as number;

@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest';
+import { createOnlineScorer } from './scorer.js';
+import type { Reading } from '../features/frames.js';
+
+/** A warm engine idling, with the coolant temperature supplied per second. */
+function idle(startS: number, seconds: number, coolant: (s: number) => number): Reading[] {
+  const out: Reading[] = [];
+  for (let s = startS; s < startS + seconds; s++) {
+    const time = s * 1000;
+    out.push(
+      { signal: 'engine.rpm', time, value: 750 + (s % 7) },
+      { signal: 'vehicle.speed', time, value: 0 },
+      { signal: 'engine.coolant_temp', time, value: coolant(s) },
+      { signal: 'ecu.control_module_voltage', time, value: 13.9 + (s % 3) * 0.01 },
+      { signal: 'fuel.trim.short_term_b1', time, value: (s % 5) - 2 },
+      { signal: 'fuel.trim.long_term_b1', time, value: -1 },
+    );
+  }
+  return out;
+}
+
+describe('online scorer', () => {
+  it('raises one alert per condition until it clears, then again when it returns', () => {
+    const scorer = createOnlineScorer();
+    const hot = (s: number): number => 110 + (s % 2);
+    const normal = (s: number): number => 88 + (s % 2);
+    expect(scorer.push('car-1', idle(0, 120, normal))).toEqual([]);
+    const first = scorer.push('car-1', idle(120, 60, hot));
+    expect(first.filter((a) => a.kind === 'cooling')).toHaveLength(1);
+    expect(first[0]).toMatchObject({ vehicleId: 'car-1', severity: 'critical', signals: ['engine.coolant_temp'] });
+    expect(first[0]!.explanation).toMatch(/Coolant reads 11\d °C/);
+    // Still hot, in many small batches: no repeats.
+    for (let s = 180; s < 400; s += 5) expect(scorer.push('car-1', idle(s, 5, hot))).toEqual([]);
+    // Cools down long enough to clear, then overheats again: a new alert.
+    expect(scorer.push('car-1', idle(400, 120, normal))).toEqual([]);
+    expect(scorer.push('car-1', idle(520, 60, hot)).filter((a) => a.kind === 'cooling')).toHaveLength(1);
+  });
+
+  it('keeps vehicles apart', () => {
+    const scorer = createOnlineScorer();
+    scorer.push('car-1', idle(0, 60, () => 112));
+    const other = scorer.push('car-2', idle(0, 60, () => 89));
+    expect(other).toEqual([]);
+    expect(scorer.vehicles()).toBe(2);
+  });
+
+  it('does not call a signal stuck when it merely stops being reported', () => {
+    const scorer = createOnlineScorer();
+    const alerts = scorer.push('car-1', [
+      ...idle(0, 30, () => 88),
+      ...idle(30, 200, () => 88).filter((r) => r.signal !== 'engine.rpm' || Number(r.time) % 60_000 === 0),
+    ]);
+    expect(alerts.filter((a) => a.kind === 'sensor')).toEqual([]);
+  });
+
+  it('forgets vehicles that went quiet, bounding memory', () => {
+    let clock = 0;
+    const scorer = createOnlineScorer({ now: () => clock, idleEvictMs: 1000 });
+    scorer.push('car-1', idle(0, 5, () => 88));
+    clock = 120_000;
+    scorer.push('car-2', idle(0, 5, () => 88));
+    expect(scorer.vehicles()).toBe(1);
+  });
+});
