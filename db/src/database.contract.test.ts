@@ -82,4 +82,23 @@ describe.each(implementations)('database contract: %s', (_name, open) => {
     const stored = await db.query<{ part: string }>(`SELECT tableoid::regclass::text AS part FROM samples WHERE time = '2001-01-01T00:00:00Z'`);
     expect(stored.rows).toEqual([{ part: 'samples_default' }]);
   });
+
+  it('bulk-loads rows with COPY, escaping tabs, newlines, backslashes and NULLs, inside a transaction', async () => {
+    await db.exec('CREATE TABLE copy_check (id int, note text, at timestamptz)');
+    const at = new Date('2026-01-02T03:04:05.678Z');
+    await db.transaction(async (tx) => {
+      await tx.copyRows!('copy_check', ['id', 'note', 'at'], [[1, 'tab\there', at], [2, 'line\nbreak \\ slash', null], [3, null, at]]);
+    });
+    const { rows } = await db.query<{ id: number; note: string | null; at: Date | null }>('SELECT id, note, at FROM copy_check ORDER BY id');
+    expect(rows.map((r) => [r.id, r.note, r.at === null ? null : new Date(r.at).toISOString()])).toEqual([
+      [1, 'tab\there', at.toISOString()],
+      [2, 'line\nbreak \\ slash', null],
+      [3, null, at.toISOString()],
+    ]);
+    await expect(db.transaction(async (tx) => {
+      await tx.copyRows!('copy_check', ['id'], [[4]]);
+      throw new Error('abort');
+    })).rejects.toThrow('abort');
+    expect((await db.query('SELECT 1 FROM copy_check WHERE id = 4')).rows).toHaveLength(0);
+  });
 });

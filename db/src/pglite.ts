@@ -1,5 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { PGlite, type Transaction } from '@electric-sql/pglite';
+import { copyStatement, copyTextChunks } from './copy-format.js';
 import { enterTenantScope } from './tenant-scope.js';
 import type { Database, Queryable, QueryResult } from './types.js';
 
@@ -11,6 +12,11 @@ function wrap(q: PGlite | Transaction): Queryable {
     },
     async exec(sql: string): Promise<void> {
       await q.exec(sql);
+    },
+    // PGlite reads COPY input from its virtual /dev/blob device.
+    async copyRows(table: string, columns: readonly string[], rows: readonly (readonly unknown[])[]): Promise<void> {
+      const blob = new Blob([...copyTextChunks(rows)]);
+      await q.query(copyStatement(table, columns, "'/dev/blob'"), [], { blob });
     },
   };
 }
@@ -25,6 +31,7 @@ export async function openPglite(dataDir?: string): Promise<Database> {
     location: dataDir ?? 'memory://',
     query: root.query,
     exec: root.exec,
+    copyRows: root.copyRows!,
     transaction(fn) {
       return pg.transaction((tx) => fn(wrap(tx)));
     },

@@ -2,22 +2,14 @@ import pg from 'pg';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import copyStreams from 'pg-copy-streams';
+import { copyStatement, copyTextChunks } from './copy-format.js';
 import { enterTenantScope } from './tenant-scope.js';
 import type { Database, Queryable, QueryResult } from './types.js';
 
 // Keep timestamptz as Date, bigint (int8) as string by default; numeric aggregates we cast in SQL.
 async function copyInto(client: pg.PoolClient, table: string, columns: readonly string[], rows: readonly (readonly unknown[])[]): Promise<void> {
-  const sql = `COPY ${quoteIdent(table)} (${columns.map(quoteIdent).join(', ')}) FROM STDIN`;
-  const sink = client.query(copyStreams.from(sql));
-  // Chunks of rows per write keep the stream cheap without building one giant string.
-  const chunks = function* () {
-    for (let i = 0; i < rows.length; i += 2000) {
-      let text = '';
-      for (const row of rows.slice(i, i + 2000)) text += row.map(copyField).join('\t') + '\n';
-      yield text;
-    }
-  };
-  await pipeline(Readable.from(chunks()), sink);
+  const sink = client.query(copyStreams.from(copyStatement(table, columns, 'STDIN')));
+  await pipeline(Readable.from(copyTextChunks(rows)), sink);
 }
 
 function wrap(client: pg.Pool | pg.PoolClient): Queryable {
@@ -44,18 +36,6 @@ function redact(url: string): string {
   } catch {
     return 'postgres://(unparsable url)';
   }
-}
-
-/** Escapes one value for COPY text format. */
-function copyField(value: unknown): string {
-  if (value === null || value === undefined) return '\\N';
-  const text = value instanceof Date ? value.toISOString() : String(value);
-  return text.replace(/[\\\n\r\t]/g, (c) => ({ '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t' })[c] as string);
-}
-
-function quoteIdent(name: string): string {
-  if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new TypeError(`unsafe SQL identifier: ${name}`);
-  return name;
 }
 
 export async function openPostgres(url: string, options: { max?: number } = {}): Promise<Database> {

@@ -49,7 +49,7 @@ rows.forEach((r, i) => {
   const description = rawDescription.replace(/\s+/g, ' ').trim().replace(/^"+|"+$/g, '');
   if (!/^[PCBU][0-3][0-9A-F]{3}$/.test(code)) return skipped.push(`line ${line}: bad code ${JSON.stringify(code)}`);
   if (type !== code[0]) return skipped.push(`line ${line}: type ${type} does not match ${code}`);
-  if (description.length === 0 || description.length > 200 || /[\u0000-\u001f]/.test(description)) {
+  if (description.length === 0 || description.length > 200 || [...description].some((c) => c.charCodeAt(0) < 0x20)) {
     return skipped.push(`line ${line}: bad description for ${code}`);
   }
   if (codes[code] !== undefined && codes[code] !== description) return skipped.push(`line ${line}: duplicate ${code}`);

@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { createRng } from './data/rng.js';
+import { createRng } from './dataset/rng.js';
 import { framesToReadings, FRAME_MS, type Frame, type Reading } from './features/frames.js';
 import { HOP_MS } from './features/windows.js';
 import { createZScoreBaseline } from './models/baseline.js';

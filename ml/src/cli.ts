@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { carObdDir } from './data/carobd.js';
+import { carObdDir } from './dataset/carobd.js';
 import { formatReport, runEvaluation } from './eval/evaluate.js';
 import { DEFAULT_REGISTRY_DIR, deployModel, listModels, registerModel } from './registry/registry.js';
 import { metricsFrom } from './registry/retrain.js';

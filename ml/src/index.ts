@@ -14,8 +14,8 @@ export {
   parseCarObdCsv,
   type Drive,
   type DriveMode,
-} from './data/carobd.js';
-export { splitDrives, type DriveSplit } from './data/split.js';
+} from './dataset/carobd.js';
+export { splitDrives, type DriveSplit } from './dataset/split.js';
 export type { AlertKind, Finding, Severity } from './health/types.js';
 export { analyzeDrivingFrames, type DrivingEvent, type DrivingReport } from './health/driving.js';
 export { trainAutoencoder, anomalyScore, type AutoencoderArtifact, type TrainOptions } from './models/autoencoder.js';

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { carObdDir, loadDrive, type Drive } from './data/carobd.js';
+import { carObdDir, loadDrive, type Drive } from './dataset/carobd.js';
 
 /** Test-only: real carOBD drives read in place from the shared datasets folder. */
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');

@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import { apiError } from '../errors.js';
 
-export type InputLocation = 'query' | 'params';
+export type InputLocation = 'query' | 'params' | 'body';
 
 /** Parses request input at the edge; failures become VALIDATION_FAILED with one entry per issue. */
 export function parseInput<S extends z.ZodType>(schema: S, input: unknown, where: InputLocation): z.output<S> {

@@ -1,7 +1,7 @@
 // The gateway agent: adapter session -> poller -> outbox (disk) -> drainer -> MQTT (DESIGN §2, §5).
+import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { pino } from 'pino';
 import { QueueDrainer } from '../uplink/drainer.js';
@@ -25,7 +25,7 @@ export interface AgentOptions {
   readonly password?: string;
   /** PEM CA file for mqtts:// brokers with a private CA. */
   readonly caFile?: string;
-  /** Store-and-forward directory (disk queue, seq, journal); default `<tmpdir>/clutch-agent/<tenant>/<device>`. */
+  /** Store-and-forward directory (disk queue, seq, journal); default a fresh temporary directory. */
   readonly queueDir?: string;
   readonly queueMaxBytes?: number;
   /** fsync queued batches (default true; see store/disk-queue.ts). */
@@ -67,8 +67,12 @@ export interface RunningAgent {
   readonly poller: Poller;
 }
 
+/**
+ * Without a configured queueDir (library use, the simulated fleet) each agent gets a fresh temporary
+ * directory, so two agents never share a queue; a real car configures a persistent queueDir.
+ */
 export function defaultQueueDir(tenant: string, device: string): string {
-  return path.join(os.tmpdir(), 'clutch-agent', tenant, device);
+  return mkdtempSync(path.join(os.tmpdir(), `clutch-agent-${tenant}-${device}-`));
 }
 
 export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
@@ -77,19 +81,19 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   const adapter = await link.open();
   log.info({ adapter: { ...adapter, supportedPids: [...adapter.supportedPids] } }, 'adapter initialised');
 
-  let drainer: QueueDrainer | undefined;
+  const kick = { drain: () => {} };
   const outbox = new Outbox({
     dir: options.queueDir ?? defaultQueueDir(options.tenant, options.device),
     maxBytes: options.queueMaxBytes,
     fsync: options.fsync,
     logger: log,
-    onQueued: () => drainer?.kick(),
+    onQueued: () => kick.drain(),
   });
   const publisher = options.publisher ?? MqttPublisher.create({
     url: options.mqttUrl, tenant: options.tenant, device: options.device, username: options.username,
     password: options.password, caFile: options.caFile, logger: log,
   });
-  drainer = new QueueDrainer(outbox.queue, (payload) => publisher.publishTelemetry(payload), { window: options.inflightWindow, logger: log });
+  const drainer = new QueueDrainer(outbox.queue, (payload) => publisher.publishTelemetry(payload), { window: options.inflightWindow, logger: log });
   const onConnect = () => {
     const info = link.info;
     publisher.publishStatus({
@@ -98,8 +102,9 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       ...(info?.banner ? { adapter: info.banner.slice(0, 64) } : {}),
       ...(info?.protocol ? { protocol: info.protocol } : {}),
     }).catch((err: unknown) => log.warn({ err: (err as Error).message }, 'status publish failed'));
-    drainer?.kick();
+    drainer.kick();
   };
+  kick.drain = () => drainer.kick();
   publisher.onConnect(onConnect);
   if (publisher.connected) onConnect();
   drainer.kick(); // batches left from a previous run

@@ -65,9 +65,12 @@ export function nextRequest(plan: readonly PollItem[], set: Signalset, now: numb
   return { command: `01${items.map((p) => p.pid).join('')}${suffix}`, items };
 }
 
-/** Schedules the next read one period after the due time, never in the past (no catch-up bursts). */
+/**
+ * Schedules the next read one period after the due time; a late item waits at least half a period
+ * from now, so a slow link degrades every PID evenly instead of re-reading the late ones back to back.
+ */
 export function markRead(item: PollItem, now: number): void {
-  item.nextDueMs = Math.max(item.nextDueMs + item.periodMs, now);
+  item.nextDueMs = Math.max(item.nextDueMs + item.periodMs, now + item.periodMs / 2);
 }
 
 export { pidHex };

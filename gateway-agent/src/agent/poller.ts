@@ -24,6 +24,8 @@ export interface Poller {
   readonly reads: number;
   /** Values refused as out of range (SAE J1979 encodable range, contracts catalogue). */
   readonly rejected: number;
+  /** Second readings of a signal within one millisecond, dropped (see deliver). */
+  readonly coalesced: number;
   plan(): readonly PollItem[];
   /** Replaces the per-PID period overrides (downlink `set_poll_plan`). */
   setPeriods(periodsMs: Readonly<Record<string, number>>): void;
@@ -40,6 +42,7 @@ export function startPoller(options: PollerOptions): Poller {
   let planFor: unknown;
   let reads = 0;
   let rejected = 0;
+  let coalesced = 0;
   let running = true;
   let wake: (() => void) | undefined;
   const started = Date.now();
@@ -48,6 +51,17 @@ export function startPoller(options: PollerOptions): Poller {
     planFor = link.info;
   };
 
+  // Storage keys a reading by (vehicle, signal, millisecond): a second reading of a signal within the
+  // same millisecond would be dropped there as a duplicate, so it is coalesced here, visibly.
+  const lastAt = new Map<string, number>();
+  const deliver = (key: string, value: number, at: number) => {
+    if (lastAt.get(key) === at) {
+      coalesced++;
+      return;
+    }
+    lastAt.set(key, at);
+    options.emit(key, value, at);
+  };
   const emit = (obdbId: string, value: unknown, at: number) => {
     const signal = signalByObdbId(obdbId);
     if (!signal || typeof value !== 'number') return;
@@ -55,7 +69,7 @@ export function startPoller(options: PollerOptions): Poller {
       rejected++;
       return;
     }
-    options.emit(signal.key, value, at);
+    deliver(signal.key, value, at);
   };
 
   const sleep = (ms: number) => new Promise<void>((resolve) => {
@@ -97,7 +111,7 @@ export function startPoller(options: PollerOptions): Poller {
         if (request.command === 'ATRV') {
           const volts = reply.ok ? parseVoltage(reply.lines) : undefined;
           if (volts !== undefined && volts > 0) {
-            options.emit('battery.voltage', volts, at);
+            deliver('battery.voltage', volts, at);
             reads++;
           }
         } else if (reply.ok) {
@@ -129,6 +143,9 @@ export function startPoller(options: PollerOptions): Poller {
     },
     get rejected() {
       return rejected;
+    },
+    get coalesced() {
+      return coalesced;
     },
     readsPerSecond: () => reads / Math.max(0.001, (Date.now() - started) / 1000),
     plan: () => plan,

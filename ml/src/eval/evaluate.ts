@@ -1,5 +1,5 @@
-import { listDriveFiles, loadDrives, type Drive } from '../data/carobd.js';
-import { splitDrives, type DriveSplit } from '../data/split.js';
+import { listDriveFiles, loadDrives, type Drive } from '../dataset/carobd.js';
+import { splitDrives, type DriveSplit } from '../dataset/split.js';
 import type { Frame } from '../features/frames.js';
 import { createZScoreBaseline } from '../models/baseline.js';
 import type { ClutchModel } from '../models/model.js';

@@ -1,6 +1,6 @@
 import { S, FEATURE_SIGNALS } from '../signals.js';
-import type { Drive } from '../data/carobd.js';
-import { createRng, hashSeed, type Rng } from '../data/rng.js';
+import type { Drive } from '../dataset/carobd.js';
+import { createRng, hashSeed, type Rng } from '../dataset/rng.js';
 import { regimeOf, type Frame } from '../features/frames.js';
 
 export const FAULT_TYPES = ['sensor_drift', 'stuck_sensor', 'overheating', 'lean_trims', 'weak_battery', 'noisy_signal'] as const;

@@ -1,5 +1,5 @@
 import { FEATURE_NAMES, FEATURE_SIGNAL } from '../features/windows.js';
-import { createRng } from '../data/rng.js';
+import { createRng } from '../dataset/rng.js';
 import { initTf, tf } from './tf-backend.js';
 
 export interface DenseLayer {

@@ -1,5 +1,5 @@
-import { loadDrives, type Drive } from '../data/carobd.js';
-import type { DriveSplit } from '../data/split.js';
+import { loadDrives, type Drive } from '../dataset/carobd.js';
+import type { DriveSplit } from '../dataset/split.js';
 import { slidingWindows, windowFeatures } from '../features/windows.js';
 import { trainAutoencoder, type TrainOptions } from './autoencoder.js';
 import { calibrate } from './calibration.js';

@@ -2,10 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ClutchError } from '@clutch/contracts';
-import type { DriveSplit } from '../data/split.js';
+import type { DriveSplit } from '../dataset/split.js';
 import type { ClutchModel } from '../models/model.js';
 
-export const DEFAULT_REGISTRY_DIR = './data/models';
+export const DEFAULT_REGISTRY_DIR = './dataset/models';
 
 export interface ModelMetrics {
   minF1: number;

@@ -1,0 +1,186 @@
+// Ingest throughput: end-to-end committed rows/s (MQTT publish -> broker -> ingest -> database)
+// over raw COPY rows/s into the same database in the same run, on PostgreSQL and on PGlite; then the
+// largest simulated fleet (1 batch/s x 20 signals per vehicle) kept under 1 s p99 publish-to-stored.
+import { startBroker, type RunningBroker } from '@clutch/broker';
+import { createInProcessBus, signalCatalogue, type LiveEventBus, type TelemetryBatch } from '@clutch/contracts';
+import { migrate, openPglite, openPostgres, syncSignals, type Database } from '@clutch/db';
+import { aedesSource, startIngest, type RunningIngest } from '@clutch/ingest';
+import { createTestDatabase, startPostgresServer } from '@clutch/test-support';
+import mqtt from 'mqtt';
+import { fmt, percentile, waitFor } from '../common/stats.js';
+
+const SIGNALS = signalCatalogue.filter((s) => s.source === 'obd').slice(0, 20);
+const TOTAL_ROWS = Number(process.env.BENCH_ROWS ?? 400_000);
+const SAMPLES_PER_BATCH = 400; // 20 signals x 20 readings: a device's store-and-forward batch
+
+interface Platform {
+  db: Database;
+  bus: LiveEventBus;
+  broker: RunningBroker;
+  ingest: RunningIngest;
+  close(): Promise<void>;
+}
+
+async function prepare(db: Database, vehicles: number): Promise<string[]> {
+  await migrate(db);
+  await syncSignals(db, signalCatalogue);
+  await db.query(`INSERT INTO tenants (id, name) VALUES ('bench', 'Bench') ON CONFLICT DO NOTHING`);
+  const devices: string[] = [];
+  for (let i = 0; i < vehicles; i++) {
+    const id = `car-${i}`;
+    const v = await db.query<{ id: string }>(`INSERT INTO vehicles (tenant_id, name) VALUES ('bench', $1) RETURNING id`, [id]);
+    devices.push(id);
+    await db.query(`INSERT INTO devices (tenant_id, id, vehicle_id) VALUES ('bench', $1, $2) ON CONFLICT DO NOTHING`, [id, v.rows[0]!.id]);
+  }
+  return devices;
+}
+
+async function startPlatform(db: Database): Promise<Platform> {
+  const bus = createInProcessBus();
+  const broker = await startBroker({ mqttPort: 0 });
+  const ingest = await startIngest({ db, bus, source: aedesSource(broker.aedes) });
+  return {
+    db, bus, broker, ingest,
+    async close() {
+      await ingest.stop();
+      await broker.close();
+    },
+  };
+}
+
+async function countSamples(db: Database): Promise<number> {
+  const { rows } = await db.query<{ n: string | number }>('SELECT count(*) AS n FROM samples');
+  return Number(rows[0]!.n);
+}
+
+function batch(seq: number, t0: number, samplesPerBatch: number): TelemetryBatch {
+  const samples: TelemetryBatch['samples'] = [];
+  const perSignal = samplesPerBatch / SIGNALS.length;
+  for (let k = 0; k < perSignal; k++) {
+    for (const s of SIGNALS) samples.push([k * 50, s.key, s.min + ((seq + k) % 100) * ((s.max - s.min) / 1000)]);
+  }
+  return { v: 1, seq, t0, samples };
+}
+
+/** Our path: publishers -> broker -> ingest -> committed rows. */
+async function endToEnd(db: Database, devices: string[], totalRows: number): Promise<number> {
+  const platform = await startPlatform(db);
+  const clients = await Promise.all(devices.map((d) => mqtt.connectAsync(platform.broker.mqttUrl, { clientId: `bench-${d}` })));
+  const batchesPerDevice = Math.ceil(totalRows / SAMPLES_PER_BATCH / devices.length);
+  const base = Date.now() - 3_600_000;
+  // Payloads are built before the clock starts: we measure the platform, not the generator.
+  const payloads = devices.map((_, d) =>
+    Array.from({ length: batchesPerDevice }, (_, i) => JSON.stringify(batch(i, base + i * 1000 + d, SAMPLES_PER_BATCH))),
+  );
+  const expected = (await countSamples(db)) + batchesPerDevice * devices.length * SAMPLES_PER_BATCH;
+  const started = performance.now();
+  await Promise.all(
+    clients.map(async (client, d) => {
+      for (const p of payloads[d]!) await client.publishAsync(`clutch/v1/bench/${devices[d]}/telemetry`, p, { qos: 1 });
+    }),
+  );
+  await waitFor(async () => platform.ingest.stats().samplesStored + 0 >= batchesPerDevice * devices.length * SAMPLES_PER_BATCH, 600_000, 10);
+  const elapsed = (performance.now() - started) / 1000;
+  if ((await countSamples(db)) !== expected) throw new Error('row count does not match what was published');
+  await Promise.all(clients.map((c) => c.endAsync()));
+  await platform.close();
+  return (batchesPerDevice * devices.length * SAMPLES_PER_BATCH) / elapsed;
+}
+
+/** Reference: the same rows straight into a same-shape table with the database's bulk path. */
+async function rawCopy(db: Database, vehicleIds: string[], totalRows: number): Promise<number> {
+  await db.exec(`DROP TABLE IF EXISTS copy_reference; CREATE TABLE copy_reference (LIKE samples INCLUDING ALL)`);
+  const base = Date.now() - 7_200_000;
+  const rows: unknown[][] = [];
+  for (let i = 0; i < totalRows; i++) {
+    const s = SIGNALS[i % SIGNALS.length]!;
+    rows.push([new Date(base + Math.floor(i / SIGNALS.length) * 50), 'bench', vehicleIds[i % vehicleIds.length], s.id, s.min + (i % 100)]);
+  }
+  const started = performance.now();
+  // COPY FROM STDIN on PostgreSQL; COPY FROM '/dev/blob' on PGlite.
+  await db.copyRows!('copy_reference', ['time', 'tenant_id', 'vehicle_id', 'signal_id', 'value'], rows);
+  const elapsed = (performance.now() - started) / 1000;
+  const n = Number((await db.query<{ n: string }>('SELECT count(*) AS n FROM copy_reference')).rows[0]!.n);
+  if (n !== totalRows) throw new Error(`reference COPY stored ${n} of ${totalRows} rows`);
+  return totalRows / elapsed;
+}
+
+/** Largest fleet at 1 batch/s x 20 signals whose p99 publish-to-stored stays under 1 s. */
+async function fleetCapacity(db: Database, devices: string[]): Promise<{ vehicles: number; p99: number }[]> {
+  const platform = await startPlatform(db);
+  const results: { vehicles: number; p99: number }[] = [];
+  const latencies: number[] = [];
+  platform.bus.subscribe((e) => {
+    if (e.type === 'readings') latencies.push(Date.now() - new Date(e.readings[0]!.time).getTime());
+  });
+  // A few connections carry many vehicles each (one MQTT client per car would measure the load
+  // generator on these 2 cores, not the platform).
+  const connections = await Promise.all(Array.from({ length: 8 }, (_, i) => mqtt.connectAsync(platform.broker.mqttUrl, { clientId: `fleet-${i}` })));
+  let seq = 1_000_000;
+  for (const vehicles of [500, 1000, 2000, 4000, 6000, 8000, 10000].filter((v) => v <= devices.length)) {
+    latencies.length = 0;
+    const rounds = 5;
+    for (let r = 0; r < rounds; r++) {
+      const tick = Date.now();
+      seq++;
+      await Promise.all(
+        devices.slice(0, vehicles).map((d, i) => {
+          const b: TelemetryBatch = { v: 1, seq, t0: Date.now(), samples: SIGNALS.map((s) => [0, s.key, s.min + (seq % 50)]) };
+          return connections[i % connections.length]!.publishAsync(`clutch/v1/bench/${d}/telemetry`, JSON.stringify(b), { qos: 1 });
+        }),
+      );
+      const spare = 1000 - (Date.now() - tick);
+      if (spare > 0) await new Promise((res) => setTimeout(res, spare));
+    }
+    await waitFor(async () => platform.ingest.stats().queueDepth === 0, 60_000);
+    const p99 = percentile(latencies, 99);
+    results.push({ vehicles, p99 });
+    console.log(`  fleet ${fmt(vehicles)} vehicles x 20 signals/s: p99 publish-to-stored ${fmt(p99)} ms (${latencies.length} batches)`);
+    if (p99 > 1000) break;
+  }
+  await Promise.all(connections.map((c) => c.endAsync()));
+  await platform.close();
+  return results;
+}
+
+async function main(): Promise<void> {
+  const server = process.env.DATABASE_URL ? undefined : await startPostgresServer();
+  try {
+    const url = process.env.DATABASE_URL ?? (await createTestDatabase(server!.adminUrl, 'bench_ingest'));
+    const pgDb = await openPostgres(url, { max: 4 });
+    const devices = await prepare(pgDb, 10_000);
+    const vehicleIds = (await pgDb.query<{ id: string }>('SELECT vehicle_id AS id FROM devices LIMIT 100')).rows.map((r) => r.id);
+
+    console.log(`PostgreSQL (${fmt(TOTAL_ROWS)} rows, ${SAMPLES_PER_BATCH}-sample batches from 50 devices)`);
+    const copyPg = await rawCopy(pgDb, vehicleIds, TOTAL_ROWS);
+    const oursPg = await endToEnd(pgDb, devices.slice(0, 50), TOTAL_ROWS);
+    console.log(`  raw COPY: ${fmt(copyPg)} rows/s; end-to-end ingest: ${fmt(oursPg)} rows/s; ratio ${fmt(oursPg / copyPg, 3)}`);
+
+    const fleet = await fleetCapacity(pgDb, devices);
+    const sustained = fleet.filter((f) => f.p99 < 1000).at(-1)?.vehicles ?? 0;
+    console.log(`  largest fleet with p99 < 1 s: ${fmt(sustained)} vehicles`);
+    await pgDb.close();
+
+    const lite = await openPglite();
+    const liteDevices = await prepare(lite, 50);
+    const liteIds = (await lite.query<{ id: string }>('SELECT vehicle_id AS id FROM devices')).rows.map((r) => r.id);
+    const liteRows = Math.min(TOTAL_ROWS, 100_000);
+    console.log(`PGlite (${fmt(liteRows)} rows)`);
+    const copyLite = await rawCopy(lite, liteIds, liteRows);
+    const oursLite = await endToEnd(lite, liteDevices, liteRows);
+    console.log(`  raw bulk load: ${fmt(copyLite)} rows/s; end-to-end ingest: ${fmt(oursLite)} rows/s; ratio ${fmt(oursLite / copyLite, 3)}`);
+    await lite.close();
+
+    console.log(`ingest ratio: ${(oursPg / copyPg).toFixed(3)}`);
+  } finally {
+    server?.destroy();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err: Error) => {
+    console.error(err.stack ?? err.message);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,25 @@
+/** Escapes one value for PostgreSQL's COPY text format. */
+export function copyField(value: unknown): string {
+  if (value === null || value === undefined) return '\\N';
+  const text = value instanceof Date ? value.toISOString() : String(value);
+  return text.replace(/[\\\n\r\t]/g, (c) => ({ '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t' })[c] as string);
+}
+
+export function quoteIdent(name: string): string {
+  if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new TypeError(`unsafe SQL identifier: ${name}`);
+  return name;
+}
+
+export function copyStatement(table: string, columns: readonly string[], source: string): string {
+  return `COPY ${quoteIdent(table)} (${columns.map(quoteIdent).join(', ')}) FROM ${source}`;
+}
+
+/** COPY text-format lines for rows, in chunks (one giant string would double peak memory). */
+export function* copyTextChunks(rows: readonly (readonly unknown[])[], rowsPerChunk = 2000): Generator<string> {
+  for (let i = 0; i < rows.length; i += rowsPerChunk) {
+    let text = '';
+    const end = Math.min(rows.length, i + rowsPerChunk);
+    for (let r = i; r < end; r++) text += rows[r]!.map(copyField).join('\t') + '\n';
+    yield text;
+  }
+}
