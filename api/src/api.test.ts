@@ -2,7 +2,7 @@ import { signalCatalogue } from '@clutch/contracts';
 import { openPostgres } from '@clutch/db';
 import { createTestDatabase } from '@clutch/test-support';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { startFixture, type OpenDatabase, TENANT, VEHICLE_A, VEHICLE_B, VEHICLE_MISSING, type Fixture } from './test-fixtures.js';
+import { startFixture, type OpenDatabase, TENANT, OTHER_TENANT, VEHICLE_A, VEHICLE_B, VEHICLE_G, VEHICLE_MISSING, type Fixture } from './test-fixtures.js';
 
 let fx: Fixture;
 
@@ -58,7 +58,7 @@ describe.each(backends)('HTTP API on %s', (_name, kind, open) => {
       expect(res.status).toBe(200);
       expect(res.type).toMatch(/^application\/json/);
       const vehicles = res.body.vehicles as Record<string, unknown>[];
-      expect(vehicles.map((v) => v.id)).toEqual([VEHICLE_A, VEHICLE_B]);
+      expect(vehicles.map((v) => v.id)).toEqual([VEHICLE_A, VEHICLE_G, VEHICLE_B]);
       expect(vehicles[0]).toEqual({
         id: VEHICLE_A,
         tenantId: TENANT,
@@ -68,9 +68,11 @@ describe.each(backends)('HTTP API on %s', (_name, kind, open) => {
         model: 'Civic',
         modelYear: 2019,
         deviceIds: ['pi-a1', 'pi-a2'],
+        online: false,
         lastSeenAt: iso(fx.now.getTime() - 60_000),
       });
-      expect(vehicles[1]).toMatchObject({ id: VEHICLE_B, vin: null, deviceIds: [], lastSeenAt: null });
+      expect(vehicles[2]).toMatchObject({ id: VEHICLE_B, vin: null, deviceIds: [], online: false, lastSeenAt: null });
+      expect(vehicles[1]).toMatchObject({ id: VEHICLE_G, tenantId: OTHER_TENANT, deviceIds: ['gx-1'], online: true, lastSeenAt: iso(fx.now.getTime() - 5_000) });
     });
 
     it('returns one vehicle by id', async () => {

@@ -1,24 +1,52 @@
 import type { Server as HttpServer } from 'node:http';
+import { bodyParser } from '@koa/bodyparser';
 import Router from '@koa/router';
 import type { LiveEventBus } from '@clutch/contracts';
 import type { Database } from '@clutch/db';
 import Koa from 'koa';
 import { pino, type Logger } from 'pino';
 import type { Server as SocketIOServer } from 'socket.io';
+import { alertRoutes } from './alerts/routes.js';
+import { AlertsService } from './alerts/service.js';
+import { analyticsRoutes } from './analytics/routes.js';
+import { AnalyticsService } from './analytics/service.js';
+import { apiKeyRoutes } from './api-keys/routes.js';
+import { ApiKeysService } from './api-keys/service.js';
+import { createAuthenticator } from './auth/authenticate.js';
+import { commandRoutes } from './commands/routes.js';
+import { CommandsService, type CommandSender } from './commands/service.js';
+import { Scope } from './auth/principal.js';
+import { socketAuth } from './auth/socket.js';
+import { deadLetterRoutes } from './dead-letters/routes.js';
+import { DeadLettersService, type DeadLetterReplayer } from './dead-letters/service.js';
+import { deviceRoutes } from './devices/routes.js';
+import { lazyDtcDescriptions } from './diagnostics/dtc-descriptions.js';
+import { diagnosticsRoutes } from './diagnostics/routes.js';
+import { DiagnosticsService } from './diagnostics/service.js';
+import { DevicesService } from './devices/service.js';
 import { healthRoutes } from './health/routes.js';
 import { HealthService, type HealthCheck } from './health/service.js';
+import { apiError } from './errors.js';
 import { apiFallback } from './http/fallback.js';
 import { problemMiddleware } from './http/problem.js';
 import { requestLog } from './http/request-log.js';
 import { securityHeaders } from './http/security.js';
+import { ApiRouter, type RouteSpec } from './http/route.js';
 import { serveStatic } from './http/static.js';
+import { locationRoutes } from './location/routes.js';
+import { LocationService } from './location/service.js';
 import type { HandshakeAuthenticator, SubscribeAuthorizer } from './realtime/auth.js';
 import { attachRealtime } from './realtime/gateway.js';
 import { signalRoutes } from './signals/routes.js';
-import { TelemetryRepository } from './telemetry/repository.js';
 import { telemetryRoutes } from './telemetry/routes.js';
 import { TelemetryService } from './telemetry/service.js';
-import { VehiclesRepository } from './vehicles/repository.js';
+import { openApiRoutes } from './openapi/routes.js';
+import { tenantRoutes } from './tenants/routes.js';
+import { tripRoutes } from './trips/routes.js';
+import { TripsService } from './trips/service.js';
+import { vehicleHealthRoutes } from './vehicle-health/routes.js';
+import { VehicleHealthService } from './vehicle-health/service.js';
+import { TenantsService } from './tenants/service.js';
 import { vehicleRoutes } from './vehicles/routes.js';
 import { VehiclesService } from './vehicles/service.js';
 
@@ -35,27 +63,69 @@ export interface ApiDeps {
   /** Socket.io handshake hook; dev mode (the default) lets everyone in. */
   authenticateHandshake?: HandshakeAuthenticator;
   authorizeSubscribe?: SubscribeAuthorizer;
+  /** Bearer token that makes a caller an administrator (compare: partners use `ck_...` API keys). */
+  adminToken?: string;
+  /**
+   * False (the default, so `npm start` stays open): a request without a token is a dev admin.
+   * True: it gets 401, and Socket.io handshakes need `auth.token` too.
+   */
+  requireAuth?: boolean;
+  /** Downlink to devices (the platform publishes over MQTT); absent, command routes answer 503. */
+  commands?: CommandSender;
+  /** Re-runs a dead letter through ingest (the platform wires it); absent, replay answers 503. */
+  replayDeadLetter?: DeadLetterReplayer;
+  /** Folder of the shared data sets (DTC descriptions); default `CLUTCH_DATASETS_DIR` or `../shared/datasets`. */
+  datasetsDir?: string;
 }
 
 export interface Api {
   app: Koa;
   /** Attaches the Socket.io gateway to the server that serves `app`. */
   attach(server: HttpServer): SocketIOServer;
+  /** Every route with its access rule and schemas (the OpenAPI document is built from these). */
+  routes: readonly RouteSpec[];
+  /** The Koa router itself, for checks that the declarations and the real routes agree. */
+  router: Router;
+}
+
+/** co-body's parse errors carry a status but not always `expose`: name them in our catalogue. */
+function bodyError(err: Error): never {
+  const status = (err as { status?: unknown }).status;
+  if (status === 413) throw apiError('PAYLOAD_TOO_LARGE', 'The request body is larger than 256 KiB');
+  if (status === 400 || err instanceof SyntaxError) throw apiError('BAD_REQUEST', 'The request body is not valid JSON');
+  throw err;
 }
 
 /** Builds the Koa app and the realtime gateway without listening, so tests can drive either. */
 export function createApi(deps: ApiDeps): Api {
   const logger = deps.logger ?? pino({ name: 'clutch-api', level: process.env.LOG_LEVEL ?? 'info' });
 
-  const vehicles = new VehiclesService(new VehiclesRepository(deps.db));
-  const telemetry = new TelemetryService(new TelemetryRepository(deps.db), vehicles);
+  const authenticate = createAuthenticator({ db: deps.db, adminToken: deps.adminToken, requireAuth: deps.requireAuth ?? false });
+  const vehicles = new VehiclesService();
+  const telemetry = new TelemetryService();
   const health = new HealthService(deps.db, deps.health);
+  const tenants = new TenantsService(deps.db);
+  const devices = new DevicesService(deps.db, deps.bus, tenants);
 
-  const router = new Router({ prefix: API_PREFIX });
+  const router = new ApiRouter(new Router({ prefix: API_PREFIX }), deps.db, authenticate);
   healthRoutes(router, health);
+  signalRoutes(router);
   vehicleRoutes(router, vehicles);
   telemetryRoutes(router, telemetry);
-  signalRoutes(router);
+  tenantRoutes(router, tenants);
+  deviceRoutes(router, devices);
+  apiKeyRoutes(router, new ApiKeysService(deps.db, tenants));
+  commandRoutes(router, new CommandsService(deps.commands, deps.bus, logger));
+  const diagnostics = new DiagnosticsService(lazyDtcDescriptions(deps.datasetsDir));
+  const alerts = new AlertsService();
+  tripRoutes(router, new TripsService());
+  diagnosticsRoutes(router, diagnostics);
+  alertRoutes(router, alerts);
+  vehicleHealthRoutes(router, new VehicleHealthService(diagnostics, alerts));
+  locationRoutes(router, new LocationService(deps.bus));
+  analyticsRoutes(router, new AnalyticsService());
+  deadLetterRoutes(router, new DeadLettersService(deps.replayDeadLetter));
+  openApiRoutes(router, API_PREFIX);
 
   const app = new Koa();
   // Koa would print every error itself; the problem middleware already logged what matters.
@@ -64,19 +134,27 @@ export function createApi(deps: ApiDeps): Api {
   app.use(requestLog(logger));
   app.use(problemMiddleware(logger));
   app.use(securityHeaders());
-  app.use(router.routes());
-  app.use(apiFallback(router, API_PREFIX));
+  // JSON only; any other content type leaves an empty body, which then fails validation.
+  app.use(bodyParser({ enableTypes: ['json'], jsonLimit: '256kb', encoding: 'utf-8', onError: bodyError }));
+  app.use(router.koa.routes());
+  app.use(apiFallback(router.koa, API_PREFIX));
   if (deps.webRoot) app.use(serveStatic(deps.webRoot));
 
   return {
     app,
-    attach: (server) =>
-      attachRealtime(server, {
+    attach: (server) => {
+      const sockets = deps.requireAuth ? socketAuth(deps.db, authenticate) : undefined;
+      const authenticateHandshake = deps.authenticateHandshake ?? sockets?.authenticateHandshake;
+      const authorizeSubscribe = deps.authorizeSubscribe ?? sockets?.authorizeSubscribe;
+      return attachRealtime(server, {
         bus: deps.bus,
-        vehicleExists: (id) => vehicles.exists(id),
+        vehicleExists: (id) => vehicles.exists(Scope.system(deps.db), id),
         logger,
-        ...(deps.authenticateHandshake ? { authenticateHandshake: deps.authenticateHandshake } : {}),
-        ...(deps.authorizeSubscribe ? { authorizeSubscribe: deps.authorizeSubscribe } : {}),
-      }),
+        ...(authenticateHandshake ? { authenticateHandshake } : {}),
+        ...(authorizeSubscribe ? { authorizeSubscribe } : {}),
+      });
+    },
+    routes: router.specs,
+    router: router.koa,
   };
 }

@@ -7,6 +7,9 @@ import { startApiServer, type ApiServer, type ApiServerOptions } from './server.
 export const TENANT = 'acme';
 export const VEHICLE_A = '0b9e8f2a-1c3d-4e5f-8a6b-7c8d9e0f1a2b';
 export const VEHICLE_B = '5d4c3b2a-6e7f-4a8b-9c0d-1e2f3a4b5c6d';
+/** A second tenant, so isolation between tenants shows. */
+export const OTHER_TENANT = 'globex';
+export const VEHICLE_G = 'c0ffee00-1111-4222-8333-444455556666';
 /** Well-formed but never inserted. */
 export const VEHICLE_MISSING = '99999999-9999-4999-8999-999999999999';
 
@@ -40,6 +43,12 @@ export async function seed(db: Database, now: Date): Promise<Fixture['rpmA']> {
        ($1, 'pi-a2', $2, 10, $3), ($1, 'pi-a1', $2, 40, $4)`,
     [TENANT, VEHICLE_A, new Date(now.getTime() - 3600_000), new Date(now.getTime() - 60_000)],
   );
+  await db.query(`INSERT INTO tenants (id, name) VALUES ($1, 'Globex Logistics')`, [OTHER_TENANT]);
+  await db.query(`INSERT INTO vehicles (id, tenant_id, name, make) VALUES ($1, $2, 'Globex truck', 'Volvo')`, [VEHICLE_G, OTHER_TENANT]);
+  await db.query(
+    `INSERT INTO devices (tenant_id, id, vehicle_id, last_seen_at, online, presence_changed_at) VALUES ($1, 'gx-1', $2, $3, true, $3)`,
+    [OTHER_TENANT, VEHICLE_G, new Date(now.getTime() - 5_000)],
+  );
   // Vehicle A: rpm each minute for the last 20 minutes plus one sample two hours back; speed and
   // coolant a few times. Vehicle B: its own rpm, so leaks across vehicles would show.
   const rpmA = Array.from({ length: 20 }, (_, i) => ({
@@ -55,13 +64,55 @@ export async function seed(db: Database, now: Date): Promise<Fixture['rpmA']> {
     [new Date(now.getTime() - 20_000), TENANT, VEHICLE_A, sid('engine.coolant_temp'), 88],
     [new Date(now.getTime() - 20_000), TENANT, VEHICLE_A, sid('battery.voltage'), 12.6],
     [new Date(now.getTime() - 10_000), TENANT, VEHICLE_B, sid('engine.rpm'), 3333],
+    [new Date(now.getTime() - 10_000), OTHER_TENANT, VEHICLE_G, sid('engine.rpm'), 4444],
   ];
   await db.query(
     `INSERT INTO samples (time, tenant_id, vehicle_id, signal_id, value)
      SELECT * FROM unnest($1::timestamptz[], $2::text[], $3::uuid[], $4::smallint[], $5::float8[])`,
     [rows.map((r) => r[0]), rows.map((r) => r[1]), rows.map((r) => r[2]), rows.map((r) => r[3]), rows.map((r) => r[4])],
   );
+  await writeRollups(db);
   return [{ time: rows[0]![0], value: 900 }, ...rpmA];
+}
+
+/**
+ * Rollups as ingest maintains them, recomputed from the samples (optionally of one vehicle). The
+ * hourly rollup is a view over the minutes in newer schemas and a table in older ones: fill it only
+ * when it is a table.
+ */
+export async function writeRollups(db: Database, vehicleId?: string): Promise<void> {
+  const { rows } = await db.query<{ kind: string }>(`SELECT relkind::text AS kind FROM pg_class WHERE relname = 'sample_rollups_1h'`);
+  const tables = rows[0]?.kind === 'r' ? ([['sample_rollups_1m', 'minute'], ['sample_rollups_1h', 'hour']] as const) : ([['sample_rollups_1m', 'minute']] as const);
+  for (const [table, unit] of tables) {
+    await db.query(
+      `INSERT INTO ${table} (bucket, tenant_id, vehicle_id, signal_id, n, sum, min, max)
+       SELECT date_trunc('${unit}', time), tenant_id, vehicle_id, signal_id, count(*), sum(value), min(value), max(value)
+         FROM samples WHERE $1::uuid IS NULL OR vehicle_id = $1 GROUP BY 1, 2, 3, 4`,
+      [vehicleId ?? null],
+    );
+  }
+}
+
+export interface Reply {
+  status: number;
+  type: string | null;
+  body: Record<string, unknown>;
+  headers: Headers;
+}
+
+/** One HTTP call as a client makes it: JSON in, JSON (or problem+json) out. */
+export async function call(
+  baseUrl: string,
+  method: string,
+  path: string,
+  options: { token?: string | undefined; body?: unknown; headers?: Record<string, string> } = {},
+): Promise<Reply> {
+  const headers: Record<string, string> = { ...options.headers };
+  if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`;
+  if (options.body !== undefined) headers['content-type'] = 'application/json';
+  const res = await fetch(baseUrl + path, { method, headers, ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}) });
+  const text = await res.text();
+  return { status: res.status, type: res.headers.get('content-type'), body: text ? (JSON.parse(text) as Record<string, unknown>) : {}, headers: res.headers };
 }
 
 export type OpenDatabase = () => Promise<Database>;

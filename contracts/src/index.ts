@@ -3,7 +3,7 @@ export { signalCatalogue, signalByKey, signalById, signalByObdbId, isPlausible, 
 export { TOPIC_ROOT, buildTopic, parseTopic, isValidSegment, topicFilters, type TopicAddress, type TopicKind } from './topics/topics.js';
 export type { ParseResult } from './payloads/parse.js';
 export {
-  TELEMETRY_VERSION, TELEMETRY_LIMITS, telemetryBatchSchema, parseTelemetryBatch, sampleTime,
+  TELEMETRY_VERSION, TELEMETRY_LIMITS, telemetryBatchSchema, parseTelemetryBatch, isValidTelemetryBatch, sampleTime,
   type TelemetryBatch, type TelemetrySample,
 } from './payloads/telemetry.js';
 export {

@@ -1,7 +1,9 @@
 -- Rollups, trouble codes, GPS fixes, downlink commands, alerts, and per-tenant retention.
 
--- Ingest-maintained rollups (PGlite and plain PostgreSQL have no continuous aggregates). Ingest adds
--- only the samples its INSERT actually wrote (RETURNING), so redelivery never counts a sample twice.
+-- Ingest-maintained rollups (PGlite and plain PostgreSQL have no continuous aggregates). The ingest
+-- transaction that stores new samples marks their (vehicle, minute) dirty; a refresh job recomputes
+-- dirty minutes from the samples themselves (replacing, never adding), so redelivery, late samples
+-- and crashes can never make a rollup disagree with the raw data (ingest/src/rollups/refresh.ts).
 CREATE TABLE sample_rollups_1m (
   bucket timestamptz NOT NULL,
   tenant_id text NOT NULL,
@@ -14,7 +16,18 @@ CREATE TABLE sample_rollups_1m (
   PRIMARY KEY (vehicle_id, signal_id, bucket)
 );
 
-CREATE TABLE sample_rollups_1h (LIKE sample_rollups_1m INCLUDING ALL);
+CREATE TABLE rollup_dirty (
+  vehicle_id uuid NOT NULL,
+  minute timestamptz NOT NULL,
+  PRIMARY KEY (vehicle_id, minute)
+);
+
+-- Hours from minutes: 60 rows per bucket at most. security_invoker keeps row-level security in force.
+CREATE VIEW sample_rollups_1h WITH (security_invoker = true) AS
+  SELECT date_trunc('hour', bucket) AS bucket, tenant_id, vehicle_id, signal_id,
+         sum(n)::integer AS n, sum(sum) AS sum, min(min) AS min, max(max) AS max
+  FROM sample_rollups_1m
+  GROUP BY 1, 2, 3, 4;
 
 -- Trouble codes as reported by the agent (Modes 03/07/0A); one row per code per report time.
 CREATE TABLE dtc_events (
@@ -83,13 +96,11 @@ CREATE INDEX alerts_vehicle_idx ON alerts (vehicle_id, time DESC);
 ALTER TABLE tenants ADD COLUMN sample_retention_days integer CHECK (sample_retention_days BETWEEN 1 AND 3650);
 
 ALTER TABLE sample_rollups_1m ENABLE ROW LEVEL SECURITY;
-ALTER TABLE sample_rollups_1h ENABLE ROW LEVEL SECURITY;
 ALTER TABLE dtc_events ENABLE ROW LEVEL SECURITY;
 ALTER TABLE locations ENABLE ROW LEVEL SECURITY;
 ALTER TABLE device_commands ENABLE ROW LEVEL SECURITY;
 ALTER TABLE alerts ENABLE ROW LEVEL SECURITY;
 CREATE POLICY tenant_isolation ON sample_rollups_1m USING (tenant_id = current_setting('app.tenant_id', true));
-CREATE POLICY tenant_isolation ON sample_rollups_1h USING (tenant_id = current_setting('app.tenant_id', true));
 CREATE POLICY tenant_isolation ON dtc_events USING (tenant_id = current_setting('app.tenant_id', true));
 CREATE POLICY tenant_isolation ON locations USING (tenant_id = current_setting('app.tenant_id', true));
 CREATE POLICY tenant_isolation ON device_commands USING (tenant_id = current_setting('app.tenant_id', true));

@@ -1,7 +1,11 @@
 /** Escapes one value for PostgreSQL's COPY text format. */
 export function copyField(value: unknown): string {
   if (value === null || value === undefined) return '\\N';
-  const text = value instanceof Date ? value.toISOString() : String(value);
+  // Numbers and timestamps never contain characters that need escaping (the hot path of ingest).
+  if (typeof value === 'number') return String(value);
+  if (value instanceof Date) return value.toISOString();
+  const text = String(value);
+  if (!/[\\\n\r\t]/.test(text)) return text;
   return text.replace(/[\\\n\r\t]/g, (c) => ({ '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t' })[c] as string);
 }
 

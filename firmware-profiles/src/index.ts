@@ -4,3 +4,5 @@ export {
   commandAppliesToYear, SignalsetError,
 } from './loader.js';
 export { genericDtcTable, parseDtcTable, dtcDescription, type DtcTable } from './dtc.js';
+export { decodeVin, modelYearOf, checkDigit, type DecodedVin } from './vin.js';
+export { selectProfile, vehicleProfiles, type ProfileChoice, type VehicleProfileEntry } from './select.js';

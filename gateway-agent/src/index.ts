@@ -25,3 +25,13 @@ export { DiskQueue, DEFAULT_QUEUE_MAX_BYTES, writeFileDurable, type DiskQueueOpt
 export { Outbox, type OutboxOptions } from './store/outbox.js';
 export { AdapterLink, backoffDelay, type BackoffOptions } from './agent/adapter-link.js';
 export { startPoller, type Poller, type PollerOptions } from './agent/poller.js';
+export { simulatedVehicle, makeVin, type SimulatedVehicle } from './simulator/vehicles.js';
+export { loadObdbReplay, type ObdbReplay, type ReplayAnswer } from './simulator/obdb-replay.js';
+export { runDecodeTests, parseCommandId, isUpstreamFuelTrimCase, type DecodeTestReport } from './obdb/decode-tests.js';
+export { readDiagnostics, readDtcs, clearDtcs, dtcReport, type Diagnostics, type DiagnosticCode } from './diagnostics/diagnostics.js';
+export { decodeDtc } from './diagnostics/dtc.js';
+export { parseCommand, type AgentCommand, type CommandResult } from './downlink/command-schema.js';
+export { parseNmea, FixBuilder, nmeaChecksum } from './gps/nmea.js';
+export { startGpsReader, type GpsReader } from './gps/gps-reader.js';
+export { CONFIG_KEYS, parseConfig, type AgentConfig } from './config.js';
+export { type SimulatorQuirks, encodeDtc } from './simulator/elm327-simulator.js';

@@ -9,3 +9,4 @@ export { validateMessage } from './processors/validate.js';
 export { normaliseBatch } from './processors/normalise.js';
 export { createDeviceResolver } from './processors/resolve-device.js';
 export { createRedisStreamsQueue, type RedisStreamsQueueOptions } from './queue/redis-streams-queue.js';
+export { refreshRollups, type RefreshOptions } from './rollups/refresh.js';

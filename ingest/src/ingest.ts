@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { createIngestHandler, type IngestStats } from './pipeline.js';
 import { createMemoryQueue } from './queue/memory-queue.js';
 import type { WorkQueue } from './queue/work-queue.js';
+import { refreshRollups } from './rollups/refresh.js';
 import type { MessageSource } from './sources/message-source.js';
 
 export interface RunningIngest {
@@ -18,6 +19,8 @@ export async function startIngest(deps: {
   source: MessageSource;
   queue?: WorkQueue;
   logger?: Logger;
+  /** How often dirty rollup minutes are recomputed; 0 disables the job (another worker runs it). */
+  rollupIntervalMs?: number;
 }): Promise<RunningIngest> {
   const { logger } = deps;
   const queue =
@@ -30,11 +33,23 @@ export async function startIngest(deps: {
   const handler = createIngestHandler({ db: deps.db, bus: deps.bus, ...(logger ? { logger } : {}) });
   queue.consume(handler.handle);
   await deps.source.start((message) => queue.enqueue(message));
+
+  const rollupIntervalMs = deps.rollupIntervalMs ?? 5000;
+  let rollupRun: Promise<unknown> = Promise.resolve();
+  const rollupTimer = rollupIntervalMs > 0
+    ? setInterval(() => {
+        rollupRun = refreshRollups(deps.db).catch((err: Error) => logger?.warn({ err: err.message }, 'rollup refresh failed; will retry'));
+      }, rollupIntervalMs)
+    : undefined;
+  rollupTimer?.unref();
+
   return {
     stats: () => ({ ...handler.stats(), queueDepth: queue.depth() }),
     async stop() {
       await deps.source.stop();
       await queue.drain();
+      clearInterval(rollupTimer);
+      await rollupRun;
     },
   };
 }

@@ -3,6 +3,7 @@ import { migrate, openPglite, openPostgres, syncSignals, type Database } from '@
 import { createTestDatabase } from '@clutch/test-support';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { createIngestHandler, type IngestHandler } from './pipeline.js';
+import { refreshRollups } from './rollups/refresh.js';
 import type { QueuedMessage } from './queue/work-queue.js';
 
 const TOPIC = 'clutch/v1/acme/pi-1/telemetry';
@@ -40,7 +41,7 @@ describe.each(implementations)('ingest chain on %s', (_name, open) => {
     await db?.close();
   });
   beforeEach(async () => {
-    for (const table of ['samples', 'dead_letters', 'sample_rollups_1m', 'sample_rollups_1h', 'locations', 'dtc_events']) {
+    for (const table of ['samples', 'dead_letters', 'sample_rollups_1m', 'rollup_dirty', 'locations', 'dtc_events']) {
       await db.query(`DELETE FROM ${table}`);
     }
     const bus = createInProcessBus();
@@ -75,6 +76,7 @@ describe.each(implementations)('ingest chain on %s', (_name, open) => {
     await handler.handle([b]);
     await handler.handle([b, b]);
     expect(await countSamples()).toBe(2);
+    expect(handler.stats().samplesStored).toBe(2);
   });
 
   it('dead-letters malformed payloads with the reason and still stores the good batch beside them', async () => {
@@ -114,18 +116,23 @@ describe.each(implementations)('ingest chain on %s', (_name, open) => {
     expect(events.filter((e) => e.type === 'presence').map((e) => e.type === 'presence' && e.online)).toEqual([true, false]);
   });
 
-  it('folds exactly the newly stored samples into the minute and hour rollups, even on redelivery', async () => {
-    const minute = Math.floor(t0 / 60_000) * 60_000 + 60_000;
+  it('rolls stored samples up by minute and hour, counting a redelivered or late sample once', async () => {
+    const minute = Math.floor(t0 / 60_000) * 60_000 - 5 * 60_000;
     const b = { v: 1, seq: 50, t0: minute, samples: [[0, 'engine.rpm', 800], [1000, 'engine.rpm', 1200], [2000, 'engine.rpm', 1000]] };
     await handler.handle([message(b)]);
     await handler.handle([message(b)]);
-    const rollup = await db.query<{ n: number; sum: number; min: number; max: number }>(
-      `SELECT n, sum, min, max FROM sample_rollups_1m WHERE vehicle_id = $1 AND bucket = $2`, [vehicleId, new Date(minute).toISOString()],
-    );
-    expect(rollup.rows).toEqual([{ n: 3, sum: 3000, min: 800, max: 1200 }]);
+    expect(await refreshRollups(db, { graceMs: 0 })).toBe(1);
+    const rollup = async (): Promise<unknown[]> =>
+      (await db.query(`SELECT n, sum, min, max FROM sample_rollups_1m WHERE vehicle_id = $1 AND bucket = $2`, [vehicleId, new Date(minute).toISOString()])).rows;
+    expect(await rollup()).toEqual([{ n: 3, sum: 3000, min: 800, max: 1200 }]);
+    // A late sample for the same minute arrives after the refresh: the minute is recomputed, not added to.
+    await handler.handle([message({ v: 1, seq: 51, t0: minute + 30_000, samples: [[0, 'engine.rpm', 400]] })]);
+    await handler.handle([message(b)]);
+    await refreshRollups(db, { graceMs: 0 });
+    expect(await rollup()).toEqual([{ n: 4, sum: 3400, min: 400, max: 1200 }]);
     const hour = await db.query<{ n: number }>(`SELECT sum(n)::int AS n FROM sample_rollups_1h WHERE vehicle_id = $1`, [vehicleId]);
-    expect(hour.rows[0]!.n).toBe(3);
-    expect(await countSamples()).toBe(3);
+    expect(hour.rows[0]!.n).toBe(4);
+    expect(await refreshRollups(db, { graceMs: 0 })).toBe(0);
   });
 
   it('stores GPS fixes and trouble-code reports once each and announces them', async () => {
@@ -161,6 +168,7 @@ describe.each(implementations)('ingest chain on %s', (_name, open) => {
     await handler.handle([big]);
     await handler.handle([big]);
     expect(await countSamples()).toBe(3000);
+    await refreshRollups(db, { graceMs: -3_600_000 });
     const n = await db.query<{ n: number }>(`SELECT sum(n)::int AS n FROM sample_rollups_1m WHERE vehicle_id = $1 AND signal_id = 2`, [vehicleId]);
     expect(n.rows[0]!.n).toBe(1500);
   });

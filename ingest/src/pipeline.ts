@@ -5,7 +5,7 @@ import { recordDeadLetters, type DeadLetter } from './dead-letters/repository.js
 import { normaliseBatch, type SampleRow } from './processors/normalise.js';
 import { createDeviceResolver, type DeviceResolver } from './processors/resolve-device.js';
 import {
-  completeCommands, recordPresence, storeDtcReports, storeLocations, storeSamples, touchDevices,
+  completeCommands, recordPresence, storeDtcReports, storeLocations, storeSamples, touchDevices, markRollupsDirty,
   type CommandOutcome, type DeviceProgress, type DtcRow, type LocationRow, type PresenceChange,
 } from './processors/store.js';
 import { validateMessage } from './processors/validate.js';
@@ -126,6 +126,7 @@ export function createIngestHandler(deps: { db: Database; bus: LiveEventBus; log
   async function commit(outcome: Outcome): Promise<number> {
     return db.transaction(async (tx) => {
       const stored = await storeSamples(tx, outcome.rows);
+      await markRollupsDirty(tx, stored);
       await storeLocations(tx, outcome.locations);
       await storeDtcReports(tx, outcome.dtcs);
       await recordDeadLetters(tx, outcome.deadLetters);
@@ -137,7 +138,7 @@ export function createIngestHandler(deps: { db: Database; bus: LiveEventBus; log
           outcome.events.push({ type: 'command', tenantId: c.tenantId, vehicleId: c.vehicleId, commandId: c.result.id, status: c.result.ok ? 'succeeded' : 'failed' });
         }
       }
-      return stored;
+      return stored.length;
     });
   }
 

@@ -40,6 +40,10 @@ export function toProblem(err: unknown, instance: string): { problem: Problem; i
     code = e.code;
     detail = typeof e.message === 'string' && e.message ? e.message : apiErrors[code].title;
     internal = code === 'INTERNAL';
+  } else if (e.expose === true && e.status === 413) {
+    code = 'PAYLOAD_TOO_LARGE';
+    detail = typeof e.message === 'string' ? e.message : apiErrors.PAYLOAD_TOO_LARGE.title;
+    internal = false;
   } else if (e.expose === true && typeof e.status === 'number' && e.status >= 400 && e.status < 500) {
     // Framework client errors (malformed body, URI): safe to show, but not a catalogue code of their own.
     code = 'BAD_REQUEST';
@@ -66,6 +70,11 @@ export function problemMiddleware(logger: Logger): Middleware {
       const { problem, internal } = toProblem(err, ctx.originalUrl);
       if (internal) logger.error({ err, method: ctx.method, url: ctx.originalUrl }, 'request failed');
       ctx.status = problem.status;
+      // RFC 9110 §11.6.1: a 401 names the scheme; RFC 6750 §3 adds the error for a token that failed.
+      if (problem.status === 401) {
+        const presented = ctx.get('Authorization') !== '';
+        ctx.set('WWW-Authenticate', presented ? 'Bearer realm="clutch", error="invalid_token"' : 'Bearer realm="clutch"');
+      }
       ctx.type = PROBLEM_CONTENT_TYPE;
       ctx.body = problem;
     }

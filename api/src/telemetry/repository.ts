@@ -48,3 +48,30 @@ export class TelemetryRepository {
     return rows;
   }
 }
+
+export interface BucketRow {
+  time: Date | string;
+  n: number;
+  sum: number;
+  min: number;
+  max: number;
+}
+
+export type RollupTable = 'sample_rollups_1m' | 'sample_rollups_1h';
+
+export class RollupRepository {
+  constructor(private readonly db: Queryable) {}
+
+  /** Buckets of one signal whose start lies in [from, to], oldest first, at most `limit` rows. */
+  async range(table: RollupTable, vehicleId: string, signalId: number, from: Date, to: Date, limit: number): Promise<BucketRow[]> {
+    const { rows } = await this.db.query<BucketRow>(
+      `SELECT bucket AS time, n, sum, min, max
+         FROM ${table}
+        WHERE vehicle_id = $1 AND signal_id = $2 AND bucket >= $3 AND bucket <= $4
+        ORDER BY bucket
+        LIMIT $5`,
+      [vehicleId, signalId, from, to, limit],
+    );
+    return rows;
+  }
+}

@@ -1,29 +1,63 @@
-import type Router from '@koa/router';
 import { z } from 'zod';
-import { parseInput } from '../http/validate.js';
+import type { ApiRouter } from '../http/route.js';
 import { vehicleParams } from '../vehicles/routes.js';
-import { TELEMETRY_DEFAULTS, type TelemetryService } from './service.js';
+import { BUCKETS, TELEMETRY_DEFAULTS, type TelemetryService } from './service.js';
 
-const isoTime = z.iso
+export const isoTime = z.iso
   .datetime({ offset: true, error: 'must be an ISO 8601 date-time with Z or an offset' })
   .transform((s) => new Date(s));
 
-export const telemetryQuery = z.object({
+export const timeRangeQuery = z.object({ from: isoTime.optional(), to: isoTime.optional() });
+
+export const telemetryQuery = timeRangeQuery.extend({
   signal: z.string({ error: 'is required (a signal key such as engine.rpm)' }).min(1).max(100),
-  from: isoTime.optional(),
-  to: isoTime.optional(),
   limit: z.coerce.number().int().min(1).max(TELEMETRY_DEFAULTS.maxLimit).optional(),
+  bucket: z.enum(BUCKETS).optional(),
 });
 
-export function telemetryRoutes(router: Router, telemetry: TelemetryService): void {
-  router.get('/vehicles/:id/latest', async (ctx) => {
-    const { id } = parseInput(vehicleParams, ctx.params, 'params');
-    ctx.body = await telemetry.latest(id);
+const rawSeries = z.object({
+  vehicleId: z.string(), signal: z.string(), unit: z.string(), from: z.string(), to: z.string(), truncated: z.boolean(),
+  points: z.array(z.object({ time: z.string(), value: z.number() })),
+});
+const bucketedSeries = rawSeries.extend({
+  bucket: z.enum(BUCKETS),
+  points: z.array(z.object({ time: z.string(), avg: z.number(), min: z.number(), max: z.number(), n: z.int() })),
+});
+
+export function telemetryRoutes(router: ApiRouter, telemetry: TelemetryService): void {
+  router.route({
+    method: 'get',
+    path: '/vehicles/:id/latest',
+    tag: 'telemetry',
+    summary: 'Newest value of every signal (last 30 days)',
+    access: { scope: 'telemetry:read' },
+    params: vehicleParams,
+    response: {
+      status: 200,
+      description: 'Latest readings',
+      schema: z.object({
+        vehicleId: z.string(),
+        readings: z.array(z.object({ signal: z.string(), name: z.string(), unit: z.string(), value: z.number(), time: z.string() })),
+      }),
+    },
+    errors: ['VEHICLE_NOT_FOUND'],
+    handle: ({ scope, params }) => telemetry.latest(scope, params.id),
   });
 
-  router.get('/vehicles/:id/telemetry', async (ctx) => {
-    const { id } = parseInput(vehicleParams, ctx.params, 'params');
-    const query = parseInput(telemetryQuery, ctx.query, 'query');
-    ctx.body = await telemetry.range(id, query);
+  router.route({
+    method: 'get',
+    path: '/vehicles/:id/telemetry',
+    tag: 'telemetry',
+    summary: 'Series of one signal: raw samples, or 1-minute / 1-hour buckets {time, avg, min, max, n} from the rollups',
+    description:
+      'Without `bucket`, raw samples in [from, to] (default: the last 15 minutes). With `bucket=1m` (default window 24 h) or ' +
+      '`bucket=1h` (default 30 days), the ingest-maintained rollups. `truncated` says that `limit` cut the series.',
+    access: { scope: 'telemetry:read' },
+    params: vehicleParams,
+    query: telemetryQuery,
+    response: { status: 200, description: 'The series', schema: z.union([rawSeries, bucketedSeries]) },
+    errors: ['VEHICLE_NOT_FOUND', 'SIGNAL_UNKNOWN', 'TIME_RANGE_INVALID'],
+    handle: ({ scope, params, query }) =>
+      query.bucket ? telemetry.bucketed(scope, params.id, { ...query, bucket: query.bucket }) : telemetry.range(scope, params.id, query),
   });
 }

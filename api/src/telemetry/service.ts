@@ -1,8 +1,8 @@
-import { signalByKey, signalById, signalCatalogue } from '@clutch/contracts';
+import { signalByKey, signalById, signalCatalogue, type SignalDefinition } from '@clutch/contracts';
+import type { Scope } from '../auth/principal.js';
 import { apiError } from '../errors.js';
-import { toIso } from '../vehicles/service.js';
-import type { VehiclesService } from '../vehicles/service.js';
-import type { TelemetryRepository } from './repository.js';
+import { assertVehicle, toIso } from '../vehicles/service.js';
+import { RollupRepository, TelemetryRepository, type RollupTable } from './repository.js';
 
 export interface LatestReading {
   signal: string;
@@ -23,11 +23,35 @@ export interface TelemetrySeries {
   truncated: boolean;
 }
 
+export interface BucketPoint {
+  /** Bucket start. */
+  time: string;
+  avg: number;
+  min: number;
+  max: number;
+  /** Samples in the bucket. */
+  n: number;
+}
+
+export interface BucketedSeries extends Omit<TelemetrySeries, 'points'> {
+  bucket: Bucket;
+  points: BucketPoint[];
+}
+
+export const BUCKETS = ['1m', '1h'] as const;
+export type Bucket = (typeof BUCKETS)[number];
+
+const ROLLUPS: Record<Bucket, { table: RollupTable; ms: number; defaultWindowMs: number }> = {
+  '1m': { table: 'sample_rollups_1m', ms: 60_000, defaultWindowMs: 24 * 3600_000 },
+  '1h': { table: 'sample_rollups_1h', ms: 3600_000, defaultWindowMs: 30 * 24 * 3600_000 },
+};
+
 export interface RangeQuery {
   signal: string;
-  from?: Date;
-  to?: Date;
-  limit?: number;
+  from?: Date | undefined;
+  to?: Date | undefined;
+  limit?: number | undefined;
+  bucket?: Bucket | undefined;
 }
 
 export const TELEMETRY_DEFAULTS = {
@@ -38,17 +62,31 @@ export const TELEMETRY_DEFAULTS = {
   latestWindowMs: 30 * 24 * 3600_000,
 } as const;
 
-export class TelemetryService {
-  constructor(
-    private readonly telemetry: TelemetryRepository,
-    private readonly vehicles: VehiclesService,
-    private readonly now: () => Date = () => new Date(),
-  ) {}
+export function resolveSignal(key: string): SignalDefinition {
+  const signal = signalByKey(key);
+  if (!signal) throw apiError('SIGNAL_UNKNOWN', `Unknown signal "${key}"; see GET /api/signals`, { signal: key });
+  return signal;
+}
 
-  async latest(vehicleId: string): Promise<{ vehicleId: string; readings: LatestReading[] }> {
-    await this.vehicles.assertExists(vehicleId);
+/** Open-ended ranges run until now and back `windowMs`; from after to is refused. */
+export function resolveRange(from: Date | undefined, to: Date | undefined, windowMs: number, now: Date): { from: Date; to: Date } {
+  const end = to ?? now;
+  const start = from ?? new Date(end.getTime() - windowMs);
+  if (start.getTime() > end.getTime()) {
+    throw apiError('TIME_RANGE_INVALID', `from (${start.toISOString()}) is after to (${end.toISOString()})`);
+  }
+  return { from: start, to: end };
+}
+
+export class TelemetryService {
+  constructor(private readonly now: () => Date = () => new Date()) {}
+
+  async latest(scope: Scope, vehicleId: string): Promise<{ vehicleId: string; readings: LatestReading[] }> {
     const since = new Date(this.now().getTime() - TELEMETRY_DEFAULTS.latestWindowMs);
-    const rows = await this.telemetry.latest(vehicleId, signalCatalogue.map((s) => s.id), since);
+    const rows = await scope.run(async (q) => {
+      await assertVehicle(q, vehicleId);
+      return new TelemetryRepository(q).latest(vehicleId, signalCatalogue.map((s) => s.id), since);
+    });
     const readings = rows.flatMap((row): LatestReading[] => {
       const signal = signalById(Number(row.signal_id));
       if (!signal) return [];
@@ -57,23 +95,44 @@ export class TelemetryService {
     return { vehicleId, readings };
   }
 
-  async range(vehicleId: string, query: RangeQuery): Promise<TelemetrySeries> {
-    const signal = signalByKey(query.signal);
-    if (!signal) {
-      throw apiError('SIGNAL_UNKNOWN', `Unknown signal "${query.signal}"; see GET /api/signals`, { signal: query.signal });
-    }
-    // Open-ended ranges run until now; `limit` bounds what a wide range can cost.
-    const to = query.to ?? this.now();
-    const from = query.from ?? new Date(to.getTime() - TELEMETRY_DEFAULTS.windowMs);
-    if (from.getTime() > to.getTime()) {
-      throw apiError('TIME_RANGE_INVALID', `from (${from.toISOString()}) is after to (${to.toISOString()})`);
-    }
+  async range(scope: Scope, vehicleId: string, query: RangeQuery): Promise<TelemetrySeries> {
+    const signal = resolveSignal(query.signal);
+    const { from, to } = resolveRange(query.from, query.to, TELEMETRY_DEFAULTS.windowMs, this.now());
     const limit = Math.min(query.limit ?? TELEMETRY_DEFAULTS.limit, TELEMETRY_DEFAULTS.maxLimit);
-    await this.vehicles.assertExists(vehicleId);
     // One extra row tells us whether the limit cut the series without a second COUNT query.
-    const rows = await this.telemetry.range(vehicleId, signal.id, from, to, limit + 1);
+    const rows = await scope.run(async (q) => {
+      await assertVehicle(q, vehicleId);
+      return new TelemetryRepository(q).range(vehicleId, signal.id, from, to, limit + 1);
+    });
     const truncated = rows.length > limit;
     const points = rows.slice(0, limit).map((row) => ({ time: toIso(row.time) ?? '', value: Number(row.value) }));
     return { vehicleId, signal: signal.key, unit: signal.unit, from: from.toISOString(), to: to.toISOString(), points, truncated };
+  }
+
+  /**
+   * The series from the ingest-maintained rollups: every bucket whose start lies in the range (the
+   * start is floored to the bucket, so the bucket holding `from` is included).
+   */
+  async bucketed(scope: Scope, vehicleId: string, query: RangeQuery & { bucket: Bucket }): Promise<BucketedSeries> {
+    const signal = resolveSignal(query.signal);
+    const rollup = ROLLUPS[query.bucket];
+    const range = resolveRange(query.from, query.to, rollup.defaultWindowMs, this.now());
+    const from = new Date(Math.floor(range.from.getTime() / rollup.ms) * rollup.ms);
+    const limit = Math.min(query.limit ?? TELEMETRY_DEFAULTS.limit, TELEMETRY_DEFAULTS.maxLimit);
+    const rows = await scope.run(async (q) => {
+      await assertVehicle(q, vehicleId);
+      return new RollupRepository(q).range(rollup.table, vehicleId, signal.id, from, range.to, limit + 1);
+    });
+    const points = rows.slice(0, limit).map((r) => ({
+      time: toIso(r.time) ?? '',
+      avg: Number(r.sum) / Number(r.n),
+      min: Number(r.min),
+      max: Number(r.max),
+      n: Number(r.n),
+    }));
+    return {
+      vehicleId, signal: signal.key, unit: signal.unit, bucket: query.bucket,
+      from: from.toISOString(), to: range.to.toISOString(), points, truncated: rows.length > limit,
+    };
   }
 }

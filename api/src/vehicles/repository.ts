@@ -9,13 +9,15 @@ export interface VehicleRow {
   model: string | null;
   model_year: number | null;
   device_ids: string[];
+  online: boolean;
   last_seen_at: Date | string | null;
 }
 
-// Device ids and the freshest device contact are folded in so the list needs one round trip.
+// Device ids, presence (online when any device is) and the freshest device contact are folded in so the list needs one round trip.
 const SELECT_VEHICLES = `
   SELECT v.id, v.tenant_id, v.name, v.vin, v.make, v.model, v.model_year,
          coalesce(array_agg(d.id ORDER BY d.id) FILTER (WHERE d.id IS NOT NULL), '{}'::text[]) AS device_ids,
+         coalesce(bool_or(d.online), false) AS online,
          max(d.last_seen_at) AS last_seen_at
     FROM vehicles v
     LEFT JOIN devices d ON d.vehicle_id = v.id AND d.tenant_id = v.tenant_id`;

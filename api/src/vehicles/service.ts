@@ -1,5 +1,7 @@
+import type { Queryable } from '@clutch/db';
+import type { Scope } from '../auth/principal.js';
 import { apiError } from '../errors.js';
-import type { VehicleRow, VehiclesRepository } from './repository.js';
+import { VehiclesRepository, type VehicleRow } from './repository.js';
 
 export interface Vehicle {
   id: string;
@@ -10,6 +12,8 @@ export interface Vehicle {
   model: string | null;
   modelYear: number | null;
   deviceIds: string[];
+  /** True while any of the vehicle's devices holds a broker session (presence). */
+  online: boolean;
   /** ISO time of the most recent contact from any of the vehicle's devices. */
   lastSeenAt: string | null;
 }
@@ -32,31 +36,36 @@ function toVehicle(row: VehicleRow): Vehicle {
     model: row.model,
     modelYear: row.model_year,
     deviceIds: row.device_ids,
+    online: row.online === true,
     lastSeenAt: toIso(row.last_seen_at),
   };
 }
 
-export class VehiclesService {
-  constructor(private readonly vehicles: VehiclesRepository) {}
+export function vehicleNotFound(id: string): Error {
+  return apiError('VEHICLE_NOT_FOUND', `No vehicle with id ${id}`, { vehicleId: id });
+}
 
-  async list(): Promise<Vehicle[]> {
-    return (await this.vehicles.list(VEHICLE_LIST_LIMIT)).map(toVehicle);
+/**
+ * Throws VEHICLE_NOT_FOUND unless the vehicle is visible in this transaction. Inside a partner's
+ * scope row-level security hides other tenants' vehicles, so "absent" and "not yours" look the same.
+ */
+export async function assertVehicle(q: Queryable, id: string): Promise<void> {
+  if (!(await new VehiclesRepository(q).exists(id))) throw vehicleNotFound(id);
+}
+
+export class VehiclesService {
+  async list(scope: Scope): Promise<Vehicle[]> {
+    const rows = await scope.run((q) => new VehiclesRepository(q).list(VEHICLE_LIST_LIMIT));
+    return rows.map(toVehicle);
   }
 
-  async get(id: string): Promise<Vehicle> {
-    const row = await this.vehicles.findById(id);
-    if (!row) throw apiError('VEHICLE_NOT_FOUND', `No vehicle with id ${id}`, { vehicleId: id });
+  async get(scope: Scope, id: string): Promise<Vehicle> {
+    const row = await scope.run((q) => new VehiclesRepository(q).findById(id));
+    if (!row) throw vehicleNotFound(id);
     return toVehicle(row);
   }
 
-  exists(id: string): Promise<boolean> {
-    return this.vehicles.exists(id);
-  }
-
-  /** Throws VEHICLE_NOT_FOUND unless the vehicle exists; for rules that only need the id. */
-  async assertExists(id: string): Promise<void> {
-    if (!(await this.vehicles.exists(id))) {
-      throw apiError('VEHICLE_NOT_FOUND', `No vehicle with id ${id}`, { vehicleId: id });
-    }
+  exists(scope: Scope, id: string): Promise<boolean> {
+    return scope.run((q) => new VehiclesRepository(q).exists(id));
   }
 }

@@ -1,7 +1,7 @@
 // Ingest throughput: end-to-end committed rows/s (MQTT publish -> broker -> ingest -> database)
 // over raw COPY rows/s into the same database in the same run, on PostgreSQL and on PGlite; then the
 // largest simulated fleet (1 batch/s x 20 signals per vehicle) kept under 1 s p99 publish-to-stored.
-import { startBroker, type RunningBroker } from '@clutch/broker';
+import { DEFAULT_LIMITS, developmentPolicy, startBroker, type RunningBroker } from '@clutch/broker';
 import { createInProcessBus, signalCatalogue, type LiveEventBus, type TelemetryBatch } from '@clutch/contracts';
 import { migrate, openPglite, openPostgres, syncSignals, type Database } from '@clutch/db';
 import { aedesSource, startIngest, type RunningIngest } from '@clutch/ingest';
@@ -37,7 +37,7 @@ async function prepare(db: Database, vehicles: number): Promise<string[]> {
 
 async function startPlatform(db: Database): Promise<Platform> {
   const bus = createInProcessBus();
-  const broker = await startBroker({ mqttPort: 0 });
+  const broker = await startBroker({ mqttPort: 0, policy: developmentPolicy({ ...DEFAULT_LIMITS, publishRatePerSecond: 1e6, publishBurst: 1e6 }) });
   const ingest = await startIngest({ db, bus, source: aedesSource(broker.aedes) });
   return {
     db, bus, broker, ingest,

@@ -19,6 +19,11 @@ export interface BrokerPolicy {
   admitConnection(): Decision;
   authenticate(client: Client, username: string | undefined, password: Buffer | undefined): Promise<AuthDecision>;
   authorizePublish(client: Client | null, packet: PublishPacket): Decision;
+  /**
+   * Milliseconds to hold this client's next PUBLISH (its PUBACK follows later, so a client with an
+   * in-flight window slows down); Infinity when it is so far over its rate that it is disconnected.
+   */
+  publishDelay(client: Client): number;
   authorizeSubscribe(client: Client, subscription: Subscription): Decision;
   /** The principal authenticated on this connection. */
   principalOf(client: Client): Principal | undefined;
@@ -28,6 +33,8 @@ export interface PolicyLimits {
   /** Sustained PUBLISH packets per second per client, and the burst above it. */
   publishRatePerSecond: number;
   publishBurst: number;
+  /** A client whose held-back publishes would take longer than this to earn is disconnected. */
+  maxPublishDelayMs: number;
   /** New connections per second for the whole broker, and the burst above it. */
   connectRatePerSecond: number;
   connectBurst: number;
@@ -36,6 +43,7 @@ export interface PolicyLimits {
 export const DEFAULT_LIMITS: PolicyLimits = {
   publishRatePerSecond: 50,
   publishBurst: 500,
+  maxPublishDelayMs: 30_000,
   connectRatePerSecond: 500,
   connectBurst: 2000,
 };
@@ -71,8 +79,10 @@ function buildPolicy(core: PolicyCore): BrokerPolicy {
       if (client === null) return { ok: true }; // published by the platform itself (aedes.publish)
       const principal = principals.get(client);
       if (!principal) return { ok: false, reason: 'not authenticated' };
-      if (!buckets.get(client)!.take()) return { ok: false, reason: `more than ${core.limits.publishRatePerSecond} publishes per second` };
       return canPublish(principal, packet.topic);
+    },
+    publishDelay(client) {
+      return buckets.get(client)?.reserve(core.limits.maxPublishDelayMs) ?? 0;
     },
     authorizeSubscribe(client, subscription) {
       const principal = principals.get(client);

@@ -90,10 +90,18 @@ export async function createBroker(options: BrokerOptions = {}): Promise<Aedes> 
     },
     authorizePublish(client, packet, done) {
       const decision = policy.authorizePublish(client, packet);
-      if (decision.ok) return done(null);
-      log?.warn({ clientId: client?.id, topic: packet.topic, reason: decision.reason }, 'mqtt publish refused');
-      // [MQTT-3.3.5-2] 3.1.1 has no negative PUBACK: aedes closes the connection.
-      done(new Error(decision.reason));
+      if (!decision.ok) {
+        log?.warn({ clientId: client?.id, topic: packet.topic, reason: decision.reason }, 'mqtt publish refused');
+        // [MQTT-3.3.5-2] 3.1.1 has no negative PUBACK: aedes closes the connection.
+        return done(new Error(decision.reason));
+      }
+      const delay = client ? policy.publishDelay(client) : 0;
+      if (delay === 0) return done(null);
+      if (delay === Number.POSITIVE_INFINITY) {
+        log?.warn({ clientId: client?.id }, 'mqtt client over its publish rate for too long; disconnecting');
+        return done(new Error('publish rate exceeded'));
+      }
+      setTimeout(() => done(null), delay);
     },
     authorizeSubscribe(client, subscription, done) {
       const decision = policy.authorizeSubscribe(client, subscription);

@@ -33,7 +33,46 @@ export const telemetryBatchSchema = z.strictObject({
 export type TelemetrySample = z.infer<typeof sampleSchema>;
 export type TelemetryBatch = z.infer<typeof telemetryBatchSchema>;
 
+const BATCH_KEYS = new Set(['v', 'seq', 't0', 'clockOffsetMs', 'samples']);
+const T0_MIN = Date.UTC(2000, 0, 1);
+const T0_MAX = Date.UTC(2100, 0, 1);
+
+/**
+ * The schema's rules written out by hand: ingest validates every message, and walking thousands of
+ * sample tuples through zod costs more than the database insert. Only a "yes" is trusted; on "no"
+ * the zod schema decides and explains, so the accepted language is exactly the schema's.
+ */
+export function isValidTelemetryBatch(data: unknown): data is TelemetryBatch {
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) return false;
+  const batch = data as Record<string, unknown>;
+  for (const key in batch) if (!BATCH_KEYS.has(key)) return false;
+  if (batch.v !== TELEMETRY_VERSION) return false;
+  if (!Number.isSafeInteger(batch.seq) || (batch.seq as number) < 0) return false;
+  const t0 = batch.t0;
+  if (!Number.isSafeInteger(t0) || (t0 as number) < T0_MIN || (t0 as number) > T0_MAX) return false;
+  if ('clockOffsetMs' in batch && !(typeof batch.clockOffsetMs === 'number' && Number.isFinite(batch.clockOffsetMs))) return false;
+  const samples = batch.samples;
+  if (!Array.isArray(samples) || samples.length < 1 || samples.length > TELEMETRY_LIMITS.maxSamples) return false;
+  for (const sample of samples) {
+    if (!Array.isArray(sample) || sample.length !== 3) return false;
+    const [dt, key, value] = sample as unknown[];
+    if (!Number.isSafeInteger(dt) || (dt as number) < 0 || (dt as number) > TELEMETRY_LIMITS.maxSpanMs) return false;
+    if (typeof key !== 'string' || signalByKey(key) === undefined) return false;
+    if (typeof value !== 'number' || !Number.isFinite(value)) return false;
+  }
+  return true;
+}
+
 export function parseTelemetryBatch(payload: Uint8Array | string): ParseResult<TelemetryBatch> {
+  const size = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.byteLength;
+  if (size <= TELEMETRY_LIMITS.maxBytes) {
+    try {
+      const data: unknown = JSON.parse(typeof payload === 'string' ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString('utf8'));
+      if (isValidTelemetryBatch(data)) return { ok: true, value: data };
+    } catch {
+      // fall through: the full parser reports the reason
+    }
+  }
   return parseJsonPayload(payload, telemetryBatchSchema, TELEMETRY_LIMITS.maxBytes);
 }
 

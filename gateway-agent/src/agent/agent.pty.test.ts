@@ -61,6 +61,7 @@ describe.skipIf(!existsSync(SOCAT))('agent over a real PTY pair to a real MQTT b
         statuses.push(status.ok ? status.value.state : `invalid: ${status.reason}`);
         return;
       }
+      if (!topic.endsWith('/telemetry')) return;
       const parsed = parseTelemetryBatch(payload);
       if (parsed.ok) batches.push(parsed.value);
       else invalid.push(parsed.reason);

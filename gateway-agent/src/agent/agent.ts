@@ -11,6 +11,9 @@ import { Outbox } from '../store/outbox.js';
 import { AdapterLink, type AgentTransport } from './adapter-link.js';
 import type { AdapterInfo } from './session.js';
 import { startPoller, type Poller } from './poller.js';
+import { dtcReport, readDtcs } from '../diagnostics/diagnostics.js';
+import { handleCommand } from '../downlink/handler.js';
+import { serialGps, startGpsReader, type GpsReader } from '../gps/gps-reader.js';
 
 export const AGENT_VERSION = '0.2.0';
 
@@ -38,6 +41,10 @@ export interface AgentOptions {
   readonly logger?: Logger;
   /** Replaces the MQTT uplink (e.g. another transport); the agent still owns closing it. */
   readonly publisher?: TelemetryPublisher;
+  /** Serial NMEA 0183 GPS receiver; fixes go to /location (QoS 1, at most one per second). */
+  readonly gps?: { readonly path: string; readonly baudRate: number } | { readonly open: () => Promise<import('node:stream').Duplex> };
+  /** How often DTCs (Modes 03/07/0A) are read and reported on /dtc; default 5 minutes, 0 = only at start. */
+  readonly dtcIntervalMs?: number;
   /** Sees every sample as it enters the durable journal (audit trails in tests, live displays). */
   readonly onSample?: (key: string, value: number, atMs: number) => void;
 }
@@ -53,6 +60,9 @@ export interface AgentStats {
   /** Values decoded per second since polling began. */
   readsPerSecond: number;
   reconnects: number;
+  gpsFixes: number;
+  /** Firmware profile in use (by VIN and supported PIDs). */
+  profile: string;
   /** Kept for the fleet's stats: batches/samples handed to the outbox. */
   batchesSent: number;
   samplesSent: number;
@@ -110,12 +120,47 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   drainer.kick(); // batches left from a previous run
 
   const flushTimer = setInterval(() => outbox.flush(), options.batchIntervalMs ?? 1000);
+  let lastSpeed: number | undefined;
   const poller = startPoller({
     link, logger: log, pollScale: options.pollScale,
     emit: (key, value, at) => {
+      if (key === 'vehicle.speed') lastSpeed = value;
       outbox.add(key, value, at);
       options.onSample?.(key, value, at);
     },
+  });
+
+  const reportDtcs = async () => {
+    const driver = link.driver;
+    if (!driver) return;
+    try {
+      const codes = await readDtcs(driver, link.info?.isCan ?? true);
+      if (codes.length > 0) log.warn({ codes }, 'trouble codes present');
+      await publisher.publishMessage('dtc', JSON.stringify(dtcReport(codes)));
+    } catch (err) {
+      log.warn({ err: (err as Error).message }, 'DTC report failed');
+    }
+  };
+  void reportDtcs();
+  const dtcTimer = (options.dtcIntervalMs ?? 300_000) > 0 ? setInterval(() => void reportDtcs(), options.dtcIntervalMs ?? 300_000) : undefined;
+
+  let gps: GpsReader | undefined;
+  if (options.gps) {
+    const g = options.gps;
+    gps = startGpsReader({
+      open: 'open' in g ? g.open : serialGps(g.path, g.baudRate), logger: log,
+      onFix: (fix) => void publisher.publishMessage('location', JSON.stringify(fix)).catch((err: unknown) =>
+        log.debug({ err: (err as Error).message }, 'location publish failed')),
+    });
+  }
+
+  // QoS 1 may deliver a command twice ([MQTT-4.3.2]); a command id runs once.
+  const seenCommands: string[] = [];
+  publisher.onCommand((id, payload) => {
+    if (seenCommands.includes(id)) return;
+    seenCommands.push(id);
+    if (seenCommands.length > 256) seenCommands.shift();
+    void handleCommand(id, payload, { link, poller, publisher, logger: log, stats: () => stats(), lastSpeed: () => lastSpeed });
   });
 
   const stats = (): AgentStats => {
@@ -123,7 +168,8 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     return {
       batchesQueued: outbox.batchesQueued, samplesQueued: outbox.samplesQueued, batchesAcked: drainer.acked,
       queueBatches: q.batches, queueBytes: q.bytes, queueDropped: q.dropped, inFlight: drainer.inFlightCount,
-      readsPerSecond: poller.readsPerSecond(), reconnects: link.reconnects,
+      readsPerSecond: poller.readsPerSecond(), reconnects: link.reconnects, gpsFixes: gps?.fixes ?? 0,
+      profile: link.info?.profile.name ?? 'SAEJ1979',
       batchesSent: outbox.batchesQueued, samplesSent: outbox.samplesQueued,
     };
   };
@@ -138,7 +184,9 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     stats,
     async stop() {
       await poller.stop();
+      await gps?.stop();
       clearInterval(flushTimer);
+      if (dtcTimer) clearInterval(dtcTimer);
       outbox.close();
       // What is not acknowledged within the grace period stays on disk for the next start.
       if (publisher.connected) await drainer.waitIdle(5000);

@@ -54,11 +54,13 @@ export function buildPollPlan(set: Signalset, supported: ReadonlySet<number>, no
  * the number of CAN frames the single ECU reply will take (ELM327 DS "response count"), so the adapter
  * returns as soon as they arrived instead of waiting out its timeout.
  */
-export function nextRequest(plan: readonly PollItem[], set: Signalset, now: number, isCan: boolean): { command: string; items: PollItem[] } | null {
+export function nextRequest(
+  plan: readonly PollItem[], set: Signalset, now: number, isCan: boolean, maxPids: number = MAX_PIDS_PER_REQUEST,
+): { command: string; items: PollItem[] } | null {
   const due = plan.filter((p) => p.nextDueMs <= now).sort((a, b) => a.nextDueMs - b.nextDueMs);
   if (due.length === 0) return null;
   if (due[0]!.pid === 'ATRV') return { command: 'ATRV', items: [due[0]!] };
-  const items = due.filter((p) => p.pid !== 'ATRV').slice(0, isCan ? MAX_PIDS_PER_REQUEST : 1);
+  const items = due.filter((p) => p.pid !== 'ATRV').slice(0, isCan ? Math.max(1, Math.min(maxPids, MAX_PIDS_PER_REQUEST)) : 1);
   const payload = 1 + items.reduce((n, p) => n + 1 + commandDataLength(findMode01Command(set, p.pid)!), 0);
   const frames = payload <= 7 ? 1 : 1 + Math.ceil((payload - 6) / 7);
   const suffix = isCan && frames <= 15 ? frames.toString(16).toUpperCase() : '';

@@ -1,9 +1,8 @@
 // The polling loop: asks the adapter for what is due, decodes, hands values on, heals the link.
-import { isPlausible, signalByObdbId } from '@clutch/contracts';
 import { sae1979Signalset, type Signalset } from '@clutch/firmware-profiles';
 import type { Logger } from 'pino';
-import { decodeMode01Multi } from '../obd/decoder.js';
-import { parseFrames } from '../obd/frames.js';
+import { headerModeForProtocol } from '../obd/frames.js';
+import { decodeMode01Reply } from './readings.js';
 import type { AdapterLink } from './adapter-link.js';
 import { buildPollPlan, markRead, nextRequest, type PollItem, type PollPlanOptions } from './poll-plan.js';
 import { parseVoltage } from './session.js';
@@ -14,6 +13,8 @@ export interface PollerOptions {
   readonly emit: (key: string, value: number, atMs: number) => void;
   readonly pollScale?: number;
   readonly signalset?: Signalset;
+  /** PIDs per Mode 01 request on CAN (1..6, default 6). */
+  readonly maxPidsPerRequest?: number;
   /** Timeout of one OBD request (ELM327 default ATST is ~200 ms; searching takes longer). */
   readonly requestTimeoutMs?: number;
 }
@@ -24,6 +25,8 @@ export interface Poller {
   readonly reads: number;
   /** Values refused as out of range (SAE J1979 encodable range, contracts catalogue). */
   readonly rejected: number;
+  /** Requests sent to the adapter. */
+  readonly requests: number;
   /** Second readings of a signal within one millisecond, dropped (see deliver). */
   readonly coalesced: number;
   plan(): readonly PollItem[];
@@ -41,6 +44,7 @@ export function startPoller(options: PollerOptions): Poller {
   let plan: PollItem[] = [];
   let planFor: unknown;
   let reads = 0;
+  let requests = 0;
   let rejected = 0;
   let coalesced = 0;
   let running = true;
@@ -61,15 +65,6 @@ export function startPoller(options: PollerOptions): Poller {
     }
     lastAt.set(key, at);
     options.emit(key, value, at);
-  };
-  const emit = (obdbId: string, value: unknown, at: number) => {
-    const signal = signalByObdbId(obdbId);
-    if (!signal || typeof value !== 'number') return;
-    if (!isPlausible(signal, value)) {
-      rejected++;
-      return;
-    }
-    deliver(signal.key, value, at);
   };
 
   const sleep = (ms: number) => new Promise<void>((resolve) => {
@@ -98,13 +93,14 @@ export function startPoller(options: PollerOptions): Poller {
       }
       if (planFor !== link.info) rebuild();
       const now = Date.now();
-      const request = nextRequest(plan, set, now, link.info?.isCan ?? false);
+      const request = nextRequest(plan, set, now, link.info?.isCan ?? false, options.maxPidsPerRequest);
       if (!request) {
         const next = plan.length > 0 ? Math.min(...plan.map((p) => p.nextDueMs)) : now + 1000;
         await sleep(Math.max(1, Math.min(1000, next - now)));
         continue;
       }
       try {
+        requests++;
         const reply = await driver.send(request.command, options.requestTimeoutMs ?? 2000);
         timeouts = 0;
         const at = Date.now();
@@ -115,14 +111,10 @@ export function startPoller(options: PollerOptions): Poller {
             reads++;
           }
         } else if (reply.ok) {
-          const pids = request.items.map((i) => i.pid);
-          for (const message of parseFrames(reply.lines)) {
-            // Every answering ECU is decoded; on most cars only the engine ECU (7E8) answers these PIDs.
-            for (const { values } of decodeMode01Multi(set, message, pids)) {
-              for (const [id, value] of Object.entries(values)) emit(id, value, at);
-              reads++;
-            }
-          }
+          const decoded = decodeMode01Reply(set, reply.lines, request.items.map((i) => i.pid), headerModeForProtocol(link.info?.protocol));
+          for (const r of decoded.readings) deliver(r.key, r.value, at);
+          reads += decoded.pidReads;
+          rejected += decoded.rejected;
         } else {
           log.debug({ command: request.command, error: reply.error }, 'adapter error');
         }
@@ -143,6 +135,9 @@ export function startPoller(options: PollerOptions): Poller {
     },
     get rejected() {
       return rejected;
+    },
+    get requests() {
+      return requests;
     },
     get coalesced() {
       return coalesced;

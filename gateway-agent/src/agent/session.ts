@@ -1,4 +1,5 @@
 // Adapter initialisation and identification (DESIGN §5 "Init").
+import { selectProfile } from '@clutch/firmware-profiles';
 import type { Elm327Driver } from '../elm327/driver.js';
 import { parseFrames } from '../obd/frames.js';
 import { pidHex, supportedPidsFromMessages } from '../obd/supported-pids.js';
@@ -12,6 +13,8 @@ export interface AdapterInfo {
   readonly supportedPids: ReadonlySet<number>;
   readonly vin?: string;
   readonly batteryVoltage?: number;
+  /** Firmware profile chosen by VIN and supported PIDs (SAE J1979 when none fits). */
+  readonly profile: { readonly name: string; readonly reason: string; readonly modelYear?: number };
 }
 
 /** ELM327 DS: ATRV answers e.g. '12.4V'. */
@@ -53,5 +56,7 @@ export async function initialiseAdapter(driver: Elm327Driver): Promise<AdapterIn
   const vin = vinReply.ok ? vinFromLines(vinReply.lines) : undefined;
   const rv = await driver.send('ATRV', 2000);
   const batteryVoltage = rv.ok ? parseVoltage(rv.lines) : undefined;
-  return { banner, protocol, isCan, supportedPids: supported, vin, batteryVoltage };
+  const choice = selectProfile(vin, supported);
+  const profile = { name: choice.name, reason: choice.reason, ...(choice.modelYear ? { modelYear: choice.modelYear } : {}) };
+  return { banner, protocol, isCan, supportedPids: supported, vin, batteryVoltage, profile };
 }

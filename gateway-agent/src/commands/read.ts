@@ -20,7 +20,7 @@ export async function readCommand(args: string[]): Promise<number> {
   const diagnostics = await readDiagnostics(link.driver!, { withFreezeFrame: true });
   console.log(JSON.stringify({
     adapter: info.banner, protocol: info.protocol, isCan: info.isCan, vin: info.vin ?? diagnostics.vin,
-    ecuName: diagnostics.ecuName, batteryVoltage: info.batteryVoltage,
+    ecuName: diagnostics.ecuName, batteryVoltage: info.batteryVoltage, profile: info.profile,
     supportedPids: [...info.supportedPids].sort((a, b) => a - b).map((p) => p.toString(16).toUpperCase().padStart(2, '0')),
     dtcs: diagnostics.codes, freezeFrame: diagnostics.freezeFrame,
   }));

@@ -19,7 +19,7 @@ export async function runCommand(args: string[]): Promise<'running'> {
     mqttUrl: config.mqttUrl, caFile: config.caFile, username: config.username, password: config.password,
     tenant: config.tenant, device: config.device, queueDir: config.queueDir, queueMaxBytes: config.queueMaxBytes,
     fsync: config.fsync, inflightWindow: config.inflightWindow, batchIntervalMs: config.batchIntervalMs,
-    pollScale: config.pollScale,
+    pollScale: config.pollScale, ...(config.gpsPort ? { gps: { path: config.gpsPort, baudRate: config.gpsBaud } } : {}),
     logger: log,
     // One synchronous line per sample (pipes are synchronous on Linux): an audit trail that survives kill -9.
     onSample: trace ? (key, value, at) => writeSync(1, `${JSON.stringify({ sample: [at, key, value] })}\n`) : undefined,

@@ -7,7 +7,77 @@ export interface ObdMessage {
   readonly data: Uint8Array;
 }
 
-export type HeaderMode = 'auto' | 'none' | '11bit' | '29bit';
+/**
+ * How data lines start. 'legacy' = SAE J1850 / ISO 9141-2 / ISO 14230-4 with headers on (ATH1):
+ * three header bytes (priority/format, target, source), the data, then the checksum byte
+ * (ELM327 DS "ATH1": header and check bytes are shown on the non-CAN protocols).
+ */
+export type HeaderMode = 'auto' | 'none' | '11bit' | '29bit' | 'legacy';
+
+/** ELM327 ATDPN protocol number -> how its header lines look with ATH1 (ELM327 DS "ATSP"). */
+export function headerModeForProtocol(protocol: string | undefined): HeaderMode {
+  const n = (protocol ?? '').replace(/^A/, '');
+  if (/^[1-5]$/.test(n)) return 'legacy';
+  // CAN: auto-detection is exact for 11/29-bit ids and also copes with a clone that ignored ATH1.
+  return 'auto';
+}
+
+/** SAE J1850 CRC-8 (polynomial 0x1D, initial 0xFF, inverted result). */
+export function j1850Crc(bytes: readonly number[]): number {
+  let crc = 0xff;
+  for (const b of bytes) {
+    crc ^= b;
+    for (let i = 0; i < 8; i++) crc = crc & 0x80 ? ((crc << 1) ^ 0x1d) & 0xff : (crc << 1) & 0xff;
+  }
+  return crc ^ 0xff;
+}
+
+/** ISO 9141-2 / ISO 14230-4 checksum: the sum of all bytes modulo 256. */
+export function sumChecksum(bytes: readonly number[]): number {
+  return bytes.reduce((a, b) => (a + b) & 0xff, 0);
+}
+
+/**
+ * One legacy (non-CAN) line with headers: `48 6B 10 41 0C 1A F8 CS`. The check byte must match
+ * either checksum (the line does not say which bus it came from); a corrupt line is dropped.
+ * ISO 14230-4 format bytes 0x81-0xBF carry the data length in their low 6 bits.
+ */
+function legacyLine(bytes: number[]): { source: string; data: number[] } | null {
+  if (bytes.length < 5) return null;
+  const body = bytes.slice(0, -1);
+  const check = bytes.at(-1)!;
+  if (check !== sumChecksum(body) && check !== j1850Crc(body)) return null;
+  const format = bytes[0]!;
+  let data = body.slice(3);
+  if ((format & 0xc0) === 0x80 && (format & 0x3f) > 0) data = data.slice(0, format & 0x3f);
+  return { source: bytes[2]!.toString(16).toUpperCase().padStart(2, '0'), data };
+}
+
+/**
+ * Legacy multi-message replies (e.g. the VIN on ISO 9141: `49 02 01 00 00 00 31`, `49 02 02 ..`) carry
+ * a message counter after the PID (SAE J1979 Mode 09 on non-CAN). Lines of one ECU with the same
+ * service and PID and counters 1, 2, ... are joined into one payload with a single counter byte.
+ */
+function joinLegacy(lines: { source: string; data: number[] }[]): ObdMessage[] {
+  const out: ObdMessage[] = [];
+  const groups = new Map<string, { source: string; head: number[]; parts: number[][] }>();
+  for (const { source, data } of lines) {
+    const sid = data[0] ?? 0;
+    if (sid === 0x49 && data.length >= 3) {
+      const key = `${source}:${data[1]}`;
+      const g = groups.get(key) ?? { source, head: [sid, data[1]!], parts: [] };
+      g.parts[data[2]! - 1] = data.slice(3);
+      groups.set(key, g);
+      continue;
+    }
+    out.push({ ...(source ? { canId: source } : {}), data: Uint8Array.from(data) });
+  }
+  for (const g of groups.values()) {
+    const count = g.parts.length;
+    out.push({ ...(g.source ? { canId: g.source } : {}), data: Uint8Array.from([...g.head, count, ...g.parts.flatMap((p) => p ?? [])]) });
+  }
+  return out;
+}
 
 const HEX = /^[0-9A-F]+$/;
 
@@ -37,6 +107,18 @@ export interface FrameOptions {
 }
 
 export function parseFrames(lines: readonly string[], headers: HeaderMode = 'auto', frameOptions: FrameOptions = {}): ObdMessage[] {
+  if (headers === 'legacy') {
+    const parsed: { source: string; data: number[] }[] = [];
+    for (const raw of lines) {
+      const hex = raw.replace(/\s+/g, '').toUpperCase();
+      if (!HEX.test(hex) || hex.length % 2 !== 0) continue;
+      const bytes = hexBytes(hex);
+      // A line failing the check byte is either corrupt or printed without headers (a clone that
+      // ignored ATH1): as bare data it can only decode if it starts with a response service id.
+      parsed.push(legacyLine(bytes) ?? { source: '', data: bytes });
+    }
+    return joinLegacy(parsed);
+  }
   const messages: ObdMessage[] = [];
   const pending = new Map<string, Pending>();
   let headerless: Pending | undefined;

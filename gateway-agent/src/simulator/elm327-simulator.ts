@@ -3,6 +3,7 @@ import { findCommandForSignal, findMode01Command, sae1979Signalset, type Signals
 import { encodeCommandData } from '../obd/encoder.js';
 import { bitmapFromPids, pidHex } from '../obd/supported-pids.js';
 import type { DriveSource } from './drive.js';
+import type { ObdbReplay } from './obdb-replay.js';
 
 export interface SimulatorOptions {
   readonly drive: DriveSource;
@@ -13,10 +14,48 @@ export interface SimulatorOptions {
   readonly startRow?: number;
   /** Extra delay before each OBD reply, like an ECU's response time (default 0). */
   readonly ecuLatencyMs?: number;
+  /**
+   * Serial speed to pace at: every byte takes 10 bit times on the wire (8N1: start + 8 data + stop),
+   * both the command coming in and the reply going out. Unset = no pacing (in-process tests).
+   */
+  readonly linkBaud?: number;
+  /** Adapter/bus misbehaviour to inject (ELM327 DS "Messages and error codes"). */
+  readonly quirks?: SimulatorQuirks;
+  /** Recorded answers of an OBDb vehicle for requests the drive cannot answer (Modes 21/22, other PIDs). */
+  readonly replay?: ObdbReplay;
+  /** Trouble codes the simulated ECU holds (SAE J1979 Modes 03/07/0A), e.g. { stored: ['P0301'] }. */
+  readonly dtcs?: { readonly stored?: readonly string[]; readonly pending?: readonly string[]; readonly permanent?: readonly string[] };
   readonly now?: () => number;
 }
 
+export interface SimulatorQuirks {
+  /** Probability that an OBD request answers NO DATA. */
+  readonly noDataRate?: number;
+  /** Probability that an OBD request answers BUFFER FULL. */
+  readonly bufferFullRate?: number;
+  /** Probability that a reply carries a garbled byte (a bit error on the serial line). */
+  readonly garbleRate?: number;
+  /** The adapter browns out and resets on the Nth OBD request (ELM327 prints its banner, defaults return). */
+  readonly resetOnRequest?: number;
+  /** Seed of the quirk generator (deterministic runs). */
+  readonly seed?: number;
+}
+
 export const SIMULATOR_BANNER = 'ELM327 v1.5';
+
+/** 'P0301' -> [0x03, 0x01] (SAE J2012: system in bits 15-14, first digit in 13-12). */
+export function encodeDtc(code: string): number[] {
+  const system = 'PCBU'.indexOf(code[0]!.toUpperCase());
+  const value = (system << 14) | (Number(code[1]) << 12) | parseInt(code.slice(2), 16);
+  return [value >> 8, value & 0xff];
+}
+
+/** setTimeout has ~1 ms granularity; sub-millisecond pacing spins on the clock instead. */
+async function sleepPrecise(ms: number): Promise<void> {
+  const end = performance.now() + ms;
+  if (ms >= 2) await new Promise((r) => setTimeout(r, ms - 1));
+  while (performance.now() < end) await new Promise((r) => setImmediate(r));
+}
 export const DEFAULT_VIN = 'JTDBT4K3X0L000001';
 const ECU_ID = '7E8';
 const MAX_PIDS_PER_REQUEST = 6; // SAE J1979 §8.1.2: up to six PIDs in one CAN request
@@ -30,9 +69,26 @@ interface Settings {
   auto: boolean;
   /** Protocol found by the search ('0' until the first OBD request under ATSP0). */
   protocol: string;
+  /** ATAT0/1/2 adaptive timing mode. */
+  adaptive: number;
+  /** ATST timeout in ms (hex value x 4 ms). */
+  timeoutMs: number;
+  /** ATSH request header (default: the functional 7DF). */
+  header: string;
 }
 
-const defaults = (): Settings => ({ echo: true, linefeeds: false, spaces: true, headers: false, auto: true, protocol: '0' });
+const defaults = (): Settings => ({ echo: true, linefeeds: false, spaces: true, headers: false, auto: true, protocol: '0', adaptive: 1, timeoutMs: 200, header: '7DF' });
+
+/**
+ * How long the adapter keeps listening after the last frame when the request did not say how many
+ * replies to expect (ELM327 DS "ATST", "ATAT"): the full ATST timeout without adaptive timing, else a
+ * timeout learnt from the ECU's response times (this model: 2x latency + 5 ms at ATAT1, 1x at ATAT2).
+ */
+export function listenTailMs(settings: { adaptive: number; timeoutMs: number }, ecuLatencyMs: number): number {
+  if (settings.adaptive === 0) return settings.timeoutMs;
+  const learnt = (settings.adaptive === 1 ? 2 : 1) * ecuLatencyMs + 5;
+  return Math.min(settings.timeoutMs, learnt);
+}
 
 export class Elm327Simulator {
   private settings = defaults();
@@ -43,6 +99,11 @@ export class Elm327Simulator {
   private readonly started: number;
   private readonly now: () => number;
   private queue: Promise<void> = Promise.resolve();
+  private requests = 0;
+  private seed: number;
+  private readonly dtcs: { stored: string[]; pending: string[]; permanent: string[] };
+  /** Drive row captured when the first stored DTC was set (Mode 02 freeze frame 0). */
+  private readonly freezeRow: Readonly<Record<string, number>>;
 
   constructor(
     private readonly options: SimulatorOptions,
@@ -50,6 +111,9 @@ export class Elm327Simulator {
   ) {
     this.now = options.now ?? Date.now;
     this.started = this.now();
+    this.seed = options.quirks?.seed ?? 1;
+    this.dtcs = { stored: [...(options.dtcs?.stored ?? [])], pending: [...(options.dtcs?.pending ?? [])], permanent: [...(options.dtcs?.permanent ?? [])] };
+    this.freezeRow = options.drive.row(options.startRow ?? 0);
     this.supported = new Set<number>();
     for (const id of options.drive.signals) {
       const pid = findCommandForSignal(this.set, id)?.cmd['01'];
@@ -102,6 +166,8 @@ export class Elm327Simulator {
     this.lastCommand = command;
     if (command.startsWith('AT')) {
       const lines = this.at(command.slice(2));
+      // AT commands never reach the bus, but their bytes still cross the serial line.
+      await this.pace(raw.length + 1, lines === 'reset' ? SIMULATOR_BANNER.length + 6 : lines.join('\r').length + 4);
       if (lines === 'reset') {
         // ELM327 DS: ATZ answers with a blank line, the banner and a blank line before the prompt.
         this.write(echo + '\r\r' + SIMULATOR_BANNER + '\r\r>');
@@ -110,9 +176,43 @@ export class Elm327Simulator {
       this.write(echo + lines.map((l) => l + this.eol).join('') + this.eol + '>');
       return;
     }
-    const lines = this.obd(command);
-    if (this.options.ecuLatencyMs) await new Promise((r) => setTimeout(r, this.options.ecuLatencyMs));
-    this.write(echo + lines.map((l) => l + this.eol).join('') + this.eol + '>');
+    this.requests++;
+    const q = this.options.quirks;
+    if (q?.resetOnRequest !== undefined && this.requests === q.resetOnRequest) {
+      // ELM327 DS: after a power dip the IC restarts, prints its banner and forgets every setting.
+      this.settings = defaults();
+      await this.pace(raw.length + 1, 20);
+      this.write('\r\r' + SIMULATOR_BANNER + '\r\r>');
+      return;
+    }
+    let lines: string[];
+    if (q?.noDataRate && this.random() < q.noDataRate) lines = ['NO DATA'];
+    else if (q?.bufferFullRate && this.random() < q.bufferFullRate) lines = ['BUFFER FULL'];
+    else lines = this.obd(command);
+    let text = echo + lines.map((l) => l + this.eol).join('') + this.eol + '>';
+    if (q?.garbleRate && this.random() < q.garbleRate && text.length > 2) {
+      // A flipped bit in one byte before the prompt (never the prompt itself, which would desync the host).
+      const i = Math.floor(this.random() * (text.length - 1));
+      text = text.slice(0, i) + String.fromCharCode((text.charCodeAt(i) ^ 0x10) & 0x7f || 0x21) + text.slice(i + 1);
+      text = text.replace(/>(?=.)/g, '!');
+    }
+    // Without the expected-response-count digit the adapter waits for further ECUs before its prompt.
+    const hasCount = /^[0-9A-F]+$/.test(command) && command.length % 2 === 1;
+    const tail = !hasCount && this.options.linkBaud ? listenTailMs(this.settings, this.options.ecuLatencyMs ?? 0) : 0;
+    await this.pace(raw.length + 1, text.length, (this.options.ecuLatencyMs ?? 0) + tail);
+    this.write(text);
+  }
+
+  /** Waits what the wire takes: 10 bit times per byte (8N1) each way, plus the ECU's response time. */
+  private async pace(bytesIn: number, bytesOut: number, ecuMs = 0): Promise<void> {
+    const baud = this.options.linkBaud;
+    const ms = ecuMs + (baud ? ((bytesIn + bytesOut) * 10 * 1000) / baud : 0);
+    if (ms > 0) await sleepPrecise(ms);
+  }
+
+  private random(): number {
+    this.seed = (this.seed * 1103515245 + 12345) & 0x7fffffff;
+    return this.seed / 0x80000000;
   }
 
   private at(cmd: string): string[] | 'reset' {
@@ -137,6 +237,7 @@ export class Elm327Simulator {
     }
     if (cmd === 'I') return [SIMULATOR_BANNER];
     if (cmd === '@1') return ['OBDII to RS232 Interpreter'];
+    if (cmd === 'CS') return ['T:00 R:00'];
     if (cmd === 'RV') return [`${this.batteryVoltage().toFixed(1)}V`];
     if (cmd === 'DPN') return [s.auto ? `A${s.protocol}` : s.protocol];
     if (cmd === 'DP') return [s.protocol === '6' ? `${s.auto ? 'AUTO, ' : ''}ISO 15765-4 (CAN 11/500)` : 'AUTO'];
@@ -147,7 +248,23 @@ export class Elm327Simulator {
       s.protocol = sp[3] === '0' ? '0' : sp[3]!;
       return ['OK'];
     }
-    if (/^(AT[012]|ST[0-9A-F]{2}|CAF[01]|M[01]|SH[0-9A-F]{3}|CRA.*|AR|PC)$/.test(cmd)) return ['OK'];
+    const at = /^AT([012])$/.exec(cmd);
+    if (at) {
+      s.adaptive = Number(at[1]);
+      return ['OK'];
+    }
+    const st = /^ST([0-9A-F]{2})$/.exec(cmd);
+    if (st) {
+      s.timeoutMs = (parseInt(st[1]!, 16) || 0x32) * 4;
+      return ['OK'];
+    }
+    const sh = /^SH([0-9A-F]{3}|[0-9A-F]{6})$/.exec(cmd);
+    if (sh) {
+      // ELM327 DS "ATSH": 3 hex digits (11-bit) or 6 (the low bytes of a 29-bit id, e.g. DA10F1).
+      s.header = sh[1]!.length === 6 ? sh[1]!.slice(0, 4) : sh[1]!;
+      return ['OK'];
+    }
+    if (/^(CAF[01]|M[01]|CRA.*|AR|PC|CEA.*|FC.*|TA[0-9A-F]{2})$/.test(cmd)) return ['OK'];
     return ['?'];
   }
 
@@ -177,8 +294,23 @@ export class Elm327Simulator {
       payload = this.mode01(params);
     } else if (service === '09' && params.length === 1) {
       payload = this.mode09(params[0]!);
-    } else if (service === '03' && params.length === 0) {
-      payload = [0x43, 0x00]; // SAE J1979 Mode 03 on CAN: count byte, no DTCs stored
+    } else if ((service === '03' || service === '07' || service === '0A') && params.length === 0) {
+      const codes = service === '03' ? this.dtcs.stored : service === '07' ? this.dtcs.pending : this.dtcs.permanent;
+      // SAE J1979 Modes 03/07/0A on CAN: <sid+40> <count> then two bytes per code (SAE J2012 encoding).
+      payload = [parseInt(service, 16) + 0x40, codes.length, ...codes.flatMap(encodeDtc)];
+    } else if (service === '04' && params.length === 0) {
+      // SAE J1979 Mode 04: clears stored and pending codes and the freeze frame; permanent codes stay
+      // until the ECU itself sees the fault gone.
+      this.dtcs.stored = [];
+      this.dtcs.pending = [];
+      payload = [0x44];
+    } else if (service === '02' && params.length === 2) {
+      payload = this.mode02(params[0]!, params[1]!);
+    }
+    if (payload === null && this.options.replay) {
+      const header = this.settings.header === '7DF' ? undefined : this.settings.header;
+      const recorded = this.options.replay.answer(body, header) ?? (header ? undefined : this.options.replay.answer(body, '7E0'));
+      if (recorded) return [...prefix, ...this.frames(recorded.payload, recorded.canId)];
     }
     if (payload === null) return [...prefix, 'NO DATA'];
     return [...prefix, ...this.frames(payload)];
@@ -201,17 +333,30 @@ export class Elm327Simulator {
     return out.length > 1 ? out : null;
   }
 
+  /** SAE J1979 Mode 02 (freeze frame): `42 <pid> <frame> <data>` from the row the first stored DTC froze. */
+  private mode02(pid: number, frame: number): number[] | null {
+    const first = this.dtcs.stored[0];
+    if (frame !== 0 || first === undefined) return null;
+    if (pid === 0x02) return [0x42, 0x02, 0x00, ...encodeDtc(first)];
+    if (!this.supported.has(pid)) return null;
+    const command = findMode01Command(this.set, pidHex(pid));
+    return command ? [0x42, pid, 0x00, ...encodeCommandData(command, this.freezeRow)] : null;
+  }
+
   private mode09(pid: number): number[] | null {
-    if (pid === 0x00) return [0x49, 0x00, 0x40, 0x00, 0x00, 0x00]; // SAE J1979 Mode 09: only PID 02 (VIN)
+    // SAE J1979 Mode 09 PID 00: supported PIDs 02 (VIN) and 0A (ECU name).
+    if (pid === 0x00) return [0x49, 0x00, 0x40, 0x40, 0x00, 0x00];
+    if (pid === 0x0a) return [0x49, 0x0a, 0x01, ...Buffer.from('ECM\0-EngineControl'.padEnd(20, '\0'), 'latin1')];
     if (pid === 0x02) return [0x49, 0x02, 0x01, ...Buffer.from(this.vin.padEnd(17, '0').slice(0, 17), 'latin1')];
     return null;
   }
 
   /** Formats a payload as the adapter prints CAN frames (ISO 15765-2 framing; PCI shown only with ATH1). */
-  private frames(payload: number[]): string[] {
+  private frames(payload: number[], canId: string = ECU_ID): string[] {
     const s = this.settings;
     const hex = (bytes: number[]) => bytes.map((b) => pidHex(b)).join(s.spaces ? ' ' : '');
-    const withId = (bytes: number[]) => (s.spaces ? `${ECU_ID} ${hex(bytes)}` : ECU_ID + hex(bytes));
+    const id = canId.length === 8 && s.spaces ? canId.match(/../g)!.join(' ') : canId;
+    const withId = (bytes: number[]) => (s.spaces ? `${id} ${hex(bytes)}` : id + hex(bytes));
     if (payload.length <= 7) return [s.headers ? withId([payload.length, ...payload]) : hex(payload)];
     const lines: string[] = [];
     const first = payload.slice(0, 6);

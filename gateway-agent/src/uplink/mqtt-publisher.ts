@@ -50,7 +50,9 @@ export class MqttPublisher implements TelemetryPublisher {
     const statusTopic = buildTopic({ tenant: options.tenant, device: options.device, kind: 'status' });
     const offline: DeviceStatus = { v: 1, state: 'offline' };
     const clientOptions: IClientOptions = {
-      clientId: options.clientId ?? `clutch-agent-${options.tenant}-${options.device}`,
+      // The broker gives each device principal the client-id namespace `{tenant}/{device}[/...]`
+      // ([MQTT-3.1.4-2]: a reused id takes over the session); anonymous development clients may not use it.
+      clientId: options.clientId ?? (options.username ? `${options.tenant}/${options.device}` : `clutch-agent-${options.tenant}-${options.device}`),
       username: options.username,
       password: options.password,
       reconnectPeriod: options.reconnectMs ?? 1000,

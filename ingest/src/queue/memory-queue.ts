@@ -5,6 +5,16 @@ export interface MemoryQueueOptions {
   capacity?: number;
   /** Messages handed to the handler at once (one database transaction). */
   maxBatch?: number;
+  /**
+   * Batches handled at the same time. Two let one batch be parsed while the previous one commits,
+   * so the process and the database work in parallel.
+   */
+  concurrency?: number;
+  /**
+   * When fewer than maxBatch messages wait, how long to let more arrive before handling them: one
+   * transaction per message would cap throughput at the database's commit rate.
+   */
+  lingerMs?: number;
   /** Called when a handler fails; the batch is retried after a backoff. */
   onError?: (err: unknown, attempt: number) => void;
   retryDelayMs?: (attempt: number) => number;
@@ -13,82 +23,83 @@ export interface MemoryQueueOptions {
 export function createMemoryQueue(options: MemoryQueueOptions = {}): WorkQueue {
   const capacity = options.capacity ?? 20_000;
   const maxBatch = options.maxBatch ?? 500;
+  const concurrency = options.concurrency ?? 2;
+  const lingerMs = options.lingerMs ?? 20;
   const retryDelay = options.retryDelayMs ?? ((attempt) => Math.min(5000, 50 * 2 ** Math.min(attempt, 7)));
-  const items: QueuedMessage[] = [];
+  /** Accepted, not yet handed to a handler. */
+  const waiting: QueuedMessage[] = [];
+  /** Handed to a handler, not yet acknowledged. */
   let inFlight = 0;
+  let running = 0;
   let handler: BatchHandler | undefined;
   let wakeConsumer: (() => void) | undefined;
   const spaceWaiters: (() => void)[] = [];
   const drainWaiters: (() => void)[] = [];
   let draining = false;
-  let stopped = false;
 
-  function notifySpace(): void {
-    while (spaceWaiters.length > 0 && items.length < capacity) spaceWaiters.shift()!();
+  const held = (): number => waiting.length + inFlight;
+
+  function wake(): void {
+    const w = wakeConsumer;
+    wakeConsumer = undefined;
+    w?.();
   }
 
-  function notifyDrained(): void {
-    if (items.length === 0 && inFlight === 0) {
-      for (const resolve of drainWaiters.splice(0)) resolve();
+  function settle(): void {
+    while (spaceWaiters.length > 0 && held() < capacity) spaceWaiters.shift()!();
+    if (held() === 0) for (const resolve of drainWaiters.splice(0)) resolve();
+  }
+
+  async function handle(batch: QueuedMessage[]): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await handler!(batch);
+        break;
+      } catch (err) {
+        options.onError?.(err, attempt);
+        await new Promise((resolve) => setTimeout(resolve, retryDelay(attempt)));
+      }
     }
+    // Acknowledged only now: the handler committed these messages.
+    inFlight -= batch.length;
+    running--;
+    settle();
+    wake();
   }
 
   async function loop(): Promise<void> {
-    while (!stopped) {
-      if (items.length === 0) {
-        notifyDrained();
-        if (draining) break;
+    for (;;) {
+      if (waiting.length === 0 || running >= concurrency) {
+        if (draining && held() === 0) return;
         await new Promise<void>((resolve) => (wakeConsumer = resolve));
-        wakeConsumer = undefined;
         continue;
       }
-      const batch = items.slice(0, maxBatch);
-      inFlight = batch.length;
-      for (let attempt = 0; ; attempt++) {
-        try {
-          await handler!(batch);
-          break;
-        } catch (err) {
-          options.onError?.(err, attempt);
-          await new Promise((resolve) => setTimeout(resolve, retryDelay(attempt)));
-        }
-      }
-      // Acknowledge only now: the handler committed these messages.
-      items.splice(0, batch.length);
-      inFlight = 0;
-      notifySpace();
+      if (waiting.length < maxBatch && lingerMs > 0 && !draining) await new Promise((resolve) => setTimeout(resolve, lingerMs));
+      const batch = waiting.splice(0, maxBatch);
+      inFlight += batch.length;
+      running++;
+      void handle(batch);
     }
-    notifyDrained();
   }
 
   return {
     async enqueue(message) {
       if (draining) throw new Error('work queue is draining; not accepting new messages');
-      while (items.length >= capacity) await new Promise<void>((resolve) => spaceWaiters.push(resolve));
-      items.push(message);
-      wakeConsumer?.();
+      while (held() >= capacity) await new Promise<void>((resolve) => spaceWaiters.push(resolve));
+      waiting.push(message);
+      wake();
     },
     consume(h) {
       if (handler) throw new Error('work queue already has a consumer');
       handler = h;
       void loop();
     },
-    depth() {
-      return items.length;
-    },
+    depth: held,
     async drain() {
       draining = true;
-      if (!handler || (items.length === 0 && inFlight === 0)) {
-        stopped = true;
-        wakeConsumer?.();
-        return;
-      }
-      await new Promise<void>((resolve) => {
-        drainWaiters.push(resolve);
-        wakeConsumer?.();
-      });
-      stopped = true;
-      wakeConsumer?.();
+      wake();
+      if (held() === 0) return;
+      await new Promise<void>((resolve) => drainWaiters.push(resolve));
     },
   };
 }

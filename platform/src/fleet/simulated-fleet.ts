@@ -1,5 +1,5 @@
 import {
-  createLinkedStreams, listCarObdDrives, loadCarObdDrive, startAgent, startSimulator, syntheticDrive,
+  createLinkedStreams, listCarObdDrives, loadCarObdDrive, simulatedVehicle, startAgent, startSimulator, syntheticDrive,
 } from '@clutch/gateway-agent';
 import type { Database } from '@clutch/db';
 import type { Logger } from 'pino';
@@ -37,14 +37,20 @@ export async function startSimulatedFleet(options: {
   const simulators: Simulator[] = [];
   for (let i = 1; i <= options.vehicles; i++) {
     const deviceId = `sim-${String(i).padStart(3, '0')}`;
+    // Varied cars: make/model/year from the OBDb profiles with a matching VIN, its own DTC scenario,
+    // ECU latency and adapter quirks; the engine data replays a carOBD drive.
+    const car = simulatedVehicle(i, options.datasetsDir);
     const { login, ...device } = await ensureDevice(options.db, {
       tenantId: DEMO_TENANT, tenantName: 'Demo fleet', deviceId,
-      vehicle: { name: `Demo car ${i}`, make: 'Toyota', model: 'Etios', modelYear: 2014 },
+      vehicle: { name: `Demo car ${i}: ${car.make} ${car.model} ${car.modelYear}`, vin: car.vin, make: car.make, model: car.model, modelYear: car.modelYear },
     });
     devices.push(device);
     const drive = drives.length > 0 ? loadCarObdDrive(drives[(i - 1) % drives.length]!) : syntheticDrive(i);
     const [carSide, agentSide] = createLinkedStreams();
-    simulators.push(await startSimulator({ stream: carSide, drive, rowIntervalMs: options.rowIntervalMs }));
+    simulators.push(await startSimulator({
+      stream: carSide, drive, rowIntervalMs: options.rowIntervalMs, vin: car.vin, dtcs: car.dtcs, quirks: car.quirks,
+      ecuLatencyMs: car.ecuLatencyMs, ...(car.replay ? { replay: car.replay } : {}),
+    }));
     agents.push(
       await startAgent({
         transport: { stream: agentSide },

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createLinkedStreams, listCarObdDrives, loadCarObdDrive, startAgent, startSimulator, syntheticDrive } from '@clutch/gateway-agent';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { duplicates, startServerSide, waitUntil, type ServerSide } from './harness.js';
 
@@ -30,7 +31,7 @@ describe('agent store-and-forward across a broker outage', () => {
     const produced: string[] = [];
     const agent = await startAgent({
       transport: { stream: agentSide }, mqttUrl: server.mqttUrl, tenant: 'rel', device: 'outage-car',
-      queueDir, pollScale: 1 / SPEEDUP, batchIntervalMs: 100, inflightWindow: 8,
+      queueDir, pollScale: 1 / SPEEDUP, batchIntervalMs: 100, inflightWindow: 8, logger: pino({ level: 'silent' }),
       onSample: (key, _value, at) => produced.push(`${key}@${at}`),
     });
     try {

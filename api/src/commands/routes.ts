@@ -1,0 +1,74 @@
+import { COMMAND_TYPES } from '@clutch/contracts';
+import { z } from 'zod';
+import type { ApiRouter } from '../http/route.js';
+import { uuid, vehicleParams } from '../vehicles/routes.js';
+import { COMMAND_TIMEOUT, type CommandsService } from './service.js';
+
+export const createCommandBody = z.strictObject({
+  type: z.enum(COMMAND_TYPES),
+  params: z
+    .record(z.string(), z.unknown())
+    .refine((p) => JSON.stringify(p).length <= 8192, { error: 'must serialise to at most 8 KiB' })
+    .default({}),
+  timeoutMs: z.int().min(COMMAND_TIMEOUT.minMs).max(COMMAND_TIMEOUT.maxMs).default(COMMAND_TIMEOUT.defaultMs),
+});
+
+const commandSchema = z.object({
+  id: z.string(),
+  vehicleId: z.string(),
+  deviceId: z.string(),
+  type: z.string(),
+  params: z.record(z.string(), z.unknown()),
+  status: z.enum(['pending', 'sent', 'succeeded', 'failed', 'timed_out']),
+  result: z.unknown(),
+  error: z.string().nullable(),
+  createdAt: z.string(),
+  expiresAt: z.string(),
+  completedAt: z.string().nullable(),
+});
+
+const listQuery = z.object({ limit: z.coerce.number().int().min(1).max(200).default(20) });
+
+export function commandRoutes(router: ApiRouter, commands: CommandsService): void {
+  router.route({
+    method: 'post',
+    path: '/vehicles/:id/commands',
+    tag: 'commands',
+    summary: 'Send a command to the vehicle\'s device (MQTT QoS 1); poll GET /api/commands/{id} or watch `command` events for the result',
+    access: { scope: 'commands:write' },
+    params: vehicleParams,
+    body: createCommandBody,
+    response: { status: 202, description: 'Accepted and sent; the device has until expiresAt to answer', schema: commandSchema, headers: ['Location'] },
+    errors: ['VEHICLE_NOT_FOUND', 'NO_DEVICE', 'COMMANDS_UNAVAILABLE', 'COMMAND_DELIVERY_FAILED'],
+    handle: async ({ scope, params, body, ctx }) => {
+      const command = await commands.create(scope, params.id, body);
+      ctx.set('Location', `/api/commands/${command.id}`);
+      return command;
+    },
+  });
+
+  router.route({
+    method: 'get',
+    path: '/commands/:id',
+    tag: 'commands',
+    summary: 'A command and its outcome; an unanswered command past expiresAt reads timed_out',
+    access: { scope: 'commands:write' },
+    params: z.object({ id: uuid }),
+    response: { status: 200, description: 'The command', schema: commandSchema },
+    errors: ['COMMAND_NOT_FOUND'],
+    handle: ({ scope, params }) => commands.get(scope, params.id),
+  });
+
+  router.route({
+    method: 'get',
+    path: '/vehicles/:id/commands',
+    tag: 'commands',
+    summary: 'The vehicle\'s most recent commands, newest first',
+    access: { scope: 'commands:write' },
+    params: vehicleParams,
+    query: listQuery,
+    response: { status: 200, description: 'Commands', schema: z.object({ commands: z.array(commandSchema) }) },
+    errors: ['VEHICLE_NOT_FOUND'],
+    handle: async ({ scope, params, query }) => ({ commands: await commands.list(scope, params.id, query.limit) }),
+  });
+}

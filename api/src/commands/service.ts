@@ -1,0 +1,115 @@
+import { commandRequestSchema, type CommandRequest, type CommandType, type LiveEventBus } from '@clutch/contracts';
+import type { Logger } from 'pino';
+import type { Scope } from '../auth/principal.js';
+import { apiError } from '../errors.js';
+import { DevicesRepository } from '../devices/repository.js';
+import { assertVehicle, toIso } from '../vehicles/service.js';
+import { CommandsRepository, type CommandRow, type CommandStatus } from './repository.js';
+
+export interface CommandTarget {
+  tenantId: string;
+  deviceId: string;
+}
+
+/**
+ * The downlink port: the platform publishes the request on `clutch/v1/{tenant}/{device}/cmd/{id}`
+ * with QoS 1 and resolves once the broker accepted it. Results come back through ingest.
+ */
+export interface CommandSender {
+  send(target: CommandTarget, request: CommandRequest): Promise<void>;
+}
+
+export interface Command {
+  id: string;
+  vehicleId: string;
+  deviceId: string;
+  type: string;
+  params: Record<string, unknown>;
+  status: CommandStatus;
+  result: unknown;
+  error: string | null;
+  createdAt: string;
+  expiresAt: string;
+  completedAt: string | null;
+}
+
+export const COMMAND_TIMEOUT = { defaultMs: 30_000, minMs: 1_000, maxMs: 600_000 } as const;
+
+function toCommand(row: CommandRow): Command {
+  return {
+    id: row.id,
+    vehicleId: row.vehicle_id,
+    deviceId: row.device_id,
+    type: row.type,
+    params: row.params,
+    status: row.status,
+    result: row.result ?? null,
+    error: row.error,
+    createdAt: toIso(row.created_at) ?? '',
+    expiresAt: toIso(row.expires_at) ?? '',
+    completedAt: toIso(row.completed_at),
+  };
+}
+
+export const commandNotFound = (id: string): Error => apiError('COMMAND_NOT_FOUND', `No command with id ${id}`, { commandId: id });
+
+export class CommandsService {
+  constructor(
+    private readonly sender: CommandSender | undefined,
+    private readonly bus: LiveEventBus,
+    private readonly logger: Logger,
+  ) {}
+
+  /**
+   * Stores the command (committed before it is sent, so a fast answer finds its row), sends it to
+   * the vehicle's most reachable device and marks it sent.
+   */
+  async create(scope: Scope, vehicleId: string, input: { type: CommandType; params: Record<string, unknown>; timeoutMs: number }): Promise<Command> {
+    const sender = this.sender;
+    if (!sender) throw apiError('COMMANDS_UNAVAILABLE', 'This server has no downlink to devices configured');
+    const created = await scope.run(async (q) => {
+      await assertVehicle(q, vehicleId);
+      const [device] = await new DevicesRepository(q).forVehicle(vehicleId);
+      if (!device) throw apiError('NO_DEVICE', `Vehicle ${vehicleId} has no device to send the command to`, { vehicleId });
+      return new CommandsRepository(q).insert({ tenantId: device.tenant_id, deviceId: device.id, vehicleId, ...input });
+    });
+    const request = commandRequestSchema.parse({
+      v: 1, id: created.id, type: input.type, params: input.params, expiresAt: new Date(created.expires_at).getTime(),
+    });
+    try {
+      await sender.send({ tenantId: created.tenant_id, deviceId: created.device_id }, request);
+    } catch (err) {
+      this.logger.warn({ err, commandId: created.id }, 'command delivery failed');
+      await scope.run((q) => new CommandsRepository(q).markFailed(created.id, 'delivery to the broker failed'));
+      this.publish(created, 'failed');
+      throw apiError('COMMAND_DELIVERY_FAILED', 'The broker did not accept the command; it is marked failed', { commandId: created.id });
+    }
+    const sent = (await scope.run((q) => new CommandsRepository(q).markSent(created.id))) ?? created;
+    if (sent.status === 'sent') this.publish(sent, 'sent');
+    return toCommand(sent);
+  }
+
+  async get(scope: Scope, id: string): Promise<Command> {
+    const row = await scope.run(async (q) => {
+      const repo = new CommandsRepository(q);
+      for (const expired of await repo.expire({ id })) this.publish(expired, 'timed_out');
+      return repo.find(id);
+    });
+    if (!row) throw commandNotFound(id);
+    return toCommand(row);
+  }
+
+  async list(scope: Scope, vehicleId: string, limit: number): Promise<Command[]> {
+    const rows = await scope.run(async (q) => {
+      await assertVehicle(q, vehicleId);
+      const repo = new CommandsRepository(q);
+      for (const expired of await repo.expire({ vehicleId })) this.publish(expired, 'timed_out');
+      return repo.listForVehicle(vehicleId, limit);
+    });
+    return rows.map(toCommand);
+  }
+
+  private publish(row: CommandRow, status: CommandStatus): void {
+    this.bus.publish({ type: 'command', tenantId: row.tenant_id, vehicleId: row.vehicle_id, commandId: row.id, status });
+  }
+}

@@ -1,0 +1,79 @@
+import type { Scope } from '../auth/principal.js';
+import { apiError } from '../errors.js';
+import { resolveRange, resolveSignal } from '../telemetry/service.js';
+import { assertVehicle } from '../vehicles/service.js';
+import { detectTrips, type Point } from './detect.js';
+import { TripSamplesRepository, type SeriesRow } from './repository.js';
+
+export interface TripView {
+  start: string;
+  end: string;
+  durationS: number;
+  distanceKm: number;
+  idleS: number;
+  maxSpeedKmh: number;
+  avgSpeedKmh: number;
+  fuelUsedL: number | null;
+}
+
+export interface TripsReport {
+  vehicleId: string;
+  from: string;
+  to: string;
+  trips: TripView[];
+  /** True when a signal had more samples than one request reads: narrow the range. */
+  truncated: boolean;
+}
+
+export const TRIPS_LIMITS = {
+  defaultWindowMs: 24 * 3600_000,
+  maxWindowMs: 7 * 24 * 3600_000,
+  /** Per signal: a week of 1 Hz speed is 604,800 samples. */
+  maxSamples: 700_000,
+} as const;
+
+const round = (x: number, digits: number): number => Math.round(x * 10 ** digits) / 10 ** digits;
+const toPoints = (rows: SeriesRow[]): Point[] => rows.map((r) => ({ t: new Date(r.time).getTime(), v: Number(r.value) }));
+
+export class TripsService {
+  constructor(private readonly now: () => Date = () => new Date()) {}
+
+  /** Trips inside [from, to] derived from raw speed, rpm (ignition) and fuel-rate samples; trips are clipped to the range. */
+  async list(scope: Scope, vehicleId: string, query: { from?: Date | undefined; to?: Date | undefined }): Promise<TripsReport> {
+    const { from, to } = resolveRange(query.from, query.to, TRIPS_LIMITS.defaultWindowMs, this.now());
+    if (to.getTime() - from.getTime() > TRIPS_LIMITS.maxWindowMs) {
+      throw apiError('TIME_RANGE_INVALID', 'Trips are derived from raw samples: ask for at most 7 days at a time');
+    }
+    const ids = ['vehicle.speed', 'engine.rpm', 'fuel.rate'].map((k) => resolveSignal(k).id);
+    const limit = TRIPS_LIMITS.maxSamples;
+    const [speed, rpm, fuelRate] = await scope.run(async (q) => {
+      await assertVehicle(q, vehicleId);
+      const repo = new TripSamplesRepository(q);
+      const out: SeriesRow[][] = [];
+      for (const id of ids) out.push(await repo.series(vehicleId, id, from, to, limit + 1));
+      return out as [SeriesRow[], SeriesRow[], SeriesRow[]];
+    });
+    const truncated = [speed, rpm, fuelRate].some((rows) => rows.length > limit);
+    const trips = detectTrips({
+      speed: toPoints(speed.slice(0, limit)),
+      rpm: toPoints(rpm.slice(0, limit)),
+      fuelRate: toPoints(fuelRate.slice(0, limit)),
+    });
+    return {
+      vehicleId,
+      from: from.toISOString(),
+      to: to.toISOString(),
+      truncated,
+      trips: trips.map((t) => ({
+        start: new Date(t.start).toISOString(),
+        end: new Date(t.end).toISOString(),
+        durationS: round(t.durationS, 1),
+        distanceKm: round(t.distanceKm, 3),
+        idleS: round(t.idleS, 1),
+        maxSpeedKmh: round(t.maxSpeedKmh, 1),
+        avgSpeedKmh: round(t.avgSpeedKmh, 1),
+        fuelUsedL: t.fuelUsedL === null ? null : round(t.fuelUsedL, 3),
+      })),
+    };
+  }
+}

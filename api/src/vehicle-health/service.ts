@@ -1,0 +1,118 @@
+import { signalByKey } from '@clutch/contracts';
+import type { Scope } from '../auth/principal.js';
+import type { Alert, AlertsService } from '../alerts/service.js';
+import type { CurrentCode, DiagnosticsService } from '../diagnostics/service.js';
+import { TelemetryRepository } from '../telemetry/repository.js';
+import { assertVehicle, toIso } from '../vehicles/service.js';
+
+export type Severity = 'ok' | 'warning' | 'critical';
+
+/** Operating ranges a mechanic would check first (not the encodable ranges of the catalogue). */
+export interface RangeCheck {
+  signal: string;
+  min?: number;
+  max?: number;
+  /** How bad leaving the range is. */
+  severity: Exclude<Severity, 'ok'>;
+}
+
+export const HEALTH_CHECKS: readonly RangeCheck[] = [
+  // Thermostats open at 82-95 °C; above ~110 °C the cooling system is failing (boiling at 1 bar + cap).
+  { signal: 'engine.coolant_temp', max: 110, severity: 'critical' },
+  { signal: 'engine.oil_temp', max: 130, severity: 'warning' },
+  // A 12 V lead-acid battery at rest below ~12.0 V is deeply discharged; above ~15 V the regulator overcharges.
+  { signal: 'battery.voltage', min: 12.0, max: 15.0, severity: 'warning' },
+  { signal: 'ecu.control_module_voltage', min: 11.5, max: 15.5, severity: 'warning' },
+  { signal: 'fuel.level', min: 10, severity: 'warning' },
+];
+
+export interface SignalCheck {
+  signal: string;
+  name: string;
+  unit: string;
+  value: number | null;
+  time: string | null;
+  expected: { min: number | null; max: number | null };
+  status: 'ok' | 'low' | 'high' | 'unknown';
+  /** The reading is older than an hour: the vehicle is parked or offline. */
+  stale: boolean;
+}
+
+export interface VehicleHealth {
+  vehicleId: string;
+  status: Severity;
+  /** Why the status is not ok, one line each. */
+  reasons: string[];
+  signals: SignalCheck[];
+  activeDtcs: CurrentCode[];
+  recentAlerts: Alert[];
+}
+
+const STALE_MS = 3600_000;
+const LATEST_WINDOW_MS = 30 * 24 * 3600_000;
+const ALERT_WINDOW_MS = 7 * 24 * 3600_000;
+const rank: Record<Severity, number> = { ok: 0, warning: 1, critical: 2 };
+
+/** Judges readings against HEALTH_CHECKS; pure, so the thresholds are tested without a database. */
+export function judge(checks: readonly RangeCheck[], readings: ReadonlyMap<string, { value: number; time: Date }>, now: Date): { signals: SignalCheck[]; worst: Severity; reasons: string[] } {
+  let worst: Severity = 'ok';
+  const reasons: string[] = [];
+  const signals = checks.map((check): SignalCheck => {
+    const def = signalByKey(check.signal);
+    const reading = readings.get(check.signal);
+    let status: SignalCheck['status'] = 'unknown';
+    if (reading) {
+      status = check.min !== undefined && reading.value < check.min ? 'low' : check.max !== undefined && reading.value > check.max ? 'high' : 'ok';
+    }
+    if (status === 'low' || status === 'high') {
+      if (rank[check.severity] > rank[worst]) worst = check.severity;
+      reasons.push(`${def?.name ?? check.signal} is ${status} (${reading!.value} ${def?.unit ?? ''})`.replace(' )', ')'));
+    }
+    return {
+      signal: check.signal, name: def?.name ?? check.signal, unit: def?.unit ?? '',
+      value: reading?.value ?? null, time: reading ? reading.time.toISOString() : null,
+      expected: { min: check.min ?? null, max: check.max ?? null },
+      status, stale: reading ? now.getTime() - reading.time.getTime() > STALE_MS : false,
+    };
+  });
+  return { signals, worst, reasons };
+}
+
+export class VehicleHealthService {
+  constructor(
+    private readonly diagnostics: DiagnosticsService,
+    private readonly alerts: AlertsService,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  async summary(scope: Scope, vehicleId: string): Promise<VehicleHealth> {
+    const now = this.now();
+    const ids = HEALTH_CHECKS.flatMap((c) => signalByKey(c.signal)?.id ?? []);
+    const { latest, dtcs, alerts } = await scope.run(async (q) => {
+      await assertVehicle(q, vehicleId);
+      const latest = await new TelemetryRepository(q).latest(vehicleId, ids, new Date(now.getTime() - LATEST_WINDOW_MS));
+      const dtcs = await this.diagnostics.current(q, vehicleId);
+      const alerts = await this.alerts.recent(q, vehicleId, ALERT_WINDOW_MS, 10);
+      return { latest, dtcs, alerts };
+    });
+    const readings = new Map(
+      latest.flatMap((r) => {
+        const key = HEALTH_CHECKS.find((c) => signalByKey(c.signal)?.id === Number(r.signal_id))?.signal;
+        return key ? [[key, { value: Number(r.value), time: new Date(toIso(r.time) ?? 0) }] as const] : [];
+      }),
+    );
+    const { signals, worst, reasons } = judge(HEALTH_CHECKS, readings, now);
+    let status = worst;
+    const raise = (s: Severity, reason: string): void => {
+      if (rank[s] > rank[status]) status = s;
+      reasons.push(reason);
+    };
+    const mil = dtcs.filter((d) => d.milRelevant);
+    if (mil.length > 0) raise('warning', `Trouble codes that light the MIL: ${mil.map((d) => d.code).join(', ')}`);
+    else if (dtcs.length > 0) raise('warning', `Pending trouble codes: ${dtcs.map((d) => d.code).join(', ')}`);
+    for (const a of alerts) {
+      if (a.acknowledgedAt === null && a.severity !== 'info') raise(a.severity, `${a.severity} alert: ${a.title}`);
+    }
+    return { vehicleId, status, reasons, signals, activeDtcs: dtcs, recentAlerts: alerts };
+  }
+}

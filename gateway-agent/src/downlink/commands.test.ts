@@ -1,0 +1,106 @@
+// Downlink commands end to end: MQTT broker -> agent -> simulated ECU -> result topic.
+import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { Aedes } from 'aedes';
+import { connectAsync, type MqttClient } from 'mqtt';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseDtcReport, type DtcReport } from '@clutch/contracts';
+import { startAgent, type RunningAgent } from '../agent/agent.js';
+import type { DriveSource } from '../simulator/drive.js';
+import { startSimulator, type RunningSimulator } from '../simulator/start.js';
+import { createLinkedStreams } from '../simulator/streams.js';
+import { parseCommand, type CommandResult } from './command-schema.js';
+
+// A parked car with the engine idling: speed 0 lets Mode 04 through.
+const parked: DriveSource = {
+  name: 'parked', signals: ['RPM', 'VSS', 'ECT', 'VPWR'], length: 1,
+  row: () => ({ RPM: 780, VSS: 0, ECT: 88, VPWR: 13.9 }),
+};
+
+describe('downlink commands', () => {
+  let broker: Aedes;
+  let server: net.Server;
+  let client: MqttClient;
+  let agent: RunningAgent;
+  let sim: RunningSimulator;
+  let dir: string;
+  const results = new Map<string, CommandResult>();
+  const dtcReports: DtcReport[] = [];
+  const base = 'clutch/v1/acme/car-9';
+
+  beforeAll(async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'clutch-cmd-'));
+    broker = await Aedes.createBroker();
+    server = net.createServer(broker.handle);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `mqtt://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+    client = await connectAsync(url, { clientId: 'platform-test' });
+    client.on('message', (topic, payload) => {
+      const m = /\/cmd\/([^/]+)\/result$/.exec(topic);
+      if (m) results.set(m[1]!, JSON.parse(payload.toString()) as CommandResult);
+      if (topic.endsWith('/dtc')) {
+        const r = parseDtcReport(payload);
+        if (r.ok) dtcReports.push(r.value);
+      }
+    });
+    await client.subscribeAsync(`${base}/#`, { qos: 1 });
+    const [host, adapter] = createLinkedStreams();
+    sim = await startSimulator({ stream: adapter, drive: parked, dtcs: { stored: ['P0301'], permanent: ['P0420'] } });
+    agent = await startAgent({
+      transport: { stream: host }, mqttUrl: url, tenant: 'acme', device: 'car-9', queueDir: dir, logger: pino({ level: 'silent' }),
+    });
+  });
+
+  afterAll(async () => {
+    await agent?.stop();
+    await sim?.close();
+    await client?.endAsync();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await new Promise<void>((resolve) => broker.close(() => resolve()));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function send(id: string, body: unknown): Promise<CommandResult> {
+    await client.publishAsync(`${base}/cmd/${id}`, JSON.stringify(body), { qos: 1 });
+    await expect.poll(() => results.has(id), { timeout: 10_000 }).toBe(true);
+    return results.get(id)!;
+  }
+
+  it('reports the DTCs present at start on the dtc topic', async () => {
+    await expect.poll(() => dtcReports.length, { timeout: 10_000 }).toBeGreaterThan(0);
+    expect(dtcReports[0]!.codes).toEqual([{ code: 'P0301', kind: 'stored', ecu: '7E8' }, { code: 'P0420', kind: 'permanent', ecu: '7E8' }]);
+  });
+
+  it('reads DTCs on demand', async () => {
+    const r = await send('read-1', { v: 1, type: 'read_dtcs' });
+    expect(r).toMatchObject({ v: 1, id: 'read-1', ok: true, result: { codes: [{ code: 'P0301', description: 'Cylinder 1 Misfire Detected' }, { code: 'P0420' }] } });
+  });
+
+  it('refuses an unauthorised clear, clears an authorised one (permanent codes stay)', async () => {
+    expect(await send('clear-0', { v: 1, type: 'clear_dtcs' })).toMatchObject({ ok: false, error: { code: 'COMMAND_INVALID' } });
+    await expect.poll(() => agent.stats().readsPerSecond, { timeout: 5000 }).toBeGreaterThan(0);
+    const r = await send('clear-1', { v: 1, type: 'clear_dtcs', authorisedBy: 'workshop:alice' });
+    expect(r).toMatchObject({ ok: true, result: { cleared: true, remaining: [{ code: 'P0420', kind: 'permanent' }] } });
+    expect(dtcReports.at(-1)!.codes).toEqual([{ code: 'P0420', kind: 'permanent', ecu: '7E8' }]);
+  });
+
+  it('changes the polling plan and reports status', async () => {
+    const r = await send('plan-1', { v: 1, type: 'set_poll_plan', periodsMs: { '0c': 100, '05': 0 } });
+    expect(r.ok).toBe(true);
+    const plan = agent.poller.plan();
+    expect(plan.find((p) => p.pid === '0C')?.periodMs).toBe(100);
+    expect(plan.find((p) => p.pid === '05')).toBeUndefined();
+    const status = await send('status-1', { v: 1, type: 'report_status' });
+    expect(status).toMatchObject({ ok: true, result: { queueDropped: 0 } });
+  });
+
+  it('validates payloads strictly', () => {
+    expect(parseCommand('{"v":1,"type":"set_poll_plan","periodsMs":{"0C":10}}')).toMatchObject({ ok: false });
+    expect(parseCommand('{"v":2,"type":"read_dtcs"}')).toMatchObject({ ok: false });
+    expect(parseCommand('{"v":1,"type":"read_dtcs","x":1}')).toMatchObject({ ok: false });
+    expect(parseCommand('nope')).toMatchObject({ ok: false, reason: 'not JSON' });
+  });
+});

@@ -1,0 +1,49 @@
+import type { Database } from '@clutch/db';
+
+export interface RefreshOptions {
+  /** Leave minutes younger than this alone: they are still filling, and would only be recomputed again. */
+  graceMs?: number;
+  /** Vehicle-minutes per transaction. */
+  limit?: number;
+}
+
+/**
+ * Recomputes the 1-minute rollups of dirty vehicle-minutes from the samples themselves, replacing
+ * whatever was there: the result depends only on the stored samples, never on how often or in what
+ * order they arrived. Several ingest workers can run it at once (SKIP LOCKED hands each a disjoint
+ * set). Returns how many vehicle-minutes it refreshed.
+ */
+export async function refreshRollups(db: Database, options: RefreshOptions = {}): Promise<number> {
+  const graceMs = options.graceMs ?? 10_000;
+  const limit = options.limit ?? 2000;
+  let total = 0;
+  for (;;) {
+    const refreshed = await db.transaction(async (tx) => {
+      const { rows } = await tx.query<{ n: number }>(
+        `WITH picked AS (
+           DELETE FROM rollup_dirty WHERE (vehicle_id, minute) IN (
+             SELECT vehicle_id, minute FROM rollup_dirty
+             WHERE minute < now() - make_interval(secs => $1::float8 / 1000) - interval '1 minute'
+             ORDER BY minute, vehicle_id LIMIT $2 FOR UPDATE SKIP LOCKED)
+           RETURNING vehicle_id, minute
+         ), fresh AS (
+           INSERT INTO sample_rollups_1m AS r (bucket, tenant_id, vehicle_id, signal_id, n, sum, min, max)
+           SELECT p.minute, s.tenant_id, s.vehicle_id, s.signal_id, count(*), sum(s.value), min(s.value), max(s.value)
+           -- Through every signal id so each lookup is a range of the primary key (vehicle, signal, time).
+           FROM picked p CROSS JOIN signals g
+           JOIN samples s ON s.vehicle_id = p.vehicle_id AND s.signal_id = g.id
+             AND s.time >= p.minute AND s.time < p.minute + interval '1 minute'
+           GROUP BY p.minute, s.tenant_id, s.vehicle_id, s.signal_id
+           ORDER BY s.vehicle_id, s.signal_id, p.minute
+           ON CONFLICT (vehicle_id, signal_id, bucket) DO UPDATE
+           SET n = excluded.n, sum = excluded.sum, min = excluded.min, max = excluded.max
+         )
+         SELECT count(*)::int AS n FROM picked`,
+        [graceMs, limit],
+      );
+      return rows[0]!.n;
+    });
+    total += refreshed;
+    if (refreshed < limit) return total;
+  }
+}
