@@ -5,12 +5,13 @@ import { migrate, openDatabase, syncSignals, type Database } from '@clutch/db';
 import { createApiKey, ensureTenant, issueDeviceCredential, provisionDevice, revokeDeviceCredential } from '@clutch/identity';
 import { pino } from 'pino';
 import { parseArgs } from './cli/args.js';
-import { developmentPolicy, tenantPolicy } from './policy/policy.js';
+import { DEFAULT_LIMITS, developmentPolicy, tenantPolicy, type PolicyLimits } from './policy/policy.js';
 import { DEFAULT_MAX_PACKET_BYTES, startBroker } from './server/broker.js';
 
 const USAGE = `clutch-broker [serve] [--port 1883] [--ws-port 8083] [--host 127.0.0.1]
               [--database-url URL | --data-dir DIR] [--redis-url URL]
               [--admin-password PW] [--allow-anonymous] [--max-packet-bytes N]
+              [--publish-rate N] [--publish-burst N]   (per-client PUBLISH packets/s, default 50 and 500)
 clutch-broker provision-device --tenant T --device D [--vehicle-id UUID | --vehicle-name NAME [--vin VIN]]
 clutch-broker rotate-device --tenant T --device D
 clutch-broker revoke-device --tenant T --device D
@@ -36,6 +37,13 @@ function port(flags: Map<string, string>, name: string, fallback: number): numbe
   return n;
 }
 
+function positive(flags: Map<string, string>, name: string, fallback: number): number {
+  const raw = flags.get(name);
+  const n = raw === undefined ? fallback : Number(raw);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name} must be a positive number, got ${raw}`);
+  return n;
+}
+
 async function openDb(flags: Map<string, string>): Promise<Database> {
   const url = flags.get('database-url') ?? process.env.DATABASE_URL;
   const db = await openDatabase({ url, dataDir: url ? undefined : (flags.get('data-dir') ?? 'data/pglite') });
@@ -49,9 +57,14 @@ async function serve(flags: Map<string, string>): Promise<void> {
   const anonymous = flags.get('allow-anonymous') === 'true';
   const hasDb = Boolean(flags.get('database-url') ?? process.env.DATABASE_URL ?? flags.get('data-dir')) || !anonymous;
   const db = hasDb ? await openDb(flags) : undefined;
+  const limits: PolicyLimits = {
+    ...DEFAULT_LIMITS,
+    publishRatePerSecond: positive(flags, 'publish-rate', DEFAULT_LIMITS.publishRatePerSecond),
+    publishBurst: positive(flags, 'publish-burst', DEFAULT_LIMITS.publishBurst),
+  };
   const policy = db
-    ? tenantPolicy({ db, allowAnonymous: anonymous, adminPassword: flags.get('admin-password') ?? process.env.CLUTCH_BROKER_ADMIN_PASSWORD })
-    : developmentPolicy();
+    ? tenantPolicy({ db, limits, allowAnonymous: anonymous, adminPassword: flags.get('admin-password') ?? process.env.CLUTCH_BROKER_ADMIN_PASSWORD })
+    : developmentPolicy(limits);
   if (anonymous) logger.warn('anonymous clients are allowed: local development and conformance testing only');
   const maxPacketBytes = flags.has('max-packet-bytes') ? Number(flags.get('max-packet-bytes')) : DEFAULT_MAX_PACKET_BYTES;
   const redisUrl = flags.get('redis-url') ?? process.env.REDIS_URL;

@@ -9,7 +9,8 @@ export const USAGE = `usage:
   clutch-agent run --config <file.json> [--<key> <value> ...] [--trace-samples]
   clutch-agent read --port <path> [--baud 38400] [--duration 10]
   clutch-agent decode-tests <obdb-repo-dir> [--fallback <make-repo-dir>] [--verbose]
-  clutch-agent simulate --port <path> [--baud 38400] [--vehicle <obdb-repo-dir>] [--csv <file> | --seed <n>] [--row-ms 500] [--latency-ms 0] [--quirks 0.01] [--dtc P0301,P0420]
+  clutch-agent simulate --port <path> [--baud 38400] [--pace] [--vehicle <obdb-repo-dir> [--year 2019]] [--vin <vin>]
+                        [--csv <file> | --seed <n>] [--row-ms 500] [--latency-ms 0] [--quirks 0.01] [--dtc P0301,P0420]
   clutch-agent demo --mqtt-url <url> --tenant <t> --device <d> [--csv <file> | --seed <n>] [--row-ms 500]
 Config keys: see docs/gateway-agent.md (every key may also be given as --<key>).`;
 

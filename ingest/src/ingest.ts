@@ -9,6 +9,8 @@ import type { MessageSource } from './sources/message-source.js';
 
 export interface RunningIngest {
   stats(): IngestStats & { queueDepth: number };
+  /** Re-runs a dead letter's message through the chain (see IngestHandler.replay). */
+  replay(message: { topic: string; payload: Buffer }): Promise<{ stored: boolean; reason?: string }>;
   /** Stops taking messages and waits until everything queued is committed. */
   stop(): Promise<void>;
 }
@@ -45,6 +47,7 @@ export async function startIngest(deps: {
 
   return {
     stats: () => ({ ...handler.stats(), queueDepth: queue.depth() }),
+    replay: (message) => handler.replay({ ...message, receivedAt: Date.now() }),
     async stop() {
       await deps.source.stop();
       await queue.drain();

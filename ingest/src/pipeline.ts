@@ -34,6 +34,11 @@ const emptyOutcome = (): Outcome => ({ rows: [], deadLetters: [], devices: [], p
 
 export interface IngestHandler {
   handle: BatchHandler;
+  /**
+   * Runs one message (a dead letter being replayed) through the chain. Unlike `handle`, a message
+   * that is still refused is not dead-lettered again: the caller keeps the original record.
+   */
+  replay(message: QueuedMessage): Promise<{ stored: boolean; reason?: string }>;
   stats(): IngestStats;
 }
 
@@ -185,6 +190,17 @@ export function createIngestHandler(deps: { db: Database; bus: LiveEventBus; log
         stats.lastError = (err as Error).message;
         throw err; // the queue keeps the messages and retries
       }
+    },
+    async replay(message) {
+      const outcome = await process([message]);
+      if (outcome.deadLetters.length > 0) return { stored: false, reason: outcome.deadLetters.map((l) => l.reason).join('; ') };
+      try {
+        finish(outcome, await commit(outcome));
+      } catch (err) {
+        if (!isDataError(err)) throw err;
+        return { stored: false, reason: `refused by the database: ${(err as Error).message}` };
+      }
+      return { stored: true };
     },
     stats: () => ({ ...stats }),
   };

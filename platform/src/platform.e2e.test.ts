@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildTopic, type StoredReading } from '@clutch/contracts';
 import { listCarObdDrives, loadCarObdDrive, startSimulator, syntheticDrive } from '@clutch/gateway-agent';
+import { provisionDevice } from '@clutch/identity';
 import { createTestDatabase, startPtyPair, type PtyPair } from '@clutch/test-support';
 import mqtt from 'mqtt';
 import { pino } from 'pino';
@@ -81,15 +82,28 @@ describe.each(databases)('simulated car to live client, on %s', (_name, prepare)
     }
   });
 
+  it('delivers a downlink command to the car and records the agent answer', async () => {
+    const res = await fetch(`${platform.api.url}/api/vehicles/${vehicleId}/commands`, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ type: 'report_status', timeoutMs: 20_000 }),
+    });
+    expect(res.status).toBe(202);
+    const { id } = (await res.json()) as { id: string };
+    await expect
+      .poll(async () => ((await (await fetch(`${platform.api.url}/api/commands/${id}`)).json()) as { status: string }).status, { timeout: 20_000, interval: 200 })
+      .toBe('succeeded');
+  });
+
   it('dead-letters a malformed payload published to the broker and still stores the next good batch', async () => {
-    const topic = buildTopic({ tenant: 'demo', device: 'elm327-1', kind: 'telemetry' });
-    const client = await mqtt.connectAsync(platform.broker.mqttUrl, { clientId: 'e2e-bad-input' });
+    // A second gateway in the same car, provisioned like any device, sends the bad payload.
+    const { login } = await provisionDevice(platform.db, { tenantId: 'demo', deviceId: 'e2e-probe', vehicleId });
+    const topic = buildTopic({ tenant: 'demo', device: 'e2e-probe', kind: 'telemetry' });
+    const client = await mqtt.connectAsync(platform.broker.mqttUrl, { clientId: login.username, ...login });
     try {
       const t0 = Date.now() - 5000;
       await client.publishAsync(topic, '{"v":1,"seq":"not a number"', { qos: 1 });
       await client.publishAsync(topic, JSON.stringify({ v: 1, seq: 1_000_000, t0, samples: [[0, 'fuel.level', 33.3]] }), { qos: 1 });
       await expect
-        .poll(async () => (await platform.db.query<{ reason: string }>(`SELECT reason FROM dead_letters WHERE device_id = 'elm327-1'`)).rows.map((r) => r.reason), { timeout: 10_000 })
+        .poll(async () => (await platform.db.query<{ reason: string }>(`SELECT reason FROM dead_letters WHERE device_id = 'e2e-probe'`)).rows.map((r) => r.reason), { timeout: 10_000 })
         .toEqual([expect.stringContaining('not valid JSON')]);
       await expect
         .poll(async () => (await platform.db.query(`SELECT 1 FROM samples WHERE vehicle_id = $1 AND time = $2 AND value = 33.3`, [vehicleId, new Date(t0).toISOString()])).rows.length, { timeout: 10_000 })

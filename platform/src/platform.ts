@@ -1,6 +1,6 @@
 import { startApiServer, type ApiServer } from '@clutch/api';
 import { startBroker, tenantPolicy, type RunningBroker } from '@clutch/broker';
-import { createInProcessBus, signalCatalogue } from '@clutch/contracts';
+import { buildTopic, createInProcessBus, signalCatalogue } from '@clutch/contracts';
 import { migrate, openDatabase, syncSignals, type Database } from '@clutch/db';
 import { startAgent } from '@clutch/gateway-agent';
 import { aedesSource, startIngest, type RunningIngest } from '@clutch/ingest';
@@ -44,9 +44,29 @@ export async function startPlatform(config: PlatformConfig, logger: Logger): Pro
     const ingest = await startIngest({ db, bus, source: aedesSource(broker.aedes), logger: logger.child({ component: 'ingest' }) });
     stack.push(() => ingest.stop());
 
+    // A revoked or rotated credential ends the device's live MQTT sessions at once.
+    const unsubscribeRevocations = bus.subscribe((event) => {
+      if (event.type === 'device-revoked') broker.disconnectDevice(event.tenantId, event.deviceId);
+    });
+    stack.push(async () => unsubscribeRevocations());
+
     let fleet: RunningFleet | undefined;
     const api = await startApiServer({
       db, bus, webRoot, port: config.httpPort, host: config.host, logger: logger.child({ component: 'api' }),
+      requireAuth: config.requireAuth,
+      ...(config.adminToken ? { adminToken: config.adminToken } : {}),
+      ...(config.datasetsDir ? { datasetsDir: config.datasetsDir } : {}),
+      // Downlink: QoS 1 to the device's command topic; the agent answers on .../result (ingest).
+      commands: {
+        send: (target, request) =>
+          new Promise<void>((resolve, reject) =>
+            broker.aedes.publish(
+              { cmd: 'publish', topic: buildTopic({ tenant: target.tenantId, device: target.deviceId, kind: 'cmd', commandId: request.id }), payload: Buffer.from(JSON.stringify(request)), qos: 1, retain: false, dup: false },
+              (err) => (err ? reject(err) : resolve()),
+            ),
+          ),
+      },
+      replayDeadLetter: (letter) => ingest.replay(letter),
       health: async () => {
         const s = ingest.stats();
         return {

@@ -60,8 +60,19 @@ export function guardSocket(socket: Socket, maxBytes: number, onViolation: (reas
     read() {
       socket.resume();
     },
+    // Completing a write as soon as the socket buffered it (not when it flushed) keeps aedes'
+    // packets flowing back to back; 'drain' is the backpressure signal.
     write(chunk: Buffer, _encoding, callback) {
-      socket.write(chunk, callback);
+      if (socket.write(chunk)) callback();
+      else socket.once('drain', () => callback());
+    },
+    writev(chunks, callback) {
+      socket.cork();
+      let ok = true;
+      for (const { chunk } of chunks) ok = socket.write(chunk as Buffer);
+      socket.uncork();
+      if (ok) callback();
+      else socket.once('drain', () => callback());
     },
     final(callback) {
       socket.end(callback);

@@ -22,7 +22,8 @@ export const commandResultSchema = z.strictObject({
   id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/),
   ok: z.boolean(),
   result: z.unknown().optional(),
-  error: z.string().max(2000).optional(),
+  /** Why the agent could not carry the command out, e.g. VEHICLE_MOVING for clear_dtcs. */
+  error: z.strictObject({ code: z.string().max(64), message: z.string().max(2000) }).optional(),
 });
 export type CommandResult = z.infer<typeof commandResultSchema>;
 

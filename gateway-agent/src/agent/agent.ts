@@ -45,6 +45,8 @@ export interface AgentOptions {
   readonly gps?: { readonly path: string; readonly baudRate: number } | { readonly open: () => Promise<import('node:stream').Duplex> };
   /** How often DTCs (Modes 03/07/0A) are read and reported on /dtc; default 5 minutes, 0 = only at start. */
   readonly dtcIntervalMs?: number;
+  /** Carries out the downlink `reboot` command; without it the command is refused (NOT_SUPPORTED). */
+  readonly onReboot?: () => void;
   /** Sees every sample as it enters the durable journal (audit trails in tests, live displays). */
   readonly onSample?: (key: string, value: number, atMs: number) => void;
 }
@@ -160,7 +162,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     if (seenCommands.includes(id)) return;
     seenCommands.push(id);
     if (seenCommands.length > 256) seenCommands.shift();
-    void handleCommand(id, payload, { link, poller, publisher, logger: log, stats: () => stats(), lastSpeed: () => lastSpeed });
+    void handleCommand(id, payload, { link, poller, publisher, logger: log, stats: () => stats(), lastSpeed: () => lastSpeed, ...(options.onReboot ? { reboot: options.onReboot } : {}) });
   });
 
   const stats = (): AgentStats => {

@@ -57,7 +57,8 @@ export function buildPollPlan(set: Signalset, supported: ReadonlySet<number>, no
 export function nextRequest(
   plan: readonly PollItem[], set: Signalset, now: number, isCan: boolean, maxPids: number = MAX_PIDS_PER_REQUEST,
 ): { command: string; items: PollItem[] } | null {
-  const due = plan.filter((p) => p.nextDueMs <= now).sort((a, b) => a.nextDueMs - b.nextDueMs);
+  // Most overdue first; among equally due, the faster signal (shorter period) has priority.
+  const due = plan.filter((p) => p.nextDueMs <= now).sort((a, b) => a.nextDueMs - b.nextDueMs || a.periodMs - b.periodMs);
   if (due.length === 0) return null;
   if (due[0]!.pid === 'ATRV') return { command: 'ATRV', items: [due[0]!] };
   const items = due.filter((p) => p.pid !== 'ATRV').slice(0, isCan ? Math.max(1, Math.min(maxPids, MAX_PIDS_PER_REQUEST)) : 1);

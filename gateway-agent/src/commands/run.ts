@@ -21,6 +21,8 @@ export async function runCommand(args: string[]): Promise<'running'> {
     fsync: config.fsync, inflightWindow: config.inflightWindow, batchIntervalMs: config.batchIntervalMs,
     pollScale: config.pollScale, ...(config.gpsPort ? { gps: { path: config.gpsPort, baudRate: config.gpsBaud } } : {}),
     logger: log,
+    // Downlink `reboot`: SIGTERM ourselves, i.e. the graceful path below; systemd (Restart=always) starts us again.
+    onReboot: () => process.kill(process.pid, 'SIGTERM'),
     // One synchronous line per sample (pipes are synchronous on Linux): an audit trail that survives kill -9.
     onSample: trace ? (key, value, at) => writeSync(1, `${JSON.stringify({ sample: [at, key, value] })}\n`) : undefined,
   });

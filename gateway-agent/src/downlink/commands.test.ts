@@ -63,8 +63,9 @@ describe('downlink commands', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  async function send(id: string, body: unknown): Promise<CommandResult> {
-    await client.publishAsync(`${base}/cmd/${id}`, JSON.stringify(body), { qos: 1 });
+  // contracts' commandRequestSchema envelope, as the platform's API publishes it.
+  async function send(id: string, type: string, params: Record<string, unknown> = {}, expiresAt = Date.now() + 30_000): Promise<CommandResult> {
+    await client.publishAsync(`${base}/cmd/${id}`, JSON.stringify({ v: 1, id, type, params, expiresAt }), { qos: 1 });
     await expect.poll(() => results.has(id), { timeout: 10_000 }).toBe(true);
     return results.get(id)!;
   }
@@ -75,32 +76,40 @@ describe('downlink commands', () => {
   });
 
   it('reads DTCs on demand', async () => {
-    const r = await send('read-1', { v: 1, type: 'read_dtcs' });
+    const r = await send('read-1', 'read_dtcs');
     expect(r).toMatchObject({ v: 1, id: 'read-1', ok: true, result: { codes: [{ code: 'P0301', description: 'Cylinder 1 Misfire Detected' }, { code: 'P0420' }] } });
   });
 
   it('refuses an unauthorised clear, clears an authorised one (permanent codes stay)', async () => {
-    expect(await send('clear-0', { v: 1, type: 'clear_dtcs' })).toMatchObject({ ok: false, error: { code: 'COMMAND_INVALID' } });
+    expect(await send('clear-0', 'clear_dtcs')).toMatchObject({ ok: false, error: { code: 'COMMAND_INVALID' } });
     await expect.poll(() => agent.stats().readsPerSecond, { timeout: 5000 }).toBeGreaterThan(0);
-    const r = await send('clear-1', { v: 1, type: 'clear_dtcs', authorisedBy: 'workshop:alice' });
+    const r = await send('clear-1', 'clear_dtcs', { authorisedBy: 'workshop:alice' });
     expect(r).toMatchObject({ ok: true, result: { cleared: true, remaining: [{ code: 'P0420', kind: 'permanent' }] } });
     expect(dtcReports.at(-1)!.codes).toEqual([{ code: 'P0420', kind: 'permanent', ecu: '7E8' }]);
   });
 
   it('changes the polling plan and reports status', async () => {
-    const r = await send('plan-1', { v: 1, type: 'set_poll_plan', periodsMs: { '0c': 100, '05': 0 } });
+    const r = await send('plan-1', 'set_poll_plan', { periodsMs: { '0c': 100, '05': 0 } });
     expect(r.ok).toBe(true);
     const plan = agent.poller.plan();
     expect(plan.find((p) => p.pid === '0C')?.periodMs).toBe(100);
     expect(plan.find((p) => p.pid === '05')).toBeUndefined();
-    const status = await send('status-1', { v: 1, type: 'report_status' });
+    const status = await send('status-1', 'report_status');
     expect(status).toMatchObject({ ok: true, result: { queueDropped: 0 } });
   });
 
+  it('refuses an expired command and reboot without a service manager', async () => {
+    expect(await send('old-1', 'read_dtcs', {}, Date.now() - 1000)).toMatchObject({ ok: false, error: { code: 'COMMAND_EXPIRED' } });
+    expect(await send('reboot-1', 'reboot')).toMatchObject({ ok: false, error: { code: 'NOT_SUPPORTED' } });
+  });
+
   it('validates payloads strictly', () => {
-    expect(parseCommand('{"v":1,"type":"set_poll_plan","periodsMs":{"0C":10}}')).toMatchObject({ ok: false });
+    const env = (type: string, params: unknown) => JSON.stringify({ v: 1, id: 'c1', type, params, expiresAt: Date.now() + 1000 });
+    expect(parseCommand(env('set_poll_plan', { periodsMs: { '0C': 10 } }))).toMatchObject({ ok: false, code: 'COMMAND_INVALID' });
+    expect(parseCommand(env('read_dtcs', { x: 1 }))).toMatchObject({ ok: false });
+    expect(parseCommand(env('read_dtcs', {}), 'other-id')).toMatchObject({ ok: false, reason: expect.stringMatching(/does not match/) });
+    expect(parseCommand(env('read_dtcs', {}))).toEqual({ ok: true, value: { type: 'read_dtcs' } });
     expect(parseCommand('{"v":2,"type":"read_dtcs"}')).toMatchObject({ ok: false });
-    expect(parseCommand('{"v":1,"type":"read_dtcs","x":1}')).toMatchObject({ ok: false });
-    expect(parseCommand('nope')).toMatchObject({ ok: false, reason: 'not JSON' });
+    expect(parseCommand('nope')).toMatchObject({ ok: false });
   });
 });

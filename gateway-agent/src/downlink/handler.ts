@@ -14,6 +14,8 @@ export interface CommandDeps {
   readonly stats: () => unknown;
   /** Last vehicle speed read (km/h), to refuse Mode 04 while driving. */
   readonly lastSpeed: () => number | undefined;
+  /** Carries out `reboot` (the CLI stops gracefully and exits; systemd starts it again). Absent: refused. */
+  readonly reboot?: () => void;
 }
 
 class CommandError extends Error {
@@ -27,6 +29,11 @@ async function execute(command: AgentCommand, deps: CommandDeps): Promise<unknow
   switch (command.type) {
     case 'report_status':
       return deps.stats();
+    case 'reboot':
+      if (!deps.reboot) throw new CommandError('NOT_SUPPORTED', 'this agent has no service manager to restart it');
+      // Answer first: the result must leave before the process does.
+      setTimeout(deps.reboot, 500);
+      return { restarting: true };
     case 'set_poll_plan':
       deps.poller.setPeriods(command.periodsMs);
       return { plan: deps.poller.plan().map((p) => ({ pid: p.pid, periodMs: p.periodMs })) };
@@ -51,10 +58,10 @@ async function execute(command: AgentCommand, deps: CommandDeps): Promise<unknow
 
 /** Handles one command message; always publishes exactly one result. */
 export async function handleCommand(id: string, payload: Buffer, deps: CommandDeps): Promise<CommandResult> {
-  const parsed = parseCommand(payload);
+  const parsed = parseCommand(payload, id);
   let result: CommandResult;
   if (!parsed.ok) {
-    result = { v: 1, id, ok: false, error: { code: 'COMMAND_INVALID', message: parsed.reason } };
+    result = { v: 1, id, ok: false, error: { code: parsed.code, message: parsed.reason } };
   } else {
     try {
       result = { v: 1, id, ok: true, result: await execute(parsed.value, deps) };

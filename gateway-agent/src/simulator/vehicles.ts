@@ -26,7 +26,8 @@ const SCENARIOS: SimulatedVehicle['dtcs'][] = [
 /** A 17-character VIN for the WMI and model year (49 CFR 565: position 7 a letter from 2010 on). */
 export function makeVin(wmi: string, modelYear: number, serial: number): string {
   const yearCode = YEAR_CODES[(modelYear - 1980) % 30]!;
-  const vds = modelYear >= 2010 ? 'SIMAB' : 'SIM1B';
+  // ISO 3779 VINs never contain I, O or Q (they read like 1 and 0).
+  const vds = modelYear >= 2010 ? 'SMLAB' : 'SML1B';
   const plant = 'S';
   const tail = String(serial % 1_000_000).padStart(6, '0');
   const draft = `${wmi}${vds}0${yearCode}${plant}${tail}`;

@@ -202,7 +202,7 @@ export async function completeCommands(tx: Queryable, outcomes: readonly Command
       `UPDATE device_commands SET status = CASE WHEN $4 THEN 'succeeded' ELSE 'failed' END, result = $5::jsonb, error = $6, completed_at = now()
        WHERE id = $1::uuid AND tenant_id = $2 AND device_id = $3 AND status IN ('pending', 'sent') AND expires_at > now()
        RETURNING id`,
-      [o.result.id, o.tenantId, o.deviceId, o.result.ok, JSON.stringify(o.result.result ?? null), o.result.error ?? null],
+      [o.result.id, o.tenantId, o.deviceId, o.result.ok, JSON.stringify(o.result.result ?? null), o.result.error ? `${o.result.error.code}: ${o.result.error.message}` : null],
     );
     completed.push(...updated.rows.map((r) => r.id));
   }

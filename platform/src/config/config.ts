@@ -29,6 +29,10 @@ export interface PlatformConfig {
   allowAnonymous: boolean;
   /** Password of the MQTT `admin` user (CLUTCH_BROKER_ADMIN_PASSWORD); unset = no admin login. */
   adminPassword: string | undefined;
+  /** Bearer token of the API's admin (CLUTCH_ADMIN_TOKEN). */
+  adminToken: string | undefined;
+  /** Refuse API calls without a valid token (--require-auth, CLUTCH_REQUIRE_AUTH=1); off = open dev mode. */
+  requireAuth: boolean;
 }
 
 export class ConfigError extends Error {}
@@ -46,7 +50,7 @@ const FLAGS: Record<string, string> = {
   '--elm327': 'CLUTCH_ELM327', '--baud': 'CLUTCH_ELM327_BAUD', '--datasets-dir': 'CLUTCH_DATASETS_DIR',
   '--row-ms': 'CLUTCH_ROW_MS', '--log-level': 'LOG_LEVEL',
 };
-const SWITCHES: Record<string, string> = { '--allow-anonymous': 'CLUTCH_ALLOW_ANONYMOUS' };
+const SWITCHES: Record<string, string> = { '--allow-anonymous': 'CLUTCH_ALLOW_ANONYMOUS', '--require-auth': 'CLUTCH_REQUIRE_AUTH' };
 
 export const USAGE = `Usage: npm start -- [options]
   --vehicles N          simulated cars (default 3; 0 for none)
@@ -60,6 +64,7 @@ export const USAGE = `Usage: npm start -- [options]
   --datasets-dir DIR    carOBD drives for the simulator (default ../shared/datasets)
   --row-ms N            simulator replay: milliseconds per recorded row (default 500)
   --allow-anonymous     let MQTT clients connect without credentials (local tools only)
+  --require-auth        API calls need a bearer token (CLUTCH_ADMIN_TOKEN or a partner API key)
 Every option has an environment variable too; see docs/configuration.md.`;
 
 export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv, cwd: string): PlatformConfig {
@@ -92,5 +97,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv, cwd:
     logLevel: merged.LOG_LEVEL || 'warn',
     allowAnonymous: merged.CLUTCH_ALLOW_ANONYMOUS === '1' || merged.CLUTCH_ALLOW_ANONYMOUS === 'true',
     adminPassword: merged.CLUTCH_BROKER_ADMIN_PASSWORD || undefined,
+    adminToken: merged.CLUTCH_ADMIN_TOKEN || undefined,
+    requireAuth: merged.CLUTCH_REQUIRE_AUTH === '1' || merged.CLUTCH_REQUIRE_AUTH === 'true',
   };
 }

@@ -1,0 +1,14 @@
+import { statusSchema } from '@clutch/contracts';
+import { describe, expect, it } from 'vitest';
+import { makeVin, simulatedVehicle } from './vehicles.js';
+
+// Regression: simulated VINs once contained an "I", which ISO 3779 forbids and the database refuses.
+describe('simulated VINs', () => {
+  it('are valid ISO 3779 VINs for every car of a large fleet', () => {
+    for (let i = 1; i <= 40; i++) {
+      const vin = simulatedVehicle(i).vin;
+      expect(statusSchema.shape.vin.safeParse(vin).success, vin).toBe(true);
+    }
+    expect(makeVin('1HG', 2005, 7)).toMatch(/^[A-HJ-NPR-Z0-9]{17}$/);
+  });
+});
