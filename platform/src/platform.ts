@@ -50,7 +50,8 @@ export async function startPlatform(config: PlatformConfig, logger: Logger): Pro
     });
     stack.push(async () => unsubscribeRevocations());
 
-    let fleet: RunningFleet | undefined;
+    // The health check is built before the fleet starts; it reads the fleet once there is one.
+    const started: { fleet?: RunningFleet } = {};
     const api = await startApiServer({
       db, bus, webRoot, port: config.httpPort, host: config.host, logger: logger.child({ component: 'api' }),
       requireAuth: config.requireAuth,
@@ -74,17 +75,18 @@ export async function startPlatform(config: PlatformConfig, logger: Logger): Pro
           ingest: s.lastError
             ? { status: 'degraded', detail: `retrying: ${s.lastError}; ${s.queueDepth} messages waiting` }
             : { status: 'up', detail: `${s.samplesStored} samples stored, ${s.deadLetters} dead letters, ${s.queueDepth} queued` },
-          fleet: { status: 'up', detail: fleet ? `${fleet.stats().agents} simulated vehicles from ${fleet.source}` : 'starting' },
+          fleet: { status: 'up', detail: started.fleet ? `${started.fleet.stats().agents} simulated vehicles from ${started.fleet.source}` : 'starting' },
         };
       },
     });
     stack.push(() => api.close());
 
-    fleet = await startSimulatedFleet({
+    const fleet = await startSimulatedFleet({
       db, mqttUrl: broker.mqttUrl, vehicles: config.vehicles, datasetsDir: config.datasetsDir,
       rowIntervalMs: config.rowIntervalMs, logger: logger.child({ component: 'fleet' }),
     });
-    stack.push(() => fleet!.stop());
+    started.fleet = fleet;
+    stack.push(() => fleet.stop());
 
     if (config.elm327Port) {
       const { login, ...device } = await ensureDevice(db, { tenantId: DEMO_TENANT, tenantName: 'Demo fleet', deviceId: 'elm327-1', vehicle: { name: `ELM327 on ${config.elm327Port}` } });
