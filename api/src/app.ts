@@ -6,6 +6,8 @@ import type { Database } from '@clutch/db';
 import Koa from 'koa';
 import { pino, type Logger } from 'pino';
 import type { Server as SocketIOServer } from 'socket.io';
+import { aiRoutes } from './ai/routes.js';
+import { AiInsightsService, AiModelsService, DEFAULT_MODELS_DIR } from './ai/service.js';
 import { alertRoutes } from './alerts/routes.js';
 import { AlertsService } from './alerts/service.js';
 import { analyticsRoutes } from './analytics/routes.js';
@@ -20,7 +22,7 @@ import { socketAuth } from './auth/socket.js';
 import { deadLetterRoutes } from './dead-letters/routes.js';
 import { DeadLettersService, type DeadLetterReplayer } from './dead-letters/service.js';
 import { deviceRoutes } from './devices/routes.js';
-import { lazyDtcDescriptions } from './diagnostics/dtc-descriptions.js';
+import { defaultDatasetsDir, lazyDtcDescriptions } from './diagnostics/dtc-descriptions.js';
 import { diagnosticsRoutes } from './diagnostics/routes.js';
 import { DiagnosticsService } from './diagnostics/service.js';
 import { DevicesService } from './devices/service.js';
@@ -76,6 +78,8 @@ export interface ApiDeps {
   replayDeadLetter?: DeadLetterReplayer;
   /** Folder of the shared data sets (DTC descriptions); default `CLUTCH_DATASETS_DIR` or `../shared/datasets`. */
   datasetsDir?: string;
+  /** Folder of the ML model registry (`registry.json` + artifacts); default `./data/models`. */
+  modelsDir?: string;
 }
 
 export interface Api {
@@ -125,6 +129,8 @@ export function createApi(deps: ApiDeps): Api {
   locationRoutes(router, new LocationService(deps.bus));
   analyticsRoutes(router, new AnalyticsService());
   deadLetterRoutes(router, new DeadLettersService(deps.replayDeadLetter));
+  const models = new AiModelsService(deps.modelsDir ?? DEFAULT_MODELS_DIR, deps.datasetsDir ?? defaultDatasetsDir());
+  aiRoutes(router, models, new AiInsightsService(models));
   openApiRoutes(router, API_PREFIX);
 
   const app = new Koa();

@@ -1,10 +1,12 @@
 import type { LiveEventBus } from '@clutch/contracts';
 import type { Database } from '@clutch/db';
+import type { OnlineScorer } from '@clutch/ml';
 import type { Logger } from 'pino';
 import { createIngestHandler, type IngestStats } from './pipeline.js';
 import { createMemoryQueue } from './queue/memory-queue.js';
 import type { WorkQueue } from './queue/work-queue.js';
 import { refreshRollups } from './rollups/refresh.js';
+import { DEFAULT_RETENTION, maintainStorage, type RetentionPolicy } from './storage/maintenance.js';
 import type { MessageSource } from './sources/message-source.js';
 
 export interface RunningIngest {
@@ -23,6 +25,11 @@ export async function startIngest(deps: {
   logger?: Logger;
   /** How often dirty rollup minutes are recomputed; 0 disables the job (another worker runs it). */
   rollupIntervalMs?: number;
+  /** Partitions ahead and retention; runs at start and then every interval (0 disables it). */
+  maintenanceIntervalMs?: number;
+  retention?: RetentionPolicy;
+  /** Real-time scoring; see createIngestHandler. */
+  scorer?: { scorer: OnlineScorer; modelVersion: string | null };
 }): Promise<RunningIngest> {
   const { logger } = deps;
   const queue =
@@ -32,7 +39,7 @@ export async function startIngest(deps: {
         if (attempt === 0 || attempt % 20 === 0) logger?.error({ err: (err as Error).message, attempt }, 'ingest batch failed; will retry');
       },
     });
-  const handler = createIngestHandler({ db: deps.db, bus: deps.bus, ...(logger ? { logger } : {}) });
+  const handler = createIngestHandler({ db: deps.db, bus: deps.bus, ...(logger ? { logger } : {}), ...(deps.scorer ? { scorer: deps.scorer } : {}) });
   queue.consume(handler.handle);
   await deps.source.start((message) => queue.enqueue(message));
 
@@ -45,6 +52,18 @@ export async function startIngest(deps: {
     : undefined;
   rollupTimer?.unref();
 
+  const maintenanceIntervalMs = deps.maintenanceIntervalMs ?? 6 * 3600_000;
+  let maintenanceRun: Promise<unknown> = Promise.resolve();
+  const maintain = (): void => {
+    maintenanceRun = maintainStorage(deps.db, deps.retention ?? DEFAULT_RETENTION).then(
+      (report) => logger?.info(report, 'storage maintenance done'),
+      (err: Error) => logger?.warn({ err: err.message }, 'storage maintenance failed; will retry'),
+    );
+  };
+  if (maintenanceIntervalMs > 0) maintain();
+  const maintenanceTimer = maintenanceIntervalMs > 0 ? setInterval(maintain, maintenanceIntervalMs) : undefined;
+  maintenanceTimer?.unref();
+
   return {
     stats: () => ({ ...handler.stats(), queueDepth: queue.depth() }),
     replay: (message) => handler.replay({ ...message, receivedAt: Date.now() }),
@@ -52,7 +71,8 @@ export async function startIngest(deps: {
       await deps.source.stop();
       await queue.drain();
       clearInterval(rollupTimer);
-      await rollupRun;
+      clearInterval(maintenanceTimer);
+      await Promise.all([rollupRun, maintenanceRun]);
     },
   };
 }

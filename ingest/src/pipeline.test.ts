@@ -2,6 +2,7 @@ import { createInProcessBus, signalCatalogue, type LiveEvent, type TelemetryBatc
 import { migrate, openPglite, openPostgres, syncSignals, type Database } from '@clutch/db';
 import { createTestDatabase } from '@clutch/test-support';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
+import { createOnlineScorer } from '@clutch/ml';
 import { createIngestHandler, type IngestHandler } from './pipeline.js';
 import { refreshRollups } from './rollups/refresh.js';
 import type { QueuedMessage } from './queue/work-queue.js';
@@ -41,7 +42,7 @@ describe.each(implementations)('ingest chain on %s', (_name, open) => {
     await db?.close();
   });
   beforeEach(async () => {
-    for (const table of ['samples', 'dead_letters', 'sample_rollups_1m', 'rollup_dirty', 'locations', 'dtc_events']) {
+    for (const table of ['samples', 'dead_letters', 'sample_rollups_1m', 'rollup_dirty', 'locations', 'dtc_events', 'alerts']) {
       await db.query(`DELETE FROM ${table}`);
     }
     const bus = createInProcessBus();
@@ -171,5 +172,30 @@ describe.each(implementations)('ingest chain on %s', (_name, open) => {
     await refreshRollups(db, { graceMs: -3_600_000 });
     const n = await db.query<{ n: number }>(`SELECT sum(n)::int AS n FROM sample_rollups_1m WHERE vehicle_id = $1 AND signal_id = 2`, [vehicleId]);
     expect(n.rows[0]!.n).toBe(1500);
+  });
+
+  it('scores stored readings in real time and stores one explained alert per condition, announcing it', async () => {
+    const bus = createInProcessBus();
+    const seen: LiveEvent[] = [];
+    bus.subscribe((e) => seen.push(e));
+    const scoring = createIngestHandler({ db, bus, scorer: { scorer: createOnlineScorer(), modelVersion: 'rules' } });
+    const start = Date.now() - 10 * 60_000;
+    // Four minutes of idling: two normal, then the coolant climbs to 111 °C.
+    for (let minute = 0; minute < 4; minute++) {
+      const samples: TelemetryBatch['samples'] = [];
+      for (let s = 0; s < 60; s++) {
+        const coolant = minute < 2 ? 88 + (s % 2) : 110 + (s % 2);
+        samples.push([s * 1000, 'engine.rpm', 750 + (s % 7)], [s * 1000, 'vehicle.speed', 0], [s * 1000, 'engine.coolant_temp', coolant],
+          [s * 1000, 'ecu.control_module_voltage', 13.9 + (s % 3) * 0.01], [s * 1000, 'fuel.trim.short_term_b1', (s % 5) - 2], [s * 1000, 'fuel.trim.long_term_b1', -1]);
+      }
+      await scoring.handle([message({ v: 1, seq: 2000 + minute, t0: start + minute * 60_000, samples })]);
+    }
+    const { rows } = await db.query<{ kind: string; severity: string; title: string; explanation: string; signals: string[] }>(
+      'SELECT kind, severity, title, explanation, signals FROM alerts WHERE vehicle_id = $1', [vehicleId],
+    );
+    expect(rows).toEqual([expect.objectContaining({ kind: 'cooling', severity: 'critical', title: 'Engine overheating — stop safely', signals: ['engine.coolant_temp'] })]);
+    expect(rows[0]!.explanation).toMatch(/Coolant reads 11\d °C.*Check: coolant level/);
+    expect(seen.filter((e) => e.type === 'alert')).toEqual([expect.objectContaining({ vehicleId, alert: expect.objectContaining({ kind: 'cooling' }) })]);
+    expect(scoring.stats().alerts).toBe(1);
   });
 });

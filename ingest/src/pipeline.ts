@@ -1,6 +1,8 @@
 import type { LiveEvent, LiveEventBus } from '@clutch/contracts';
 import type { Database } from '@clutch/db';
+import type { OnlineScorer } from '@clutch/ml';
 import type { Logger } from 'pino';
+import { scoreAndStoreAlerts } from './scoring/alerts.js';
 import { recordDeadLetters, type DeadLetter } from './dead-letters/repository.js';
 import { normaliseBatch, type SampleRow } from './processors/normalise.js';
 import { createDeviceResolver, type DeviceResolver } from './processors/resolve-device.js';
@@ -15,6 +17,7 @@ export interface IngestStats {
   messages: number;
   samplesStored: number;
   deadLetters: number;
+  alerts: number;
   lastBatchAt: string | null;
   lastError: string | null;
 }
@@ -53,10 +56,17 @@ function isDataError(err: unknown): boolean {
  * store (one transaction) -> events (after commit). Throws only when the database is unavailable,
  * so the queue redelivers; bad data becomes dead letters.
  */
-export function createIngestHandler(deps: { db: Database; bus: LiveEventBus; logger?: Logger; resolver?: DeviceResolver }): IngestHandler {
+export function createIngestHandler(deps: {
+  db: Database;
+  bus: LiveEventBus;
+  logger?: Logger;
+  resolver?: DeviceResolver;
+  /** Real-time scoring of stored readings (ML health checks and anomaly model); off when absent. */
+  scorer?: { scorer: OnlineScorer; modelVersion: string | null };
+}): IngestHandler {
   const { db, bus, logger } = deps;
   const resolver = deps.resolver ?? createDeviceResolver(db);
-  const stats: IngestStats = { messages: 0, samplesStored: 0, deadLetters: 0, lastBatchAt: null, lastError: null };
+  const stats: IngestStats = { messages: 0, samplesStored: 0, deadLetters: 0, alerts: 0, lastBatchAt: null, lastError: null };
 
   async function process(messages: readonly QueuedMessage[]): Promise<Outcome> {
     const outcome = emptyOutcome();
@@ -152,7 +162,7 @@ export function createIngestHandler(deps: { db: Database; bus: LiveEventBus; log
     for (const message of messages) {
       const outcome = await process([message]);
       try {
-        finish(outcome, await commit(outcome));
+        await finish(outcome, await commit(outcome));
       } catch (err) {
         if (!isDataError(err)) throw err;
         const address = validateMessage(message).address;
@@ -161,17 +171,26 @@ export function createIngestHandler(deps: { db: Database; bus: LiveEventBus; log
           reason: `refused by the database: ${(err as Error).message}`, payload: message.payload,
         };
         await db.transaction((tx) => recordDeadLetters(tx, [letter]));
-        finish({ ...emptyOutcome(), deadLetters: [letter] }, 0);
+        await finish({ ...emptyOutcome(), deadLetters: [letter] }, 0);
       }
     }
   }
 
-  function finish(outcome: Outcome, stored: number): void {
+  async function finish(outcome: Outcome, stored: number): Promise<void> {
     stats.samplesStored += stored;
     stats.deadLetters += outcome.deadLetters.length;
     stats.lastBatchAt = new Date().toISOString();
     for (const letter of outcome.deadLetters) logger?.warn({ topic: letter.topic, reason: letter.reason }, 'dead letter');
     for (const event of outcome.events) bus.publish(event);
+    if (deps.scorer && outcome.rows.length > 0) {
+      try {
+        const scored = await scoreAndStoreAlerts(db, deps.scorer.scorer, outcome.rows, deps.scorer.modelVersion);
+        stats.alerts += scored.alerts;
+        for (const event of scored.events) bus.publish(event);
+      } catch (err) {
+        logger?.error({ err: (err as Error).message }, 'scoring failed; samples are stored, alerts for this batch are not');
+      }
+    }
   }
 
   return {
@@ -179,7 +198,7 @@ export function createIngestHandler(deps: { db: Database; bus: LiveEventBus; log
       try {
         const outcome = await process(messages);
         try {
-          finish(outcome, await commit(outcome));
+          await finish(outcome, await commit(outcome));
         } catch (err) {
           if (!isDataError(err)) throw err;
           await commitEachAlone(messages);
@@ -195,7 +214,7 @@ export function createIngestHandler(deps: { db: Database; bus: LiveEventBus; log
       const outcome = await process([message]);
       if (outcome.deadLetters.length > 0) return { stored: false, reason: outcome.deadLetters.map((l) => l.reason).join('; ') };
       try {
-        finish(outcome, await commit(outcome));
+        await finish(outcome, await commit(outcome));
       } catch (err) {
         if (!isDataError(err)) throw err;
         return { stored: false, reason: `refused by the database: ${(err as Error).message}` };

@@ -4,6 +4,7 @@ import { buildTopic, createInProcessBus, signalCatalogue } from '@clutch/contrac
 import { migrate, openDatabase, syncSignals, type Database } from '@clutch/db';
 import { startAgent } from '@clutch/gateway-agent';
 import { aedesSource, startIngest, type RunningIngest } from '@clutch/ingest';
+import { createOnlineScorer, getLiveModel } from '@clutch/ml';
 import { webRoot } from '@clutch/web';
 import type { Logger } from 'pino';
 import type { PlatformConfig } from './config/config.js';
@@ -41,7 +42,13 @@ export async function startPlatform(config: PlatformConfig, logger: Logger): Pro
     });
     stack.push(() => broker.close());
 
-    const ingest = await startIngest({ db, bus, source: aedesSource(broker.aedes), logger: logger.child({ component: 'ingest' }) });
+    // The deployed model when there is one (npm run ml -- evaluate --register, then deploy), else the health checks alone.
+    const live = await getLiveModel(config.modelsDir).catch((err: Error) => {
+      logger.warn({ err: err.message }, 'model registry unreadable; scoring with the health checks only');
+      return null;
+    });
+    const scorer = { scorer: createOnlineScorer(live ? { model: live.model } : {}), modelVersion: live?.entry.version ?? 'health-checks' };
+    const ingest = await startIngest({ db, bus, source: aedesSource(broker.aedes), logger: logger.child({ component: 'ingest' }), scorer });
     stack.push(() => ingest.stop());
 
     // A revoked or rotated credential ends the device's live MQTT sessions at once.

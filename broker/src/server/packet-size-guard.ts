@@ -1,5 +1,6 @@
 import { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
+import { CONNACK_UNACCEPTABLE_PROTOCOL_LEVEL, inspectFirstPacket } from './protocol-level.js';
 
 /**
  * Reads the MQTT fixed header of every packet as bytes arrive and ends the connection as soon as a
@@ -50,7 +51,11 @@ export function createPacketSizeMeter(maxBytes: number, onViolation: (reason: st
   };
 }
 
-/** Wraps a TCP socket so aedes reads it through the packet-size meter. */
+/**
+ * Wraps a TCP or TLS socket so aedes reads it through the packet-size meter. The first packet is
+ * held back until its protocol level is known: an unsupported level is answered here with CONNACK
+ * 0x01 and the connection ends ([MQTT-3.1.2-2]).
+ */
 export function guardSocket(socket: Socket, maxBytes: number, onViolation: (reason: string) => void): Duplex {
   const meter = createPacketSizeMeter(maxBytes, (reason) => {
     onViolation(reason);
@@ -82,8 +87,23 @@ export function guardSocket(socket: Socket, maxBytes: number, onViolation: (reas
       callback(err);
     },
   });
+  let head: Buffer | null = Buffer.alloc(0);
+  let refused = false;
   socket.on('data', (chunk: Buffer) => {
-    if (!meter(chunk)) return;
+    if (refused || !meter(chunk)) return;
+    if (head !== null) {
+      head = head.length === 0 ? chunk : Buffer.concat([head, chunk]);
+      const verdict = inspectFirstPacket(head);
+      if (verdict === 'need-more') return;
+      if (verdict === 'unsupported-protocol-level') {
+        refused = true;
+        onViolation('unsupported protocol level');
+        socket.end(CONNACK_UNACCEPTABLE_PROTOCOL_LEVEL);
+        return;
+      }
+      chunk = head;
+      head = null;
+    }
     if (!guarded.push(chunk)) socket.pause();
   });
   socket.on('end', () => guarded.push(null));

@@ -31,6 +31,8 @@ export interface PlatformConfig {
   adminPassword: string | undefined;
   /** Bearer token of the API's admin (CLUTCH_ADMIN_TOKEN). */
   adminToken: string | undefined;
+  /** ML model registry directory (CLUTCH_MODELS_DIR, default ./data/models). */
+  modelsDir: string;
   /** Refuse API calls without a valid token (--require-auth, CLUTCH_REQUIRE_AUTH=1); off = open dev mode. */
   requireAuth: boolean;
 }
@@ -98,6 +100,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv, cwd:
     allowAnonymous: merged.CLUTCH_ALLOW_ANONYMOUS === '1' || merged.CLUTCH_ALLOW_ANONYMOUS === 'true',
     adminPassword: merged.CLUTCH_BROKER_ADMIN_PASSWORD || undefined,
     adminToken: merged.CLUTCH_ADMIN_TOKEN || undefined,
+    modelsDir: resolve(cwd, merged.CLUTCH_MODELS_DIR || 'data/models'),
     requireAuth: merged.CLUTCH_REQUIRE_AUTH === '1' || merged.CLUTCH_REQUIRE_AUTH === 'true',
   };
 }
