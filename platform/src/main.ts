@@ -2,6 +2,7 @@
 import { pino } from 'pino';
 import { ConfigError, loadConfig, USAGE } from './config/config.js';
 import { startPlatform } from './platform.js';
+import { startRole } from './scale-out/roles.js';
 
 async function main(): Promise<void> {
   if (process.argv.includes('--help') || process.argv.includes('-h')) {
@@ -20,6 +21,16 @@ async function main(): Promise<void> {
   }
   // Logs go to stderr as JSON lines; stdout keeps the few lines a person reads.
   const logger = pino({ name: 'clutch', level: config.logLevel }, pino.destination(2));
+  if (config.role !== 'all') {
+    const running = await startRole(config.role, config, logger);
+    console.log(`clutch ${config.role} running: ${running.url}`);
+    const stopRole = (): void => {
+      void running.stop().then(() => process.exit(0), () => process.exit(1));
+    };
+    process.on('SIGINT', stopRole);
+    process.on('SIGTERM', stopRole);
+    return;
+  }
   const platform = await startPlatform(config, logger);
   const db = config.databaseUrl ? platform.db.location : `PGlite in ${config.dataDir}`;
   console.log(`Clutch is running: ${config.vehicles} simulated vehicle(s) from ${platform.fleet.source}; database ${db}.`);

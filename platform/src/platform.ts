@@ -62,6 +62,7 @@ export async function startPlatform(config: PlatformConfig, logger: Logger): Pro
     const api = await startApiServer({
       db, bus, webRoot, port: config.httpPort, host: config.host, logger: logger.child({ component: 'api' }),
       requireAuth: config.requireAuth,
+      modelsDir: config.modelsDir,
       ...(config.adminToken ? { adminToken: config.adminToken } : {}),
       ...(config.datasetsDir ? { datasetsDir: config.datasetsDir } : {}),
       // Downlink: QoS 1 to the device's command topic; the agent answers on .../result (ingest).

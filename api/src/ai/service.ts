@@ -1,4 +1,5 @@
 import { readdir } from 'node:fs/promises';
+import path from 'node:path';
 import {
   analyzeDriving,
   carObdDir,
@@ -9,7 +10,6 @@ import {
   modelPerformance,
   predictMaintenance,
   RULES_ONLY_MODEL,
-  retrain,
   type Alert as MlAlert,
   type ClutchModel,
   type DrivingReport,
@@ -24,6 +24,7 @@ import { resolveRange } from '../telemetry/service.js';
 import { assertVehicle } from '../vehicles/service.js';
 import { JobTracker, type Job } from './jobs.js';
 import { AiRepository } from './repository.js';
+import { retrainInWorker, type RetrainResult } from './retrain-worker.js';
 
 export const DEFAULT_MODELS_DIR = './data/models';
 
@@ -42,12 +43,6 @@ export interface ModelSummary {
   seed: number;
   live: boolean;
   trainingData: RegistryEntry['trainingData'];
-  metrics: ModelMetrics | null;
-}
-
-export interface RetrainResult {
-  modelId: string;
-  version: string;
   metrics: ModelMetrics | null;
 }
 
@@ -100,10 +95,9 @@ export class AiModelsService {
     if (!files.some((f) => f.endsWith('.csv'))) {
       throw apiError('DATASET_UNAVAILABLE', 'The carOBD data set is not in the data sets folder; retraining needs it', { dataset: 'carobd-toyota-etios-2014' });
     }
-    return this.jobs.start('retrain', fromId, async (log) => {
-      const { entry } = await retrain({ datasetDir, dir: this.modelsDir, fromId, seed: options.seed, epochs: options.epochs, log });
-      return { modelId: entry.id, version: entry.version, metrics: entry.metrics };
-    });
+    return this.jobs.start('retrain', fromId, (log) =>
+      retrainInWorker({ datasetDir: path.resolve(datasetDir), dir: path.resolve(this.modelsDir), fromId, seed: options.seed, epochs: options.epochs }, log),
+    );
   }
 
   job(id: string): Job<RetrainResult> {

@@ -11,13 +11,24 @@ export type Decision = { ok: true } | { ok: false; reason: string };
 export type AuthDecision = { ok: true; principal: Principal } | { ok: false; reason: string; returnCode: AuthenticateError['returnCode'] };
 
 /**
+ * A client certificate that the TLS listener verified against its CA (unverified ones never get
+ * this far: the connection is closed during the handshake's aftermath).
+ */
+export interface ClientCertificate {
+  subjectCommonName: string;
+  /** SHA-256 fingerprint, `AA:BB:...`, for logs. */
+  fingerprint256: string;
+}
+
+/**
  * Broker policy as plain functions (the shape aedes takes as options), so each rule is testable
  * without a socket. Every refusal carries a reason that the broker logs with the client id.
  */
 export interface BrokerPolicy {
   /** Before CONNECT is processed: connect-storm protection. */
   admitConnection(): Decision;
-  authenticate(client: Client, username: string | undefined, password: Buffer | undefined): Promise<AuthDecision>;
+  /** `certificate` is set when the client presented a verified certificate on the TLS listener. */
+  authenticate(client: Client, username: string | undefined, password: Buffer | undefined, certificate?: ClientCertificate): Promise<AuthDecision>;
   authorizePublish(client: Client | null, packet: PublishPacket): Decision;
   /**
    * Milliseconds to hold this client's next PUBLISH (its PUBACK follows later, so a client with an
@@ -53,7 +64,7 @@ const NOT_AUTHORIZED = 5;
 const SERVER_UNAVAILABLE = 3;
 
 interface PolicyCore {
-  identify(client: Client, username: string | undefined, password: Buffer | undefined): Promise<AuthDecision>;
+  identify(client: Client, username: string | undefined, password: Buffer | undefined, certificate: ClientCertificate | undefined): Promise<AuthDecision>;
   limits: PolicyLimits;
 }
 
@@ -65,8 +76,8 @@ function buildPolicy(core: PolicyCore): BrokerPolicy {
     admitConnection() {
       return connects.take() ? { ok: true } : { ok: false, reason: 'too many connections per second; retry with backoff' };
     },
-    async authenticate(client, username, password) {
-      const decision = await core.identify(client, username, password);
+    async authenticate(client, username, password, certificate) {
+      const decision = await core.identify(client, username, password, certificate);
       if (!decision.ok) return decision;
       if (!clientIdAllowed(decision.principal, client.id)) {
         return { ok: false, returnCode: 2, reason: `client id ${JSON.stringify(client.id)} is not allowed for ${describePrincipal(decision.principal)}` };

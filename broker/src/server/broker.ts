@@ -1,17 +1,26 @@
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
-import { createServer as createNetServer, type AddressInfo, type Server as NetServer } from 'node:net';
+import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
+import type { Server as TlsServer } from 'node:tls';
 import { Aedes, type AedesOptions, type AuthenticateError, type Client } from 'aedes';
 import type { Logger } from 'pino';
 import { createWebSocketStream, WebSocketServer } from 'ws';
-import { developmentPolicy, type BrokerPolicy } from '../policy/policy.js';
+import { developmentPolicy, type BrokerPolicy, type ClientCertificate } from '../policy/policy.js';
 import { describePrincipal } from '../policy/principal.js';
+import { createConnectGate } from './connect-gate.js';
 import { guardSocket } from './packet-size-guard.js';
+import { createTlsListener, type TlsListenerOptions } from './tls-listener.js';
 
 export interface BrokerOptions {
   policy?: BrokerPolicy;
   logger?: Logger;
   /** Largest MQTT packet accepted; bigger ones end the connection before they are buffered. */
   maxPacketBytes?: number;
+  /** A connection that sends no CONNECT within this time is closed (default 10 s). */
+  connectTimeoutMs?: number;
+  /** Longest client id accepted, in bytes (default 160); longer ones get CONNACK 0x02. */
+  maxClientIdLength?: number;
+  /** The verified TLS client certificate of a connection (startBroker wires this for its TLS listener). */
+  clientCertificateOf?: (client: Client) => ClientCertificate | undefined;
   /**
    * Scale-out: sessions, retained messages and QoS 1 queues live in Redis and messages fan out
    * through Redis pub/sub, so N brokers behind a TCP load balancer act as one.
@@ -27,9 +36,14 @@ export interface ListenOptions {
   mqttPort: number;
   /** MQTT over WebSocket (browsers); omit to disable, 0 picks a free port. */
   wsPort?: number;
+  /** MQTT over TLS, with optional client-certificate authentication; omit to disable. */
+  tls?: TlsListenerOptions;
 }
 
 export const DEFAULT_MAX_PACKET_BYTES = 512 * 1024;
+export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+/** Our device client ids are `{tenant}/{device}` (up to 129 bytes): longer than 3.1.1's guaranteed 23. */
+export const DEFAULT_MAX_CLIENT_ID_LENGTH = 160;
 
 export interface RunningBroker {
   aedes: Aedes;
@@ -40,6 +54,8 @@ export interface RunningBroker {
   mqttPort: number;
   wsUrl?: string;
   wsPort?: number;
+  mqttsUrl?: string;
+  tlsPort?: number;
   close(): Promise<void>;
 }
 
@@ -47,15 +63,21 @@ function authError(reason: string, returnCode: number): AuthenticateError {
   return Object.assign(new Error(reason), { returnCode }) as AuthenticateError;
 }
 
-async function redisBackends(url: string): Promise<Pick<AedesOptions, 'persistence' | 'mq'>> {
+// Redis connections per aedes instance, so close() can end them (aedes leaves its persistence's open).
+const redisConnections = new WeakMap<Aedes, { disconnect(): void }>();
+
+async function redisBackends(url: string): Promise<Pick<AedesOptions, 'persistence' | 'mq'> & { conn: { disconnect(): void } }> {
   const [{ default: redisPersistence }, { default: mqemitterRedis }, { Redis }] = await Promise.all([
     import('aedes-persistence-redis'),
     import('mqemitter-redis'),
     import('ioredis'),
   ]);
+  const conn = new Redis(url);
+  conn.on('error', () => {}); // reconnects by itself; a down Redis shows up as failing publishes
   return {
-    persistence: redisPersistence({ conn: new Redis(url) }),
+    persistence: redisPersistence({ conn }),
     mq: mqemitterRedis({ connectionString: url }),
+    conn,
   };
 }
 
@@ -63,20 +85,26 @@ async function redisBackends(url: string): Promise<Pick<AedesOptions, 'persisten
 export async function createBroker(options: BrokerOptions = {}): Promise<Aedes> {
   const policy = options.policy ?? developmentPolicy();
   const log = options.logger;
+  const maxClientIdLength = options.maxClientIdLength ?? DEFAULT_MAX_CLIENT_ID_LENGTH;
+  const gate = createConnectGate({ admitConnection: () => policy.admitConnection(), maxClientIdLength });
+  const redis = options.redisUrl ? await redisBackends(options.redisUrl) : undefined;
   const aedes = await Aedes.createBroker({
-    ...(options.redisUrl ? await redisBackends(options.redisUrl) : {}),
-    // Our device client ids are `{tenant}/{device}`: longer than 3.1.1's guaranteed 23 bytes.
-    maxClientsIdLength: 160,
-    connectTimeout: 10_000,
+    ...(redis ? { persistence: redis.persistence, mq: redis.mq } : {}),
+    maxClientsIdLength: maxClientIdLength,
+    connectTimeout: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
     ...options.aedes,
     preConnect(client, _packet, done) {
-      const decision = policy.admitConnection();
-      if (decision.ok) return done(null, true);
-      log?.warn({ clientId: client.id, reason: decision.reason }, 'mqtt connect refused');
-      done(authError(decision.reason, 3), false);
+      gate.admit(client);
+      done(null, true);
     },
     authenticate(client, username, password, done) {
-      policy.authenticate(client, username, password).then(
+      const refusal = gate.refusal(client);
+      if (refusal) {
+        log?.warn({ clientId: client.id, reason: refusal.reason }, 'mqtt connect refused');
+        // aedes answers CONNACK with this return code and closes. [MQTT-3.2.2-5]
+        return done(authError(refusal.reason, refusal.returnCode), false);
+      }
+      policy.authenticate(client, username, password, options.clientCertificateOf?.(client)).then(
         (decision) => {
           if (decision.ok) {
             log?.debug({ clientId: client.id, principal: describePrincipal(decision.principal) }, 'mqtt connect');
@@ -101,7 +129,9 @@ export async function createBroker(options: BrokerOptions = {}): Promise<Aedes> 
         log?.warn({ clientId: client?.id }, 'mqtt client over its publish rate for too long; disconnecting');
         return done(new Error('publish rate exceeded'));
       }
-      setTimeout(() => done(null), delay);
+      // Held back: its PUBACK follows later, so the client's in-flight window slows it down.
+      // Not published if the client left meanwhile: without a PUBACK it resends it. [MQTT-4.4.0-1]
+      setTimeout(() => done(client?.closed ? new Error('client closed while throttled') : null), delay);
     },
     authorizeSubscribe(client, subscription, done) {
       const decision = policy.authorizeSubscribe(client, subscription);
@@ -111,12 +141,13 @@ export async function createBroker(options: BrokerOptions = {}): Promise<Aedes> 
       done(null, null);
     },
   });
+  if (redis) redisConnections.set(aedes, redis.conn);
   aedes.on('clientError', (client, err) => log?.debug({ clientId: client.id, err: err.message }, 'mqtt client error'));
   aedes.on('connectionError', (client, err) => log?.debug({ clientId: client?.id, err: err.message }, 'mqtt connection error'));
   return aedes;
 }
 
-function listenOn(server: NetServer | HttpServer, port: number, host: string): Promise<number> {
+function listenOn(server: NetServer | HttpServer | TlsServer, port: number, host: string): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
@@ -130,15 +161,30 @@ function listenOn(server: NetServer | HttpServer, port: number, host: string): P
 export async function startBroker(options: BrokerOptions & ListenOptions): Promise<RunningBroker> {
   const host = options.host ?? '127.0.0.1';
   const policy = options.policy ?? developmentPolicy();
-  const aedes = await createBroker({ ...options, policy });
+  const log = options.logger;
+  // The TLS socket is wrapped by the packet-size guard before aedes sees it, so its verified
+  // certificate is looked up by the stream aedes holds as `client.conn`.
+  const certificates = new WeakMap<object, ClientCertificate>();
+  const aedes = await createBroker({ ...options, policy, clientCertificateOf: (client) => certificates.get(client.conn) });
   const maxPacketBytes = options.maxPacketBytes ?? DEFAULT_MAX_PACKET_BYTES;
-  const tcp = createNetServer((socket) => {
-    const guarded = guardSocket(socket, maxPacketBytes, (reason) =>
-      options.logger?.warn({ remote: socket.remoteAddress, reason }, 'mqtt connection closed'),
-    );
+  const serve = (socket: Socket, certificate?: ClientCertificate): void => {
+    const guarded = guardSocket(socket, maxPacketBytes, (reason) => log?.warn({ remote: socket.remoteAddress, reason }, 'mqtt connection closed'));
+    if (certificate) certificates.set(guarded, certificate);
     aedes.handle(guarded);
-  });
+  };
+  const tcp = createNetServer((socket) => serve(socket));
   const mqttPort = await listenOn(tcp, options.mqttPort, host);
+
+  let tls: TlsServer | undefined;
+  let tlsPort: number | undefined;
+  if (options.tls) {
+    tls = createTlsListener(
+      { ...options.tls, handshakeTimeoutMs: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS },
+      serve,
+      (remote, reason) => log?.warn({ remote, reason }, 'mqtt tls connection refused'),
+    );
+    tlsPort = await listenOn(tls, options.tls.port, host);
+  }
 
   let http: HttpServer | undefined;
   let wss: WebSocketServer | undefined;
@@ -170,11 +216,14 @@ export async function startBroker(options: BrokerOptions & ListenOptions): Promi
     mqttPort,
     mqttUrl: `mqtt://${urlHost}:${mqttPort}`,
     ...(wsPort !== undefined ? { wsPort, wsUrl: `ws://${urlHost}:${wsPort}` } : {}),
+    ...(tlsPort !== undefined ? { tlsPort, mqttsUrl: `mqtts://${urlHost}:${tlsPort}` } : {}),
     async close() {
       await new Promise<void>((resolve) => aedes.close(() => resolve()));
+      redisConnections.get(aedes)?.disconnect();
       wss?.clients.forEach((c) => c.terminate());
       await Promise.all([
         new Promise<void>((resolve) => tcp.close(() => resolve())),
+        tls ? new Promise<void>((resolve) => tls.close(() => resolve())) : Promise.resolve(),
         http ? new Promise<void>((resolve) => { http.closeAllConnections(); http.close(() => resolve()); }) : Promise.resolve(),
       ]);
     },

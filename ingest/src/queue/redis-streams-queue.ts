@@ -47,6 +47,9 @@ export async function createRedisStreamsQueue(options: RedisStreamsQueueOptions)
   // Separate connections: a blocking XREADGROUP must not hold up producers.
   const producer = new Redis(options.url, { maxRetriesPerRequest: null });
   const reader = new Redis(options.url, { maxRetriesPerRequest: null });
+  // Both reconnect on their own; failures surface through the commands (and onError).
+  producer.on('error', () => {});
+  reader.on('error', () => {});
   try {
     await producer.xgroup('CREATE', stream, group, '0', 'MKSTREAM');
   } catch (err) {

@@ -31,6 +31,12 @@ export interface PlatformConfig {
   adminPassword: string | undefined;
   /** Bearer token of the API's admin (CLUTCH_ADMIN_TOKEN). */
   adminToken: string | undefined;
+  /** Which part to run: all (one process, embedded defaults) or one scaled-out role (--role, CLUTCH_ROLE). */
+  role: 'all' | 'broker' | 'ingest' | 'api';
+  /** Redis for scale-out: broker sessions/fan-out, the ingest stream, live events, Socket.io (--redis-url, REDIS_URL). */
+  redisUrl: string | undefined;
+  /** A broker of the cluster, for API processes that send downlink commands (--broker-url, CLUTCH_BROKER_URL). */
+  brokerUrl: string | undefined;
   /** ML model registry directory (CLUTCH_MODELS_DIR, default ./data/models). */
   modelsDir: string;
   /** Refuse API calls without a valid token (--require-auth, CLUTCH_REQUIRE_AUTH=1); off = open dev mode. */
@@ -50,8 +56,10 @@ const FLAGS: Record<string, string> = {
   '--port': 'PORT', '--mqtt-port': 'MQTT_PORT', '--mqtt-ws-port': 'MQTT_WS_PORT', '--host': 'HOST',
   '--database-url': 'DATABASE_URL', '--data-dir': 'CLUTCH_DATA_DIR', '--vehicles': 'CLUTCH_VEHICLES',
   '--elm327': 'CLUTCH_ELM327', '--baud': 'CLUTCH_ELM327_BAUD', '--datasets-dir': 'CLUTCH_DATASETS_DIR',
-  '--row-ms': 'CLUTCH_ROW_MS', '--log-level': 'LOG_LEVEL',
+  '--row-ms': 'CLUTCH_ROW_MS', '--log-level': 'LOG_LEVEL', '--role': 'CLUTCH_ROLE', '--redis-url': 'REDIS_URL',
+  '--broker-url': 'CLUTCH_BROKER_URL', '--models-dir': 'CLUTCH_MODELS_DIR',
 };
+const ROLES = ['all', 'broker', 'ingest', 'api'] as const;
 const SWITCHES: Record<string, string> = { '--allow-anonymous': 'CLUTCH_ALLOW_ANONYMOUS', '--require-auth': 'CLUTCH_REQUIRE_AUTH' };
 
 export const USAGE = `Usage: npm start -- [options]
@@ -67,7 +75,16 @@ export const USAGE = `Usage: npm start -- [options]
   --row-ms N            simulator replay: milliseconds per recorded row (default 500)
   --allow-anonymous     let MQTT clients connect without credentials (local tools only)
   --require-auth        API calls need a bearer token (CLUTCH_ADMIN_TOKEN or a partner API key)
+  --models-dir DIR      ML model registry (default ./data/models)
+Scaled out (each part its own process, sharing PostgreSQL and Redis; see docs/scale-out.md):
+  --role broker|ingest|api   --redis-url URL   --database-url URL   --broker-url URL (api: for commands)
 Every option has an environment variable too; see docs/configuration.md.`;
+
+function roleValue(raw: string | undefined): PlatformConfig['role'] {
+  if (raw === undefined || raw === '') return 'all';
+  if (!(ROLES as readonly string[]).includes(raw)) throw new ConfigError(`--role must be one of ${ROLES.join(', ')}, got ${JSON.stringify(raw)}`);
+  return raw as PlatformConfig['role'];
+}
 
 export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv, cwd: string): PlatformConfig {
   const merged: Record<string, string | undefined> = { ...env };
@@ -101,6 +118,9 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv, cwd:
     adminPassword: merged.CLUTCH_BROKER_ADMIN_PASSWORD || undefined,
     adminToken: merged.CLUTCH_ADMIN_TOKEN || undefined,
     modelsDir: resolve(cwd, merged.CLUTCH_MODELS_DIR || 'data/models'),
+    role: roleValue(merged.CLUTCH_ROLE),
+    redisUrl: merged.REDIS_URL || undefined,
+    brokerUrl: merged.CLUTCH_BROKER_URL || undefined,
     requireAuth: merged.CLUTCH_REQUIRE_AUTH === '1' || merged.CLUTCH_REQUIRE_AUTH === 'true',
   };
 }
