@@ -88,6 +88,9 @@ describe('model registry over HTTP', () => {
     const perf = await call(fx.api.url, 'GET', `/api/ai/models/${ids.tiny}/performance`, { token: partner });
     expect(perf.body).toMatchObject({ id: ids.tiny, version: 'tiny-ae', metrics: { minF1: 0.98, falseAlarmsPer100h: 0 } });
     expect((await admin('GET', `/api/ai/models/${ids.rules}/performance`)).body.metrics).toBeNull();
+    // Predictions run on the live model from now on.
+    const predicted = await call(fx.api.url, 'POST', '/api/ai/maintenance/predict', { token: partner, body: { readings: [{ signal: 'engine.rpm', time: 0, value: 800 }] } });
+    expect(predicted.body).toMatchObject({ modelId: ids.tiny, modelVersion: 'tiny-ae' });
   });
 
   it('answers MODEL_NOT_FOUND for an unknown model and keeps deploy and retrain for administrators', async () => {
