@@ -3,3 +3,4 @@ export { freePort } from './free-port.js';
 export { startPostgresServer, createTestDatabase, type PostgresServer } from './postgres-server.js';
 export { startPtyPair, type PtyPair } from './socat.js';
 export { startRedisServer, type RedisServer } from './redis-server.js';
+export { launchChromium } from './chromium.js';

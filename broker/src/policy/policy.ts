@@ -2,6 +2,7 @@ import { timingSafeEqual } from 'node:crypto';
 import type { AuthenticateError, Client, PublishPacket, Subscription } from 'aedes';
 import type { Database } from '@clutch/db';
 import { parseDeviceUsername, verifyApiKey, verifyDeviceCredential } from '@clutch/identity';
+import { deviceCredentialIsLive } from './device-liveness.js';
 import { clientIdAllowed, describePrincipal, type Principal } from './principal.js';
 import { createTokenBucket, type TokenBucket } from './rate-limit.js';
 import { canPublish, canSubscribe } from './topic-acl.js';
@@ -115,16 +116,38 @@ function equalSecrets(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
+async function identifyByCertificate(db: Database, certificate: ClientCertificate, username: string | undefined): Promise<AuthDecision | null> {
+  const cn = certificate.subjectCommonName;
+  const device = parseDeviceUsername(cn);
+  if (!device) return null;
+  // One identity per connection: a certificate for one device with the username of another is refused.
+  if (username !== undefined && username !== '' && username !== cn) {
+    return { ok: false, returnCode: NOT_AUTHORIZED, reason: `certificate is for ${cn}, username is ${username}` };
+  }
+  try {
+    return (await deviceCredentialIsLive(db, device.tenantId, device.deviceId))
+      ? { ok: true, principal: { kind: 'device', ...device } }
+      : { ok: false, returnCode: NOT_AUTHORIZED, reason: `certificate of ${cn}: device unknown or its credential revoked` };
+  } catch (err) {
+    return { ok: false, returnCode: SERVER_UNAVAILABLE, reason: `credential check failed: ${(err as Error).message}` };
+  }
+}
+
 /**
  * Production policy: devices log in as `{tenant}/{device}` with their credential, partners as
- * `apikey` with a `ck_...` token, operators as `admin` with the configured password.
+ * `apikey` with a `ck_...` token, operators as `admin` with the configured password. On the TLS
+ * listener a device may instead present a client certificate whose subject CN is `{tenant}/{device}`
+ * (username empty or equal to the CN, no password); its credential must still be live.
  */
 export function tenantPolicy(options: { db: Database; adminPassword?: string | undefined; allowAnonymous?: boolean; limits?: PolicyLimits }): BrokerPolicy {
   const { db } = options;
   return buildPolicy({
     limits: options.limits ?? DEFAULT_LIMITS,
-    async identify(_client, username, password) {
+    async identify(_client, username, password, certificate) {
       const secret = password?.toString('utf8') ?? '';
+      // A verified certificate naming a device decides the login; any other certificate does not.
+      const byCertificate = certificate ? await identifyByCertificate(db, certificate, username) : null;
+      if (byCertificate) return byCertificate;
       if (username === undefined || username === '') {
         return options.allowAnonymous
           ? { ok: true, principal: { kind: 'anonymous' } }
