@@ -3,15 +3,23 @@
 import { signalCatalogue } from '@clutch/contracts';
 import { migrate, openDatabase, syncSignals, type Database } from '@clutch/db';
 import { createApiKey, ensureTenant, issueDeviceCredential, provisionDevice, revokeDeviceCredential } from '@clutch/identity';
+import { readFileSync } from 'node:fs';
 import { pino } from 'pino';
 import { parseArgs } from './cli/args.js';
 import { DEFAULT_LIMITS, developmentPolicy, tenantPolicy, type PolicyLimits } from './policy/policy.js';
-import { DEFAULT_MAX_PACKET_BYTES, startBroker } from './server/broker.js';
+import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_MAX_PACKET_BYTES, startBroker } from './server/broker.js';
+import type { TlsListenerOptions } from './server/tls-listener.js';
+import { createDevCa } from './tls/dev-ca.js';
 
 const USAGE = `clutch-broker [serve] [--port 1883] [--ws-port 8083] [--host 127.0.0.1]
               [--database-url URL | --data-dir DIR] [--redis-url URL]
               [--admin-password PW] [--allow-anonymous] [--max-packet-bytes N]
               [--publish-rate N] [--publish-burst N]   (per-client PUBLISH packets/s, default 50 and 500)
+              [--connect-timeout-ms N]                 (no CONNECT within N ms closes the connection, default 10000)
+              [--tls-port 8883 --tls-key FILE --tls-cert FILE [--tls-ca FILE]]
+                  MQTT over TLS; with --tls-ca a device may log in with a client certificate whose
+                  subject CN is tenant/device instead of a password
+clutch-broker dev-ca --out DIR [--device T/D ...]      (development CA, localhost server cert, device certs; uses openssl)
 clutch-broker provision-device --tenant T --device D [--vehicle-id UUID | --vehicle-name NAME [--vin VIN]]
 clutch-broker rotate-device --tenant T --device D
 clutch-broker revoke-device --tenant T --device D
@@ -23,6 +31,20 @@ CLUTCH_BROKER_ADMIN_PASSWORD). --allow-anonymous is for local tools and conforma
 The database defaults to DATABASE_URL, else the PGlite directory ./data/pglite.`;
 
 const SWITCHES = ['allow-anonymous', 'help'];
+
+function tlsOptions(flags: Map<string, string>): TlsListenerOptions | undefined {
+  if (!flags.has('tls-port')) {
+    for (const name of ['tls-key', 'tls-cert', 'tls-ca']) if (flags.has(name)) throw new Error(`--${name} needs --tls-port`);
+    return undefined;
+  }
+  const ca = flags.get('tls-ca');
+  return {
+    port: port(flags, 'tls-port', 8883),
+    key: readFileSync(required(flags, 'tls-key')),
+    cert: readFileSync(required(flags, 'tls-cert')),
+    ...(ca ? { ca: readFileSync(ca) } : {}),
+  };
+}
 
 function required(flags: Map<string, string>, name: string): string {
   const value = flags.get(name);
@@ -68,19 +90,28 @@ async function serve(flags: Map<string, string>): Promise<void> {
   if (anonymous) logger.warn('anonymous clients are allowed: local development and conformance testing only');
   const maxPacketBytes = flags.has('max-packet-bytes') ? Number(flags.get('max-packet-bytes')) : DEFAULT_MAX_PACKET_BYTES;
   const redisUrl = flags.get('redis-url') ?? process.env.REDIS_URL;
+  const tls = tlsOptions(flags);
   const broker = await startBroker({
     policy, logger, maxPacketBytes,
+    connectTimeoutMs: positive(flags, 'connect-timeout-ms', DEFAULT_CONNECT_TIMEOUT_MS),
+    ...(tls ? { tls } : {}),
     host: flags.get('host') ?? '127.0.0.1',
     mqttPort: port(flags, 'port', 1883),
     wsPort: port(flags, 'ws-port', 8083),
     ...(redisUrl ? { redisUrl } : {}),
   });
-  console.log(`clutch-broker listening: ${broker.mqttUrl} and ${broker.wsUrl}${redisUrl ? ` (cluster on ${redisUrl})` : ''}`);
+  const urls = [broker.mqttUrl, broker.wsUrl, broker.mqttsUrl].filter((u) => u !== undefined);
+  console.log(`clutch-broker listening: ${urls.join(' and ')}${redisUrl ? ` (cluster on ${redisUrl})` : ''}`);
   const stop = (): void => {
     void broker.close().then(() => db?.close()).then(() => process.exit(0));
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
+}
+
+function devCa(flags: Map<string, string>, lists: Map<string, string[]>): void {
+  const files = createDevCa({ outDir: required(flags, 'out'), devices: lists.get('device') ?? [], openssl: process.env.OPENSSL ?? 'openssl' });
+  console.log(JSON.stringify(files, null, 2));
 }
 
 async function admin(command: string, flags: Map<string, string>): Promise<void> {
@@ -121,13 +152,14 @@ async function admin(command: string, flags: Map<string, string>): Promise<void>
 }
 
 async function main(): Promise<void> {
-  const { positional, flags } = parseArgs(process.argv.slice(2), SWITCHES);
+  const { positional, flags, lists } = parseArgs(process.argv.slice(2), SWITCHES);
   if (flags.has('help')) {
     console.log(USAGE);
     return;
   }
   const command = positional[0] ?? 'serve';
   if (command === 'serve') return serve(flags);
+  if (command === 'dev-ca') return devCa(flags, lists);
   return admin(command, flags);
 }
 

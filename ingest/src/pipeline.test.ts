@@ -198,4 +198,16 @@ describe.each(implementations)('ingest chain on %s', (_name, open) => {
     expect(seen.filter((e) => e.type === 'alert')).toEqual([expect.objectContaining({ vehicleId, alert: expect.objectContaining({ kind: 'cooling' }) })]);
     expect(scoring.stats().alerts).toBe(1);
   });
+
+  it('stores out-of-order, late and duplicate-seq batches once each, readable in time order', async () => {
+    await db.query(`UPDATE devices SET last_seq = NULL WHERE id = 'pi-1'`);
+    // seq 12 arrives first, then the older seq 10 (late, after hours offline), then seq 12 again.
+    await handler.handle([message(batch(12, [[0, 'engine.rpm', 1200]]))]);
+    await handler.handle([message(batch(10, [[0, 'engine.rpm', 1000], [500, 'engine.rpm', 1050]]))]);
+    await handler.handle([message(batch(12, [[0, 'engine.rpm', 1200]]))]);
+    const { rows } = await db.query<{ value: number }>('SELECT value FROM samples WHERE vehicle_id = $1 AND signal_id = 2 ORDER BY time', [vehicleId]);
+    expect(rows.map((r) => r.value)).toEqual([1000, 1050, 1200]);
+    const device = await db.query<{ last_seq: string | number }>(`SELECT last_seq FROM devices WHERE id = 'pi-1'`);
+    expect(Number(device.rows[0]!.last_seq)).toBe(12); // a late batch never moves the newest seq back
+  });
 });

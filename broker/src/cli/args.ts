@@ -1,7 +1,15 @@
-/** Minimal `--flag value` / `--flag=value` / `--switch` parser for the broker CLI. */
-export function parseArgs(argv: readonly string[], switches: readonly string[]): { positional: string[]; flags: Map<string, string> } {
+/**
+ * Minimal `--flag value` / `--flag=value` / `--switch` parser for the broker CLI. `flags` keeps the
+ * last value of each flag, `lists` every value of a repeatable one (`--device a/b --device c/d`).
+ */
+export function parseArgs(argv: readonly string[], switches: readonly string[]): { positional: string[]; flags: Map<string, string>; lists: Map<string, string[]> } {
   const positional: string[] = [];
   const flags = new Map<string, string>();
+  const lists = new Map<string, string[]>();
+  const set = (name: string, value: string): void => {
+    flags.set(name, value);
+    lists.set(name, [...(lists.get(name) ?? []), value]);
+  };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (!arg.startsWith('--')) {
@@ -10,14 +18,14 @@ export function parseArgs(argv: readonly string[], switches: readonly string[]):
     }
     const eq = arg.indexOf('=');
     const name = eq > 0 ? arg.slice(2, eq) : arg.slice(2);
-    if (eq > 0) flags.set(name, arg.slice(eq + 1));
-    else if (switches.includes(name)) flags.set(name, 'true');
+    if (eq > 0) set(name, arg.slice(eq + 1));
+    else if (switches.includes(name)) set(name, 'true');
     else {
       const value = argv[i + 1];
       if (value === undefined || value.startsWith('--')) throw new Error(`--${name} needs a value`);
-      flags.set(name, value);
+      set(name, value);
       i++;
     }
   }
-  return { positional, flags };
+  return { positional, flags, lists };
 }
