@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,15 +11,15 @@ const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 const dataDir = mkdtempSync(join(tmpdir(), 'clutch-broker-cli-'));
 const running: ChildProcess[] = [];
 
-function serve(args: string[]): Promise<{ child: ChildProcess; mqttUrl: string }> {
+function serve(args: string[]): Promise<{ child: ChildProcess; mqttUrl: string; urls: string[] }> {
   const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--ws-port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LOG_LEVEL: 'silent' } });
   running.push(child);
   return new Promise((resolve, reject) => {
     let out = '';
     child.stdout!.on('data', (d: Buffer) => {
       out += d.toString();
-      const m = /listening: (mqtt:\/\/\S+)/.exec(out);
-      if (m) resolve({ child, mqttUrl: m[1]! });
+      const m = /listening: (mqtt:\/\/\S+)(.*)\n/.exec(out);
+      if (m) resolve({ child, mqttUrl: m[1]!, urls: `${m[1]}${m[2]}`.split(' and ') });
     });
     child.once('exit', (code) => reject(new Error(`broker exited with ${code}: ${out}`)));
   });
@@ -55,6 +55,22 @@ describe('clutch-broker CLI', () => {
     const car = await mqtt.connectAsync(mqttUrl, { clientId: 'acme/pi-9', ...provisioned.mqtt, reconnectPeriod: 0 });
     await car.publishAsync('clutch/v1/acme/pi-9/status', '{"v":1,"state":"online"}', { qos: 1 });
     await car.endAsync();
+  });
+
+  it('makes a development CA whose server and device certificates serve MQTT over TLS', async () => {
+    const out = join(dataDir, 'dev-ca');
+    const made = spawnSync(process.execPath, [CLI, 'dev-ca', '--out', out, '--device', 'acme/pi-1', '--device', 'acme/pi-2'], { encoding: 'utf8' });
+    expect(made.status, made.stderr).toBe(0);
+    const files = JSON.parse(made.stdout) as { ca: { cert: string }; server: { cert: string; key: string }; devices: Array<{ username: string; cert: string; key: string }> };
+    expect(files.devices.map((d) => d.username)).toEqual(['acme/pi-1', 'acme/pi-2']);
+
+    const { urls } = await serve(['--allow-anonymous', '--tls-port', '0', '--tls-key', files.server.key, '--tls-cert', files.server.cert, '--tls-ca', files.ca.cert]);
+    const mqttsUrl = urls.find((u) => u.startsWith('mqtts://'))!;
+    expect(mqttsUrl).toMatch(/^mqtts:/);
+    const device = files.devices[0]!;
+    const client = await mqtt.connectAsync(mqttsUrl, { clientId: 'tls-tool', ca: readFileSync(files.ca.cert), key: readFileSync(device.key), cert: readFileSync(device.cert), reconnectPeriod: 0 });
+    await client.publishAsync('clutch/v1/acme/pi-1/telemetry', '{}', { qos: 1 });
+    await client.endAsync();
   });
 
   it('refuses unknown commands and missing flags with a usage message', () => {

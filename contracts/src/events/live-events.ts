@@ -38,20 +38,24 @@ export interface LiveEventBus {
   subscribe(handler: LiveEventHandler): () => void;
 }
 
+/** Hands an event to every listener; one faulty listener must not stop delivery to the others. */
+export function deliverToAll(handlers: Iterable<LiveEventHandler>, event: LiveEvent): void {
+  for (const handler of handlers) {
+    try {
+      handler(event);
+    } catch (err) {
+      queueMicrotask(() => {
+        throw err;
+      });
+    }
+  }
+}
+
 export function createInProcessBus(): LiveEventBus {
   const handlers = new Set<LiveEventHandler>();
   return {
     publish(event) {
-      for (const handler of handlers) {
-        // One faulty listener must not stop delivery to the others.
-        try {
-          handler(event);
-        } catch (err) {
-          queueMicrotask(() => {
-            throw err;
-          });
-        }
-      }
+      deliverToAll(handlers, event);
     },
     subscribe(handler) {
       handlers.add(handler);

@@ -1,4 +1,4 @@
-import type { LiveEvent, LiveEventBus, LiveEventHandler } from '@clutch/contracts';
+import { deliverToAll, type LiveEvent, type LiveEventBus, type LiveEventHandler } from '@clutch/contracts';
 import { Redis } from 'ioredis';
 
 export const EVENTS_CHANNEL = 'clutch:events';
@@ -21,15 +21,7 @@ export async function createRedisBus(url: string): Promise<LiveEventBus & { clos
     } catch {
       return; // not ours
     }
-    for (const handler of handlers) {
-      try {
-        handler(event);
-      } catch (err) {
-        queueMicrotask(() => {
-          throw err;
-        });
-      }
-    }
+    deliverToAll(handlers, event);
   });
   await sub.subscribe(EVENTS_CHANNEL);
   return {
