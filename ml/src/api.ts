@@ -38,9 +38,14 @@ export function predictMaintenance(readings: readonly Reading[], options: { mode
   const alerts = createOnlineScorer({ model, now: () => 0 }).pushFrames('vehicle', frames);
   const running = frames.filter((f) => regimeOf(f.v) !== 'off');
   const col = (idx: number, list: readonly Frame[] = running): number => median(list.map((f) => f.v[idx] as number));
+  let peakCoolant = Number.NEGATIVE_INFINITY;
+  for (const f of running) {
+    const c = f.v[S.coolant] as number;
+    if (Number.isFinite(c) && c > peakCoolant) peakCoolant = c;
+  }
   const describe: Record<AlertKind, string> = {
     battery: `median running voltage ${col(S.voltage).toFixed(2)} V`,
-    cooling: `coolant peaked at ${Math.max(...running.map((f) => f.v[S.coolant] as number).filter(Number.isFinite), NaN).toFixed(0)} °C`,
+    cooling: Number.isFinite(peakCoolant) ? `coolant peaked at ${peakCoolant.toFixed(0)} °C` : 'no coolant temperature while the engine ran',
     fuel_trim: `median trims short ${col(S.stft).toFixed(1)} %, long ${col(S.ltft).toFixed(1)} %`,
     catalyst: `median catalyst temperature ${col(S.catalyst).toFixed(0)} °C`,
     sensor: 'sensor readings checked for frozen values, jumps and MAP/load agreement',

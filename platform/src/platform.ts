@@ -48,6 +48,21 @@ export async function startPlatform(config: PlatformConfig, logger: Logger): Pro
       return null;
     });
     const scorer = { scorer: createOnlineScorer(live ? { model: live.model } : {}), modelVersion: live?.entry.version ?? 'health-checks' };
+    // A model deployed through the API (or the ml CLI) takes over scoring within a minute.
+    const modelWatch = setInterval(() => {
+      void getLiveModel(config.modelsDir).then(
+        (next) => {
+          const version = next?.entry.version ?? 'health-checks';
+          if (version === scorer.modelVersion) return;
+          scorer.scorer = createOnlineScorer(next ? { model: next.model } : {});
+          scorer.modelVersion = version;
+          logger.info({ version }, 'scoring with a newly deployed model');
+        },
+        () => {},
+      );
+    }, 60_000);
+    modelWatch.unref();
+    stack.push(async () => clearInterval(modelWatch));
     const ingest = await startIngest({ db, bus, source: aedesSource(broker.aedes), logger: logger.child({ component: 'ingest' }), scorer });
     stack.push(() => ingest.stop());
 

@@ -8,7 +8,48 @@ export interface Vehicle {
   model: string | null;
   modelYear: number | null;
   deviceIds: string[];
+  /** Any of its devices has a live broker session. */
+  online: boolean;
   lastSeenAt: string | null;
+}
+
+export type Severity = 'info' | 'warning' | 'critical';
+
+/** An alert raised by scoring in ingest, as `GET /api/vehicles/:id/alerts` lists it. */
+export interface StoredAlert {
+  id: string;
+  time: string;
+  kind: string;
+  severity: Severity;
+  title: string;
+  explanation: string;
+  signals: string[];
+}
+
+/** The same alert as the live `alert` event carries it. */
+export interface LiveAlert extends Omit<StoredAlert, 'time'> {
+  at: string;
+}
+
+export interface TroubleCode {
+  code: string;
+  kind: 'stored' | 'pending' | 'permanent';
+  description: string | null;
+  system: string;
+  milRelevant: boolean;
+  firstSeen: string;
+}
+
+export interface Diagnostics {
+  reportedAt: string | null;
+  milOn: boolean;
+  current: TroubleCode[];
+}
+
+export interface SignalInfo {
+  key: string;
+  name: string;
+  unit: string;
 }
 
 export interface Reading {

@@ -1,5 +1,20 @@
-import { ApiProblem, describeVehicle, getJson, timeAgo, type Reading, type TelemetrySeries, type Vehicle } from './api.js';
+import { AlertsPanel } from './alerts.js';
+import {
+  ApiProblem,
+  describeVehicle,
+  getJson,
+  timeAgo,
+  type Diagnostics,
+  type LiveAlert,
+  type Reading,
+  type SignalInfo,
+  type StoredAlert,
+  type TelemetrySeries,
+  type Vehicle,
+} from './api.js';
 import { LiveChart } from './chart.js';
+import { TroubleCodesPanel } from './diagnostics.js';
+import { PresenceBadge } from './presence.js';
 
 type Level = 'ok' | 'warn' | 'bad';
 
@@ -53,6 +68,8 @@ interface ClientSocket {
   on(event: 'connect_error', listener: (err: Error) => void): unknown;
   on(event: 'readings', listener: (msg: { vehicleId: string; readings: Reading[] }) => void): unknown;
   on(event: 'presence', listener: (msg: { vehicleId: string; deviceId: string; online: boolean; at: string }) => void): unknown;
+  on(event: 'alert', listener: (msg: { vehicleId: string; alert: LiveAlert }) => void): unknown;
+  on(event: 'dtc', listener: (msg: { vehicleId: string; at: string; codes: { code: string; kind: string }[] }) => void): unknown;
   timeout(ms: number): { emit(event: string, payload: unknown, ack: (err: Error | null, res?: SubscribeAck) => void): void };
 }
 
@@ -163,6 +180,36 @@ const chart = canvas
     )
   : undefined;
 
+function element(testId: string): HTMLElement | null {
+  return document.querySelector<HTMLElement>(`[data-testid="${testId}"]`);
+}
+
+const presenceEl = element('presence');
+const presence = presenceEl ? new PresenceBadge(presenceEl) : undefined;
+const alertList = element('alerts');
+const alertsPanel = alertList ? new AlertsPanel(alertList, element('alerts-empty'), element('alerts-count')) : undefined;
+const dtcList = element('dtcs');
+const codesPanel = dtcList ? new TroubleCodesPanel(dtcList, element('dtcs-empty'), element('mil')) : undefined;
+
+/** Alerts, trouble codes and presence; run on load and after every reconnect, like the snapshot. */
+async function loadStatus(vehicleId: string, vehicle?: Vehicle): Promise<void> {
+  const id = encodeURIComponent(vehicleId);
+  const current = vehicle ?? (await getJson<Vehicle>(`/api/vehicles/${id}`));
+  presence?.set(current.online, current.lastSeenAt);
+  await Promise.all([
+    getJson<{ alerts: StoredAlert[] }>(`/api/vehicles/${id}/alerts?limit=50`).then((r) => alertsPanel?.load(r.alerts)),
+    loadCodes(vehicleId),
+  ]);
+}
+
+async function loadCodes(vehicleId: string): Promise<void> {
+  try {
+    codesPanel?.show(await getJson<Diagnostics>(`/api/obd2/diagnostics/${encodeURIComponent(vehicleId)}?history=1`));
+  } catch (err) {
+    codesPanel?.unavailable(`Trouble codes unavailable: ${errorText(err)}`);
+  }
+}
+
 function apply(readings: readonly Reading[]): void {
   for (const r of readings) {
     const time = Date.parse(r.time);
@@ -203,7 +250,10 @@ async function connectLive(vehicleId: string): Promise<void> {
       }
       clearError();
       setConnection('live');
-      if (connectedBefore) loadSnapshot(vehicleId).catch(() => undefined);
+      if (connectedBefore) {
+        loadSnapshot(vehicleId).catch(() => undefined);
+        loadStatus(vehicleId).catch(() => undefined);
+      }
       connectedBefore = true;
     });
   });
@@ -211,6 +261,18 @@ async function connectLive(vehicleId: string): Promise<void> {
   socket.on('connect_error', () => setConnection('offline'));
   socket.on('readings', (msg) => {
     if (msg.vehicleId === vehicleId) apply(msg.readings);
+  });
+  socket.on('presence', (msg) => {
+    if (msg.vehicleId === vehicleId) presence?.update(msg.deviceId, msg.online, msg.at);
+  });
+  socket.on('alert', (msg) => {
+    if (msg.vehicleId === vehicleId) alertsPanel?.add(msg.alert);
+  });
+  socket.on('dtc', (msg) => {
+    if (msg.vehicleId !== vehicleId) return;
+    // The event carries codes only: show them at once, then fetch their descriptions.
+    codesPanel?.showCodes(msg.codes);
+    void loadCodes(vehicleId);
   });
 }
 
@@ -222,6 +284,8 @@ async function main(): Promise<void> {
   }
   setInterval(() => {
     for (const tile of tiles) tile.tick();
+    presence?.tick();
+    alertsPanel?.tick();
     if (lastUpdateEl && lastReadingAt) lastUpdateEl.textContent = timeAgo(new Date(lastReadingAt).toISOString());
   }, 1000);
   let vehicle: Vehicle;
@@ -243,6 +307,8 @@ async function main(): Promise<void> {
       showError(`Live updates unavailable: ${errorText(err)}`);
     }),
     loadSnapshot(vehicleId).catch((err: unknown) => showError(`Could not load recent data: ${errorText(err)}`)),
+    loadStatus(vehicleId, vehicle).catch((err: unknown) => showError(`Could not load alerts: ${errorText(err)}`)),
+    getJson<{ signals: SignalInfo[] }>('/api/signals').then((r) => alertsPanel?.setSignals(r.signals), () => undefined),
   ]);
 }
 

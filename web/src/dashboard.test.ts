@@ -15,6 +15,8 @@ const browserSrc = path.join(repoRoot, 'web', 'browser');
 const VEHICLE = '3f2e1d0c-9b8a-4765-8432-10fedcba9876';
 const OTHER = '7a6b5c4d-3e2f-4a1b-8c9d-0e1f2a3b4c5d';
 const TENANT = 'acme';
+/** Descriptions of trouble codes come from this data set when it is present. */
+const hasDtcDescriptions = existsSync(path.join(repoRoot, '..', 'shared', 'datasets', 'dtc-codes-wal33d'));
 
 let db: Database;
 let api: ApiServer;
@@ -55,6 +57,18 @@ async function seed(now: number): Promise<void> {
      SELECT t, $1, v, s, x FROM unnest($2::timestamptz[], $3::uuid[], $4::smallint[], $5::float8[]) AS u(t, v, s, x)`,
     [TENANT, rows.map((r) => new Date(r[0])), rows.map((r) => r[1]), rows.map((r) => r[2]), rows.map((r) => r[3])],
   );
+  // The gateway dropped off ten minutes ago; one alert from ingest's scoring and a lean-mixture code.
+  await db.query(`INSERT INTO devices (tenant_id, id, vehicle_id, last_seen_at, online, presence_changed_at) VALUES ($1, 'pi-red', $2, $3, false, $3)`, [
+    TENANT, VEHICLE, new Date(now - 600_000),
+  ]);
+  await db.query(
+    `INSERT INTO alerts (time, tenant_id, vehicle_id, kind, severity, title, explanation, signals, details, model_version) VALUES
+       ($1, $2, $3, 'fuel_trim', 'warning', 'Engine running lean at idle',
+        'Long-term fuel trim is +18 % at idle and falls under load: the engine is drawing air the sensor does not measure. Check intake hoses and gaskets for a vacuum leak.',
+        '{fuel.trim.long_term_b1,fuel.trim.short_term_b1}', '{}', 'rules-only')`,
+    [new Date(now - 3600_000), TENANT, VEHICLE],
+  );
+  await db.query(`INSERT INTO dtc_events (time, tenant_id, vehicle_id, code, kind, ecu) VALUES ($1, $2, $3, 'P0171', 'stored', '7E8')`, [new Date(now - 1800_000), TENANT, VEHICLE]);
 }
 
 beforeAll(async () => {
@@ -134,6 +148,53 @@ describe('owner dashboard', () => {
       return data.some((v, i) => i % 4 === 3 && v > 0);
     })()`);
     expect(painted).toBe(true);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('shows alerts, presence and trouble codes, and follows them live', async () => {
+    const { page, errors } = await openPage(`${api.url}/dashboard.html?vehicle=${VEHICLE}`);
+    await page.setViewportSize({ width: 1280, height: 1100 });
+    const alerts = page.getByTestId('alert');
+    await expect.poll(() => alerts.count()).toBe(1);
+    const stored = alerts.first();
+    expect(await stored.getAttribute('data-severity')).toBe('warning');
+    expect(await stored.locator('[data-role="severity"]').textContent()).toBe('Warning');
+    expect(await stored.locator('[data-role="title"]').textContent()).toBe('Engine running lean at idle');
+    expect(await stored.locator('[data-role="explanation"]').textContent()).toContain('Check intake hoses and gaskets for a vacuum leak.');
+    // Signals by their catalogue names, time as "1 hour ago".
+    await expect.poll(() => stored.locator('[data-role="signals"] li').allTextContents()).toEqual(['Long term fuel trim (bank 1)', 'Short term fuel trim (bank 1)']);
+    expect(await stored.locator('time').textContent()).toBe('1 hour ago');
+
+    const presence = page.getByTestId('presence');
+    await expect.poll(() => presence.getAttribute('data-online')).toBe('false');
+    expect(await presence.textContent()).toContain('Offline');
+    expect(await presence.textContent()).toContain('last seen 10 minutes ago');
+
+    const dtc = page.getByTestId('dtc');
+    await expect.poll(() => dtc.count()).toBe(1);
+    expect(await dtc.first().locator('[data-role="code"]').textContent()).toBe('P0171');
+    if (hasDtcDescriptions) expect(await dtc.first().locator('[data-role="description"]').textContent()).toBe('System Too Lean Bank 1');
+    await expect.poll(() => text(page, 'connection').textContent()).toBe('live');
+
+    // Live: an alert from ingest, the gateway coming back, for this vehicle only.
+    const at = new Date().toISOString();
+    const alert = { kind: 'cooling', severity: 'critical' as const, title: 'Engine overheating', explanation: 'Coolant reached 116 °C while driving; stop and let the engine cool, then check the coolant level and the fan.', signals: ['engine.coolant_temp'], at };
+    bus.publish({ type: 'alert', tenantId: TENANT, vehicleId: OTHER, alert: { ...alert, id: '9001', title: 'Not this car' } });
+    bus.publish({ type: 'alert', tenantId: TENANT, vehicleId: VEHICLE, alert: { ...alert, id: '9002' } });
+    bus.publish({ type: 'presence', tenantId: TENANT, vehicleId: VEHICLE, deviceId: 'pi-red', online: true, at });
+    await expect.poll(() => alerts.count()).toBe(2);
+    const live = alerts.first();
+    expect(await live.getAttribute('data-severity')).toBe('critical');
+    expect(await live.locator('[data-role="title"]').textContent()).toBe('Engine overheating');
+    expect(await live.locator('[data-role="explanation"]').textContent()).toContain('check the coolant level and the fan');
+    await expect.poll(() => presence.getAttribute('data-online')).toBe('true');
+    expect(await presence.textContent()).toContain('Online');
+    // The same alert again (a reconnect refetch races the event) is shown once.
+    bus.publish({ type: 'alert', tenantId: TENANT, vehicleId: VEHICLE, alert: { ...alert, id: '9002' } });
+    await page.screenshot({ path: '/tmp/dashboard.png', fullPage: true });
+    expect(await alerts.count()).toBe(2);
+    expect(await page.getByText('Not this car').count()).toBe(0);
     expect(errors).toEqual([]);
     await page.close();
   });

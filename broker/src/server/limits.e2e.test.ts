@@ -8,7 +8,7 @@ describe('connect storm', () => {
   let broker: RunningBroker;
 
   beforeAll(async () => {
-    broker = await startBroker({ mqttPort: 0, policy: developmentPolicy({ ...DEFAULT_LIMITS, connectRatePerSecond: 5, connectBurst: 3 }) });
+    broker = await startBroker({ mqttPort: 0, policy: developmentPolicy({ ...DEFAULT_LIMITS, connectRatePerSecond: 2, connectBurst: 3 }) });
   });
   afterAll(async () => {
     await broker?.close();
@@ -34,7 +34,7 @@ describe('connect storm', () => {
     }
 
     // The refusal is temporary: once a token is earned again a client gets in.
-    await new Promise((resolve) => setTimeout(resolve, 250));
+    await new Promise((resolve) => setTimeout(resolve, 600));
     const later = await mqtt.connectAsync(broker.mqttUrl, { clientId: 'after-the-storm', reconnectPeriod: 0 });
     await later.endAsync();
   });
@@ -62,9 +62,8 @@ describe('publish rate', () => {
       Array.from({ length: 15 }, (_, i) => client.publishAsync('rate/eager', String(i), { qos: 1 }).then(() => performance.now() - started)),
     );
     ackedAfter.sort((a, b) => a - b);
-    expect(ackedAfter[BURST - 1]!).toBeLessThan(200); // the burst goes straight through
-    // 10 over the burst at 20/s: the last PUBACK comes about 500 ms later.
-    expect(ackedAfter.at(-1)!).toBeGreaterThanOrEqual(((15 - BURST) / RATE) * 1000 - 60);
+    // 10 over the burst at 20/s: the last PUBACK comes about 500 ms after the burst's.
+    expect(ackedAfter.at(-1)! - ackedAfter[BURST - 1]!).toBeGreaterThanOrEqual(((15 - BURST) / RATE) * 1000 - 80);
     expect(closed).toBe(false);
     await client.publishAsync('rate/eager', 'still connected', { qos: 1 });
     await client.endAsync();

@@ -5,7 +5,7 @@ import { ClutchError } from '@clutch/contracts';
 import type { DriveSplit } from '../dataset/split.js';
 import type { ClutchModel } from '../models/model.js';
 
-export const DEFAULT_REGISTRY_DIR = './dataset/models';
+export const DEFAULT_REGISTRY_DIR = './data/models';
 
 export interface ModelMetrics {
   minF1: number;
