@@ -14,6 +14,8 @@ export const CONFIG_KEYS = {
   baud: { type: 'number', default: 38400, doc: 'Serial speed; ELM327 v1.x defaults to 38400, many clones to 9600 or 115200.' },
   mqttUrl: { type: 'string', required: true, doc: 'Broker URL: mqtt://host:1883 or mqtts://host:8883 (TLS).' },
   caFile: { type: 'string', doc: 'PEM file of the CA that signed the broker certificate (private CA with mqtts://).' },
+  certFile: { type: 'string', doc: 'PEM client certificate (CN tenant/device) for certificate login over mqtts://; no password needed.' },
+  keyFile: { type: 'string', doc: 'PEM private key of certFile.' },
   username: { type: 'string', doc: 'MQTT username (device credential).' },
   password: { type: 'string', doc: 'MQTT password. Prefer passwordFile so the secret is not in the config.' },
   passwordFile: { type: 'string', doc: 'File whose first line is the MQTT password.' },
@@ -37,6 +39,8 @@ export interface AgentConfig {
   baud: number;
   mqttUrl: string;
   caFile?: string;
+  certFile?: string;
+  keyFile?: string;
   username?: string;
   password?: string;
   passwordFile?: string;

@@ -34,7 +34,7 @@ async function main(): Promise<void> {
   const platform = await startPlatform(config, logger);
   const db = config.databaseUrl ? platform.db.location : `PGlite in ${config.dataDir}`;
   console.log(`Clutch is running: ${config.vehicles} simulated vehicle(s) from ${platform.fleet.source}; database ${db}.`);
-  console.log(`MQTT: ${platform.broker.mqttUrl} (WebSocket ${platform.broker.wsUrl ?? 'off'}); API: ${platform.api.url}/api/health`);
+  console.log(`MQTT: ${platform.broker.mqttUrl} (WebSocket ${platform.broker.wsUrl ?? 'off'}${platform.broker.mqttsUrl ? `, TLS ${platform.broker.mqttsUrl}` : ''}); API: ${platform.api.url}/api/health`);
   console.log(`Dashboard: ${platform.dashboardUrl}`);
 
   let stopping = false;

@@ -7,7 +7,7 @@ import { aedesSource, startIngest, type RunningIngest } from '@clutch/ingest';
 import { createOnlineScorer, getLiveModel } from '@clutch/ml';
 import { webRoot } from '@clutch/web';
 import type { Logger } from 'pino';
-import type { PlatformConfig } from './config/config.js';
+import { brokerTls, type PlatformConfig } from './config/config.js';
 import { ensureDevice } from './fleet/provision.js';
 import { DEMO_TENANT, startSimulatedFleet, type RunningFleet } from './fleet/simulated-fleet.js';
 
@@ -37,7 +37,7 @@ export async function startPlatform(config: PlatformConfig, logger: Logger): Pro
 
     const bus = createInProcessBus();
     const broker = await startBroker({
-      host: config.host, mqttPort: config.mqttPort, wsPort: config.mqttWsPort, logger: logger.child({ component: 'broker' }),
+      host: config.host, mqttPort: config.mqttPort, wsPort: config.mqttWsPort, ...(config.tls ? { tls: brokerTls(config.tls)! } : {}), logger: logger.child({ component: 'broker' }),
       policy: tenantPolicy({ db, allowAnonymous: config.allowAnonymous, adminPassword: config.adminPassword }),
     });
     stack.push(() => broker.close());

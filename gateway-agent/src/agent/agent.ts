@@ -28,6 +28,9 @@ export interface AgentOptions {
   readonly password?: string;
   /** PEM CA file for mqtts:// brokers with a private CA. */
   readonly caFile?: string;
+  /** PEM client certificate and key for certificate login (CN = tenant/device). */
+  readonly certFile?: string;
+  readonly keyFile?: string;
   /** Store-and-forward directory (disk queue, seq, journal); default a fresh temporary directory. */
   readonly queueDir?: string;
   readonly queueMaxBytes?: number;
@@ -103,7 +106,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   });
   const publisher = options.publisher ?? MqttPublisher.create({
     url: options.mqttUrl, tenant: options.tenant, device: options.device, username: options.username,
-    password: options.password, caFile: options.caFile, logger: log,
+    password: options.password, caFile: options.caFile, certFile: options.certFile, keyFile: options.keyFile, logger: log,
   });
   const drainer = new QueueDrainer(outbox.queue, (payload) => publisher.publishTelemetry(payload), { window: options.inflightWindow, logger: log });
   const onConnect = () => {

@@ -16,7 +16,7 @@ export async function runCommand(args: string[]): Promise<'running'> {
   const log = pino({ name: 'clutch-agent', level: config.logLevel });
   const agent = await startAgent({
     transport: { path: config.port, baudRate: config.baud },
-    mqttUrl: config.mqttUrl, caFile: config.caFile, username: config.username, password: config.password,
+    mqttUrl: config.mqttUrl, caFile: config.caFile, certFile: config.certFile, keyFile: config.keyFile, username: config.username, password: config.password,
     tenant: config.tenant, device: config.device, queueDir: config.queueDir, queueMaxBytes: config.queueMaxBytes,
     fsync: config.fsync, inflightWindow: config.inflightWindow, batchIntervalMs: config.batchIntervalMs,
     pollScale: config.pollScale, ...(config.gpsPort ? { gps: { path: config.gpsPort, baudRate: config.gpsBaud } } : {}),

@@ -14,6 +14,8 @@ export interface MqttPublisherOptions {
   readonly password?: string;
   /** PEM file of the CA that signed the broker's certificate (mqtts:// with a private CA). */
   readonly caFile?: string;
+  readonly certFile?: string;
+  readonly keyFile?: string;
   readonly logger?: Logger;
   /** Wait between reconnect attempts (mqtt.js retries forever). */
   readonly reconnectMs?: number;
@@ -52,7 +54,9 @@ export class MqttPublisher implements TelemetryPublisher {
     const clientOptions: IClientOptions = {
       // The broker gives each device principal the client-id namespace `{tenant}/{device}[/...]`
       // ([MQTT-3.1.4-2]: a reused id takes over the session); anonymous development clients may not use it.
-      clientId: options.clientId ?? (options.username ? `${options.tenant}/${options.device}` : `clutch-agent-${options.tenant}-${options.device}`),
+      // The broker gives each device the client-id namespace {tenant}/{device}, whether it logs in
+      // with a password or a certificate; anonymous development brokers refuse that shape.
+      clientId: options.clientId ?? (options.username || options.certFile ? `${options.tenant}/${options.device}` : `clutch-agent-${options.tenant}-${options.device}`),
       username: options.username,
       password: options.password,
       reconnectPeriod: options.reconnectMs ?? 1000,
@@ -60,6 +64,7 @@ export class MqttPublisher implements TelemetryPublisher {
       // DESIGN §4: the Last Will marks the device offline on the retained status topic.
       will: { topic: statusTopic, payload: Buffer.from(JSON.stringify(offline)), qos: 1, retain: true },
       ...(options.caFile ? { ca: readFileSync(options.caFile), rejectUnauthorized: true } : {}),
+      ...(options.certFile && options.keyFile ? { cert: readFileSync(options.certFile), key: readFileSync(options.keyFile) } : {}),
     };
     const client = connect(options.url, clientOptions);
     const publisher = new MqttPublisher(client, options);

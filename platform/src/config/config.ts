@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import type { TlsListenerOptions } from '@clutch/broker';
 
 /** Every setting of `npm start`, from the environment and the command line (flags win). */
 export interface PlatformConfig {
@@ -37,6 +39,8 @@ export interface PlatformConfig {
   redisUrl: string | undefined;
   /** A broker of the cluster, for API processes that send downlink commands (--broker-url, CLUTCH_BROKER_URL). */
   brokerUrl: string | undefined;
+  /** MQTT over TLS (client certificates optional): port and PEM files (MQTT_TLS_PORT, CLUTCH_TLS_KEY/CERT/CA). */
+  tls: { port: number; keyFile: string; certFile: string; caFile: string | undefined } | undefined;
   /** ML model registry directory (CLUTCH_MODELS_DIR, default ./data/models). */
   modelsDir: string;
   /** Refuse API calls without a valid token (--require-auth, CLUTCH_REQUIRE_AUTH=1); off = open dev mode. */
@@ -58,6 +62,7 @@ const FLAGS: Record<string, string> = {
   '--elm327': 'CLUTCH_ELM327', '--baud': 'CLUTCH_ELM327_BAUD', '--datasets-dir': 'CLUTCH_DATASETS_DIR',
   '--row-ms': 'CLUTCH_ROW_MS', '--log-level': 'LOG_LEVEL', '--role': 'CLUTCH_ROLE', '--redis-url': 'REDIS_URL',
   '--broker-url': 'CLUTCH_BROKER_URL', '--models-dir': 'CLUTCH_MODELS_DIR',
+  '--mqtt-tls-port': 'MQTT_TLS_PORT', '--tls-key': 'CLUTCH_TLS_KEY', '--tls-cert': 'CLUTCH_TLS_CERT', '--tls-ca': 'CLUTCH_TLS_CA',
 };
 const ROLES = ['all', 'broker', 'ingest', 'api'] as const;
 const SWITCHES: Record<string, string> = { '--allow-anonymous': 'CLUTCH_ALLOW_ANONYMOUS', '--require-auth': 'CLUTCH_REQUIRE_AUTH' };
@@ -76,9 +81,23 @@ export const USAGE = `Usage: npm start -- [options]
   --allow-anonymous     let MQTT clients connect without credentials (local tools only)
   --require-auth        API calls need a bearer token (CLUTCH_ADMIN_TOKEN or a partner API key)
   --models-dir DIR      ML model registry (default ./data/models)
+  --mqtt-tls-port N --tls-key F --tls-cert F [--tls-ca F]
+                        MQTT over TLS; with --tls-ca, devices may log in with a client certificate
 Scaled out (each part its own process, sharing PostgreSQL and Redis; see docs/scale-out.md):
   --role broker|ingest|api   --redis-url URL   --database-url URL   --broker-url URL (api: for commands)
 Every option has an environment variable too; see docs/configuration.md.`;
+
+function tlsValue(merged: Record<string, string | undefined>, cwd: string): PlatformConfig['tls'] {
+  if (!merged.MQTT_TLS_PORT) return undefined;
+  const port = intValue('--mqtt-tls-port', merged.MQTT_TLS_PORT, 8883, 0, 65535);
+  if (!merged.CLUTCH_TLS_KEY || !merged.CLUTCH_TLS_CERT) throw new ConfigError('--mqtt-tls-port needs --tls-key and --tls-cert (clutch-broker dev-ca makes development ones)');
+  return {
+    port,
+    keyFile: resolve(cwd, merged.CLUTCH_TLS_KEY),
+    certFile: resolve(cwd, merged.CLUTCH_TLS_CERT),
+    caFile: merged.CLUTCH_TLS_CA ? resolve(cwd, merged.CLUTCH_TLS_CA) : undefined,
+  };
+}
 
 function roleValue(raw: string | undefined): PlatformConfig['role'] {
   if (raw === undefined || raw === '') return 'all';
@@ -119,8 +138,20 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv, cwd:
     adminToken: merged.CLUTCH_ADMIN_TOKEN || undefined,
     modelsDir: resolve(cwd, merged.CLUTCH_MODELS_DIR || 'data/models'),
     role: roleValue(merged.CLUTCH_ROLE),
+    tls: tlsValue(merged, cwd),
     redisUrl: merged.REDIS_URL || undefined,
     brokerUrl: merged.CLUTCH_BROKER_URL || undefined,
     requireAuth: merged.CLUTCH_REQUIRE_AUTH === '1' || merged.CLUTCH_REQUIRE_AUTH === 'true',
+  };
+}
+
+/** The broker's TLS listener options from the configured PEM files. */
+export function brokerTls(tls: PlatformConfig['tls']): TlsListenerOptions | undefined {
+  if (!tls) return undefined;
+  return {
+    port: tls.port,
+    key: readFileSync(tls.keyFile),
+    cert: readFileSync(tls.certFile),
+    ...(tls.caFile ? { ca: readFileSync(tls.caFile) } : {}),
   };
 }

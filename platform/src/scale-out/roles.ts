@@ -13,7 +13,7 @@ import { createAdapter } from '@socket.io/redis-adapter';
 import { Redis } from 'ioredis';
 import mqtt from 'mqtt';
 import type { Logger } from 'pino';
-import type { PlatformConfig } from '../config/config.js';
+import { brokerTls, type PlatformConfig } from '../config/config.js';
 import { createRedisBus } from './redis-bus.js';
 
 export type Role = 'broker' | 'ingest' | 'api';
@@ -46,7 +46,7 @@ export async function startRole(role: Role, config: PlatformConfig, logger: Logg
 
   if (role === 'broker') {
     const broker = await startBroker({
-      host: config.host, mqttPort: config.mqttPort, wsPort: config.mqttWsPort, redisUrl, logger: log,
+      host: config.host, mqttPort: config.mqttPort, wsPort: config.mqttWsPort, ...(config.tls ? { tls: brokerTls(config.tls)! } : {}), redisUrl, logger: log,
       policy: tenantPolicy({ db, allowAnonymous: config.allowAnonymous, adminPassword: config.adminPassword }),
     });
     // This broker only produces into the shared stream; the ingest workers consume it.
