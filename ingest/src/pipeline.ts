@@ -131,7 +131,7 @@ export function createIngestHandler(deps: {
       if (rows.length > 0) {
         outcome.events.push({
           type: 'readings', tenantId: binding.tenantId, vehicleId: binding.vehicleId,
-          readings: rows.map((r) => ({ signal: r.signalKey, time: r.time.toISOString(), value: r.value })),
+          readings: rows.map((r) => ({ signal: r.signalKey, time: r.timeIso, value: r.value })),
         });
       }
     }

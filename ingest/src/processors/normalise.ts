@@ -2,7 +2,9 @@ import { isPlausible, sampleTime, signalByKey, type TelemetryBatch, type Telemet
 import type { DeviceBinding } from './resolve-device.js';
 
 export interface SampleRow {
-  time: Date;
+  /** Sample time, ms since the epoch, and the same as ISO 8601 (formatted once per distinct time). */
+  timeMs: number;
+  timeIso: string;
   tenantId: string;
   vehicleId: string;
   signalId: number;
@@ -23,6 +25,9 @@ export interface RejectedSample {
 export function normaliseBatch(batch: TelemetryBatch, binding: DeviceBinding): { rows: SampleRow[]; rejected: RejectedSample[] } {
   const rows: SampleRow[] = [];
   const rejected: RejectedSample[] = [];
+  // A reading cycle stamps many signals with one time: format each distinct time once.
+  let lastMs = Number.NaN;
+  let lastIso = '';
   for (const sample of batch.samples) {
     const signal = signalByKey(sample[1]);
     if (!signal) {
@@ -33,8 +38,14 @@ export function normaliseBatch(batch: TelemetryBatch, binding: DeviceBinding): {
       rejected.push({ sample, reason: `${signal.key} = ${sample[2]} is outside ${signal.min}..${signal.max} ${signal.unit}`.trim() });
       continue;
     }
+    const timeMs = sampleTime(batch, sample);
+    if (timeMs !== lastMs) {
+      lastMs = timeMs;
+      lastIso = new Date(timeMs).toISOString();
+    }
     rows.push({
-      time: new Date(sampleTime(batch, sample)),
+      timeMs,
+      timeIso: lastIso,
       tenantId: binding.tenantId,
       vehicleId: binding.vehicleId,
       signalId: signal.id,

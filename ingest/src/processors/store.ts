@@ -1,22 +1,10 @@
 import type { Queryable } from '@clutch/db';
 import type { SampleRow } from './normalise.js';
 
-type StoredSample = Pick<SampleRow, 'time' | 'tenantId' | 'vehicleId' | 'signalId' | 'value'>;
+type StoredSample = Pick<SampleRow, 'timeMs' | 'timeIso' | 'tenantId' | 'vehicleId' | 'signalId' | 'value'>;
 
 const SAMPLE_COLUMNS = ['time', 'tenant_id', 'vehicle_id', 'signal_id', 'value'] as const;
-/** COPY rows; the samples of one reading share a timestamp, so each is formatted once. */
-function asCopyRows(rows: readonly StoredSample[]): unknown[][] {
-  const iso = new Map<number, string>();
-  return rows.map((r) => {
-    const ms = r.time.getTime();
-    let text = iso.get(ms);
-    if (text === undefined) {
-      text = r.time.toISOString();
-      iso.set(ms, text);
-    }
-    return [text, r.tenantId, r.vehicleId, r.signalId, r.value];
-  });
-}
+const asCopyRows = (rows: readonly StoredSample[]): unknown[][] => rows.map((r) => [r.timeIso, r.tenantId, r.vehicleId, r.signalId, r.value]);
 
 /** Below this many rows the COPY round trips cost more than they save. */
 export const COPY_THRESHOLD = 1000;
@@ -54,7 +42,7 @@ export async function storeSamples(tx: Queryable, rows: readonly SampleRow[]): P
   const inserted = await tx.query<InsertedRow>(
     INSERT_RETURNING('SELECT * FROM unnest($1::timestamptz[], $2::text[], $3::uuid[], $4::smallint[], $5::float8[])'),
     [
-      rows.map((r) => r.time.toISOString()),
+      rows.map((r) => r.timeIso),
       rows.map((r) => r.tenantId),
       rows.map((r) => r.vehicleId),
       rows.map((r) => r.signalId),
@@ -77,9 +65,10 @@ const INSERT_RETURNING = (source: string): string => `INSERT INTO samples (time,
   ON CONFLICT (vehicle_id, signal_id, time) DO NOTHING
   RETURNING time, tenant_id, vehicle_id, signal_id, value`;
 
-const fromInserted = (r: InsertedRow): StoredSample => ({
-  time: r.time instanceof Date ? r.time : new Date(r.time), tenantId: r.tenant_id, vehicleId: r.vehicle_id, signalId: Number(r.signal_id), value: Number(r.value),
-});
+const fromInserted = (r: InsertedRow): StoredSample => {
+  const time = r.time instanceof Date ? r.time : new Date(r.time);
+  return { timeMs: time.getTime(), timeIso: time.toISOString(), tenantId: r.tenant_id, vehicleId: r.vehicle_id, signalId: Number(r.signal_id), value: Number(r.value) };
+};
 
 /**
  * Fifth processor: marks the (vehicle, minute) of every newly stored sample for the rollup refresh.
@@ -88,15 +77,28 @@ const fromInserted = (r: InsertedRow): StoredSample => ({
  */
 export async function markRollupsDirty(tx: Queryable, stored: readonly StoredSample[]): Promise<void> {
   if (stored.length === 0) return;
-  const keys = new Map<string, [string, number]>();
+  const minutes = new Map<string, Set<number>>();
+  let lastVehicle = '';
+  let set: Set<number> | undefined;
   for (const s of stored) {
-    const minute = Math.floor(s.time.getTime() / 60_000) * 60_000;
-    keys.set(`${s.vehicleId}|${minute}`, [s.vehicleId, minute]);
+    if (s.vehicleId !== lastVehicle || !set) {
+      lastVehicle = s.vehicleId;
+      set = minutes.get(lastVehicle);
+      if (!set) minutes.set(lastVehicle, (set = new Set()));
+    }
+    set.add(s.timeMs - (s.timeMs % 60_000));
   }
-  const rows = [...keys.values()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] - b[1]));
+  const vehicles: string[] = [];
+  const starts: string[] = [];
+  for (const vehicle of [...minutes.keys()].sort()) {
+    for (const minute of [...minutes.get(vehicle)!].sort((a, b) => a - b)) {
+      vehicles.push(vehicle);
+      starts.push(new Date(minute).toISOString());
+    }
+  }
   await tx.query(
     `INSERT INTO rollup_dirty (vehicle_id, minute) SELECT * FROM unnest($1::uuid[], $2::timestamptz[]) ON CONFLICT DO NOTHING`,
-    [rows.map((r) => r[0]), rows.map((r) => new Date(r[1]).toISOString())],
+    [vehicles, starts],
   );
 }
 

@@ -24,7 +24,7 @@ export async function scoreAndStoreAlerts(
   for (const r of rows) {
     let entry = byVehicle.get(r.vehicleId);
     if (!entry) byVehicle.set(r.vehicleId, (entry = { tenantId: r.tenantId, readings: [] }));
-    entry.readings.push({ signal: r.signalKey, time: r.time.getTime(), value: r.value });
+    entry.readings.push({ signal: r.signalKey, time: r.timeMs, value: r.value });
   }
   const events: LiveEvent[] = [];
   let stored = 0;
