@@ -61,21 +61,32 @@ export function guardSocket(socket: Socket, maxBytes: number, onViolation: (reas
     onViolation(reason);
     socket.destroy();
   });
+  let corked = false;
+  const corkForThisTick = (): void => {
+    if (corked) return;
+    corked = true;
+    socket.cork();
+    process.nextTick(() => {
+      corked = false;
+      socket.uncork();
+    });
+  };
   const guarded = new Duplex({
     read() {
       socket.resume();
     },
     // Completing a write as soon as the socket buffered it (not when it flushed) keeps aedes'
-    // packets flowing back to back; 'drain' is the backpressure signal.
+    // packets flowing back to back; 'drain' is the backpressure signal. Writes of one tick are
+    // corked into a single writev: one syscall for a burst of deliveries, not one per packet.
     write(chunk: Buffer, _encoding, callback) {
+      corkForThisTick();
       if (socket.write(chunk)) callback();
       else socket.once('drain', () => callback());
     },
     writev(chunks, callback) {
-      socket.cork();
+      corkForThisTick();
       let ok = true;
       for (const { chunk } of chunks) ok = socket.write(chunk as Buffer);
-      socket.uncork();
       if (ok) callback();
       else socket.once('drain', () => callback());
     },
