@@ -11,4 +11,10 @@ describe('simulated VINs', () => {
     }
     expect(makeVin('1HG', 2005, 7)).toMatch(/^[A-HJ-NPR-Z0-9]{17}$/);
   });
+
+  it('are petrol models only, since the engine data replays a petrol car', () => {
+    const models = Array.from({ length: 40 }, (_, i) => `${simulatedVehicle(i + 1).make} ${simulatedVehicle(i + 1).model}`);
+    expect(models.filter((m) => /EV|Electric|Leaf|Mach/i.test(m))).toEqual([]);
+    expect(new Set(models).size).toBeGreaterThan(3);
+  });
 });

@@ -18,6 +18,8 @@ export interface SimulatedVehicle {
   readonly replay?: ObdbReplay;
 }
 
+const ELECTRIC = /(^|-)(EV|Electric|Leaf|Mach-E)(-|$)/i;
+
 const YEAR_CODES = 'ABCDEFGHJKLMNPRSTVWXY123456789';
 const SCENARIOS: SimulatedVehicle['dtcs'][] = [
   {}, {}, { stored: ['P0301'], permanent: ['P0301'] }, {}, { pending: ['P0171'] }, {}, { stored: ['P0420'], permanent: ['P0420'] }, { stored: ['P0128'] },
@@ -36,7 +38,8 @@ export function makeVin(wmi: string, modelYear: number, serial: number): string 
 
 /** The i-th car of the fleet (1-based), deterministic. */
 export function simulatedVehicle(i: number, datasetsDir: string = defaultDatasetsDir()): SimulatedVehicle {
-  const profiles = vehicleProfiles().filter((p) => p.years && p.wmi.length > 0);
+  // The engine data replays a petrol car (carOBD): battery-electric models would show an EV revving.
+  const profiles = vehicleProfiles().filter((p) => p.years && p.wmi.length > 0 && !ELECTRIC.test(p.name));
   const p = profiles[(i - 1) % profiles.length]!;
   const [from, to] = p.years!;
   const modelYear = Math.max(from, to - ((i - 1) % Math.max(1, to - from + 1)));
