@@ -164,6 +164,16 @@ describe.each(backends)('telematics API on %s', (_name, open) => {
     expect((res.body.alerts as unknown[]).length).toBe(1);
   });
 
+  it('a newer report without codes (repaired, or cleared at the car) empties the current codes but keeps the history', async () => {
+    const before = await api('GET', `/api/obd2/diagnostics/${CAR}`);
+    expect((before.body.current as unknown[]).length).toBeGreaterThan(0);
+    await fx.db.query(`INSERT INTO dtc_reports (vehicle_id, time, tenant_id, code_count) VALUES ($1, now(), $2, 0)`, [CAR, TENANT]);
+    const res = await api('GET', `/api/obd2/diagnostics/${CAR}`);
+    expect(res.body).toMatchObject({ milOn: false, current: [] });
+    expect((res.body.codes as unknown[]).length).toBe((before.body.codes as unknown[]).length);
+    await fx.db.query(`DELETE FROM dtc_reports WHERE vehicle_id = $1`, [CAR]);
+  });
+
   it('a succeeded clear_dtcs after the latest report empties the current codes', async () => {
     await fx.db.query(
       `INSERT INTO device_commands (tenant_id, device_id, vehicle_id, type, status, expires_at, completed_at) VALUES ($1, 'car-1', $2, 'clear_dtcs', 'succeeded', now(), now())`,

@@ -42,7 +42,7 @@ describe.each(implementations)('ingest chain on %s', (_name, open) => {
     await db?.close();
   });
   beforeEach(async () => {
-    for (const table of ['samples', 'dead_letters', 'sample_rollups_1m', 'rollup_dirty', 'locations', 'dtc_events', 'alerts']) {
+    for (const table of ['samples', 'dead_letters', 'sample_rollups_1m', 'rollup_dirty', 'locations', 'dtc_events', 'dtc_reports', 'alerts']) {
       await db.query(`DELETE FROM ${table}`);
     }
     const bus = createInProcessBus();
@@ -146,6 +146,10 @@ describe.each(implementations)('ingest chain on %s', (_name, open) => {
     const codes = await db.query<{ code: string; kind: string }>('SELECT code, kind FROM dtc_events WHERE vehicle_id = $1 ORDER BY code', [vehicleId]);
     expect(codes.rows).toEqual([{ code: 'P0301', kind: 'stored' }, { code: 'P0420', kind: 'pending' }]);
     expect(events.map((e) => e.type)).toEqual(['location', 'dtc', 'location', 'dtc']);
+    // A later report without codes is kept too: it is how the car says the codes are gone.
+    await handler.handle([message({ v: 1, t: t0 + 60_000, codes: [] }, 'clutch/v1/acme/pi-1/dtc')]);
+    const reports = await db.query<{ code_count: number }>('SELECT code_count FROM dtc_reports WHERE vehicle_id = $1 ORDER BY time', [vehicleId]);
+    expect(reports.rows).toEqual([{ code_count: 2 }, { code_count: 0 }]);
   });
 
   it('completes a pending command with the agent result and ignores an answer to another device\'s command', async () => {

@@ -39,6 +39,12 @@ export class DiagnosticsRepository {
     return rows;
   }
 
+  /** Time of the car's newest trouble-code report, including reports without codes. */
+  async lastReportAt(vehicleId: string): Promise<Date | string | null> {
+    const { rows } = await this.db.query<{ at: Date | string | null }>('SELECT max(time) AS at FROM dtc_reports WHERE vehicle_id = $1', [vehicleId]);
+    return rows[0]?.at ?? null;
+  }
+
   /** When a clear_dtcs command last succeeded: codes reported before it are no longer current. */
   async lastCleared(vehicleId: string): Promise<Date | string | null> {
     const { rows } = await this.db.query<{ at: Date | string | null }>(

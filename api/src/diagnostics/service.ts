@@ -56,20 +56,23 @@ export class DiagnosticsService {
     const recent = await repo.recentReports(vehicleId, Math.max(1, historyReports));
     const summary = await repo.codeSummary(vehicleId);
     const cleared = await repo.lastCleared(vehicleId);
-    return { recent, summary, cleared };
+    const lastReport = await repo.lastReportAt(vehicleId);
+    return { recent, summary, cleared, lastReport };
   }
 
   private assemble(vehicleId: string, data: Awaited<ReturnType<DiagnosticsService['read']>>, d: DtcDescriptions): Diagnostics {
-    const { recent, summary, cleared } = data;
-    const latest = recent[0] ? new Date(recent[0].time).getTime() : undefined;
+    const { recent, summary, cleared, lastReport } = data;
+    const latestWithCodes = recent[0] ? new Date(recent[0].time).getTime() : undefined;
+    const reportMs = lastReport === null ? undefined : new Date(lastReport).getTime();
+    const latest = reportMs !== undefined && (latestWithCodes === undefined || reportMs > latestWithCodes) ? reportMs : latestWithCodes;
     const clearedMs = cleared === null ? undefined : new Date(cleared).getTime();
-    // The latest report is the current state, unless a successful clear came after it. (Ingest stores
-    // no rows for a report without codes, so an agent-side clear only shows once a command cleared.)
-    const stillCurrent = latest !== undefined && (clearedMs === undefined || clearedMs < latest);
+    // The latest report is the current state (a newer report without codes means they are gone),
+    // unless a successful clear command came after it.
+    const stillCurrent = latestWithCodes !== undefined && latestWithCodes === latest && (clearedMs === undefined || clearedMs < latest);
     const firstSeen = new Map(summary.map((s) => [s.code, toIso(s.first_seen) ?? '']));
     const current = stillCurrent
       ? recent
-          .filter((r) => new Date(r.time).getTime() === latest)
+          .filter((r) => new Date(r.time).getTime() === latestWithCodes)
           .map((r) => ({
             code: r.code, kind: r.kind, ecu: r.ecu, description: d.describe(r.code), system: SYSTEMS[r.code[0]!]!,
             milRelevant: isMilRelevant(r.kind), firstSeen: firstSeen.get(r.code) ?? '',

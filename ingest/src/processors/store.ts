@@ -177,8 +177,14 @@ export interface DtcRow {
   report: import('@clutch/contracts').DtcReport;
 }
 
-/** Trouble-code reports, one row per code; a re-sent report is not stored twice. */
+/** Trouble-code reports, one row per code plus one per report; a re-sent report is not stored twice. */
 export async function storeDtcReports(tx: Queryable, rows: readonly DtcRow[]): Promise<void> {
+  if (rows.length === 0) return;
+  await tx.query(
+    `INSERT INTO dtc_reports (vehicle_id, time, tenant_id, code_count)
+     SELECT * FROM unnest($1::uuid[], $2::timestamptz[], $3::text[], $4::int[]) ON CONFLICT DO NOTHING`,
+    [rows.map((r) => r.vehicleId), rows.map((r) => new Date(r.report.t).toISOString()), rows.map((r) => r.tenantId), rows.map((r) => r.report.codes.length)],
+  );
   const flat = rows.flatMap((r) => r.report.codes.map((c) => ({ ...c, tenantId: r.tenantId, vehicleId: r.vehicleId, t: r.report.t })));
   if (flat.length === 0) return;
   await tx.query(
