@@ -1,7 +1,7 @@
 export { newSecret, sha256, secretMatches } from './secrets/secrets.js';
 export { identityErrors, identityError, type IdentityErrorCode } from './errors.js';
 export {
-  deviceUsername, parseDeviceUsername, issueDeviceCredential, verifyDeviceCredential, revokeDeviceCredential,
+  deviceUsername, parseDeviceUsername, issueDeviceCredential, verifyDeviceCredential, revokeDeviceCredential, deviceCredentialIsLive,
   type DeviceLogin,
 } from './devices/device-credentials.js';
 export { provisionDevice, ensureTenant, type ProvisionedDevice, type VehicleDetails } from './devices/provisioning.js';

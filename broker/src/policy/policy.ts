@@ -1,8 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { AuthenticateError, Client, PublishPacket, Subscription } from 'aedes';
 import type { Database } from '@clutch/db';
-import { parseDeviceUsername, verifyApiKey, verifyDeviceCredential } from '@clutch/identity';
-import { deviceCredentialIsLive } from './device-liveness.js';
+import { deviceCredentialIsLive, parseDeviceUsername, verifyApiKey, verifyDeviceCredential } from '@clutch/identity';
 import { clientIdAllowed, describePrincipal, type Principal } from './principal.js';
 import { createTokenBucket, type TokenBucket } from './rate-limit.js';
 import { canPublish, canSubscribe } from './topic-acl.js';
