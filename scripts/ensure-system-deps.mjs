@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Installs the system programs the test suite talks to (real PostgreSQL, Redis, Mosquitto, a socat
-// PTY pair, Chromium) when they are missing. Debian only; apt does not start services here: the
+// PTY pair, Chromium, openssl for the development CA) when they are missing. Debian only; apt does not start services here: the
 // tests start each server themselves on a free port.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
@@ -10,6 +10,7 @@ const needs = [
   { pkg: 'redis-server', present: () => onPath('redis-server') },
   { pkg: 'mosquitto', present: () => existsSync('/usr/sbin/mosquitto') || onPath('mosquitto') },
   { pkg: 'socat', present: () => onPath('socat') },
+  { pkg: 'openssl', present: () => onPath('openssl') },
   { pkg: 'chromium', present: () => existsSync('/usr/bin/chromium') },
 ];
 
