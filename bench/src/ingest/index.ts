@@ -6,7 +6,7 @@ import { createInProcessBus, signalCatalogue, type LiveEventBus, type TelemetryB
 import { migrate, openPglite, openPostgres, syncSignals, type Database } from '@clutch/db';
 import { aedesSource, startIngest, type RunningIngest } from '@clutch/ingest';
 import { createTestDatabase, startPostgresServer } from '@clutch/test-support';
-import mqtt from 'mqtt';
+import { Worker } from 'node:worker_threads';
 import { fmt, percentile, waitFor } from '../common/stats.js';
 
 const SIGNALS = signalCatalogue.filter((s) => s.source === 'obd').slice(0, 20);
@@ -62,29 +62,31 @@ function batch(seq: number, t0: number, samplesPerBatch: number): TelemetryBatch
   return { v: 1, seq, t0, samples };
 }
 
-/** Our path: publishers -> broker -> ingest -> committed rows. */
+/** Our path: publishers (another thread, like devices on other machines) -> broker -> ingest -> committed rows. */
 async function endToEnd(db: Database, devices: string[], totalRows: number): Promise<number> {
   const platform = await startPlatform(db);
-  const clients = await Promise.all(devices.map((d) => mqtt.connectAsync(platform.broker.mqttUrl, { clientId: `bench-${d}` })));
   const batchesPerDevice = Math.ceil(totalRows / SAMPLES_PER_BATCH / devices.length);
   const base = Date.now() - 3_600_000;
   // Payloads are built before the clock starts: we measure the platform, not the generator.
   const payloads = devices.map((_, d) =>
     Array.from({ length: batchesPerDevice }, (_, i) => JSON.stringify(batch(i, base + i * 1000 + d, SAMPLES_PER_BATCH))),
   );
-  const expected = (await countSamples(db)) + batchesPerDevice * devices.length * SAMPLES_PER_BATCH;
+  const total = batchesPerDevice * devices.length * SAMPLES_PER_BATCH;
+  const expected = (await countSamples(db)) + total;
+  const worker = new Worker(new URL('./fleet-worker.js', import.meta.url), { workerData: { mode: 'batches', url: platform.broker.mqttUrl, devices, payloads } });
+  const message = (): Promise<unknown> => new Promise((resolve, reject) => {
+    worker.once('message', resolve);
+    worker.once('error', reject);
+  });
+  await message(); // connected
   const started = performance.now();
-  await Promise.all(
-    clients.map(async (client, d) => {
-      for (const p of payloads[d]!) await client.publishAsync(`clutch/v1/bench/${devices[d]}/telemetry`, p, { qos: 1 });
-    }),
-  );
-  await waitFor(async () => platform.ingest.stats().samplesStored + 0 >= batchesPerDevice * devices.length * SAMPLES_PER_BATCH, 600_000, 10);
+  worker.postMessage('go');
+  await waitFor(async () => platform.ingest.stats().samplesStored >= total, 600_000, 10);
   const elapsed = (performance.now() - started) / 1000;
+  await worker.terminate();
   if ((await countSamples(db)) !== expected) throw new Error('row count does not match what was published');
-  await Promise.all(clients.map((c) => c.endAsync()));
   await platform.close();
-  return (batchesPerDevice * devices.length * SAMPLES_PER_BATCH) / elapsed;
+  return total / elapsed;
 }
 
 /** Reference: the same rows straight into a same-shape table with the database's bulk path. */
@@ -113,32 +115,27 @@ async function fleetCapacity(db: Database, devices: string[]): Promise<{ vehicle
   platform.bus.subscribe((e) => {
     if (e.type === 'readings') latencies.push(Date.now() - new Date(e.readings[0]!.time).getTime());
   });
-  // A few connections carry many vehicles each (one MQTT client per car would measure the load
-  // generator on these 2 cores, not the platform).
-  const connections = await Promise.all(Array.from({ length: 8 }, (_, i) => mqtt.connectAsync(platform.broker.mqttUrl, { clientId: `fleet-${i}` })));
   let seq = 1_000_000;
   for (const vehicles of [500, 1000, 2000, 4000, 6000, 8000, 10000].filter((v) => v <= devices.length)) {
     latencies.length = 0;
     const rounds = 5;
-    for (let r = 0; r < rounds; r++) {
-      const tick = Date.now();
-      seq++;
-      await Promise.all(
-        devices.slice(0, vehicles).map((d, i) => {
-          const b: TelemetryBatch = { v: 1, seq, t0: Date.now(), samples: SIGNALS.map((s) => [0, s.key, s.min + (seq % 50)]) };
-          return connections[i % connections.length]!.publishAsync(`clutch/v1/bench/${d}/telemetry`, JSON.stringify(b), { qos: 1 });
-        }),
-      );
-      const spare = 1000 - (Date.now() - tick);
-      if (spare > 0) await new Promise((res) => setTimeout(res, spare));
-    }
+    // The fleet runs on its own thread: a few connections carry many vehicles each (one MQTT client
+    // per car would measure the load generator on these 2 cores, not the platform).
+    const worker = new Worker(new URL('./fleet-worker.js', import.meta.url), {
+      workerData: { mode: 'fleet', url: platform.broker.mqttUrl, devices: devices.slice(0, vehicles), signals: SIGNALS.map((s) => ({ key: s.key, min: s.min })), rounds, seqStart: seq },
+    });
+    await new Promise<void>((resolve, reject) => {
+      worker.once('message', () => resolve());
+      worker.once('error', reject);
+    });
+    await worker.terminate();
+    seq += rounds;
     await waitFor(async () => platform.ingest.stats().queueDepth === 0, 60_000);
     const p99 = percentile(latencies, 99);
     results.push({ vehicles, p99 });
     console.log(`  fleet ${fmt(vehicles)} vehicles x 20 signals/s: p99 publish-to-stored ${fmt(p99)} ms (${latencies.length} batches)`);
     if (p99 > 1000) break;
   }
-  await Promise.all(connections.map((c) => c.endAsync()));
   await platform.close();
   return results;
 }

@@ -1,0 +1,56 @@
+// The simulated fleet's load generator, on its own thread so the platform under test keeps its event
+// loop to itself (a real fleet is other machines). Publishes `rounds` rounds, one batch per vehicle
+// per second, each batch stamped with its publish time (t0) so the receiver can measure latency.
+import { parentPort, workerData } from 'node:worker_threads';
+import mqtt from 'mqtt';
+
+interface FleetJob {
+  mode: 'fleet';
+  url: string;
+  devices: string[];
+  signals: { key: string; min: number }[];
+  rounds: number;
+  seqStart: number;
+}
+
+/** Throughput: each device sends its prebuilt payloads back to back (QoS 1, one connection each). */
+interface BatchesJob {
+  mode: 'batches';
+  url: string;
+  devices: string[];
+  payloads: string[][];
+}
+
+const job = workerData as FleetJob | BatchesJob;
+if (job.mode === 'batches') {
+  const clients = await Promise.all(job.devices.map((d) => mqtt.connectAsync(job.url, { clientId: `bench-${d}` })));
+  parentPort!.postMessage('connected');
+  await new Promise<void>((resolve) => parentPort!.once('message', () => resolve()));
+  await Promise.all(
+    clients.map(async (client, i) => {
+      for (const p of job.payloads[i]!) await client.publishAsync(`clutch/v1/bench/${job.devices[i]}/telemetry`, p, { qos: 1 });
+    }),
+  );
+  await Promise.all(clients.map((c) => c.endAsync()));
+  parentPort!.postMessage('done');
+} else {
+  await fleet(job);
+}
+
+async function fleet(job: FleetJob): Promise<void> {
+const connections = await Promise.all(Array.from({ length: 8 }, (_, i) => mqtt.connectAsync(job.url, { clientId: `fleet-${process.pid}-${i}` })));
+for (let r = 0; r < job.rounds; r++) {
+  const tick = Date.now();
+  const seq = job.seqStart + r;
+  await Promise.all(
+    job.devices.map((d, i) => {
+      const batch = { v: 1, seq, t0: Date.now(), samples: job.signals.map((s) => [0, s.key, s.min + (seq % 50)]) };
+      return connections[i % connections.length]!.publishAsync(`clutch/v1/bench/${d}/telemetry`, JSON.stringify(batch), { qos: 1 });
+    }),
+  );
+  const spare = 1000 - (Date.now() - tick);
+  if (spare > 0) await new Promise((res) => setTimeout(res, spare));
+}
+await Promise.all(connections.map((c) => c.endAsync()));
+parentPort!.postMessage('done');
+}
