@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { createIngestHandler, type IngestStats } from './pipeline.js';
 import { createMemoryQueue } from './queue/memory-queue.js';
 import type { WorkQueue } from './queue/work-queue.js';
+import { expireCommands } from './commands/expire.js';
 import { refreshRollups } from './rollups/refresh.js';
 import { DEFAULT_RETENTION, maintainStorage, type RetentionPolicy } from './storage/maintenance.js';
 import type { MessageSource } from './sources/message-source.js';
@@ -23,7 +24,7 @@ export async function startIngest(deps: {
   source: MessageSource;
   queue?: WorkQueue;
   logger?: Logger;
-  /** How often dirty rollup minutes are recomputed; 0 disables the job (another worker runs it). */
+  /** How often dirty rollup minutes are recomputed and overdue commands timed out; 0 disables both (another worker runs them). */
   rollupIntervalMs?: number;
   /** Partitions ahead and retention; runs at start and then every interval (0 disables it). */
   maintenanceIntervalMs?: number;
@@ -47,7 +48,13 @@ export async function startIngest(deps: {
   let rollupRun: Promise<unknown> = Promise.resolve();
   const rollupTimer = rollupIntervalMs > 0
     ? setInterval(() => {
-        rollupRun = refreshRollups(deps.db).catch((err: Error) => logger?.warn({ err: err.message }, 'rollup refresh failed; will retry'));
+        rollupRun = Promise.all([
+          refreshRollups(deps.db).catch((err: Error) => logger?.warn({ err: err.message }, 'rollup refresh failed; will retry')),
+          expireCommands(deps.db).then(
+            (events) => events.forEach((e) => deps.bus.publish(e)),
+            (err: Error) => logger?.warn({ err: err.message }, 'command expiry failed; will retry'),
+          ),
+        ]);
       }, rollupIntervalMs)
     : undefined;
   rollupTimer?.unref();
