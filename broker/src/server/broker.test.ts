@@ -1,4 +1,6 @@
 import mqtt from 'mqtt';
+import { WebSocket } from 'ws';
+import { connectFrame } from '../testing/raw-mqtt.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBroker, type RunningBroker } from '../index.js';
 
@@ -65,5 +67,18 @@ describe('broker transports', () => {
       await Promise.all([client.endAsync(true), other.endAsync()]);
       await small.close();
     }
+  });
+
+  it('applies the TCP byte-level checks to MQTT over WebSocket: an unsupported protocol level gets CONNACK 0x01', async () => {
+    const ws = new WebSocket(broker.wsUrl!, 'mqtt');
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('error', reject);
+    });
+    const answered = new Promise<Buffer>((resolve) => ws.once('message', (data: Buffer) => resolve(Buffer.from(data))));
+    const closed = new Promise<void>((resolve) => ws.once('close', () => resolve()));
+    ws.send(connectFrame({ clientId: 'future-client', level: 6 }));
+    expect([...(await answered)]).toEqual([0x20, 0x02, 0x00, 0x01]);
+    await closed;
   });
 });

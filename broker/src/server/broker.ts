@@ -194,7 +194,10 @@ export async function startBroker(options: BrokerOptions & ListenOptions): Promi
       res.writeHead(426, { 'content-type': 'text/plain' }).end('MQTT over WebSocket: connect with the mqtt subprotocol\n');
     });
     wss = new WebSocketServer({ server: http, maxPayload: maxPacketBytes + 5 });
-    wss.on('connection', (socket, req) => aedes.handle(createWebSocketStream(socket), req));
+    // The same byte-level checks as TCP (packet size, protocol level) on the MQTT stream inside the frames.
+    wss.on('connection', (socket, req) =>
+      aedes.handle(guardSocket(createWebSocketStream(socket), maxPacketBytes, (reason) => options.logger?.warn({ remote: req.socket.remoteAddress, reason }, 'mqtt-over-websocket connection closed')), req),
+    );
     wsPort = await listenOn(http, options.wsPort, host);
   }
 

@@ -56,7 +56,7 @@ export function createPacketSizeMeter(maxBytes: number, onViolation: (reason: st
  * held back until its protocol level is known: an unsupported level is answered here with CONNACK
  * 0x01 and the connection ends ([MQTT-3.1.2-2]).
  */
-export function guardSocket(socket: Socket, maxBytes: number, onViolation: (reason: string) => void): Duplex {
+export function guardSocket(socket: Socket | Duplex, maxBytes: number, onViolation: (reason: string) => void): Duplex {
   const meter = createPacketSizeMeter(maxBytes, (reason) => {
     onViolation(reason);
     socket.destroy();
