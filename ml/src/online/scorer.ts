@@ -12,18 +12,9 @@ import type { AlertKind, Finding, HealthCheck, Severity } from '../health/types.
 import { SIGNAL_COUNT } from '../signals.js';
 import { RULES_ONLY_MODEL, type ClutchModel } from '../models/model.js';
 
-export interface Alert {
+/** A raised finding: one per condition until it clears. */
+export interface Alert extends Omit<Finding, 'confirmWindows'> {
   vehicleId: string;
-  kind: AlertKind;
-  severity: Severity;
-  title: string;
-  explanation: string;
-  signals: string[];
-  observed: number;
-  expected: { min?: number; max?: number };
-  unit: string;
-  /** Stable condition id; the alert is not repeated until this condition clears. */
-  condition: string;
   /** Epoch ms of the window end that raised it. */
   at: number;
 }
