@@ -8,7 +8,7 @@ import { checkCooling } from '../health/cooling.js';
 import { checkFuelTrim } from '../health/fuel-trim.js';
 import { checkSensors } from '../health/sensors.js';
 import { checkMapConsistency } from '../health/map-consistency.js';
-import type { AlertKind, Finding, HealthCheck, Severity } from '../health/types.js';
+import type { Finding, HealthCheck } from '../health/types.js';
 import { SIGNAL_COUNT } from '../signals.js';
 import { RULES_ONLY_MODEL, type ClutchModel } from '../models/model.js';
 
