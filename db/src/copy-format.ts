@@ -1,3 +1,6 @@
+import type { CopyType } from './copy-binary.js';
+import type { CopyColumns } from './types.js';
+
 /** Escapes one value for PostgreSQL's COPY text format. */
 export function copyField(value: unknown): string {
   if (value === null || value === undefined) return '\\N';
@@ -26,4 +29,14 @@ export function* copyTextChunks(rows: readonly (readonly unknown[])[], rowsPerCh
     for (let r = i; r < end; r++) text += rows[r]!.map(copyField).join('\t') + '\n';
     yield text;
   }
+}
+
+export function columnNames(columns: CopyColumns): string[] {
+  return columns.map((c) => (typeof c === 'string' ? c : c.name));
+}
+
+/** The column types when every column declares one (the binary format's precondition), else undefined. */
+export function columnTypes(columns: CopyColumns): CopyType[] | undefined {
+  const types = columns.map((c) => (typeof c === 'string' ? undefined : c.type));
+  return types.every((t) => t !== undefined) ? (types as CopyType[]) : undefined;
 }

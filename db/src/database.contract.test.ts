@@ -101,4 +101,34 @@ describe.each(implementations)('database contract: %s', (_name, open) => {
     })).rejects.toThrow('abort');
     expect((await db.query('SELECT 1 FROM copy_check WHERE id = 4')).rows).toHaveLength(0);
   });
+
+  it('bulk-loads typed columns in the binary format: every type, NULLs, UTF-8, extremes, and bad values refused whole', async () => {
+    await db.exec(`CREATE TABLE copy_typed (at timestamptz, note text, ref uuid, small smallint, mid integer, big bigint, x double precision, ok boolean)`);
+    const columns = [
+      { name: 'at', type: 'timestamptz' }, { name: 'note', type: 'text' }, { name: 'ref', type: 'uuid' }, { name: 'small', type: 'int2' },
+      { name: 'mid', type: 'int4' }, { name: 'big', type: 'int8' }, { name: 'x', type: 'float8' }, { name: 'ok', type: 'bool' },
+    ] as const;
+    const uuid = '3F1C2E9A-1B2C-4D5E-8F90-123456789ABC';
+    await db.transaction(async (tx) => {
+      await tx.copyRows!('copy_typed', columns, [
+        [new Date('1999-12-31T23:59:59.999Z'), 'Zürich ✓ tab\there', uuid, -32768, 2147483647, '9007199254740993', -0.5, true],
+        [Date.parse('2026-11-25T12:00:00.123Z'), null, uuid.toLowerCase(), 32767, -2147483648, 0, 1e308, false],
+        ['2026-11-25T12:00:01Z', '', null, null, null, null, null, null],
+      ]);
+    });
+    const { rows } = await db.query<Record<string, unknown>>(
+      `SELECT to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS') AS at, note, ref::text AS ref, small, mid, big::text AS big, x, ok FROM copy_typed ORDER BY at`,
+    );
+    expect(rows).toEqual([
+      { at: '1999-12-31T23:59:59.999', note: 'Zürich ✓ tab\there', ref: uuid.toLowerCase(), small: -32768, mid: 2147483647, big: '9007199254740993', x: -0.5, ok: true },
+      { at: '2026-11-25T12:00:00.123', note: null, ref: uuid.toLowerCase(), small: 32767, mid: -2147483648, big: '0', x: 1e308, ok: false },
+      { at: '2026-11-25T12:00:01.000', note: '', ref: null, small: null, mid: null, big: null, x: null, ok: null },
+    ]);
+
+    // A value the column cannot hold fails the whole COPY with PostgreSQL's own SQLSTATE; nothing is stored.
+    for (const [bad, code] of [[[null, null, 'not-a-uuid', null, null, null, null, null], '22P02'], [[null, null, null, 40000, null, null, null, null], '22003'], [['yesterday-ish', null, null, null, null, null, null, null], '22007']] as const) {
+      await expect(db.transaction((tx) => tx.copyRows!('copy_typed', columns, [[null, 'fine', null, 1, 1, 1, 1, true], bad]))).rejects.toMatchObject({ code });
+    }
+    expect((await db.query('SELECT count(*)::int AS n FROM copy_typed')).rows).toEqual([{ n: 3 }]);
+  });
 });

@@ -1,4 +1,5 @@
-export type { Database, DatabaseKind, Queryable, QueryResult } from './types.js';
+export type { CopyColumns, Database, DatabaseKind, Queryable, QueryResult } from './types.js';
+export { CopyValueError, type CopyColumn, type CopyType } from './copy-binary.js';
 export { openDatabase, type DatabaseConfig } from './open.js';
 export { openPglite } from './pglite.js';
 export { openPostgres } from './postgres.js';

@@ -1,8 +1,9 @@
 import { mkdirSync } from 'node:fs';
 import { PGlite, type Transaction } from '@electric-sql/pglite';
-import { copyStatement, copyTextChunks } from './copy-format.js';
+import { copyBinaryChunks } from './copy-binary.js';
+import { columnNames, columnTypes, copyStatement, copyTextChunks } from './copy-format.js';
 import { enterTenantScope } from './tenant-scope.js';
-import type { Database, Queryable, QueryResult } from './types.js';
+import type { CopyColumns, Database, Queryable, QueryResult } from './types.js';
 
 function wrap(q: PGlite | Transaction): Queryable {
   return {
@@ -14,9 +15,10 @@ function wrap(q: PGlite | Transaction): Queryable {
       await q.exec(sql);
     },
     // PGlite reads COPY input from its virtual /dev/blob device.
-    async copyRows(table: string, columns: readonly string[], rows: readonly (readonly unknown[])[]): Promise<void> {
-      const blob = new Blob([...copyTextChunks(rows)]);
-      await q.query(copyStatement(table, columns, "'/dev/blob'"), [], { blob });
+    async copyRows(table: string, columns: CopyColumns, rows: readonly (readonly unknown[])[]): Promise<void> {
+      const types = columnTypes(columns);
+      const blob = new Blob(types ? [...copyBinaryChunks(rows, types)] : [...copyTextChunks(rows)]);
+      await q.query(copyStatement(table, columnNames(columns), types ? "'/dev/blob' (FORMAT binary)" : "'/dev/blob'"), [], { blob });
     },
   };
 }

@@ -2,19 +2,28 @@ import pg from 'pg';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import copyStreams from 'pg-copy-streams';
-import { copyStatement, copyTextChunks } from './copy-format.js';
+import { copyBinaryChunks } from './copy-binary.js';
+import { columnNames, columnTypes, copyStatement, copyTextChunks } from './copy-format.js';
 import { enterTenantScope } from './tenant-scope.js';
-import type { Database, Queryable, QueryResult } from './types.js';
+import type { CopyColumns, Database, Queryable, QueryResult } from './types.js';
 
 // Keep timestamptz as Date, bigint (int8) as string by default; numeric aggregates we cast in SQL.
-async function copyInto(client: pg.PoolClient, table: string, columns: readonly string[], rows: readonly (readonly unknown[])[]): Promise<void> {
-  const sink = client.query(copyStreams.from(copyStatement(table, columns, 'STDIN')));
+async function copyInto(client: pg.PoolClient, table: string, columns: CopyColumns, rows: readonly (readonly unknown[])[]): Promise<void> {
+  const types = columnTypes(columns);
+  if (types) {
+    // Encode before starting COPY: a value the encoder refuses must fail before the server sees any row.
+    const chunks = [...copyBinaryChunks(rows, types)];
+    const sink = client.query(copyStreams.from(copyStatement(table, columnNames(columns), 'STDIN (FORMAT binary)')));
+    await pipeline(Readable.from(chunks), sink);
+    return;
+  }
+  const sink = client.query(copyStreams.from(copyStatement(table, columnNames(columns), 'STDIN')));
   await pipeline(Readable.from(copyTextChunks(rows)), sink);
 }
 
 function wrap(client: pg.Pool | pg.PoolClient): Queryable {
   const copy = 'release' in client
-    ? { copyRows: (table: string, columns: readonly string[], rows: readonly (readonly unknown[])[]) => copyInto(client, table, columns, rows) }
+    ? { copyRows: (table: string, columns: CopyColumns, rows: readonly (readonly unknown[])[]) => copyInto(client, table, columns, rows) }
     : {};
   return {
     ...copy,

@@ -11,3 +11,4 @@ export { createDeviceResolver } from './processors/resolve-device.js';
 export { createRedisStreamsQueue, type RedisStreamsQueueOptions } from './queue/redis-streams-queue.js';
 export { refreshRollups, type RefreshOptions } from './rollups/refresh.js';
 export { maintainStorage, DEFAULT_RETENTION, type RetentionPolicy, type MaintenanceReport } from './storage/maintenance.js';
+export { SAMPLE_COPY_COLUMNS } from './processors/store.js';

@@ -6,6 +6,7 @@ import { createIngestHandler, type IngestStats } from './pipeline.js';
 import { createMemoryQueue } from './queue/memory-queue.js';
 import type { WorkQueue } from './queue/work-queue.js';
 import { expireCommands } from './commands/expire.js';
+import { createDeviceProgressBuffer } from './processors/device-progress.js';
 import { refreshRollups } from './rollups/refresh.js';
 import { DEFAULT_RETENTION, maintainStorage, type RetentionPolicy } from './storage/maintenance.js';
 import type { MessageSource } from './sources/message-source.js';
@@ -29,6 +30,8 @@ export async function startIngest(deps: {
   /** Partitions ahead and retention; runs at start and then every interval (0 disables it). */
   maintenanceIntervalMs?: number;
   retention?: RetentionPolicy;
+  /** How often buffered device progress (last seq, last seen) is written; see device-progress.ts. */
+  deviceProgressIntervalMs?: number;
   /** Real-time scoring; see createIngestHandler. */
   scorer?: { scorer: OnlineScorer; modelVersion: string | null };
 }): Promise<RunningIngest> {
@@ -40,7 +43,10 @@ export async function startIngest(deps: {
         if (attempt === 0 || attempt % 20 === 0) logger?.error({ err: (err as Error).message, attempt }, 'ingest batch failed; will retry');
       },
     });
-  const handler = createIngestHandler({ db: deps.db, bus: deps.bus, ...(logger ? { logger } : {}), ...(deps.scorer ? { scorer: deps.scorer } : {}) });
+  const deviceProgress = createDeviceProgressBuffer();
+  const handler = createIngestHandler({
+    db: deps.db, bus: deps.bus, deviceProgress, ...(logger ? { logger } : {}), ...(deps.scorer ? { scorer: deps.scorer } : {}),
+  });
   queue.consume(handler.handle);
   await deps.source.start((message) => queue.enqueue(message));
 
@@ -58,6 +64,14 @@ export async function startIngest(deps: {
       }, rollupIntervalMs)
     : undefined;
   rollupTimer?.unref();
+
+  let progressRun: Promise<unknown> = Promise.resolve();
+  const flushProgress = (): Promise<unknown> =>
+    (progressRun = progressRun.then(() =>
+      deviceProgress.flush(deps.db).catch((err: Error) => logger?.warn({ err: err.message, pending: deviceProgress.size() }, 'device progress not written; will retry')),
+    ));
+  const progressTimer = setInterval(() => void flushProgress(), deps.deviceProgressIntervalMs ?? 5000);
+  progressTimer.unref();
 
   const maintenanceIntervalMs = deps.maintenanceIntervalMs ?? 6 * 3600_000;
   let maintenanceRun: Promise<unknown> = Promise.resolve();
@@ -79,7 +93,8 @@ export async function startIngest(deps: {
       await queue.drain();
       clearInterval(rollupTimer);
       clearInterval(maintenanceTimer);
-      await Promise.all([rollupRun, maintenanceRun]);
+      clearInterval(progressTimer);
+      await Promise.all([rollupRun, maintenanceRun, flushProgress()]);
     },
   };
 }

@@ -4,6 +4,7 @@ import { createTestDatabase } from '@clutch/test-support';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { createOnlineScorer } from '@clutch/ml';
 import { createIngestHandler, type IngestHandler } from './pipeline.js';
+import { createDeviceProgressBuffer } from './processors/device-progress.js';
 import { refreshRollups } from './rollups/refresh.js';
 import type { QueuedMessage } from './queue/work-queue.js';
 
@@ -213,5 +214,32 @@ describe.each(implementations)('ingest chain on %s', (_name, open) => {
     expect(rows.map((r) => r.value)).toEqual([1000, 1050, 1200]);
     const device = await db.query<{ last_seq: string | number }>(`SELECT last_seq FROM devices WHERE id = 'pi-1'`);
     expect(Number(device.rows[0]!.last_seq)).toBe(12); // a late batch never moves the newest seq back
+  });
+
+  it('with a progress buffer, writes the newest seq and contact time of a device once per flush, and keeps them when a flush fails', async () => {
+    await db.query(`UPDATE devices SET last_seq = NULL, last_seen_at = NULL WHERE id = 'pi-1'`);
+    const progress = createDeviceProgressBuffer();
+    const buffered = createIngestHandler({ db, bus: createInProcessBus(), deviceProgress: progress });
+    const readDevice = async (): Promise<{ seq: number | null; seen: number | null }> => {
+      const { rows } = await db.query<{ last_seq: string | null; last_seen_at: Date | string | null }>(`SELECT last_seq, last_seen_at FROM devices WHERE id = 'pi-1'`);
+      return { seq: rows[0]!.last_seq === null ? null : Number(rows[0]!.last_seq), seen: rows[0]!.last_seen_at === null ? null : new Date(rows[0]!.last_seen_at).getTime() };
+    };
+    const newest = Date.now() + 5000; // later than every other message's receive time
+    await buffered.handle([message(batch(21, [[0, 'engine.rpm', 900]]))]);
+    await buffered.handle([{ ...message(batch(23, [[0, 'engine.rpm', 950]])), receivedAt: newest }, message(batch(22, [[0, 'engine.rpm', 920]]))]);
+    expect(await countSamples()).toBe(3); // samples are never held back
+    expect(await readDevice()).toEqual({ seq: null, seen: null });
+
+    expect(await progress.flush(db)).toBe(1); // three batches, one row written
+    expect(await readDevice()).toEqual({ seq: 23, seen: newest });
+
+    // A flush that cannot write keeps the progress for the next one.
+    await buffered.handle([message(batch(24, [[0, 'engine.rpm', 960]]))]);
+    const closed = await open();
+    await closed.close();
+    await expect(progress.flush(closed)).rejects.toThrow();
+    expect(progress.size()).toBe(1);
+    expect(await progress.flush(db)).toBe(1);
+    expect((await readDevice()).seq).toBe(24);
   });
 });

@@ -11,6 +11,7 @@ import {
   type CommandOutcome, type DeviceProgress, type DtcRow, type LocationRow, type PresenceChange,
 } from './processors/store.js';
 import { validateMessage } from './processors/validate.js';
+import type { DeviceProgressBuffer } from './processors/device-progress.js';
 import type { BatchHandler, QueuedMessage } from './queue/work-queue.js';
 
 export interface IngestStats {
@@ -63,6 +64,11 @@ export function createIngestHandler(deps: {
   resolver?: DeviceResolver;
   /** Real-time scoring of stored readings (ML health checks and anomaly model); off when absent. */
   scorer?: { scorer: OnlineScorer; modelVersion: string | null };
+  /**
+   * Where devices' newest seq and contact time go: buffered and written by the owner's flush
+   * (startIngest does it every few seconds), or, when absent, written in every batch's transaction.
+   */
+  deviceProgress?: DeviceProgressBuffer;
 }): IngestHandler {
   const { db, bus, logger } = deps;
   const resolver = deps.resolver ?? createDeviceResolver(db);
@@ -145,7 +151,7 @@ export function createIngestHandler(deps: {
       await storeLocations(tx, outcome.locations);
       await storeDtcReports(tx, outcome.dtcs);
       await recordDeadLetters(tx, outcome.deadLetters);
-      await touchDevices(tx, outcome.devices);
+      if (!deps.deviceProgress) await touchDevices(tx, outcome.devices);
       await recordPresence(tx, outcome.presence);
       const completed = new Set(await completeCommands(tx, outcome.commands));
       for (const c of outcome.commands) {
@@ -180,6 +186,7 @@ export function createIngestHandler(deps: {
     stats.samplesStored += stored;
     stats.deadLetters += outcome.deadLetters.length;
     stats.lastBatchAt = new Date().toISOString();
+    deps.deviceProgress?.add(outcome.devices);
     for (const letter of outcome.deadLetters) logger?.warn({ topic: letter.topic, reason: letter.reason }, 'dead letter');
     for (const event of outcome.events) bus.publish(event);
     if (deps.scorer && outcome.rows.length > 0) {

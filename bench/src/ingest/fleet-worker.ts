@@ -37,20 +37,31 @@ if (job.mode === 'batches') {
   await fleet(job);
 }
 
+/**
+ * Each vehicle publishes once a second at its own phase (vehicle i at i/N of the second), as a real
+ * fleet's unsynchronised clocks do; a fleet that fired every vehicle in the same millisecond would
+ * measure a burst, not a sustained load.
+ */
 async function fleet(job: FleetJob): Promise<void> {
-const connections = await Promise.all(Array.from({ length: 8 }, (_, i) => mqtt.connectAsync(job.url, { clientId: `fleet-${process.pid}-${i}` })));
-for (let r = 0; r < job.rounds; r++) {
-  const tick = Date.now();
-  const seq = job.seqStart + r;
-  await Promise.all(
-    job.devices.map((d, i) => {
-      const batch = { v: 1, seq, t0: Date.now(), samples: job.signals.map((s) => [0, s.key, s.min + (seq % 50)]) };
-      return connections[i % connections.length]!.publishAsync(`clutch/v1/bench/${d}/telemetry`, JSON.stringify(batch), { qos: 1 });
-    }),
-  );
-  const spare = 1000 - (Date.now() - tick);
-  if (spare > 0) await new Promise((res) => setTimeout(res, spare));
-}
-await Promise.all(connections.map((c) => c.endAsync()));
-parentPort!.postMessage('done');
+  const connections = await Promise.all(Array.from({ length: 8 }, (_, i) => mqtt.connectAsync(job.url, { clientId: `fleet-${process.pid}-${i}` })));
+  const n = job.devices.length;
+  const start = Date.now() + 100;
+  const pending: Promise<unknown>[] = [];
+  for (let r = 0; r < job.rounds; r++) {
+    const seq = job.seqStart + r;
+    let next = 0;
+    while (next < n) {
+      // Everything whose phase has come, then sleep until the next 5 ms slice.
+      const due = Math.min(n, Math.floor(((Date.now() - start - r * 1000) / 1000) * n) + 1);
+      for (; next < due; next++) {
+        const d = job.devices[next]!;
+        const batch = { v: 1, seq, t0: Date.now(), samples: job.signals.map((s) => [0, s.key, s.min + (seq % 50)]) };
+        pending.push(connections[next % connections.length]!.publishAsync(`clutch/v1/bench/${d}/telemetry`, JSON.stringify(batch), { qos: 1 }));
+      }
+      if (next < n) await new Promise((res) => setTimeout(res, 5));
+    }
+  }
+  await Promise.all(pending);
+  await Promise.all(connections.map((c) => c.endAsync()));
+  parentPort!.postMessage('done');
 }

@@ -38,7 +38,9 @@ export function normaliseBatch(batch: TelemetryBatch, binding: DeviceBinding): {
       rejected.push({ sample, reason: `${signal.key} = ${sample[2]} is outside ${signal.min}..${signal.max} ${signal.unit}`.trim() });
       continue;
     }
-    const timeMs = sampleTime(batch, sample);
+    // Whole milliseconds (a fractional clock offset is possible): the stored time, and so the
+    // idempotency key, must be the same whichever write path (binary COPY or INSERT) stores it.
+    const timeMs = Math.floor(sampleTime(batch, sample));
     if (timeMs !== lastMs) {
       lastMs = timeMs;
       lastIso = new Date(timeMs).toISOString();

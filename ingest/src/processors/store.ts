@@ -1,10 +1,14 @@
-import type { Queryable } from '@clutch/db';
+import type { CopyColumn, Queryable } from '@clutch/db';
 import type { SampleRow } from './normalise.js';
 
 type StoredSample = Pick<SampleRow, 'timeMs' | 'timeIso' | 'tenantId' | 'vehicleId' | 'signalId' | 'value'>;
 
-const SAMPLE_COLUMNS = ['time', 'tenant_id', 'vehicle_id', 'signal_id', 'value'] as const;
-const asCopyRows = (rows: readonly StoredSample[]): unknown[][] => rows.map((r) => [r.timeIso, r.tenantId, r.vehicleId, r.signalId, r.value]);
+// Typed, so COPY uses the binary format: the server stores timestamps, uuids and floats as sent.
+export const SAMPLE_COPY_COLUMNS: readonly CopyColumn[] = [
+  { name: 'time', type: 'timestamptz' }, { name: 'tenant_id', type: 'text' }, { name: 'vehicle_id', type: 'uuid' },
+  { name: 'signal_id', type: 'int2' }, { name: 'value', type: 'float8' },
+];
+const asCopyRows = (rows: readonly StoredSample[]): unknown[][] => rows.map((r) => [r.timeMs, r.tenantId, r.vehicleId, r.signalId, r.value]);
 
 /** Below this many rows the COPY round trips cost more than they save. */
 export const COPY_THRESHOLD = 1000;
@@ -25,7 +29,7 @@ export async function storeSamples(tx: Queryable, rows: readonly SampleRow[]): P
   if (tx.copyRows && rows.length >= COPY_THRESHOLD) {
     await tx.query('SAVEPOINT direct_copy');
     try {
-      await tx.copyRows('samples', SAMPLE_COLUMNS, asCopyRows(rows));
+      await tx.copyRows('samples', SAMPLE_COPY_COLUMNS, asCopyRows(rows));
       await tx.query('RELEASE SAVEPOINT direct_copy');
       return [...rows];
     } catch (err) {
@@ -35,7 +39,7 @@ export async function storeSamples(tx: Queryable, rows: readonly SampleRow[]): P
     await tx.exec(`CREATE TEMP TABLE IF NOT EXISTS samples_staging (
       time timestamptz, tenant_id text, vehicle_id uuid, signal_id smallint, value double precision
     ) ON COMMIT DELETE ROWS`);
-    await tx.copyRows('samples_staging', SAMPLE_COLUMNS, asCopyRows(rows));
+    await tx.copyRows('samples_staging', SAMPLE_COPY_COLUMNS, asCopyRows(rows));
     const inserted = await tx.query<InsertedRow>(`${INSERT_RETURNING('SELECT * FROM samples_staging')}`);
     return inserted.rows.map(fromInserted);
   }

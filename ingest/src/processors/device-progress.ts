@@ -1,0 +1,60 @@
+import type { Database } from '@clutch/db';
+import { touchDevices, type DeviceProgress } from './store.js';
+
+/**
+ * Coalesces devices' newest seq and contact time between writes. A car sending a batch a second
+ * would otherwise rewrite its `devices` row every second: at fleet scale that UPDATE, not the
+ * samples' COPY, dominated the ingest transaction. Buffered, a device's row is written at most once
+ * per flush, and `last_seen_at` / `last_seq` lag by at most one flush interval (lost on a crash, and
+ * rewritten by the device's next message: they are presence information, never the idempotency key).
+ */
+export interface DeviceProgressBuffer {
+  add(updates: readonly DeviceProgress[]): void;
+  /** Writes everything buffered; on failure it stays buffered for the next flush. */
+  flush(db: Database): Promise<number>;
+  size(): number;
+}
+
+const keyOf = (p: DeviceProgress): string => `${p.tenantId}\u0000${p.deviceId}`;
+
+function merge(into: DeviceProgress, u: DeviceProgress): void {
+  if (u.seenAt > into.seenAt) into.seenAt = u.seenAt;
+  if (u.seq !== null && (into.seq === null || u.seq > into.seq)) into.seq = u.seq;
+}
+
+export function createDeviceProgressBuffer(options: { rowsPerStatement?: number } = {}): DeviceProgressBuffer {
+  const rowsPerStatement = options.rowsPerStatement ?? 2000;
+  let pending = new Map<string, DeviceProgress>();
+  return {
+    add(updates) {
+      for (const u of updates) {
+        const seen = pending.get(keyOf(u));
+        if (seen) merge(seen, u);
+        else pending.set(keyOf(u), { ...u });
+      }
+    },
+    async flush(db) {
+      if (pending.size === 0) return 0;
+      const writing = pending;
+      pending = new Map();
+      const rows = [...writing.values()];
+      try {
+        // Short transactions: a long one would hold these rows' locks against API writes.
+        for (let i = 0; i < rows.length; i += rowsPerStatement) {
+          await db.transaction((tx) => touchDevices(tx, rows.slice(i, i + rowsPerStatement)));
+        }
+      } catch (err) {
+        // Keep what was not written (merged with anything newer that arrived meanwhile). touchDevices
+        // only ever moves values forward, so rewriting an already written chunk is harmless.
+        for (const [key, u] of writing) {
+          const newer = pending.get(key);
+          if (newer) merge(newer, u);
+          else pending.set(key, u);
+        }
+        throw err;
+      }
+      return rows.length;
+    },
+    size: () => pending.size,
+  };
+}
