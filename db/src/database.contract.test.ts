@@ -83,6 +83,26 @@ describe.each(implementations)('database contract: %s', (_name, open) => {
     expect(stored.rows).toEqual([{ part: 'samples_default' }]);
   });
 
+  it('resolves names in the clutch_tenant schema first inside a tenant scope, and public ones elsewhere', async () => {
+    // The mechanism TimescaleDB storage uses for relations row-level security cannot guard.
+    await db.exec(`CREATE TABLE scoped_check (tenant_id text, note text);
+      INSERT INTO scoped_check VALUES ('acme', 'mine'), ('globex', 'theirs');
+      CREATE SCHEMA IF NOT EXISTS clutch_tenant;
+      CREATE VIEW clutch_tenant.scoped_check WITH (security_barrier) AS
+        SELECT tenant_id, note FROM public.scoped_check WHERE tenant_id = current_setting('app.tenant_id', true);
+      GRANT USAGE ON SCHEMA clutch_tenant TO clutch_app;
+      GRANT SELECT ON clutch_tenant.scoped_check TO clutch_app;`);
+    try {
+      const scoped = await db.withTenant('acme', (tx) => tx.query<{ note: string }>('SELECT note FROM scoped_check'));
+      expect(scoped.rows).toEqual([{ note: 'mine' }]);
+      await expect(db.withTenant('acme', (tx) => tx.query('SELECT note FROM public.scoped_check'))).rejects.toThrow(/permission denied/);
+      const all = await db.query<{ note: string }>('SELECT note FROM scoped_check ORDER BY note');
+      expect(all.rows.map((r) => r.note)).toEqual(['mine', 'theirs']);
+    } finally {
+      await db.exec('DROP SCHEMA clutch_tenant CASCADE; DROP TABLE scoped_check');
+    }
+  });
+
   it('bulk-loads rows with COPY, escaping tabs, newlines, backslashes and NULLs, inside a transaction', async () => {
     await db.exec('CREATE TABLE copy_check (id int, note text, at timestamptz)');
     const at = new Date('2026-01-02T03:04:05.678Z');

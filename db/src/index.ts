@@ -3,6 +3,7 @@ export { CopyValueError, type CopyColumn, type CopyType } from './copy-binary.js
 export { openDatabase, type DatabaseConfig } from './open.js';
 export { openPglite } from './pglite.js';
 export { openPostgres } from './postgres.js';
-export { migrate, listMigrations, CORE_MIGRATIONS_DIR } from './migrate/migrate.js';
+export { migrate, listMigrations, detectFeatures, migrationRequirements, CORE_MIGRATIONS_DIR, type DatabaseFeatures } from './migrate/migrate.js';
 export { syncSignals } from './signals.js';
 export { APP_ROLE } from './tenant-scope.js';
+export { storageMode, type StorageMode } from './storage.js';

@@ -1,5 +1,5 @@
 import type { LiveEventBus } from '@clutch/contracts';
-import type { Database } from '@clutch/db';
+import { storageMode, type Database } from '@clutch/db';
 import type { OnlineScorer } from '@clutch/ml';
 import type { Logger } from 'pino';
 import { createIngestHandler, type IngestStats } from './pipeline.js';
@@ -43,9 +43,12 @@ export async function startIngest(deps: {
         if (attempt === 0 || attempt % 20 === 0) logger?.error({ err: (err as Error).message, attempt }, 'ingest batch failed; will retry');
       },
     });
+  // On TimescaleDB the database keeps the rollups (continuous aggregates); elsewhere ingest does.
+  const storage = await storageMode(deps.db);
   const deviceProgress = createDeviceProgressBuffer();
   const handler = createIngestHandler({
-    db: deps.db, bus: deps.bus, deviceProgress, ...(logger ? { logger } : {}), ...(deps.scorer ? { scorer: deps.scorer } : {}),
+    db: deps.db, bus: deps.bus, deviceProgress, rollups: storage === 'timescaledb' ? 'database' : 'ingest',
+    ...(logger ? { logger } : {}), ...(deps.scorer ? { scorer: deps.scorer } : {}),
   });
   queue.consume(handler.handle);
   await deps.source.start((message) => queue.enqueue(message));
@@ -55,7 +58,7 @@ export async function startIngest(deps: {
   const rollupTimer = rollupIntervalMs > 0
     ? setInterval(() => {
         rollupRun = Promise.all([
-          refreshRollups(deps.db).catch((err: Error) => logger?.warn({ err: err.message }, 'rollup refresh failed; will retry')),
+          storage === 'native' && refreshRollups(deps.db).catch((err: Error) => logger?.warn({ err: err.message }, 'rollup refresh failed; will retry')),
           expireCommands(deps.db).then(
             (events) => events.forEach((e) => deps.bus.publish(e)),
             (err: Error) => logger?.warn({ err: err.message }, 'command expiry failed; will retry'),
@@ -76,7 +79,7 @@ export async function startIngest(deps: {
   const maintenanceIntervalMs = deps.maintenanceIntervalMs ?? 6 * 3600_000;
   let maintenanceRun: Promise<unknown> = Promise.resolve();
   const maintain = (): void => {
-    maintenanceRun = maintainStorage(deps.db, deps.retention ?? DEFAULT_RETENTION).then(
+    maintenanceRun = maintainStorage(deps.db, deps.retention ?? DEFAULT_RETENTION, new Date(), storage).then(
       (report) => logger?.info(report, 'storage maintenance done'),
       (err: Error) => logger?.warn({ err: err.message }, 'storage maintenance failed; will retry'),
     );

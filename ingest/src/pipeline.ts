@@ -69,6 +69,11 @@ export function createIngestHandler(deps: {
    * (startIngest does it every few seconds), or, when absent, written in every batch's transaction.
    */
   deviceProgress?: DeviceProgressBuffer;
+  /**
+   * Who keeps the 1-minute rollups: ingest (native storage: each transaction marks its minutes for
+   * refreshRollups) or the database (TimescaleDB continuous aggregates). Default: ingest.
+   */
+  rollups?: 'ingest' | 'database';
 }): IngestHandler {
   const { db, bus, logger } = deps;
   const resolver = deps.resolver ?? createDeviceResolver(db);
@@ -147,7 +152,7 @@ export function createIngestHandler(deps: {
   async function commit(outcome: Outcome): Promise<number> {
     return db.transaction(async (tx) => {
       const stored = await storeSamples(tx, outcome.rows);
-      await markRollupsDirty(tx, stored);
+      if (deps.rollups !== 'database') await markRollupsDirty(tx, stored);
       await storeLocations(tx, outcome.locations);
       await storeDtcReports(tx, outcome.dtcs);
       await recordDeadLetters(tx, outcome.deadLetters);

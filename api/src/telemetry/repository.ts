@@ -65,7 +65,7 @@ export class RollupRepository {
   /** Buckets of one signal whose start lies in [from, to], oldest first, at most `limit` rows. */
   async range(table: RollupTable, vehicleId: string, signalId: number, from: Date, to: Date, limit: number): Promise<BucketRow[]> {
     const { rows } = await this.db.query<BucketRow>(
-      `SELECT bucket AS time, n, sum, min, max
+      `SELECT bucket AS time, n::int AS n, sum, min, max
          FROM ${table}
         WHERE vehicle_id = $1 AND signal_id = $2 AND bucket >= $3 AND bucket <= $4
         ORDER BY bucket

@@ -11,6 +11,43 @@ interface MigrationFile {
   path: string;
 }
 
+/** Optional database capabilities a migration can require (see `-- requires:` below). */
+export interface DatabaseFeatures {
+  /** The TimescaleDB extension is installed, or can be (available and preloaded). */
+  timescaledb: boolean;
+}
+
+const REQUIRES = /^--\s*requires:\s*([a-z0-9_, ]+)$/m;
+
+/**
+ * The features named on a `-- requires: a, b` line in the file's leading comments: such a migration
+ * runs only where all of them exist, and is not recorded where they do not, so it runs at the first
+ * start after they appear (installing TimescaleDB under a running platform converts its storage).
+ */
+export function migrationRequirements(sql: string): string[] {
+  const header: string[] = [];
+  for (const line of sql.split('\n')) {
+    if (!line.startsWith('--')) break;
+    header.push(line.trimEnd());
+  }
+  const match = REQUIRES.exec(header.join('\n'));
+  return match ? match[1]!.split(',').map((f) => f.trim()).filter(Boolean) : [];
+}
+
+/**
+ * What this database can do. TimescaleDB counts when the extension exists or is available and
+ * preloaded (CREATE EXTENSION fails without `shared_preload_libraries = 'timescaledb'`).
+ */
+export async function detectFeatures(db: Database): Promise<DatabaseFeatures> {
+  if (db.kind === 'pglite') return { timescaledb: false };
+  const { rows } = await db.query<{ timescaledb: boolean }>(
+    `SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb')
+         OR (EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb')
+             AND current_setting('shared_preload_libraries') ~ '(^|[\\s,])timescaledb($|[\\s,])') AS timescaledb`,
+  );
+  return { timescaledb: rows[0]!.timescaledb === true };
+}
+
 const FILE_NAME = /^(\d{3,})_([a-z0-9_]+)\.sql$/;
 
 export function listMigrations(dir: string): MigrationFile[] {
@@ -31,11 +68,13 @@ export function listMigrations(dir: string): MigrationFile[] {
 const MIGRATION_LOCK = 727_001;
 
 /**
- * Applies every numbered .sql file not yet recorded in schema_migrations, each in its own
- * transaction, in version order. Safe to run at every start and from several processes at once.
+ * Applies every numbered .sql file not yet recorded in schema_migrations, in version order, in one
+ * transaction (savepoint per file). Safe to run at every start and from several processes at once.
+ * Files whose `-- requires:` features are missing are skipped (features default to detectFeatures).
  */
-export async function migrate(db: Database, dir: string = CORE_MIGRATIONS_DIR): Promise<string[]> {
+export async function migrate(db: Database, dir: string = CORE_MIGRATIONS_DIR, options: { features?: DatabaseFeatures } = {}): Promise<string[]> {
   const applied: string[] = [];
+  const features = options.features ?? (await detectFeatures(db));
   await db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
     version integer PRIMARY KEY,
     name text NOT NULL,
@@ -48,6 +87,8 @@ export async function migrate(db: Database, dir: string = CORE_MIGRATIONS_DIR): 
     for (const file of listMigrations(dir)) {
       if (doneVersions.has(file.version)) continue;
       const sql = readFileSync(file.path, 'utf8');
+      const missing = migrationRequirements(sql).filter((f) => features[f as keyof DatabaseFeatures] !== true);
+      if (missing.length > 0) continue;
       try {
         await tx.query('SAVEPOINT migration');
         await tx.exec(sql);

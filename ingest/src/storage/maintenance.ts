@@ -1,4 +1,4 @@
-import type { Database } from '@clutch/db';
+import { storageMode, type Database, type StorageMode } from '@clutch/db';
 
 export interface RetentionPolicy {
   /** Raw samples older than this are deleted for tenants without their own setting. */
@@ -19,25 +19,48 @@ export interface MaintenanceReport {
 }
 
 /**
- * Storage lifecycle for native partitioning (PGlite, plain PostgreSQL): creates the coming months'
+ * Storage lifecycle. Native partitioning (PGlite, plain PostgreSQL): creates the coming months'
  * partitions before data needs them, drops whole monthly partitions that every tenant's retention
- * has passed (instant, no vacuum debt), and deletes the remaining expired rows of tenants with a
- * shorter retention than the platform default. Safe to run from several workers at once.
+ * has passed (instant, no vacuum debt). TimescaleDB: creates nothing (chunks appear as data
+ * arrives) and drops whole chunks of samples and of the continuous aggregates instead. Both then
+ * delete the remaining expired rows of tenants with a shorter retention than the longest. Safe to
+ * run from several workers at once.
  */
-export async function maintainStorage(db: Database, policy: RetentionPolicy = DEFAULT_RETENTION, now = new Date()): Promise<MaintenanceReport> {
+export async function maintainStorage(
+  db: Database, policy: RetentionPolicy = DEFAULT_RETENTION, now = new Date(), mode?: StorageMode,
+): Promise<MaintenanceReport> {
+  const storage = mode ?? (await storageMode(db));
+  // The longest retention any tenant asked for bounds what may go wholesale.
+  const longest = await db.query<{ days: number }>(
+    `SELECT greatest($1::int, coalesce(max(sample_retention_days), 0))::int AS days FROM tenants`,
+    [policy.defaultSampleDays],
+  );
+  const keepFrom = new Date(now.getTime() - longest.rows[0]!.days * 86_400_000);
+  const report = storage === 'timescaledb'
+    ? await dropChunks(db, keepFrom, new Date(now.getTime() - longest.rows[0]!.days * policy.rollupFactor * 86_400_000))
+    : await rotatePartitions(db, policy, now, keepFrom);
+  report.samplesDeleted = await deleteExpiredSamples(db, policy, now);
+  // Continuous aggregates refuse row deletes: there, rollups go by whole chunks only.
+  if (storage === 'native') report.rollupsDeleted = await deleteExpiredRollups(db, policy, now);
+  return report;
+}
+
+async function dropChunks(db: Database, keepSamplesFrom: Date, keepRollupsFrom: Date): Promise<MaintenanceReport> {
+  const dropped: string[] = [];
+  for (const [relation, olderThan] of [['samples', keepSamplesFrom], ['sample_rollups_1m', keepRollupsFrom], ['sample_rollups_1h', keepRollupsFrom]] as const) {
+    const { rows } = await db.query<{ chunk: string }>(`SELECT drop_chunks($1::regclass, older_than => $2::timestamptz)::text AS chunk`, [relation, olderThan.toISOString()]);
+    dropped.push(...rows.map((r) => r.chunk));
+  }
+  return { partitionsCreated: 0, partitionsDropped: dropped, samplesDeleted: 0, rollupsDeleted: 0 };
+}
+
+async function rotatePartitions(db: Database, policy: RetentionPolicy, now: Date, keepFrom: Date): Promise<MaintenanceReport> {
   const report: MaintenanceReport = { partitionsCreated: 0, partitionsDropped: [], samplesDeleted: 0, rollupsDeleted: 0 };
   const created = await db.query<{ n: number }>(
     `SELECT clutch_ensure_sample_partitions($1::timestamptz - interval '1 month', $1::timestamptz + make_interval(months => $2)) AS n`,
     [now.toISOString(), policy.monthsAhead],
   );
   report.partitionsCreated = Number(created.rows[0]!.n);
-
-  // The longest retention any tenant asked for bounds which partitions may go entirely.
-  const longest = await db.query<{ days: number }>(
-    `SELECT greatest($1::int, coalesce(max(sample_retention_days), 0))::int AS days FROM tenants`,
-    [policy.defaultSampleDays],
-  );
-  const keepFrom = new Date(now.getTime() - longest.rows[0]!.days * 86_400_000);
   const partitions = await db.query<{ name: string; upper: string }>(
     `SELECT c.relname AS name, pg_get_expr(c.relpartbound, c.oid) AS upper
      FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
@@ -51,8 +74,11 @@ export async function maintainStorage(db: Database, policy: RetentionPolicy = DE
       report.partitionsDropped.push(p.name);
     }
   }
+  return report;
+}
 
-  // Row-level expiry for tenants that keep less than the platform default (and the default itself).
+/** Row-level expiry for tenants that keep less than the longest retention (and the default itself). */
+async function deleteExpiredSamples(db: Database, policy: RetentionPolicy, now: Date): Promise<number> {
   const deleted = await db.query<{ n: number }>(
     `WITH expired AS (
        DELETE FROM samples s USING tenants t
@@ -61,7 +87,10 @@ export async function maintainStorage(db: Database, policy: RetentionPolicy = DE
      SELECT count(*)::int AS n FROM expired`,
     [now.toISOString(), policy.defaultSampleDays],
   );
-  report.samplesDeleted = deleted.rows[0]!.n;
+  return deleted.rows[0]!.n;
+}
+
+async function deleteExpiredRollups(db: Database, policy: RetentionPolicy, now: Date): Promise<number> {
   const rollups = await db.query<{ n: number }>(
     `WITH expired AS (
        DELETE FROM sample_rollups_1m r USING tenants t
@@ -70,6 +99,5 @@ export async function maintainStorage(db: Database, policy: RetentionPolicy = DE
      SELECT count(*)::int AS n FROM expired`,
     [now.toISOString(), policy.defaultSampleDays, policy.rollupFactor],
   );
-  report.rollupsDeleted = rollups.rows[0]!.n;
-  return report;
+  return rollups.rows[0]!.n;
 }
