@@ -5,6 +5,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'v
 import { createOnlineScorer } from '@clutch/ml';
 import { createIngestHandler, type IngestHandler } from './pipeline.js';
 import { createDeviceProgressBuffer } from './processors/device-progress.js';
+import { createRollupPartials } from './rollups/partials.js';
 import { refreshRollups } from './rollups/refresh.js';
 import type { QueuedMessage } from './queue/work-queue.js';
 
@@ -135,6 +136,53 @@ describe.each(implementations)('ingest chain on %s', (_name, open) => {
     const hour = await db.query<{ n: number }>(`SELECT sum(n)::int AS n FROM sample_rollups_1h WHERE vehicle_id = $1`, [vehicleId]);
     expect(hour.rows[0]!.n).toBe(4);
     expect(await refreshRollups(db, { graceMs: 0 })).toBe(0);
+  });
+
+  it('with minute sums in memory, writes each closed minute once from them, counting redelivery once and leaving nothing to recompute', async () => {
+    const partials = createRollupPartials({ worker: 'w-1' });
+    const summing = createIngestHandler({ db, bus: createInProcessBus(), rollupPartials: partials });
+    const minute = Math.floor(Date.now() / 60_000) * 60_000 - 60_000;
+    const b = { v: 1, seq: 60, t0: minute, samples: [[0, 'engine.rpm', 800], [1000, 'engine.rpm', 1200], [2000, 'vehicle.speed', 30]] };
+    await summing.handle([message(b)]);
+    await summing.handle([message(b)]);
+    await summing.handle([message({ v: 1, seq: 61, t0: minute + 20_000, samples: [[0, 'engine.rpm', 1000]] })]);
+    expect(partials.size()).toBe(1);
+    expect(await partials.flush(db, { now: minute + 10 * 60_000 })).toBe(1);
+    const rows = await db.query(`SELECT signal_id, n, sum, min, max FROM sample_rollups_1m WHERE vehicle_id = $1 AND bucket = $2 ORDER BY signal_id`, [vehicleId, new Date(minute).toISOString()]);
+    const rpm = signalCatalogue.find((x) => x.key === 'engine.rpm')!.id;
+    const speed = signalCatalogue.find((x) => x.key === 'vehicle.speed')!.id;
+    expect(rows.rows).toEqual([
+      { signal_id: rpm, n: 3, sum: 3000, min: 800, max: 1200 },
+      { signal_id: speed, n: 1, sum: 30, min: 30, max: 30 },
+    ].sort((x, y) => x.signal_id - y.signal_id));
+    expect((await db.query('SELECT 1 FROM rollup_dirty')).rows).toHaveLength(0);
+    expect(await refreshRollups(db, { graceMs: 0, orphanAfterMs: 0 })).toBe(0);
+  });
+
+  it('recomputes the minutes of a worker that died before writing its sums, and a late flush of those sums adds nothing', async () => {
+    const dead = createRollupPartials({ worker: 'w-dead' });
+    const summing = createIngestHandler({ db, bus: createInProcessBus(), rollupPartials: dead });
+    const minute = Math.floor(Date.now() / 60_000) * 60_000 - 60_000;
+    await summing.handle([message({ v: 1, seq: 70, t0: minute, samples: [[0, 'engine.rpm', 700], [1000, 'engine.rpm', 900]] })]);
+    const rollup = async (): Promise<unknown[]> =>
+      (await db.query(`SELECT n, sum FROM sample_rollups_1m WHERE vehicle_id = $1 AND bucket = $2`, [vehicleId, new Date(minute).toISOString()])).rows;
+    // A live worker's mark is left alone until it is old enough to be an orphan.
+    expect(await refreshRollups(db, { graceMs: 0 })).toBe(0);
+    expect(await refreshRollups(db, { graceMs: 0, orphanAfterMs: 0 })).toBe(1);
+    expect(await rollup()).toEqual([{ n: 2, sum: 1600 }]);
+    // The "dead" worker was only slow: its flush finds its mark gone and drops its sums.
+    await dead.flush(db, { now: minute + 10 * 60_000 });
+    expect(await rollup()).toEqual([{ n: 2, sum: 1600 }]);
+  });
+
+  it('leaves minutes older than the in-memory window to the recompute', async () => {
+    const partials = createRollupPartials({ worker: 'w-2' });
+    const summing = createIngestHandler({ db, bus: createInProcessBus(), rollupPartials: partials });
+    const old = Math.floor(Date.now() / 60_000) * 60_000 - 30 * 60_000; // a store-and-forward backlog
+    await summing.handle([message({ v: 1, seq: 80, t0: old, samples: [[0, 'engine.rpm', 650]] })]);
+    expect(partials.size()).toBe(0);
+    expect((await db.query<{ worker: string }>('SELECT worker FROM rollup_dirty')).rows).toEqual([{ worker: '' }]);
+    expect(await refreshRollups(db, { graceMs: 0 })).toBe(1);
   });
 
   it('stores GPS fixes and trouble-code reports once each and announces them', async () => {

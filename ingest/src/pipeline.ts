@@ -12,6 +12,7 @@ import {
 } from './processors/store.js';
 import { validateMessage } from './processors/validate.js';
 import type { DeviceProgressBuffer } from './processors/device-progress.js';
+import { PARTIAL_WINDOW_MS, type RollupPartials } from './rollups/partials.js';
 import type { BatchHandler, QueuedMessage } from './queue/work-queue.js';
 
 export interface IngestStats {
@@ -74,6 +75,11 @@ export function createIngestHandler(deps: {
    * refreshRollups) or the database (TimescaleDB continuous aggregates). Default: ingest.
    */
   rollups?: 'ingest' | 'database';
+  /**
+   * With ingest rollups: this worker's in-memory minute sums, written by the owner's flush
+   * (startIngest). Absent, every stored minute is left for refreshRollups to recompute.
+   */
+  rollupPartials?: RollupPartials;
 }): IngestHandler {
   const { db, bus, logger } = deps;
   const resolver = deps.resolver ?? createDeviceResolver(db);
@@ -150,9 +156,16 @@ export function createIngestHandler(deps: {
   }
 
   async function commit(outcome: Outcome): Promise<number> {
-    return db.transaction(async (tx) => {
+    const partials = deps.rollups === 'database' ? undefined : deps.rollupPartials;
+    if (!partials) return commitOnce(outcome, undefined);
+    return partials.commit(() => commitOnce(outcome, partials));
+  }
+
+  async function commitOnce(outcome: Outcome, partials: RollupPartials | undefined): Promise<number> {
+    const fromMinute = partials ? Date.now() - PARTIAL_WINDOW_MS : Number.POSITIVE_INFINITY;
+    const stored = await db.transaction(async (tx) => {
       const stored = await storeSamples(tx, outcome.rows);
-      if (deps.rollups !== 'database') await markRollupsDirty(tx, stored);
+      if (deps.rollups !== 'database') await markRollupsDirty(tx, stored, { worker: partials?.worker ?? '', fromMinute });
       await storeLocations(tx, outcome.locations);
       await storeDtcReports(tx, outcome.dtcs);
       await recordDeadLetters(tx, outcome.deadLetters);
@@ -164,8 +177,11 @@ export function createIngestHandler(deps: {
           outcome.events.push({ type: 'command', tenantId: c.tenantId, vehicleId: c.vehicleId, commandId: c.result.id, status: c.result.ok ? 'succeeded' : 'failed' });
         }
       }
-      return stored.length;
+      return stored;
     });
+    // Committed: the recent ones are now this worker's to sum (older minutes were marked for recompute).
+    partials?.add(stored.filter((r) => r.timeMs - (r.timeMs % 60_000) >= fromMinute));
+    return stored.length;
   }
 
   async function commitEachAlone(messages: readonly QueuedMessage[]): Promise<void> {

@@ -1,7 +1,7 @@
 import type { CopyColumn, Queryable } from '@clutch/db';
 import type { SampleRow } from './normalise.js';
 
-type StoredSample = Pick<SampleRow, 'timeMs' | 'timeIso' | 'tenantId' | 'vehicleId' | 'signalId' | 'value'>;
+export type StoredSample = Pick<SampleRow, 'timeMs' | 'timeIso' | 'tenantId' | 'vehicleId' | 'signalId' | 'value'>;
 
 // Typed, so COPY uses the binary format: the server stores timestamps, uuids and floats as sent.
 export const SAMPLE_COPY_COLUMNS: readonly CopyColumn[] = [
@@ -75,11 +75,14 @@ const fromInserted = (r: InsertedRow): StoredSample => {
 };
 
 /**
- * Fifth processor: marks the (vehicle, minute) of every newly stored sample for the rollup refresh.
+ * Fifth processor: marks the (vehicle, minute) of every newly stored sample, in the samples'
+ * transaction, as held by `holder.worker` for minutes from `holder.fromMinute` on (that worker's
+ * in-memory sums will be written by rollups/partials.ts) and, for older minutes or with worker '',
+ * as to be recomputed from the samples (rollups/refresh.ts).
  * One small row per vehicle-minute instead of one rollup upsert per vehicle-signal-minute keeps the
  * ingest transaction close to the cost of its COPY.
  */
-export async function markRollupsDirty(tx: Queryable, stored: readonly StoredSample[]): Promise<void> {
+export async function markRollupsDirty(tx: Queryable, stored: readonly StoredSample[], holder: { worker: string; fromMinute: number } = { worker: '', fromMinute: 0 }): Promise<void> {
   if (stored.length === 0) return;
   const minutes = new Map<string, Set<number>>();
   let lastVehicle = '';
@@ -94,15 +97,17 @@ export async function markRollupsDirty(tx: Queryable, stored: readonly StoredSam
   }
   const vehicles: string[] = [];
   const starts: string[] = [];
+  const workers: string[] = [];
   for (const vehicle of [...minutes.keys()].sort()) {
     for (const minute of [...minutes.get(vehicle)!].sort((a, b) => a - b)) {
       vehicles.push(vehicle);
       starts.push(new Date(minute).toISOString());
+      workers.push(minute >= holder.fromMinute ? holder.worker : '');
     }
   }
   await tx.query(
-    `INSERT INTO rollup_dirty (vehicle_id, minute) SELECT * FROM unnest($1::uuid[], $2::timestamptz[]) ON CONFLICT DO NOTHING`,
-    [vehicles, starts],
+    `INSERT INTO rollup_dirty (vehicle_id, minute, worker) SELECT * FROM unnest($1::uuid[], $2::timestamptz[], $3::text[]) ON CONFLICT DO NOTHING`,
+    [vehicles, starts, workers],
   );
 }
 

@@ -5,27 +5,43 @@ export interface RefreshOptions {
   graceMs?: number;
   /** Vehicle-minutes per transaction. */
   limit?: number;
+  /** Stop after this many transactions even if more minutes are dirty (pacing); default: until none is left. */
+  maxTransactions?: number;
+  /**
+   * A minute marked by an ingest worker (which writes its own partial sums, rollups/partials.ts) is
+   * recomputed only once it is this old: the worker has then had ample time to flush, so the mark
+   * is an orphan (the worker died). Default 10 minutes (see PARTIAL_WINDOW_MS in partials.ts).
+   */
+  orphanAfterMs?: number;
 }
 
 /**
  * Recomputes the 1-minute rollups of dirty vehicle-minutes from the samples themselves, replacing
  * whatever was there: the result depends only on the stored samples, never on how often or in what
- * order they arrived. Several ingest workers can run it at once (SKIP LOCKED hands each a disjoint
- * set). Returns how many vehicle-minutes it refreshed.
+ * order they arrived. It takes minutes marked for recompute (worker '') and minutes whose every mark
+ * is an orphan (see orphanAfterMs); a minute a live worker still holds waits for its flush. Several
+ * ingest workers can run it at once (a mark is deleted once, so a minute is picked once). Returns
+ * how many vehicle-minutes it refreshed.
  */
 export async function refreshRollups(db: Database, options: RefreshOptions = {}): Promise<number> {
   const graceMs = options.graceMs ?? 10_000;
   const limit = options.limit ?? 2000;
+  const maxTransactions = options.maxTransactions ?? Number.POSITIVE_INFINITY;
+  const orphanAfterMs = options.orphanAfterMs ?? 600_000;
   let total = 0;
-  for (;;) {
+  for (let transactions = 1; ; transactions++) {
     const refreshed = await db.transaction(async (tx) => {
       const { rows } = await tx.query<{ n: number }>(
-        `WITH picked AS (
+        `WITH deleted AS (
            DELETE FROM rollup_dirty WHERE (vehicle_id, minute) IN (
              SELECT vehicle_id, minute FROM rollup_dirty
              WHERE minute < now() - make_interval(secs => $1::float8 / 1000) - interval '1 minute'
-             ORDER BY minute, vehicle_id LIMIT $2 FOR UPDATE SKIP LOCKED)
+             GROUP BY vehicle_id, minute
+             HAVING bool_and(worker = '' OR minute < now() - make_interval(secs => $3::float8 / 1000))
+             ORDER BY minute, vehicle_id LIMIT $2)
            RETURNING vehicle_id, minute
+         ), picked AS (
+           SELECT DISTINCT vehicle_id, minute FROM deleted
          ), fresh AS (
            INSERT INTO sample_rollups_1m AS r (bucket, tenant_id, vehicle_id, signal_id, n, sum, min, max)
            SELECT p.minute, s.tenant_id, s.vehicle_id, s.signal_id, count(*), sum(s.value), min(s.value), max(s.value)
@@ -39,11 +55,11 @@ export async function refreshRollups(db: Database, options: RefreshOptions = {})
            SET n = excluded.n, sum = excluded.sum, min = excluded.min, max = excluded.max
          )
          SELECT count(*)::int AS n FROM picked`,
-        [graceMs, limit],
+        [graceMs, limit, orphanAfterMs],
       );
       return rows[0]!.n;
     });
     total += refreshed;
-    if (refreshed < limit) return total;
+    if (refreshed < limit || transactions >= maxTransactions) return total;
   }
 }

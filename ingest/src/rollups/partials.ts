@@ -1,0 +1,192 @@
+import type { Database } from '@clutch/db';
+import type { StoredSample } from '../processors/store.js';
+
+/**
+ * Minute rollups from ingest's own partial aggregates. Recomputing every closed vehicle-minute from
+ * the samples reads each sample a second time, which at fleet scale costs as much as storing it
+ * (measured: p99 publish-to-stored 5.7 s at 6,000 vehicles, against 0.5 s without it). Instead,
+ * each worker sums the samples its transactions stored and, once a minute has closed, adds the sums
+ * to `sample_rollups_1m` (n, sum, min, max all combine exactly).
+ *
+ * Exactly once: a sample's transaction also marks (vehicle, minute, worker) in rollup_dirty. A flush
+ * adds a partial only for the marks it deletes itself, in the same statement; a worker that died
+ * before flushing leaves its marks behind, and refreshRollups recomputes those minutes from the
+ * samples (replacing, so whatever was added before is corrected). If that recompute took a live but
+ * late worker's mark, the worker's flush finds no mark and drops its partial: the recompute counted
+ * those samples. Flushes wait for in-flight commits and hold new ones back (`commit`), so a mark a
+ * flush deletes always belongs to samples already in the partial it writes; each flush writes at
+ * most `maxMinutes` vehicle-minutes, oldest first, so commits are held back only briefly.
+ */
+export interface RollupPartials {
+  readonly worker: string;
+  /** Runs an ingest transaction that marks minutes for this worker; a flush waits for it. */
+  commit<T>(fn: () => Promise<T>): Promise<T>;
+  /** Adds samples whose transaction has committed. */
+  add(stored: readonly StoredSample[]): void;
+  /**
+   * Writes the partials of minutes that closed at least `graceMs` before `now` (every minute with
+   * `all`, when stopping). Returns how many vehicle-minutes were written; on failure they stay held.
+   */
+  flush(db: Database, options?: { all?: boolean; now?: number; graceMs?: number; maxMinutes?: number }): Promise<number>;
+  /** Vehicle-minutes held. */
+  size(): number;
+}
+
+interface SignalSums {
+  n: number;
+  sum: number;
+  min: number;
+  max: number;
+}
+
+interface MinutePartial {
+  tenantId: string;
+  vehicleId: string;
+  minute: number;
+  signals: Map<number, SignalSums>;
+}
+
+const MINUTE = 60_000;
+
+/**
+ * Only minutes at most this old when their samples are stored are summed in memory; older ones (a
+ * store-and-forward backlog) are marked for recompute instead. With refreshRollups treating marks as
+ * orphans only after 10 minutes, a worker's transaction would have to stay open for 8 minutes for a
+ * recompute to take a mark it is still adding to (and so leave its sums uncounted).
+ */
+export const PARTIAL_WINDOW_MS = 120_000;
+
+function mergeInto(into: MinutePartial, from: MinutePartial): void {
+  for (const [signal, s] of from.signals) {
+    const t = into.signals.get(signal);
+    if (!t) into.signals.set(signal, { ...s });
+    else {
+      t.n += s.n;
+      t.sum += s.sum;
+      if (s.min < t.min) t.min = s.min;
+      if (s.max > t.max) t.max = s.max;
+    }
+  }
+}
+
+export function createRollupPartials(options: { worker: string; minutesPerStatement?: number }): RollupPartials {
+  const { worker } = options;
+  const minutesPerStatement = options.minutesPerStatement ?? 1000;
+  let held = new Map<string, MinutePartial>();
+
+  // A small writer-preferring gate: commits share it, a flush takes it alone.
+  let committing = 0;
+  let flushing: Promise<void> | null = null;
+  let commitsDone: (() => void) | null = null;
+
+  return {
+    worker,
+    async commit(fn) {
+      while (flushing) await flushing;
+      committing += 1;
+      try {
+        return await fn();
+      } finally {
+        committing -= 1;
+        if (committing === 0) commitsDone?.();
+      }
+    },
+    add(stored) {
+      let key = '';
+      let partial: MinutePartial | undefined;
+      for (const s of stored) {
+        const minute = s.timeMs - (s.timeMs % MINUTE);
+        const k = `${s.vehicleId}|${minute}`;
+        if (k !== key) {
+          key = k;
+          partial = held.get(k);
+          if (!partial) held.set(k, (partial = { tenantId: s.tenantId, vehicleId: s.vehicleId, minute, signals: new Map() }));
+        }
+        const sums = partial!.signals.get(s.signalId);
+        if (!sums) partial!.signals.set(s.signalId, { n: 1, sum: s.value, min: s.value, max: s.value });
+        else {
+          sums.n += 1;
+          sums.sum += s.value;
+          if (s.value < sums.min) sums.min = s.value;
+          if (s.value > sums.max) sums.max = s.value;
+        }
+      }
+    },
+    async flush(db, flushOptions = {}) {
+      while (flushing) await flushing;
+      let release!: () => void;
+      flushing = new Promise((resolve) => (release = resolve));
+      try {
+        if (committing > 0) await new Promise<void>((resolve) => (commitsDone = resolve));
+        commitsDone = null;
+        const closedBefore = (flushOptions.now ?? Date.now()) - (flushOptions.graceMs ?? 5000) - MINUTE;
+        const maxMinutes = flushOptions.maxMinutes ?? Number.POSITIVE_INFINITY;
+        let due: MinutePartial[] = [];
+        for (const p of held.values()) if (flushOptions.all || p.minute < closedBefore) due.push(p);
+        if (due.length > maxMinutes) due = due.sort((a, b) => a.minute - b.minute).slice(0, maxMinutes);
+        for (const p of due) held.delete(`${p.vehicleId}|${p.minute}`);
+        due.sort((a, b) => (a.vehicleId < b.vehicleId ? -1 : a.vehicleId > b.vehicleId ? 1 : a.minute - b.minute)); // one lock order
+        let written = 0;
+        try {
+          for (let i = 0; i < due.length; i += minutesPerStatement) {
+            await writePartials(db, worker, due.slice(i, i + minutesPerStatement));
+            written = i + minutesPerStatement;
+          }
+        } catch (err) {
+          // Keep what was not written for the next flush (merged with anything added meanwhile).
+          const rest = held;
+          held = new Map();
+          for (const p of due.slice(written)) held.set(`${p.vehicleId}|${p.minute}`, p);
+          for (const [k, p] of rest) {
+            const kept = held.get(k);
+            if (kept) mergeInto(kept, p);
+            else held.set(k, p);
+          }
+          throw err;
+        }
+        return due.length;
+      } finally {
+        flushing = null;
+        release();
+      }
+    },
+    size: () => held.size,
+  };
+}
+
+async function writePartials(db: Database, worker: string, partials: readonly MinutePartial[]): Promise<void> {
+  const vehicles: string[] = [];
+  const minutes: string[] = [];
+  const rows = { bucket: [] as string[], tenant: [] as string[], vehicle: [] as string[], signal: [] as number[], n: [] as number[], sum: [] as number[], min: [] as number[], max: [] as number[] };
+  for (const p of partials) {
+    const minute = new Date(p.minute).toISOString();
+    vehicles.push(p.vehicleId);
+    minutes.push(minute);
+    for (const [signal, s] of [...p.signals].sort((a, b) => a[0] - b[0])) {
+      rows.bucket.push(minute);
+      rows.tenant.push(p.tenantId);
+      rows.vehicle.push(p.vehicleId);
+      rows.signal.push(signal);
+      rows.n.push(s.n);
+      rows.sum.push(s.sum);
+      rows.min.push(s.min);
+      rows.max.push(s.max);
+    }
+  }
+  await db.query(
+    `WITH mine AS (
+       DELETE FROM rollup_dirty d
+       USING unnest($1::uuid[], $2::timestamptz[]) AS k(vehicle_id, minute)
+       WHERE d.vehicle_id = k.vehicle_id AND d.minute = k.minute AND d.worker = $3
+       RETURNING d.vehicle_id, d.minute
+     )
+     INSERT INTO sample_rollups_1m AS r (bucket, tenant_id, vehicle_id, signal_id, n, sum, min, max)
+     SELECT p.bucket, p.tenant_id, p.vehicle_id, p.signal_id, p.n, p.sum, p.min, p.max
+     FROM unnest($4::timestamptz[], $5::text[], $6::uuid[], $7::smallint[], $8::int[], $9::float8[], $10::float8[], $11::float8[])
+          AS p(bucket, tenant_id, vehicle_id, signal_id, n, sum, min, max)
+     JOIN mine m ON m.vehicle_id = p.vehicle_id AND m.minute = p.bucket
+     ON CONFLICT (vehicle_id, signal_id, bucket) DO UPDATE
+     SET n = r.n + excluded.n, sum = r.sum + excluded.sum, min = least(r.min, excluded.min), max = greatest(r.max, excluded.max)`,
+    [vehicles, minutes, worker, rows.bucket, rows.tenant, rows.vehicle, rows.signal, rows.n, rows.sum, rows.min, rows.max],
+  );
+}
