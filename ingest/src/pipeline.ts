@@ -157,12 +157,17 @@ export function createIngestHandler(deps: {
 
   async function commit(outcome: Outcome): Promise<number> {
     const partials = deps.rollups === 'database' ? undefined : deps.rollupPartials;
-    if (!partials) return commitOnce(outcome, undefined);
-    return partials.commit(() => commitOnce(outcome, partials));
+    if (!partials) return commitOnce(outcome, undefined, Number.POSITIVE_INFINITY);
+    const fromMinute = Date.now() - PARTIAL_WINDOW_MS;
+    const minutes = new Set<number>();
+    for (const r of outcome.rows) {
+      const minute = r.timeMs - (r.timeMs % 60_000);
+      if (minute >= fromMinute) minutes.add(minute);
+    }
+    return partials.commit([...minutes], () => commitOnce(outcome, partials, fromMinute));
   }
 
-  async function commitOnce(outcome: Outcome, partials: RollupPartials | undefined): Promise<number> {
-    const fromMinute = partials ? Date.now() - PARTIAL_WINDOW_MS : Number.POSITIVE_INFINITY;
+  async function commitOnce(outcome: Outcome, partials: RollupPartials | undefined, fromMinute: number): Promise<number> {
     const stored = await db.transaction(async (tx) => {
       const stored = await storeSamples(tx, outcome.rows);
       if (deps.rollups !== 'database') await markRollupsDirty(tx, stored, { worker: partials?.worker ?? '', fromMinute });

@@ -122,7 +122,7 @@ async function fleetCapacity(db: Database, devices: string[]): Promise<{ vehicle
     if (e.type === 'readings') latencies.push(Date.now() - new Date(e.readings[0]!.time).getTime());
   });
   let seq = 1_000_000;
-  const sizes = (process.env.BENCH_FLEET ?? '2000,4000,6000,8000,10000').split(',').map(Number);
+  const sizes = (process.env.BENCH_FLEET ?? '2000,4000,5000,6000,8000,10000').split(',').map(Number);
   for (const vehicles of sizes.filter((v) => v <= devices.length)) {
     latencies.length = 0;
     // Long enough for the rollup refresh (minutes older than 70 s) to run inside the measured window.

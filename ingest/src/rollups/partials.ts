@@ -13,14 +13,18 @@ import type { StoredSample } from '../processors/store.js';
  * before flushing leaves its marks behind, and refreshRollups recomputes those minutes from the
  * samples (replacing, so whatever was added before is corrected). If that recompute took a live but
  * late worker's mark, the worker's flush finds no mark and drops its partial: the recompute counted
- * those samples. Flushes wait for in-flight commits and hold new ones back (`commit`), so a mark a
- * flush deletes always belongs to samples already in the partial it writes; each flush writes at
- * most `maxMinutes` vehicle-minutes, oldest first, so commits are held back only briefly.
+ * those samples. A flush waits for in-flight commits of the minutes it writes and holds new ones
+ * back (`commit`), so a mark a flush deletes always belongs to samples already in the partial it
+ * writes. It only writes closed minutes, so live traffic (the current minute) never waits; each
+ * flush writes at most `maxMinutes` vehicle-minutes, oldest first.
  */
 export interface RollupPartials {
   readonly worker: string;
-  /** Runs an ingest transaction that marks minutes for this worker; a flush waits for it. */
-  commit<T>(fn: () => Promise<T>): Promise<T>;
+  /**
+   * Runs an ingest transaction that marks `minutes` (minute starts, ms) for this worker. A flush of
+   * any of those minutes waits for it; it waits for a flush of any of them.
+   */
+  commit<T>(minutes: readonly number[], fn: () => Promise<T>): Promise<T>;
   /** Adds samples whose transaction has committed. */
   add(stored: readonly StoredSample[]): void;
   /**
@@ -72,23 +76,30 @@ function mergeInto(into: MinutePartial, from: MinutePartial): void {
 export function createRollupPartials(options: { worker: string; minutesPerStatement?: number }): RollupPartials {
   const { worker } = options;
   const minutesPerStatement = options.minutesPerStatement ?? 1000;
-  let held = new Map<string, MinutePartial>();
+  const held = new Map<string, MinutePartial>();
 
-  // A small writer-preferring gate: commits share it, a flush takes it alone.
-  let committing = 0;
-  let flushing: Promise<void> | null = null;
-  let commitsDone: (() => void) | null = null;
+  // Per-minute gate: commits share the minutes they touch; a flush takes the minutes it writes.
+  const inFlight = new Map<number, number>();
+  let flushingMinutes = new Set<number>();
+  let flushDone: Promise<void> = Promise.resolve();
+  let flushActive = false;
+  let drained: (() => void) | null = null;
+  const blocksFlush = (): boolean => [...flushingMinutes].some((m) => (inFlight.get(m) ?? 0) > 0);
 
   return {
     worker,
-    async commit(fn) {
-      while (flushing) await flushing;
-      committing += 1;
+    async commit(minutes, fn) {
+      while (minutes.some((m) => flushingMinutes.has(m))) await flushDone;
+      for (const m of minutes) inFlight.set(m, (inFlight.get(m) ?? 0) + 1);
       try {
         return await fn();
       } finally {
-        committing -= 1;
-        if (committing === 0) commitsDone?.();
+        for (const m of minutes) {
+          const n = inFlight.get(m)! - 1;
+          if (n === 0) inFlight.delete(m);
+          else inFlight.set(m, n);
+        }
+        if (drained && !blocksFlush()) drained();
       }
     },
     add(stored) {
@@ -113,17 +124,22 @@ export function createRollupPartials(options: { worker: string; minutesPerStatem
       }
     },
     async flush(db, flushOptions = {}) {
-      while (flushing) await flushing;
+      while (flushActive) await flushDone;
+      flushActive = true;
       let release!: () => void;
-      flushing = new Promise((resolve) => (release = resolve));
+      flushDone = new Promise((resolve) => (release = resolve));
       try {
-        if (committing > 0) await new Promise<void>((resolve) => (commitsDone = resolve));
-        commitsDone = null;
         const closedBefore = (flushOptions.now ?? Date.now()) - (flushOptions.graceMs ?? 5000) - MINUTE;
         const maxMinutes = flushOptions.maxMinutes ?? Number.POSITIVE_INFINITY;
         let due: MinutePartial[] = [];
         for (const p of held.values()) if (flushOptions.all || p.minute < closedBefore) due.push(p);
         if (due.length > maxMinutes) due = due.sort((a, b) => a.minute - b.minute).slice(0, maxMinutes);
+        if (due.length === 0) return 0;
+        flushingMinutes = new Set(due.map((p) => p.minute));
+        if (blocksFlush()) await new Promise<void>((resolve) => (drained = resolve));
+        drained = null;
+        // Taken only now: a commit that was in flight has added its samples.
+        due = due.map((p) => held.get(`${p.vehicleId}|${p.minute}`)!).filter(Boolean);
         for (const p of due) held.delete(`${p.vehicleId}|${p.minute}`);
         due.sort((a, b) => (a.vehicleId < b.vehicleId ? -1 : a.vehicleId > b.vehicleId ? 1 : a.minute - b.minute)); // one lock order
         let written = 0;
@@ -134,19 +150,18 @@ export function createRollupPartials(options: { worker: string; minutesPerStatem
           }
         } catch (err) {
           // Keep what was not written for the next flush (merged with anything added meanwhile).
-          const rest = held;
-          held = new Map();
-          for (const p of due.slice(written)) held.set(`${p.vehicleId}|${p.minute}`, p);
-          for (const [k, p] of rest) {
+          for (const p of due.slice(written)) {
+            const k = `${p.vehicleId}|${p.minute}`;
             const kept = held.get(k);
-            if (kept) mergeInto(kept, p);
-            else held.set(k, p);
+            if (kept) mergeInto(p, kept);
+            held.set(k, p);
           }
           throw err;
         }
         return due.length;
       } finally {
-        flushing = null;
+        flushingMinutes = new Set();
+        flushActive = false;
         release();
       }
     },
