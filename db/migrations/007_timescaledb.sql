@@ -13,14 +13,8 @@
 CREATE EXTENSION IF NOT EXISTS timescaledb;
 
 -- A partitioned table cannot become a hypertable: build the hypertable, move the rows, swap names.
-CREATE TABLE samples_hypertable (
-  time timestamptz NOT NULL,
-  tenant_id text NOT NULL,
-  vehicle_id uuid NOT NULL,
-  signal_id smallint NOT NULL,
-  value double precision NOT NULL,
-  PRIMARY KEY (vehicle_id, signal_id, time)
-);
+CREATE TABLE samples_hypertable (LIKE samples INCLUDING DEFAULTS);
+ALTER TABLE samples_hypertable ADD PRIMARY KEY (vehicle_id, signal_id, time);
 -- The primary key serves every read (vehicle, signal, time range); a separate time index would only
 -- slow ingest down.
 SELECT create_hypertable('samples_hypertable', 'time', chunk_time_interval => INTERVAL '1 day', create_default_indexes => false);
@@ -55,12 +49,13 @@ CREATE MATERIALIZED VIEW sample_rollups_1m
   GROUP BY time_bucket(INTERVAL '1 minute', time), tenant_id, vehicle_id, signal_id
   WITH NO DATA;
 
+-- Hours from minutes (a hierarchical aggregate, TimescaleDB 2.9+): 60 rows per bucket at most.
 CREATE MATERIALIZED VIEW sample_rollups_1h
   WITH (timescaledb.continuous, timescaledb.materialized_only = false) AS
-  SELECT time_bucket(INTERVAL '1 hour', time) AS bucket, tenant_id, vehicle_id, signal_id,
-         count(*) AS n, sum(value) AS sum, min(value) AS min, max(value) AS max
-  FROM samples
-  GROUP BY time_bucket(INTERVAL '1 hour', time), tenant_id, vehicle_id, signal_id
+  SELECT time_bucket(INTERVAL '1 hour', bucket) AS bucket, tenant_id, vehicle_id, signal_id,
+         sum(n)::bigint AS n, sum(sum) AS sum, min(min) AS min, max(max) AS max
+  FROM sample_rollups_1m
+  GROUP BY time_bucket(INTERVAL '1 hour', bucket), tenant_id, vehicle_id, signal_id
   WITH NO DATA;
 
 -- No start offset: late store-and-forward uploads (days old) invalidate old buckets, and the refresh
