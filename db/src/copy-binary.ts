@@ -102,10 +102,15 @@ export function* copyBinaryChunks(rows: readonly (readonly unknown[])[], types: 
           continue;
         }
         switch (types[c]!) {
-          case 'timestamptz':
+          case 'timestamptz': {
+            // Microseconds since 2000-01-01 as two 32-bit halves: exact below 2^53, and no BigInt per row.
+            const us = Math.round((epochMs(v) - PG_EPOCH_MS) * 1000);
+            const high = Math.floor(us / 2 ** 32);
             o = out.writeInt32BE(8, o);
-            o = out.writeBigInt64BE(BigInt(Math.round((epochMs(v) - PG_EPOCH_MS) * 1000)), o);
+            o = out.writeInt32BE(high, o);
+            o = out.writeUInt32BE(us - high * 2 ** 32, o);
             break;
+          }
           case 'float8': {
             const n = typeof v === 'number' ? v : Number(v);
             if (typeof v !== 'number' && (typeof v !== 'string' || Number.isNaN(n))) throw new CopyValueError(`invalid input syntax for type double precision: "${String(v)}"`, '22P02');

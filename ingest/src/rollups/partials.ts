@@ -103,18 +103,17 @@ export function createRollupPartials(options: { worker: string; minutesPerStatem
       }
     },
     add(stored) {
-      let key = '';
       let partial: MinutePartial | undefined;
       for (const s of stored) {
         const minute = s.timeMs - (s.timeMs % MINUTE);
-        const k = `${s.vehicleId}|${minute}`;
-        if (k !== key) {
-          key = k;
+        // Rows come grouped by vehicle and time: look the minute up only when it changes.
+        if (!partial || partial.vehicleId !== s.vehicleId || partial.minute !== minute) {
+          const k = `${s.vehicleId}|${minute}`;
           partial = held.get(k);
           if (!partial) held.set(k, (partial = { tenantId: s.tenantId, vehicleId: s.vehicleId, minute, signals: new Map() }));
         }
-        const sums = partial!.signals.get(s.signalId);
-        if (!sums) partial!.signals.set(s.signalId, { n: 1, sum: s.value, min: s.value, max: s.value });
+        const sums = partial.signals.get(s.signalId);
+        if (!sums) partial.signals.set(s.signalId, { n: 1, sum: s.value, min: s.value, max: s.value });
         else {
           sums.n += 1;
           sums.sum += s.value;
