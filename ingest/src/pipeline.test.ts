@@ -7,6 +7,7 @@ import { createIngestHandler, type IngestHandler } from './pipeline.js';
 import { createDeviceProgressBuffer } from './processors/device-progress.js';
 import { createRollupPartials } from './rollups/partials.js';
 import { refreshRollups } from './rollups/refresh.js';
+import { markRollupsDirty } from './processors/store.js';
 import type { QueuedMessage } from './queue/work-queue.js';
 
 const TOPIC = 'clutch/v1/acme/pi-1/telemetry';
@@ -175,14 +176,38 @@ describe.each(implementations)('ingest chain on %s', (_name, open) => {
     expect(await rollup()).toEqual([{ n: 2, sum: 1600 }]);
   });
 
-  it('leaves minutes older than the in-memory window to the recompute', async () => {
+  it('sums a store-and-forward backlog in memory too, leaving nothing to recompute', async () => {
     const partials = createRollupPartials({ worker: 'w-2' });
     const summing = createIngestHandler({ db, bus: createInProcessBus(), rollupPartials: partials });
-    const old = Math.floor(Date.now() / 60_000) * 60_000 - 30 * 60_000; // a store-and-forward backlog
-    await summing.handle([message({ v: 1, seq: 80, t0: old, samples: [[0, 'engine.rpm', 650]] })]);
-    expect(partials.size()).toBe(0);
-    expect((await db.query<{ worker: string }>('SELECT worker FROM rollup_dirty')).rows).toEqual([{ worker: '' }]);
-    expect(await refreshRollups(db, { graceMs: 0 })).toBe(1);
+    const old = Math.floor(Date.now() / 60_000) * 60_000 - 30 * 60_000;
+    await summing.handle([message({ v: 1, seq: 80, t0: old, samples: [[0, 'engine.rpm', 650], [500, 'engine.rpm', 750]] })]);
+    expect(await partials.flush(db)).toBe(1);
+    const { rows } = await db.query(`SELECT n, sum FROM sample_rollups_1m WHERE vehicle_id = $1 AND bucket = $2`, [vehicleId, new Date(old).toISOString()]);
+    expect(rows).toEqual([{ n: 2, sum: 1400 }]);
+    expect(await refreshRollups(db, { graceMs: 0, orphanAfterMs: 0 })).toBe(0);
+  });
+
+  it.skipIf(_name === 'PGlite')('makes a recompute wait for an ingest transaction still adding to the minute, and count its samples', async () => {
+    // PGlite has one connection, so two transactions cannot overlap there.
+    const minute = Math.floor(Date.now() / 60_000) * 60_000 - 20 * 60_000;
+    const rpm = signalCatalogue.find((x) => x.key === 'engine.rpm')!.id;
+    await db.query(`INSERT INTO rollup_dirty (vehicle_id, minute, worker) VALUES ($1, $2, 'w-gone')`, [vehicleId, new Date(minute).toISOString()]);
+    let commitInFlight!: () => void;
+    const inFlight = db.transaction(async (tx) => {
+      await tx.query(`INSERT INTO samples (time, tenant_id, vehicle_id, signal_id, value) VALUES ($1, 'acme', $2, $3, 990)`, [new Date(minute + 1000).toISOString(), vehicleId, rpm]);
+      await markRollupsDirty(tx, [{ timeMs: minute + 1000, timeIso: '', tenantId: 'acme', vehicleId, signalId: rpm, value: 990 }], 'w-gone');
+      await new Promise<void>((resolve) => (commitInFlight = resolve));
+    });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    let refreshed = false;
+    const refresh = refreshRollups(db, { graceMs: 0, orphanAfterMs: 0 }).then((n) => ((refreshed = true), n));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(refreshed).toBe(false); // waiting on the in-flight transaction's mark
+    commitInFlight();
+    await inFlight;
+    expect(await refresh).toBe(1);
+    const { rows } = await db.query(`SELECT n, sum FROM sample_rollups_1m WHERE vehicle_id = $1 AND bucket = $2`, [vehicleId, new Date(minute).toISOString()]);
+    expect(rows).toEqual([{ n: 1, sum: 990 }]);
   });
 
   it('stores GPS fixes and trouble-code reports once each and announces them', async () => {

@@ -12,7 +12,7 @@ import {
 } from './processors/store.js';
 import { validateMessage } from './processors/validate.js';
 import type { DeviceProgressBuffer } from './processors/device-progress.js';
-import { PARTIAL_WINDOW_MS, type RollupPartials } from './rollups/partials.js';
+import type { RollupPartials } from './rollups/partials.js';
 import type { BatchHandler, QueuedMessage } from './queue/work-queue.js';
 
 export interface IngestStats {
@@ -157,20 +157,16 @@ export function createIngestHandler(deps: {
 
   async function commit(outcome: Outcome): Promise<number> {
     const partials = deps.rollups === 'database' ? undefined : deps.rollupPartials;
-    if (!partials) return commitOnce(outcome, undefined, Number.POSITIVE_INFINITY);
-    const fromMinute = Date.now() - PARTIAL_WINDOW_MS;
+    if (!partials) return commitOnce(outcome, undefined);
     const minutes = new Set<number>();
-    for (const r of outcome.rows) {
-      const minute = r.timeMs - (r.timeMs % 60_000);
-      if (minute >= fromMinute) minutes.add(minute);
-    }
-    return partials.commit([...minutes], () => commitOnce(outcome, partials, fromMinute));
+    for (const r of outcome.rows) minutes.add(r.timeMs - (r.timeMs % 60_000));
+    return partials.commit([...minutes], () => commitOnce(outcome, partials));
   }
 
-  async function commitOnce(outcome: Outcome, partials: RollupPartials | undefined, fromMinute: number): Promise<number> {
+  async function commitOnce(outcome: Outcome, partials: RollupPartials | undefined): Promise<number> {
     const stored = await db.transaction(async (tx) => {
       const stored = await storeSamples(tx, outcome.rows);
-      if (deps.rollups !== 'database') await markRollupsDirty(tx, stored, { worker: partials?.worker ?? '', fromMinute });
+      if (deps.rollups !== 'database') await markRollupsDirty(tx, stored, partials?.worker ?? '');
       await storeLocations(tx, outcome.locations);
       await storeDtcReports(tx, outcome.dtcs);
       await recordDeadLetters(tx, outcome.deadLetters);
@@ -184,8 +180,7 @@ export function createIngestHandler(deps: {
       }
       return stored;
     });
-    // Committed: the recent ones are now this worker's to sum (older minutes were marked for recompute).
-    partials?.add(stored.filter((r) => r.timeMs - (r.timeMs % 60_000) >= fromMinute));
+    partials?.add(stored); // committed: now this worker's to sum
     return stored.length;
   }
 

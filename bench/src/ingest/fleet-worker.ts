@@ -13,13 +13,19 @@ interface FleetJob {
   seqStart: number;
 }
 
-/** Throughput: each device sends its prebuilt payloads back to back (QoS 1, one connection each). */
+/**
+ * Throughput: each device drains its prebuilt payloads as the gateway agent drains its disk queue
+ * (QoS 1, one connection each, at most AGENT_INFLIGHT_WINDOW batches unacknowledged).
+ */
 interface BatchesJob {
   mode: 'batches';
   url: string;
   devices: string[];
   payloads: string[][];
 }
+
+/** The gateway agent's default window of unacknowledged batches (gateway-agent/src/config.ts). */
+const AGENT_INFLIGHT_WINDOW = 16;
 
 const job = workerData as FleetJob | BatchesJob;
 if (job.mode === 'batches') {
@@ -28,7 +34,14 @@ if (job.mode === 'batches') {
   await new Promise<void>((resolve) => parentPort!.once('message', () => resolve()));
   await Promise.all(
     clients.map(async (client, i) => {
-      for (const p of job.payloads[i]!) await client.publishAsync(`clutch/v1/bench/${job.devices[i]}/telemetry`, p, { qos: 1 });
+      const topic = `clutch/v1/bench/${job.devices[i]}/telemetry`;
+      const pending = new Set<Promise<unknown>>();
+      for (const p of job.payloads[i]!) {
+        if (pending.size >= AGENT_INFLIGHT_WINDOW) await Promise.race(pending);
+        const sent: Promise<unknown> = client.publishAsync(topic, p, { qos: 1 }).finally(() => pending.delete(sent));
+        pending.add(sent);
+      }
+      await Promise.all(pending);
     }),
   );
   await Promise.all(clients.map((c) => c.endAsync()));

@@ -76,13 +76,12 @@ const fromInserted = (r: InsertedRow): StoredSample => {
 
 /**
  * Fifth processor: marks the (vehicle, minute) of every newly stored sample, in the samples'
- * transaction, as held by `holder.worker` for minutes from `holder.fromMinute` on (that worker's
- * in-memory sums will be written by rollups/partials.ts) and, for older minutes or with worker '',
- * as to be recomputed from the samples (rollups/refresh.ts).
+ * transaction, as held by `worker` (whose in-memory sums rollups/partials.ts will write) or, with
+ * worker '', as to be recomputed from the samples (rollups/refresh.ts).
  * One small row per vehicle-minute instead of one rollup upsert per vehicle-signal-minute keeps the
  * ingest transaction close to the cost of its COPY.
  */
-export async function markRollupsDirty(tx: Queryable, stored: readonly StoredSample[], holder: { worker: string; fromMinute: number } = { worker: '', fromMinute: 0 }): Promise<void> {
+export async function markRollupsDirty(tx: Queryable, stored: readonly StoredSample[], worker = ''): Promise<void> {
   if (stored.length === 0) return;
   const minutes = new Map<string, Set<number>>();
   let lastVehicle = '';
@@ -97,17 +96,18 @@ export async function markRollupsDirty(tx: Queryable, stored: readonly StoredSam
   }
   const vehicles: string[] = [];
   const starts: string[] = [];
-  const workers: string[] = [];
   for (const vehicle of [...minutes.keys()].sort()) {
     for (const minute of [...minutes.get(vehicle)!].sort((a, b) => a - b)) {
       vehicles.push(vehicle);
       starts.push(new Date(minute).toISOString());
-      workers.push(minute >= holder.fromMinute ? holder.worker : '');
     }
   }
+  // DO UPDATE (of nothing) rather than DO NOTHING: the row stays locked until this transaction
+  // commits, so a recompute of the minute waits for these samples (rollups/refresh.ts).
   await tx.query(
-    `INSERT INTO rollup_dirty (vehicle_id, minute, worker) SELECT * FROM unnest($1::uuid[], $2::timestamptz[], $3::text[]) ON CONFLICT DO NOTHING`,
-    [vehicles, starts, workers],
+    `INSERT INTO rollup_dirty (vehicle_id, minute, worker) SELECT v, m, $3 FROM unnest($1::uuid[], $2::timestamptz[]) AS u(v, m)
+     ON CONFLICT (vehicle_id, minute, worker) DO UPDATE SET worker = excluded.worker`,
+    [vehicles, starts, worker],
   );
 }
 

@@ -12,8 +12,8 @@ import type { StoredSample } from '../processors/store.js';
  * adds a partial only for the marks it deletes itself, in the same statement; a worker that died
  * before flushing leaves its marks behind, and refreshRollups recomputes those minutes from the
  * samples (replacing, so whatever was added before is corrected). If that recompute took a live but
- * late worker's mark, the worker's flush finds no mark and drops its partial: the recompute counted
- * those samples. A flush waits for in-flight commits of the minutes it writes and holds new ones
+ * late worker's mark, the worker's flush finds no mark and drops its partial: the recompute waited
+ * for the mark's transactions and counted those samples. A flush waits for in-flight commits of the minutes it writes and holds new ones
  * back (`commit`), so a mark a flush deletes always belongs to samples already in the partial it
  * writes. It only writes closed minutes, so live traffic (the current minute) never waits; each
  * flush writes at most `maxMinutes` vehicle-minutes, oldest first.
@@ -52,13 +52,6 @@ interface MinutePartial {
 
 const MINUTE = 60_000;
 
-/**
- * Only minutes at most this old when their samples are stored are summed in memory; older ones (a
- * store-and-forward backlog) are marked for recompute instead. With refreshRollups treating marks as
- * orphans only after 10 minutes, a worker's transaction would have to stay open for 8 minutes for a
- * recompute to take a mark it is still adding to (and so leave its sums uncounted).
- */
-export const PARTIAL_WINDOW_MS = 120_000;
 
 function mergeInto(into: MinutePartial, from: MinutePartial): void {
   for (const [signal, s] of from.signals) {

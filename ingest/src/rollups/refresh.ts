@@ -10,7 +10,7 @@ export interface RefreshOptions {
   /**
    * A minute marked by an ingest worker (which writes its own partial sums, rollups/partials.ts) is
    * recomputed only once it is this old: the worker has then had ample time to flush, so the mark
-   * is an orphan (the worker died). Default 10 minutes (see PARTIAL_WINDOW_MS in partials.ts).
+   * is an orphan (the worker died). Default 10 minutes.
    */
   orphanAfterMs?: number;
 }
@@ -19,9 +19,11 @@ export interface RefreshOptions {
  * Recomputes the 1-minute rollups of dirty vehicle-minutes from the samples themselves, replacing
  * whatever was there: the result depends only on the stored samples, never on how often or in what
  * order they arrived. It takes minutes marked for recompute (worker '') and minutes whose every mark
- * is an orphan (see orphanAfterMs); a minute a live worker still holds waits for its flush. Several
- * ingest workers can run it at once (a mark is deleted once, so a minute is picked once). Returns
- * how many vehicle-minutes it refreshed.
+ * is an orphan (see orphanAfterMs); a minute a live worker still holds waits for its flush. It first
+ * locks the minutes' marks, so it reads the samples only after every ingest transaction that marked
+ * them has committed; a mark it deletes then never belongs to samples it did not count, and the
+ * worker's flush drops the sums of a mark that is gone. Several ingest workers can run it at once (a
+ * mark is deleted once, so a minute is counted once). Returns how many vehicle-minutes it refreshed.
  */
 export async function refreshRollups(db: Database, options: RefreshOptions = {}): Promise<number> {
   const graceMs = options.graceMs ?? 10_000;
@@ -30,16 +32,31 @@ export async function refreshRollups(db: Database, options: RefreshOptions = {})
   const orphanAfterMs = options.orphanAfterMs ?? 600_000;
   let total = 0;
   for (let transactions = 1; ; transactions++) {
-    const refreshed = await db.transaction(async (tx) => {
+    const { candidates, refreshed } = await db.transaction(async (tx) => {
+      const picked = await tx.query<{ vehicle_id: string; minute: Date | string }>(
+        `SELECT vehicle_id, minute FROM rollup_dirty
+         WHERE minute < now() - make_interval(secs => $1::float8 / 1000) - interval '1 minute'
+         GROUP BY vehicle_id, minute
+         HAVING bool_and(worker = '' OR minute < now() - make_interval(secs => $3::float8 / 1000))
+         ORDER BY vehicle_id, minute LIMIT $2`,
+        [graceMs, limit, orphanAfterMs],
+      );
+      if (picked.rows.length === 0) return { candidates: 0, refreshed: 0 };
+      const keys = [picked.rows.map((r) => r.vehicle_id), picked.rows.map((r) => new Date(r.minute).toISOString())];
+      // Wait for ingest transactions still adding to these minutes (they hold their marks' row
+      // locks until commit): their samples must be in what the next statement reads.
+      await tx.query(
+        `SELECT 1 FROM rollup_dirty d JOIN unnest($1::uuid[], $2::timestamptz[]) AS k(vehicle_id, minute)
+           ON d.vehicle_id = k.vehicle_id AND d.minute = k.minute
+         ORDER BY d.vehicle_id, d.minute, d.worker FOR UPDATE OF d`,
+        keys,
+      );
+      // A new statement sees what they committed (READ COMMITTED takes a snapshot per statement).
       const { rows } = await tx.query<{ n: number }>(
         `WITH deleted AS (
-           DELETE FROM rollup_dirty WHERE (vehicle_id, minute) IN (
-             SELECT vehicle_id, minute FROM rollup_dirty
-             WHERE minute < now() - make_interval(secs => $1::float8 / 1000) - interval '1 minute'
-             GROUP BY vehicle_id, minute
-             HAVING bool_and(worker = '' OR minute < now() - make_interval(secs => $3::float8 / 1000))
-             ORDER BY minute, vehicle_id LIMIT $2)
-           RETURNING vehicle_id, minute
+           DELETE FROM rollup_dirty d USING unnest($1::uuid[], $2::timestamptz[]) AS k(vehicle_id, minute)
+           WHERE d.vehicle_id = k.vehicle_id AND d.minute = k.minute
+           RETURNING d.vehicle_id, d.minute
          ), picked AS (
            SELECT DISTINCT vehicle_id, minute FROM deleted
          ), fresh AS (
@@ -55,11 +72,11 @@ export async function refreshRollups(db: Database, options: RefreshOptions = {})
            SET n = excluded.n, sum = excluded.sum, min = excluded.min, max = excluded.max
          )
          SELECT count(*)::int AS n FROM picked`,
-        [graceMs, limit, orphanAfterMs],
+        keys,
       );
-      return rows[0]!.n;
+      return { candidates: picked.rows.length, refreshed: rows[0]!.n };
     });
     total += refreshed;
-    if (refreshed < limit || transactions >= maxTransactions) return total;
+    if (candidates < limit || transactions >= maxTransactions) return total;
   }
 }
