@@ -13,7 +13,7 @@ const SIGNALS = signalCatalogue.filter((s) => s.source === 'obd').slice(0, 20);
 // A million rows: long enough (about 3 s) that start-up and scheduling noise do not decide the ratio.
 const TOTAL_ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000);
 const SAMPLES_PER_BATCH = 400; // 20 signals x 20 readings: a device's store-and-forward batch
-const INGEST_CONCURRENCY = 2; // transactions in flight in ingest's default queue (memory-queue.ts)
+const INGEST_CONCURRENCY = 4; // transactions in flight in ingest's default queue (memory-queue.ts)
 
 interface Platform {
   db: Database;

@@ -6,8 +6,9 @@ export interface MemoryQueueOptions {
   /** Messages handed to the handler at once (one database transaction). */
   maxBatch?: number;
   /**
-   * Batches handled at the same time. Two let one batch be parsed while the previous one commits,
-   * so the process and the database work in parallel.
+   * Batches handled at the same time, so the process and the database work in parallel: while one
+   * batch is parsed others wait on their round trips. Four rather than two more than halved the
+   * median publish-to-stored latency of the fleet benchmark at 5,000 vehicles (194 -> 85 ms).
    */
   concurrency?: number;
   /**
@@ -23,7 +24,7 @@ export interface MemoryQueueOptions {
 export function createMemoryQueue(options: MemoryQueueOptions = {}): WorkQueue {
   const capacity = options.capacity ?? 20_000;
   const maxBatch = options.maxBatch ?? 500;
-  const concurrency = options.concurrency ?? 2;
+  const concurrency = options.concurrency ?? 4;
   const lingerMs = options.lingerMs ?? 20;
   const retryDelay = options.retryDelayMs ?? ((attempt) => Math.min(5000, 50 * 2 ** Math.min(attempt, 7)));
   /** Accepted, not yet handed to a handler. */
