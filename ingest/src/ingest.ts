@@ -44,7 +44,7 @@ export async function startIngest(deps: {
   /** Partitions ahead and retention; runs at start and then every interval (0 disables it). */
   maintenanceIntervalMs?: number;
   retention?: RetentionPolicy;
-  /** How often buffered device progress (last seq, last seen) and minute sums are written; see device-progress.ts, rollups/partials.ts. */
+  /** How often buffered device progress (last seq, last seen) is written (default 5000 ms; minute sums go every second); see device-progress.ts. */
   deviceProgressIntervalMs?: number;
   /** Real-time scoring; see createIngestHandler. */
   scorer?: { scorer: OnlineScorer; modelVersion: string | null };
@@ -60,10 +60,10 @@ export async function startIngest(deps: {
   // On TimescaleDB the database keeps the rollups (continuous aggregates); elsewhere ingest does.
   const storage = await storageMode(deps.db);
   const deviceProgress = createDeviceProgressBuffer();
-  const rollupPartials = createRollupPartials({ worker: randomUUID() });
+  const rollupPartials = storage === 'native' ? createRollupPartials({ worker: randomUUID() }) : undefined;
   const handler = createIngestHandler({
-    db: deps.db, bus: deps.bus, deviceProgress, rollupPartials, rollups: storage === 'timescaledb' ? 'database' : 'ingest',
-    ...(logger ? { logger } : {}), ...(deps.scorer ? { scorer: deps.scorer } : {}),
+    db: deps.db, bus: deps.bus, deviceProgress, rollups: storage === 'timescaledb' ? 'database' : 'ingest',
+    ...(rollupPartials ? { rollupPartials } : {}), ...(logger ? { logger } : {}), ...(deps.scorer ? { scorer: deps.scorer } : {}),
   });
   queue.consume(handler.handle);
   await deps.source.start((message) => queue.enqueue(message));
@@ -104,9 +104,9 @@ export async function startIngest(deps: {
       if (progressDue) lastProgressFlush = Date.now();
       return Promise.all([
         progressDue && deviceProgress.flush(deps.db).catch((err: Error) => logger?.warn({ err: err.message, pending: deviceProgress.size() }, 'device progress not written; will retry')),
-        storage === 'native' &&
-          rollupPartials.flush(deps.db, all ? { all } : { maxMinutes: ROLLUP_SUMS_PER_FLUSH })
-            .catch((err: Error) => logger?.warn({ err: err.message, pending: rollupPartials.size() }, 'rollup sums not written; will retry')),
+        rollupPartials
+          ?.flush(deps.db, all ? { all } : { maxMinutes: ROLLUP_SUMS_PER_FLUSH })
+          .catch((err: Error) => logger?.warn({ err: err.message, pending: rollupPartials.size() }, 'rollup sums not written; will retry')),
       ]);
     }));
   let flushBusy = false;

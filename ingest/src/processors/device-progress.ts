@@ -1,5 +1,5 @@
 import type { Database } from '@clutch/db';
-import { touchDevices, type DeviceProgress } from './store.js';
+import { coalesceProgress, touchDevices, type DeviceProgress } from './store.js';
 
 /**
  * Coalesces devices' newest seq and contact time between writes. A car sending a batch a second
@@ -15,23 +15,12 @@ export interface DeviceProgressBuffer {
   size(): number;
 }
 
-const keyOf = (p: DeviceProgress): string => `${p.tenantId}\u0000${p.deviceId}`;
-
-function merge(into: DeviceProgress, u: DeviceProgress): void {
-  if (u.seenAt > into.seenAt) into.seenAt = u.seenAt;
-  if (u.seq !== null && (into.seq === null || u.seq > into.seq)) into.seq = u.seq;
-}
-
 export function createDeviceProgressBuffer(options: { rowsPerStatement?: number } = {}): DeviceProgressBuffer {
   const rowsPerStatement = options.rowsPerStatement ?? 2000;
   let pending = new Map<string, DeviceProgress>();
   return {
     add(updates) {
-      for (const u of updates) {
-        const seen = pending.get(keyOf(u));
-        if (seen) merge(seen, u);
-        else pending.set(keyOf(u), { ...u });
-      }
+      coalesceProgress(pending, updates);
     },
     async flush(db) {
       if (pending.size === 0) return 0;
@@ -46,11 +35,7 @@ export function createDeviceProgressBuffer(options: { rowsPerStatement?: number 
       } catch (err) {
         // Keep what was not written (merged with anything newer that arrived meanwhile). touchDevices
         // only ever moves values forward, so rewriting an already written chunk is harmless.
-        for (const [key, u] of writing) {
-          const newer = pending.get(key);
-          if (newer) merge(newer, u);
-          else pending.set(key, u);
-        }
+        coalesceProgress(pending, writing.values());
         throw err;
       }
       return rows.length;

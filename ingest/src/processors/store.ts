@@ -118,20 +118,27 @@ export interface DeviceProgress {
   seenAt: Date;
 }
 
-/** Records the newest seq and contact time per device (presence and gap detection): one statement per batch. */
-export async function touchDevices(tx: Queryable, updates: readonly DeviceProgress[]): Promise<void> {
-  if (updates.length === 0) return;
-  const latest = new Map<string, DeviceProgress>();
+/**
+ * Folds updates into one entry per device (keyed tenant and device) holding the newest contact time
+ * and the highest seq: progress only ever moves forward. Returns `into`.
+ */
+export function coalesceProgress(into: Map<string, DeviceProgress>, updates: Iterable<DeviceProgress>): Map<string, DeviceProgress> {
   for (const u of updates) {
     const key = `${u.tenantId}/${u.deviceId}`;
-    const seen = latest.get(key);
-    if (!seen) latest.set(key, { ...u });
+    const seen = into.get(key);
+    if (!seen) into.set(key, { ...u });
     else {
       if (u.seenAt > seen.seenAt) seen.seenAt = u.seenAt;
       if (u.seq !== null && (seen.seq === null || u.seq > seen.seq)) seen.seq = u.seq;
     }
   }
-  const rows = [...latest.values()].sort((a, b) => (a.tenantId + a.deviceId < b.tenantId + b.deviceId ? -1 : 1)); // one lock order
+  return into;
+}
+
+/** Records the newest seq and contact time per device (presence and gap detection): one statement per batch. */
+export async function touchDevices(tx: Queryable, updates: readonly DeviceProgress[]): Promise<void> {
+  if (updates.length === 0) return;
+  const rows = [...coalesceProgress(new Map(), updates).values()].sort((a, b) => (a.tenantId + a.deviceId < b.tenantId + b.deviceId ? -1 : 1)); // one lock order
   await tx.query(
     `UPDATE devices d SET last_seen_at = GREATEST(coalesce(d.last_seen_at, u.seen_at), u.seen_at),
        last_seq = CASE WHEN u.seq IS NULL THEN d.last_seq ELSE GREATEST(coalesce(d.last_seq, u.seq), u.seq) END
