@@ -2,19 +2,11 @@ import type { Scope } from '../auth/principal.js';
 import { apiError } from '../errors.js';
 import { resolveRange, resolveSignal } from '../telemetry/service.js';
 import { assertVehicle } from '../vehicles/service.js';
-import { detectTrips, type Point } from './detect.js';
+import { detectTrips, type Point, type Trip } from './detect.js';
 import { TripSamplesRepository, type SeriesRow } from './repository.js';
 
-export interface TripView {
-  start: string;
-  end: string;
-  durationS: number;
-  distanceKm: number;
-  idleS: number;
-  maxSpeedKmh: number;
-  avgSpeedKmh: number;
-  fuelUsedL: number | null;
-}
+/** A trip as the API answers it: the same figures, with ISO times. */
+export type TripView = Omit<Trip, 'start' | 'end'> & { start: string; end: string };
 
 export interface TripsReport {
   vehicleId: string;
