@@ -90,6 +90,7 @@ describe.each(implementations)('ingest chain on %s', (_name, open) => {
       message(batch(4, [[0, 'engine.rpm', 1000]])),
       message(batch(5, [[0, 'engine.rpm', 1000]]), 'clutch/v1/acme/unknown-device/telemetry'),
       message('x', 'not/ours'),
+      { topic: TOPIC, payload: Buffer.from([0xff, 0x00, 0x7b, 0x5c]), receivedAt: Date.now() },
     ]);
     expect(await countSamples()).toBe(1);
     const letters = await deadLetters();
@@ -98,7 +99,12 @@ describe.each(implementations)('ingest chain on %s', (_name, open) => {
       expect.stringContaining('unknown signal key "engine.warp_factor"'),
       'device acme/unknown-device is not provisioned',
       expect.stringContaining('not a Clutch topic'),
+      expect.stringContaining('not valid JSON'),
     ]);
+    // Kept byte for byte, whatever the bytes, so a replay sends exactly what the device sent.
+    const payloads = (await db.query<{ payload: Uint8Array }>('SELECT payload FROM dead_letters ORDER BY id')).rows.map((r) => Buffer.from(r.payload));
+    expect(payloads[0]!.toString()).toBe('{"v":1,"seq":');
+    expect(payloads[4]).toEqual(Buffer.from([0xff, 0x00, 0x7b, 0x5c]));
   });
 
   it('refuses only the implausible samples of a batch and keeps the raw values in the dead letter', async () => {

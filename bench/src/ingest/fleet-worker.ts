@@ -8,7 +8,7 @@ interface FleetJob {
   mode: 'fleet';
   url: string;
   devices: string[];
-  signals: { key: string; min: number }[];
+  signals: { key: string; min: number; max: number }[];
   rounds: number;
   seqStart: number;
 }
@@ -68,7 +68,8 @@ async function fleet(job: FleetJob): Promise<void> {
       const due = Math.min(n, Math.floor(((Date.now() - start - r * 1000) / 1000) * n) + 1);
       for (; next < due; next++) {
         const d = job.devices[next]!;
-        const batch = { v: 1, seq, t0: Date.now(), samples: job.signals.map((s) => [0, s.key, s.min + (seq % 50)]) };
+        // Plausible values only (inside each signal's range): a real fleet's batches are stored, not dead-lettered.
+        const batch = { v: 1, seq, t0: Date.now(), samples: job.signals.map((s) => [0, s.key, s.min + ((seq + next) % 100) * ((s.max - s.min) / 100)]) };
         pending.push(connections[next % connections.length]!.publishAsync(`clutch/v1/bench/${d}/telemetry`, JSON.stringify(batch), { qos: 1 }));
       }
       if (next < n) await new Promise((res) => setTimeout(res, 5));

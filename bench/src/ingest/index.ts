@@ -126,13 +126,14 @@ async function fleetCapacity(db: Database, devices: string[]): Promise<{ vehicle
   const sizes = (process.env.BENCH_FLEET ?? '2000,4000,5000,6000,8000,10000').split(',').map(Number);
   for (const vehicles of sizes.filter((v) => v <= devices.length)) {
     latencies.length = 0;
+    const deadBefore = platform.ingest.stats().deadLetters;
     // Long enough for the rollup refresh (minutes older than 70 s) to run inside the measured window.
     const rounds = Number(process.env.BENCH_FLEET_SECONDS ?? 90);
     // The fleet runs on its own thread: a few connections carry many vehicles each (one MQTT client
     // per car would measure the load generator on these 2 cores, not the platform). Vehicles publish
     // at evenly spread phases of each second (fleet-worker.ts).
     const worker = new Worker(new URL('./fleet-worker.js', import.meta.url), {
-      workerData: { mode: 'fleet', url: platform.broker.mqttUrl, devices: devices.slice(0, vehicles), signals: SIGNALS.map((s) => ({ key: s.key, min: s.min })), rounds, seqStart: seq },
+      workerData: { mode: 'fleet', url: platform.broker.mqttUrl, devices: devices.slice(0, vehicles), signals: SIGNALS.map((s) => ({ key: s.key, min: s.min, max: s.max })), rounds, seqStart: seq },
     });
     // Where a backlog forms tells which stage limits: the ingest queue (database side) or before it.
     let deepest = 0;
@@ -145,6 +146,9 @@ async function fleetCapacity(db: Database, devices: string[]): Promise<{ vehicle
     await worker.terminate();
     seq += rounds;
     await waitFor(async () => platform.ingest.stats().queueDepth === 0, 60_000);
+    // A generator that sends implausible values measures the dead-letter path, not ingest.
+    const dead = platform.ingest.stats().deadLetters - deadBefore;
+    if (dead > 0) throw new Error(`the fleet's batches were dead-lettered (${dead}): fix the generator`);
     const p99 = percentile(latencies, 99);
     results.push({ vehicles, p99 });
     console.log(`  fleet ${fmt(vehicles)} vehicles x 20 signals/s: p50 ${fmt(percentile(latencies, 50))} ms, p99 publish-to-stored ${fmt(p99)} ms (${latencies.length} batches; deepest ingest queue ${fmt(deepest)} messages)`);
