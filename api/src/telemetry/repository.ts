@@ -15,22 +15,43 @@ export class TelemetryRepository {
   constructor(private readonly db: Queryable) {}
 
   /**
-   * Newest sample per signal since `since`. One index probe per signal on the (vehicle_id, signal_id,
-   * time) key instead of DISTINCT ON over every sample in the window: cost stays flat however busy
-   * the vehicle was.
+   * Newest sample per signal since `since`. Samples are keyed (vehicle, time, signal), so probing
+   * the key once per signal could walk a month of a busy car's samples for a signal it never sends.
+   * Instead: the raw samples from the oldest minute the rollups do not cover yet (and at least from
+   * `rawFrom`), newest per signal in one pass; for the signals not seen there, the newest rollup
+   * minute that has them, then the newest sample inside that one minute. Every step is a short
+   * range of a key, however long the car has been sending.
    */
-  async latest(vehicleId: string, signalIds: readonly number[], since: Date): Promise<LatestRow[]> {
+  async latest(vehicleId: string, signalIds: readonly number[], since: Date, rawFrom: Date): Promise<LatestRow[]> {
     const { rows } = await this.db.query<LatestRow>(
-      `SELECT s.signal_id, x.time, x.value
-         FROM unnest($2::smallint[]) AS s(signal_id)
+      `WITH horizon AS (
+         SELECT greatest(least(coalesce(clutch_unrolled_since($1), $4::timestamptz), $4::timestamptz), $3::timestamptz) AS raw_from
+       ), recent AS (
+         SELECT DISTINCT ON (s.signal_id) s.signal_id, s.time, s.value
+           FROM samples s, horizon h
+          WHERE s.vehicle_id = $1 AND s.time >= h.raw_from AND s.signal_id = ANY($2::smallint[])
+          ORDER BY s.signal_id, s.time DESC
+       )
+       SELECT signal_id, time, value FROM recent
+       UNION ALL
+       SELECT g.signal_id, x.time, x.value
+         FROM horizon h
+        CROSS JOIN unnest($2::smallint[]) AS g(signal_id)
         CROSS JOIN LATERAL (
-              SELECT time, value
-                FROM samples
-               WHERE vehicle_id = $1 AND signal_id = s.signal_id AND time >= $3
-               ORDER BY time DESC
+              SELECT r.bucket FROM sample_rollups_1m r
+               WHERE r.vehicle_id = $1 AND r.signal_id = g.signal_id
+                 AND r.bucket >= date_trunc('minute', $3::timestamptz) AND r.bucket < h.raw_from
+               ORDER BY r.bucket DESC
+               LIMIT 1) b
+        CROSS JOIN LATERAL (
+              SELECT s.time, s.value FROM samples s
+               WHERE s.vehicle_id = $1 AND s.signal_id = g.signal_id
+                 AND s.time >= greatest(b.bucket, $3::timestamptz) AND s.time < least(b.bucket + interval '1 minute', h.raw_from)
+               ORDER BY s.time DESC
                LIMIT 1) x
-        ORDER BY s.signal_id`,
-      [vehicleId, signalIds, since],
+        WHERE NOT EXISTS (SELECT 1 FROM recent WHERE recent.signal_id = g.signal_id)
+        ORDER BY signal_id`,
+      [vehicleId, signalIds, since, rawFrom],
     );
     return rows;
   }

@@ -60,6 +60,11 @@ export const TELEMETRY_DEFAULTS = {
   maxLimit: 100_000,
   /** A value older than this is not "latest" for a live dashboard, and the bound keeps probes on few partitions. */
   latestWindowMs: 30 * 24 * 3600_000,
+  /**
+   * "Latest" reads at least this much of a car's raw samples (and rollups before it): samples
+   * written without rollups (imports, fixtures) still count when they are this recent.
+   */
+  latestRawMs: 10 * 60_000,
 } as const;
 
 export function resolveSignal(key: string): SignalDefinition {
@@ -82,10 +87,11 @@ export class TelemetryService {
   constructor(private readonly now: () => Date = () => new Date()) {}
 
   async latest(scope: Scope, vehicleId: string): Promise<{ vehicleId: string; readings: LatestReading[] }> {
-    const since = new Date(this.now().getTime() - TELEMETRY_DEFAULTS.latestWindowMs);
+    const now = this.now().getTime();
+    const since = new Date(now - TELEMETRY_DEFAULTS.latestWindowMs);
     const rows = await scope.run(async (q) => {
       await assertVehicle(q, vehicleId);
-      return new TelemetryRepository(q).latest(vehicleId, signalCatalogue.map((s) => s.id), since);
+      return new TelemetryRepository(q).latest(vehicleId, signalCatalogue.map((s) => s.id), since, new Date(now - TELEMETRY_DEFAULTS.latestRawMs));
     });
     const readings = rows.flatMap((row): LatestReading[] => {
       const signal = signalById(Number(row.signal_id));

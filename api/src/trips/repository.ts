@@ -8,7 +8,7 @@ export interface SeriesRow {
 export class TripSamplesRepository {
   constructor(private readonly db: Queryable) {}
 
-  /** One signal's samples in [from, to], oldest first: one index range scan on (vehicle, signal, time). */
+  /** One signal's samples in [from, to], oldest first: one range of the key (vehicle, time, signal), the signal checked in the index. */
   async series(vehicleId: string, signalId: number, from: Date, to: Date, limit: number): Promise<SeriesRow[]> {
     const { rows } = await this.db.query<SeriesRow>(
       `SELECT time, value FROM samples

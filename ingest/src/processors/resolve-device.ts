@@ -9,16 +9,22 @@ export interface DeviceBinding {
 export interface DeviceResolver {
   /** The vehicle a device publishes for, or null when the device is not provisioned. */
   resolve(tenantId: string, deviceId: string): Promise<DeviceBinding | null>;
+  /**
+   * Looks up every device of a batch not cached yet in one query, so a cold cache (a restart under
+   * a full fleet) costs one round trip per batch instead of one per device.
+   */
+  prefetch(devices: readonly { tenantId: string; deviceId: string }[]): Promise<void>;
   forget(tenantId: string, deviceId: string): void;
 }
+
+const keyOf = (tenantId: string, deviceId: string): string => `${tenantId}/${deviceId}`;
 
 /** Second processor: device -> vehicle/tenant, cached (bindings change only on re-provisioning). */
 export function createDeviceResolver(db: Queryable): DeviceResolver {
   const cache = new Map<string, DeviceBinding>();
   return {
     async resolve(tenantId, deviceId) {
-      const key = `${tenantId}/${deviceId}`;
-      const hit = cache.get(key);
+      const hit = cache.get(keyOf(tenantId, deviceId));
       if (hit) return hit;
       const { rows } = await db.query<{ vehicle_id: string }>(
         'SELECT vehicle_id FROM devices WHERE tenant_id = $1 AND id = $2',
@@ -26,11 +32,26 @@ export function createDeviceResolver(db: Queryable): DeviceResolver {
       );
       if (rows.length === 0) return null; // not cached: a device provisioned later is found then
       const binding = { tenantId, deviceId, vehicleId: rows[0]!.vehicle_id };
-      cache.set(key, binding);
+      cache.set(keyOf(tenantId, deviceId), binding);
       return binding;
     },
+    async prefetch(devices) {
+      const missing = new Map<string, { tenantId: string; deviceId: string }>();
+      for (const d of devices) {
+        const key = keyOf(d.tenantId, d.deviceId);
+        if (!cache.has(key)) missing.set(key, d);
+      }
+      if (missing.size === 0) return;
+      const wanted = [...missing.values()];
+      const { rows } = await db.query<{ tenant_id: string; id: string; vehicle_id: string }>(
+        `SELECT d.tenant_id, d.id, d.vehicle_id FROM devices d
+           JOIN unnest($1::text[], $2::text[]) AS w(tenant_id, id) ON d.tenant_id = w.tenant_id AND d.id = w.id`,
+        [wanted.map((d) => d.tenantId), wanted.map((d) => d.deviceId)],
+      );
+      for (const r of rows) cache.set(keyOf(r.tenant_id, r.id), { tenantId: r.tenant_id, deviceId: r.id, vehicleId: r.vehicle_id });
+    },
     forget(tenantId, deviceId) {
-      cache.delete(`${tenantId}/${deviceId}`);
+      cache.delete(keyOf(tenantId, deviceId));
     },
   };
 }

@@ -66,7 +66,7 @@ interface InsertedRow {
 
 const INSERT_RETURNING = (source: string): string => `INSERT INTO samples (time, tenant_id, vehicle_id, signal_id, value)
   ${source}
-  ON CONFLICT (vehicle_id, signal_id, time) DO NOTHING
+  ON CONFLICT (vehicle_id, time, signal_id) DO NOTHING
   RETURNING time, tenant_id, vehicle_id, signal_id, value`;
 
 const fromInserted = (r: InsertedRow): StoredSample => {

@@ -62,9 +62,9 @@ export async function refreshRollups(db: Database, options: RefreshOptions = {})
          ), fresh AS (
            INSERT INTO sample_rollups_1m AS r (bucket, tenant_id, vehicle_id, signal_id, n, sum, min, max)
            SELECT p.minute, s.tenant_id, s.vehicle_id, s.signal_id, count(*), sum(s.value), min(s.value), max(s.value)
-           -- Through every signal id so each lookup is a range of the primary key (vehicle, signal, time).
-           FROM picked p CROSS JOIN signals g
-           JOIN samples s ON s.vehicle_id = p.vehicle_id AND s.signal_id = g.id
+           -- One range of the primary key (vehicle, time, signal) per vehicle-minute.
+           FROM picked p
+           JOIN samples s ON s.vehicle_id = p.vehicle_id
              AND s.time >= p.minute AND s.time < p.minute + interval '1 minute'
            GROUP BY p.minute, s.tenant_id, s.vehicle_id, s.signal_id
            ORDER BY s.vehicle_id, s.signal_id, p.minute
