@@ -67,6 +67,11 @@ export const TELEMETRY_DEFAULTS = {
   latestRawMs: 10 * 60_000,
 } as const;
 
+/** The bounds TelemetryRepository.latest reads between, as of `now`. */
+export function latestBounds(now: Date): { since: Date; rawFrom: Date } {
+  return { since: new Date(now.getTime() - TELEMETRY_DEFAULTS.latestWindowMs), rawFrom: new Date(now.getTime() - TELEMETRY_DEFAULTS.latestRawMs) };
+}
+
 export function resolveSignal(key: string): SignalDefinition {
   const signal = signalByKey(key);
   if (!signal) throw apiError('SIGNAL_UNKNOWN', `Unknown signal "${key}"; see GET /api/signals`, { signal: key });
@@ -87,11 +92,10 @@ export class TelemetryService {
   constructor(private readonly now: () => Date = () => new Date()) {}
 
   async latest(scope: Scope, vehicleId: string): Promise<{ vehicleId: string; readings: LatestReading[] }> {
-    const now = this.now().getTime();
-    const since = new Date(now - TELEMETRY_DEFAULTS.latestWindowMs);
+    const { since, rawFrom } = latestBounds(this.now());
     const rows = await scope.run(async (q) => {
       await assertVehicle(q, vehicleId);
-      return new TelemetryRepository(q).latest(vehicleId, signalCatalogue.map((s) => s.id), since, new Date(now - TELEMETRY_DEFAULTS.latestRawMs));
+      return new TelemetryRepository(q).latest(vehicleId, signalCatalogue.map((s) => s.id), since, rawFrom);
     });
     const readings = rows.flatMap((row): LatestReading[] => {
       const signal = signalById(Number(row.signal_id));

@@ -20,7 +20,7 @@ export interface TripsReport {
 export const TRIPS_LIMITS = {
   defaultWindowMs: 24 * 3600_000,
   maxWindowMs: 7 * 24 * 3600_000,
-  /** Per signal: a week of 1 Hz speed is 604,800 samples. */
+  /** Per signal read (speed, rpm, fuel rate): a week of 1 Hz speed is 604,800 samples. */
   maxSamples: 700_000,
 } as const;
 
@@ -37,19 +37,18 @@ export class TripsService {
       throw apiError('TIME_RANGE_INVALID', 'Trips are derived from raw samples: ask for at most 7 days at a time');
     }
     const ids = ['vehicle.speed', 'engine.rpm', 'fuel.rate'].map((k) => resolveSignal(k).id);
-    const limit = TRIPS_LIMITS.maxSamples;
-    const [speed, rpm, fuelRate] = await scope.run(async (q) => {
+    // One read for all three signals; more rows than that is more than one request should hold.
+    const limit = TRIPS_LIMITS.maxSamples * ids.length;
+    const bySignal = await scope.run(async (q) => {
       await assertVehicle(q, vehicleId);
-      const repo = new TripSamplesRepository(q);
-      const out: SeriesRow[][] = [];
-      for (const id of ids) out.push(await repo.series(vehicleId, id, from, to, limit + 1));
-      return out as [SeriesRow[], SeriesRow[], SeriesRow[]];
+      return new TripSamplesRepository(q).series(vehicleId, ids, from, to, limit + 1);
     });
-    const truncated = [speed, rpm, fuelRate].some((rows) => rows.length > limit);
+    const [speed, rpm, fuelRate] = ids.map((id) => bySignal.get(id) ?? []) as [SeriesRow[], SeriesRow[], SeriesRow[]];
+    const truncated = speed.length + rpm.length + fuelRate.length > limit;
     const trips = detectTrips({
-      speed: toPoints(speed.slice(0, limit)),
-      rpm: toPoints(rpm.slice(0, limit)),
-      fuelRate: toPoints(fuelRate.slice(0, limit)),
+      speed: toPoints(speed),
+      rpm: toPoints(rpm),
+      fuelRate: toPoints(fuelRate),
     });
     return {
       vehicleId,

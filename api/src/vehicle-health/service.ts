@@ -3,6 +3,7 @@ import type { Scope } from '../auth/principal.js';
 import type { Alert, AlertsService } from '../alerts/service.js';
 import type { CurrentCode, DiagnosticsService } from '../diagnostics/service.js';
 import { TelemetryRepository } from '../telemetry/repository.js';
+import { latestBounds } from '../telemetry/service.js';
 import { assertVehicle, toIso } from '../vehicles/service.js';
 
 export type Severity = 'ok' | 'warning' | 'critical';
@@ -49,7 +50,6 @@ export interface VehicleHealth {
 }
 
 const STALE_MS = 3600_000;
-const LATEST_WINDOW_MS = 30 * 24 * 3600_000;
 const ALERT_WINDOW_MS = 7 * 24 * 3600_000;
 const rank: Record<Severity, number> = { ok: 0, warning: 1, critical: 2 };
 
@@ -90,7 +90,8 @@ export class VehicleHealthService {
     const ids = HEALTH_CHECKS.flatMap((c) => signalByKey(c.signal)?.id ?? []);
     const { latest, dtcs, alerts } = await scope.run(async (q) => {
       await assertVehicle(q, vehicleId);
-      const latest = await new TelemetryRepository(q).latest(vehicleId, ids, new Date(now.getTime() - LATEST_WINDOW_MS));
+      const { since, rawFrom } = latestBounds(now);
+      const latest = await new TelemetryRepository(q).latest(vehicleId, ids, since, rawFrom);
       const dtcs = await this.diagnostics.current(q, vehicleId);
       const alerts = await this.alerts.recent(q, vehicleId, ALERT_WINDOW_MS, 10);
       return { latest, dtcs, alerts };
