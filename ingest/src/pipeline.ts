@@ -15,9 +15,6 @@ import type { DeviceProgressBuffer } from './processors/device-progress.js';
 import type { RollupPartials } from './rollups/partials.js';
 import type { BatchHandler, QueuedMessage } from './queue/work-queue.js';
 
-const TRACE: Record<string, number> = { batches: 0, msgs: 0 };
-const tr = (k: string, v: number): void => { TRACE[k] = (TRACE[k] ?? 0) + v; };
-if (globalThis.process.env.CLUTCH_TRACE) setInterval(() => { const b = TRACE.batches || 1; console.log('TRACE', Object.entries(TRACE).map(([k, v]) => k === 'batches' || k === 'msgs' ? `${k}=${v}` : `${k}=${(v / b).toFixed(1)}`).join(' ')); for (const k of Object.keys(TRACE)) TRACE[k] = 0; }, 5000).unref();
 export interface IngestStats {
   messages: number;
   samplesStored: number;
@@ -169,13 +166,9 @@ export function createIngestHandler(deps: {
   }
 
   async function commitOnce(outcome: Outcome, partials: RollupPartials | undefined): Promise<number> {
-    const tg = performance.now(); let tc = 0;
     const stored = await db.transaction(async (tx) => {
-      const ta = performance.now(); tr('begin', ta - tg);
       const stored = await storeSamples(tx, outcome.rows);
-      const tb = performance.now(); tr('store', tb - ta);
       if (deps.rollups !== 'database') await markRollupsDirty(tx, stored, partials?.worker ?? '');
-      tr('mark', performance.now() - tb);
       await storeLocations(tx, outcome.locations);
       await storeDtcReports(tx, outcome.dtcs);
       await recordDeadLetters(tx, outcome.deadLetters);
@@ -187,10 +180,8 @@ export function createIngestHandler(deps: {
           outcome.events.push({ type: 'command', tenantId: c.tenantId, vehicleId: c.vehicleId, commandId: c.result.id, status: c.result.ok ? 'succeeded' : 'failed' });
         }
       }
-      tc = performance.now();
       return stored;
     });
-    tr('commitStmt', performance.now() - tc);
     partials?.add(stored); // committed: now this worker's to sum
     return stored.length;
   }
@@ -235,14 +226,9 @@ export function createIngestHandler(deps: {
   return {
     async handle(messages) {
       try {
-        const t0 = performance.now();
         const outcome = await process(messages);
-        const t1 = performance.now();
         try {
-          const n = await commit(outcome);
-          const t2 = performance.now();
-          await finish(outcome, n);
-          tr('batches', 1); tr('msgs', messages.length); tr('process', t1 - t0); tr('commit', t2 - t1); tr('finish', performance.now() - t2);
+          await finish(outcome, await commit(outcome));
         } catch (err) {
           if (!isDataError(err)) throw err;
           await commitEachAlone(messages);

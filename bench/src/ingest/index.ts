@@ -93,7 +93,7 @@ async function endToEnd(db: Database, devices: string[], totalRows: number): Pro
 
 /**
  * Reference: the same rows straight into a same-shape table with the database's bulk path, on as many
- * connections at once as ingest uses (two transactions in flight; PGlite has one connection).
+ * connections at once as ingest uses (four transactions in flight; PGlite has one connection).
  */
 async function rawCopy(db: Database, vehicleIds: string[], totalRows: number): Promise<number> {
   await db.exec(`DROP TABLE IF EXISTS copy_reference; CREATE TABLE copy_reference (LIKE samples INCLUDING ALL)`);
