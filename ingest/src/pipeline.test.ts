@@ -283,6 +283,31 @@ describe.each(implementations)('ingest chain on %s', (_name, open) => {
     expect(scoring.stats().alerts).toBe(1);
   });
 
+  it('stores several alerts raised by one batch, each announced with its stored id', async () => {
+    const bus = createInProcessBus();
+    const seen: LiveEvent[] = [];
+    bus.subscribe((e) => seen.push(e));
+    const scoring = createIngestHandler({ db, bus, scorer: { scorer: createOnlineScorer(), modelVersion: 'rules' } });
+    const start = Date.now() - 20 * 60_000;
+    // Four minutes in one delivery: two normal, then overheating while the alternator stops charging.
+    const messages = Array.from({ length: 4 }, (_, minute) => {
+      const samples: TelemetryBatch['samples'] = [];
+      for (let s = 0; s < 60; s++) {
+        const failing = minute >= 2;
+        samples.push([s * 1000, 'engine.rpm', 750 + (s % 7)], [s * 1000, 'vehicle.speed', 0], [s * 1000, 'engine.coolant_temp', failing ? 110 + (s % 2) : 88],
+          [s * 1000, 'ecu.control_module_voltage', failing ? 11.5 : 13.9], [s * 1000, 'fuel.trim.short_term_b1', (s % 5) - 2], [s * 1000, 'fuel.trim.long_term_b1', -1]);
+      }
+      return message({ v: 1, seq: 3000 + minute, t0: start + minute * 60_000, samples });
+    });
+    await scoring.handle(messages);
+    const { rows } = await db.query<{ id: string; kind: string; signals: string[] }>('SELECT id::text, kind, signals FROM alerts WHERE vehicle_id = $1 ORDER BY id', [vehicleId]);
+    expect(rows.map((r) => r.kind).sort()).toEqual(['battery', 'cooling']);
+    expect(rows.find((r) => r.kind === 'battery')!.signals).toEqual(['ecu.control_module_voltage', 'engine.rpm']);
+    const announced = seen.flatMap((e) => (e.type === 'alert' ? [{ id: e.alert.id, kind: e.alert.kind }] : []));
+    expect(announced.sort((a, b) => a.kind.localeCompare(b.kind))).toEqual(rows.map((r) => ({ id: r.id, kind: r.kind })).sort((a, b) => a.kind.localeCompare(b.kind)));
+    expect(scoring.stats().alerts).toBe(2);
+  });
+
   it('stores out-of-order, late and duplicate-seq batches once each, readable in time order', async () => {
     await db.query(`UPDATE devices SET last_seq = NULL WHERE id = 'pi-1'`);
     // seq 12 arrives first, then the older seq 10 (late, after hours offline), then seq 12 again.

@@ -8,7 +8,9 @@ interface FleetJob {
   mode: 'fleet';
   url: string;
   devices: string[];
-  signals: { key: string; min: number; max: number }[];
+  signals: string[];
+  /** Reading cycles of real drives, signals.length values each (NaN: no reading); see realReadings(). */
+  readings: Float64Array;
   rounds: number;
   seqStart: number;
 }
@@ -58,6 +60,8 @@ if (job.mode === 'batches') {
 async function fleet(job: FleetJob): Promise<void> {
   const connections = await Promise.all(Array.from({ length: 8 }, (_, i) => mqtt.connectAsync(job.url, { clientId: `fleet-${process.pid}-${i}` })));
   const n = job.devices.length;
+  const width = job.signals.length;
+  const cycles = job.readings.length / width;
   const start = Date.now() + 100;
   const pending: Promise<unknown>[] = [];
   for (let r = 0; r < job.rounds; r++) {
@@ -68,8 +72,14 @@ async function fleet(job: FleetJob): Promise<void> {
       const due = Math.min(n, Math.floor(((Date.now() - start - r * 1000) / 1000) * n) + 1);
       for (; next < due; next++) {
         const d = job.devices[next]!;
-        // Plausible values only (inside each signal's range): a real fleet's batches are stored, not dead-lettered.
-        const batch = { v: 1, seq, t0: Date.now(), samples: job.signals.map((s) => [0, s.key, s.min + ((seq + next) % 100) * ((s.max - s.min) / 100)]) };
+        // Each car replays the drives from its own point, one reading cycle a second.
+        const row = ((Math.floor((next * cycles) / n) + seq) % cycles) * width;
+        const samples: [number, string, number][] = [];
+        for (let k = 0; k < width; k++) {
+          const value = job.readings[row + k]!;
+          if (!Number.isNaN(value)) samples.push([0, job.signals[k]!, value]);
+        }
+        const batch = { v: 1, seq, t0: Date.now(), samples };
         pending.push(connections[next % connections.length]!.publishAsync(`clutch/v1/bench/${d}/telemetry`, JSON.stringify(batch), { qos: 1 }));
       }
       if (next < n) await new Promise((res) => setTimeout(res, 5));

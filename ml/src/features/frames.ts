@@ -47,27 +47,47 @@ export function toMillis(time: string | number): number {
  */
 export function readingsToFrames(readings: readonly Reading[], last?: Float64Array): Frame[] {
   const state = last ?? new Float64Array(SIGNAL_COUNT).fill(NaN);
-  const buckets = new Map<number, Array<[number, number]>>();
-  for (const r of readings) {
+  // Ingest hands over each car's readings in time order, a reading cycle per instant: walk them once,
+  // a frame per bucket, without a per-reading allocation (this runs for every batch of the fleet).
+  // Anything else is put in bucket order first, stable, so a later reading of a bucket still wins.
+  const ordered = inBucketOrder(readings) ? readings : [...readings].sort((a, b) => bucketOf(a) - bucketOf(b));
+  const frames: Frame[] = [];
+  let bucket = Number.NaN;
+  let seen = 0;
+  const emit = (): void => {
+    if (seen !== 0) frames.push({ t: bucket, v: Float64Array.from(state), seen });
+    seen = 0;
+  };
+  for (const r of ordered) {
     const idx = featureIndex(r.signal);
     const t = toMillis(r.time);
     if (idx === undefined || !Number.isFinite(t) || !Number.isFinite(r.value)) continue;
-    const bucket = Math.floor(t / FRAME_MS) * FRAME_MS;
-    let list = buckets.get(bucket);
-    if (!list) buckets.set(bucket, (list = []));
-    list.push([idx, r.value]);
-  }
-  const times = [...buckets.keys()].sort((a, b) => a - b);
-  const frames: Frame[] = [];
-  for (const t of times) {
-    let seen = 0;
-    for (const [idx, value] of buckets.get(t) ?? []) {
-      state[idx] = value;
-      seen |= 1 << idx;
+    const b = Math.floor(t / FRAME_MS) * FRAME_MS;
+    if (b !== bucket) {
+      emit();
+      bucket = b;
     }
-    frames.push({ t, v: Float64Array.from(state), seen });
+    state[idx] = r.value;
+    seen |= 1 << idx;
   }
+  emit();
   return frames;
+}
+
+/** A reading's frame bucket; NaN for an unreadable time (such readings are skipped anyway). */
+function bucketOf(r: Reading): number {
+  const t = toMillis(r.time);
+  return Number.isFinite(t) ? Math.floor(t / FRAME_MS) * FRAME_MS : Number.NEGATIVE_INFINITY;
+}
+
+function inBucketOrder(readings: readonly Reading[]): boolean {
+  let previous = Number.NEGATIVE_INFINITY;
+  for (const r of readings) {
+    const b = bucketOf(r);
+    if (b < previous) return false;
+    previous = b;
+  }
+  return true;
 }
 
 /** The inverse, for replaying a drive through the public reading-based API. */

@@ -61,4 +61,19 @@ describe('feature windows', () => {
     expect(frames[1]?.v[S.speed]).toBe(0);
     expect(frames[1]?.seen).toBe(1 << S.rpm);
   });
+
+  it('builds the same frames from readings out of order, the later of two readings in one instant winning', () => {
+    const frames = readingsToFrames([
+      { signal: 'engine.rpm', time: 2000, value: 900 },
+      { signal: 'engine.rpm', time: 1000, value: 800 },
+      { signal: 'vehicle.speed', time: 2100, value: 12 },
+      { signal: 'engine.rpm', time: 1200, value: 810 },
+      { signal: 'vehicle.speed', time: 'not a time', value: 99 },
+    ]);
+    expect(frames.map((f) => f.t)).toEqual([1000, 2000]);
+    expect(frames[0]?.v[S.rpm]).toBe(810);
+    expect(frames[0]?.v[S.speed]).toBeNaN();
+    expect(frames[1]?.v[S.rpm]).toBe(900);
+    expect(frames[1]?.v[S.speed]).toBe(12);
+  });
 });
