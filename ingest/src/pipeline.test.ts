@@ -21,6 +21,17 @@ function batch(seq: number, samples: TelemetryBatch['samples']): TelemetryBatch 
   return { v: 1, seq, t0: t0 + seq * 1000, samples };
 }
 
+/** A minute of idling at 1 Hz; the coolant and module voltage of each second are the caller's. */
+function idlingMinute(at: (second: number) => { coolant: number; voltage: number }): TelemetryBatch['samples'] {
+  const samples: TelemetryBatch['samples'] = [];
+  for (let s = 0; s < 60; s++) {
+    const { coolant, voltage } = at(s);
+    samples.push([s * 1000, 'engine.rpm', 750 + (s % 7)], [s * 1000, 'vehicle.speed', 0], [s * 1000, 'engine.coolant_temp', coolant],
+      [s * 1000, 'ecu.control_module_voltage', voltage], [s * 1000, 'fuel.trim.short_term_b1', (s % 5) - 2], [s * 1000, 'fuel.trim.long_term_b1', -1]);
+  }
+  return samples;
+}
+
 const implementations: [string, () => Promise<Database>][] = [
   ['PGlite', () => openPglite()],
   ['PostgreSQL', async () => openPostgres(await createTestDatabase(inject('pgAdminUrl'), 'ingest'))],
@@ -266,12 +277,7 @@ describe.each(implementations)('ingest chain on %s', (_name, open) => {
     const start = Date.now() - 10 * 60_000;
     // Four minutes of idling: two normal, then the coolant climbs to 111 °C.
     for (let minute = 0; minute < 4; minute++) {
-      const samples: TelemetryBatch['samples'] = [];
-      for (let s = 0; s < 60; s++) {
-        const coolant = minute < 2 ? 88 + (s % 2) : 110 + (s % 2);
-        samples.push([s * 1000, 'engine.rpm', 750 + (s % 7)], [s * 1000, 'vehicle.speed', 0], [s * 1000, 'engine.coolant_temp', coolant],
-          [s * 1000, 'ecu.control_module_voltage', 13.9 + (s % 3) * 0.01], [s * 1000, 'fuel.trim.short_term_b1', (s % 5) - 2], [s * 1000, 'fuel.trim.long_term_b1', -1]);
-      }
+      const samples = idlingMinute((s) => ({ coolant: (minute < 2 ? 88 : 110) + (s % 2), voltage: 13.9 + (s % 3) * 0.01 }));
       await scoring.handle([message({ v: 1, seq: 2000 + minute, t0: start + minute * 60_000, samples })]);
     }
     const { rows } = await db.query<{ kind: string; severity: string; title: string; explanation: string; signals: string[] }>(
@@ -291,12 +297,8 @@ describe.each(implementations)('ingest chain on %s', (_name, open) => {
     const start = Date.now() - 20 * 60_000;
     // Four minutes in one delivery: two normal, then overheating while the alternator stops charging.
     const messages = Array.from({ length: 4 }, (_, minute) => {
-      const samples: TelemetryBatch['samples'] = [];
-      for (let s = 0; s < 60; s++) {
-        const failing = minute >= 2;
-        samples.push([s * 1000, 'engine.rpm', 750 + (s % 7)], [s * 1000, 'vehicle.speed', 0], [s * 1000, 'engine.coolant_temp', failing ? 110 + (s % 2) : 88],
-          [s * 1000, 'ecu.control_module_voltage', failing ? 11.5 : 13.9], [s * 1000, 'fuel.trim.short_term_b1', (s % 5) - 2], [s * 1000, 'fuel.trim.long_term_b1', -1]);
-      }
+      const failing = minute >= 2;
+      const samples = idlingMinute((s) => ({ coolant: failing ? 110 + (s % 2) : 88, voltage: failing ? 11.5 : 13.9 }));
       return message({ v: 1, seq: 3000 + minute, t0: start + minute * 60_000, samples });
     });
     await scoring.handle(messages);
