@@ -65,6 +65,14 @@ describe.each(implementations)('ingest chain on %s', (_name, open) => {
     handler = createIngestHandler({ db, bus });
   });
 
+  /** A handler that scores what it stores (the health checks), and the events it announced. */
+  const scoringHandler = (): { scoring: IngestHandler; seen: LiveEvent[] } => {
+    const bus = createInProcessBus();
+    const seen: LiveEvent[] = [];
+    bus.subscribe((e) => seen.push(e));
+    return { scoring: createIngestHandler({ db, bus, scorer: { scorer: createOnlineScorer(), modelVersion: 'rules' } }), seen };
+  };
+
   const countSamples = async (): Promise<number> =>
     (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM samples')).rows[0]!.n;
   const deadLetters = async (): Promise<{ topic: string; reason: string }[]> =>
@@ -270,10 +278,7 @@ describe.each(implementations)('ingest chain on %s', (_name, open) => {
   });
 
   it('scores stored readings in real time and stores one explained alert per condition, announcing it', async () => {
-    const bus = createInProcessBus();
-    const seen: LiveEvent[] = [];
-    bus.subscribe((e) => seen.push(e));
-    const scoring = createIngestHandler({ db, bus, scorer: { scorer: createOnlineScorer(), modelVersion: 'rules' } });
+    const { scoring, seen } = scoringHandler();
     const start = Date.now() - 10 * 60_000;
     // Four minutes of idling: two normal, then the coolant climbs to 111 °C.
     for (let minute = 0; minute < 4; minute++) {
@@ -290,10 +295,7 @@ describe.each(implementations)('ingest chain on %s', (_name, open) => {
   });
 
   it('stores several alerts raised by one batch, each announced with its stored id', async () => {
-    const bus = createInProcessBus();
-    const seen: LiveEvent[] = [];
-    bus.subscribe((e) => seen.push(e));
-    const scoring = createIngestHandler({ db, bus, scorer: { scorer: createOnlineScorer(), modelVersion: 'rules' } });
+    const { scoring, seen } = scoringHandler();
     const start = Date.now() - 20 * 60_000;
     // Four minutes in one delivery: two normal, then overheating while the alternator stops charging.
     const messages = Array.from({ length: 4 }, (_, minute) => {

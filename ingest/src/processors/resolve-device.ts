@@ -22,34 +22,28 @@ const keyOf = (tenantId: string, deviceId: string): string => `${tenantId}/${dev
 /** Second processor: device -> vehicle/tenant, cached (bindings change only on re-provisioning). */
 export function createDeviceResolver(db: Queryable): DeviceResolver {
   const cache = new Map<string, DeviceBinding>();
+  async function prefetch(devices: readonly { tenantId: string; deviceId: string }[]): Promise<void> {
+    const missing = new Map<string, { tenantId: string; deviceId: string }>();
+    for (const d of devices) {
+      const key = keyOf(d.tenantId, d.deviceId);
+      if (!cache.has(key)) missing.set(key, d);
+    }
+    if (missing.size === 0) return;
+    const wanted = [...missing.values()];
+    const { rows } = await db.query<{ tenant_id: string; id: string; vehicle_id: string }>(
+      `SELECT d.tenant_id, d.id, d.vehicle_id FROM devices d
+         JOIN unnest($1::text[], $2::text[]) AS w(tenant_id, id) ON d.tenant_id = w.tenant_id AND d.id = w.id`,
+      [wanted.map((d) => d.tenantId), wanted.map((d) => d.deviceId)],
+    );
+    for (const r of rows) cache.set(keyOf(r.tenant_id, r.id), { tenantId: r.tenant_id, deviceId: r.id, vehicleId: r.vehicle_id });
+  }
   return {
     async resolve(tenantId, deviceId) {
-      const hit = cache.get(keyOf(tenantId, deviceId));
-      if (hit) return hit;
-      const { rows } = await db.query<{ vehicle_id: string }>(
-        'SELECT vehicle_id FROM devices WHERE tenant_id = $1 AND id = $2',
-        [tenantId, deviceId],
-      );
-      if (rows.length === 0) return null; // not cached: a device provisioned later is found then
-      const binding = { tenantId, deviceId, vehicleId: rows[0]!.vehicle_id };
-      cache.set(keyOf(tenantId, deviceId), binding);
-      return binding;
+      // Not cached when missing: a device provisioned later is found then.
+      if (!cache.has(keyOf(tenantId, deviceId))) await prefetch([{ tenantId, deviceId }]);
+      return cache.get(keyOf(tenantId, deviceId)) ?? null;
     },
-    async prefetch(devices) {
-      const missing = new Map<string, { tenantId: string; deviceId: string }>();
-      for (const d of devices) {
-        const key = keyOf(d.tenantId, d.deviceId);
-        if (!cache.has(key)) missing.set(key, d);
-      }
-      if (missing.size === 0) return;
-      const wanted = [...missing.values()];
-      const { rows } = await db.query<{ tenant_id: string; id: string; vehicle_id: string }>(
-        `SELECT d.tenant_id, d.id, d.vehicle_id FROM devices d
-           JOIN unnest($1::text[], $2::text[]) AS w(tenant_id, id) ON d.tenant_id = w.tenant_id AND d.id = w.id`,
-        [wanted.map((d) => d.tenantId), wanted.map((d) => d.deviceId)],
-      );
-      for (const r of rows) cache.set(keyOf(r.tenant_id, r.id), { tenantId: r.tenant_id, deviceId: r.id, vehicleId: r.vehicle_id });
-    },
+    prefetch,
     forget(tenantId, deviceId) {
       cache.delete(keyOf(tenantId, deviceId));
     },

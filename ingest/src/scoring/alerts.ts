@@ -58,6 +58,5 @@ export async function scoreAndStoreAlerts(
       explanation: alert.explanation, signals: alert.signals, at: new Date(alert.at).toISOString(),
     },
   }));
-  const stored = inserted.length;
-  return { events, alerts: stored };
+  return { events, alerts: inserted.length };
 }
