@@ -11,7 +11,7 @@ export {
   type DeviceStatus, type LocationFix, type DtcReport,
 } from './payloads/device.js';
 export { ClutchError, isClutchError } from './errors.js';
-export { createInProcessBus, deliverToAll, type LiveAlert, type LiveEvent, type LiveEventBus, type LiveEventHandler, type StoredReading } from './events/live-events.js';
+export { createInProcessBus, deliverToAll, isRevocation, type LiveAlert, type LiveEvent, type LiveEventBus, type LiveEventHandler, type RevocationEvent, type StoredReading, type VehicleEvent } from './events/live-events.js';
 export {
   COMMAND_TYPES, commandRequestSchema, commandResultSchema, parseCommandRequest, parseCommandResult,
   type CommandType, type CommandRequest, type CommandResult,

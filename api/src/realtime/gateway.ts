@@ -1,5 +1,5 @@
 import type { Server as HttpServer } from 'node:http';
-import type { LiveEvent, LiveEventBus } from '@clutch/contracts';
+import { isRevocation, type LiveEvent, type LiveEventBus } from '@clutch/contracts';
 import type { Logger } from 'pino';
 import { Server as SocketIOServer, type Socket } from 'socket.io';
 import { z } from 'zod';
@@ -89,7 +89,7 @@ export function attachRealtime(server: HttpServer, deps: RealtimeDeps): SocketIO
   const relay = (event: LiveEvent): void => {
     // Device administration stays server-side; everything else goes to the vehicle's room under its
     // type, without the tenant id (the room already scopes it).
-    if (event.type === 'device-revoked') return;
+    if (isRevocation(event)) return;
     const { type, tenantId: _tenant, ...payload } = event;
     io.to(vehicleRoom(event.vehicleId)).emit(type, payload);
   };

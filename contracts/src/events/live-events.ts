@@ -20,15 +20,28 @@ export interface LiveAlert {
   at: string;
 }
 
-export type LiveEvent =
+/** What happened to one vehicle; relayed to the vehicle's Socket.io room under its type. */
+export type VehicleEvent =
   | { type: 'readings'; tenantId: string; vehicleId: string; readings: StoredReading[] }
   | { type: 'presence'; tenantId: string; vehicleId: string; deviceId: string; online: boolean; at: string }
   | { type: 'location'; tenantId: string; vehicleId: string; at: string; lat: number; lon: number; speedKmh?: number | undefined; headingDeg?: number | undefined }
   | { type: 'dtc'; tenantId: string; vehicleId: string; at: string; codes: { code: string; kind: string }[] }
   | { type: 'alert'; tenantId: string; vehicleId: string; alert: LiveAlert }
-  | { type: 'command'; tenantId: string; vehicleId: string; commandId: string; status: string }
-  /** A device credential was revoked: every broker ends the device's live sessions. */
-  | { type: 'device-revoked'; tenantId: string; vehicleId: string; deviceId: string };
+  | { type: 'command'; tenantId: string; vehicleId: string; commandId: string; status: string };
+
+/**
+ * A credential stopped being valid (revoked, rotated or expired). Never relayed to clients: every
+ * process that holds live connections (brokers, Socket.io gateways) ends those that used it.
+ */
+export type RevocationEvent =
+  /** A device credential was revoked or rotated: every broker ends the device's live sessions. */
+  | { type: 'device-revoked'; tenantId: string; vehicleId: string; deviceId: string }
+  /** A partner API key was revoked or expired: MQTT, MQTT-over-WebSocket and Socket.io sessions that used it end. */
+  | { type: 'api-key-revoked'; tenantId: string; keyId: string };
+
+export type LiveEvent = VehicleEvent | RevocationEvent;
+
+export const isRevocation = (event: LiveEvent): event is RevocationEvent => event.type === 'device-revoked' || event.type === 'api-key-revoked';
 
 export type LiveEventHandler = (event: LiveEvent) => void;
 
