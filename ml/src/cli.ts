@@ -9,6 +9,11 @@ import { metricsFrom } from './registry/retrain.js';
 /** ml/dist/cli.js -> repository root (two levels up). */
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
+const USAGE = `usage: clutch-ml evaluate [--seed N] [--copies N] [--epochs N] [--register] [--registry DIR]
+       clutch-ml list [--registry DIR]
+       clutch-ml deploy <id> [--registry DIR]
+(also: npm run ml -- <command>)`;
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   const flag = (name: string): string | undefined => {
@@ -32,7 +37,7 @@ async function main(argv: string[]): Promise<number> {
           { model: report.model, seed: report.seed, trainingData: report.split, metrics: metricsFrom(report) },
           registryDir,
         );
-        console.log(`registered ${entry.id} in ${registryDir} (not deployed; run: ml deploy ${entry.id})`);
+        console.log(`registered ${entry.id} in ${registryDir} (not deployed; run: clutch-ml deploy ${entry.id})`);
       }
       return 0;
     }
@@ -45,12 +50,17 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'deploy': {
       const id = rest[0];
-      if (!id) throw new Error('usage: ml deploy <id>');
+      if (!id) throw new Error('usage: clutch-ml deploy <id>');
       console.log(`live: ${(await deployModel(id, registryDir)).id}`);
       return 0;
     }
+    case '--help':
+    case '-h':
+    case 'help':
+      console.log(USAGE);
+      return 0;
     default:
-      console.error('usage: ml evaluate [--seed N] [--copies N] [--epochs N] [--register] [--registry DIR] | ml list | ml deploy <id>');
+      console.error(USAGE);
       return 2;
   }
 }

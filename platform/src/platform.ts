@@ -1,6 +1,6 @@
 import { startApiServer, type ApiServer } from '@clutch/api';
 import { startBroker, tenantPolicy, type RunningBroker } from '@clutch/broker';
-import { buildTopic, createInProcessBus, signalCatalogue } from '@clutch/contracts';
+import { buildTopic, createInProcessBus, signalCatalogue, type LiveEventBus } from '@clutch/contracts';
 import { migrate, openDatabase, syncSignals, type Database } from '@clutch/db';
 import { startAgent } from '@clutch/gateway-agent';
 import { aedesSource, startIngest, type RunningIngest } from '@clutch/ingest';
@@ -13,6 +13,8 @@ import { DEMO_TENANT, startSimulatedFleet, type RunningFleet } from './fleet/sim
 
 export interface RunningPlatform {
   db: Database;
+  /** Live events after each commit (what Socket.io relays); benchmarks time publish-to-stored with it. */
+  bus: LiveEventBus;
   broker: RunningBroker;
   ingest: RunningIngest;
   api: ApiServer;
@@ -125,7 +127,7 @@ export async function startPlatform(config: PlatformConfig, logger: Logger): Pro
     const first = fleet.devices[0];
     const base = api.url.replace('127.0.0.1', 'localhost');
     return {
-      db, broker, ingest, api, fleet,
+      db, bus, broker, ingest, api, fleet,
       dashboardUrl: first ? `${base}/dashboard.html?vehicle=${first.vehicleId}` : `${base}/`,
       stop: unwind,
     };

@@ -4,3 +4,4 @@ export { startPostgresServer, createTestDatabase, type PostgresServer } from './
 export { startPtyPair, type PtyPair } from './socat.js';
 export { startRedisServer, type RedisServer } from './redis-server.js';
 export { launchChromium } from './chromium.js';
+export { ensureSystemProgram, MissingSystemPackage } from './system-package.js';

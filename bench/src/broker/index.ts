@@ -7,7 +7,7 @@ import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort } from '@clutch/test-support';
+import { ensureSystemProgram, freePort, MissingSystemPackage } from '@clutch/test-support';
 import mqtt from 'mqtt';
 import { fmt, percentile } from '../common/stats.js';
 
@@ -62,7 +62,7 @@ async function startMosquitto(): Promise<Broker> {
   const conf = join(dir, 'mosquitto.conf');
   // The default max_queued_messages (1000) silently drops QoS 1 bursts: raise it like ours.
   writeFileSync(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\nmax_queued_messages 1000000\nmax_inflight_messages 0\npersistence false\nlog_type error\n`);
-  const child = spawn('/usr/sbin/mosquitto', ['-c', conf], { stdio: 'ignore' });
+  const child = spawn(ensureSystemProgram({ candidates: ['/usr/sbin/mosquitto', 'mosquitto'], debianPackage: 'mosquitto' }), ['-c', conf], { stdio: 'ignore' });
   await waitForPort(port);
   const stop = stopper(child);
   return { url: `mqtt://127.0.0.1:${port}`, stop: async () => { await stop(); rmSync(dir, { recursive: true, force: true }); } };
@@ -150,7 +150,7 @@ async function main(): Promise<void> {
 main().then(
   () => process.exit(0),
   (err: Error) => {
-    console.error(err.stack ?? err.message);
+    console.error(err instanceof MissingSystemPackage ? err.message : (err.stack ?? err.message));
     process.exit(1);
   },
 );
