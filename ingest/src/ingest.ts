@@ -5,11 +5,13 @@ import type { OnlineScorer } from '@clutch/ml';
 import type { Logger } from 'pino';
 import { createIngestHandler, type IngestStats } from './pipeline.js';
 import { createMemoryQueue } from './queue/memory-queue.js';
-import type { WorkQueue } from './queue/work-queue.js';
+import type { DrainResult, WorkQueue } from './queue/work-queue.js';
 import { expireCommands } from './commands/expire.js';
 import { createDeviceProgressBuffer } from './processors/device-progress.js';
+import { createSeqGapDetector, type SeqGapDetector } from './processors/seq-gaps.js';
 import { createRollupPartials } from './rollups/partials.js';
 import { refreshRollups } from './rollups/refresh.js';
+import { beat, fenceOtherWorkers, registerWorker, retireWorker, WORKER_HEARTBEAT_MS } from './rollups/workers.js';
 import { DEFAULT_RETENTION, maintainStorage, type RetentionPolicy } from './storage/maintenance.js';
 import type { MessageSource } from './sources/message-source.js';
 
@@ -17,8 +19,23 @@ export interface RunningIngest {
   stats(): IngestStats & { queueDepth: number };
   /** Re-runs a dead letter's message through the chain (see IngestHandler.replay). */
   replay(message: { topic: string; payload: Buffer }): Promise<{ stored: boolean; reason?: string }>;
-  /** Stops taking messages and waits until everything queued is committed. */
-  stop(): Promise<void>;
+  /**
+   * Stops taking messages and waits until everything queued is committed, at most `timeoutMs`
+   * (default 10 s) in all: then it gives up on what is left, whose hand-offs are rejected (never
+   * acknowledged: the devices resend them), so a stop always ends, even with the database down.
+   */
+  stop(timeoutMs?: number): Promise<{ drained: DrainResult; flushed: boolean }>;
+}
+
+export const DEFAULT_STOP_TIMEOUT_MS = 10_000;
+
+/** Resolves true when `work` settled within `ms`, false otherwise (the work goes on, unwatched). */
+function within(work: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    work.then(() => true, () => true),
+    new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), Math.max(0, ms)))),
+  ]).finally(() => clearTimeout(timer));
 }
 
 /**
@@ -48,6 +65,14 @@ export async function startIngest(deps: {
   deviceProgressIntervalMs?: number;
   /** Real-time scoring; see createIngestHandler. */
   scorer?: { scorer: OnlineScorer; modelVersion: string | null };
+  /**
+   * This is the only ingest worker on the database (the embedded platform; default: true when no
+   * queue is given). Any other registered worker is then a previous run that died, whose minutes are
+   * recomputed at once (rollups/workers.ts).
+   */
+  soleWorker?: boolean;
+  /** Per-device seq gap and reset findings (seq-gaps.ts); default: soleWorker (one worker must see all of a device's batches). */
+  detectSeqGaps?: boolean;
 }): Promise<RunningIngest> {
   const { logger } = deps;
   const queue =
@@ -59,14 +84,27 @@ export async function startIngest(deps: {
     });
   // On TimescaleDB the database keeps the rollups (continuous aggregates); elsewhere ingest does.
   const storage = await storageMode(deps.db);
-  const deviceProgress = createDeviceProgressBuffer();
-  const rollupPartials = storage === 'native' ? createRollupPartials({ worker: randomUUID() }) : undefined;
+  const worker = randomUUID();
+  const soleWorker = deps.soleWorker ?? deps.queue === undefined;
+  // Registered before it marks anything, so a death of this worker is noticed by its heartbeat.
+  await registerWorker(deps.db, worker);
+  const killed = soleWorker ? await fenceOtherWorkers(deps.db, worker) : [];
+  if (killed.length > 0) logger?.warn({ workers: killed }, 'previous ingest run did not stop cleanly; its minute rollups are recomputed now');
+  let seqGaps: SeqGapDetector | undefined;
+  if (deps.detectSeqGaps ?? soleWorker) {
+    seqGaps = createSeqGapDetector();
+    // After an unclean stop devices.last_seq lags (it is written every few seconds): not a baseline.
+    await seqGaps.load(deps.db, { trusted: killed.length === 0 });
+  }
+  const deviceProgress = createDeviceProgressBuffer(seqGaps ? { seqGaps } : {});
+  const rollupPartials = storage === 'native' ? createRollupPartials({ worker }) : undefined;
   const handler = createIngestHandler({
     db: deps.db, bus: deps.bus, deviceProgress, rollups: storage === 'timescaledb' ? 'database' : 'ingest',
     ...(rollupPartials ? { rollupPartials } : {}), ...(logger ? { logger } : {}), ...(deps.scorer ? { scorer: deps.scorer } : {}),
   });
   queue.consume(handler.handle);
-  await deps.source.start((message) => queue.enqueue(message));
+  // Durable hand-off unless the source acknowledged before it got the message (aedesSource).
+  await deps.source.start(deps.source.push === 'accepted' ? (message) => queue.enqueue(message) : (message) => queue.handoff(message));
 
   // Background jobs on a 1 s tick: one paced rollup transaction per tick (see ROLLUP_PACE), command
   // expiry every fifth. A tick is skipped while the previous one is still running, never stacked.
@@ -80,7 +118,7 @@ export async function startIngest(deps: {
         jobsBusy = true;
         tick += 1;
         jobsRun = Promise.all([
-          storage === 'native' && refreshRollups(deps.db, ROLLUP_PACE).catch((err: Error) => logger?.warn({ err: err.message }, 'rollup refresh failed; will retry')),
+          storage === 'native' && refreshRollups(deps.db, { ...ROLLUP_PACE, self: worker }).catch((err: Error) => logger?.warn({ err: err.message }, 'rollup refresh failed; will retry')),
           tick % 5 === 0 && expireCommands(deps.db).then(
             (events) => events.forEach((e) => deps.bus.publish(e)),
             (err: Error) => logger?.warn({ err: err.message }, 'command expiry failed; will retry'),
@@ -117,6 +155,19 @@ export async function startIngest(deps: {
   }, 1000);
   flushTimer.unref();
 
+  // The heartbeat that tells other workers (and the next run) this one is alive; see rollups/workers.ts.
+  let fenced = false;
+  const heartbeatTimer = setInterval(() => {
+    beat(deps.db, worker).then(
+      (alive) => {
+        if (!alive && !fenced) logger?.warn({ worker }, 'this ingest worker was presumed dead (silent too long); its minutes are recomputed from the samples');
+        fenced = !alive;
+      },
+      (err: Error) => logger?.warn({ err: err.message }, 'ingest heartbeat failed; will retry'),
+    );
+  }, WORKER_HEARTBEAT_MS);
+  heartbeatTimer.unref();
+
   const maintenanceIntervalMs = deps.maintenanceIntervalMs ?? 6 * 3600_000;
   let maintenanceRun: Promise<unknown> = Promise.resolve();
   const maintain = (): void => {
@@ -132,13 +183,26 @@ export async function startIngest(deps: {
   return {
     stats: () => ({ ...handler.stats(), queueDepth: queue.depth() }),
     replay: (message) => handler.replay({ ...message, receivedAt: Date.now() }),
-    async stop() {
-      await deps.source.stop();
-      await queue.drain();
+    async stop(timeoutMs = DEFAULT_STOP_TIMEOUT_MS) {
+      const deadline = Date.now() + timeoutMs;
+      // Most of the budget for the queue; the rest (at least a second) for the final flush.
+      const flushReserve = Math.max(1000, timeoutMs / 4);
+      await within(deps.source.stop(), deadline - Date.now());
+      const drained = await queue.drain(Math.max(0, deadline - Date.now() - flushReserve));
+      if (!drained.complete) logger?.warn({ abandoned: drained.abandoned }, 'ingest stopped before everything was stored; unacknowledged messages are resent by the devices');
       clearInterval(jobsTimer);
       clearInterval(maintenanceTimer);
       clearInterval(flushTimer);
-      await Promise.all([jobsRun, maintenanceRun, flushBuffers(true)]);
+      clearInterval(heartbeatTimer);
+      // Minute sums and device progress are not acknowledged data: unwritten, the minutes are
+      // recomputed from the samples (this worker stays unretired, so the next run fences it).
+      const finalFlush = Promise.all([jobsRun, flushBuffers(true)]).then(async () => {
+        if ((rollupPartials?.size() ?? 0) === 0 && deviceProgress.size() === 0) await retireWorker(deps.db, worker);
+        else throw new Error('buffers not written');
+      });
+      const flushed = (await within(finalFlush, deadline - Date.now())) && (await finalFlush.then(() => true, () => false));
+      await within(maintenanceRun, deadline - Date.now());
+      return { drained, flushed };
     },
   };
 }

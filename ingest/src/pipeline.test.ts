@@ -3,7 +3,7 @@ import { migrate, openPglite, openPostgres, syncSignals, type Database } from '@
 import { createTestDatabase } from '@clutch/test-support';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { createOnlineScorer } from '@clutch/ml';
-import { createIngestHandler, type IngestHandler } from './pipeline.js';
+import { createIngestHandler, isDatabaseUnavailable, type IngestHandler } from './pipeline.js';
 import { createDeviceProgressBuffer } from './processors/device-progress.js';
 import { createRollupPartials } from './rollups/partials.js';
 import { refreshRollups } from './rollups/refresh.js';
@@ -56,7 +56,7 @@ describe.each(implementations)('ingest chain on %s', (_name, open) => {
     await db?.close();
   });
   beforeEach(async () => {
-    for (const table of ['samples', 'dead_letters', 'sample_rollups_1m', 'rollup_dirty', 'locations', 'dtc_events', 'dtc_reports', 'alerts']) {
+    for (const table of ['samples', 'dead_letters', 'sample_rollups_1m', 'rollup_dirty', 'locations', 'dtc_events', 'dtc_reports', 'alerts', 'data_quality_events']) {
       await db.query(`DELETE FROM ${table}`);
     }
     const bus = createInProcessBus();
@@ -349,5 +349,159 @@ describe.each(implementations)('ingest chain on %s', (_name, open) => {
     expect(progress.size()).toBe(1);
     expect(await progress.flush(db)).toBe(1);
     expect((await readDevice()).seq).toBe(24);
+  });
+  const qualityEvents = async (): Promise<{ kind: string; device_id: string; vehicle_id: string; detail: Record<string, unknown> }[]> =>
+    (await db.query<{ kind: string; device_id: string; vehicle_id: string; detail: Record<string, unknown> }>(
+      'SELECT kind, device_id, vehicle_id, detail FROM data_quality_events ORDER BY id',
+    )).rows;
+  const storedValues = async (): Promise<number[]> =>
+    (await db.query<{ value: number }>('SELECT value FROM samples ORDER BY time, signal_id')).rows.map((r) => r.value);
+
+  it('regression 12.1: a batch whose clockOffsetMs overflows Date is dead-lettered and the others are stored', async () => {
+    await handler.handle([
+      message(batch(100, [[0, 'engine.rpm', 801]])),
+      message({ v: 1, seq: 101, t0, clockOffsetMs: 1e300, samples: [[0, 'engine.rpm', 802]] }),
+      message({ v: 1, seq: 102, t0, clockOffsetMs: -1e300, samples: [[0, 'engine.rpm', 803]] }),
+      message(batch(103, [[0, 'engine.rpm', 804]])),
+    ]);
+    expect(await storedValues()).toEqual([801, 804]);
+    expect((await deadLetters()).map((l) => l.reason)).toEqual([expect.stringContaining('clockOffsetMs'), expect.stringContaining('clockOffsetMs')]);
+    expect(handler.stats()).toMatchObject({ messages: 4, deadLetters: 2, lastError: null });
+  });
+
+  it('regression 12.1: a message whose processing throws is dead-lettered with the error, and the rest of its batch is stored', async () => {
+    // A receive time that is no date makes the status processor throw (formatting the presence time).
+    await handler.handle([
+      message(batch(110, [[0, 'engine.rpm', 811]])),
+      { ...message({ v: 1, state: 'online' }, 'clutch/v1/acme/pi-1/status'), receivedAt: Number.NaN },
+      message(batch(111, [[0, 'engine.rpm', 812]])),
+    ]);
+    expect(await storedValues()).toEqual([811, 812]);
+    const letters = await deadLetters();
+    expect(letters).toEqual([{ topic: 'clutch/v1/acme/pi-1/status', reason: expect.stringMatching(/^ingest failed on this status message \(RangeError: Invalid time value\)/) }]);
+    // Nothing of the failed message is half-applied: no presence change, no event for it.
+    expect(events.filter((e) => e.type === 'presence')).toEqual([]);
+    expect(events.filter((e) => e.type === 'readings')).toHaveLength(2);
+  });
+
+  it('regression 12.1: a message the database refuses is dead-lettered alone with the SQLSTATE, and the rest of the batch is stored', async () => {
+    // 36 dashes pass the topic and the uuid-shape check, and then fail the ::uuid cast (22P02).
+    const dashes = '-'.repeat(36);
+    await handler.handle([
+      message(batch(120, [[0, 'engine.rpm', 821]])),
+      message({ v: 1, id: dashes, ok: true }, `clutch/v1/acme/pi-1/cmd/${dashes}/result`),
+      message(batch(121, [[0, 'engine.rpm', 822]])),
+    ]);
+    expect(await storedValues()).toEqual([821, 822]);
+    expect(await deadLetters()).toEqual([{ topic: `clutch/v1/acme/pi-1/cmd/${dashes}/result`, reason: expect.stringMatching(/^refused by the database: .*uuid.*\(22P02\)$/) }]);
+  });
+
+  it('regression 12.1: throws, so the queue retries, only when the database is unavailable', async () => {
+    const closed = await open();
+    await closed.close();
+    const unavailable = createIngestHandler({ db: closed, bus: createInProcessBus(), resolver: { prefetch: async () => {}, resolve: async () => ({ tenantId: 'acme', deviceId: 'pi-1', vehicleId }), forget: () => {} } });
+    await expect(unavailable.handle([message(batch(130, [[0, 'engine.rpm', 831]]))])).rejects.toThrow();
+    expect(unavailable.stats().lastError).not.toBeNull();
+    // Connection, resource, shutdown, I/O and rollback classes are the database's state; data classes are the message's.
+    const server = (code: string): Error => Object.assign(new Error(code), { code, severity: 'ERROR' });
+    expect(['08006', '53300', '57P01', '58030', '40P01'].map((c) => isDatabaseUnavailable(server(c)))).toEqual([true, true, true, true, true]);
+    expect(['22P02', '23505', '42703', '54000', 'P0001', 'XX000'].map((c) => isDatabaseUnavailable(server(c)))).toEqual([false, false, false, false, false, false]);
+    expect(isDatabaseUnavailable(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }))).toBe(true);
+    expect(isDatabaseUnavailable(Object.assign(new Error('write EPIPE'), { code: 'EPIPE' }))).toBe(true);
+    expect(isDatabaseUnavailable(new Error('Connection terminated unexpectedly'))).toBe(true);
+    expect(isDatabaseUnavailable(new RangeError('Invalid time value'))).toBe(false);
+  });
+
+  it('regression 12.2: samples dated outside 30 days back to 5 minutes ahead of receipt are dead-lettered with their time and the window; the rest are stored', async () => {
+    const now = Date.now();
+    const old = now - 30 * 86_400_000 - 30 * 60_000; // dt 0 is 30 min too old, dt 59 min is inside
+    const soon = now + 4 * 60_000; // dt 0 is inside, dt 2 min is 6 min ahead
+    await handler.handle([
+      { ...message({ v: 1, seq: 140, t0: old, samples: [[0, 'engine.rpm', 841], [59 * 60_000, 'engine.rpm', 842]] }), receivedAt: now },
+      { ...message({ v: 1, seq: 141, t0: soon, samples: [[0, 'engine.rpm', 843], [120_000, 'engine.rpm', 844]] }), receivedAt: now },
+      { ...message({ v: 1, seq: 142, t0: Date.UTC(2121, 0, 1), samples: [[0, 'engine.coolant_temp', 130]] }), receivedAt: now },
+      { ...message({ v: 1, seq: 143, t0: now - 60_000, clockOffsetMs: -9 * 365 * 86_400_000, samples: [[0, 'engine.rpm', 845]] }), receivedAt: now },
+    ]);
+    expect(await storedValues()).toEqual([842, 843]);
+    const letters = await deadLetters();
+    const window = `${new Date(now - 30 * 86_400_000).toISOString()}..${new Date(now + 5 * 60_000).toISOString()}`;
+    expect(letters.map((l) => l.reason)).toEqual([
+      `1 sample(s) refused: sample 0 (engine.rpm, t0 + 0 ms + offset 0 ms) is dated ${new Date(old).toISOString()}, before the accepted window ${window} (server clock at receipt)`,
+      `1 sample(s) refused: sample 1 (engine.rpm, t0 + 120000 ms + offset 0 ms) is dated ${new Date(soon + 120_000).toISOString()}, after the accepted window ${window} (server clock at receipt)`,
+      expect.stringMatching(/^1 sample\(s\) refused: sample 0 \(engine\.coolant_temp.*\) is dated 2121-01-01T00:00:00\.000Z, after the accepted window/),
+      expect.stringMatching(/^1 sample\(s\) refused: sample 0 \(engine\.rpm, t0 \+ 0 ms \+ offset -283824000000 ms\) is dated .*, before the accepted window/),
+    ]);
+    // The refused samples are kept as a batch of their own (t0 and offset included), so a replay places them where they were.
+    const payloads = (await db.query<{ payload: Uint8Array }>('SELECT payload FROM dead_letters ORDER BY id')).rows.map((r) => JSON.parse(Buffer.from(r.payload).toString()) as unknown);
+    expect(payloads[0]).toEqual({ v: 1, seq: 140, t0: old, samples: [[0, 'engine.rpm', 841]] });
+  });
+
+  it('regression 12.2: a single sample dated 2121 never becomes the newest reading of the vehicle', async () => {
+    await handler.handle([
+      message(batch(150, [[0, 'engine.coolant_temp', 90]])),
+      message({ v: 1, seq: 151, t0: Date.UTC(2121, 0, 1), samples: [[0, 'engine.coolant_temp', 125]] }),
+    ]);
+    const newest = await db.query<{ value: number; time: Date | string }>('SELECT value, time FROM samples WHERE vehicle_id = $1 ORDER BY time DESC LIMIT 1', [vehicleId]);
+    expect(newest.rows.map((r) => r.value)).toEqual([90]);
+    expect(events.flatMap((e) => (e.type === 'readings' ? e.readings.map((r) => r.value) : []))).toEqual([90]);
+  });
+
+  it('regression 12.2: locations and trouble-code reports dated outside the window are dead-lettered, the ones inside stored', async () => {
+    const now = Date.now();
+    const at = (t: number, kind: 'location' | 'dtc'): QueuedMessage => ({
+      ...message(kind === 'location' ? { v: 1, t, lat: 48.1, lon: 11.5 } : { v: 1, t, codes: [{ code: 'P0301', kind: 'stored' }] }, `clutch/v1/acme/pi-1/${kind}`),
+      receivedAt: now,
+    });
+    await handler.handle([
+      at(now - 60_000, 'location'), at(Date.UTC(2121, 0, 1), 'location'), at(now - 31 * 86_400_000, 'location'),
+      at(now - 60_000, 'dtc'), at(now + 6 * 60_000, 'dtc'), at(Date.UTC(2001, 0, 1), 'dtc'),
+    ]);
+    expect((await db.query('SELECT 1 FROM locations WHERE vehicle_id = $1', [vehicleId])).rows).toHaveLength(1);
+    expect((await db.query('SELECT 1 FROM dtc_reports WHERE vehicle_id = $1', [vehicleId])).rows).toHaveLength(1);
+    expect((await deadLetters()).map((l) => l.reason)).toEqual([
+      expect.stringMatching(/^location fix is dated 2121-01-01T00:00:00\.000Z, after the accepted window/),
+      expect.stringMatching(/^location fix is dated .*, before the accepted window/),
+      expect.stringMatching(/^trouble-code report is dated .*, after the accepted window/),
+      expect.stringMatching(/^trouble-code report is dated 2001-01-01T00:00:00\.000Z, before the accepted window/),
+    ]);
+  });
+
+  it('regression 12.2: the time window is the handler\'s to configure', async () => {
+    const strict = createIngestHandler({ db, bus: createInProcessBus(), timeWindow: { pastMs: 60_000, futureMs: 0 } });
+    const now = Date.now();
+    await strict.handle([{ ...message({ v: 1, seq: 160, t0: now - 120_000, samples: [[0, 'engine.rpm', 861], [90_000, 'engine.rpm', 862]] }), receivedAt: now }]);
+    expect(await storedValues()).toEqual([862]);
+    expect(await deadLetters()).toHaveLength(1);
+  });
+
+  it('regression 12.8: a sample repeated with the same time but another value keeps the first value and records a conflicting_duplicate; a redelivery records nothing', async () => {
+    const first = message(batch(170, [[0, 'engine.rpm', 870], [0, 'vehicle.speed', 40]]));
+    await handler.handle([first]);
+    await handler.handle([first]); // redelivery: exact duplicates
+    expect(await qualityEvents()).toEqual([]);
+    await handler.handle([message({ ...batch(170, [[0, 'engine.rpm', 999], [0, 'vehicle.speed', 40]]) })]);
+    expect(await storedValues()).toEqual([870, 40]);
+    expect(await qualityEvents()).toEqual([{
+      kind: 'conflicting_duplicate', device_id: 'pi-1', vehicle_id: vehicleId,
+      detail: { signal: 'engine.rpm', time: new Date(t0 + 170_000).toISOString(), stored: 870, received: 999, seq: 170 },
+    }]);
+    expect(await deadLetters()).toEqual([]);
+  });
+
+  it('regression 12.8: a contradiction inside one batch, and one in a large (COPY) batch, are recorded too', async () => {
+    // The same (signal, time) twice in one small batch: the first is stored, the second recorded.
+    await handler.handle([message(batch(180, [[0, 'engine.rpm', 880], [0, 'engine.rpm', 881]]))]);
+    expect(await storedValues()).toEqual([880]);
+    // A large batch redelivered with one value changed: the COPY hits the duplicates and falls back.
+    const samples: TelemetryBatch['samples'] = [];
+    for (let i = 0; i < 1200; i++) samples.push([i * 10, 'vehicle.speed', i % 120]);
+    await handler.handle([message({ v: 1, seq: 181, t0, samples })]);
+    const changed = samples.map((s, i): TelemetryBatch['samples'][number] => (i === 700 ? [s[0], s[1], 119.5] : s));
+    await handler.handle([message({ v: 1, seq: 181, t0, samples: changed })]);
+    expect(await countSamples()).toBe(1201);
+    expect((await qualityEvents()).map((e) => e.detail)).toEqual([
+      { signal: 'engine.rpm', time: new Date(t0 + 180_000).toISOString(), stored: 880, received: 881, seq: 180 },
+      { signal: 'vehicle.speed', time: new Date(t0 + 7000).toISOString(), stored: 700 % 120, received: 119.5, seq: 181 },
+    ]);
   });
 });

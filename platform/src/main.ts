@@ -4,6 +4,43 @@ import { ConfigError, loadConfig, USAGE } from './config/config.js';
 import { startPlatform } from './platform.js';
 import { startRole } from './scale-out/roles.js';
 
+/**
+ * A stop that has not finished by then exits anyway. Nothing acknowledged is lost by it: a device's
+ * message is acknowledged only once stored (durable hand-off), ingest gives up on the rest within
+ * its own deadline (5 s), and the devices resend what was not acknowledged. [MQTT-4.4.0-1]
+ */
+const STOP_DEADLINE_MS = 15_000;
+
+/** Stops on SIGINT/SIGTERM within STOP_DEADLINE_MS; a second signal exits at once. */
+function exitOnSignals(stop: () => Promise<void>, onSignal: (signal: string) => void = () => {}): void {
+  let stopping = false;
+  const shutdown = (signal: NodeJS.Signals): void => {
+    if (stopping) {
+      console.error(`${signal} again: exiting now`);
+      process.exit(130);
+    }
+    stopping = true;
+    onSignal(signal);
+    const backstop = setTimeout(() => {
+      console.error(`shutdown took longer than ${STOP_DEADLINE_MS / 1000} s; exiting (unacknowledged messages are resent by the devices)`);
+      process.exit(1);
+    }, STOP_DEADLINE_MS);
+    backstop.unref();
+    stop().then(
+      () => {
+        console.log('stopped cleanly');
+        process.exit(0);
+      },
+      (err: Error) => {
+        console.error(`shutdown failed: ${err.message}`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', shutdown);
+  process.on('SIGTERM', shutdown);
+}
+
 async function main(): Promise<void> {
   if (process.argv.includes('--help') || process.argv.includes('-h')) {
     console.log(USAGE);
@@ -24,11 +61,7 @@ async function main(): Promise<void> {
   if (config.role !== 'all') {
     const running = await startRole(config.role, config, logger);
     console.log(`clutch ${config.role} running: ${running.url}`);
-    const stopRole = (): void => {
-      void running.stop().then(() => process.exit(0), () => process.exit(1));
-    };
-    process.on('SIGINT', stopRole);
-    process.on('SIGTERM', stopRole);
+    exitOnSignals(() => running.stop());
     return;
   }
   const platform = await startPlatform(config, logger);
@@ -37,24 +70,7 @@ async function main(): Promise<void> {
   console.log(`MQTT: ${platform.broker.mqttUrl} (WebSocket ${platform.broker.wsUrl ?? 'off'}${platform.broker.mqttsUrl ? `, TLS ${platform.broker.mqttsUrl}` : ''}); API: ${platform.api.url}/api/health`);
   console.log(`Dashboard: ${platform.dashboardUrl}`);
 
-  let stopping = false;
-  const shutdown = (signal: string): void => {
-    if (stopping) return;
-    stopping = true;
-    console.log(`\n${signal}: flushing agents and ingest, then stopping ...`);
-    platform.stop().then(
-      () => {
-        console.log('stopped cleanly');
-        process.exit(0);
-      },
-      (err: Error) => {
-        console.error(`shutdown failed: ${err.message}`);
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGINT', () => shutdown('SIGINT'));
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  exitOnSignals(() => platform.stop(), (signal) => console.log(`\n${signal}: flushing agents and ingest, then stopping ...`));
 }
 
 main().catch((err: Error & { code?: string }) => {

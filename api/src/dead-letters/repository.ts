@@ -20,13 +20,17 @@ const COLUMNS = 'id::text AS id, received_at, tenant_id, device_id, topic, reaso
 export class DeadLettersRepository {
   constructor(private readonly db: Queryable) {}
 
-  /** Newest first, keyset-paginated on id; only the first `headBytes` of each payload are read. */
+  /**
+   * Newest first, keyset-paginated on id; only the first `headBytes` of each payload are read.
+   * ORDER BY names the table's column: a bare `id` would be the text alias of the select list, and
+   * text order ("9" > "31") skipped letters between pages (finding 12.8).
+   */
   async list(filter: { tenantId?: string | undefined; before?: string | undefined; limit: number; headBytes: number }): Promise<DeadLetterRow[]> {
     const { rows } = await this.db.query<DeadLetterRow>(
       `SELECT ${COLUMNS}, substring(payload FROM 1 FOR $4) AS payload
          FROM dead_letters
-        WHERE ($1::text IS NULL OR tenant_id = $1) AND ($2::bigint IS NULL OR id < $2::bigint)
-        ORDER BY id DESC
+        WHERE ($1::text IS NULL OR tenant_id = $1) AND ($2::bigint IS NULL OR dead_letters.id < $2::bigint)
+        ORDER BY dead_letters.id DESC
         LIMIT $3`,
       [filter.tenantId ?? null, filter.before ?? null, filter.limit, filter.headBytes],
     );

@@ -56,7 +56,7 @@ describe.each(implementations)('latest values on %s', (_name, open) => {
   });
 
   const latest = async (vehicleId: string): Promise<Record<string, { value: number; time: string }>> => {
-    const rows = await new TelemetryRepository(db).latest(vehicleId, signalCatalogue.map((s) => s.id), at(30 * 24 * 3600_000), at(10 * MINUTE));
+    const rows = await new TelemetryRepository(db).latest(vehicleId, signalCatalogue.map((s) => s.id), at(30 * 24 * 3600_000), at(10 * MINUTE), at(-5 * MINUTE));
     return Object.fromEntries(rows.map((r) => [signalCatalogue.find((s) => s.id === Number(r.signal_id))!.key, { value: Number(r.value), time: new Date(r.time).toISOString() }]));
   };
 
@@ -82,7 +82,21 @@ describe.each(implementations)('latest values on %s', (_name, open) => {
       db.withTenant(tenant, async (tx) => (await tx.query<{ n: number }>('SELECT count(*)::int AS n FROM rollup_dirty')).rows[0]!.n);
     expect(await visible('acme')).toBe(1);
     expect(await visible('globex')).toBe(0);
-    const scoped = await db.withTenant('acme', (tx) => new TelemetryRepository(tx).latest(vehicle, [sid('vehicle.speed')], at(30 * 24 * 3600_000), at(10 * MINUTE)));
+    const scoped = await db.withTenant('acme', (tx) => new TelemetryRepository(tx).latest(vehicle, [sid('vehicle.speed')], at(30 * 24 * 3600_000), at(10 * MINUTE), at(-5 * MINUTE)));
     expect(scoped.map((r) => Number(r.value))).toEqual([57]);
+  });
+
+  it('regression 12.2: a sample dated 2121, or 10 minutes ahead, is never the latest value', async () => {
+    // As ingest stored such rows before the time window: the sample, its minute's rollup and its mark.
+    const future = [new Date(Date.UTC(2121, 0, 1)), at(-10 * MINUTE)];
+    for (const [i, time] of future.entries()) {
+      await db.query(`INSERT INTO samples (time, tenant_id, vehicle_id, signal_id, value) VALUES ($1, 'acme', $2, $3, $4)`, [time, other, sid('engine.rpm'), 9000 + i]);
+      await db.query(
+        `INSERT INTO sample_rollups_1m (bucket, tenant_id, vehicle_id, signal_id, n, sum, min, max) VALUES (date_trunc('minute', $1::timestamptz), 'acme', $2, $3, 1, $4, $4, $4)`,
+        [time, other, sid('engine.rpm'), 9000 + i],
+      );
+    }
+    await db.query(`INSERT INTO rollup_dirty (vehicle_id, minute, worker) VALUES ($1, date_trunc('minute', $2::timestamptz), 'w1')`, [other, future[0]]);
+    expect(await latest(other)).toEqual({ 'engine.rpm': { value: 4444, time: at(5_000).toISOString() } });
   });
 });

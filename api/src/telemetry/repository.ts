@@ -20,16 +20,18 @@ export class TelemetryRepository {
    * Instead: the raw samples from the oldest minute the rollups do not cover yet (and at least from
    * `rawFrom`), newest per signal in one pass; for the signals not seen there, the newest rollup
    * minute that has them, then the newest sample inside that one minute. Every step is a short
-   * range of a key, however long the car has been sending.
+   * range of a key, however long the car has been sending. Samples dated after `until` are left out:
+   * a clock far ahead must not pin the value for ever (rollup minutes end before `rawFrom`, so only
+   * the raw read needs the bound).
    */
-  async latest(vehicleId: string, signalIds: readonly number[], since: Date, rawFrom: Date): Promise<LatestRow[]> {
+  async latest(vehicleId: string, signalIds: readonly number[], since: Date, rawFrom: Date, until: Date): Promise<LatestRow[]> {
     const { rows } = await this.db.query<LatestRow>(
       `WITH horizon AS (
          SELECT greatest(least(coalesce(clutch_unrolled_since($1), $4::timestamptz), $4::timestamptz), $3::timestamptz) AS raw_from
        ), recent AS (
          SELECT DISTINCT ON (s.signal_id) s.signal_id, s.time, s.value
            FROM samples s, horizon h
-          WHERE s.vehicle_id = $1 AND s.time >= h.raw_from AND s.signal_id = ANY($2::smallint[])
+          WHERE s.vehicle_id = $1 AND s.time >= h.raw_from AND s.time <= $5::timestamptz AND s.signal_id = ANY($2::smallint[])
           ORDER BY s.signal_id, s.time DESC
        )
        SELECT signal_id, time, value FROM recent
@@ -51,7 +53,7 @@ export class TelemetryRepository {
                LIMIT 1) x
         WHERE NOT EXISTS (SELECT 1 FROM recent WHERE recent.signal_id = g.signal_id)
         ORDER BY signal_id`,
-      [vehicleId, signalIds, since, rawFrom],
+      [vehicleId, signalIds, since, rawFrom, until],
     );
     return rows;
   }

@@ -65,11 +65,21 @@ export const TELEMETRY_DEFAULTS = {
    * written without rollups (imports, fixtures) still count when they are this recent.
    */
   latestRawMs: 10 * 60_000,
+  /**
+   * "Latest" ignores samples dated later than now plus this: the clock skew ingest's time window
+   * accepts (ingest/src/processors/time-window.ts). Rows stored before that window existed (a
+   * sample dated 2121) would otherwise stay the newest value for a century (finding 12.2).
+   */
+  latestFutureMs: 5 * 60_000,
 } as const;
 
 /** The bounds TelemetryRepository.latest reads between, as of `now`. */
-export function latestBounds(now: Date): { since: Date; rawFrom: Date } {
-  return { since: new Date(now.getTime() - TELEMETRY_DEFAULTS.latestWindowMs), rawFrom: new Date(now.getTime() - TELEMETRY_DEFAULTS.latestRawMs) };
+export function latestBounds(now: Date): { since: Date; rawFrom: Date; until: Date } {
+  return {
+    since: new Date(now.getTime() - TELEMETRY_DEFAULTS.latestWindowMs),
+    rawFrom: new Date(now.getTime() - TELEMETRY_DEFAULTS.latestRawMs),
+    until: new Date(now.getTime() + TELEMETRY_DEFAULTS.latestFutureMs),
+  };
 }
 
 export function resolveSignal(key: string): SignalDefinition {
@@ -92,10 +102,10 @@ export class TelemetryService {
   constructor(private readonly now: () => Date = () => new Date()) {}
 
   async latest(scope: Scope, vehicleId: string): Promise<{ vehicleId: string; readings: LatestReading[] }> {
-    const { since, rawFrom } = latestBounds(this.now());
+    const { since, rawFrom, until } = latestBounds(this.now());
     const rows = await scope.run(async (q) => {
       await assertVehicle(q, vehicleId);
-      return new TelemetryRepository(q).latest(vehicleId, signalCatalogue.map((s) => s.id), since, rawFrom);
+      return new TelemetryRepository(q).latest(vehicleId, signalCatalogue.map((s) => s.id), since, rawFrom, until);
     });
     const readings = rows.flatMap((row): LatestReading[] => {
       const signal = signalById(Number(row.signal_id));

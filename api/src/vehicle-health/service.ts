@@ -90,8 +90,9 @@ export class VehicleHealthService {
     const ids = HEALTH_CHECKS.flatMap((c) => signalByKey(c.signal)?.id ?? []);
     const { latest, dtcs, alerts } = await scope.run(async (q) => {
       await assertVehicle(q, vehicleId);
-      const { since, rawFrom } = latestBounds(now);
-      const latest = await new TelemetryRepository(q).latest(vehicleId, ids, since, rawFrom);
+      // The same bounds as /latest, so a future-dated sample never decides the vehicle's health either.
+      const { since, rawFrom, until } = latestBounds(now);
+      const latest = await new TelemetryRepository(q).latest(vehicleId, ids, since, rawFrom, until);
       const dtcs = await this.diagnostics.current(q, vehicleId);
       const alerts = await this.alerts.recent(q, vehicleId, ALERT_WINDOW_MS, 10);
       return { latest, dtcs, alerts };

@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import { parseJsonPayload, type ParseResult } from './parse.js';
+import { EPOCH_MAX_MS, EPOCH_MIN_MS } from './time-bounds.js';
 
 const SMALL_PAYLOAD = 16 * 1024;
-const epochMs = z.int().min(Date.UTC(2000, 0, 1)).max(Date.UTC(2100, 0, 1));
+const epochMs = z.int().min(EPOCH_MIN_MS).max(EPOCH_MAX_MS);
 
 /** Retained on `/status`; the agent's Last Will publishes `state: 'offline'`. */
 export const statusSchema = z.strictObject({

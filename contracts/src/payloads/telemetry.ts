@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { signalByKey } from '../signals/catalogue.js';
 import { parseJsonPayload, type ParseResult } from './parse.js';
+import { EPOCH_MAX_MS, EPOCH_MIN_MS, MAX_CLOCK_OFFSET_MS } from './time-bounds.js';
 
 export const TELEMETRY_VERSION = 1;
 
@@ -24,9 +25,9 @@ export const telemetryBatchSchema = z.strictObject({
   /** Per-device monotonic sequence number: dedupe and gap detection. */
   seq: z.int().min(0),
   /** Device clock at the first sample, ms since the Unix epoch. */
-  t0: z.int().min(Date.UTC(2000, 0, 1)).max(Date.UTC(2100, 0, 1)),
+  t0: z.int().min(EPOCH_MIN_MS).max(EPOCH_MAX_MS),
   /** The agent's estimate of (true time - device clock), added to every sample time. */
-  clockOffsetMs: z.number().finite().optional(),
+  clockOffsetMs: z.number().finite().min(-MAX_CLOCK_OFFSET_MS).max(MAX_CLOCK_OFFSET_MS).optional(),
   samples: z.array(sampleSchema).min(1).max(TELEMETRY_LIMITS.maxSamples),
 });
 
@@ -34,8 +35,6 @@ export type TelemetrySample = z.infer<typeof sampleSchema>;
 export type TelemetryBatch = z.infer<typeof telemetryBatchSchema>;
 
 const BATCH_KEYS = new Set(['v', 'seq', 't0', 'clockOffsetMs', 'samples']);
-const T0_MIN = Date.UTC(2000, 0, 1);
-const T0_MAX = Date.UTC(2100, 0, 1);
 
 /**
  * The schema's rules written out by hand: ingest validates every message, and walking thousands of
@@ -49,8 +48,12 @@ export function isValidTelemetryBatch(data: unknown): data is TelemetryBatch {
   if (batch.v !== TELEMETRY_VERSION) return false;
   if (!Number.isSafeInteger(batch.seq) || (batch.seq as number) < 0) return false;
   const t0 = batch.t0;
-  if (!Number.isSafeInteger(t0) || (t0 as number) < T0_MIN || (t0 as number) > T0_MAX) return false;
-  if ('clockOffsetMs' in batch && !(typeof batch.clockOffsetMs === 'number' && Number.isFinite(batch.clockOffsetMs))) return false;
+  if (!Number.isSafeInteger(t0) || (t0 as number) < EPOCH_MIN_MS || (t0 as number) > EPOCH_MAX_MS) return false;
+  if ('clockOffsetMs' in batch) {
+    const offset = batch.clockOffsetMs;
+    // Written so NaN fails too (every comparison with NaN is false).
+    if (typeof offset !== 'number' || !(offset >= -MAX_CLOCK_OFFSET_MS && offset <= MAX_CLOCK_OFFSET_MS)) return false;
+  }
   const samples = batch.samples;
   if (!Array.isArray(samples) || samples.length < 1 || samples.length > TELEMETRY_LIMITS.maxSamples) return false;
   for (const sample of samples) {

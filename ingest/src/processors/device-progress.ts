@@ -1,4 +1,5 @@
 import type { Database } from '@clutch/db';
+import type { SeqGapDetector } from './seq-gaps.js';
 import { coalesceProgress, touchDevices, type DeviceProgress } from './store.js';
 
 /**
@@ -9,16 +10,19 @@ import { coalesceProgress, touchDevices, type DeviceProgress } from './store.js'
  * rewritten by the device's next message: they are presence information, never the idempotency key).
  */
 export interface DeviceProgressBuffer {
+  /** The devices' batch-sequence checks (seq-gaps.ts), when this worker sees every batch of a device. */
+  readonly seqGaps?: SeqGapDetector;
   add(updates: readonly DeviceProgress[]): void;
   /** Writes everything buffered; on failure it stays buffered for the next flush. */
   flush(db: Database): Promise<number>;
   size(): number;
 }
 
-export function createDeviceProgressBuffer(options: { rowsPerStatement?: number } = {}): DeviceProgressBuffer {
+export function createDeviceProgressBuffer(options: { rowsPerStatement?: number; seqGaps?: SeqGapDetector } = {}): DeviceProgressBuffer {
   const rowsPerStatement = options.rowsPerStatement ?? 2000;
   let pending = new Map<string, DeviceProgress>();
   return {
+    ...(options.seqGaps ? { seqGaps: options.seqGaps } : {}),
     add(updates) {
       coalesceProgress(pending, updates);
     },

@@ -1,5 +1,6 @@
 import { isPlausible, sampleTime, signalByKey, type TelemetryBatch, type TelemetrySample } from '@clutch/contracts';
 import type { DeviceBinding } from './resolve-device.js';
+import { isWithin, outsideReason, type TimeBounds } from './time-window.js';
 
 export interface SampleRow {
   /** Sample time, ms since the epoch, and the same as ISO 8601 (formatted once per distinct time). */
@@ -19,16 +20,19 @@ export interface RejectedSample {
 
 /**
  * Third processor: payload samples -> rows with absolute, clock-corrected time and signal ids.
- * Values outside the signal's SAE J1979 encodable range are refused one by one (the rest of the
- * batch is stored). Payload values are already in catalogue units, so no conversion happens here.
+ * Values outside the signal's SAE J1979 encodable range, and corrected times outside `bounds` (the
+ * time window around the message's receipt, see time-window.ts), are refused one by one (the rest
+ * of the batch is stored). Payload values are already in catalogue units, so no conversion happens here.
  */
-export function normaliseBatch(batch: TelemetryBatch, binding: DeviceBinding): { rows: SampleRow[]; rejected: RejectedSample[] } {
+export function normaliseBatch(batch: TelemetryBatch, binding: DeviceBinding, bounds: TimeBounds): { rows: SampleRow[]; rejected: RejectedSample[] } {
   const rows: SampleRow[] = [];
   const rejected: RejectedSample[] = [];
   // A reading cycle stamps many signals with one time: format each distinct time once.
   let lastMs = Number.NaN;
   let lastIso = '';
-  for (const sample of batch.samples) {
+  const samples = batch.samples;
+  for (let i = 0; i < samples.length; i++) {
+    const sample = samples[i]!;
     const signal = signalByKey(sample[1]);
     if (!signal) {
       rejected.push({ sample, reason: `unknown signal key ${sample[1]}` });
@@ -41,6 +45,11 @@ export function normaliseBatch(batch: TelemetryBatch, binding: DeviceBinding): {
     // Whole milliseconds (a fractional clock offset is possible): the stored time, and so the
     // idempotency key, must be the same whichever write path (binary COPY or INSERT) stores it.
     const timeMs = Math.floor(sampleTime(batch, sample));
+    // Checked before the time is formatted: a time outside the window may be no valid Date at all.
+    if (!isWithin(timeMs, bounds)) {
+      rejected.push({ sample, reason: outsideReason(`sample ${i} (${signal.key}, t0 + ${sample[0]} ms + offset ${batch.clockOffsetMs ?? 0} ms)`, timeMs, bounds) });
+      continue;
+    }
     if (timeMs !== lastMs) {
       lastMs = timeMs;
       lastIso = new Date(timeMs).toISOString();

@@ -15,45 +15,76 @@ export const COPY_THRESHOLD = 1000;
 
 const UNIQUE_VIOLATION = '23505';
 
+/** The staging rows carry their position in the caller's array, to name a conflicting one. */
+const STAGING_COPY_COLUMNS: readonly CopyColumn[] = [...SAMPLE_COPY_COLUMNS, { name: 'ord', type: 'int4' }];
+
+/** A row that repeats a stored (vehicle, signal, time) with a different value: the stored one stays. */
+export interface SampleConflict {
+  /** Position of the refused row in the rows given to storeSamples. */
+  index: number;
+  /** The value already stored (the first write). */
+  stored: number;
+}
+
 /**
  * Fourth processor. Stores rows and returns the ones that were new: a sample already stored (same
  * vehicle, signal and time: a redelivered batch) is skipped, so redelivery never doubles anything.
+ * First write wins; a skipped row whose value differs from the stored one (a device contradicting
+ * itself) is returned in `conflicts`, so the caller can record it rather than drop it silently.
  *
  * Large batches are COPYed straight into `samples` inside a savepoint: the fast path, as fast as a
  * raw COPY. Only when that hits a duplicate (rare: redelivery) does the savepoint roll back and the
  * rows go through a staging table and INSERT ... ON CONFLICT DO NOTHING RETURNING. Small batches
- * use one INSERT over unnest'ed arrays (fixed parameter count whatever the size).
+ * use one INSERT over unnest'ed arrays (fixed parameter count whatever the size). Conflicts are
+ * looked for only when some row was skipped, so storing new samples costs nothing extra.
  */
-export async function storeSamples(tx: Queryable, rows: readonly SampleRow[]): Promise<StoredSample[]> {
-  if (rows.length === 0) return [];
+export async function storeSamples(tx: Queryable, rows: readonly SampleRow[]): Promise<{ stored: StoredSample[]; conflicts: SampleConflict[] }> {
+  if (rows.length === 0) return { stored: [], conflicts: [] };
   if (tx.copyRows && rows.length >= COPY_THRESHOLD) {
     await tx.query('SAVEPOINT direct_copy');
     try {
       await tx.copyRows('samples', SAMPLE_COPY_COLUMNS, asCopyRows(rows));
       await tx.query('RELEASE SAVEPOINT direct_copy');
-      return [...rows];
+      return { stored: [...rows], conflicts: [] };
     } catch (err) {
       if ((err as { code?: string }).code !== UNIQUE_VIOLATION) throw err;
       await tx.query('ROLLBACK TO SAVEPOINT direct_copy');
     }
     await tx.exec(`CREATE TEMP TABLE IF NOT EXISTS samples_staging (
-      time timestamptz, tenant_id text, vehicle_id uuid, signal_id smallint, value double precision
+      time timestamptz, tenant_id text, vehicle_id uuid, signal_id smallint, value double precision, ord int
     ) ON COMMIT DELETE ROWS`);
-    await tx.copyRows('samples_staging', SAMPLE_COPY_COLUMNS, asCopyRows(rows));
-    const inserted = await tx.query<InsertedRow>(`${INSERT_RETURNING('SELECT * FROM samples_staging')}`);
-    return inserted.rows.map(fromInserted);
+    await tx.copyRows('samples_staging', STAGING_COPY_COLUMNS, rows.map((r, i) => [r.timeMs, r.tenantId, r.vehicleId, r.signalId, r.value, i]));
+    const inserted = await tx.query<InsertedRow>(INSERT_RETURNING('SELECT time, tenant_id, vehicle_id, signal_id, value FROM samples_staging'));
+    const stored = inserted.rows.map(fromInserted);
+    if (stored.length === rows.length) return { stored, conflicts: [] };
+    // After the insert, so a repeat inside this very batch is compared with the row that won.
+    const conflicts = await tx.query<ConflictRow>(
+      `SELECT st.ord, s.value AS stored FROM samples_staging st
+         JOIN samples s ON s.vehicle_id = st.vehicle_id AND s.time = st.time AND s.signal_id = st.signal_id
+        WHERE s.value <> st.value
+        ORDER BY st.ord`,
+    );
+    return { stored, conflicts: conflicts.rows.map(fromConflict) };
   }
+  const times = rows.map((r) => r.timeIso);
+  const vehicles = rows.map((r) => r.vehicleId);
+  const signals = rows.map((r) => r.signalId);
+  const values = rows.map((r) => r.value);
   const inserted = await tx.query<InsertedRow>(
     INSERT_RETURNING('SELECT * FROM unnest($1::timestamptz[], $2::text[], $3::uuid[], $4::smallint[], $5::float8[])'),
-    [
-      rows.map((r) => r.timeIso),
-      rows.map((r) => r.tenantId),
-      rows.map((r) => r.vehicleId),
-      rows.map((r) => r.signalId),
-      rows.map((r) => r.value),
-    ],
+    [times, rows.map((r) => r.tenantId), vehicles, signals, values],
   );
-  return inserted.rows.map(fromInserted);
+  const stored = inserted.rows.map(fromInserted);
+  if (stored.length === rows.length) return { stored, conflicts: [] };
+  const conflicts = await tx.query<ConflictRow>(
+    `SELECT (u.i - 1)::int AS ord, s.value AS stored
+       FROM unnest($1::timestamptz[], $2::uuid[], $3::smallint[], $4::float8[]) WITH ORDINALITY AS u(time, vehicle_id, signal_id, value, i)
+       JOIN samples s ON s.vehicle_id = u.vehicle_id AND s.time = u.time AND s.signal_id = u.signal_id
+      WHERE s.value <> u.value
+      ORDER BY u.i`,
+    [times, vehicles, signals, values],
+  );
+  return { stored, conflicts: conflicts.rows.map(fromConflict) };
 }
 
 interface InsertedRow {
@@ -63,6 +94,13 @@ interface InsertedRow {
   signal_id: number;
   value: number;
 }
+
+interface ConflictRow {
+  ord: number;
+  stored: number;
+}
+
+const fromConflict = (r: ConflictRow): SampleConflict => ({ index: Number(r.ord), stored: Number(r.stored) });
 
 const INSERT_RETURNING = (source: string): string => `INSERT INTO samples (time, tenant_id, vehicle_id, signal_id, value)
   ${source}

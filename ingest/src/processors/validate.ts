@@ -12,8 +12,27 @@ export type ValidatedMessage =
   | { kind: 'cmd_result'; address: TopicAddress; result: CommandResult; message: QueuedMessage }
   | { kind: 'invalid'; address: TopicAddress | null; reason: string; message: QueuedMessage };
 
-/** First processor: topic and payload against the contracts. Never throws. */
+/**
+ * First processor: topic and payload against the contracts. Never throws: a message that makes a
+ * parser fail (a defect, on hostile input) is invalid with the reason, so it is dead-lettered alone.
+ */
 export function validateMessage(message: QueuedMessage): ValidatedMessage {
+  try {
+    return validate(message);
+  } catch (err) {
+    const reason = `payload could not be validated (${err instanceof Error ? `${err.name}: ${err.message}` : String(err)})`;
+    let address: TopicAddress | null = null;
+    try {
+      address = parseTopic(message.topic);
+    } catch {
+      // the topic itself is what failed: the letter carries no address
+    }
+    return { kind: 'invalid', address, reason, message };
+  }
+}
+
+function validate(message: QueuedMessage): ValidatedMessage {
+  if (typeof message.topic !== 'string') return { kind: 'invalid', address: null, reason: 'topic is not a string', message };
   const address = parseTopic(message.topic);
   if (!address) return { kind: 'invalid', address: null, reason: `topic ${JSON.stringify(message.topic)} is not a Clutch topic`, message };
   const invalid = (reason: string): ValidatedMessage => ({ kind: 'invalid', address, reason, message });

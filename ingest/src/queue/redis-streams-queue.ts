@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { Redis } from 'ioredis';
-import type { BatchHandler, QueuedMessage, WorkQueue } from './work-queue.js';
+import { backoffDelay, DEFAULT_DRAIN_TIMEOUT_MS, QueueClosedError, type BatchHandler, type QueuedMessage, type WorkQueue } from './work-queue.js';
 
 export interface RedisStreamsQueueOptions {
   url: string;
@@ -43,7 +43,7 @@ export async function createRedisStreamsQueue(options: RedisStreamsQueueOptions)
   const capacity = options.capacity ?? 200_000;
   const maxBatch = options.maxBatch ?? 500;
   const claimIdleMs = options.claimIdleMs ?? 30_000;
-  const retryDelay = options.retryDelayMs ?? ((attempt) => Math.min(5000, 50 * 2 ** Math.min(attempt, 7)));
+  const retryDelay = options.retryDelayMs ?? ((attempt: number) => backoffDelay(attempt));
   // Separate connections: a blocking XREADGROUP must not hold up producers.
   const producer = new Redis(options.url, { maxRetriesPerRequest: null });
   const reader = new Redis(options.url, { maxRetriesPerRequest: null });
@@ -60,6 +60,19 @@ export async function createRedisStreamsQueue(options: RedisStreamsQueueOptions)
   let stopped = false;
   let approxDepth = 0;
   let loopDone: Promise<void> | undefined;
+
+  const sleepers = new Set<() => void>();
+  function sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const cut = (): void => {
+        clearTimeout(timer);
+        sleepers.delete(cut);
+        resolve();
+      };
+      const timer = setTimeout(cut, ms);
+      sleepers.add(cut);
+    });
+  }
 
   async function lengthNow(): Promise<number> {
     approxDepth = await producer.xlen(stream);
@@ -93,41 +106,62 @@ export async function createRedisStreamsQueue(options: RedisStreamsQueueOptions)
         if (draining && (await lengthNow()) === 0) break;
         continue;
       }
-      for (let attempt = 0; ; attempt++) {
+      let handled = false;
+      for (let attempt = 0; !stopped; attempt++) {
         try {
           await handler(batch.map((b) => b.message));
+          handled = true;
           break;
         } catch (err) {
           options.onError?.(err, attempt);
-          await new Promise((r) => setTimeout(r, retryDelay(attempt)));
+          await sleep(retryDelay(attempt));
         }
       }
+      // Stopped at the drain deadline: the batch stays pending in the stream for another worker
+      // (or this one after a restart) to claim. Nothing is lost; nothing was acknowledged.
+      if (!handled) break;
       const ids = batch.map((b) => b.id);
       await producer.multi().xack(stream, group, ...ids).xdel(stream, ...ids).exec();
       approxDepth = Math.max(0, approxDepth - ids.length);
     }
   }
 
+  async function append(message: QueuedMessage): Promise<void> {
+    if (draining) throw new QueueClosedError();
+    while (approxDepth >= capacity && (await lengthNow()) >= capacity) {
+      await sleep(100);
+      if (draining) throw new QueueClosedError();
+    }
+    // Durable from here on (as durable as the Redis deployment's AOF policy): every worker can read it.
+    await producer.xadd(stream, '*', 't', message.topic, 'p', message.payload, 'r', String(message.receivedAt));
+    approxDepth++;
+  }
+
   return {
-    async enqueue(message) {
-      if (draining) throw new Error('work queue is draining; not accepting new messages');
-      while (approxDepth >= capacity && (await lengthNow()) >= capacity) await new Promise((r) => setTimeout(r, 100));
-      await producer.xadd(stream, '*', 't', message.topic, 'p', message.payload, 'r', String(message.receivedAt));
-      approxDepth++;
-    },
+    enqueue: append,
+    // The stream is the durable log: a message is safe once XADD returned, whichever worker commits it.
+    handoff: append,
     consume(handler) {
       if (loopDone) throw new Error('work queue already has a consumer');
       loopDone = loop(handler);
     },
     depth: () => approxDepth,
-    async drain() {
+    async drain(timeoutMs = DEFAULT_DRAIN_TIMEOUT_MS) {
       draining = true;
-      if (loopDone) await loopDone;
+      let timer: NodeJS.Timeout | undefined;
+      const finished = loopDone
+        ? await Promise.race([loopDone.then(() => true), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)))])
+        : true;
+      clearTimeout(timer);
       stopped = true;
+      for (const cut of [...sleepers]) cut();
+      // A batch still in its handler stays pending in the stream (not XACKed): not lost, only not ours.
+      return finished ? { complete: true, abandoned: 0 } : { complete: false, abandoned: approxDepth };
     },
     /** Closes the connections; a batch still in its handler stays pending for another worker to claim. */
     async close() {
       stopped = true;
+      for (const cut of [...sleepers]) cut();
       reader.disconnect();
       producer.disconnect();
     },

@@ -17,6 +17,10 @@ import type { StoredSample } from '../processors/store.js';
  * back (`commit`), so a mark a flush deletes always belongs to samples already in the partial it
  * writes. It only writes closed minutes, so live traffic (the current minute) never waits; each
  * flush writes at most `maxMinutes` vehicle-minutes, oldest first.
+ *
+ * Dead workers (rollups/workers.ts): a registered worker whose heartbeat stopped is fenced by the
+ * next refresh, which then recomputes its minutes within seconds; a fenced worker's flush adds
+ * nothing and deletes no mark, so a worker that was only slow cannot count a sample twice.
  */
 export interface RollupPartials {
   readonly worker: string;
@@ -180,11 +184,18 @@ async function writePartials(db: Database, worker: string, partials: readonly Mi
       rows.max.push(s.max);
     }
   }
+  // A fenced worker (declared dead by a refresh, rollups/workers.ts) adds nothing and leaves its
+  // marks for the recompute. FOR SHARE on its registry row orders this statement against the fence:
+  // either the fence waits for this flush (whose deleted marks the recompute then skips), or this
+  // flush waits for the fence and sees it. Unregistered workers have no row and are never fenced.
   await db.query(
-    `WITH mine AS (
+    `WITH me AS (
+       SELECT fenced_at FROM ingest_workers WHERE id = $3 FOR SHARE
+     ), mine AS (
        DELETE FROM rollup_dirty d
        USING unnest($1::uuid[], $2::timestamptz[]) AS k(vehicle_id, minute)
        WHERE d.vehicle_id = k.vehicle_id AND d.minute = k.minute AND d.worker = $3
+         AND NOT EXISTS (SELECT 1 FROM me WHERE me.fenced_at IS NOT NULL)
        RETURNING d.vehicle_id, d.minute
      )
      INSERT INTO sample_rollups_1m AS r (bucket, tenant_id, vehicle_id, signal_id, n, sum, min, max)

@@ -1,4 +1,5 @@
 import type { Database } from '@clutch/db';
+import { WORKER_DEAD_AFTER_MS } from './workers.js';
 
 export interface RefreshOptions {
   /** Leave minutes younger than this alone: they are still filling, and would only be recomputed again. */
@@ -13,13 +14,21 @@ export interface RefreshOptions {
    * is an orphan (the worker died). Default 10 minutes.
    */
   orphanAfterMs?: number;
+  /**
+   * A registered worker (ingest_workers) whose heartbeat is older than this is fenced and its minutes
+   * recomputed at once, without waiting for orphanAfterMs (default 15 s; see rollups/workers.ts).
+   */
+  workerDeadAfterMs?: number;
+  /** The calling worker: never fenced by its own refresh (a slow tick of its own is not a death). */
+  self?: string;
 }
 
 /**
  * Recomputes the 1-minute rollups of dirty vehicle-minutes from the samples themselves, replacing
  * whatever was there: the result depends only on the stored samples, never on how often or in what
  * order they arrived. It takes minutes marked for recompute (worker '') and minutes whose every mark
- * is an orphan (see orphanAfterMs); a minute a live worker still holds waits for its flush. It first
+ * is an orphan (see orphanAfterMs) or belongs to a fenced worker (see workerDeadAfterMs); a minute a
+ * live worker still holds waits for its flush. It first
  * locks the minutes' marks, so it reads the samples only after every ingest transaction that marked
  * them has committed; a mark it deletes then never belongs to samples it did not count, and the
  * worker's flush drops the sums of a mark that is gone. Several ingest workers can run it at once (a
@@ -30,15 +39,25 @@ export async function refreshRollups(db: Database, options: RefreshOptions = {})
   const limit = options.limit ?? 2000;
   const maxTransactions = options.maxTransactions ?? Number.POSITIVE_INFINITY;
   const orphanAfterMs = options.orphanAfterMs ?? 600_000;
+  const deadAfterMs = options.workerDeadAfterMs ?? WORKER_DEAD_AFTER_MS;
   let total = 0;
   for (let transactions = 1; ; transactions++) {
     const { candidates, refreshed } = await db.transaction(async (tx) => {
+      // Fence the silent workers first (row locks until commit): a flush of theirs either finished
+      // before (its deleted marks are not picked below) or waits and then adds nothing (partials.ts).
+      await tx.query(
+        `UPDATE ingest_workers SET fenced_at = now()
+         WHERE fenced_at IS NULL AND heartbeat_at < now() - make_interval(secs => $1::float8 / 1000) AND id <> $2`,
+        [deadAfterMs, options.self ?? ''],
+      );
+      await tx.query(`DELETE FROM ingest_workers WHERE fenced_at < now() - interval '1 day'`);
       const picked = await tx.query<{ vehicle_id: string; minute: Date | string }>(
-        `SELECT vehicle_id, minute FROM rollup_dirty
-         WHERE minute < now() - make_interval(secs => $1::float8 / 1000) - interval '1 minute'
-         GROUP BY vehicle_id, minute
-         HAVING bool_and(worker = '' OR minute < now() - make_interval(secs => $3::float8 / 1000))
-         ORDER BY vehicle_id, minute LIMIT $2`,
+        `SELECT d.vehicle_id, d.minute FROM rollup_dirty d
+         LEFT JOIN ingest_workers w ON w.id = d.worker AND w.fenced_at IS NOT NULL
+         WHERE d.minute < now() - make_interval(secs => $1::float8 / 1000) - interval '1 minute'
+         GROUP BY d.vehicle_id, d.minute
+         HAVING bool_and(d.worker = '' OR w.id IS NOT NULL OR d.minute < now() - make_interval(secs => $3::float8 / 1000))
+         ORDER BY d.vehicle_id, d.minute LIMIT $2`,
         [graceMs, limit, orphanAfterMs],
       );
       if (picked.rows.length === 0) return { candidates: 0, refreshed: 0 };

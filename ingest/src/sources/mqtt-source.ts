@@ -11,7 +11,8 @@ export function mqttSource(url: string, options: { clientId?: string; username?:
         clean: false,
         username: options.username,
         password: options.password,
-        // PUBACK only after the message is queued.
+        // PUBACK only once the message is durable (committed); a refusal keeps it in our session on
+        // the broker, which sends it again. [MQTT-4.3.2-2]
         customHandleAcks: (topic, payload, _packet, done) => {
           push({ topic, payload: Buffer.from(payload), receivedAt: Date.now() }).then(() => done(0), () => done(0x80));
         },

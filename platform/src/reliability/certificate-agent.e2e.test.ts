@@ -5,7 +5,7 @@ import { createDevCa, startBroker, tenantPolicy, type RunningBroker } from '@clu
 import { createInProcessBus, signalCatalogue } from '@clutch/contracts';
 import { migrate, openPglite, syncSignals, type Database } from '@clutch/db';
 import { createLinkedStreams, startAgent, startSimulator, syntheticDrive } from '@clutch/gateway-agent';
-import { aedesSource, startIngest, type RunningIngest } from '@clutch/ingest';
+import { handoffSource, startIngest, type RunningIngest } from '@clutch/ingest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureDevice } from '../fleet/provision.js';
 
@@ -22,11 +22,12 @@ describe('gateway agent with a client certificate', () => {
     await syncSignals(db, signalCatalogue);
     await ensureDevice(db, { tenantId: 'acme', tenantName: 'Acme', deviceId: 'pi-cert', vehicle: { name: 'Cert car' } });
     const files = createDevCa({ outDir: dir, devices: ['acme/pi-cert'] });
+    const source = handoffSource();
     broker = await startBroker({
-      mqttPort: 0, policy: tenantPolicy({ db }),
+      mqttPort: 0, policy: tenantPolicy({ db }), durableHandoff: source,
       tls: { port: 0, key: readFileSync(files.server.key), cert: readFileSync(files.server.cert), ca: readFileSync(files.ca.cert) },
     });
-    ingest = await startIngest({ db, bus: createInProcessBus(), source: aedesSource(broker.aedes), rollupIntervalMs: 0, maintenanceIntervalMs: 0 });
+    ingest = await startIngest({ db, bus: createInProcessBus(), source, rollupIntervalMs: 0, maintenanceIntervalMs: 0 });
   }, 60_000);
   afterAll(async () => {
     await ingest?.stop();

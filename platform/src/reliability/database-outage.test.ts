@@ -1,7 +1,7 @@
 import { startBroker, tenantPolicy, type RunningBroker } from '@clutch/broker';
 import { createInProcessBus, signalCatalogue, type TelemetryBatch } from '@clutch/contracts';
 import { migrate, openPostgres, syncSignals, type Database } from '@clutch/db';
-import { aedesSource, startIngest, type RunningIngest } from '@clutch/ingest';
+import { handoffSource, startIngest, type RunningIngest } from '@clutch/ingest';
 import { createTestDatabase, startPostgresServer, type PostgresServer } from '@clutch/test-support';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -24,8 +24,9 @@ describe('PostgreSQL outage while cars keep publishing', () => {
     const device = await ensureDevice(db, { tenantId: 'fleet', tenantName: 'Fleet', deviceId: 'van-1', vehicle: { name: 'Van' } });
     login = device.login;
     vehicleId = device.vehicleId;
-    broker = await startBroker({ mqttPort: 0, policy: tenantPolicy({ db }) });
-    ingest = await startIngest({ db, bus: createInProcessBus(), source: aedesSource(broker.aedes), rollupIntervalMs: 0, maintenanceIntervalMs: 0 });
+    const source = handoffSource();
+    broker = await startBroker({ mqttPort: 0, policy: tenantPolicy({ db }), durableHandoff: source });
+    ingest = await startIngest({ db, bus: createInProcessBus(), source, rollupIntervalMs: 0, maintenanceIntervalMs: 0 });
   }, 60_000);
   afterAll(async () => {
     await ingest?.stop();
@@ -46,11 +47,15 @@ describe('PostgreSQL outage while cars keep publishing', () => {
     };
     for (let seq = 0; seq < 20; seq++) await publish(seq);
     server.stop(); // fast shutdown: every connection of the pool breaks
-    // The device keeps sending while the database is gone; the broker still acknowledges (the queue holds them).
-    for (let seq = 20; seq < 60; seq++) await publish(seq);
-    expect(ingest.stats().queueDepth).toBeGreaterThan(0);
+    // The device keeps sending while the database is gone. Nothing is acknowledged until it is
+    // stored (finding 12.7): the batches wait in ingest's queue and the device still holds them.
+    let acked = 0;
+    const outage = Array.from({ length: 40 }, (_, i) => publish(20 + i).then(() => acked++));
+    await expect.poll(() => ingest.stats().queueDepth, { timeout: 5000 }).toBeGreaterThan(0);
     await new Promise((r) => setTimeout(r, 500));
+    expect(acked).toBe(0);
     server.start();
+    await Promise.all(outage);
     for (let seq = 60; seq < 80; seq++) await publish(seq);
     await expect
       .poll(async () => Number((await db.query<{ n: string }>('SELECT count(*) AS n FROM samples WHERE vehicle_id = $1', [vehicleId])).rows[0]!.n), {

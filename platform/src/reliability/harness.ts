@@ -2,7 +2,7 @@
 import { signalCatalogue, createInProcessBus } from '@clutch/contracts';
 import { startBroker, type RunningBroker } from '@clutch/broker';
 import { migrate, openPglite, syncSignals, type Database } from '@clutch/db';
-import { aedesSource, startIngest, type RunningIngest } from '@clutch/ingest';
+import { handoffSource, startIngest, type RunningIngest } from '@clutch/ingest';
 import { ensureDevice, type ProvisionedDevice } from '../fleet/provision.js';
 
 export interface ServerSide {
@@ -31,12 +31,14 @@ export async function startServerSide(tenant: string, deviceId: string): Promise
   let ingest: RunningIngest | undefined;
   let port = 0;
   const start = async () => {
-    broker = await startBroker({ mqttPort: port });
+    // As the platform runs: the broker acknowledges a device's message once ingest committed it.
+    const source = handoffSource();
+    broker = await startBroker({ mqttPort: port, durableHandoff: source });
     port = broker.mqttPort;
-    ingest = await startIngest({ db, bus: createInProcessBus(), source: aedesSource(broker.aedes) });
+    ingest = await startIngest({ db, bus: createInProcessBus(), source });
   };
   const stop = async () => {
-    // Broker first: nothing is acknowledged after this, and ingest then commits everything it acknowledged.
+    // Broker first: connections drop, and whatever ingest had not committed was never acknowledged.
     await broker?.close();
     await ingest?.stop();
     broker = undefined;
