@@ -8,6 +8,7 @@ export const identityErrors = {
   INVALID_ID: 'ids are 1-64 characters of A-Z a-z 0-9 _ -',
   INVALID_SCOPE: 'unknown API key scope',
   API_KEY_NOT_FOUND: 'API key does not exist in this tenant',
+  API_KEY_EXPIRY_INVALID: 'an API key expiry must be in the future',
 } as const;
 
 export type IdentityErrorCode = keyof typeof identityErrors;

@@ -5,4 +5,10 @@ export {
   type DeviceLogin,
 } from './devices/device-credentials.js';
 export { provisionDevice, ensureTenant, type ProvisionedDevice, type VehicleDetails } from './devices/provisioning.js';
-export { API_KEY_SCOPES, createApiKey, verifyApiKey, revokeApiKey, type ApiKeyPrincipal, type ApiKeyScope } from './api-keys/api-keys.js';
+export {
+  API_KEY_SCOPES, createApiKey, verifyApiKey, revokeApiKey, listApiKeys, type ApiKeyPrincipal, type ApiKeyScope, type ApiKeySummary,
+} from './api-keys/api-keys.js';
+export {
+  createLoginLimiter, addressKey, DEFAULT_USERNAME_LIMITS, DEFAULT_IP_LIMITS,
+  type LoginLimiter, type LoginLimiterOptions, type LoginKey, type LoginCheck, type FailureLimits,
+} from './limits/login-limiter.js';

@@ -4,6 +4,7 @@ import type { Database } from '@clutch/db';
 import { deviceCredentialIsLive, parseDeviceUsername, verifyApiKey, verifyDeviceCredential } from '@clutch/identity';
 import { clientIdAllowed, describePrincipal, type Principal } from './principal.js';
 import { createTokenBucket, type TokenBucket } from './rate-limit.js';
+import { createSourceBuckets } from './source-buckets.js';
 import { canPublish, canSubscribe } from './topic-acl.js';
 
 export type Decision = { ok: true } | { ok: false; reason: string };
@@ -25,8 +26,11 @@ export interface ClientCertificate {
  * without a socket. Every refusal carries a reason that the broker logs with the client id.
  */
 export interface BrokerPolicy {
-  /** Before CONNECT is processed: connect-storm protection. */
-  admitConnection(): Decision;
+  /**
+   * Before CONNECT is processed: connect-storm protection. `source` is the client's remote address;
+   * its own bucket is drawn first, so one flooding source cannot empty the broker-wide bucket.
+   */
+  admitConnection(source?: string): Decision;
   /** `certificate` is set when the client presented a verified certificate on the TLS listener. */
   authenticate(client: Client, username: string | undefined, password: Buffer | undefined, certificate?: ClientCertificate): Promise<AuthDecision>;
   authorizePublish(client: Client | null, packet: PublishPacket): Decision;
@@ -49,6 +53,14 @@ export interface PolicyLimits {
   /** New connections per second for the whole broker, and the burst above it. */
   connectRatePerSecond: number;
   connectBurst: number;
+  /**
+   * New connections per second from one remote address, and the burst above it; drawn before the
+   * broker-wide bucket. Devices behind one carrier-grade NAT share an address, hence the burst.
+   */
+  connectRatePerSourcePerSecond: number;
+  connectBurstPerSource: number;
+  /** Addresses whose connect buckets are remembered (least recently used ones are forgotten). */
+  maxConnectSources: number;
 }
 
 export const DEFAULT_LIMITS: PolicyLimits = {
@@ -57,6 +69,9 @@ export const DEFAULT_LIMITS: PolicyLimits = {
   maxPublishDelayMs: 30_000,
   connectRatePerSecond: 500,
   connectBurst: 2000,
+  connectRatePerSourcePerSecond: 100,
+  connectBurstPerSource: 1000,
+  maxConnectSources: 10_000,
 };
 
 const BAD_CREDENTIALS = 4;
@@ -72,8 +87,15 @@ function buildPolicy(core: PolicyCore): BrokerPolicy {
   const principals = new WeakMap<Client, Principal>();
   const buckets = new WeakMap<Client, TokenBucket>();
   const connects = createTokenBucket(core.limits.connectRatePerSecond, core.limits.connectBurst);
+  const sources = createSourceBuckets({
+    ratePerSecond: core.limits.connectRatePerSourcePerSecond,
+    burst: core.limits.connectBurstPerSource,
+    maxSources: core.limits.maxConnectSources,
+  });
   return {
-    admitConnection() {
+    admitConnection(source) {
+      // The source's own bucket first: a source over its rate takes nothing from everyone else's.
+      if (source !== undefined && !sources.take(source)) return { ok: false, reason: `too many connections per second from ${source}; retry with backoff` };
       return connects.take() ? { ok: true } : { ok: false, reason: 'too many connections per second; retry with backoff' };
     },
     async authenticate(client, username, password, certificate) {
@@ -161,8 +183,8 @@ export function tenantPolicy(options: { db: Database; adminPassword?: string | u
         if (username === 'apikey') {
           const key = await verifyApiKey(db, secret);
           return key
-            ? { ok: true, principal: { kind: 'partner', tenantId: key.tenantId, keyId: key.keyId, scopes: key.scopes } }
-            : { ok: false, returnCode: BAD_CREDENTIALS, reason: 'unknown or revoked API key' };
+            ? { ok: true, principal: { kind: 'partner', tenantId: key.tenantId, keyId: key.keyId, scopes: key.scopes, expiresAt: key.expiresAt } }
+            : { ok: false, returnCode: BAD_CREDENTIALS, reason: 'unknown, revoked or expired API key' };
         }
         const device = parseDeviceUsername(username);
         if (!device) return { ok: false, returnCode: BAD_CREDENTIALS, reason: `username ${JSON.stringify(username)} is not tenant/device, apikey or admin` };

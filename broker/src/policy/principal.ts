@@ -3,7 +3,8 @@ import type { ApiKeyScope } from '@clutch/identity';
 /** Who is on the other end of an MQTT connection, decided once at CONNECT. */
 export type Principal =
   | { kind: 'device'; tenantId: string; deviceId: string }
-  | { kind: 'partner'; tenantId: string; keyId: string; scopes: readonly ApiKeyScope[] }
+  /** `expiresAt`: the broker closes the session at that instant (null or absent: no expiry). */
+  | { kind: 'partner'; tenantId: string; keyId: string; scopes: readonly ApiKeyScope[]; expiresAt?: Date | null | undefined }
   | { kind: 'admin' }
   /** Only with --allow-anonymous (local tools, conformance suites): everything but $SYS. */
   | { kind: 'anonymous' };

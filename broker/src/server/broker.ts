@@ -7,6 +7,9 @@ import { createWebSocketStream, WebSocketServer } from 'ws';
 import { developmentPolicy, type BrokerPolicy, type ClientCertificate } from '../policy/policy.js';
 import { describePrincipal } from '../policy/principal.js';
 import { createConnectGate } from './connect-gate.js';
+import { createLoginLimiter, type LoginLimiter } from '@clutch/identity';
+import { createLoginGuard, type LoginAttempt } from './login-guard.js';
+import { createLiveSessions, type LiveSessions } from './live-sessions.js';
 import { guardSocket } from './packet-size-guard.js';
 import { createTlsListener, type TlsListenerOptions } from './tls-listener.js';
 
@@ -22,12 +25,35 @@ export interface BrokerOptions {
   /** The verified TLS client certificate of a connection (startBroker wires this for its TLS listener). */
   clientCertificateOf?: (client: Client) => ClientCertificate | undefined;
   /**
+   * The remote address of a connection, for per-source limits (startBroker wires this; the default
+   * reads the WebSocket upgrade request or a plain socket). Behind a proxy this is the proxy.
+   */
+  remoteAddressOf?: (client: Client) => string | undefined;
+  /**
+   * Failed-login limits (per account and per address). Default: in memory, or in Redis when
+   * `redisUrl` is set, so every broker of a scaled-out deployment shares the counts.
+   */
+  loginLimiter?: LoginLimiter;
+  /**
    * Scale-out: sessions, retained messages and QoS 1 queues live in Redis and messages fan out
    * through Redis pub/sub, so N brokers behind a TCP load balancer act as one.
    */
   redisUrl?: string;
   /** Extra aedes options (persistence, mq, limits). */
   aedes?: Partial<AedesOptions>;
+  /**
+   * Publishes the broker makes durable before it acknowledges them: for an authorised publish whose
+   * topic `takes` accepts (a device's PUBLISH of any QoS, or a Last Will), `handoff` is awaited before
+   * aedes writes the PUBACK and fans the message out. A rejected hand-off closes the connection
+   * without PUBACK, so the client sends it again. [MQTT-4.3.2-2] [MQTT-4.4.0-1]
+   */
+  durableHandoff?: DurableHandoff;
+}
+
+/** See BrokerOptions.durableHandoff (ingest's handoffSource implements it). */
+export interface DurableHandoff {
+  takes(topic: string): boolean;
+  handoff(packet: { topic: string; payload: Buffer | string }): Promise<void>;
 }
 
 export interface ListenOptions {
@@ -50,6 +76,11 @@ export interface RunningBroker {
   policy: BrokerPolicy;
   /** Ends every live session of a device (after its credential was revoked). Returns how many. */
   disconnectDevice(tenantId: string, deviceId: string): number;
+  /**
+   * Ends every live session (TCP, TLS, WebSocket) that logged in with this partner API key, after
+   * it was revoked. Returns how many. Expiry needs no call: each session closes itself at its key's expiry.
+   */
+  disconnectApiKey(tenantId: string, keyId: string): number;
   mqttUrl: string;
   mqttPort: number;
   wsUrl?: string;
@@ -65,6 +96,13 @@ function authError(reason: string, returnCode: number): AuthenticateError {
 
 // Redis connections per aedes instance, so close() can end them (aedes leaves its persistence's open).
 const redisConnections = new WeakMap<Aedes, { disconnect(): void }>();
+// Live sessions by principal per aedes instance, for startBroker's disconnect calls.
+const liveSessions = new WeakMap<Aedes, LiveSessions>();
+
+/** A plain socket's address, or the WebSocket upgrade request's (aedes keeps it as `client.req`). */
+function defaultRemoteAddress(client: Client): string | undefined {
+  return client.req?.socket.remoteAddress ?? (client.conn as { remoteAddress?: string }).remoteAddress;
+}
 
 async function redisBackends(url: string): Promise<Pick<AedesOptions, 'persistence' | 'mq'> & { conn: { disconnect(): void } }> {
   const [{ default: redisPersistence }, { default: mqemitterRedis }, { Redis }] = await Promise.all([
@@ -86,8 +124,16 @@ export async function createBroker(options: BrokerOptions = {}): Promise<Aedes> 
   const policy = options.policy ?? developmentPolicy();
   const log = options.logger;
   const maxClientIdLength = options.maxClientIdLength ?? DEFAULT_MAX_CLIENT_ID_LENGTH;
-  const gate = createConnectGate({ admitConnection: () => policy.admitConnection(), maxClientIdLength });
+  const remoteAddressOf = options.remoteAddressOf ?? defaultRemoteAddress;
+  const gate = createConnectGate({ admitConnection: (client) => policy.admitConnection(remoteAddressOf(client)), maxClientIdLength });
   const redis = options.redisUrl ? await redisBackends(options.redisUrl) : undefined;
+  const logins = createLoginGuard(options.loginLimiter ?? createLoginLimiter(redis ? { redis: redis.conn } : {}), (err) =>
+    log?.error({ err: err.message }, 'login limiter failed; login not limited'),
+  );
+  const sessions = createLiveSessions((client) => policy.principalOf(client), (client, reason) => {
+    const principal = policy.principalOf(client);
+    log?.info({ clientId: client.id, principal: principal && describePrincipal(principal), reason }, 'mqtt session ended');
+  });
   const aedes = await Aedes.createBroker({
     ...(redis ? { persistence: redis.persistence, mq: redis.mq } : {}),
     maxClientsIdLength: maxClientIdLength,
@@ -104,17 +150,27 @@ export async function createBroker(options: BrokerOptions = {}): Promise<Aedes> 
         // aedes answers CONNACK with this return code and closes. [MQTT-3.2.2-5]
         return done(authError(refusal.reason, refusal.returnCode), false);
       }
-      policy.authenticate(client, username, password, options.clientCertificateOf?.(client)).then(
-        (decision) => {
-          if (decision.ok) {
-            log?.debug({ clientId: client.id, principal: describePrincipal(decision.principal) }, 'mqtt connect');
-            return done(null, true);
-          }
-          log?.warn({ clientId: client.id, username, reason: decision.reason }, 'mqtt connect refused');
-          done(authError(decision.reason, decision.returnCode), false);
-        },
-        (err: Error) => done(authError(err.message, 3), false),
-      );
+      sessions.authenticating(client);
+      const certificate = options.clientCertificateOf?.(client);
+      const attempt: LoginAttempt = { username, password, certificateName: certificate?.subjectCommonName, ip: remoteAddressOf(client) };
+      // A blocked account or address is refused before its credential is looked up, and every
+      // failed login counts; this is separate from the connect-rate buckets of the gate.
+      const login = async (): Promise<void> => {
+        const blocked = await logins.refusal(attempt);
+        if (blocked) {
+          log?.warn({ clientId: client.id, username, remote: attempt.ip, reason: blocked.reason }, 'mqtt connect refused');
+          return done(authError(blocked.reason, blocked.returnCode), false); // [MQTT-3.2.2-5]
+        }
+        const decision = await policy.authenticate(client, username, password, certificate);
+        await logins.settle(attempt, decision);
+        if (decision.ok) {
+          log?.debug({ clientId: client.id, principal: describePrincipal(decision.principal) }, 'mqtt connect');
+          return done(null, true);
+        }
+        log?.warn({ clientId: client.id, username, remote: attempt.ip, reason: decision.reason }, 'mqtt connect refused');
+        done(authError(decision.reason, decision.returnCode), false);
+      };
+      login().catch((err: Error) => done(authError(err.message, 3), false));
     },
     authorizePublish(client, packet, done) {
       const decision = policy.authorizePublish(client, packet);
@@ -123,15 +179,28 @@ export async function createBroker(options: BrokerOptions = {}): Promise<Aedes> 
         // [MQTT-3.3.5-2] 3.1.1 has no negative PUBACK: aedes closes the connection.
         return done(new Error(decision.reason));
       }
+      // aedes writes the PUBACK (QoS 1) and publishes only after done(null): a durable hand-off
+      // awaited here makes the PUBACK mean "stored". A refused one closes the connection without it.
+      const handoff = options.durableHandoff;
+      const accept = (): void => {
+        if (!handoff?.takes(packet.topic)) return done(null);
+        handoff.handoff(packet).then(
+          () => done(null),
+          (err: Error) => {
+            log?.warn({ clientId: client?.id, topic: packet.topic, err: err.message }, 'mqtt publish not stored; not acknowledged');
+            done(err);
+          },
+        );
+      };
       const delay = client ? policy.publishDelay(client) : 0;
-      if (delay === 0) return done(null);
+      if (delay === 0) return accept();
       if (delay === Number.POSITIVE_INFINITY) {
         log?.warn({ clientId: client?.id }, 'mqtt client over its publish rate for too long; disconnecting');
         return done(new Error('publish rate exceeded'));
       }
       // Held back: its PUBACK follows later, so the client's in-flight window slows it down.
       // Not published if the client left meanwhile: without a PUBACK it resends it. [MQTT-4.4.0-1]
-      setTimeout(() => done(client?.closed ? new Error('client closed while throttled') : null), delay);
+      setTimeout(() => (client?.closed ? done(new Error('client closed while throttled')) : accept()), delay);
     },
     authorizeSubscribe(client, subscription, done) {
       const decision = policy.authorizeSubscribe(client, subscription);
@@ -142,6 +211,8 @@ export async function createBroker(options: BrokerOptions = {}): Promise<Aedes> 
     },
   });
   if (redis) redisConnections.set(aedes, redis.conn);
+  sessions.attach(aedes);
+  liveSessions.set(aedes, sessions);
   aedes.on('clientError', (client, err) => log?.debug({ clientId: client.id, err: err.message }, 'mqtt client error'));
   aedes.on('connectionError', (client, err) => log?.debug({ clientId: client?.id, err: err.message }, 'mqtt connection error'));
   return aedes;
@@ -165,11 +236,18 @@ export async function startBroker(options: BrokerOptions & ListenOptions): Promi
   // The TLS socket is wrapped by the packet-size guard before aedes sees it, so its verified
   // certificate is looked up by the stream aedes holds as `client.conn`.
   const certificates = new WeakMap<object, ClientCertificate>();
-  const aedes = await createBroker({ ...options, policy, clientCertificateOf: (client) => certificates.get(client.conn) });
+  // Likewise its remote address (the guard's stream has none of its own).
+  const remotes = new WeakMap<object, string>();
+  const aedes = await createBroker({
+    ...options, policy,
+    clientCertificateOf: (client) => certificates.get(client.conn),
+    remoteAddressOf: options.remoteAddressOf ?? ((client) => remotes.get(client.conn) ?? defaultRemoteAddress(client)),
+  });
   const maxPacketBytes = options.maxPacketBytes ?? DEFAULT_MAX_PACKET_BYTES;
   const serve = (socket: Socket, certificate?: ClientCertificate): void => {
     const guarded = guardSocket(socket, maxPacketBytes, (reason) => log?.warn({ remote: socket.remoteAddress, reason }, 'mqtt connection closed'));
     if (certificate) certificates.set(guarded, certificate);
+    if (socket.remoteAddress) remotes.set(guarded, socket.remoteAddress);
     aedes.handle(guarded);
   };
   const tcp = createNetServer((socket) => serve(socket));
@@ -206,15 +284,10 @@ export async function startBroker(options: BrokerOptions & ListenOptions): Promi
     aedes,
     policy,
     disconnectDevice(tenantId, deviceId) {
-      let closed = 0;
-      for (const client of Object.values((aedes as unknown as { clients: Record<string, Client> }).clients)) {
-        const p = policy.principalOf(client);
-        if (p?.kind === 'device' && p.tenantId === tenantId && p.deviceId === deviceId) {
-          client.close();
-          closed++;
-        }
-      }
-      return closed;
+      return liveSessions.get(aedes)!.end((p) => p.kind === 'device' && p.tenantId === tenantId && p.deviceId === deviceId);
+    },
+    disconnectApiKey(tenantId, keyId) {
+      return liveSessions.get(aedes)!.end((p) => p.kind === 'partner' && p.tenantId === tenantId && p.keyId === keyId);
     },
     mqttPort,
     mqttUrl: `mqtt://${urlHost}:${mqttPort}`,

@@ -25,11 +25,12 @@ const SERVER_UNAVAILABLE = 3;
  * `authenticate` (which aedes follows with the CONNACK and a close, [MQTT-3.2.2-5]): return code 3,
  * server unavailable, tells a well-behaved client to back off. No database is touched for it.
  */
-export function createConnectGate(options: { admitConnection: () => Decision; maxClientIdLength: number }): ConnectGate {
+export function createConnectGate(options: { admitConnection: (client: Client) => Decision; maxClientIdLength: number }): ConnectGate {
   const refused = new WeakMap<Client, ConnectRefusal>();
   return {
     admit(client) {
-      const decision = options.admitConnection();
+      // The client's own source bucket, then the broker-wide one (see BrokerPolicy.admitConnection).
+      const decision = options.admitConnection(client);
       if (!decision.ok) refused.set(client, { returnCode: SERVER_UNAVAILABLE, reason: decision.reason });
     },
     refusal(client) {

@@ -1,0 +1,77 @@
+import type { LiveEvent } from '@clutch/contracts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { call, OTHER_TENANT, startFixture, TENANT, type Fixture, type Reply } from '../test-fixtures.js';
+
+const ADMIN = 'admin-token-for-tests-0123456789';
+
+// Issue 12, finding 3 (key lifecycle): expiry, listing, and revocation that reaches live sessions.
+describe('API key lifecycle over REST', () => {
+  let fx: Fixture;
+  const api = (method: string, path: string, options: Parameters<typeof call>[3] = {}): Promise<Reply> => call(fx.api.url, method, path, options);
+  const create = (body: Record<string, unknown>): Promise<Reply> => api('POST', '/api/api-keys', { token: ADMIN, body: { tenantId: TENANT, name: 'k', scopes: ['status:read'], ...body } });
+
+  beforeAll(async () => {
+    fx = await startFixture({ requireAuth: true, adminToken: ADMIN });
+  });
+  afterAll(async () => {
+    await fx?.close();
+  });
+
+  it('creates a key with an expiry, which REST honours at that instant', async () => {
+    const expiresAt = new Date(Date.now() + 1000).toISOString();
+    const created = await create({ expiresAt });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    expect(created.body.expiresAt).toBe(expiresAt);
+    const token = created.body.token as string;
+    expect((await api('GET', '/api/vehicles', { token })).status).toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    const after = await api('GET', '/api/vehicles', { token });
+    expect(after.status).toBe(401);
+    expect(after.body.code).toBe('UNAUTHENTICATED');
+    expect((await create({})).body.expiresAt).toBeNull();
+  });
+
+  it('answers 422 for an expiry that is not in the future, 400 for one that is not a date-time', async () => {
+    const past = await create({ expiresAt: new Date(Date.now() - 60_000).toISOString() });
+    expect(past.status).toBe(422);
+    expect(past.type).toMatch(/^application\/problem\+json/);
+    expect(past.body.code).toBe('API_KEY_EXPIRY_INVALID');
+    for (const expiresAt of ['tomorrow', '2099-01-01', 1234567890]) {
+      const bad = await create({ expiresAt });
+      expect(bad.status, String(expiresAt)).toBe(400);
+      expect((bad.body.errors as { pointer: string }[])[0]?.pointer).toBe('/body/expiresAt');
+    }
+  });
+
+  it('lists keys for the admin, per tenant or all, with last use and revocation, never the secret', async () => {
+    const created = await api('POST', '/api/api-keys', { token: ADMIN, body: { tenantId: OTHER_TENANT, name: 'listed', scopes: ['telemetry:read', 'dtc:read'] } });
+    const keyId = created.body.keyId as string;
+    await api('GET', '/api/vehicles', { token: created.body.token as string }); // a use
+    const res = await api('GET', `/api/api-keys?tenantId=${OTHER_TENANT}`, { token: ADMIN });
+    expect(res.status).toBe(200);
+    const keys = res.body.apiKeys as Record<string, unknown>[];
+    expect(keys).toEqual([
+      { keyId, tenantId: OTHER_TENANT, name: 'listed', scopes: ['telemetry:read', 'dtc:read'], createdAt: expect.any(String), expiresAt: null, lastUsedAt: expect.any(String), revokedAt: null },
+    ]);
+    expect(JSON.stringify(res.body)).not.toContain((created.body.token as string).split('_')[2]);
+    const all = (await api('GET', '/api/api-keys', { token: ADMIN })).body.apiKeys as { tenantId: string }[];
+    expect(new Set(all.map((k) => k.tenantId))).toEqual(new Set([TENANT, OTHER_TENANT]));
+    expect((await api('GET', '/api/api-keys?tenantId=has/slash', { token: ADMIN })).status).toBe(400);
+  });
+
+  it('revoking publishes api-key-revoked on the bus, so brokers and gateways end live sessions', async () => {
+    const events: LiveEvent[] = [];
+    const stop = fx.bus.subscribe((e) => events.push(e));
+    try {
+      const keyId = (await create({})).body.keyId as string;
+      expect((await api('DELETE', `/api/api-keys/${TENANT}/${keyId}`, { token: ADMIN })).status).toBe(204);
+      expect(events).toEqual([{ type: 'api-key-revoked', tenantId: TENANT, keyId }]);
+      expect((await api('DELETE', `/api/api-keys/${TENANT}/${keyId}`, { token: ADMIN })).status).toBe(404);
+      expect(events).toHaveLength(1); // nothing was live the second time: no event
+      const listed = (await api('GET', `/api/api-keys?tenantId=${TENANT}`, { token: ADMIN })).body.apiKeys as { keyId: string; revokedAt: string | null }[];
+      expect(listed.find((k) => k.keyId === keyId)?.revokedAt).toEqual(expect.any(String));
+    } finally {
+      stop();
+    }
+  });
+});
