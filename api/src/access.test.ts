@@ -81,6 +81,9 @@ describe.each(backends)('access control on %s', (_name, open) => {
       for (const path of ['/api/health', '/api/signals', '/api/openapi.json']) {
         expect((await api('GET', path)).status, path).toBe(200);
       }
+      // Health shows its per-component details to administrators only.
+      expect((await api('GET', '/api/health')).body).toEqual({ status: 'up' });
+      expect((await api('GET', '/api/health', { token: ADMIN })).body.components).toBeDefined();
     });
 
     it('lets the admin token see every tenant', async () => {
@@ -110,7 +113,7 @@ describe.each(backends)('access control on %s', (_name, open) => {
     });
 
     it('another tenant\'s vehicle is 404 on every vehicle route, exactly like a missing one', async () => {
-      for (const suffix of ['', '/latest', '/telemetry?signal=engine.rpm', '/telemetry?signal=engine.rpm&bucket=1m']) {
+      for (const suffix of ['', '/latest', '/telemetry?signal=engine.rpm', '/telemetry?signal=engine.rpm&bucket=1m', '/data-quality']) {
         expectProblem(await api('GET', `/api/vehicles/${VEHICLE_G}${suffix}`, { token: acmeRead }), 404, 'VEHICLE_NOT_FOUND');
         expectProblem(await api('GET', `/api/vehicles/${VEHICLE_A}${suffix}`, { token: globexAll }), 404, 'VEHICLE_NOT_FOUND');
       }
@@ -125,11 +128,17 @@ describe.each(backends)('access control on %s', (_name, open) => {
       const res = await api('GET', `/api/vehicles/${VEHICLE_A}/latest`, { token: acmeStatus });
       expectProblem(res, 403, 'FORBIDDEN');
       expect(res.body.requiredScope).toBe('telemetry:read');
+      expectProblem(await api('GET', `/api/vehicles/${VEHICLE_A}/data-quality`, { token: acmeStatus }), 403, 'FORBIDDEN');
+      expect((await api('GET', `/api/vehicles/${VEHICLE_A}/data-quality`, { token: acmeRead })).body).toEqual({ vehicleId: VEHICLE_A, events: [], nextBefore: null });
     });
 
     it('partners cannot reach admin routes', async () => {
       expectProblem(await api('POST', '/api/api-keys', { token: globexAll, body: { tenantId: OTHER_TENANT, name: 'x', scopes: ['status:read'] } }), 403, 'FORBIDDEN');
       expectProblem(await api('POST', '/api/devices', { token: acmeRead, body: { tenantId: TENANT, deviceId: 'x' } }), 403, 'FORBIDDEN');
+      expectProblem(await api('GET', '/api/api-keys', { token: acmeRead }), 403, 'FORBIDDEN');
+      expectProblem(await api('GET', `/api/api-keys?tenantId=${TENANT}`, { token: acmeRead }), 403, 'FORBIDDEN');
+      expectProblem(await api('DELETE', `/api/api-keys/${TENANT}/0123456789abcdef`, { token: acmeRead }), 403, 'FORBIDDEN');
+      expectProblem(await api('GET', '/api/api-keys'), 401, 'UNAUTHENTICATED');
     });
   });
 
@@ -157,6 +166,22 @@ describe.each(backends)('access control on %s', (_name, open) => {
       expectProblem(await api('POST', '/api/devices', { token: ADMIN, body: { tenantId: TENANT, deviceId: 'pi-b1', vehicleId: VEHICLE_B } }), 409, 'DEVICE_EXISTS');
       expectProblem(await api('POST', '/api/devices', { token: ADMIN, body: { tenantId: 'nobody', deviceId: 'pi-x' } }), 404, 'TENANT_NOT_FOUND');
       expectProblem(await api('POST', '/api/devices', { token: ADMIN, body: { tenantId: TENANT, deviceId: 'pi-x', vehicleId: VEHICLE_G } }), 404, 'VEHICLE_NOT_FOUND');
+    });
+
+    it('a retried POST with the same Idempotency-Key provisions once and replays the first answer', async () => {
+      const key = { 'idempotency-key': '"provision-pi-idem-1"' };
+      const body = { tenantId: TENANT, deviceId: 'pi-idem', vehicleId: VEHICLE_B };
+      const first = await api('POST', '/api/devices', { token: ADMIN, body, headers: key });
+      expect(first.status).toBe(201);
+      const again = await api('POST', '/api/devices', { token: ADMIN, body, headers: key });
+      expect(again.status).toBe(201);
+      expect(again.headers.get('idempotent-replayed')).toBe('true');
+      // The same password: the device was provisioned once, not rotated by the retry.
+      expect(again.body).toEqual(first.body);
+      expect(await verifyDeviceCredential(fx.db, TENANT, 'pi-idem', (first.body.login as { password: string }).password)).toBe(true);
+      expectProblem(await api('POST', '/api/devices', { token: ADMIN, body: { ...body, deviceId: 'pi-idem-2' }, headers: key }), 422, 'IDEMPOTENCY_KEY_REUSED');
+      // Without the key, the duplicate is the ordinary conflict.
+      expectProblem(await api('POST', '/api/devices', { token: ADMIN, body }), 409, 'DEVICE_EXISTS');
     });
 
     it('validates the body with pointers', async () => {
@@ -230,7 +255,8 @@ describe.each(backends)('access control on %s', (_name, open) => {
     it('needs a token and confines partners to their tenant\'s vehicles', async () => {
       await expect(open()).rejects.toThrow(/unauthorized/);
       await expect(open('ck_0123456789abcdef_wrongsecretwrongsecret')).rejects.toThrow(/unauthorized/);
-      await expect(open(acmeStatus)).rejects.toThrow(/unauthorized/);
+      // status:read guards presence events, so this key may connect (it receives presence only: realtime/scopes.test.ts).
+      await expect(open(acmeStatus)).resolves.toBeDefined();
       const socket = await open(acmeRead);
       const subscribe = (vehicleId: string) => socket.timeout(5000).emitWithAck('subscribe', { vehicleId }) as Promise<{ ok: boolean; error?: { code: string } }>;
       expect(await subscribe(VEHICLE_A)).toEqual({ ok: true });
@@ -389,7 +415,8 @@ describe.each(backends)('access control on %s', (_name, open) => {
     it('answers 503 when the server has no ingest to replay into', async () => {
       const bare = await startApiServer({ db: fx.db, bus: fx.bus, health: async () => ({}), logger: pino({ level: 'silent' }), port: 0 });
       try {
-        expectProblem(await call(bare.url, 'POST', `/api/dead-letters/${ids.acmeText}/replay`), 503, 'REPLAY_UNAVAILABLE');
+        const res = await call(bare.url, 'POST', `/api/dead-letters/${ids.acmeText}/replay`, { headers: { 'x-requested-with': 'test' } });
+        expectProblem(res, 503, 'REPLAY_UNAVAILABLE');
       } finally {
         await bare.close();
       }

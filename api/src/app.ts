@@ -1,5 +1,4 @@
 import type { Server as HttpServer } from 'node:http';
-import { bodyParser } from '@koa/bodyparser';
 import Router from '@koa/router';
 import type { LiveEventBus } from '@clutch/contracts';
 import type { Database } from '@clutch/db';
@@ -19,6 +18,8 @@ import { commandRoutes } from './commands/routes.js';
 import { CommandsService, type CommandSender } from './commands/service.js';
 import { Scope } from './auth/principal.js';
 import { socketAuth } from './auth/socket.js';
+import { dataQualityRoutes } from './data-quality/routes.js';
+import { DataQualityService } from './data-quality/service.js';
 import { deadLetterRoutes } from './dead-letters/routes.js';
 import { DeadLettersService, type DeadLetterReplayer } from './dead-letters/service.js';
 import { deviceRoutes } from './devices/routes.js';
@@ -28,11 +29,15 @@ import { DiagnosticsService } from './diagnostics/service.js';
 import { DevicesService } from './devices/service.js';
 import { healthRoutes } from './health/routes.js';
 import { HealthService, type HealthCheck } from './health/service.js';
-import { apiError } from './errors.js';
+import { DEFAULT_BODY_LIMITS } from './http/body.js';
+import { requireJsonWrites } from './http/csrf.js';
 import { apiFallback } from './http/fallback.js';
+import { hostAllowList, requireAllowedHost, socketRequestAllowed } from './http/hosts.js';
 import { problemMiddleware } from './http/problem.js';
+import { createRateLimits, type RateLimitOptions } from './http/rate-limit.js';
 import { requestLog } from './http/request-log.js';
 import { securityHeaders } from './http/security.js';
+import { withIdempotency } from './http/idempotency.js';
 import { ApiRouter, type RouteSpec } from './http/route.js';
 import { serveStatic } from './http/static.js';
 import { locationRoutes } from './location/routes.js';
@@ -80,6 +85,19 @@ export interface ApiDeps {
   datasetsDir?: string;
   /** Folder of the ML model registry (`registry.json` + artifacts); default `./data/models`. */
   modelsDir?: string;
+  /**
+   * Host names (Host header, port ignored) served besides localhost, 127.0.0.1 and [::1]; `*` turns
+   * the DNS-rebinding check off. Applies to HTTP and Socket.io in every mode.
+   */
+  allowedHosts?: readonly string[];
+  /** The address the server is bound to; allowed as a host name too unless it is a wildcard. */
+  bindHost?: string;
+  /** REST rate limits (defaults: 600/min per principal, 1200/min per address; `enabled: false` for benchmarks). */
+  rateLimit?: RateLimitOptions;
+  /** Trust `X-Forwarded-For`/`-Host`/`-Proto` from a reverse proxy (client addresses for the rate limits). */
+  trustProxy?: boolean;
+  /** Time allowed for a request body to arrive once the route starts reading it (default 10 s). */
+  bodyTimeoutMs?: number;
 }
 
 export interface Api {
@@ -90,14 +108,6 @@ export interface Api {
   routes: readonly RouteSpec[];
   /** The Koa router itself, for checks that the declarations and the real routes agree. */
   router: Router;
-}
-
-/** co-body's parse errors carry a status but not always `expose`: name them in our catalogue. */
-function bodyError(err: Error): never {
-  const status = (err as { status?: unknown }).status;
-  if (status === 413) throw apiError('PAYLOAD_TOO_LARGE', 'The request body is larger than 256 KiB');
-  if (status === 400 || err instanceof SyntaxError) throw apiError('BAD_REQUEST', 'The request body is not valid JSON');
-  throw err;
 }
 
 /** Builds the Koa app and the realtime gateway without listening, so tests can drive either. */
@@ -111,20 +121,31 @@ export function createApi(deps: ApiDeps): Api {
   const tenants = new TenantsService(deps.db);
   const devices = new DevicesService(deps.db, deps.bus, tenants);
 
-  const router = new ApiRouter(new Router({ prefix: API_PREFIX }), deps.db, authenticate);
+  const limits = createRateLimits(deps.rateLimit);
+  // Every door that takes a bearer token (REST, Socket.io handshakes) counts failures in one limiter.
+  const guardedAuthenticate = limits.guard(authenticate);
+  const hostAllowed = hostAllowList(deps.allowedHosts ?? [], deps.bindHost);
+  const router = new ApiRouter(new Router({ prefix: API_PREFIX }), {
+    db: deps.db,
+    authenticate: guardedAuthenticate,
+    limits,
+    body: { ...DEFAULT_BODY_LIMITS, ...(deps.bodyTimeoutMs !== undefined ? { timeoutMs: deps.bodyTimeoutMs } : {}) },
+    idempotency: withIdempotency({ db: deps.db, logger }),
+  });
   healthRoutes(router, health);
   signalRoutes(router);
   vehicleRoutes(router, vehicles);
   telemetryRoutes(router, telemetry);
   tenantRoutes(router, tenants);
   deviceRoutes(router, devices);
-  apiKeyRoutes(router, new ApiKeysService(deps.db, tenants));
+  apiKeyRoutes(router, new ApiKeysService(deps.db, tenants, deps.bus));
   commandRoutes(router, new CommandsService(deps.commands, deps.bus, logger));
   const diagnostics = new DiagnosticsService(lazyDtcDescriptions(deps.datasetsDir));
   const alerts = new AlertsService();
   tripRoutes(router, new TripsService());
   diagnosticsRoutes(router, diagnostics);
   alertRoutes(router, alerts);
+  dataQualityRoutes(router, new DataQualityService());
   vehicleHealthRoutes(router, new VehicleHealthService(diagnostics, alerts));
   locationRoutes(router, new LocationService(deps.bus));
   analyticsRoutes(router, new AnalyticsService());
@@ -136,12 +157,16 @@ export function createApi(deps: ApiDeps): Api {
   const app = new Koa();
   // Koa would print every error itself; the problem middleware already logged what matters.
   app.silent = true;
+  app.proxy = deps.trustProxy ?? false;
   // Outside the problem middleware, so the logged status is the one the client received.
   app.use(requestLog(logger));
   app.use(problemMiddleware(logger));
   app.use(securityHeaders());
-  // JSON only; any other content type leaves an empty body, which then fails validation.
-  app.use(bodyParser({ enableTypes: ['json'], jsonLimit: '256kb', encoding: 'utf-8', onError: bodyError }));
+  // Cheapest refusals first: wrong Host (DNS rebinding), too many requests, a write a cross-site
+  // form could have sent. Bodies are read later, by the route, after authentication.
+  app.use(requireAllowedHost(hostAllowed));
+  app.use(limits.perIp(API_PREFIX));
+  app.use(requireJsonWrites(API_PREFIX));
   app.use(router.koa.routes());
   app.use(apiFallback(router.koa, API_PREFIX));
   if (deps.webRoot) app.use(serveStatic(deps.webRoot));
@@ -149,15 +174,16 @@ export function createApi(deps: ApiDeps): Api {
   return {
     app,
     attach: (server) => {
-      const sockets = deps.requireAuth ? socketAuth(deps.db, authenticate) : undefined;
-      const authenticateHandshake = deps.authenticateHandshake ?? sockets?.authenticateHandshake;
-      const authorizeSubscribe = deps.authorizeSubscribe ?? sockets?.authorizeSubscribe;
+      const sockets = socketAuth(deps.db, guardedAuthenticate);
+      const authenticateHandshake = deps.authenticateHandshake ?? sockets.authenticateHandshake;
+      const authorizeSubscribe = deps.authorizeSubscribe ?? sockets.authorizeSubscribe;
       return attachRealtime(server, {
         bus: deps.bus,
         vehicleExists: (id) => vehicles.exists(Scope.system(deps.db), id),
         logger,
-        ...(authenticateHandshake ? { authenticateHandshake } : {}),
-        ...(authorizeSubscribe ? { authorizeSubscribe } : {}),
+        allowRequest: (req) => socketRequestAllowed(hostAllowed, req),
+        authenticateHandshake,
+        authorizeSubscribe,
       });
     },
     routes: router.specs,

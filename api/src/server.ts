@@ -3,10 +3,23 @@ import type { AddressInfo } from 'node:net';
 import type { Server as SocketIOServer } from 'socket.io';
 import { createApi, type ApiDeps } from './app.js';
 
+/** Socket-level limits of the HTTP server; the defaults suit the dashboard and partner clients. */
+export interface ConnectionLimits {
+  /** The whole request (headers and body) must arrive within this (Node's `requestTimeout`); default 10 s. */
+  requestTimeoutMs: number;
+  /** The headers must arrive within this (Node's `headersTimeout`, at most `requestTimeoutMs`); default 10 s. */
+  headersTimeoutMs: number;
+  /** Open connections (HTTP keep-alive and Socket.io alike); further ones are dropped. Default 10,000. */
+  maxConnections: number;
+}
+
+export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = { requestTimeoutMs: 10_000, headersTimeoutMs: 10_000, maxConnections: 10_000 };
+
 export interface ApiServerOptions extends ApiDeps {
   /** 0 picks a free port (tests). */
   port: number;
   host?: string;
+  connections?: Partial<ConnectionLimits>;
 }
 
 export interface ApiServer {
@@ -18,9 +31,28 @@ export interface ApiServer {
 }
 
 export async function startApiServer(options: ApiServerOptions): Promise<ApiServer> {
-  const { port, host = '127.0.0.1', ...deps } = options;
-  const api = createApi(deps);
-  const server = createServer(api.app.callback());
+  const { port, host = '127.0.0.1', connections, ...deps } = options;
+  const limits = { ...DEFAULT_CONNECTION_LIMITS, ...connections };
+  const api = createApi({ ...deps, bindHost: deps.bindHost ?? host });
+  const server = createServer(
+    {
+      // Node's defaults (300 s for a request) let a slow sender hold a socket for minutes.
+      requestTimeout: limits.requestTimeoutMs,
+      headersTimeout: Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs),
+      // Node checks those timeouts only this often (default 30 s): check every second.
+      connectionsCheckingInterval: Math.min(1000, limits.requestTimeoutMs),
+    },
+    api.app.callback(),
+  );
+  server.maxConnections = limits.maxConnections;
+  let dropped = 0;
+  server.on('drop', () => {
+    // One warning per burst, not one per refused connection.
+    if (dropped++ === 0) setTimeout(() => {
+      deps.logger?.warn({ dropped, maxConnections: limits.maxConnections }, 'connections refused: the connection cap is reached');
+      dropped = 0;
+    }, 10_000).unref();
+  });
   const io = api.attach(server);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

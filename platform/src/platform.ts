@@ -3,7 +3,7 @@ import { startBroker, tenantPolicy, type RunningBroker } from '@clutch/broker';
 import { buildTopic, createInProcessBus, signalCatalogue, type LiveEventBus } from '@clutch/contracts';
 import { migrate, openDatabase, syncSignals, type Database } from '@clutch/db';
 import { startAgent } from '@clutch/gateway-agent';
-import { aedesSource, startIngest, type RunningIngest } from '@clutch/ingest';
+import { handoffSource, startIngest, type RunningIngest } from '@clutch/ingest';
 import { createOnlineScorer, getLiveModel } from '@clutch/ml';
 import { webRoot } from '@clutch/web';
 import type { Logger } from 'pino';
@@ -25,6 +25,9 @@ export interface RunningPlatform {
   stop(): Promise<void>;
 }
 
+/** Ingest's share of a stop: what is not stored by then was not acknowledged, and is resent. */
+const INGEST_STOP_MS = 5000;
+
 /** Starts every box of DESIGN.md §2 in this process on embedded defaults. */
 export async function startPlatform(config: PlatformConfig, logger: Logger): Promise<RunningPlatform> {
   const db = await openDatabase({ url: config.databaseUrl, dataDir: config.databaseUrl ? undefined : config.dataDir });
@@ -38,7 +41,10 @@ export async function startPlatform(config: PlatformConfig, logger: Logger): Pro
     await db.query(`SELECT clutch_ensure_sample_partitions(now() - interval '1 month', now() + interval '3 months')`);
 
     const bus = createInProcessBus();
+    // Ingest takes device messages inside the broker's authorizePublish: the PUBACK follows the commit.
+    const source = handoffSource();
     const broker = await startBroker({
+      durableHandoff: source,
       host: config.host, mqttPort: config.mqttPort, wsPort: config.mqttWsPort, ...(config.tls ? { tls: brokerTls(config.tls)! } : {}), logger: logger.child({ component: 'broker' }),
       policy: tenantPolicy({ db, allowAnonymous: config.allowAnonymous, adminPassword: config.adminPassword }),
     });
@@ -65,12 +71,13 @@ export async function startPlatform(config: PlatformConfig, logger: Logger): Pro
     }, 60_000);
     modelWatch.unref();
     stack.push(async () => clearInterval(modelWatch));
-    const ingest = await startIngest({ db, bus, source: aedesSource(broker.aedes), logger: logger.child({ component: 'ingest' }), scorer });
-    stack.push(() => ingest.stop());
+    const ingest = await startIngest({ db, bus, source, logger: logger.child({ component: 'ingest' }), scorer });
+    stack.push(async () => void (await ingest.stop(INGEST_STOP_MS)));
 
-    // A revoked or rotated credential ends the device's live MQTT sessions at once.
+    // A revoked or rotated credential (device or API key) ends the live MQTT sessions that used it at once.
     const unsubscribeRevocations = bus.subscribe((event) => {
       if (event.type === 'device-revoked') broker.disconnectDevice(event.tenantId, event.deviceId);
+      if (event.type === 'api-key-revoked') broker.disconnectApiKey(event.tenantId, event.keyId);
     });
     stack.push(async () => unsubscribeRevocations());
 
@@ -80,6 +87,7 @@ export async function startPlatform(config: PlatformConfig, logger: Logger): Pro
       db, bus, webRoot, port: config.httpPort, host: config.host, logger: logger.child({ component: 'api' }),
       requireAuth: config.requireAuth,
       modelsDir: config.modelsDir,
+      allowedHosts: config.allowedHosts, rateLimit: config.rateLimit, trustProxy: config.trustProxy, connections: { maxConnections: config.maxConnections },
       ...(config.adminToken ? { adminToken: config.adminToken } : {}),
       ...(config.datasetsDir ? { datasetsDir: config.datasetsDir } : {}),
       // Downlink: QoS 1 to the device's command topic; the agent answers on .../result (ingest).

@@ -39,6 +39,6 @@ export function createAuthenticator(options: AuthOptions): Authenticator {
     // anonymous would hide a misconfigured client.
     const key = token.startsWith('ck_') ? await verifyApiKey(options.db, token) : null;
     if (!key) throw apiError('UNAUTHENTICATED', 'The bearer token is not valid (unknown, malformed or revoked)');
-    return { kind: 'partner', tenantId: key.tenantId, keyId: key.keyId, scopes: key.scopes };
+    return { kind: 'partner', tenantId: key.tenantId, keyId: key.keyId, scopes: key.scopes, expiresAt: key.expiresAt };
   };
 }

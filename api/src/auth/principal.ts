@@ -8,7 +8,14 @@ import { apiError } from '../errors.js';
  */
 export type Principal =
   | { kind: 'admin'; /** True when open dev mode let an anonymous caller in. */ dev: boolean }
-  | { kind: 'partner'; tenantId: string; keyId: string; scopes: readonly ApiKeyScope[] };
+  | {
+      kind: 'partner';
+      tenantId: string;
+      keyId: string;
+      scopes: readonly ApiKeyScope[];
+      /** When the key stops working (null: never); long-lived sessions end then. */
+      expiresAt: Date | null;
+    };
 
 /**
  * What a route demands: `public` (no token), `authenticated` (any admin or partner), `admin`, or a

@@ -75,6 +75,8 @@ export function problemMiddleware(logger: Logger): Middleware {
         const presented = ctx.get('Authorization') !== '';
         ctx.set('WWW-Authenticate', presented ? 'Bearer realm="clutch", error="invalid_token"' : 'Bearer realm="clutch"');
       }
+      // RFC 9110 §10.2.3: a 429 (rate limits) says when to come back.
+      if (problem.status === 429 && typeof problem.retryAfterSeconds === 'number') ctx.set('Retry-After', String(problem.retryAfterSeconds));
       ctx.type = PROBLEM_CONTENT_TYPE;
       ctx.body = problem;
     }

@@ -2,9 +2,11 @@ import type Router from '@koa/router';
 import type { Database } from '@clutch/db';
 import type { Context, Middleware } from 'koa';
 import type { z } from 'zod';
-import type { Authenticator } from '../auth/authenticate.js';
 import { authorize, Scope, type Access, type Principal } from '../auth/principal.js';
 import type { ApiErrorCode } from '../errors.js';
+import { DEFAULT_BODY_LIMITS, readJsonBody, type BodyLimits } from './body.js';
+import type { Idempotency } from './idempotency.js';
+import type { RateLimits, RequestAuthenticator } from './rate-limit.js';
 import { parseInput } from './validate.js';
 
 export type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete';
@@ -33,7 +35,15 @@ export interface RouteSpec {
   response: RouteResponse;
   /** Domain problems the route can answer with; auth, validation and INTERNAL are added automatically. */
   errors?: readonly ApiErrorCode[];
+  /**
+   * Whether the route honours `Idempotency-Key` (a repeated request gets the stored response). Every
+   * POST does unless it says `false` (a pure computation, which is safe to repeat anyway).
+   */
+  idempotent?: boolean;
 }
+
+/** POSTs create or move something: they honour Idempotency-Key unless declared otherwise. */
+export const honoursIdempotencyKey = (spec: Pick<RouteSpec, 'method' | 'idempotent'>): boolean => spec.idempotent ?? spec.method === 'post';
 
 export interface RouteRequest<P, Q, B> {
   params: P;
@@ -56,41 +66,69 @@ export interface RouteDefinition<P extends z.ZodType, Q extends z.ZodType, B ext
   handle(request: RouteRequest<z.output<P>, z.output<Q>, z.output<B>>): Promise<unknown>;
 }
 
+/** What the route wrapper needs besides the routes: who is calling, and how much they may. */
+export interface RouterDeps {
+  db: Database;
+  /** Resolves `Authorization` (failed tokens counted against the address). */
+  authenticate: RequestAuthenticator;
+  limits: Pick<RateLimits, 'principal'>;
+  body?: BodyLimits;
+  /** Stores and replays responses of idempotent routes; absent, Idempotency-Key is ignored. */
+  idempotency?: Idempotency;
+}
+
 /**
  * The API's route table. Each route is declared once, with its access rule and zod schemas: the
- * wrapper authenticates, authorises and parses in that order (so an anonymous caller learns nothing
- * from validation errors), and the same declarations feed the OpenAPI document.
+ * wrapper authenticates, counts the request against the caller's rate limit, authorises, and only then
+ * reads and parses the body and validates the input (so an anonymous caller costs no parsing and
+ * learns nothing from validation errors); the same declarations feed the OpenAPI document.
  */
 export class ApiRouter {
   readonly specs: RouteSpec[] = [];
 
   constructor(
     readonly koa: Router,
-    private readonly db: Database,
-    private readonly authenticate: Authenticator,
+    private readonly deps: RouterDeps,
   ) {}
+
+  /** The caller of a request; undefined for an anonymous one where tokens are required (public routes). */
+  async identify(ctx: Context): Promise<Principal | undefined> {
+    const authorization = ctx.get('Authorization') || undefined;
+    if (authorization === undefined) return this.deps.authenticate(undefined, ctx.ip).catch(() => undefined);
+    return this.deps.authenticate(authorization, ctx.ip);
+  }
 
   route<P extends z.ZodType = z.ZodUndefined, Q extends z.ZodType = z.ZodUndefined, B extends z.ZodType = z.ZodUndefined>(
     definition: RouteDefinition<P, Q, B>,
   ): void {
     const { handle, ...spec } = definition;
     this.specs.push(spec);
+    const idempotent = honoursIdempotencyKey(spec);
     this.koa[spec.method](spec.path, async (ctx) => {
-      const principal = await this.authenticate(ctx.get('Authorization') || undefined);
+      // Tenant data (and the problems about it) must not sit in shared or browser caches.
+      ctx.set('Cache-Control', 'no-store');
+      const principal = await this.deps.authenticate(ctx.get('Authorization') || undefined, ctx.ip);
+      await this.deps.limits.principal(ctx, principal);
       authorize(principal, spec.access);
-      const params = spec.params ? parseInput(spec.params, ctx.params, 'params') : undefined;
-      const query = spec.query ? parseInput(spec.query, ctx.query, 'query') : undefined;
-      const body = spec.body ? parseInput(spec.body, (ctx.request as { body?: unknown }).body, 'body') : undefined;
-      ctx.status = spec.response.status;
-      const result = await handle({
-        params: params as z.output<P>,
-        query: query as z.output<Q>,
-        body: body as z.output<B>,
-        principal,
-        scope: Scope.for(this.db, principal),
-        ctx,
-      });
-      if (result !== undefined && ctx.status !== 204) ctx.body = result;
+      const raw = spec.body ? await readJsonBody(ctx, this.deps.body ?? DEFAULT_BODY_LIMITS) : undefined;
+      const run = async (): Promise<void> => {
+        const params = spec.params ? parseInput(spec.params, ctx.params, 'params') : undefined;
+        const query = spec.query ? parseInput(spec.query, ctx.query, 'query') : undefined;
+        const body = spec.body ? parseInput(spec.body, raw, 'body') : undefined;
+        ctx.status = spec.response.status;
+        const result = await handle({
+          params: params as z.output<P>,
+          query: query as z.output<Q>,
+          body: body as z.output<B>,
+          principal,
+          scope: Scope.for(this.deps.db, principal),
+          ctx,
+        });
+        if (result !== undefined && ctx.status !== 204) ctx.body = result;
+      };
+      // Validation runs inside: a 400 is a final outcome the draft says to replay, like any 4xx.
+      if (idempotent && this.deps.idempotency) await this.deps.idempotency(ctx, principal, raw, run);
+      else await run();
     });
   }
 

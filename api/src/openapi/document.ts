@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { accessLabel } from '../auth/principal.js';
 import { apiErrors, problemType, type ApiErrorCode } from '../errors.js';
 import { PROBLEM_CONTENT_TYPE } from '../http/problem.js';
-import type { RouteSpec } from '../http/route.js';
+import { honoursIdempotencyKey, type RouteSpec } from '../http/route.js';
 
 type JsonSchema = Record<string, unknown>;
 
@@ -36,6 +36,15 @@ export function jsonSchema(schema: z.ZodType): JsonSchema {
 /** `/vehicles/:id` -> `/vehicles/{id}`. */
 export const openApiPath = (prefix: string, koaPath: string): string => prefix + koaPath.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
 
+/** draft-ietf-httpapi-idempotency-key-header: the same key and body replay the stored response for 24 h. */
+const IDEMPOTENCY_KEY_PARAMETER: JsonSchema = {
+  name: 'Idempotency-Key',
+  in: 'header',
+  required: false,
+  description: 'A unique key (sf-string, at most 255 characters): a repeat with the same key and body within 24 h returns the stored response with `Idempotent-Replayed: true`',
+  schema: { type: 'string', maxLength: 257 },
+};
+
 /** The problems a route can answer with: its own plus those every route of its kind shares. */
 export function routeProblems(spec: RouteSpec): ApiErrorCode[] {
   const codes = new Set<ApiErrorCode>(spec.errors ?? []);
@@ -46,6 +55,15 @@ export function routeProblems(spec: RouteSpec): ApiErrorCode[] {
   }
   if (spec.access !== 'public') codes.add('UNAUTHENTICATED');
   if (spec.access === 'admin' || typeof spec.access === 'object') codes.add('FORBIDDEN');
+  if (spec.access !== 'public' && honoursIdempotencyKey(spec)) {
+    codes.add('IDEMPOTENCY_KEY_INVALID');
+    codes.add('IDEMPOTENCY_KEY_IN_USE');
+    codes.add('IDEMPOTENCY_KEY_REUSED');
+  }
+  if (spec.access !== 'public') codes.add('RATE_LIMITED');
+  if (spec.body) codes.add('REQUEST_TIMEOUT');
+  if (spec.method !== 'get') codes.add('UNSUPPORTED_MEDIA_TYPE');
+  codes.add('HOST_NOT_ALLOWED');
   codes.add('INTERNAL');
   return [...codes];
 }
@@ -99,6 +117,7 @@ export function buildOpenApi(specs: readonly RouteSpec[], prefix: string, versio
       responses,
     };
     const params = [...parameters(spec.params, 'path'), ...parameters(spec.query, 'query')];
+    if (spec.access !== 'public' && honoursIdempotencyKey(spec)) params.push(IDEMPOTENCY_KEY_PARAMETER);
     if (params.length > 0) operation.parameters = params;
     if (spec.body) operation.requestBody = { required: true, content: { 'application/json': { schema: jsonSchema(spec.body) } } };
     (paths[openApiPath(prefix, spec.path)] ??= {})[spec.method] = operation;

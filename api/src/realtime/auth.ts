@@ -1,9 +1,16 @@
+import type { ApiKeyScope } from '@clutch/identity';
 import type { Socket } from 'socket.io';
 
 /** Who is on the other end of a socket, once handshake auth exists. */
 export interface SocketPrincipal {
-  /** Undefined in single-tenant dev mode. */
+  /** Undefined in single-tenant dev mode and for administrators. */
   tenantId?: string;
+  /** The API key the socket authenticated with: its revocation ends the socket. */
+  keyId?: string;
+  /** What the socket may receive (see EVENT_SCOPES); undefined = everything (administrators, dev mode). */
+  scopes?: readonly ApiKeyScope[];
+  /** When the key expires; the socket is ended then. */
+  expiresAt?: Date | null;
 }
 
 /**

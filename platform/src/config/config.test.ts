@@ -15,7 +15,14 @@ describe('npm start configuration', () => {
     expect(c).toMatchObject({ vehicles: 7, httpPort: 8080, allowAnonymous: true });
   });
 
+  it('reads the HTTP hardening settings, with defaults that never bother the dashboard', () => {
+    expect(loadConfig([], {}, '/x')).toMatchObject({ allowedHosts: [], rateLimit: { enabled: true, perPrincipal: 600, perIp: 1200 }, maxConnections: 10_000, trustProxy: false });
+    const c = loadConfig(['--allowed-hosts', 'clutch.example, fleet.example:8443', '--rate-limit=50', '--no-rate-limit', '--trust-proxy'], { CLUTCH_RATE_LIMIT_IP: '99', CLUTCH_MAX_CONNECTIONS: '500' }, '/x');
+    expect(c).toMatchObject({ allowedHosts: ['clutch.example', 'fleet.example:8443'], rateLimit: { enabled: false, perPrincipal: 50, perIp: 99 }, maxConnections: 500, trustProxy: true });
+  });
+
   it.each([
+    [['--rate-limit', '0'], /--rate-limit must be an integer/],
     [['--vehicles', '-1'], /--vehicles must be an integer/],
     [['--port', 'http'], /PORT must be an integer/],
     [['--role', 'everything'], /--role must be one of/],

@@ -45,6 +45,14 @@ export interface PlatformConfig {
   modelsDir: string;
   /** Refuse API calls without a valid token (--require-auth, CLUTCH_REQUIRE_AUTH=1); off = open dev mode. */
   requireAuth: boolean;
+  /** Host names the HTTP API and Socket.io answer to besides localhost/127.0.0.1/[::1] and --host; `*` = any (--allowed-hosts a,b; CLUTCH_ALLOWED_HOSTS). */
+  allowedHosts: string[];
+  /** REST rate limits per minute (--rate-limit N per principal, --rate-limit-ip N per address; --no-rate-limit turns them off). */
+  rateLimit: { enabled: boolean; perPrincipal: number; perIp: number };
+  /** Open HTTP connections (Socket.io included) before new ones are dropped (--max-connections, CLUTCH_MAX_CONNECTIONS). */
+  maxConnections: number;
+  /** Behind a reverse proxy: take client addresses and hosts from X-Forwarded-* (--trust-proxy, CLUTCH_TRUST_PROXY=1). */
+  trustProxy: boolean;
 }
 
 export class ConfigError extends Error {}
@@ -63,9 +71,13 @@ const FLAGS: Record<string, string> = {
   '--row-ms': 'CLUTCH_ROW_MS', '--log-level': 'LOG_LEVEL', '--role': 'CLUTCH_ROLE', '--redis-url': 'REDIS_URL',
   '--broker-url': 'CLUTCH_BROKER_URL', '--models-dir': 'CLUTCH_MODELS_DIR',
   '--mqtt-tls-port': 'MQTT_TLS_PORT', '--tls-key': 'CLUTCH_TLS_KEY', '--tls-cert': 'CLUTCH_TLS_CERT', '--tls-ca': 'CLUTCH_TLS_CA',
+  '--allowed-hosts': 'CLUTCH_ALLOWED_HOSTS', '--rate-limit': 'CLUTCH_RATE_LIMIT', '--rate-limit-ip': 'CLUTCH_RATE_LIMIT_IP',
+  '--max-connections': 'CLUTCH_MAX_CONNECTIONS',
 };
 const ROLES = ['all', 'broker', 'ingest', 'api'] as const;
-const SWITCHES: Record<string, string> = { '--allow-anonymous': 'CLUTCH_ALLOW_ANONYMOUS', '--require-auth': 'CLUTCH_REQUIRE_AUTH' };
+const SWITCHES: Record<string, string> = {
+  '--allow-anonymous': 'CLUTCH_ALLOW_ANONYMOUS', '--require-auth': 'CLUTCH_REQUIRE_AUTH', '--no-rate-limit': 'CLUTCH_NO_RATE_LIMIT', '--trust-proxy': 'CLUTCH_TRUST_PROXY',
+};
 
 export const USAGE = `Usage: npm start -- [options]
   --vehicles N          simulated cars (default 3; 0 for none)
@@ -80,6 +92,10 @@ export const USAGE = `Usage: npm start -- [options]
   --row-ms N            simulator replay: milliseconds per recorded row (default 500)
   --allow-anonymous     let MQTT clients connect without credentials (local tools only)
   --require-auth        API calls need a bearer token (CLUTCH_ADMIN_TOKEN or a partner API key)
+  --allowed-hosts a,b   host names the API answers to besides localhost and --host (DNS rebinding guard; * = any)
+  --rate-limit N        REST requests per minute per credential (default 600)   --rate-limit-ip N  per address (default 1200)
+  --no-rate-limit       no REST rate limits (benchmarks)   --trust-proxy  client address from X-Forwarded-For
+  --max-connections N   open HTTP/Socket.io connections (default 10000)
   --models-dir DIR      ML model registry (default ./data/models)
   --mqtt-tls-port N --tls-key F --tls-cert F [--tls-ca F]
                         MQTT over TLS; with --tls-ca, devices may log in with a client certificate
@@ -142,6 +158,14 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv, cwd:
     redisUrl: merged.REDIS_URL || undefined,
     brokerUrl: merged.CLUTCH_BROKER_URL || undefined,
     requireAuth: merged.CLUTCH_REQUIRE_AUTH === '1' || merged.CLUTCH_REQUIRE_AUTH === 'true',
+    allowedHosts: (merged.CLUTCH_ALLOWED_HOSTS ?? '').split(',').map((h) => h.trim()).filter((h) => h !== ''),
+    rateLimit: {
+      enabled: !(merged.CLUTCH_NO_RATE_LIMIT === '1' || merged.CLUTCH_NO_RATE_LIMIT === 'true'),
+      perPrincipal: intValue('--rate-limit', merged.CLUTCH_RATE_LIMIT, 600, 1, 1_000_000),
+      perIp: intValue('--rate-limit-ip', merged.CLUTCH_RATE_LIMIT_IP, 1200, 1, 1_000_000),
+    },
+    maxConnections: intValue('--max-connections', merged.CLUTCH_MAX_CONNECTIONS, 10_000, 1, 1_000_000),
+    trustProxy: merged.CLUTCH_TRUST_PROXY === '1' || merged.CLUTCH_TRUST_PROXY === 'true',
   };
 }
 

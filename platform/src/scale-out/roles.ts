@@ -6,7 +6,7 @@ import { startApiServer, type ApiServer } from '@clutch/api';
 import { startBroker, tenantPolicy, type RunningBroker } from '@clutch/broker';
 import { buildTopic, signalCatalogue } from '@clutch/contracts';
 import { migrate, openDatabase, syncSignals, type Database } from '@clutch/db';
-import { aedesSource, createRedisStreamsQueue, startIngest, type MessageSource } from '@clutch/ingest';
+import { createRedisStreamsQueue, handoffSource, startIngest, type MessageSource } from '@clutch/ingest';
 import { createOnlineScorer, getLiveModel } from '@clutch/ml';
 import { webRoot } from '@clutch/web';
 import { createAdapter } from '@socket.io/redis-adapter';
@@ -45,22 +45,25 @@ export async function startRole(role: Role, config: PlatformConfig, logger: Logg
   const log = logger.child({ role });
 
   if (role === 'broker') {
+    // The broker XADDs a device's message to the shared stream before its PUBACK (durableHandoff).
+    const source = handoffSource();
     const broker = await startBroker({
+      durableHandoff: source,
       host: config.host, mqttPort: config.mqttPort, wsPort: config.mqttWsPort, ...(config.tls ? { tls: brokerTls(config.tls)! } : {}), redisUrl, logger: log,
       policy: tenantPolicy({ db, allowAnonymous: config.allowAnonymous, adminPassword: config.adminPassword }),
     });
     // This broker only produces into the shared stream; the ingest workers consume it.
     const stream = await createRedisStreamsQueue({ url: redisUrl });
-    const source = aedesSource(broker.aedes);
-    await source.start((message) => stream.enqueue(message));
+    await source.start((message) => stream.handoff(message));
     const stopRevocations = bus.subscribe((e) => {
       if (e.type === 'device-revoked') broker.disconnectDevice(e.tenantId, e.deviceId);
+      if (e.type === 'api-key-revoked') broker.disconnectApiKey(e.tenantId, e.keyId);
     });
     return {
       role, url: broker.mqttUrl, broker, db,
       async stop() {
         stopRevocations();
-        await source.stop();
+        await source.stop(); // from here on publishes are refused unacknowledged: devices resend them elsewhere
         await broker.close();
         await stream.close();
         await bus.close();
@@ -98,9 +101,13 @@ export async function startRole(role: Role, config: PlatformConfig, logger: Logg
   if (config.brokerUrl && config.adminPassword) {
     commandClient = await mqtt.connectAsync(config.brokerUrl, { clientId: `admin-api-${process.pid}`, username: 'admin', password: config.adminPassword });
   }
+  // Socket.io adapter publisher, and the store of the REST rate limits (shared by every API process).
+  const pub = new Redis(redisUrl);
+  pub.on('error', () => {});
   const api = await startApiServer({
     db, bus, webRoot, port: config.httpPort, host: config.host, logger: log,
     requireAuth: config.requireAuth, modelsDir: config.modelsDir,
+    allowedHosts: config.allowedHosts, rateLimit: { ...config.rateLimit, redis: pub }, trustProxy: config.trustProxy, connections: { maxConnections: config.maxConnections },
     ...(config.adminToken ? { adminToken: config.adminToken } : {}),
     ...(config.datasetsDir ? { datasetsDir: config.datasetsDir } : {}),
     ...(commandClient
@@ -114,9 +121,7 @@ export async function startRole(role: Role, config: PlatformConfig, logger: Logg
       : {}),
     health: async () => ({ redis: { status: 'up', detail: 'scaled-out API process' } }),
   });
-  const pub = new Redis(redisUrl);
   const sub = pub.duplicate();
-  pub.on('error', () => {});
   sub.on('error', () => {});
   api.io.adapter(createAdapter(pub, sub));
   return {

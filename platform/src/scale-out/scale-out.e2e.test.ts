@@ -65,10 +65,33 @@ describe('scaled out on Redis and PostgreSQL', () => {
 
     // A revocation made through API B ends the car's session on broker A.
     const closed = new Promise<void>((resolve) => car.once('close', () => resolve()));
-    const res = await fetch(`${apiB.url}/api/devices/acme/van-7/credentials`, { method: 'DELETE' });
+    const res = await fetch(`${apiB.url}/api/devices/acme/van-7/credentials`, { method: 'DELETE', headers: { 'x-requested-with': 'test' } });
     expect(res.status).toBeLessThan(300);
     await closed;
     await Promise.all([car.endAsync(true), partner.endAsync()]);
     dashboard.close();
+  });
+
+  it('regression 12.3: revoking an API key through one API ends its MQTT session on another broker and its socket on another API', async () => {
+    const db = brokerA.db;
+    await ensureTenant(db, 'acme', 'Acme');
+    const key = await createApiKey(db, { tenantId: 'acme', name: 'leaked', scopes: ['telemetry:read'] });
+    const partner = await mqtt.connectAsync(brokerA.url, { clientId: `acme/key-${key.keyId}`, username: 'apikey', password: key.token, reconnectPeriod: 0 });
+    const apiA = roles.find((r) => r.role === 'api' && r !== apiB)!;
+    const socket = connectSocket(apiA.url, { transports: ['websocket'], auth: { token: key.token } });
+    await new Promise<void>((resolve, reject) => {
+      socket.once('connect', () => resolve());
+      socket.once('connect_error', reject);
+    });
+    const mqttClosed = new Promise<void>((resolve) => partner.once('close', () => resolve()));
+    const socketClosed = new Promise<void>((resolve) => socket.once('disconnect', () => resolve()));
+
+    const started = Date.now();
+    const res = await fetch(`${apiB.url}/api/api-keys/acme/${key.keyId}`, { method: 'DELETE', headers: { 'x-requested-with': 'test' } });
+    expect(res.status).toBe(204);
+    await Promise.all([mqttClosed, socketClosed]);
+    expect(Date.now() - started).toBeLessThan(1000);
+    await partner.endAsync(true);
+    socket.close();
   });
 });
