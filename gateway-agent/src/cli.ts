@@ -4,6 +4,7 @@ import { runCommand } from './commands/run.js';
 import { readCommand } from './commands/read.js';
 import { simulateCommand, demoCommand } from './commands/simulate.js';
 import { decodeTestsCommand } from './commands/decode-tests.js';
+import { agentError } from './errors.js';
 
 export const USAGE = `usage:
   clutch-agent run --config <file.json> [--<key> <value> ...] [--trace-samples]
@@ -29,7 +30,7 @@ async function main(): Promise<void> {
     return;
   }
   const command = commands[name];
-  if (!command) throw new Error(`unknown command ${name}\n${USAGE}`);
+  if (!command) throw agentError('USAGE', `unknown command ${name}\n${USAGE}`);
   const result = await command(rest);
   if (result !== 'running') process.exitCode = result;
 }

@@ -1,6 +1,7 @@
 // The agent's configuration: one typed registry, every key documented (docs/gateway-agent.md is
 // written from this table). A JSON file supplies it; command-line flags of the same name override.
 import { readFileSync } from 'node:fs';
+import { agentError } from './errors.js';
 
 interface KeySpec {
   readonly type: 'string' | 'number' | 'boolean';
@@ -57,31 +58,27 @@ export interface AgentConfig {
   logLevel: string;
 }
 
-export class ConfigError extends Error {
-  readonly code = 'AGENT_CONFIG_INVALID';
-}
-
 /** Validates raw values (from JSON and flags): unknown keys, wrong types and missing keys are errors. */
 export function parseConfig(raw: Record<string, unknown>, source = 'config'): AgentConfig {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(raw)) {
     if (value === undefined) continue;
     const spec = (CONFIG_KEYS as Record<string, KeySpec>)[key];
-    if (!spec) throw new ConfigError(`${source}: unknown key ${JSON.stringify(key)}`);
+    if (!spec) throw agentError('CONFIG_INVALID', `${source}: unknown key ${JSON.stringify(key)}`);
     let v = value;
     // Flags arrive as strings.
     if (spec.type === 'number' && typeof v === 'string' && v.trim() !== '') v = Number(v);
     if (spec.type === 'boolean' && typeof v === 'string') v = v === 'true' ? true : v === 'false' ? false : v;
     if (typeof v !== spec.type || (spec.type === 'number' && !Number.isFinite(v))) {
-      throw new ConfigError(`${source}: ${key} must be a ${spec.type}, got ${JSON.stringify(value)}`);
+      throw agentError('CONFIG_INVALID', `${source}: ${key} must be a ${spec.type}, got ${JSON.stringify(value)}`);
     }
     out[key] = v;
   }
   for (const [key, spec] of Object.entries(CONFIG_KEYS) as [string, KeySpec][]) {
     if (out[key] === undefined && spec.default !== undefined) out[key] = spec.default;
-    if (out[key] === undefined && spec.required) throw new ConfigError(`${source}: ${key} is required`);
+    if (out[key] === undefined && spec.required) throw agentError('CONFIG_INVALID', `${source}: ${key} is required`);
   }
-  if (!/^mqtts?:\/\//.test(out['mqttUrl'] as string)) throw new ConfigError(`${source}: mqttUrl must start with mqtt:// or mqtts://`);
+  if (!/^mqtts?:\/\//.test(out['mqttUrl'] as string)) throw agentError('CONFIG_INVALID', `${source}: mqttUrl must start with mqtt:// or mqtts://`);
   const config = out as unknown as AgentConfig;
   if (config.passwordFile && config.password === undefined) {
     config.password = readFileSync(config.passwordFile, 'utf8').split(/\r?\n/)[0];
@@ -94,8 +91,8 @@ export function loadConfigFile(file: string): Record<string, unknown> {
   try {
     data = JSON.parse(readFileSync(file, 'utf8'));
   } catch (err) {
-    throw new ConfigError(`${file}: ${(err as Error).message}`);
+    throw agentError('CONFIG_INVALID', `${file}: ${(err as Error).message}`);
   }
-  if (typeof data !== 'object' || data === null || Array.isArray(data)) throw new ConfigError(`${file}: must be a JSON object`);
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) throw agentError('CONFIG_INVALID', `${file}: must be a JSON object`);
   return data as Record<string, unknown>;
 }

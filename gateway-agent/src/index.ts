@@ -1,29 +1,35 @@
-export { ElmFramer, parseResponse, ELM_PROMPT, type ElmResponse, type ElmErrorKind } from './elm327/framer.js';
-export { Elm327Driver, ElmTimeoutError, ElmClosedError } from './elm327/driver.js';
+export { ElmFramer, ELM_PROMPT } from './elm327/framer.js';
+export { parseResponse, type ElmResponse, type ElmErrorKind } from './elm327/response.js';
+export { Elm327Driver } from './elm327/driver.js';
+export { parseVoltage, decodeVoltageReply, plausibleBatteryVoltage } from './elm327/voltage.js';
+export { agentErrors, agentError, agentErrorCode, isNoReply, type AgentErrorCode } from './errors.js';
 export { parseFrames, type ObdMessage, type HeaderMode } from './obd/frames.js';
 export {
   decodeSignal, decodeCommand, decodeMode01Multi, selectMessage, commandData, commandDataLength, readBits, echoLength,
   type SignalValue, type DecodeOptions, type PidValues,
 } from './obd/decoder.js';
 export { encodeSignalValue, encodeCommandData } from './obd/encoder.js';
+export { mode01Request, decodeMode01Reply, MAX_PIDS_PER_REQUEST } from './obd/mode01.js';
+export type { Reading, DecodedReply } from './obd/readings.js';
+export { vinFromLines } from './obd/vin.js';
 export { pidsFromBitmap, bitmapFromPids, supportedPidsFromMessages, hasNextRange, pidHex } from './obd/supported-pids.js';
-export { defaultDatasetsDir } from './datasets.js';
-export {
-  loadCarObdDrive, listCarObdDrives, syntheticDrive, parseCarObdCsv, CAROBD_COLUMNS, DriveError, type DriveSource,
-} from './simulator/drive.js';
+export { openSerialPort } from './transport/serial-port.js';
+export { backoffDelay, type BackoffOptions } from './transport/backoff.js';
+export { loadCarObdDrive, listCarObdDrives, driveFromCarObd, carObdDriveFromText, type DriveSource } from './simulator/drive.js';
+export { syntheticDrive } from './simulator/synthetic-drive.js';
 export { createLinkedStreams } from './simulator/streams.js';
 export { Elm327Simulator, SIMULATOR_BANNER, DEFAULT_VIN, type SimulatorOptions } from './simulator/elm327-simulator.js';
 export { startSimulator, type StartSimulatorOptions, type RunningSimulator } from './simulator/start.js';
 export { startAgent, defaultQueueDir, AGENT_VERSION, type AgentOptions, type AgentTransport, type AgentStats, type RunningAgent } from './agent/agent.js';
-export { initialiseAdapter, vinFromLines, parseVoltage, type AdapterInfo } from './agent/session.js';
-export { TelemetryBatcher } from './agent/batcher.js';
+export { initialiseAdapter, type AdapterInfo } from './agent/session.js';
+export { TelemetryBatcher } from './store/batcher.js';
 export { buildPollPlan, nextRequest, type PollItem, type PollPlanOptions } from './agent/poll-plan.js';
 export { MqttPublisher, type MqttPublisherOptions } from './uplink/mqtt-publisher.js';
 export type { TelemetryPublisher, UplinkKind } from './uplink/publisher.js';
 export { QueueDrainer, DEFAULT_INFLIGHT_WINDOW, type DrainerOptions } from './uplink/drainer.js';
 export { DiskQueue, DEFAULT_QUEUE_MAX_BYTES, writeFileDurable, type DiskQueueOptions, type DiskQueueStats } from './store/disk-queue.js';
 export { Outbox, type OutboxOptions } from './store/outbox.js';
-export { AdapterLink, backoffDelay, type BackoffOptions } from './agent/adapter-link.js';
+export { AdapterLink } from './agent/adapter-link.js';
 export { startPoller, type Poller, type PollerOptions } from './agent/poller.js';
 export { simulatedVehicle, makeVin, type SimulatedVehicle } from './simulator/vehicles.js';
 export { loadObdbReplay, type ObdbReplay, type ReplayAnswer } from './simulator/obdb-replay.js';

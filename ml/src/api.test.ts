@@ -4,9 +4,10 @@ import { benchmarkScoring } from './bench.js';
 import { framesToReadings } from './features/frames.js';
 import { injectFault } from './eval/inject.js';
 import { FEATURE_SIGNALS } from './signals.js';
-import { realDrive } from './test-helpers.js';
+import { NO_CAROBD, onRealDrives, realDrive } from './test-helpers.js';
+import type { Reading } from './features/frames.js';
 
-describe('predictMaintenance / analyzeDriving', () => {
+describe.skipIf(NO_CAROBD)(onRealDrives('predictMaintenance on a real drive'), () => {
   it('reports every system healthy on a real drive and explains a weak battery', async () => {
     const drive = await realDrive('live2.csv');
     const start = Date.parse('2025-03-01T08:00:00Z');
@@ -20,12 +21,22 @@ describe('predictMaintenance / analyzeDriving', () => {
     expect(faulty.systems.battery.alerts[0]?.explanation).toMatch(/alternator/);
     expect(faulty.systems.cooling.status).toBe('ok');
   });
+});
 
-  it('scores driving from readings', async () => {
-    const report = analyzeDriving(framesToReadings((await realDrive('drive3.csv')).frames, FEATURE_SIGNALS));
-    expect(report.score).toBeGreaterThanOrEqual(0);
-    expect(report.score).toBeLessThanOrEqual(100);
-    expect(report.explanation).toMatch(/Score \d+\/100/);
+describe('analyzeDriving', () => {
+  it('scores readings as they arrive from ingest: 20 of 30 minutes idling score round(100 - 40 x (2/3 - 0.3)) = 85', () => {
+    // One rpm and one speed reading every 500 ms, ISO times, in the order ingest stores them.
+    const readings: Reading[] = [];
+    const start = Date.parse('2025-03-01T08:00:00Z');
+    for (let i = 0; i <= 3600; i++) {
+      const time = new Date(start + i * 500).toISOString();
+      readings.push({ signal: 'engine.rpm', time, value: i < 2400 ? 800 : 1500 }, { signal: 'vehicle.speed', time, value: i < 2400 ? 0 : 10 });
+    }
+    const report = analyzeDriving(readings.reverse());
+    expect(report.score).toBe(85);
+    expect(report.durationHours).toBeCloseTo(0.5, 9);
+    expect(report.idlingShare).toBeCloseTo(2 / 3, 9);
+    expect(report.explanation).toMatch(/^Score 85\/100 over 0\.50 h/);
   });
 });
 

@@ -4,7 +4,8 @@
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { Elm327Driver } from '../elm327/driver.js';
-import { openSerialPort } from '../simulator/start.js';
+import { backoffDelay, type BackoffOptions } from '../transport/backoff.js';
+import { openSerialPort } from '../transport/serial-port.js';
 import { initialiseAdapter, type AdapterInfo } from './session.js';
 
 export type AgentTransport =
@@ -12,19 +13,6 @@ export type AgentTransport =
   | { path: string; baudRate: number }
   /** Any reopenable byte stream (the reconnect tests use it). */
   | { open: () => Promise<Duplex> };
-
-export interface BackoffOptions {
-  readonly initialMs?: number;
-  readonly maxMs?: number;
-}
-
-/** Exponential backoff with full jitter (AWS architecture blog, "Exponential Backoff and Jitter"). */
-export function backoffDelay(attempt: number, options: BackoffOptions = {}): number {
-  const base = options.initialMs ?? 500;
-  const cap = options.maxMs ?? 30_000;
-  const ceiling = Math.min(cap, base * 2 ** Math.min(attempt, 20));
-  return Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
-}
 
 export class AdapterLink {
   private stream: Duplex | undefined;

@@ -7,7 +7,8 @@ import { Aedes } from 'aedes';
 import { connectAsync } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseStatus, parseTelemetryBatch, type TelemetryBatch } from '@clutch/contracts';
-import { listCarObdDrives, loadCarObdDrive, syntheticDrive, type DriveSource } from '../simulator/drive.js';
+import { listCarObdDrives, loadCarObdDrive, type DriveSource } from '../simulator/drive.js';
+import { syntheticDrive } from '../simulator/synthetic-drive.js';
 import { startSimulator, type RunningSimulator } from '../simulator/start.js';
 import { startAgent } from './agent.js';
 

@@ -1,10 +1,10 @@
 // Which Mode 01 PIDs to read and how often (DESIGN §5 "Polling plan").
 import { signalCatalogue } from '@clutch/contracts';
-import { commandDataLength } from '../obd/decoder.js';
 import { findMode01Command, type Signalset } from '@clutch/firmware-profiles';
+import { MAX_PIDS_PER_REQUEST, mode01Request } from '../obd/mode01.js';
 import { pidHex } from '../obd/supported-pids.js';
 
-export const MAX_PIDS_PER_REQUEST = 6; // SAE J1979 §8.1.2 (CAN only)
+export { MAX_PIDS_PER_REQUEST };
 export const DEFAULT_POLL_SECONDS = 5;
 
 export interface PollItem {
@@ -49,11 +49,7 @@ export function buildPollPlan(set: Signalset, supported: ReadonlySet<number>, no
   return [...periods].map(([pid, periodMs]) => ({ pid, periodMs, nextDueMs: now }));
 }
 
-/**
- * The next request: the most overdue items, up to six Mode 01 PIDs together on CAN. The trailing digit is
- * the number of CAN frames the single ECU reply will take (ELM327 DS "response count"), so the adapter
- * returns as soon as they arrived instead of waiting out its timeout.
- */
+/** The next request: the most overdue items, up to six Mode 01 PIDs together on CAN (obd/mode01.ts). */
 export function nextRequest(
   plan: readonly PollItem[], set: Signalset, now: number, isCan: boolean, maxPids: number = MAX_PIDS_PER_REQUEST,
 ): { command: string; items: PollItem[] } | null {
@@ -62,10 +58,7 @@ export function nextRequest(
   if (due.length === 0) return null;
   if (due[0]!.pid === 'ATRV') return { command: 'ATRV', items: [due[0]!] };
   const items = due.filter((p) => p.pid !== 'ATRV').slice(0, isCan ? Math.max(1, Math.min(maxPids, MAX_PIDS_PER_REQUEST)) : 1);
-  const payload = 1 + items.reduce((n, p) => n + 1 + commandDataLength(findMode01Command(set, p.pid)!), 0);
-  const frames = payload <= 7 ? 1 : 1 + Math.ceil((payload - 6) / 7);
-  const suffix = isCan && frames <= 15 ? frames.toString(16).toUpperCase() : '';
-  return { command: `01${items.map((p) => p.pid).join('')}${suffix}`, items };
+  return { command: mode01Request(set, items.map((p) => p.pid), isCan), items };
 }
 
 /**

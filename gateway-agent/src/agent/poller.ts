@@ -1,11 +1,13 @@
 // The polling loop: asks the adapter for what is due, decodes, hands values on, heals the link.
 import { sae1979Signalset, type Signalset } from '@clutch/firmware-profiles';
 import type { Logger } from 'pino';
+import { decodeVoltageReply } from '../elm327/voltage.js';
+import { agentErrorCode, isNoReply } from '../errors.js';
 import { headerModeForProtocol } from '../obd/frames.js';
-import { decodeMode01Reply } from './readings.js';
+import { decodeMode01Reply } from '../obd/mode01.js';
+import type { DecodedReply } from '../obd/readings.js';
 import type { AdapterLink } from './adapter-link.js';
 import { buildPollPlan, markRead, nextRequest, type PollItem, type PollPlanOptions } from './poll-plan.js';
-import { parseVoltage } from './session.js';
 
 export interface PollerOptions {
   readonly link: AdapterLink;
@@ -23,7 +25,7 @@ export interface Poller {
   stop(): Promise<void>;
   readsPerSecond(): number;
   readonly reads: number;
-  /** Values refused as out of range (SAE J1979 encodable range, contracts catalogue). */
+  /** Values refused as out of range (the contracts catalogue's range, battery voltage included). */
   readonly rejected: number;
   /** Requests sent to the adapter. */
   readonly requests: number;
@@ -104,25 +106,20 @@ export function startPoller(options: PollerOptions): Poller {
         const reply = await driver.send(request.command, options.requestTimeoutMs ?? 2000);
         timeouts = 0;
         const at = Date.now();
-        if (request.command === 'ATRV') {
-          const volts = reply.ok ? parseVoltage(reply.lines) : undefined;
-          if (volts !== undefined && volts > 0) {
-            deliver('battery.voltage', volts, at);
-            reads++;
-          }
-        } else if (reply.ok) {
-          const decoded = decodeMode01Reply(set, reply.lines, request.items.map((i) => i.pid), headerModeForProtocol(link.info?.protocol));
+        if (reply.ok) {
+          const decoded: DecodedReply = request.command === 'ATRV'
+            ? decodeVoltageReply(reply.lines)
+            : decodeMode01Reply(set, reply.lines, request.items.map((i) => i.pid), headerModeForProtocol(link.info?.protocol));
           for (const r of decoded.readings) deliver(r.key, r.value, at);
           reads += decoded.pidReads;
           rejected += decoded.rejected;
         } else {
-          log.debug({ command: request.command, error: reply.error }, 'adapter error');
+          log.debug({ command: request.command, error: reply.error, code: reply.code }, 'adapter error');
         }
       } catch (err) {
         if (!running) break;
-        const code = (err as { code?: string }).code;
-        if (code === 'ELM_TIMEOUT') timeouts++;
-        else if (code !== 'ELM_CLOSED') log.warn({ err, command: request.command }, 'adapter command failed');
+        if (isNoReply(err)) timeouts++;
+        else if (agentErrorCode(err) !== 'ADAPTER_CLOSED') log.warn({ err, command: request.command }, 'adapter command failed');
       }
       for (const item of request.items) markRead(item, Date.now());
     }

@@ -1,7 +1,9 @@
 // Adapter initialisation and identification (DESIGN §5 "Init").
 import { selectProfile } from '@clutch/firmware-profiles';
 import type { Elm327Driver } from '../elm327/driver.js';
+import { plausibleBatteryVoltage } from '../elm327/voltage.js';
 import { parseFrames } from '../obd/frames.js';
+import { vinFromLines } from '../obd/vin.js';
 import { pidHex, supportedPidsFromMessages } from '../obd/supported-pids.js';
 
 export interface AdapterInfo {
@@ -15,22 +17,6 @@ export interface AdapterInfo {
   readonly batteryVoltage?: number;
   /** Firmware profile chosen by VIN and supported PIDs (SAE J1979 when none fits). */
   readonly profile: { readonly name: string; readonly reason: string; readonly modelYear?: number };
-}
-
-/** ELM327 DS: ATRV answers e.g. '12.4V'. */
-export function parseVoltage(lines: readonly string[]): number | undefined {
-  const m = /^(\d+(?:\.\d+)?)\s*V$/i.exec(lines[0] ?? '');
-  return m ? Number(m[1]) : undefined;
-}
-
-/** SAE J1979 Mode 09 PID 02 on CAN: 49 02 <count 01> then 17 ASCII characters. */
-export function vinFromLines(lines: readonly string[]): string | undefined {
-  for (const message of parseFrames(lines)) {
-    if (message.data[0] !== 0x49 || message.data[1] !== 0x02) continue;
-    const text = Buffer.from(message.data.subarray(3)).toString('latin1').replace(/[^A-HJ-NPR-Z0-9]/g, '');
-    if (text.length >= 17) return text.slice(-17);
-  }
-  return undefined;
 }
 
 export async function initialiseAdapter(driver: Elm327Driver): Promise<AdapterInfo> {
@@ -55,7 +41,7 @@ export async function initialiseAdapter(driver: Elm327Driver): Promise<AdapterIn
   const vinReply = await driver.send('0902', 5000);
   const vin = vinReply.ok ? vinFromLines(vinReply.lines) : undefined;
   const rv = await driver.send('ATRV', 2000);
-  const batteryVoltage = rv.ok ? parseVoltage(rv.lines) : undefined;
+  const batteryVoltage = rv.ok ? plausibleBatteryVoltage(rv.lines) : undefined;
   const choice = selectProfile(vin, supported);
   const profile = { name: choice.name, reason: choice.reason, ...(choice.modelYear ? { modelYear: choice.modelYear } : {}) };
   return { banner, protocol, isCan, supportedPids: supported, vin, batteryVoltage, profile };

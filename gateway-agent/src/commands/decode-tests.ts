@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { isUpstreamFuelTrimCase, runDecodeTests } from '../obdb/decode-tests.js';
+import { agentError } from '../errors.js';
 
 /** `clutch-agent decode-tests <obdb-repo-dir> [--fallback <make-repo-dir>]`: exit 1 when any value fails. */
 export async function decodeTestsCommand(args: string[]): Promise<number> {
@@ -9,7 +10,7 @@ export async function decodeTestsCommand(args: string[]): Promise<number> {
     options: { fallback: { type: 'string' }, verbose: { type: 'boolean', short: 'v' } },
   });
   const repo = positionals[0];
-  if (!repo) throw new Error('usage: clutch-agent decode-tests <obdb-repo-dir> [--fallback <make-repo-dir>]');
+  if (!repo) throw agentError('USAGE', 'clutch-agent decode-tests <obdb-repo-dir> [--fallback <make-repo-dir>]');
   const report = runDecodeTests(path.resolve(repo), values.fallback ? { fallbackDir: path.resolve(values.fallback) } : {});
   for (const f of report.failed) {
     const note = isUpstreamFuelTrimCase(f) ? ' (known upstream fuel-trim offset, see SOURCE.md)' : '';

@@ -2,7 +2,7 @@
 import { existsSync } from 'node:fs';
 import { startPtyPair } from '@clutch/test-support';
 import { describe, expect, it, vi } from 'vitest';
-import { syntheticDrive } from '../simulator/drive.js';
+import { syntheticDrive } from '../simulator/synthetic-drive.js';
 import { startSimulator } from '../simulator/start.js';
 import { readCommand } from './read.js';
 

@@ -3,6 +3,7 @@ import { pino } from 'pino';
 import { AdapterLink } from '../agent/adapter-link.js';
 import { startPoller } from '../agent/poller.js';
 import { readDiagnostics } from '../diagnostics/diagnostics.js';
+import { agentError } from '../errors.js';
 
 /**
  * `clutch-agent read`: checks an adapter and car without any broker. Prints one JSON line with the
@@ -13,7 +14,7 @@ export async function readCommand(args: string[]): Promise<number> {
     args,
     options: { port: { type: 'string' }, baud: { type: 'string', default: '38400' }, duration: { type: 'string', default: '10' } },
   });
-  if (!values.port) throw new Error('--port is required');
+  if (!values.port) throw agentError('USAGE', '--port is required');
   const log = pino({ level: 'warn' }, pino.destination(2));
   const link = new AdapterLink({ path: values.port, baudRate: Number(values.baud) }, log);
   const info = await link.open();

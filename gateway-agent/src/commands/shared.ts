@@ -1,4 +1,5 @@
-import { listCarObdDrives, loadCarObdDrive, syntheticDrive, type DriveSource } from '../simulator/drive.js';
+import { listCarObdDrives, loadCarObdDrive, type DriveSource } from '../simulator/drive.js';
+import { syntheticDrive } from '../simulator/synthetic-drive.js';
 
 /** Runs `closers` in order on SIGINT/SIGTERM, then exits. */
 export function onShutdown(closers: (() => Promise<void>)[]): void {

@@ -5,6 +5,7 @@ import { loadObdbReplay } from '../simulator/obdb-replay.js';
 import { startSimulator } from '../simulator/start.js';
 import { createLinkedStreams } from '../simulator/streams.js';
 import { onShutdown, pickDrive } from './shared.js';
+import { agentError } from '../errors.js';
 
 export async function simulateCommand(args: string[]): Promise<'running'> {
   const { values } = parseArgs({
@@ -16,7 +17,7 @@ export async function simulateCommand(args: string[]): Promise<'running'> {
       quirks: { type: 'string' }, pace: { type: 'boolean' },
     },
   });
-  if (!values.port) throw new Error('--port is required');
+  if (!values.port) throw agentError('USAGE', '--port is required');
   const rate = Number(values.quirks ?? 0);
   const sim = await startSimulator({
     path: values.port, baudRate: Number(values.baud), drive: pickDrive(values.csv, values.seed),
@@ -41,7 +42,7 @@ export async function demoCommand(args: string[]): Promise<'running'> {
       csv: { type: 'string' }, seed: { type: 'string' }, 'row-ms': { type: 'string', default: '500' },
     },
   });
-  if (!values['mqtt-url'] || !values.tenant || !values.device) throw new Error('--mqtt-url, --tenant and --device are required');
+  if (!values['mqtt-url'] || !values.tenant || !values.device) throw agentError('USAGE', '--mqtt-url, --tenant and --device are required');
   const log = pino({ name: 'clutch-agent' });
   const [host, adapter] = createLinkedStreams();
   const sim = await startSimulator({ stream: adapter, drive: pickDrive(values.csv, values.seed), rowIntervalMs: Number(values['row-ms']) });

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { Elm327Driver } from '../elm327/driver.js';
 import { parseFrames } from '../obd/frames.js';
 import { initialiseAdapter } from '../agent/session.js';
-import { syntheticDrive } from '../simulator/drive.js';
+import { syntheticDrive } from '../simulator/synthetic-drive.js';
 import { startSimulator } from '../simulator/start.js';
 import { createLinkedStreams } from '../simulator/streams.js';
 import { clearDtcs, dtcReport, readDiagnostics } from './diagnostics.js';

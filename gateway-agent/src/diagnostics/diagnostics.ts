@@ -5,7 +5,9 @@ import { dtcDescription, sae1979Signalset, type Signalset } from '@clutch/firmwa
 import type { Elm327Driver } from '../elm327/driver.js';
 import { decodeSignal } from '../obd/decoder.js';
 import { parseFrames } from '../obd/frames.js';
-import { parseVoltage, vinFromLines } from '../agent/session.js';
+import { vinFromLines } from '../obd/vin.js';
+import { plausibleBatteryVoltage } from '../elm327/voltage.js';
+import { isNoReply } from '../errors.js';
 import { decodeDtc, dtcsFromMessages, DTC_SERVICES, type DtcKind } from './dtc.js';
 
 export interface DiagnosticCode {
@@ -47,7 +49,7 @@ async function ask(driver: Elm327Driver, command: string, timeoutMs = 5000): Pro
     const reply = await driver.send(command, timeoutMs);
     return reply.ok ? reply.lines : undefined;
   } catch (err) {
-    if ((err as { code?: string }).code === 'ELM_TIMEOUT') return undefined;
+    if (isNoReply(err)) return undefined;
     throw err;
   }
 }
@@ -96,7 +98,7 @@ export async function readDiagnostics(
   const freezeFrame = options.withFreezeFrame && codes.length > 0 ? await readFreezeFrame(driver) : undefined;
   const vin = vinLines ? vinFromLines(vinLines) : undefined;
   const ecuName = nameLines ? ecuNameFromLines(nameLines) : undefined;
-  const batteryVoltage = rv ? parseVoltage(rv) : undefined;
+  const batteryVoltage = rv ? plausibleBatteryVoltage(rv) : undefined;
   return { codes, ...(vin ? { vin } : {}), ...(ecuName ? { ecuName } : {}), ...(batteryVoltage !== undefined ? { batteryVoltage } : {}), ...(freezeFrame ? { freezeFrame } : {}) };
 }
 

@@ -1,14 +1,26 @@
 // Executes downlink commands against the adapter and answers on .../cmd/{id}/result.
 import type { Logger } from 'pino';
-import type { AdapterLink } from '../agent/adapter-link.js';
-import type { Poller } from '../agent/poller.js';
 import { clearDtcs, dtcReport, readDtcs } from '../diagnostics/diagnostics.js';
+import type { Elm327Driver } from '../elm327/driver.js';
+import { agentError, agentErrorCode } from '../errors.js';
 import type { TelemetryPublisher } from '../uplink/publisher.js';
 import { parseCommand, type AgentCommand, type CommandResult } from './command-schema.js';
 
+/** What the commands need of the adapter link (agent/adapter-link.ts AdapterLink). */
+export interface CommandLink {
+  readonly driver: Elm327Driver | undefined;
+  readonly info?: { readonly isCan: boolean };
+}
+
+/** What the commands need of the poller (agent/poller.ts Poller). */
+export interface CommandPoller {
+  setPeriods(periodsMs: Readonly<Record<string, number>>): void;
+  plan(): readonly { readonly pid: string; readonly periodMs: number }[];
+}
+
 export interface CommandDeps {
-  readonly link: AdapterLink;
-  readonly poller: Poller;
+  readonly link: CommandLink;
+  readonly poller: CommandPoller;
   readonly publisher: TelemetryPublisher;
   readonly logger: Logger;
   readonly stats: () => unknown;
@@ -18,19 +30,13 @@ export interface CommandDeps {
   readonly reboot?: () => void;
 }
 
-class CommandError extends Error {
-  constructor(readonly code: string, message: string) {
-    super(message);
-  }
-}
-
 async function execute(command: AgentCommand, deps: CommandDeps): Promise<unknown> {
   const driver = deps.link.driver;
   switch (command.type) {
     case 'report_status':
       return deps.stats();
     case 'reboot':
-      if (!deps.reboot) throw new CommandError('NOT_SUPPORTED', 'this agent has no service manager to restart it');
+      if (!deps.reboot) throw agentError('NOT_SUPPORTED', 'no service manager to restart this agent');
       // Answer first: the result must leave before the process does.
       setTimeout(deps.reboot, 500);
       return { restarting: true };
@@ -38,17 +44,17 @@ async function execute(command: AgentCommand, deps: CommandDeps): Promise<unknow
       deps.poller.setPeriods(command.periodsMs);
       return { plan: deps.poller.plan().map((p) => ({ pid: p.pid, periodMs: p.periodMs })) };
     case 'read_dtcs': {
-      if (!driver) throw new CommandError('ADAPTER_UNAVAILABLE', 'adapter link is down');
+      if (!driver) throw agentError('ADAPTER_UNAVAILABLE');
       const codes = await readDtcs(driver, deps.link.info?.isCan ?? true);
       await deps.publisher.publishMessage('dtc', JSON.stringify(dtcReport(codes)));
       return { codes };
     }
     case 'clear_dtcs': {
-      if (!driver) throw new CommandError('ADAPTER_UNAVAILABLE', 'adapter link is down');
+      if (!driver) throw agentError('ADAPTER_UNAVAILABLE');
       const speed = deps.lastSpeed();
-      if (speed === undefined || speed > 0) throw new CommandError('VEHICLE_MOVING', 'Mode 04 only with the vehicle stationary (speed 0 km/h read)');
+      if (speed === undefined || speed > 0) throw agentError('VEHICLE_MOVING', 'Mode 04 only with the vehicle stationary');
       deps.logger.warn({ authorisedBy: command.authorisedBy }, 'clearing DTCs (SAE J1979 Mode 04) on an authorised command');
-      if (!(await clearDtcs(driver))) throw new CommandError('ECU_REFUSED', 'no positive response to Mode 04');
+      if (!(await clearDtcs(driver))) throw agentError('ECU_REFUSED', 'no positive response to Mode 04');
       const codes = await readDtcs(driver, deps.link.info?.isCan ?? true);
       await deps.publisher.publishMessage('dtc', JSON.stringify(dtcReport(codes)));
       return { cleared: true, remaining: codes };
@@ -66,7 +72,8 @@ export async function handleCommand(id: string, payload: Buffer, deps: CommandDe
     try {
       result = { v: 1, id, ok: true, result: await execute(parsed.value, deps) };
     } catch (err) {
-      const code = err instanceof CommandError ? err.code : 'COMMAND_FAILED';
+      // An agent error (adapter timeout, vehicle moving, ...) keeps its catalogue code; anything else is a failure.
+      const code = agentErrorCode(err) ?? 'COMMAND_FAILED';
       result = { v: 1, id, ok: false, error: { code, message: (err as Error).message } };
     }
   }

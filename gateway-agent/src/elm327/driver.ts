@@ -1,17 +1,11 @@
 // ELM327 driver: one command at a time over a byte stream, replies framed at the prompt.
 import type { Duplex } from 'node:stream';
-import { ElmFramer, parseResponse, type ElmResponse } from './framer.js';
+import { agentError } from '../errors.js';
+import { ElmFramer } from './framer.js';
+import { parseResponse, type ElmResponse } from './response.js';
 
 /** ELM327 DS "ATZ": the identification printed at power-on and reset, e.g. 'ELM327 v1.5'. */
 const BANNER = /ELM327\s+v\d/i;
-
-export class ElmTimeoutError extends Error {
-  readonly code = 'ELM_TIMEOUT';
-}
-
-export class ElmClosedError extends Error {
-  readonly code = 'ELM_CLOSED';
-}
 
 interface Pending {
   command: string;
@@ -41,7 +35,16 @@ export class Elm327Driver {
   }
 
   private readonly onData = (chunk: Buffer | string) => {
-    for (const text of this.framer.push(chunk)) {
+    const overflows = this.framer.overflows;
+    const texts = this.framer.push(chunk);
+    if (this.framer.overflows > overflows && this.pending) {
+      // Kilobytes without a prompt will not turn into a reply: fail now rather than at the timeout.
+      const pending = this.pending;
+      this.pending = undefined;
+      clearTimeout(pending.timer);
+      pending.reject(agentError('ADAPTER_NO_PROMPT', `after ${pending.command}`, { command: pending.command }));
+    }
+    for (const text of texts) {
       const pending = this.pending;
       const asked = pending !== undefined && /^AT\s*(Z|WS|I|D)\s*$/i.test(pending.command);
       if (!asked && BANNER.test(text)) this.resetDetected = true;
@@ -52,7 +55,7 @@ export class Elm327Driver {
       this.pending = undefined;
       clearTimeout(pending.timer);
       const response = parseResponse(text, pending.command);
-      if (!response.ok && response.error === 'LV RESET') this.resetDetected = true;
+      if (!response.ok && response.code === 'ADAPTER_RESET') this.resetDetected = true;
       pending.resolve(response);
     }
   };
@@ -63,7 +66,7 @@ export class Elm327Driver {
     this.pending = undefined;
     if (pending) {
       clearTimeout(pending.timer);
-      pending.reject(new ElmClosedError('adapter stream closed'));
+      pending.reject(agentError('ADAPTER_CLOSED', `during ${pending.command}`));
     }
   };
 
@@ -75,7 +78,7 @@ export class Elm327Driver {
     const run = () =>
       new Promise<ElmResponse>((resolve, reject) => {
         if (this.closed) {
-          reject(new ElmClosedError('adapter stream closed'));
+          reject(agentError('ADAPTER_CLOSED', `before ${command}`));
           return;
         }
         const timer = setTimeout(() => {
@@ -83,7 +86,7 @@ export class Elm327Driver {
           this.pending = undefined;
           // Whatever partial reply arrived belongs to this command, not the next one.
           this.framer.reset();
-          reject(new ElmTimeoutError(`no prompt within ${timeoutMs} ms after ${command}`));
+          reject(agentError('ADAPTER_TIMEOUT', `no prompt within ${timeoutMs} ms after ${command}`, { command, timeoutMs }));
         }, timeoutMs);
         this.pending = { command, resolve, reject, timer };
         this.stream.write(`${command}\r`);

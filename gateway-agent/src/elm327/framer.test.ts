@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ElmFramer, parseResponse, type ElmResponse } from './framer.js';
+import { ElmFramer } from './framer.js';
+import { parseResponse, type ElmResponse } from './response.js';
 
 interface Exchange { sent: string; bytes: string }
 
@@ -29,21 +30,14 @@ function frameAll(chunks: string[]): ElmResponse[] {
   return texts.map((text, i) => parseResponse(text, STREAM[i]?.sent));
 }
 
-describe('ElmFramer + parseResponse', () => {
+describe('ElmFramer (cut at the prompt) + parseResponse', () => {
   const whole = STREAM.map((e) => e.bytes).join('');
   const expected = frameAll([whole]);
 
-  it('classifies data, echo and adapter messages', () => {
+  it('cuts one response per prompt', () => {
     expect(expected).toHaveLength(STREAM.length);
     expect(expected[0]).toEqual({ ok: true, lines: ['ELM327 v1.5'] });
-    expect(expected[1]).toEqual({ ok: true, lines: ['OK'] });
-    expect(expected[2]).toEqual({ ok: true, lines: ['7E8 06 41 00 BE 3F A8 13'] });
-    expect(expected[4]).toEqual({ ok: true, lines: ['41 0D 32'] });
     expect(expected[5]!.lines).toHaveLength(3);
-    expect(expected[8]).toEqual({ ok: true, lines: ['41 05 7B'] });
-    expect(expected.slice(9).map((r) => (r.ok ? 'ok' : r.error))).toEqual([
-      'NO DATA', '?', 'STOPPED', 'BUS INIT ERROR', 'CAN ERROR', 'BUFFER FULL', 'UNABLE TO CONNECT',
-    ]);
   });
 
   it('yields the same responses for every split of the stream at every byte', () => {
@@ -67,11 +61,6 @@ describe('ElmFramer + parseResponse', () => {
     }
   });
 
-  it('strips only an exact echo of the sent command, so data is never dropped', () => {
-    expect(parseResponse('01 0D\r7E803410D32\r\r', '010D').lines).toEqual(['7E803410D32']);
-    expect(parseResponse('7E803410D32\r\r', '010D').lines).toEqual(['7E803410D32']);
-  });
-
   it('survives garbage bytes and still frames the next real reply', () => {
     const framer = new ElmFramer();
     let seed = 42;
@@ -82,5 +71,12 @@ describe('ElmFramer + parseResponse', () => {
     }
     framer.push('>');
     expect(framer.push('41 0D 32\r\r>').map((t) => parseResponse(t))).toEqual([{ ok: true, lines: ['41 0D 32'] }]);
+  });
+
+  it('counts an overflow when a stream carries no prompt (not an ELM327, or the wrong baud rate)', () => {
+    const framer = new ElmFramer();
+    expect(framer.push(Buffer.alloc(70 * 1024, 0x41))).toEqual([]);
+    expect(framer.overflows).toBe(1);
+    expect(framer.push('\r41 0D 32\r\r>')).toHaveLength(1);
   });
 });

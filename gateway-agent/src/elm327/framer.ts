@@ -4,8 +4,13 @@
 /** ELM327 DS: every reply, including errors, ends with the '>' prompt when the adapter is ready again. */
 export const ELM_PROMPT = 0x3e;
 
+/** The longest ELM327 reply (ISO-TP, 4095 bytes as spaced hex with headers) fits well below this. */
+const MAX_PENDING_BYTES = 64 * 1024;
+
 export class ElmFramer {
   private buffer: number[] = [];
+  /** Times the buffer passed its cap without a prompt: the stream is not an ELM327 (or the baud rate is wrong). */
+  overflows = 0;
 
   /** Feeds bytes; returns the text of each response completed by a prompt in this chunk. */
   push(chunk: Uint8Array | string): string[] {
@@ -21,7 +26,10 @@ export class ElmFramer {
       }
     }
     // A stream with no prompt is not an adapter; cap the buffer so garbage cannot grow it without bound.
-    if (this.buffer.length > 64 * 1024) this.buffer = this.buffer.slice(-4096);
+    if (this.buffer.length > MAX_PENDING_BYTES) {
+      this.buffer = this.buffer.slice(-4096);
+      this.overflows++;
+    }
     return out;
   }
 
@@ -33,70 +41,4 @@ export class ElmFramer {
   reset(): void {
     this.buffer = [];
   }
-}
-
-export type ElmErrorKind =
-  | 'NO DATA'
-  | '?'
-  | 'STOPPED'
-  | 'CAN ERROR'
-  | 'BUFFER FULL'
-  | 'UNABLE TO CONNECT'
-  | 'BUS INIT ERROR'
-  | 'BUS ERROR'
-  | 'DATA ERROR'
-  | 'RX ERROR'
-  | 'FB ERROR'
-  | 'LV RESET'
-  | 'ACT ALERT'
-  | 'ERROR';
-
-export type ElmResponse =
-  | { readonly ok: true; readonly lines: readonly string[] }
-  | { readonly ok: false; readonly error: ElmErrorKind; readonly lines: readonly string[] };
-
-// ELM327 DS "Messages and error codes": each is printed on a line of its own in place of data.
-const ERROR_LINES: readonly [RegExp, ElmErrorKind][] = [
-  [/^NO ?DATA$/, 'NO DATA'],
-  [/^\?$/, '?'],
-  [/^STOPPED$/, 'STOPPED'],
-  [/^CAN ERROR$/, 'CAN ERROR'],
-  [/^BUFFER FULL$/, 'BUFFER FULL'],
-  [/^UNABLE TO CONNECT$/, 'UNABLE TO CONNECT'],
-  [/^BUS INIT:.*ERROR$/, 'BUS INIT ERROR'],
-  [/^BUS (ERROR|BUSY)$/, 'BUS ERROR'],
-  [/^(<)?DATA ERROR/, 'DATA ERROR'],
-  [/^<RX ERROR$/, 'RX ERROR'],
-  [/^FB ERROR$/, 'FB ERROR'],
-  [/^LV RESET$/, 'LV RESET'],
-  [/^ACT ALERT$/, 'ACT ALERT'],
-  [/^ERR\d*$|^ERROR$/, 'ERROR'],
-];
-
-function normaliseCommand(command: string): string {
-  return command.replace(/\s+/g, '').toUpperCase();
-}
-
-/**
- * Turns one framed response into lines of data or an error. `sentCommand` lets the echo (ATE1) be
- * recognised; the echo is always the first line because the adapter repeats input as it arrives.
- */
-export function parseResponse(text: string, sentCommand?: string): ElmResponse {
-  let lines = text
-    .split(/[\r\n]+/)
-    .map((line) => line.trim())
-    .filter((line) => line.length > 0);
-  if (sentCommand !== undefined && lines.length > 0) {
-    const echo = normaliseCommand(sentCommand);
-    if (normaliseCommand(lines[0]!) === echo && echo.length > 0) lines = lines.slice(1);
-  }
-  // ELM327 DS: 'SEARCHING...' precedes the first reply under ATSP0; 'BUS INIT: ...OK' under ISO 9141/14230.
-  lines = lines.filter((line) => !/^SEARCHING\.*$/i.test(line) && !/^BUS INIT:\s*\.*\s*OK$/i.test(line));
-  for (const line of lines) {
-    const upper = line.toUpperCase();
-    for (const [pattern, kind] of ERROR_LINES) {
-      if (pattern.test(upper)) return { ok: false, error: kind, lines };
-    }
-  }
-  return { ok: true, lines };
 }

@@ -2,8 +2,8 @@
 import type { Duplex } from 'node:stream';
 import type { LocationFix } from '@clutch/contracts';
 import type { Logger } from 'pino';
-import { backoffDelay } from '../agent/adapter-link.js';
-import { openSerialPort } from '../simulator/start.js';
+import { backoffDelay } from '../transport/backoff.js';
+import { openSerialPort } from '../transport/serial-port.js';
 import { FixBuilder, parseNmea } from './nmea.js';
 
 export interface GpsReaderOptions {

@@ -3,12 +3,12 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { commandAppliesToYear, loadSignalsetFile, sae1979Signalset, type ObdCommand } from '@clutch/firmware-profiles';
-import { datasetsAvailable, defaultDatasetsDir } from '../datasets.js';
+import { datasetAvailable, datasetsDir } from '@clutch/firmware-profiles';
 import { decodeCommand, decodeMode01Multi, decodeSignal, selectMessage } from './decoder.js';
 import { parseFrames } from './frames.js';
 
-const OBDB = path.join(defaultDatasetsDir(), 'obdb-signalsets');
-const haveObdb = datasetsAvailable('obdb-signalsets');
+const OBDB = path.join(datasetsDir(), 'obdb-signalsets');
+const haveObdb = datasetAvailable('obdb-signalsets');
 
 interface CaseFile {
   year: number;

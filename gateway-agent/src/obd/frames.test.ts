@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { isPlausible, signalByKey } from '@clutch/contracts';
 import { sae1979Signalset } from '@clutch/firmware-profiles';
-import { decodeMode01Reply } from '../agent/readings.js';
-import { vinFromLines } from '../agent/session.js';
+import { decodeMode01Reply } from './mode01.js';
+import { vinFromLines } from './vin.js';
 import { headerModeForProtocol, j1850Crc, parseFrames, sumChecksum } from './frames.js';
 
 const set = sae1979Signalset();
@@ -57,7 +57,7 @@ describe('reply forms of every OBD protocol', () => {
 });
 
 describe('fuzz: random lines never crash the decoder nor yield out-of-range readings', () => {
-  it('holds for 20k random replies', () => {
+  it('holds for 20k random replies, and a real frame among the garbage still decodes to its value', () => {
     let seed = 1234;
     const rnd = (n: number) => {
       seed = (seed * 1103515245 + 12345) & 0x7fffffff;
@@ -66,6 +66,7 @@ describe('fuzz: random lines never crash the decoder nor yield out-of-range read
     const pids = ['04', '05', '0C', '0D', '0F', '11', '2F', '42', '06', '0E'];
     let readings = 0;
     let rejected = 0;
+    let planted = 0;
     for (let i = 0; i < 20_000; i++) {
       const lines = Array.from({ length: 1 + rnd(4) }, () => {
         const head = ['7E8 ', '7E8', '18DAF110', '48 6B 10 ', '', '41 '][rnd(6)]!;
@@ -73,15 +74,25 @@ describe('fuzz: random lines never crash the decoder nor yield out-of-range read
         if (rnd(3) === 0) bytes.splice(0, 0, '41', pids[rnd(pids.length)]!);
         return head + bytes.join(rnd(2) ? ' ' : '');
       });
-      const reply = decodeMode01Reply(set, lines, pids, ['auto', 'legacy', 'none'][rnd(3)] as 'auto');
+      const headers = (['auto', 'legacy', 'none'] as const)[rnd(3)]!;
+      // A well-formed single frame from another ECU (7E9): coolant at a known raw byte, A - 40 °C (SAE J1979 PID 05).
+      const coolantRaw = rnd(256);
+      if (headers === 'auto') {
+        lines.splice(rnd(lines.length + 1), 0, `7E9 03 41 05 ${coolantRaw.toString(16).padStart(2, '0').toUpperCase()}`);
+        planted++;
+      }
+      const reply = decodeMode01Reply(set, lines, pids, headers);
       rejected += reply.rejected;
       for (const r of reply.readings) {
         readings++;
         expect(isPlausible(signalByKey(r.key)!, r.value), `${r.key}=${r.value}`).toBe(true);
       }
+      if (headers === 'auto') expect(reply.readings).toContainEqual({ key: 'engine.coolant_temp', value: coolantRaw - 40 });
     }
-    // The random frames did decode to readings (the check above ran on real values).
-    expect(readings).toBeGreaterThan(1000);
-    expect(rejected).toBeGreaterThanOrEqual(0);
+    expect(planted).toBeGreaterThan(5000);
+    // The random frames did decode to readings besides the planted ones (the range check ran on them).
+    expect(readings).toBeGreaterThan(planted + 1000);
+    // The decoder clamps to the OBDb range, which the catalogue shares: nothing in Mode 01 is out of range.
+    expect(rejected).toBe(0);
   });
 });

@@ -1,10 +1,10 @@
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { datasetsAvailable, defaultDatasetsDir } from '../datasets.js';
+import { datasetAvailable, datasetsDir } from '@clutch/firmware-profiles';
 import { isUpstreamFuelTrimCase, parseCommandId, runDecodeTests, valuesMatch } from './decode-tests.js';
 
-const OBDB = path.join(defaultDatasetsDir(), 'obdb-signalsets');
+const OBDB = path.join(datasetsDir(), 'obdb-signalsets');
 
 /**
  * Expected failures: test cases recorded with OBDb's upstream fuel-trim offset (A*100/128 - 128).
@@ -67,7 +67,7 @@ describe('OBDb command ids', () => {
   });
 });
 
-describe.skipIf(!datasetsAvailable('obdb-signalsets'))('decode-tests over every shared OBDb vehicle', () => {
+describe.skipIf(!datasetAvailable('obdb-signalsets'))('decode-tests over every shared OBDb vehicle', () => {
   const vehicles = readdirSync(OBDB, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort();
 
   it('covers the twelve vehicles and SAE J1979', () => {

@@ -1,7 +1,9 @@
-// Drive sources for the simulator: a recorded carOBD CSV or a deterministic synthetic drive.
-import { readdirSync, readFileSync } from 'node:fs';
+// Recorded drives for the simulator: the carOBD CSVs, read in place through the shared parser
+// (@clutch/firmware-profiles), as a looping series of decoded Mode 01 values.
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { defaultDatasetsDir } from '../datasets.js';
+import { carObdDriveDir, datasetsDir, listCarObdFiles, parseCarObdCsv, type CarObdCsv } from '@clutch/firmware-profiles';
+import { agentError } from '../errors.js';
 
 /** A time series of decoded Mode 01 values keyed by OBDb SAEJ1979 signal id, one row per sample. */
 export interface DriveSource {
@@ -9,137 +11,44 @@ export interface DriveSource {
   /** OBDb ids this drive has values for (the simulator reports exactly these PIDs as supported). */
   readonly signals: readonly string[];
   readonly length: number;
+  /** Row `index`, wrapping around at both ends: a replay loops. */
   row(index: number): Readonly<Record<string, number>>;
 }
 
-/** carOBD column order (datasets/carobd-toyota-etios-2014/SOURCE.md) as OBDb ids. */
-export const CAROBD_COLUMNS = [
-  'RUNTM', 'RPM', 'VSS', 'TP', 'LOAD_PCT', 'ECT', 'LONGFT1', 'SHRTFT1', 'MAP', 'FLI', 'TP_B', 'APP_D', 'APP_E',
-  'TAC_PCT', 'EQ_RAT', 'BARO', 'TP_R', 'IAT', 'SPARKADV', 'CATEMP11', 'CATEMP12', 'VPWR', 'EVAP_PCT', 'MIL_TIME',
-  'CLR_TIME', 'MIL_DIST', 'WARM_UPS',
-] as const;
-
-export class DriveError extends Error {
-  readonly code = 'DRIVE_INVALID';
-}
-
-function fields(line: string): string[] {
-  const parts = line.split(',').map((f) => f.trim());
-  // 121 of the files end every line with a comma (SOURCE.md); the empty last field is not a column.
-  if (parts.length > 0 && parts.at(-1) === '') parts.pop();
-  return parts;
-}
-
-/** Parses carOBD CSV text: header + rows; blank and short rows are skipped (SOURCE.md quirks). */
-export function parseCarObdCsv(text: string, name = 'carobd'): DriveSource {
-  const lines = text.split(/\r?\n/);
-  const header = fields(lines[0] ?? '');
-  // live6.csv names 27 columns but every row has 24: trust the rows' usual width over the header.
-  const counts = new Map<number, number>();
-  for (const line of lines.slice(1, 200)) {
-    if (line.trim() !== '') counts.set(fields(line).length, (counts.get(fields(line).length) ?? 0) + 1);
-  }
-  const usual = [...counts].sort((a, b) => b[1] - a[1] || b[0] - a[0])[0]?.[0] ?? header.length;
-  const width = Math.min(header.length, usual, CAROBD_COLUMNS.length);
-  if (width === 0) throw new DriveError(`${name}: no header`);
-  const signals = CAROBD_COLUMNS.slice(0, width);
+/**
+ * The drive in a parsed carOBD file. The ECU must answer every PID it reports as supported, so only
+ * complete rows are replayed: a cut-off line or one with an empty or non-numeric value is skipped.
+ */
+export function driveFromCarObd(csv: CarObdCsv, name = 'carobd'): DriveSource {
+  const signals = csv.columns;
+  const width = signals.length;
+  if (width === 0) throw agentError('DRIVE_INVALID', `${name}: no header`);
   const rows: Record<string, number>[] = [];
-  for (const line of lines.slice(1)) {
-    if (line.trim() === '') continue;
-    const values = fields(line);
-    if (values.length < width) continue;
+  for (const { values, fields } of csv.rows) {
+    if (fields < width) continue;
     const row: Record<string, number> = {};
-    let valid = true;
+    let complete = true;
     for (let i = 0; i < width; i++) {
-      const v = Number(values[i]);
-      if (values[i] === '' || !Number.isFinite(v)) valid = false;
-      row[signals[i]!] = v;
+      if (!Number.isFinite(values[i])) complete = false;
+      row[signals[i]!] = values[i]!;
     }
-    if (valid) rows.push(row);
+    if (complete) rows.push(row);
   }
-  if (rows.length === 0) throw new DriveError(`${name}: no complete rows`);
+  if (rows.length === 0) throw agentError('DRIVE_INVALID', `${name}: no complete rows`);
   return { name, signals, length: rows.length, row: (i) => rows[((i % rows.length) + rows.length) % rows.length]! };
 }
 
+/** A drive from carOBD CSV text (see driveFromCarObd). */
+export function carObdDriveFromText(text: string, name?: string): DriveSource {
+  return driveFromCarObd(parseCarObdCsv(text), name);
+}
+
 export function loadCarObdDrive(csvPath: string): DriveSource {
-  return parseCarObdCsv(readFileSync(csvPath, 'utf8'), path.basename(csvPath, '.csv'));
+  return carObdDriveFromText(readFileSync(csvPath, 'utf8'), path.basename(csvPath, '.csv'));
 }
 
-/** CSV paths of the carOBD drives, sorted; empty when the dataset is absent. */
-export function listCarObdDrives(datasetsDir: string = defaultDatasetsDir()): string[] {
-  const dir = path.join(datasetsDir, 'carobd-toyota-etios-2014', 'obdiidata');
-  try {
-    return readdirSync(dir)
-      .filter((f) => f.endsWith('.csv'))
-      .sort((a, b) => a.localeCompare(b, 'en', { numeric: true }))
-      .map((f) => path.join(dir, f));
-  } catch {
-    return [];
-  }
-}
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/**
- * A plausible petrol-car drive, identical for the same seed: repeated idle -> accelerate -> cruise ->
- * brake cycles at 2 rows per second, coolant warming from ambient towards 90 °C.
- */
-export function syntheticDrive(seed: number, rows = 2400): DriveSource {
-  const rnd = mulberry32(seed);
-  const data: Record<string, number>[] = [];
-  const ambient = 15 + rnd() * 15;
-  let speed = 0;
-  let coolant = ambient;
-  let phase: 'idle' | 'accelerate' | 'cruise' | 'brake' = 'idle';
-  let phaseLeft = 20 + rnd() * 40;
-  let target = 0;
-  let fuel = 40 + rnd() * 50;
-  for (let i = 0; i < rows; i++) {
-    const t = i * 0.5;
-    phaseLeft -= 1;
-    if (phaseLeft <= 0) {
-      if (phase === 'idle') [phase, phaseLeft, target] = ['accelerate', 16 + rnd() * 20, 40 + rnd() * 70];
-      else if (phase === 'accelerate') [phase, phaseLeft] = ['cruise', 60 + rnd() * 120];
-      else if (phase === 'cruise') [phase, phaseLeft] = ['brake', 14 + rnd() * 12];
-      else [phase, phaseLeft, target] = ['idle', 20 + rnd() * 40, 0];
-    }
-    let pedal = 0;
-    if (phase === 'accelerate') {
-      pedal = 30 + rnd() * 25;
-      speed = Math.min(target, speed + 1.2 + rnd() * 0.8);
-    } else if (phase === 'cruise') {
-      pedal = 12 + rnd() * 6;
-      speed = Math.max(0, speed + (rnd() - 0.5) * 0.8);
-    } else if (phase === 'brake') {
-      speed = Math.max(0, speed - 2 - rnd());
-    } else {
-      speed = 0;
-    }
-    const gear = speed < 15 ? 1 : speed < 30 ? 2 : speed < 50 ? 3 : speed < 75 ? 4 : 5;
-    const ratio = [0, 110, 62, 42, 32, 26][gear]!;
-    const rpm = speed < 1 ? 780 + rnd() * 40 : Math.max(900, speed * ratio + pedal * 8 + rnd() * 30);
-    coolant += (90 - coolant) * 0.004 + (rnd() - 0.5) * 0.1;
-    fuel = Math.max(5, fuel - 0.0005 - speed * 0.00002);
-    const load = Math.min(100, 18 + pedal * 1.1 + rnd() * 3);
-    const throttle = 14 + pedal * 0.7;
-    data.push({
-      RUNTM: Math.floor(t), RPM: rpm, VSS: speed, TP: throttle, LOAD_PCT: load, ECT: coolant,
-      LONGFT1: 2.3, SHRTFT1: (rnd() - 0.5) * 6, MAP: 30 + load * 0.6, FLI: fuel, TP_B: throttle + 16,
-      APP_D: 15 + pedal * 0.6, APP_E: 7 + pedal * 0.3, TAC_PCT: pedal * 0.5, EQ_RAT: pedal > 40 ? 0.95 : 1,
-      BARO: 101, TP_R: pedal * 0.5, IAT: ambient + 10 + (coolant - ambient) * 0.1, SPARKADV: 10 + (100 - load) * 0.15,
-      CATEMP11: 300 + load * 4 + (coolant - ambient) * 2, CATEMP12: 250 + load * 3 + (coolant - ambient) * 2,
-      VPWR: 14.1 + (rnd() - 0.5) * 0.2, EVAP_PCT: coolant > 70 ? 20 : 0, MIL_TIME: 0, CLR_TIME: 1200 + Math.floor(t / 60),
-      MIL_DIST: 0, WARM_UPS: 40,
-    });
-  }
-  return { name: `synthetic-${seed}`, signals: CAROBD_COLUMNS, length: data.length, row: (i) => data[((i % data.length) + data.length) % data.length]! };
+/** CSV paths of the carOBD drives, in natural order; empty when the data set is absent. */
+export function listCarObdDrives(dir: string = datasetsDir()): string[] {
+  const driveDir = carObdDriveDir(dir);
+  return listCarObdFiles(driveDir).map((f) => path.join(driveDir, f));
 }

@@ -1,19 +1,19 @@
 import path from 'node:path';
 import { loadSignalsetFile } from '@clutch/firmware-profiles';
 import { describe, expect, it } from 'vitest';
-import { datasetsAvailable, defaultDatasetsDir } from '../datasets.js';
+import { datasetAvailable, datasetsDir } from '@clutch/firmware-profiles';
 import { Elm327Driver } from '../elm327/driver.js';
 import { initialiseAdapter } from '../agent/session.js';
 import { decodeCommand } from '../obd/decoder.js';
 import { parseFrames } from '../obd/frames.js';
-import { syntheticDrive } from './drive.js';
+import { syntheticDrive } from './synthetic-drive.js';
 import { loadObdbReplay } from './obdb-replay.js';
 import { startSimulator } from './start.js';
 import { createLinkedStreams } from './streams.js';
 
-const RAV4 = path.join(defaultDatasetsDir(), 'obdb-signalsets', 'Toyota-RAV4');
+const RAV4 = path.join(datasetsDir(), 'obdb-signalsets', 'Toyota-RAV4');
 
-describe.skipIf(!datasetsAvailable('obdb-signalsets'))('simulator replaying an OBDb vehicle', () => {
+describe.skipIf(!datasetAvailable('obdb-signalsets'))('simulator replaying an OBDb vehicle', () => {
   it('answers a RAV4 body-ECU Mode 21 request with its recorded frames, which decode with the RAV4 signalset', async () => {
     const replay = loadObdbReplay(RAV4, 2019);
     expect(replay.modelYear).toBe(2019);

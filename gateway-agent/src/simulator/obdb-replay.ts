@@ -6,6 +6,7 @@ import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { parseCommandId } from '../obdb/decode-tests.js';
 import { parseFrames } from '../obd/frames.js';
+import { agentError } from '../errors.js';
 
 export interface ReplayAnswer {
   /** Responding CAN id as recorded, e.g. '7E8', '7CC', '18DAF110'. */
@@ -26,7 +27,7 @@ export interface ObdbReplay {
 export function loadObdbReplay(repoDir: string, modelYear?: number): ObdbReplay {
   const root = path.join(repoDir, 'tests', 'test_cases');
   const years = existsSync(root) ? readdirSync(root).map(Number).filter(Number.isInteger) : [];
-  if (years.length === 0) throw new Error(`${repoDir}: no test cases`);
+  if (years.length === 0) throw agentError('REPLAY_INVALID', repoDir);
   const year = years.reduce((a, b) => (Math.abs(b - (modelYear ?? 9999)) < Math.abs(a - (modelYear ?? 9999)) ? b : a));
   const byKey = new Map<string, ReplayAnswer[]>();
   const dir = path.join(root, String(year), 'commands');

@@ -4,7 +4,8 @@ import { Elm327Driver } from '../elm327/driver.js';
 import { initialiseAdapter } from '../agent/session.js';
 import { decodeMode01Multi } from '../obd/decoder.js';
 import { parseFrames } from '../obd/frames.js';
-import { listCarObdDrives, loadCarObdDrive, parseCarObdCsv, syntheticDrive, type DriveSource } from './drive.js';
+import { carObdDriveFromText, listCarObdDrives, loadCarObdDrive, type DriveSource } from './drive.js';
+import { syntheticDrive } from './synthetic-drive.js';
 import { startSimulator, type RunningSimulator } from './start.js';
 import { createLinkedStreams } from './streams.js';
 
@@ -79,7 +80,7 @@ describe('ELM327 simulator over an in-process stream', () => {
   });
 
   it('skips the short rows and trailing commas of carOBD files', () => {
-    const drive = parseCarObdCsv('A (),B (),C (),\n1,800,0,\n\n2,900,\n3,1000,5,\n', 'quirks');
+    const drive = carObdDriveFromText('A (),B (),C (),\n1,800,0,\n\n2,900,\n3,1000,5,\n', 'quirks');
     expect(drive.signals).toEqual(['RUNTM', 'RPM', 'VSS']);
     expect(drive.length).toBe(2);
     expect(drive.row(1)).toEqual({ RUNTM: 3, RPM: 1000, VSS: 5 });

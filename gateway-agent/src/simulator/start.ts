@@ -1,5 +1,7 @@
 import type { Duplex } from 'node:stream';
-import { SerialPort } from 'serialport';
+import type { SerialPort } from 'serialport';
+import { agentError } from '../errors.js';
+import { openSerialPort } from '../transport/serial-port.js';
 import { Elm327Simulator, type SimulatorOptions } from './elm327-simulator.js';
 
 export interface StartSimulatorOptions extends SimulatorOptions {
@@ -17,19 +19,13 @@ export interface RunningSimulator {
   readonly simulator: Elm327Simulator;
 }
 
-export async function openSerialPort(path: string, baudRate: number): Promise<SerialPort> {
-  const port = new SerialPort({ path, baudRate, autoOpen: false });
-  await new Promise<void>((resolve, reject) => port.open((err) => (err ? reject(err) : resolve())));
-  return port;
-}
-
 /** Starts an ELM327 simulator answering on `stream` or on the serial device at `path`. */
 export async function startSimulator(options: StartSimulatorOptions): Promise<RunningSimulator> {
   let stream: Duplex;
   let port: SerialPort | undefined;
   if (options.stream) stream = options.stream;
   else if (options.path) stream = port = await openSerialPort(options.path, options.baudRate ?? 38400);
-  else throw new TypeError('startSimulator needs a stream or a path');
+  else throw agentError('SIMULATOR_NO_TRANSPORT');
   const simulator = new Elm327Simulator(options, (text) => {
     if (!stream.destroyed && stream.writable) stream.write(Buffer.from(text, 'latin1'));
   });

@@ -2,8 +2,7 @@
 // profiles, a VIN that decodes to them (WMI, model-year code, valid check digit), a trouble-code
 // scenario, its own ECU latency and a little adapter misbehaviour, and that vehicle's recorded answers.
 import path from 'node:path';
-import { checkDigit, vehicleProfiles } from '@clutch/firmware-profiles';
-import { datasetsAvailable, defaultDatasetsDir } from '../datasets.js';
+import { checkDigit, datasetAvailable, datasetsDir, vehicleProfiles } from '@clutch/firmware-profiles';
 import { loadObdbReplay, type ObdbReplay } from './obdb-replay.js';
 import type { SimulatorQuirks } from './elm327-simulator.js';
 
@@ -37,15 +36,15 @@ export function makeVin(wmi: string, modelYear: number, serial: number): string 
 }
 
 /** The i-th car of the fleet (1-based), deterministic. */
-export function simulatedVehicle(i: number, datasetsDir: string = defaultDatasetsDir()): SimulatedVehicle {
+export function simulatedVehicle(i: number, dir: string = datasetsDir()): SimulatedVehicle {
   // The engine data replays a petrol car (carOBD): battery-electric models would show an EV revving.
   const profiles = vehicleProfiles().filter((p) => p.years && p.wmi.length > 0 && !ELECTRIC.test(p.name));
   const p = profiles[(i - 1) % profiles.length]!;
   const [from, to] = p.years!;
   const modelYear = Math.max(from, to - ((i - 1) % Math.max(1, to - from + 1)));
-  const repo = path.join(datasetsDir, 'obdb-signalsets', p.name);
+  const repo = path.join(dir, 'obdb-signalsets', p.name);
   let replay: ObdbReplay | undefined;
-  if (datasetsAvailable(path.join('obdb-signalsets', p.name), datasetsDir)) {
+  if (datasetAvailable(path.join('obdb-signalsets', p.name), dir)) {
     try {
       replay = loadObdbReplay(repo, modelYear);
     } catch {

@@ -12,6 +12,7 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
+import { agentError } from '../errors.js';
 
 export const DEFAULT_QUEUE_MAX_BYTES = 256 * 1024 * 1024;
 
@@ -100,7 +101,7 @@ export class DiskQueue {
 
   /** Appends a batch durably, then drops the oldest batches if the queue is over its byte bound. */
   append(seq: number, payload: string): void {
-    if (this.entries.has(seq)) throw new Error(`seq ${seq} is already queued`);
+    if (this.entries.has(seq)) throw agentError('QUEUE_SEQ_EXISTS', `seq ${seq}`, { seq });
     const data = Buffer.from(payload);
     writeFileDurable(path.join(this.options.dir, fileName(seq)), data, this.fsync);
     this.entries.set(seq, data.length);

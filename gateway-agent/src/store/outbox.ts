@@ -13,7 +13,7 @@ import { closeSync, existsSync, ftruncateSync, openSync, readFileSync, writeSync
 import path from 'node:path';
 import type { TelemetryBatch } from '@clutch/contracts';
 import type { Logger } from 'pino';
-import { TelemetryBatcher } from '../agent/batcher.js';
+import { TelemetryBatcher } from './batcher.js';
 import { DiskQueue, writeFileDurable } from './disk-queue.js';
 
 export interface OutboxOptions {

@@ -3,6 +3,7 @@ import { buildTopic, parseTopic, type DeviceStatus } from '@clutch/contracts';
 import { connect, type IClientOptions, type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import type { TelemetryPublisher, UplinkKind } from './publisher.js';
+import { agentError } from '../errors.js';
 
 export interface MqttPublisherOptions {
   /** mqtt://host:1883 or mqtts://host:8883 (TLS). */
@@ -80,7 +81,7 @@ export class MqttPublisher implements TelemetryPublisher {
   waitConnected(timeoutMs = 10_000): Promise<void> {
     if (this.client.connected) return Promise.resolve();
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no MQTT connection to ${this.options.url} within ${timeoutMs} ms`)), timeoutMs);
+      const timer = setTimeout(() => reject(agentError('MQTT_CONNECT_TIMEOUT', `${this.options.url} within ${timeoutMs} ms`)), timeoutMs);
       this.client.once('connect', () => {
         clearTimeout(timer);
         resolve();

@@ -1,38 +1,22 @@
-import { readFile, readdir } from 'node:fs/promises';
+import { access, readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { signalByObdbId } from '@clutch/contracts';
+import {
+  CAROBD_COLUMNS as CAROBD_OBDB_COLUMNS, CAROBD_FILE, carObdDriveDir, datasetsDir, listCarObdFiles, parseCarObdCsv as parseCsv,
+} from '@clutch/firmware-profiles';
 import { SIGNAL_COUNT, FEATURE_SIGNALS } from '../signals.js';
 import { FRAME_MS, type Frame } from '../features/frames.js';
 
-/** carOBD CSV columns in file order, mapped to catalogue keys (SOURCE.md lists the 27 PIDs). */
-export const CAROBD_COLUMNS = [
-  'engine.run_time',
-  'engine.rpm',
-  'vehicle.speed',
-  'throttle.position',
-  'engine.load',
-  'engine.coolant_temp',
-  'fuel.trim.long_term_b1',
-  'fuel.trim.short_term_b1',
-  'intake.manifold_pressure',
-  'fuel.level',
-  'throttle.position_b',
-  'pedal.position_d',
-  'pedal.position_e',
-  'throttle.commanded_actuator',
-  'fuel.commanded_equivalence_ratio',
-  'ambient.barometric_pressure',
-  'throttle.relative_position',
-  'intake.air_temp',
-  'engine.timing_advance',
-  'catalyst.temp_b1s1',
-  'catalyst.temp_b1s2',
-  'ecu.control_module_voltage',
-  'evap.commanded_purge',
-  'mil.run_time',
-  'dtc.time_since_cleared',
-  'mil.distance',
-  'dtc.warm_ups_since_cleared',
-] as const;
+/**
+ * carOBD CSV columns in file order as catalogue keys: the shared column list (OBDb ids,
+ * @clutch/firmware-profiles) mapped through the catalogue, so ML, the simulator and ingest agree.
+ */
+export const CAROBD_COLUMNS: readonly string[] = CAROBD_OBDB_COLUMNS.map((id) => {
+  const signal = signalByObdbId(id);
+  // Failing at import is deliberate: a carOBD column without a catalogue signal would silently vanish.
+  if (!signal) throw new Error(`carOBD column ${id} is missing from the signal catalogue`);
+  return signal.key;
+});
 
 export type DriveMode = 'drive' | 'idle' | 'live' | 'long' | 'ufpe';
 
@@ -56,26 +40,17 @@ export interface ParsedCsv {
  */
 const MIN_FIELDS = Math.max(...FEATURE_SIGNALS.map((k) => CAROBD_COLUMNS.indexOf(k))) + 1;
 
-/** Parses one carOBD file: header line, trailing commas or not, short rows, blank lines. */
+/**
+ * The rows of one carOBD file that ML can use, parsed by the shared carOBD parser (header, trailing
+ * commas, blank lines, live6.csv's 24 columns): rows cut off before the feature columns are dropped;
+ * empty or non-numeric fields stay NaN.
+ */
 export function parseCarObdCsv(text: string): ParsedCsv {
   const rows: Float64Array[] = [];
   let dropped = 0;
-  const lines = text.split(/\r?\n/);
-  for (let i = 1; i < lines.length; i++) {
-    const line = (lines[i] ?? '').trim();
-    if (line === '') continue;
-    // A trailing comma yields one empty last field; it is not a value.
-    const fields = line.endsWith(',') ? line.slice(0, -1).split(',') : line.split(',');
-    if (fields.length < MIN_FIELDS) {
-      dropped++;
-      continue;
-    }
-    const row = new Float64Array(CAROBD_COLUMNS.length).fill(NaN);
-    for (let c = 0; c < Math.min(fields.length, row.length); c++) {
-      const raw = (fields[c] ?? '').trim();
-      row[c] = raw === '' ? NaN : Number(raw);
-    }
-    rows.push(row);
+  for (const row of parseCsv(text).rows) {
+    if (row.fields < MIN_FIELDS) dropped++;
+    else rows.push(row.values);
   }
   return { rows, dropped };
 }
@@ -97,27 +72,23 @@ export function rowsToFrames(rows: readonly Float64Array[], startMs = 0): Frame[
 }
 
 export function driveMode(file: string): DriveMode {
-  const m = /^(drive|idle|live|long|ufpe)\d+\.csv$/.exec(path.basename(file));
+  const m = CAROBD_FILE.exec(path.basename(file));
   if (!m) throw new Error(`not a carOBD drive file name: ${file}`);
   return m[1] as DriveMode;
 }
 
 /**
  * Where the carOBD CSVs live: CLUTCH_DATASETS_DIR (the `datasets` folder) when set, otherwise the
- * shared folder beside the repository. They are read in place, never copied into the repo.
+ * shared folder beside `repoRoot`. They are read in place, never copied into the repo.
  */
 export function carObdDir(repoRoot: string, env: NodeJS.ProcessEnv = process.env): string {
-  const datasets = env.CLUTCH_DATASETS_DIR ?? path.resolve(repoRoot, '..', 'shared', 'datasets');
-  return path.join(datasets, 'carobd-toyota-etios-2014', 'obdiidata');
+  return carObdDriveDir(datasetsDir(env, repoRoot));
 }
 
+/** Drive file names in natural order (drive2 before drive10); rejects when the folder is absent. */
 export async function listDriveFiles(dir: string): Promise<string[]> {
-  const names = await readdir(dir);
-  return names.filter((n) => /^(drive|idle|live|long|ufpe)\d+\.csv$/.test(n)).sort(naturalOrder);
-}
-
-function naturalOrder(a: string, b: string): number {
-  return a.localeCompare(b, 'en', { numeric: true });
+  await access(dir); // an absent folder rejects (ENOENT): callers tell "no data set" from "no drives"
+  return listCarObdFiles(dir);
 }
 
 export async function loadDrive(dir: string, file: string): Promise<Drive> {

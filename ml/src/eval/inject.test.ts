@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { FAULT_TYPES, injectFault } from './inject.js';
-import { realDrive } from '../test-helpers.js';
+import { NO_CAROBD, onRealDrives, realDrive } from '../test-helpers.js';
 import { FEATURE_SIGNALS } from '../signals.js';
 
-describe('fault injector', () => {
+describe.skipIf(NO_CAROBD)(onRealDrives('fault injector on a real drive'), () => {
   it.each(FAULT_TYPES)('%s changes only the copy, only after onset, reproducibly', async (fault) => {
     const drive = await realDrive('live2.csv');
     const before = drive.frames.map((f) => Array.from(f.v));

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { readingsToFrames, regimeOf } from './frames.js';
 import { FEATURE_NAMES, slidingWindows, windowFeatures } from './windows.js';
-import { realDrive } from '../test-helpers.js';
+import { NO_CAROBD, onRealDrives, realDrive } from '../test-helpers.js';
 import { S, SIGNAL_COUNT } from '../signals.js';
 
 const frame = (rpm: number, speed: number): Float64Array => {
@@ -19,35 +19,9 @@ describe('regimes', () => {
     expect(regimeOf(frame(1800, 45))).toBe('moving');
   });
 
-  it('finds both idle and moving windows in a real commute', async () => {
-    const drive = await realDrive('live1.csv');
-    const regimes = new Set(slidingWindows(drive.frames).map((w) => w.regime));
-    expect(regimes.has('idle')).toBe(true);
-    expect(regimes.has('moving')).toBe(true);
-  });
 });
 
 describe('feature windows', () => {
-  it('emits a 30 s window every 15 s of data', async () => {
-    const drive = await realDrive('idle1.csv');
-    const windows = slidingWindows(drive.frames);
-    const seconds = ((drive.frames.at(-1)?.t ?? 0) - (drive.frames[0]?.t ?? 0)) / 1000;
-    expect(windows.length).toBe(Math.floor((seconds - 30) / 15) + 1);
-    expect(windows[1]!.start - windows[0]!.start).toBe(15_000);
-    expect(windows[0]!.end - windows[0]!.start).toBe(30_000);
-  });
-
-  it('describes a running window with finite features and skips an engine-off one', async () => {
-    const drive = await realDrive('drive1.csv');
-    const windows = slidingWindows(drive.frames);
-    const running = windows.find((w) => w.regime === 'moving')!;
-    const features = windowFeatures(running)!;
-    expect(features).toHaveLength(FEATURE_NAMES.length);
-    expect([...features].every(Number.isFinite)).toBe(true);
-    const off = { ...running, runningShare: 0, regime: 'off' as const };
-    expect(windowFeatures(off)).toBeNull();
-  });
-
   it('builds frames from readings, carrying values forward and marking what was reported', () => {
     const frames = readingsToFrames([
       { signal: 'engine.rpm', time: 1000, value: 800 },
@@ -75,5 +49,34 @@ describe('feature windows', () => {
     expect(frames[0]?.v[S.speed]).toBeNaN();
     expect(frames[1]?.v[S.rpm]).toBe(900);
     expect(frames[1]?.v[S.speed]).toBe(12);
+  });
+});
+
+describe.skipIf(NO_CAROBD)(onRealDrives('regimes and windows of real drives'), () => {
+  it('finds both idle and moving windows in a real commute', async () => {
+    const drive = await realDrive('live1.csv');
+    const regimes = new Set(slidingWindows(drive.frames).map((w) => w.regime));
+    expect(regimes.has('idle')).toBe(true);
+    expect(regimes.has('moving')).toBe(true);
+  });
+
+  it('emits a 30 s window every 15 s of data', async () => {
+    const drive = await realDrive('idle1.csv');
+    const windows = slidingWindows(drive.frames);
+    const seconds = ((drive.frames.at(-1)?.t ?? 0) - (drive.frames[0]?.t ?? 0)) / 1000;
+    expect(windows.length).toBe(Math.floor((seconds - 30) / 15) + 1);
+    expect(windows[1]!.start - windows[0]!.start).toBe(15_000);
+    expect(windows[0]!.end - windows[0]!.start).toBe(30_000);
+  });
+
+  it('describes a running window with finite features and skips an engine-off one', async () => {
+    const drive = await realDrive('drive1.csv');
+    const windows = slidingWindows(drive.frames);
+    const running = windows.find((w) => w.regime === 'moving')!;
+    const features = windowFeatures(running)!;
+    expect(features).toHaveLength(FEATURE_NAMES.length);
+    expect([...features].every(Number.isFinite)).toBe(true);
+    const off = { ...running, runningShare: 0, regime: 'off' as const };
+    expect(windowFeatures(off)).toBeNull();
   });
 });

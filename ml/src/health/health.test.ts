@@ -2,10 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { createOnlineScorer, type Alert } from '../online/scorer.js';
 import { injectFault, type FaultType } from '../eval/inject.js';
 import { RULES_ONLY_MODEL } from '../models/model.js';
-import { realDrive } from '../test-helpers.js';
+import { NO_CAROBD, onRealDrives, realDrive } from '../test-helpers.js';
 import type { Frame } from '../features/frames.js';
 import { analyzeDrivingFrames } from './driving.js';
-import { S } from '../signals.js';
+import { S, SIGNAL_COUNT } from '../signals.js';
 
 function score(frames: readonly Frame[]): Alert[] {
   return createOnlineScorer({ model: RULES_ONLY_MODEL, now: () => 0 }).pushFrames('car-1', frames);
@@ -13,7 +13,7 @@ function score(frames: readonly Frame[]): Alert[] {
 
 const HEALTHY = ['drive3.csv', 'idle10.csv', 'live2.csv', 'ufpe3.csv'];
 
-describe('health checks on healthy real drives', () => {
+describe.skipIf(NO_CAROBD)(onRealDrives('health checks on healthy real drives'), () => {
   it.each(HEALTHY)('raise no alert on %s', async (file) => {
     const alerts = score((await realDrive(file)).frames);
     expect(alerts.map((a) => a.title)).toEqual([]);
@@ -29,7 +29,7 @@ const CASES: [FaultType, string, RegExp, RegExp][] = [
   ['sensor_drift', 'sensor', /Manifold pressure reads high/, /this engine pulls about/],
 ];
 
-describe('health checks on injected faults', () => {
+describe.skipIf(NO_CAROBD)(onRealDrives('health checks on injected faults'), () => {
   it.each(CASES)('%s raises a %s alert that explains itself', async (fault, kind, title, words) => {
     const copy = injectFault(await realDrive('live2.csv'), fault, { seed: 3 });
     const after = score(copy.frames).filter((a) => a.at >= copy.onsetMs);
@@ -51,7 +51,80 @@ describe('health checks on injected faults', () => {
   });
 });
 
-describe('driving behaviour', () => {
+/** Frames every 500 ms (the carOBD rate) from a speed (km/h) and rpm per frame index. */
+function drive(frames: number, speed: (i: number) => number, rpm: (i: number) => number = () => 2000): Frame[] {
+  return Array.from({ length: frames }, (_, i) => {
+    const v = new Float64Array(SIGNAL_COUNT).fill(NaN);
+    v[S.speed] = speed(i);
+    v[S.rpm] = rpm(i);
+    return { t: i * 500, v };
+  });
+}
+
+const HALF_HOUR = 3601; // 3600 intervals of 500 ms = 0.5 h of running engine
+
+/** 60 km/h with a stop at each given frame: 60 -> 0 in 1.5 s (-30 km/h per s over 2 s), 10 s still, back at 5 km/h per s. */
+function withStops(stops: number[]): (i: number) => number {
+  return (i) => {
+    for (const at of stops) {
+      const k = i - at;
+      if (k >= 0 && k < 3) return 40 - 20 * k;
+      if (k >= 3 && k < 23) return 0;
+      if (k >= 23 && k < 47) return Math.min(60, 2.5 * (k - 22));
+    }
+    return 60;
+  };
+}
+
+// Score per driving.ts: 100 - 4 x harsh events per hour - 8 x over-revs per hour - 40 x (idling share - 0.3 when above),
+// per hour of running engine but over at least 0.25 h, rounded and kept in 0..100.
+describe('driving score', () => {
+  it('gives a smooth half hour at 60 km/h 100 points, 30 km and no events', () => {
+    const report = analyzeDrivingFrames(drive(HALF_HOUR, () => 60));
+    expect(report).toMatchObject({ score: 100, durationHours: 0.5, idlingShare: 0, harshAccelerations: 0, harshBrakings: 0, overRevs: 0 });
+    expect(report.distanceKm).toBeCloseTo(30, 9);
+    expect(report.events).toEqual([]);
+  });
+
+  it('takes 4 points per harsh braking per hour: 3 hard stops in half an hour score 100 - 4 x 6 = 76', () => {
+    const report = analyzeDrivingFrames(drive(HALF_HOUR, withStops([600, 1800, 3000])));
+    expect(report.harshBrakings).toBe(3);
+    expect(report.harshAccelerations).toBe(0);
+    expect(report.idlingShare).toBeLessThan(0.3);
+    expect(report.score).toBe(76);
+    expect(report.events.map((e) => [e.kind, e.at])).toEqual([['harsh_braking', 601 * 500], ['harsh_braking', 1801 * 500], ['harsh_braking', 3001 * 500]]);
+    expect(report.events[0]!.explanation).toBe('Lost 20.0 km/h per second (harsh beyond 12.6); wears pads and discs, check following distance.');
+  });
+
+  it('takes 8 points per over-rev per hour on top: 3 hard stops and 2 over-revs score 100 - 24 - 32 = 44', () => {
+    const report = analyzeDrivingFrames(drive(HALF_HOUR, withStops([600, 1800, 3000]), (i) => (i === 1200 || i === 2400 ? 5000 : 2000)));
+    expect(report.overRevs).toBe(2);
+    expect(report.harshBrakings).toBe(3);
+    expect(report.score).toBe(44);
+  });
+
+  it('counts a short trip as a quarter hour: one hard stop in 6 minutes scores 100 - 4 x (1 / 0.25) = 84', () => {
+    const report = analyzeDrivingFrames(drive(721, withStops([300])));
+    expect(report.durationHours).toBeCloseTo(0.1, 9);
+    expect(report.harshBrakings).toBe(1);
+    expect(report.score).toBe(84);
+  });
+
+  it('takes 40 points per idling share above 30 %: 20 of 30 minutes idling score round(100 - 40 x (2/3 - 0.3)) = 85', () => {
+    const report = analyzeDrivingFrames(drive(HALF_HOUR, (i) => (i < 2400 ? 0 : 10), (i) => (i < 2400 ? 800 : 1500)));
+    expect(report.idlingShare).toBeCloseTo(2 / 3, 9);
+    expect(report.distanceKm).toBeCloseTo(10 * (1 / 6), 9);
+    expect(report.score).toBe(85);
+    expect(report.explanation).toMatch(/^Score 85\/100 over 0\.50 h and 1\.7 km: 0 harsh acceleration\/braking event\(s\), 0 over-rev\(s\), 67 % of running time idling\. Long idling/);
+  });
+
+  it('ignores time with the engine off', () => {
+    const report = analyzeDrivingFrames(drive(HALF_HOUR, () => 0, () => 0));
+    expect(report).toMatchObject({ score: 100, durationHours: 0, idlingShare: 0, distanceKm: 0 });
+  });
+});
+
+describe.skipIf(NO_CAROBD)(onRealDrives('driving behaviour on a real drive'), () => {
   it('scores a real drive and counts a harsh stop added to it', async () => {
     const drive = await realDrive('drive3.csv');
     const base = analyzeDrivingFrames(drive.frames);

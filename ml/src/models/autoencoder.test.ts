@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { anomalyScore, trainAutoencoder } from './autoencoder.js';
 import { driveFeatures } from './train.js';
-import { realDrive } from '../test-helpers.js';
+import { NO_CAROBD, onRealDrives, realDrive } from '../test-helpers.js';
 import { S } from '../signals.js';
 
-describe('autoencoder', () => {
+describe.skipIf(NO_CAROBD)(onRealDrives('autoencoder trained on real drives'), () => {
   it('trains deterministically under a seed and scores an odd window above healthy ones', async () => {
     const train = driveFeatures([await realDrive('live2.csv'), await realDrive('idle10.csv')]);
     const validation = driveFeatures([await realDrive('drive3.csv')]);
