@@ -1,7 +1,7 @@
 export type { CopyColumns, Database, DatabaseKind, Queryable, QueryResult } from './types.js';
 export { CopyValueError, type CopyColumn, type CopyType } from './copy-binary.js';
 export { openDatabase, type DatabaseConfig } from './open.js';
-export { openPglite } from './pglite.js';
+export { openPglite, pgliteOf } from './pglite.js';
 export { openPostgres } from './postgres.js';
 export { migrate, listMigrations, detectFeatures, migrationRequirements, CORE_MIGRATIONS_DIR, type DatabaseFeatures } from './migrate/migrate.js';
 export { syncSignals } from './signals.js';

@@ -23,12 +23,21 @@ function wrap(q: PGlite | Transaction): Queryable {
   };
 }
 
+// The instance behind each Database from openPglite: libraries with their own PGlite adapter (pg-boss)
+// and in-process LISTEN need it, and the Database interface stays driver-neutral.
+const instances = new WeakMap<Database, PGlite>();
+
+/** The PGlite instance behind a Database opened by openPglite; undefined for any other database. */
+export function pgliteOf(db: Database): PGlite | undefined {
+  return instances.get(db);
+}
+
 /** Embedded PostgreSQL (WASM). `dataDir` undefined keeps everything in memory (tests). */
 export async function openPglite(dataDir?: string): Promise<Database> {
   if (dataDir) mkdirSync(dataDir, { recursive: true });
   const pg = await PGlite.create(dataDir ? { dataDir } : {});
   const root = wrap(pg);
-  return {
+  const db: Database = {
     kind: 'pglite',
     location: dataDir ?? 'memory://',
     query: root.query,
@@ -56,4 +65,6 @@ export async function openPglite(dataDir?: string): Promise<Database> {
       if (!pg.closed) await pg.close();
     },
   };
+  instances.set(db, pg);
+  return db;
 }

@@ -1,0 +1,19 @@
+export {
+  createJobQueue,
+  DEAD_QUEUE,
+  type DeadJob,
+  type DeadJobPage,
+  type EnqueueOptions,
+  type JobContext,
+  type JobHandler,
+  type JobQueue,
+  type JobQueueOptions,
+  type QueueSettings,
+  type ScheduleInfo,
+} from './queue/job-queue.js';
+export { appendEvent, type NewOutboxEvent } from './outbox/append.js';
+export { startOutboxRelay, type OutboxRelay, type OutboxRelayOptions } from './outbox/relay.js';
+export { listenerFor, postgresListener, OUTBOX_CHANNEL, type Listen } from './outbox/listen.js';
+export { pruneDeliveredEvents } from './outbox/prune.js';
+export type { OutboxEvent, OutboxSink } from './outbox/event.js';
+export { jobsErrors, jobsError, type JobsErrorCode } from './errors.js';
