@@ -1,4 +1,6 @@
-import { timeAgo, type LiveAlert, type SignalInfo, type StoredAlert } from './api.js';
+import type { Translator } from '@clutch/i18n';
+import type { LiveAlert, SignalInfo, StoredAlert } from './api.js';
+import { setText } from './locale.js';
 
 interface ShownAlert {
   id: string;
@@ -9,7 +11,6 @@ interface ShownAlert {
   signals: string[];
 }
 
-const SEVERITY_LABEL: Record<ShownAlert['severity'], string> = { critical: 'Critical', warning: 'Warning', info: 'Info' };
 const MAX_SHOWN = 50;
 
 /** The alerts list: stored alerts on load, live ones prepended, newest first, each once. */
@@ -21,6 +22,7 @@ export class AlertsPanel {
     private readonly list: HTMLElement,
     private readonly empty: HTMLElement | null,
     private readonly count: HTMLElement | null,
+    private readonly i18n: Translator,
   ) {}
 
   /** Plain names for signal keys ("Engine coolant temperature" instead of engine.coolant_temp). */
@@ -38,7 +40,7 @@ export class AlertsPanel {
   }
 
   tick(): void {
-    for (const el of this.list.querySelectorAll<HTMLElement>('time[data-at]')) el.textContent = timeAgo(el.dataset.at ?? '');
+    for (const el of this.list.querySelectorAll<HTMLElement>('time[data-at]')) setText(el, this.i18n.ago(el.dataset.at ?? ''));
   }
 
   private merge(incoming: readonly ShownAlert[]): void {
@@ -49,10 +51,14 @@ export class AlertsPanel {
   }
 
   private render(): void {
-    // textContent everywhere: titles and explanations are data, never markup.
+    // textContent everywhere: titles and explanations are data, never markup. They are worded by ingest's
+    // scoring (data-from="api"): the API will localise them, the page cannot.
     this.list.replaceChildren(...this.alerts.map((a) => this.item(a)));
     if (this.empty) this.empty.hidden = this.alerts.length > 0;
-    if (this.count) this.count.textContent = this.alerts.length > 0 ? String(this.alerts.length) : '';
+    if (this.count) {
+      this.count.textContent = this.alerts.length > 0 ? this.i18n.number(this.alerts.length) : '';
+      this.count.title = this.alerts.length > 0 ? this.i18n.t('dashboard.alerts.count', { count: this.alerts.length }) : '';
+    }
   }
 
   private item(a: ShownAlert): HTMLLIElement {
@@ -66,28 +72,32 @@ export class AlertsPanel {
     const badge = document.createElement('span');
     badge.className = 'severity';
     badge.dataset.role = 'severity';
-    badge.textContent = SEVERITY_LABEL[a.severity] ?? a.severity;
+    badge.textContent = this.i18n.t('alert.severity', { severity: a.severity });
     const title = document.createElement('strong');
     title.className = 'alert-title';
     title.dataset.role = 'title';
+    title.dataset.from = 'api';
     title.textContent = a.title;
     const time = document.createElement('time');
     time.className = 'muted';
     time.dateTime = a.at;
     time.dataset.at = a.at;
-    time.title = new Date(a.at).toLocaleString();
-    time.textContent = timeAgo(a.at);
+    time.title = this.i18n.dateTime(a.at, { dateStyle: 'medium', timeStyle: 'short' });
+    time.textContent = this.i18n.ago(a.at);
     head.append(badge, title, time);
     const explanation = document.createElement('p');
     explanation.className = 'alert-explanation';
     explanation.dataset.role = 'explanation';
+    explanation.dataset.from = 'api';
     explanation.textContent = a.explanation;
     li.append(head, explanation);
     if (a.signals.length > 0) {
       const signals = document.createElement('ul');
       signals.className = 'chips';
       signals.dataset.role = 'signals';
-      signals.setAttribute('aria-label', 'Signals involved');
+      signals.setAttribute('aria-label', this.i18n.t('alert.signalsLabel'));
+      // Signal names come from the API's signal catalogue.
+      signals.dataset.from = 'api';
       for (const key of a.signals) {
         const chip = document.createElement('li');
         chip.textContent = this.signalNames.get(key) ?? key;

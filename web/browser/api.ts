@@ -1,3 +1,5 @@
+import type { Translator } from '@clutch/i18n';
+
 /** Shapes the API answers with (kept here because the browser build cannot import Node packages). */
 export interface Vehicle {
   id: string;
@@ -81,7 +83,7 @@ export async function getJson<T>(path: string): Promise<T> {
   const body: unknown = await res.json().catch(() => undefined);
   if (!res.ok) {
     const p = (body ?? {}) as { code?: string; detail?: string };
-    throw new ApiProblem(res.status, p.code ?? 'UNKNOWN', p.detail ?? `HTTP ${res.status}`);
+    throw new ApiProblem(res.status, p.code ?? 'UNKNOWN', p.detail ?? '');
   }
   return body as T;
 }
@@ -90,13 +92,8 @@ export function describeVehicle(v: Vehicle): string {
   return [v.modelYear, v.make, v.model].filter((x) => x !== null && x !== '').join(' ');
 }
 
-const relative = new Intl.RelativeTimeFormat(undefined, { numeric: 'auto' });
-
-export function timeAgo(iso: string, now = Date.now()): string {
-  const seconds = Math.round((Date.parse(iso) - now) / 1000);
-  const abs = Math.abs(seconds);
-  if (abs < 60) return relative.format(seconds, 'second');
-  if (abs < 3600) return relative.format(Math.round(seconds / 60), 'minute');
-  if (abs < 86400) return relative.format(Math.round(seconds / 3600), 'hour');
-  return relative.format(Math.round(seconds / 86400), 'day');
+/** What went wrong, for an error line: the API's own detail (its words), else ours. */
+export function problemDetail(err: unknown, i18n: Translator): string {
+  if (err instanceof ApiProblem) return err.message || i18n.t('error.httpStatus', { status: err.status });
+  return err instanceof Error && err.message ? err.message : i18n.t('error.unknown');
 }

@@ -1,7 +1,8 @@
+import type { Translator } from '@clutch/i18n';
+
 /** A hand-drawn, scrolling time chart on a canvas: a few series, each on its own y-scale. */
 export interface SeriesSpec {
   key: string;
-  label: string;
   color: string;
   /** Which side the series' scale is drawn on. */
   axis: 'left' | 'right';
@@ -29,13 +30,18 @@ export function niceCeiling(value: number): number {
 export class LiveChart {
   private readonly data = new Map<string, Point[]>();
   private frame = 0;
+  /** Read once: getComputedStyle on every frame would force a style recalculation per frame. */
+  private readonly colors: { muted: string; line: string };
 
   constructor(
     private readonly canvas: HTMLCanvasElement,
     private readonly series: readonly SeriesSpec[],
     private readonly windowMs: number,
+    private readonly i18n: Translator,
   ) {
     for (const s of series) this.data.set(s.key, []);
+    const style = getComputedStyle(canvas);
+    this.colors = { muted: style.getPropertyValue('--muted').trim() || '#64707f', line: style.getPropertyValue('--line').trim() || '#e1e6ed' };
     new ResizeObserver(() => this.schedule()).observe(canvas);
     // Scroll even when nothing arrives, so a silent vehicle visibly goes flat-lined to the left.
     setInterval(() => this.schedule(), 1000);
@@ -87,9 +93,7 @@ export class LiveChart {
     const plotW = width - PAD.left - PAD.right;
     const plotH = height - PAD.top - PAD.bottom;
     const x = (t: number): number => PAD.left + ((t - start) / this.windowMs) * plotW;
-    const style = getComputedStyle(this.canvas);
-    const muted = style.getPropertyValue('--muted').trim() || '#64707f';
-    const line = style.getPropertyValue('--line').trim() || '#e1e6ed';
+    const { muted, line } = this.colors;
     ctx.font = '11px system-ui, sans-serif';
     ctx.lineWidth = 1;
 
@@ -109,7 +113,7 @@ export class LiveChart {
       ctx.lineTo(PAD.left + plotW, Math.round(y) + 0.5);
       ctx.stroke();
       for (const s of this.series) {
-        const label = String(Math.round((ceilings.get(s.key)! * (rows - r)) / rows));
+        const label = this.i18n.number(Math.round((ceilings.get(s.key)! * (rows - r)) / rows));
         ctx.fillStyle = s.color;
         ctx.textBaseline = 'middle';
         ctx.textAlign = s.axis === 'left' ? 'right' : 'left';
@@ -122,7 +126,7 @@ export class LiveChart {
     ctx.textBaseline = 'top';
     for (let s = 0; s <= this.windowMs / 1000; s += 30) {
       const t = now - s * 1000;
-      ctx.fillText(s === 0 ? 'now' : `−${s}s`, x(t), PAD.top + plotH + 8);
+      ctx.fillText(s === 0 ? this.i18n.t('dashboard.chart.now') : this.i18n.t('dashboard.chart.secondsAgo', { seconds: s }), x(t), PAD.top + plotH + 8);
     }
 
     ctx.save();

@@ -1,9 +1,10 @@
 import { AlertsPanel } from './alerts.js';
+import type { MessageKey, Translator } from '@clutch/i18n';
 import {
   ApiProblem,
   describeVehicle,
   getJson,
-  timeAgo,
+  problemDetail,
   type Diagnostics,
   type LiveAlert,
   type Reading,
@@ -14,6 +15,7 @@ import {
 } from './api.js';
 import { LiveChart } from './chart.js';
 import { TroubleCodesPanel } from './diagnostics.js';
+import { setText, startPageLocale } from './locale.js';
 import { PresenceBadge } from './presence.js';
 
 type Level = 'ok' | 'warn' | 'bad';
@@ -50,6 +52,11 @@ const STALE_MS = 60_000;
 /** How much fresher the fallback source must be before it replaces the preferred one. */
 const FALLBACK_AFTER_MS = 30_000;
 const SOCKET_IO_URL: string = '/socket.io/socket.io.esm.min.js';
+const CONNECTION_TEXT = {
+  live: 'dashboard.connection.live',
+  connecting: 'dashboard.connection.connecting',
+  offline: 'dashboard.connection.offline',
+} as const satisfies Record<string, MessageKey>;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 interface Sample {
@@ -84,6 +91,7 @@ class Tile {
   constructor(
     private readonly spec: TileSpec,
     private readonly root: HTMLElement,
+    private readonly i18n: Translator,
   ) {
     const value = root.querySelector<HTMLElement>('.value');
     if (!value) throw new Error(`tile ${spec.signal} has no value element`);
@@ -108,8 +116,9 @@ class Tile {
   /** Re-renders the age text and staleness; called every second. */
   tick(): void {
     if (!this.shown) return;
-    if (this.timeEl) this.timeEl.textContent = timeAgo(new Date(this.shown.time).toISOString());
-    this.root.dataset.stale = String(Date.now() - this.shown.time > STALE_MS);
+    setText(this.timeEl, this.i18n.ago(this.shown.time));
+    const stale = String(Date.now() - this.shown.time > STALE_MS);
+    if (this.root.dataset.stale !== stale) this.root.dataset.stale = stale;
   }
 
   private pick(): { signal: string; sample: Sample } | undefined {
@@ -127,9 +136,10 @@ class Tile {
     if (!picked) return;
     const { signal, sample } = picked;
     this.shown = sample;
-    this.valueEl.textContent = sample.value.toFixed(this.spec.digits);
+    // No grouping: a gauge reads 2150 rpm, not 2,150; digits and decimal mark still follow the locale.
+    setText(this.valueEl, this.i18n.number(sample.value, { minimumFractionDigits: this.spec.digits, maximumFractionDigits: this.spec.digits, useGrouping: false }));
     this.root.dataset.value = String(sample.value);
-    if (this.sourceEl) this.sourceEl.textContent = signal === this.spec.sources[0] ? '' : '(ECU)';
+    setText(this.sourceEl, signal === this.spec.sources[0] ? '' : this.i18n.t('dashboard.tile.sourceEcu'));
     const fraction = Math.min(1, Math.max(0, (sample.value - this.spec.min) / (this.spec.max - this.spec.min)));
     this.fillEl?.setAttribute('stroke-dasharray', `${(fraction * 100).toFixed(1)} 100`);
     this.root.dataset.level = this.spec.level?.(sample.value) ?? 'ok';
@@ -137,178 +147,197 @@ class Tile {
   }
 }
 
-const connectionEl = document.querySelector<HTMLElement>('[data-testid="connection"]');
-const errorEl = document.querySelector<HTMLElement>('[data-testid="error"]');
-const lastUpdateEl = document.querySelector<HTMLElement>('[data-testid="last-update"]');
-let lastReadingAt = 0;
-
-function setConnection(state: 'live' | 'offline' | 'connecting'): void {
-  if (!connectionEl) return;
-  connectionEl.dataset.state = state;
-  connectionEl.textContent = state;
-}
-
-function showError(message: string): void {
-  if (!errorEl) return;
-  errorEl.textContent = message;
-  errorEl.hidden = false;
-}
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
-
-function clearError(): void {
-  if (errorEl) errorEl.hidden = true;
-}
-
-const tiles = TILES.flatMap((spec) => {
-  const root = document.querySelector<HTMLElement>(`.tile[data-signal="${spec.signal}"]`);
-  return root ? [new Tile(spec, root)] : [];
-});
-
-const canvas = document.querySelector<HTMLCanvasElement>('[data-testid="chart"]');
-const style = getComputedStyle(document.documentElement);
-const chart = canvas
-  ? new LiveChart(
-      canvas,
-      [
-        { key: 'engine.rpm', label: 'rpm', color: style.getPropertyValue('--rpm').trim() || '#2563eb', axis: 'left', minCeiling: 1000 },
-        { key: 'vehicle.speed', label: 'km/h', color: style.getPropertyValue('--speed').trim() || '#0d9488', axis: 'right', minCeiling: 50 },
-      ],
-      CHART_WINDOW_MS,
-    )
-  : undefined;
-
 function element(testId: string): HTMLElement | null {
   return document.querySelector<HTMLElement>(`[data-testid="${testId}"]`);
 }
 
-const presenceEl = element('presence');
-const presence = presenceEl ? new PresenceBadge(presenceEl) : undefined;
-const alertList = element('alerts');
-const alertsPanel = alertList ? new AlertsPanel(alertList, element('alerts-empty'), element('alerts-count')) : undefined;
-const dtcList = element('dtcs');
-const codesPanel = dtcList ? new TroubleCodesPanel(dtcList, element('dtcs-empty'), element('mil')) : undefined;
-
-/** Alerts, trouble codes and presence; run on load and after every reconnect, like the snapshot. */
-async function loadStatus(vehicleId: string, vehicle?: Vehicle): Promise<void> {
-  const id = encodeURIComponent(vehicleId);
-  const current = vehicle ?? (await getJson<Vehicle>(`/api/vehicles/${id}`));
-  presence?.set(current.online, current.lastSeenAt);
-  await Promise.all([
-    getJson<{ alerts: StoredAlert[] }>(`/api/vehicles/${id}/alerts?limit=50`).then((r) => alertsPanel?.load(r.alerts)),
-    loadCodes(vehicleId),
-  ]);
+/** Everything the page shows, wired to the translator once the locale is known. */
+function createView(i18n: Translator) {
+  const connectionEl = element('connection');
+  const errorEl = element('error');
+  const lastUpdateEl = element('last-update');
+  const canvas = document.querySelector<HTMLCanvasElement>('[data-testid="chart"]');
+  const style = getComputedStyle(document.documentElement);
+  const presenceEl = element('presence');
+  const alertList = element('alerts');
+  const dtcList = element('dtcs');
+  return {
+    lastUpdateEl,
+    tiles: TILES.flatMap((spec) => {
+      const root = document.querySelector<HTMLElement>(`.tile[data-signal="${spec.signal}"]`);
+      return root ? [new Tile(spec, root, i18n)] : [];
+    }),
+    chart: canvas
+      ? new LiveChart(
+          canvas,
+          [
+            { key: 'engine.rpm', color: style.getPropertyValue('--rpm').trim() || '#2563eb', axis: 'left', minCeiling: 1000 },
+            { key: 'vehicle.speed', color: style.getPropertyValue('--speed').trim() || '#0d9488', axis: 'right', minCeiling: 50 },
+          ],
+          CHART_WINDOW_MS,
+          i18n,
+        )
+      : undefined,
+    presence: presenceEl ? new PresenceBadge(presenceEl, i18n) : undefined,
+    alertsPanel: alertList ? new AlertsPanel(alertList, element('alerts-empty'), element('alerts-count'), i18n) : undefined,
+    codesPanel: dtcList ? new TroubleCodesPanel(dtcList, element('dtcs-empty'), element('mil'), i18n) : undefined,
+    setConnection(state: 'live' | 'offline' | 'connecting'): void {
+      if (!connectionEl) return;
+      connectionEl.dataset.state = state;
+      setText(connectionEl, i18n.t(CONNECTION_TEXT[state]));
+    },
+    showError(message: string): void {
+      if (!errorEl) return;
+      errorEl.textContent = message;
+      errorEl.hidden = false;
+    },
+    clearError(): void {
+      if (errorEl) errorEl.hidden = true;
+    },
+  };
 }
 
-async function loadCodes(vehicleId: string): Promise<void> {
-  try {
-    codesPanel?.show(await getJson<Diagnostics>(`/api/obd2/diagnostics/${encodeURIComponent(vehicleId)}?history=1`));
-  } catch (err) {
-    codesPanel?.unavailable(`Trouble codes unavailable: ${errorText(err)}`);
+type View = ReturnType<typeof createView>;
+
+function startDashboard(i18n: Translator, view: View, vehicleId: string) {
+  const { tiles, chart, presence, alertsPanel, codesPanel, lastUpdateEl } = view;
+  let lastReadingAt = 0;
+  const showLastReading = (): void => {
+    if (lastReadingAt) setText(lastUpdateEl, i18n.t('dashboard.lastReading', { ago: i18n.ago(lastReadingAt) }));
+  };
+
+  /** Alerts, trouble codes and presence; run on load and after every reconnect, like the snapshot. */
+  async function loadStatus(vehicle?: Vehicle): Promise<void> {
+    const id = encodeURIComponent(vehicleId);
+    const current = vehicle ?? (await getJson<Vehicle>(`/api/vehicles/${id}`));
+    presence?.set(current.online, current.lastSeenAt);
+    await Promise.all([
+      getJson<{ alerts: StoredAlert[] }>(`/api/vehicles/${id}/alerts?limit=50`).then((r) => alertsPanel?.load(r.alerts)),
+      loadCodes(),
+    ]);
   }
-}
 
-function apply(readings: readonly Reading[]): void {
-  for (const r of readings) {
-    const time = Date.parse(r.time);
-    if (!Number.isFinite(time) || typeof r.value !== 'number') continue;
-    for (const tile of tiles) if (tile.accepts(r.signal)) tile.update(r.signal, r.value, time);
-    chart?.add(r.signal, r.time, r.value);
-    if (time > lastReadingAt) lastReadingAt = time;
+  async function loadCodes(): Promise<void> {
+    try {
+      codesPanel?.show(await getJson<Diagnostics>(`/api/obd2/diagnostics/${encodeURIComponent(vehicleId)}?history=1`));
+    } catch (err) {
+      codesPanel?.unavailable(i18n.t('dashboard.dtcs.unavailable', { detail: problemDetail(err, i18n) }));
+    }
   }
-  if (lastUpdateEl && lastReadingAt) lastUpdateEl.textContent = timeAgo(new Date(lastReadingAt).toISOString());
-}
 
-/** Latest values and the chart's history; run on load and after every reconnect to fill the gap. */
-async function loadSnapshot(vehicleId: string): Promise<void> {
-  const base = `/api/vehicles/${encodeURIComponent(vehicleId)}`;
-  const from = new Date(Date.now() - CHART_WINDOW_MS).toISOString();
-  const [latest, ...series] = await Promise.all([
-    getJson<{ readings: Reading[] }>(`${base}/latest`),
-    ...['engine.rpm', 'vehicle.speed'].map((signal) =>
-      getJson<TelemetrySeries>(`${base}/telemetry?signal=${signal}&from=${encodeURIComponent(from)}`),
-    ),
-  ]);
-  for (const s of series) apply(s.points.map((p) => ({ signal: s.signal, time: p.time, value: p.value })));
-  apply(latest.readings);
-}
+  function apply(readings: readonly Reading[]): void {
+    for (const r of readings) {
+      const time = Date.parse(r.time);
+      if (!Number.isFinite(time) || typeof r.value !== 'number') continue;
+      for (const tile of tiles) if (tile.accepts(r.signal)) tile.update(r.signal, r.value, time);
+      chart?.add(r.signal, r.time, r.value);
+      if (time > lastReadingAt) lastReadingAt = time;
+    }
+    showLastReading();
+  }
 
-async function connectLive(vehicleId: string): Promise<void> {
-  const { io } = (await import(SOCKET_IO_URL)) as { io: (options: object) => ClientSocket };
-  const socket = io({ transports: ['websocket', 'polling'] });
-  let connectedBefore = false;
-  socket.on('connect', () => {
-    setConnection('connecting');
-    // Rooms live on the server per connection: a reconnect is a new connection, so subscribe again.
-    socket.timeout(5000).emit('subscribe', { vehicleId }, (err, ack) => {
-      if (err || !ack?.ok) {
-        setConnection('offline');
-        showError(`Live updates unavailable: ${err?.message ?? ack?.error?.message ?? 'unknown error'}`);
-        return;
-      }
-      clearError();
-      setConnection('live');
-      if (connectedBefore) {
-        loadSnapshot(vehicleId).catch(() => undefined);
-        loadStatus(vehicleId).catch(() => undefined);
-      }
-      connectedBefore = true;
+  /** Latest values and the chart's history; run on load and after every reconnect to fill the gap. */
+  async function loadSnapshot(): Promise<void> {
+    const base = `/api/vehicles/${encodeURIComponent(vehicleId)}`;
+    const from = new Date(Date.now() - CHART_WINDOW_MS).toISOString();
+    const [latest, ...series] = await Promise.all([
+      getJson<{ readings: Reading[] }>(`${base}/latest`),
+      ...['engine.rpm', 'vehicle.speed'].map((signal) =>
+        getJson<TelemetrySeries>(`${base}/telemetry?signal=${signal}&from=${encodeURIComponent(from)}`),
+      ),
+    ]);
+    for (const s of series) apply(s.points.map((p) => ({ signal: s.signal, time: p.time, value: p.value })));
+    apply(latest.readings);
+  }
+
+  async function connectLive(): Promise<void> {
+    const { io } = (await import(SOCKET_IO_URL)) as { io: (options: object) => ClientSocket };
+    const socket = io({ transports: ['websocket', 'polling'] });
+    let connectedBefore = false;
+    socket.on('connect', () => {
+      view.setConnection('connecting');
+      // Rooms live on the server per connection: a reconnect is a new connection, so subscribe again.
+      socket.timeout(5000).emit('subscribe', { vehicleId }, (err, ack) => {
+        if (err || !ack?.ok) {
+          view.setConnection('offline');
+          view.showError(i18n.t('dashboard.error.live', { detail: err?.message ?? ack?.error?.message ?? i18n.t('error.unknown') }));
+          return;
+        }
+        view.clearError();
+        view.setConnection('live');
+        if (connectedBefore) {
+          loadSnapshot().catch(() => undefined);
+          loadStatus().catch(() => undefined);
+        }
+        connectedBefore = true;
+      });
     });
-  });
-  socket.on('disconnect', () => setConnection('offline'));
-  socket.on('connect_error', () => setConnection('offline'));
-  socket.on('readings', (msg) => {
-    if (msg.vehicleId === vehicleId) apply(msg.readings);
-  });
-  socket.on('presence', (msg) => {
-    if (msg.vehicleId === vehicleId) presence?.update(msg.deviceId, msg.online, msg.at);
-  });
-  socket.on('alert', (msg) => {
-    if (msg.vehicleId === vehicleId) alertsPanel?.add(msg.alert);
-  });
-  socket.on('dtc', (msg) => {
-    if (msg.vehicleId !== vehicleId) return;
-    // The event carries codes only: show them at once, then fetch their descriptions.
-    codesPanel?.showCodes(msg.codes);
-    void loadCodes(vehicleId);
-  });
-}
-
-async function main(): Promise<void> {
-  const vehicleId = new URLSearchParams(location.search).get('vehicle') ?? '';
-  if (!UUID.test(vehicleId)) {
-    showError('No vehicle selected. Pick one from the vehicle list.');
-    return;
+    socket.on('disconnect', () => view.setConnection('offline'));
+    socket.on('connect_error', () => view.setConnection('offline'));
+    socket.on('readings', (msg) => {
+      if (msg.vehicleId === vehicleId) apply(msg.readings);
+    });
+    socket.on('presence', (msg) => {
+      if (msg.vehicleId === vehicleId) presence?.update(msg.deviceId, msg.online, msg.at);
+    });
+    socket.on('alert', (msg) => {
+      if (msg.vehicleId === vehicleId) alertsPanel?.add(msg.alert);
+    });
+    socket.on('dtc', (msg) => {
+      if (msg.vehicleId !== vehicleId) return;
+      // The event carries codes only: show them at once, then fetch their descriptions.
+      codesPanel?.showCodes(msg.codes);
+      void loadCodes();
+    });
   }
+
   setInterval(() => {
     for (const tile of tiles) tile.tick();
     presence?.tick();
     alertsPanel?.tick();
-    if (lastUpdateEl && lastReadingAt) lastUpdateEl.textContent = timeAgo(new Date(lastReadingAt).toISOString());
+    showLastReading();
   }, 1000);
+  return { loadStatus, loadSnapshot, connectLive };
+}
+
+async function main(): Promise<void> {
+  const i18n = await startPageLocale();
+  const view = createView(i18n);
+  view.setConnection('offline');
+  const vehicleId = new URLSearchParams(location.search).get('vehicle') ?? '';
+  if (!UUID.test(vehicleId)) {
+    view.showError(i18n.t('dashboard.error.noVehicle'));
+    return;
+  }
+  const dashboard = startDashboard(i18n, view, vehicleId);
   let vehicle: Vehicle;
   try {
     vehicle = await getJson<Vehicle>(`/api/vehicles/${encodeURIComponent(vehicleId)}`);
   } catch (err) {
-    showError(err instanceof ApiProblem && err.code === 'VEHICLE_NOT_FOUND' ? 'This vehicle does not exist.' : `Could not load the vehicle: ${errorText(err)}`);
+    view.showError(
+      err instanceof ApiProblem && err.code === 'VEHICLE_NOT_FOUND'
+        ? i18n.t('dashboard.error.notFound')
+        : i18n.t('dashboard.error.loadVehicle', { detail: problemDetail(err, i18n) }),
+    );
     return;
   }
-  const nameEl = document.querySelector('[data-testid="vehicle-name"]');
-  const metaEl = document.querySelector('[data-testid="vehicle-meta"]');
-  if (nameEl) nameEl.textContent = vehicle.name;
+  const nameEl = element('vehicle-name');
+  const metaEl = element('vehicle-meta');
+  if (nameEl) {
+    nameEl.textContent = vehicle.name;
+    nameEl.translate = false;
+  }
   if (metaEl) metaEl.textContent = [describeVehicle(vehicle), vehicle.vin].filter(Boolean).join(' · ');
-  document.title = `${vehicle.name} — Clutch`;
+  document.title = i18n.t('dashboard.vehicleDocumentTitle', { vehicle: vehicle.name });
   // Subscribe while the snapshot loads: tiles and chart order by sample time, so arrival order is irrelevant.
   await Promise.all([
-    connectLive(vehicleId).catch((err: unknown) => {
-      setConnection('offline');
-      showError(`Live updates unavailable: ${errorText(err)}`);
+    dashboard.connectLive().catch((err: unknown) => {
+      view.setConnection('offline');
+      view.showError(i18n.t('dashboard.error.live', { detail: problemDetail(err, i18n) }));
     }),
-    loadSnapshot(vehicleId).catch((err: unknown) => showError(`Could not load recent data: ${errorText(err)}`)),
-    loadStatus(vehicleId, vehicle).catch((err: unknown) => showError(`Could not load alerts: ${errorText(err)}`)),
-    getJson<{ signals: SignalInfo[] }>('/api/signals').then((r) => alertsPanel?.setSignals(r.signals), () => undefined),
+    dashboard.loadSnapshot().catch((err: unknown) => view.showError(i18n.t('dashboard.error.recent', { detail: problemDetail(err, i18n) }))),
+    dashboard.loadStatus(vehicle).catch((err: unknown) => view.showError(i18n.t('dashboard.error.alerts', { detail: problemDetail(err, i18n) }))),
+    getJson<{ signals: SignalInfo[] }>('/api/signals').then((r) => view.alertsPanel?.setSignals(r.signals), () => undefined),
   ]);
 }
 

@@ -1,6 +1,7 @@
-import { timeAgo, type Diagnostics, type TroubleCode } from './api.js';
+import type { Translator } from '@clutch/i18n';
+import type { Diagnostics, TroubleCode } from './api.js';
 
-const KIND_LABEL: Record<TroubleCode['kind'], string> = { stored: 'Stored', pending: 'Pending', permanent: 'Permanent' };
+const KINDS = new Set<string>(['stored', 'pending', 'permanent']);
 
 /** Current trouble codes with their plain-words descriptions and the check-engine light. */
 export class TroubleCodesPanel {
@@ -8,17 +9,20 @@ export class TroubleCodesPanel {
     private readonly list: HTMLElement,
     private readonly empty: HTMLElement | null,
     private readonly mil: HTMLElement | null,
+    private readonly i18n: Translator,
   ) {}
 
   show(diagnostics: Diagnostics): void {
     this.list.replaceChildren(...diagnostics.current.map((c) => this.item(c)));
     if (this.empty) {
       this.empty.hidden = diagnostics.current.length > 0;
-      this.empty.textContent = diagnostics.reportedAt ? `No trouble codes in the last report (${timeAgo(diagnostics.reportedAt)}).` : 'No trouble codes reported.';
+      this.empty.textContent = diagnostics.reportedAt
+        ? this.i18n.t('dashboard.dtcs.noneInLastReport', { ago: this.i18n.ago(diagnostics.reportedAt) })
+        : this.i18n.t('dashboard.dtcs.none');
     }
     if (this.mil) {
       this.mil.hidden = !diagnostics.milOn;
-      this.mil.textContent = 'Check-engine light on';
+      this.mil.textContent = this.i18n.t('dashboard.dtcs.mil');
     }
   }
 
@@ -27,7 +31,7 @@ export class TroubleCodesPanel {
     this.show({
       reportedAt: new Date().toISOString(),
       milOn: false,
-      current: codes.map((c) => ({ code: c.code, kind: (c.kind in KIND_LABEL ? c.kind : 'stored') as TroubleCode['kind'], description: null, system: '', milRelevant: false, firstSeen: '' })),
+      current: codes.map((c) => ({ code: c.code, kind: (KINDS.has(c.kind) ? c.kind : 'stored') as TroubleCode['kind'], description: null, system: '', milRelevant: false, firstSeen: '' })),
     });
   }
 
@@ -49,14 +53,25 @@ export class TroubleCodesPanel {
     code.className = 'dtc-code';
     code.dataset.role = 'code';
     code.textContent = c.code;
+    code.translate = false;
     const body = document.createElement('div');
     const description = document.createElement('p');
     description.className = 'dtc-description';
     description.dataset.role = 'description';
-    description.textContent = c.description ?? 'No description available for this code.';
+    if (c.description === null) description.textContent = this.i18n.t('dtc.noDescription');
+    else {
+      // The description comes from the API's code data set, in its language.
+      description.textContent = c.description;
+      description.dataset.from = 'api';
+    }
     const meta = document.createElement('p');
     meta.className = 'muted dtc-meta';
-    meta.textContent = [KIND_LABEL[c.kind] ?? c.kind, c.system ? `${c.system[0]?.toUpperCase()}${c.system.slice(1)}` : '', c.firstSeen ? `first seen ${timeAgo(c.firstSeen)}` : '']
+    const { i18n } = this;
+    meta.textContent = [
+      i18n.t('dtc.kind', { kind: c.kind }),
+      c.system ? i18n.t('dtc.system', { system: c.system }) : '',
+      c.firstSeen ? i18n.t('dtc.firstSeen', { ago: i18n.ago(c.firstSeen) }) : '',
+    ]
       .filter(Boolean)
       .join(' · ');
     body.append(description, meta);

@@ -1,4 +1,5 @@
-import { timeAgo } from './api.js';
+import type { Translator } from '@clutch/i18n';
+import { setText } from './locale.js';
 
 /**
  * The online/offline dot and "last seen" text. The vehicle is online while any of its devices is;
@@ -9,7 +10,10 @@ export class PresenceBadge {
   private online = false;
   private lastSeenAt: string | null = null;
 
-  constructor(private readonly root: HTMLElement) {}
+  constructor(
+    private readonly root: HTMLElement,
+    private readonly i18n: Translator,
+  ) {}
 
   set(online: boolean, lastSeenAt: string | null): void {
     this.online = online;
@@ -29,14 +33,14 @@ export class PresenceBadge {
   }
 
   private render(): void {
+    const { i18n } = this;
     this.root.dataset.online = String(this.online);
-    const state = this.root.querySelector('[data-role="state"]');
-    const seen = this.root.querySelector('[data-role="seen"]');
-    if (state) state.textContent = this.online ? 'Online' : 'Offline';
-    if (seen) {
-      const when = this.lastSeenAt ? timeAgo(this.lastSeenAt) : null;
-      seen.textContent = this.online ? (when ? `· connected ${when}` : '') : when ? `· last seen ${when}` : '· never seen';
-      if (this.lastSeenAt) this.root.title = new Date(this.lastSeenAt).toLocaleString();
-    }
+    setText(this.root.querySelector('[data-role="state"]'), i18n.t(this.online ? 'dashboard.presence.online' : 'dashboard.presence.offline'));
+    const ago = this.lastSeenAt ? i18n.ago(this.lastSeenAt) : null;
+    let seen = '';
+    if (this.online) seen = ago ? i18n.t('dashboard.presence.connected', { ago }) : '';
+    else seen = ago ? i18n.t('dashboard.presence.lastSeen', { ago }) : i18n.t('dashboard.presence.neverSeen');
+    setText(this.root.querySelector('[data-role="seen"]'), seen);
+    if (this.lastSeenAt) this.root.title = i18n.dateTime(this.lastSeenAt, { dateStyle: 'medium', timeStyle: 'short' });
   }
 }

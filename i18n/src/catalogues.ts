@@ -1,0 +1,14 @@
+import en from '../messages/en.json' with { type: 'json' };
+
+/** A catalogue: message key -> ICU MessageFormat text. */
+export type Catalogue = Readonly<Record<string, string>>;
+
+/** Keys of the source catalogue; `t()` accepts only these, so a typo is a compile error. */
+export type MessageKey = keyof typeof en;
+
+/** The language every message is written in first, and what any missing translation falls back to. */
+export const sourceLocale = 'en';
+export const sourceCatalogue: Readonly<Record<MessageKey, string>> = en;
+
+/** Locales with a catalogue in i18n/messages (add the file, then its tag here). */
+export const catalogueLocales: readonly string[] = ['en'];
