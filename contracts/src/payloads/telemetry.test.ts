@@ -56,6 +56,20 @@ describe('telemetry batch validation', () => {
     expect(parseTelemetryBatch('{"v":1,')).toEqual({ ok: false, reason: expect.stringContaining('not valid JSON') });
   });
 
+  it('regression 12.1: names the first refused sample of a large batch without judging every sample with the schema', () => {
+    const samples = Array.from({ length: 4000 }, (_, i): [number, string, number] => [i, 'engine.rpm', 800]);
+    samples[1234] = [1234, 'engine.warp', 1];
+    samples[3000] = [3000, 'engine.rpm', Number.NaN];
+    const result = parseTelemetryBatch(JSON.stringify({ ...good, samples }).replace('null', '"NaN"'));
+    expect(result).toEqual({ ok: false, reason: 'invalid payload: samples.1234.1: unknown signal key "engine.warp"' });
+    const envelope = parseTelemetryBatch(JSON.stringify({ ...good, seq: -1, samples: samples.slice(0, 1000).fill([0, 'engine.rpm', 1]) }));
+    expect(envelope).toEqual({ ok: false, reason: expect.stringContaining('seq: Too small') });
+    const tooMany = parseTelemetryBatch(JSON.stringify({ ...good, samples: Array.from({ length: TELEMETRY_LIMITS.maxSamples + 1 }, () => [0, 'engine.rpm', 1]) }));
+    expect(tooMany).toEqual({ ok: false, reason: expect.stringContaining(`samples: Too big: expected array to have <=${TELEMETRY_LIMITS.maxSamples} items`) });
+    // Where only the sample count is wrong, the count is the reason.
+    expect(tooMany.ok || tooMany.reason.includes('samples.0')).toBe(false);
+  });
+
   it('refuses a payload over the byte limit before parsing it', () => {
     const big = JSON.stringify({ ...good, pad: 'x'.repeat(TELEMETRY_LIMITS.maxBytes) });
     expect(parseTelemetryBatch(big)).toEqual({ ok: false, reason: `payload is ${Buffer.byteLength(big)} bytes, the limit is ${TELEMETRY_LIMITS.maxBytes}` });
