@@ -14,7 +14,7 @@ import { ensureDevice, loadConfig, startPlatform } from '@clutch/platform';
 import { createTestDatabase, startPostgresServer } from '@clutch/test-support';
 import { pino } from 'pino';
 import { fmt, percentile } from '../common/stats.js';
-import type { LoadJob, LoadReport, Login } from './load-worker.js';
+import type { LoadJob, LoadReport, Login } from '../common/device-fleet-worker.js';
 
 const VEHICLES = Number(process.env.BENCH_VEHICLES ?? 1000);
 const EVIL_DEVICES = Number(process.env.BENCH_EVIL_DEVICES ?? 20);
@@ -73,7 +73,7 @@ async function main(): Promise<void> {
       if (e.type === 'readings' && latencies && goodVehicles.has(e.vehicleId)) latencies.push(Date.now() - Date.parse(e.readings[0]!.time));
     });
 
-    const worker = new Worker(new URL('./load-worker.js', import.meta.url), {
+    const worker = new Worker(new URL('../common/device-fleet-worker.js', import.meta.url), {
       workerData: { url: platform.broker.mqttUrl, good, evil, signals: SIGNALS } satisfies LoadJob,
     });
     const reports: LoadReport[] = [];

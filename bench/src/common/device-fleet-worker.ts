@@ -4,7 +4,7 @@
 // lets them.
 import { parentPort, workerData } from 'node:worker_threads';
 import mqtt from 'mqtt';
-import { hostileMessages } from './payloads.js';
+import { hostileMessages } from '../hostile/payloads.js';
 
 export interface Login {
   tenantId: string;

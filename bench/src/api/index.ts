@@ -1,0 +1,118 @@
+// The API under load: p95 of a realistic read mix (latest values, health summaries, raw telemetry,
+// the vehicle list, alerts, the catalogue) as a partner key reads it under row-level security, at
+// fixed request rates, while a fleet of cars ingests (1 batch/s x 20 signals each), on PostgreSQL
+// and on PGlite. The reference in the same run: a bare route (the signal catalogue: no database) at
+// the same rate. The platform is the one `npm start` builds, rate limits off (they would answer 429).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { signalCatalogue } from '@clutch/contracts';
+import { createApiKey } from '@clutch/identity';
+import { ensureDevice, loadConfig, startPlatform, type RunningPlatform } from '@clutch/platform';
+import { createTestDatabase, startPostgresServer } from '@clutch/test-support';
+import { pino } from 'pino';
+import type { LoadJob, Login } from '../common/device-fleet-worker.js';
+import { fmt, percentile } from '../common/stats.js';
+import type { HttpLoadJob, HttpLoadReport } from './http-load-worker.js';
+
+const CARS = Number(process.env.BENCH_VEHICLES ?? 1000);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
+const TENANT = 'api-bench';
+const SIGNALS: [string, number][] = signalCatalogue.filter((s) => s.source === 'obd').slice(0, 20).map((s) => [s.key, (s.min + s.max) / 2]);
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** The read mix of an owner's and a partner's apps: mostly live values and health, some history. */
+function readMix(vehicleIds: string[]): [number, string][] {
+  const pickVehicle = (i: number): string => vehicleIds[(i * 7919) % vehicleIds.length]!;
+  const mix: [number, string][] = [];
+  for (let i = 0; i < 200; i++) {
+    const v = pickVehicle(i);
+    mix.push([35, `/api/vehicles/${v}/latest`], [20, `/api/vehicles/${v}/health`], [20, `/api/vehicles/${v}/telemetry?signal=engine.rpm`], [10, `/api/vehicles/${v}/alerts`]);
+  }
+  mix.push([10 * 200, '/api/vehicles?limit=50'], [5 * 200, '/api/signals']);
+  return mix;
+}
+
+async function load(job: HttpLoadJob): Promise<HttpLoadReport> {
+  const worker = new Worker(new URL('./http-load-worker.js', import.meta.url), { workerData: job });
+  try {
+    return await new Promise<HttpLoadReport>((resolve, reject) => {
+      worker.once('message', resolve);
+      worker.once('error', reject);
+    });
+  } finally {
+    await worker.terminate();
+  }
+}
+
+function line(label: string, r: HttpLoadReport): string {
+  const errors = Object.entries(r.statuses).filter(([s]) => !s.startsWith('2')).map(([s, n]) => `${n} x ${s}`).join(', ');
+  return `${label}: ${fmt(r.requestsPerSecond)} req/s, p50 ${fmt(percentile(r.latencies, 50), 1)} ms, p95 ${fmt(percentile(r.latencies, 95), 1)} ms, p99 ${fmt(percentile(r.latencies, 99), 1)} ms${errors ? `; non-2xx: ${errors}` : ''}`;
+}
+
+async function run(label: string, env: Record<string, string>, rates: number[]): Promise<number[]> {
+  const config = loadConfig(['--vehicles', '0', '--port', '0', '--mqtt-port', '0', '--mqtt-ws-port', '0', '--require-auth', '--no-rate-limit'], { CLUTCH_ADMIN_TOKEN: 'bench-admin', ...env }, process.cwd());
+  const platform: RunningPlatform = await startPlatform(config, pino({ level: process.env.LOG_LEVEL ?? 'silent' }));
+  const results: number[] = [];
+  try {
+    const logins: Login[] = [];
+    for (let i = 0; i < CARS; i++) {
+      const { login, deviceId } = await ensureDevice(platform.db, { tenantId: TENANT, tenantName: TENANT, deviceId: `car-${i}`, vehicle: { name: `Car ${i}` } });
+      logins.push({ tenantId: TENANT, deviceId, ...login });
+    }
+    const vehicleIds = (await platform.db.query<{ id: string }>('SELECT vehicle_id AS id FROM devices WHERE tenant_id = $1', [TENANT])).rows.map((r) => r.id);
+    const key = await createApiKey(platform.db, { tenantId: TENANT, name: 'bench', scopes: ['telemetry:read', 'status:read', 'dtc:read', 'location:read'] });
+    const fleet = new Worker(new URL('../common/device-fleet-worker.js', import.meta.url), { workerData: { url: platform.broker.mqttUrl, good: logins, evil: [], signals: SIGNALS } satisfies LoadJob });
+    await new Promise<void>((resolve, reject) => {
+      fleet.once('message', () => resolve());
+      fleet.once('error', reject);
+    });
+    await sleep(10_000); // every car has stored readings; caches and JIT warm
+    console.log(`${label} (${fmt(CARS)} cars ingesting, ${SECONDS} s per rate, 50 connections)`);
+    const mix = readMix(vehicleIds);
+    for (const rate of rates) {
+      const common = { url: platform.api.url, token: key.token, rate, seconds: SECONDS, connections: 50 };
+      const bare = await load({ ...common, mix: [[1, '/api/signals']] });
+      const ours = await load({ ...common, mix });
+      const p95 = percentile(ours.latencies, 95);
+      console.log(`  ${fmt(rate)} req/s  ${line('mix', ours)}`);
+      console.log(`  ${' '.repeat(fmt(rate).length)}          ${line('bare route', bare)}; p95 ratio mix/bare ${(p95 / percentile(bare.latencies, 95)).toFixed(2)}`);
+      results.push(p95);
+    }
+    fleet.postMessage('stop');
+    await sleep(200);
+    await fleet.terminate();
+  } finally {
+    await platform.stop();
+  }
+  return results;
+}
+
+async function main(): Promise<void> {
+  const only = process.env.BENCH_DB;
+  const server = only === 'pglite' || process.env.DATABASE_URL ? undefined : await startPostgresServer();
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'clutch-bench-api-'));
+  try {
+    let pg: number[] = [];
+    let lite: number[] = [];
+    if (only !== 'pglite') {
+      const url = process.env.DATABASE_URL ?? (await createTestDatabase(server!.adminUrl, 'bench_api'));
+      pg = await run('PostgreSQL', { DATABASE_URL: url }, [250, 500, 1000]);
+    }
+    if (only !== 'postgres') lite = await run('PGlite', { CLUTCH_DATA_DIR: dataDir }, [250, 500]);
+    const summary = [pg.length ? `PostgreSQL p95 at 1,000 req/s ${fmt(pg.at(-1)!, 1)} ms` : '', lite.length ? `PGlite p95 at 500 req/s ${fmt(lite.at(-1)!, 1)} ms` : ''].filter(Boolean).join('; ');
+    console.log(`api: ${summary} (target < 200 ms)`);
+  } finally {
+    server?.destroy();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err: Error) => {
+    console.error(err.stack ?? err.message);
+    process.exit(1);
+  },
+);
