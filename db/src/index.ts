@@ -7,3 +7,7 @@ export { migrate, listMigrations, detectFeatures, migrationRequirements, CORE_MI
 export { syncSignals } from './signals.js';
 export { APP_ROLE } from './tenant-scope.js';
 export { storageMode, type StorageMode } from './storage.js';
+export {
+  completeCommands, expireCommands, insertCommand, markCommandFailed, markCommandSent, DEVICE_COMMAND_COLUMNS,
+  type CommandAnswer, type CommandStatus, type DeviceCommandRow,
+} from './device-commands.js';

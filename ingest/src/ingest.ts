@@ -1,12 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { LiveEventBus } from '@clutch/contracts';
-import { storageMode, type Database } from '@clutch/db';
+import { expireCommands, storageMode, type Database } from '@clutch/db';
 import type { OnlineScorer } from '@clutch/ml';
 import type { Logger } from 'pino';
 import { createIngestHandler, type IngestStats } from './pipeline.js';
 import { createMemoryQueue } from './queue/memory-queue.js';
 import type { DrainResult, WorkQueue } from './queue/work-queue.js';
-import { expireCommands } from './commands/expire.js';
 import { createDeviceProgressBuffer } from './processors/device-progress.js';
 import { createSeqGapDetector, type SeqGapDetector } from './processors/seq-gaps.js';
 import { createRollupPartials } from './rollups/partials.js';

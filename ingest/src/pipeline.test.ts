@@ -1,5 +1,5 @@
 import { createInProcessBus, signalCatalogue, type LiveEvent, type TelemetryBatch } from '@clutch/contracts';
-import { migrate, openPglite, openPostgres, syncSignals, type Database } from '@clutch/db';
+import { expireCommands, migrate, openPglite, openPostgres, syncSignals, type Database } from '@clutch/db';
 import { createTestDatabase } from '@clutch/test-support';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { createOnlineScorer } from '@clutch/ml';
@@ -7,7 +7,7 @@ import { createIngestHandler, isDatabaseUnavailable, type IngestHandler } from '
 import { createDeviceProgressBuffer } from './processors/device-progress.js';
 import { createRollupPartials } from './rollups/partials.js';
 import { refreshRollups } from './rollups/refresh.js';
-import { markRollupsDirty } from './processors/store.js';
+import { markRollupsDirty } from './rollups/marks.js';
 import type { QueuedMessage } from './queue/work-queue.js';
 
 const TOPIC = 'clutch/v1/acme/pi-1/telemetry';
@@ -263,6 +263,23 @@ describe.each(implementations)('ingest chain on %s', (_name, open) => {
     expect(events).toContainEqual(expect.objectContaining({ type: 'command', commandId: id, status: 'succeeded' }));
     await handler.handle([message({ v: 1, id: 'other', ok: true }, `clutch/v1/acme/pi-1/cmd/${id}/result`)]);
     expect((await deadLetters()).map((l) => l.reason)).toEqual([expect.stringContaining('does not match topic command id')]);
+  });
+
+  it('an answer after the command\'s deadline leaves it to time out: no completion, no event, no dead letter', async () => {
+    const { rows } = await db.query<{ id: string }>(
+      `INSERT INTO device_commands (tenant_id, device_id, vehicle_id, type, status, expires_at) VALUES ('acme', 'pi-1', $1, 'read_dtcs', 'sent', now() - interval '1 second') RETURNING id`,
+      [vehicleId],
+    );
+    const id = rows[0]!.id;
+    await handler.handle([message({ v: 1, id, ok: true, result: { codes: [] } }, `clutch/v1/acme/pi-1/cmd/${id}/result`)]);
+    expect(events.filter((e) => e.type === 'command')).toEqual([]);
+    expect(await deadLetters()).toEqual([]);
+    const expired = await expireCommands(db);
+    expect(expired).toEqual([{ type: 'command', tenantId: 'acme', vehicleId, commandId: id, status: 'timed_out' }]);
+    await handler.handle([message({ v: 1, id, ok: true, result: { codes: [] } }, `clutch/v1/acme/pi-1/cmd/${id}/result`)]);
+    const status = await db.query<{ status: string; result: unknown }>('SELECT status, result FROM device_commands WHERE id = $1', [id]);
+    expect(status.rows).toEqual([{ status: 'timed_out', result: null }]);
+    expect(events.filter((e) => e.type === 'command')).toEqual([]);
   });
 
   it('stores a large batch (COPY path on PostgreSQL) exactly once and in full', async () => {

@@ -1,10 +1,13 @@
-import { commandRequestSchema, type CommandRequest, type CommandType, type LiveEventBus } from '@clutch/contracts';
+import { commandRequestSchema, type CommandRequest, type CommandType, type LiveEvent, type LiveEventBus } from '@clutch/contracts';
 import type { Logger } from 'pino';
 import type { Scope } from '../auth/principal.js';
 import { apiError } from '../errors.js';
 import { DevicesRepository } from '../devices/repository.js';
 import { assertVehicle, toIso } from '../vehicles/service.js';
 import { CommandsRepository, type CommandRow, type CommandStatus } from './repository.js';
+
+/** All the service needs of the request's scope: somewhere to run its SQL (tenant-confined for partners). */
+export type CommandScope = Pick<Scope, 'run'>;
 
 export interface CommandTarget {
   tenantId: string;
@@ -64,7 +67,7 @@ export class CommandsService {
    * Stores the command (committed before it is sent, so a fast answer finds its row), sends it to
    * the vehicle's most reachable device and marks it sent.
    */
-  async create(scope: Scope, vehicleId: string, input: { type: CommandType; params: Record<string, unknown>; timeoutMs: number }): Promise<Command> {
+  async create(scope: CommandScope, vehicleId: string, input: { type: CommandType; params: Record<string, unknown>; timeoutMs: number }): Promise<Command> {
     const sender = this.sender;
     if (!sender) throw apiError('COMMANDS_UNAVAILABLE', 'This server has no downlink to devices configured');
     const created = await scope.run(async (q) => {
@@ -89,24 +92,33 @@ export class CommandsService {
     return toCommand(sent);
   }
 
-  async get(scope: Scope, id: string): Promise<Command> {
-    const row = await scope.run(async (q) => {
+  /** The command, timed out first if its deadline passed unanswered (the same rule as ingest's sweep). */
+  async get(scope: CommandScope, id: string): Promise<Command> {
+    const { expired, row } = await scope.run(async (q) => {
       const repo = new CommandsRepository(q);
-      for (const expired of await repo.expire({ id })) this.publish(expired, 'timed_out');
-      return repo.find(id);
+      return { expired: await repo.expire({ id }), row: await repo.find(id) };
     });
+    this.publishAll(expired);
     if (!row) throw commandNotFound(id);
     return toCommand(row);
   }
 
-  async list(scope: Scope, vehicleId: string, limit: number): Promise<Command[]> {
-    const rows = await scope.run(async (q) => {
+  async list(scope: CommandScope, vehicleId: string, limit: number): Promise<Command[]> {
+    const { expired, rows } = await scope.run(async (q) => {
       await assertVehicle(q, vehicleId);
       const repo = new CommandsRepository(q);
-      for (const expired of await repo.expire({ vehicleId })) this.publish(expired, 'timed_out');
-      return repo.listForVehicle(vehicleId, limit);
+      return { expired: await repo.expire({ vehicleId }), rows: await repo.listForVehicle(vehicleId, limit) };
     });
+    this.publishAll(expired);
     return rows.map(toCommand);
+  }
+
+  /**
+   * Timeouts this read found, announced once its transaction committed. Whichever of this read and
+   * ingest's sweep changed a command's row announces it; the other found nothing to change.
+   */
+  private publishAll(events: readonly LiveEvent[]): void {
+    for (const event of events) this.bus.publish(event);
   }
 
   private publish(row: CommandRow, status: CommandStatus): void {

@@ -1,6 +1,6 @@
 import type { Database } from '@clutch/db';
 import type { SeqGapDetector } from './seq-gaps.js';
-import { coalesceProgress, touchDevices, type DeviceProgress } from './store.js';
+import { coalesceProgress, touchDevices, type DeviceProgress } from '../devices/repository.js';
 
 /**
  * Coalesces devices' newest seq and contact time between writes. A car sending a batch a second

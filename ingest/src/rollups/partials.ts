@@ -1,5 +1,5 @@
 import type { Database } from '@clutch/db';
-import type { StoredSample } from '../processors/store.js';
+import type { StoredSample } from '../samples/repository.js';
 
 /**
  * Minute rollups from ingest's own partial aggregates. Recomputing every closed vehicle-minute from

@@ -1,0 +1,57 @@
+import type { LiveEvent, TopicAddress } from '@clutch/contracts';
+import type { CommandAnswer } from '@clutch/db';
+import type { DataQualityEvent } from '../data-quality/repository.js';
+import type { DeadLetter } from '../dead-letters/repository.js';
+import type { DeviceProgress, PresenceChange } from '../devices/repository.js';
+import type { DtcRow } from '../dtc/repository.js';
+import type { LocationRow } from '../locations/repository.js';
+import type { QueuedMessage } from '../queue/work-queue.js';
+import type { SampleRow } from './normalise.js';
+
+/** The telemetry message behind `rows[end of the previous source .. end)`: names the sender of a stored row. */
+export interface RowSource {
+  end: number;
+  deviceId: string;
+  seq: number;
+}
+
+/**
+ * What the processors of one batch's messages collected: the rows for each repository, stored in
+ * one transaction (store-outcome.ts), and the live events published after it committed.
+ */
+export interface BatchOutcome {
+  rows: SampleRow[];
+  /** One per telemetry message with rows, in `rows` order (`end` ascending). */
+  rowSources: RowSource[];
+  deadLetters: DeadLetter[];
+  devices: DeviceProgress[];
+  presence: PresenceChange[];
+  locations: LocationRow[];
+  dtcs: DtcRow[];
+  commands: (CommandAnswer & { vehicleId: string })[];
+  events: LiveEvent[];
+  /** Findings about what devices sent (sequence gaps, conflicting duplicates): stored in the commit's transaction. */
+  dataQuality: DataQualityEvent[];
+}
+
+export const emptyOutcome = (): BatchOutcome => ({
+  rows: [], rowSources: [], deadLetters: [], devices: [], presence: [], locations: [], dtcs: [], commands: [], events: [], dataQuality: [],
+});
+
+export type OutcomeMark = Record<keyof BatchOutcome, number>;
+
+/** How long each list of the outcome is, so a message that fails half-way can be taken out again. */
+export function markOf(outcome: BatchOutcome): OutcomeMark {
+  const mark = {} as OutcomeMark;
+  for (const key in outcome) mark[key as keyof BatchOutcome] = outcome[key as keyof BatchOutcome].length;
+  return mark;
+}
+
+export function rollBackTo(outcome: BatchOutcome, mark: OutcomeMark): void {
+  for (const key in outcome) outcome[key as keyof BatchOutcome].length = mark[key as keyof BatchOutcome];
+}
+
+/** Sets (part of) a message aside as a dead letter with the reason; `payload` defaults to the whole message's. */
+export function refuse(outcome: BatchOutcome, address: TopicAddress | null, message: QueuedMessage, reason: string, payload: Buffer = message.payload): void {
+  outcome.deadLetters.push({ tenantId: address?.tenant ?? null, deviceId: address?.device ?? null, topic: message.topic, reason, payload });
+}

@@ -1,0 +1,67 @@
+import type { LiveEvent } from '@clutch/contracts';
+import { completeCommands, type Queryable } from '@clutch/db';
+import { recordDataQuality, type DataQualityEvent } from '../data-quality/repository.js';
+import { recordDeadLetters } from '../dead-letters/repository.js';
+import { recordPresence, touchDevices } from '../devices/repository.js';
+import { storeDtcReports } from '../dtc/repository.js';
+import { storeLocations } from '../locations/repository.js';
+import { markRollupsDirty } from '../rollups/marks.js';
+import { storeSamples, type SampleConflict, type StoredSample } from '../samples/repository.js';
+import type { BatchOutcome } from './outcome.js';
+
+export interface StoreOptions {
+  /** Ingest keeps the minute rollups (marks each stored minute) or the database does (TimescaleDB). */
+  rollups: 'ingest' | 'database';
+  /** The worker whose in-memory sums hold the marked minutes ('' : recompute them from the samples). */
+  worker: string;
+  /** False when a buffer writes device progress on its own schedule (device-progress.ts). */
+  writeDeviceProgress: boolean;
+}
+
+/**
+ * The store step: writes a batch's outcome through each table's repository, inside the caller's
+ * transaction, one statement per table (a few for samples on their fallback path). Returns the
+ * samples that were new and the `command` events of the commands an answer completed, to be
+ * published once the transaction committed.
+ */
+export async function storeOutcome(tx: Queryable, outcome: BatchOutcome, options: StoreOptions): Promise<{ stored: StoredSample[]; commandEvents: LiveEvent[] }> {
+  const { stored, conflicts } = await storeSamples(tx, outcome.rows);
+  if (options.rollups !== 'database') await markRollupsDirty(tx, stored, options.worker);
+  await storeLocations(tx, outcome.locations);
+  await storeDtcReports(tx, outcome.dtcs);
+  await recordDeadLetters(tx, outcome.deadLetters);
+  // First write wins (redelivery stays idempotent), but a contradicting repeat is never silent.
+  await recordDataQuality(tx, conflicts.length === 0 ? outcome.dataQuality : [...outcome.dataQuality, ...conflictEvents(outcome, conflicts)]);
+  if (options.writeDeviceProgress) await touchDevices(tx, outcome.devices);
+  await recordPresence(tx, outcome.presence);
+  const commandEvents: LiveEvent[] = [];
+  if (outcome.commands.length > 0) {
+    const completed = new Set(await completeCommands(tx, outcome.commands));
+    for (const c of outcome.commands) {
+      if (completed.has(c.result.id)) {
+        commandEvents.push({ type: 'command', tenantId: c.tenantId, vehicleId: c.vehicleId, commandId: c.result.id, status: c.result.ok ? 'succeeded' : 'failed' });
+      }
+    }
+  }
+  return { stored, commandEvents };
+}
+
+/** Data-quality events for samples that repeat a stored (vehicle, signal, time) with another value. */
+export function conflictEvents(outcome: Pick<BatchOutcome, 'rows' | 'rowSources'>, conflicts: readonly SampleConflict[]): DataQualityEvent[] {
+  return conflicts.map((c) => {
+    const row = outcome.rows[c.index]!;
+    // rowSources is ordered by `end`: the first source ending after the row holds it.
+    let lo = 0;
+    let hi = outcome.rowSources.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (outcome.rowSources[mid]!.end > c.index) hi = mid;
+      else lo = mid + 1;
+    }
+    const source = outcome.rowSources[lo]!;
+    return {
+      tenantId: row.tenantId, deviceId: source.deviceId, vehicleId: row.vehicleId, kind: 'conflicting_duplicate',
+      detail: { signal: row.signalKey, time: row.timeIso, stored: c.stored, received: row.value, seq: source.seq },
+    };
+  });
+}

@@ -1,0 +1,41 @@
+import type { Queryable } from '@clutch/db';
+import type { StoredSample } from '../samples/repository.js';
+
+// Writes `rollup_dirty` marks; the rollup workers that clear them (refresh.ts, partials.ts) sit beside it.
+
+/**
+ * Marks the (vehicle, minute) of every newly stored sample, in the samples'
+ * transaction, as held by `worker` (whose in-memory sums rollups/partials.ts will write) or, with
+ * worker '', as to be recomputed from the samples (rollups/refresh.ts).
+ * One small row per vehicle-minute instead of one rollup upsert per vehicle-signal-minute keeps the
+ * ingest transaction close to the cost of its COPY.
+ */
+export async function markRollupsDirty(tx: Queryable, stored: readonly StoredSample[], worker = ''): Promise<void> {
+  if (stored.length === 0) return;
+  const minutes = new Map<string, Set<number>>();
+  let lastVehicle = '';
+  let set: Set<number> | undefined;
+  for (const s of stored) {
+    if (s.vehicleId !== lastVehicle || !set) {
+      lastVehicle = s.vehicleId;
+      set = minutes.get(lastVehicle);
+      if (!set) minutes.set(lastVehicle, (set = new Set()));
+    }
+    set.add(s.timeMs - (s.timeMs % 60_000));
+  }
+  const vehicles: string[] = [];
+  const starts: string[] = [];
+  for (const vehicle of [...minutes.keys()].sort()) {
+    for (const minute of [...minutes.get(vehicle)!].sort((a, b) => a - b)) {
+      vehicles.push(vehicle);
+      starts.push(new Date(minute).toISOString());
+    }
+  }
+  // DO UPDATE (of nothing) rather than DO NOTHING: the row stays locked until this transaction
+  // commits, so a recompute of the minute waits for these samples (rollups/refresh.ts).
+  await tx.query(
+    `INSERT INTO rollup_dirty (vehicle_id, minute, worker) SELECT v, m, $3 FROM unnest($1::uuid[], $2::timestamptz[]) AS u(v, m)
+     ON CONFLICT (vehicle_id, minute, worker) DO UPDATE SET worker = excluded.worker`,
+    [vehicles, starts, worker],
+  );
+}
