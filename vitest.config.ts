@@ -6,7 +6,11 @@ const root = fileURLToPath(new URL('.', import.meta.url));
 export default defineConfig({
   resolve: {
     // Tests run on the TypeScript sources of every workspace package, no build needed.
-    alias: [{ find: /^@clutch\/([a-z-]+)$/, replacement: `${root}$1/src/index.ts` }],
+    // A subpath entry (@clutch/db/testing) maps to the module of that name.
+    alias: [
+      { find: /^@clutch\/([a-z0-9-]+)$/, replacement: `${root}$1/src/index.ts` },
+      { find: /^@clutch\/([a-z-]+)\/([a-z-]+)$/, replacement: `${root}$1/src/$2.ts` },
+    ],
   },
   test: {
     include: ['*/src/**/*.test.ts'],

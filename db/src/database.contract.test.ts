@@ -1,19 +1,16 @@
 import { signalCatalogue } from '@clutch/contracts';
-import { createTestDatabase } from '@clutch/test-support';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { migrate, openPglite, openPostgres, syncSignals, type Database } from './index.js';
+import { migrate, syncSignals, type Database } from './index.js';
+import { testDatabases } from './testing.js';
 
 // One contract, every implementation: the embedded PGlite and a real PostgreSQL server.
-const implementations: [string, () => Promise<Database>][] = [
-  ['PGlite', () => openPglite()],
-  ['PostgreSQL', async () => openPostgres(await createTestDatabase(inject('pgAdminUrl'), 'db_contract'))],
-];
+const implementations = testDatabases(inject('pgAdminUrl'), 'db_contract');
 
 describe.each(implementations)('database contract: %s', (_name, open) => {
   let db: Database;
 
   beforeAll(async () => {
-    db = await open();
+    db = await open({ migrate: false });
   });
   afterAll(async () => {
     await db?.close();

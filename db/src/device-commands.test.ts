@@ -1,12 +1,8 @@
-import { signalCatalogue } from '@clutch/contracts';
-import { createTestDatabase } from '@clutch/test-support';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
-import { completeCommands, expireCommands, insertCommand, markCommandSent, migrate, openPglite, openPostgres, syncSignals, type Database } from './index.js';
+import { completeCommands, expireCommands, insertCommand, markCommandSent, type Database } from './index.js';
+import { testDatabases } from './testing.js';
 
-const implementations: [string, () => Promise<Database>][] = [
-  ['PGlite', () => openPglite()],
-  ['PostgreSQL', async () => openPostgres(await createTestDatabase(inject('pgAdminUrl'), 'device_commands'))],
-];
+const implementations = testDatabases(inject('pgAdminUrl'), 'device_commands');
 
 describe.each(implementations)('device command lifecycle on %s', (_name, open) => {
   let db: Database;
@@ -15,8 +11,6 @@ describe.each(implementations)('device command lifecycle on %s', (_name, open) =
 
   beforeAll(async () => {
     db = await open();
-    await migrate(db);
-    await syncSignals(db, signalCatalogue);
     await db.query(`INSERT INTO tenants (id, name) VALUES ('acme', 'Acme')`);
     car = (await db.query<{ id: string }>(`INSERT INTO vehicles (tenant_id, name) VALUES ('acme', 'car') RETURNING id`)).rows[0]!.id;
     van = (await db.query<{ id: string }>(`INSERT INTO vehicles (tenant_id, name) VALUES ('acme', 'van') RETURNING id`)).rows[0]!.id;

@@ -1,8 +1,9 @@
 // Property: whatever one tenant's devices send, another tenant's good data is stored, every bad
 // message is set aside as a dead letter with a reason, and the handler never throws (issue 12,
 // findings 1 and 2). Random hostile batches, from a seeded generator so a failure can be replayed.
-import { createInProcessBus, isPlausible, signalByKey, signalById, signalCatalogue, type TelemetryBatch } from '@clutch/contracts';
-import { migrate, openPglite, syncSignals, type Database } from '@clutch/db';
+import { createInProcessBus, isPlausible, signalByKey, signalById, type TelemetryBatch } from '@clutch/contracts';
+import type { Database } from '@clutch/db';
+import { openTestDatabase } from '@clutch/db/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createIngestHandler, type IngestHandler } from './pipeline.js';
 import { DEFAULT_TIME_WINDOW } from './processors/time-window.js';
@@ -178,9 +179,7 @@ describe('hostile input from one tenant', () => {
   let goodVehicle: string;
 
   beforeAll(async () => {
-    db = await openPglite();
-    await migrate(db);
-    await syncSignals(db, signalCatalogue);
+    db = await openTestDatabase('pglite');
     await db.query(`INSERT INTO tenants (id, name) VALUES ('evil', 'Evil'), ('good', 'Good')`);
     const vehicles = await db.query<{ id: string; tenant_id: string }>(`INSERT INTO vehicles (tenant_id, name) VALUES ('evil', 'E'), ('good', 'G') RETURNING id, tenant_id`);
     const vehicleOf = (tenant: string): string => vehicles.rows.find((v) => v.tenant_id === tenant)!.id;

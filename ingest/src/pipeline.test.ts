@@ -1,6 +1,6 @@
 import { createInProcessBus, signalCatalogue, type LiveEvent, type TelemetryBatch } from '@clutch/contracts';
-import { expireCommands, migrate, openPglite, openPostgres, syncSignals, type Database } from '@clutch/db';
-import { createTestDatabase } from '@clutch/test-support';
+import { expireCommands, type Database } from '@clutch/db';
+import { testDatabases } from '@clutch/db/testing';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { createOnlineScorer } from '@clutch/ml';
 import { createIngestHandler, isDatabaseUnavailable, type IngestHandler } from './pipeline.js';
@@ -32,10 +32,7 @@ function idlingMinute(at: (second: number) => { coolant: number; voltage: number
   return samples;
 }
 
-const implementations: [string, () => Promise<Database>][] = [
-  ['PGlite', () => openPglite()],
-  ['PostgreSQL', async () => openPostgres(await createTestDatabase(inject('pgAdminUrl'), 'ingest'))],
-];
+const implementations = testDatabases(inject('pgAdminUrl'), 'ingest');
 
 describe.each(implementations)('ingest chain on %s', (_name, open) => {
   let db: Database;
@@ -45,8 +42,6 @@ describe.each(implementations)('ingest chain on %s', (_name, open) => {
 
   beforeAll(async () => {
     db = await open();
-    await migrate(db);
-    await syncSignals(db, signalCatalogue);
     await db.query(`INSERT INTO tenants (id, name) VALUES ('acme', 'Acme')`);
     const { rows } = await db.query<{ id: string }>(`INSERT INTO vehicles (tenant_id, name) VALUES ('acme', 'Etios') RETURNING id`);
     vehicleId = rows[0]!.id;
@@ -360,7 +355,7 @@ describe.each(implementations)('ingest chain on %s', (_name, open) => {
 
     // A flush that cannot write keeps the progress for the next one.
     await buffered.handle([message(batch(24, [[0, 'engine.rpm', 960]]))]);
-    const closed = await open();
+    const closed = await open({ migrate: false });
     await closed.close();
     await expect(progress.flush(closed)).rejects.toThrow();
     expect(progress.size()).toBe(1);
@@ -414,7 +409,7 @@ describe.each(implementations)('ingest chain on %s', (_name, open) => {
   });
 
   it('regression 12.1: throws, so the queue retries, only when the database is unavailable', async () => {
-    const closed = await open();
+    const closed = await open({ migrate: false });
     await closed.close();
     const unavailable = createIngestHandler({ db: closed, bus: createInProcessBus(), resolver: { prefetch: async () => {}, resolve: async () => ({ tenantId: 'acme', deviceId: 'pi-1', vehicleId }), forget: () => {} } });
     await expect(unavailable.handle([message(batch(130, [[0, 'engine.rpm', 831]]))])).rejects.toThrow();

@@ -1,8 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { migrate, openPostgres, type Database } from '@clutch/db';
-import { createTestDatabase } from '@clutch/test-support';
+import type { Database } from '@clutch/db';
+import { openTestDatabase, testDatabaseUrl } from '@clutch/db/testing';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { createJobQueue, type JobQueue } from './index.js';
 import { sleep, waitFor } from './testing/wait-for.js';
@@ -19,9 +19,8 @@ let jobs: JobQueue;
 let child: ChildProcess | undefined;
 
 beforeAll(async () => {
-  url = await createTestDatabase(inject('pgAdminUrl'), 'jobs_killed');
-  db = await openPostgres(url);
-  await migrate(db);
+  db = await openTestDatabase('postgres', { adminUrl: inject('pgAdminUrl'), name: 'jobs_killed', signals: false });
+  url = testDatabaseUrl(db)!;
   await db.exec('CREATE TABLE invoices_sent (job_id uuid NOT NULL, sent_at timestamptz NOT NULL DEFAULT now())');
   jobs = createJobQueue({ db, url, superviseIntervalSeconds: 1, pollingIntervalSeconds: 0.5 });
   await jobs.start();

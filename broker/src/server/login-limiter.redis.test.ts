@@ -1,4 +1,5 @@
-import { migrate, openPglite, type Database } from '@clutch/db';
+import type { Database } from '@clutch/db';
+import { openTestDatabase } from '@clutch/db/testing';
 import { createLoginLimiter, ensureTenant, provisionDevice } from '@clutch/identity';
 import { startRedisServer, type RedisServer } from '@clutch/test-support';
 import { Redis } from 'ioredis';
@@ -53,8 +54,7 @@ describe('login limiter on Redis', () => {
     let brokerA: RunningBroker;
     let brokerB: RunningBroker;
     beforeAll(async () => {
-      db = await openPglite();
-      await migrate(db);
+      db = await openTestDatabase('pglite', { signals: false });
       await ensureTenant(db, 'acme', 'Acme');
       brokerA = await startBroker({ mqttPort: 0, redisUrl: redis.url, policy: tenantPolicy({ db }) });
       brokerB = await startBroker({ mqttPort: 0, redisUrl: redis.url, policy: tenantPolicy({ db }) });

@@ -1,5 +1,6 @@
 import { connect as netConnect } from 'node:net';
-import { migrate, openPglite, type Database } from '@clutch/db';
+import type { Database } from '@clutch/db';
+import { openTestDatabase } from '@clutch/db/testing';
 import { createApiKey, createLoginLimiter, ensureTenant, provisionDevice, type DeviceLogin } from '@clutch/identity';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -36,8 +37,7 @@ describe('failed-login limits', () => {
   let fleetToken: string;
 
   beforeAll(async () => {
-    db = await openPglite();
-    await migrate(db);
+    db = await openTestDatabase('pglite', { signals: false });
     await ensureTenant(db, 'acme', 'Acme');
     car = (await provisionDevice(db, { tenantId: 'acme', deviceId: 'pi-1', vehicle: { name: 'A1' } })).login;
     fleetToken = (await createApiKey(db, { tenantId: 'acme', name: 'fleet', scopes: ['status:read'] })).token;
@@ -93,8 +93,7 @@ describe('connect flood from one source', () => {
   const logins: DeviceLogin[] = [];
 
   beforeAll(async () => {
-    db = await openPglite();
-    await migrate(db);
+    db = await openTestDatabase('pglite', { signals: false });
     await ensureTenant(db, 'acme', 'Acme');
     for (let i = 0; i < 20; i++) logins.push((await provisionDevice(db, { tenantId: 'acme', deviceId: `car-${i}`, vehicle: { name: `Car ${i}` } })).login);
     // A broker-wide bucket a flood alone would empty (burst 100, 50/s); per source 10/s, burst 30.

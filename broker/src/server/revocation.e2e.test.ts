@@ -1,4 +1,5 @@
-import { migrate, openPglite, type Database } from '@clutch/db';
+import type { Database } from '@clutch/db';
+import { openTestDatabase } from '@clutch/db/testing';
 import { createApiKey, ensureTenant, provisionDevice, revokeApiKey, type DeviceLogin } from '@clutch/identity';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -26,8 +27,7 @@ describe('API key revocation and expiry end live MQTT sessions', () => {
   };
 
   beforeAll(async () => {
-    db = await openPglite();
-    await migrate(db);
+    db = await openTestDatabase('pglite', { signals: false });
     await ensureTenant(db, 'acme', 'Acme');
     car = (await provisionDevice(db, { tenantId: 'acme', deviceId: 'pi-1', vehicle: { name: 'A1' } })).login;
     broker = await startBroker({ mqttPort: 0, wsPort: 0, policy: tenantPolicy({ db }) });

@@ -1,5 +1,5 @@
-import { signalCatalogue } from '@clutch/contracts';
-import { migrate, openPglite, syncSignals, type Database } from '@clutch/db';
+import type { Database } from '@clutch/db';
+import { openTestDatabase } from '@clutch/db/testing';
 import { createApiKey, ensureTenant, provisionDevice, revokeDeviceCredential, type DeviceLogin } from '@clutch/identity';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,9 +19,7 @@ describe('broker with the tenant policy', () => {
     mqtt.connectAsync(broker.mqttUrl, { clientId, ...login, reconnectPeriod: 0, ...extra });
 
   beforeAll(async () => {
-    db = await openPglite();
-    await migrate(db);
-    await syncSignals(db, signalCatalogue);
+    db = await openTestDatabase('pglite');
     await ensureTenant(db, 'acme', 'Acme');
     await ensureTenant(db, 'globex', 'Globex');
     acme1 = (await provisionDevice(db, { tenantId: 'acme', deviceId: 'pi-1', vehicle: { name: 'A1' } })).login;

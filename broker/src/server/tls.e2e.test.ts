@@ -1,10 +1,9 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { signalCatalogue } from '@clutch/contracts';
-import { migrate, openPostgres, syncSignals, type Database } from '@clutch/db';
+import type { Database } from '@clutch/db';
+import { openTestDatabase } from '@clutch/db/testing';
 import { ensureTenant, provisionDevice, revokeDeviceCredential, type DeviceLogin } from '@clutch/identity';
-import { createTestDatabase } from '@clutch/test-support';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { tenantPolicy } from '../policy/policy.js';
@@ -33,9 +32,7 @@ describe('TLS listener with client certificates', () => {
   beforeAll(async () => {
     ours = createDevCa({ outDir: join(dir, 'ours'), devices: ['acme/pi-1', 'globex/pi-1', 'acme/pi-revoked', 'acme/pi-unknown'] });
     foreign = createDevCa({ outDir: join(dir, 'foreign'), devices: ['acme/pi-1'] });
-    db = await openPostgres(await createTestDatabase(inject('pgAdminUrl'), 'broker_tls'));
-    await migrate(db);
-    await syncSignals(db, signalCatalogue);
+    db = await openTestDatabase('postgres', { adminUrl: inject('pgAdminUrl'), name: 'broker_tls' });
     await ensureTenant(db, 'acme', 'Acme');
     await ensureTenant(db, 'globex', 'Globex');
     await provisionDevice(db, { tenantId: 'acme', deviceId: 'pi-1', vehicle: { name: 'A1' } });

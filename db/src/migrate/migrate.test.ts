@@ -1,9 +1,9 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createTestDatabase } from '@clutch/test-support';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { detectFeatures, migrate, migrationRequirements, openPglite, openPostgres, storageMode, type Database } from '../index.js';
+import { detectFeatures, migrate, migrationRequirements, storageMode, type Database } from '../index.js';
+import { testDatabases } from '../testing.js';
 
 describe('migrationRequirements', () => {
   it('reads a `-- requires:` line from the leading comments only', () => {
@@ -14,17 +14,14 @@ describe('migrationRequirements', () => {
   });
 });
 
-const implementations: [string, () => Promise<Database>][] = [
-  ['PGlite', () => openPglite()],
-  ['PostgreSQL', async () => openPostgres(await createTestDatabase(inject('pgAdminUrl'), 'migrate'))],
-];
+const implementations = testDatabases(inject('pgAdminUrl'), 'migrate');
 
 describe.each(implementations)('migrate on %s', (_name, open) => {
   let db: Database;
   let dir: string;
 
   beforeAll(async () => {
-    db = await open();
+    db = await open({ migrate: false });
     dir = mkdtempSync(join(tmpdir(), 'clutch-migrations-'));
     writeFileSync(join(dir, '001_base.sql'), 'CREATE TABLE base (id int);');
     writeFileSync(join(dir, '002_fast.sql'), '-- Only with TimescaleDB.\n-- requires: timescaledb\nCREATE TABLE fast (id int);');
@@ -54,7 +51,7 @@ describe.each(implementations)('migrate on %s', (_name, open) => {
   });
 
   it('applies the core migrations with native storage where TimescaleDB is absent', async () => {
-    const fresh = await open();
+    const fresh = await open({ migrate: false });
     try {
       const applied = await migrate(fresh);
       expect(applied).toContain('001_core.sql');

@@ -1,14 +1,11 @@
 import { copyFileSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createTestDatabase } from '@clutch/test-support';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { CORE_MIGRATIONS_DIR, migrate, openPglite, openPostgres, type Database } from '../index.js';
+import { CORE_MIGRATIONS_DIR, migrate, type Database } from '../index.js';
+import { testDatabases } from '../testing.js';
 
-const implementations: [string, () => Promise<Database>][] = [
-  ['PGlite', () => openPglite()],
-  ['PostgreSQL', async () => openPostgres(await createTestDatabase(inject('pgAdminUrl'), 'samples_key'))],
-];
+const implementations = testDatabases(inject('pgAdminUrl'), 'samples_key');
 
 /** Migration 009 re-keys samples that are already stored: none may be lost, doubled or changed. */
 describe.each(implementations)('re-keying stored samples (migration 009) on %s', (_name, open) => {
@@ -17,7 +14,7 @@ describe.each(implementations)('re-keying stored samples (migration 009) on %s',
   let vehicle: string;
 
   beforeAll(async () => {
-    db = await open();
+    db = await open({ migrate: false });
     // The schema as it stood before 009, with samples in it.
     before = mkdtempSync(join(tmpdir(), 'clutch-before-009-'));
     for (const name of readdirSync(CORE_MIGRATIONS_DIR).filter((n) => /^00[1-8]_/.test(n))) copyFileSync(join(CORE_MIGRATIONS_DIR, name), join(before, name));

@@ -1,4 +1,5 @@
-import { migrate, openPglite, type Database } from '@clutch/db';
+import type { Database } from '@clutch/db';
+import { openTestDatabase } from '@clutch/db/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureTenant } from '../devices/provisioning.js';
 import { createApiKey, listApiKeys, revokeApiKey, verifyApiKey } from './api-keys.js';
@@ -6,8 +7,7 @@ import { createApiKey, listApiKeys, revokeApiKey, verifyApiKey } from './api-key
 describe('API key lifecycle', () => {
   let db: Database;
   beforeAll(async () => {
-    db = await openPglite();
-    await migrate(db);
+    db = await openTestDatabase('pglite', { signals: false });
     await ensureTenant(db, 'acme', 'Acme');
     await ensureTenant(db, 'globex', 'Globex');
   });

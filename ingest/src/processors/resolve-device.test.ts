@@ -1,4 +1,5 @@
-import { migrate, openPglite, type Database } from '@clutch/db';
+import type { Database } from '@clutch/db';
+import { openTestDatabase } from '@clutch/db/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDeviceResolver } from './resolve-device.js';
 
@@ -7,8 +8,7 @@ describe('device resolver', () => {
   const vehicles: string[] = [];
 
   beforeAll(async () => {
-    db = await openPglite();
-    await migrate(db);
+    db = await openTestDatabase('pglite', { signals: false });
     await db.query(`INSERT INTO tenants (id, name) VALUES ('acme', 'Acme'), ('globex', 'Globex')`);
     for (const [tenant, device] of [['acme', 'pi-1'], ['globex', 'pi-1'], ['acme', 'pi-2']] as const) {
       const v = await db.query<{ id: string }>(`INSERT INTO vehicles (tenant_id, name) VALUES ($1, $2) RETURNING id`, [tenant, device]);

@@ -1,5 +1,6 @@
-import { createInProcessBus, signalCatalogue } from '@clutch/contracts';
-import { migrate, openPglite, syncSignals, type Database } from '@clutch/db';
+import { createInProcessBus } from '@clutch/contracts';
+import type { Database } from '@clutch/db';
+import { openTestDatabase } from '@clutch/db/testing';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createIngestHandler } from '../pipeline.js';
 import { createRollupPartials } from './partials.js';
@@ -20,9 +21,7 @@ describe('ingest worker heartbeat and fencing', () => {
     (await db.query(`SELECT n, sum FROM sample_rollups_1m WHERE vehicle_id = $1 AND bucket = $2`, [vehicleId, new Date(minute).toISOString()])).rows;
 
   beforeAll(async () => {
-    db = await openPglite();
-    await migrate(db);
-    await syncSignals(db, signalCatalogue);
+    db = await openTestDatabase('pglite');
     await db.query(`INSERT INTO tenants (id, name) VALUES ('acme', 'Acme')`);
     const { rows } = await db.query<{ id: string }>(`INSERT INTO vehicles (tenant_id, name) VALUES ('acme', 'Etios') RETURNING id`);
     vehicleId = rows[0]!.id;

@@ -1,13 +1,9 @@
-import { signalCatalogue } from '@clutch/contracts';
-import { migrate, openPglite, openPostgres, syncSignals, type Database } from '@clutch/db';
-import { createTestDatabase } from '@clutch/test-support';
+import type { Database } from '@clutch/db';
+import { testDatabases } from '@clutch/db/testing';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { maintainStorage } from './maintenance.js';
 
-const implementations: [string, () => Promise<Database>][] = [
-  ['PGlite', () => openPglite()],
-  ['PostgreSQL', async () => openPostgres(await createTestDatabase(inject('pgAdminUrl'), 'maintenance'))],
-];
+const implementations = testDatabases(inject('pgAdminUrl'), 'maintenance');
 
 describe.each(implementations)('storage lifecycle on %s', (_name, open) => {
   let db: Database;
@@ -16,8 +12,6 @@ describe.each(implementations)('storage lifecycle on %s', (_name, open) => {
 
   beforeAll(async () => {
     db = await open();
-    await migrate(db);
-    await syncSignals(db, signalCatalogue);
     await db.query(`INSERT INTO tenants (id, name, sample_retention_days) VALUES ('short', 'Short', 7), ('normal', 'Normal', NULL)`);
     for (const tenant of ['short', 'normal']) {
       const v = await db.query<{ id: string }>(`INSERT INTO vehicles (tenant_id, name) VALUES ($1, 'car') RETURNING id`, [tenant]);

@@ -4,8 +4,8 @@
 // postgres://postgres:clutch@localhost:5432/postgres with the port published). Without it this file
 // is reported as skipped; everything else runs on native partitioning. See docs/storage.md.
 import { createInProcessBus, signalCatalogue, type TelemetryBatch } from '@clutch/contracts';
-import { migrate, openPostgres, storageMode, syncSignals, type Database } from '@clutch/db';
-import { createTestDatabase } from '@clutch/test-support';
+import { migrate, storageMode, type Database } from '@clutch/db';
+import { openTestDatabase } from '@clutch/db/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createIngestHandler } from '../pipeline.js';
 import type { QueuedMessage } from '../queue/work-queue.js';
@@ -21,10 +21,8 @@ describe.skipIf(!adminUrl)('TimescaleDB storage', () => {
   const minuteStart = now - (now % 60_000) - 10 * 60_000; // ten whole minutes ago
 
   beforeAll(async () => {
-    db = await openPostgres(await createTestDatabase(adminUrl!, 'tsdb'));
     // Native first, with data: the path of a running platform whose server gains TimescaleDB.
-    await migrate(db, undefined, { features: { timescaledb: false } });
-    await syncSignals(db, signalCatalogue);
+    db = await openTestDatabase('postgres', { adminUrl: adminUrl!, name: 'tsdb', migrate: { features: { timescaledb: false } } });
     await db.query(`INSERT INTO tenants (id, name) VALUES ('acme', 'Acme'), ('globex', 'Globex')`);
     acmeVehicle = (await db.query<{ id: string }>(`INSERT INTO vehicles (tenant_id, name) VALUES ('acme', 'Etios') RETURNING id`)).rows[0]!.id;
     await db.query(`INSERT INTO devices (tenant_id, id, vehicle_id) VALUES ('acme', 'pi-1', $1)`, [acmeVehicle]);

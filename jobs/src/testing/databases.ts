@@ -1,5 +1,5 @@
-import { migrate, openPglite, openPostgres, type Database } from '@clutch/db';
-import { createTestDatabase } from '@clutch/test-support';
+import type { Database } from '@clutch/db';
+import { testDatabases, testDatabaseUrl } from '@clutch/db/testing';
 
 export interface TestDatabase {
   db: Database;
@@ -9,20 +9,16 @@ export interface TestDatabase {
 
 /** Both database kinds, migrated, for contract suites (each call makes a fresh database). */
 export function implementations(adminUrl: string, name: string): [string, () => Promise<TestDatabase>][] {
-  return [
-    ['PGlite', async () => migrated({ db: await openPglite() })],
-    [
-      'PostgreSQL',
-      async () => {
-        const url = await createTestDatabase(adminUrl, name);
-        return migrated({ db: await openPostgres(url), url });
-      },
-    ],
-  ];
+  return testDatabases(adminUrl, name).map(([label, open]) => [
+    label,
+    async () => {
+      const db = await open({ signals: false, seed: seedTenants });
+      const url = testDatabaseUrl(db);
+      return url === undefined ? { db } : { db, url };
+    },
+  ]);
 }
 
-async function migrated(t: TestDatabase): Promise<TestDatabase> {
-  await migrate(t.db);
-  await t.db.query(`INSERT INTO tenants (id, name) VALUES ('acme', 'Acme'), ('globex', 'Globex') ON CONFLICT DO NOTHING`);
-  return t;
+async function seedTenants(db: Database): Promise<void> {
+  await db.query(`INSERT INTO tenants (id, name) VALUES ('acme', 'Acme'), ('globex', 'Globex') ON CONFLICT DO NOTHING`);
 }
