@@ -5,30 +5,16 @@ import type { Database } from '@clutch/db';
 import Koa from 'koa';
 import { pino, type Logger } from 'pino';
 import type { Server as SocketIOServer } from 'socket.io';
-import { aiRoutes } from './ai/routes.js';
-import { AiInsightsService, AiModelsService, DEFAULT_MODELS_DIR } from './ai/service.js';
-import { alertRoutes } from './alerts/routes.js';
-import { AlertsService } from './alerts/service.js';
-import { analyticsRoutes } from './analytics/routes.js';
-import { AnalyticsService } from './analytics/service.js';
-import { apiKeyRoutes } from './api-keys/routes.js';
-import { ApiKeysService } from './api-keys/service.js';
+import { recordAudit } from './audit/repository.js';
 import { createAuthenticator } from './auth/authenticate.js';
-import { commandRoutes } from './commands/routes.js';
-import { CommandsService, type CommandSender } from './commands/service.js';
-import { Scope } from './auth/principal.js';
+import { Scope } from './auth/scope.js';
 import { socketAuth } from './auth/socket.js';
-import { dataQualityRoutes } from './data-quality/routes.js';
-import { DataQualityService } from './data-quality/service.js';
-import { deadLetterRoutes } from './dead-letters/routes.js';
-import { DeadLettersService, type DeadLetterReplayer } from './dead-letters/service.js';
-import { deviceRoutes } from './devices/routes.js';
-import { defaultDatasetsDir, lazyDtcDescriptions } from './diagnostics/dtc-descriptions.js';
-import { diagnosticsRoutes } from './diagnostics/routes.js';
-import { DiagnosticsService } from './diagnostics/service.js';
-import { DevicesService } from './devices/service.js';
-import { healthRoutes } from './health/routes.js';
-import { HealthService, type HealthCheck } from './health/service.js';
+import type { CommandSender } from './commands/service.js';
+import type { DeadLetterReplayer } from './dead-letters/service.js';
+import type { JobEnqueuer } from './ai/retrain-jobs.js';
+import type { DomainDeps } from './domain.js';
+import { DOMAINS, sharedServices } from './domains.js';
+import type { HealthCheck } from './health/service.js';
 import { DEFAULT_BODY_LIMITS } from './http/body.js';
 import { requireJsonWrites } from './http/csrf.js';
 import { apiFallback } from './http/fallback.js';
@@ -40,22 +26,8 @@ import { securityHeaders } from './http/security.js';
 import { withIdempotency } from './http/idempotency.js';
 import { ApiRouter, type RouteSpec } from './http/route.js';
 import { serveStatic } from './http/static.js';
-import { locationRoutes } from './location/routes.js';
-import { LocationService } from './location/service.js';
 import type { HandshakeAuthenticator, SubscribeAuthorizer } from './realtime/auth.js';
 import { attachRealtime } from './realtime/gateway.js';
-import { signalRoutes } from './signals/routes.js';
-import { telemetryRoutes } from './telemetry/routes.js';
-import { TelemetryService } from './telemetry/service.js';
-import { openApiRoutes } from './openapi/routes.js';
-import { tenantRoutes } from './tenants/routes.js';
-import { tripRoutes } from './trips/routes.js';
-import { TripsService } from './trips/service.js';
-import { vehicleHealthRoutes } from './vehicle-health/routes.js';
-import { VehicleHealthService } from './vehicle-health/service.js';
-import { TenantsService } from './tenants/service.js';
-import { vehicleRoutes } from './vehicles/routes.js';
-import { VehiclesService } from './vehicles/service.js';
 
 export const API_PREFIX = '/api';
 
@@ -85,6 +57,8 @@ export interface ApiDeps {
   datasetsDir?: string;
   /** Folder of the ML model registry (`registry.json` + artifacts); default `./data/models`. */
   modelsDir?: string;
+  /** The platform's job queue (@clutch/jobs): AI retrains are enqueued on it. Absent, they run in this process, kept in memory. */
+  jobs?: JobEnqueuer;
   /**
    * Host names (Host header, port ignored) served besides localhost, 127.0.0.1 and [::1]; `*` turns
    * the DNS-rebinding check off. Applies to HTTP and Socket.io in every mode.
@@ -115,11 +89,7 @@ export function createApi(deps: ApiDeps): Api {
   const logger = deps.logger ?? pino({ name: 'clutch-api', level: process.env.LOG_LEVEL ?? 'info' });
 
   const authenticate = createAuthenticator({ db: deps.db, adminToken: deps.adminToken, requireAuth: deps.requireAuth ?? false });
-  const vehicles = new VehiclesService();
-  const telemetry = new TelemetryService();
-  const health = new HealthService(deps.db, deps.health);
-  const tenants = new TenantsService(deps.db);
-  const devices = new DevicesService(deps.db, deps.bus, tenants);
+  const shared = sharedServices({ datasetsDir: deps.datasetsDir });
 
   const limits = createRateLimits(deps.rateLimit);
   // Every door that takes a bearer token (REST, Socket.io handshakes) counts failures in one limiter.
@@ -131,28 +101,22 @@ export function createApi(deps: ApiDeps): Api {
     limits,
     body: { ...DEFAULT_BODY_LIMITS, ...(deps.bodyTimeoutMs !== undefined ? { timeoutMs: deps.bodyTimeoutMs } : {}) },
     idempotency: withIdempotency({ db: deps.db, logger }),
+    audit: recordAudit,
   });
-  healthRoutes(router, health);
-  signalRoutes(router);
-  vehicleRoutes(router, vehicles);
-  telemetryRoutes(router, telemetry);
-  tenantRoutes(router, tenants);
-  deviceRoutes(router, devices);
-  apiKeyRoutes(router, new ApiKeysService(deps.db, tenants, deps.bus));
-  commandRoutes(router, new CommandsService(deps.commands, deps.bus, logger));
-  const diagnostics = new DiagnosticsService(lazyDtcDescriptions(deps.datasetsDir));
-  const alerts = new AlertsService();
-  tripRoutes(router, new TripsService());
-  diagnosticsRoutes(router, diagnostics);
-  alertRoutes(router, alerts);
-  dataQualityRoutes(router, new DataQualityService());
-  vehicleHealthRoutes(router, new VehicleHealthService(diagnostics, alerts));
-  locationRoutes(router, new LocationService(deps.bus));
-  analyticsRoutes(router, new AnalyticsService());
-  deadLetterRoutes(router, new DeadLettersService(deps.replayDeadLetter));
-  const models = new AiModelsService(deps.modelsDir ?? DEFAULT_MODELS_DIR, deps.datasetsDir ?? defaultDatasetsDir());
-  aiRoutes(router, models, new AiInsightsService(models));
-  openApiRoutes(router, API_PREFIX);
+  const domainDeps: DomainDeps = {
+    bus: deps.bus,
+    logger,
+    prefix: API_PREFIX,
+    databaseProbe: deps.db,
+    health: deps.health,
+    commands: deps.commands,
+    replayDeadLetter: deps.replayDeadLetter,
+    datasetsDir: deps.datasetsDir,
+    modelsDir: deps.modelsDir,
+    jobs: deps.jobs,
+    shared,
+  };
+  for (const domain of DOMAINS) domain.register(router, domainDeps);
 
   const app = new Koa();
   // Koa would print every error itself; the problem middleware already logged what matters.
@@ -174,12 +138,14 @@ export function createApi(deps: ApiDeps): Api {
   return {
     app,
     attach: (server) => {
-      const sockets = socketAuth(deps.db, guardedAuthenticate);
+      const sockets = socketAuth(deps.db, guardedAuthenticate, recordAudit);
+      // One system scope for every room check of this server: audited once, on first use, not per check.
+      const roomChecks = Scope.system(deps.db, { actor: 'realtime', action: 'realtime.room-check', detail: { why: 'does the vehicle of a subscription exist' } }, recordAudit);
       const authenticateHandshake = deps.authenticateHandshake ?? sockets.authenticateHandshake;
       const authorizeSubscribe = deps.authorizeSubscribe ?? sockets.authorizeSubscribe;
       return attachRealtime(server, {
         bus: deps.bus,
-        vehicleExists: (id) => vehicles.exists(Scope.system(deps.db), id),
+        vehicleExists: (id) => shared.vehicles.exists(roomChecks, id),
         logger,
         allowRequest: (req) => socketRequestAllowed(hostAllowed, req),
         authenticateHandshake,

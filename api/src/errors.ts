@@ -1,63 +1,99 @@
 import { ClutchError } from '@clutch/contracts';
+import { createTranslator, type Translator } from '@clutch/i18n';
 
 export interface ErrorSpec {
   readonly status: number;
-  /** Short, stable summary; the per-occurrence explanation goes in `detail`. */
+  /**
+   * Short, stable summary in English (the per-occurrence explanation goes in `detail`). It comes from
+   * the message catalogue (`problem.<CODE>.title` in i18n/messages/en.json), where translations live too.
+   */
   readonly title: string;
 }
 
-/**
- * Every error the API can answer with. Codes are part of the public contract: clients branch on
- * `code`, so never rename one; add a new code instead.
- */
-export const apiErrors = {
-  VALIDATION_FAILED: { status: 400, title: 'The request is not valid' },
-  IDEMPOTENCY_KEY_INVALID: { status: 400, title: 'Invalid Idempotency-Key header' },
-  SIGNAL_UNKNOWN: { status: 400, title: 'Unknown signal' },
-  TIME_RANGE_INVALID: { status: 400, title: 'Invalid time range' },
-  BAD_REQUEST: { status: 400, title: 'Bad request' },
-  INVALID_ID: { status: 400, title: 'Invalid identifier' },
-  INVALID_SCOPE: { status: 400, title: 'Unknown API key scope' },
-  UNAUTHENTICATED: { status: 401, title: 'Authentication required' },
-  FORBIDDEN: { status: 403, title: 'Not allowed' },
-  VEHICLE_NOT_FOUND: { status: 404, title: 'Vehicle not found' },
-  TENANT_NOT_FOUND: { status: 404, title: 'Tenant not found' },
-  DEVICE_NOT_FOUND: { status: 404, title: 'Device not found' },
-  API_KEY_NOT_FOUND: { status: 404, title: 'API key not found' },
-  COMMAND_NOT_FOUND: { status: 404, title: 'Command not found' },
-  DEAD_LETTER_NOT_FOUND: { status: 404, title: 'Dead letter not found' },
-  MODEL_NOT_FOUND: { status: 404, title: 'Model not found' },
-  JOB_NOT_FOUND: { status: 404, title: 'Job not found' },
-  ROUTE_NOT_FOUND: { status: 404, title: 'No such endpoint' },
-  METHOD_NOT_ALLOWED: { status: 405, title: 'Method not allowed' },
-  REQUEST_TIMEOUT: { status: 408, title: 'Request body not received in time' },
-  DEVICE_EXISTS: { status: 409, title: 'Device already exists' },
-  IDEMPOTENCY_KEY_IN_USE: { status: 409, title: 'A request with this idempotency key is still being processed' },
-  NO_DEVICE: { status: 409, title: 'Vehicle has no device' },
-  DEAD_LETTER_REPLAYED: { status: 409, title: 'Dead letter already replayed' },
-  DATASET_UNAVAILABLE: { status: 409, title: 'Training data set not available' },
-  RETRAIN_RUNNING: { status: 409, title: 'A retrain is already running' },
-  PAYLOAD_TOO_LARGE: { status: 413, title: 'Request body too large' },
-  UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported media type' },
-  HOST_NOT_ALLOWED: { status: 421, title: 'Host not served here' },
-  API_KEY_EXPIRY_INVALID: { status: 422, title: 'API key expiry is not in the future' },
-  IDEMPOTENCY_KEY_REUSED: { status: 422, title: 'Idempotency key reused for a different request' },
-  SUBSCRIPTION_LIMIT: { status: 429, title: 'Too many subscriptions' },
-  RATE_LIMITED: { status: 429, title: 'Too many requests' },
-  INTERNAL: { status: 500, title: 'Internal server error' },
-  NOT_IMPLEMENTED: { status: 501, title: 'Not implemented' },
-  COMMAND_DELIVERY_FAILED: { status: 502, title: 'Command could not be delivered' },
-  COMMANDS_UNAVAILABLE: { status: 503, title: 'Commands are not available' },
-  REPLAY_UNAVAILABLE: { status: 503, title: 'Dead-letter replay is not available' },
-} as const satisfies Record<string, ErrorSpec>;
+const statuses = {
+  VALIDATION_FAILED: { status: 400 },
+  IDEMPOTENCY_KEY_INVALID: { status: 400 },
+  SIGNAL_UNKNOWN: { status: 400 },
+  TIME_RANGE_INVALID: { status: 400 },
+  BAD_REQUEST: { status: 400 },
+  INVALID_ID: { status: 400 },
+  INVALID_SCOPE: { status: 400 },
+  UNAUTHENTICATED: { status: 401 },
+  FORBIDDEN: { status: 403 },
+  VEHICLE_NOT_FOUND: { status: 404 },
+  TENANT_NOT_FOUND: { status: 404 },
+  DEVICE_NOT_FOUND: { status: 404 },
+  API_KEY_NOT_FOUND: { status: 404 },
+  COMMAND_NOT_FOUND: { status: 404 },
+  DEAD_LETTER_NOT_FOUND: { status: 404 },
+  MODEL_NOT_FOUND: { status: 404 },
+  JOB_NOT_FOUND: { status: 404 },
+  ROUTE_NOT_FOUND: { status: 404 },
+  METHOD_NOT_ALLOWED: { status: 405 },
+  REQUEST_TIMEOUT: { status: 408 },
+  DEVICE_EXISTS: { status: 409 },
+  IDEMPOTENCY_KEY_IN_USE: { status: 409 },
+  NO_DEVICE: { status: 409 },
+  DEAD_LETTER_REPLAYED: { status: 409 },
+  DATASET_UNAVAILABLE: { status: 409 },
+  RETRAIN_RUNNING: { status: 409 },
+  PAYLOAD_TOO_LARGE: { status: 413 },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415 },
+  HOST_NOT_ALLOWED: { status: 421 },
+  API_KEY_EXPIRY_INVALID: { status: 422 },
+  IDEMPOTENCY_KEY_REUSED: { status: 422 },
+  SUBSCRIPTION_LIMIT: { status: 429 },
+  RATE_LIMITED: { status: 429 },
+  INTERNAL: { status: 500 },
+  NOT_IMPLEMENTED: { status: 501 },
+  COMMAND_DELIVERY_FAILED: { status: 502 },
+  JOBS_UNAVAILABLE: { status: 503 },
+  COMMANDS_UNAVAILABLE: { status: 503 },
+  REPLAY_UNAVAILABLE: { status: 503 },
+} as const satisfies Record<string, { status: number }>;
 
-export type ApiErrorCode = keyof typeof apiErrors;
+export type ApiErrorCode = keyof typeof statuses;
+
+/** The catalogue key of a code's title; `t()` accepts only keys of en.json, so a code without one does not compile. */
+export const problemTitleKey = (code: ApiErrorCode) => `problem.${code}.title` as const;
+
+const english: Translator = createTranslator('en');
+
+/** Every error the API can answer with: its status, and its English title from the catalogue. */
+export const apiErrors: { readonly [C in ApiErrorCode]: ErrorSpec } = Object.fromEntries(
+  (Object.keys(statuses) as ApiErrorCode[]).map((code) => [code, { status: statuses[code].status, title: english.t(problemTitleKey(code)) }]),
+) as { [C in ApiErrorCode]: ErrorSpec };
+
+/** The title of a problem in the caller's language (English when the locale lacks it). */
+export function problemTitle(code: ApiErrorCode, i18n: Translator = english): string {
+  return i18n.t(problemTitleKey(code));
+}
+
+/**
+ * Codes other packages raise that the API answers under one of its own codes. Their message and
+ * details were written for developers (ids, paths, queue names), so the answer carries the API code's
+ * title instead; services that want a better detail translate the error themselves (api/src/ai/service.ts).
+ */
+export const foreignErrorCodes: Readonly<Record<string, ApiErrorCode>> = {
+  ML_MODEL_NOT_FOUND: 'MODEL_NOT_FOUND',
+  // The job queue stopped (shutting down) or not yet started: worth retrying.
+  JOBS_NOT_STARTED: 'JOBS_UNAVAILABLE',
+  // Programming or configuration faults: nothing a caller can act on.
+  QUEUE_NOT_DECLARED: 'INTERNAL',
+  JOBS_DRIVER_UNSUPPORTED: 'INTERNAL',
+  OUTBOX_TOPIC_INVALID: 'INTERNAL',
+};
 
 /** Where the human-readable description of each problem type lives (RFC 9457 `type`). */
 export const PROBLEM_TYPE_BASE = 'https://clutch.dev/problems/';
 
 export function isApiErrorCode(code: unknown): code is ApiErrorCode {
-  return typeof code === 'string' && Object.hasOwn(apiErrors, code);
+  return typeof code === 'string' && Object.hasOwn(statuses, code);
+}
+
+/** The API code a foreign code answers as, if it has one. */
+export function foreignErrorCode(code: unknown): ApiErrorCode | undefined {
+  return typeof code === 'string' && Object.hasOwn(foreignErrorCodes, code) ? foreignErrorCodes[code] : undefined;
 }
 
 export function problemType(code: ApiErrorCode): string {

@@ -12,3 +12,7 @@ export type { Command, CommandSender, CommandTarget } from './commands/service.j
 export type { DeadLetter, DeadLetterReplayer } from './dead-letters/service.js';
 export { vehicleRoom, type SubscribeAck } from './realtime/gateway.js';
 export { allowAllHandshakes, allowAllSubscriptions, type HandshakeAuthenticator, type SocketPrincipal, type SubscribeAuthorizer } from './realtime/auth.js';
+export { purgeIdempotencyKeys } from './http/idempotency.js';
+export { AI_RETRAIN_QUEUE, AI_RETRAIN_SETTINGS, queuedRetrains, type JobEnqueuer, type RetrainJobs } from './ai/retrain-jobs.js';
+export { defineAiRetrainWorker, type JobDefiner } from './ai/retrain-job-worker.js';
+export { retrainWith, type RetrainFolders } from './ai/retrain-worker.js';

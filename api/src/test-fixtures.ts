@@ -1,6 +1,9 @@
-import { createInProcessBus, signalByKey, signalCatalogue, type LiveEventBus } from '@clutch/contracts';
-import { migrate, openPglite, syncSignals, type Database } from '@clutch/db';
+import { createInProcessBus, signalByKey, type LiveEventBus } from '@clutch/contracts';
+import type { Database } from '@clutch/db';
+import { openTestDatabase, testDatabases, type OpenTestDatabase } from '@clutch/db/testing';
+import { createApiKey } from '@clutch/identity';
 import { pino } from 'pino';
+import { inject } from 'vitest';
 import type { HealthCheck } from './health/service.js';
 import { startApiServer, type ApiServer, type ApiServerOptions } from './server.js';
 
@@ -115,13 +118,12 @@ export async function call(
   return { status: res.status, type: res.headers.get('content-type'), body: text ? (JSON.parse(text) as Record<string, unknown>) : {}, headers: res.headers };
 }
 
-export type OpenDatabase = () => Promise<Database>;
+/** Opens a fresh, migrated database with the signal catalogue (an opener from backends()). */
+export type OpenDatabase = OpenTestDatabase;
 
-export async function openSeededDatabase(now: Date, open: OpenDatabase = () => openPglite()): Promise<{ db: Database; rpmA: Fixture['rpmA'] }> {
-  const db = await open();
-  await migrate(db);
-  await syncSignals(db, signalCatalogue);
-  const rpmA = await seed(db, now);
+export async function openSeededDatabase(now: Date, open: OpenDatabase = (options) => openTestDatabase('pglite', options)): Promise<{ db: Database; rpmA: Fixture['rpmA'] }> {
+  let rpmA: Fixture['rpmA'] = [];
+  const db = await open({ seed: async (d) => void (rpmA = await seed(d, now)) });
   return { db, rpmA };
 }
 
@@ -151,4 +153,86 @@ export async function startFixture(
       await db.close();
     },
   };
+}
+
+/**
+ * The two engines the platform runs on, for `describe.each`: driver differences (types, arrays,
+ * params) show here. `name` names the PostgreSQL database of the test file.
+ */
+export function backends(name: string): [string, OpenDatabase | undefined][] {
+  return testDatabases(inject('pgAdminUrl'), name);
+}
+
+/** The vehicle whose drive, trouble codes, alerts and fixes startDriveFixture lays out (tenant acme). */
+export const CAR = 'feedc0de-0000-4000-8000-000000000001';
+
+/**
+ * A 12-minute drive at 1 Hz starting on a minute boundary: 60 s idling (0 km/h, 800 rpm), 600 s at
+ * 60 km/h (2000 rpm), 60 s idling, then the engine off; fuel at 6 L/h throughout. Samples and
+ * their rollups are written the way ingest writes them.
+ */
+export async function seedDrive(db: Database, start: number): Promise<void> {
+  const rows: [Date, number, number][] = [];
+  for (let i = 0; i <= 720; i++) {
+    const t = new Date(start + i * 1000);
+    const moving = i >= 60 && i < 660;
+    const off = i === 720;
+    rows.push([t, sid('vehicle.speed'), moving ? 60 : 0], [t, sid('engine.rpm'), off ? 0 : moving ? 2000 : 800]);
+    if (!off) rows.push([t, sid('fuel.rate'), 6]);
+  }
+  // Latest values for the health summary: an overheating engine, a fine battery.
+  rows.push([new Date(start + 800_000), sid('engine.coolant_temp'), 118], [new Date(start + 800_000), sid('battery.voltage'), 12.6]);
+  await db.query(
+    `INSERT INTO samples (time, tenant_id, vehicle_id, signal_id, value)
+     SELECT t, $2, $3, s, v FROM unnest($1::timestamptz[], $4::smallint[], $5::float8[]) AS x(t, s, v)`,
+    [rows.map((r) => r[0]), TENANT, CAR, rows.map((r) => r[1]), rows.map((r) => r[2])],
+  );
+  await writeRollups(db, CAR);
+}
+
+export interface DriveFixture {
+  fx: Fixture;
+  /** Start of the drive (a minute boundary two hours before fx.now). */
+  start: number;
+  /** acme and globex keys with telemetry:read, location:read and dtc:read. */
+  acme: string;
+  globex: string;
+  adminToken: string;
+}
+
+/**
+ * The seeded fixture (tokens required) plus CAR with its drive, two trouble-code reports (a day and
+ * an hour ago) and two alerts (a critical one an hour ago, an acknowledged info two days ago).
+ */
+export async function startDriveFixture(open: OpenDatabase | undefined, adminToken = 'admin-token-for-telematics-tests'): Promise<DriveFixture> {
+  const fx = await startFixture({ requireAuth: true, adminToken, ...(open ? { open } : {}) });
+  const start = Math.floor(fx.now.getTime() / 60_000) * 60_000 - 2 * 3600_000;
+  await fx.db.query(`INSERT INTO vehicles (id, tenant_id, name, make) VALUES ($1, $2, 'Test car', 'Toyota')`, [CAR, TENANT]);
+  await fx.db.query(`INSERT INTO devices (tenant_id, id, vehicle_id) VALUES ($1, 'car-1', $2)`, [TENANT, CAR]);
+  await seedDrive(fx.db, start);
+  const day = 24 * 3600_000;
+  await fx.db.query(
+    `INSERT INTO dtc_events (time, tenant_id, vehicle_id, code, kind, ecu) VALUES
+       ($1, $3, $4, 'P0301', 'stored', '7E8'), ($1, $3, $4, 'P0171', 'pending', '7E8'),
+       ($2, $3, $4, 'P0301', 'stored', '7E8'), ($2, $3, $4, 'P0420', 'permanent', NULL)`,
+    [new Date(fx.now.getTime() - day), new Date(fx.now.getTime() - 3600_000), TENANT, CAR],
+  );
+  await fx.db.query(
+    `INSERT INTO alerts (time, tenant_id, vehicle_id, kind, severity, title, explanation, signals, details, model_version, acknowledged_at) VALUES
+       ($1, $3, $4, 'coolant_overheat', 'critical', 'Engine overheating', 'Coolant above 110 °C while driving', '{engine.coolant_temp}', '{"peak":118}', 'health-1', NULL),
+       ($2, $3, $4, 'anomaly', 'info', 'Unusual idle', 'Idle rpm drifted', '{engine.rpm}', '{}', 'ae-3', $2)`,
+    [new Date(fx.now.getTime() - 3600_000), new Date(fx.now.getTime() - 2 * day), TENANT, CAR],
+  );
+  const scopes = ['telemetry:read', 'location:read', 'dtc:read'] as const;
+  const acme = (await createApiKey(fx.db, { tenantId: TENANT, name: 'app', scopes })).token;
+  const globex = (await createApiKey(fx.db, { tenantId: OTHER_TENANT, name: 'fleet', scopes })).token;
+  return { fx, start, acme, globex, adminToken };
+}
+
+/** The audit log, newest first, as an operator reads it. */
+export async function auditLog(db: Database): Promise<{ actor: string; action: string; target: string | null; tenant_id: string | null; detail: Record<string, unknown> }[]> {
+  const { rows } = await db.query<{ actor: string; action: string; target: string | null; tenant_id: string | null; detail: Record<string, unknown> }>(
+    'SELECT actor, action, target, tenant_id, detail FROM audit_log ORDER BY at DESC, id DESC',
+  );
+  return rows;
 }

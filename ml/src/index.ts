@@ -2,6 +2,7 @@
  * @clutch/ml: health checks a mechanic can read, an autoencoder anomaly score, fault-injection
  * evaluation, a file-based model registry and the real-time scorer the ingest chain calls.
  */
+export { mlErrors, mlError, type MlErrorCode } from './errors.js';
 export { FEATURE_SIGNALS, type FeatureSignal } from './signals.js';
 export { type Reading, type Frame, type Regime, regimeOf, readingsToFrames } from './features/frames.js';
 export { FEATURE_NAMES, WINDOW_MS, HOP_MS, slidingWindows, windowFeatures, type FeatureWindow } from './features/windows.js';

@@ -1,6 +1,10 @@
 import type { Translator } from '@clutch/i18n';
 
-/** Shapes the API answers with (kept here because the browser build cannot import Node packages). */
+/**
+ * Shapes the API answers with (kept here because the browser build cannot import Node packages).
+ * api/src/openapi/browser-types.test.ts holds every exported interface against `/api/openapi.json`
+ * (fields, JSON types, null, requiredness, enum values): a new interface needs its route there.
+ */
 export interface Vehicle {
   id: string;
   tenantId: string;

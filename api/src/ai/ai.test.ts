@@ -3,12 +3,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { carObdDir, FEATURE_SIGNALS, injectFault, loadDrive, registerModel, RULES_ONLY_MODEL, trainModel, type Drive } from '@clutch/ml';
-import { openPostgres, type Database } from '@clutch/db';
+import type { Database } from '@clutch/db';
 import { createApiKey } from '@clutch/identity';
-import { createTestDatabase } from '@clutch/test-support';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultDatasetsDir } from '../diagnostics/dtc-descriptions.js';
-import { call, OTHER_TENANT, startFixture, TENANT, VEHICLE_B, VEHICLE_G, type Fixture, type OpenDatabase, type Reply } from '../test-fixtures.js';
+import { backends, call, OTHER_TENANT, startFixture, TENANT, VEHICLE_B, VEHICLE_G, type Fixture, type Reply } from '../test-fixtures.js';
 
 const ADMIN = 'admin-token-for-ai-tests';
 const datasetsDir = defaultDatasetsDir();
@@ -16,11 +15,6 @@ const carObd = carObdDir('.', { CLUTCH_DATASETS_DIR: datasetsDir });
 const hasCarObd = existsSync(path.join(carObd, 'live2.csv'));
 /** A vehicle whose stored samples are a real drive that loses its charging half-way. */
 const CAR = 'a1c0ffee-0000-4000-8000-00000000000a';
-
-const backends: [string, OpenDatabase | undefined][] = [
-  ['PGlite', undefined],
-  ['PostgreSQL', async () => openPostgres(await createTestDatabase(inject('pgAdminUrl'), 'api_ai'))],
-];
 
 const split = { train: ['live2.csv', 'idle10.csv'], validation: ['drive3.csv'], test: [] };
 
@@ -140,7 +134,7 @@ describe('model registry over HTTP', () => {
   }, 60_000);
 });
 
-describe.each(backends)('maintenance prediction and driving analysis on %s', (_name, open) => {
+describe.each(backends('api_ai'))('maintenance prediction and driving analysis on %s', (_name, open) => {
   let fx: Fixture;
   let modelsDir: string;
   let reader: string;

@@ -23,7 +23,8 @@ const KEPT_JOBS = 50;
 /**
  * Background jobs of this process, kept in memory: one at a time (each one trains on every core we
  * have), the last few kept for `GET /api/ai/jobs/:id`. Lost on restart, which a retrain survives:
- * its result lives in the registry.
+ * its result lives in the registry. Used by an API without a job queue (inProcessRetrains); the
+ * platform keeps its jobs in `ai_jobs` instead (queuedRetrains).
  */
 export class JobTracker<R> {
   private readonly jobs = new Map<string, Job<R>>();

@@ -1,7 +1,10 @@
+import { readdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
+import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { ModelMetrics } from '@clutch/ml';
+import { carObdDir, type ModelMetrics } from '@clutch/ml';
+import { apiError } from '../errors.js';
 
 export interface RetrainRequest {
   datasetDir: string;
@@ -34,15 +37,22 @@ import(workerData.mlUrl)
   );
 `;
 
-/** Runs `retrain` from `@clutch/ml` on a worker thread; `log` receives its progress lines. */
-export function retrainInWorker(request: RetrainRequest, log: (line: string) => void): Promise<RetrainResult> {
+/**
+ * Runs `retrain` from `@clutch/ml` on a worker thread; `log` receives its progress lines. An aborted
+ * `signal` (the job expired, or its process is stopping) ends the thread and rejects.
+ */
+export function retrainInWorker(request: RetrainRequest, log: (line: string) => void, signal?: AbortSignal): Promise<RetrainResult> {
   const mlUrl = pathToFileURL(createRequire(import.meta.url).resolve('@clutch/ml')).href;
   return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(new Error('retrain aborted before it started'));
     const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { mlUrl, request } });
     let settled = false;
+    const onAbort = (): void => finish(() => reject(new Error('retrain aborted')));
+    signal?.addEventListener('abort', onAbort, { once: true });
     const finish = (fn: () => void): void => {
       if (settled) return;
       settled = true;
+      signal?.removeEventListener('abort', onAbort);
       fn();
       void worker.terminate();
     };
@@ -54,4 +64,35 @@ export function retrainInWorker(request: RetrainRequest, log: (line: string) => 
     worker.on('error', (err) => finish(() => reject(err)));
     worker.on('exit', (code) => finish(() => reject(new Error(`retrain worker exited with code ${code}`))));
   });
+}
+
+/** Where a retrain reads its data and registers its model: the folders of the process that runs it. */
+export interface RetrainFolders {
+  modelsDir: string;
+  datasetsDir: string;
+}
+
+export interface RetrainOptions {
+  seed?: number | undefined;
+  epochs?: number | undefined;
+}
+
+/** The carOBD folder under datasetsDir; DATASET_UNAVAILABLE when it holds no drive. */
+export async function carObdDataset(datasetsDir: string): Promise<string> {
+  const datasetDir = carObdDir('.', { CLUTCH_DATASETS_DIR: datasetsDir });
+  const files = await readdir(datasetDir).catch(() => [] as string[]);
+  if (!files.some((f) => f.endsWith('.csv'))) {
+    throw apiError('DATASET_UNAVAILABLE', 'The carOBD data set is not in the data sets folder; retraining needs it', { dataset: 'carobd-toyota-etios-2014' });
+  }
+  return path.resolve(datasetDir);
+}
+
+/** One retrain of `fromId`'s lineage with this process's folders, on a worker thread. */
+export type RunRetrain = (fromId: string, options: RetrainOptions, log: (line: string) => void, signal?: AbortSignal) => Promise<RetrainResult>;
+
+export function retrainWith(folders: RetrainFolders): RunRetrain {
+  return async (fromId, options, log, signal) => {
+    const datasetDir = await carObdDataset(folders.datasetsDir);
+    return retrainInWorker({ datasetDir, dir: path.resolve(folders.modelsDir), fromId, seed: options.seed, epochs: options.epochs }, log, signal);
+  };
 }

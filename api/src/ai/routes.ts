@@ -104,8 +104,8 @@ export function aiRoutes(router: ApiRouter, models: AiModelsService, insights: A
     body: z.object({ seed: z.int().min(0).max(2 ** 31).optional(), epochs: z.int().min(1).max(500).optional() }).optional(),
     response: { status: 202, description: 'Started; follow the job at Location', schema: jobSchema, headers: ['Location'] },
     errors: ['MODEL_NOT_FOUND', 'DATASET_UNAVAILABLE', 'RETRAIN_RUNNING'],
-    handle: async ({ params, body, ctx }) => {
-      const job = await models.retrain(params.id, body ?? {});
+    handle: async ({ params, body, ctx, scope }) => {
+      const job = await models.retrain(scope, params.id, body ?? {});
       ctx.set('Location', `/api/ai/jobs/${job.id}`);
       return job;
     },
@@ -115,12 +115,12 @@ export function aiRoutes(router: ApiRouter, models: AiModelsService, insights: A
     method: 'get',
     path: '/ai/jobs/:id',
     tag: 'ai',
-    summary: 'Progress and result of a background job (kept in memory by this server)',
+    summary: 'Progress and result of a background job (stored in the database when the platform runs a job queue)',
     access: 'admin',
     params: z.object({ id: uuid }),
     response: { status: 200, description: 'The job', schema: jobSchema },
     errors: ['JOB_NOT_FOUND'],
-    handle: async ({ params }) => models.job(params.id),
+    handle: ({ params, scope }) => models.job(scope, params.id),
   });
 
   router.route({

@@ -1,8 +1,5 @@
-import { readdir } from 'node:fs/promises';
-import path from 'node:path';
 import {
   analyzeDriving,
-  carObdDir,
   deployModel,
   FEATURE_SIGNALS,
   listModels,
@@ -22,9 +19,10 @@ import type { Scope } from '../auth/principal.js';
 import { apiError } from '../errors.js';
 import { resolveRange } from '../telemetry/service.js';
 import { assertVehicle } from '../vehicles/service.js';
-import { JobTracker, type Job } from './jobs.js';
+import type { Job } from './jobs.js';
 import { AiRepository } from './repository.js';
-import { retrainInWorker, type RetrainResult } from './retrain-worker.js';
+import { inProcessRetrains, type RetrainJobs } from './retrain-jobs.js';
+import { carObdDataset, retrainWith, type RetrainOptions, type RetrainResult } from './retrain-worker.js';
 
 export const DEFAULT_MODELS_DIR = './data/models';
 
@@ -63,13 +61,20 @@ async function mapMlErrors<T>(id: string, work: () => Promise<T>): Promise<T> {
 
 /** The file-based model registry and retraining, for administrators and dashboards. */
 export class AiModelsService {
-  readonly jobs = new JobTracker<RetrainResult>();
+  private readonly retrains: RetrainJobs;
   private live: { id: string; model: ClutchModel } | undefined;
 
+  /**
+   * `retrains`: queuedRetrains({ db, jobs }) when the platform runs a job queue (durable, any
+   * worker process); by default the retrain runs in this process and its job is kept in memory.
+   */
   constructor(
     private readonly modelsDir: string,
     private readonly datasetsDir: string,
-  ) {}
+    retrains?: RetrainJobs,
+  ) {
+    this.retrains = retrains ?? inProcessRetrains(retrainWith({ modelsDir, datasetsDir }));
+  }
 
   async list(): Promise<{ models: ModelSummary[] }> {
     return { models: (await listModels(this.modelsDir)).map(summary) };
@@ -88,20 +93,15 @@ export class AiModelsService {
    * Starts a retrain continuing `fromId`'s lineage: train on the carOBD split, evaluate against
    * injected faults, register with metrics. The new model is not deployed.
    */
-  async retrain(fromId: string, options: { seed?: number | undefined; epochs?: number | undefined }): Promise<Job<RetrainResult>> {
+  async retrain(scope: Scope, fromId: string, options: RetrainOptions): Promise<Job<RetrainResult>> {
     await this.performance(fromId);
-    const datasetDir = carObdDir('.', { CLUTCH_DATASETS_DIR: this.datasetsDir });
-    const files = await readdir(datasetDir).catch(() => [] as string[]);
-    if (!files.some((f) => f.endsWith('.csv'))) {
-      throw apiError('DATASET_UNAVAILABLE', 'The carOBD data set is not in the data sets folder; retraining needs it', { dataset: 'carobd-toyota-etios-2014' });
-    }
-    return this.jobs.start('retrain', fromId, (log) =>
-      retrainInWorker({ datasetDir: path.resolve(datasetDir), dir: path.resolve(this.modelsDir), fromId, seed: options.seed, epochs: options.epochs }, log),
-    );
+    // Checked here so the caller hears it at once; the worker's process checks its own folder again.
+    await carObdDataset(this.datasetsDir);
+    return this.retrains.start(scope, fromId, options);
   }
 
-  job(id: string): Job<RetrainResult> {
-    return this.jobs.get(id);
+  job(scope: Scope, id: string): Promise<Job<RetrainResult>> {
+    return this.retrains.get(scope, id);
   }
 
   /** The deployed model (re-read when another one is deployed), else the rules-only model. */

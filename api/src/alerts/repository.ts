@@ -1,4 +1,5 @@
 import type { Queryable } from '@clutch/db';
+import { keysetPage, type Listing, type Page, type PageRequest } from '../http/pagination.js';
 
 export interface AlertRow {
   id: string | number;
@@ -13,19 +14,24 @@ export interface AlertRow {
   acknowledged_at: Date | string | null;
 }
 
+/** Newest first, as the list always was; alerts_vehicle_idx (vehicle_id, time DESC) serves it. */
+export const ALERTS_LISTING: Listing = { name: 'alerts', key: 'time', id: 'id', idType: 'bigint' };
+
 export class AlertsRepository {
   constructor(private readonly db: Queryable) {}
 
-  /** Alerts of one vehicle in [from, to], newest first. */
-  async list(vehicleId: string, filter: { from: Date; to: Date; limit: number; unacknowledgedOnly: boolean }): Promise<AlertRow[]> {
-    const { rows } = await this.db.query<AlertRow>(
-      `SELECT id, time, kind, severity, title, explanation, signals, details, model_version, acknowledged_at
-         FROM alerts
-        WHERE vehicle_id = $1 AND time >= $2 AND time <= $3 AND (NOT $5 OR acknowledged_at IS NULL)
-        ORDER BY time DESC, id DESC
-        LIMIT $4`,
-      [vehicleId, filter.from, filter.to, filter.limit, filter.unacknowledgedOnly],
+  /** A page of one vehicle's alerts in [from, to], newest first. */
+  list(vehicleId: string, filter: { from: Date; to: Date; unacknowledgedOnly: boolean }, page: PageRequest): Promise<Page<AlertRow>> {
+    return keysetPage<AlertRow>(
+      this.db,
+      ALERTS_LISTING,
+      {
+        sql: `SELECT id, time, kind, severity, title, explanation, signals, details, model_version, acknowledged_at
+                FROM alerts
+               WHERE vehicle_id = $1 AND time >= $2 AND time <= $3 AND (NOT $4 OR acknowledged_at IS NULL)`,
+        params: [vehicleId, filter.from, filter.to, filter.unacknowledgedOnly],
+      },
+      page,
     );
-    return rows;
   }
 }

@@ -1,8 +1,9 @@
 import { z } from 'zod';
+import { pageParams } from '../http/pagination.js';
 import type { ApiRouter } from '../http/route.js';
-import { timeRangeQuery } from '../telemetry/routes.js';
-import { vehicleParams } from '../vehicles/routes.js';
-import type { AlertsService } from './service.js';
+import { timeRangeQuery, vehicleParams } from '../shared/schemas.js';
+import { ALERTS_LISTING } from './repository.js';
+import { ALERT_PAGE, type AlertsService } from './service.js';
 
 export const alertSchema = z.object({
   id: z.string(), time: z.string(), kind: z.string(), severity: z.enum(['info', 'warning', 'critical']), title: z.string(), explanation: z.string(),
@@ -10,7 +11,7 @@ export const alertSchema = z.object({
 });
 
 const alertQuery = timeRangeQuery.extend({
-  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  ...pageParams(ALERTS_LISTING, ALERT_PAGE),
   unacknowledged: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
 });
 
@@ -19,11 +20,15 @@ export function alertRoutes(router: ApiRouter, alerts: AlertsService): void {
     method: 'get',
     path: '/vehicles/:id/alerts',
     tag: 'telemetry',
-    summary: 'Alerts raised by scoring in ingest (anomaly model, health checks), newest first; default the last 30 days',
+    summary: 'Alerts raised by scoring in ingest (anomaly model, health checks), newest first, a page at a time; default the last 30 days',
     access: { scope: 'telemetry:read' },
     params: vehicleParams,
     query: alertQuery,
-    response: { status: 200, description: 'Alerts', schema: z.object({ vehicleId: z.string(), from: z.string(), to: z.string(), alerts: z.array(alertSchema) }) },
+    response: {
+      status: 200,
+      description: 'A page of alerts; `next` is the cursor of the next page (null on the last)',
+      schema: z.object({ vehicleId: z.string(), from: z.string(), to: z.string(), alerts: z.array(alertSchema), next: z.string().nullable() }),
+    },
     errors: ['VEHICLE_NOT_FOUND', 'TIME_RANGE_INVALID'],
     handle: ({ scope, params, query }) => alerts.list(scope, params.id, query),
   });

@@ -1,7 +1,8 @@
 import type { Queryable } from '@clutch/db';
-import type { Scope } from '../auth/principal.js';
-import { resolveRange } from '../telemetry/service.js';
-import { assertVehicle, toIso } from '../vehicles/service.js';
+import type { Scope } from '../auth/scope.js';
+import type { PageRequest } from '../http/pagination.js';
+import { resolveRange, toIso } from '../shared/time.js';
+import { assertVehicle } from '../shared/vehicle-guard.js';
 import { AlertsRepository, type AlertRow } from './repository.js';
 
 export interface Alert {
@@ -17,14 +18,15 @@ export interface Alert {
   acknowledgedAt: string | null;
 }
 
-export interface AlertQuery {
+export interface AlertQuery extends PageRequest {
   from?: Date | undefined;
   to?: Date | undefined;
-  limit: number;
   unacknowledged: boolean;
 }
 
 export const ALERTS_DEFAULT_WINDOW_MS = 30 * 24 * 3600_000;
+/** The page sizes the list had before it was paged (the dashboard asks for 50). */
+export const ALERT_PAGE = { defaultLimit: 100, maxLimit: 1000 } as const;
 
 export function toAlert(row: AlertRow): Alert {
   return {
@@ -36,19 +38,19 @@ export function toAlert(row: AlertRow): Alert {
 export class AlertsService {
   constructor(private readonly now: () => Date = () => new Date()) {}
 
-  async list(scope: Scope, vehicleId: string, query: AlertQuery): Promise<{ vehicleId: string; from: string; to: string; alerts: Alert[] }> {
+  async list(scope: Scope, vehicleId: string, query: AlertQuery): Promise<{ vehicleId: string; from: string; to: string; alerts: Alert[]; next: string | null }> {
     const { from, to } = resolveRange(query.from, query.to, ALERTS_DEFAULT_WINDOW_MS, this.now());
-    const rows = await scope.run(async (q) => {
+    const page = await scope.run(async (q) => {
       await assertVehicle(q, vehicleId);
-      return new AlertsRepository(q).list(vehicleId, { from, to, limit: query.limit, unacknowledgedOnly: query.unacknowledged });
+      return new AlertsRepository(q).list(vehicleId, { from, to, unacknowledgedOnly: query.unacknowledged }, { limit: query.limit, cursor: query.cursor });
     });
-    return { vehicleId, from: from.toISOString(), to: to.toISOString(), alerts: rows.map(toAlert) };
+    return { vehicleId, from: from.toISOString(), to: to.toISOString(), alerts: page.items.map(toAlert), next: page.next };
   }
 
   /** Recent alerts inside the caller's transaction (health summary). */
   async recent(q: Queryable, vehicleId: string, sinceMs: number, limit: number): Promise<Alert[]> {
     const to = this.now();
-    const rows = await new AlertsRepository(q).list(vehicleId, { from: new Date(to.getTime() - sinceMs), to, limit, unacknowledgedOnly: false });
-    return rows.map(toAlert);
+    const page = await new AlertsRepository(q).list(vehicleId, { from: new Date(to.getTime() - sinceMs), to, unacknowledgedOnly: false }, { limit });
+    return page.items.map(toAlert);
   }
 }

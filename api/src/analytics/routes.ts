@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import type { ApiRouter } from '../http/route.js';
-import { timeRangeQuery } from '../telemetry/routes.js';
-import { uuid } from '../vehicles/routes.js';
+import { timeRangeQuery, uuid } from '../shared/schemas.js';
 import type { AnalyticsService } from './service.js';
 
 const day = z.object({

@@ -1,8 +1,10 @@
 import { API_KEY_SCOPES } from '@clutch/identity';
 import { z } from 'zod';
+import { pageParams } from '../http/pagination.js';
 import type { ApiRouter } from '../http/route.js';
-import { segmentId } from '../tenants/routes.js';
-import type { ApiKeysService } from './service.js';
+import { segmentId } from '../shared/schemas.js';
+import { API_KEYS_LISTING } from './repository.js';
+import { API_KEY_PAGE, type ApiKeysService } from './service.js';
 
 export const createApiKeyBody = z.strictObject({
   tenantId: segmentId,
@@ -12,7 +14,7 @@ export const createApiKeyBody = z.strictObject({
   expiresAt: z.iso.datetime({ offset: true }).optional().describe('When the key stops working (RFC 3339 date-time); omit for no expiry'),
 });
 
-const listQuery = z.object({ tenantId: segmentId.optional() });
+const listQuery = z.object({ tenantId: segmentId.optional(), ...pageParams(API_KEYS_LISTING, API_KEY_PAGE) });
 
 const apiKeyView = z.object({
   keyId: z.string(), tenantId: z.string(), name: z.string(), scopes: z.array(z.enum(API_KEY_SCOPES)),
@@ -35,8 +37,8 @@ export function apiKeyRoutes(router: ApiRouter, keys: ApiKeysService): void {
       schema: z.object({ keyId: z.string(), tenantId: z.string(), name: z.string(), scopes: z.array(z.enum(API_KEY_SCOPES)), expiresAt: z.string().nullable(), token: z.string() }),
     },
     errors: ['TENANT_NOT_FOUND', 'INVALID_SCOPE', 'API_KEY_EXPIRY_INVALID'],
-    handle: async ({ body, ctx }) => {
-      const key = await keys.create({ ...body, expiresAt: body.expiresAt === undefined ? undefined : new Date(body.expiresAt) });
+    handle: async ({ scope, body, ctx }) => {
+      const key = await keys.create(scope, { ...body, expiresAt: body.expiresAt === undefined ? undefined : new Date(body.expiresAt) });
       ctx.set('Cache-Control', 'no-store');
       return key;
     },
@@ -46,11 +48,15 @@ export function apiKeyRoutes(router: ApiRouter, keys: ApiKeysService): void {
     method: 'get',
     path: '/api-keys',
     tag: 'administration',
-    summary: 'List partner API keys (of one tenant with `tenantId`): scopes, creation, expiry, last use (to the minute), revocation; never the secret',
+    summary: 'List partner API keys (of one tenant with `tenantId`), a page at a time: scopes, creation, expiry, last use (to the minute), revocation; never the secret',
     access: 'admin',
     query: listQuery,
-    response: { status: 200, description: 'The keys, by tenant, oldest first', schema: z.object({ apiKeys: z.array(apiKeyView) }) },
-    handle: ({ query }) => keys.list(query.tenantId),
+    response: {
+      status: 200,
+      description: 'The keys, oldest first; `next` is the cursor of the next page (null on the last)',
+      schema: z.object({ apiKeys: z.array(apiKeyView), next: z.string().nullable() }),
+    },
+    handle: ({ scope, query }) => keys.list(scope, query.tenantId, query),
   });
 
   router.route({
@@ -62,8 +68,8 @@ export function apiKeyRoutes(router: ApiRouter, keys: ApiKeysService): void {
     params: keyIdParams,
     response: { status: 204, description: 'Revoked' },
     errors: ['API_KEY_NOT_FOUND'],
-    handle: async ({ params }) => {
-      await keys.revoke(params.tenantId, params.keyId);
+    handle: async ({ scope, params }) => {
+      await keys.revoke(scope, params.tenantId, params.keyId);
       return undefined;
     },
   });

@@ -1,7 +1,10 @@
 import type { LiveEventBus } from '@clutch/contracts';
-import type { Database } from '@clutch/db';
-import { createApiKey, listApiKeys, revokeApiKey, type ApiKeyScope, type ApiKeySummary } from '@clutch/identity';
+import { createApiKey, revokeApiKey, type ApiKeyScope } from '@clutch/identity';
+import type { Scope } from '../auth/scope.js';
+import type { PageRequest } from '../http/pagination.js';
+import { toIso } from '../shared/time.js';
 import type { TenantsService } from '../tenants/service.js';
+import { ApiKeysRepository, type ApiKeyRow } from './repository.js';
 
 export interface CreatedApiKey {
   keyId: string;
@@ -26,31 +29,34 @@ export interface ApiKeyView {
   revokedAt: string | null;
 }
 
-const iso = (d: Date | null): string | null => d?.toISOString() ?? null;
+export const API_KEY_PAGE = { defaultLimit: 200, maxLimit: 500 } as const;
 
-function view(key: ApiKeySummary): ApiKeyView {
+function view(row: ApiKeyRow): ApiKeyView {
   return {
-    keyId: key.keyId, tenantId: key.tenantId, name: key.name, scopes: key.scopes,
-    createdAt: key.createdAt.toISOString(), expiresAt: iso(key.expiresAt), lastUsedAt: iso(key.lastUsedAt), revokedAt: iso(key.revokedAt),
+    keyId: row.id, tenantId: row.tenant_id, name: row.name, scopes: row.scopes as ApiKeyScope[],
+    createdAt: toIso(row.created_at) ?? '', expiresAt: toIso(row.expires_at), lastUsedAt: toIso(row.last_used_at), revokedAt: toIso(row.revoked_at),
   };
 }
 
-/** Partner API keys; hashing and verification live in @clutch/identity. */
+/** Partner API keys; hashing and verification live in @clutch/identity. Creation and revocation are audited. */
 export class ApiKeysService {
   constructor(
-    private readonly db: Database,
     private readonly tenants: TenantsService,
     private readonly bus: LiveEventBus,
   ) {}
 
-  async create(request: { tenantId: string; name: string; scopes: readonly ApiKeyScope[]; expiresAt?: Date | undefined }): Promise<CreatedApiKey> {
-    await this.tenants.assertExists(request.tenantId);
-    const key = await createApiKey(this.db, request);
-    return { keyId: key.keyId, tenantId: key.tenantId, name: request.name, scopes: key.scopes, expiresAt: iso(key.expiresAt), token: key.token };
+  async create(scope: Scope, request: { tenantId: string; name: string; scopes: readonly ApiKeyScope[]; expiresAt?: Date | undefined }): Promise<CreatedApiKey> {
+    const detail = { name: request.name, scopes: request.scopes, expiresAt: request.expiresAt?.toISOString() ?? null };
+    const key = await scope.audited({ action: 'api-key.create', tenantId: request.tenantId, detail }).run(async (q) => {
+      await this.tenants.assertExists(q, request.tenantId);
+      return createApiKey(q, request);
+    });
+    return { keyId: key.keyId, tenantId: key.tenantId, name: request.name, scopes: key.scopes, expiresAt: key.expiresAt?.toISOString() ?? null, token: key.token };
   }
 
-  async list(tenantId?: string): Promise<{ apiKeys: ApiKeyView[] }> {
-    return { apiKeys: (await listApiKeys(this.db, tenantId)).map(view) };
+  async list(scope: Scope, tenantId: string | undefined, page: PageRequest): Promise<{ apiKeys: ApiKeyView[]; next: string | null }> {
+    const { items, next } = await scope.run((q) => new ApiKeysRepository(q).list(tenantId, page));
+    return { apiKeys: items.map(view), next };
   }
 
   /**
@@ -58,8 +64,8 @@ export class ApiKeysService {
    * MQTT-over-WebSocket; API: Socket.io) to end those that used it. The REST check reads the
    * database on every request, so it stops at once without the event.
    */
-  async revoke(tenantId: string, keyId: string): Promise<void> {
-    await revokeApiKey(this.db, tenantId, keyId);
+  async revoke(scope: Scope, tenantId: string, keyId: string): Promise<void> {
+    await scope.audited({ action: 'api-key.revoke', target: keyId, tenantId }).run((q) => revokeApiKey(q, tenantId, keyId));
     this.bus.publish({ type: 'api-key-revoked', tenantId, keyId });
   }
 }

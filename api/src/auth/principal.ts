@@ -1,5 +1,4 @@
 import type { ApiKeyScope } from '@clutch/identity';
-import type { Database, Queryable } from '@clutch/db';
 import { apiError } from '../errors.js';
 
 /**
@@ -36,33 +35,5 @@ export function authorize(principal: Principal, access: Access): void {
   }
 }
 
-/**
- * Where a request's SQL runs. A partner's queries run inside `db.withTenant`, so row-level security
- * (not our WHERE clauses) keeps other tenants' rows out; admins run as the owner and see everything.
- */
-export class Scope {
-  private constructor(
-    private readonly db: Database,
-    /** The tenant the caller is confined to; undefined for admins. */
-    readonly tenantId: string | undefined,
-  ) {}
-
-  static for(db: Database, principal: Principal): Scope {
-    return new Scope(db, principal.kind === 'partner' ? principal.tenantId : undefined);
-  }
-
-  /** Platform-internal work (realtime room checks): unrestricted. */
-  static system(db: Database): Scope {
-    return new Scope(db, undefined);
-  }
-
-  /** Runs fn in one transaction, tenant-confined for partners. */
-  run<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
-    return this.tenantId === undefined ? this.db.transaction(fn) : this.db.withTenant(this.tenantId, fn);
-  }
-
-  /** True when the caller may act on this tenant's records. */
-  covers(tenantId: string | null): boolean {
-    return this.tenantId === undefined || this.tenantId === tenantId;
-  }
-}
+// Where a request's SQL runs lives beside this file; re-exported for the modules that import it from here.
+export { Scope } from './scope.js';

@@ -1,5 +1,6 @@
 import type { Database } from '@clutch/db';
 import type { RequestAuthenticator } from '../http/rate-limit.js';
+import { Scope, type AuditLog } from './scope.js';
 import type { HandshakeAuthenticator, SubscribeAuthorizer } from '../realtime/auth.js';
 import { LIVE_SCOPES } from '../realtime/event-scopes.js';
 import { VehiclesRepository } from '../vehicles/repository.js';
@@ -10,7 +11,7 @@ import { VehiclesRepository } from '../vehicles/repository.js';
  * needs at least one scope that some live event needs (EVENT_SCOPES), and receives only the events
  * its scopes cover; it may join only its tenant's vehicles (checked under row-level security).
  */
-export function socketAuth(db: Database, authenticate: RequestAuthenticator): { authenticateHandshake: HandshakeAuthenticator; authorizeSubscribe: SubscribeAuthorizer } {
+export function socketAuth(db: Database, authenticate: RequestAuthenticator, audit: AuditLog): { authenticateHandshake: HandshakeAuthenticator; authorizeSubscribe: SubscribeAuthorizer } {
   return {
     async authenticateHandshake(socket) {
       const token: unknown = (socket.handshake.auth as Record<string, unknown> | undefined)?.token;
@@ -25,7 +26,7 @@ export function socketAuth(db: Database, authenticate: RequestAuthenticator): { 
     },
     async authorizeSubscribe(principal, vehicleId) {
       if (principal.tenantId === undefined) return true;
-      return db.withTenant(principal.tenantId, (q) => new VehiclesRepository(q).exists(vehicleId));
+      return Scope.tenant(db, principal.tenantId, audit).run((q) => new VehiclesRepository(q).exists(vehicleId));
     },
   };
 }

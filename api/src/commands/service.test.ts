@@ -1,5 +1,6 @@
-import { createInProcessBus, signalCatalogue, type LiveEvent } from '@clutch/contracts';
-import { expireCommands, migrate, openPglite, syncSignals, type Database } from '@clutch/db';
+import { createInProcessBus, type LiveEvent } from '@clutch/contracts';
+import { expireCommands, type Database } from '@clutch/db';
+import { openTestDatabase } from '@clutch/db/testing';
 import { pino } from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { CommandsService, type CommandScope } from './service.js';
@@ -13,9 +14,7 @@ describe('command expiry on read and by ingest\'s sweep', () => {
   let partner: CommandScope;
 
   beforeAll(async () => {
-    db = await openPglite();
-    await migrate(db);
-    await syncSignals(db, signalCatalogue);
+    db = await openTestDatabase('pglite');
     await db.query(`INSERT INTO tenants (id, name) VALUES ('acme', 'Acme')`);
     vehicleId = (await db.query<{ id: string }>(`INSERT INTO vehicles (tenant_id, name) VALUES ('acme', 'car') RETURNING id`)).rows[0]!.id;
     await db.query(`INSERT INTO devices (tenant_id, id, vehicle_id) VALUES ('acme', 'pi', $1)`, [vehicleId]);

@@ -1,14 +1,16 @@
 import { z } from 'zod';
+import { pageParams } from '../http/pagination.js';
 import type { ApiRouter } from '../http/route.js';
-import { vehicleParams } from '../vehicles/routes.js';
+import { vehicleParams } from '../shared/schemas.js';
+import { DATA_QUALITY_LISTING } from './repository.js';
 import type { DataQualityService } from './service.js';
 
-const cursor = z.string().regex(/^[1-9][0-9]{0,17}$/, { error: 'is not a data-quality event id' });
+const eventId = z.string().regex(/^[1-9][0-9]{0,17}$/, { error: 'is not a data-quality event id' });
 
 const listQuery = z.object({
-  before: cursor.optional().describe('Cursor: list events with a smaller id (use nextBefore)'),
   kind: z.enum(['seq_gap', 'seq_reset', 'conflicting_duplicate']).optional(),
-  limit: z.coerce.number().int().min(1).max(500).default(50),
+  ...pageParams(DATA_QUALITY_LISTING, { defaultLimit: 50, maxLimit: 500 }),
+  before: eventId.optional().describe('Deprecated (use `cursor`): list events with a smaller id, from `nextBefore`'),
 });
 
 const eventSchema = z.object({
@@ -31,7 +33,12 @@ export function dataQualityRoutes(router: ApiRouter, service: DataQualityService
     response: {
       status: 200,
       description: 'A page of data-quality events',
-      schema: z.object({ vehicleId: z.string(), events: z.array(eventSchema), nextBefore: z.string().nullable() }),
+      schema: z.object({
+        vehicleId: z.string(),
+        events: z.array(eventSchema),
+        next: z.string().nullable().describe('Cursor of the next page; null on the last'),
+        nextBefore: z.string().nullable().describe('Deprecated: use `next`'),
+      }),
     },
     errors: ['VEHICLE_NOT_FOUND'],
     handle: ({ scope, params, query }) => service.list(scope, params.id, query),

@@ -1,5 +1,7 @@
-import type { Scope } from '../auth/principal.js';
-import { assertVehicle, toIso } from '../vehicles/service.js';
+import type { Scope } from '../auth/scope.js';
+import type { PageRequest } from '../http/pagination.js';
+import { toIso } from '../shared/time.js';
+import { assertVehicle } from '../shared/vehicle-guard.js';
 import { DataQualityRepository, type DataQualityRow } from './repository.js';
 
 /** A finding about what a vehicle's device sent: a batch that never arrived, a restarted sequence, a contradicting repeat. */
@@ -11,24 +13,27 @@ export interface DataQualityEvent {
   detail: Record<string, unknown>;
 }
 
-export interface DataQualityQuery {
+export interface DataQualityQuery extends PageRequest {
+  /** Deprecated id cursor; `cursor` replaces it. */
   before?: string | undefined;
   kind?: DataQualityRow['kind'] | undefined;
-  limit: number;
+}
+
+export interface DataQualityPage {
+  vehicleId: string;
+  events: DataQualityEvent[];
+  next: string | null;
+  /** Deprecated: the id to pass as `before`; null on the last page. */
+  nextBefore: string | null;
 }
 
 export class DataQualityService {
-  async list(scope: Scope, vehicleId: string, query: DataQualityQuery): Promise<{ vehicleId: string; events: DataQualityEvent[]; nextBefore: string | null }> {
-    // One more than asked: whether a next page exists without a count.
-    const rows = await scope.run(async (q) => {
+  async list(scope: Scope, vehicleId: string, query: DataQualityQuery): Promise<DataQualityPage> {
+    const page = await scope.run(async (q) => {
       await assertVehicle(q, vehicleId);
-      return new DataQualityRepository(q).list(vehicleId, { before: query.before, kind: query.kind, limit: query.limit + 1 });
+      return new DataQualityRepository(q).list(vehicleId, { before: query.before, kind: query.kind }, { limit: query.limit, cursor: query.cursor });
     });
-    const page = rows.slice(0, query.limit);
-    return {
-      vehicleId,
-      events: page.map((r) => ({ id: r.id, detectedAt: toIso(r.detected_at) ?? '', deviceId: r.device_id, kind: r.kind, detail: r.detail })),
-      nextBefore: rows.length > query.limit ? page[page.length - 1]!.id : null,
-    };
+    const events = page.items.map((r) => ({ id: r.id, detectedAt: toIso(r.detected_at) ?? '', deviceId: r.device_id, kind: r.kind, detail: r.detail }));
+    return { vehicleId, events, next: page.next, nextBefore: page.next === null ? null : (events.at(-1)?.id ?? null) };
   }
 }

@@ -1,4 +1,5 @@
 import type { Queryable } from '@clutch/db';
+import { keysetPage, type Listing, type Page, type PageRequest } from '../http/pagination.js';
 
 export interface DeadLetterRow {
   id: string;
@@ -17,24 +18,31 @@ export interface DeadLetterRow {
 
 const COLUMNS = 'id::text AS id, received_at, tenant_id, device_id, topic, reason, octet_length(payload) AS size_bytes, replayed_at, replay_attempts, last_replay_error';
 
+/**
+ * Newest first on (received_at, seq). The keyset compares the table's bigint id (`seq`), never the
+ * text alias clients see: text order ("9" > "31") skipped letters between pages (finding 12.8).
+ */
+export const DEAD_LETTERS_LISTING: Listing = { name: 'dead-letters', key: 'received_at', id: 'seq', idType: 'bigint' };
+
 export class DeadLettersRepository {
   constructor(private readonly db: Queryable) {}
 
   /**
-   * Newest first, keyset-paginated on id; only the first `headBytes` of each payload are read.
-   * ORDER BY names the table's column: a bare `id` would be the text alias of the select list, and
-   * text order ("9" > "31") skipped letters between pages (finding 12.8).
+   * A page, newest first; only the first `headBytes` of each payload are read. `before` is the
+   * deprecated id cursor (`nextBefore`), kept for one release.
    */
-  async list(filter: { tenantId?: string | undefined; before?: string | undefined; limit: number; headBytes: number }): Promise<DeadLetterRow[]> {
-    const { rows } = await this.db.query<DeadLetterRow>(
-      `SELECT ${COLUMNS}, substring(payload FROM 1 FOR $4) AS payload
-         FROM dead_letters
-        WHERE ($1::text IS NULL OR tenant_id = $1) AND ($2::bigint IS NULL OR dead_letters.id < $2::bigint)
-        ORDER BY dead_letters.id DESC
-        LIMIT $3`,
-      [filter.tenantId ?? null, filter.before ?? null, filter.limit, filter.headBytes],
+  list(filter: { tenantId?: string | undefined; before?: string | undefined; headBytes: number }, page: PageRequest): Promise<Page<DeadLetterRow>> {
+    return keysetPage<DeadLetterRow>(
+      this.db,
+      DEAD_LETTERS_LISTING,
+      {
+        sql: `SELECT dead_letters.id AS seq, ${COLUMNS}, substring(payload FROM 1 FOR $3) AS payload
+                FROM dead_letters
+               WHERE ($1::text IS NULL OR tenant_id = $1) AND ($2::bigint IS NULL OR dead_letters.id < $2::bigint)`,
+        params: [filter.tenantId ?? null, filter.before ?? null, filter.headBytes],
+      },
+      page,
     );
-    return rows;
   }
 
   async find(id: string): Promise<DeadLetterRow | undefined> {

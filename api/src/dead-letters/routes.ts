@@ -1,14 +1,16 @@
 import { z } from 'zod';
+import { pageParams } from '../http/pagination.js';
 import type { ApiRouter } from '../http/route.js';
-import { segmentId } from '../tenants/routes.js';
+import { segmentId } from '../shared/schemas.js';
+import { DEAD_LETTERS_LISTING } from './repository.js';
 import type { DeadLettersService } from './service.js';
 
 const idParam = z.string().regex(/^[1-9][0-9]{0,17}$/, { error: 'is not a dead-letter id' });
 
 const listQuery = z.object({
   tenantId: segmentId.optional(),
-  before: idParam.optional().describe('Cursor: list letters with a smaller id (use nextBefore)'),
-  limit: z.coerce.number().int().min(1).max(500).default(50),
+  ...pageParams(DEAD_LETTERS_LISTING, { defaultLimit: 50, maxLimit: 500 }),
+  before: idParam.optional().describe('Deprecated (use `cursor`): list letters with a smaller id, from `nextBefore`'),
 });
 
 const preview = z.union([
@@ -29,7 +31,15 @@ export function deadLetterRoutes(router: ApiRouter, letters: DeadLettersService)
     summary: 'Messages ingest could not store, newest first, with the reason and a payload preview (admins: all; partners: their tenant)',
     access: 'authenticated',
     query: listQuery,
-    response: { status: 200, description: 'A page of dead letters', schema: z.object({ deadLetters: z.array(letter), nextBefore: z.string().nullable() }) },
+    response: {
+      status: 200,
+      description: 'A page of dead letters',
+      schema: z.object({
+        deadLetters: z.array(letter),
+        next: z.string().nullable().describe('Cursor of the next page; null on the last'),
+        nextBefore: z.string().nullable().describe('Deprecated: use `next`'),
+      }),
+    },
     errors: ['FORBIDDEN'],
     handle: ({ scope, query }) => letters.list(scope, query),
   });

@@ -1,6 +1,7 @@
-import type { Scope } from '../auth/principal.js';
+import type { Scope } from '../auth/scope.js';
 import { apiError } from '../errors.js';
-import { toIso } from '../vehicles/service.js';
+import type { PageRequest } from '../http/pagination.js';
+import { toIso } from '../shared/time.js';
 import { previewPayload, PREVIEW, type PayloadPreview } from './preview.js';
 import { DeadLettersRepository, type DeadLetterRow } from './repository.js';
 
@@ -38,18 +39,33 @@ const toDeadLetter = (row: DeadLetterRow): DeadLetter => ({
   lastReplayError: row.last_replay_error,
 });
 
+export interface DeadLetterQuery extends PageRequest {
+  tenantId?: string | undefined;
+  /** Deprecated id cursor; `cursor` replaces it. */
+  before?: string | undefined;
+}
+
+export interface DeadLetterPage {
+  deadLetters: DeadLetter[];
+  next: string | null;
+  /** Deprecated: the id to pass as `before`; null on the last page. */
+  nextBefore: string | null;
+}
+
 const notFound = (id: string): Error => apiError('DEAD_LETTER_NOT_FOUND', `No dead letter with id ${id}`, { deadLetterId: id });
 
 export class DeadLettersService {
   constructor(private readonly replayer: DeadLetterReplayer | undefined) {}
 
-  async list(scope: Scope, query: { tenantId?: string | undefined; before?: string | undefined; limit: number }): Promise<{ deadLetters: DeadLetter[]; nextBefore: string | null }> {
+  async list(scope: Scope, query: DeadLetterQuery): Promise<DeadLetterPage> {
     if (query.tenantId !== undefined && !scope.covers(query.tenantId)) {
       throw apiError('FORBIDDEN', 'A partner key lists its own tenant\'s dead letters only', { tenantId: query.tenantId });
     }
-    const rows = await scope.run((q) => new DeadLettersRepository(q).list({ ...query, headBytes: PREVIEW.bytes }));
-    const letters = rows.map(toDeadLetter);
-    return { deadLetters: letters, nextBefore: letters.length === query.limit ? (letters.at(-1)?.id ?? null) : null };
+    const page = await scope.run((q) =>
+      new DeadLettersRepository(q).list({ tenantId: query.tenantId, before: query.before, headBytes: PREVIEW.bytes }, { limit: query.limit, cursor: query.cursor }),
+    );
+    const letters = page.items.map(toDeadLetter);
+    return { deadLetters: letters, next: page.next, nextBefore: page.next === null ? null : (letters.at(-1)?.id ?? null) };
   }
 
   async replay(scope: Scope, id: string): Promise<{ id: string; stored: boolean; reason: string | null; replayedAt: string | null; replayAttempts: number }> {
@@ -63,7 +79,9 @@ export class DeadLettersService {
     // Outside any transaction: ingest opens its own (PGlite has one connection).
     const outcome = await replayer({ id, topic: letter.topic, payload: Buffer.from(letter.payload) });
     const recorded = outcome.stored ? ({ stored: true } as const) : ({ stored: false, reason: outcome.reason ?? 'refused again' } as const);
-    const after = await scope.run((q) => new DeadLettersRepository(q).recordReplay(id, recorded));
+    // Administration: the replay is recorded in the audit log with the bookkeeping, in one transaction.
+    const audited = scope.audited({ action: 'dead-letter.replay', target: id, tenantId: letter.tenant_id, detail: { topic: letter.topic, ...recorded } });
+    const after = await audited.run((q) => new DeadLettersRepository(q).recordReplay(id, recorded));
     if (!after) throw notFound(id);
     return {
       id,

@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import type { ApiRouter } from '../http/route.js';
-import { segmentId } from '../tenants/routes.js';
-import { uuid } from '../vehicles/routes.js';
+import { segmentId, uuid } from '../shared/schemas.js';
 import type { DevicesService } from './service.js';
 
 export const vehicleDetails = z.strictObject({
@@ -35,8 +34,8 @@ export function deviceRoutes(router: ApiRouter, devices: DevicesService): void {
     body: provisionBody,
     response: { status: 201, description: 'The device and its MQTT login (shown once)', schema: loginResult, headers: ['Location'] },
     errors: ['TENANT_NOT_FOUND', 'VEHICLE_NOT_FOUND', 'DEVICE_EXISTS', 'INVALID_ID'],
-    handle: async ({ body, ctx }) => {
-      const result = await devices.provision(body);
+    handle: async ({ scope, body, ctx }) => {
+      const result = await devices.provision(scope, body);
       ctx.set('Cache-Control', 'no-store');
       ctx.set('Location', `/api/vehicles/${result.vehicleId}`);
       return result;
@@ -52,8 +51,8 @@ export function deviceRoutes(router: ApiRouter, devices: DevicesService): void {
     params: deviceParams,
     response: { status: 200, description: 'The new MQTT login', schema: loginResult },
     errors: ['DEVICE_NOT_FOUND'],
-    handle: async ({ params, ctx }) => {
-      const result = await devices.rotate(params.tenantId, params.deviceId);
+    handle: async ({ scope, params, ctx }) => {
+      const result = await devices.rotate(scope, params.tenantId, params.deviceId);
       ctx.set('Cache-Control', 'no-store');
       return result;
     },
@@ -68,8 +67,8 @@ export function deviceRoutes(router: ApiRouter, devices: DevicesService): void {
     params: deviceParams,
     response: { status: 204, description: 'Revoked (or had no live credential)' },
     errors: ['DEVICE_NOT_FOUND'],
-    handle: async ({ params }) => {
-      await devices.revoke(params.tenantId, params.deviceId);
+    handle: async ({ scope, params }) => {
+      await devices.revoke(scope, params.tenantId, params.deviceId);
       return undefined;
     },
   });

@@ -1,7 +1,9 @@
 import type { LiveEventBus } from '@clutch/contracts';
-import type { Database } from '@clutch/db';
+import type { Queryable } from '@clutch/db';
 import { issueDeviceCredential, provisionDevice, revokeDeviceCredential, type DeviceLogin, type VehicleDetails } from '@clutch/identity';
+import type { Scope } from '../auth/scope.js';
 import { apiError } from '../errors.js';
+import { inTransaction } from '../shared/in-transaction.js';
 import type { TenantsService } from '../tenants/service.js';
 import { DevicesRepository, type DeviceRow } from './repository.js';
 
@@ -20,41 +22,53 @@ export interface DeviceLoginResult {
   login: DeviceLogin;
 }
 
-/** Device lifecycle for administrators: provision, rotate and revoke MQTT credentials. */
+const target = (tenantId: string, deviceId: string): string => `${tenantId}/${deviceId}`;
+
+/**
+ * Device lifecycle for administrators: provision, rotate and revoke MQTT credentials. Each is one
+ * audited system-scope transaction (the audit row, the device and its credential commit together).
+ */
 export class DevicesService {
   constructor(
-    private readonly db: Database,
     private readonly bus: LiveEventBus,
     private readonly tenants: TenantsService,
   ) {}
 
-  async provision(request: ProvisionRequest): Promise<DeviceLoginResult> {
-    await this.tenants.assertExists(request.tenantId);
-    const { tenantId, deviceId, vehicleId, login } = await provisionDevice(this.db, request);
-    return { tenantId, deviceId, vehicleId, login };
+  async provision(scope: Scope, request: ProvisionRequest): Promise<DeviceLoginResult> {
+    const { tenantId, deviceId } = request;
+    const detail = { vehicleId: request.vehicleId ?? null, newVehicle: request.vehicleId === undefined };
+    return scope.audited({ action: 'device.provision', target: target(tenantId, deviceId), tenantId, detail }).run(async (q) => {
+      await this.tenants.assertExists(q, tenantId);
+      const provisioned = await provisionDevice(inTransaction(q), request);
+      return { tenantId, deviceId, vehicleId: provisioned.vehicleId, login: provisioned.login };
+    });
   }
 
   /**
    * New credential, old one revoked. Sessions opened with the old password are ended too (the
    * `device-revoked` event): a rotation after a leak must not leave the leaked session running.
    */
-  async rotate(tenantId: string, deviceId: string): Promise<DeviceLoginResult> {
-    const device = await this.find(tenantId, deviceId);
-    const login = await issueDeviceCredential(this.db, tenantId, deviceId);
+  async rotate(scope: Scope, tenantId: string, deviceId: string): Promise<DeviceLoginResult> {
+    const { device, login } = await scope.audited({ action: 'device.credential.rotate', target: target(tenantId, deviceId), tenantId }).run(async (q) => {
+      const device = await this.find(q, tenantId, deviceId);
+      return { device, login: await issueDeviceCredential(inTransaction(q), tenantId, deviceId) };
+    });
     this.endSessions(device);
     return { tenantId, deviceId, vehicleId: device.vehicle_id, login };
   }
 
   /** Revokes the live credential (if any) and ends the device's sessions; false when none was live. */
-  async revoke(tenantId: string, deviceId: string): Promise<boolean> {
-    const device = await this.find(tenantId, deviceId);
-    const revoked = await revokeDeviceCredential(this.db, tenantId, deviceId);
+  async revoke(scope: Scope, tenantId: string, deviceId: string): Promise<boolean> {
+    const { device, revoked } = await scope.audited({ action: 'device.credential.revoke', target: target(tenantId, deviceId), tenantId }).run(async (q) => {
+      const device = await this.find(q, tenantId, deviceId);
+      return { device, revoked: await revokeDeviceCredential(q, tenantId, deviceId) };
+    });
     this.endSessions(device);
     return revoked;
   }
 
-  private async find(tenantId: string, deviceId: string): Promise<DeviceRow> {
-    const device = await new DevicesRepository(this.db).find(tenantId, deviceId);
+  private async find(q: Queryable, tenantId: string, deviceId: string): Promise<DeviceRow> {
+    const device = await new DevicesRepository(q).find(tenantId, deviceId);
     if (!device) throw apiError('DEVICE_NOT_FOUND', `No device ${deviceId} in tenant ${tenantId}`, { tenantId, deviceId });
     return device;
   }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { ApiRouter } from '../http/route.js';
-import { uuid } from '../vehicles/routes.js';
+import { uuid } from '../shared/schemas.js';
 import type { DiagnosticsService } from './service.js';
 
 const system = z.enum(['powertrain', 'chassis', 'body', 'network']);

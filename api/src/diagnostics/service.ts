@@ -1,6 +1,7 @@
 import type { Queryable } from '@clutch/db';
-import type { Scope } from '../auth/principal.js';
-import { assertVehicle, toIso } from '../vehicles/service.js';
+import type { Scope } from '../auth/scope.js';
+import { toIso } from '../shared/time.js';
+import { assertVehicle } from '../shared/vehicle-guard.js';
 import type { DtcDescriptions } from './dtc-descriptions.js';
 import { DiagnosticsRepository, type DtcRow } from './repository.js';
 

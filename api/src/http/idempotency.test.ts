@@ -1,8 +1,8 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import Router from '@koa/router';
-import { migrate, openPglite, openPostgres, type Database } from '@clutch/db';
-import { createTestDatabase } from '@clutch/test-support';
+import type { Database } from '@clutch/db';
+import { testDatabases } from '@clutch/db/testing';
 import Koa from 'koa';
 import { pino } from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
@@ -74,10 +74,7 @@ interface Gate {
   open(): void;
 }
 
-const backends: [string, () => Promise<Database>][] = [
-  ['PGlite', () => openPglite()],
-  ['PostgreSQL', async () => openPostgres(await createTestDatabase(inject('pgAdminUrl'), 'idempotency'))],
-];
+const backends = testDatabases(inject('pgAdminUrl'), 'idempotency');
 
 describe.each(backends)('Idempotency-Key over HTTP on %s', (_name, open) => {
   let db: Database;
@@ -102,8 +99,7 @@ describe.each(backends)('Idempotency-Key over HTTP on %s', (_name, open) => {
       : ({ kind: 'partner', tenantId: header.split(':')[0]!, keyId: header.split(':')[1]!, scopes: [], expiresAt: null } as Principal);
 
   beforeAll(async () => {
-    db = await open();
-    await migrate(db);
+    db = await open({ signals: false });
     // The use case's own table: one row per execution, written in its own transaction.
     await db.exec('CREATE TABLE things (id serial PRIMARY KEY, name text NOT NULL)');
 

@@ -3,33 +3,40 @@ import { z } from 'zod';
 import { apiError } from '../errors.js';
 
 /**
- * Cursor pagination for every list endpoint: newest first, keyset on (time, id), `limit` and an opaque
- * `cursor` in the query, `{ items, next }` out (`next` null on the last page).
+ * Cursor pagination for every list endpoint: keyset on (key, id), newest first by default, `limit`
+ * and an opaque `cursor` in the query, `{ items, next }` out (`next` null on the last page).
  *
  * Keyset rather than OFFSET: a page costs the same however deep it is, and rows inserted while a
- * client pages do not shift later pages (no duplicates, no gaps). The id breaks ties on time, so rows
- * sharing a timestamp are neither skipped nor repeated.
+ * client pages do not shift later pages (no duplicates, no gaps). The id breaks ties on the key, so
+ * rows sharing a timestamp (or a name) are neither skipped nor repeated.
  *
- * The cursor is base64url of `{"l": listing, "t": ISO time with microseconds, "id": id}`. It is opaque
+ * The key is usually a time (`timestamptz`, newest first); a listing that clients have always seen in
+ * another order (vehicles by name) keeps it with a `text` key and `order: 'asc'`.
+ *
+ * The cursor is base64url of `{"l": listing, "t": key (a time: ISO with microseconds), "id": id}`. It is opaque
  * to clients but not secret: a client can forge one, which only moves its start position (row-level
  * security still decides what it sees). Decoding validates everything, so a tampered cursor, or one from
  * another listing, is a 400 problem (VALIDATION_FAILED on /query/cursor), never a 500 from SQL.
  */
 
-/** How a list endpoint's rows are ordered: output column names of its SELECT, and the id's SQL type. */
+/** How a list endpoint's rows are ordered: output column names of its SELECT, and their SQL types. */
 export interface Listing {
   /** Names the listing inside its cursors, so a cursor of another endpoint is refused. */
   name: string;
-  /** A NOT NULL timestamptz column. */
-  time: string;
+  /** The NOT NULL sort column. */
+  key: string;
+  /** Its SQL type; default timestamptz. */
+  keyType?: 'timestamptz' | 'text';
   /** A NOT NULL column unique within the listing. */
   id: string;
   idType: 'uuid' | 'bigint' | 'text';
+  /** Default `desc` (newest first). */
+  order?: 'asc' | 'desc';
 }
 
-/** A position: the (time, id) of the last row of the previous page. */
+/** A position: the (key, id) of the last row of the previous page. */
 export interface Keyset {
-  /** ISO 8601 UTC with up to microseconds (PostgreSQL precision; a JS Date would drop them). */
+  /** The key: for a time, ISO 8601 UTC with up to microseconds (PostgreSQL precision; a JS Date would drop them). */
   t: string;
   id: string;
 }
@@ -42,8 +49,8 @@ export interface Page<T> {
 
 export const DEFAULT_PAGE_LIMIT = 50;
 export const MAX_PAGE_LIMIT = 200;
-/** Far above any cursor we issue; bounds the work on a hostile one. */
-const MAX_CURSOR_LENGTH = 512;
+/** Above any cursor we issue (a 256-character text key of 3-byte characters and an id); bounds the work on a hostile one. */
+const MAX_CURSOR_LENGTH = 1536;
 
 const BASE64URL = /^[A-Za-z0-9_-]+$/;
 const ISO_TIME = /^(\d{4})-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?Z$/;
@@ -64,6 +71,13 @@ function isValidTime(t: string): boolean {
   return !Number.isNaN(parsed.getTime()) && parsed.toISOString().slice(0, 19) === seconds;
 }
 
+/** PostgreSQL text cannot hold NUL; the bound keeps cursors short. */
+const isValidText = (s: string): boolean => s.length > 0 && s.length <= MAX_TEXT_ID && !s.includes('\u0000');
+
+function isValidKey(t: string, listing: Listing): boolean {
+  return (listing.keyType ?? 'timestamptz') === 'text' ? isValidText(t) : isValidTime(t);
+}
+
 function isValidId(id: string, type: Listing['idType']): boolean {
   switch (type) {
     case 'uuid':
@@ -74,8 +88,7 @@ function isValidId(id: string, type: Listing['idType']): boolean {
       return n >= -(2n ** 63n) && n < 2n ** 63n;
     }
     case 'text':
-      // PostgreSQL text cannot hold NUL.
-      return id.length > 0 && id.length <= MAX_TEXT_ID && !id.includes('\u0000');
+      return isValidText(id);
   }
 }
 
@@ -96,7 +109,7 @@ export function readCursor(listing: Listing, cursor: string): { keyset: Keyset }
   if (!shape.success) return { error: 'is not a cursor' };
   const { l, t, id } = shape.data;
   if (l !== listing.name) return { error: 'is a cursor of another listing' };
-  if (!isValidTime(t) || !isValidId(id, listing.idType)) return { error: 'is not a valid cursor' };
+  if (!isValidKey(t, listing) || !isValidId(id, listing.idType)) return { error: 'is not a valid cursor' };
   return { keyset: { t, id } };
 }
 
@@ -152,13 +165,13 @@ const CURSOR_ID = 'keyset_cursor_id';
 
 /**
  * One page of `select` (a SELECT with its own filters and parameters $1..$n, no ORDER BY or LIMIT),
- * newest first. It runs as
+ * in the listing's order. Newest first, it runs as
  *
- *   SELECT ... FROM (select) AS page WHERE (time, id) < ($n+1, $n+2) ORDER BY time DESC, id DESC LIMIT limit + 1
+ *   SELECT ... FROM (select) AS page WHERE (key, id) < ($n+1, $n+2) ORDER BY key DESC, id DESC LIMIT limit + 1
  *
- * PostgreSQL flattens a plain subquery (no LIMIT, DISTINCT, aggregates or window functions), so an
- * index on (time, id) (or (tenant, time, id)) serves it; the
- * extra row tells whether a next page exists. The cursor's time is read back as text with microseconds.
+ * (`>` and ASC for an ascending listing). PostgreSQL flattens a plain subquery (no LIMIT, DISTINCT,
+ * aggregates or window functions), so an index on (key, id) (or (tenant, key, id)) serves it; the
+ * extra row tells whether a next page exists. A time key is read back as text with microseconds.
  */
 export async function keysetPage<T extends object>(
   q: Queryable,
@@ -166,23 +179,27 @@ export async function keysetPage<T extends object>(
   select: { sql: string; params?: readonly unknown[] },
   page: PageRequest,
 ): Promise<Page<T>> {
-  if (!IDENTIFIER.test(listing.time) || !IDENTIFIER.test(listing.id)) throw new Error(`listing ${listing.name}: column names must be plain identifiers`);
+  if (!IDENTIFIER.test(listing.key) || !IDENTIFIER.test(listing.id)) throw new Error(`listing ${listing.name}: column names must be plain identifiers`);
   const params = [...(select.params ?? [])];
-  const time = `page.${listing.time}`;
+  const key = `page.${listing.key}`;
   const id = `page.${listing.id}`;
+  const keyType = listing.keyType ?? 'timestamptz';
+  const asc = listing.order === 'asc';
   let where = '';
   if (page.cursor) {
     params.push(page.cursor.t, page.cursor.id);
-    where = `WHERE (${time}, ${id}) < ($${params.length - 1}::timestamptz, $${params.length}::${listing.idType})`;
+    where = `WHERE (${key}, ${id}) ${asc ? '>' : '<'} ($${params.length - 1}::${keyType}, $${params.length}::${listing.idType})`;
   }
   params.push(page.limit + 1);
+  const keyText = keyType === 'text' ? `${key}::text` : `to_char(${key} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+  const direction = asc ? 'ASC' : 'DESC';
   const { rows } = await q.query<T & Record<typeof CURSOR_TIME | typeof CURSOR_ID, string | null>>(
     `SELECT page.*,
-            to_char(${time} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS ${CURSOR_TIME},
+            ${keyText} AS ${CURSOR_TIME},
             ${id}::text AS ${CURSOR_ID}
        FROM (${select.sql}) AS page
       ${where}
-      ORDER BY ${time} DESC, ${id} DESC
+      ORDER BY ${key} ${direction}, ${id} ${direction}
       LIMIT $${params.length}`,
     params,
   );
@@ -196,6 +213,6 @@ export async function keysetPage<T extends object>(
   if (!more || !last) return { items, next: null };
   const t = last[CURSOR_TIME];
   const lastId = last[CURSOR_ID];
-  if (t === null || lastId === null) throw new Error(`listing ${listing.name}: ${listing.time} and ${listing.id} must not be NULL`);
+  if (t === null || lastId === null) throw new Error(`listing ${listing.name}: ${listing.key} and ${listing.id} must not be NULL`);
   return { items, next: encodeCursor(listing, { t, id: lastId }) };
 }

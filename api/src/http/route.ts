@@ -2,7 +2,8 @@ import type Router from '@koa/router';
 import type { Database } from '@clutch/db';
 import type { Context, Middleware } from 'koa';
 import type { z } from 'zod';
-import { authorize, Scope, type Access, type Principal } from '../auth/principal.js';
+import { authorize, type Access, type Principal } from '../auth/principal.js';
+import { Scope, type AuditLog } from '../auth/scope.js';
 import type { ApiErrorCode } from '../errors.js';
 import { DEFAULT_BODY_LIMITS, readJsonBody, type BodyLimits } from './body.js';
 import type { Idempotency } from './idempotency.js';
@@ -50,7 +51,7 @@ export interface RouteRequest<P, Q, B> {
   query: Q;
   body: B;
   principal: Principal;
-  /** Where this caller's SQL runs (tenant-confined for partners). */
+  /** Where this caller's SQL runs (tenant-confined for partners); `scope.audited(...)` for administration. */
   scope: Scope;
   /** For headers (Location) or a status other than the documented one. */
   ctx: Context;
@@ -75,6 +76,8 @@ export interface RouterDeps {
   body?: BodyLimits;
   /** Stores and replays responses of idempotent routes; absent, Idempotency-Key is ignored. */
   idempotency?: Idempotency;
+  /** Where system scopes (administration) record their use. */
+  audit: AuditLog;
 }
 
 /**
@@ -121,7 +124,7 @@ export class ApiRouter {
           query: query as z.output<Q>,
           body: body as z.output<B>,
           principal,
-          scope: Scope.for(this.deps.db, principal),
+          scope: Scope.for(this.deps.db, principal, this.deps.audit),
           ctx,
         });
         if (result !== undefined && ctx.status !== 204) ctx.body = result;

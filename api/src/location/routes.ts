@@ -1,8 +1,7 @@
 import { locationSchema } from '@clutch/contracts';
 import { z } from 'zod';
 import type { ApiRouter } from '../http/route.js';
-import { timeRangeQuery } from '../telemetry/routes.js';
-import { uuid } from '../vehicles/routes.js';
+import { timeRangeQuery, uuid } from '../shared/schemas.js';
 import { LOCATION_LIMITS, type LocationService } from './service.js';
 
 /** The device `/location` payload (same schema, same limits) plus the vehicle it belongs to. */

@@ -1,7 +1,7 @@
 import type { LiveEventBus, LocationFix } from '@clutch/contracts';
-import type { Scope } from '../auth/principal.js';
-import { resolveRange } from '../telemetry/service.js';
-import { assertVehicle, toIso, vehicleNotFound } from '../vehicles/service.js';
+import type { Scope } from '../auth/scope.js';
+import { resolveRange, toIso } from '../shared/time.js';
+import { assertVehicle, vehicleNotFound } from '../shared/vehicle-guard.js';
 import { LocationsRepository, type LocationRow } from './repository.js';
 
 export interface TrackPoint {

@@ -1,13 +1,10 @@
 import { signalByKey, signalCatalogue } from '@clutch/contracts';
-import { migrate, openPglite, openPostgres, syncSignals, type Database } from '@clutch/db';
-import { createTestDatabase } from '@clutch/test-support';
+import type { Database } from '@clutch/db';
+import { testDatabases } from '@clutch/db/testing';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { TelemetryRepository } from './repository.js';
 
-const implementations: [string, () => Promise<Database>][] = [
-  ['PGlite', () => openPglite()],
-  ['PostgreSQL', async () => openPostgres(await createTestDatabase(inject('pgAdminUrl'), 'latest'))],
-];
+const implementations = testDatabases(inject('pgAdminUrl'), 'latest');
 
 const sid = (key: string): number => signalByKey(key)!.id;
 const MINUTE = 60_000;
@@ -21,8 +18,6 @@ describe.each(implementations)('latest values on %s', (_name, open) => {
 
   beforeAll(async () => {
     db = await open();
-    await migrate(db);
-    await syncSignals(db, signalCatalogue);
     await db.query(`INSERT INTO tenants (id, name) VALUES ('acme', 'Acme')`);
     const ids = await db.query<{ id: string }>(`INSERT INTO vehicles (tenant_id, name) VALUES ('acme', 'A'), ('acme', 'B') RETURNING id`);
     [vehicle, other] = ids.rows.map((r) => r.id) as [string, string];

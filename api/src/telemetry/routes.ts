@@ -1,13 +1,10 @@
 import { z } from 'zod';
 import type { ApiRouter } from '../http/route.js';
-import { vehicleParams } from '../vehicles/routes.js';
+import { timeRangeQuery, vehicleParams } from '../shared/schemas.js';
 import { BUCKETS, TELEMETRY_DEFAULTS, type TelemetryService } from './service.js';
 
-export const isoTime = z.iso
-  .datetime({ offset: true, error: 'must be an ISO 8601 date-time with Z or an offset' })
-  .transform((s) => new Date(s));
-
-export const timeRangeQuery = z.object({ from: isoTime.optional(), to: isoTime.optional() });
+// ai/ (owned elsewhere) still imports these from here; new code imports ../shared/schemas.js.
+export { isoTime, timeRangeQuery } from '../shared/schemas.js';
 
 export const telemetryQuery = timeRangeQuery.extend({
   signal: z.string({ error: 'is required (a signal key such as engine.rpm)' }).min(1).max(100),

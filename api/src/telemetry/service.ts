@@ -1,8 +1,14 @@
-import { signalByKey, signalById, signalCatalogue, type SignalDefinition } from '@clutch/contracts';
-import type { Scope } from '../auth/principal.js';
-import { apiError } from '../errors.js';
-import { assertVehicle, toIso } from '../vehicles/service.js';
-import { RollupRepository, TelemetryRepository, type RollupTable } from './repository.js';
+import { signalById, signalCatalogue } from '@clutch/contracts';
+import type { Queryable } from '@clutch/db';
+import type { Scope } from '../auth/scope.js';
+import { resolveSignal } from '../shared/signals.js';
+import { resolveRange, toIso } from '../shared/time.js';
+import { assertVehicle } from '../shared/vehicle-guard.js';
+import { RollupRepository, TelemetryRepository, type LatestRow, type RollupTable } from './repository.js';
+
+// ai/ (owned elsewhere) still imports resolveRange from here; new code imports ../shared/.
+export { resolveRange } from '../shared/time.js';
+export { resolveSignal } from '../shared/signals.js';
 
 export interface LatestReading {
   signal: string;
@@ -82,22 +88,6 @@ export function latestBounds(now: Date): { since: Date; rawFrom: Date; until: Da
   };
 }
 
-export function resolveSignal(key: string): SignalDefinition {
-  const signal = signalByKey(key);
-  if (!signal) throw apiError('SIGNAL_UNKNOWN', `Unknown signal "${key}"; see GET /api/signals`, { signal: key });
-  return signal;
-}
-
-/** Open-ended ranges run until now and back `windowMs`; from after to is refused. */
-export function resolveRange(from: Date | undefined, to: Date | undefined, windowMs: number, now: Date): { from: Date; to: Date } {
-  const end = to ?? now;
-  const start = from ?? new Date(end.getTime() - windowMs);
-  if (start.getTime() > end.getTime()) {
-    throw apiError('TIME_RANGE_INVALID', `from (${start.toISOString()}) is after to (${end.toISOString()})`);
-  }
-  return { from: start, to: end };
-}
-
 export class TelemetryService {
   constructor(private readonly now: () => Date = () => new Date()) {}
 
@@ -113,6 +103,16 @@ export class TelemetryService {
       return [{ signal: signal.key, name: signal.name, unit: signal.unit, value: Number(row.value), time: toIso(row.time) ?? '' }];
     });
     return { vehicleId, readings };
+  }
+
+  /**
+   * The newest value of each of these signals as of `now`, inside the caller's transaction (the
+   * health summary reads them with the same bounds as /latest, so a future-dated sample never decides
+   * a vehicle's health either).
+   */
+  latestIn(q: Queryable, vehicleId: string, signalIds: readonly number[], now: Date): Promise<LatestRow[]> {
+    const { since, rawFrom, until } = latestBounds(now);
+    return new TelemetryRepository(q).latest(vehicleId, signalIds, since, rawFrom, until);
   }
 
   async range(scope: Scope, vehicleId: string, query: RangeQuery): Promise<TelemetrySeries> {

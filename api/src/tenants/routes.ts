@@ -1,9 +1,7 @@
 import { z } from 'zod';
 import type { ApiRouter } from '../http/route.js';
+import { segmentId } from '../shared/schemas.js';
 import type { TenantsService } from './service.js';
-
-/** Tenant and device ids are MQTT topic segments (contracts `isValidSegment`). */
-export const segmentId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, { error: 'must be 1-64 characters of A-Z a-z 0-9 _ -' });
 
 export const createTenantBody = z.strictObject({ id: segmentId, name: z.string().trim().min(1).max(200) });
 
@@ -16,8 +14,8 @@ export function tenantRoutes(router: ApiRouter, tenants: TenantsService): void {
     access: 'admin',
     body: createTenantBody,
     response: { status: 201, description: 'Created', schema: z.object({ id: z.string(), name: z.string() }) },
-    handle: async ({ body, ctx }) => {
-      const { created, ...tenant } = await tenants.create(body.id, body.name);
+    handle: async ({ scope, body, ctx }) => {
+      const { created, ...tenant } = await tenants.create(scope, body.id, body.name);
       if (!created) ctx.status = 200;
       return tenant;
     },

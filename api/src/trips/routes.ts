@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import type { ApiRouter } from '../http/route.js';
-import { timeRangeQuery } from '../telemetry/routes.js';
-import { vehicleParams } from '../vehicles/routes.js';
+import { timeRangeQuery, vehicleParams } from '../shared/schemas.js';
 import type { TripsService } from './service.js';
 
 const tripSchema = z.object({

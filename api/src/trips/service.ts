@@ -1,7 +1,8 @@
-import type { Scope } from '../auth/principal.js';
+import type { Scope } from '../auth/scope.js';
 import { apiError } from '../errors.js';
-import { resolveRange, resolveSignal } from '../telemetry/service.js';
-import { assertVehicle } from '../vehicles/service.js';
+import { resolveSignal } from '../shared/signals.js';
+import { resolveRange } from '../shared/time.js';
+import { assertVehicle } from '../shared/vehicle-guard.js';
 import { detectTrips, type Point, type Trip } from './detect.js';
 import { TripSamplesRepository, type SeriesRow } from './repository.js';
 

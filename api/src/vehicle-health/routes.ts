@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { alertSchema } from '../alerts/routes.js';
 import type { ApiRouter } from '../http/route.js';
-import { vehicleParams } from '../vehicles/routes.js';
+import { vehicleParams } from '../shared/schemas.js';
 import type { VehicleHealthService } from './service.js';
 
 const healthSchema = z.object({

@@ -1,10 +1,13 @@
-import { signalByKey, signalCatalogue } from '@clutch/contracts';
-import { migrate, openPglite, syncSignals, type Database } from '@clutch/db';
+import { signalByKey } from '@clutch/contracts';
+import type { Database } from '@clutch/db';
+import { openTestDatabase } from '@clutch/db/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AlertsService } from '../alerts/service.js';
-import { Scope } from '../auth/principal.js';
+import { recordAudit } from '../audit/repository.js';
+import { Scope } from '../auth/scope.js';
 import { lazyDtcDescriptions } from '../diagnostics/dtc-descriptions.js';
 import { DiagnosticsService } from '../diagnostics/service.js';
+import { TelemetryService } from '../telemetry/service.js';
 import { VehicleHealthService } from './service.js';
 
 describe('vehicle health summary', () => {
@@ -13,9 +16,7 @@ describe('vehicle health summary', () => {
   const now = new Date();
 
   beforeAll(async () => {
-    db = await openPglite();
-    await migrate(db);
-    await syncSignals(db, signalCatalogue);
+    db = await openTestDatabase('pglite');
     await db.query(`INSERT INTO tenants (id, name) VALUES ('acme', 'Acme')`);
     vehicle = (await db.query<{ id: string }>(`INSERT INTO vehicles (tenant_id, name) VALUES ('acme', 'Etios') RETURNING id`)).rows[0]!.id;
   });
@@ -24,7 +25,9 @@ describe('vehicle health summary', () => {
   });
 
   const coolant = signalByKey('engine.coolant_temp')!.id;
-  const summary = () => new VehicleHealthService(new DiagnosticsService(lazyDtcDescriptions()), new AlertsService(() => now), () => now).summary(Scope.system(db), vehicle);
+  const summary = () =>
+    new VehicleHealthService(new DiagnosticsService(lazyDtcDescriptions()), new AlertsService(() => now), new TelemetryService(() => now), () => now)
+      .summary(Scope.tenant(db, 'acme', recordAudit), vehicle);
 
   it('regression 12.2: judges the car by its newest real reading, not by a sample dated in 2121', async () => {
     await db.query(

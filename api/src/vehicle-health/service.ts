@@ -1,10 +1,10 @@
 import { signalByKey } from '@clutch/contracts';
-import type { Scope } from '../auth/principal.js';
+import type { Scope } from '../auth/scope.js';
 import type { Alert, AlertsService } from '../alerts/service.js';
 import type { CurrentCode, DiagnosticsService } from '../diagnostics/service.js';
-import { TelemetryRepository } from '../telemetry/repository.js';
-import { latestBounds } from '../telemetry/service.js';
-import { assertVehicle, toIso } from '../vehicles/service.js';
+import { toIso } from '../shared/time.js';
+import { assertVehicle } from '../shared/vehicle-guard.js';
+import type { TelemetryService } from '../telemetry/service.js';
 
 export type Severity = 'ok' | 'warning' | 'critical';
 
@@ -82,6 +82,7 @@ export class VehicleHealthService {
   constructor(
     private readonly diagnostics: DiagnosticsService,
     private readonly alerts: AlertsService,
+    private readonly telemetry: TelemetryService,
     private readonly now: () => Date = () => new Date(),
   ) {}
 
@@ -90,9 +91,7 @@ export class VehicleHealthService {
     const ids = HEALTH_CHECKS.flatMap((c) => signalByKey(c.signal)?.id ?? []);
     const { latest, dtcs, alerts } = await scope.run(async (q) => {
       await assertVehicle(q, vehicleId);
-      // The same bounds as /latest, so a future-dated sample never decides the vehicle's health either.
-      const { since, rawFrom, until } = latestBounds(now);
-      const latest = await new TelemetryRepository(q).latest(vehicleId, ids, since, rawFrom, until);
+      const latest = await this.telemetry.latestIn(q, vehicleId, ids, now);
       const dtcs = await this.diagnostics.current(q, vehicleId);
       const alerts = await this.alerts.recent(q, vehicleId, ALERT_WINDOW_MS, 10);
       return { latest, dtcs, alerts };

@@ -1,4 +1,5 @@
 import type { Queryable } from '@clutch/db';
+import { keysetPage, type Listing, type Page, type PageRequest } from '../http/pagination.js';
 
 export interface VehicleRow {
   id: string;
@@ -13,44 +14,36 @@ export interface VehicleRow {
   last_seen_at: Date | string | null;
 }
 
-// Device ids, presence (online when any device is) and the freshest device contact are folded in so the list needs one round trip.
+/** By name, as the list has always been ordered (clients show it as is); the id breaks ties. */
+export const VEHICLES_LISTING: Listing = { name: 'vehicles', key: 'name', keyType: 'text', id: 'id', idType: 'uuid', order: 'asc' };
+
+// Device ids, presence (online when any device is) and the freshest device contact are folded in so
+// the list needs one round trip. A lateral aggregate rather than GROUP BY: the select stays a plain
+// subquery the keyset wrapper can flatten, so a page reads only its own vehicles' devices.
 const SELECT_VEHICLES = `
-  SELECT v.id, v.tenant_id, v.name, v.vin, v.make, v.model, v.model_year,
-         coalesce(array_agg(d.id ORDER BY d.id) FILTER (WHERE d.id IS NOT NULL), '{}'::text[]) AS device_ids,
-         coalesce(bool_or(d.online), false) AS online,
-         max(d.last_seen_at) AS last_seen_at
+  SELECT v.id, v.tenant_id, v.name, v.vin, v.make, v.model, v.model_year, d.device_ids, d.online, d.last_seen_at
     FROM vehicles v
-    LEFT JOIN devices d ON d.vehicle_id = v.id AND d.tenant_id = v.tenant_id`;
+   CROSS JOIN LATERAL (
+         SELECT coalesce(array_agg(dv.id ORDER BY dv.id), '{}'::text[]) AS device_ids,
+                coalesce(bool_or(dv.online), false) AS online,
+                max(dv.last_seen_at) AS last_seen_at
+           FROM devices dv
+          WHERE dv.vehicle_id = v.id AND dv.tenant_id = v.tenant_id) d`;
 
 export class VehiclesRepository {
   constructor(private readonly db: Queryable) {}
 
-  async list(limit: number): Promise<VehicleRow[]> {
-    const { rows } = await this.db.query<VehicleRow>(
-      `${SELECT_VEHICLES}
-       GROUP BY v.id
-       ORDER BY v.name, v.id
-       LIMIT $1`,
-      [limit],
-    );
-    return rows;
+  list(page: PageRequest): Promise<Page<VehicleRow>> {
+    return keysetPage<VehicleRow>(this.db, VEHICLES_LISTING, { sql: SELECT_VEHICLES }, page);
   }
 
   async findById(id: string): Promise<VehicleRow | undefined> {
-    const { rows } = await this.db.query<VehicleRow>(
-      `${SELECT_VEHICLES}
-       WHERE v.id = $1
-       GROUP BY v.id`,
-      [id],
-    );
+    const { rows } = await this.db.query<VehicleRow>(`${SELECT_VEHICLES} WHERE v.id = $1`, [id]);
     return rows[0];
   }
 
   async exists(id: string): Promise<boolean> {
-    const { rows } = await this.db.query<{ found: boolean }>(
-      'SELECT EXISTS (SELECT 1 FROM vehicles WHERE id = $1) AS found',
-      [id],
-    );
+    const { rows } = await this.db.query<{ found: boolean }>('SELECT EXISTS (SELECT 1 FROM vehicles WHERE id = $1) AS found', [id]);
     return rows[0]?.found === true;
   }
 }

@@ -1,10 +1,12 @@
 import { z } from 'zod';
+import { pageParams } from '../http/pagination.js';
 import type { ApiRouter } from '../http/route.js';
-import type { VehiclesService } from './service.js';
+import { vehicleParams } from '../shared/schemas.js';
+import { VEHICLES_LISTING } from './repository.js';
+import { VEHICLE_PAGE, type VehiclesService } from './service.js';
 
-/** Postgres accepts any 8-4-4-4-12 hex id (not only RFC 9562 versions), so the edge does too. */
-export const uuid = z.guid({ error: 'must be a UUID' });
-export const vehicleParams = z.object({ id: uuid });
+// commands/ and ai/ (owned elsewhere) still import these from here; new code imports ../shared/.
+export { uuid, vehicleParams } from '../shared/schemas.js';
 
 export const vehicleSchema = z.object({
   id: z.string(),
@@ -24,10 +26,15 @@ export function vehicleRoutes(router: ApiRouter, vehicles: VehiclesService): voi
     method: 'get',
     path: '/vehicles',
     tag: 'vehicles',
-    summary: 'List the vehicles the caller can see (a partner: its tenant only)',
+    summary: 'List the vehicles the caller can see (a partner: its tenant only), by name, a page at a time',
     access: 'authenticated',
-    response: { status: 200, description: 'Vehicles by name', schema: z.object({ vehicles: z.array(vehicleSchema) }) },
-    handle: async ({ scope }) => ({ vehicles: await vehicles.list(scope) }),
+    query: z.object(pageParams(VEHICLES_LISTING, VEHICLE_PAGE)),
+    response: {
+      status: 200,
+      description: 'Vehicles by name; `next` is the cursor of the next page (null on the last)',
+      schema: z.object({ vehicles: z.array(vehicleSchema), next: z.string().nullable() }),
+    },
+    handle: ({ scope, query }) => vehicles.list(scope, query),
   });
 
   router.route({

@@ -1,7 +1,12 @@
-import type { Queryable } from '@clutch/db';
-import type { Scope } from '../auth/principal.js';
-import { apiError } from '../errors.js';
+import type { Scope } from '../auth/scope.js';
+import type { PageRequest } from '../http/pagination.js';
+import { toIso } from '../shared/time.js';
+import { vehicleNotFound } from '../shared/vehicle-guard.js';
 import { VehiclesRepository, type VehicleRow } from './repository.js';
+
+// commands/ and ai/ (owned elsewhere) still import these from here; new code imports ../shared/.
+export { toIso } from '../shared/time.js';
+export { assertVehicle, vehicleNotFound } from '../shared/vehicle-guard.js';
 
 export interface Vehicle {
   id: string;
@@ -18,13 +23,11 @@ export interface Vehicle {
   lastSeenAt: string | null;
 }
 
-/** Upper bound on one listing until the list is paginated. */
-export const VEHICLE_LIST_LIMIT = 1000;
-
-export function toIso(value: Date | string | null): string | null {
-  if (value === null) return null;
-  return (value instanceof Date ? value : new Date(value)).toISOString();
-}
+/**
+ * The list's page size: a client that does not page (the web vehicle list) still gets up to the
+ * 1000 vehicles one response always held.
+ */
+export const VEHICLE_PAGE = { defaultLimit: 1000, maxLimit: 1000 } as const;
 
 function toVehicle(row: VehicleRow): Vehicle {
   return {
@@ -41,22 +44,10 @@ function toVehicle(row: VehicleRow): Vehicle {
   };
 }
 
-export function vehicleNotFound(id: string): Error {
-  return apiError('VEHICLE_NOT_FOUND', `No vehicle with id ${id}`, { vehicleId: id });
-}
-
-/**
- * Throws VEHICLE_NOT_FOUND unless the vehicle is visible in this transaction. Inside a partner's
- * scope row-level security hides other tenants' vehicles, so "absent" and "not yours" look the same.
- */
-export async function assertVehicle(q: Queryable, id: string): Promise<void> {
-  if (!(await new VehiclesRepository(q).exists(id))) throw vehicleNotFound(id);
-}
-
 export class VehiclesService {
-  async list(scope: Scope): Promise<Vehicle[]> {
-    const rows = await scope.run((q) => new VehiclesRepository(q).list(VEHICLE_LIST_LIMIT));
-    return rows.map(toVehicle);
+  async list(scope: Scope, page: PageRequest): Promise<{ vehicles: Vehicle[]; next: string | null }> {
+    const { items, next } = await scope.run((q) => new VehiclesRepository(q).list(page));
+    return { vehicles: items.map(toVehicle), next };
   }
 
   async get(scope: Scope, id: string): Promise<Vehicle> {

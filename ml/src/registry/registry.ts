@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { ClutchError } from '@clutch/contracts';
+import type { ClutchError } from '@clutch/contracts';
 import type { DriveSplit } from '../dataset/split.js';
+import { mlError } from '../errors.js';
 import type { ClutchModel } from '../models/model.js';
 
 export const DEFAULT_REGISTRY_DIR = './data/models';
@@ -49,7 +50,7 @@ async function writeJson(file: string, value: unknown): Promise<void> {
 }
 
 function notFound(id: string): ClutchError {
-  return new ClutchError('ML_MODEL_NOT_FOUND', `no model with id ${id}`, { id });
+  return mlError('ML_MODEL_NOT_FOUND', id, { id });
 }
 
 export async function listModels(dir = DEFAULT_REGISTRY_DIR): Promise<RegistryEntry[]> {

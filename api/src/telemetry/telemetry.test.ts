@@ -1,8 +1,5 @@
-import { signalCatalogue } from '@clutch/contracts';
-import { openPostgres } from '@clutch/db';
-import { createTestDatabase } from '@clutch/test-support';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { startFixture, type OpenDatabase, TENANT, OTHER_TENANT, VEHICLE_A, VEHICLE_B, VEHICLE_G, VEHICLE_MISSING, type Fixture } from './test-fixtures.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { backends, call, CAR, startDriveFixture, startFixture, TENANT, VEHICLE_A, VEHICLE_B, VEHICLE_MISSING, type DriveFixture, type Fixture, type Reply } from '../test-fixtures.js';
 
 let fx: Fixture;
 
@@ -26,60 +23,13 @@ async function expectProblem(path: string, status: number, code: string, init?: 
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 
-// The same suite on both engines the platform runs on: driver differences (types, arrays, params) show here.
-const backends: [string, 'pglite' | 'postgres', OpenDatabase | undefined][] = [
-  ['PGlite', 'pglite', undefined],
-  ['PostgreSQL', 'postgres', async () => openPostgres(await createTestDatabase(inject('pgAdminUrl'), 'api_http'))],
-];
-
-describe.each(backends)('HTTP API on %s', (_name, kind, open) => {
+describe.each(backends('api_telemetry'))('telemetry API on %s', (_name, open) => {
   beforeAll(async () => {
     fx = await startFixture(open ? { open } : {});
   });
 
   afterAll(async () => {
     await fx?.close();
-  });
-
-  describe('GET /api/health', () => {
-    it('reports the database and the injected components', async () => {
-      const res = await get('/api/health');
-      expect(res.status).toBe(200);
-      expect(res.body).toEqual({
-        status: 'up',
-        components: { database: { status: 'up', detail: kind }, broker: { status: 'up' } },
-      });
-    });
-  });
-
-  describe('GET /api/vehicles', () => {
-    it('lists vehicles with devices and last contact', async () => {
-      const res = await get('/api/vehicles');
-      expect(res.status).toBe(200);
-      expect(res.type).toMatch(/^application\/json/);
-      const vehicles = res.body.vehicles as Record<string, unknown>[];
-      expect(vehicles.map((v) => v.id)).toEqual([VEHICLE_A, VEHICLE_G, VEHICLE_B]);
-      expect(vehicles[0]).toEqual({
-        id: VEHICLE_A,
-        tenantId: TENANT,
-        name: 'Blue hatchback',
-        vin: '1HGCM82633A004352',
-        make: 'Honda',
-        model: 'Civic',
-        modelYear: 2019,
-        deviceIds: ['pi-a1', 'pi-a2'],
-        online: false,
-        lastSeenAt: iso(fx.now.getTime() - 60_000),
-      });
-      expect(vehicles[2]).toMatchObject({ id: VEHICLE_B, vin: null, deviceIds: [], online: false, lastSeenAt: null });
-      expect(vehicles[1]).toMatchObject({ id: VEHICLE_G, tenantId: OTHER_TENANT, deviceIds: ['gx-1'], online: true, lastSeenAt: iso(fx.now.getTime() - 5_000) });
-    });
-
-    it('returns one vehicle by id', async () => {
-      const res = await get(`/api/vehicles/${VEHICLE_B}`);
-      expect(res.status).toBe(200);
-      expect(res.body).toMatchObject({ id: VEHICLE_B, tenantId: TENANT, name: 'Work van', make: 'Ford', modelYear: 2021 });
-    });
   });
 
   describe('GET /api/vehicles/:id/latest', () => {
@@ -180,14 +130,6 @@ describe.each(backends)('HTTP API on %s', (_name, kind, open) => {
     });
   });
 
-  describe('GET /api/signals', () => {
-    it('returns the catalogue', async () => {
-      const res = await get('/api/signals');
-      expect(res.status).toBe(200);
-      expect(res.body.signals).toEqual(JSON.parse(JSON.stringify(signalCatalogue)));
-    });
-  });
-
   describe('problem+json errors', () => {
     it('unknown vehicle -> 404 VEHICLE_NOT_FOUND on every vehicle route', async () => {
       for (const suffix of ['', '/latest', '/telemetry?signal=engine.rpm']) {
@@ -235,58 +177,39 @@ describe.each(backends)('HTTP API on %s', (_name, kind, open) => {
       }
     });
 
-    it('unknown route under /api -> 404 ROUTE_NOT_FOUND', async () => {
-      await expectProblem('/api/nope', 404, 'ROUTE_NOT_FOUND');
-      await expectProblem('/api', 404, 'ROUTE_NOT_FOUND');
-      await expectProblem(`/api/vehicles/${VEHICLE_A}/latest/extra`, 404, 'ROUTE_NOT_FOUND');
-    });
-
-    it('wrong method on a known route -> 405 METHOD_NOT_ALLOWED with Allow', async () => {
-      // X-Requested-With: a bodiless DELETE needs it (or the JSON type) to pass the CSRF check first.
-      const res = await get('/api/vehicles', { method: 'DELETE', headers: { 'x-requested-with': 'test' } });
-      expect(res.status).toBe(405);
-      expect(res.type).toMatch(/^application\/problem\+json/);
-      expect(res.body.code).toBe('METHOD_NOT_ALLOWED');
-      expect(res.headers.get('allow')).toContain('GET');
-    });
   });
 });
 
-describe('failures (PGlite)', () => {
-  it('a thrown non-domain error -> 500 INTERNAL without the message or stack', async () => {
-    const broken = await startFixture();
-    try {
-      // Renaming the table away makes the repository throw a raw driver error that names it.
-      await broken.db.exec('ALTER TABLE devices RENAME TO devices_moved');
-      const res = await fetch(`${broken.api.url}/api/vehicles`);
-      expect(res.status).toBe(500);
-      expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
-      const body = (await res.json()) as Record<string, unknown>;
-      expect(body).toEqual({
-        type: 'https://clutch.dev/problems/internal',
-        title: 'Internal server error',
-        status: 500,
-        detail: 'Internal server error',
-        code: 'INTERNAL',
-        instance: '/api/vehicles',
-      });
-    } finally {
-      await broken.close();
-    }
+describe.each(backends('api_telemetry_rollups'))('telemetry rollups on %s', (_name, open) => {
+  let d: DriveFixture;
+  let start: number;
+  const api = (method: string, path: string): Promise<Reply> => call(d.fx.api.url, method, path, { token: d.acme });
+  const iso = (ms: number): string => new Date(ms).toISOString();
+
+  beforeAll(async () => {
+    d = await startDriveFixture(open);
+    start = d.start;
   });
 
-  it('a failing database turns health into 503 down', async () => {
-    const broken = await startFixture({ health: async () => ({ broker: { status: 'degraded', detail: 'one of two' } }) });
-    try {
-      let res = await fetch(`${broken.api.url}/api/health`);
-      expect(res.status).toBe(200);
-      expect(await res.json()).toMatchObject({ status: 'degraded', components: { database: { status: 'up' }, broker: { status: 'degraded' } } });
-      await broken.db.close();
-      res = await fetch(`${broken.api.url}/api/health`);
-      expect(res.status).toBe(503);
-      expect(await res.json()).toMatchObject({ status: 'down', components: { database: { status: 'down' } } });
-    } finally {
-      await broken.close();
-    }
+  afterAll(async () => {
+    await d?.fx.close();
+  });
+
+  it('GET telemetry with bucket=1m returns the rollups as {time, avg, min, max, n}', async () => {
+    const res = await api('GET', `/api/vehicles/${CAR}/telemetry?signal=vehicle.speed&bucket=1m&from=${iso(start + 30_000)}&to=${iso(start + 180_000)}`);
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ vehicleId: CAR, signal: 'vehicle.speed', unit: 'km/h', bucket: '1m', from: iso(start), truncated: false });
+    expect(res.body.points).toEqual([
+      { time: iso(start), avg: 0, min: 0, max: 0, n: 60 },
+      { time: iso(start + 60_000), avg: 60, min: 60, max: 60, n: 60 },
+      { time: iso(start + 120_000), avg: 60, min: 60, max: 60, n: 60 },
+      { time: iso(start + 180_000), avg: 60, min: 60, max: 60, n: 60 },
+    ]);
+    const hourly = await api('GET', `/api/vehicles/${CAR}/telemetry?signal=engine.rpm&bucket=1h&from=${iso(start - 3600_000)}`);
+    const points = hourly.body.points as { n: number; min: number; max: number }[];
+    expect(points.reduce((a, p) => a + p.n, 0)).toBe(721);
+    expect(Math.min(...points.map((p) => p.min))).toBe(0);
+    expect(Math.max(...points.map((p) => p.max))).toBe(2000);
+    expect((await api('GET', `/api/vehicles/${CAR}/telemetry?signal=vehicle.speed&bucket=5m`)).body.code).toBe('VALIDATION_FAILED');
   });
 });

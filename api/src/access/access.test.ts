@@ -1,0 +1,219 @@
+import { createApiKey } from '@clutch/identity';
+import { io as connect, type Socket } from 'socket.io-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { accessLabel } from '../auth/principal.js';
+import { backends, call, OTHER_TENANT, startFixture, TENANT, VEHICLE_A, VEHICLE_B, VEHICLE_G, type Fixture, type Reply } from '../test-fixtures.js';
+
+const ADMIN = 'admin-token-for-tests-0123456789';
+
+function expectProblem(res: Reply, status: number, code: string): void {
+  expect(res.status, JSON.stringify(res.body)).toBe(status);
+  expect(res.type).toMatch(/^application\/problem\+json/);
+  expect(res.body.code).toBe(code);
+}
+
+describe.each(backends('api_access'))('access control on %s', (_name, open) => {
+  let fx: Fixture;
+  /** acme key with every read scope, acme key with status:read only, globex key with everything. */
+  let acmeRead: string;
+  let acmeStatus: string;
+  let globexAll: string;
+  const api = (method: string, path: string, options: Parameters<typeof call>[3] = {}): Promise<Reply> => call(fx.api.url, method, path, options);
+
+  beforeAll(async () => {
+    fx = await startFixture({ requireAuth: true, adminToken: ADMIN, ...(open ? { open } : {}) });
+    acmeRead = (await createApiKey(fx.db, { tenantId: TENANT, name: 'garage', scopes: ['telemetry:read', 'location:read', 'dtc:read', 'status:read'] })).token;
+    acmeStatus = (await createApiKey(fx.db, { tenantId: TENANT, name: 'status only', scopes: ['status:read'] })).token;
+    globexAll = (await createApiKey(fx.db, { tenantId: OTHER_TENANT, name: 'fleet', scopes: ['telemetry:read', 'commands:write'] })).token;
+  });
+
+  afterAll(async () => {
+    await fx?.close();
+  });
+
+  describe('authentication', () => {
+    it('refuses a request without a token with 401 and a Bearer challenge', async () => {
+      const res = await api('GET', '/api/vehicles');
+      expectProblem(res, 401, 'UNAUTHENTICATED');
+      expect(res.headers.get('www-authenticate')).toBe('Bearer realm="clutch"');
+    });
+
+    it('refuses unknown, malformed and non-bearer credentials', async () => {
+      for (const authorization of ['Bearer nope', 'Bearer ck_0123456789abcdef_wrongsecretwrongsecret', 'Basic YWRtaW46YWRtaW4=', 'Bearer']) {
+        const res = await api('GET', '/api/vehicles', { headers: { authorization } });
+        expectProblem(res, 401, 'UNAUTHENTICATED');
+        expect(res.headers.get('www-authenticate')).toContain('error="invalid_token"');
+      }
+    });
+
+    it('authenticates before validating, so anonymous callers learn nothing from input errors', async () => {
+      expectProblem(await api('GET', '/api/vehicles/not-a-uuid'), 401, 'UNAUTHENTICATED');
+    });
+
+    it('keeps health, the signal catalogue and the OpenAPI document public', async () => {
+      for (const path of ['/api/health', '/api/signals', '/api/openapi.json']) {
+        expect((await api('GET', path)).status, path).toBe(200);
+      }
+      // Health shows its per-component details to administrators only.
+      expect((await api('GET', '/api/health')).body).toEqual({ status: 'up' });
+      expect((await api('GET', '/api/health', { token: ADMIN })).body.components).toBeDefined();
+    });
+
+    it('lets the admin token see every tenant', async () => {
+      const res = await api('GET', '/api/vehicles', { token: ADMIN });
+      expect(res.status).toBe(200);
+      expect((res.body.vehicles as { id: string }[]).map((v) => v.id)).toEqual([VEHICLE_A, VEHICLE_G, VEHICLE_B]);
+    });
+
+    it('stops accepting a key once it is revoked', async () => {
+      const created = await api('POST', '/api/api-keys', { token: ADMIN, body: { tenantId: TENANT, name: 'temp', scopes: ['status:read'] } });
+      expect(created.status).toBe(201);
+      const token = created.body.token as string;
+      expect((await api('GET', '/api/vehicles', { token })).status).toBe(200);
+      const revoked = await api('DELETE', `/api/api-keys/${TENANT}/${String(created.body.keyId)}`, { token: ADMIN });
+      expect(revoked.status).toBe(204);
+      expectProblem(await api('GET', '/api/vehicles', { token }), 401, 'UNAUTHENTICATED');
+      expectProblem(await api('DELETE', `/api/api-keys/${TENANT}/${String(created.body.keyId)}`, { token: ADMIN }), 404, 'API_KEY_NOT_FOUND');
+    });
+  });
+
+  describe('tenant isolation (row-level security)', () => {
+    it('a partner lists only its own tenant\'s vehicles', async () => {
+      let res = await api('GET', '/api/vehicles', { token: acmeRead });
+      expect((res.body.vehicles as { id: string }[]).map((v) => v.id)).toEqual([VEHICLE_A, VEHICLE_B]);
+      res = await api('GET', '/api/vehicles', { token: globexAll });
+      expect(res.body.vehicles).toEqual([expect.objectContaining({ id: VEHICLE_G, tenantId: OTHER_TENANT, online: true, deviceIds: ['gx-1'] })]);
+    });
+
+    it('another tenant\'s vehicle is 404 on every vehicle route, exactly like a missing one', async () => {
+      for (const suffix of ['', '/latest', '/telemetry?signal=engine.rpm', '/telemetry?signal=engine.rpm&bucket=1m', '/data-quality']) {
+        expectProblem(await api('GET', `/api/vehicles/${VEHICLE_G}${suffix}`, { token: acmeRead }), 404, 'VEHICLE_NOT_FOUND');
+        expectProblem(await api('GET', `/api/vehicles/${VEHICLE_A}${suffix}`, { token: globexAll }), 404, 'VEHICLE_NOT_FOUND');
+      }
+      const own = await api('GET', `/api/vehicles/${VEHICLE_G}/telemetry?signal=engine.rpm&from=2000-01-01T00:00:00Z`, { token: globexAll });
+      expect(own.body.points).toEqual([{ time: new Date(fx.now.getTime() - 10_000).toISOString(), value: 4444 }]);
+    });
+  });
+
+  describe('scopes', () => {
+    it('a key without telemetry:read may list vehicles but not read telemetry (403)', async () => {
+      expect((await api('GET', `/api/vehicles/${VEHICLE_A}`, { token: acmeStatus })).status).toBe(200);
+      const res = await api('GET', `/api/vehicles/${VEHICLE_A}/latest`, { token: acmeStatus });
+      expectProblem(res, 403, 'FORBIDDEN');
+      expect(res.body.requiredScope).toBe('telemetry:read');
+      expectProblem(await api('GET', `/api/vehicles/${VEHICLE_A}/data-quality`, { token: acmeStatus }), 403, 'FORBIDDEN');
+      expect((await api('GET', `/api/vehicles/${VEHICLE_A}/data-quality`, { token: acmeRead })).body).toEqual({ vehicleId: VEHICLE_A, events: [], next: null, nextBefore: null });
+    });
+
+    it('partners cannot reach admin routes', async () => {
+      expectProblem(await api('POST', '/api/api-keys', { token: globexAll, body: { tenantId: OTHER_TENANT, name: 'x', scopes: ['status:read'] } }), 403, 'FORBIDDEN');
+      expectProblem(await api('POST', '/api/devices', { token: acmeRead, body: { tenantId: TENANT, deviceId: 'x' } }), 403, 'FORBIDDEN');
+      expectProblem(await api('GET', '/api/api-keys', { token: acmeRead }), 403, 'FORBIDDEN');
+      expectProblem(await api('GET', `/api/api-keys?tenantId=${TENANT}`, { token: acmeRead }), 403, 'FORBIDDEN');
+      expectProblem(await api('DELETE', `/api/api-keys/${TENANT}/0123456789abcdef`, { token: acmeRead }), 403, 'FORBIDDEN');
+      expectProblem(await api('GET', '/api/api-keys'), 401, 'UNAUTHENTICATED');
+    });
+  });
+
+  describe('Socket.io handshake', () => {
+    const sockets: Socket[] = [];
+    afterAll(() => sockets.forEach((s) => s.disconnect()));
+
+    const open = (token?: string): Promise<Socket> => {
+      const socket = connect(fx.api.url, { transports: ['websocket'], reconnection: false, forceNew: true, auth: token ? { token } : {} });
+      sockets.push(socket);
+      return new Promise((resolve, reject) => {
+        socket.once('connect', () => resolve(socket));
+        socket.once('connect_error', reject);
+      });
+    };
+
+    it('needs a token and confines partners to their tenant\'s vehicles', async () => {
+      await expect(open()).rejects.toThrow(/unauthorized/);
+      await expect(open('ck_0123456789abcdef_wrongsecretwrongsecret')).rejects.toThrow(/unauthorized/);
+      // status:read guards presence events, so this key may connect (it receives presence only: realtime/scopes.test.ts).
+      await expect(open(acmeStatus)).resolves.toBeDefined();
+      const socket = await open(acmeRead);
+      const subscribe = (vehicleId: string) => socket.timeout(5000).emitWithAck('subscribe', { vehicleId }) as Promise<{ ok: boolean; error?: { code: string } }>;
+      expect(await subscribe(VEHICLE_A)).toEqual({ ok: true });
+      expect(await subscribe(VEHICLE_G)).toMatchObject({ ok: false, error: { code: 'VEHICLE_NOT_FOUND' } });
+      const admin = await open(ADMIN);
+      expect(await (admin.timeout(5000).emitWithAck('subscribe', { vehicleId: VEHICLE_G }) as Promise<unknown>)).toEqual({ ok: true });
+    });
+  });
+
+});
+
+/**
+ * The access matrix: one row per route, with the rule it must keep. A route added without a row, or
+ * a rule changed without changing its row, fails here; every row is then called as an anonymous
+ * caller and as a partner key holding only `status:read` (the narrowest key there is).
+ */
+const MATRIX: [method: string, path: string, access: string, sample: string][] = [
+  ['get', '/health', 'public', '/health'],
+  ['get', '/signals', 'public', '/signals'],
+  ['get', '/openapi.json', 'public', '/openapi.json'],
+  ['get', '/vehicles', 'authenticated', '/vehicles'],
+  ['get', '/vehicles/:id', 'authenticated', `/vehicles/${VEHICLE_A}`],
+  ['get', '/vehicles/:id/latest', 'scope telemetry:read', `/vehicles/${VEHICLE_A}/latest`],
+  ['get', '/vehicles/:id/telemetry', 'scope telemetry:read', `/vehicles/${VEHICLE_A}/telemetry?signal=engine.rpm`],
+  ['post', '/tenants', 'admin', '/tenants'],
+  ['post', '/devices', 'admin', '/devices'],
+  ['post', '/devices/:tenantId/:deviceId/credentials', 'admin', `/devices/${TENANT}/pi-a1/credentials`],
+  ['delete', '/devices/:tenantId/:deviceId/credentials', 'admin', `/devices/${TENANT}/pi-a1/credentials`],
+  ['post', '/api-keys', 'admin', '/api-keys'],
+  ['get', '/api-keys', 'admin', '/api-keys'],
+  ['delete', '/api-keys/:tenantId/:keyId', 'admin', `/api-keys/${TENANT}/0123456789abcdef`],
+  ['post', '/vehicles/:id/commands', 'scope commands:write', `/vehicles/${VEHICLE_A}/commands`],
+  ['get', '/commands/:id', 'scope commands:write', `/commands/${VEHICLE_A}`],
+  ['get', '/vehicles/:id/commands', 'scope commands:write', `/vehicles/${VEHICLE_A}/commands`],
+  ['get', '/vehicles/:id/trips', 'scope telemetry:read', `/vehicles/${VEHICLE_A}/trips`],
+  ['get', '/obd2/diagnostics/:vehicleId', 'scope dtc:read', `/obd2/diagnostics/${VEHICLE_A}`],
+  ['get', '/vehicles/:id/alerts', 'scope telemetry:read', `/vehicles/${VEHICLE_A}/alerts`],
+  ['get', '/vehicles/:id/data-quality', 'scope telemetry:read', `/vehicles/${VEHICLE_A}/data-quality`],
+  ['get', '/vehicles/:id/health', 'scope telemetry:read', `/vehicles/${VEHICLE_A}/health`],
+  ['post', '/telematics/gps', 'admin', '/telematics/gps'],
+  ['get', '/telematics/history', 'scope location:read', `/telematics/history?vehicleId=${VEHICLE_A}`],
+  ['get', '/telematics/analytics', 'scope telemetry:read', `/telematics/analytics?vehicleId=${VEHICLE_A}`],
+  ['get', '/dead-letters', 'authenticated', '/dead-letters'],
+  ['post', '/dead-letters/:id/replay', 'admin', '/dead-letters/1/replay'],
+  ['get', '/ai/models', 'authenticated', '/ai/models'],
+  ['post', '/ai/models/deploy', 'admin', '/ai/models/deploy'],
+  ['get', '/ai/models/:id/performance', 'authenticated', '/ai/models/m0001-00000000/performance'],
+  ['post', '/ai/models/:id/retrain', 'admin', '/ai/models/m0001-00000000/retrain'],
+  ['get', '/ai/jobs/:id', 'admin', '/ai/jobs/none'],
+  ['post', '/ai/maintenance/predict', 'scope telemetry:read', '/ai/maintenance/predict'],
+  ['post', '/ai/driving/analyze', 'scope telemetry:read', '/ai/driving/analyze'],
+];
+
+describe('access matrix (PGlite)', () => {
+  let fx: Fixture;
+  let statusOnly: string;
+
+  beforeAll(async () => {
+    fx = await startFixture({ requireAuth: true, adminToken: ADMIN });
+    statusOnly = (await createApiKey(fx.db, { tenantId: TENANT, name: 'status only', scopes: ['status:read'] })).token;
+  });
+
+  afterAll(async () => {
+    await fx?.close();
+  });
+
+  it('has exactly one row per route, with the route\'s access rule', async () => {
+    const { createApi } = await import('../app.js');
+    const routes = createApi({ db: fx.db, bus: fx.bus, health: async () => ({}) }).routes;
+    const declared = routes.map((r) => `${r.method} ${r.path} ${accessLabel(r.access)}`).sort();
+    expect(MATRIX.map(([method, path, access]) => `${method} ${path} ${access}`).sort()).toEqual(declared);
+  });
+
+  it.each(MATRIX)('%s %s (%s): anonymous callers get 401, a status:read key what the rule says', async (method, _path, access, sample) => {
+    // A write needs a JSON body (or X-Requested-With) to get past the CSRF check to the route.
+    const headers: Record<string, string> = method === 'get' ? {} : { 'x-requested-with': 'access-matrix' };
+    const anonymous = await call(fx.api.url, method.toUpperCase(), `/api${sample}`, { headers });
+    if (access === 'public') expect(anonymous.status).toBeLessThan(400);
+    else expectProblem(anonymous, 401, 'UNAUTHENTICATED');
+    const partner = await call(fx.api.url, method.toUpperCase(), `/api${sample}`, { token: statusOnly, headers });
+    if (access === 'admin' || (access.startsWith('scope ') && access !== 'scope status:read')) expectProblem(partner, 403, 'FORBIDDEN');
+    else expect([401, 403]).not.toContain(partner.status);
+  });
+});

@@ -1,0 +1,110 @@
+import type { Database, Queryable } from '@clutch/db';
+import { apiError } from '../errors.js';
+import type { Principal } from './principal.js';
+
+/** Why unconfined (owner) access is needed, and who asked: every system scope names both. */
+export interface SystemUse {
+  /** Who: `admin`, `admin:dev`, `partner:<tenant>:<key>` or a platform component (`realtime`). */
+  actor: string;
+  /** The use case, dotted: `device.provision`, `api-key.revoke`, `dead-letter.replay`, ... */
+  action: string;
+  /** What it acts on (a device, a key, a dead letter); null when nothing in particular. */
+  target?: string | null | undefined;
+  /** The tenant the work concerns, when there is one: that tenant can read the row. */
+  tenantId?: string | null | undefined;
+  detail?: Record<string, unknown> | undefined;
+}
+
+/** Writes one audit row inside the transaction given (so it commits or rolls back with the work). */
+export type AuditLog = (q: Queryable, use: SystemUse) => Promise<void>;
+
+/** The actor name of a caller in the audit log (the same names as idempotency key owners). */
+export function actorOf(principal: Principal): string {
+  if (principal.kind === 'partner') return `partner:${principal.tenantId}:${principal.keyId}`;
+  return principal.dev ? 'admin:dev' : 'admin';
+}
+
+type Mode =
+  | { kind: 'tenant'; tenantId: string }
+  /** An administrator's request: unconfined reads (and the data writes admins make, like commands). */
+  | { kind: 'admin' }
+  | { kind: 'system'; use: SystemUse };
+
+/**
+ * Where a service's SQL runs, and the only way a service reaches the database: repositories get the
+ * `Queryable` that `run` hands them, never the `Database` (api/src/architecture.test.ts fails when
+ * one does).
+ *
+ * - A partner's scope runs inside `db.withTenant`, so row-level security (not our WHERE clauses)
+ *   keeps other tenants' rows out.
+ * - An administrator's request scope runs as the owner and sees every tenant.
+ * - A system scope (`Scope.system`, or `scope.audited(...)` from an administrator's request) is
+ *   for administration and platform work: it runs as the owner and writes one `audit_log` row (who,
+ *   what, why) in the same transaction as the work, the first time it runs. One scope is one use
+ *   case, so a service that needs two transactions for it still writes one row.
+ */
+export class Scope {
+  private recorded = false;
+
+  private constructor(
+    private readonly db: Database,
+    private readonly mode: Mode,
+    private readonly actor: string,
+    private readonly audit: AuditLog,
+  ) {}
+
+  /** The scope of a request: confined to the tenant for partners, unconfined for administrators. */
+  static for(db: Database, principal: Principal, audit: AuditLog): Scope {
+    const mode: Mode = principal.kind === 'partner' ? { kind: 'tenant', tenantId: principal.tenantId } : { kind: 'admin' };
+    return new Scope(db, mode, actorOf(principal), audit);
+  }
+
+  /** Confined to one tenant without a request (a partner's Socket.io subscription). */
+  static tenant(db: Database, tenantId: string, audit: AuditLog): Scope {
+    return new Scope(db, { kind: 'tenant', tenantId }, `tenant:${tenantId}`, audit);
+  }
+
+  /**
+   * Unconfined work with an explicit reason, recorded in the audit log on first use. Create one per
+   * use case: a long-lived scope (the realtime room check) records once, not per query.
+   */
+  static system(db: Database, use: SystemUse, audit: AuditLog): Scope {
+    return new Scope(db, { kind: 'system', use }, use.actor, audit);
+  }
+
+  /** The tenant the caller is confined to; undefined for administrators and system work. */
+  get tenantId(): string | undefined {
+    return this.mode.kind === 'tenant' ? this.mode.tenantId : undefined;
+  }
+
+  /**
+   * Administration by this caller: a system scope with the caller as actor. Only administrators
+   * may; the route's access rule already says so, and this refuses again should a route forget.
+   */
+  audited(use: Omit<SystemUse, 'actor'>): Scope {
+    if (this.mode.kind === 'tenant') throw apiError('FORBIDDEN', 'This is administrators\' work');
+    return Scope.system(this.db, { ...use, actor: this.actor }, this.audit);
+  }
+
+  /** Runs fn in one transaction, tenant-confined for partners; a system scope records its use first. */
+  run<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
+    const mode = this.mode;
+    if (mode.kind === 'tenant') return this.db.withTenant(mode.tenantId, fn);
+    if (mode.kind === 'admin' || this.recorded) return this.db.transaction(fn);
+    return this.db
+      .transaction(async (q) => {
+        await this.audit(q, mode.use);
+        return fn(q);
+      })
+      .then((result) => {
+        // Only once the work committed: a failed attempt rolls its row back and records again next time.
+        this.recorded = true;
+        return result;
+      });
+  }
+
+  /** True when the caller may act on this tenant's records. */
+  covers(tenantId: string | null): boolean {
+    return this.mode.kind !== 'tenant' || this.mode.tenantId === tenantId;
+  }
+}

@@ -1,0 +1,58 @@
+import type { LiveEventBus } from '@clutch/contracts';
+import type { Database } from '@clutch/db';
+import type { Logger } from 'pino';
+import type { JobEnqueuer } from './ai/retrain-jobs.js';
+import type { AlertsService } from './alerts/service.js';
+import type { CommandSender } from './commands/service.js';
+import type { DeadLetterReplayer } from './dead-letters/service.js';
+import type { DiagnosticsService } from './diagnostics/service.js';
+import type { HealthCheck } from './health/service.js';
+import type { ApiRouter } from './http/route.js';
+import type { TelemetryService } from './telemetry/service.js';
+import type { TenantsService } from './tenants/service.js';
+import type { VehiclesService } from './vehicles/service.js';
+
+/**
+ * What a domain may use to build its services. There is no database here on purpose: services reach
+ * it only through the `Scope` each request hands them (`RouteRequest.scope`), so a domain cannot
+ * run SQL outside a tenant's row-level security or an audited system scope.
+ */
+export interface DomainDeps {
+  bus: LiveEventBus;
+  logger: Logger;
+  /** The API prefix (`/api`), for links and the OpenAPI document. */
+  prefix: string;
+  /** Answers whether the database is up; nothing else (the health endpoint). */
+  databaseProbe: Pick<Database, 'kind' | 'ping'>;
+  /** Health of the components the API does not own (broker, ingest, ...). */
+  health: HealthCheck;
+  /** Downlink to devices; absent, command routes answer 503. */
+  commands?: CommandSender | undefined;
+  /** Re-runs a dead letter through ingest; absent, replay answers 503. */
+  replayDeadLetter?: DeadLetterReplayer | undefined;
+  /** Shared data sets folder (DTC descriptions, carOBD drives); undefined: the default. */
+  datasetsDir?: string | undefined;
+  /** ML model registry folder; undefined: the default. */
+  modelsDir?: string | undefined;
+  /** The platform's job queue; absent, AI retrains run in the API's process and are kept in memory. */
+  jobs?: JobEnqueuer | undefined;
+  /** Services several domains use, built once (domains.ts) so every domain shares one instance. */
+  shared: SharedServices;
+}
+
+export interface SharedServices {
+  vehicles: VehiclesService;
+  telemetry: TelemetryService;
+  tenants: TenantsService;
+  diagnostics: DiagnosticsService;
+  alerts: AlertsService;
+}
+
+/** A domain folder's entry point (`<domain>/register.ts`): builds its services and declares its routes. */
+export type RegisterDomain = (router: ApiRouter, deps: DomainDeps) => void;
+
+export interface Domain {
+  /** The folder name, for error messages and the architecture test. */
+  name: string;
+  register: RegisterDomain;
+}

@@ -1,0 +1,62 @@
+import { register as ai } from './ai/register.js';
+import { register as alerts } from './alerts/register.js';
+import { AlertsService } from './alerts/service.js';
+import { register as analytics } from './analytics/register.js';
+import { register as apiKeys } from './api-keys/register.js';
+import { register as commands } from './commands/register.js';
+import { register as dataQuality } from './data-quality/register.js';
+import { register as deadLetters } from './dead-letters/register.js';
+import { register as devices } from './devices/register.js';
+import { lazyDtcDescriptions } from './diagnostics/dtc-descriptions.js';
+import { register as diagnostics } from './diagnostics/register.js';
+import { DiagnosticsService } from './diagnostics/service.js';
+import type { Domain, SharedServices } from './domain.js';
+import { register as health } from './health/register.js';
+import { register as location } from './location/register.js';
+import { register as openapi } from './openapi/register.js';
+import { register as signals } from './signals/register.js';
+import { register as telemetry } from './telemetry/register.js';
+import { TelemetryService } from './telemetry/service.js';
+import { register as tenants } from './tenants/register.js';
+import { TenantsService } from './tenants/service.js';
+import { register as trips } from './trips/register.js';
+import { register as vehicleHealth } from './vehicle-health/register.js';
+import { register as vehicles } from './vehicles/register.js';
+import { VehiclesService } from './vehicles/service.js';
+
+/**
+ * Every domain of the API, in the order their routes are declared (which is the order of the
+ * OpenAPI document). Adding a domain: a folder with a `register.ts`, and one line here (docs/api.md,
+ * "Adding a domain").
+ */
+export const DOMAINS: readonly Domain[] = [
+  { name: 'health', register: health },
+  { name: 'signals', register: signals },
+  { name: 'vehicles', register: vehicles },
+  { name: 'telemetry', register: telemetry },
+  { name: 'tenants', register: tenants },
+  { name: 'devices', register: devices },
+  { name: 'api-keys', register: apiKeys },
+  { name: 'commands', register: commands },
+  { name: 'trips', register: trips },
+  { name: 'diagnostics', register: diagnostics },
+  { name: 'alerts', register: alerts },
+  { name: 'data-quality', register: dataQuality },
+  { name: 'vehicle-health', register: vehicleHealth },
+  { name: 'location', register: location },
+  { name: 'analytics', register: analytics },
+  { name: 'dead-letters', register: deadLetters },
+  { name: 'ai', register: ai },
+  { name: 'openapi', register: openapi },
+];
+
+/** The services several domains use, built once per API. */
+export function sharedServices(options: { datasetsDir?: string | undefined }): SharedServices {
+  return {
+    vehicles: new VehiclesService(),
+    telemetry: new TelemetryService(),
+    tenants: new TenantsService(),
+    diagnostics: new DiagnosticsService(lazyDtcDescriptions(options.datasetsDir)),
+    alerts: new AlertsService(),
+  };
+}
