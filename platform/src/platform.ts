@@ -1,13 +1,19 @@
-import { startApiServer, type ApiServer } from '@clutch/api';
-import { startBroker, tenantPolicy, type RunningBroker } from '@clutch/broker';
-import { buildTopic, createInProcessBus, signalCatalogue, type LiveEventBus } from '@clutch/contracts';
-import { migrate, openDatabase, syncSignals, type Database } from '@clutch/db';
+import type { ApiServer } from '@clutch/api';
+import type { RunningBroker } from '@clutch/broker';
+import { createInProcessBus, type LiveEventBus } from '@clutch/contracts';
+import type { Database } from '@clutch/db';
 import { startAgent } from '@clutch/gateway-agent';
 import { handoffSource, startIngest, type RunningIngest } from '@clutch/ingest';
-import { createOnlineScorer, getLiveModel } from '@clutch/ml';
-import { webRoot } from '@clutch/web';
 import type { Logger } from 'pino';
-import { brokerTls, type PlatformConfig } from './config/config.js';
+import { startPlatformApi } from './builders/api.js';
+import { endRevokedSessions, startPlatformBroker } from './builders/broker.js';
+import { inProcessCommandSender } from './builders/commands.js';
+import { openMigratedDatabase } from './builders/database.js';
+import { startJobs, type RunningJobs } from './builders/jobs.js';
+import { liveBusSink, startOutbox } from './builders/outbox.js';
+import { startScoring, type RunningScoring } from './builders/scoring.js';
+import { createStack } from './builders/stack.js';
+import type { PlatformConfig } from './config/config.js';
 import { ensureDevice } from './fleet/provision.js';
 import { DEMO_TENANT, startSimulatedFleet, type RunningFleet } from './fleet/simulated-fleet.js';
 
@@ -17,6 +23,10 @@ export interface RunningPlatform {
   bus: LiveEventBus;
   broker: RunningBroker;
   ingest: RunningIngest;
+  /** The scorer ingest uses, with the model version it scores with now. */
+  scoring: RunningScoring;
+  /** The durable job queue (AI retrains, crons), worked by this process. */
+  jobs: RunningJobs;
   api: ApiServer;
   fleet: RunningFleet;
   /** The owner's live dashboard of the first vehicle (or the vehicle list when there is none). */
@@ -27,80 +37,47 @@ export interface RunningPlatform {
 
 /** Ingest's share of a stop: what is not stored by then was not acknowledged, and is resent. */
 const INGEST_STOP_MS = 5000;
+/** The job workers' share: a job still running then is retried after it expires. */
+const JOBS_STOP_MS = 3000;
 
-/** Starts every box of DESIGN.md §2 in this process on embedded defaults. */
+/**
+ * Starts every box of DESIGN.md §2 in this process on embedded defaults, from the same builders as
+ * the scaled-out roles (scale-out/roles.ts): here ingest takes messages straight from the broker, the
+ * live-event bus is in memory, and this one process works the job queue and relays the outbox.
+ */
 export async function startPlatform(config: PlatformConfig, logger: Logger): Promise<RunningPlatform> {
-  const db = await openDatabase({ url: config.databaseUrl, dataDir: config.databaseUrl ? undefined : config.dataDir });
-  const stack: (() => Promise<void>)[] = [() => db.close()];
-  const unwind = async (): Promise<void> => {
-    for (const close of stack.reverse()) await close().catch((err: Error) => logger.error({ err: err.message }, 'shutdown step failed'));
-  };
+  const db = await openMigratedDatabase(config);
+  const stack = createStack(logger);
+  stack.push(() => db.close());
   try {
-    await migrate(db);
-    await syncSignals(db, signalCatalogue);
-    await db.query(`SELECT clutch_ensure_sample_partitions(now() - interval '1 month', now() + interval '3 months')`);
-
     const bus = createInProcessBus();
     // Ingest takes device messages inside the broker's authorizePublish: the PUBACK follows the commit.
     const source = handoffSource();
-    const broker = await startBroker({
-      durableHandoff: source,
-      host: config.host, mqttPort: config.mqttPort, wsPort: config.mqttWsPort, ...(config.tls ? { tls: brokerTls(config.tls)! } : {}), logger: logger.child({ component: 'broker' }),
-      policy: tenantPolicy({ db, allowAnonymous: config.allowAnonymous, adminPassword: config.adminPassword }),
-    });
+    const broker = await startPlatformBroker(db, config, logger.child({ component: 'broker' }), { handoff: source });
     stack.push(() => broker.close());
 
-    // The deployed model when there is one (npm run ml -- evaluate --register, then deploy), else the health checks alone.
-    const live = await getLiveModel(config.modelsDir).catch((err: Error) => {
-      logger.warn({ err: err.message }, 'model registry unreadable; scoring with the health checks only');
-      return null;
-    });
-    const scorer = { scorer: createOnlineScorer(live ? { model: live.model } : {}), modelVersion: live?.entry.version ?? 'health-checks' };
-    // A model deployed through the API (or the ml CLI) takes over scoring within a minute.
-    const modelWatch = setInterval(() => {
-      void getLiveModel(config.modelsDir).then(
-        (next) => {
-          const version = next?.entry.version ?? 'health-checks';
-          if (version === scorer.modelVersion) return;
-          scorer.scorer = createOnlineScorer(next ? { model: next.model } : {});
-          scorer.modelVersion = version;
-          logger.info({ version }, 'scoring with a newly deployed model');
-        },
-        () => {},
-      );
-    }, 60_000);
-    modelWatch.unref();
-    stack.push(async () => clearInterval(modelWatch));
-    const ingest = await startIngest({ db, bus, source, logger: logger.child({ component: 'ingest' }), scorer });
+    // The deployed model when there is one (npm run ml -- evaluate --register, then deploy), else the
+    // health checks alone; a model deployed later takes over within config.modelWatchMs.
+    const scoring = await startScoring({ modelsDir: config.modelsDir, watchMs: config.modelWatchMs }, logger);
+    stack.push(() => scoring.stop());
+    const ingest = await startIngest({ db, bus, source, logger: logger.child({ component: 'ingest' }), scorer: scoring.slot });
     stack.push(async () => void (await ingest.stop(INGEST_STOP_MS)));
 
-    // A revoked or rotated credential (device or API key) ends the live MQTT sessions that used it at once.
-    const unsubscribeRevocations = bus.subscribe((event) => {
-      if (event.type === 'device-revoked') broker.disconnectDevice(event.tenantId, event.deviceId);
-      if (event.type === 'api-key-revoked') broker.disconnectApiKey(event.tenantId, event.keyId);
-    });
-    stack.push(async () => unsubscribeRevocations());
+    const unsubscribeRevocations = endRevokedSessions(bus, broker);
+    stack.push(() => unsubscribeRevocations());
+
+    const jobs = await startJobs(db, config, logger, { workers: true });
+    stack.push(() => jobs.stop(JOBS_STOP_MS));
+    const outbox = await startOutbox(db, config, [liveBusSink(bus, logger)], logger);
+    stack.push(() => outbox.stop());
 
     // The health check is built before the fleet starts; it reads the fleet once there is one.
     const started: { fleet?: RunningFleet } = {};
-    const api = await startApiServer({
-      db, bus, webRoot, port: config.httpPort, host: config.host, logger: logger.child({ component: 'api' }),
-      requireAuth: config.requireAuth,
-      modelsDir: config.modelsDir,
-      allowedHosts: config.allowedHosts, rateLimit: config.rateLimit, trustProxy: config.trustProxy, connections: { maxConnections: config.maxConnections },
-      ...(config.adminToken ? { adminToken: config.adminToken } : {}),
-      ...(config.datasetsDir ? { datasetsDir: config.datasetsDir } : {}),
+    const api = await startPlatformApi(db, bus, config, logger.child({ component: 'api' }), {
       // Downlink: QoS 1 to the device's command topic; the agent answers on .../result (ingest).
-      commands: {
-        send: (target, request) =>
-          new Promise<void>((resolve, reject) =>
-            broker.aedes.publish(
-              { cmd: 'publish', topic: buildTopic({ tenant: target.tenantId, device: target.deviceId, kind: 'cmd', commandId: request.id }), payload: Buffer.from(JSON.stringify(request)), qos: 1, retain: false, dup: false },
-              (err) => (err ? reject(err) : resolve()),
-            ),
-          ),
-      },
+      commands: inProcessCommandSender(broker),
       replayDeadLetter: (letter) => ingest.replay(letter),
+      jobs: jobs.queue,
       health: async () => {
         const s = ingest.stats();
         return {
@@ -135,12 +112,12 @@ export async function startPlatform(config: PlatformConfig, logger: Logger): Pro
     const first = fleet.devices[0];
     const base = api.url.replace('127.0.0.1', 'localhost');
     return {
-      db, bus, broker, ingest, api, fleet,
+      db, bus, broker, ingest, scoring, jobs, api, fleet,
       dashboardUrl: first ? `${base}/dashboard.html?vehicle=${first.vehicleId}` : `${base}/`,
-      stop: unwind,
+      stop: () => stack.unwind(),
     };
   } catch (err) {
-    await unwind();
+    await stack.unwind();
     throw err;
   }
 }

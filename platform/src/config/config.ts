@@ -43,6 +43,8 @@ export interface PlatformConfig {
   tls: { port: number; keyFile: string; certFile: string; caFile: string | undefined } | undefined;
   /** ML model registry directory (CLUTCH_MODELS_DIR, default ./data/models). */
   modelsDir: string;
+  /** How often scoring looks for a newly deployed model, in ms (CLUTCH_MODEL_WATCH_MS, default 60 s; tests shorten it). */
+  modelWatchMs: number;
   /** Refuse API calls without a valid token (--require-auth, CLUTCH_REQUIRE_AUTH=1); off = open dev mode. */
   requireAuth: boolean;
   /** Host names the HTTP API and Socket.io answer to besides localhost/127.0.0.1/[::1] and --host; `*` = any (--allowed-hosts a,b; CLUTCH_ALLOWED_HOSTS). */
@@ -153,6 +155,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv, cwd:
     adminPassword: merged.CLUTCH_BROKER_ADMIN_PASSWORD || undefined,
     adminToken: merged.CLUTCH_ADMIN_TOKEN || undefined,
     modelsDir: resolve(cwd, merged.CLUTCH_MODELS_DIR || 'data/models'),
+    modelWatchMs: intValue('CLUTCH_MODEL_WATCH_MS', merged.CLUTCH_MODEL_WATCH_MS, 60_000, 50, 24 * 3600_000),
     role: roleValue(merged.CLUTCH_ROLE),
     tls: tlsValue(merged, cwd),
     redisUrl: merged.REDIS_URL || undefined,

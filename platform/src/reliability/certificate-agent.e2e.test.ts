@@ -2,8 +2,9 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createDevCa, startBroker, tenantPolicy, type RunningBroker } from '@clutch/broker';
-import { createInProcessBus, signalCatalogue } from '@clutch/contracts';
-import { migrate, openPglite, syncSignals, type Database } from '@clutch/db';
+import { createInProcessBus } from '@clutch/contracts';
+import type { Database } from '@clutch/db';
+import { openTestDatabase } from '@clutch/db/testing';
 import { createLinkedStreams, startAgent, startSimulator, syntheticDrive } from '@clutch/gateway-agent';
 import { handoffSource, startIngest, type RunningIngest } from '@clutch/ingest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,9 +18,7 @@ describe('gateway agent with a client certificate', () => {
   let ingest: RunningIngest;
 
   beforeAll(async () => {
-    db = await openPglite();
-    await migrate(db);
-    await syncSignals(db, signalCatalogue);
+    db = await openTestDatabase('pglite');
     await ensureDevice(db, { tenantId: 'acme', tenantName: 'Acme', deviceId: 'pi-cert', vehicle: { name: 'Cert car' } });
     const files = createDevCa({ outDir: dir, devices: ['acme/pi-cert'] });
     const source = handoffSource();

@@ -1,8 +1,9 @@
 import { startBroker, tenantPolicy, type RunningBroker } from '@clutch/broker';
-import { createInProcessBus, signalCatalogue, type TelemetryBatch } from '@clutch/contracts';
-import { migrate, openPostgres, syncSignals, type Database } from '@clutch/db';
+import { createInProcessBus, type TelemetryBatch } from '@clutch/contracts';
+import type { Database } from '@clutch/db';
+import { openTestDatabase } from '@clutch/db/testing';
 import { handoffSource, startIngest, type RunningIngest } from '@clutch/ingest';
-import { createTestDatabase, startPostgresServer, type PostgresServer } from '@clutch/test-support';
+import { startPostgresServer, type PostgresServer } from '@clutch/test-support';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureDevice } from '../fleet/provision.js';
@@ -18,9 +19,7 @@ describe('PostgreSQL outage while cars keep publishing', () => {
 
   beforeAll(async () => {
     server = await startPostgresServer();
-    db = await openPostgres(await createTestDatabase(server.adminUrl, 'outage'), { max: 4 });
-    await migrate(db);
-    await syncSignals(db, signalCatalogue);
+    db = await openTestDatabase('postgres', { adminUrl: server.adminUrl, name: 'outage', max: 4 });
     const device = await ensureDevice(db, { tenantId: 'fleet', tenantName: 'Fleet', deviceId: 'van-1', vehicle: { name: 'Van' } });
     login = device.login;
     vehicleId = device.vehicleId;

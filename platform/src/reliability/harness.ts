@@ -1,7 +1,8 @@
 // Broker + ingest + PGlite, restartable on a fixed port: the server side of the reliability tests.
-import { signalCatalogue, createInProcessBus } from '@clutch/contracts';
+import { createInProcessBus } from '@clutch/contracts';
 import { startBroker, type RunningBroker } from '@clutch/broker';
-import { migrate, openPglite, syncSignals, type Database } from '@clutch/db';
+import type { Database } from '@clutch/db';
+import { openTestDatabase } from '@clutch/db/testing';
 import { handoffSource, startIngest, type RunningIngest } from '@clutch/ingest';
 import { ensureDevice, type ProvisionedDevice } from '../fleet/provision.js';
 
@@ -23,9 +24,7 @@ export interface ServerSide {
 }
 
 export async function startServerSide(tenant: string, deviceId: string): Promise<ServerSide> {
-  const db = await openPglite();
-  await migrate(db);
-  await syncSignals(db, signalCatalogue);
+  const db = await openTestDatabase('pglite');
   const { login, ...device } = await ensureDevice(db, { tenantId: tenant, tenantName: tenant, deviceId, vehicle: { name: 'Reliability car' } });
   let broker: RunningBroker | undefined;
   let ingest: RunningIngest | undefined;

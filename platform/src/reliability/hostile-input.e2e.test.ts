@@ -2,8 +2,9 @@
 // broker and ingest on PGlite; a hostile device publishes more poison than ingest has workers while
 // a good car of another tenant keeps sending.
 import { startBroker, type RunningBroker } from '@clutch/broker';
-import { createInProcessBus, signalCatalogue, type TelemetryBatch } from '@clutch/contracts';
-import { migrate, openPglite, syncSignals, type Database } from '@clutch/db';
+import { createInProcessBus, type TelemetryBatch } from '@clutch/contracts';
+import type { Database } from '@clutch/db';
+import { openTestDatabase } from '@clutch/db/testing';
 import { aedesSource, startIngest, type RunningIngest } from '@clutch/ingest';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,9 +18,7 @@ describe('hostile input through the broker', () => {
   let evilVehicle: string;
 
   beforeAll(async () => {
-    db = await openPglite();
-    await migrate(db);
-    await syncSignals(db, signalCatalogue);
+    db = await openTestDatabase('pglite');
     goodVehicle = (await ensureDevice(db, { tenantId: 'good', tenantName: 'Good', deviceId: 'g-1', vehicle: { name: 'Good car' } })).vehicleId;
     evilVehicle = (await ensureDevice(db, { tenantId: 'evil', tenantName: 'Evil', deviceId: 'e-1', vehicle: { name: 'Evil car' } })).vehicleId;
     broker = await startBroker({ mqttPort: 0 });

@@ -8,8 +8,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { signalCatalogue, TELEMETRY_VERSION, type TelemetryBatch } from '@clutch/contracts';
-import { migrate, openPglite, syncSignals } from '@clutch/db';
+import { TELEMETRY_VERSION, type TelemetryBatch } from '@clutch/contracts';
+import { openPglite } from '@clutch/db';
+import { openTestDatabase } from '@clutch/db/testing';
 import { freePort } from '@clutch/test-support';
 import mqtt from 'mqtt';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -122,9 +123,7 @@ describe('platform process killed with SIGKILL right after a PUBACK', () => {
   });
 
   async function provision(dataDir: string, deviceId: string) {
-    const db = await openPglite(dataDir);
-    await migrate(db);
-    await syncSignals(db, signalCatalogue);
+    const db = await openTestDatabase('pglite', { dataDir });
     const { login, ...device } = await ensureDevice(db, { tenantId: TENANT, tenantName: TENANT, deviceId, vehicle: { name: 'Kill car' } });
     await db.close();
     return { login, device };

@@ -1,19 +1,26 @@
 // The production shape (DESIGN.md §10): each box its own process, scaled out on Redis and PostgreSQL.
 //   broker: N behind a TCP load balancer; sessions and fan-out in Redis; telemetry into a Redis stream
-//   ingest: N workers in one Redis Streams consumer group; live events onto Redis pub/sub
-//   api:    N stateless processes; Socket.io rooms across them with the Redis adapter
-import { startApiServer, type ApiServer } from '@clutch/api';
-import { startBroker, tenantPolicy, type RunningBroker } from '@clutch/broker';
-import { buildTopic, signalCatalogue } from '@clutch/contracts';
-import { migrate, openDatabase, syncSignals, type Database } from '@clutch/db';
+//   ingest: N workers in one Redis Streams consumer group; live events onto Redis pub/sub; the
+//           background kind of process, so it also scores (model hot-swap), works the job queue
+//           (AI retrains, crons) and relays the outbox
+//   api:    N stateless processes; Socket.io rooms across them with the Redis adapter; enqueues jobs
+// Built from the same builders as the one-process platform (../platform.ts); docs/scale-out.md.
+import type { ApiServer } from '@clutch/api';
+import type { RunningBroker } from '@clutch/broker';
+import type { Database } from '@clutch/db';
 import { createRedisStreamsQueue, handoffSource, startIngest, type MessageSource } from '@clutch/ingest';
-import { createOnlineScorer, getLiveModel } from '@clutch/ml';
-import { webRoot } from '@clutch/web';
 import { createAdapter } from '@socket.io/redis-adapter';
 import { Redis } from 'ioredis';
-import mqtt from 'mqtt';
 import type { Logger } from 'pino';
-import { brokerTls, type PlatformConfig } from '../config/config.js';
+import { startPlatformApi } from '../builders/api.js';
+import { endRevokedSessions, startPlatformBroker } from '../builders/broker.js';
+import { connectCommandSender } from '../builders/commands.js';
+import { openMigratedDatabase } from '../builders/database.js';
+import { startJobs, type RunningJobs } from '../builders/jobs.js';
+import { liveBusSink, startOutbox } from '../builders/outbox.js';
+import { startScoring, type RunningScoring } from '../builders/scoring.js';
+import { createStack, type Stack } from '../builders/stack.js';
+import type { PlatformConfig } from '../config/config.js';
 import { createRedisBus } from './redis-bus.js';
 
 export type Role = 'broker' | 'ingest' | 'api';
@@ -24,115 +31,106 @@ export interface RunningRole {
   url: string;
   broker?: RunningBroker;
   api?: ApiServer;
+  /** ingest: the scorer, with the model version it scores with now. */
+  scoring?: RunningScoring;
+  /** ingest: the job queue this process works; api: the one it enqueues on. */
+  jobs?: RunningJobs;
   db: Database;
   stop(): Promise<void>;
-}
-
-async function openMigrated(config: PlatformConfig): Promise<Database> {
-  if (!config.databaseUrl) throw new Error('scaled-out roles need DATABASE_URL (a PostgreSQL shared by every process)');
-  const db = await openDatabase({ url: config.databaseUrl });
-  await migrate(db);
-  await syncSignals(db, signalCatalogue);
-  return db;
 }
 
 /** Starts one role of the scaled-out platform. Needs config.redisUrl and config.databaseUrl. */
 export async function startRole(role: Role, config: PlatformConfig, logger: Logger): Promise<RunningRole> {
   const redisUrl = config.redisUrl;
   if (!redisUrl) throw new Error(`--role ${role} needs --redis-url`);
-  const db = await openMigrated(config);
-  const bus = await createRedisBus(redisUrl);
+  if (!config.databaseUrl) throw new Error('scaled-out roles need DATABASE_URL (a PostgreSQL shared by every process)');
   const log = logger.child({ role });
-
-  if (role === 'broker') {
-    // The broker XADDs a device's message to the shared stream before its PUBACK (durableHandoff).
-    const source = handoffSource();
-    const broker = await startBroker({
-      durableHandoff: source,
-      host: config.host, mqttPort: config.mqttPort, wsPort: config.mqttWsPort, ...(config.tls ? { tls: brokerTls(config.tls)! } : {}), redisUrl, logger: log,
-      policy: tenantPolicy({ db, allowAnonymous: config.allowAnonymous, adminPassword: config.adminPassword }),
-    });
-    // This broker only produces into the shared stream; the ingest workers consume it.
-    const stream = await createRedisStreamsQueue({ url: redisUrl });
-    await source.start((message) => stream.handoff(message));
-    const stopRevocations = bus.subscribe((e) => {
-      if (e.type === 'device-revoked') broker.disconnectDevice(e.tenantId, e.deviceId);
-      if (e.type === 'api-key-revoked') broker.disconnectApiKey(e.tenantId, e.keyId);
-    });
-    return {
-      role, url: broker.mqttUrl, broker, db,
-      async stop() {
-        stopRevocations();
-        await source.stop(); // from here on publishes are refused unacknowledged: devices resend them elsewhere
-        await broker.close();
-        await stream.close();
-        await bus.close();
-        await db.close();
-      },
-    };
+  const db = await openMigratedDatabase(config);
+  const stack = createStack(log);
+  stack.push(() => db.close());
+  try {
+    const bus = await createRedisBus(redisUrl);
+    stack.push(() => bus.close());
+    const parts = { db, stack, config, log, redisUrl, bus };
+    if (role === 'broker') return await brokerRole(parts);
+    if (role === 'ingest') return await ingestRole(parts);
+    return await apiRole(parts);
+  } catch (err) {
+    await stack.unwind();
+    throw err;
   }
+}
 
-  if (role === 'ingest') {
-    const queue = await createRedisStreamsQueue({
-      url: redisUrl,
-      onError: (err, attempt) => {
-        if (attempt % 20 === 0) log.error({ err: (err as Error).message, attempt }, 'ingest batch failed; will retry');
-      },
-    });
-    const noSource: MessageSource = { start: async () => {}, stop: async () => {} };
-    const live = await getLiveModel(config.modelsDir).catch(() => null);
-    const ingest = await startIngest({
-      db, bus, queue, source: noSource, logger: log,
-      scorer: { scorer: createOnlineScorer(live ? { model: live.model } : {}), modelVersion: live?.entry.version ?? 'health-checks' },
-    });
-    return {
-      role, url: redisUrl, db,
-      async stop() {
-        await ingest.stop();
-        await queue.close();
-        await bus.close();
-        await db.close();
-      },
-    };
-  }
+interface RoleParts {
+  db: Database;
+  stack: Stack;
+  config: PlatformConfig;
+  log: Logger;
+  redisUrl: string;
+  bus: Awaited<ReturnType<typeof createRedisBus>>;
+}
 
-  // api: commands go out through a broker as the MQTT admin (any broker of the cluster will do).
-  let commandClient: mqtt.MqttClient | undefined;
-  if (config.brokerUrl && config.adminPassword) {
-    commandClient = await mqtt.connectAsync(config.brokerUrl, { clientId: `admin-api-${process.pid}`, username: 'admin', password: config.adminPassword });
-  }
+async function brokerRole({ db, stack, config, log, redisUrl, bus }: RoleParts): Promise<RunningRole> {
+  // The broker XADDs a device's message to the shared stream before its PUBACK (durableHandoff).
+  const source = handoffSource();
+  const stream = await createRedisStreamsQueue({ url: redisUrl });
+  stack.push(() => stream.close());
+  const broker = await startPlatformBroker(db, config, log, { handoff: source, redisUrl });
+  stack.push(() => broker.close());
+  // This broker only produces into the shared stream; the ingest workers consume it. Stopping the
+  // source first refuses later publishes unacknowledged: devices resend them to another broker.
+  await source.start((message) => stream.handoff(message));
+  stack.push(() => source.stop());
+  const stopRevocations = endRevokedSessions(bus, broker);
+  stack.push(() => stopRevocations());
+  return { role: 'broker', url: broker.mqttUrl, broker, db, stop: () => stack.unwind() };
+}
+
+async function ingestRole({ db, stack, config, log, redisUrl, bus }: RoleParts): Promise<RunningRole> {
+  const queue = await createRedisStreamsQueue({
+    url: redisUrl,
+    onError: (err, attempt) => {
+      if (attempt % 20 === 0) log.error({ err: (err as Error).message, attempt }, 'ingest batch failed; will retry');
+    },
+  });
+  stack.push(() => queue.close());
+  const scoring = await startScoring({ modelsDir: config.modelsDir, watchMs: config.modelWatchMs }, log);
+  stack.push(() => scoring.stop());
+  const noSource: MessageSource = { start: async () => {}, stop: async () => {} };
+  const ingest = await startIngest({ db, bus, queue, source: noSource, logger: log, scorer: scoring.slot });
+  stack.push(async () => void (await ingest.stop()));
+  // The workers of the job queue and the crons run on ingest processes only (API processes only
+  // enqueue), so a retrain's training never competes with request handling.
+  const jobs = await startJobs(db, config, log, { workers: true });
+  stack.push(() => jobs.stop());
+  // Each ingest process relays the outbox onto Redis pub/sub, which every API process's Socket.io
+  // gateway hears; on PostgreSQL two relays never deliver the same event at once (SKIP LOCKED).
+  const outbox = await startOutbox(db, config, [liveBusSink(bus, log)], log);
+  stack.push(() => outbox.stop());
+  return { role: 'ingest', url: redisUrl, db, scoring, jobs, stop: () => stack.unwind() };
+}
+
+async function apiRole({ db, stack, config, log, redisUrl, bus }: RoleParts): Promise<RunningRole> {
+  // Commands go out through a broker as the MQTT admin (any broker of the cluster will do).
+  const commands = await connectCommandSender(config);
+  if (commands) stack.push(() => commands.close());
+  // Enqueue only: AI retrains go to the ingest processes' workers.
+  const jobs = await startJobs(db, config, log, { workers: false });
+  stack.push(() => jobs.stop());
   // Socket.io adapter publisher, and the store of the REST rate limits (shared by every API process).
   const pub = new Redis(redisUrl);
   pub.on('error', () => {});
-  const api = await startApiServer({
-    db, bus, webRoot, port: config.httpPort, host: config.host, logger: log,
-    requireAuth: config.requireAuth, modelsDir: config.modelsDir,
-    allowedHosts: config.allowedHosts, rateLimit: { ...config.rateLimit, redis: pub }, trustProxy: config.trustProxy, connections: { maxConnections: config.maxConnections },
-    ...(config.adminToken ? { adminToken: config.adminToken } : {}),
-    ...(config.datasetsDir ? { datasetsDir: config.datasetsDir } : {}),
-    ...(commandClient
-      ? {
-          commands: {
-            send: async (target, request) => {
-              await commandClient!.publishAsync(buildTopic({ tenant: target.tenantId, device: target.deviceId, kind: 'cmd', commandId: request.id }), JSON.stringify(request), { qos: 1 });
-            },
-          },
-        }
-      : {}),
-    health: async () => ({ redis: { status: 'up', detail: 'scaled-out API process' } }),
-  });
+  stack.push(() => void pub.disconnect());
   const sub = pub.duplicate();
   sub.on('error', () => {});
+  stack.push(() => void sub.disconnect());
+  const api = await startPlatformApi(db, bus, config, log, {
+    commands: commands?.sender,
+    jobs: jobs.queue,
+    rateLimitRedis: pub,
+    health: async () => ({ redis: { status: 'up', detail: 'scaled-out API process' } }),
+  });
+  stack.push(() => api.close());
   api.io.adapter(createAdapter(pub, sub));
-  return {
-    role, url: api.url, api, db,
-    async stop() {
-      await api.close();
-      await commandClient?.endAsync();
-      pub.disconnect();
-      sub.disconnect();
-      await bus.close();
-      await db.close();
-    },
-  };
+  return { role: 'api', url: api.url, api, db, jobs, stop: () => stack.unwind() };
 }

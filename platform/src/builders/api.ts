@@ -1,0 +1,40 @@
+import { startApiServer, type ApiServer, type ApiServerOptions, type CommandSender, type DeadLetterReplayer, type HealthCheck } from '@clutch/api';
+import type { LiveEventBus } from '@clutch/contracts';
+import type { Database } from '@clutch/db';
+import type { JobQueue } from '@clutch/jobs';
+import { webRoot } from '@clutch/web';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { PlatformConfig } from '../config/config.js';
+
+export interface ApiParts {
+  health: HealthCheck;
+  /** Downlink to devices; absent, command routes answer 503. */
+  commands?: CommandSender | undefined;
+  /** Dead-letter replay through ingest in this process; absent, replay answers 503. */
+  replayDeadLetter?: DeadLetterReplayer | undefined;
+  /** The job queue AI retrains are enqueued on (durable, run by a job worker). */
+  jobs?: JobQueue | undefined;
+  /** Shared store of the REST rate limits when several API processes serve one deployment. */
+  rateLimitRedis?: Redis | undefined;
+}
+
+/** The HTTP API, dashboard files and Socket.io gateway with the settings of `config`. */
+export async function startPlatformApi(db: Database, bus: LiveEventBus, config: PlatformConfig, logger: Logger, parts: ApiParts): Promise<ApiServer> {
+  // `jobs` goes in through the options object (not a literal) so this compiles whether or not the
+  // API's deps declare it yet; an API that ignores it runs retrains in its own process.
+  const options: ApiServerOptions & { jobs?: JobQueue } = {
+    db, bus, webRoot, port: config.httpPort, host: config.host, logger,
+    requireAuth: config.requireAuth, modelsDir: config.modelsDir,
+    allowedHosts: config.allowedHosts,
+    rateLimit: parts.rateLimitRedis ? { ...config.rateLimit, redis: parts.rateLimitRedis } : config.rateLimit,
+    trustProxy: config.trustProxy, connections: { maxConnections: config.maxConnections },
+    ...(config.adminToken ? { adminToken: config.adminToken } : {}),
+    ...(config.datasetsDir ? { datasetsDir: config.datasetsDir } : {}),
+    ...(parts.commands ? { commands: parts.commands } : {}),
+    ...(parts.replayDeadLetter ? { replayDeadLetter: parts.replayDeadLetter } : {}),
+    ...(parts.jobs ? { jobs: parts.jobs } : {}),
+    health: parts.health,
+  };
+  return startApiServer(options);
+}
