@@ -10,10 +10,17 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const [name, ...args] = process.argv.slice(2);
-const available = () => [
-  ...readdirSync(here, { withFileTypes: true }).filter((d) => d.isDirectory() && existsSync(path.join(here, d.name, 'index.mjs'))).map((d) => d.name),
-  ...(existsSync(path.join(here, 'src')) ? readdirSync(path.join(here, 'src'), { withFileTypes: true }).filter((d) => d.isDirectory() && existsSync(path.join(here, 'src', d.name, 'index.ts'))).map((d) => d.name) : []),
-].sort();
+const available = () =>
+  [
+    ...readdirSync(here, { withFileTypes: true })
+      .filter((d) => d.isDirectory() && existsSync(path.join(here, d.name, 'index.mjs')))
+      .map((d) => d.name),
+    ...(existsSync(path.join(here, 'src'))
+      ? readdirSync(path.join(here, 'src'), { withFileTypes: true })
+          .filter((d) => d.isDirectory() && existsSync(path.join(here, 'src', d.name, 'index.ts')))
+          .map((d) => d.name)
+      : []),
+  ].sort();
 
 if (!name || !/^[a-z0-9-]+$/.test(name)) {
   console.error(`usage: npm run bench -- <name> [args]\navailable: ${available().join(', ')}`);

@@ -6,7 +6,12 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 
 const needs = [
-  { pkg: 'postgresql', present: () => existsSync('/usr/lib/postgresql') && readdirSync('/usr/lib/postgresql').some((v) => existsSync(`/usr/lib/postgresql/${v}/bin/initdb`)) },
+  {
+    pkg: 'postgresql',
+    present: () =>
+      existsSync('/usr/lib/postgresql') &&
+      readdirSync('/usr/lib/postgresql').some((v) => existsSync(`/usr/lib/postgresql/${v}/bin/initdb`)),
+  },
   { pkg: 'redis-server', present: () => onPath('redis-server') },
   { pkg: 'mosquitto', present: () => existsSync('/usr/sbin/mosquitto') || onPath('mosquitto') },
   { pkg: 'socat', present: () => onPath('socat') },
@@ -22,7 +27,9 @@ const missing = needs.filter((n) => !n.present()).map((n) => n.pkg);
 if (missing.length === 0) process.exit(0);
 
 if (process.getuid?.() !== 0 || !onPath('apt-get')) {
-  console.error(`missing system packages: ${missing.join(' ')}. Install them (Debian: sudo apt-get install -y ${missing.join(' ')}) and run again.`);
+  console.error(
+    `missing system packages: ${missing.join(' ')}. Install them (Debian: sudo apt-get install -y ${missing.join(' ')}) and run again.`,
+  );
   process.exit(1);
 }
 console.log(`installing ${missing.join(' ')} with apt-get ...`);

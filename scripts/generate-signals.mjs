@@ -32,9 +32,23 @@ writeFileSync(
 );
 
 const UNITS = {
-  percent: '%', celsius: '°C', kilopascal: 'kPa', rpm: 'rpm', kilometersPerHour: 'km/h', degrees: '°',
-  seconds: 's', minutes: 'min', kilometers: 'km', volts: 'V', scalar: '', gramsPerSecond: 'g/s',
-  litersPerHour: 'L/h', pascal: 'Pa', milliamperes: 'mA', newtonMeters: 'N·m', ratio: '',
+  percent: '%',
+  celsius: '°C',
+  kilopascal: 'kPa',
+  rpm: 'rpm',
+  kilometersPerHour: 'km/h',
+  degrees: '°',
+  seconds: 's',
+  minutes: 'min',
+  kilometers: 'km',
+  volts: 'V',
+  scalar: '',
+  gramsPerSecond: 'g/s',
+  litersPerHour: 'L/h',
+  pascal: 'Pa',
+  milliamperes: 'mA',
+  newtonMeters: 'N·m',
+  ratio: '',
 };
 
 const bySignalId = new Map();
@@ -44,8 +58,16 @@ for (const c of patchedCommands) {
 
 const entries = curated.signals.map((entry) => {
   if (!entry.obdb) {
-    return { id: entry.id, key: entry.key, name: entry.name, source: entry.source, command: entry.command,
-      unit: entry.unit, min: entry.min, max: entry.max };
+    return {
+      id: entry.id,
+      key: entry.key,
+      name: entry.name,
+      source: entry.source,
+      command: entry.command,
+      unit: entry.unit,
+      min: entry.min,
+      max: entry.max,
+    };
   }
   const found = bySignalId.get(entry.obdb);
   if (!found) throw new Error(`${entry.key}: OBDb signal ${entry.obdb} not in SAEJ1979`);
@@ -55,8 +77,17 @@ const entries = curated.signals.map((entry) => {
   const unit = UNITS[fmt.unit];
   if (unit === undefined) throw new Error(`${entry.key}: unknown OBDb unit ${fmt.unit}`);
   return {
-    id: entry.id, key: entry.key, name: signal.name, source: 'obd', obdb: entry.obdb,
-    service, pid, unit, min: fmt.min ?? 0, max: fmt.max, pollSeconds: command.freq,
+    id: entry.id,
+    key: entry.key,
+    name: signal.name,
+    source: 'obd',
+    obdb: entry.obdb,
+    service,
+    pid,
+    unit,
+    min: fmt.min ?? 0,
+    max: fmt.max,
+    pollSeconds: command.freq,
   };
 });
 

@@ -88,7 +88,11 @@ export interface Api {
 export function createApi(deps: ApiDeps): Api {
   const logger = deps.logger ?? pino({ name: 'clutch-api', level: process.env.LOG_LEVEL ?? 'info' });
 
-  const authenticate = createAuthenticator({ db: deps.db, adminToken: deps.adminToken, requireAuth: deps.requireAuth ?? false });
+  const authenticate = createAuthenticator({
+    db: deps.db,
+    adminToken: deps.adminToken,
+    requireAuth: deps.requireAuth ?? false,
+  });
   const shared = sharedServices({ datasetsDir: deps.datasetsDir });
 
   const limits = createRateLimits(deps.rateLimit);
@@ -140,7 +144,15 @@ export function createApi(deps: ApiDeps): Api {
     attach: (server) => {
       const sockets = socketAuth(deps.db, guardedAuthenticate, recordAudit);
       // One system scope for every room check of this server: audited once, on first use, not per check.
-      const roomChecks = Scope.system(deps.db, { actor: 'realtime', action: 'realtime.room-check', detail: { why: 'does the vehicle of a subscription exist' } }, recordAudit);
+      const roomChecks = Scope.system(
+        deps.db,
+        {
+          actor: 'realtime',
+          action: 'realtime.room-check',
+          detail: { why: 'does the vehicle of a subscription exist' },
+        },
+        recordAudit,
+      );
       const authenticateHandshake = deps.authenticateHandshake ?? sockets.authenticateHandshake;
       const authorizeSubscribe = deps.authorizeSubscribe ?? sockets.authorizeSubscribe;
       return attachRealtime(server, {

@@ -22,15 +22,27 @@ function sourceFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
     const full = path.join(dir, entry.name);
     if (entry.isDirectory()) return sourceFiles(full);
-    return entry.name.endsWith('.ts') && !entry.name.endsWith('.test.ts') && !entry.name.endsWith('.d.ts') ? [full] : [];
+    return entry.name.endsWith('.ts') && !entry.name.endsWith('.test.ts') && !entry.name.endsWith('.d.ts')
+      ? [full]
+      : [];
   });
 }
 
 function compilerOptions(): ts.CompilerOptions {
-  const config = ts.getParsedCommandLineOfConfigFile(path.join(ROOT, 'api/tsconfig.json'), {}, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => undefined });
+  const config = ts.getParsedCommandLineOfConfigFile(
+    path.join(ROOT, 'api/tsconfig.json'),
+    {},
+    { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => undefined },
+  );
   if (!config) throw new Error('api/tsconfig.json does not parse');
   // The workspace packages from their sources (as vitest resolves them), so no build is needed.
-  return { ...config.options, noEmit: true, composite: false, incremental: false, paths: { '@clutch/*': [path.join(ROOT, '*/src/index.ts')] } };
+  return {
+    ...config.options,
+    noEmit: true,
+    composite: false,
+    incremental: false,
+    paths: { '@clutch/*': [path.join(ROOT, '*/src/index.ts')] },
+  };
 }
 
 /** Extra files (path -> text) served to the compiler as if they were on disk: the planted examples. */
@@ -41,7 +53,9 @@ function createProgram(files: readonly string[], planted: Record<string, string>
   host.fileExists = (f) => f in planted || fileExists.call(host, f);
   host.readFile = (f) => planted[f] ?? readFile.call(host, f);
   host.getSourceFile = (f, language, onError, create) =>
-    f in planted ? ts.createSourceFile(f, planted[f]!, language, true) : getSourceFile.call(host, f, language, onError, create);
+    f in planted
+      ? ts.createSourceFile(f, planted[f]!, language, true)
+      : getSourceFile.call(host, f, language, onError, create);
   return ts.createProgram([...files, ...Object.keys(planted)], options, host);
 }
 
@@ -51,7 +65,11 @@ const isServiceFile = (file: string): boolean => path.basename(file) === 'servic
 /** A Database, by shape: a Queryable can run SQL, only a Database can also open scopes and transactions. */
 function isDatabase(checker: ts.TypeChecker, type: ts.Type): boolean {
   const types = type.isUnion() ? type.types : [type];
-  return types.some((t) => checker.getPropertyOfType(t, 'withTenant') !== undefined && checker.getPropertyOfType(t, 'transaction') !== undefined);
+  return types.some(
+    (t) =>
+      checker.getPropertyOfType(t, 'withTenant') !== undefined &&
+      checker.getPropertyOfType(t, 'transaction') !== undefined,
+  );
 }
 
 function declaredIn(checker: ts.TypeChecker, node: ts.Node): string | undefined {
@@ -76,18 +94,21 @@ function databaseLeaks(program: ts.Program, scanned: (file: string) => boolean):
         const from = declaredIn(checker, node.expression);
         if (from && isRepositoryFile(from)) {
           for (const arg of node.arguments) {
-            if (isDatabase(checker, checker.getTypeAtLocation(arg))) leaks.push(`${where(arg)}: ${node.expression.getText()} is handed a Database`);
+            if (isDatabase(checker, checker.getTypeAtLocation(arg)))
+              leaks.push(`${where(arg)}: ${node.expression.getText()} is handed a Database`);
           }
         }
       }
       // A service (or a repository) that takes a Database anywhere: constructor, method or function.
       if (ts.isParameter(node) && (isServiceFile(sf.fileName) || isRepositoryFile(sf.fileName))) {
-        if (isDatabase(checker, checker.getTypeAtLocation(node))) leaks.push(`${where(node)}: parameter ${node.name.getText()} is a Database`);
+        if (isDatabase(checker, checker.getTypeAtLocation(node)))
+          leaks.push(`${where(node)}: parameter ${node.name.getText()} is a Database`);
       }
       // The domains' dependencies.
       if (ts.isInterfaceDeclaration(node) && node.name.text === 'DomainDeps') {
         for (const member of node.members) {
-          if (ts.isPropertySignature(member) && isDatabase(checker, checker.getTypeAtLocation(member))) leaks.push(`${where(member)}: DomainDeps.${member.name.getText()} is a Database`);
+          if (ts.isPropertySignature(member) && isDatabase(checker, checker.getTypeAtLocation(member)))
+            leaks.push(`${where(member)}: DomainDeps.${member.name.getText()} is a Database`);
         }
       }
       ts.forEachChild(node, visit);
@@ -98,7 +119,8 @@ function databaseLeaks(program: ts.Program, scanned: (file: string) => boolean):
 }
 
 const PLANTED_DIR = path.join(API_SRC, 'planted-example');
-const inApi = (file: string): boolean => file.startsWith(API_SRC) && !file.startsWith(PLANTED_DIR) && !file.endsWith('.test.ts') && !file.endsWith('.d.ts');
+const inApi = (file: string): boolean =>
+  file.startsWith(API_SRC) && !file.startsWith(PLANTED_DIR) && !file.endsWith('.test.ts') && !file.endsWith('.d.ts');
 
 describe('architecture: Scope is the only way from a service to the database', () => {
   const files = sourceFiles(API_SRC);

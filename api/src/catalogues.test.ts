@@ -26,9 +26,13 @@ const catalogues: Record<string, Record<string, string>> = {
 /** `new ClutchError('CODE'` in a package's sources (tests excepted): a code raised outside its catalogue. */
 function inlineCodes(pkg: string): string[] {
   const dir = path.join(repoRoot, pkg, 'src');
-  const files = readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'));
+  const files = readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter(
+    (f) => f.endsWith('.ts') && !f.endsWith('.test.ts'),
+  );
   return files.flatMap((file) =>
-    [...readFileSync(path.join(dir, file), 'utf8').matchAll(/new ClutchError\(\s*['"`]([A-Z][A-Z0-9_]+)['"`]/g)].map((m) => `${pkg}/src/${file}: ${m[1]}`),
+    [...readFileSync(path.join(dir, file), 'utf8').matchAll(/new ClutchError\(\s*['"`]([A-Z][A-Z0-9_]+)['"`]/g)].map(
+      (m) => `${pkg}/src/${file}: ${m[1]}`,
+    ),
   );
 }
 

@@ -24,14 +24,31 @@ describe('error catalogue', () => {
 describe('toProblem', () => {
   it('maps by code, whatever the class', () => {
     const plain = Object.assign(new Error('No vehicle'), { code: 'VEHICLE_NOT_FOUND' });
-    expect(toProblem(plain, '/x').problem).toMatchObject({ status: 404, code: 'VEHICLE_NOT_FOUND', detail: 'No vehicle' });
-    expect(toProblem(apiError('SIGNAL_UNKNOWN'), '/x').problem).toMatchObject({ status: 400, detail: 'Unknown signal' });
+    expect(toProblem(plain, '/x').problem).toMatchObject({
+      status: 404,
+      code: 'VEHICLE_NOT_FOUND',
+      detail: 'No vehicle',
+    });
+    expect(toProblem(apiError('SIGNAL_UNKNOWN'), '/x').problem).toMatchObject({
+      status: 400,
+      detail: 'Unknown signal',
+    });
   });
 
   it('hides unknown errors and their details', () => {
-    const { problem, internal } = toProblem(new ClutchError('DB_EXPLODED', 'password=hunter2', { sql: 'SELECT' }), '/x');
+    const { problem, internal } = toProblem(
+      new ClutchError('DB_EXPLODED', 'password=hunter2', { sql: 'SELECT' }),
+      '/x',
+    );
     expect(internal).toBe(true);
-    expect(problem).toEqual({ type: problemType('INTERNAL'), title: 'Internal server error', status: 500, detail: 'Internal server error', code: 'INTERNAL', instance: '/x' });
+    expect(problem).toEqual({
+      type: problemType('INTERNAL'),
+      title: 'Internal server error',
+      status: 500,
+      detail: 'Internal server error',
+      code: 'INTERNAL',
+      instance: '/x',
+    });
     expect(toProblem('a string', '/x').problem.code).toBe('INTERNAL');
     expect(toProblem(null, '/x').problem.code).toBe('INTERNAL');
   });
@@ -65,13 +82,18 @@ describe('problem titles', () => {
     const server = app.listen(0);
     try {
       const { port } = server.address() as AddressInfo;
-      const ask = (lang?: string) => fetch(`http://127.0.0.1:${port}/api/vehicles/v-1`, { headers: lang ? { 'Accept-Language': lang } : {} });
+      const ask = (lang?: string) =>
+        fetch(`http://127.0.0.1:${port}/api/vehicles/v-1`, { headers: lang ? { 'Accept-Language': lang } : {} });
 
       const xa = await ask('en-XA, en;q=0.5');
       expect(xa.status).toBe(404);
       expect(xa.headers.get('content-language')).toBe('en-XA');
       expect(xa.headers.get('vary')).toMatch(/accept-language/i);
-      expect(await xa.json()).toMatchObject({ code: 'VEHICLE_NOT_FOUND', title: '[Ṽééĥîîçļéé ñööţ ƒööûûñð]', detail: 'No vehicle with id v-1' });
+      expect(await xa.json()).toMatchObject({
+        code: 'VEHICLE_NOT_FOUND',
+        title: '[Ṽééĥîîçļéé ñööţ ƒööûûñð]',
+        detail: 'No vehicle with id v-1',
+      });
 
       // A language without a catalogue gets English, and says so.
       const de = await ask('de-CH, de;q=0.9');
@@ -84,12 +106,25 @@ describe('problem titles', () => {
 
   it('translates a detail the code did not write, and hides foreign messages behind the API code', () => {
     const xa = createTranslator('en-XA');
-    expect(toProblem(apiError('SIGNAL_UNKNOWN'), '/x', xa).problem).toMatchObject({ title: '[ÛÛñķñööŵñ šîîĝñååļ]', detail: '[ÛÛñķñööŵñ šîîĝñååļ]' });
-    const fromMl = new ClutchError('ML_MODEL_NOT_FOUND', 'no model with this id in the registry: /srv/models/x', { id: 'x' });
-    expect(toProblem(fromMl, '/x').problem).toEqual({
-      type: problemType('MODEL_NOT_FOUND'), title: 'Model not found', status: 404, detail: 'Model not found', code: 'MODEL_NOT_FOUND', instance: '/x',
+    expect(toProblem(apiError('SIGNAL_UNKNOWN'), '/x', xa).problem).toMatchObject({
+      title: '[ÛÛñķñööŵñ šîîĝñååļ]',
+      detail: '[ÛÛñķñööŵñ šîîĝñååļ]',
     });
-    const fromJobs = toProblem(new ClutchError('QUEUE_NOT_DECLARED', 'enqueue to a queue this process has not declared', { queue: 'q' }), '/x');
+    const fromMl = new ClutchError('ML_MODEL_NOT_FOUND', 'no model with this id in the registry: /srv/models/x', {
+      id: 'x',
+    });
+    expect(toProblem(fromMl, '/x').problem).toEqual({
+      type: problemType('MODEL_NOT_FOUND'),
+      title: 'Model not found',
+      status: 404,
+      detail: 'Model not found',
+      code: 'MODEL_NOT_FOUND',
+      instance: '/x',
+    });
+    const fromJobs = toProblem(
+      new ClutchError('QUEUE_NOT_DECLARED', 'enqueue to a queue this process has not declared', { queue: 'q' }),
+      '/x',
+    );
     expect(fromJobs.internal).toBe(true);
     expect(fromJobs.problem).toMatchObject({ code: 'INTERNAL', status: 500, detail: 'Internal server error' });
     expect(fromJobs.problem).not.toHaveProperty('queue');

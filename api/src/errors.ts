@@ -61,7 +61,10 @@ const english: Translator = createTranslator('en');
 
 /** Every error the API can answer with: its status, and its English title from the catalogue. */
 export const apiErrors: { readonly [C in ApiErrorCode]: ErrorSpec } = Object.fromEntries(
-  (Object.keys(statuses) as ApiErrorCode[]).map((code) => [code, { status: statuses[code].status, title: english.t(problemTitleKey(code)) }]),
+  (Object.keys(statuses) as ApiErrorCode[]).map((code) => [
+    code,
+    { status: statuses[code].status, title: english.t(problemTitleKey(code)) },
+  ]),
 ) as { [C in ApiErrorCode]: ErrorSpec };
 
 /** The title of a problem in the caller's language (English when the locale lacks it). */

@@ -1,6 +1,14 @@
 export { createApi, API_PREFIX, type Api, type ApiDeps } from './app.js';
 export { startApiServer, type ApiServer, type ApiServerOptions } from './server.js';
-export { apiErrors, apiError, isApiErrorCode, problemType, PROBLEM_TYPE_BASE, type ApiErrorCode, type ErrorSpec } from './errors.js';
+export {
+  apiErrors,
+  apiError,
+  isApiErrorCode,
+  problemType,
+  PROBLEM_TYPE_BASE,
+  type ApiErrorCode,
+  type ErrorSpec,
+} from './errors.js';
 export { PROBLEM_CONTENT_TYPE, type Problem } from './http/problem.js';
 export type { RouteSpec, HttpMethod } from './http/route.js';
 export { buildOpenApi, type OpenApiDocument } from './openapi/document.js';
@@ -11,8 +19,20 @@ export type { LatestReading, TelemetrySeries, BucketedSeries, BucketPoint, Bucke
 export type { Command, CommandSender, CommandTarget } from './commands/service.js';
 export type { DeadLetter, DeadLetterReplayer } from './dead-letters/service.js';
 export { vehicleRoom, type SubscribeAck } from './realtime/gateway.js';
-export { allowAllHandshakes, allowAllSubscriptions, type HandshakeAuthenticator, type SocketPrincipal, type SubscribeAuthorizer } from './realtime/auth.js';
+export {
+  allowAllHandshakes,
+  allowAllSubscriptions,
+  type HandshakeAuthenticator,
+  type SocketPrincipal,
+  type SubscribeAuthorizer,
+} from './realtime/auth.js';
 export { purgeIdempotencyKeys } from './http/idempotency.js';
-export { AI_RETRAIN_QUEUE, AI_RETRAIN_SETTINGS, queuedRetrains, type JobEnqueuer, type RetrainJobs } from './ai/retrain-jobs.js';
+export {
+  AI_RETRAIN_QUEUE,
+  AI_RETRAIN_SETTINGS,
+  queuedRetrains,
+  type JobEnqueuer,
+  type RetrainJobs,
+} from './ai/retrain-jobs.js';
 export { defineAiRetrainWorker, type JobDefiner } from './ai/retrain-job-worker.js';
 export { retrainWith, type RetrainFolders } from './ai/retrain-worker.js';

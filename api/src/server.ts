@@ -13,7 +13,11 @@ export interface ConnectionLimits {
   maxConnections: number;
 }
 
-export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = { requestTimeoutMs: 10_000, headersTimeoutMs: 10_000, maxConnections: 10_000 };
+export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = {
+  requestTimeoutMs: 10_000,
+  headersTimeoutMs: 10_000,
+  maxConnections: 10_000,
+};
 
 export interface ApiServerOptions extends ApiDeps {
   /** 0 picks a free port (tests). */
@@ -48,10 +52,14 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   let dropped = 0;
   server.on('drop', () => {
     // One warning per burst, not one per refused connection.
-    if (dropped++ === 0) setTimeout(() => {
-      deps.logger?.warn({ dropped, maxConnections: limits.maxConnections }, 'connections refused: the connection cap is reached');
-      dropped = 0;
-    }, 10_000).unref();
+    if (dropped++ === 0)
+      setTimeout(() => {
+        deps.logger?.warn(
+          { dropped, maxConnections: limits.maxConnections },
+          'connections refused: the connection cap is reached',
+        );
+        dropped = 0;
+      }, 10_000).unref();
   });
   const io = api.attach(server);
   await new Promise<void>((resolve, reject) => {

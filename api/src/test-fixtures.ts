@@ -47,7 +47,10 @@ export async function seed(db: Database, now: Date): Promise<Fixture['rpmA']> {
     [TENANT, VEHICLE_A, new Date(now.getTime() - 3600_000), new Date(now.getTime() - 60_000)],
   );
   await db.query(`INSERT INTO tenants (id, name) VALUES ($1, 'Globex Logistics')`, [OTHER_TENANT]);
-  await db.query(`INSERT INTO vehicles (id, tenant_id, name, make) VALUES ($1, $2, 'Globex truck', 'Volvo')`, [VEHICLE_G, OTHER_TENANT]);
+  await db.query(`INSERT INTO vehicles (id, tenant_id, name, make) VALUES ($1, $2, 'Globex truck', 'Volvo')`, [
+    VEHICLE_G,
+    OTHER_TENANT,
+  ]);
   await db.query(
     `INSERT INTO devices (tenant_id, id, vehicle_id, last_seen_at, online, presence_changed_at) VALUES ($1, 'gx-1', $2, $3, true, $3)`,
     [OTHER_TENANT, VEHICLE_G, new Date(now.getTime() - 5_000)],
@@ -84,8 +87,16 @@ export async function seed(db: Database, now: Date): Promise<Fixture['rpmA']> {
  * when it is a table.
  */
 export async function writeRollups(db: Database, vehicleId?: string): Promise<void> {
-  const { rows } = await db.query<{ kind: string }>(`SELECT relkind::text AS kind FROM pg_class WHERE relname = 'sample_rollups_1h'`);
-  const tables = rows[0]?.kind === 'r' ? ([['sample_rollups_1m', 'minute'], ['sample_rollups_1h', 'hour']] as const) : ([['sample_rollups_1m', 'minute']] as const);
+  const { rows } = await db.query<{ kind: string }>(
+    `SELECT relkind::text AS kind FROM pg_class WHERE relname = 'sample_rollups_1h'`,
+  );
+  const tables =
+    rows[0]?.kind === 'r'
+      ? ([
+          ['sample_rollups_1m', 'minute'],
+          ['sample_rollups_1h', 'hour'],
+        ] as const)
+      : ([['sample_rollups_1m', 'minute']] as const);
   for (const [table, unit] of tables) {
     await db.query(
       `INSERT INTO ${table} (bucket, tenant_id, vehicle_id, signal_id, n, sum, min, max)
@@ -113,15 +124,27 @@ export async function call(
   const headers: Record<string, string> = { ...options.headers };
   if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`;
   if (options.body !== undefined) headers['content-type'] = 'application/json';
-  const res = await fetch(baseUrl + path, { method, headers, ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}) });
+  const res = await fetch(baseUrl + path, {
+    method,
+    headers,
+    ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}),
+  });
   const text = await res.text();
-  return { status: res.status, type: res.headers.get('content-type'), body: text ? (JSON.parse(text) as Record<string, unknown>) : {}, headers: res.headers };
+  return {
+    status: res.status,
+    type: res.headers.get('content-type'),
+    body: text ? (JSON.parse(text) as Record<string, unknown>) : {},
+    headers: res.headers,
+  };
 }
 
 /** Opens a fresh, migrated database with the signal catalogue (an opener from backends()). */
 export type OpenDatabase = OpenTestDatabase;
 
-export async function openSeededDatabase(now: Date, open: OpenDatabase = (options) => openTestDatabase('pglite', options)): Promise<{ db: Database; rpmA: Fixture['rpmA'] }> {
+export async function openSeededDatabase(
+  now: Date,
+  open: OpenDatabase = (options) => openTestDatabase('pglite', options),
+): Promise<{ db: Database; rpmA: Fixture['rpmA'] }> {
   let rpmA: Fixture['rpmA'] = [];
   const db = await open({ seed: async (d) => void (rpmA = await seed(d, now)) });
   return { db, rpmA };
@@ -181,7 +204,10 @@ export async function seedDrive(db: Database, start: number): Promise<void> {
     if (!off) rows.push([t, sid('fuel.rate'), 6]);
   }
   // Latest values for the health summary: an overheating engine, a fine battery.
-  rows.push([new Date(start + 800_000), sid('engine.coolant_temp'), 118], [new Date(start + 800_000), sid('battery.voltage'), 12.6]);
+  rows.push(
+    [new Date(start + 800_000), sid('engine.coolant_temp'), 118],
+    [new Date(start + 800_000), sid('battery.voltage'), 12.6],
+  );
   await db.query(
     `INSERT INTO samples (time, tenant_id, vehicle_id, signal_id, value)
      SELECT t, $2, $3, s, v FROM unnest($1::timestamptz[], $4::smallint[], $5::float8[]) AS x(t, s, v)`,
@@ -204,10 +230,16 @@ export interface DriveFixture {
  * The seeded fixture (tokens required) plus CAR with its drive, two trouble-code reports (a day and
  * an hour ago) and two alerts (a critical one an hour ago, an acknowledged info two days ago).
  */
-export async function startDriveFixture(open: OpenDatabase | undefined, adminToken = 'admin-token-for-telematics-tests'): Promise<DriveFixture> {
+export async function startDriveFixture(
+  open: OpenDatabase | undefined,
+  adminToken = 'admin-token-for-telematics-tests',
+): Promise<DriveFixture> {
   const fx = await startFixture({ requireAuth: true, adminToken, ...(open ? { open } : {}) });
   const start = Math.floor(fx.now.getTime() / 60_000) * 60_000 - 2 * 3600_000;
-  await fx.db.query(`INSERT INTO vehicles (id, tenant_id, name, make) VALUES ($1, $2, 'Test car', 'Toyota')`, [CAR, TENANT]);
+  await fx.db.query(`INSERT INTO vehicles (id, tenant_id, name, make) VALUES ($1, $2, 'Test car', 'Toyota')`, [
+    CAR,
+    TENANT,
+  ]);
   await fx.db.query(`INSERT INTO devices (tenant_id, id, vehicle_id) VALUES ($1, 'car-1', $2)`, [TENANT, CAR]);
   await seedDrive(fx.db, start);
   const day = 24 * 3600_000;
@@ -230,9 +262,17 @@ export async function startDriveFixture(open: OpenDatabase | undefined, adminTok
 }
 
 /** The audit log, newest first, as an operator reads it. */
-export async function auditLog(db: Database): Promise<{ actor: string; action: string; target: string | null; tenant_id: string | null; detail: Record<string, unknown> }[]> {
-  const { rows } = await db.query<{ actor: string; action: string; target: string | null; tenant_id: string | null; detail: Record<string, unknown> }>(
-    'SELECT actor, action, target, tenant_id, detail FROM audit_log ORDER BY at DESC, id DESC',
-  );
+export async function auditLog(
+  db: Database,
+): Promise<
+  { actor: string; action: string; target: string | null; tenant_id: string | null; detail: Record<string, unknown> }[]
+> {
+  const { rows } = await db.query<{
+    actor: string;
+    action: string;
+    target: string | null;
+    tenant_id: string | null;
+    detail: Record<string, unknown>;
+  }>('SELECT actor, action, target, tenant_id, detail FROM audit_log ORDER BY at DESC, id DESC');
   return rows;
 }

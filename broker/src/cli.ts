@@ -2,7 +2,13 @@
 // clutch-broker: the MQTT broker on its own, plus device and API-key administration.
 import { signalCatalogue } from '@clutch/contracts';
 import { migrate, openDatabase, syncSignals, type Database } from '@clutch/db';
-import { createApiKey, ensureTenant, issueDeviceCredential, provisionDevice, revokeDeviceCredential } from '@clutch/identity';
+import {
+  createApiKey,
+  ensureTenant,
+  issueDeviceCredential,
+  provisionDevice,
+  revokeDeviceCredential,
+} from '@clutch/identity';
 import { readFileSync } from 'node:fs';
 import { pino } from 'pino';
 import { parseArgs } from './cli/args.js';
@@ -34,7 +40,8 @@ const SWITCHES = ['allow-anonymous', 'help'];
 
 function tlsOptions(flags: Map<string, string>): TlsListenerOptions | undefined {
   if (!flags.has('tls-port')) {
-    for (const name of ['tls-key', 'tls-cert', 'tls-ca']) if (flags.has(name)) throw new Error(`--${name} needs --tls-port`);
+    for (const name of ['tls-key', 'tls-cert', 'tls-ca'])
+      if (flags.has(name)) throw new Error(`--${name} needs --tls-port`);
     return undefined;
   }
   const ca = flags.get('tls-ca');
@@ -85,14 +92,23 @@ async function serve(flags: Map<string, string>): Promise<void> {
     publishBurst: positive(flags, 'publish-burst', DEFAULT_LIMITS.publishBurst),
   };
   const policy = db
-    ? tenantPolicy({ db, limits, allowAnonymous: anonymous, adminPassword: flags.get('admin-password') ?? process.env.CLUTCH_BROKER_ADMIN_PASSWORD })
+    ? tenantPolicy({
+        db,
+        limits,
+        allowAnonymous: anonymous,
+        adminPassword: flags.get('admin-password') ?? process.env.CLUTCH_BROKER_ADMIN_PASSWORD,
+      })
     : developmentPolicy(limits);
   if (anonymous) logger.warn('anonymous clients are allowed: local development and conformance testing only');
-  const maxPacketBytes = flags.has('max-packet-bytes') ? Number(flags.get('max-packet-bytes')) : DEFAULT_MAX_PACKET_BYTES;
+  const maxPacketBytes = flags.has('max-packet-bytes')
+    ? Number(flags.get('max-packet-bytes'))
+    : DEFAULT_MAX_PACKET_BYTES;
   const redisUrl = flags.get('redis-url') ?? process.env.REDIS_URL;
   const tls = tlsOptions(flags);
   const broker = await startBroker({
-    policy, logger, maxPacketBytes,
+    policy,
+    logger,
+    maxPacketBytes,
     connectTimeoutMs: positive(flags, 'connect-timeout-ms', DEFAULT_CONNECT_TIMEOUT_MS),
     ...(tls ? { tls } : {}),
     host: flags.get('host') ?? '127.0.0.1',
@@ -103,14 +119,21 @@ async function serve(flags: Map<string, string>): Promise<void> {
   const urls = [broker.mqttUrl, broker.wsUrl, broker.mqttsUrl].filter((u) => u !== undefined);
   console.log(`clutch-broker listening: ${urls.join(' and ')}${redisUrl ? ` (cluster on ${redisUrl})` : ''}`);
   const stop = (): void => {
-    void broker.close().then(() => db?.close()).then(() => process.exit(0));
+    void broker
+      .close()
+      .then(() => db?.close())
+      .then(() => process.exit(0));
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
 }
 
 function devCa(flags: Map<string, string>, lists: Map<string, string[]>): void {
-  const files = createDevCa({ outDir: required(flags, 'out'), devices: lists.get('device') ?? [], openssl: process.env.OPENSSL ?? 'openssl' });
+  const files = createDevCa({
+    outDir: required(flags, 'out'),
+    devices: lists.get('device') ?? [],
+    openssl: process.env.OPENSSL ?? 'openssl',
+  });
   console.log(JSON.stringify(files, null, 2));
 }
 
@@ -127,7 +150,13 @@ async function admin(command: string, flags: Map<string, string>): Promise<void>
           vehicleId: flags.get('vehicle-id'),
           vehicle: { name: flags.get('vehicle-name') ?? required(flags, 'device'), vin: flags.get('vin') },
         });
-        console.log(JSON.stringify({ tenantId, deviceId: result.deviceId, vehicleId: result.vehicleId, mqtt: result.login }, null, 2));
+        console.log(
+          JSON.stringify(
+            { tenantId, deviceId: result.deviceId, vehicleId: result.vehicleId, mqtt: result.login },
+            null,
+            2,
+          ),
+        );
         break;
       }
       case 'rotate-device':
@@ -135,11 +164,19 @@ async function admin(command: string, flags: Map<string, string>): Promise<void>
         break;
       case 'revoke-device': {
         const revoked = await revokeDeviceCredential(db, tenantId, required(flags, 'device'));
-        console.log(revoked ? 'revoked (live sessions on a running broker end when the API revokes; restart or use the API)' : 'no live credential');
+        console.log(
+          revoked
+            ? 'revoked (live sessions on a running broker end when the API revokes; restart or use the API)'
+            : 'no live credential',
+        );
         break;
       }
       case 'create-api-key': {
-        const key = await createApiKey(db, { tenantId, name: required(flags, 'name'), scopes: required(flags, 'scopes').split(',') });
+        const key = await createApiKey(db, {
+          tenantId,
+          name: required(flags, 'name'),
+          scopes: required(flags, 'scopes').split(','),
+        });
         console.log(JSON.stringify(key, null, 2));
         break;
       }

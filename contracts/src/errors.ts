@@ -15,5 +15,10 @@ export class ClutchError extends Error {
 }
 
 export function isClutchError(err: unknown): err is ClutchError {
-  return typeof err === 'object' && err !== null && typeof (err as { code?: unknown }).code === 'string' && err instanceof Error;
+  return (
+    typeof err === 'object' &&
+    err !== null &&
+    typeof (err as { code?: unknown }).code === 'string' &&
+    err instanceof Error
+  );
 }

@@ -13,7 +13,15 @@ export interface CopyColumn {
 const SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
 const PG_EPOCH_MS = Date.UTC(2000, 0, 1);
 const UUID = /^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$/i;
-const FIXED_SIZE: Record<Exclude<CopyType, 'text'>, number> = { timestamptz: 8, uuid: 16, int2: 2, int4: 4, int8: 8, float8: 8, bool: 1 };
+const FIXED_SIZE: Record<Exclude<CopyType, 'text'>, number> = {
+  timestamptz: 8,
+  uuid: 16,
+  int2: 2,
+  int4: 4,
+  int8: 8,
+  float8: 8,
+  bool: 1,
+};
 
 /**
  * A value the encoder cannot represent. It carries the SQLSTATE PostgreSQL itself would raise for the
@@ -21,28 +29,47 @@ const FIXED_SIZE: Record<Exclude<CopyType, 'text'>, number> = { timestamptz: 8, 
  * callers treat it as bad data, exactly as if the server had refused it.
  */
 export class CopyValueError extends Error {
-  constructor(message: string, readonly code: '22P02' | '22003' | '22007') {
+  constructor(
+    message: string,
+    readonly code: '22P02' | '22003' | '22007',
+  ) {
     super(message);
     this.name = 'CopyValueError';
   }
 }
 
 function epochMs(value: unknown): number {
-  const ms = value instanceof Date ? value.getTime() : typeof value === 'number' ? value : typeof value === 'string' ? Date.parse(value) : Number.NaN;
-  if (!Number.isFinite(ms)) throw new CopyValueError(`invalid input syntax for type timestamp with time zone: "${String(value)}"`, '22007');
+  const ms =
+    value instanceof Date
+      ? value.getTime()
+      : typeof value === 'number'
+        ? value
+        : typeof value === 'string'
+          ? Date.parse(value)
+          : Number.NaN;
+  if (!Number.isFinite(ms))
+    throw new CopyValueError(`invalid input syntax for type timestamp with time zone: "${String(value)}"`, '22007');
   return ms;
 }
 
 function integer(value: unknown, bits: 16 | 32 | 64): number | bigint {
-  const n = typeof value === 'bigint' ? value : typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? BigInt(value.trim()) : value;
+  const n =
+    typeof value === 'bigint'
+      ? value
+      : typeof value === 'string' && /^-?\d+$/.test(value.trim())
+        ? BigInt(value.trim())
+        : value;
   if (typeof n === 'bigint') {
     const limit = 1n << BigInt(bits - 1);
-    if (n < -limit || n >= limit) throw new CopyValueError(`value "${n}" is out of range for a ${bits}-bit integer`, '22003');
+    if (n < -limit || n >= limit)
+      throw new CopyValueError(`value "${n}" is out of range for a ${bits}-bit integer`, '22003');
     return bits === 64 ? n : Number(n);
   }
-  if (typeof n !== 'number' || !Number.isInteger(n)) throw new CopyValueError(`invalid input syntax for type integer: "${String(value)}"`, '22P02');
+  if (typeof n !== 'number' || !Number.isInteger(n))
+    throw new CopyValueError(`invalid input syntax for type integer: "${String(value)}"`, '22P02');
   const limit = 2 ** (bits - 1);
-  if (n < -limit || n >= limit) throw new CopyValueError(`value "${n}" is out of range for a ${bits}-bit integer`, '22003');
+  if (n < -limit || n >= limit)
+    throw new CopyValueError(`value "${n}" is out of range for a ${bits}-bit integer`, '22003');
   return bits === 64 ? BigInt(n) : n;
 }
 
@@ -51,7 +78,11 @@ function integer(value: unknown, bits: 16 | 32 | 64): number | bigint {
  * with the trailer. Values are JavaScript values (Date, number or ISO string for timestamptz), never
  * pre-formatted text; null and undefined become SQL NULL.
  */
-export function* copyBinaryChunks(rows: readonly (readonly unknown[])[], types: readonly CopyType[], rowsPerChunk = 2000): Generator<Buffer> {
+export function* copyBinaryChunks(
+  rows: readonly (readonly unknown[])[],
+  types: readonly CopyType[],
+  rowsPerChunk = 2000,
+): Generator<Buffer> {
   const header = Buffer.alloc(SIGNATURE.length + 8);
   SIGNATURE.copy(header, 0); // then flags and header-extension length, both 0
   let first = true;
@@ -62,7 +93,8 @@ export function* copyBinaryChunks(rows: readonly (readonly unknown[])[], types: 
     if (lastInput[col] === value && lastBytes[col]) return lastBytes[col];
     let bytes: Buffer;
     if (types[col] === 'uuid') {
-      if (typeof value !== 'string' || !UUID.test(value)) throw new CopyValueError(`invalid input syntax for type uuid: "${String(value)}"`, '22P02');
+      if (typeof value !== 'string' || !UUID.test(value))
+        throw new CopyValueError(`invalid input syntax for type uuid: "${String(value)}"`, '22P02');
       bytes = Buffer.from(value.replace(/-/g, ''), 'hex');
     } else {
       const text = String(value);
@@ -113,7 +145,8 @@ export function* copyBinaryChunks(rows: readonly (readonly unknown[])[], types: 
           }
           case 'float8': {
             const n = typeof v === 'number' ? v : Number(v);
-            if (typeof v !== 'number' && (typeof v !== 'string' || Number.isNaN(n))) throw new CopyValueError(`invalid input syntax for type double precision: "${String(v)}"`, '22P02');
+            if (typeof v !== 'number' && (typeof v !== 'string' || Number.isNaN(n)))
+              throw new CopyValueError(`invalid input syntax for type double precision: "${String(v)}"`, '22P02');
             o = out.writeInt32BE(8, o);
             o = out.writeDoubleBE(n, o);
             break;

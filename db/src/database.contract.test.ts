@@ -47,9 +47,13 @@ describe.each(implementations)('database contract: %s', (_name, open) => {
   });
 
   it('keeps each tenant inside its own rows through row-level security', async () => {
-    await db.query(`INSERT INTO tenants (id, name) VALUES ('acme', 'Acme'), ('globex', 'Globex') ON CONFLICT DO NOTHING`);
+    await db.query(
+      `INSERT INTO tenants (id, name) VALUES ('acme', 'Acme'), ('globex', 'Globex') ON CONFLICT DO NOTHING`,
+    );
     await db.query(`INSERT INTO vehicles (tenant_id, name) VALUES ('acme', 'Acme car'), ('globex', 'Globex car')`);
-    const seenByAcme = await db.withTenant('acme', (tx) => tx.query<{ name: string }>('SELECT name FROM vehicles ORDER BY name'));
+    const seenByAcme = await db.withTenant('acme', (tx) =>
+      tx.query<{ name: string }>('SELECT name FROM vehicles ORDER BY name'),
+    );
     expect(seenByAcme.rows.map((r) => r.name)).toEqual(['Acme car']);
     await expect(
       db.withTenant('acme', (tx) => tx.query(`INSERT INTO vehicles (tenant_id, name) VALUES ('globex', 'smuggled')`)),
@@ -69,14 +73,21 @@ describe.each(implementations)('database contract: %s', (_name, open) => {
       );
     await insert();
     await insert();
-    const count = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM samples WHERE vehicle_id = $1', [vehicleId]);
+    const count = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM samples WHERE vehicle_id = $1', [
+      vehicleId,
+    ]);
     expect(count.rows[0]!.n).toBe(2);
   });
 
   it('files a sample from a month without a partition in the default partition instead of refusing it', async () => {
     const { rows } = await db.query<{ id: string }>(`SELECT id FROM vehicles WHERE name = 'Globex car'`);
-    await db.query(`INSERT INTO samples (time, tenant_id, vehicle_id, signal_id, value) VALUES ('2001-01-01T00:00:00Z', 'globex', $1, 3, 50)`, [rows[0]!.id]);
-    const stored = await db.query<{ part: string }>(`SELECT tableoid::regclass::text AS part FROM samples WHERE time = '2001-01-01T00:00:00Z'`);
+    await db.query(
+      `INSERT INTO samples (time, tenant_id, vehicle_id, signal_id, value) VALUES ('2001-01-01T00:00:00Z', 'globex', $1, 3, 50)`,
+      [rows[0]!.id],
+    );
+    const stored = await db.query<{ part: string }>(
+      `SELECT tableoid::regclass::text AS part FROM samples WHERE time = '2001-01-01T00:00:00Z'`,
+    );
     expect(stored.rows).toEqual([{ part: 'samples_default' }]);
   });
 
@@ -92,7 +103,9 @@ describe.each(implementations)('database contract: %s', (_name, open) => {
     try {
       const scoped = await db.withTenant('acme', (tx) => tx.query<{ note: string }>('SELECT note FROM scoped_check'));
       expect(scoped.rows).toEqual([{ note: 'mine' }]);
-      await expect(db.withTenant('acme', (tx) => tx.query('SELECT note FROM public.scoped_check'))).rejects.toThrow(/permission denied/);
+      await expect(db.withTenant('acme', (tx) => tx.query('SELECT note FROM public.scoped_check'))).rejects.toThrow(
+        /permission denied/,
+      );
       const all = await db.query<{ note: string }>('SELECT note FROM scoped_check ORDER BY note');
       expect(all.rows.map((r) => r.note)).toEqual(['mine', 'theirs']);
     } finally {
@@ -104,31 +117,60 @@ describe.each(implementations)('database contract: %s', (_name, open) => {
     await db.exec('CREATE TABLE copy_check (id int, note text, at timestamptz)');
     const at = new Date('2026-01-02T03:04:05.678Z');
     await db.transaction(async (tx) => {
-      await tx.copyRows!('copy_check', ['id', 'note', 'at'], [[1, 'tab\there', at], [2, 'line\nbreak \\ slash', null], [3, null, at]]);
+      await tx.copyRows!(
+        'copy_check',
+        ['id', 'note', 'at'],
+        [
+          [1, 'tab\there', at],
+          [2, 'line\nbreak \\ slash', null],
+          [3, null, at],
+        ],
+      );
     });
-    const { rows } = await db.query<{ id: number; note: string | null; at: Date | null }>('SELECT id, note, at FROM copy_check ORDER BY id');
+    const { rows } = await db.query<{ id: number; note: string | null; at: Date | null }>(
+      'SELECT id, note, at FROM copy_check ORDER BY id',
+    );
     expect(rows.map((r) => [r.id, r.note, r.at === null ? null : new Date(r.at).toISOString()])).toEqual([
       [1, 'tab\there', at.toISOString()],
       [2, 'line\nbreak \\ slash', null],
       [3, null, at.toISOString()],
     ]);
-    await expect(db.transaction(async (tx) => {
-      await tx.copyRows!('copy_check', ['id'], [[4]]);
-      throw new Error('abort');
-    })).rejects.toThrow('abort');
+    await expect(
+      db.transaction(async (tx) => {
+        await tx.copyRows!('copy_check', ['id'], [[4]]);
+        throw new Error('abort');
+      }),
+    ).rejects.toThrow('abort');
     expect((await db.query('SELECT 1 FROM copy_check WHERE id = 4')).rows).toHaveLength(0);
   });
 
   it('bulk-loads typed columns in the binary format: every type, NULLs, UTF-8, extremes, and bad values refused whole', async () => {
-    await db.exec(`CREATE TABLE copy_typed (at timestamptz, note text, ref uuid, small smallint, mid integer, big bigint, x double precision, ok boolean)`);
+    await db.exec(
+      `CREATE TABLE copy_typed (at timestamptz, note text, ref uuid, small smallint, mid integer, big bigint, x double precision, ok boolean)`,
+    );
     const columns = [
-      { name: 'at', type: 'timestamptz' }, { name: 'note', type: 'text' }, { name: 'ref', type: 'uuid' }, { name: 'small', type: 'int2' },
-      { name: 'mid', type: 'int4' }, { name: 'big', type: 'int8' }, { name: 'x', type: 'float8' }, { name: 'ok', type: 'bool' },
+      { name: 'at', type: 'timestamptz' },
+      { name: 'note', type: 'text' },
+      { name: 'ref', type: 'uuid' },
+      { name: 'small', type: 'int2' },
+      { name: 'mid', type: 'int4' },
+      { name: 'big', type: 'int8' },
+      { name: 'x', type: 'float8' },
+      { name: 'ok', type: 'bool' },
     ] as const;
     const uuid = '3F1C2E9A-1B2C-4D5E-8F90-123456789ABC';
     await db.transaction(async (tx) => {
       await tx.copyRows!('copy_typed', columns, [
-        [new Date('1999-12-31T23:59:59.999Z'), 'Zürich ✓ tab\there', uuid, -32768, 2147483647, '9007199254740993', -0.5, true],
+        [
+          new Date('1999-12-31T23:59:59.999Z'),
+          'Zürich ✓ tab\there',
+          uuid,
+          -32768,
+          2147483647,
+          '9007199254740993',
+          -0.5,
+          true,
+        ],
         [Date.parse('2026-11-25T12:00:00.123Z'), null, uuid.toLowerCase(), 32767, -2147483648, 0, 1e308, false],
         ['2026-11-25T12:00:01Z', '', null, null, null, null, null, null],
       ]);
@@ -137,14 +179,38 @@ describe.each(implementations)('database contract: %s', (_name, open) => {
       `SELECT to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS') AS at, note, ref::text AS ref, small, mid, big::text AS big, x, ok FROM copy_typed ORDER BY at`,
     );
     expect(rows).toEqual([
-      { at: '1999-12-31T23:59:59.999', note: 'Zürich ✓ tab\there', ref: uuid.toLowerCase(), small: -32768, mid: 2147483647, big: '9007199254740993', x: -0.5, ok: true },
-      { at: '2026-11-25T12:00:00.123', note: null, ref: uuid.toLowerCase(), small: 32767, mid: -2147483648, big: '0', x: 1e308, ok: false },
+      {
+        at: '1999-12-31T23:59:59.999',
+        note: 'Zürich ✓ tab\there',
+        ref: uuid.toLowerCase(),
+        small: -32768,
+        mid: 2147483647,
+        big: '9007199254740993',
+        x: -0.5,
+        ok: true,
+      },
+      {
+        at: '2026-11-25T12:00:00.123',
+        note: null,
+        ref: uuid.toLowerCase(),
+        small: 32767,
+        mid: -2147483648,
+        big: '0',
+        x: 1e308,
+        ok: false,
+      },
       { at: '2026-11-25T12:00:01.000', note: '', ref: null, small: null, mid: null, big: null, x: null, ok: null },
     ]);
 
     // A value the column cannot hold fails the whole COPY with PostgreSQL's own SQLSTATE; nothing is stored.
-    for (const [bad, code] of [[[null, null, 'not-a-uuid', null, null, null, null, null], '22P02'], [[null, null, null, 40000, null, null, null, null], '22003'], [['yesterday-ish', null, null, null, null, null, null, null], '22007']] as const) {
-      await expect(db.transaction((tx) => tx.copyRows!('copy_typed', columns, [[null, 'fine', null, 1, 1, 1, 1, true], bad]))).rejects.toMatchObject({ code });
+    for (const [bad, code] of [
+      [[null, null, 'not-a-uuid', null, null, null, null, null], '22P02'],
+      [[null, null, null, 40000, null, null, null, null], '22003'],
+      [['yesterday-ish', null, null, null, null, null, null, null], '22007'],
+    ] as const) {
+      await expect(
+        db.transaction((tx) => tx.copyRows!('copy_typed', columns, [[null, 'fine', null, 1, 1, 1, 1, true], bad])),
+      ).rejects.toMatchObject({ code });
     }
     expect((await db.query('SELECT count(*)::int AS n FROM copy_typed')).rows).toEqual([{ n: 3 }]);
   });

@@ -12,9 +12,14 @@ describe.each(implementations)('device command lifecycle on %s', (_name, open) =
   beforeAll(async () => {
     db = await open();
     await db.query(`INSERT INTO tenants (id, name) VALUES ('acme', 'Acme')`);
-    car = (await db.query<{ id: string }>(`INSERT INTO vehicles (tenant_id, name) VALUES ('acme', 'car') RETURNING id`)).rows[0]!.id;
-    van = (await db.query<{ id: string }>(`INSERT INTO vehicles (tenant_id, name) VALUES ('acme', 'van') RETURNING id`)).rows[0]!.id;
-    await db.query(`INSERT INTO devices (tenant_id, id, vehicle_id) VALUES ('acme', 'pi', $1), ('acme', 'gx', $2)`, [car, van]);
+    car = (await db.query<{ id: string }>(`INSERT INTO vehicles (tenant_id, name) VALUES ('acme', 'car') RETURNING id`))
+      .rows[0]!.id;
+    van = (await db.query<{ id: string }>(`INSERT INTO vehicles (tenant_id, name) VALUES ('acme', 'van') RETURNING id`))
+      .rows[0]!.id;
+    await db.query(`INSERT INTO devices (tenant_id, id, vehicle_id) VALUES ('acme', 'pi', $1), ('acme', 'gx', $2)`, [
+      car,
+      van,
+    ]);
   });
   afterAll(async () => {
     await db?.close();
@@ -25,13 +30,16 @@ describe.each(implementations)('device command lifecycle on %s', (_name, open) =
 
   /** A command in `status` whose deadline is `expiresIn` (an interval) from the database's now. */
   const command = async (status: string, expiresIn: string, vehicle = car): Promise<string> =>
-    (await db.query<{ id: string }>(
-      `INSERT INTO device_commands (tenant_id, device_id, vehicle_id, type, status, expires_at) VALUES ('acme', $1, $2, 'read_dtcs', $3, now() + $4::interval) RETURNING id`,
-      [vehicle === car ? 'pi' : 'gx', vehicle, status, expiresIn],
-    )).rows[0]!.id;
+    (
+      await db.query<{ id: string }>(
+        `INSERT INTO device_commands (tenant_id, device_id, vehicle_id, type, status, expires_at) VALUES ('acme', $1, $2, 'read_dtcs', $3, now() + $4::interval) RETURNING id`,
+        [vehicle === car ? 'pi' : 'gx', vehicle, status, expiresIn],
+      )
+    ).rows[0]!.id;
   const read = async (id: string): Promise<{ status: string; completed: boolean; atDeadline: boolean }> => {
     const { rows } = await db.query<{ status: string; completed: boolean; at_deadline: boolean }>(
-      'SELECT status, completed_at IS NOT NULL AS completed, completed_at = expires_at AS at_deadline FROM device_commands WHERE id = $1', [id],
+      'SELECT status, completed_at IS NOT NULL AS completed, completed_at = expires_at AS at_deadline FROM device_commands WHERE id = $1',
+      [id],
     );
     return { status: rows[0]!.status, completed: rows[0]!.completed, atDeadline: rows[0]!.at_deadline ?? false };
   };
@@ -43,8 +51,14 @@ describe.each(implementations)('device command lifecycle on %s', (_name, open) =
     const answered = await command('succeeded', '-1 second');
     const live = await command('sent', '1 minute');
     const events = await expireCommands(db);
-    expect(events.sort((a, b) => (a.type === 'command' && b.type === 'command' ? a.commandId.localeCompare(b.commandId) : 0))).toEqual(
-      [overdue, neverSent].sort().map((commandId) => ({ type: 'command', tenantId: 'acme', vehicleId: car, commandId, status: 'timed_out' })),
+    expect(
+      events.sort((a, b) =>
+        a.type === 'command' && b.type === 'command' ? a.commandId.localeCompare(b.commandId) : 0,
+      ),
+    ).toEqual(
+      [overdue, neverSent]
+        .sort()
+        .map((commandId) => ({ type: 'command', tenantId: 'acme', vehicleId: car, commandId, status: 'timed_out' })),
     );
     expect(await expireCommands(db)).toEqual([]);
     expect(await read(overdue)).toEqual({ status: 'timed_out', completed: true, atDeadline: true });
@@ -58,13 +72,22 @@ describe.each(implementations)('device command lifecycle on %s', (_name, open) =
     const second = await command('sent', '-1 second');
     const vans = await command('sent', '-1 second', van);
     expect((await expireCommands(db, { id: first })).map((e) => e.type === 'command' && e.commandId)).toEqual([first]);
-    expect((await expireCommands(db, { vehicleId: van })).map((e) => e.type === 'command' && e.commandId)).toEqual([vans]);
+    expect((await expireCommands(db, { vehicleId: van })).map((e) => e.type === 'command' && e.commandId)).toEqual([
+      vans,
+    ]);
     expect((await read(second)).status).toBe('sent');
     expect((await expireCommands(db)).map((e) => e.type === 'command' && e.commandId)).toEqual([second]);
   });
 
-  it('completes a waiting command with its device\'s answer before the deadline, once', async () => {
-    const created = await insertCommand(db, { tenantId: 'acme', deviceId: 'pi', vehicleId: car, type: 'read_dtcs', params: {}, timeoutMs: 60_000 });
+  it("completes a waiting command with its device's answer before the deadline, once", async () => {
+    const created = await insertCommand(db, {
+      tenantId: 'acme',
+      deviceId: 'pi',
+      vehicleId: car,
+      type: 'read_dtcs',
+      params: {},
+      timeoutMs: 60_000,
+    });
     await markCommandSent(db, created.id);
     expect(await completeCommands(db, [{ ...answer(created.id), deviceId: 'gx' }])).toEqual([]); // another device's answer
     expect(await completeCommands(db, [answer(created.id)])).toEqual([created.id]);
@@ -84,11 +107,12 @@ describe.each(implementations)('device command lifecycle on %s', (_name, open) =
     expect([(await read(marked)).status, (await read(unmarked)).status]).toEqual(['timed_out', 'timed_out']);
   });
 
-  it('a command whose deadline is the database\'s now is timed out, and cannot be answered', async () => {
+  it("a command whose deadline is the database's now is timed out, and cannot be answered", async () => {
     // One transaction, so now() is the same instant for the insert, the answer and the expiry.
     await db.transaction(async (tx) => {
       const { rows } = await tx.query<{ id: string }>(
-        `INSERT INTO device_commands (tenant_id, device_id, vehicle_id, type, status, expires_at) VALUES ('acme', 'pi', $1, 'read_dtcs', 'sent', now()) RETURNING id`, [car],
+        `INSERT INTO device_commands (tenant_id, device_id, vehicle_id, type, status, expires_at) VALUES ('acme', 'pi', $1, 'read_dtcs', 'sent', now()) RETURNING id`,
+        [car],
       );
       expect(await completeCommands(tx, [answer(rows[0]!.id)])).toEqual([]);
       expect(await expireCommands(tx, { id: rows[0]!.id })).toHaveLength(1);

@@ -34,7 +34,8 @@ export interface DeviceCommandRow {
   completed_at: Date | string | null;
 }
 
-export const DEVICE_COMMAND_COLUMNS = 'id, tenant_id, device_id, vehicle_id, type, params, status, result, error, created_at, expires_at, completed_at';
+export const DEVICE_COMMAND_COLUMNS =
+  'id, tenant_id, device_id, vehicle_id, type, params, status, result, error, created_at, expires_at, completed_at';
 
 /**
  * The one expiry rule, shared by expiry and completion so they can never disagree: a command still
@@ -48,7 +49,14 @@ const PAST_DEADLINE = `expires_at <= now()`;
 /** A new pending command; it expires `timeoutMs` after the database clock's now. */
 export async function insertCommand(
   q: Queryable,
-  c: { tenantId: string; deviceId: string; vehicleId: string; type: string; params: Record<string, unknown>; timeoutMs: number },
+  c: {
+    tenantId: string;
+    deviceId: string;
+    vehicleId: string;
+    type: string;
+    params: Record<string, unknown>;
+    timeoutMs: number;
+  },
 ): Promise<DeviceCommandRow> {
   const { rows } = await q.query<DeviceCommandRow>(
     `INSERT INTO device_commands (tenant_id, device_id, vehicle_id, type, params, expires_at)
@@ -66,7 +74,10 @@ export async function markCommandSent(q: Queryable, id: string): Promise<void> {
 
 /** The broker refused the command: it never reached the device. */
 export async function markCommandFailed(q: Queryable, id: string, error: string): Promise<void> {
-  await q.query(`UPDATE device_commands SET status = 'failed', error = $2, completed_at = now() WHERE id = $1 AND ${WAITING}`, [id, error]);
+  await q.query(
+    `UPDATE device_commands SET status = 'failed', error = $2, completed_at = now() WHERE id = $1 AND ${WAITING}`,
+    [id, error],
+  );
 }
 
 export interface CommandAnswer {
@@ -89,7 +100,14 @@ export async function completeCommands(q: Queryable, answers: readonly CommandAn
       `UPDATE device_commands SET status = CASE WHEN $4 THEN 'succeeded' ELSE 'failed' END, result = $5::jsonb, error = $6, completed_at = now()
        WHERE id = $1::uuid AND tenant_id = $2 AND device_id = $3 AND ${WAITING} AND NOT (${PAST_DEADLINE})
        RETURNING id`,
-      [a.result.id, a.tenantId, a.deviceId, a.result.ok, JSON.stringify(a.result.result ?? null), a.result.error ? `${a.result.error.code}: ${a.result.error.message}` : null],
+      [
+        a.result.id,
+        a.tenantId,
+        a.deviceId,
+        a.result.ok,
+        JSON.stringify(a.result.result ?? null),
+        a.result.error ? `${a.result.error.code}: ${a.result.error.message}` : null,
+      ],
     );
     for (const r of updated.rows) completed.push(r.id);
   }
@@ -104,7 +122,10 @@ export async function completeCommands(q: Queryable, answers: readonly CommandAn
  * `completed_at` is the deadline, not when someone noticed: the command ended then, and a sweep
  * and a read give the same row.
  */
-export async function expireCommands(q: Queryable, filter?: { id: string } | { vehicleId: string }): Promise<LiveEvent[]> {
+export async function expireCommands(
+  q: Queryable,
+  filter?: { id: string } | { vehicleId: string },
+): Promise<LiveEvent[]> {
   const { rows } = await q.query<{ id: string; tenant_id: string; vehicle_id: string }>(
     `UPDATE device_commands SET status = 'timed_out', completed_at = expires_at
       WHERE ${WAITING} AND ${PAST_DEADLINE}
@@ -112,5 +133,11 @@ export async function expireCommands(q: Queryable, filter?: { id: string } | { v
       RETURNING id, tenant_id, vehicle_id`,
     [filter && 'id' in filter ? filter.id : null, filter && 'vehicleId' in filter ? filter.vehicleId : null],
   );
-  return rows.map((r) => ({ type: 'command', tenantId: r.tenant_id, vehicleId: r.vehicle_id, commandId: String(r.id), status: 'timed_out' }));
+  return rows.map((r) => ({
+    type: 'command',
+    tenantId: r.tenant_id,
+    vehicleId: r.vehicle_id,
+    commandId: String(r.id),
+    status: 'timed_out',
+  }));
 }

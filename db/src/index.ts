@@ -3,11 +3,25 @@ export { CopyValueError, type CopyColumn, type CopyType } from './copy-binary.js
 export { openDatabase, type DatabaseConfig } from './open.js';
 export { openPglite, pgliteOf } from './pglite.js';
 export { openPostgres } from './postgres.js';
-export { migrate, listMigrations, detectFeatures, migrationRequirements, CORE_MIGRATIONS_DIR, type DatabaseFeatures } from './migrate/migrate.js';
+export {
+  migrate,
+  listMigrations,
+  detectFeatures,
+  migrationRequirements,
+  CORE_MIGRATIONS_DIR,
+  type DatabaseFeatures,
+} from './migrate/migrate.js';
 export { syncSignals } from './signals.js';
 export { APP_ROLE } from './tenant-scope.js';
 export { storageMode, type StorageMode } from './storage.js';
 export {
-  completeCommands, expireCommands, insertCommand, markCommandFailed, markCommandSent, DEVICE_COMMAND_COLUMNS,
-  type CommandAnswer, type CommandStatus, type DeviceCommandRow,
+  completeCommands,
+  expireCommands,
+  insertCommand,
+  markCommandFailed,
+  markCommandSent,
+  DEVICE_COMMAND_COLUMNS,
+  type CommandAnswer,
+  type CommandStatus,
+  type DeviceCommandRow,
 } from './device-commands.js';

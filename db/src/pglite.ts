@@ -18,7 +18,11 @@ function wrap(q: PGlite | Transaction): Queryable {
     async copyRows(table: string, columns: CopyColumns, rows: readonly (readonly unknown[])[]): Promise<void> {
       const types = columnTypes(columns);
       const blob = new Blob(types ? [...copyBinaryChunks(rows, types)] : [...copyTextChunks(rows)]);
-      await q.query(copyStatement(table, columnNames(columns), types ? "'/dev/blob' (FORMAT binary)" : "'/dev/blob'"), [], { blob });
+      await q.query(
+        copyStatement(table, columnNames(columns), types ? "'/dev/blob' (FORMAT binary)" : "'/dev/blob'"),
+        [],
+        { blob },
+      );
     },
   };
 }

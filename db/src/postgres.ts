@@ -8,7 +8,12 @@ import { enterTenantScope } from './tenant-scope.js';
 import type { CopyColumns, Database, Queryable, QueryResult } from './types.js';
 
 // Keep timestamptz as Date, bigint (int8) as string by default; numeric aggregates we cast in SQL.
-async function copyInto(client: pg.PoolClient, table: string, columns: CopyColumns, rows: readonly (readonly unknown[])[]): Promise<void> {
+async function copyInto(
+  client: pg.PoolClient,
+  table: string,
+  columns: CopyColumns,
+  rows: readonly (readonly unknown[])[],
+): Promise<void> {
   const types = columnTypes(columns);
   if (types) {
     // Encode before starting COPY: a value the encoder refuses must fail before the server sees any row.
@@ -22,9 +27,13 @@ async function copyInto(client: pg.PoolClient, table: string, columns: CopyColum
 }
 
 function wrap(client: pg.Pool | pg.PoolClient): Queryable {
-  const copy = 'release' in client
-    ? { copyRows: (table: string, columns: CopyColumns, rows: readonly (readonly unknown[])[]) => copyInto(client, table, columns, rows) }
-    : {};
+  const copy =
+    'release' in client
+      ? {
+          copyRows: (table: string, columns: CopyColumns, rows: readonly (readonly unknown[])[]) =>
+            copyInto(client, table, columns, rows),
+        }
+      : {};
   return {
     ...copy,
     async query<T>(sql: string, params: readonly unknown[] = []): Promise<QueryResult<T>> {

@@ -45,7 +45,8 @@ function gaps(r: Relation): string[] {
   if (r.owner === APP_ROLE) found.push(`${r.name}: owned by ${APP_ROLE}, which bypasses its own policies`);
   if (r.kind === 'v' || r.kind === 'm') {
     // A view runs as its owner (a superuser here) unless security_invoker: the tables' policies would not apply.
-    if (r.appPrivileged && (r.kind === 'm' || !r.securityInvoker)) found.push(`${r.name}: a view ${APP_ROLE} reads that is not security_invoker`);
+    if (r.appPrivileged && (r.kind === 'm' || !r.securityInvoker))
+      found.push(`${r.name}: a view ${APP_ROLE} reads that is not security_invoker`);
   } else if (r.partition) {
     // Reached through its parent, whose policy applies; read directly it would not be guarded.
     if (r.appPrivileged) found.push(`${r.name}: a partition ${APP_ROLE} can read directly`);
@@ -72,11 +73,16 @@ describe.each(implementations)('row-level security catalogue: %s', (_name, open)
     expect(rows.flatMap(gaps)).toEqual([]);
     // The scan must see the tenant tables, or it would pass on an empty result.
     const tables = rows.filter((r) => (r.kind === 'r' || r.kind === 'p') && !r.partition).map((r) => r.name);
-    expect(tables).toEqual(expect.arrayContaining(['vehicles', 'devices', 'api_keys', 'alerts', 'audit_log', 'outbox_events']));
+    expect(tables).toEqual(
+      expect.arrayContaining(['vehicles', 'devices', 'api_keys', 'alerts', 'audit_log', 'outbox_events']),
+    );
   });
 
   it('runs tenant work as a role that cannot bypass row-level security', async () => {
-    const { rows } = await db.query<{ rolsuper: boolean; rolbypassrls: boolean }>('SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = $1', [APP_ROLE]);
+    const { rows } = await db.query<{ rolsuper: boolean; rolbypassrls: boolean }>(
+      'SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = $1',
+      [APP_ROLE],
+    );
     expect(rows).toEqual([{ rolsuper: false, rolbypassrls: false }]);
   });
 });

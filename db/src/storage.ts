@@ -8,7 +8,9 @@ export type StorageMode = 'timescaledb' | 'native';
 
 export async function storageMode(db: Database): Promise<StorageMode> {
   if (db.kind === 'pglite') return 'native';
-  const ext = await db.query<{ installed: boolean }>(`SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb') AS installed`);
+  const ext = await db.query<{ installed: boolean }>(
+    `SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb') AS installed`,
+  );
   if (!ext.rows[0]!.installed) return 'native';
   const hyper = await db.query<{ yes: boolean }>(
     `SELECT EXISTS (SELECT 1 FROM timescaledb_information.hypertables WHERE hypertable_schema = 'public' AND hypertable_name = 'samples') AS yes`,

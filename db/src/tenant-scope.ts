@@ -12,5 +12,8 @@ export const TENANT_SCHEMA = 'clutch_tenant';
  */
 export async function enterTenantScope(tx: Queryable, tenantId: string): Promise<void> {
   await tx.query(`SET LOCAL ROLE ${APP_ROLE}`);
-  await tx.query(`SELECT set_config('app.tenant_id', $1, true), set_config('search_path', '${TENANT_SCHEMA}, public', true)`, [tenantId]);
+  await tx.query(
+    `SELECT set_config('app.tenant_id', $1, true), set_config('search_path', '${TENANT_SCHEMA}, public', true)`,
+    [tenantId],
+  );
 }

@@ -24,11 +24,17 @@ describe.each(testDatabases(inject('pgAdminUrl'), 'db_testing'))('openTestDataba
     expect(await count('SELECT count(*) AS n FROM signals')).toBe(0);
     await db.close();
     db = await open({ migrate: false });
-    expect(await count(`SELECT count(*) AS n FROM information_schema.tables WHERE table_name = 'schema_migrations'`)).toBe(0);
+    expect(
+      await count(`SELECT count(*) AS n FROM information_schema.tables WHERE table_name = 'schema_migrations'`),
+    ).toBe(0);
   });
 
   it('creates the sample partitions around now when asked', async () => {
     db = await open({ partitions: true });
-    expect(await count(`SELECT count(*) AS n FROM pg_inherits i JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = 'samples'`)).toBeGreaterThan(1);
+    expect(
+      await count(
+        `SELECT count(*) AS n FROM pg_inherits i JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = 'samples'`,
+      ),
+    ).toBeGreaterThan(1);
   });
 });

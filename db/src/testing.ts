@@ -60,7 +60,8 @@ export async function openTestDatabase(kind: DatabaseKind, options: TestDatabase
   if (kind === 'pglite') {
     db = await openPglite(options.dataDir);
   } else {
-    if (!options.adminUrl) throw new Error("openTestDatabase('postgres') needs options.adminUrl (in vitest: inject('pgAdminUrl'))");
+    if (!options.adminUrl)
+      throw new Error("openTestDatabase('postgres') needs options.adminUrl (in vitest: inject('pgAdminUrl'))");
     const url = await createTestDatabase(options.adminUrl, options.name);
     db = await openPostgres(url, options.max === undefined ? {} : { max: options.max });
     urls.set(db, url);
@@ -70,7 +71,8 @@ export async function openTestDatabase(kind: DatabaseKind, options: TestDatabase
       await migrate(db, undefined, options.migrate === true || options.migrate === undefined ? {} : options.migrate);
       if (options.signals !== false) await syncSignals(db, signalCatalogue);
     }
-    if (options.partitions) await db.query(`SELECT clutch_ensure_sample_partitions(now() - interval '1 month', now() + interval '3 months')`);
+    if (options.partitions)
+      await db.query(`SELECT clutch_ensure_sample_partitions(now() - interval '1 month', now() + interval '3 months')`);
     await options.seed?.(db);
     return db;
   } catch (err) {

@@ -21,17 +21,27 @@ function parseCsv(input) {
   for (let i = 0; i < input.length; i++) {
     const ch = input[i];
     if (quoted) {
-      if (ch === '"' && input[i + 1] === '"') { field += '"'; i++; }
-      else if (ch === '"') quoted = false;
+      if (ch === '"' && input[i + 1] === '"') {
+        field += '"';
+        i++;
+      } else if (ch === '"') quoted = false;
       else field += ch;
     } else if (ch === '"') quoted = true;
-    else if (ch === ',') { row.push(field); field = ''; }
-    else if (ch === '\n' || ch === '\r') {
+    else if (ch === ',') {
+      row.push(field);
+      field = '';
+    } else if (ch === '\n' || ch === '\r') {
       if (ch === '\r' && input[i + 1] === '\n') i++;
-      row.push(field); rows.push(row); row = []; field = '';
+      row.push(field);
+      rows.push(row);
+      row = [];
+      field = '';
     } else field += ch;
   }
-  if (field !== '' || row.length > 0) { row.push(field); rows.push(row); }
+  if (field !== '' || row.length > 0) {
+    row.push(field);
+    rows.push(row);
+  }
   return rows;
 }
 
@@ -46,7 +56,10 @@ rows.forEach((r, i) => {
   if (r.length !== 7) return skipped.push(`line ${line}: ${r.length} fields`);
   const [code, manufacturer, rawDescription, type, , isGeneric] = r;
   if (manufacturer !== 'GENERIC' || isGeneric !== '1') return;
-  const description = rawDescription.replace(/\s+/g, ' ').trim().replace(/^"+|"+$/g, '');
+  const description = rawDescription
+    .replace(/\s+/g, ' ')
+    .trim()
+    .replace(/^"+|"+$/g, '');
   if (!/^[PCBU][0-3][0-9A-F]{3}$/.test(code)) return skipped.push(`line ${line}: bad code ${JSON.stringify(code)}`);
   if (type !== code[0]) return skipped.push(`line ${line}: type ${type} does not match ${code}`);
   if (description.length === 0 || description.length > 200 || [...description].some((c) => c.charCodeAt(0) < 0x20)) {
@@ -57,7 +70,8 @@ rows.forEach((r, i) => {
 });
 const sorted = Object.fromEntries(Object.entries(codes).sort(([a], [b]) => a.localeCompare(b)));
 const out = {
-  $license: 'Derived from dtc-codes by Wal33D (Waleed Judah), MIT License (see NOTICE.md). GENERIC rows only, whitespace normalised.',
+  $license:
+    'Derived from dtc-codes by Wal33D (Waleed Judah), MIT License (see NOTICE.md). GENERIC rows only, whitespace normalised.',
   codes: sorted,
 };
 writeFileSync(path.join(here, '../dtc/generic-codes.json'), `${JSON.stringify(out)}\n`);

@@ -18,7 +18,29 @@ mkdirSync(out, { recursive: true });
 // World manufacturer identifiers (VIN positions 1-3, SAE J853 / ISO 3780) under which each make builds
 // for the markets OBDb's captures come from. A public registry fact, not OBDb data.
 const WMI = {
-  Toyota: ['JTD', 'JTE', 'JTK', 'JTM', 'JTN', 'JTJ', 'JTH', 'JT2', 'JT3', 'JT4', 'JT8', '4T1', '4T3', '4T4', '2T1', '2T3', '5YF', 'NMT', 'SB1', 'VNK', 'MR0'],
+  Toyota: [
+    'JTD',
+    'JTE',
+    'JTK',
+    'JTM',
+    'JTN',
+    'JTJ',
+    'JTH',
+    'JT2',
+    'JT3',
+    'JT4',
+    'JT8',
+    '4T1',
+    '4T3',
+    '4T4',
+    '2T1',
+    '2T3',
+    '5YF',
+    'NMT',
+    'SB1',
+    'VNK',
+    'MR0',
+  ],
   Honda: ['JHM', 'JHL', '1HG', '2HG', '2HK', '5J6', '5FN', '7FA', '19X', 'SHH', 'SHS'],
   Ford: ['1FT', '1FM', '1FA', '3FM', '3FT', '2FT', 'WF0', '1ZV'],
   Chevrolet: ['1GC', '1G1', '2GC', '3GC', '1GN', 'KL1'],
@@ -46,7 +68,10 @@ for (const name of readdirSync(source).sort()) {
     const data = JSON.parse(readFileSync(path.join(dir, 'signalsets', 'v3', file), 'utf8'));
     const key = file.replace(/\.json$/, '');
     signalsets[key] = `${name}.${key}.json`;
-    writeFileSync(path.join(out, `${name}.${key}.json`), `${JSON.stringify({ $license: license(name, commits[name]), ...data })}\n`);
+    writeFileSync(
+      path.join(out, `${name}.${key}.json`),
+      `${JSON.stringify({ $license: license(name, commits[name]), ...data })}\n`,
+    );
   }
   const supportedByYear = {};
   const testRoot = path.join(dir, 'tests', 'test_cases');
@@ -66,10 +91,17 @@ for (const name of readdirSync(source).sort()) {
   }
   const years = Object.keys(supportedByYear).map(Number);
   index.push({
-    name, make, model: model.join(' '), wmi: WMI[make] ?? [],
+    name,
+    make,
+    model: model.join(' '),
+    wmi: WMI[make] ?? [],
     years: years.length ? [Math.min(...years), Math.max(...years)] : null,
-    signalsets, supportedMode01ByYear: supportedByYear,
+    signalsets,
+    supportedMode01ByYear: supportedByYear,
   });
 }
-writeFileSync(path.join(out, 'index.json'), `${JSON.stringify({ $license: 'Derived from the OBDb vehicle repositories listed, CC BY-SA 4.0. WMI lists: SAE J853 / ISO 3780 public registry.', vehicles: index }, null, 1)}\n`);
+writeFileSync(
+  path.join(out, 'index.json'),
+  `${JSON.stringify({ $license: 'Derived from the OBDb vehicle repositories listed, CC BY-SA 4.0. WMI lists: SAE J853 / ISO 3780 public registry.', vehicles: index }, null, 1)}\n`,
+);
 console.error(`${index.length} vehicle profiles written to ${out}`);

@@ -10,7 +10,10 @@ const HEADER = 'code,manufacturer,description,type,locale,is_generic,source_file
 
 describe('DTC descriptions', () => {
   it('parses quoted CSV fields with commas, doubled quotes and newlines', () => {
-    expect(parseCsv('a,b\r\n"x, y","say ""hi""\nthere"\n')).toEqual([['a', 'b'], ['x, y', 'say "hi"\nthere']]);
+    expect(parseCsv('a,b\r\n"x, y","say ""hi""\nthere"\n')).toEqual([
+      ['a', 'b'],
+      ['x, y', 'say "hi"\nthere'],
+    ]);
   });
 
   it('prefers the generic description, keeps manufacturer-only ones, and skips malformed rows', () => {
@@ -33,7 +36,9 @@ describe('DTC descriptions', () => {
   });
 
   it('answers generic codes from the bundled table, before any data set row', () => {
-    const d = dtcDescriptionsFromCsv(`${HEADER}\nP0300,GENERIC,Random Misfire,P,en,1,p\nP1604,TOYOTA,Startability Malfunction,P,en,0,t\n`);
+    const d = dtcDescriptionsFromCsv(
+      `${HEADER}\nP0300,GENERIC,Random Misfire,P,en,1,p\nP1604,TOYOTA,Startability Malfunction,P,en,0,t\n`,
+    );
     expect(d.describe('P0300')).toBe('Random/Multiple Cylinder Misfire Detected');
     expect(d.describe('P1604')).toBe('Startability Malfunction');
   });
@@ -44,16 +49,22 @@ describe('DTC descriptions', () => {
     expect(absent.describe('P1604')).toBeNull();
     const dir = mkdtempSync(path.join(tmpdir(), 'datasets-'));
     mkdirSync(path.join(dir, 'dtc-codes-wal33d'));
-    writeFileSync(path.join(dir, 'dtc-codes-wal33d', 'dtc_definitions.csv'), `${HEADER}\nP1604,TOYOTA,Startability Malfunction,P,en,0,t\n`);
+    writeFileSync(
+      path.join(dir, 'dtc-codes-wal33d', 'dtc_definitions.csv'),
+      `${HEADER}\nP1604,TOYOTA,Startability Malfunction,P,en,0,t\n`,
+    );
     const present = await loadDtcDescriptions(dir);
     expect(present.describe('P1604')).toBe('Startability Malfunction');
     expect(present.size).toBe(absent.size + 1);
   });
 
-  it.skipIf(!datasetAvailable('dtc-codes-wal33d'))('reads the real data set in place: generic plus manufacturer-specific codes', async () => {
-    const real = await loadDtcDescriptions(datasetsDir());
-    const bundled = await loadDtcDescriptions('/nonexistent');
-    expect(real.describe('P0301')).toBe('Cylinder 1 Misfire Detected');
-    expect(real.size).toBeGreaterThan(bundled.size);
-  });
+  it.skipIf(!datasetAvailable('dtc-codes-wal33d'))(
+    'reads the real data set in place: generic plus manufacturer-specific codes',
+    async () => {
+      const real = await loadDtcDescriptions(datasetsDir());
+      const bundled = await loadDtcDescriptions('/nonexistent');
+      expect(real.describe('P0301')).toBe('Cylinder 1 Misfire Detected');
+      expect(real.size).toBeGreaterThan(bundled.size);
+    },
+  );
 });

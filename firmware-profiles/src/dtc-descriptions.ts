@@ -7,6 +7,11 @@ import { datasetsDir } from './datasets/locate.js';
 import { parseCsv } from './datasets/csv.js';
 import { genericDtcTable } from './dtc.js';
 
+// A description with control characters is damaged data (and would reach pages and logs as is).
+// eslint-disable-next-line no-control-regex
+const CONTROL_CHARACTER = /[\u0000-\u001f\u007f]/;
+const hasControlCharacter = (text: string): boolean => CONTROL_CHARACTER.test(text);
+
 export interface DtcDescriptions {
   /** The generic (SAE J2012) description, else a manufacturer's; null when the code is unknown. */
   describe(code: string): string | null;
@@ -24,7 +29,10 @@ export const DTC_DATASET_FILE = path.join('dtc-codes-wal33d', 'dtc_definitions.c
  * adds manufacturer-specific ones; rows with a malformed code, an empty or over-long description or
  * control characters are skipped, never trusted.
  */
-export function dtcDescriptionsFromCsv(text: string, generic: ReadonlyMap<string, string> = genericDtcTable().codes): DtcDescriptions {
+export function dtcDescriptionsFromCsv(
+  text: string,
+  generic: ReadonlyMap<string, string> = genericDtcTable().codes,
+): DtcDescriptions {
   const [header, ...rows] = parseCsv(text);
   const col = (name: string): number => header?.indexOf(name) ?? -1;
   const [iCode, iMaker, iText] = [col('code'), col('manufacturer'), col('description')];
@@ -34,9 +42,10 @@ export function dtcDescriptionsFromCsv(text: string, generic: ReadonlyMap<string
     for (const row of rows) {
       const code = row[iCode]?.trim().toUpperCase() ?? '';
       const description = row[iText]?.trim() ?? '';
-      // eslint-disable-next-line no-control-regex
-      if (!CODE.test(code) || description === '' || description.length > 500 || /[\u0000-\u001f\u007f]/.test(description)) continue;
-      const target = (iMaker >= 0 ? row[iMaker]?.trim().toUpperCase() : 'GENERIC') === 'GENERIC' ? csvGeneric : specific;
+      if (!CODE.test(code) || description === '' || description.length > 500 || hasControlCharacter(description))
+        continue;
+      const target =
+        (iMaker >= 0 ? row[iMaker]?.trim().toUpperCase() : 'GENERIC') === 'GENERIC' ? csvGeneric : specific;
       if (!target.has(code)) target.set(code, description);
     }
   }
@@ -50,7 +59,9 @@ export function dtcDescriptionsFromCsv(text: string, generic: ReadonlyMap<string
 }
 
 /** The bundled generic table alone (the data set is absent). */
-export function genericDtcDescriptions(generic: ReadonlyMap<string, string> = genericDtcTable().codes): DtcDescriptions {
+export function genericDtcDescriptions(
+  generic: ReadonlyMap<string, string> = genericDtcTable().codes,
+): DtcDescriptions {
   return { describe: (code) => generic.get(code.toUpperCase()) ?? null, size: generic.size };
 }
 

@@ -19,7 +19,8 @@ export function parseDtcTable(text: string): DtcTable {
   const skipped: string[] = [];
   for (const [code, description] of Object.entries(data.codes ?? {})) {
     if (!CODE.test(code)) skipped.push(`${code}: not a DTC`);
-    else if (typeof description !== 'string' || description.trim() === '' || description.length > 200) skipped.push(`${code}: bad description`);
+    else if (typeof description !== 'string' || description.trim() === '' || description.length > 200)
+      skipped.push(`${code}: bad description`);
     else codes.set(code, description);
   }
   return { codes, skipped };

@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { signalCatalogue } from '@clutch/contracts';
-import { commandAppliesToYear, findCommandForSignal, findMode01Command, loadSignalset, parseSignalset, sae1979Signalset } from './index.js';
+import {
+  commandAppliesToYear,
+  findCommandForSignal,
+  findMode01Command,
+  loadSignalset,
+  parseSignalset,
+  sae1979Signalset,
+} from './index.js';
 
 describe('SAE J1979 signalset', () => {
   const set = sae1979Signalset();
@@ -30,7 +37,9 @@ describe('SAE J1979 signalset', () => {
 
 describe('parseSignalset', () => {
   it('rejects a signal without a length', () => {
-    expect(() => parseSignalset('{"commands":[{"cmd":{"01":"0C"},"signals":[{"id":"X","fmt":{}}]}]}')).toThrow(/fmt.len/);
+    expect(() => parseSignalset('{"commands":[{"cmd":{"01":"0C"},"signals":[{"id":"X","fmt":{}}]}]}')).toThrow(
+      /fmt.len/,
+    );
   });
   it('rejects names that could escape the profiles folder', () => {
     expect(() => loadSignalset('../package')).toThrow(/invalid profile name/);

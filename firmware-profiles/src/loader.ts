@@ -22,12 +22,19 @@ export function parseSignalset(text: string, source = 'signalset'): Signalset {
   const commands = (data as { commands?: unknown }).commands;
   if (!Array.isArray(commands)) throw new SignalsetError(`${source}: missing "commands" array`);
   commands.forEach((command: ObdCommand, i) => {
-    if (typeof command !== 'object' || command === null || typeof command.cmd !== 'object' || !Array.isArray(command.signals)) {
+    if (
+      typeof command !== 'object' ||
+      command === null ||
+      typeof command.cmd !== 'object' ||
+      !Array.isArray(command.signals)
+    ) {
       throw new SignalsetError(`${source}: commands[${i}] needs "cmd" and "signals"`);
     }
     for (const signal of command.signals) {
       if (typeof signal.id !== 'string' || typeof signal.fmt?.len !== 'number' || signal.fmt.len <= 0) {
-        throw new SignalsetError(`${source}: commands[${i}] signal ${JSON.stringify(signal.id)} needs an id and fmt.len > 0`);
+        throw new SignalsetError(
+          `${source}: commands[${i}] signal ${JSON.stringify(signal.id)} needs an id and fmt.len > 0`,
+        );
       }
     }
   });

@@ -35,7 +35,10 @@ describe('profile selection', () => {
     expect(selectProfile('1N4AZ1CP8JC000000', [], NOW).name).toBe('Nissan-Leaf');
   });
   it('falls back to SAE J1979 for unknown makes, bad VINs and weak matches', () => {
-    expect(selectProfile('WBA3A5C50DF000000', [0x0c], NOW)).toMatchObject({ name: 'SAEJ1979', reason: expect.stringMatching(/WMI WBA/) });
+    expect(selectProfile('WBA3A5C50DF000000', [0x0c], NOW)).toMatchObject({
+      name: 'SAEJ1979',
+      reason: expect.stringMatching(/WMI WBA/),
+    });
     expect(selectProfile(undefined, [0x0c], NOW).name).toBe('SAEJ1979');
     expect(selectProfile('4T1B11HK5KU000000', [0x0c], NOW).name).toBe('SAEJ1979');
   });

@@ -60,24 +60,41 @@ function pidSimilarity(entry: VehicleProfileEntry, year: number | undefined, sup
   return both / (supported.size + theirs.size - both);
 }
 
-export function selectProfile(vin: string | undefined, supportedPids: Iterable<number> = [], now?: Date): ProfileChoice {
+export function selectProfile(
+  vin: string | undefined,
+  supportedPids: Iterable<number> = [],
+  now?: Date,
+): ProfileChoice {
   const supported = new Set([...supportedPids].map((p) => p.toString(16).toUpperCase().padStart(2, '0')));
   const decoded = vin ? decodeVin(vin, now) : undefined;
   const fallback = (reason: string): ProfileChoice => ({
-    name: 'SAEJ1979', signalset: sae1979Signalset(), ...(decoded?.modelYear ? { modelYear: decoded.modelYear } : {}), reason,
+    name: 'SAEJ1979',
+    signalset: sae1979Signalset(),
+    ...(decoded?.modelYear ? { modelYear: decoded.modelYear } : {}),
+    reason,
   });
-  if (!decoded) return fallback(vin ? `VIN ${JSON.stringify(vin)} is not a valid 17-character VIN` : 'no VIN (Mode 09 PID 02 unanswered)');
+  if (!decoded)
+    return fallback(
+      vin ? `VIN ${JSON.stringify(vin)} is not a valid 17-character VIN` : 'no VIN (Mode 09 PID 02 unanswered)',
+    );
   const year = decoded.modelYear;
   const byMake = vehicleProfiles().filter((v) => v.wmi.includes(decoded.wmi));
   if (byMake.length === 0) return fallback(`no profile for WMI ${decoded.wmi}`);
   const inYears = byMake.filter((v) => !v.years || year === undefined || (year >= v.years[0] && year <= v.years[1]));
   if (inYears.length === 0) return fallback(`no ${byMake[0]!.make} profile covers model year ${year}`);
-  const ranked = inYears.map((v) => ({ v, score: pidSimilarity(v, year, supported) })).sort((a, b) => b.score - a.score);
+  const ranked = inYears
+    .map((v) => ({ v, score: pidSimilarity(v, year, supported) }))
+    .sort((a, b) => b.score - a.score);
   const best = ranked[0]!;
   // A make with several models needs the car's PID answers to tell them apart; too weak a match is a guess.
-  if (inYears.length > 1 && best.score < 0.5) return fallback(`${inYears.length} ${best.v.make} profiles, none matches the supported PIDs (best ${best.v.name} ${best.score.toFixed(2)})`);
+  if (inYears.length > 1 && best.score < 0.5)
+    return fallback(
+      `${inYears.length} ${best.v.make} profiles, none matches the supported PIDs (best ${best.v.name} ${best.score.toFixed(2)})`,
+    );
   return {
-    name: best.v.name, signalset: signalsetFor(best.v, year), ...(year ? { modelYear: year } : {}),
+    name: best.v.name,
+    signalset: signalsetFor(best.v, year),
+    ...(year ? { modelYear: year } : {}),
     reason: `WMI ${decoded.wmi}, model year ${year ?? '?'}${inYears.length > 1 ? `, supported PIDs match ${best.score.toFixed(2)}` : ''}`,
   };
 }

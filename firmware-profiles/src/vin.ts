@@ -15,8 +15,29 @@ export interface DecodedVin {
 const VALID = /^[A-HJ-NPR-Z0-9]{17}$/;
 // 49 CFR 565.15: transliteration and position weights of the check digit.
 const VALUES: Record<string, number> = {
-  A: 1, B: 2, C: 3, D: 4, E: 5, F: 6, G: 7, H: 8, J: 1, K: 2, L: 3, M: 4, N: 5, P: 7, R: 9,
-  S: 2, T: 3, U: 4, V: 5, W: 6, X: 7, Y: 8, Z: 9,
+  A: 1,
+  B: 2,
+  C: 3,
+  D: 4,
+  E: 5,
+  F: 6,
+  G: 7,
+  H: 8,
+  J: 1,
+  K: 2,
+  L: 3,
+  M: 4,
+  N: 5,
+  P: 7,
+  R: 9,
+  S: 2,
+  T: 3,
+  U: 4,
+  V: 5,
+  W: 6,
+  X: 7,
+  Y: 8,
+  Z: 9,
 };
 const WEIGHTS = [8, 7, 6, 5, 4, 3, 2, 10, 0, 9, 8, 7, 6, 5, 4, 3, 2];
 // Position 10 codes cycle every 30 years: A=1980/2010 ... Y=2000/2030, 1..9 = 2001..2009/2031..2039.
@@ -51,5 +72,11 @@ export function decodeVin(raw: string, now?: Date): DecodedVin | undefined {
   const vin = raw.trim().toUpperCase();
   if (!VALID.test(vin)) return undefined;
   const modelYear = modelYearOf(vin, now);
-  return { vin, wmi: vin.slice(0, 3), vds: vin.slice(3, 8), ...(modelYear ? { modelYear } : {}), checkDigitOk: checkDigit(vin) === vin[8] };
+  return {
+    vin,
+    wmi: vin.slice(0, 3),
+    vds: vin.slice(3, 8),
+    ...(modelYear ? { modelYear } : {}),
+    checkDigitOk: checkDigit(vin) === vin[8],
+  };
 }

@@ -21,7 +21,10 @@ describe('agent config', () => {
   it('accepts the shipped example (apart from its password file)', () => {
     const raw = JSON.parse(readFileSync(example, 'utf8')) as Record<string, unknown>;
     delete raw['passwordFile'];
-    expect(parseConfig(raw)).toMatchObject({ mqttUrl: 'mqtts://broker.example.com:8883', caFile: '/etc/clutch-agent/ca.pem' });
+    expect(parseConfig(raw)).toMatchObject({
+      mqttUrl: 'mqtts://broker.example.com:8883',
+      caFile: '/etc/clutch-agent/ca.pem',
+    });
   });
   it('documents every key in docs/gateway-agent.md', () => {
     const text = readFileSync(docs, 'utf8');

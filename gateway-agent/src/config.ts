@@ -11,25 +11,48 @@ interface KeySpec {
 }
 
 export const CONFIG_KEYS = {
-  port: { type: 'string', required: true, doc: 'Serial device of the ELM327 (USB: /dev/ttyUSB0; Bluetooth: /dev/rfcomm0).' },
-  baud: { type: 'number', default: 38400, doc: 'Serial speed; ELM327 v1.x defaults to 38400, many clones to 9600 or 115200.' },
+  port: {
+    type: 'string',
+    required: true,
+    doc: 'Serial device of the ELM327 (USB: /dev/ttyUSB0; Bluetooth: /dev/rfcomm0).',
+  },
+  baud: {
+    type: 'number',
+    default: 38400,
+    doc: 'Serial speed; ELM327 v1.x defaults to 38400, many clones to 9600 or 115200.',
+  },
   mqttUrl: { type: 'string', required: true, doc: 'Broker URL: mqtt://host:1883 or mqtts://host:8883 (TLS).' },
   caFile: { type: 'string', doc: 'PEM file of the CA that signed the broker certificate (private CA with mqtts://).' },
-  certFile: { type: 'string', doc: 'PEM client certificate (CN tenant/device) for certificate login over mqtts://; no password needed.' },
+  certFile: {
+    type: 'string',
+    doc: 'PEM client certificate (CN tenant/device) for certificate login over mqtts://; no password needed.',
+  },
   keyFile: { type: 'string', doc: 'PEM private key of certFile.' },
   username: { type: 'string', doc: 'MQTT username (device credential).' },
   password: { type: 'string', doc: 'MQTT password. Prefer passwordFile so the secret is not in the config.' },
   passwordFile: { type: 'string', doc: 'File whose first line is the MQTT password.' },
   tenant: { type: 'string', required: true, doc: 'Tenant id (topic segment).' },
   device: { type: 'string', required: true, doc: 'Device id (topic segment).' },
-  queueDir: { type: 'string', default: '/var/lib/clutch-agent', doc: 'Store-and-forward directory (disk queue, seq, journal).' },
-  queueMaxBytes: { type: 'number', default: 256 * 1024 * 1024, doc: 'Disk queue bound; beyond it the oldest batches are dropped (logged).' },
+  queueDir: {
+    type: 'string',
+    default: '/var/lib/clutch-agent',
+    doc: 'Store-and-forward directory (disk queue, seq, journal).',
+  },
+  queueMaxBytes: {
+    type: 'number',
+    default: 256 * 1024 * 1024,
+    doc: 'Disk queue bound; beyond it the oldest batches are dropped (logged).',
+  },
   fsync: { type: 'boolean', default: true, doc: 'fsync every queued batch (turn off only on tmpfs).' },
   inflightWindow: { type: 'number', default: 16, doc: 'Batches sent but not yet acknowledged, at most.' },
   batchIntervalMs: { type: 'number', default: 1000, doc: 'How often pending samples are cut into a batch.' },
   pollScale: { type: 'number', default: 1, doc: 'Multiplies every polling period (0.5 = twice as often).' },
   gpsPort: { type: 'string', doc: 'Serial device of an NMEA 0183 GPS receiver (optional).' },
-  gpsBaud: { type: 'number', default: 9600, doc: 'GPS serial speed (NMEA 0183 default 4800; most USB receivers 9600).' },
+  gpsBaud: {
+    type: 'number',
+    default: 9600,
+    doc: 'GPS serial speed (NMEA 0183 default 4800; most USB receivers 9600).',
+  },
   logLevel: { type: 'string', default: 'info', doc: 'pino level: fatal, error, warn, info, debug, trace.' },
 } as const satisfies Record<string, KeySpec>;
 
@@ -78,7 +101,8 @@ export function parseConfig(raw: Record<string, unknown>, source = 'config'): Ag
     if (out[key] === undefined && spec.default !== undefined) out[key] = spec.default;
     if (out[key] === undefined && spec.required) throw agentError('CONFIG_INVALID', `${source}: ${key} is required`);
   }
-  if (!/^mqtts?:\/\//.test(out['mqttUrl'] as string)) throw agentError('CONFIG_INVALID', `${source}: mqttUrl must start with mqtt:// or mqtts://`);
+  if (!/^mqtts?:\/\//.test(out['mqttUrl'] as string))
+    throw agentError('CONFIG_INVALID', `${source}: mqttUrl must start with mqtt:// or mqtts://`);
   const config = out as unknown as AgentConfig;
   if (config.passwordFile && config.password === undefined) {
     config.password = readFileSync(config.passwordFile, 'utf8').split(/\r?\n/)[0];
@@ -93,6 +117,7 @@ export function loadConfigFile(file: string): Record<string, unknown> {
   } catch (err) {
     throw agentError('CONFIG_INVALID', `${file}: ${(err as Error).message}`);
   }
-  if (typeof data !== 'object' || data === null || Array.isArray(data)) throw agentError('CONFIG_INVALID', `${file}: must be a JSON object`);
+  if (typeof data !== 'object' || data === null || Array.isArray(data))
+    throw agentError('CONFIG_INVALID', `${file}: must be a JSON object`);
   return data as Record<string, unknown>;
 }

@@ -38,7 +38,8 @@ export function checkCatalogue(catalogue: Catalogue, source: Catalogue, locale: 
       continue;
     }
     const expected = messageArguments(sourceMessage);
-    for (const name of args) if (!expected.has(name)) problems.push(`${locale}: ${key} uses {${name}}, which the code never passes`);
+    for (const name of args)
+      if (!expected.has(name)) problems.push(`${locale}: ${key} uses {${name}}, which the code never passes`);
   }
   return problems;
 }

@@ -27,8 +27,21 @@ describe('locale negotiation', () => {
   });
 
   it('finds right-to-left locales from locale data', () => {
-    expect(['ar', 'ar-EG', 'fa', 'he', 'ur', 'ar-XB'].map(textDirection)).toEqual(['rtl', 'rtl', 'rtl', 'rtl', 'rtl', 'rtl']);
-    expect(['en', 'de-CH', 'en-XA', 'zh-Hant', 'garbage!'].map(textDirection)).toEqual(['ltr', 'ltr', 'ltr', 'ltr', 'ltr']);
+    expect(['ar', 'ar-EG', 'fa', 'he', 'ur', 'ar-XB'].map(textDirection)).toEqual([
+      'rtl',
+      'rtl',
+      'rtl',
+      'rtl',
+      'rtl',
+      'rtl',
+    ]);
+    expect(['en', 'de-CH', 'en-XA', 'zh-Hant', 'garbage!'].map(textDirection)).toEqual([
+      'ltr',
+      'ltr',
+      'ltr',
+      'ltr',
+      'ltr',
+    ]);
   });
 });
 
@@ -50,7 +63,8 @@ describe('translator', () => {
     // Arabic has six plural categories; "two" must be reachable.
     // ar-EG: CLDR's plain `ar` now defaults to Latin digits, Egypt uses Arabic-Indic ones.
     const ar = createTranslator('ar-EG', {
-      'vehicles.count': '{count, plural, zero {لا مركبات} one {مركبة واحدة} two {مركبتان} few {# مركبات} many {# مركبة} other {# مركبة}}',
+      'vehicles.count':
+        '{count, plural, zero {لا مركبات} one {مركبة واحدة} two {مركبتان} few {# مركبات} many {# مركبة} other {# مركبة}}',
       'vehicles.heading': 'broken {',
     });
     expect(ar.dir).toBe('rtl');
@@ -81,7 +95,11 @@ describe('catalogue check', () => {
 
   it('reports unparsable messages, unknown keys and arguments the code never passes', () => {
     const problems = checkCatalogue(
-      { 'vehicles.heading': 'Fahrzeuge {', 'vehicles.count': '{n, plural, one {# Fahrzeug} other {# Fahrzeuge}}', 'made.up': 'x' },
+      {
+        'vehicles.heading': 'Fahrzeuge {',
+        'vehicles.count': '{n, plural, one {# Fahrzeug} other {# Fahrzeuge}}',
+        'made.up': 'x',
+      },
       sourceCatalogue,
       'de',
     );
@@ -94,7 +112,12 @@ describe('catalogue check', () => {
 
   it('finds the keys markup and code use', () => {
     const html = '<h1 data-i18n="vehicles.heading">Vehicles</h1><section data-i18n-aria-label="dashboard.tiles.label">';
-    const code = "el.textContent = i18n.t('vehicles.count', { count }); tr.t(\"dashboard.back\")";
-    expect(usedMessageKeys(html + code).sort()).toEqual(['dashboard.back', 'dashboard.tiles.label', 'vehicles.count', 'vehicles.heading']);
+    const code = 'el.textContent = i18n.t(\'vehicles.count\', { count }); tr.t("dashboard.back")';
+    expect(usedMessageKeys(html + code).sort()).toEqual([
+      'dashboard.back',
+      'dashboard.tiles.label',
+      'vehicles.count',
+      'vehicles.heading',
+    ]);
   });
 });

@@ -1,4 +1,11 @@
-export { catalogueLocales, catalogueUrl, sourceCatalogue, sourceLocale, type Catalogue, type MessageKey } from './catalogues.js';
+export {
+  catalogueLocales,
+  catalogueUrl,
+  sourceCatalogue,
+  sourceLocale,
+  type Catalogue,
+  type MessageKey,
+} from './catalogues.js';
 export { checkCatalogue, messageArguments, usedMessageKeys } from './check.js';
 export { textDirection } from './direction.js';
 export { negotiateLocale, parseAcceptLanguage } from './negotiate.js';

@@ -15,7 +15,10 @@ type Ast = ReturnType<IntlMessageFormat['getAst']>;
 type Element = Ast[number];
 
 const ACCENTED: Record<string, string> = Object.fromEntries(
-  [...'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ'].map((c, i) => [c, [...'åƀçðéƒĝĥîĵķļɱñöþǫŕšţûṽŵẋýžÅƁÇÐÉƑĜĤÎĴĶĻṀÑÖÞǪŔŠŢÛṼŴẊÝŽ'][i]!]),
+  [...'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ'].map((c, i) => [
+    c,
+    [...'åƀçðéƒĝĥîĵķļɱñöþǫŕšţûṽŵẋýžÅƁÇÐÉƑĜĤÎĴĶĻṀÑÖÞǪŔŠŢÛṼŴẊÝŽ'][i]!,
+  ]),
 );
 const VOWELS = new Set([...'aeiouAEIOU']);
 const RLO = '\u202e';
@@ -34,7 +37,9 @@ function transform(elements: Ast, literal: (text: string) => string): Ast {
   return elements.map((el): Element => {
     if (el.type === 0) return { ...el, value: literal(el.value) };
     if ('options' in el) {
-      const options = Object.fromEntries(Object.entries(el.options).map(([k, o]) => [k, { ...o, value: transform(o.value, literal) }]));
+      const options = Object.fromEntries(
+        Object.entries(el.options).map(([k, o]) => [k, { ...o, value: transform(o.value, literal) }]),
+      );
       return { ...el, options } as Element;
     }
     if ('children' in el) return { ...el, children: transform(el.children, literal) } as Element;

@@ -82,7 +82,8 @@ export function createTranslator(locale: string, catalogue: Catalogue = {}): Tra
     t: (key, values) => text(key, values),
     text,
     number,
-    dateTime: (value, options) => new Intl.DateTimeFormat(locale, options).format(typeof value === 'string' ? new Date(value) : value),
+    dateTime: (value, options) =>
+      new Intl.DateTimeFormat(locale, options).format(typeof value === 'string' ? new Date(value) : value),
     ago,
   };
 }

@@ -1,14 +1,33 @@
 export { newSecret, sha256, secretMatches } from './secrets/secrets.js';
 export { identityErrors, identityError, type IdentityErrorCode } from './errors.js';
 export {
-  deviceUsername, parseDeviceUsername, issueDeviceCredential, verifyDeviceCredential, revokeDeviceCredential, deviceCredentialIsLive,
+  deviceUsername,
+  parseDeviceUsername,
+  issueDeviceCredential,
+  verifyDeviceCredential,
+  revokeDeviceCredential,
+  deviceCredentialIsLive,
   type DeviceLogin,
 } from './devices/device-credentials.js';
 export { provisionDevice, ensureTenant, type ProvisionedDevice, type VehicleDetails } from './devices/provisioning.js';
 export {
-  API_KEY_SCOPES, createApiKey, verifyApiKey, revokeApiKey, listApiKeys, type ApiKeyPrincipal, type ApiKeyScope, type ApiKeySummary,
+  API_KEY_SCOPES,
+  createApiKey,
+  verifyApiKey,
+  revokeApiKey,
+  listApiKeys,
+  type ApiKeyPrincipal,
+  type ApiKeyScope,
+  type ApiKeySummary,
 } from './api-keys/api-keys.js';
 export {
-  createLoginLimiter, addressKey, DEFAULT_USERNAME_LIMITS, DEFAULT_IP_LIMITS,
-  type LoginLimiter, type LoginLimiterOptions, type LoginKey, type LoginCheck, type FailureLimits,
+  createLoginLimiter,
+  addressKey,
+  DEFAULT_USERNAME_LIMITS,
+  DEFAULT_IP_LIMITS,
+  type LoginLimiter,
+  type LoginLimiterOptions,
+  type LoginKey,
+  type LoginCheck,
+  type FailureLimits,
 } from './limits/login-limiter.js';

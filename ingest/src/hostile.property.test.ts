@@ -14,7 +14,12 @@ const CASES = 300;
 const DAY = 86_400_000;
 
 /** mulberry32, as in ml/src/dataset/rng.ts: small, seeded, reproducible. */
-function createRng(seed: number): { next(): number; int(min: number, maxExclusive: number): number; pick<T>(items: readonly T[]): T; chance(p: number): boolean } {
+function createRng(seed: number): {
+  next(): number;
+  int(min: number, maxExclusive: number): number;
+  pick<T>(items: readonly T[]): T;
+  chance(p: number): boolean;
+} {
   let a = seed >>> 0;
   const next = (): number => {
     a = (a + 0x6d2b79f5) >>> 0;
@@ -45,7 +50,18 @@ const encode = (value: unknown): string => JSON.stringify(value).replace(/"@@raw
 const MAYBE: unknown[] = [0, new Raw('-0'), 5e-324, -5e-324, 1, -1, 0.5, 1e-300, Number.MAX_SAFE_INTEGER, 100, 2 ** 31];
 // Values every numeric, string or structural field of every payload refuses.
 const ALWAYS_BAD: unknown[] = [
-  null, new Raw('1e999'), new Raw('-1e999'), 1e308, -1e308, 'NaN', '12', true, [], {}, 'x'.repeat(300), '\u0000',
+  null,
+  new Raw('1e999'),
+  new Raw('-1e999'),
+  1e308,
+  -1e308,
+  'NaN',
+  '12',
+  true,
+  [],
+  {},
+  'x'.repeat(300),
+  '\u0000',
 ];
 
 const evilTopic = (kind: string): string => `clutch/v1/evil/e-1/${kind}`;
@@ -58,15 +74,32 @@ interface Hostile {
 /** One hostile message of tenant evil: a valid payload with at least one field made bad for sure, or no payload at all. */
 function hostileMessage(rng: Rng, now: number): Hostile {
   const received = (topic: string, payload: string | Buffer, note: string): Hostile => ({
-    message: { topic, payload: Buffer.isBuffer(payload) ? payload : Buffer.from(payload), receivedAt: now }, note,
+    message: { topic, payload: Buffer.isBuffer(payload) ? payload : Buffer.from(payload), receivedAt: now },
+    note,
   });
-  const kind = rng.pick(['telemetry', 'telemetry', 'telemetry', 'location', 'dtc', 'status', 'cmd_result', 'raw', 'topic'] as const);
+  const kind = rng.pick([
+    'telemetry',
+    'telemetry',
+    'telemetry',
+    'location',
+    'dtc',
+    'status',
+    'cmd_result',
+    'raw',
+    'topic',
+  ] as const);
   if (kind === 'raw') {
     const shapes: [string, () => string | Buffer][] = [
       ['random bytes', () => Buffer.from(Array.from({ length: rng.int(0, 64) }, () => rng.int(0, 256)))],
-      ['truncated JSON', () => encode({ v: 1, seq: 1, t0: now, samples: [[0, 'engine.rpm', 800]] }).slice(0, rng.int(0, 40))],
+      [
+        'truncated JSON',
+        () => encode({ v: 1, seq: 1, t0: now, samples: [[0, 'engine.rpm', 800]] }).slice(0, rng.int(0, 40)),
+      ],
       ['deep nesting', () => '['.repeat(5000) + ']'.repeat(5000)],
-      ['over the byte limit', () => encode({ v: 1, seq: 1, t0: now, samples: [[0, 'engine.rpm', 800]], pad: 'x'.repeat(300_000) })],
+      [
+        'over the byte limit',
+        () => encode({ v: 1, seq: 1, t0: now, samples: [[0, 'engine.rpm', 800]], pad: 'x'.repeat(300_000) }),
+      ],
       ['empty', () => ''],
       ['JSON null', () => 'null'],
       ['invalid UTF-8', () => Buffer.from([0xff, 0xfe, 0x7b, 0x00, 0x5c])],
@@ -77,13 +110,31 @@ function hostileMessage(rng: Rng, now: number): Hostile {
   if (kind === 'topic') {
     // 36 dashes pass every check before the database's ::uuid cast refuses them: the batch is split.
     const dashes = '-'.repeat(36);
-    if (rng.chance(0.3)) return received(evilTopic(`cmd/${dashes}/result`), encode({ v: 1, id: dashes, ok: true }), 'command id the database refuses');
-    const topic = rng.pick(['clutch/v1/evil/no-such-device/telemetry', 'clutch/v1/evil/e-1/cmd/abc', 'clutch/v1/evil/e-1/telemetry/extra', 'clutch/v2/evil/e-1/telemetry', 'clutch/v1/ev+il/e-1/telemetry']);
-    return received(topic, encode({ v: 1, seq: 1, t0: now - 1000, samples: [[0, 'engine.rpm', 800]] }), `topic ${topic}`);
+    if (rng.chance(0.3))
+      return received(
+        evilTopic(`cmd/${dashes}/result`),
+        encode({ v: 1, id: dashes, ok: true }),
+        'command id the database refuses',
+      );
+    const topic = rng.pick([
+      'clutch/v1/evil/no-such-device/telemetry',
+      'clutch/v1/evil/e-1/cmd/abc',
+      'clutch/v1/evil/e-1/telemetry/extra',
+      'clutch/v2/evil/e-1/telemetry',
+      'clutch/v1/ev+il/e-1/telemetry',
+    ]);
+    return received(
+      topic,
+      encode({ v: 1, seq: 1, t0: now - 1000, samples: [[0, 'engine.rpm', 800]] }),
+      `topic ${topic}`,
+    );
   }
 
   /** `bad` lists, per field, values that field refuses whatever else the payload holds. */
-  const mutate = (target: Record<string, unknown> | unknown[], bad: Record<string | number, readonly unknown[]>): string => {
+  const mutate = (
+    target: Record<string, unknown> | unknown[],
+    bad: Record<string | number, readonly unknown[]>,
+  ): string => {
     const fields = Object.keys(bad);
     // Maybe-valid noise first, on any field; then the refusal, which is never overwritten.
     if (rng.chance(0.5)) (target as Record<string, unknown>)[rng.pick(fields)] = rng.pick(MAYBE);
@@ -94,7 +145,11 @@ function hostileMessage(rng: Rng, now: number): Hostile {
   };
 
   if (kind === 'telemetry') {
-    const samples: unknown[][] = Array.from({ length: rng.int(1, 20) }, (_, i) => [i * 100, rng.pick(['engine.rpm', 'vehicle.speed', 'engine.coolant_temp']), 50]);
+    const samples: unknown[][] = Array.from({ length: rng.int(1, 20) }, (_, i) => [
+      i * 100,
+      rng.pick(['engine.rpm', 'vehicle.speed', 'engine.coolant_temp']),
+      50,
+    ]);
     const batch: Record<string, unknown> = { v: 1, seq: rng.int(0, 1000), t0: now - rng.int(1000, 3600_000), samples };
     const where = rng.pick(['batch', 'sample', 'time', 'size'] as const);
     let note: string;
@@ -110,9 +165,16 @@ function hostileMessage(rng: Rng, now: number): Hostile {
     } else if (where === 'sample') {
       const sample = rng.pick(samples);
       const position = rng.int(0, 4);
-      note = position === 3
-        ? `sample of length ${(sample.push(1), sample.length)}`
-        : `sample ${mutate(sample, { [position]: [[...ALWAYS_BAD, -1, 1e20, 3600_001, 0.5], [...ALWAYS_BAD, 'no.such.signal', '', '__proto__'], [...ALWAYS_BAD, 1e20, -1e20, 1e6]][position]! })}`;
+      note =
+        position === 3
+          ? `sample of length ${(sample.push(1), sample.length)}`
+          : `sample ${mutate(sample, {
+              [position]: [
+                [...ALWAYS_BAD, -1, 1e20, 3600_001, 0.5],
+                [...ALWAYS_BAD, 'no.such.signal', '', '__proto__'],
+                [...ALWAYS_BAD, 1e20, -1e20, 1e6],
+              ][position]!,
+            })}`;
     } else if (where === 'time') {
       // Valid to the schema, refused by the server's clock: far future, far past, an offset of years.
       const moves: [string, () => void][] = [
@@ -136,28 +198,61 @@ function hostileMessage(rng: Rng, now: number): Hostile {
     return received(evilTopic('telemetry'), encode(batch), `telemetry ${note}`);
   }
   if (kind === 'location') {
-    const fix: Record<string, unknown> = { v: 1, t: now - rng.int(0, 60_000), lat: 48.1, lon: 11.5, speedKmh: 40, headingDeg: 90, hdop: 1, satellites: 7, altM: 500 };
+    const fix: Record<string, unknown> = {
+      v: 1,
+      t: now - rng.int(0, 60_000),
+      lat: 48.1,
+      lon: 11.5,
+      speedKmh: 40,
+      headingDeg: 90,
+      hdop: 1,
+      satellites: 7,
+      altM: 500,
+    };
     const note = rng.chance(0.3)
       ? `t ${(fix.t = rng.pick([Date.UTC(2121, 0, 1), now - 31 * DAY, now + 6 * 60_000, Date.UTC(2001, 0, 1)]))}`
-      : mutate(fix, Object.fromEntries(['v', 't', 'lat', 'lon', 'speedKmh', 'headingDeg', 'hdop', 'satellites', 'altM', 'extra'].map((f) => [f, [...ALWAYS_BAD, 1e6, -1e6, 1e300]])));
+      : mutate(
+          fix,
+          Object.fromEntries(
+            ['v', 't', 'lat', 'lon', 'speedKmh', 'headingDeg', 'hdop', 'satellites', 'altM', 'extra'].map((f) => [
+              f,
+              [...ALWAYS_BAD, 1e6, -1e6, 1e300],
+            ]),
+          ),
+        );
     return received(evilTopic('location'), encode(fix), `location ${note}`);
   }
   if (kind === 'dtc') {
-    const report: Record<string, unknown> = { v: 1, t: now - rng.int(0, 60_000), codes: [{ code: 'P0301', kind: 'stored' }] };
+    const report: Record<string, unknown> = {
+      v: 1,
+      t: now - rng.int(0, 60_000),
+      codes: [{ code: 'P0301', kind: 'stored' }],
+    };
     const choice = rng.int(0, 4);
-    const note = choice === 0
-      ? `t ${(report.t = rng.pick([Date.UTC(2121, 0, 1), now - 31 * DAY, now + 6 * 60_000]))}`
-      : choice === 1
-        ? `${(report.codes = Array.from({ length: 256 }, () => ({ code: 'P0301', kind: 'stored' }))).length} codes`
-        : choice === 2
-          ? `code ${mutate((report.codes as Record<string, unknown>[])[0]!, { code: [...ALWAYS_BAD, 'X9999', 'gone'], kind: [...ALWAYS_BAD, 'X9999', 'gone'], ecu: [1, 'ABCDEFGHIJ'], extra: ALWAYS_BAD })}`
-          : mutate(report, { v: [...ALWAYS_BAD, -1], t: [...ALWAYS_BAD, 1e300, -1], codes: [...ALWAYS_BAD, -1], extra: ALWAYS_BAD });
+    const note =
+      choice === 0
+        ? `t ${(report.t = rng.pick([Date.UTC(2121, 0, 1), now - 31 * DAY, now + 6 * 60_000]))}`
+        : choice === 1
+          ? `${(report.codes = Array.from({ length: 256 }, () => ({ code: 'P0301', kind: 'stored' }))).length} codes`
+          : choice === 2
+            ? `code ${mutate((report.codes as Record<string, unknown>[])[0]!, { code: [...ALWAYS_BAD, 'X9999', 'gone'], kind: [...ALWAYS_BAD, 'X9999', 'gone'], ecu: [1, 'ABCDEFGHIJ'], extra: ALWAYS_BAD })}`
+            : mutate(report, {
+                v: [...ALWAYS_BAD, -1],
+                t: [...ALWAYS_BAD, 1e300, -1],
+                codes: [...ALWAYS_BAD, -1],
+                extra: ALWAYS_BAD,
+              });
     return received(evilTopic('dtc'), encode(report), `dtc ${note}`);
   }
   if (kind === 'status') {
     const status: Record<string, unknown> = { v: 1, state: 'online', t: now, agentVersion: '1.0.0' };
     const note = mutate(status, {
-      v: ALWAYS_BAD, state: [...ALWAYS_BAD, 'maybe'], t: [...ALWAYS_BAD, 1e300], vin: [...ALWAYS_BAD, 'WRONGVIN'], agentVersion: [1, 'x'.repeat(65)], extra: ALWAYS_BAD,
+      v: ALWAYS_BAD,
+      state: [...ALWAYS_BAD, 'maybe'],
+      t: [...ALWAYS_BAD, 1e300],
+      vin: [...ALWAYS_BAD, 'WRONGVIN'],
+      agentVersion: [1, 'x'.repeat(65)],
+      extra: ALWAYS_BAD,
     });
     return received(evilTopic('status'), encode(status), `status ${note}`);
   }
@@ -168,8 +263,12 @@ function hostileMessage(rng: Rng, now: number): Hostile {
   const note = mismatched
     ? 'id of another command'
     : mutate(result, {
-      v: ALWAYS_BAD, id: [...ALWAYS_BAD, 'has space'], ok: ALWAYS_BAD, error: [...ALWAYS_BAD, { code: 'x'.repeat(65), message: 'm' }, { code: 'E' }], extra: ALWAYS_BAD,
-    });
+        v: ALWAYS_BAD,
+        id: [...ALWAYS_BAD, 'has space'],
+        ok: ALWAYS_BAD,
+        error: [...ALWAYS_BAD, { code: 'x'.repeat(65), message: 'm' }, { code: 'E' }],
+        extra: ALWAYS_BAD,
+      });
   return received(evilTopic(`cmd/${id}/result`), encode(result), `cmd_result ${note}`);
 }
 
@@ -181,10 +280,15 @@ describe('hostile input from one tenant', () => {
   beforeAll(async () => {
     db = await openTestDatabase('pglite');
     await db.query(`INSERT INTO tenants (id, name) VALUES ('evil', 'Evil'), ('good', 'Good')`);
-    const vehicles = await db.query<{ id: string; tenant_id: string }>(`INSERT INTO vehicles (tenant_id, name) VALUES ('evil', 'E'), ('good', 'G') RETURNING id, tenant_id`);
+    const vehicles = await db.query<{ id: string; tenant_id: string }>(
+      `INSERT INTO vehicles (tenant_id, name) VALUES ('evil', 'E'), ('good', 'G') RETURNING id, tenant_id`,
+    );
     const vehicleOf = (tenant: string): string => vehicles.rows.find((v) => v.tenant_id === tenant)!.id;
     goodVehicle = vehicleOf('good');
-    await db.query(`INSERT INTO devices (tenant_id, id, vehicle_id) VALUES ('evil', 'e-1', $1), ('good', 'g-1', $2)`, [vehicleOf('evil'), goodVehicle]);
+    await db.query(`INSERT INTO devices (tenant_id, id, vehicle_id) VALUES ('evil', 'e-1', $1), ('good', 'g-1', $2)`, [
+      vehicleOf('evil'),
+      goodVehicle,
+    ]);
     handler = createIngestHandler({ db, bus: createInProcessBus() });
   });
   afterAll(async () => {
@@ -215,10 +319,18 @@ describe('hostile input from one tenant', () => {
         const samples: TelemetryBatch['samples'] = Array.from({ length: rng.int(1, 40) }, (_, k) => {
           const key = signals[k % signals.length]!;
           const def = signalByKey(key)!;
-          return [Math.floor(k / signals.length) * 100, key, Math.round((def.min + rng.next() * (def.max - def.min)) * 100) / 100];
+          return [
+            Math.floor(k / signals.length) * 100,
+            key,
+            Math.round((def.min + rng.next() * (def.max - def.min)) * 100) / 100,
+          ];
         });
         for (const [dt, key, value] of samples) expected.set(`${signalByKey(key)!.id}@${t0 + dt}`, value);
-        batchMessages.push({ topic: 'clutch/v1/good/g-1/telemetry', payload: Buffer.from(JSON.stringify({ v: 1, seq, t0, samples })), receivedAt: now });
+        batchMessages.push({
+          topic: 'clutch/v1/good/g-1/telemetry',
+          payload: Buffer.from(JSON.stringify({ v: 1, seq, t0, samples })),
+          receivedAt: now,
+        });
       }
       // The queue hands messages over in arrival order; shuffle so good and bad interleave.
       for (let i = batchMessages.length - 1; i > 0; i--) {
@@ -236,12 +348,15 @@ describe('hostile input from one tenant', () => {
 
     // Every good sample stored, with its value, and nothing else for that vehicle.
     const stored = await db.query<{ signal_id: number; ms: string; value: number }>(
-      `SELECT signal_id, (extract(epoch FROM time) * 1000)::bigint::text AS ms, value FROM samples WHERE vehicle_id = $1`, [goodVehicle],
+      `SELECT signal_id, (extract(epoch FROM time) * 1000)::bigint::text AS ms, value FROM samples WHERE vehicle_id = $1`,
+      [goodVehicle],
     );
     expect(new Map(stored.rows.map((r) => [`${r.signal_id}@${r.ms}`, r.value]))).toEqual(expected);
 
     // Every dead letter is the hostile tenant's (or unaddressed), with a reason.
-    const letters = await db.query<{ tenant_id: string | null; topic: string; reason: string }>('SELECT tenant_id, topic, reason FROM dead_letters');
+    const letters = await db.query<{ tenant_id: string | null; topic: string; reason: string }>(
+      'SELECT tenant_id, topic, reason FROM dead_letters',
+    );
     expect(letters.rows).toHaveLength(hostileCount);
     for (const letter of letters.rows) {
       expect(letter.tenant_id === null || letter.tenant_id === 'evil', letter.topic).toBe(true);

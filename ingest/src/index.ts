@@ -15,5 +15,10 @@ export { createDeviceResolver } from './processors/resolve-device.js';
 export { createRedisStreamsQueue, type RedisStreamsQueueOptions } from './queue/redis-streams-queue.js';
 export { refreshRollups, type RefreshOptions } from './rollups/refresh.js';
 export { WORKER_DEAD_AFTER_MS, WORKER_HEARTBEAT_MS } from './rollups/workers.js';
-export { maintainStorage, DEFAULT_RETENTION, type RetentionPolicy, type MaintenanceReport } from './storage/maintenance.js';
+export {
+  maintainStorage,
+  DEFAULT_RETENTION,
+  type RetentionPolicy,
+  type MaintenanceReport,
+} from './storage/maintenance.js';
 export { SAMPLE_COPY_COLUMNS } from './samples/repository.js';

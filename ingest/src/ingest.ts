@@ -32,7 +32,10 @@ export const DEFAULT_STOP_TIMEOUT_MS = 10_000;
 function within(work: Promise<unknown>, ms: number): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
   return Promise.race([
-    work.then(() => true, () => true),
+    work.then(
+      () => true,
+      () => true,
+    ),
     new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), Math.max(0, ms)))),
   ]).finally(() => clearTimeout(timer));
 }
@@ -78,7 +81,8 @@ export async function startIngest(deps: {
     deps.queue ??
     createMemoryQueue({
       onError: (err, attempt) => {
-        if (attempt === 0 || attempt % 20 === 0) logger?.error({ err: (err as Error).message, attempt }, 'ingest batch failed; will retry');
+        if (attempt === 0 || attempt % 20 === 0)
+          logger?.error({ err: (err as Error).message, attempt }, 'ingest batch failed; will retry');
       },
     });
   // On TimescaleDB the database keeps the rollups (continuous aggregates); elsewhere ingest does.
@@ -88,7 +92,11 @@ export async function startIngest(deps: {
   // Registered before it marks anything, so a death of this worker is noticed by its heartbeat.
   await registerWorker(deps.db, worker);
   const killed = soleWorker ? await fenceOtherWorkers(deps.db, worker) : [];
-  if (killed.length > 0) logger?.warn({ workers: killed }, 'previous ingest run did not stop cleanly; its minute rollups are recomputed now');
+  if (killed.length > 0)
+    logger?.warn(
+      { workers: killed },
+      'previous ingest run did not stop cleanly; its minute rollups are recomputed now',
+    );
   let seqGaps: SeqGapDetector | undefined;
   if (deps.detectSeqGaps ?? soleWorker) {
     seqGaps = createSeqGapDetector();
@@ -98,12 +106,19 @@ export async function startIngest(deps: {
   const deviceProgress = createDeviceProgressBuffer(seqGaps ? { seqGaps } : {});
   const rollupPartials = storage === 'native' ? createRollupPartials({ worker }) : undefined;
   const handler = createIngestHandler({
-    db: deps.db, bus: deps.bus, deviceProgress, rollups: storage === 'timescaledb' ? 'database' : 'ingest',
-    ...(rollupPartials ? { rollupPartials } : {}), ...(logger ? { logger } : {}), ...(deps.scorer ? { scorer: deps.scorer } : {}),
+    db: deps.db,
+    bus: deps.bus,
+    deviceProgress,
+    rollups: storage === 'timescaledb' ? 'database' : 'ingest',
+    ...(rollupPartials ? { rollupPartials } : {}),
+    ...(logger ? { logger } : {}),
+    ...(deps.scorer ? { scorer: deps.scorer } : {}),
   });
   queue.consume(handler.handle);
   // Durable hand-off unless the source acknowledged before it got the message (aedesSource).
-  await deps.source.start(deps.source.push === 'accepted' ? (message) => queue.enqueue(message) : (message) => queue.handoff(message));
+  await deps.source.start(
+    deps.source.push === 'accepted' ? (message) => queue.enqueue(message) : (message) => queue.handoff(message),
+  );
 
   // Background jobs on a 1 s tick: one paced rollup transaction per tick (see ROLLUP_PACE), command
   // expiry every fifth. A tick is skipped while the previous one is still running, never stacked.
@@ -111,22 +126,27 @@ export async function startIngest(deps: {
   let jobsRun: Promise<unknown> = Promise.resolve();
   let jobsBusy = false;
   let tick = 0;
-  const jobsTimer = jobsIntervalMs > 0
-    ? setInterval(() => {
-        if (jobsBusy) return;
-        jobsBusy = true;
-        tick += 1;
-        jobsRun = Promise.all([
-          storage === 'native' && refreshRollups(deps.db, { ...ROLLUP_PACE, self: worker }).catch((err: Error) => logger?.warn({ err: err.message }, 'rollup refresh failed; will retry')),
-          tick % 5 === 0 && expireCommands(deps.db).then(
-            (events) => events.forEach((e) => deps.bus.publish(e)),
-            (err: Error) => logger?.warn({ err: err.message }, 'command expiry failed; will retry'),
-          ),
-        ]).finally(() => {
-          jobsBusy = false;
-        });
-      }, jobsIntervalMs)
-    : undefined;
+  const jobsTimer =
+    jobsIntervalMs > 0
+      ? setInterval(() => {
+          if (jobsBusy) return;
+          jobsBusy = true;
+          tick += 1;
+          jobsRun = Promise.all([
+            storage === 'native' &&
+              refreshRollups(deps.db, { ...ROLLUP_PACE, self: worker }).catch((err: Error) =>
+                logger?.warn({ err: err.message }, 'rollup refresh failed; will retry'),
+              ),
+            tick % 5 === 0 &&
+              expireCommands(deps.db).then(
+                (events) => events.forEach((e) => deps.bus.publish(e)),
+                (err: Error) => logger?.warn({ err: err.message }, 'command expiry failed; will retry'),
+              ),
+          ]).finally(() => {
+            jobsBusy = false;
+          });
+        }, jobsIntervalMs)
+      : undefined;
   jobsTimer?.unref();
 
   // This worker's buffered writes: its minute sums every second (at most ROLLUP_SUMS_PER_FLUSH
@@ -140,10 +160,20 @@ export async function startIngest(deps: {
       const progressDue = all || Date.now() - lastProgressFlush >= progressEveryMs;
       if (progressDue) lastProgressFlush = Date.now();
       return Promise.all([
-        progressDue && deviceProgress.flush(deps.db).catch((err: Error) => logger?.warn({ err: err.message, pending: deviceProgress.size() }, 'device progress not written; will retry')),
+        progressDue &&
+          deviceProgress
+            .flush(deps.db)
+            .catch((err: Error) =>
+              logger?.warn(
+                { err: err.message, pending: deviceProgress.size() },
+                'device progress not written; will retry',
+              ),
+            ),
         rollupPartials
           ?.flush(deps.db, all ? { all } : { maxMinutes: ROLLUP_SUMS_PER_FLUSH })
-          .catch((err: Error) => logger?.warn({ err: err.message, pending: rollupPartials.size() }, 'rollup sums not written; will retry')),
+          .catch((err: Error) =>
+            logger?.warn({ err: err.message, pending: rollupPartials.size() }, 'rollup sums not written; will retry'),
+          ),
       ]);
     }));
   let flushBusy = false;
@@ -159,7 +189,11 @@ export async function startIngest(deps: {
   const heartbeatTimer = setInterval(() => {
     beat(deps.db, worker).then(
       (alive) => {
-        if (!alive && !fenced) logger?.warn({ worker }, 'this ingest worker was presumed dead (silent too long); its minutes are recomputed from the samples');
+        if (!alive && !fenced)
+          logger?.warn(
+            { worker },
+            'this ingest worker was presumed dead (silent too long); its minutes are recomputed from the samples',
+          );
         fenced = !alive;
       },
       (err: Error) => logger?.warn({ err: err.message }, 'ingest heartbeat failed; will retry'),
@@ -188,7 +222,11 @@ export async function startIngest(deps: {
       const flushReserve = Math.max(1000, timeoutMs / 4);
       await within(deps.source.stop(), deadline - Date.now());
       const drained = await queue.drain(Math.max(0, deadline - Date.now() - flushReserve));
-      if (!drained.complete) logger?.warn({ abandoned: drained.abandoned }, 'ingest stopped before everything was stored; unacknowledged messages are resent by the devices');
+      if (!drained.complete)
+        logger?.warn(
+          { abandoned: drained.abandoned },
+          'ingest stopped before everything was stored; unacknowledged messages are resent by the devices',
+        );
       clearInterval(jobsTimer);
       clearInterval(maintenanceTimer);
       clearInterval(flushTimer);
@@ -199,7 +237,12 @@ export async function startIngest(deps: {
         if ((rollupPartials?.size() ?? 0) === 0 && deviceProgress.size() === 0) await retireWorker(deps.db, worker);
         else throw new Error('buffers not written');
       });
-      const flushed = (await within(finalFlush, deadline - Date.now())) && (await finalFlush.then(() => true, () => false));
+      const flushed =
+        (await within(finalFlush, deadline - Date.now())) &&
+        (await finalFlush.then(
+          () => true,
+          () => false,
+        ));
       await within(maintenanceRun, deadline - Date.now());
       return { drained, flushed };
     },

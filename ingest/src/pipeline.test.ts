@@ -14,7 +14,11 @@ const TOPIC = 'clutch/v1/acme/pi-1/telemetry';
 const t0 = Date.now() - 60_000;
 
 function message(payload: unknown, topic = TOPIC): QueuedMessage {
-  return { topic, payload: Buffer.from(typeof payload === 'string' ? payload : JSON.stringify(payload)), receivedAt: Date.now() };
+  return {
+    topic,
+    payload: Buffer.from(typeof payload === 'string' ? payload : JSON.stringify(payload)),
+    receivedAt: Date.now(),
+  };
 }
 
 function batch(seq: number, samples: TelemetryBatch['samples']): TelemetryBatch {
@@ -26,8 +30,14 @@ function idlingMinute(at: (second: number) => { coolant: number; voltage: number
   const samples: TelemetryBatch['samples'] = [];
   for (let s = 0; s < 60; s++) {
     const { coolant, voltage } = at(s);
-    samples.push([s * 1000, 'engine.rpm', 750 + (s % 7)], [s * 1000, 'vehicle.speed', 0], [s * 1000, 'engine.coolant_temp', coolant],
-      [s * 1000, 'ecu.control_module_voltage', voltage], [s * 1000, 'fuel.trim.short_term_b1', (s % 5) - 2], [s * 1000, 'fuel.trim.long_term_b1', -1]);
+    samples.push(
+      [s * 1000, 'engine.rpm', 750 + (s % 7)],
+      [s * 1000, 'vehicle.speed', 0],
+      [s * 1000, 'engine.coolant_temp', coolant],
+      [s * 1000, 'ecu.control_module_voltage', voltage],
+      [s * 1000, 'fuel.trim.short_term_b1', (s % 5) - 2],
+      [s * 1000, 'fuel.trim.long_term_b1', -1],
+    );
   }
   return samples;
 }
@@ -43,7 +53,9 @@ describe.each(implementations)('ingest chain on %s', (_name, open) => {
   beforeAll(async () => {
     db = await open();
     await db.query(`INSERT INTO tenants (id, name) VALUES ('acme', 'Acme')`);
-    const { rows } = await db.query<{ id: string }>(`INSERT INTO vehicles (tenant_id, name) VALUES ('acme', 'Etios') RETURNING id`);
+    const { rows } = await db.query<{ id: string }>(
+      `INSERT INTO vehicles (tenant_id, name) VALUES ('acme', 'Etios') RETURNING id`,
+    );
     vehicleId = rows[0]!.id;
     await db.query(`INSERT INTO devices (tenant_id, id, vehicle_id) VALUES ('acme', 'pi-1', $1)`, [vehicleId]);
   });
@@ -51,7 +63,17 @@ describe.each(implementations)('ingest chain on %s', (_name, open) => {
     await db?.close();
   });
   beforeEach(async () => {
-    for (const table of ['samples', 'dead_letters', 'sample_rollups_1m', 'rollup_dirty', 'locations', 'dtc_events', 'dtc_reports', 'alerts', 'data_quality_events']) {
+    for (const table of [
+      'samples',
+      'dead_letters',
+      'sample_rollups_1m',
+      'rollup_dirty',
+      'locations',
+      'dtc_events',
+      'dtc_reports',
+      'alerts',
+      'data_quality_events',
+    ]) {
       await db.query(`DELETE FROM ${table}`);
     }
     const bus = createInProcessBus();
@@ -65,7 +87,10 @@ describe.each(implementations)('ingest chain on %s', (_name, open) => {
     const bus = createInProcessBus();
     const seen: LiveEvent[] = [];
     bus.subscribe((e) => seen.push(e));
-    return { scoring: createIngestHandler({ db, bus, scorer: { scorer: createOnlineScorer(), modelVersion: 'rules' } }), seen };
+    return {
+      scoring: createIngestHandler({ db, bus, scorer: { scorer: createOnlineScorer(), modelVersion: 'rules' } }),
+      seen,
+    };
   };
 
   const countSamples = async (): Promise<number> =>
@@ -74,7 +99,15 @@ describe.each(implementations)('ingest chain on %s', (_name, open) => {
     (await db.query<{ topic: string; reason: string }>('SELECT topic, reason FROM dead_letters ORDER BY id')).rows;
 
   it('stores every sample of a valid batch with its clock-corrected time and announces the readings', async () => {
-    await handler.handle([message({ ...batch(1, [[0, 'engine.rpm', 812.5], [250, 'vehicle.speed', 42]]), clockOffsetMs: 2000 })]);
+    await handler.handle([
+      message({
+        ...batch(1, [
+          [0, 'engine.rpm', 812.5],
+          [250, 'vehicle.speed', 42],
+        ]),
+        clockOffsetMs: 2000,
+      }),
+    ]);
     const { rows } = await db.query<{ time: Date | string; key: string; value: number }>(
       `SELECT s.time, g.key, s.value FROM samples s JOIN signals g ON g.id = s.signal_id ORDER BY s.time`,
     );
@@ -83,14 +116,26 @@ describe.each(implementations)('ingest chain on %s', (_name, open) => {
       [t0 + 1000 + 2250, 'vehicle.speed', 42],
     ]);
     expect(events).toEqual([
-      expect.objectContaining({ type: 'readings', vehicleId, readings: [expect.objectContaining({ signal: 'engine.rpm', value: 812.5 }), expect.objectContaining({ signal: 'vehicle.speed', value: 42 })] }),
+      expect.objectContaining({
+        type: 'readings',
+        vehicleId,
+        readings: [
+          expect.objectContaining({ signal: 'engine.rpm', value: 812.5 }),
+          expect.objectContaining({ signal: 'vehicle.speed', value: 42 }),
+        ],
+      }),
     ]);
     const device = await db.query<{ last_seq: string | number }>(`SELECT last_seq FROM devices WHERE id = 'pi-1'`);
     expect(Number(device.rows[0]!.last_seq)).toBe(1);
   });
 
   it('stores a redelivered batch once', async () => {
-    const b = message(batch(2, [[0, 'engine.rpm', 900], [500, 'engine.rpm', 950]]));
+    const b = message(
+      batch(2, [
+        [0, 'engine.rpm', 900],
+        [500, 'engine.rpm', 950],
+      ]),
+    );
     await handler.handle([b]);
     await handler.handle([b, b]);
     expect(await countSamples()).toBe(2);
@@ -116,18 +161,30 @@ describe.each(implementations)('ingest chain on %s', (_name, open) => {
       expect.stringContaining('not valid JSON'),
     ]);
     // Kept byte for byte, whatever the bytes, so a replay sends exactly what the device sent.
-    const payloads = (await db.query<{ payload: Uint8Array }>('SELECT payload FROM dead_letters ORDER BY id')).rows.map((r) => Buffer.from(r.payload));
+    const payloads = (await db.query<{ payload: Uint8Array }>('SELECT payload FROM dead_letters ORDER BY id')).rows.map(
+      (r) => Buffer.from(r.payload),
+    );
     expect(payloads[0]!.toString()).toBe('{"v":1,"seq":');
     expect(payloads[4]).toEqual(Buffer.from([0xff, 0x00, 0x7b, 0x5c]));
   });
 
   it('refuses only the implausible samples of a batch and keeps the raw values in the dead letter', async () => {
-    await handler.handle([message(batch(6, [[0, 'engine.coolant_temp', 90], [10, 'engine.coolant_temp', 400]]))]);
+    await handler.handle([
+      message(
+        batch(6, [
+          [0, 'engine.coolant_temp', 90],
+          [10, 'engine.coolant_temp', 400],
+        ]),
+      ),
+    ]);
     expect(await countSamples()).toBe(1);
     const [letter] = await deadLetters();
     expect(letter!.reason).toContain('engine.coolant_temp = 400 is outside -40..215 °C');
     const payload = await db.query<{ payload: Uint8Array }>('SELECT payload FROM dead_letters');
-    expect(JSON.parse(Buffer.from(payload.rows[0]!.payload).toString())).toMatchObject({ seq: 6, samples: [[10, 'engine.coolant_temp', 400]] });
+    expect(JSON.parse(Buffer.from(payload.rows[0]!.payload).toString())).toMatchObject({
+      seq: 6,
+      samples: [[10, 'engine.coolant_temp', 400]],
+    });
   });
 
   it('records presence from the retained status and the Last Will, and announces the change', async () => {
@@ -137,24 +194,43 @@ describe.each(implementations)('ingest chain on %s', (_name, open) => {
     expect(await presence()).toBe(true);
     await handler.handle([message({ v: 1, state: 'offline' }, 'clutch/v1/acme/pi-1/status')]);
     expect(await presence()).toBe(false);
-    expect(events.filter((e) => e.type === 'presence').map((e) => e.type === 'presence' && e.online)).toEqual([true, false]);
+    expect(events.filter((e) => e.type === 'presence').map((e) => e.type === 'presence' && e.online)).toEqual([
+      true,
+      false,
+    ]);
   });
 
   it('rolls stored samples up by minute and hour, counting a redelivered or late sample once', async () => {
     const minute = Math.floor(t0 / 60_000) * 60_000 - 5 * 60_000;
-    const b = { v: 1, seq: 50, t0: minute, samples: [[0, 'engine.rpm', 800], [1000, 'engine.rpm', 1200], [2000, 'engine.rpm', 1000]] };
+    const b = {
+      v: 1,
+      seq: 50,
+      t0: minute,
+      samples: [
+        [0, 'engine.rpm', 800],
+        [1000, 'engine.rpm', 1200],
+        [2000, 'engine.rpm', 1000],
+      ],
+    };
     await handler.handle([message(b)]);
     await handler.handle([message(b)]);
     expect(await refreshRollups(db, { graceMs: 0 })).toBe(1);
     const rollup = async (): Promise<unknown[]> =>
-      (await db.query(`SELECT n, sum, min, max FROM sample_rollups_1m WHERE vehicle_id = $1 AND bucket = $2`, [vehicleId, new Date(minute).toISOString()])).rows;
+      (
+        await db.query(`SELECT n, sum, min, max FROM sample_rollups_1m WHERE vehicle_id = $1 AND bucket = $2`, [
+          vehicleId,
+          new Date(minute).toISOString(),
+        ])
+      ).rows;
     expect(await rollup()).toEqual([{ n: 3, sum: 3000, min: 800, max: 1200 }]);
     // A late sample for the same minute arrives after the refresh: the minute is recomputed, not added to.
     await handler.handle([message({ v: 1, seq: 51, t0: minute + 30_000, samples: [[0, 'engine.rpm', 400]] })]);
     await handler.handle([message(b)]);
     await refreshRollups(db, { graceMs: 0 });
     expect(await rollup()).toEqual([{ n: 4, sum: 3400, min: 400, max: 1200 }]);
-    const hour = await db.query<{ n: number }>(`SELECT sum(n)::int AS n FROM sample_rollups_1h WHERE vehicle_id = $1`, [vehicleId]);
+    const hour = await db.query<{ n: number }>(`SELECT sum(n)::int AS n FROM sample_rollups_1h WHERE vehicle_id = $1`, [
+      vehicleId,
+    ]);
     expect(hour.rows[0]!.n).toBe(4);
     expect(await refreshRollups(db, { graceMs: 0 })).toBe(0);
   });
@@ -163,19 +239,33 @@ describe.each(implementations)('ingest chain on %s', (_name, open) => {
     const partials = createRollupPartials({ worker: 'w-1' });
     const summing = createIngestHandler({ db, bus: createInProcessBus(), rollupPartials: partials });
     const minute = Math.floor(Date.now() / 60_000) * 60_000 - 60_000;
-    const b = { v: 1, seq: 60, t0: minute, samples: [[0, 'engine.rpm', 800], [1000, 'engine.rpm', 1200], [2000, 'vehicle.speed', 30]] };
+    const b = {
+      v: 1,
+      seq: 60,
+      t0: minute,
+      samples: [
+        [0, 'engine.rpm', 800],
+        [1000, 'engine.rpm', 1200],
+        [2000, 'vehicle.speed', 30],
+      ],
+    };
     await summing.handle([message(b)]);
     await summing.handle([message(b)]);
     await summing.handle([message({ v: 1, seq: 61, t0: minute + 20_000, samples: [[0, 'engine.rpm', 1000]] })]);
     expect(partials.size()).toBe(1);
     expect(await partials.flush(db, { now: minute + 10 * 60_000 })).toBe(1);
-    const rows = await db.query(`SELECT signal_id, n, sum, min, max FROM sample_rollups_1m WHERE vehicle_id = $1 AND bucket = $2 ORDER BY signal_id`, [vehicleId, new Date(minute).toISOString()]);
+    const rows = await db.query(
+      `SELECT signal_id, n, sum, min, max FROM sample_rollups_1m WHERE vehicle_id = $1 AND bucket = $2 ORDER BY signal_id`,
+      [vehicleId, new Date(minute).toISOString()],
+    );
     const rpm = signalCatalogue.find((x) => x.key === 'engine.rpm')!.id;
     const speed = signalCatalogue.find((x) => x.key === 'vehicle.speed')!.id;
-    expect(rows.rows).toEqual([
-      { signal_id: rpm, n: 3, sum: 3000, min: 800, max: 1200 },
-      { signal_id: speed, n: 1, sum: 30, min: 30, max: 30 },
-    ].sort((x, y) => x.signal_id - y.signal_id));
+    expect(rows.rows).toEqual(
+      [
+        { signal_id: rpm, n: 3, sum: 3000, min: 800, max: 1200 },
+        { signal_id: speed, n: 1, sum: 30, min: 30, max: 30 },
+      ].sort((x, y) => x.signal_id - y.signal_id),
+    );
     expect((await db.query('SELECT 1 FROM rollup_dirty')).rows).toHaveLength(0);
     expect(await refreshRollups(db, { graceMs: 0, orphanAfterMs: 0 })).toBe(0);
   });
@@ -184,9 +274,24 @@ describe.each(implementations)('ingest chain on %s', (_name, open) => {
     const dead = createRollupPartials({ worker: 'w-dead' });
     const summing = createIngestHandler({ db, bus: createInProcessBus(), rollupPartials: dead });
     const minute = Math.floor(Date.now() / 60_000) * 60_000 - 60_000;
-    await summing.handle([message({ v: 1, seq: 70, t0: minute, samples: [[0, 'engine.rpm', 700], [1000, 'engine.rpm', 900]] })]);
+    await summing.handle([
+      message({
+        v: 1,
+        seq: 70,
+        t0: minute,
+        samples: [
+          [0, 'engine.rpm', 700],
+          [1000, 'engine.rpm', 900],
+        ],
+      }),
+    ]);
     const rollup = async (): Promise<unknown[]> =>
-      (await db.query(`SELECT n, sum FROM sample_rollups_1m WHERE vehicle_id = $1 AND bucket = $2`, [vehicleId, new Date(minute).toISOString()])).rows;
+      (
+        await db.query(`SELECT n, sum FROM sample_rollups_1m WHERE vehicle_id = $1 AND bucket = $2`, [
+          vehicleId,
+          new Date(minute).toISOString(),
+        ])
+      ).rows;
     // A live worker's mark is left alone until it is old enough to be an orphan.
     expect(await refreshRollups(db, { graceMs: 0 })).toBe(0);
     expect(await refreshRollups(db, { graceMs: 0, orphanAfterMs: 0 })).toBe(1);
@@ -200,92 +305,158 @@ describe.each(implementations)('ingest chain on %s', (_name, open) => {
     const partials = createRollupPartials({ worker: 'w-2' });
     const summing = createIngestHandler({ db, bus: createInProcessBus(), rollupPartials: partials });
     const old = Math.floor(Date.now() / 60_000) * 60_000 - 30 * 60_000;
-    await summing.handle([message({ v: 1, seq: 80, t0: old, samples: [[0, 'engine.rpm', 650], [500, 'engine.rpm', 750]] })]);
+    await summing.handle([
+      message({
+        v: 1,
+        seq: 80,
+        t0: old,
+        samples: [
+          [0, 'engine.rpm', 650],
+          [500, 'engine.rpm', 750],
+        ],
+      }),
+    ]);
     expect(await partials.flush(db)).toBe(1);
-    const { rows } = await db.query(`SELECT n, sum FROM sample_rollups_1m WHERE vehicle_id = $1 AND bucket = $2`, [vehicleId, new Date(old).toISOString()]);
+    const { rows } = await db.query(`SELECT n, sum FROM sample_rollups_1m WHERE vehicle_id = $1 AND bucket = $2`, [
+      vehicleId,
+      new Date(old).toISOString(),
+    ]);
     expect(rows).toEqual([{ n: 2, sum: 1400 }]);
     expect(await refreshRollups(db, { graceMs: 0, orphanAfterMs: 0 })).toBe(0);
   });
 
-  it.skipIf(_name === 'PGlite')('makes a recompute wait for an ingest transaction still adding to the minute, and count its samples', async () => {
-    // PGlite has one connection, so two transactions cannot overlap there.
-    const minute = Math.floor(Date.now() / 60_000) * 60_000 - 20 * 60_000;
-    const rpm = signalCatalogue.find((x) => x.key === 'engine.rpm')!.id;
-    await db.query(`INSERT INTO rollup_dirty (vehicle_id, minute, worker) VALUES ($1, $2, 'w-gone')`, [vehicleId, new Date(minute).toISOString()]);
-    let commitInFlight!: () => void;
-    const inFlight = db.transaction(async (tx) => {
-      await tx.query(`INSERT INTO samples (time, tenant_id, vehicle_id, signal_id, value) VALUES ($1, 'acme', $2, $3, 990)`, [new Date(minute + 1000).toISOString(), vehicleId, rpm]);
-      await markRollupsDirty(tx, [{ timeMs: minute + 1000, timeIso: '', tenantId: 'acme', vehicleId, signalId: rpm, value: 990 }], 'w-gone');
-      await new Promise<void>((resolve) => (commitInFlight = resolve));
-    });
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    let refreshed = false;
-    const refresh = refreshRollups(db, { graceMs: 0, orphanAfterMs: 0 }).then((n) => ((refreshed = true), n));
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    expect(refreshed).toBe(false); // waiting on the in-flight transaction's mark
-    commitInFlight();
-    await inFlight;
-    expect(await refresh).toBe(1);
-    const { rows } = await db.query(`SELECT n, sum FROM sample_rollups_1m WHERE vehicle_id = $1 AND bucket = $2`, [vehicleId, new Date(minute).toISOString()]);
-    expect(rows).toEqual([{ n: 1, sum: 990 }]);
-  });
+  it.skipIf(_name === 'PGlite')(
+    'makes a recompute wait for an ingest transaction still adding to the minute, and count its samples',
+    async () => {
+      // PGlite has one connection, so two transactions cannot overlap there.
+      const minute = Math.floor(Date.now() / 60_000) * 60_000 - 20 * 60_000;
+      const rpm = signalCatalogue.find((x) => x.key === 'engine.rpm')!.id;
+      await db.query(`INSERT INTO rollup_dirty (vehicle_id, minute, worker) VALUES ($1, $2, 'w-gone')`, [
+        vehicleId,
+        new Date(minute).toISOString(),
+      ]);
+      let commitInFlight!: () => void;
+      const inFlight = db.transaction(async (tx) => {
+        await tx.query(
+          `INSERT INTO samples (time, tenant_id, vehicle_id, signal_id, value) VALUES ($1, 'acme', $2, $3, 990)`,
+          [new Date(minute + 1000).toISOString(), vehicleId, rpm],
+        );
+        await markRollupsDirty(
+          tx,
+          [{ timeMs: minute + 1000, timeIso: '', tenantId: 'acme', vehicleId, signalId: rpm, value: 990 }],
+          'w-gone',
+        );
+        await new Promise<void>((resolve) => (commitInFlight = resolve));
+      });
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      let refreshed = false;
+      const refresh = refreshRollups(db, { graceMs: 0, orphanAfterMs: 0 }).then((n) => ((refreshed = true), n));
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(refreshed).toBe(false); // waiting on the in-flight transaction's mark
+      commitInFlight();
+      await inFlight;
+      expect(await refresh).toBe(1);
+      const { rows } = await db.query(`SELECT n, sum FROM sample_rollups_1m WHERE vehicle_id = $1 AND bucket = $2`, [
+        vehicleId,
+        new Date(minute).toISOString(),
+      ]);
+      expect(rows).toEqual([{ n: 1, sum: 990 }]);
+    },
+  );
 
   it('stores GPS fixes and trouble-code reports once each and announces them', async () => {
     const fix = { v: 1, t: t0, lat: -8.05, lon: -34.95, speedKmh: 42.5 };
-    const dtc = { v: 1, t: t0, codes: [{ code: 'P0301', kind: 'stored' }, { code: 'P0420', kind: 'pending' }] };
+    const dtc = {
+      v: 1,
+      t: t0,
+      codes: [
+        { code: 'P0301', kind: 'stored' },
+        { code: 'P0420', kind: 'pending' },
+      ],
+    };
     await handler.handle([message(fix, 'clutch/v1/acme/pi-1/location'), message(dtc, 'clutch/v1/acme/pi-1/dtc')]);
     await handler.handle([message(fix, 'clutch/v1/acme/pi-1/location'), message(dtc, 'clutch/v1/acme/pi-1/dtc')]);
-    const fixes = await db.query<{ lat: number; lon: number; speed_kmh: number }>('SELECT lat, lon, speed_kmh FROM locations WHERE vehicle_id = $1', [vehicleId]);
+    const fixes = await db.query<{ lat: number; lon: number; speed_kmh: number }>(
+      'SELECT lat, lon, speed_kmh FROM locations WHERE vehicle_id = $1',
+      [vehicleId],
+    );
     expect(fixes.rows).toEqual([{ lat: -8.05, lon: -34.95, speed_kmh: 42.5 }]);
-    const codes = await db.query<{ code: string; kind: string }>('SELECT code, kind FROM dtc_events WHERE vehicle_id = $1 ORDER BY code', [vehicleId]);
-    expect(codes.rows).toEqual([{ code: 'P0301', kind: 'stored' }, { code: 'P0420', kind: 'pending' }]);
+    const codes = await db.query<{ code: string; kind: string }>(
+      'SELECT code, kind FROM dtc_events WHERE vehicle_id = $1 ORDER BY code',
+      [vehicleId],
+    );
+    expect(codes.rows).toEqual([
+      { code: 'P0301', kind: 'stored' },
+      { code: 'P0420', kind: 'pending' },
+    ]);
     expect(events.map((e) => e.type)).toEqual(['location', 'dtc', 'location', 'dtc']);
     // A later report without codes is kept too: it is how the car says the codes are gone.
     await handler.handle([message({ v: 1, t: t0 + 60_000, codes: [] }, 'clutch/v1/acme/pi-1/dtc')]);
-    const reports = await db.query<{ code_count: number }>('SELECT code_count FROM dtc_reports WHERE vehicle_id = $1 ORDER BY time', [vehicleId]);
+    const reports = await db.query<{ code_count: number }>(
+      'SELECT code_count FROM dtc_reports WHERE vehicle_id = $1 ORDER BY time',
+      [vehicleId],
+    );
     expect(reports.rows).toEqual([{ code_count: 2 }, { code_count: 0 }]);
   });
 
-  it('completes a pending command with the agent result and ignores an answer to another device\'s command', async () => {
+  it("completes a pending command with the agent result and ignores an answer to another device's command", async () => {
     const { rows } = await db.query<{ id: string }>(
       `INSERT INTO device_commands (tenant_id, device_id, vehicle_id, type, expires_at) VALUES ('acme', 'pi-1', $1, 'read_dtcs', now() + interval '1 minute') RETURNING id`,
       [vehicleId],
     );
     const id = rows[0]!.id;
-    await handler.handle([message({ v: 1, id, ok: true, result: { codes: [] } }, `clutch/v1/acme/pi-1/cmd/${id}/result`)]);
-    const status = await db.query<{ status: string; result: unknown }>('SELECT status, result FROM device_commands WHERE id = $1', [id]);
+    await handler.handle([
+      message({ v: 1, id, ok: true, result: { codes: [] } }, `clutch/v1/acme/pi-1/cmd/${id}/result`),
+    ]);
+    const status = await db.query<{ status: string; result: unknown }>(
+      'SELECT status, result FROM device_commands WHERE id = $1',
+      [id],
+    );
     expect(status.rows).toEqual([{ status: 'succeeded', result: { codes: [] } }]);
     expect(events).toContainEqual(expect.objectContaining({ type: 'command', commandId: id, status: 'succeeded' }));
     await handler.handle([message({ v: 1, id: 'other', ok: true }, `clutch/v1/acme/pi-1/cmd/${id}/result`)]);
-    expect((await deadLetters()).map((l) => l.reason)).toEqual([expect.stringContaining('does not match topic command id')]);
+    expect((await deadLetters()).map((l) => l.reason)).toEqual([
+      expect.stringContaining('does not match topic command id'),
+    ]);
   });
 
-  it('an answer after the command\'s deadline leaves it to time out: no completion, no event, no dead letter', async () => {
+  it("an answer after the command's deadline leaves it to time out: no completion, no event, no dead letter", async () => {
     const { rows } = await db.query<{ id: string }>(
       `INSERT INTO device_commands (tenant_id, device_id, vehicle_id, type, status, expires_at) VALUES ('acme', 'pi-1', $1, 'read_dtcs', 'sent', now() - interval '1 second') RETURNING id`,
       [vehicleId],
     );
     const id = rows[0]!.id;
-    await handler.handle([message({ v: 1, id, ok: true, result: { codes: [] } }, `clutch/v1/acme/pi-1/cmd/${id}/result`)]);
+    await handler.handle([
+      message({ v: 1, id, ok: true, result: { codes: [] } }, `clutch/v1/acme/pi-1/cmd/${id}/result`),
+    ]);
     expect(events.filter((e) => e.type === 'command')).toEqual([]);
     expect(await deadLetters()).toEqual([]);
     const expired = await expireCommands(db);
     expect(expired).toEqual([{ type: 'command', tenantId: 'acme', vehicleId, commandId: id, status: 'timed_out' }]);
-    await handler.handle([message({ v: 1, id, ok: true, result: { codes: [] } }, `clutch/v1/acme/pi-1/cmd/${id}/result`)]);
-    const status = await db.query<{ status: string; result: unknown }>('SELECT status, result FROM device_commands WHERE id = $1', [id]);
+    await handler.handle([
+      message({ v: 1, id, ok: true, result: { codes: [] } }, `clutch/v1/acme/pi-1/cmd/${id}/result`),
+    ]);
+    const status = await db.query<{ status: string; result: unknown }>(
+      'SELECT status, result FROM device_commands WHERE id = $1',
+      [id],
+    );
     expect(status.rows).toEqual([{ status: 'timed_out', result: null }]);
     expect(events.filter((e) => e.type === 'command')).toEqual([]);
   });
 
   it('stores a large batch (COPY path on PostgreSQL) exactly once and in full', async () => {
     const samples: TelemetryBatch['samples'] = [];
-    for (let i = 0; i < 1500; i++) samples.push([i * 10, 'engine.rpm', 700 + (i % 100)], [i * 10, 'vehicle.speed', i % 120]);
+    for (let i = 0; i < 1500; i++)
+      samples.push([i * 10, 'engine.rpm', 700 + (i % 100)], [i * 10, 'vehicle.speed', i % 120]);
     const big = message({ v: 1, seq: 900, t0, samples });
     await handler.handle([big]);
     await handler.handle([big]);
     expect(await countSamples()).toBe(3000);
     await refreshRollups(db, { graceMs: -3_600_000 });
-    const n = await db.query<{ n: number }>(`SELECT sum(n)::int AS n FROM sample_rollups_1m WHERE vehicle_id = $1 AND signal_id = 2`, [vehicleId]);
+    const n = await db.query<{ n: number }>(
+      `SELECT sum(n)::int AS n FROM sample_rollups_1m WHERE vehicle_id = $1 AND signal_id = 2`,
+      [vehicleId],
+    );
     expect(n.rows[0]!.n).toBe(1500);
   });
 
@@ -294,15 +465,31 @@ describe.each(implementations)('ingest chain on %s', (_name, open) => {
     const start = Date.now() - 10 * 60_000;
     // Four minutes of idling: two normal, then the coolant climbs to 111 °C.
     for (let minute = 0; minute < 4; minute++) {
-      const samples = idlingMinute((s) => ({ coolant: (minute < 2 ? 88 : 110) + (s % 2), voltage: 13.9 + (s % 3) * 0.01 }));
+      const samples = idlingMinute((s) => ({
+        coolant: (minute < 2 ? 88 : 110) + (s % 2),
+        voltage: 13.9 + (s % 3) * 0.01,
+      }));
       await scoring.handle([message({ v: 1, seq: 2000 + minute, t0: start + minute * 60_000, samples })]);
     }
-    const { rows } = await db.query<{ kind: string; severity: string; title: string; explanation: string; signals: string[] }>(
-      'SELECT kind, severity, title, explanation, signals FROM alerts WHERE vehicle_id = $1', [vehicleId],
-    );
-    expect(rows).toEqual([expect.objectContaining({ kind: 'cooling', severity: 'critical', title: 'Engine overheating — stop safely', signals: ['engine.coolant_temp'] })]);
+    const { rows } = await db.query<{
+      kind: string;
+      severity: string;
+      title: string;
+      explanation: string;
+      signals: string[];
+    }>('SELECT kind, severity, title, explanation, signals FROM alerts WHERE vehicle_id = $1', [vehicleId]);
+    expect(rows).toEqual([
+      expect.objectContaining({
+        kind: 'cooling',
+        severity: 'critical',
+        title: 'Engine overheating — stop safely',
+        signals: ['engine.coolant_temp'],
+      }),
+    ]);
     expect(rows[0]!.explanation).toMatch(/Coolant reads 11\d °C.*Check: coolant level/);
-    expect(seen.filter((e) => e.type === 'alert')).toEqual([expect.objectContaining({ vehicleId, alert: expect.objectContaining({ kind: 'cooling' }) })]);
+    expect(seen.filter((e) => e.type === 'alert')).toEqual([
+      expect.objectContaining({ vehicleId, alert: expect.objectContaining({ kind: 'cooling' }) }),
+    ]);
     expect(scoring.stats().alerts).toBe(1);
   });
 
@@ -316,11 +503,16 @@ describe.each(implementations)('ingest chain on %s', (_name, open) => {
       return message({ v: 1, seq: 3000 + minute, t0: start + minute * 60_000, samples });
     });
     await scoring.handle(messages);
-    const { rows } = await db.query<{ id: string; kind: string; signals: string[] }>('SELECT id::text, kind, signals FROM alerts WHERE vehicle_id = $1 ORDER BY id', [vehicleId]);
+    const { rows } = await db.query<{ id: string; kind: string; signals: string[] }>(
+      'SELECT id::text, kind, signals FROM alerts WHERE vehicle_id = $1 ORDER BY id',
+      [vehicleId],
+    );
     expect(rows.map((r) => r.kind).sort()).toEqual(['battery', 'cooling']);
     expect(rows.find((r) => r.kind === 'battery')!.signals).toEqual(['ecu.control_module_voltage', 'engine.rpm']);
     const announced = seen.flatMap((e) => (e.type === 'alert' ? [{ id: e.alert.id, kind: e.alert.kind }] : []));
-    expect(announced.sort((a, b) => a.kind.localeCompare(b.kind))).toEqual(rows.map((r) => ({ id: r.id, kind: r.kind })).sort((a, b) => a.kind.localeCompare(b.kind)));
+    expect(announced.sort((a, b) => a.kind.localeCompare(b.kind))).toEqual(
+      rows.map((r) => ({ id: r.id, kind: r.kind })).sort((a, b) => a.kind.localeCompare(b.kind)),
+    );
     expect(scoring.stats().alerts).toBe(2);
   });
 
@@ -328,9 +520,19 @@ describe.each(implementations)('ingest chain on %s', (_name, open) => {
     await db.query(`UPDATE devices SET last_seq = NULL WHERE id = 'pi-1'`);
     // seq 12 arrives first, then the older seq 10 (late, after hours offline), then seq 12 again.
     await handler.handle([message(batch(12, [[0, 'engine.rpm', 1200]]))]);
-    await handler.handle([message(batch(10, [[0, 'engine.rpm', 1000], [500, 'engine.rpm', 1050]]))]);
+    await handler.handle([
+      message(
+        batch(10, [
+          [0, 'engine.rpm', 1000],
+          [500, 'engine.rpm', 1050],
+        ]),
+      ),
+    ]);
     await handler.handle([message(batch(12, [[0, 'engine.rpm', 1200]]))]);
-    const { rows } = await db.query<{ value: number }>('SELECT value FROM samples WHERE vehicle_id = $1 AND signal_id = 2 ORDER BY time', [vehicleId]);
+    const { rows } = await db.query<{ value: number }>(
+      'SELECT value FROM samples WHERE vehicle_id = $1 AND signal_id = 2 ORDER BY time',
+      [vehicleId],
+    );
     expect(rows.map((r) => r.value)).toEqual([1000, 1050, 1200]);
     const device = await db.query<{ last_seq: string | number }>(`SELECT last_seq FROM devices WHERE id = 'pi-1'`);
     expect(Number(device.rows[0]!.last_seq)).toBe(12); // a late batch never moves the newest seq back
@@ -341,12 +543,20 @@ describe.each(implementations)('ingest chain on %s', (_name, open) => {
     const progress = createDeviceProgressBuffer();
     const buffered = createIngestHandler({ db, bus: createInProcessBus(), deviceProgress: progress });
     const readDevice = async (): Promise<{ seq: number | null; seen: number | null }> => {
-      const { rows } = await db.query<{ last_seq: string | null; last_seen_at: Date | string | null }>(`SELECT last_seq, last_seen_at FROM devices WHERE id = 'pi-1'`);
-      return { seq: rows[0]!.last_seq === null ? null : Number(rows[0]!.last_seq), seen: rows[0]!.last_seen_at === null ? null : new Date(rows[0]!.last_seen_at).getTime() };
+      const { rows } = await db.query<{ last_seq: string | null; last_seen_at: Date | string | null }>(
+        `SELECT last_seq, last_seen_at FROM devices WHERE id = 'pi-1'`,
+      );
+      return {
+        seq: rows[0]!.last_seq === null ? null : Number(rows[0]!.last_seq),
+        seen: rows[0]!.last_seen_at === null ? null : new Date(rows[0]!.last_seen_at).getTime(),
+      };
     };
     const newest = Date.now() + 5000; // later than every other message's receive time
     await buffered.handle([message(batch(21, [[0, 'engine.rpm', 900]]))]);
-    await buffered.handle([{ ...message(batch(23, [[0, 'engine.rpm', 950]])), receivedAt: newest }, message(batch(22, [[0, 'engine.rpm', 920]]))]);
+    await buffered.handle([
+      { ...message(batch(23, [[0, 'engine.rpm', 950]])), receivedAt: newest },
+      message(batch(22, [[0, 'engine.rpm', 920]])),
+    ]);
     expect(await countSamples()).toBe(3); // samples are never held back
     expect(await readDevice()).toEqual({ seq: null, seen: null });
 
@@ -362,10 +572,14 @@ describe.each(implementations)('ingest chain on %s', (_name, open) => {
     expect(await progress.flush(db)).toBe(1);
     expect((await readDevice()).seq).toBe(24);
   });
-  const qualityEvents = async (): Promise<{ kind: string; device_id: string; vehicle_id: string; detail: Record<string, unknown> }[]> =>
-    (await db.query<{ kind: string; device_id: string; vehicle_id: string; detail: Record<string, unknown> }>(
-      'SELECT kind, device_id, vehicle_id, detail FROM data_quality_events ORDER BY id',
-    )).rows;
+  const qualityEvents = async (): Promise<
+    { kind: string; device_id: string; vehicle_id: string; detail: Record<string, unknown> }[]
+  > =>
+    (
+      await db.query<{ kind: string; device_id: string; vehicle_id: string; detail: Record<string, unknown> }>(
+        'SELECT kind, device_id, vehicle_id, detail FROM data_quality_events ORDER BY id',
+      )
+    ).rows;
   const storedValues = async (): Promise<number[]> =>
     (await db.query<{ value: number }>('SELECT value FROM samples ORDER BY time, signal_id')).rows.map((r) => r.value);
 
@@ -377,7 +591,10 @@ describe.each(implementations)('ingest chain on %s', (_name, open) => {
       message(batch(103, [[0, 'engine.rpm', 804]])),
     ]);
     expect(await storedValues()).toEqual([801, 804]);
-    expect((await deadLetters()).map((l) => l.reason)).toEqual([expect.stringContaining('clockOffsetMs'), expect.stringContaining('clockOffsetMs')]);
+    expect((await deadLetters()).map((l) => l.reason)).toEqual([
+      expect.stringContaining('clockOffsetMs'),
+      expect.stringContaining('clockOffsetMs'),
+    ]);
     expect(handler.stats()).toMatchObject({ messages: 4, deadLetters: 2, lastError: null });
   });
 
@@ -390,7 +607,12 @@ describe.each(implementations)('ingest chain on %s', (_name, open) => {
     ]);
     expect(await storedValues()).toEqual([811, 812]);
     const letters = await deadLetters();
-    expect(letters).toEqual([{ topic: 'clutch/v1/acme/pi-1/status', reason: expect.stringMatching(/^ingest failed on this status message \(RangeError: Invalid time value\)/) }]);
+    expect(letters).toEqual([
+      {
+        topic: 'clutch/v1/acme/pi-1/status',
+        reason: expect.stringMatching(/^ingest failed on this status message \(RangeError: Invalid time value\)/),
+      },
+    ]);
     // Nothing of the failed message is half-applied: no presence change, no event for it.
     expect(events.filter((e) => e.type === 'presence')).toEqual([]);
     expect(events.filter((e) => e.type === 'readings')).toHaveLength(2);
@@ -405,20 +627,43 @@ describe.each(implementations)('ingest chain on %s', (_name, open) => {
       message(batch(121, [[0, 'engine.rpm', 822]])),
     ]);
     expect(await storedValues()).toEqual([821, 822]);
-    expect(await deadLetters()).toEqual([{ topic: `clutch/v1/acme/pi-1/cmd/${dashes}/result`, reason: expect.stringMatching(/^refused by the database: .*uuid.*\(22P02\)$/) }]);
+    expect(await deadLetters()).toEqual([
+      {
+        topic: `clutch/v1/acme/pi-1/cmd/${dashes}/result`,
+        reason: expect.stringMatching(/^refused by the database: .*uuid.*\(22P02\)$/),
+      },
+    ]);
   });
 
   it('regression 12.1: throws, so the queue retries, only when the database is unavailable', async () => {
     const closed = await open({ migrate: false });
     await closed.close();
-    const unavailable = createIngestHandler({ db: closed, bus: createInProcessBus(), resolver: { prefetch: async () => {}, resolve: async () => ({ tenantId: 'acme', deviceId: 'pi-1', vehicleId }), forget: () => {} } });
+    const unavailable = createIngestHandler({
+      db: closed,
+      bus: createInProcessBus(),
+      resolver: {
+        prefetch: async () => {},
+        resolve: async () => ({ tenantId: 'acme', deviceId: 'pi-1', vehicleId }),
+        forget: () => {},
+      },
+    });
     await expect(unavailable.handle([message(batch(130, [[0, 'engine.rpm', 831]]))])).rejects.toThrow();
     expect(unavailable.stats().lastError).not.toBeNull();
     // Connection, resource, shutdown, I/O and rollback classes are the database's state; data classes are the message's.
     const server = (code: string): Error => Object.assign(new Error(code), { code, severity: 'ERROR' });
-    expect(['08006', '53300', '57P01', '58030', '40P01'].map((c) => isDatabaseUnavailable(server(c)))).toEqual([true, true, true, true, true]);
-    expect(['22P02', '23505', '42703', '54000', 'P0001', 'XX000'].map((c) => isDatabaseUnavailable(server(c)))).toEqual([false, false, false, false, false, false]);
-    expect(isDatabaseUnavailable(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }))).toBe(true);
+    expect(['08006', '53300', '57P01', '58030', '40P01'].map((c) => isDatabaseUnavailable(server(c)))).toEqual([
+      true,
+      true,
+      true,
+      true,
+      true,
+    ]);
+    expect(['22P02', '23505', '42703', '54000', 'P0001', 'XX000'].map((c) => isDatabaseUnavailable(server(c)))).toEqual(
+      [false, false, false, false, false, false],
+    );
+    expect(
+      isDatabaseUnavailable(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' })),
+    ).toBe(true);
     expect(isDatabaseUnavailable(Object.assign(new Error('write EPIPE'), { code: 'EPIPE' }))).toBe(true);
     expect(isDatabaseUnavailable(new Error('Connection terminated unexpectedly'))).toBe(true);
     expect(isDatabaseUnavailable(new RangeError('Invalid time value'))).toBe(false);
@@ -429,10 +674,44 @@ describe.each(implementations)('ingest chain on %s', (_name, open) => {
     const old = now - 30 * 86_400_000 - 30 * 60_000; // dt 0 is 30 min too old, dt 59 min is inside
     const soon = now + 4 * 60_000; // dt 0 is inside, dt 2 min is 6 min ahead
     await handler.handle([
-      { ...message({ v: 1, seq: 140, t0: old, samples: [[0, 'engine.rpm', 841], [59 * 60_000, 'engine.rpm', 842]] }), receivedAt: now },
-      { ...message({ v: 1, seq: 141, t0: soon, samples: [[0, 'engine.rpm', 843], [120_000, 'engine.rpm', 844]] }), receivedAt: now },
-      { ...message({ v: 1, seq: 142, t0: Date.UTC(2121, 0, 1), samples: [[0, 'engine.coolant_temp', 130]] }), receivedAt: now },
-      { ...message({ v: 1, seq: 143, t0: now - 60_000, clockOffsetMs: -9 * 365 * 86_400_000, samples: [[0, 'engine.rpm', 845]] }), receivedAt: now },
+      {
+        ...message({
+          v: 1,
+          seq: 140,
+          t0: old,
+          samples: [
+            [0, 'engine.rpm', 841],
+            [59 * 60_000, 'engine.rpm', 842],
+          ],
+        }),
+        receivedAt: now,
+      },
+      {
+        ...message({
+          v: 1,
+          seq: 141,
+          t0: soon,
+          samples: [
+            [0, 'engine.rpm', 843],
+            [120_000, 'engine.rpm', 844],
+          ],
+        }),
+        receivedAt: now,
+      },
+      {
+        ...message({ v: 1, seq: 142, t0: Date.UTC(2121, 0, 1), samples: [[0, 'engine.coolant_temp', 130]] }),
+        receivedAt: now,
+      },
+      {
+        ...message({
+          v: 1,
+          seq: 143,
+          t0: now - 60_000,
+          clockOffsetMs: -9 * 365 * 86_400_000,
+          samples: [[0, 'engine.rpm', 845]],
+        }),
+        receivedAt: now,
+      },
     ]);
     expect(await storedValues()).toEqual([842, 843]);
     const letters = await deadLetters();
@@ -440,11 +719,17 @@ describe.each(implementations)('ingest chain on %s', (_name, open) => {
     expect(letters.map((l) => l.reason)).toEqual([
       `1 sample(s) refused: sample 0 (engine.rpm, t0 + 0 ms + offset 0 ms) is dated ${new Date(old).toISOString()}, before the accepted window ${window} (server clock at receipt)`,
       `1 sample(s) refused: sample 1 (engine.rpm, t0 + 120000 ms + offset 0 ms) is dated ${new Date(soon + 120_000).toISOString()}, after the accepted window ${window} (server clock at receipt)`,
-      expect.stringMatching(/^1 sample\(s\) refused: sample 0 \(engine\.coolant_temp.*\) is dated 2121-01-01T00:00:00\.000Z, after the accepted window/),
-      expect.stringMatching(/^1 sample\(s\) refused: sample 0 \(engine\.rpm, t0 \+ 0 ms \+ offset -283824000000 ms\) is dated .*, before the accepted window/),
+      expect.stringMatching(
+        /^1 sample\(s\) refused: sample 0 \(engine\.coolant_temp.*\) is dated 2121-01-01T00:00:00\.000Z, after the accepted window/,
+      ),
+      expect.stringMatching(
+        /^1 sample\(s\) refused: sample 0 \(engine\.rpm, t0 \+ 0 ms \+ offset -283824000000 ms\) is dated .*, before the accepted window/,
+      ),
     ]);
     // The refused samples are kept as a batch of their own (t0 and offset included), so a replay places them where they were.
-    const payloads = (await db.query<{ payload: Uint8Array }>('SELECT payload FROM dead_letters ORDER BY id')).rows.map((r) => JSON.parse(Buffer.from(r.payload).toString()) as unknown);
+    const payloads = (await db.query<{ payload: Uint8Array }>('SELECT payload FROM dead_letters ORDER BY id')).rows.map(
+      (r) => JSON.parse(Buffer.from(r.payload).toString()) as unknown,
+    );
     expect(payloads[0]).toEqual({ v: 1, seq: 140, t0: old, samples: [[0, 'engine.rpm', 841]] });
   });
 
@@ -453,7 +738,10 @@ describe.each(implementations)('ingest chain on %s', (_name, open) => {
       message(batch(150, [[0, 'engine.coolant_temp', 90]])),
       message({ v: 1, seq: 151, t0: Date.UTC(2121, 0, 1), samples: [[0, 'engine.coolant_temp', 125]] }),
     ]);
-    const newest = await db.query<{ value: number; time: Date | string }>('SELECT value, time FROM samples WHERE vehicle_id = $1 ORDER BY time DESC LIMIT 1', [vehicleId]);
+    const newest = await db.query<{ value: number; time: Date | string }>(
+      'SELECT value, time FROM samples WHERE vehicle_id = $1 ORDER BY time DESC LIMIT 1',
+      [vehicleId],
+    );
     expect(newest.rows.map((r) => r.value)).toEqual([90]);
     expect(events.flatMap((e) => (e.type === 'readings' ? e.readings.map((r) => r.value) : []))).toEqual([90]);
   });
@@ -461,12 +749,21 @@ describe.each(implementations)('ingest chain on %s', (_name, open) => {
   it('regression 12.2: locations and trouble-code reports dated outside the window are dead-lettered, the ones inside stored', async () => {
     const now = Date.now();
     const at = (t: number, kind: 'location' | 'dtc'): QueuedMessage => ({
-      ...message(kind === 'location' ? { v: 1, t, lat: 48.1, lon: 11.5 } : { v: 1, t, codes: [{ code: 'P0301', kind: 'stored' }] }, `clutch/v1/acme/pi-1/${kind}`),
+      ...message(
+        kind === 'location'
+          ? { v: 1, t, lat: 48.1, lon: 11.5 }
+          : { v: 1, t, codes: [{ code: 'P0301', kind: 'stored' }] },
+        `clutch/v1/acme/pi-1/${kind}`,
+      ),
       receivedAt: now,
     });
     await handler.handle([
-      at(now - 60_000, 'location'), at(Date.UTC(2121, 0, 1), 'location'), at(now - 31 * 86_400_000, 'location'),
-      at(now - 60_000, 'dtc'), at(now + 6 * 60_000, 'dtc'), at(Date.UTC(2001, 0, 1), 'dtc'),
+      at(now - 60_000, 'location'),
+      at(Date.UTC(2121, 0, 1), 'location'),
+      at(now - 31 * 86_400_000, 'location'),
+      at(now - 60_000, 'dtc'),
+      at(now + 6 * 60_000, 'dtc'),
+      at(Date.UTC(2001, 0, 1), 'dtc'),
     ]);
     expect((await db.query('SELECT 1 FROM locations WHERE vehicle_id = $1', [vehicleId])).rows).toHaveLength(1);
     expect((await db.query('SELECT 1 FROM dtc_reports WHERE vehicle_id = $1', [vehicleId])).rows).toHaveLength(1);
@@ -478,31 +775,73 @@ describe.each(implementations)('ingest chain on %s', (_name, open) => {
     ]);
   });
 
-  it('regression 12.2: the time window is the handler\'s to configure', async () => {
+  it("regression 12.2: the time window is the handler's to configure", async () => {
     const strict = createIngestHandler({ db, bus: createInProcessBus(), timeWindow: { pastMs: 60_000, futureMs: 0 } });
     const now = Date.now();
-    await strict.handle([{ ...message({ v: 1, seq: 160, t0: now - 120_000, samples: [[0, 'engine.rpm', 861], [90_000, 'engine.rpm', 862]] }), receivedAt: now }]);
+    await strict.handle([
+      {
+        ...message({
+          v: 1,
+          seq: 160,
+          t0: now - 120_000,
+          samples: [
+            [0, 'engine.rpm', 861],
+            [90_000, 'engine.rpm', 862],
+          ],
+        }),
+        receivedAt: now,
+      },
+    ]);
     expect(await storedValues()).toEqual([862]);
     expect(await deadLetters()).toHaveLength(1);
   });
 
   it('regression 12.8: a sample repeated with the same time but another value keeps the first value and records a conflicting_duplicate; a redelivery records nothing', async () => {
-    const first = message(batch(170, [[0, 'engine.rpm', 870], [0, 'vehicle.speed', 40]]));
+    const first = message(
+      batch(170, [
+        [0, 'engine.rpm', 870],
+        [0, 'vehicle.speed', 40],
+      ]),
+    );
     await handler.handle([first]);
     await handler.handle([first]); // redelivery: exact duplicates
     expect(await qualityEvents()).toEqual([]);
-    await handler.handle([message({ ...batch(170, [[0, 'engine.rpm', 999], [0, 'vehicle.speed', 40]]) })]);
+    await handler.handle([
+      message({
+        ...batch(170, [
+          [0, 'engine.rpm', 999],
+          [0, 'vehicle.speed', 40],
+        ]),
+      }),
+    ]);
     expect(await storedValues()).toEqual([870, 40]);
-    expect(await qualityEvents()).toEqual([{
-      kind: 'conflicting_duplicate', device_id: 'pi-1', vehicle_id: vehicleId,
-      detail: { signal: 'engine.rpm', time: new Date(t0 + 170_000).toISOString(), stored: 870, received: 999, seq: 170 },
-    }]);
+    expect(await qualityEvents()).toEqual([
+      {
+        kind: 'conflicting_duplicate',
+        device_id: 'pi-1',
+        vehicle_id: vehicleId,
+        detail: {
+          signal: 'engine.rpm',
+          time: new Date(t0 + 170_000).toISOString(),
+          stored: 870,
+          received: 999,
+          seq: 170,
+        },
+      },
+    ]);
     expect(await deadLetters()).toEqual([]);
   });
 
   it('regression 12.8: a contradiction inside one batch, and one in a large (COPY) batch, are recorded too', async () => {
     // The same (signal, time) twice in one small batch: the first is stored, the second recorded.
-    await handler.handle([message(batch(180, [[0, 'engine.rpm', 880], [0, 'engine.rpm', 881]]))]);
+    await handler.handle([
+      message(
+        batch(180, [
+          [0, 'engine.rpm', 880],
+          [0, 'engine.rpm', 881],
+        ]),
+      ),
+    ]);
     expect(await storedValues()).toEqual([880]);
     // A large batch redelivered with one value changed: the COPY hits the duplicates and falls back.
     const samples: TelemetryBatch['samples'] = [];
@@ -513,7 +852,13 @@ describe.each(implementations)('ingest chain on %s', (_name, open) => {
     expect(await countSamples()).toBe(1201);
     expect((await qualityEvents()).map((e) => e.detail)).toEqual([
       { signal: 'engine.rpm', time: new Date(t0 + 180_000).toISOString(), stored: 880, received: 881, seq: 180 },
-      { signal: 'vehicle.speed', time: new Date(t0 + 7000).toISOString(), stored: 700 % 120, received: 119.5, seq: 181 },
+      {
+        signal: 'vehicle.speed',
+        time: new Date(t0 + 7000).toISOString(),
+        stored: 700 % 120,
+        received: 119.5,
+        seq: 181,
+      },
     ]);
   });
 });

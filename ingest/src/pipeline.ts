@@ -50,8 +50,14 @@ const RETRY_CLASSES = /^(08|40|53|57|58)/;
  */
 export function isDatabaseUnavailable(err: unknown): boolean {
   const { code, severity } = (err ?? {}) as { code?: unknown; severity?: unknown };
-  if (typeof code === 'string' && typeof severity === 'string' && /^[0-9A-Z]{5}$/.test(code)) return RETRY_CLASSES.test(code);
-  return !(err instanceof TypeError || err instanceof RangeError || err instanceof SyntaxError || err instanceof ReferenceError);
+  if (typeof code === 'string' && typeof severity === 'string' && /^[0-9A-Z]{5}$/.test(code))
+    return RETRY_CLASSES.test(code);
+  return !(
+    err instanceof TypeError ||
+    err instanceof RangeError ||
+    err instanceof SyntaxError ||
+    err instanceof ReferenceError
+  );
 }
 
 /** An error as a dead letter's reason: the database's message with its SQLSTATE, or JavaScript's with its type. */
@@ -104,17 +110,35 @@ export function createIngestHandler(deps: {
   const context = { window, seqGaps: deps.deviceProgress?.seqGaps };
   const rollups = deps.rollups ?? 'ingest';
   const writeDeviceProgress = !deps.deviceProgress;
-  const storeOptions = (partials: RollupPartials | undefined): StoreOptions => ({ rollups, worker: partials?.worker ?? '', writeDeviceProgress });
-  const stats: IngestStats = { messages: 0, samplesStored: 0, deadLetters: 0, alerts: 0, lastBatchAt: null, lastError: null };
+  const storeOptions = (partials: RollupPartials | undefined): StoreOptions => ({
+    rollups,
+    worker: partials?.worker ?? '',
+    writeDeviceProgress,
+  });
+  const stats: IngestStats = {
+    messages: 0,
+    samplesStored: 0,
+    deadLetters: 0,
+    alerts: 0,
+    lastBatchAt: null,
+    lastError: null,
+  };
 
   async function process(messages: readonly QueuedMessage[]): Promise<BatchOutcome> {
     const outcome = emptyOutcome();
     const validatedMessages = messages.map(validateMessage);
     // Database reads (prefetch, resolve) stay outside the per-message guard: their failure is the
     // database being unavailable, which must reach the queue as a retry, not become dead letters.
-    await resolver.prefetch(validatedMessages.flatMap((v) => (v.kind === 'invalid' ? [] : [{ tenantId: v.address.tenant, deviceId: v.address.device }])));
+    await resolver.prefetch(
+      validatedMessages.flatMap((v) =>
+        v.kind === 'invalid' ? [] : [{ tenantId: v.address.tenant, deviceId: v.address.device }],
+      ),
+    );
     for (const validated of validatedMessages) {
-      const binding = validated.kind === 'invalid' ? null : await resolver.resolve(validated.address.tenant, validated.address.device);
+      const binding =
+        validated.kind === 'invalid'
+          ? null
+          : await resolver.resolve(validated.address.tenant, validated.address.device);
       const mark = markOf(outcome);
       try {
         processMessage(validated, binding, context, outcome);
@@ -156,8 +180,11 @@ export function createIngestHandler(deps: {
         if (isDatabaseUnavailable(err)) throw err;
         const address = validateMessage(message).address;
         const letter: DeadLetter = {
-          tenantId: address?.tenant ?? null, deviceId: address?.device ?? null, topic: message.topic,
-          reason: `refused by the database: ${describeError(err)}`, payload: message.payload,
+          tenantId: address?.tenant ?? null,
+          deviceId: address?.device ?? null,
+          topic: message.topic,
+          reason: `refused by the database: ${describeError(err)}`,
+          payload: message.payload,
         };
         await db.transaction((tx) => recordDeadLetters(tx, [letter]));
         await finish({ ...emptyOutcome(), deadLetters: [letter] }, 0);
@@ -172,7 +199,8 @@ export function createIngestHandler(deps: {
     stats.deadLetters += outcome.deadLetters.length;
     stats.lastBatchAt = new Date().toISOString();
     deps.deviceProgress?.add(outcome.devices);
-    for (const letter of outcome.deadLetters) logger?.warn({ topic: letter.topic, reason: letter.reason }, 'dead letter');
+    for (const letter of outcome.deadLetters)
+      logger?.warn({ topic: letter.topic, reason: letter.reason }, 'dead letter');
     for (const event of outcome.events) bus.publish(event);
     if (deps.scorer && outcome.rows.length > 0) {
       try {
@@ -180,7 +208,10 @@ export function createIngestHandler(deps: {
         stats.alerts += scored.alerts;
         for (const event of scored.events) bus.publish(event);
       } catch (err) {
-        logger?.error({ err: (err as Error).message }, 'scoring failed; samples are stored, alerts for this batch are not');
+        logger?.error(
+          { err: (err as Error).message },
+          'scoring failed; samples are stored, alerts for this batch are not',
+        );
       }
     }
   }
@@ -207,7 +238,8 @@ export function createIngestHandler(deps: {
     },
     async replay(message) {
       const outcome = await process([message]);
-      if (outcome.deadLetters.length > 0) return { stored: false, reason: outcome.deadLetters.map((l) => l.reason).join('; ') };
+      if (outcome.deadLetters.length > 0)
+        return { stored: false, reason: outcome.deadLetters.map((l) => l.reason).join('; ') };
       let stored: number;
       try {
         stored = await commit(outcome);

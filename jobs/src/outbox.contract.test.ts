@@ -1,6 +1,14 @@
 import type { Database } from '@clutch/db';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
-import { appendEvent, listenerFor, pruneDeliveredEvents, startOutboxRelay, type OutboxEvent, type OutboxRelay, type OutboxSink } from './index.js';
+import {
+  appendEvent,
+  listenerFor,
+  pruneDeliveredEvents,
+  startOutboxRelay,
+  type OutboxEvent,
+  type OutboxRelay,
+  type OutboxSink,
+} from './index.js';
 import { implementations } from './testing/databases.js';
 import { sleep, waitFor } from './testing/wait-for.js';
 
@@ -14,7 +22,10 @@ describe.each(implementations(inject('pgAdminUrl'), 'jobs_outbox'))('outbox cont
   let url: string | undefined;
   const relays: OutboxRelay[] = [];
 
-  async function relay(sinks: OutboxSink[], options: { listen?: boolean; pollMs?: number; retryMs?: number } = {}): Promise<OutboxRelay> {
+  async function relay(
+    sinks: OutboxSink[],
+    options: { listen?: boolean; pollMs?: number; retryMs?: number } = {},
+  ): Promise<OutboxRelay> {
     const r = await startOutboxRelay({
       db,
       sinks,
@@ -65,7 +76,11 @@ describe.each(implementations(inject('pgAdminUrl'), 'jobs_outbox'))('outbox cont
         throw new Error('rollback');
       })
       .catch(() => {});
-    ids.push(await db.transaction((tx) => appendEvent(tx, { tenantId: null, topic: 'platform.maintenance', payload: { n: 3 } })));
+    ids.push(
+      await db.transaction((tx) =>
+        appendEvent(tx, { tenantId: null, topic: 'platform.maintenance', payload: { n: 3 } }),
+      ),
+    );
 
     await waitFor(() => sink.events.length >= 3, 'three deliveries');
     await sleep(300);
@@ -77,7 +92,9 @@ describe.each(implementations(inject('pgAdminUrl'), 'jobs_outbox'))('outbox cont
     expect(sink.events.map((e) => e.tenantId)).toEqual(['acme', 'acme', null]);
     const seqs = sink.events.map((e) => BigInt(e.seq));
     expect([...seqs].sort((a, b) => (a < b ? -1 : 1))).toEqual(seqs);
-    const pending = await db.query(`SELECT 1 FROM outbox_events WHERE id = ANY($1::uuid[]) AND delivered_at IS NULL`, [ids]);
+    const pending = await db.query(`SELECT 1 FROM outbox_events WHERE id = ANY($1::uuid[]) AND delivered_at IS NULL`, [
+      ids,
+    ]);
     expect(pending.rows).toHaveLength(0);
   });
 
@@ -113,7 +130,15 @@ describe.each(implementations(inject('pgAdminUrl'), 'jobs_outbox'))('outbox cont
     let release!: () => void;
     const stuck = new Promise<void>((resolve) => (release = resolve));
     const first: OutboxEvent[] = [];
-    await relay([{ name: 'socket.io', deliver: async (e) => { first.push(e); await stuck; } }]);
+    await relay([
+      {
+        name: 'socket.io',
+        deliver: async (e) => {
+          first.push(e);
+          await stuck;
+        },
+      },
+    ]);
     const id = await db.transaction((tx) => appendEvent(tx, { tenantId: 'acme', topic: 'vehicle.moved', payload: {} }));
     await waitFor(() => first.length === 1, 'the first relay to take the event');
 
@@ -122,7 +147,10 @@ describe.each(implementations(inject('pgAdminUrl'), 'jobs_outbox'))('outbox cont
     expect(Date.now() - started).toBeLessThan(2000);
     release();
     await sleep(100);
-    const { rows } = await db.query<{ delivered_at: Date | null }>('SELECT delivered_at FROM outbox_events WHERE id = $1', [id]);
+    const { rows } = await db.query<{ delivered_at: Date | null }>(
+      'SELECT delivered_at FROM outbox_events WHERE id = $1',
+      [id],
+    );
     expect(rows[0]!.delivered_at).toBeNull();
 
     const second = recorder();
@@ -145,10 +173,12 @@ describe.each(implementations(inject('pgAdminUrl'), 'jobs_outbox'))('outbox cont
     });
     const ids = await db.transaction(async (tx) => {
       const out: string[] = [];
-      for (let i = 0; i < 60; i++) out.push(await appendEvent(tx, { tenantId: 'acme', topic: 'telemetry.alert', payload: { i } }));
+      for (let i = 0; i < 60; i++)
+        out.push(await appendEvent(tx, { tenantId: 'acme', topic: 'telemetry.alert', payload: { i } }));
       return out;
     });
-    for (const m of byRelay) relays.push(await startOutboxRelay({ db, sinks: [sinkFor(m)], batchSize: 5, pollMs: 50, onError: () => {} }));
+    for (const m of byRelay)
+      relays.push(await startOutboxRelay({ db, sinks: [sinkFor(m)], batchSize: 5, pollMs: 50, onError: () => {} }));
     await waitFor(() => byRelay[0]!.size + byRelay[1]!.size >= 60, 'all sixty events');
     await sleep(300);
     const both = [...byRelay[0]!.keys()].filter((id) => byRelay[1]!.has(id));
@@ -160,16 +190,22 @@ describe.each(implementations(inject('pgAdminUrl'), 'jobs_outbox'))('outbox cont
   });
 
   it('keeps each tenant to its own events, and platform events to the platform', async () => {
-    await db.withTenant('globex', (tx) => appendEvent(tx, { tenantId: 'globex', topic: 'vehicle.created', payload: { who: 'globex' } }));
-    await expect(db.withTenant('globex', (tx) => appendEvent(tx, { tenantId: 'acme', topic: 'vehicle.created', payload: {} }))).rejects.toThrow(
-      /row-level security/,
+    await db.withTenant('globex', (tx) =>
+      appendEvent(tx, { tenantId: 'globex', topic: 'vehicle.created', payload: { who: 'globex' } }),
     );
-    const seen = await db.withTenant('globex', (tx) => tx.query<{ tenant_id: string | null }>('SELECT DISTINCT tenant_id FROM outbox_events'));
+    await expect(
+      db.withTenant('globex', (tx) => appendEvent(tx, { tenantId: 'acme', topic: 'vehicle.created', payload: {} })),
+    ).rejects.toThrow(/row-level security/);
+    const seen = await db.withTenant('globex', (tx) =>
+      tx.query<{ tenant_id: string | null }>('SELECT DISTINCT tenant_id FROM outbox_events'),
+    );
     expect(seen.rows).toEqual([{ tenant_id: 'globex' }]);
   });
 
   it('refuses a malformed topic', async () => {
-    await expect(db.transaction((tx) => appendEvent(tx, { tenantId: null, topic: 'Bad Topic!', payload: {} }))).rejects.toMatchObject({
+    await expect(
+      db.transaction((tx) => appendEvent(tx, { tenantId: null, topic: 'Bad Topic!', payload: {} })),
+    ).rejects.toMatchObject({
       code: 'OUTBOX_TOPIC_INVALID',
     });
   });
@@ -185,11 +221,16 @@ describe.each(implementations(inject('pgAdminUrl'), 'jobs_outbox'))('outbox cont
   it('measures the commit-to-delivery delay with LISTEN and with polling alone', async () => {
     const delay = async (listen: boolean): Promise<number> => {
       const arrivals = new Map<string, number>();
-      const r = await relay([{ name: 'clock', deliver: async (e) => void arrivals.set(e.id, Date.now()) }], { listen, pollMs: listen ? 1000 : 250 });
+      const r = await relay([{ name: 'clock', deliver: async (e) => void arrivals.set(e.id, Date.now()) }], {
+        listen,
+        pollMs: listen ? 1000 : 250,
+      });
       await sleep(300);
       const delays: number[] = [];
       for (let i = 0; i < 10; i++) {
-        const id = await db.transaction((tx) => appendEvent(tx, { tenantId: null, topic: 'platform.tick', payload: { i } }));
+        const id = await db.transaction((tx) =>
+          appendEvent(tx, { tenantId: null, topic: 'platform.tick', payload: { i } }),
+        );
         const committed = Date.now();
         await waitFor(() => arrivals.has(id), 'the tick', 5000, 1);
         delays.push(arrivals.get(id)! - committed);
@@ -201,7 +242,9 @@ describe.each(implementations(inject('pgAdminUrl'), 'jobs_outbox'))('outbox cont
     };
     const listened = await delay(true);
     const polled = await delay(false);
-    console.log(`[outbox] ${_name}: median commit->delivery ${listened} ms with LISTEN, ${polled} ms polling every 250 ms`);
+    console.log(
+      `[outbox] ${_name}: median commit->delivery ${listened} ms with LISTEN, ${polled} ms polling every 250 ms`,
+    );
     expect(listened).toBeLessThan(100);
     expect(polled).toBeLessThan(400);
   });

@@ -68,7 +68,11 @@ describe.each(implementations(inject('pgAdminUrl'), 'jobs_queue'))('job queue co
     );
     const jobId = await jobs.enqueue('send-invoice', { invoice: 'INV-7' });
 
-    await waitFor(async () => (await jobs.deadJobs()).jobs.some((d) => d.jobId === jobId), 'the job to be dead', 20_000);
+    await waitFor(
+      async () => (await jobs.deadJobs()).jobs.some((d) => d.jobId === jobId),
+      'the job to be dead',
+      20_000,
+    );
     expect(attempts.map((a) => a.retryCount)).toEqual([0, 1, 2]);
     // Backoff with jitter: the first retry waits 1-2 s, the second 2-4 s (retryDelay 1 s).
     const gaps = [attempts[1]!.at - attempts[0]!.at, attempts[2]!.at - attempts[1]!.at];
@@ -87,11 +91,18 @@ describe.each(implementations(inject('pgAdminUrl'), 'jobs_queue'))('job queue co
   });
 
   it('pages through dead jobs with a cursor', async () => {
-    await jobs.define('always-fails', async () => {
-      throw new Error('no');
-    }, { retryLimit: 0 });
+    await jobs.define(
+      'always-fails',
+      async () => {
+        throw new Error('no');
+      },
+      { retryLimit: 0 },
+    );
     for (let i = 0; i < 3; i++) await jobs.enqueue('always-fails', { i });
-    await waitFor(async () => (await jobs.deadJobs({ limit: 10 })).jobs.filter((d) => d.queue === 'always-fails').length === 3, 'three dead jobs');
+    await waitFor(
+      async () => (await jobs.deadJobs({ limit: 10 })).jobs.filter((d) => d.queue === 'always-fails').length === 3,
+      'three dead jobs',
+    );
     const seen: unknown[] = [];
     let cursor: string | undefined;
     do {
@@ -125,7 +136,12 @@ describe.each(implementations(inject('pgAdminUrl'), 'jobs_queue'))('job queue co
   it('registers a cron schedule in its time zone and removes it', async () => {
     await jobs.declare('nightly-rollup');
     await jobs.schedule('nightly-rollup', '0 3 * * *', { scope: 'all' }, { tz: 'Africa/Cairo' });
-    expect(await jobs.schedules()).toContainEqual({ name: 'nightly-rollup', cron: '0 3 * * *', tz: 'Africa/Cairo', data: { scope: 'all' } });
+    expect(await jobs.schedules()).toContainEqual({
+      name: 'nightly-rollup',
+      cron: '0 3 * * *',
+      tz: 'Africa/Cairo',
+      data: { scope: 'all' },
+    });
     await jobs.unschedule('nightly-rollup');
     expect((await jobs.schedules()).some((s) => s.name === 'nightly-rollup')).toBe(false);
   });

@@ -12,7 +12,10 @@ describe.skipIf(NO_CAROBD)(onRealDrives('predictMaintenance on a real drive'), (
     const drive = await realDrive('live2.csv');
     const start = Date.parse('2025-03-01T08:00:00Z');
     const toIso = (frames: typeof drive.frames) =>
-      framesToReadings(frames, FEATURE_SIGNALS).map((r) => ({ ...r, time: new Date(start + Number(r.time)).toISOString() }));
+      framesToReadings(frames, FEATURE_SIGNALS).map((r) => ({
+        ...r,
+        time: new Date(start + Number(r.time)).toISOString(),
+      }));
     const healthy = predictMaintenance(toIso(drive.frames));
     expect(Object.values(healthy.systems).map((s) => s.status)).toEqual(Array(6).fill('ok'));
     expect(healthy.systems.battery.summary).toMatch(/median running voltage 1[34]\.\d\d V/);
@@ -30,7 +33,10 @@ describe('analyzeDriving', () => {
     const start = Date.parse('2025-03-01T08:00:00Z');
     for (let i = 0; i <= 3600; i++) {
       const time = new Date(start + i * 500).toISOString();
-      readings.push({ signal: 'engine.rpm', time, value: i < 2400 ? 800 : 1500 }, { signal: 'vehicle.speed', time, value: i < 2400 ? 0 : 10 });
+      readings.push(
+        { signal: 'engine.rpm', time, value: i < 2400 ? 800 : 1500 },
+        { signal: 'vehicle.speed', time, value: i < 2400 ? 0 : 10 },
+      );
     }
     const report = analyzeDriving(readings.reverse());
     expect(report.score).toBe(85);

@@ -32,7 +32,10 @@ function median(values: number[]): number {
  * Runs every health check (and the autoencoder, when the model has one) over one vehicle's
  * readings and reports per system, each alert explained. Pure: no I/O, no shared state.
  */
-export function predictMaintenance(readings: readonly Reading[], options: { model?: ClutchModel } = {}): MaintenancePrediction {
+export function predictMaintenance(
+  readings: readonly Reading[],
+  options: { model?: ClutchModel } = {},
+): MaintenancePrediction {
   const model = options.model ?? RULES_ONLY_MODEL;
   const frames = sorted(readingsToFrames(readings));
   const alerts = createOnlineScorer({ model, now: () => 0 }).pushFrames('vehicle', frames);
@@ -45,7 +48,9 @@ export function predictMaintenance(readings: readonly Reading[], options: { mode
   }
   const describe: Record<AlertKind, string> = {
     battery: `median running voltage ${col(S.voltage).toFixed(2)} V`,
-    cooling: Number.isFinite(peakCoolant) ? `coolant peaked at ${peakCoolant.toFixed(0)} °C` : 'no coolant temperature while the engine ran',
+    cooling: Number.isFinite(peakCoolant)
+      ? `coolant peaked at ${peakCoolant.toFixed(0)} °C`
+      : 'no coolant temperature while the engine ran',
     fuel_trim: `median trims short ${col(S.stft).toFixed(1)} %, long ${col(S.ltft).toFixed(1)} %`,
     catalyst: `median catalyst temperature ${col(S.catalyst).toFixed(0)} °C`,
     sensor: 'sensor readings checked for frozen values, jumps and MAP/load agreement',

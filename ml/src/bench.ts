@@ -59,7 +59,8 @@ function syntheticFrames(count: number): Frame[] {
 export function benchmarkScoring(options: BenchmarkOptions): ScoringBenchmark {
   const perWindow = HOP_MS / FRAME_MS;
   const total = options.windows * perWindow;
-  const source = options.frames && options.frames.length > 0 ? options.frames : syntheticFrames(Math.min(total, 20_000));
+  const source =
+    options.frames && options.frames.length > 0 ? options.frames : syntheticFrames(Math.min(total, 20_000));
   const frames: Frame[] = Array.from({ length: total }, (_, i) => {
     const f = source[i % source.length] as Frame;
     return { t: i * FRAME_MS, v: f.v };
@@ -84,5 +85,11 @@ export function benchmarkScoring(options: BenchmarkOptions): ScoringBenchmark {
   });
   const ours = throughput(oursMs);
   const base = throughput(baseMs);
-  return { ...ours, baseline: base, ratio: ours.windowsPerSecond / base.windowsPerSecond, windows: batches.length, batches: batches.length };
+  return {
+    ...ours,
+    baseline: base,
+    ratio: ours.windowsPerSecond / base.windowsPerSecond,
+    windows: batches.length,
+    batches: batches.length,
+  };
 }

@@ -43,7 +43,9 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'list': {
       for (const m of await listModels(registryDir)) {
-        const metrics = m.metrics ? `min F1 ${m.metrics.minF1.toFixed(3)}, FA/100h ${m.metrics.falseAlarmsPer100h.toFixed(2)}` : 'not evaluated';
+        const metrics = m.metrics
+          ? `min F1 ${m.metrics.minF1.toFixed(3)}, FA/100h ${m.metrics.falseAlarmsPer100h.toFixed(2)}`
+          : 'not evaluated';
         console.log(`${m.live ? '*' : ' '} ${m.id}  ${m.version}  ${m.createdAt}  ${metrics}`);
       }
       return 0;

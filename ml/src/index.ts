@@ -5,7 +5,14 @@
 export { mlErrors, mlError, type MlErrorCode } from './errors.js';
 export { FEATURE_SIGNALS, type FeatureSignal } from './signals.js';
 export { type Reading, type Frame, type Regime, regimeOf, readingsToFrames } from './features/frames.js';
-export { FEATURE_NAMES, WINDOW_MS, HOP_MS, slidingWindows, windowFeatures, type FeatureWindow } from './features/windows.js';
+export {
+  FEATURE_NAMES,
+  WINDOW_MS,
+  HOP_MS,
+  slidingWindows,
+  windowFeatures,
+  type FeatureWindow,
+} from './features/windows.js';
 export {
   CAROBD_COLUMNS,
   carObdDir,
@@ -26,7 +33,13 @@ export { createZScoreBaseline } from './models/baseline.js';
 export { createOnlineScorer, type Alert, type OnlineScorer, type OnlineScorerOptions } from './online/scorer.js';
 export { predictMaintenance, analyzeDriving, type MaintenancePrediction, type SystemStatus } from './api.js';
 export { FAULT_TYPES, injectFault, type FaultType, type InjectedDrive } from './eval/inject.js';
-export { runEvaluation, formatReport, type EvaluationReport, type DetectorReport, type FaultMetrics } from './eval/evaluate.js';
+export {
+  runEvaluation,
+  formatReport,
+  type EvaluationReport,
+  type DetectorReport,
+  type FaultMetrics,
+} from './eval/evaluate.js';
 export {
   DEFAULT_REGISTRY_DIR,
   listModels,

@@ -5,7 +5,8 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const workspaces = (JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { workspaces: string[] }).workspaces;
+const workspaces = (JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { workspaces: string[] })
+  .workspaces;
 const bins = workspaces.flatMap((ws) => {
   const pkg = JSON.parse(readFileSync(path.join(root, ws, 'package.json'), 'utf8')) as { bin?: Record<string, string> };
   return Object.entries(pkg.bin ?? {}).map(([name, target]) => ({ ws, name, target }));
@@ -24,7 +25,10 @@ describe('the CLIs a README names work after npm install', () => {
   });
 
   it.each(bins)('npx $name --help prints its usage', ({ name }) => {
-    const out = execFileSync(path.join(root, 'node_modules', '.bin', name), ['--help'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    const out = execFileSync(path.join(root, 'node_modules', '.bin', name), ['--help'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     expect(out).toContain(name);
   });
 });

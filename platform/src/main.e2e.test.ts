@@ -19,14 +19,34 @@ afterAll(() => {
 
 describe('npm start', () => {
   it('prints the dashboard URL, shows changing values in a browser, and stops cleanly on Ctrl-C', async () => {
-    const proc = spawn(process.execPath, [MAIN, '--vehicles', '2', '--port', '0', '--mqtt-port', '0', '--mqtt-ws-port', '0', '--data-dir', dataDir, '--row-ms', '250'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const proc = spawn(
+      process.execPath,
+      [
+        MAIN,
+        '--vehicles',
+        '2',
+        '--port',
+        '0',
+        '--mqtt-port',
+        '0',
+        '--mqtt-ws-port',
+        '0',
+        '--data-dir',
+        dataDir,
+        '--row-ms',
+        '250',
+      ],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     child = proc;
     let stdout = '';
     proc.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
     const exited = new Promise<number | null>((resolve) => proc.once('exit', resolve));
-    await expect.poll(() => /Dashboard: (http:\/\/localhost:\d+\/\S+)/.exec(stdout)?.[1], { timeout: 60_000, interval: 100 }).toBeTruthy();
+    await expect
+      .poll(() => /Dashboard: (http:\/\/localhost:\d+\/\S+)/.exec(stdout)?.[1], { timeout: 60_000, interval: 100 })
+      .toBeTruthy();
     const dashboard = /Dashboard: (http:\/\/localhost:\d+\/\S+)/.exec(stdout)![1]!;
     expect(stdout.match(/^Dashboard: /gm)).toHaveLength(1);
 
@@ -41,9 +61,14 @@ describe('npm start', () => {
       const firstSpeed = (await speed.textContent())?.trim();
       // A recorded drive changes within seconds; either gauge moving proves the live path.
       await expect
-        .poll(async () => (await rpm.textContent())?.trim() !== first || (await speed.textContent())?.trim() !== firstSpeed, { timeout: 30_000, interval: 250 })
+        .poll(
+          async () => (await rpm.textContent())?.trim() !== first || (await speed.textContent())?.trim() !== firstSpeed,
+          { timeout: 30_000, interval: 250 },
+        )
         .toBe(true);
-      await expect.poll(async () => (await page.getByTestId('connection').textContent())?.toLowerCase(), { timeout: 10_000 }).toContain('live');
+      await expect
+        .poll(async () => (await page.getByTestId('connection').textContent())?.toLowerCase(), { timeout: 10_000 })
+        .toContain('live');
     } finally {
       await browser.close();
     }

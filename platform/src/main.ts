@@ -22,7 +22,9 @@ function exitOnSignals(stop: () => Promise<void>, onSignal: (signal: string) => 
     stopping = true;
     onSignal(signal);
     const backstop = setTimeout(() => {
-      console.error(`shutdown took longer than ${STOP_DEADLINE_MS / 1000} s; exiting (unacknowledged messages are resent by the devices)`);
+      console.error(
+        `shutdown took longer than ${STOP_DEADLINE_MS / 1000} s; exiting (unacknowledged messages are resent by the devices)`,
+      );
       process.exit(1);
     }, STOP_DEADLINE_MS);
     backstop.unref();
@@ -66,11 +68,18 @@ async function main(): Promise<void> {
   }
   const platform = await startPlatform(config, logger);
   const db = config.databaseUrl ? platform.db.location : `PGlite in ${config.dataDir}`;
-  console.log(`Clutch is running: ${config.vehicles} simulated vehicle(s) from ${platform.fleet.source}; database ${db}.`);
-  console.log(`MQTT: ${platform.broker.mqttUrl} (WebSocket ${platform.broker.wsUrl ?? 'off'}${platform.broker.mqttsUrl ? `, TLS ${platform.broker.mqttsUrl}` : ''}); API: ${platform.api.url}/api/health`);
+  console.log(
+    `Clutch is running: ${config.vehicles} simulated vehicle(s) from ${platform.fleet.source}; database ${db}.`,
+  );
+  console.log(
+    `MQTT: ${platform.broker.mqttUrl} (WebSocket ${platform.broker.wsUrl ?? 'off'}${platform.broker.mqttsUrl ? `, TLS ${platform.broker.mqttsUrl}` : ''}); API: ${platform.api.url}/api/health`,
+  );
   console.log(`Dashboard: ${platform.dashboardUrl}`);
 
-  exitOnSignals(() => platform.stop(), (signal) => console.log(`\n${signal}: flushing agents and ingest, then stopping ...`));
+  exitOnSignals(
+    () => platform.stop(),
+    (signal) => console.log(`\n${signal}: flushing agents and ingest, then stopping ...`),
+  );
 }
 
 main().catch((err: Error & { code?: string }) => {

@@ -60,7 +60,13 @@ export async function startPlatform(config: PlatformConfig, logger: Logger): Pro
     // health checks alone; a model deployed later takes over within config.modelWatchMs.
     const scoring = await startScoring({ modelsDir: config.modelsDir, watchMs: config.modelWatchMs }, logger);
     stack.push(() => scoring.stop());
-    const ingest = await startIngest({ db, bus, source, logger: logger.child({ component: 'ingest' }), scorer: scoring.slot });
+    const ingest = await startIngest({
+      db,
+      bus,
+      source,
+      logger: logger.child({ component: 'ingest' }),
+      scorer: scoring.slot,
+    });
     stack.push(async () => void (await ingest.stop(INGEST_STOP_MS)));
 
     const unsubscribeRevocations = endRevokedSessions(bus, broker);
@@ -81,28 +87,52 @@ export async function startPlatform(config: PlatformConfig, logger: Logger): Pro
       health: async () => {
         const s = ingest.stats();
         return {
-          broker: { status: broker.aedes.closed ? 'down' : 'up', detail: `${broker.aedes.connectedClients} clients connected` },
+          broker: {
+            status: broker.aedes.closed ? 'down' : 'up',
+            detail: `${broker.aedes.connectedClients} clients connected`,
+          },
           ingest: s.lastError
             ? { status: 'degraded', detail: `retrying: ${s.lastError}; ${s.queueDepth} messages waiting` }
-            : { status: 'up', detail: `${s.samplesStored} samples stored, ${s.deadLetters} dead letters, ${s.queueDepth} queued` },
-          fleet: { status: 'up', detail: started.fleet ? `${started.fleet.stats().agents} simulated vehicles from ${started.fleet.source}` : 'starting' },
+            : {
+                status: 'up',
+                detail: `${s.samplesStored} samples stored, ${s.deadLetters} dead letters, ${s.queueDepth} queued`,
+              },
+          fleet: {
+            status: 'up',
+            detail: started.fleet
+              ? `${started.fleet.stats().agents} simulated vehicles from ${started.fleet.source}`
+              : 'starting',
+          },
         };
       },
     });
     stack.push(() => api.close());
 
     const fleet = await startSimulatedFleet({
-      db, mqttUrl: broker.mqttUrl, vehicles: config.vehicles, datasetsDir: config.datasetsDir,
-      rowIntervalMs: config.rowIntervalMs, logger: logger.child({ component: 'fleet' }),
+      db,
+      mqttUrl: broker.mqttUrl,
+      vehicles: config.vehicles,
+      datasetsDir: config.datasetsDir,
+      rowIntervalMs: config.rowIntervalMs,
+      logger: logger.child({ component: 'fleet' }),
     });
     started.fleet = fleet;
     stack.push(() => fleet.stop());
 
     if (config.elm327Port) {
-      const { login, ...device } = await ensureDevice(db, { tenantId: DEMO_TENANT, tenantName: 'Demo fleet', deviceId: 'elm327-1', vehicle: { name: `ELM327 on ${config.elm327Port}` } });
+      const { login, ...device } = await ensureDevice(db, {
+        tenantId: DEMO_TENANT,
+        tenantName: 'Demo fleet',
+        deviceId: 'elm327-1',
+        vehicle: { name: `ELM327 on ${config.elm327Port}` },
+      });
       const agent = await startAgent({
         transport: { path: config.elm327Port, baudRate: config.elm327Baud },
-        mqttUrl: broker.mqttUrl, tenant: device.tenantId, device: device.deviceId, username: login.username, password: login.password,
+        mqttUrl: broker.mqttUrl,
+        tenant: device.tenantId,
+        device: device.deviceId,
+        username: login.username,
+        password: login.password,
         logger: logger.child({ component: 'agent', device: device.deviceId }),
       });
       stack.push(() => agent.stop());
@@ -112,7 +142,14 @@ export async function startPlatform(config: PlatformConfig, logger: Logger): Pro
     const first = fleet.devices[0];
     const base = api.url.replace('127.0.0.1', 'localhost');
     return {
-      db, bus, broker, ingest, scoring, jobs, api, fleet,
+      db,
+      bus,
+      broker,
+      ingest,
+      scoring,
+      jobs,
+      api,
+      fleet,
       dashboardUrl: first ? `${base}/dashboard.html?vehicle=${first.vehicleId}` : `${base}/`,
       stop: () => stack.unwind(),
     };

@@ -19,8 +19,13 @@ export interface PostgresServer {
 
 function postgresBinDir(): string {
   const base = '/usr/lib/postgresql';
-  if (!existsSync(base)) throw new Error('PostgreSQL is not installed: run `apt-get install -y postgresql` (scripts/ensure-system-deps.mjs does it)');
-  const versions = readdirSync(base).filter((v) => existsSync(join(base, v, 'bin', 'initdb'))).sort((a, b) => Number(b) - Number(a));
+  if (!existsSync(base))
+    throw new Error(
+      'PostgreSQL is not installed: run `apt-get install -y postgresql` (scripts/ensure-system-deps.mjs does it)',
+    );
+  const versions = readdirSync(base)
+    .filter((v) => existsSync(join(base, v, 'bin', 'initdb')))
+    .sort((a, b) => Number(b) - Number(a));
   if (versions.length === 0) throw new Error(`no initdb under ${base}`);
   return join(base, versions[0]!, 'bin');
 }
@@ -48,13 +53,31 @@ export async function startPostgresServer(): Promise<PostgresServer> {
     const gid = Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim());
     chownSync(dir, uid, gid);
   }
-  asPostgres(join(bin, 'initdb'), ['-D', dataDir, '-U', 'postgres', '--auth=trust', '--no-sync', '-E', 'UTF8', '--locale=C']);
+  asPostgres(join(bin, 'initdb'), [
+    '-D',
+    dataDir,
+    '-U',
+    'postgres',
+    '--auth=trust',
+    '--no-sync',
+    '-E',
+    'UTF8',
+    '--locale=C',
+  ]);
   const port = await freePort();
   const logFile = join(dir, 'server.log');
   const start = (): void =>
     asPostgres(join(bin, 'pg_ctl'), [
-      '-D', dataDir, '-l', logFile, '-w', '-t', '60', 'start',
-      '-o', `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200`,
+      '-D',
+      dataDir,
+      '-l',
+      logFile,
+      '-w',
+      '-t',
+      '60',
+      'start',
+      '-o',
+      `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200`,
     ]);
   const stop = (): void => asPostgres(join(bin, 'pg_ctl'), ['-D', dataDir, '-m', 'fast', '-w', 'stop']);
   start();
@@ -79,7 +102,9 @@ let counter = 0;
 
 /** Creates a fresh, empty database on the server and returns its URL. */
 export async function createTestDatabase(adminUrl: string, prefix = 'test'): Promise<string> {
-  const name = `${prefix}_${process.pid}_${Date.now().toString(36)}_${counter++}`.toLowerCase().replace(/[^a-z0-9_]/g, '_');
+  const name = `${prefix}_${process.pid}_${Date.now().toString(36)}_${counter++}`
+    .toLowerCase()
+    .replace(/[^a-z0-9_]/g, '_');
   const client = new pg.Client({ connectionString: adminUrl });
   await client.connect();
   try {

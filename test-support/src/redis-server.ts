@@ -26,9 +26,15 @@ async function answersPing(port: number): Promise<boolean> {
 export async function startRedisServer(): Promise<RedisServer> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'clutch-redis-'));
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
+  const child = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
+    { stdio: 'ignore' },
+  );
   const exited = new Promise<never>((_, reject) => {
-    child.once('error', (err) => reject(new Error(`redis-server could not start (apt-get install redis-server): ${err.message}`)));
+    child.once('error', (err) =>
+      reject(new Error(`redis-server could not start (apt-get install redis-server): ${err.message}`)),
+    );
     child.once('exit', (code) => reject(new Error(`redis-server exited with ${code}`)));
   });
   exited.catch(() => {});

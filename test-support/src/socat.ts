@@ -15,7 +15,9 @@ export async function startPtyPair(): Promise<PtyPair> {
   const dir = mkdtempSync(join(tmpdir(), 'clutch-pty-'));
   const a = join(dir, 'a');
   const b = join(dir, 'b');
-  const socat: ChildProcess = spawn('socat', [`pty,raw,echo=0,link=${a}`, `pty,raw,echo=0,link=${b}`], { stdio: 'ignore' });
+  const socat: ChildProcess = spawn('socat', [`pty,raw,echo=0,link=${a}`, `pty,raw,echo=0,link=${b}`], {
+    stdio: 'ignore',
+  });
   const failed = new Promise<never>((_, reject) => {
     socat.once('error', (err) => reject(new Error(`socat could not start (apt-get install socat): ${err.message}`)));
     socat.once('exit', (code) => reject(new Error(`socat exited early with code ${code}`)));

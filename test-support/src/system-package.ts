@@ -11,17 +11,27 @@ export class MissingSystemPackage extends Error {}
  */
 export function ensureSystemProgram(program: { candidates: readonly string[]; debianPackage: string }): string {
   const found = (): string | undefined =>
-    program.candidates.find((c) => (c.includes('/') ? existsSync(c) : spawnSync('sh', ['-c', `command -v ${c}`], { stdio: 'ignore' }).status === 0));
+    program.candidates.find((c) =>
+      c.includes('/') ? existsSync(c) : spawnSync('sh', ['-c', `command -v ${c}`], { stdio: 'ignore' }).status === 0,
+    );
   const present = found();
   if (present) return present;
   const command = `apt-get install -y ${program.debianPackage}`;
-  const canInstall = process.getuid?.() === 0 && spawnSync('sh', ['-c', 'command -v apt-get'], { stdio: 'ignore' }).status === 0;
-  if (!canInstall) throw new MissingSystemPackage(`${program.candidates[0]} is not installed; install it with: sudo ${command}`);
+  const canInstall =
+    process.getuid?.() === 0 && spawnSync('sh', ['-c', 'command -v apt-get'], { stdio: 'ignore' }).status === 0;
+  if (!canInstall)
+    throw new MissingSystemPackage(`${program.candidates[0]} is not installed; install it with: sudo ${command}`);
   console.error(`installing ${program.debianPackage} with apt-get ...`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
-  execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', program.debianPackage], { stdio: 'inherit', env });
+  execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', program.debianPackage], {
+    stdio: 'inherit',
+    env,
+  });
   const installed = found();
-  if (!installed) throw new MissingSystemPackage(`${program.debianPackage} was installed but ${program.candidates[0]} is still missing`);
+  if (!installed)
+    throw new MissingSystemPackage(
+      `${program.debianPackage} was installed but ${program.candidates[0]} is still missing`,
+    );
   return installed;
 }

@@ -32,15 +32,34 @@ export class AlertsPanel {
   }
 
   load(stored: readonly StoredAlert[]): void {
-    this.merge(stored.map((a) => ({ id: a.id, at: a.time, severity: a.severity, title: a.title, explanation: a.explanation, signals: a.signals })));
+    this.merge(
+      stored.map((a) => ({
+        id: a.id,
+        at: a.time,
+        severity: a.severity,
+        title: a.title,
+        explanation: a.explanation,
+        signals: a.signals,
+      })),
+    );
   }
 
   add(alert: LiveAlert): void {
-    this.merge([{ id: alert.id, at: alert.at, severity: alert.severity, title: alert.title, explanation: alert.explanation, signals: alert.signals }]);
+    this.merge([
+      {
+        id: alert.id,
+        at: alert.at,
+        severity: alert.severity,
+        title: alert.title,
+        explanation: alert.explanation,
+        signals: alert.signals,
+      },
+    ]);
   }
 
   tick(): void {
-    for (const el of this.list.querySelectorAll<HTMLElement>('time[data-at]')) setText(el, this.i18n.ago(el.dataset.at ?? ''));
+    for (const el of this.list.querySelectorAll<HTMLElement>('time[data-at]'))
+      setText(el, this.i18n.ago(el.dataset.at ?? ''));
   }
 
   private merge(incoming: readonly ShownAlert[]): void {
@@ -57,7 +76,8 @@ export class AlertsPanel {
     if (this.empty) this.empty.hidden = this.alerts.length > 0;
     if (this.count) {
       this.count.textContent = this.alerts.length > 0 ? this.i18n.number(this.alerts.length) : '';
-      this.count.title = this.alerts.length > 0 ? this.i18n.t('dashboard.alerts.count', { count: this.alerts.length }) : '';
+      this.count.title =
+        this.alerts.length > 0 ? this.i18n.t('dashboard.alerts.count', { count: this.alerts.length }) : '';
     }
   }
 

@@ -41,7 +41,10 @@ export class LiveChart {
   ) {
     for (const s of series) this.data.set(s.key, []);
     const style = getComputedStyle(canvas);
-    this.colors = { muted: style.getPropertyValue('--muted').trim() || '#64707f', line: style.getPropertyValue('--line').trim() || '#e1e6ed' };
+    this.colors = {
+      muted: style.getPropertyValue('--muted').trim() || '#64707f',
+      line: style.getPropertyValue('--line').trim() || '#e1e6ed',
+    };
     new ResizeObserver(() => this.schedule()).observe(canvas);
     // Scroll even when nothing arrives, so a silent vehicle visibly goes flat-lined to the left.
     setInterval(() => this.schedule(), 1000);
@@ -126,7 +129,11 @@ export class LiveChart {
     ctx.textBaseline = 'top';
     for (let s = 0; s <= this.windowMs / 1000; s += 30) {
       const t = now - s * 1000;
-      ctx.fillText(s === 0 ? this.i18n.t('dashboard.chart.now') : this.i18n.t('dashboard.chart.secondsAgo', { seconds: s }), x(t), PAD.top + plotH + 8);
+      ctx.fillText(
+        s === 0 ? this.i18n.t('dashboard.chart.now') : this.i18n.t('dashboard.chart.secondsAgo', { seconds: s }),
+        x(t),
+        PAD.top + plotH + 8,
+      );
     }
 
     ctx.save();

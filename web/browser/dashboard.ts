@@ -32,9 +32,23 @@ interface TileSpec {
 }
 
 const TILES: readonly TileSpec[] = [
-  { signal: 'engine.rpm', sources: ['engine.rpm'], min: 0, max: 8000, digits: 0, level: (v) => (v >= 6500 ? 'bad' : v >= 5500 ? 'warn' : 'ok') },
+  {
+    signal: 'engine.rpm',
+    sources: ['engine.rpm'],
+    min: 0,
+    max: 8000,
+    digits: 0,
+    level: (v) => (v >= 6500 ? 'bad' : v >= 5500 ? 'warn' : 'ok'),
+  },
   { signal: 'vehicle.speed', sources: ['vehicle.speed'], min: 0, max: 200, digits: 0 },
-  { signal: 'engine.coolant_temp', sources: ['engine.coolant_temp'], min: 40, max: 130, digits: 0, level: (v) => (v >= 110 ? 'bad' : v >= 104 ? 'warn' : 'ok') },
+  {
+    signal: 'engine.coolant_temp',
+    sources: ['engine.coolant_temp'],
+    min: 40,
+    max: 130,
+    digits: 0,
+    level: (v) => (v >= 110 ? 'bad' : v >= 104 ? 'warn' : 'ok'),
+  },
   {
     signal: 'battery.voltage',
     // ATRV reads the adapter's supply pin; not every adapter answers it, the ECU's own reading is close enough.
@@ -74,10 +88,18 @@ interface ClientSocket {
   on(event: 'connect' | 'disconnect', listener: () => void): unknown;
   on(event: 'connect_error', listener: (err: Error) => void): unknown;
   on(event: 'readings', listener: (msg: { vehicleId: string; readings: Reading[] }) => void): unknown;
-  on(event: 'presence', listener: (msg: { vehicleId: string; deviceId: string; online: boolean; at: string }) => void): unknown;
+  on(
+    event: 'presence',
+    listener: (msg: { vehicleId: string; deviceId: string; online: boolean; at: string }) => void,
+  ): unknown;
   on(event: 'alert', listener: (msg: { vehicleId: string; alert: LiveAlert }) => void): unknown;
-  on(event: 'dtc', listener: (msg: { vehicleId: string; at: string; codes: { code: string; kind: string }[] }) => void): unknown;
-  timeout(ms: number): { emit(event: string, payload: unknown, ack: (err: Error | null, res?: SubscribeAck) => void): void };
+  on(
+    event: 'dtc',
+    listener: (msg: { vehicleId: string; at: string; codes: { code: string; kind: string }[] }) => void,
+  ): unknown;
+  timeout(ms: number): {
+    emit(event: string, payload: unknown, ack: (err: Error | null, res?: SubscribeAck) => void): void;
+  };
 }
 
 class Tile {
@@ -137,7 +159,14 @@ class Tile {
     const { signal, sample } = picked;
     this.shown = sample;
     // No grouping: a gauge reads 2150 rpm, not 2,150; digits and decimal mark still follow the locale.
-    setText(this.valueEl, this.i18n.number(sample.value, { minimumFractionDigits: this.spec.digits, maximumFractionDigits: this.spec.digits, useGrouping: false }));
+    setText(
+      this.valueEl,
+      this.i18n.number(sample.value, {
+        minimumFractionDigits: this.spec.digits,
+        maximumFractionDigits: this.spec.digits,
+        useGrouping: false,
+      }),
+    );
     this.root.dataset.value = String(sample.value);
     setText(this.sourceEl, signal === this.spec.sources[0] ? '' : this.i18n.t('dashboard.tile.sourceEcu'));
     const fraction = Math.min(1, Math.max(0, (sample.value - this.spec.min) / (this.spec.max - this.spec.min)));
@@ -171,15 +200,27 @@ function createView(i18n: Translator) {
       ? new LiveChart(
           canvas,
           [
-            { key: 'engine.rpm', color: style.getPropertyValue('--rpm').trim() || '#2563eb', axis: 'left', minCeiling: 1000 },
-            { key: 'vehicle.speed', color: style.getPropertyValue('--speed').trim() || '#0d9488', axis: 'right', minCeiling: 50 },
+            {
+              key: 'engine.rpm',
+              color: style.getPropertyValue('--rpm').trim() || '#2563eb',
+              axis: 'left',
+              minCeiling: 1000,
+            },
+            {
+              key: 'vehicle.speed',
+              color: style.getPropertyValue('--speed').trim() || '#0d9488',
+              axis: 'right',
+              minCeiling: 50,
+            },
           ],
           CHART_WINDOW_MS,
           i18n,
         )
       : undefined,
     presence: presenceEl ? new PresenceBadge(presenceEl, i18n) : undefined,
-    alertsPanel: alertList ? new AlertsPanel(alertList, element('alerts-empty'), element('alerts-count'), i18n) : undefined,
+    alertsPanel: alertList
+      ? new AlertsPanel(alertList, element('alerts-empty'), element('alerts-count'), i18n)
+      : undefined,
     codesPanel: dtcList ? new TroubleCodesPanel(dtcList, element('dtcs-empty'), element('mil'), i18n) : undefined,
     setConnection(state: 'live' | 'offline' | 'connecting'): void {
       if (!connectionEl) return;
@@ -212,7 +253,9 @@ function startDashboard(i18n: Translator, view: View, vehicleId: string) {
     const current = vehicle ?? (await getJson<Vehicle>(`/api/vehicles/${id}`));
     presence?.set(current.online, current.lastSeenAt);
     await Promise.all([
-      getJson<{ alerts: StoredAlert[] }>(`/api/vehicles/${id}/alerts?limit=50`).then((r) => alertsPanel?.load(r.alerts)),
+      getJson<{ alerts: StoredAlert[] }>(`/api/vehicles/${id}/alerts?limit=50`).then((r) =>
+        alertsPanel?.load(r.alerts),
+      ),
       loadCodes(),
     ]);
   }
@@ -260,7 +303,9 @@ function startDashboard(i18n: Translator, view: View, vehicleId: string) {
       socket.timeout(5000).emit('subscribe', { vehicleId }, (err, ack) => {
         if (err || !ack?.ok) {
           view.setConnection('offline');
-          view.showError(i18n.t('dashboard.error.live', { detail: err?.message ?? ack?.error?.message ?? i18n.t('error.unknown') }));
+          view.showError(
+            i18n.t('dashboard.error.live', { detail: err?.message ?? ack?.error?.message ?? i18n.t('error.unknown') }),
+          );
           return;
         }
         view.clearError();
@@ -335,9 +380,16 @@ async function main(): Promise<void> {
       view.setConnection('offline');
       view.showError(i18n.t('dashboard.error.live', { detail: problemDetail(err, i18n) }));
     }),
-    dashboard.loadSnapshot().catch((err: unknown) => view.showError(i18n.t('dashboard.error.recent', { detail: problemDetail(err, i18n) }))),
-    dashboard.loadStatus(vehicle).catch((err: unknown) => view.showError(i18n.t('dashboard.error.alerts', { detail: problemDetail(err, i18n) }))),
-    getJson<{ signals: SignalInfo[] }>('/api/signals').then((r) => view.alertsPanel?.setSignals(r.signals), () => undefined),
+    dashboard
+      .loadSnapshot()
+      .catch((err: unknown) => view.showError(i18n.t('dashboard.error.recent', { detail: problemDetail(err, i18n) }))),
+    dashboard
+      .loadStatus(vehicle)
+      .catch((err: unknown) => view.showError(i18n.t('dashboard.error.alerts', { detail: problemDetail(err, i18n) }))),
+    getJson<{ signals: SignalInfo[] }>('/api/signals').then(
+      (r) => view.alertsPanel?.setSignals(r.signals),
+      () => undefined,
+    ),
   ]);
 }
 

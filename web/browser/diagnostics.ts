@@ -31,7 +31,14 @@ export class TroubleCodesPanel {
     this.show({
       reportedAt: new Date().toISOString(),
       milOn: false,
-      current: codes.map((c) => ({ code: c.code, kind: (KINDS.has(c.kind) ? c.kind : 'stored') as TroubleCode['kind'], description: null, system: '', milRelevant: false, firstSeen: '' })),
+      current: codes.map((c) => ({
+        code: c.code,
+        kind: (KINDS.has(c.kind) ? c.kind : 'stored') as TroubleCode['kind'],
+        description: null,
+        system: '',
+        milRelevant: false,
+        firstSeen: '',
+      })),
     });
   }
 

@@ -1,4 +1,12 @@
-import { catalogueLocales, createTranslator, negotiateLocale, pseudoLocales, sourceLocale, type Catalogue, type Translator } from '@clutch/i18n';
+import {
+  catalogueLocales,
+  createTranslator,
+  negotiateLocale,
+  pseudoLocales,
+  sourceLocale,
+  type Catalogue,
+  type Translator,
+} from '@clutch/i18n';
 
 /**
  * The page's language: `?lang=` first (a link or a tester can force one, pseudo-locales included),
@@ -37,7 +45,8 @@ export function keepLang(href: string): string {
 export function translatePage(root: ParentNode, i18n: Translator): void {
   for (const el of root.querySelectorAll<HTMLElement>('[data-i18n]')) el.textContent = i18n.text(el.dataset.i18n ?? '');
   for (const attr of ['aria-label', 'title']) {
-    for (const el of root.querySelectorAll(`[data-i18n-${attr}]`)) el.setAttribute(attr, i18n.text(el.getAttribute(`data-i18n-${attr}`) ?? ''));
+    for (const el of root.querySelectorAll(`[data-i18n-${attr}]`))
+      el.setAttribute(attr, i18n.text(el.getAttribute(`data-i18n-${attr}`) ?? ''));
   }
 }
 
@@ -50,7 +59,8 @@ export async function startPageLocale(): Promise<Translator> {
   document.documentElement.lang = i18n.locale;
   document.documentElement.dir = i18n.dir;
   translatePage(document, i18n);
-  for (const a of document.querySelectorAll<HTMLAnchorElement>('a[href^="/"]')) a.setAttribute('href', keepLang(a.getAttribute('href') ?? '/'));
+  for (const a of document.querySelectorAll<HTMLAnchorElement>('a[href^="/"]'))
+    a.setAttribute('href', keepLang(a.getAttribute('href') ?? '/'));
   return i18n;
 }
 

@@ -17,7 +17,8 @@ export class PresenceBadge {
 
   set(online: boolean, lastSeenAt: string | null): void {
     this.online = online;
-    if (lastSeenAt && (!this.lastSeenAt || Date.parse(lastSeenAt) > Date.parse(this.lastSeenAt))) this.lastSeenAt = lastSeenAt;
+    if (lastSeenAt && (!this.lastSeenAt || Date.parse(lastSeenAt) > Date.parse(this.lastSeenAt)))
+      this.lastSeenAt = lastSeenAt;
     this.render();
   }
 
@@ -35,7 +36,10 @@ export class PresenceBadge {
   private render(): void {
     const { i18n } = this;
     this.root.dataset.online = String(this.online);
-    setText(this.root.querySelector('[data-role="state"]'), i18n.t(this.online ? 'dashboard.presence.online' : 'dashboard.presence.offline'));
+    setText(
+      this.root.querySelector('[data-role="state"]'),
+      i18n.t(this.online ? 'dashboard.presence.online' : 'dashboard.presence.offline'),
+    );
     const ago = this.lastSeenAt ? i18n.ago(this.lastSeenAt) : null;
     let seen = '';
     if (this.online) seen = ago ? i18n.t('dashboard.presence.connected', { ago }) : '';

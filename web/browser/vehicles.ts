@@ -25,7 +25,9 @@ function card(v: Vehicle, i18n: Translator): HTMLLIElement {
   seen.className = 'seen';
   seen.textContent = i18n.t('vehicles.card.summary', {
     devices: v.deviceIds.length,
-    seen: v.lastSeenAt ? i18n.t('vehicles.card.seen', { ago: i18n.ago(v.lastSeenAt) }) : i18n.t('vehicles.card.neverSeen'),
+    seen: v.lastSeenAt
+      ? i18n.t('vehicles.card.seen', { ago: i18n.ago(v.lastSeenAt) })
+      : i18n.t('vehicles.card.neverSeen'),
   });
   a.append(name, meta, vin, seen);
   li.append(a);
@@ -40,7 +42,8 @@ async function main(): Promise<void> {
   try {
     const { vehicles } = await getJson<{ vehicles: Vehicle[] }>('/api/vehicles');
     list.replaceChildren(...vehicles.map((v) => card(v, i18n)));
-    status.textContent = vehicles.length === 0 ? i18n.t('vehicles.empty') : i18n.t('vehicles.count', { count: vehicles.length });
+    status.textContent =
+      vehicles.length === 0 ? i18n.t('vehicles.empty') : i18n.t('vehicles.count', { count: vehicles.length });
   } catch (err) {
     status.textContent = i18n.t('vehicles.loadFailed', { detail: problemDetail(err, i18n) });
     status.className = 'error';

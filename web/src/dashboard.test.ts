@@ -5,7 +5,14 @@ import { launchChromium } from '@clutch/test-support';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildPages } from './build.js';
-import { DEMO_TENANT as TENANT, DEMO_VEHICLE as VEHICLE, driveDemoVehicle, OTHER_VEHICLE as OTHER, startDemoServer, type DemoServer } from './demo.js';
+import {
+  DEMO_TENANT as TENANT,
+  DEMO_VEHICLE as VEHICLE,
+  driveDemoVehicle,
+  OTHER_VEHICLE as OTHER,
+  startDemoServer,
+  type DemoServer,
+} from './demo.js';
 import { webRoot } from './index.js';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
@@ -55,7 +62,12 @@ describe('owner dashboard', () => {
     expect(await page.locator('.tile[data-signal="engine.rpm"]').count()).toBe(1);
 
     const time = new Date().toISOString();
-    demo.bus.publish({ type: 'readings', tenantId: TENANT, vehicleId: OTHER, readings: [{ signal: 'engine.rpm', time, value: 6000 }] });
+    demo.bus.publish({
+      type: 'readings',
+      tenantId: TENANT,
+      vehicleId: OTHER,
+      readings: [{ signal: 'engine.rpm', time, value: 6000 }],
+    });
     demo.bus.publish({
       type: 'readings',
       tenantId: TENANT,
@@ -72,8 +84,18 @@ describe('owner dashboard', () => {
     expect(await text(page, 'connection').textContent()).toBe('live');
 
     // An out-of-order reading older than what is shown must not move the tile backwards.
-    demo.bus.publish({ type: 'readings', tenantId: TENANT, vehicleId: VEHICLE, readings: [{ signal: 'engine.rpm', time: new Date(Date.now() - 600_000).toISOString(), value: 999 }] });
-    demo.bus.publish({ type: 'readings', tenantId: TENANT, vehicleId: VEHICLE, readings: [{ signal: 'engine.coolant_temp', time: new Date().toISOString(), value: 95 }] });
+    demo.bus.publish({
+      type: 'readings',
+      tenantId: TENANT,
+      vehicleId: VEHICLE,
+      readings: [{ signal: 'engine.rpm', time: new Date(Date.now() - 600_000).toISOString(), value: 999 }],
+    });
+    demo.bus.publish({
+      type: 'readings',
+      tenantId: TENANT,
+      vehicleId: VEHICLE,
+      readings: [{ signal: 'engine.coolant_temp', time: new Date().toISOString(), value: 95 }],
+    });
     await expect.poll(() => text(page, 'value-engine.coolant_temp').textContent()).toBe('95');
     expect(await text(page, 'value-engine.rpm').textContent()).toBe('3210');
 
@@ -98,9 +120,13 @@ describe('owner dashboard', () => {
     expect(await stored.getAttribute('data-severity')).toBe('warning');
     expect(await stored.locator('[data-role="severity"]').textContent()).toBe('Warning');
     expect(await stored.locator('[data-role="title"]').textContent()).toBe('Engine running lean at idle');
-    expect(await stored.locator('[data-role="explanation"]').textContent()).toContain('Check intake hoses and gaskets for a vacuum leak.');
+    expect(await stored.locator('[data-role="explanation"]').textContent()).toContain(
+      'Check intake hoses and gaskets for a vacuum leak.',
+    );
     // Signals by their catalogue names, time as "1 hour ago".
-    await expect.poll(() => stored.locator('[data-role="signals"] li').allTextContents()).toEqual(['Long term fuel trim (bank 1)', 'Short term fuel trim (bank 1)']);
+    await expect
+      .poll(() => stored.locator('[data-role="signals"] li').allTextContents())
+      .toEqual(['Long term fuel trim (bank 1)', 'Short term fuel trim (bank 1)']);
     expect(await stored.locator('time').textContent()).toBe('1 hour ago');
 
     const presence = page.getByTestId('presence');
@@ -111,20 +137,36 @@ describe('owner dashboard', () => {
     const dtc = page.getByTestId('dtc');
     await expect.poll(() => dtc.count()).toBe(1);
     expect(await dtc.first().locator('[data-role="code"]').textContent()).toBe('P0171');
-    if (hasDtcDescriptions) expect(await dtc.first().locator('[data-role="description"]').textContent()).toBe('System Too Lean Bank 1');
+    if (hasDtcDescriptions)
+      expect(await dtc.first().locator('[data-role="description"]').textContent()).toBe('System Too Lean Bank 1');
     await expect.poll(() => text(page, 'connection').textContent()).toBe('live');
 
     // Live: an alert from ingest, the gateway coming back, for this vehicle only.
     const at = new Date().toISOString();
-    const alert = { kind: 'cooling', severity: 'critical' as const, title: 'Engine overheating', explanation: 'Coolant reached 116 °C while driving; stop and let the engine cool, then check the coolant level and the fan.', signals: ['engine.coolant_temp'], at };
-    demo.bus.publish({ type: 'alert', tenantId: TENANT, vehicleId: OTHER, alert: { ...alert, id: '9001', title: 'Not this car' } });
+    const alert = {
+      kind: 'cooling',
+      severity: 'critical' as const,
+      title: 'Engine overheating',
+      explanation:
+        'Coolant reached 116 °C while driving; stop and let the engine cool, then check the coolant level and the fan.',
+      signals: ['engine.coolant_temp'],
+      at,
+    };
+    demo.bus.publish({
+      type: 'alert',
+      tenantId: TENANT,
+      vehicleId: OTHER,
+      alert: { ...alert, id: '9001', title: 'Not this car' },
+    });
     demo.bus.publish({ type: 'alert', tenantId: TENANT, vehicleId: VEHICLE, alert: { ...alert, id: '9002' } });
     demo.bus.publish({ type: 'presence', tenantId: TENANT, vehicleId: VEHICLE, deviceId: 'pi-red', online: true, at });
     await expect.poll(() => alerts.count()).toBe(2);
     const live = alerts.first();
     expect(await live.getAttribute('data-severity')).toBe('critical');
     expect(await live.locator('[data-role="title"]').textContent()).toBe('Engine overheating');
-    expect(await live.locator('[data-role="explanation"]').textContent()).toContain('check the coolant level and the fan');
+    expect(await live.locator('[data-role="explanation"]').textContent()).toContain(
+      'check the coolant level and the fan',
+    );
     await expect.poll(() => presence.getAttribute('data-online')).toBe('true');
     expect(await presence.textContent()).toContain('Online');
     // The same alert again (a reconnect refetch races the event) is shown once.
@@ -205,7 +247,9 @@ describe('pages in other languages', () => {
     expect(await list.page.locator(`a[data-vehicle-id="${VEHICLE}"]`).textContent()).toContain('2018 Mazda MX-5');
     expect(await list.page.getByTestId('status').textContent()).toBe('[2 ṽééĥîîçļééš]');
     // The forced language follows the links, so a tester stays in it.
-    expect(await list.page.locator(`a[data-vehicle-id="${VEHICLE}"]`).getAttribute('href')).toBe(`/dashboard.html?vehicle=${VEHICLE}&lang=en-XA`);
+    expect(await list.page.locator(`a[data-vehicle-id="${VEHICLE}"]`).getAttribute('href')).toBe(
+      `/dashboard.html?vehicle=${VEHICLE}&lang=en-XA`,
+    );
     expect(list.errors).toEqual([]);
     await list.page.close();
 

@@ -43,9 +43,10 @@ async function seed(db: Database, now: number): Promise<void> {
     [DEMO_TENANT, rows.map((r) => new Date(r[0])), rows.map((r) => r[1]), rows.map((r) => r[2]), rows.map((r) => r[3])],
   );
   // The gateway dropped off ten minutes ago; one alert from ingest's scoring and a lean-mixture code.
-  await db.query(`INSERT INTO devices (tenant_id, id, vehicle_id, last_seen_at, online, presence_changed_at) VALUES ($1, 'pi-red', $2, $3, false, $3)`, [
-    DEMO_TENANT, DEMO_VEHICLE, new Date(now - 600_000),
-  ]);
+  await db.query(
+    `INSERT INTO devices (tenant_id, id, vehicle_id, last_seen_at, online, presence_changed_at) VALUES ($1, 'pi-red', $2, $3, false, $3)`,
+    [DEMO_TENANT, DEMO_VEHICLE, new Date(now - 600_000)],
+  );
   await db.query(
     `INSERT INTO alerts (time, tenant_id, vehicle_id, kind, severity, title, explanation, signals, details, model_version) VALUES
        ($1, $2, $3, 'fuel_trim', 'warning', 'Engine running lean at idle',
@@ -53,9 +54,10 @@ async function seed(db: Database, now: number): Promise<void> {
         '{fuel.trim.long_term_b1,fuel.trim.short_term_b1}', '{}', 'rules-only')`,
     [new Date(now - 3600_000), DEMO_TENANT, DEMO_VEHICLE],
   );
-  await db.query(`INSERT INTO dtc_events (time, tenant_id, vehicle_id, code, kind, ecu) VALUES ($1, $2, $3, 'P0171', 'stored', '7E8')`, [
-    new Date(now - 1800_000), DEMO_TENANT, DEMO_VEHICLE,
-  ]);
+  await db.query(
+    `INSERT INTO dtc_events (time, tenant_id, vehicle_id, code, kind, ecu) VALUES ($1, $2, $3, 'P0171', 'stored', '7E8')`,
+    [new Date(now - 1800_000), DEMO_TENANT, DEMO_VEHICLE],
+  );
 }
 
 export async function startDemoServer(webRoot: string, port = 0): Promise<DemoServer> {
@@ -64,7 +66,14 @@ export async function startDemoServer(webRoot: string, port = 0): Promise<DemoSe
   await syncSignals(db, signalCatalogue);
   await seed(db, Date.now());
   const bus = createInProcessBus();
-  const api = await startApiServer({ db, bus, health: async () => ({}), logger: pino({ level: 'silent' }), webRoot, port });
+  const api = await startApiServer({
+    db,
+    bus,
+    health: async () => ({}),
+    logger: pino({ level: 'silent' }),
+    webRoot,
+    port,
+  });
   return {
     url: api.url,
     api,

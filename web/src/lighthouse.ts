@@ -18,7 +18,15 @@ const PAGES = [
   { name: 'vehicle list', path: '/' },
   { name: 'dashboard', path: `/dashboard.html?vehicle=${DEMO_VEHICLE}` },
 ];
-const CHROME_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'];
+const CHROME_FLAGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--no-first-run',
+  '--disable-sync',
+];
 
 interface Score {
   page: string;
@@ -35,7 +43,9 @@ function median(values: number[]): number {
 
 function losses(lhr: Result): string[] {
   const weights = new Map<string, number>();
-  for (const id of CATEGORIES) for (const ref of lhr.categories[id]?.auditRefs ?? []) weights.set(ref.id, Math.max(weights.get(ref.id) ?? 0, ref.weight));
+  for (const id of CATEGORIES)
+    for (const ref of lhr.categories[id]?.auditRefs ?? [])
+      weights.set(ref.id, Math.max(weights.get(ref.id) ?? 0, ref.weight));
   return Object.values(lhr.audits)
     .filter((a) => a.score !== null && a.score < 0.9 && (weights.get(a.id) ?? 0) > 0)
     .sort((a, b) => (weights.get(b.id) ?? 0) * (1 - (b.score ?? 0)) - (weights.get(a.id) ?? 0) * (1 - (a.score ?? 0)))
@@ -66,22 +76,39 @@ async function main(): Promise<void> {
       for (const page of PAGES) {
         const perRun: Result[] = [];
         for (let run = 0; run < runs; run++) {
-          const flags: Flags = { port: chrome.port, output: 'json', logLevel: 'error', onlyCategories: [...CATEGORIES] };
-          const config = preset === 'desktop' ? { ...desktopConfig, settings: { ...desktopConfig.settings, onlyCategories: [...CATEGORIES] } } : undefined;
+          const flags: Flags = {
+            port: chrome.port,
+            output: 'json',
+            logLevel: 'error',
+            onlyCategories: [...CATEGORIES],
+          };
+          const config =
+            preset === 'desktop'
+              ? { ...desktopConfig, settings: { ...desktopConfig.settings, onlyCategories: [...CATEGORIES] } }
+              : undefined;
           const answer = await lighthouse(`${demo.url}${page.path}`, flags, config);
           if (!answer) throw new Error(`Lighthouse returned nothing for ${page.name}`);
           perRun.push(answer.lhr);
           if (values.out) {
             mkdirSync(values.out, { recursive: true });
-            writeFileSync(path.join(values.out, `${page.name.replace(/\W+/g, '-')}-${preset}-${run + 1}.json`), JSON.stringify(answer.lhr, null, 1));
+            writeFileSync(
+              path.join(values.out, `${page.name.replace(/\W+/g, '-')}-${preset}-${run + 1}.json`),
+              JSON.stringify(answer.lhr, null, 1),
+            );
           }
         }
-        const scores = Object.fromEntries(CATEGORIES.map((c) => [c, median(perRun.map((r) => Math.round((r.categories[c]?.score ?? 0) * 100)))])) as Score['scores'];
+        const scores = Object.fromEntries(
+          CATEGORIES.map((c) => [c, median(perRun.map((r) => Math.round((r.categories[c]?.score ?? 0) * 100)))]),
+        ) as Score['scores'];
         // Losses from the run with the median performance score: the typical run, not the unlucky one.
-        const typical = perRun.find((r) => Math.round((r.categories.performance?.score ?? 0) * 100) === scores.performance) ?? perRun[0]!;
+        const typical =
+          perRun.find((r) => Math.round((r.categories.performance?.score ?? 0) * 100) === scores.performance) ??
+          perRun[0]!;
         const row: Score = { page: page.name, preset, scores, losses: losses(typical) };
         results.push(row);
-        console.log(`${row.page.padEnd(13)} ${preset.padEnd(8)} performance ${String(scores.performance).padStart(3)}  accessibility ${String(scores.accessibility).padStart(3)}`);
+        console.log(
+          `${row.page.padEnd(13)} ${preset.padEnd(8)} performance ${String(scores.performance).padStart(3)}  accessibility ${String(scores.accessibility).padStart(3)}`,
+        );
         if (row.losses.length > 0) console.log(`  losing points on: ${row.losses.join(', ')}`);
       }
     }
@@ -92,7 +119,9 @@ async function main(): Promise<void> {
   }
   const failing = results.filter((r) => CATEGORIES.some((c) => r.scores[c] < min));
   if (failing.length > 0) {
-    console.error(`${failing.length} of ${results.length} page scores under ${min}: ${failing.map((f) => `${f.page} (${f.preset})`).join(', ')}`);
+    console.error(
+      `${failing.length} of ${results.length} page scores under ${min}: ${failing.map((f) => `${f.page} (${f.preset})`).join(', ')}`,
+    );
     process.exitCode = 1;
   } else console.log(`all ${results.length} page checks at ${min} or above`);
 }

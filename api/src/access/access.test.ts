@@ -2,7 +2,18 @@ import { createApiKey } from '@clutch/identity';
 import { io as connect, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { accessLabel } from '../auth/principal.js';
-import { backends, call, OTHER_TENANT, startFixture, TENANT, VEHICLE_A, VEHICLE_B, VEHICLE_G, type Fixture, type Reply } from '../test-fixtures.js';
+import {
+  backends,
+  call,
+  OTHER_TENANT,
+  startFixture,
+  TENANT,
+  VEHICLE_A,
+  VEHICLE_B,
+  VEHICLE_G,
+  type Fixture,
+  type Reply,
+} from '../test-fixtures.js';
 
 const ADMIN = 'admin-token-for-tests-0123456789';
 
@@ -18,13 +29,22 @@ describe.each(backends('api_access'))('access control on %s', (_name, open) => {
   let acmeRead: string;
   let acmeStatus: string;
   let globexAll: string;
-  const api = (method: string, path: string, options: Parameters<typeof call>[3] = {}): Promise<Reply> => call(fx.api.url, method, path, options);
+  const api = (method: string, path: string, options: Parameters<typeof call>[3] = {}): Promise<Reply> =>
+    call(fx.api.url, method, path, options);
 
   beforeAll(async () => {
     fx = await startFixture({ requireAuth: true, adminToken: ADMIN, ...(open ? { open } : {}) });
-    acmeRead = (await createApiKey(fx.db, { tenantId: TENANT, name: 'garage', scopes: ['telemetry:read', 'location:read', 'dtc:read', 'status:read'] })).token;
+    acmeRead = (
+      await createApiKey(fx.db, {
+        tenantId: TENANT,
+        name: 'garage',
+        scopes: ['telemetry:read', 'location:read', 'dtc:read', 'status:read'],
+      })
+    ).token;
     acmeStatus = (await createApiKey(fx.db, { tenantId: TENANT, name: 'status only', scopes: ['status:read'] })).token;
-    globexAll = (await createApiKey(fx.db, { tenantId: OTHER_TENANT, name: 'fleet', scopes: ['telemetry:read', 'commands:write'] })).token;
+    globexAll = (
+      await createApiKey(fx.db, { tenantId: OTHER_TENANT, name: 'fleet', scopes: ['telemetry:read', 'commands:write'] })
+    ).token;
   });
 
   afterAll(async () => {
@@ -39,7 +59,12 @@ describe.each(backends('api_access'))('access control on %s', (_name, open) => {
     });
 
     it('refuses unknown, malformed and non-bearer credentials', async () => {
-      for (const authorization of ['Bearer nope', 'Bearer ck_0123456789abcdef_wrongsecretwrongsecret', 'Basic YWRtaW46YWRtaW4=', 'Bearer']) {
+      for (const authorization of [
+        'Bearer nope',
+        'Bearer ck_0123456789abcdef_wrongsecretwrongsecret',
+        'Basic YWRtaW46YWRtaW4=',
+        'Bearer',
+      ]) {
         const res = await api('GET', '/api/vehicles', { headers: { authorization } });
         expectProblem(res, 401, 'UNAUTHENTICATED');
         expect(res.headers.get('www-authenticate')).toContain('error="invalid_token"');
@@ -66,31 +91,56 @@ describe.each(backends('api_access'))('access control on %s', (_name, open) => {
     });
 
     it('stops accepting a key once it is revoked', async () => {
-      const created = await api('POST', '/api/api-keys', { token: ADMIN, body: { tenantId: TENANT, name: 'temp', scopes: ['status:read'] } });
+      const created = await api('POST', '/api/api-keys', {
+        token: ADMIN,
+        body: { tenantId: TENANT, name: 'temp', scopes: ['status:read'] },
+      });
       expect(created.status).toBe(201);
       const token = created.body.token as string;
       expect((await api('GET', '/api/vehicles', { token })).status).toBe(200);
       const revoked = await api('DELETE', `/api/api-keys/${TENANT}/${String(created.body.keyId)}`, { token: ADMIN });
       expect(revoked.status).toBe(204);
       expectProblem(await api('GET', '/api/vehicles', { token }), 401, 'UNAUTHENTICATED');
-      expectProblem(await api('DELETE', `/api/api-keys/${TENANT}/${String(created.body.keyId)}`, { token: ADMIN }), 404, 'API_KEY_NOT_FOUND');
+      expectProblem(
+        await api('DELETE', `/api/api-keys/${TENANT}/${String(created.body.keyId)}`, { token: ADMIN }),
+        404,
+        'API_KEY_NOT_FOUND',
+      );
     });
   });
 
   describe('tenant isolation (row-level security)', () => {
-    it('a partner lists only its own tenant\'s vehicles', async () => {
+    it("a partner lists only its own tenant's vehicles", async () => {
       let res = await api('GET', '/api/vehicles', { token: acmeRead });
       expect((res.body.vehicles as { id: string }[]).map((v) => v.id)).toEqual([VEHICLE_A, VEHICLE_B]);
       res = await api('GET', '/api/vehicles', { token: globexAll });
-      expect(res.body.vehicles).toEqual([expect.objectContaining({ id: VEHICLE_G, tenantId: OTHER_TENANT, online: true, deviceIds: ['gx-1'] })]);
+      expect(res.body.vehicles).toEqual([
+        expect.objectContaining({ id: VEHICLE_G, tenantId: OTHER_TENANT, online: true, deviceIds: ['gx-1'] }),
+      ]);
     });
 
-    it('another tenant\'s vehicle is 404 on every vehicle route, exactly like a missing one', async () => {
-      for (const suffix of ['', '/latest', '/telemetry?signal=engine.rpm', '/telemetry?signal=engine.rpm&bucket=1m', '/data-quality']) {
-        expectProblem(await api('GET', `/api/vehicles/${VEHICLE_G}${suffix}`, { token: acmeRead }), 404, 'VEHICLE_NOT_FOUND');
-        expectProblem(await api('GET', `/api/vehicles/${VEHICLE_A}${suffix}`, { token: globexAll }), 404, 'VEHICLE_NOT_FOUND');
+    it("another tenant's vehicle is 404 on every vehicle route, exactly like a missing one", async () => {
+      for (const suffix of [
+        '',
+        '/latest',
+        '/telemetry?signal=engine.rpm',
+        '/telemetry?signal=engine.rpm&bucket=1m',
+        '/data-quality',
+      ]) {
+        expectProblem(
+          await api('GET', `/api/vehicles/${VEHICLE_G}${suffix}`, { token: acmeRead }),
+          404,
+          'VEHICLE_NOT_FOUND',
+        );
+        expectProblem(
+          await api('GET', `/api/vehicles/${VEHICLE_A}${suffix}`, { token: globexAll }),
+          404,
+          'VEHICLE_NOT_FOUND',
+        );
       }
-      const own = await api('GET', `/api/vehicles/${VEHICLE_G}/telemetry?signal=engine.rpm&from=2000-01-01T00:00:00Z`, { token: globexAll });
+      const own = await api('GET', `/api/vehicles/${VEHICLE_G}/telemetry?signal=engine.rpm&from=2000-01-01T00:00:00Z`, {
+        token: globexAll,
+      });
       expect(own.body.points).toEqual([{ time: new Date(fx.now.getTime() - 10_000).toISOString(), value: 4444 }]);
     });
   });
@@ -101,16 +151,40 @@ describe.each(backends('api_access'))('access control on %s', (_name, open) => {
       const res = await api('GET', `/api/vehicles/${VEHICLE_A}/latest`, { token: acmeStatus });
       expectProblem(res, 403, 'FORBIDDEN');
       expect(res.body.requiredScope).toBe('telemetry:read');
-      expectProblem(await api('GET', `/api/vehicles/${VEHICLE_A}/data-quality`, { token: acmeStatus }), 403, 'FORBIDDEN');
-      expect((await api('GET', `/api/vehicles/${VEHICLE_A}/data-quality`, { token: acmeRead })).body).toEqual({ vehicleId: VEHICLE_A, events: [], next: null, nextBefore: null });
+      expectProblem(
+        await api('GET', `/api/vehicles/${VEHICLE_A}/data-quality`, { token: acmeStatus }),
+        403,
+        'FORBIDDEN',
+      );
+      expect((await api('GET', `/api/vehicles/${VEHICLE_A}/data-quality`, { token: acmeRead })).body).toEqual({
+        vehicleId: VEHICLE_A,
+        events: [],
+        next: null,
+        nextBefore: null,
+      });
     });
 
     it('partners cannot reach admin routes', async () => {
-      expectProblem(await api('POST', '/api/api-keys', { token: globexAll, body: { tenantId: OTHER_TENANT, name: 'x', scopes: ['status:read'] } }), 403, 'FORBIDDEN');
-      expectProblem(await api('POST', '/api/devices', { token: acmeRead, body: { tenantId: TENANT, deviceId: 'x' } }), 403, 'FORBIDDEN');
+      expectProblem(
+        await api('POST', '/api/api-keys', {
+          token: globexAll,
+          body: { tenantId: OTHER_TENANT, name: 'x', scopes: ['status:read'] },
+        }),
+        403,
+        'FORBIDDEN',
+      );
+      expectProblem(
+        await api('POST', '/api/devices', { token: acmeRead, body: { tenantId: TENANT, deviceId: 'x' } }),
+        403,
+        'FORBIDDEN',
+      );
       expectProblem(await api('GET', '/api/api-keys', { token: acmeRead }), 403, 'FORBIDDEN');
       expectProblem(await api('GET', `/api/api-keys?tenantId=${TENANT}`, { token: acmeRead }), 403, 'FORBIDDEN');
-      expectProblem(await api('DELETE', `/api/api-keys/${TENANT}/0123456789abcdef`, { token: acmeRead }), 403, 'FORBIDDEN');
+      expectProblem(
+        await api('DELETE', `/api/api-keys/${TENANT}/0123456789abcdef`, { token: acmeRead }),
+        403,
+        'FORBIDDEN',
+      );
       expectProblem(await api('GET', '/api/api-keys'), 401, 'UNAUTHENTICATED');
     });
   });
@@ -120,7 +194,12 @@ describe.each(backends('api_access'))('access control on %s', (_name, open) => {
     afterAll(() => sockets.forEach((s) => s.disconnect()));
 
     const open = (token?: string): Promise<Socket> => {
-      const socket = connect(fx.api.url, { transports: ['websocket'], reconnection: false, forceNew: true, auth: token ? { token } : {} });
+      const socket = connect(fx.api.url, {
+        transports: ['websocket'],
+        reconnection: false,
+        forceNew: true,
+        auth: token ? { token } : {},
+      });
       sockets.push(socket);
       return new Promise((resolve, reject) => {
         socket.once('connect', () => resolve(socket));
@@ -128,20 +207,25 @@ describe.each(backends('api_access'))('access control on %s', (_name, open) => {
       });
     };
 
-    it('needs a token and confines partners to their tenant\'s vehicles', async () => {
+    it("needs a token and confines partners to their tenant's vehicles", async () => {
       await expect(open()).rejects.toThrow(/unauthorized/);
       await expect(open('ck_0123456789abcdef_wrongsecretwrongsecret')).rejects.toThrow(/unauthorized/);
       // status:read guards presence events, so this key may connect (it receives presence only: realtime/scopes.test.ts).
       await expect(open(acmeStatus)).resolves.toBeDefined();
       const socket = await open(acmeRead);
-      const subscribe = (vehicleId: string) => socket.timeout(5000).emitWithAck('subscribe', { vehicleId }) as Promise<{ ok: boolean; error?: { code: string } }>;
+      const subscribe = (vehicleId: string) =>
+        socket.timeout(5000).emitWithAck('subscribe', { vehicleId }) as Promise<{
+          ok: boolean;
+          error?: { code: string };
+        }>;
       expect(await subscribe(VEHICLE_A)).toEqual({ ok: true });
       expect(await subscribe(VEHICLE_G)).toMatchObject({ ok: false, error: { code: 'VEHICLE_NOT_FOUND' } });
       const admin = await open(ADMIN);
-      expect(await (admin.timeout(5000).emitWithAck('subscribe', { vehicleId: VEHICLE_G }) as Promise<unknown>)).toEqual({ ok: true });
+      expect(
+        await (admin.timeout(5000).emitWithAck('subscribe', { vehicleId: VEHICLE_G }) as Promise<unknown>),
+      ).toEqual({ ok: true });
     });
   });
-
 });
 
 /**
@@ -199,21 +283,25 @@ describe('access matrix (PGlite)', () => {
     await fx?.close();
   });
 
-  it('has exactly one row per route, with the route\'s access rule', async () => {
+  it("has exactly one row per route, with the route's access rule", async () => {
     const { createApi } = await import('../app.js');
     const routes = createApi({ db: fx.db, bus: fx.bus, health: async () => ({}) }).routes;
     const declared = routes.map((r) => `${r.method} ${r.path} ${accessLabel(r.access)}`).sort();
     expect(MATRIX.map(([method, path, access]) => `${method} ${path} ${access}`).sort()).toEqual(declared);
   });
 
-  it.each(MATRIX)('%s %s (%s): anonymous callers get 401, a status:read key what the rule says', async (method, _path, access, sample) => {
-    // A write needs a JSON body (or X-Requested-With) to get past the CSRF check to the route.
-    const headers: Record<string, string> = method === 'get' ? {} : { 'x-requested-with': 'access-matrix' };
-    const anonymous = await call(fx.api.url, method.toUpperCase(), `/api${sample}`, { headers });
-    if (access === 'public') expect(anonymous.status).toBeLessThan(400);
-    else expectProblem(anonymous, 401, 'UNAUTHENTICATED');
-    const partner = await call(fx.api.url, method.toUpperCase(), `/api${sample}`, { token: statusOnly, headers });
-    if (access === 'admin' || (access.startsWith('scope ') && access !== 'scope status:read')) expectProblem(partner, 403, 'FORBIDDEN');
-    else expect([401, 403]).not.toContain(partner.status);
-  });
+  it.each(MATRIX)(
+    '%s %s (%s): anonymous callers get 401, a status:read key what the rule says',
+    async (method, _path, access, sample) => {
+      // A write needs a JSON body (or X-Requested-With) to get past the CSRF check to the route.
+      const headers: Record<string, string> = method === 'get' ? {} : { 'x-requested-with': 'access-matrix' };
+      const anonymous = await call(fx.api.url, method.toUpperCase(), `/api${sample}`, { headers });
+      if (access === 'public') expect(anonymous.status).toBeLessThan(400);
+      else expectProblem(anonymous, 401, 'UNAUTHENTICATED');
+      const partner = await call(fx.api.url, method.toUpperCase(), `/api${sample}`, { token: statusOnly, headers });
+      if (access === 'admin' || (access.startsWith('scope ') && access !== 'scope status:read'))
+        expectProblem(partner, 403, 'FORBIDDEN');
+      else expect([401, 403]).not.toContain(partner.status);
+    },
+  );
 });

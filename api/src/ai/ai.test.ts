@@ -2,12 +2,31 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { carObdDir, FEATURE_SIGNALS, injectFault, loadDrive, registerModel, RULES_ONLY_MODEL, trainModel, type Drive } from '@clutch/ml';
+import {
+  carObdDir,
+  FEATURE_SIGNALS,
+  injectFault,
+  loadDrive,
+  registerModel,
+  RULES_ONLY_MODEL,
+  trainModel,
+  type Drive,
+} from '@clutch/ml';
 import type { Database } from '@clutch/db';
 import { createApiKey } from '@clutch/identity';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultDatasetsDir } from '../diagnostics/dtc-descriptions.js';
-import { backends, call, OTHER_TENANT, startFixture, TENANT, VEHICLE_B, VEHICLE_G, type Fixture, type Reply } from '../test-fixtures.js';
+import {
+  backends,
+  call,
+  OTHER_TENANT,
+  startFixture,
+  TENANT,
+  VEHICLE_B,
+  VEHICLE_G,
+  type Fixture,
+  type Reply,
+} from '../test-fixtures.js';
 
 const ADMIN = 'admin-token-for-ai-tests';
 const datasetsDir = defaultDatasetsDir();
@@ -46,7 +65,8 @@ describe('model registry over HTTP', () => {
   let modelsDir: string;
   let emptyDatasets: string;
   let partner: string;
-  const admin = (method: string, url: string, body?: unknown): Promise<Reply> => call(fx.api.url, method, url, { token: ADMIN, body });
+  const admin = (method: string, url: string, body?: unknown): Promise<Reply> =>
+    call(fx.api.url, method, url, { token: ADMIN, body });
   const ids: Record<string, string> = {};
 
   beforeAll(async () => {
@@ -54,9 +74,17 @@ describe('model registry over HTTP', () => {
     emptyDatasets = await mkdtemp(path.join(os.tmpdir(), 'clutch-api-no-datasets-'));
     fx = await startFixture({ requireAuth: true, adminToken: ADMIN, modelsDir, datasetsDir });
     partner = (await createApiKey(fx.db, { tenantId: TENANT, name: 'app', scopes: ['telemetry:read'] })).token;
-    const metrics = { minF1: 0.98, falseAlarmsPer100h: 0, perFault: [{ fault: 'overheating', precision: 1, recall: 1, f1: 1, medianDelayS: 82 }], evaluatedAt: '2025-05-01T00:00:00.000Z', seed: 7 };
+    const metrics = {
+      minF1: 0.98,
+      falseAlarmsPer100h: 0,
+      perFault: [{ fault: 'overheating', precision: 1, recall: 1, f1: 1, medianDelayS: 82 }],
+      evaluatedAt: '2025-05-01T00:00:00.000Z',
+      seed: 7,
+    };
     // A tiny real model (autoencoder 21-8-4-8-21, 4 epochs) when the data set is here; else rule limits only.
-    const model = hasCarObd ? (await trainModel(carObd, split, { seed: 42, epochs: 4, hidden: [8, 4, 8], version: 'tiny-ae' })).model : { ...RULES_ONLY_MODEL, version: 'tiny-ae' };
+    const model = hasCarObd
+      ? (await trainModel(carObd, split, { seed: 42, epochs: 4, hidden: [8, 4, 8], version: 'tiny-ae' })).model
+      : { ...RULES_ONLY_MODEL, version: 'tiny-ae' };
     ids.rules = (await registerModel({ model: RULES_ONLY_MODEL, seed: 1, trainingData: split }, modelsDir)).id;
     ids.tiny = (await registerModel({ model, seed: 42, trainingData: split, metrics }, modelsDir)).id;
   });
@@ -70,7 +98,9 @@ describe('model registry over HTTP', () => {
   it('lists, deploys and reports the performance of registered models', async () => {
     const listed = await call(fx.api.url, 'GET', '/api/ai/models', { token: partner });
     expect(listed.status).toBe(200);
-    expect((listed.body.models as { id: string; version: string; live: boolean }[]).map((m) => [m.id, m.version, m.live])).toEqual([
+    expect(
+      (listed.body.models as { id: string; version: string; live: boolean }[]).map((m) => [m.id, m.version, m.live]),
+    ).toEqual([
       [ids.rules, 'rules-only', false],
       [ids.tiny, 'tiny-ae', false],
     ]);
@@ -80,21 +110,36 @@ describe('model registry over HTTP', () => {
     const after = (await admin('GET', '/api/ai/models')).body.models as { id: string; live: boolean }[];
     expect(after.filter((m) => m.live).map((m) => m.id)).toEqual([ids.tiny]);
     const perf = await call(fx.api.url, 'GET', `/api/ai/models/${ids.tiny}/performance`, { token: partner });
-    expect(perf.body).toMatchObject({ id: ids.tiny, version: 'tiny-ae', metrics: { minF1: 0.98, falseAlarmsPer100h: 0 } });
+    expect(perf.body).toMatchObject({
+      id: ids.tiny,
+      version: 'tiny-ae',
+      metrics: { minF1: 0.98, falseAlarmsPer100h: 0 },
+    });
     expect((await admin('GET', `/api/ai/models/${ids.rules}/performance`)).body.metrics).toBeNull();
     // Predictions run on the live model from now on.
-    const predicted = await call(fx.api.url, 'POST', '/api/ai/maintenance/predict', { token: partner, body: { readings: [{ signal: 'engine.rpm', time: 0, value: 800 }] } });
+    const predicted = await call(fx.api.url, 'POST', '/api/ai/maintenance/predict', {
+      token: partner,
+      body: { readings: [{ signal: 'engine.rpm', time: 0, value: 800 }] },
+    });
     expect(predicted.body).toMatchObject({ modelId: ids.tiny, modelVersion: 'tiny-ae' });
   });
 
   it('answers MODEL_NOT_FOUND for an unknown model and keeps deploy and retrain for administrators', async () => {
-    for (const res of [await admin('POST', '/api/ai/models/deploy', { id: 'm9999-nope' }), await admin('GET', '/api/ai/models/m9999-nope/performance'), await admin('POST', '/api/ai/models/m9999-nope/retrain')]) {
+    for (const res of [
+      await admin('POST', '/api/ai/models/deploy', { id: 'm9999-nope' }),
+      await admin('GET', '/api/ai/models/m9999-nope/performance'),
+      await admin('POST', '/api/ai/models/m9999-nope/retrain'),
+    ]) {
       expect(res.status).toBe(404);
       expect(res.type).toContain('application/problem+json');
       expect(res.body).toMatchObject({ code: 'MODEL_NOT_FOUND', modelId: 'm9999-nope' });
     }
-    expect((await call(fx.api.url, 'POST', '/api/ai/models/deploy', { token: partner, body: { id: ids.rules } })).body.code).toBe('FORBIDDEN');
-    expect((await call(fx.api.url, 'POST', `/api/ai/models/${ids.rules}/retrain`, { token: partner })).status).toBe(403);
+    expect(
+      (await call(fx.api.url, 'POST', '/api/ai/models/deploy', { token: partner, body: { id: ids.rules } })).body.code,
+    ).toBe('FORBIDDEN');
+    expect((await call(fx.api.url, 'POST', `/api/ai/models/${ids.rules}/retrain`, { token: partner })).status).toBe(
+      403,
+    );
     expect((await call(fx.api.url, 'GET', '/api/ai/models')).status).toBe(401);
     expect((await admin('GET', '/api/ai/jobs/99999999-9999-4999-8999-999999999999')).body.code).toBe('JOB_NOT_FOUND');
     expect((await admin('POST', '/api/ai/models/deploy', { id: '../registry' })).body.code).toBe('VALIDATION_FAILED');
@@ -111,27 +156,34 @@ describe('model registry over HTTP', () => {
     }
   });
 
-  it.skipIf(!hasCarObd)('retrains in the background: 202, progress, then a new evaluated model that is not live', async () => {
-    const started = await admin('POST', `/api/ai/models/${ids.tiny}/retrain`, { seed: 3, epochs: 2 });
-    expect(started.status).toBe(202);
-    const jobId = started.body.id as string;
-    expect(started.headers.get('location')).toBe(`/api/ai/jobs/${jobId}`);
-    expect(started.body).toMatchObject({ kind: 'retrain', subject: ids.tiny, status: 'running', result: null });
-    expect((await admin('POST', `/api/ai/models/${ids.tiny}/retrain`)).body).toMatchObject({ code: 'RETRAIN_RUNNING', jobId });
-    let job: Reply;
-    do {
-      await new Promise((r) => setTimeout(r, 250));
-      job = await admin('GET', `/api/ai/jobs/${jobId}`);
-    } while (job.body.status === 'running');
-    expect(job.body).toMatchObject({ status: 'succeeded', error: null });
-    expect((job.body.progress as string[]).join('\n')).toMatch(/split by drive file \(seed 3\)/);
-    const result = job.body.result as { modelId: string; version: string; metrics: { minF1: number } };
-    expect(result.version).toMatch(new RegExp(`^${ids.tiny}>ae-seed3-`));
-    expect(result.metrics.minF1).toBeGreaterThan(0);
-    const models = (await admin('GET', '/api/ai/models')).body.models as { id: string; live: boolean }[];
-    expect(models.map((m) => m.id)).toContain(result.modelId);
-    expect(models.find((m) => m.id === result.modelId)?.live).toBe(false);
-  }, 60_000);
+  it.skipIf(!hasCarObd)(
+    'retrains in the background: 202, progress, then a new evaluated model that is not live',
+    async () => {
+      const started = await admin('POST', `/api/ai/models/${ids.tiny}/retrain`, { seed: 3, epochs: 2 });
+      expect(started.status).toBe(202);
+      const jobId = started.body.id as string;
+      expect(started.headers.get('location')).toBe(`/api/ai/jobs/${jobId}`);
+      expect(started.body).toMatchObject({ kind: 'retrain', subject: ids.tiny, status: 'running', result: null });
+      expect((await admin('POST', `/api/ai/models/${ids.tiny}/retrain`)).body).toMatchObject({
+        code: 'RETRAIN_RUNNING',
+        jobId,
+      });
+      let job: Reply;
+      do {
+        await new Promise((r) => setTimeout(r, 250));
+        job = await admin('GET', `/api/ai/jobs/${jobId}`);
+      } while (job.body.status === 'running');
+      expect(job.body).toMatchObject({ status: 'succeeded', error: null });
+      expect((job.body.progress as string[]).join('\n')).toMatch(/split by drive file \(seed 3\)/);
+      const result = job.body.result as { modelId: string; version: string; metrics: { minF1: number } };
+      expect(result.version).toMatch(new RegExp(`^${ids.tiny}>ae-seed3-`));
+      expect(result.metrics.minF1).toBeGreaterThan(0);
+      const models = (await admin('GET', '/api/ai/models')).body.models as { id: string; live: boolean }[];
+      expect(models.map((m) => m.id)).toContain(result.modelId);
+      expect(models.find((m) => m.id === result.modelId)?.live).toBe(false);
+    },
+    60_000,
+  );
 });
 
 describe.each(backends('api_ai'))('maintenance prediction and driving analysis on %s', (_name, open) => {
@@ -141,13 +193,29 @@ describe.each(backends('api_ai'))('maintenance prediction and driving analysis o
   let noScope: string;
   let globex: string;
   let driveStart: number;
-  const post = (url: string, body: unknown, token: string = reader): Promise<Reply> => call(fx.api.url, 'POST', url, { token, body });
+  const post = (url: string, body: unknown, token: string = reader): Promise<Reply> =>
+    call(fx.api.url, 'POST', url, { token, body });
 
   beforeAll(async () => {
     modelsDir = await mkdtemp(path.join(os.tmpdir(), 'clutch-api-models-'));
-    fx = await startFixture({ requireAuth: true, adminToken: ADMIN, modelsDir, datasetsDir, ...(open ? { open } : {}) });
-    await fx.db.query(`INSERT INTO vehicles (id, tenant_id, name, make) VALUES ($1, $2, 'Etios', 'Toyota')`, [CAR, TENANT]);
-    if (hasCarObd) driveStart = await storeDrive(fx.db, injectFault(await loadDrive(carObd, 'live2.csv'), 'weak_battery', { seed: 5 }), CAR, fx.now.getTime());
+    fx = await startFixture({
+      requireAuth: true,
+      adminToken: ADMIN,
+      modelsDir,
+      datasetsDir,
+      ...(open ? { open } : {}),
+    });
+    await fx.db.query(`INSERT INTO vehicles (id, tenant_id, name, make) VALUES ($1, $2, 'Etios', 'Toyota')`, [
+      CAR,
+      TENANT,
+    ]);
+    if (hasCarObd)
+      driveStart = await storeDrive(
+        fx.db,
+        injectFault(await loadDrive(carObd, 'live2.csv'), 'weak_battery', { seed: 5 }),
+        CAR,
+        fx.now.getTime(),
+      );
     reader = (await createApiKey(fx.db, { tenantId: TENANT, name: 'reader', scopes: ['telemetry:read'] })).token;
     noScope = (await createApiKey(fx.db, { tenantId: TENANT, name: 'dtc only', scopes: ['dtc:read'] })).token;
     globex = (await createApiKey(fx.db, { tenantId: OTHER_TENANT, name: 'fleet', scopes: ['telemetry:read'] })).token;
@@ -164,7 +232,14 @@ describe.each(backends('api_ai'))('maintenance prediction and driving analysis o
     expect(res.body).toMatchObject({ vehicleId: CAR, modelId: null, modelVersion: 'rules-only', truncated: false });
     expect(res.body.readings as number).toBeGreaterThan(20_000);
     expect(res.body.hoursAnalysed as number).toBeGreaterThan(0.3);
-    const systems = res.body.systems as Record<string, { status: string; summary: string; alerts: { title: string; explanation: string; signals: string[]; at: string }[] }>;
+    const systems = res.body.systems as Record<
+      string,
+      {
+        status: string;
+        summary: string;
+        alerts: { title: string; explanation: string; signals: string[]; at: string }[];
+      }
+    >;
     expect(systems.battery!.status).toBe('attention');
     expect(systems.battery!.alerts[0]!.explanation).toMatch(/alternator/);
     expect(systems.battery!.alerts[0]!.signals).toContain('ecu.control_module_voltage');
@@ -173,13 +248,21 @@ describe.each(backends('api_ai'))('maintenance prediction and driving analysis o
     expect(systems.cooling!.summary).toMatch(/^No fault found: coolant peaked at \d+ °C/);
 
     // A range before the drive holds nothing: every system says so rather than "ok".
-    const empty = await post('/api/ai/maintenance/predict', { vehicleId: CAR, to: new Date(driveStart - 3600_000).toISOString() });
+    const empty = await post('/api/ai/maintenance/predict', {
+      vehicleId: CAR,
+      to: new Date(driveStart - 3600_000).toISOString(),
+    });
     expect(empty.body.readings).toBe(0);
-    expect(Object.values(empty.body.systems as Record<string, { status: string }>).map((s) => s.status)).toEqual(Array(6).fill('no_data'));
+    expect(Object.values(empty.body.systems as Record<string, { status: string }>).map((s) => s.status)).toEqual(
+      Array(6).fill('no_data'),
+    );
   });
 
   it.skipIf(!hasCarObd)('scores the stored drive', async () => {
-    const res = await post('/api/ai/driving/analyze', { vehicleId: CAR, from: new Date(driveStart - 1000).toISOString() });
+    const res = await post('/api/ai/driving/analyze', {
+      vehicleId: CAR,
+      from: new Date(driveStart - 1000).toISOString(),
+    });
     expect(res.status).toBe(200);
     expect(res.body.vehicleId).toBe(CAR);
     expect(res.body.score as number).toBeGreaterThanOrEqual(0);
@@ -209,19 +292,33 @@ describe.each(backends('api_ai'))('maintenance prediction and driving analysis o
   });
 
   it('keeps predictions to callers with telemetry:read on their own tenant', async () => {
-    expect((await post('/api/ai/maintenance/predict', { vehicleId: VEHICLE_B }, noScope)).body).toMatchObject({ status: 403, code: 'FORBIDDEN', requiredScope: 'telemetry:read' });
+    expect((await post('/api/ai/maintenance/predict', { vehicleId: VEHICLE_B }, noScope)).body).toMatchObject({
+      status: 403,
+      code: 'FORBIDDEN',
+      requiredScope: 'telemetry:read',
+    });
     expect((await post('/api/ai/driving/analyze', { vehicleId: VEHICLE_B }, noScope)).status).toBe(403);
-    expect((await post('/api/ai/maintenance/predict', { vehicleId: VEHICLE_B }, globex)).body.code).toBe('VEHICLE_NOT_FOUND');
-    expect((await post('/api/ai/driving/analyze', { vehicleId: VEHICLE_G }, reader)).body.code).toBe('VEHICLE_NOT_FOUND');
+    expect((await post('/api/ai/maintenance/predict', { vehicleId: VEHICLE_B }, globex)).body.code).toBe(
+      'VEHICLE_NOT_FOUND',
+    );
+    expect((await post('/api/ai/driving/analyze', { vehicleId: VEHICLE_G }, reader)).body.code).toBe(
+      'VEHICLE_NOT_FOUND',
+    );
     expect((await post('/api/ai/maintenance/predict', { vehicleId: VEHICLE_G }, globex)).status).toBe(200);
     expect((await post('/api/ai/maintenance/predict', { vehicleId: VEHICLE_B }, ADMIN)).status).toBe(200);
-    expect((await call(fx.api.url, 'POST', '/api/ai/maintenance/predict', { body: { vehicleId: VEHICLE_B } })).status).toBe(401);
+    expect(
+      (await call(fx.api.url, 'POST', '/api/ai/maintenance/predict', { body: { vehicleId: VEHICLE_B } })).status,
+    ).toBe(401);
   });
 
   it('validates the request', async () => {
     expect((await post('/api/ai/maintenance/predict', {})).body.code).toBe('VALIDATION_FAILED');
     expect((await post('/api/ai/maintenance/predict', { readings: [] })).body.code).toBe('VALIDATION_FAILED');
-    const wide = await post('/api/ai/maintenance/predict', { vehicleId: CAR, from: '2025-01-01T00:00:00Z', to: '2025-02-01T00:00:00Z' });
+    const wide = await post('/api/ai/maintenance/predict', {
+      vehicleId: CAR,
+      from: '2025-01-01T00:00:00Z',
+      to: '2025-02-01T00:00:00Z',
+    });
     expect(wide.body.code).toBe('TIME_RANGE_INVALID');
   });
 });

@@ -39,9 +39,18 @@ export class JobTracker<R> {
   /** Starts `work` without awaiting it; `work` reports progress through its `log` argument. */
   start(kind: string, subject: string, work: (log: (line: string) => void) => Promise<R>): Job<R> {
     const busy = this.running();
-    if (busy) throw apiError('RETRAIN_RUNNING', `Job ${busy.id} is still running; wait for it to finish`, { jobId: busy.id });
+    if (busy)
+      throw apiError('RETRAIN_RUNNING', `Job ${busy.id} is still running; wait for it to finish`, { jobId: busy.id });
     const job: Job<R> = {
-      id: randomUUID(), kind, subject, status: 'running', startedAt: this.now().toISOString(), finishedAt: null, progress: [], result: null, error: null,
+      id: randomUUID(),
+      kind,
+      subject,
+      status: 'running',
+      startedAt: this.now().toISOString(),
+      finishedAt: null,
+      progress: [],
+      result: null,
+      error: null,
     };
     this.jobs.set(job.id, job);
     this.forgetOld();
@@ -53,7 +62,12 @@ export class JobTracker<R> {
     setImmediate(() => {
       work(log).then(
         (result) => Object.assign(job, { status: 'succeeded', result, finishedAt: this.now().toISOString() }),
-        (err: unknown) => Object.assign(job, { status: 'failed', error: err instanceof Error ? err.message : String(err), finishedAt: this.now().toISOString() }),
+        (err: unknown) =>
+          Object.assign(job, {
+            status: 'failed',
+            error: err instanceof Error ? err.message : String(err),
+            finishedAt: this.now().toISOString(),
+          }),
       );
     });
     return job;

@@ -9,6 +9,10 @@ import { AiInsightsService, AiModelsService, DEFAULT_MODELS_DIR } from './servic
 export function register(router: ApiRouter, deps: DomainDeps): void {
   // With the platform's job queue a retrain is a durable job (ai_jobs + queue `ai.retrain`), run by a job worker.
   const retrains = deps.jobs ? queuedRetrains({ jobs: deps.jobs }) : undefined;
-  const models = new AiModelsService(deps.modelsDir ?? DEFAULT_MODELS_DIR, deps.datasetsDir ?? defaultDatasetsDir(), retrains);
+  const models = new AiModelsService(
+    deps.modelsDir ?? DEFAULT_MODELS_DIR,
+    deps.datasetsDir ?? defaultDatasetsDir(),
+    retrains,
+  );
   aiRoutes(router, models, new AiInsightsService(models));
 }

@@ -13,7 +13,13 @@ export class AiRepository {
    * One vehicle's samples of the given signals in [from, to], the newest `limit` rows (newest
    * first), each with its signal's catalogue key (the ML package works on keys, the table on ids).
    */
-  async readings(vehicleId: string, signalKeys: readonly string[], from: Date, to: Date, limit: number): Promise<ReadingRow[]> {
+  async readings(
+    vehicleId: string,
+    signalKeys: readonly string[],
+    from: Date,
+    to: Date,
+    limit: number,
+  ): Promise<ReadingRow[]> {
     const { rows } = await this.db.query<ReadingRow>(
       `SELECT sg.key AS signal, s.time, s.value
          FROM samples s

@@ -51,7 +51,10 @@ export const aiJobStore = {
   },
 
   async active(q: Queryable): Promise<string | null> {
-    const { rows } = await q.query<{ id: string }>(`SELECT id FROM ai_jobs WHERE kind = $1 AND status IN ('queued', 'running')`, [RETRAIN_KIND]);
+    const { rows } = await q.query<{ id: string }>(
+      `SELECT id FROM ai_jobs WHERE kind = $1 AND status IN ('queued', 'running')`,
+      [RETRAIN_KIND],
+    );
     return rows[0]?.id ?? null;
   },
 
@@ -75,7 +78,10 @@ export const aiJobStore = {
   },
 
   /** Takes a queued job (or one a dead worker left running) for this worker; null when it is over. */
-  async claim(q: Queryable, id: string): Promise<{ subject: string; request: RetrainOptions; progress: string[]; resumed: boolean } | null> {
+  async claim(
+    q: Queryable,
+    id: string,
+  ): Promise<{ subject: string; request: RetrainOptions; progress: string[]; resumed: boolean } | null> {
     // The CTE reads the row as it was before the update: running already means a lost worker's job.
     const { rows } = await q.query<AiJobRow & { was: string }>(
       `WITH old AS (SELECT status FROM ai_jobs WHERE id = $1)
@@ -85,12 +91,17 @@ export const aiJobStore = {
       [id],
     );
     const row = rows[0];
-    return row ? { subject: row.subject, request: row.request, progress: row.progress, resumed: row.was === 'running' } : null;
+    return row
+      ? { subject: row.subject, request: row.request, progress: row.progress, resumed: row.was === 'running' }
+      : null;
   },
 
   /** Progress lines and the heartbeat; a job that is no longer running is left alone. */
   async progress(q: Queryable, id: string, lines: readonly string[]): Promise<void> {
-    await q.query(`UPDATE ai_jobs SET progress = $2::jsonb, updated_at = now() WHERE id = $1 AND status = 'running'`, [id, JSON.stringify(lines)]);
+    await q.query(`UPDATE ai_jobs SET progress = $2::jsonb, updated_at = now() WHERE id = $1 AND status = 'running'`, [
+      id,
+      JSON.stringify(lines),
+    ]);
   },
 
   async heartbeat(q: Queryable, id: string): Promise<void> {
@@ -101,7 +112,9 @@ export const aiJobStore = {
     await q.query(
       `UPDATE ai_jobs SET status = $2, result = $3::jsonb, error = $4, finished_at = now(), updated_at = now()
         WHERE id = $1 AND status = 'running'`,
-      'result' in outcome ? [id, 'succeeded', JSON.stringify(outcome.result), null] : [id, 'failed', null, outcome.error],
+      'result' in outcome
+        ? [id, 'succeeded', JSON.stringify(outcome.result), null]
+        : [id, 'failed', null, outcome.error],
     );
   },
 };

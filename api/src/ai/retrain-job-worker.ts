@@ -47,7 +47,9 @@ export async function defineAiRetrainWorker(queue: JobDefiner, deps: RetrainWork
         if (pending) clearTimeout(pending);
         pending = undefined;
         const snapshot = [...lines];
-        writing = writing.then(() => aiJobStore.progress(db, id, snapshot)).catch((err: Error) => logger?.warn({ err: err.message, jobId: id }, 'retrain progress not stored'));
+        writing = writing
+          .then(() => aiJobStore.progress(db, id, snapshot))
+          .catch((err: Error) => logger?.warn({ err: err.message, jobId: id }, 'retrain progress not stored'));
         return writing;
       };
       const log = (line: string): void => {
@@ -70,7 +72,8 @@ export async function defineAiRetrainWorker(queue: JobDefiner, deps: RetrainWork
       // A database error from here on throws, and the queue retries the job.
       await flush();
       await aiJobStore.finish(db, id, outcome);
-      if ('result' in outcome) logger?.info({ jobId: id, modelId: outcome.result.modelId }, 'retrain registered a new model');
+      if ('result' in outcome)
+        logger?.info({ jobId: id, modelId: outcome.result.modelId }, 'retrain registered a new model');
       else logger?.warn({ jobId: id, err: outcome.error }, 'retrain failed');
     },
     AI_RETRAIN_SETTINGS,

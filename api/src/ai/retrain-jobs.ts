@@ -62,18 +62,24 @@ export function queuedRetrains(options: QueuedRetrainsOptions): RetrainJobs {
   return {
     start(scope, fromId, request) {
       // Administration with a lasting effect (a new model in the registry): audited like the others.
-      return scope.audited({ action: 'ai.retrain', target: fromId, detail: { seed: request.seed ?? null, epochs: request.epochs ?? null } }).run(async (tx) => {
-        await aiJobStore.giveUpStale(tx, staleSeconds);
-        const job = await aiJobStore.insertQueued(tx, fromId, { seed: request.seed, epochs: request.epochs });
-        if (!job) {
-          const busy = await aiJobStore.active(tx);
-          throw apiError('RETRAIN_RUNNING', `Job ${busy} is still running; wait for it to finish`, { jobId: busy });
-        }
-        const data: RetrainJobData = { aiJobId: job.id };
-        // In the same transaction: no job without its row, no row without its job.
-        await jobs.enqueue(AI_RETRAIN_QUEUE, data, { tx });
-        return job;
-      });
+      return scope
+        .audited({
+          action: 'ai.retrain',
+          target: fromId,
+          detail: { seed: request.seed ?? null, epochs: request.epochs ?? null },
+        })
+        .run(async (tx) => {
+          await aiJobStore.giveUpStale(tx, staleSeconds);
+          const job = await aiJobStore.insertQueued(tx, fromId, { seed: request.seed, epochs: request.epochs });
+          if (!job) {
+            const busy = await aiJobStore.active(tx);
+            throw apiError('RETRAIN_RUNNING', `Job ${busy} is still running; wait for it to finish`, { jobId: busy });
+          }
+          const data: RetrainJobData = { aiJobId: job.id };
+          // In the same transaction: no job without its row, no row without its job.
+          await jobs.enqueue(AI_RETRAIN_QUEUE, data, { tx });
+          return job;
+        });
     },
     get(scope, id) {
       return scope.run(async (q) => {

@@ -20,7 +20,8 @@ export interface RetrainResult {
   metrics: ModelMetrics | null;
 }
 
-type WorkerMessage = { type: 'log'; line: string } | { type: 'done'; result: RetrainResult } | { type: 'error'; message: string };
+type WorkerMessage =
+  { type: 'log'; line: string } | { type: 'done'; result: RetrainResult } | { type: 'error'; message: string };
 
 /**
  * The worker loads the built `@clutch/ml` (its package entry, `ml/dist`): training and the
@@ -41,7 +42,11 @@ import(workerData.mlUrl)
  * Runs `retrain` from `@clutch/ml` on a worker thread; `log` receives its progress lines. An aborted
  * `signal` (the job expired, or its process is stopping) ends the thread and rejects.
  */
-export function retrainInWorker(request: RetrainRequest, log: (line: string) => void, signal?: AbortSignal): Promise<RetrainResult> {
+export function retrainInWorker(
+  request: RetrainRequest,
+  log: (line: string) => void,
+  signal?: AbortSignal,
+): Promise<RetrainResult> {
   const mlUrl = pathToFileURL(createRequire(import.meta.url).resolve('@clutch/ml')).href;
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(new Error('retrain aborted before it started'));
@@ -82,17 +87,28 @@ export async function carObdDataset(datasetsDir: string): Promise<string> {
   const datasetDir = carObdDir('.', { CLUTCH_DATASETS_DIR: datasetsDir });
   const files = await readdir(datasetDir).catch(() => [] as string[]);
   if (!files.some((f) => f.endsWith('.csv'))) {
-    throw apiError('DATASET_UNAVAILABLE', 'The carOBD data set is not in the data sets folder; retraining needs it', { dataset: 'carobd-toyota-etios-2014' });
+    throw apiError('DATASET_UNAVAILABLE', 'The carOBD data set is not in the data sets folder; retraining needs it', {
+      dataset: 'carobd-toyota-etios-2014',
+    });
   }
   return path.resolve(datasetDir);
 }
 
 /** One retrain of `fromId`'s lineage with this process's folders, on a worker thread. */
-export type RunRetrain = (fromId: string, options: RetrainOptions, log: (line: string) => void, signal?: AbortSignal) => Promise<RetrainResult>;
+export type RunRetrain = (
+  fromId: string,
+  options: RetrainOptions,
+  log: (line: string) => void,
+  signal?: AbortSignal,
+) => Promise<RetrainResult>;
 
 export function retrainWith(folders: RetrainFolders): RunRetrain {
   return async (fromId, options, log, signal) => {
     const datasetDir = await carObdDataset(folders.datasetsDir);
-    return retrainInWorker({ datasetDir, dir: path.resolve(folders.modelsDir), fromId, seed: options.seed, epochs: options.epochs }, log, signal);
+    return retrainInWorker(
+      { datasetDir, dir: path.resolve(folders.modelsDir), fromId, seed: options.seed, epochs: options.epochs },
+      log,
+      signal,
+    );
   };
 }

@@ -10,19 +10,38 @@ const modelParams = z.object({ id: modelId });
 const metricsSchema = z.object({
   minF1: z.number(),
   falseAlarmsPer100h: z.number(),
-  perFault: z.array(z.object({ fault: z.string(), precision: z.number(), recall: z.number(), f1: z.number(), medianDelayS: z.number().nullable() })),
+  perFault: z.array(
+    z.object({
+      fault: z.string(),
+      precision: z.number(),
+      recall: z.number(),
+      f1: z.number(),
+      medianDelayS: z.number().nullable(),
+    }),
+  ),
   evaluatedAt: z.string(),
   seed: z.number(),
 });
 
 const modelSchema = z.object({
-  id: z.string(), version: z.string(), createdAt: z.string(), seed: z.number(), live: z.boolean(),
-  trainingData: z.object({ train: z.array(z.string()), validation: z.array(z.string()), test: z.array(z.string()) }).describe('Drive files of each split'),
+  id: z.string(),
+  version: z.string(),
+  createdAt: z.string(),
+  seed: z.number(),
+  live: z.boolean(),
+  trainingData: z
+    .object({ train: z.array(z.string()), validation: z.array(z.string()), test: z.array(z.string()) })
+    .describe('Drive files of each split'),
   metrics: metricsSchema.nullable(),
 });
 
 const jobSchema = z.object({
-  id: z.string(), kind: z.string(), subject: z.string(), status: z.enum(['running', 'succeeded', 'failed']), startedAt: z.string(), finishedAt: z.string().nullable(),
+  id: z.string(),
+  kind: z.string(),
+  subject: z.string(),
+  status: z.enum(['running', 'succeeded', 'failed']),
+  startedAt: z.string(),
+  finishedAt: z.string().nullable(),
   progress: z.array(z.string()).describe('Latest progress lines, oldest first'),
   result: z.object({ modelId: z.string(), version: z.string(), metrics: metricsSchema.nullable() }).nullable(),
   error: z.string().nullable(),
@@ -41,22 +60,53 @@ const insightBody = z.union([
 ]);
 
 const source = {
-  vehicleId: z.string().nullable(), from: z.string().nullable(), to: z.string().nullable(),
-  readings: z.int().describe('Readings analysed'), truncated: z.boolean().describe('Only the newest samples of the range were used'),
+  vehicleId: z.string().nullable(),
+  from: z.string().nullable(),
+  to: z.string().nullable(),
+  readings: z.int().describe('Readings analysed'),
+  truncated: z.boolean().describe('Only the newest samples of the range were used'),
 };
 const alertSchema = z.object({
-  kind: z.string(), severity: z.enum(['info', 'warning', 'critical']), title: z.string(), explanation: z.string().describe('What is off and what to check, in plain words'),
-  signals: z.array(z.string()), observed: z.number().nullable(), expected: z.object({ min: z.number().optional(), max: z.number().optional() }), unit: z.string(), at: z.string(),
+  kind: z.string(),
+  severity: z.enum(['info', 'warning', 'critical']),
+  title: z.string(),
+  explanation: z.string().describe('What is off and what to check, in plain words'),
+  signals: z.array(z.string()),
+  observed: z.number().nullable(),
+  expected: z.object({ min: z.number().optional(), max: z.number().optional() }),
+  unit: z.string(),
+  at: z.string(),
 });
 const maintenanceSchema = z.object({
-  ...source, modelId: z.string().nullable().describe('Live registry model; null = the rules-only model'), modelVersion: z.string(), hoursAnalysed: z.number(),
+  ...source,
+  modelId: z.string().nullable().describe('Live registry model; null = the rules-only model'),
+  modelVersion: z.string(),
+  hoursAnalysed: z.number(),
   alerts: z.array(alertSchema),
-  systems: z.record(z.string(), z.object({ status: z.enum(['ok', 'attention', 'no_data']), summary: z.string(), alerts: z.array(alertSchema) })),
+  systems: z.record(
+    z.string(),
+    z.object({ status: z.enum(['ok', 'attention', 'no_data']), summary: z.string(), alerts: z.array(alertSchema) }),
+  ),
 });
 const drivingSchema = z.object({
-  ...source, score: z.number().describe('0-100, 100 = smooth'), durationHours: z.number(), distanceKm: z.number(), idlingShare: z.number(),
-  harshAccelerations: z.int(), harshBrakings: z.int(), overRevs: z.int(), explanation: z.string(),
-  events: z.array(z.object({ kind: z.enum(['harsh_acceleration', 'harsh_braking', 'over_rev']), at: z.string(), value: z.number(), unit: z.string(), explanation: z.string() })),
+  ...source,
+  score: z.number().describe('0-100, 100 = smooth'),
+  durationHours: z.number(),
+  distanceKm: z.number(),
+  idlingShare: z.number(),
+  harshAccelerations: z.int(),
+  harshBrakings: z.int(),
+  overRevs: z.int(),
+  explanation: z.string(),
+  events: z.array(
+    z.object({
+      kind: z.enum(['harsh_acceleration', 'harsh_braking', 'over_rev']),
+      at: z.string(),
+      value: z.number(),
+      unit: z.string(),
+      explanation: z.string(),
+    }),
+  ),
 });
 
 export function aiRoutes(router: ApiRouter, models: AiModelsService, insights: AiInsightsService): void {
@@ -89,7 +139,11 @@ export function aiRoutes(router: ApiRouter, models: AiModelsService, insights: A
     summary: 'Fault-injection evaluation metrics of one model (null when never evaluated)',
     access: 'authenticated',
     params: modelParams,
-    response: { status: 200, description: 'Metrics', schema: z.object({ id: z.string(), version: z.string(), metrics: metricsSchema.nullable() }) },
+    response: {
+      status: 200,
+      description: 'Metrics',
+      schema: z.object({ id: z.string(), version: z.string(), metrics: metricsSchema.nullable() }),
+    },
     errors: ['MODEL_NOT_FOUND'],
     handle: ({ params }) => models.performance(params.id),
   });
@@ -101,8 +155,22 @@ export function aiRoutes(router: ApiRouter, models: AiModelsService, insights: A
     summary: 'Train, evaluate and register a successor of this model in the background (not deployed)',
     access: 'admin',
     params: modelParams,
-    body: z.object({ seed: z.int().min(0).max(2 ** 31).optional(), epochs: z.int().min(1).max(500).optional() }).optional(),
-    response: { status: 202, description: 'Started; follow the job at Location', schema: jobSchema, headers: ['Location'] },
+    body: z
+      .object({
+        seed: z
+          .int()
+          .min(0)
+          .max(2 ** 31)
+          .optional(),
+        epochs: z.int().min(1).max(500).optional(),
+      })
+      .optional(),
+    response: {
+      status: 202,
+      description: 'Started; follow the job at Location',
+      schema: jobSchema,
+      headers: ['Location'],
+    },
     errors: ['MODEL_NOT_FOUND', 'DATASET_UNAVAILABLE', 'RETRAIN_RUNNING'],
     handle: async ({ params, body, ctx, scope }) => {
       const job = await models.retrain(scope, params.id, body ?? {});
@@ -127,7 +195,8 @@ export function aiRoutes(router: ApiRouter, models: AiModelsService, insights: A
     method: 'post',
     path: '/ai/maintenance/predict',
     tag: 'ai',
-    summary: 'Health of battery, cooling, fuel trims, catalyst and sensors, each finding explained, from stored samples or sent readings',
+    summary:
+      'Health of battery, cooling, fuel trims, catalyst and sensors, each finding explained, from stored samples or sent readings',
     access: { scope: 'telemetry:read' },
     body: insightBody,
     response: { status: 200, description: 'Per-system status and explained alerts', schema: maintenanceSchema },

@@ -54,7 +54,8 @@ async function mapMlErrors<T>(id: string, work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (err) {
-    if ((err as { code?: unknown }).code === 'ML_MODEL_NOT_FOUND') throw apiError('MODEL_NOT_FOUND', `No model with id ${id}`, { modelId: id });
+    if ((err as { code?: unknown }).code === 'ML_MODEL_NOT_FOUND')
+      throw apiError('MODEL_NOT_FOUND', `No model with id ${id}`, { modelId: id });
     throw err;
   }
 }
@@ -114,8 +115,7 @@ export class AiModelsService {
 }
 
 export type InsightInput =
-  | { vehicleId: string; from?: Date | undefined; to?: Date | undefined }
-  | { readings: Reading[] };
+  { vehicleId: string; from?: Date | undefined; to?: Date | undefined } | { readings: Reading[] };
 
 export interface InsightSource {
   vehicleId: string | null;
@@ -150,8 +150,15 @@ export interface Driving extends InsightSource, Omit<DrivingReport, 'events'> {
 
 function explained(a: MlAlert): ExplainedAlert {
   return {
-    kind: a.kind, severity: a.severity, title: a.title, explanation: a.explanation, signals: a.signals,
-    observed: Number.isFinite(a.observed) ? a.observed : null, expected: a.expected, unit: a.unit, at: new Date(a.at).toISOString(),
+    kind: a.kind,
+    severity: a.severity,
+    title: a.title,
+    explanation: a.explanation,
+    signals: a.signals,
+    observed: Number.isFinite(a.observed) ? a.observed : null,
+    expected: a.expected,
+    unit: a.unit,
+    at: new Date(a.at).toISOString(),
   };
 }
 
@@ -166,8 +173,16 @@ export class AiInsightsService {
     const [{ source, readings }, live] = await Promise.all([this.readings(scope, input), this.models.liveModel()]);
     const prediction = predictMaintenance(readings, { model: live.model });
     const systems: Maintenance['systems'] = {};
-    for (const [kind, s] of Object.entries(prediction.systems)) systems[kind] = { status: s.status, summary: s.summary, alerts: s.alerts.map(explained) };
-    return { ...source, modelId: live.id, modelVersion: prediction.modelVersion, hoursAnalysed: prediction.hoursAnalysed, alerts: prediction.alerts.map(explained), systems };
+    for (const [kind, s] of Object.entries(prediction.systems))
+      systems[kind] = { status: s.status, summary: s.summary, alerts: s.alerts.map(explained) };
+    return {
+      ...source,
+      modelId: live.id,
+      modelVersion: prediction.modelVersion,
+      hoursAnalysed: prediction.hoursAnalysed,
+      alerts: prediction.alerts.map(explained),
+      systems,
+    };
   }
 
   async analyze(scope: Scope, input: InsightInput): Promise<Driving> {
@@ -178,18 +193,35 @@ export class AiInsightsService {
 
   private async readings(scope: Scope, input: InsightInput): Promise<{ source: InsightSource; readings: Reading[] }> {
     if ('readings' in input) {
-      return { source: { vehicleId: null, from: null, to: null, readings: input.readings.length, truncated: false }, readings: input.readings };
+      return {
+        source: { vehicleId: null, from: null, to: null, readings: input.readings.length, truncated: false },
+        readings: input.readings,
+      };
     }
     const { from, to } = resolveRange(input.from, input.to, AI_LIMITS.defaultWindowMs, this.now());
     if (to.getTime() - from.getTime() > AI_LIMITS.maxWindowMs) {
-      throw apiError('TIME_RANGE_INVALID', `At most ${AI_LIMITS.maxWindowMs / 86_400_000} days can be analysed at once`);
+      throw apiError(
+        'TIME_RANGE_INVALID',
+        `At most ${AI_LIMITS.maxWindowMs / 86_400_000} days can be analysed at once`,
+      );
     }
     const rows = await scope.run(async (q) => {
       await assertVehicle(q, input.vehicleId);
       return new AiRepository(q).readings(input.vehicleId, FEATURE_SIGNALS, from, to, AI_LIMITS.maxRows + 1);
     });
     const truncated = rows.length > AI_LIMITS.maxRows;
-    const readings = rows.slice(0, AI_LIMITS.maxRows).map((r) => ({ signal: r.signal, time: new Date(r.time).getTime(), value: Number(r.value) }));
-    return { source: { vehicleId: input.vehicleId, from: from.toISOString(), to: to.toISOString(), readings: readings.length, truncated }, readings };
+    const readings = rows
+      .slice(0, AI_LIMITS.maxRows)
+      .map((r) => ({ signal: r.signal, time: new Date(r.time).getTime(), value: Number(r.value) }));
+    return {
+      source: {
+        vehicleId: input.vehicleId,
+        from: from.toISOString(),
+        to: to.toISOString(),
+        readings: readings.length,
+        truncated,
+      },
+      readings,
+    };
   }
 }

@@ -21,7 +21,11 @@ export class AlertsRepository {
   constructor(private readonly db: Queryable) {}
 
   /** A page of one vehicle's alerts in [from, to], newest first. */
-  list(vehicleId: string, filter: { from: Date; to: Date; unacknowledgedOnly: boolean }, page: PageRequest): Promise<Page<AlertRow>> {
+  list(
+    vehicleId: string,
+    filter: { from: Date; to: Date; unacknowledgedOnly: boolean },
+    page: PageRequest,
+  ): Promise<Page<AlertRow>> {
     return keysetPage<AlertRow>(
       this.db,
       ALERTS_LISTING,

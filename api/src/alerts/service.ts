@@ -30,27 +30,53 @@ export const ALERT_PAGE = { defaultLimit: 100, maxLimit: 1000 } as const;
 
 export function toAlert(row: AlertRow): Alert {
   return {
-    id: String(row.id), time: toIso(row.time) ?? '', kind: row.kind, severity: row.severity, title: row.title, explanation: row.explanation,
-    signals: row.signals, details: row.details, modelVersion: row.model_version, acknowledgedAt: toIso(row.acknowledged_at),
+    id: String(row.id),
+    time: toIso(row.time) ?? '',
+    kind: row.kind,
+    severity: row.severity,
+    title: row.title,
+    explanation: row.explanation,
+    signals: row.signals,
+    details: row.details,
+    modelVersion: row.model_version,
+    acknowledgedAt: toIso(row.acknowledged_at),
   };
 }
 
 export class AlertsService {
   constructor(private readonly now: () => Date = () => new Date()) {}
 
-  async list(scope: Scope, vehicleId: string, query: AlertQuery): Promise<{ vehicleId: string; from: string; to: string; alerts: Alert[]; next: string | null }> {
+  async list(
+    scope: Scope,
+    vehicleId: string,
+    query: AlertQuery,
+  ): Promise<{ vehicleId: string; from: string; to: string; alerts: Alert[]; next: string | null }> {
     const { from, to } = resolveRange(query.from, query.to, ALERTS_DEFAULT_WINDOW_MS, this.now());
     const page = await scope.run(async (q) => {
       await assertVehicle(q, vehicleId);
-      return new AlertsRepository(q).list(vehicleId, { from, to, unacknowledgedOnly: query.unacknowledged }, { limit: query.limit, cursor: query.cursor });
+      return new AlertsRepository(q).list(
+        vehicleId,
+        { from, to, unacknowledgedOnly: query.unacknowledged },
+        { limit: query.limit, cursor: query.cursor },
+      );
     });
-    return { vehicleId, from: from.toISOString(), to: to.toISOString(), alerts: page.items.map(toAlert), next: page.next };
+    return {
+      vehicleId,
+      from: from.toISOString(),
+      to: to.toISOString(),
+      alerts: page.items.map(toAlert),
+      next: page.next,
+    };
   }
 
   /** Recent alerts inside the caller's transaction (health summary). */
   async recent(q: Queryable, vehicleId: string, sinceMs: number, limit: number): Promise<Alert[]> {
     const to = this.now();
-    const page = await new AlertsRepository(q).list(vehicleId, { from: new Date(to.getTime() - sinceMs), to, unacknowledgedOnly: false }, { limit });
+    const page = await new AlertsRepository(q).list(
+      vehicleId,
+      { from: new Date(to.getTime() - sinceMs), to, unacknowledgedOnly: false },
+      { limit },
+    );
     return page.items.map(toAlert);
   }
 }

@@ -32,7 +32,11 @@ const round = (x: number, digits: number): number => Math.round(x * 10 ** digits
 export class AnalyticsService {
   constructor(private readonly now: () => Date = () => new Date()) {}
 
-  async driving(scope: Scope, vehicleId: string, query: { from?: Date | undefined; to?: Date | undefined }): Promise<DrivingAnalytics> {
+  async driving(
+    scope: Scope,
+    vehicleId: string,
+    query: { from?: Date | undefined; to?: Date | undefined },
+  ): Promise<DrivingAnalytics> {
     const range = resolveRange(query.from, query.to, ANALYTICS_LIMITS.defaultWindowMs, this.now());
     if (range.to.getTime() - range.from.getTime() > ANALYTICS_LIMITS.maxWindowMs) {
       throw apiError('TIME_RANGE_INVALID', 'Analytics cover at most 366 days per request');
@@ -41,7 +45,13 @@ export class AnalyticsService {
     const from = new Date(Math.floor(range.from.getTime() / 60_000) * 60_000);
     const rows = await scope.run(async (q) => {
       await assertVehicle(q, vehicleId);
-      return new AnalyticsRepository(q).perDay(vehicleId, resolveSignal('vehicle.speed').id, resolveSignal('engine.rpm').id, from, range.to);
+      return new AnalyticsRepository(q).perDay(
+        vehicleId,
+        resolveSignal('vehicle.speed').id,
+        resolveSignal('engine.rpm').id,
+        from,
+        range.to,
+      );
     });
     const days = rows.map((r): DayFigures => ({
       date: r.day,
@@ -52,7 +62,10 @@ export class AnalyticsService {
       maxSpeedKmh: r.max_speed === null ? null : Number(r.max_speed),
     }));
     const sum = (pick: (d: DayFigures) => number): number => days.reduce((acc, d) => acc + pick(d), 0);
-    const distanceKm = round(sum((d) => d.distanceKm), 3);
+    const distanceKm = round(
+      sum((d) => d.distanceKm),
+      3,
+    );
     const drivingMinutes = sum((d) => d.drivingMinutes);
     const engineOnMinutes = sum((d) => d.engineOnMinutes);
     const idleMinutes = sum((d) => d.idleMinutes);

@@ -7,8 +7,13 @@ const ADMIN = 'admin-token-for-tests-0123456789';
 // Issue 12, finding 3 (key lifecycle): expiry, listing, and revocation that reaches live sessions.
 describe('API key lifecycle over REST', () => {
   let fx: Fixture;
-  const api = (method: string, path: string, options: Parameters<typeof call>[3] = {}): Promise<Reply> => call(fx.api.url, method, path, options);
-  const create = (body: Record<string, unknown>): Promise<Reply> => api('POST', '/api/api-keys', { token: ADMIN, body: { tenantId: TENANT, name: 'k', scopes: ['status:read'], ...body } });
+  const api = (method: string, path: string, options: Parameters<typeof call>[3] = {}): Promise<Reply> =>
+    call(fx.api.url, method, path, options);
+  const create = (body: Record<string, unknown>): Promise<Reply> =>
+    api('POST', '/api/api-keys', {
+      token: ADMIN,
+      body: { tenantId: TENANT, name: 'k', scopes: ['status:read'], ...body },
+    });
 
   beforeAll(async () => {
     fx = await startFixture({ requireAuth: true, adminToken: ADMIN });
@@ -44,14 +49,26 @@ describe('API key lifecycle over REST', () => {
   });
 
   it('lists keys for the admin, per tenant or all, with last use and revocation, never the secret', async () => {
-    const created = await api('POST', '/api/api-keys', { token: ADMIN, body: { tenantId: OTHER_TENANT, name: 'listed', scopes: ['telemetry:read', 'dtc:read'] } });
+    const created = await api('POST', '/api/api-keys', {
+      token: ADMIN,
+      body: { tenantId: OTHER_TENANT, name: 'listed', scopes: ['telemetry:read', 'dtc:read'] },
+    });
     const keyId = created.body.keyId as string;
     await api('GET', '/api/vehicles', { token: created.body.token as string }); // a use
     const res = await api('GET', `/api/api-keys?tenantId=${OTHER_TENANT}`, { token: ADMIN });
     expect(res.status).toBe(200);
     const keys = res.body.apiKeys as Record<string, unknown>[];
     expect(keys).toEqual([
-      { keyId, tenantId: OTHER_TENANT, name: 'listed', scopes: ['telemetry:read', 'dtc:read'], createdAt: expect.any(String), expiresAt: null, lastUsedAt: expect.any(String), revokedAt: null },
+      {
+        keyId,
+        tenantId: OTHER_TENANT,
+        name: 'listed',
+        scopes: ['telemetry:read', 'dtc:read'],
+        createdAt: expect.any(String),
+        expiresAt: null,
+        lastUsedAt: expect.any(String),
+        revokedAt: null,
+      },
     ]);
     expect(JSON.stringify(res.body)).not.toContain((created.body.token as string).split('_')[2]);
     const all = (await api('GET', '/api/api-keys', { token: ADMIN })).body.apiKeys as { tenantId: string }[];
@@ -68,7 +85,10 @@ describe('API key lifecycle over REST', () => {
       expect(events).toEqual([{ type: 'api-key-revoked', tenantId: TENANT, keyId }]);
       expect((await api('DELETE', `/api/api-keys/${TENANT}/${keyId}`, { token: ADMIN })).status).toBe(404);
       expect(events).toHaveLength(1); // nothing was live the second time: no event
-      const listed = (await api('GET', `/api/api-keys?tenantId=${TENANT}`, { token: ADMIN })).body.apiKeys as { keyId: string; revokedAt: string | null }[];
+      const listed = (await api('GET', `/api/api-keys?tenantId=${TENANT}`, { token: ADMIN })).body.apiKeys as {
+        keyId: string;
+        revokedAt: string | null;
+      }[];
       expect(listed.find((k) => k.keyId === keyId)?.revokedAt).toEqual(expect.any(String));
     } finally {
       stop();

@@ -13,7 +13,13 @@ export interface ApiKeyRow {
 }
 
 /** Oldest first, as the list always was; the key id breaks ties. */
-export const API_KEYS_LISTING: Listing = { name: 'api-keys', key: 'created_at', id: 'id', idType: 'text', order: 'asc' };
+export const API_KEYS_LISTING: Listing = {
+  name: 'api-keys',
+  key: 'created_at',
+  id: 'id',
+  idType: 'text',
+  order: 'asc',
+};
 
 /** Lists `api_keys` a page at a time (creation, verification and revocation live in @clutch/identity). */
 export class ApiKeysRepository {

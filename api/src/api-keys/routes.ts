@@ -11,34 +11,57 @@ export const createApiKeyBody = z.strictObject({
   name: z.string().trim().min(1).max(100),
   scopes: z.array(z.enum(API_KEY_SCOPES)).min(1).max(API_KEY_SCOPES.length),
   /** Must be in the future (422 API_KEY_EXPIRY_INVALID otherwise); live sessions end at this instant. */
-  expiresAt: z.iso.datetime({ offset: true }).optional().describe('When the key stops working (RFC 3339 date-time); omit for no expiry'),
+  expiresAt: z.iso
+    .datetime({ offset: true })
+    .optional()
+    .describe('When the key stops working (RFC 3339 date-time); omit for no expiry'),
 });
 
 const listQuery = z.object({ tenantId: segmentId.optional(), ...pageParams(API_KEYS_LISTING, API_KEY_PAGE) });
 
 const apiKeyView = z.object({
-  keyId: z.string(), tenantId: z.string(), name: z.string(), scopes: z.array(z.enum(API_KEY_SCOPES)),
-  createdAt: z.string(), expiresAt: z.string().nullable(), lastUsedAt: z.string().nullable().describe('To the minute'), revokedAt: z.string().nullable(),
+  keyId: z.string(),
+  tenantId: z.string(),
+  name: z.string(),
+  scopes: z.array(z.enum(API_KEY_SCOPES)),
+  createdAt: z.string(),
+  expiresAt: z.string().nullable(),
+  lastUsedAt: z.string().nullable().describe('To the minute'),
+  revokedAt: z.string().nullable(),
 });
 
-const keyIdParams = z.object({ tenantId: segmentId, keyId: z.string().regex(/^[a-z0-9]{8,32}$/, { error: 'is not an API key id' }) });
+const keyIdParams = z.object({
+  tenantId: segmentId,
+  keyId: z.string().regex(/^[a-z0-9]{8,32}$/, { error: 'is not an API key id' }),
+});
 
 export function apiKeyRoutes(router: ApiRouter, keys: ApiKeysService): void {
   router.route({
     method: 'post',
     path: '/api-keys',
     tag: 'administration',
-    summary: 'Create a partner API key; the token `ck_<id>_<secret>` is shown once (REST bearer token and MQTT password)',
+    summary:
+      'Create a partner API key; the token `ck_<id>_<secret>` is shown once (REST bearer token and MQTT password)',
     access: 'admin',
     body: createApiKeyBody,
     response: {
       status: 201,
       description: 'The key and its token',
-      schema: z.object({ keyId: z.string(), tenantId: z.string(), name: z.string(), scopes: z.array(z.enum(API_KEY_SCOPES)), expiresAt: z.string().nullable(), token: z.string() }),
+      schema: z.object({
+        keyId: z.string(),
+        tenantId: z.string(),
+        name: z.string(),
+        scopes: z.array(z.enum(API_KEY_SCOPES)),
+        expiresAt: z.string().nullable(),
+        token: z.string(),
+      }),
     },
     errors: ['TENANT_NOT_FOUND', 'INVALID_SCOPE', 'API_KEY_EXPIRY_INVALID'],
     handle: async ({ scope, body, ctx }) => {
-      const key = await keys.create(scope, { ...body, expiresAt: body.expiresAt === undefined ? undefined : new Date(body.expiresAt) });
+      const key = await keys.create(scope, {
+        ...body,
+        expiresAt: body.expiresAt === undefined ? undefined : new Date(body.expiresAt),
+      });
       ctx.set('Cache-Control', 'no-store');
       return key;
     },
@@ -48,7 +71,8 @@ export function apiKeyRoutes(router: ApiRouter, keys: ApiKeysService): void {
     method: 'get',
     path: '/api-keys',
     tag: 'administration',
-    summary: 'List partner API keys (of one tenant with `tenantId`), a page at a time: scopes, creation, expiry, last use (to the minute), revocation; never the secret',
+    summary:
+      'List partner API keys (of one tenant with `tenantId`), a page at a time: scopes, creation, expiry, last use (to the minute), revocation; never the secret',
     access: 'admin',
     query: listQuery,
     response: {
@@ -63,7 +87,8 @@ export function apiKeyRoutes(router: ApiRouter, keys: ApiKeysService): void {
     method: 'delete',
     path: '/api-keys/:tenantId/:keyId',
     tag: 'administration',
-    summary: 'Revoke a partner API key: REST and MQTT stop accepting it, and live MQTT and Socket.io sessions that used it end',
+    summary:
+      'Revoke a partner API key: REST and MQTT stop accepting it, and live MQTT and Socket.io sessions that used it end',
     access: 'admin',
     params: keyIdParams,
     response: { status: 204, description: 'Revoked' },

@@ -33,8 +33,14 @@ export const API_KEY_PAGE = { defaultLimit: 200, maxLimit: 500 } as const;
 
 function view(row: ApiKeyRow): ApiKeyView {
   return {
-    keyId: row.id, tenantId: row.tenant_id, name: row.name, scopes: row.scopes as ApiKeyScope[],
-    createdAt: toIso(row.created_at) ?? '', expiresAt: toIso(row.expires_at), lastUsedAt: toIso(row.last_used_at), revokedAt: toIso(row.revoked_at),
+    keyId: row.id,
+    tenantId: row.tenant_id,
+    name: row.name,
+    scopes: row.scopes as ApiKeyScope[],
+    createdAt: toIso(row.created_at) ?? '',
+    expiresAt: toIso(row.expires_at),
+    lastUsedAt: toIso(row.last_used_at),
+    revokedAt: toIso(row.revoked_at),
   };
 }
 
@@ -45,16 +51,30 @@ export class ApiKeysService {
     private readonly bus: LiveEventBus,
   ) {}
 
-  async create(scope: Scope, request: { tenantId: string; name: string; scopes: readonly ApiKeyScope[]; expiresAt?: Date | undefined }): Promise<CreatedApiKey> {
+  async create(
+    scope: Scope,
+    request: { tenantId: string; name: string; scopes: readonly ApiKeyScope[]; expiresAt?: Date | undefined },
+  ): Promise<CreatedApiKey> {
     const detail = { name: request.name, scopes: request.scopes, expiresAt: request.expiresAt?.toISOString() ?? null };
     const key = await scope.audited({ action: 'api-key.create', tenantId: request.tenantId, detail }).run(async (q) => {
       await this.tenants.assertExists(q, request.tenantId);
       return createApiKey(q, request);
     });
-    return { keyId: key.keyId, tenantId: key.tenantId, name: request.name, scopes: key.scopes, expiresAt: key.expiresAt?.toISOString() ?? null, token: key.token };
+    return {
+      keyId: key.keyId,
+      tenantId: key.tenantId,
+      name: request.name,
+      scopes: key.scopes,
+      expiresAt: key.expiresAt?.toISOString() ?? null,
+      token: key.token,
+    };
   }
 
-  async list(scope: Scope, tenantId: string | undefined, page: PageRequest): Promise<{ apiKeys: ApiKeyView[]; next: string | null }> {
+  async list(
+    scope: Scope,
+    tenantId: string | undefined,
+    page: PageRequest,
+  ): Promise<{ apiKeys: ApiKeyView[]; next: string | null }> {
     const { items, next } = await scope.run((q) => new ApiKeysRepository(q).list(tenantId, page));
     return { apiKeys: items.map(view), next };
   }
@@ -65,7 +85,9 @@ export class ApiKeysService {
    * database on every request, so it stops at once without the event.
    */
   async revoke(scope: Scope, tenantId: string, keyId: string): Promise<void> {
-    await scope.audited({ action: 'api-key.revoke', target: keyId, tenantId }).run((q) => revokeApiKey(q, tenantId, keyId));
+    await scope
+      .audited({ action: 'api-key.revoke', target: keyId, tenantId })
+      .run((q) => revokeApiKey(q, tenantId, keyId));
     this.bus.publish({ type: 'api-key-revoked', tenantId, keyId });
   }
 }

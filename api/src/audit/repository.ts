@@ -16,9 +16,10 @@ export class AuditRepository {
   constructor(private readonly db: Queryable) {}
 
   async record(use: SystemUse): Promise<void> {
-    await this.db.query('INSERT INTO audit_log (tenant_id, actor, action, target, detail) VALUES ($1, $2, $3, $4, $5::jsonb)', [
-      use.tenantId ?? null, use.actor, use.action, use.target ?? null, JSON.stringify(use.detail ?? {}),
-    ]);
+    await this.db.query(
+      'INSERT INTO audit_log (tenant_id, actor, action, target, detail) VALUES ($1, $2, $3, $4, $5::jsonb)',
+      [use.tenantId ?? null, use.actor, use.action, use.target ?? null, JSON.stringify(use.detail ?? {})],
+    );
   }
 
   /** Newest first (tests and operators). */

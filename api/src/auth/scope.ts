@@ -55,7 +55,8 @@ export class Scope {
 
   /** The scope of a request: confined to the tenant for partners, unconfined for administrators. */
   static for(db: Database, principal: Principal, audit: AuditLog): Scope {
-    const mode: Mode = principal.kind === 'partner' ? { kind: 'tenant', tenantId: principal.tenantId } : { kind: 'admin' };
+    const mode: Mode =
+      principal.kind === 'partner' ? { kind: 'tenant', tenantId: principal.tenantId } : { kind: 'admin' };
     return new Scope(db, mode, actorOf(principal), audit);
   }
 
@@ -82,7 +83,7 @@ export class Scope {
    * may; the route's access rule already says so, and this refuses again should a route forget.
    */
   audited(use: Omit<SystemUse, 'actor'>): Scope {
-    if (this.mode.kind === 'tenant') throw apiError('FORBIDDEN', 'This is administrators\' work');
+    if (this.mode.kind === 'tenant') throw apiError('FORBIDDEN', "This is administrators' work");
     return Scope.system(this.db, { ...use, actor: this.actor }, this.audit);
   }
 

@@ -11,7 +11,11 @@ import { VehiclesRepository } from '../vehicles/repository.js';
  * needs at least one scope that some live event needs (EVENT_SCOPES), and receives only the events
  * its scopes cover; it may join only its tenant's vehicles (checked under row-level security).
  */
-export function socketAuth(db: Database, authenticate: RequestAuthenticator, audit: AuditLog): { authenticateHandshake: HandshakeAuthenticator; authorizeSubscribe: SubscribeAuthorizer } {
+export function socketAuth(
+  db: Database,
+  authenticate: RequestAuthenticator,
+  audit: AuditLog,
+): { authenticateHandshake: HandshakeAuthenticator; authorizeSubscribe: SubscribeAuthorizer } {
   return {
     async authenticateHandshake(socket) {
       const token: unknown = (socket.handshake.auth as Record<string, unknown> | undefined)?.token;
@@ -22,7 +26,12 @@ export function socketAuth(db: Database, authenticate: RequestAuthenticator, aud
       if (!principal) return undefined;
       if (principal.kind === 'admin') return {};
       if (!principal.scopes.some((scope) => LIVE_SCOPES.includes(scope))) return undefined;
-      return { tenantId: principal.tenantId, keyId: principal.keyId, scopes: principal.scopes, expiresAt: principal.expiresAt };
+      return {
+        tenantId: principal.tenantId,
+        keyId: principal.keyId,
+        scopes: principal.scopes,
+        expiresAt: principal.expiresAt,
+      };
     },
     async authorizeSubscribe(principal, vehicleId) {
       if (principal.tenantId === undefined) return true;

@@ -1,5 +1,14 @@
 import type { LiveEvent } from '@clutch/contracts';
-import { DEVICE_COMMAND_COLUMNS, expireCommands, insertCommand, markCommandFailed, markCommandSent, type CommandStatus, type DeviceCommandRow, type Queryable } from '@clutch/db';
+import {
+  DEVICE_COMMAND_COLUMNS,
+  expireCommands,
+  insertCommand,
+  markCommandFailed,
+  markCommandSent,
+  type CommandStatus,
+  type DeviceCommandRow,
+  type Queryable,
+} from '@clutch/db';
 
 export type { CommandStatus };
 export type CommandRow = DeviceCommandRow;
@@ -13,7 +22,14 @@ export class CommandsRepository {
   constructor(private readonly db: Queryable) {}
 
   /** A pending command; the expiry is the database clock plus the timeout, the clock every expiry check uses. */
-  insert(c: { tenantId: string; deviceId: string; vehicleId: string; type: string; params: Record<string, unknown>; timeoutMs: number }): Promise<CommandRow> {
+  insert(c: {
+    tenantId: string;
+    deviceId: string;
+    vehicleId: string;
+    type: string;
+    params: Record<string, unknown>;
+    timeoutMs: number;
+  }): Promise<CommandRow> {
     return insertCommand(this.db, c);
   }
 
@@ -36,7 +52,10 @@ export class CommandsRepository {
   }
 
   async find(id: string): Promise<CommandRow | undefined> {
-    const { rows } = await this.db.query<CommandRow>(`SELECT ${DEVICE_COMMAND_COLUMNS} FROM device_commands WHERE id = $1`, [id]);
+    const { rows } = await this.db.query<CommandRow>(
+      `SELECT ${DEVICE_COMMAND_COLUMNS} FROM device_commands WHERE id = $1`,
+      [id],
+    );
     return rows[0];
   }
 

@@ -34,11 +34,17 @@ export function commandRoutes(router: ApiRouter, commands: CommandsService): voi
     method: 'post',
     path: '/vehicles/:id/commands',
     tag: 'commands',
-    summary: 'Send a command to the vehicle\'s device (MQTT QoS 1); poll GET /api/commands/{id} or watch `command` events for the result',
+    summary:
+      "Send a command to the vehicle's device (MQTT QoS 1); poll GET /api/commands/{id} or watch `command` events for the result",
     access: { scope: 'commands:write' },
     params: vehicleParams,
     body: createCommandBody,
-    response: { status: 202, description: 'Accepted and sent; the device has until expiresAt to answer', schema: commandSchema, headers: ['Location'] },
+    response: {
+      status: 202,
+      description: 'Accepted and sent; the device has until expiresAt to answer',
+      schema: commandSchema,
+      headers: ['Location'],
+    },
     errors: ['VEHICLE_NOT_FOUND', 'NO_DEVICE', 'COMMANDS_UNAVAILABLE', 'COMMAND_DELIVERY_FAILED'],
     handle: async ({ scope, params, body, ctx }) => {
       const command = await commands.create(scope, params.id, body);
@@ -63,7 +69,7 @@ export function commandRoutes(router: ApiRouter, commands: CommandsService): voi
     method: 'get',
     path: '/vehicles/:id/commands',
     tag: 'commands',
-    summary: 'The vehicle\'s most recent commands, newest first',
+    summary: "The vehicle's most recent commands, newest first",
     access: { scope: 'commands:write' },
     params: vehicleParams,
     query: listQuery,

@@ -5,7 +5,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { CommandsService, type CommandScope } from './service.js';
 
-describe('command expiry on read and by ingest\'s sweep', () => {
+describe("command expiry on read and by ingest's sweep", () => {
   let db: Database;
   let vehicleId: string;
   let published: LiveEvent[];
@@ -16,7 +16,9 @@ describe('command expiry on read and by ingest\'s sweep', () => {
   beforeAll(async () => {
     db = await openTestDatabase('pglite');
     await db.query(`INSERT INTO tenants (id, name) VALUES ('acme', 'Acme')`);
-    vehicleId = (await db.query<{ id: string }>(`INSERT INTO vehicles (tenant_id, name) VALUES ('acme', 'car') RETURNING id`)).rows[0]!.id;
+    vehicleId = (
+      await db.query<{ id: string }>(`INSERT INTO vehicles (tenant_id, name) VALUES ('acme', 'car') RETURNING id`)
+    ).rows[0]!.id;
     await db.query(`INSERT INTO devices (tenant_id, id, vehicle_id) VALUES ('acme', 'pi', $1)`, [vehicleId]);
     partner = { run: (fn) => db.withTenant('acme', fn) };
   });
@@ -32,11 +34,19 @@ describe('command expiry on read and by ingest\'s sweep', () => {
   });
 
   const overdue = async (): Promise<string> =>
-    (await db.query<{ id: string }>(
-      `INSERT INTO device_commands (tenant_id, device_id, vehicle_id, type, status, expires_at) VALUES ('acme', 'pi', $1, 'read_dtcs', 'sent', now() - interval '1 second') RETURNING id`,
-      [vehicleId],
-    )).rows[0]!.id;
-  const timedOut = (commandId: string): LiveEvent => ({ type: 'command', tenantId: 'acme', vehicleId, commandId, status: 'timed_out' });
+    (
+      await db.query<{ id: string }>(
+        `INSERT INTO device_commands (tenant_id, device_id, vehicle_id, type, status, expires_at) VALUES ('acme', 'pi', $1, 'read_dtcs', 'sent', now() - interval '1 second') RETURNING id`,
+        [vehicleId],
+      )
+    ).rows[0]!.id;
+  const timedOut = (commandId: string): LiveEvent => ({
+    type: 'command',
+    tenantId: 'acme',
+    vehicleId,
+    commandId,
+    status: 'timed_out',
+  });
 
   it('a read that finds a command past its deadline times it out and announces it; the sweep after it finds nothing', async () => {
     const id = await overdue();
@@ -56,7 +66,7 @@ describe('command expiry on read and by ingest\'s sweep', () => {
     expect(published).toEqual([]);
   });
 
-  it('listing a vehicle\'s commands times out its overdue ones, each announced once', async () => {
+  it("listing a vehicle's commands times out its overdue ones, each announced once", async () => {
     const [a, b] = [await overdue(), await overdue()];
     const listed = await commands.list(partner, vehicleId, 10);
     expect(listed.map((c) => c.status)).toEqual(['timed_out', 'timed_out']);

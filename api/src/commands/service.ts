@@ -1,4 +1,10 @@
-import { commandRequestSchema, type CommandRequest, type CommandType, type LiveEvent, type LiveEventBus } from '@clutch/contracts';
+import {
+  commandRequestSchema,
+  type CommandRequest,
+  type CommandType,
+  type LiveEvent,
+  type LiveEventBus,
+} from '@clutch/contracts';
 import type { Logger } from 'pino';
 import type { Scope } from '../auth/principal.js';
 import { apiError } from '../errors.js';
@@ -54,7 +60,8 @@ function toCommand(row: CommandRow): Command {
   };
 }
 
-export const commandNotFound = (id: string): Error => apiError('COMMAND_NOT_FOUND', `No command with id ${id}`, { commandId: id });
+export const commandNotFound = (id: string): Error =>
+  apiError('COMMAND_NOT_FOUND', `No command with id ${id}`, { commandId: id });
 
 export class CommandsService {
   constructor(
@@ -67,17 +74,26 @@ export class CommandsService {
    * Stores the command (committed before it is sent, so a fast answer finds its row), sends it to
    * the vehicle's most reachable device and marks it sent.
    */
-  async create(scope: CommandScope, vehicleId: string, input: { type: CommandType; params: Record<string, unknown>; timeoutMs: number }): Promise<Command> {
+  async create(
+    scope: CommandScope,
+    vehicleId: string,
+    input: { type: CommandType; params: Record<string, unknown>; timeoutMs: number },
+  ): Promise<Command> {
     const sender = this.sender;
     if (!sender) throw apiError('COMMANDS_UNAVAILABLE', 'This server has no downlink to devices configured');
     const created = await scope.run(async (q) => {
       await assertVehicle(q, vehicleId);
       const [device] = await new DevicesRepository(q).forVehicle(vehicleId);
-      if (!device) throw apiError('NO_DEVICE', `Vehicle ${vehicleId} has no device to send the command to`, { vehicleId });
+      if (!device)
+        throw apiError('NO_DEVICE', `Vehicle ${vehicleId} has no device to send the command to`, { vehicleId });
       return new CommandsRepository(q).insert({ tenantId: device.tenant_id, deviceId: device.id, vehicleId, ...input });
     });
     const request = commandRequestSchema.parse({
-      v: 1, id: created.id, type: input.type, params: input.params, expiresAt: new Date(created.expires_at).getTime(),
+      v: 1,
+      id: created.id,
+      type: input.type,
+      params: input.params,
+      expiresAt: new Date(created.expires_at).getTime(),
     });
     try {
       await sender.send({ tenantId: created.tenant_id, deviceId: created.device_id }, request);
@@ -85,7 +101,9 @@ export class CommandsService {
       this.logger.warn({ err, commandId: created.id }, 'command delivery failed');
       await scope.run((q) => new CommandsRepository(q).markFailed(created.id, 'delivery to the broker failed'));
       this.publish(created, 'failed');
-      throw apiError('COMMAND_DELIVERY_FAILED', 'The broker did not accept the command; it is marked failed', { commandId: created.id });
+      throw apiError('COMMAND_DELIVERY_FAILED', 'The broker did not accept the command; it is marked failed', {
+        commandId: created.id,
+      });
     }
     const sent = (await scope.run((q) => new CommandsRepository(q).markSent(created.id))) ?? created;
     if (sent.status === 'sent') this.publish(sent, 'sent');
@@ -122,6 +140,12 @@ export class CommandsService {
   }
 
   private publish(row: CommandRow, status: CommandStatus): void {
-    this.bus.publish({ type: 'command', tenantId: row.tenant_id, vehicleId: row.vehicle_id, commandId: row.id, status });
+    this.bus.publish({
+      type: 'command',
+      tenantId: row.tenant_id,
+      vehicleId: row.vehicle_id,
+      commandId: row.id,
+      status,
+    });
   }
 }

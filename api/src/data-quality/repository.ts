@@ -20,7 +20,11 @@ export class DataQualityRepository {
   constructor(private readonly db: Queryable) {}
 
   /** A page of a vehicle's findings; `before` is the deprecated id cursor (`nextBefore`), kept for one release. */
-  list(vehicleId: string, filter: { before?: string | undefined; kind?: string | undefined }, page: PageRequest): Promise<Page<DataQualityRow>> {
+  list(
+    vehicleId: string,
+    filter: { before?: string | undefined; kind?: string | undefined },
+    page: PageRequest,
+  ): Promise<Page<DataQualityRow>> {
     return keysetPage<DataQualityRow>(
       this.db,
       DATA_QUALITY_LISTING,

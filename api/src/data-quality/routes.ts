@@ -18,7 +18,11 @@ const eventSchema = z.object({
   detectedAt: z.string(),
   deviceId: z.string(),
   kind: z.enum(['seq_gap', 'seq_reset', 'conflicting_duplicate']),
-  detail: z.record(z.string(), z.unknown()).describe('{from, to} for a gap (missing seqs), {previous, seq} for a reset, {signal, time, stored, received} for a duplicate'),
+  detail: z
+    .record(z.string(), z.unknown())
+    .describe(
+      '{from, to} for a gap (missing seqs), {previous, seq} for a reset, {signal, time, stored, received} for a duplicate',
+    ),
 });
 
 export function dataQualityRoutes(router: ApiRouter, service: DataQualityService): void {
@@ -26,7 +30,8 @@ export function dataQualityRoutes(router: ApiRouter, service: DataQualityService
     method: 'get',
     path: '/vehicles/:id/data-quality',
     tag: 'telemetry',
-    summary: "Losses and contradictions ingest found in what the vehicle's device sent (seq gaps, seq resets, conflicting duplicates), newest first",
+    summary:
+      "Losses and contradictions ingest found in what the vehicle's device sent (seq gaps, seq resets, conflicting duplicates), newest first",
     access: { scope: 'telemetry:read' },
     params: vehicleParams,
     query: listQuery,

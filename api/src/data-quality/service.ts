@@ -31,9 +31,19 @@ export class DataQualityService {
   async list(scope: Scope, vehicleId: string, query: DataQualityQuery): Promise<DataQualityPage> {
     const page = await scope.run(async (q) => {
       await assertVehicle(q, vehicleId);
-      return new DataQualityRepository(q).list(vehicleId, { before: query.before, kind: query.kind }, { limit: query.limit, cursor: query.cursor });
+      return new DataQualityRepository(q).list(
+        vehicleId,
+        { before: query.before, kind: query.kind },
+        { limit: query.limit, cursor: query.cursor },
+      );
     });
-    const events = page.items.map((r) => ({ id: r.id, detectedAt: toIso(r.detected_at) ?? '', deviceId: r.device_id, kind: r.kind, detail: r.detail }));
+    const events = page.items.map((r) => ({
+      id: r.id,
+      detectedAt: toIso(r.detected_at) ?? '',
+      deviceId: r.device_id,
+      kind: r.kind,
+      detail: r.detail,
+    }));
     return { vehicleId, events, next: page.next, nextBefore: page.next === null ? null : (events.at(-1)?.id ?? null) };
   }
 }

@@ -5,7 +5,11 @@ const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);
 
 describe('previewPayload', () => {
   it('shows UTF-8 text as text, whole when short', () => {
-    expect(previewPayload(utf8('{"v":1,"t":"ä"}\n'), 17)).toEqual({ encoding: 'utf8', text: '{"v":1,"t":"ä"}\n', truncated: false });
+    expect(previewPayload(utf8('{"v":1,"t":"ä"}\n'), 17)).toEqual({
+      encoding: 'utf8',
+      text: '{"v":1,"t":"ä"}\n',
+      truncated: false,
+    });
   });
 
   it('truncates long text by characters and flags payloads longer than the head', () => {
@@ -19,7 +23,11 @@ describe('previewPayload', () => {
 
   it('falls back to base64 for binary (invalid UTF-8 or control bytes)', () => {
     const cbor = Uint8Array.from([0xa2, 0x61, 0x76, 0x01, 0xff, 0x00]);
-    expect(previewPayload(cbor, 6)).toEqual({ encoding: 'base64', data: Buffer.from(cbor).toString('base64'), truncated: false });
+    expect(previewPayload(cbor, 6)).toEqual({
+      encoding: 'base64',
+      data: Buffer.from(cbor).toString('base64'),
+      truncated: false,
+    });
     expect(previewPayload(utf8('nul\u0000byte'), 8).encoding).toBe('base64');
     const big = new Uint8Array(PREVIEW.bytes).fill(0xff);
     const p = previewPayload(big, 5000);

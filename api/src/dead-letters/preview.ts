@@ -1,7 +1,6 @@
 /** What a listing shows of a payload: readable text when it is UTF-8 text, else base64. */
 export type PayloadPreview =
-  | { encoding: 'utf8'; text: string; truncated: boolean }
-  | { encoding: 'base64'; data: string; truncated: boolean };
+  { encoding: 'utf8'; text: string; truncated: boolean } | { encoding: 'base64'; data: string; truncated: boolean };
 
 export const PREVIEW = { bytes: 1024, chars: 512, base64Bytes: 384 } as const;
 
@@ -23,7 +22,11 @@ export function previewPayload(head: Uint8Array, size: number): PayloadPreview {
   if (text !== undefined && !CONTROL.test(text)) {
     const chars = [...text];
     const cut = chars.length > PREVIEW.chars;
-    return { encoding: 'utf8', text: cut ? chars.slice(0, PREVIEW.chars).join('') : text, truncated: cut || head.length < size };
+    return {
+      encoding: 'utf8',
+      text: cut ? chars.slice(0, PREVIEW.chars).join('') : text,
+      truncated: cut || head.length < size,
+    };
   }
   const bytes = head.subarray(0, PREVIEW.base64Bytes);
   return { encoding: 'base64', data: Buffer.from(bytes).toString('base64'), truncated: bytes.length < size };

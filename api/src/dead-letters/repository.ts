@@ -16,7 +16,8 @@ export interface DeadLetterRow {
   last_replay_error: string | null;
 }
 
-const COLUMNS = 'id::text AS id, received_at, tenant_id, device_id, topic, reason, octet_length(payload) AS size_bytes, replayed_at, replay_attempts, last_replay_error';
+const COLUMNS =
+  'id::text AS id, received_at, tenant_id, device_id, topic, reason, octet_length(payload) AS size_bytes, replayed_at, replay_attempts, last_replay_error';
 
 /**
  * Newest first on (received_at, seq). The keyset compares the table's bigint id (`seq`), never the
@@ -31,7 +32,10 @@ export class DeadLettersRepository {
    * A page, newest first; only the first `headBytes` of each payload are read. `before` is the
    * deprecated id cursor (`nextBefore`), kept for one release.
    */
-  list(filter: { tenantId?: string | undefined; before?: string | undefined; headBytes: number }, page: PageRequest): Promise<Page<DeadLetterRow>> {
+  list(
+    filter: { tenantId?: string | undefined; before?: string | undefined; headBytes: number },
+    page: PageRequest,
+  ): Promise<Page<DeadLetterRow>> {
     return keysetPage<DeadLetterRow>(
       this.db,
       DEAD_LETTERS_LISTING,
@@ -46,11 +50,17 @@ export class DeadLettersRepository {
   }
 
   async find(id: string): Promise<DeadLetterRow | undefined> {
-    const { rows } = await this.db.query<DeadLetterRow>(`SELECT ${COLUMNS}, payload FROM dead_letters WHERE id = $1::bigint`, [id]);
+    const { rows } = await this.db.query<DeadLetterRow>(
+      `SELECT ${COLUMNS}, payload FROM dead_letters WHERE id = $1::bigint`,
+      [id],
+    );
     return rows[0];
   }
 
-  async recordReplay(id: string, outcome: { stored: true } | { stored: false; reason: string }): Promise<DeadLetterRow | undefined> {
+  async recordReplay(
+    id: string,
+    outcome: { stored: true } | { stored: false; reason: string },
+  ): Promise<DeadLetterRow | undefined> {
     await this.db.query(
       `UPDATE dead_letters
           SET replay_attempts = replay_attempts + 1,

@@ -19,8 +19,17 @@ const preview = z.union([
 ]);
 
 const letter = z.object({
-  id: z.string(), receivedAt: z.string(), tenantId: z.string().nullable(), deviceId: z.string().nullable(), topic: z.string(), reason: z.string(),
-  sizeBytes: z.int(), preview, replayedAt: z.string().nullable(), replayAttempts: z.int(), lastReplayError: z.string().nullable(),
+  id: z.string(),
+  receivedAt: z.string(),
+  tenantId: z.string().nullable(),
+  deviceId: z.string().nullable(),
+  topic: z.string(),
+  reason: z.string(),
+  sizeBytes: z.int(),
+  preview,
+  replayedAt: z.string().nullable(),
+  replayAttempts: z.int(),
+  lastReplayError: z.string().nullable(),
 });
 
 export function deadLetterRoutes(router: ApiRouter, letters: DeadLettersService): void {
@@ -28,7 +37,8 @@ export function deadLetterRoutes(router: ApiRouter, letters: DeadLettersService)
     method: 'get',
     path: '/dead-letters',
     tag: 'administration',
-    summary: 'Messages ingest could not store, newest first, with the reason and a payload preview (admins: all; partners: their tenant)',
+    summary:
+      'Messages ingest could not store, newest first, with the reason and a payload preview (admins: all; partners: their tenant)',
     access: 'authenticated',
     query: listQuery,
     response: {
@@ -48,13 +58,20 @@ export function deadLetterRoutes(router: ApiRouter, letters: DeadLettersService)
     method: 'post',
     path: '/dead-letters/:id/replay',
     tag: 'administration',
-    summary: 'Run a dead letter through ingest again (after a fix); stored=false carries the reason it was refused again',
+    summary:
+      'Run a dead letter through ingest again (after a fix); stored=false carries the reason it was refused again',
     access: 'admin',
     params: z.object({ id: idParam }),
     response: {
       status: 200,
       description: 'The outcome',
-      schema: z.object({ id: z.string(), stored: z.boolean(), reason: z.string().nullable(), replayedAt: z.string().nullable(), replayAttempts: z.int() }),
+      schema: z.object({
+        id: z.string(),
+        stored: z.boolean(),
+        reason: z.string().nullable(),
+        replayedAt: z.string().nullable(),
+        replayAttempts: z.int(),
+      }),
     },
     errors: ['DEAD_LETTER_NOT_FOUND', 'DEAD_LETTER_REPLAYED', 'REPLAY_UNAVAILABLE'],
     handle: ({ scope, params }) => letters.replay(scope, params.id),

@@ -32,7 +32,10 @@ describe('dead-letter listing', () => {
     const seen: string[] = [];
     let cursor: string | undefined;
     for (let page = 0; page < 10; page++) {
-      const { deadLetters, next } = await service.list(admin(), { limit: 10, cursor: cursor === undefined ? undefined : decodeCursor(DEAD_LETTERS_LISTING, cursor) });
+      const { deadLetters, next } = await service.list(admin(), {
+        limit: 10,
+        cursor: cursor === undefined ? undefined : decodeCursor(DEAD_LETTERS_LISTING, cursor),
+      });
       seen.push(...deadLetters.map((l) => l.id));
       if (next === null) break;
       cursor = next;

@@ -9,7 +9,11 @@ import { DeadLettersRepository, type DeadLetterRow } from './repository.js';
  * The replay port: the platform runs the letter through ingest again. It must not write a new
  * dead letter when the payload is refused again; the API keeps the original and records the reason.
  */
-export type DeadLetterReplayer = (letter: { id: string; topic: string; payload: Buffer }) => Promise<{ stored: boolean; reason?: string }>;
+export type DeadLetterReplayer = (letter: {
+  id: string;
+  topic: string;
+  payload: Buffer;
+}) => Promise<{ stored: boolean; reason?: string }>;
 
 export interface DeadLetter {
   id: string;
@@ -52,35 +56,64 @@ export interface DeadLetterPage {
   nextBefore: string | null;
 }
 
-const notFound = (id: string): Error => apiError('DEAD_LETTER_NOT_FOUND', `No dead letter with id ${id}`, { deadLetterId: id });
+const notFound = (id: string): Error =>
+  apiError('DEAD_LETTER_NOT_FOUND', `No dead letter with id ${id}`, { deadLetterId: id });
 
 export class DeadLettersService {
   constructor(private readonly replayer: DeadLetterReplayer | undefined) {}
 
   async list(scope: Scope, query: DeadLetterQuery): Promise<DeadLetterPage> {
     if (query.tenantId !== undefined && !scope.covers(query.tenantId)) {
-      throw apiError('FORBIDDEN', 'A partner key lists its own tenant\'s dead letters only', { tenantId: query.tenantId });
+      throw apiError('FORBIDDEN', "A partner key lists its own tenant's dead letters only", {
+        tenantId: query.tenantId,
+      });
     }
     const page = await scope.run((q) =>
-      new DeadLettersRepository(q).list({ tenantId: query.tenantId, before: query.before, headBytes: PREVIEW.bytes }, { limit: query.limit, cursor: query.cursor }),
+      new DeadLettersRepository(q).list(
+        { tenantId: query.tenantId, before: query.before, headBytes: PREVIEW.bytes },
+        { limit: query.limit, cursor: query.cursor },
+      ),
     );
     const letters = page.items.map(toDeadLetter);
-    return { deadLetters: letters, next: page.next, nextBefore: page.next === null ? null : (letters.at(-1)?.id ?? null) };
+    return {
+      deadLetters: letters,
+      next: page.next,
+      nextBefore: page.next === null ? null : (letters.at(-1)?.id ?? null),
+    };
   }
 
-  async replay(scope: Scope, id: string): Promise<{ id: string; stored: boolean; reason: string | null; replayedAt: string | null; replayAttempts: number }> {
+  async replay(
+    scope: Scope,
+    id: string,
+  ): Promise<{
+    id: string;
+    stored: boolean;
+    reason: string | null;
+    replayedAt: string | null;
+    replayAttempts: number;
+  }> {
     const replayer = this.replayer;
     if (!replayer) throw apiError('REPLAY_UNAVAILABLE', 'This server has no ingest to replay into');
     const letter = await scope.run((q) => new DeadLettersRepository(q).find(id));
     if (!letter) throw notFound(id);
     if (letter.replayed_at !== null) {
-      throw apiError('DEAD_LETTER_REPLAYED', `Dead letter ${id} was stored by an earlier replay`, { deadLetterId: id, replayedAt: toIso(letter.replayed_at) });
+      throw apiError('DEAD_LETTER_REPLAYED', `Dead letter ${id} was stored by an earlier replay`, {
+        deadLetterId: id,
+        replayedAt: toIso(letter.replayed_at),
+      });
     }
     // Outside any transaction: ingest opens its own (PGlite has one connection).
     const outcome = await replayer({ id, topic: letter.topic, payload: Buffer.from(letter.payload) });
-    const recorded = outcome.stored ? ({ stored: true } as const) : ({ stored: false, reason: outcome.reason ?? 'refused again' } as const);
+    const recorded = outcome.stored
+      ? ({ stored: true } as const)
+      : ({ stored: false, reason: outcome.reason ?? 'refused again' } as const);
     // Administration: the replay is recorded in the audit log with the bookkeeping, in one transaction.
-    const audited = scope.audited({ action: 'dead-letter.replay', target: id, tenantId: letter.tenant_id, detail: { topic: letter.topic, ...recorded } });
+    const audited = scope.audited({
+      action: 'dead-letter.replay',
+      target: id,
+      tenantId: letter.tenant_id,
+      detail: { topic: letter.topic, ...recorded },
+    });
     const after = await audited.run((q) => new DeadLettersRepository(q).recordReplay(id, recorded));
     if (!after) throw notFound(id);
     return {

@@ -1,7 +1,19 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LiveEvent } from '@clutch/contracts';
 import { createApiKey, verifyDeviceCredential } from '@clutch/identity';
-import { backends, call, auditLog, OTHER_TENANT, TENANT, VEHICLE_A, VEHICLE_B, VEHICLE_G, startFixture, type Fixture, type Reply } from '../test-fixtures.js';
+import {
+  backends,
+  call,
+  auditLog,
+  OTHER_TENANT,
+  TENANT,
+  VEHICLE_A,
+  VEHICLE_B,
+  VEHICLE_G,
+  startFixture,
+  type Fixture,
+  type Reply,
+} from '../test-fixtures.js';
 
 const ADMIN = 'admin-token-for-tests-0123456789';
 
@@ -14,7 +26,8 @@ function expectProblem(res: Reply, status: number, code: string): void {
 describe.each(backends('api_devices'))('device administration on %s', (_name, open) => {
   let fx: Fixture;
   let acmeRead: string;
-  const api = (method: string, path: string, options: Parameters<typeof call>[3] = {}): Promise<Reply> => call(fx.api.url, method, path, options);
+  const api = (method: string, path: string, options: Parameters<typeof call>[3] = {}): Promise<Reply> =>
+    call(fx.api.url, method, path, options);
 
   beforeAll(async () => {
     fx = await startFixture({ requireAuth: true, adminToken: ADMIN, ...(open ? { open } : {}) });
@@ -29,7 +42,11 @@ describe.each(backends('api_devices'))('device administration on %s', (_name, op
     it('provisions a device on a new vehicle and shows the MQTT login once', async () => {
       const res = await api('POST', '/api/devices', {
         token: ADMIN,
-        body: { tenantId: TENANT, deviceId: 'pi-new', vehicle: { name: 'Red estate', vin: '1HGCM82633A004353', make: 'Skoda', modelYear: 2020 } },
+        body: {
+          tenantId: TENANT,
+          deviceId: 'pi-new',
+          vehicle: { name: 'Red estate', vin: '1HGCM82633A004353', make: 'Skoda', modelYear: 2020 },
+        },
       });
       expect(res.status, JSON.stringify(res.body)).toBe(201);
       expect(res.headers.get('cache-control')).toBe('no-store');
@@ -39,16 +56,43 @@ describe.each(backends('api_devices'))('device administration on %s', (_name, op
       expect(res.headers.get('location')).toBe(`/api/vehicles/${String(res.body.vehicleId)}`);
       expect(await verifyDeviceCredential(fx.db, TENANT, 'pi-new', login.password)).toBe(true);
       const vehicle = await api('GET', `/api/vehicles/${String(res.body.vehicleId)}`, { token: acmeRead });
-      expect(vehicle.body).toMatchObject({ name: 'Red estate', make: 'Skoda', deviceIds: ['pi-new'], online: false, lastSeenAt: null });
+      expect(vehicle.body).toMatchObject({
+        name: 'Red estate',
+        make: 'Skoda',
+        deviceIds: ['pi-new'],
+        online: false,
+        lastSeenAt: null,
+      });
     });
 
-    it('provisions onto an existing vehicle, and refuses duplicates, unknown tenants and other tenants\' vehicles', async () => {
-      const res = await api('POST', '/api/devices', { token: ADMIN, body: { tenantId: TENANT, deviceId: 'pi-b1', vehicleId: VEHICLE_B } });
+    it("provisions onto an existing vehicle, and refuses duplicates, unknown tenants and other tenants' vehicles", async () => {
+      const res = await api('POST', '/api/devices', {
+        token: ADMIN,
+        body: { tenantId: TENANT, deviceId: 'pi-b1', vehicleId: VEHICLE_B },
+      });
       expect(res.status).toBe(201);
       expect(res.body.vehicleId).toBe(VEHICLE_B);
-      expectProblem(await api('POST', '/api/devices', { token: ADMIN, body: { tenantId: TENANT, deviceId: 'pi-b1', vehicleId: VEHICLE_B } }), 409, 'DEVICE_EXISTS');
-      expectProblem(await api('POST', '/api/devices', { token: ADMIN, body: { tenantId: 'nobody', deviceId: 'pi-x' } }), 404, 'TENANT_NOT_FOUND');
-      expectProblem(await api('POST', '/api/devices', { token: ADMIN, body: { tenantId: TENANT, deviceId: 'pi-x', vehicleId: VEHICLE_G } }), 404, 'VEHICLE_NOT_FOUND');
+      expectProblem(
+        await api('POST', '/api/devices', {
+          token: ADMIN,
+          body: { tenantId: TENANT, deviceId: 'pi-b1', vehicleId: VEHICLE_B },
+        }),
+        409,
+        'DEVICE_EXISTS',
+      );
+      expectProblem(
+        await api('POST', '/api/devices', { token: ADMIN, body: { tenantId: 'nobody', deviceId: 'pi-x' } }),
+        404,
+        'TENANT_NOT_FOUND',
+      );
+      expectProblem(
+        await api('POST', '/api/devices', {
+          token: ADMIN,
+          body: { tenantId: TENANT, deviceId: 'pi-x', vehicleId: VEHICLE_G },
+        }),
+        404,
+        'VEHICLE_NOT_FOUND',
+      );
     });
 
     it('a retried POST with the same Idempotency-Key provisions once and replays the first answer', async () => {
@@ -61,8 +105,14 @@ describe.each(backends('api_devices'))('device administration on %s', (_name, op
       expect(again.headers.get('idempotent-replayed')).toBe('true');
       // The same password: the device was provisioned once, not rotated by the retry.
       expect(again.body).toEqual(first.body);
-      expect(await verifyDeviceCredential(fx.db, TENANT, 'pi-idem', (first.body.login as { password: string }).password)).toBe(true);
-      expectProblem(await api('POST', '/api/devices', { token: ADMIN, body: { ...body, deviceId: 'pi-idem-2' }, headers: key }), 422, 'IDEMPOTENCY_KEY_REUSED');
+      expect(
+        await verifyDeviceCredential(fx.db, TENANT, 'pi-idem', (first.body.login as { password: string }).password),
+      ).toBe(true);
+      expectProblem(
+        await api('POST', '/api/devices', { token: ADMIN, body: { ...body, deviceId: 'pi-idem-2' }, headers: key }),
+        422,
+        'IDEMPOTENCY_KEY_REUSED',
+      );
       // Without the key, the duplicate is the ordinary conflict.
       expectProblem(await api('POST', '/api/devices', { token: ADMIN, body }), 409, 'DEVICE_EXISTS');
     });
@@ -79,7 +129,11 @@ describe.each(backends('api_devices'))('device administration on %s', (_name, op
         expectProblem(res, 400, 'VALIDATION_FAILED');
         expect((res.body.errors as { pointer: string }[])[0]?.pointer, JSON.stringify(body)).toBe(pointer);
       }
-      const res = await fetch(`${fx.api.url}/api/devices`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, body: '{"tenantId":' });
+      const res = await fetch(`${fx.api.url}/api/devices`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+        body: '{"tenantId":',
+      });
       expect(res.status).toBe(400);
       expect(((await res.json()) as { code: string }).code).toBe('BAD_REQUEST');
     });
@@ -88,7 +142,10 @@ describe.each(backends('api_devices'))('device administration on %s', (_name, op
       const events: LiveEvent[] = [];
       const stop = fx.bus.subscribe((e) => events.push(e));
       try {
-        const created = await api('POST', '/api/devices', { token: ADMIN, body: { tenantId: TENANT, deviceId: 'pi-rot', vehicleId: VEHICLE_A } });
+        const created = await api('POST', '/api/devices', {
+          token: ADMIN,
+          body: { tenantId: TENANT, deviceId: 'pi-rot', vehicleId: VEHICLE_A },
+        });
         const first = (created.body.login as { password: string }).password;
         const rotated = await api('POST', `/api/devices/${TENANT}/pi-rot/credentials`, { token: ADMIN });
         expect(rotated.status).toBe(200);
@@ -105,19 +162,36 @@ describe.each(backends('api_devices'))('device administration on %s', (_name, op
       } finally {
         stop();
       }
-      expectProblem(await api('POST', `/api/devices/${TENANT}/ghost/credentials`, { token: ADMIN }), 404, 'DEVICE_NOT_FOUND');
-      expectProblem(await api('DELETE', `/api/devices/${OTHER_TENANT}/pi-a1/credentials`, { token: ADMIN }), 404, 'DEVICE_NOT_FOUND');
+      expectProblem(
+        await api('POST', `/api/devices/${TENANT}/ghost/credentials`, { token: ADMIN }),
+        404,
+        'DEVICE_NOT_FOUND',
+      );
+      expectProblem(
+        await api('DELETE', `/api/devices/${OTHER_TENANT}/pi-a1/credentials`, { token: ADMIN }),
+        404,
+        'DEVICE_NOT_FOUND',
+      );
     });
-
   });
 
   it('records each provisioning, rotation and revocation in the audit log (who, what, which tenant), and nothing for refusals', async () => {
     const before = (await auditLog(fx.db)).length;
-    const created = await api('POST', '/api/devices', { token: ADMIN, body: { tenantId: TENANT, deviceId: 'pi-audit', vehicleId: VEHICLE_B } });
+    const created = await api('POST', '/api/devices', {
+      token: ADMIN,
+      body: { tenantId: TENANT, deviceId: 'pi-audit', vehicleId: VEHICLE_B },
+    });
     expect(created.status).toBe(201);
     expect((await api('POST', `/api/devices/${TENANT}/pi-audit/credentials`, { token: ADMIN })).status).toBe(200);
     expect((await api('DELETE', `/api/devices/${TENANT}/pi-audit/credentials`, { token: ADMIN })).status).toBe(204);
-    expectProblem(await api('POST', '/api/devices', { token: ADMIN, body: { tenantId: TENANT, deviceId: 'pi-audit', vehicleId: VEHICLE_B } }), 409, 'DEVICE_EXISTS');
+    expectProblem(
+      await api('POST', '/api/devices', {
+        token: ADMIN,
+        body: { tenantId: TENANT, deviceId: 'pi-audit', vehicleId: VEHICLE_B },
+      }),
+      409,
+      'DEVICE_EXISTS',
+    );
     const rows = await auditLog(fx.db);
     expect(rows.length - before).toBe(3);
     expect(rows.slice(0, 3).map((r) => [r.actor, r.action, r.target, r.tenant_id])).toEqual([
@@ -128,7 +202,10 @@ describe.each(backends('api_devices'))('device administration on %s', (_name, op
     expect(rows[2]!.detail).toEqual({ vehicleId: VEHICLE_B, newVehicle: false });
     // Row-level security: a tenant reads its own audit rows only.
     const visible = async (tenant: string): Promise<number> =>
-      fx.db.withTenant(tenant, async (q) => (await q.query<{ n: number }>('SELECT count(*)::int AS n FROM audit_log')).rows[0]!.n);
+      fx.db.withTenant(
+        tenant,
+        async (q) => (await q.query<{ n: number }>('SELECT count(*)::int AS n FROM audit_log')).rows[0]!.n,
+      );
     expect(await visible(TENANT)).toBeGreaterThanOrEqual(3);
     expect(await visible(OTHER_TENANT)).toBe(0);
   });

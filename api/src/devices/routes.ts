@@ -5,15 +5,26 @@ import type { DevicesService } from './service.js';
 
 export const vehicleDetails = z.strictObject({
   name: z.string().trim().min(1).max(200),
-  vin: z.string().regex(/^[A-HJ-NPR-Z0-9]{17}$/, { error: 'must be a 17-character VIN (no I, O or Q)' }).optional(),
+  vin: z
+    .string()
+    .regex(/^[A-HJ-NPR-Z0-9]{17}$/, { error: 'must be a 17-character VIN (no I, O or Q)' })
+    .optional(),
   make: z.string().max(100).optional(),
   model: z.string().max(100).optional(),
   modelYear: z.int().min(1980).max(2100).optional(),
 });
 
 export const provisionBody = z
-  .strictObject({ tenantId: segmentId, deviceId: segmentId, vehicleId: uuid.optional(), vehicle: vehicleDetails.optional() })
-  .refine((b) => !(b.vehicleId && b.vehicle), { error: 'give vehicleId (an existing vehicle) or vehicle (a new one), not both', path: ['vehicle'] });
+  .strictObject({
+    tenantId: segmentId,
+    deviceId: segmentId,
+    vehicleId: uuid.optional(),
+    vehicle: vehicleDetails.optional(),
+  })
+  .refine((b) => !(b.vehicleId && b.vehicle), {
+    error: 'give vehicleId (an existing vehicle) or vehicle (a new one), not both',
+    path: ['vehicle'],
+  });
 
 export const deviceParams = z.object({ tenantId: segmentId, deviceId: segmentId });
 
@@ -29,10 +40,16 @@ export function deviceRoutes(router: ApiRouter, devices: DevicesService): void {
     method: 'post',
     path: '/devices',
     tag: 'devices',
-    summary: 'Provision a gateway device for an existing vehicle (vehicleId) or a new one (vehicle, default: named after the device)',
+    summary:
+      'Provision a gateway device for an existing vehicle (vehicleId) or a new one (vehicle, default: named after the device)',
     access: 'admin',
     body: provisionBody,
-    response: { status: 201, description: 'The device and its MQTT login (shown once)', schema: loginResult, headers: ['Location'] },
+    response: {
+      status: 201,
+      description: 'The device and its MQTT login (shown once)',
+      schema: loginResult,
+      headers: ['Location'],
+    },
     errors: ['TENANT_NOT_FOUND', 'VEHICLE_NOT_FOUND', 'DEVICE_EXISTS', 'INVALID_ID'],
     handle: async ({ scope, body, ctx }) => {
       const result = await devices.provision(scope, body);
@@ -46,7 +63,8 @@ export function deviceRoutes(router: ApiRouter, devices: DevicesService): void {
     method: 'post',
     path: '/devices/:tenantId/:deviceId/credentials',
     tag: 'devices',
-    summary: 'Rotate the device credential: a new password (shown once); the old one stops working and its sessions end',
+    summary:
+      'Rotate the device credential: a new password (shown once); the old one stops working and its sessions end',
     access: 'admin',
     params: deviceParams,
     response: { status: 200, description: 'The new MQTT login', schema: loginResult },

@@ -1,6 +1,12 @@
 import type { LiveEventBus } from '@clutch/contracts';
 import type { Queryable } from '@clutch/db';
-import { issueDeviceCredential, provisionDevice, revokeDeviceCredential, type DeviceLogin, type VehicleDetails } from '@clutch/identity';
+import {
+  issueDeviceCredential,
+  provisionDevice,
+  revokeDeviceCredential,
+  type DeviceLogin,
+  type VehicleDetails,
+} from '@clutch/identity';
 import type { Scope } from '../auth/scope.js';
 import { apiError } from '../errors.js';
 import { inTransaction } from '../shared/in-transaction.js';
@@ -37,11 +43,13 @@ export class DevicesService {
   async provision(scope: Scope, request: ProvisionRequest): Promise<DeviceLoginResult> {
     const { tenantId, deviceId } = request;
     const detail = { vehicleId: request.vehicleId ?? null, newVehicle: request.vehicleId === undefined };
-    return scope.audited({ action: 'device.provision', target: target(tenantId, deviceId), tenantId, detail }).run(async (q) => {
-      await this.tenants.assertExists(q, tenantId);
-      const provisioned = await provisionDevice(inTransaction(q), request);
-      return { tenantId, deviceId, vehicleId: provisioned.vehicleId, login: provisioned.login };
-    });
+    return scope
+      .audited({ action: 'device.provision', target: target(tenantId, deviceId), tenantId, detail })
+      .run(async (q) => {
+        await this.tenants.assertExists(q, tenantId);
+        const provisioned = await provisionDevice(inTransaction(q), request);
+        return { tenantId, deviceId, vehicleId: provisioned.vehicleId, login: provisioned.login };
+      });
   }
 
   /**
@@ -49,31 +57,41 @@ export class DevicesService {
    * `device-revoked` event): a rotation after a leak must not leave the leaked session running.
    */
   async rotate(scope: Scope, tenantId: string, deviceId: string): Promise<DeviceLoginResult> {
-    const { device, login } = await scope.audited({ action: 'device.credential.rotate', target: target(tenantId, deviceId), tenantId }).run(async (q) => {
-      const device = await this.find(q, tenantId, deviceId);
-      return { device, login: await issueDeviceCredential(inTransaction(q), tenantId, deviceId) };
-    });
+    const { device, login } = await scope
+      .audited({ action: 'device.credential.rotate', target: target(tenantId, deviceId), tenantId })
+      .run(async (q) => {
+        const device = await this.find(q, tenantId, deviceId);
+        return { device, login: await issueDeviceCredential(inTransaction(q), tenantId, deviceId) };
+      });
     this.endSessions(device);
     return { tenantId, deviceId, vehicleId: device.vehicle_id, login };
   }
 
   /** Revokes the live credential (if any) and ends the device's sessions; false when none was live. */
   async revoke(scope: Scope, tenantId: string, deviceId: string): Promise<boolean> {
-    const { device, revoked } = await scope.audited({ action: 'device.credential.revoke', target: target(tenantId, deviceId), tenantId }).run(async (q) => {
-      const device = await this.find(q, tenantId, deviceId);
-      return { device, revoked: await revokeDeviceCredential(q, tenantId, deviceId) };
-    });
+    const { device, revoked } = await scope
+      .audited({ action: 'device.credential.revoke', target: target(tenantId, deviceId), tenantId })
+      .run(async (q) => {
+        const device = await this.find(q, tenantId, deviceId);
+        return { device, revoked: await revokeDeviceCredential(q, tenantId, deviceId) };
+      });
     this.endSessions(device);
     return revoked;
   }
 
   private async find(q: Queryable, tenantId: string, deviceId: string): Promise<DeviceRow> {
     const device = await new DevicesRepository(q).find(tenantId, deviceId);
-    if (!device) throw apiError('DEVICE_NOT_FOUND', `No device ${deviceId} in tenant ${tenantId}`, { tenantId, deviceId });
+    if (!device)
+      throw apiError('DEVICE_NOT_FOUND', `No device ${deviceId} in tenant ${tenantId}`, { tenantId, deviceId });
     return device;
   }
 
   private endSessions(device: DeviceRow): void {
-    this.bus.publish({ type: 'device-revoked', tenantId: device.tenant_id, vehicleId: device.vehicle_id, deviceId: device.id });
+    this.bus.publish({
+      type: 'device-revoked',
+      tenantId: device.tenant_id,
+      vehicleId: device.vehicle_id,
+      deviceId: device.id,
+    });
   }
 }

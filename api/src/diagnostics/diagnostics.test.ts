@@ -4,7 +4,8 @@ import { backends, call, CAR, startDriveFixture, TENANT, type DriveFixture, type
 describe.each(backends('api_diagnostics'))('diagnostics API on %s', (_name, open) => {
   let d: DriveFixture;
   let fx: DriveFixture['fx'];
-  const api = (method: string, path: string, options: Parameters<typeof call>[3] = {}): Promise<Reply> => call(fx.api.url, method, path, { token: d.acme, ...options });
+  const api = (method: string, path: string, options: Parameters<typeof call>[3] = {}): Promise<Reply> =>
+    call(fx.api.url, method, path, { token: d.acme, ...options });
   const iso = (ms: number): string => new Date(ms).toISOString();
 
   beforeAll(async () => {
@@ -19,7 +20,12 @@ describe.each(backends('api_diagnostics'))('diagnostics API on %s', (_name, open
   it('GET diagnostics: current codes from the latest report, descriptions, MIL kinds, history', async () => {
     const res = await api('GET', `/api/obd2/diagnostics/${CAR}`);
     expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ vehicleId: CAR, reportedAt: iso(fx.now.getTime() - 3600_000), clearedAt: null, milOn: true });
+    expect(res.body).toMatchObject({
+      vehicleId: CAR,
+      reportedAt: iso(fx.now.getTime() - 3600_000),
+      clearedAt: null,
+      milOn: true,
+    });
     const current = res.body.current as Record<string, unknown>[];
     expect(current.map((c) => [c.code, c.kind, c.milRelevant, c.system])).toEqual([
       ['P0301', 'stored', true, 'powertrain'],
@@ -30,14 +36,20 @@ describe.each(backends('api_diagnostics'))('diagnostics API on %s', (_name, open
     expect([null, 'Cylinder 1 Misfire Detected']).toContain(current[0]!.description);
     expect((res.body.codes as { code: string }[]).map((c) => c.code).sort()).toEqual(['P0171', 'P0301', 'P0420']);
     const history = res.body.history as { time: string; codes: { code: string; kind: string }[] }[];
-    expect(history.map((h) => h.codes.map((c) => `${c.code}/${c.kind}`))).toEqual([['P0301/stored', 'P0420/permanent'], ['P0171/pending', 'P0301/stored']]);
+    expect(history.map((h) => h.codes.map((c) => `${c.code}/${c.kind}`))).toEqual([
+      ['P0301/stored', 'P0420/permanent'],
+      ['P0171/pending', 'P0301/stored'],
+    ]);
     expect(((await api('GET', `/api/obd2/diagnostics/${CAR}?history=1`)).body.history as unknown[]).length).toBe(1);
   });
 
   it('a newer report without codes (repaired, or cleared at the car) empties the current codes but keeps the history', async () => {
     const before = await api('GET', `/api/obd2/diagnostics/${CAR}`);
     expect((before.body.current as unknown[]).length).toBeGreaterThan(0);
-    await fx.db.query(`INSERT INTO dtc_reports (vehicle_id, time, tenant_id, code_count) VALUES ($1, now(), $2, 0)`, [CAR, TENANT]);
+    await fx.db.query(`INSERT INTO dtc_reports (vehicle_id, time, tenant_id, code_count) VALUES ($1, now(), $2, 0)`, [
+      CAR,
+      TENANT,
+    ]);
     const res = await api('GET', `/api/obd2/diagnostics/${CAR}`);
     expect(res.body).toMatchObject({ milOn: false, current: [] });
     expect((res.body.codes as unknown[]).length).toBe((before.body.codes as unknown[]).length);
@@ -55,7 +67,7 @@ describe.each(backends('api_diagnostics'))('diagnostics API on %s', (_name, open
     expect((await api('GET', `/api/vehicles/${CAR}/health`)).body.activeDtcs).toEqual([]);
   });
 
-  it('keeps diagnostics inside the caller\'s tenant (another tenant\'s vehicle is 404)', async () => {
+  it("keeps diagnostics inside the caller's tenant (another tenant's vehicle is 404)", async () => {
     const res = await api('GET', `/api/obd2/diagnostics/${CAR}`, { token: d.globex });
     expect(res.status).toBe(404);
     expect(res.body.code).toBe('VEHICLE_NOT_FOUND');

@@ -41,7 +41,10 @@ export class DiagnosticsRepository {
 
   /** Time of the car's newest trouble-code report, including reports without codes. */
   async lastReportAt(vehicleId: string): Promise<Date | string | null> {
-    const { rows } = await this.db.query<{ at: Date | string | null }>('SELECT max(time) AS at FROM dtc_reports WHERE vehicle_id = $1', [vehicleId]);
+    const { rows } = await this.db.query<{ at: Date | string | null }>(
+      'SELECT max(time) AS at FROM dtc_reports WHERE vehicle_id = $1',
+      [vehicleId],
+    );
     return rows[0]?.at ?? null;
   }
 

@@ -9,12 +9,33 @@ const diagnosticsSchema = z.object({
   reportedAt: z.string().nullable(),
   clearedAt: z.string().nullable(),
   milOn: z.boolean(),
-  current: z.array(z.object({
-    code: z.string(), kind: z.enum(['stored', 'pending', 'permanent']), ecu: z.string().nullable(), description: z.string().nullable(),
-    system, milRelevant: z.boolean(), firstSeen: z.string(),
-  })),
-  codes: z.array(z.object({ code: z.string(), description: z.string().nullable(), system, firstSeen: z.string(), lastSeen: z.string(), reports: z.int() })),
-  history: z.array(z.object({ time: z.string(), codes: z.array(z.object({ code: z.string(), kind: z.string(), ecu: z.string().nullable() })) })),
+  current: z.array(
+    z.object({
+      code: z.string(),
+      kind: z.enum(['stored', 'pending', 'permanent']),
+      ecu: z.string().nullable(),
+      description: z.string().nullable(),
+      system,
+      milRelevant: z.boolean(),
+      firstSeen: z.string(),
+    }),
+  ),
+  codes: z.array(
+    z.object({
+      code: z.string(),
+      description: z.string().nullable(),
+      system,
+      firstSeen: z.string(),
+      lastSeen: z.string(),
+      reports: z.int(),
+    }),
+  ),
+  history: z.array(
+    z.object({
+      time: z.string(),
+      codes: z.array(z.object({ code: z.string(), kind: z.string(), ecu: z.string().nullable() })),
+    }),
+  ),
 });
 
 export function diagnosticsRoutes(router: ApiRouter, diagnostics: DiagnosticsService): void {
@@ -22,10 +43,13 @@ export function diagnosticsRoutes(router: ApiRouter, diagnostics: DiagnosticsSer
     method: 'get',
     path: '/obd2/diagnostics/:vehicleId',
     tag: 'diagnostics',
-    summary: 'Trouble codes: current (the latest report, unless cleared since), every code seen, recent reports, plain-words descriptions',
+    summary:
+      'Trouble codes: current (the latest report, unless cleared since), every code seen, recent reports, plain-words descriptions',
     access: { scope: 'dtc:read' },
     params: z.object({ vehicleId: uuid }),
-    query: z.object({ history: z.coerce.number().int().min(1).max(200).default(20).describe('How many recent reports to list') }),
+    query: z.object({
+      history: z.coerce.number().int().min(1).max(200).default(20).describe('How many recent reports to list'),
+    }),
     response: { status: 200, description: 'Diagnostics', schema: diagnosticsSchema },
     errors: ['VEHICLE_NOT_FOUND'],
     handle: ({ scope, params, query }) => diagnostics.get(scope, params.vehicleId, query.history),

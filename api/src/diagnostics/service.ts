@@ -31,7 +31,14 @@ export interface Diagnostics {
   /** Whether a current code is of a MIL-lighting kind (the MIL itself is not polled). */
   milOn: boolean;
   current: CurrentCode[];
-  codes: { code: string; description: string | null; system: DtcSystem; firstSeen: string; lastSeen: string; reports: number }[];
+  codes: {
+    code: string;
+    description: string | null;
+    system: DtcSystem;
+    firstSeen: string;
+    lastSeen: string;
+    reports: number;
+  }[];
   history: { time: string; codes: { code: string; kind: string; ecu: string | null }[] }[];
 }
 
@@ -41,7 +48,10 @@ export class DiagnosticsService {
   constructor(private readonly descriptions: () => Promise<DtcDescriptions>) {}
 
   async get(scope: Scope, vehicleId: string, historyReports: number): Promise<Diagnostics> {
-    const [data, descriptions] = await Promise.all([scope.run((q) => this.read(q, vehicleId, historyReports)), this.descriptions()]);
+    const [data, descriptions] = await Promise.all([
+      scope.run((q) => this.read(q, vehicleId, historyReports)),
+      this.descriptions(),
+    ]);
     return this.assemble(vehicleId, data, descriptions);
   }
 
@@ -61,22 +71,35 @@ export class DiagnosticsService {
     return { recent, summary, cleared, lastReport };
   }
 
-  private assemble(vehicleId: string, data: Awaited<ReturnType<DiagnosticsService['read']>>, d: DtcDescriptions): Diagnostics {
+  private assemble(
+    vehicleId: string,
+    data: Awaited<ReturnType<DiagnosticsService['read']>>,
+    d: DtcDescriptions,
+  ): Diagnostics {
     const { recent, summary, cleared, lastReport } = data;
     const latestWithCodes = recent[0] ? new Date(recent[0].time).getTime() : undefined;
     const reportMs = lastReport === null ? undefined : new Date(lastReport).getTime();
-    const latest = reportMs !== undefined && (latestWithCodes === undefined || reportMs > latestWithCodes) ? reportMs : latestWithCodes;
+    const latest =
+      reportMs !== undefined && (latestWithCodes === undefined || reportMs > latestWithCodes)
+        ? reportMs
+        : latestWithCodes;
     const clearedMs = cleared === null ? undefined : new Date(cleared).getTime();
     // The latest report is the current state (a newer report without codes means they are gone),
     // unless a successful clear command came after it.
-    const stillCurrent = latestWithCodes !== undefined && latestWithCodes === latest && (clearedMs === undefined || clearedMs < latest);
+    const stillCurrent =
+      latestWithCodes !== undefined && latestWithCodes === latest && (clearedMs === undefined || clearedMs < latest);
     const firstSeen = new Map(summary.map((s) => [s.code, toIso(s.first_seen) ?? '']));
     const current = stillCurrent
       ? recent
           .filter((r) => new Date(r.time).getTime() === latestWithCodes)
           .map((r) => ({
-            code: r.code, kind: r.kind, ecu: r.ecu, description: d.describe(r.code), system: SYSTEMS[r.code[0]!]!,
-            milRelevant: isMilRelevant(r.kind), firstSeen: firstSeen.get(r.code) ?? '',
+            code: r.code,
+            kind: r.kind,
+            ecu: r.ecu,
+            description: d.describe(r.code),
+            system: SYSTEMS[r.code[0]!]!,
+            milRelevant: isMilRelevant(r.kind),
+            firstSeen: firstSeen.get(r.code) ?? '',
           }))
       : [];
     const history = new Map<number, Diagnostics['history'][number]>();
@@ -93,8 +116,12 @@ export class DiagnosticsService {
       milOn: current.some((c) => c.milRelevant),
       current,
       codes: summary.map((s) => ({
-        code: s.code, description: d.describe(s.code), system: SYSTEMS[s.code[0]!]!,
-        firstSeen: toIso(s.first_seen) ?? '', lastSeen: toIso(s.last_seen) ?? '', reports: Number(s.reports),
+        code: s.code,
+        description: d.describe(s.code),
+        system: SYSTEMS[s.code[0]!]!,
+        firstSeen: toIso(s.first_seen) ?? '',
+        lastSeen: toIso(s.last_seen) ?? '',
+        reports: Number(s.reports),
       })),
       history: [...history.values()],
     };

@@ -3,10 +3,18 @@ import { backends, startFixture, type Fixture } from '../test-fixtures.js';
 
 let fx: Fixture;
 
-async function get(path: string, init?: RequestInit): Promise<{ status: number; type: string | null; body: Record<string, unknown>; headers: Headers }> {
+async function get(
+  path: string,
+  init?: RequestInit,
+): Promise<{ status: number; type: string | null; body: Record<string, unknown>; headers: Headers }> {
   const res = await fetch(fx.api.url + path, init);
   const text = await res.text();
-  return { status: res.status, type: res.headers.get('content-type'), body: text ? (JSON.parse(text) as Record<string, unknown>) : {}, headers: res.headers };
+  return {
+    status: res.status,
+    type: res.headers.get('content-type'),
+    body: text ? (JSON.parse(text) as Record<string, unknown>) : {},
+    headers: res.headers,
+  };
 }
 
 describe.each(backends('api_health'))('health API on %s', (name, open) => {
@@ -24,20 +32,27 @@ describe.each(backends('api_health'))('health API on %s', (name, open) => {
       expect(res.status).toBe(200);
       expect(res.body).toEqual({
         status: 'up',
-        components: { database: { status: 'up', detail: name === 'PGlite' ? 'pglite' : 'postgres' }, broker: { status: 'up' } },
+        components: {
+          database: { status: 'up', detail: name === 'PGlite' ? 'pglite' : 'postgres' },
+          broker: { status: 'up' },
+        },
       });
     });
   });
-
 });
 
 describe('health failures (PGlite)', () => {
   it('a failing database turns health into 503 down', async () => {
-    const broken = await startFixture({ health: async () => ({ broker: { status: 'degraded', detail: 'one of two' } }) });
+    const broken = await startFixture({
+      health: async () => ({ broker: { status: 'degraded', detail: 'one of two' } }),
+    });
     try {
       let res = await fetch(`${broken.api.url}/api/health`);
       expect(res.status).toBe(200);
-      expect(await res.json()).toMatchObject({ status: 'degraded', components: { database: { status: 'up' }, broker: { status: 'degraded' } } });
+      expect(await res.json()).toMatchObject({
+        status: 'degraded',
+        components: { database: { status: 'up' }, broker: { status: 'degraded' } },
+      });
       await broken.db.close();
       res = await fetch(`${broken.api.url}/api/health`);
       expect(res.status).toBe(503);

@@ -19,11 +19,17 @@ describe('HealthService', () => {
       });
       expect(await failing.report()).toEqual({
         status: 'down',
-        components: { database: { status: 'up', detail: 'pglite' }, health: { status: 'down', detail: 'broker unreachable' } },
+        components: {
+          database: { status: 'up', detail: 'pglite' },
+          health: { status: 'down', detail: 'broker unreachable' },
+        },
       });
       const masking = new HealthService(db, async () => ({ database: { status: 'up' }, ingest: { status: 'up' } }));
       await db.close();
-      expect(await masking.report()).toMatchObject({ status: 'down', components: { database: { status: 'down' }, ingest: { status: 'up' } } });
+      expect(await masking.report()).toMatchObject({
+        status: 'down',
+        components: { database: { status: 'down' }, ingest: { status: 'up' } },
+      });
     } finally {
       await db.close();
     }

@@ -20,7 +20,8 @@ export async function readJsonBody(ctx: Context, limits: BodyLimits = DEFAULT_BO
   const declared = ctx.request.length;
   if (declared !== undefined && declared > limits.maxBytes) throw tooLarge(ctx, limits);
   const encoding = ctx.get('Content-Encoding').toLowerCase();
-  if (encoding !== '' && encoding !== 'identity') throw apiError('UNSUPPORTED_MEDIA_TYPE', 'Compressed request bodies are not accepted');
+  if (encoding !== '' && encoding !== 'identity')
+    throw apiError('UNSUPPORTED_MEDIA_TYPE', 'Compressed request bodies are not accepted');
   const raw = await readRaw(ctx, limits);
   const text = raw.toString('utf8');
   if (text.trim() === '') return {};
@@ -65,7 +66,8 @@ function readRaw(ctx: Context, limits: BodyLimits): Promise<Buffer> {
       else chunks.push(chunk);
     };
     const onEnd = (): void => finish();
-    const onError = (err: Error): void => finish(apiError('BAD_REQUEST', `The request body could not be read: ${err.message}`));
+    const onError = (err: Error): void =>
+      finish(apiError('BAD_REQUEST', `The request body could not be read: ${err.message}`));
     const onAborted = (): void => finish(apiError('BAD_REQUEST', 'The client aborted the request'));
     const timer = setTimeout(() => {
       ctx.set('Connection', 'close');

@@ -25,6 +25,9 @@ export function requireJsonWrites(prefix: string): Middleware {
       throw apiError('UNSUPPORTED_MEDIA_TYPE', `${ctx.method} bodies must be Content-Type: application/json`);
     }
     if (ctx.get('X-Requested-With') !== '' || ctx.get('Authorization') !== '') return next();
-    throw apiError('UNSUPPORTED_MEDIA_TYPE', `A ${ctx.method} without a body needs Content-Type: application/json or an X-Requested-With header`);
+    throw apiError(
+      'UNSUPPORTED_MEDIA_TYPE',
+      `A ${ctx.method} without a body needs Content-Type: application/json or an X-Requested-With header`,
+    );
   };
 }

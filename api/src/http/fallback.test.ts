@@ -3,13 +3,26 @@ import { startFixture, VEHICLE_A, type Fixture } from '../test-fixtures.js';
 
 let fx: Fixture;
 
-async function get(path: string, init?: RequestInit): Promise<{ status: number; type: string | null; body: Record<string, unknown>; headers: Headers }> {
+async function get(
+  path: string,
+  init?: RequestInit,
+): Promise<{ status: number; type: string | null; body: Record<string, unknown>; headers: Headers }> {
   const res = await fetch(fx.api.url + path, init);
   const text = await res.text();
-  return { status: res.status, type: res.headers.get('content-type'), body: text ? (JSON.parse(text) as Record<string, unknown>) : {}, headers: res.headers };
+  return {
+    status: res.status,
+    type: res.headers.get('content-type'),
+    body: text ? (JSON.parse(text) as Record<string, unknown>) : {},
+    headers: res.headers,
+  };
 }
 
-async function expectProblem(path: string, status: number, code: string, init?: RequestInit): Promise<Record<string, unknown>> {
+async function expectProblem(
+  path: string,
+  status: number,
+  code: string,
+  init?: RequestInit,
+): Promise<Record<string, unknown>> {
   const res = await get(path, init);
   expect(res.status).toBe(status);
   expect(res.type).toMatch(/^application\/problem\+json/);
@@ -20,7 +33,6 @@ async function expectProblem(path: string, status: number, code: string, init?: 
   expect(JSON.stringify(res.body)).not.toMatch(/ at .*\.(ts|js):\d+/);
   return res.body;
 }
-
 
 describe('answers for routes that do not exist', () => {
   beforeAll(async () => {

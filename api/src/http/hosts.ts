@@ -27,9 +27,17 @@ export function hostName(header: string | undefined): string | undefined {
  * compared (the attacker controls the name, not the port), so `localhost:3001` behind Docker passes.
  * `*` in the list turns the check off (a proxy in front that checks Host itself).
  */
-export function hostAllowList(extra: readonly string[], bindHost?: string): (hostHeader: string | undefined) => boolean {
+export function hostAllowList(
+  extra: readonly string[],
+  bindHost?: string,
+): (hostHeader: string | undefined) => boolean {
   const names = new Set<string>(LOOPBACK_HOSTS);
-  const bind = bindHost === undefined ? undefined : bindHost.includes(':') && !bindHost.startsWith('[') ? `[${bindHost}]` : bindHost;
+  const bind =
+    bindHost === undefined
+      ? undefined
+      : bindHost.includes(':') && !bindHost.startsWith('[')
+        ? `[${bindHost}]`
+        : bindHost;
   if (bind !== undefined && !WILDCARDS.has(bind)) names.add(bind.toLowerCase());
   for (const entry of extra) {
     const name = entry === '*' ? '*' : hostName(entry);
@@ -47,7 +55,11 @@ export function requireAllowedHost(allowed: (hostHeader: string | undefined) => 
   return async (ctx, next) => {
     // The raw header, not ctx.host: with a trusted proxy Koa would prefer X-Forwarded-Host, which the proxy set.
     const host = ctx.app.proxy ? ctx.host : ctx.get('Host');
-    if (!allowed(host)) throw apiError('HOST_NOT_ALLOWED', `This server does not answer for host ${JSON.stringify(host)}; see --allowed-hosts`);
+    if (!allowed(host))
+      throw apiError(
+        'HOST_NOT_ALLOWED',
+        `This server does not answer for host ${JSON.stringify(host)}; see --allowed-hosts`,
+      );
     return next();
   };
 }
@@ -57,7 +69,10 @@ export function requireAllowedHost(allowed: (hostHeader: string | undefined) => 
  * before Koa would): the Host must be allowed, and a browser's Origin, when sent, must name the same
  * host and port, so no other site's page can open a socket that rides on this origin.
  */
-export function socketRequestAllowed(allowed: (hostHeader: string | undefined) => boolean, req: IncomingMessage): boolean {
+export function socketRequestAllowed(
+  allowed: (hostHeader: string | undefined) => boolean,
+  req: IncomingMessage,
+): boolean {
   const host = req.headers.host;
   if (!allowed(host)) return false;
   const origin = req.headers.origin;

@@ -52,7 +52,9 @@ describe('parseIdempotencyKey', () => {
   });
 
   it('refuses a repeated header', () => {
-    expect(() => parseIdempotencyKey(['"a"', '"b"'])).toThrow(expect.objectContaining({ code: 'IDEMPOTENCY_KEY_INVALID' }));
+    expect(() => parseIdempotencyKey(['"a"', '"b"'])).toThrow(
+      expect.objectContaining({ code: 'IDEMPOTENCY_KEY_INVALID' }),
+    );
   });
 });
 
@@ -96,7 +98,13 @@ describe.each(backends)('Idempotency-Key over HTTP on %s', (_name, open) => {
   const principalOf = (header: string): Principal =>
     header === '' || header === 'admin'
       ? { kind: 'admin', dev: false }
-      : ({ kind: 'partner', tenantId: header.split(':')[0]!, keyId: header.split(':')[1]!, scopes: [], expiresAt: null } as Principal);
+      : ({
+          kind: 'partner',
+          tenantId: header.split(':')[0]!,
+          keyId: header.split(':')[1]!,
+          scopes: [],
+          expiresAt: null,
+        } as Principal);
 
   beforeAll(async () => {
     db = await open({ signals: false });
@@ -122,7 +130,11 @@ describe.each(backends)('Idempotency-Key over HTTP on %s', (_name, open) => {
         g.enter();
         await g.opened;
       }
-      const id = (await db.transaction((q) => q.query<{ id: number }>('INSERT INTO things (name) VALUES ($1) RETURNING id', [body.name]))).rows[0]!.id;
+      const id = (
+        await db.transaction((q) =>
+          q.query<{ id: number }>('INSERT INTO things (name) VALUES ($1) RETURNING id', [body.name]),
+        )
+      ).rows[0]!.id;
       ctx.status = 201;
       ctx.set('Location', `/things/${id}`);
       ctx.set('X-Not-Replayed', 'per-request');
@@ -172,10 +184,16 @@ describe.each(backends)('Idempotency-Key over HTTP on %s', (_name, open) => {
       body: typeof body === 'string' ? body : JSON.stringify(body),
     });
     const text = await res.text();
-    return { status: res.status, headers: res.headers, text, json: text ? (JSON.parse(text) as Record<string, unknown>) : undefined };
+    return {
+      status: res.status,
+      headers: res.headers,
+      text,
+      json: text ? (JSON.parse(text) as Record<string, unknown>) : undefined,
+    };
   }
 
-  const thingsCount = async (): Promise<number> => (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM things')).rows[0]!.n;
+  const thingsCount = async (): Promise<number> =>
+    (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM things')).rows[0]!.n;
 
   it('replays the stored response for the same key and body; the handler ran once', async () => {
     const key = freshKey();
@@ -238,7 +256,9 @@ describe.each(backends)('Idempotency-Key over HTTP on %s', (_name, open) => {
     const key = freshKey();
     gate = newGate();
     const g = gate;
-    const all = Promise.all(Array.from({ length: 5 }, () => post('/things', { name: 'race' }, { 'Idempotency-Key': key })));
+    const all = Promise.all(
+      Array.from({ length: 5 }, () => post('/things', { name: 'race' }, { 'Idempotency-Key': key })),
+    );
     await g.entered;
     // The other four are refused while the first waits at the gate.
     await new Promise((resolve) => setTimeout(resolve, 300));
@@ -279,7 +299,9 @@ describe.each(backends)('Idempotency-Key over HTTP on %s', (_name, open) => {
     // A validation failure inside the handler is a 4xx as well.
     const invalidKey = freshKey();
     expect((await post('/things', { nom: 'x' }, { 'Idempotency-Key': invalidKey })).status).toBe(400);
-    expect((await post('/things', { nom: 'x' }, { 'Idempotency-Key': invalidKey })).headers.get('Idempotent-Replayed')).toBe('true');
+    expect(
+      (await post('/things', { nom: 'x' }, { 'Idempotency-Key': invalidKey })).headers.get('Idempotent-Replayed'),
+    ).toBe('true');
     expect(calls.things).toBe(1);
   });
 
@@ -287,7 +309,8 @@ describe.each(backends)('Idempotency-Key over HTTP on %s', (_name, open) => {
     const key = freshKey();
     const callers = ['admin', 'acme:k1', 'acme:k2', 'globex:k9'];
     const results = [];
-    for (const caller of callers) results.push(await post('/things', { name: 'shared' }, { 'Idempotency-Key': key, 'X-Test-Principal': caller }));
+    for (const caller of callers)
+      results.push(await post('/things', { name: 'shared' }, { 'Idempotency-Key': key, 'X-Test-Principal': caller }));
     expect(results.map((r) => r.status)).toEqual([201, 201, 201, 201]);
     expect(new Set(results.map((r) => r.headers.get('Location'))).size).toBe(4);
     expect(calls.things).toBe(4);
@@ -295,14 +318,20 @@ describe.each(backends)('Idempotency-Key over HTTP on %s', (_name, open) => {
     const replay = await post('/things', { name: 'shared' }, { 'Idempotency-Key': key, 'X-Test-Principal': 'acme:k2' });
     expect(replay.text).toBe(results[2]!.text);
 
-    const rows = await db.query<{ tenant_id: string | null; principal: string }>('SELECT tenant_id, principal FROM idempotency_keys ORDER BY principal');
-    expect(rows.rows).toEqual([
-      { tenant_id: 'acme', principal: 'partner:acme:k1' },
-      { tenant_id: 'acme', principal: 'partner:acme:k2' },
-      { tenant_id: 'globex', principal: 'partner:globex:k9' },
-      { tenant_id: null, principal: 'admin' },
-    ].sort((a, b) => (a.principal < b.principal ? -1 : 1)));
-    const seenByAcme = await db.withTenant('acme', (q) => q.query<{ principal: string }>('SELECT principal FROM idempotency_keys ORDER BY principal'));
+    const rows = await db.query<{ tenant_id: string | null; principal: string }>(
+      'SELECT tenant_id, principal FROM idempotency_keys ORDER BY principal',
+    );
+    expect(rows.rows).toEqual(
+      [
+        { tenant_id: 'acme', principal: 'partner:acme:k1' },
+        { tenant_id: 'acme', principal: 'partner:acme:k2' },
+        { tenant_id: 'globex', principal: 'partner:globex:k9' },
+        { tenant_id: null, principal: 'admin' },
+      ].sort((a, b) => (a.principal < b.principal ? -1 : 1)),
+    );
+    const seenByAcme = await db.withTenant('acme', (q) =>
+      q.query<{ principal: string }>('SELECT principal FROM idempotency_keys ORDER BY principal'),
+    );
     expect(seenByAcme.rows.map((r) => r.principal)).toEqual(['partner:acme:k1', 'partner:acme:k2']);
   });
 
@@ -320,23 +349,37 @@ describe.each(backends)('Idempotency-Key over HTTP on %s', (_name, open) => {
     expect((await post('/things', { name: 'other' }, { 'Idempotency-Key': '"crashed"' })).status).toBe(422);
     const retried = await post('/things', body, { 'Idempotency-Key': '"crashed"' });
     expect(retried.status).toBe(201);
-    expect((await post('/things', body, { 'Idempotency-Key': '"crashed"' })).headers.get('Idempotent-Replayed')).toBe('true');
+    expect((await post('/things', body, { 'Idempotency-Key': '"crashed"' })).headers.get('Idempotent-Replayed')).toBe(
+      'true',
+    );
     expect(calls.things).toBe(1);
   });
 
   it('forgets keys after 24 h: the purge deletes them, and an expired key not yet purged runs anew', async () => {
     const old = freshKey();
     const fresh = freshKey();
-    expect((await post('/things', { name: 'old' }, { 'Idempotency-Key': old, 'X-Test-Principal': 'acme:k1' })).status).toBe(201);
-    expect((await post('/things', { name: 'fresh' }, { 'Idempotency-Key': fresh, 'X-Test-Principal': 'acme:k1' })).status).toBe(201);
-    await db.query(`UPDATE idempotency_keys SET created_at = now() - interval '25 hours' WHERE key = $1`, [parseIdempotencyKey(old)]);
+    expect(
+      (await post('/things', { name: 'old' }, { 'Idempotency-Key': old, 'X-Test-Principal': 'acme:k1' })).status,
+    ).toBe(201);
+    expect(
+      (await post('/things', { name: 'fresh' }, { 'Idempotency-Key': fresh, 'X-Test-Principal': 'acme:k1' })).status,
+    ).toBe(201);
+    await db.query(`UPDATE idempotency_keys SET created_at = now() - interval '25 hours' WHERE key = $1`, [
+      parseIdempotencyKey(old),
+    ]);
 
     // Past its TTL the key is no longer honoured, even before the purge: a new request, a new outcome.
-    const reused = await post('/things', { name: 'another' }, { 'Idempotency-Key': old, 'X-Test-Principal': 'acme:k1' });
+    const reused = await post(
+      '/things',
+      { name: 'another' },
+      { 'Idempotency-Key': old, 'X-Test-Principal': 'acme:k1' },
+    );
     expect(reused.status).toBe(201);
     expect(reused.headers.get('Idempotent-Replayed')).toBeNull();
 
-    await db.query(`UPDATE idempotency_keys SET created_at = now() - interval '25 hours' WHERE key = $1`, [parseIdempotencyKey(old)]);
+    await db.query(`UPDATE idempotency_keys SET created_at = now() - interval '25 hours' WHERE key = $1`, [
+      parseIdempotencyKey(old),
+    ]);
     expect(await purgeIdempotencyKeys(db)).toBe(1);
     const left = await db.query<{ key: string }>('SELECT key FROM idempotency_keys');
     expect(left.rows.map((r) => r.key)).toEqual([parseIdempotencyKey(fresh)]);
@@ -357,8 +400,14 @@ describe.each(backends)('Idempotency-Key over HTTP on %s', (_name, open) => {
   });
 
   it('accepts a bare token and the longest key', async () => {
-    expect((await post('/things', { name: 'x' }, { 'Idempotency-Key': '8e03978e-40d5-43e8-bc93-6894a57f9324' })).status).toBe(201);
-    expect((await post('/things', { name: 'x' }, { 'Idempotency-Key': '"8e03978e-40d5-43e8-bc93-6894a57f9324"' })).headers.get('Idempotent-Replayed')).toBe('true');
+    expect(
+      (await post('/things', { name: 'x' }, { 'Idempotency-Key': '8e03978e-40d5-43e8-bc93-6894a57f9324' })).status,
+    ).toBe(201);
+    expect(
+      (
+        await post('/things', { name: 'x' }, { 'Idempotency-Key': '"8e03978e-40d5-43e8-bc93-6894a57f9324"' })
+      ).headers.get('Idempotent-Replayed'),
+    ).toBe('true');
     expect((await post('/things', { name: 'x' }, { 'Idempotency-Key': `"${'k'.repeat(255)}"` })).status).toBe(201);
     expect(calls.things).toBe(2);
   });

@@ -40,7 +40,6 @@ import { PROBLEM_CONTENT_TYPE, toProblem } from './problem.js';
  * response is returned to it but not stored.
  */
 
-
 export const IDEMPOTENCY_HEADER = 'Idempotency-Key';
 export const REPLAYED_HEADER = 'Idempotent-Replayed';
 export const MAX_KEY_LENGTH = 255;
@@ -87,9 +86,13 @@ export function parseIdempotencyKey(header: string | readonly string[] | undefin
       else throw invalidKey('The Idempotency-Key must be printable ASCII');
     }
     if (i >= value.length) throw invalidKey('The Idempotency-Key string is not terminated');
-    if (i !== value.length - 1) throw invalidKey('The Idempotency-Key must be a single string (one header, no parameters)');
+    if (i !== value.length - 1)
+      throw invalidKey('The Idempotency-Key must be a single string (one header, no parameters)');
   } else if (BARE_TOKEN.test(value)) key = value;
-  else throw invalidKey('The Idempotency-Key must be a structured-field string, e.g. "8e03978e-40d5-43e8-bc93-6894a57f9324"');
+  else
+    throw invalidKey(
+      'The Idempotency-Key must be a structured-field string, e.g. "8e03978e-40d5-43e8-bc93-6894a57f9324"',
+    );
   if (key === '') throw invalidKey('The Idempotency-Key is empty');
   if (key.length > MAX_KEY_LENGTH) throw invalidKey(`The Idempotency-Key is longer than ${MAX_KEY_LENGTH} characters`);
   return key;
@@ -194,7 +197,17 @@ async function claimKey(
           WHERE k.created_at <= now() - ${ms(8)}
              OR (k.status IS NULL AND k.fingerprint = EXCLUDED.fingerprint AND k.created_at <= now() - ${ms(9)})
          RETURNING k.claim`,
-        [owner.tenantId, owner.principal, key, request.method, request.path, request.fingerprint, claim, timing.ttlMs, timing.lockTimeoutMs],
+        [
+          owner.tenantId,
+          owner.principal,
+          key,
+          request.method,
+          request.path,
+          request.fingerprint,
+          claim,
+          timing.ttlMs,
+          timing.lockTimeoutMs,
+        ],
       );
       if (claimed.rows.length > 0) return { kind: 'claimed', claim };
       const { rows } = await q.query<KeyRow>(
@@ -203,29 +216,49 @@ async function claimKey(
       );
       const row = rows[0];
       if (!row) return undefined;
-      if (!Buffer.from(row.fingerprint).equals(request.fingerprint)) return { kind: 'mismatch', method: row.method, path: row.path };
+      if (!Buffer.from(row.fingerprint).equals(request.fingerprint))
+        return { kind: 'mismatch', method: row.method, path: row.path };
       if (row.status === null) return { kind: 'running' };
       const stored = typeof row.response === 'string' ? (JSON.parse(row.response) as ResponseJson) : row.response;
-      return { kind: 'replay', response: { status: Number(row.status), headers: stored?.headers ?? {}, body: stored?.body ?? null } };
+      return {
+        kind: 'replay',
+        response: { status: Number(row.status), headers: stored?.headers ?? {}, body: stored?.body ?? null },
+      };
     });
     if (result) return result;
   }
   return { kind: 'running' };
 }
 
-async function completeKey(db: Database, owner: KeyOwner, key: string, claim: string, response: StoredResponse): Promise<void> {
+async function completeKey(
+  db: Database,
+  owner: KeyOwner,
+  key: string,
+  claim: string,
+  response: StoredResponse,
+): Promise<void> {
   await inScope(db, owner, (q) =>
     q.query(
       `UPDATE idempotency_keys SET status = $4, response = $5::jsonb, completed_at = now()
         WHERE principal = $1 AND key = $2 AND claim = $3 AND status IS NULL`,
-      [owner.principal, key, claim, response.status, JSON.stringify({ headers: response.headers, body: response.body } satisfies ResponseJson)],
+      [
+        owner.principal,
+        key,
+        claim,
+        response.status,
+        JSON.stringify({ headers: response.headers, body: response.body } satisfies ResponseJson),
+      ],
     ),
   );
 }
 
 async function releaseKey(db: Database, owner: KeyOwner, key: string, claim: string): Promise<void> {
   await inScope(db, owner, (q) =>
-    q.query('DELETE FROM idempotency_keys WHERE principal = $1 AND key = $2 AND claim = $3 AND status IS NULL', [owner.principal, key, claim]),
+    q.query('DELETE FROM idempotency_keys WHERE principal = $1 AND key = $2 AND claim = $3 AND status IS NULL', [
+      owner.principal,
+      key,
+      claim,
+    ]),
   );
 }
 
@@ -235,7 +268,9 @@ async function releaseKey(db: Database, owner: KeyOwner, key: string, claim: str
  * owner (all tenants). Returns how many rows went.
  */
 export async function purgeIdempotencyKeys(db: Queryable, options: { ttlMs?: number } = {}): Promise<number> {
-  const { rowCount } = await db.query(`DELETE FROM idempotency_keys WHERE created_at <= now() - ${ms(1)}`, [options.ttlMs ?? DEFAULT_KEY_TTL_MS]);
+  const { rowCount } = await db.query(`DELETE FROM idempotency_keys WHERE created_at <= now() - ${ms(1)}`, [
+    options.ttlMs ?? DEFAULT_KEY_TTL_MS,
+  ]);
   return rowCount;
 }
 
@@ -245,7 +280,12 @@ function captureResponse(ctx: Context): StoredResponse | undefined {
   let text: string | null;
   if (body === undefined || body === null) text = null;
   else if (typeof body === 'string') text = body;
-  else if (Buffer.isBuffer(body) || body instanceof Uint8Array || typeof (body as { pipe?: unknown }).pipe === 'function') return undefined;
+  else if (
+    Buffer.isBuffer(body) ||
+    body instanceof Uint8Array ||
+    typeof (body as { pipe?: unknown }).pipe === 'function'
+  )
+    return undefined;
   // What Koa sends for an object body (plain JSON.stringify), so the replay is byte-identical.
   else text = JSON.stringify(body);
   return { status: ctx.status, headers: pickHeaders((name) => ctx.response.get(name)), body: text };
@@ -287,10 +327,18 @@ export interface IdempotencyDeps {
  * the parsed JSON request body (undefined for a route without one): the stream is read by then.
  * Without an `Idempotency-Key` header the request simply runs.
  */
-export type Idempotency = (ctx: Context, principal: Principal, body: unknown, run: () => Promise<void>) => Promise<void>;
+export type Idempotency = (
+  ctx: Context,
+  principal: Principal,
+  body: unknown,
+  run: () => Promise<void>,
+) => Promise<void>;
 
 export function withIdempotency(deps: IdempotencyDeps): Idempotency {
-  const timing = { ttlMs: deps.ttlMs ?? DEFAULT_KEY_TTL_MS, lockTimeoutMs: deps.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS };
+  const timing = {
+    ttlMs: deps.ttlMs ?? DEFAULT_KEY_TTL_MS,
+    lockTimeoutMs: deps.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS,
+  };
   return async (ctx, principal, body, run) => {
     const key = parseIdempotencyKey(ctx.req.headers['idempotency-key']);
     if (key === undefined) return run();
@@ -302,12 +350,19 @@ export function withIdempotency(deps: IdempotencyDeps): Idempotency {
       case 'replay':
         return replay(ctx, claim.response);
       case 'mismatch':
-        throw apiError('IDEMPOTENCY_KEY_REUSED', `This Idempotency-Key was used for another request (${claim.method} ${claim.path} or another body)`);
+        throw apiError(
+          'IDEMPOTENCY_KEY_REUSED',
+          `This Idempotency-Key was used for another request (${claim.method} ${claim.path} or another body)`,
+        );
       case 'running':
         ctx.set('Retry-After', String(RETRY_AFTER_SECONDS));
-        throw apiError('IDEMPOTENCY_KEY_IN_USE', 'A request with this Idempotency-Key is still being processed; retry later', {
-          retryAfterSeconds: RETRY_AFTER_SECONDS,
-        });
+        throw apiError(
+          'IDEMPOTENCY_KEY_IN_USE',
+          'A request with this Idempotency-Key is still being processed; retry later',
+          {
+            retryAfterSeconds: RETRY_AFTER_SECONDS,
+          },
+        );
       case 'claimed':
         break;
     }
@@ -328,7 +383,15 @@ export function withIdempotency(deps: IdempotencyDeps): Idempotency {
       // The problem the problem middleware will render from this error: a 4xx is final and stored as
       // that exact document; a 5xx (or anything unknown) is released for a retry.
       const { problem } = toProblem(err, ctx.originalUrl);
-      await settle(problem.status >= 500 ? undefined : { status: problem.status, headers: { 'content-type': PROBLEM_CONTENT_TYPE }, body: JSON.stringify(problem) });
+      await settle(
+        problem.status >= 500
+          ? undefined
+          : {
+              status: problem.status,
+              headers: { 'content-type': PROBLEM_CONTENT_TYPE },
+              body: JSON.stringify(problem),
+            },
+      );
       throw err;
     }
     await settle(captureResponse(ctx));

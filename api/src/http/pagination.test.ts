@@ -7,7 +7,15 @@ import Koa from 'koa';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { decodeCursor, encodeCursor, keysetPage, pageParams, pageQuery, readCursor, type Listing } from './pagination.js';
+import {
+  decodeCursor,
+  encodeCursor,
+  keysetPage,
+  pageParams,
+  pageQuery,
+  readCursor,
+  type Listing,
+} from './pagination.js';
 import { problemMiddleware } from './problem.js';
 import { parseInput } from './validate.js';
 
@@ -49,7 +57,9 @@ describe('cursors', () => {
 
   it('checks ids by their SQL type (bigint range, text without NUL)', () => {
     const t = keyset.t;
-    expect(readCursor(deadLetters, encodeCursor(deadLetters, { t, id: '9223372036854775807' }))).toEqual({ keyset: { t, id: '9223372036854775807' } });
+    expect(readCursor(deadLetters, encodeCursor(deadLetters, { t, id: '9223372036854775807' }))).toEqual({
+      keyset: { t, id: '9223372036854775807' },
+    });
     expect('error' in readCursor(deadLetters, encodeCursor(deadLetters, { t, id: '9223372036854775808' }))).toBe(true);
     const names: Listing = { name: 'names', key: 'at', id: 'name', idType: 'text' };
     expect('error' in readCursor(names, encodeCursor(names, { t, id: 'a\u0000b' }))).toBe(true);
@@ -59,7 +69,10 @@ describe('cursors', () => {
   it('parses limit and cursor in a query schema, with defaults and bounds', () => {
     const schema = pageQuery(vehicles, { defaultLimit: 20, maxLimit: 100 });
     expect(schema.parse({})).toEqual({ limit: 20, cursor: undefined });
-    expect(schema.parse({ limit: '100', cursor: encodeCursor(vehicles, keyset) })).toEqual({ limit: 100, cursor: keyset });
+    expect(schema.parse({ limit: '100', cursor: encodeCursor(vehicles, keyset) })).toEqual({
+      limit: 100,
+      cursor: keyset,
+    });
     for (const limit of ['0', '101', '2.5', 'ten', ['1', '2']]) expect(schema.safeParse({ limit }).success).toBe(false);
     expect(schema.safeParse({ cursor: ['a', 'b'] }).success).toBe(false);
     // Spread next to a route's own filters.
@@ -77,7 +90,11 @@ describe('keyset pages over a real table (PGlite)', () => {
 
   const TENANT = 'acme';
 
-  const listVehicles = (q: Parameters<typeof keysetPage>[0], tenantId: string, page: { limit: number; cursor?: { t: string; id: string } | undefined }) =>
+  const listVehicles = (
+    q: Parameters<typeof keysetPage>[0],
+    tenantId: string,
+    page: { limit: number; cursor?: { t: string; id: string } | undefined },
+  ) =>
     keysetPage<{ id: string; name: string; created_at: Date }>(
       q,
       vehicles,
@@ -98,8 +115,14 @@ describe('keyset pages over a real table (PGlite)', () => {
     );
     await db.query(`UPDATE vehicles SET created_at = timestamptz '2025-03-01 10:00:05+00' WHERE name = 'v14'`);
     // Another tenant's rows, which the listing must never show.
-    await db.query(`INSERT INTO vehicles (tenant_id, name, created_at) SELECT 'globex', 'g' || i, now() FROM generate_series(1, 5) AS i`);
-    expected = (await db.query<{ id: string }>(`SELECT id FROM vehicles WHERE tenant_id = 'acme' ORDER BY created_at DESC, id DESC`)).rows.map((r) => r.id);
+    await db.query(
+      `INSERT INTO vehicles (tenant_id, name, created_at) SELECT 'globex', 'g' || i, now() FROM generate_series(1, 5) AS i`,
+    );
+    expected = (
+      await db.query<{ id: string }>(
+        `SELECT id FROM vehicles WHERE tenant_id = 'acme' ORDER BY created_at DESC, id DESC`,
+      )
+    ).rows.map((r) => r.id);
     expect(expected).toHaveLength(31);
 
     // The shape of a list route: the query schema parses limit and cursor, the handler pages under RLS.
@@ -183,7 +206,10 @@ describe('keyset pages over a real table (PGlite)', () => {
     ['garbage', 'not-a-cursor!'],
     ['tampered JSON', b64('{"l":"vehicles","t":"2025-03-01T10:00:00Z","id":"1; DROP TABLE vehicles"}')],
     ['foreign', encodeCursor(deadLetters, { t: '2025-03-01T10:00:00Z', id: '1' })],
-    ['impossible time', cursorOf({ l: 'vehicles', t: '2025-02-31T25:00:00Z', id: '0b9e8f2a-1c3d-4e5f-8a6b-7c8d9e0f1a2b' })],
+    [
+      'impossible time',
+      cursorOf({ l: 'vehicles', t: '2025-02-31T25:00:00Z', id: '0b9e8f2a-1c3d-4e5f-8a6b-7c8d9e0f1a2b' }),
+    ],
   ])('answers a %s cursor with a 400 problem', async (_what, cursor) => {
     const res = await fetch(`${base}/vehicles?cursor=${encodeURIComponent(cursor)}`);
     expect(res.status).toBe(400);

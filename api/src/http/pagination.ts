@@ -98,7 +98,8 @@ export function encodeCursor(listing: Listing, keyset: Keyset): string {
 
 /** The position a cursor names, or why it is not one of this listing's cursors. */
 export function readCursor(listing: Listing, cursor: string): { keyset: Keyset } | { error: string } {
-  if (cursor.length === 0 || cursor.length > MAX_CURSOR_LENGTH || !BASE64URL.test(cursor)) return { error: 'is not a cursor' };
+  if (cursor.length === 0 || cursor.length > MAX_CURSOR_LENGTH || !BASE64URL.test(cursor))
+    return { error: 'is not a cursor' };
   let decoded: unknown;
   try {
     decoded = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
@@ -134,7 +135,13 @@ export function pageParams(listing: Listing, limits: PageLimits = {}) {
   const maxLimit = limits.maxLimit ?? MAX_PAGE_LIMIT;
   const defaultLimit = Math.min(limits.defaultLimit ?? DEFAULT_PAGE_LIMIT, maxLimit);
   return {
-    limit: z.coerce.number().int().min(1).max(maxLimit).default(defaultLimit).describe(`Page size (1 to ${maxLimit}, default ${defaultLimit})`),
+    limit: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(maxLimit)
+      .default(defaultLimit)
+      .describe(`Page size (1 to ${maxLimit}, default ${defaultLimit})`),
     cursor: z
       .string()
       .optional()
@@ -179,7 +186,8 @@ export async function keysetPage<T extends object>(
   select: { sql: string; params?: readonly unknown[] },
   page: PageRequest,
 ): Promise<Page<T>> {
-  if (!IDENTIFIER.test(listing.key) || !IDENTIFIER.test(listing.id)) throw new Error(`listing ${listing.name}: column names must be plain identifiers`);
+  if (!IDENTIFIER.test(listing.key) || !IDENTIFIER.test(listing.id))
+    throw new Error(`listing ${listing.name}: column names must be plain identifiers`);
   const params = [...(select.params ?? [])];
   const key = `page.${listing.key}`;
   const id = `page.${listing.id}`;
@@ -191,7 +199,8 @@ export async function keysetPage<T extends object>(
     where = `WHERE (${key}, ${id}) ${asc ? '>' : '<'} ($${params.length - 1}::${keyType}, $${params.length}::${listing.idType})`;
   }
   params.push(page.limit + 1);
-  const keyText = keyType === 'text' ? `${key}::text` : `to_char(${key} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+  const keyText =
+    keyType === 'text' ? `${key}::text` : `to_char(${key} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
   const direction = asc ? 'ASC' : 'DESC';
   const { rows } = await q.query<T & Record<typeof CURSOR_TIME | typeof CURSOR_ID, string | null>>(
     `SELECT page.*,
@@ -213,6 +222,7 @@ export async function keysetPage<T extends object>(
   if (!more || !last) return { items, next: null };
   const t = last[CURSOR_TIME];
   const lastId = last[CURSOR_ID];
-  if (t === null || lastId === null) throw new Error(`listing ${listing.name}: ${listing.key} and ${listing.id} must not be NULL`);
+  if (t === null || lastId === null)
+    throw new Error(`listing ${listing.name}: ${listing.key} and ${listing.id} must not be NULL`);
   return { items, next: encodeCursor(listing, { t, id: lastId }) };
 }

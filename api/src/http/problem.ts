@@ -1,11 +1,25 @@
 import { readFileSync } from 'node:fs';
 import {
-  catalogueLocales, catalogueUrl, createTranslator, negotiateLocale, parseAcceptLanguage, pseudoLocales, sourceLocale,
-  type Catalogue, type Translator,
+  catalogueLocales,
+  catalogueUrl,
+  createTranslator,
+  negotiateLocale,
+  parseAcceptLanguage,
+  pseudoLocales,
+  sourceLocale,
+  type Catalogue,
+  type Translator,
 } from '@clutch/i18n';
 import type { Middleware } from 'koa';
 import type { Logger } from 'pino';
-import { apiErrors, foreignErrorCode, isApiErrorCode, problemTitle, problemType, type ApiErrorCode } from '../errors.js';
+import {
+  apiErrors,
+  foreignErrorCode,
+  isApiErrorCode,
+  problemTitle,
+  problemType,
+  type ApiErrorCode,
+} from '../errors.js';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 
@@ -60,7 +74,11 @@ const english = problemTranslator(undefined);
  * whose message stays in the log, because internal messages can carry SQL or paths. The title is in the
  * translator's language; the detail is what the code wrote (it quotes input), in whatever language that is.
  */
-export function toProblem(err: unknown, instance: string, i18n: Translator = english): { problem: Problem; internal: boolean } {
+export function toProblem(
+  err: unknown,
+  instance: string,
+  i18n: Translator = english,
+): { problem: Problem; internal: boolean } {
   const e: ErrorLike = typeof err === 'object' && err !== null ? (err as ErrorLike) : {};
   let code: ApiErrorCode = 'INTERNAL';
   let detail: string | undefined;
@@ -116,10 +134,14 @@ export function problemMiddleware(logger: Logger): Middleware {
       // RFC 9110 §11.6.1: a 401 names the scheme; RFC 6750 §3 adds the error for a token that failed.
       if (problem.status === 401) {
         const presented = ctx.get('Authorization') !== '';
-        ctx.set('WWW-Authenticate', presented ? 'Bearer realm="clutch", error="invalid_token"' : 'Bearer realm="clutch"');
+        ctx.set(
+          'WWW-Authenticate',
+          presented ? 'Bearer realm="clutch", error="invalid_token"' : 'Bearer realm="clutch"',
+        );
       }
       // RFC 9110 §10.2.3: a 429 (rate limits) says when to come back.
-      if (problem.status === 429 && typeof problem.retryAfterSeconds === 'number') ctx.set('Retry-After', String(problem.retryAfterSeconds));
+      if (problem.status === 429 && typeof problem.retryAfterSeconds === 'number')
+        ctx.set('Retry-After', String(problem.retryAfterSeconds));
       ctx.type = PROBLEM_CONTENT_TYPE;
       ctx.body = problem;
     }

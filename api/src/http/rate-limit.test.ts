@@ -23,7 +23,12 @@ describe('REST rate limits (finding 12.5)', () => {
       requireAuth: true,
       adminToken: ADMIN,
       trustProxy: true,
-      rateLimit: { perPrincipal: 3, perIp: 8, windowSeconds: 60, authFailures: { freeFailures: 2, baseBlockSeconds: 1, maxBlockSeconds: 4 } },
+      rateLimit: {
+        perPrincipal: 3,
+        perIp: 8,
+        windowSeconds: 60,
+        authFailures: { freeFailures: 2, baseBlockSeconds: 1, maxBlockSeconds: 4 },
+      },
     });
   });
 
@@ -44,12 +49,15 @@ describe('REST rate limits (finding 12.5)', () => {
     expectLimited(refused, 'principal');
     expect(refused.headers.get('ratelimit')).toMatch(/"principal";r=0;t=\d+$/);
     // Other callers are not affected.
-    expect((await call(fx.api.url, 'GET', '/api/vehicles', { token: ADMIN, headers: from('198.51.100.5') })).status).toBe(200);
+    expect(
+      (await call(fx.api.url, 'GET', '/api/vehicles', { token: ADMIN, headers: from('198.51.100.5') })).status,
+    ).toBe(200);
   });
 
   it('limits each address, whoever it claims to be', async () => {
     const ip = from('192.0.2.77');
-    for (let i = 0; i < 8; i++) expect((await call(fx.api.url, 'GET', '/api/signals', { headers: ip })).status).toBe(200);
+    for (let i = 0; i < 8; i++)
+      expect((await call(fx.api.url, 'GET', '/api/signals', { headers: ip })).status).toBe(200);
     const refused = await call(fx.api.url, 'GET', '/api/signals', { headers: ip });
     expectLimited(refused, 'ip');
     expect(refused.headers.get('ratelimit-policy')).toBe('"ip";q=8;w=60');
@@ -58,7 +66,11 @@ describe('REST rate limits (finding 12.5)', () => {
 
   it('regression 12.5: failed bearer tokens from one address are delayed more and more, other addresses are not', async () => {
     const guesser = from('203.0.113.9');
-    const guess = (n: number): Promise<Reply> => call(fx.api.url, 'GET', '/api/vehicles', { token: `ck_0123456789abcdef_guess${String(n).padStart(16, '0')}`, headers: guesser });
+    const guess = (n: number): Promise<Reply> =>
+      call(fx.api.url, 'GET', '/api/vehicles', {
+        token: `ck_0123456789abcdef_guess${String(n).padStart(16, '0')}`,
+        headers: guesser,
+      });
     expect((await guess(1)).status).toBe(401);
     expect((await guess(2)).status).toBe(401);
     expect((await guess(3)).status).toBe(401);
@@ -67,7 +79,9 @@ describe('REST rate limits (finding 12.5)', () => {
     const blocked = await call(fx.api.url, 'GET', '/api/vehicles', { token: ADMIN, headers: guesser });
     expectLimited(blocked, 'auth-failures');
     // A good caller elsewhere is untouched.
-    expect((await call(fx.api.url, 'GET', '/api/vehicles', { token: ADMIN, headers: from('203.0.113.10') })).status).toBe(200);
+    expect(
+      (await call(fx.api.url, 'GET', '/api/vehicles', { token: ADMIN, headers: from('203.0.113.10') })).status,
+    ).toBe(200);
     // After the delay, one more wrong guess earns a longer one.
     await new Promise((r) => setTimeout(r, Number(blocked.headers.get('retry-after')) * 1000 + 50));
     expect((await guess(5)).status).toBe(401);

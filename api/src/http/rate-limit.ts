@@ -69,7 +69,12 @@ function makeBucket(name: string, points: number, windowSeconds: number, redis: 
   const limiter =
     redis === undefined
       ? new RateLimiterMemory(base)
-      : new RateLimiterRedis({ ...base, storeClient: redis, rejectIfRedisNotReady: true, insuranceLimiter: new RateLimiterMemory(base) });
+      : new RateLimiterRedis({
+          ...base,
+          storeClient: redis,
+          rejectIfRedisNotReady: true,
+          insuranceLimiter: new RateLimiterMemory(base),
+        });
   return { name, points, limiter };
 }
 
@@ -83,7 +88,13 @@ function report(ctx: Context, bucket: Bucket, windowSeconds: number, res: RateLi
   ctx.set('RateLimit', state.current.join(', '));
 }
 
-async function count(ctx: Context, bucket: Bucket | undefined, windowSeconds: number, key: string, who: string): Promise<void> {
+async function count(
+  ctx: Context,
+  bucket: Bucket | undefined,
+  windowSeconds: number,
+  key: string,
+  who: string,
+): Promise<void> {
   if (!bucket) return;
   let res: RateLimiterRes;
   try {
@@ -94,10 +105,14 @@ async function count(ctx: Context, bucket: Bucket | undefined, windowSeconds: nu
     if (!(err instanceof RateLimiterRes)) return;
     report(ctx, bucket, windowSeconds, err);
     const retryAfterSeconds = Math.max(1, Math.ceil(err.msBeforeNext / 1000));
-    throw apiError('RATE_LIMITED', `More than ${bucket.points} requests in ${windowSeconds} s ${who}; retry in ${retryAfterSeconds} s`, {
-      retryAfterSeconds,
-      policy: bucket.name,
-    });
+    throw apiError(
+      'RATE_LIMITED',
+      `More than ${bucket.points} requests in ${windowSeconds} s ${who}; retry in ${retryAfterSeconds} s`,
+      {
+        retryAfterSeconds,
+        policy: bucket.name,
+      },
+    );
   }
   report(ctx, bucket, windowSeconds, res);
 }
@@ -124,14 +139,19 @@ export function createRateLimits(options: RateLimitOptions = {}): RateLimits {
   const principalBucket = makeBucket('principal', settings.perPrincipal, settings.windowSeconds, options.redis);
   const logins =
     options.loginLimiter ??
-    createLoginLimiter({ ...(options.redis !== undefined ? { redis: options.redis } : {}), ...(options.authFailures ? { ip: options.authFailures } : {}) });
+    createLoginLimiter({
+      ...(options.redis !== undefined ? { redis: options.redis } : {}),
+      ...(options.authFailures ? { ip: options.authFailures } : {}),
+    });
 
   return {
     perIp: (prefix) => async (ctx, next) => {
-      if (ctx.path === prefix || ctx.path.startsWith(`${prefix}/`)) await count(ctx, ipBucket, settings.windowSeconds, addressKey(ctx.ip), 'from this address');
+      if (ctx.path === prefix || ctx.path.startsWith(`${prefix}/`))
+        await count(ctx, ipBucket, settings.windowSeconds, addressKey(ctx.ip), 'from this address');
       return next();
     },
-    principal: (ctx, principal) => count(ctx, principalBucket, settings.windowSeconds, principalKey(principal, ctx.ip), 'for this credential'),
+    principal: (ctx, principal) =>
+      count(ctx, principalBucket, settings.windowSeconds, principalKey(principal, ctx.ip), 'for this credential'),
     guard: (authenticate) => async (authorization, ip) => {
       // No token: nothing is being guessed (dev admin or a plain 401).
       if (authorization === undefined) return authenticate(undefined);
@@ -139,10 +159,14 @@ export function createRateLimits(options: RateLimitOptions = {}): RateLimits {
       if (!verdict.allowed) {
         // Refused before the token is looked at: a blocked guesser learns nothing, not even "valid".
         const retryAfterSeconds = Math.max(1, Math.ceil(verdict.retryAfterMs / 1000));
-        throw apiError('RATE_LIMITED', `Too many failed authentications from this address; retry in ${retryAfterSeconds} s`, {
-          retryAfterSeconds,
-          policy: 'auth-failures',
-        });
+        throw apiError(
+          'RATE_LIMITED',
+          `Too many failed authentications from this address; retry in ${retryAfterSeconds} s`,
+          {
+            retryAfterSeconds,
+            policy: 'auth-failures',
+          },
+        );
       }
       try {
         return await authenticate(authorization);

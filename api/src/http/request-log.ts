@@ -9,7 +9,10 @@ export function requestLog(logger: Logger): Middleware {
       await next();
     } finally {
       if (logger.isLevelEnabled('debug')) {
-        logger.debug({ method: ctx.method, url: ctx.originalUrl, status: ctx.status, ms: Math.round(performance.now() - started) }, 'request');
+        logger.debug(
+          { method: ctx.method, url: ctx.originalUrl, status: ctx.status, ms: Math.round(performance.now() - started) },
+          'request',
+        );
       }
     }
   };

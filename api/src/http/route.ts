@@ -44,7 +44,8 @@ export interface RouteSpec {
 }
 
 /** POSTs create or move something: they honour Idempotency-Key unless declared otherwise. */
-export const honoursIdempotencyKey = (spec: Pick<RouteSpec, 'method' | 'idempotent'>): boolean => spec.idempotent ?? spec.method === 'post';
+export const honoursIdempotencyKey = (spec: Pick<RouteSpec, 'method' | 'idempotent'>): boolean =>
+  spec.idempotent ?? spec.method === 'post';
 
 export interface RouteRequest<P, Q, B> {
   params: P;
@@ -57,8 +58,10 @@ export interface RouteRequest<P, Q, B> {
   ctx: Context;
 }
 
-export interface RouteDefinition<P extends z.ZodType, Q extends z.ZodType, B extends z.ZodType>
-  extends Omit<RouteSpec, 'params' | 'query' | 'body' | 'access'> {
+export interface RouteDefinition<P extends z.ZodType, Q extends z.ZodType, B extends z.ZodType> extends Omit<
+  RouteSpec,
+  'params' | 'query' | 'body' | 'access'
+> {
   access: Exclude<Access, 'public'>;
   params?: P;
   query?: Q;
@@ -101,9 +104,11 @@ export class ApiRouter {
     return this.deps.authenticate(authorization, ctx.ip);
   }
 
-  route<P extends z.ZodType = z.ZodUndefined, Q extends z.ZodType = z.ZodUndefined, B extends z.ZodType = z.ZodUndefined>(
-    definition: RouteDefinition<P, Q, B>,
-  ): void {
+  route<
+    P extends z.ZodType = z.ZodUndefined,
+    Q extends z.ZodType = z.ZodUndefined,
+    B extends z.ZodType = z.ZodUndefined,
+  >(definition: RouteDefinition<P, Q, B>): void {
     const { handle, ...spec } = definition;
     this.specs.push(spec);
     const idempotent = honoursIdempotencyKey(spec);

@@ -1,7 +1,8 @@
 import type { Middleware } from 'koa';
 
 // The pages load only same-origin scripts and talk only to this server (HTTP and the Socket.io socket).
-const CSP = "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
+const CSP =
+  "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
 
 export function securityHeaders(): Middleware {
   return async (ctx, next) => {

@@ -58,10 +58,14 @@ describe('static files', () => {
     await first.text();
     // Not fetch: it adds `Cache-Control: no-cache` to conditional requests, which forces a full answer.
     const status = await new Promise<number | undefined>((resolve, reject) => {
-      httpGet(`${fx.api.url}/style.css`, { headers: { 'if-modified-since': first.headers.get('last-modified') ?? '' } }, (res) => {
-        res.resume();
-        resolve(res.statusCode);
-      }).on('error', reject);
+      httpGet(
+        `${fx.api.url}/style.css`,
+        { headers: { 'if-modified-since': first.headers.get('last-modified') ?? '' } },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode);
+        },
+      ).on('error', reject);
     });
     expect(status).toBe(304);
   });
@@ -75,7 +79,15 @@ describe('static files', () => {
   });
 
   it('never serves files outside the web root (directory traversal)', async () => {
-    for (const target of ['/../secret.txt', '/js/../../secret.txt', '/%2e%2e/secret.txt', '/%2e%2e%2fsecret.txt', '/js/%2e%2e%2f%2e%2e%2fsecret.txt', '/..%5csecret.txt', '/%00/../secret.txt']) {
+    for (const target of [
+      '/../secret.txt',
+      '/js/../../secret.txt',
+      '/%2e%2e/secret.txt',
+      '/%2e%2e%2fsecret.txt',
+      '/js/%2e%2e%2f%2e%2e%2fsecret.txt',
+      '/..%5csecret.txt',
+      '/%00/../secret.txt',
+    ]) {
       const response = await rawGet(target);
       expect(response, target).not.toContain('outside the web root');
       expect(response.split('\r\n')[0], target).toMatch(/^HTTP\/1\.1 (400|404)/);

@@ -1,11 +1,21 @@
 import type { LiveEvent } from '@clutch/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backends, call, CAR, startDriveFixture, TENANT, VEHICLE_MISSING, type DriveFixture, type Reply } from '../test-fixtures.js';
+import {
+  backends,
+  call,
+  CAR,
+  startDriveFixture,
+  TENANT,
+  VEHICLE_MISSING,
+  type DriveFixture,
+  type Reply,
+} from '../test-fixtures.js';
 
 describe.each(backends('api_location'))('location API on %s', (_name, open) => {
   let d: DriveFixture;
   let fx: DriveFixture['fx'];
-  const api = (method: string, path: string, options: Parameters<typeof call>[3] = {}): Promise<Reply> => call(fx.api.url, method, path, { token: d.acme, ...options });
+  const api = (method: string, path: string, options: Parameters<typeof call>[3] = {}): Promise<Reply> =>
+    call(fx.api.url, method, path, { token: d.acme, ...options });
   const iso = (ms: number): string => new Date(ms).toISOString();
 
   beforeAll(async () => {
@@ -30,24 +40,43 @@ describe.each(backends('api_location'))('location API on %s', (_name, open) => {
       expect(res.status).toBe(200);
       expect(res.body.stored).toBe(false);
       expect(events.filter((e) => e.type === 'location')).toEqual([
-        { type: 'location', tenantId: TENANT, vehicleId: CAR, at: iso(t), lat: 52.52, lon: 13.405, speedKmh: 42.5, headingDeg: 90 },
+        {
+          type: 'location',
+          tenantId: TENANT,
+          vehicleId: CAR,
+          at: iso(t),
+          lat: 52.52,
+          lon: 13.405,
+          speedKmh: 42.5,
+          headingDeg: 90,
+        },
       ]);
     } finally {
       stop();
     }
     const track = await api('GET', `/api/telematics/history?vehicleId=${CAR}`);
     expect(track.status).toBe(200);
-    expect(track.body.points).toEqual([{ time: iso(t), lat: 52.52, lon: 13.405, altM: null, speedKmh: 42.5, headingDeg: 90, hdop: null, satellites: 9 }]);
-    for (const [body, pointer] of [[{ ...fix, lat: 91 }, '/body/lat'], [{ ...fix, v: 2 }, '/body/v'], [{ ...fix, vehicleId: 'x' }, '/body/vehicleId'], [{ ...fix, extra: true }, '/body']] as const) {
+    expect(track.body.points).toEqual([
+      { time: iso(t), lat: 52.52, lon: 13.405, altM: null, speedKmh: 42.5, headingDeg: 90, hdop: null, satellites: 9 },
+    ]);
+    for (const [body, pointer] of [
+      [{ ...fix, lat: 91 }, '/body/lat'],
+      [{ ...fix, v: 2 }, '/body/v'],
+      [{ ...fix, vehicleId: 'x' }, '/body/vehicleId'],
+      [{ ...fix, extra: true }, '/body'],
+    ] as const) {
       const bad = await api('POST', '/api/telematics/gps', { token: d.adminToken, body });
       expect(bad.body.code).toBe('VALIDATION_FAILED');
       expect((bad.body.errors as { pointer: string }[])[0]?.pointer).toBe(pointer);
     }
-    expect((await api('POST', '/api/telematics/gps', { token: d.adminToken, body: { ...fix, vehicleId: VEHICLE_MISSING } })).body.code).toBe('VEHICLE_NOT_FOUND');
+    expect(
+      (await api('POST', '/api/telematics/gps', { token: d.adminToken, body: { ...fix, vehicleId: VEHICLE_MISSING } }))
+        .body.code,
+    ).toBe('VEHICLE_NOT_FOUND');
     expect((await api('POST', '/api/telematics/gps', { body: fix })).body.code).toBe('FORBIDDEN');
   });
 
-  it('keeps the GPS track inside the caller\'s tenant (another tenant\'s vehicle is 404)', async () => {
+  it("keeps the GPS track inside the caller's tenant (another tenant's vehicle is 404)", async () => {
     const res = await api('GET', `/api/telematics/history?vehicleId=${CAR}`, { token: d.globex });
     expect(res.status).toBe(404);
     expect(res.body.code).toBe('VEHICLE_NOT_FOUND');

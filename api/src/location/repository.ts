@@ -16,7 +16,9 @@ export class LocationsRepository {
   constructor(private readonly db: Queryable) {}
 
   async vehicleTenant(vehicleId: string): Promise<string | undefined> {
-    const { rows } = await this.db.query<{ tenant_id: string }>('SELECT tenant_id FROM vehicles WHERE id = $1', [vehicleId]);
+    const { rows } = await this.db.query<{ tenant_id: string }>('SELECT tenant_id FROM vehicles WHERE id = $1', [
+      vehicleId,
+    ]);
     return rows[0]?.tenant_id;
   }
 
@@ -27,7 +29,18 @@ export class LocationsRepository {
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
        ON CONFLICT (vehicle_id, time) DO NOTHING
        RETURNING time`,
-      [new Date(fix.t), tenantId, vehicleId, fix.lat, fix.lon, fix.altM ?? null, fix.speedKmh ?? null, fix.headingDeg ?? null, fix.hdop ?? null, fix.satellites ?? null],
+      [
+        new Date(fix.t),
+        tenantId,
+        vehicleId,
+        fix.lat,
+        fix.lon,
+        fix.altM ?? null,
+        fix.speedKmh ?? null,
+        fix.headingDeg ?? null,
+        fix.hdop ?? null,
+        fix.satellites ?? null,
+      ],
     );
     return rows.length > 0;
   }

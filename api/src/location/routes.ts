@@ -13,8 +13,14 @@ const historyQuery = timeRangeQuery.extend({
 });
 
 const pointSchema = z.object({
-  time: z.string(), lat: z.number(), lon: z.number(), altM: z.number().nullable(), speedKmh: z.number().nullable(),
-  headingDeg: z.number().nullable(), hdop: z.number().nullable(), satellites: z.int().nullable(),
+  time: z.string(),
+  lat: z.number(),
+  lon: z.number(),
+  altM: z.number().nullable(),
+  speedKmh: z.number().nullable(),
+  headingDeg: z.number().nullable(),
+  hdop: z.number().nullable(),
+  satellites: z.int().nullable(),
 });
 
 export function locationRoutes(router: ApiRouter, locations: LocationService): void {
@@ -25,7 +31,11 @@ export function locationRoutes(router: ApiRouter, locations: LocationService): v
     summary: 'Record a GPS fix for a vehicle (idempotent on vehicle and time: a repeat answers 200 with stored=false)',
     access: 'admin',
     body: gpsBody,
-    response: { status: 201, description: 'Stored', schema: z.object({ vehicleId: z.string(), time: z.string(), stored: z.boolean() }) },
+    response: {
+      status: 201,
+      description: 'Stored',
+      schema: z.object({ vehicleId: z.string(), time: z.string(), stored: z.boolean() }),
+    },
     errors: ['VEHICLE_NOT_FOUND'],
     handle: async ({ scope, body, ctx }) => {
       const { vehicleId, ...fix } = body;
@@ -45,7 +55,13 @@ export function locationRoutes(router: ApiRouter, locations: LocationService): v
     response: {
       status: 200,
       description: 'Track',
-      schema: z.object({ vehicleId: z.string(), from: z.string(), to: z.string(), points: z.array(pointSchema), truncated: z.boolean() }),
+      schema: z.object({
+        vehicleId: z.string(),
+        from: z.string(),
+        to: z.string(),
+        points: z.array(pointSchema),
+        truncated: z.boolean(),
+      }),
     },
     errors: ['VEHICLE_NOT_FOUND', 'TIME_RANGE_INVALID'],
     handle: ({ scope, query }) => locations.track(scope, query.vehicleId, query),

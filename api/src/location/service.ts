@@ -19,8 +19,14 @@ export const LOCATION_LIMITS = { defaultWindowMs: 24 * 3600_000, defaultLimit: 1
 
 const num = (v: number | null): number | null => (v === null ? null : Number(v));
 const toPoint = (r: LocationRow): TrackPoint => ({
-  time: toIso(r.time) ?? '', lat: Number(r.lat), lon: Number(r.lon), altM: num(r.alt_m), speedKmh: num(r.speed_kmh),
-  headingDeg: num(r.heading_deg), hdop: num(r.hdop), satellites: num(r.satellites),
+  time: toIso(r.time) ?? '',
+  lat: Number(r.lat),
+  lon: Number(r.lon),
+  altM: num(r.alt_m),
+  speedKmh: num(r.speed_kmh),
+  headingDeg: num(r.heading_deg),
+  hdop: num(r.hdop),
+  satellites: num(r.satellites),
 });
 
 export class LocationService {
@@ -30,7 +36,11 @@ export class LocationService {
   ) {}
 
   /** Stores one fix; a fix already stored for that vehicle and time is acknowledged, not duplicated. */
-  async record(scope: Scope, vehicleId: string, fix: LocationFix): Promise<{ vehicleId: string; time: string; stored: boolean }> {
+  async record(
+    scope: Scope,
+    vehicleId: string,
+    fix: LocationFix,
+  ): Promise<{ vehicleId: string; time: string; stored: boolean }> {
     const { tenantId, stored } = await scope.run(async (q) => {
       const repo = new LocationsRepository(q);
       const tenantId = await repo.vehicleTenant(vehicleId);
@@ -39,18 +49,37 @@ export class LocationService {
     });
     const at = new Date(fix.t).toISOString();
     if (stored) {
-      this.bus.publish({ type: 'location', tenantId, vehicleId, at, lat: fix.lat, lon: fix.lon, speedKmh: fix.speedKmh, headingDeg: fix.headingDeg });
+      this.bus.publish({
+        type: 'location',
+        tenantId,
+        vehicleId,
+        at,
+        lat: fix.lat,
+        lon: fix.lon,
+        speedKmh: fix.speedKmh,
+        headingDeg: fix.headingDeg,
+      });
     }
     return { vehicleId, time: at, stored };
   }
 
-  async track(scope: Scope, vehicleId: string, query: { from?: Date | undefined; to?: Date | undefined; limit?: number | undefined }) {
+  async track(
+    scope: Scope,
+    vehicleId: string,
+    query: { from?: Date | undefined; to?: Date | undefined; limit?: number | undefined },
+  ) {
     const { from, to } = resolveRange(query.from, query.to, LOCATION_LIMITS.defaultWindowMs, this.now());
     const limit = query.limit ?? LOCATION_LIMITS.defaultLimit;
     const rows = await scope.run(async (q) => {
       await assertVehicle(q, vehicleId);
       return new LocationsRepository(q).track(vehicleId, from, to, limit + 1);
     });
-    return { vehicleId, from: from.toISOString(), to: to.toISOString(), points: rows.slice(0, limit).map(toPoint), truncated: rows.length > limit };
+    return {
+      vehicleId,
+      from: from.toISOString(),
+      to: to.toISOString(),
+      points: rows.slice(0, limit).map(toPoint),
+      truncated: rows.length > limit,
+    };
   }
 }

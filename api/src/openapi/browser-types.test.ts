@@ -17,7 +17,16 @@ import type { OpenApiDocument } from './document.js';
 
 const BROWSER_TYPES = fileURLToPath(new URL('../../../web/browser/api.ts', import.meta.url));
 
-type JsonSchema = { type?: string | string[]; properties?: Record<string, JsonSchema>; required?: string[]; items?: JsonSchema; anyOf?: JsonSchema[]; oneOf?: JsonSchema[]; enum?: unknown[]; const?: unknown };
+type JsonSchema = {
+  type?: string | string[];
+  properties?: Record<string, JsonSchema>;
+  required?: string[];
+  items?: JsonSchema;
+  anyOf?: JsonSchema[];
+  oneOf?: JsonSchema[];
+  enum?: unknown[];
+  const?: unknown;
+};
 
 /** Where a browser type comes from: a GET route's 200 body, then a path inside it (`[]` = array items, a number = union variant). */
 interface Source {
@@ -79,7 +88,12 @@ function nonNull(s: JsonSchema): JsonSchema {
 function at(schema: JsonSchema, steps: readonly (string | number)[]): JsonSchema {
   let s = schema;
   for (const step of steps) {
-    const next = typeof step === 'number' ? (s.anyOf ?? s.oneOf)?.[step] : step === '[]' ? nonNull(s).items : nonNull(s).properties?.[step];
+    const next =
+      typeof step === 'number'
+        ? (s.anyOf ?? s.oneOf)?.[step]
+        : step === '[]'
+          ? nonNull(s).items
+          : nonNull(s).properties?.[step];
     if (!next) throw new Error(`no ${String(step)} in ${JSON.stringify(s).slice(0, 200)}`);
     s = next;
   }
@@ -87,13 +101,23 @@ function at(schema: JsonSchema, steps: readonly (string | number)[]): JsonSchema
 }
 
 function loadBrowserTypes(): { checker: ts.TypeChecker; interfaces: Map<string, ts.Type> } {
-  const program = ts.createProgram([BROWSER_TYPES], { strict: true, noEmit: true, target: ts.ScriptTarget.ES2022, lib: ['lib.es2022.d.ts', 'lib.dom.d.ts'], types: [], noResolve: true });
+  const program = ts.createProgram([BROWSER_TYPES], {
+    strict: true,
+    noEmit: true,
+    target: ts.ScriptTarget.ES2022,
+    lib: ['lib.es2022.d.ts', 'lib.dom.d.ts'],
+    types: [],
+    noResolve: true,
+  });
   const checker = program.getTypeChecker();
   const file = program.getSourceFile(BROWSER_TYPES);
   if (!file) throw new Error(`cannot read ${BROWSER_TYPES}`);
   const interfaces = new Map<string, ts.Type>();
   for (const statement of file.statements) {
-    if (ts.isInterfaceDeclaration(statement) && statement.modifiers?.some((m) => m.kind === ts.SyntaxKind.ExportKeyword)) {
+    if (
+      ts.isInterfaceDeclaration(statement) &&
+      statement.modifiers?.some((m) => m.kind === ts.SyntaxKind.ExportKeyword)
+    ) {
       interfaces.set(statement.name.text, checker.getTypeAtLocation(statement.name));
     }
   }
@@ -101,7 +125,10 @@ function loadBrowserTypes(): { checker: ts.TypeChecker; interfaces: Map<string, 
 }
 
 /** What a TypeScript type accepts, by JSON kind, with its string literals when it is a literal union. */
-function tsKinds(checker: ts.TypeChecker, type: ts.Type): { kinds: Set<Kind>; literals?: Set<string>; element?: ts.Type; object?: ts.Type } {
+function tsKinds(
+  checker: ts.TypeChecker,
+  type: ts.Type,
+): { kinds: Set<Kind>; literals?: Set<string>; element?: ts.Type; object?: ts.Type } {
   const kinds = new Set<Kind>();
   const literals = new Set<string>();
   let plainString = false;
@@ -126,7 +153,12 @@ function tsKinds(checker: ts.TypeChecker, type: ts.Type): { kinds: Set<Kind>; li
       object = t;
     }
   }
-  return { kinds, ...(literals.size > 0 && !plainString ? { literals } : {}), ...(element ? { element } : {}), ...(object ? { object } : {}) };
+  return {
+    kinds,
+    ...(literals.size > 0 && !plainString ? { literals } : {}),
+    ...(element ? { element } : {}),
+    ...(object ? { object } : {}),
+  };
 }
 
 /** Why the server's schema could break code written against the browser's type; empty when it cannot. */
@@ -136,19 +168,29 @@ function mismatches(checker: ts.TypeChecker, type: ts.Type, schema: JsonSchema, 
   const sent = schemaKinds(schema);
   if (!expected.kinds.has('any')) {
     for (const kind of sent) {
-      if (!expected.kinds.has(kind)) problems.push(`${where}: the server may send ${kind === 'any' ? 'anything' : kind}, the browser expects ${[...expected.kinds].join(' | ')}`);
+      if (!expected.kinds.has(kind))
+        problems.push(
+          `${where}: the server may send ${kind === 'any' ? 'anything' : kind}, the browser expects ${[...expected.kinds].join(' | ')}`,
+        );
     }
   }
   if (expected.literals) {
     const values = schemaEnum(schema);
-    if (!values) problems.push(`${where}: the server sends any string, the browser expects one of ${[...expected.literals].join(', ')}`);
-    else for (const v of values) if (!expected.literals.has(String(v))) problems.push(`${where}: the server may send "${String(v)}", unknown to the browser`);
+    if (!values)
+      problems.push(
+        `${where}: the server sends any string, the browser expects one of ${[...expected.literals].join(', ')}`,
+      );
+    else
+      for (const v of values)
+        if (!expected.literals.has(String(v)))
+          problems.push(`${where}: the server may send "${String(v)}", unknown to the browser`);
   }
   if (expected.element && sent.has('array')) {
     const items = nonNull(schema).items;
     if (items) problems.push(...mismatches(checker, expected.element, items, `${where}[]`));
   }
-  if (expected.object && sent.has('object')) problems.push(...objectMismatches(checker, expected.object, nonNull(schema), where));
+  if (expected.object && sent.has('object'))
+    problems.push(...objectMismatches(checker, expected.object, nonNull(schema), where));
   return problems;
 }
 
@@ -163,11 +205,14 @@ function objectMismatches(checker: ts.TypeChecker, type: ts.Type, schema: JsonSc
       continue;
     }
     const optional = (prop.flags & ts.SymbolFlags.Optional) !== 0;
-    if (!optional && !required.has(name)) problems.push(`${where}.${name}: required by the browser, optional on the server`);
+    if (!optional && !required.has(name))
+      problems.push(`${where}.${name}: required by the browser, optional on the server`);
     const declaration = prop.valueDeclaration ?? prop.declarations?.[0];
     if (!declaration) continue;
     // An optional field's `undefined` is no JSON kind: tsKinds ignores it.
-    problems.push(...mismatches(checker, checker.getTypeOfSymbolAtLocation(prop, declaration), field, `${where}.${name}`));
+    problems.push(
+      ...mismatches(checker, checker.getTypeOfSymbolAtLocation(prop, declaration), field, `${where}.${name}`),
+    );
   }
   return problems;
 }
@@ -177,7 +222,13 @@ let document: OpenApiDocument;
 
 beforeAll(async () => {
   // Serving the document never touches the database, so none is opened.
-  server = await startApiServer({ db: {} as Database, bus: createInProcessBus(), health: async () => ({}), logger: pino({ level: 'silent' }), port: 0 });
+  server = await startApiServer({
+    db: {} as Database,
+    bus: createInProcessBus(),
+    health: async () => ({}),
+    logger: pino({ level: 'silent' }),
+    port: 0,
+  });
   const res = await fetch(`${server.url}/api/openapi.json`);
   expect(res.status).toBe(200);
   document = (await res.json()) as OpenApiDocument;
@@ -188,26 +239,30 @@ afterAll(async () => {
 });
 
 function responseSchema(route: string): JsonSchema {
-  const operation = document.paths[route]?.get as { responses: Record<string, { content?: Record<string, { schema: JsonSchema }> }> } | undefined;
+  const operation = document.paths[route]?.get as
+    { responses: Record<string, { content?: Record<string, { schema: JsonSchema }> }> } | undefined;
   const schema = operation?.responses['200']?.content?.['application/json']?.schema;
   if (!schema || Object.keys(schema).length === 0) throw new Error(`GET ${route} documents no response schema`);
   return schema;
 }
 
-describe('the browser\'s API types (web/browser/api.ts) against /api/openapi.json', () => {
+describe("the browser's API types (web/browser/api.ts) against /api/openapi.json", () => {
   const { checker, interfaces } = loadBrowserTypes();
 
   it('knows where every exported interface of the browser comes from', () => {
     expect([...interfaces.keys()].sort()).toEqual(Object.keys(SOURCES).sort());
   });
 
-  it.each(Object.entries(SOURCES).filter((e): e is [string, Source[]] => Array.isArray(e[1])))('%s matches what the server sends', (name, sources) => {
-    const type = interfaces.get(name)!;
-    for (const source of sources) {
-      const where = `${name} (GET ${source.route} ${source.at.join('.')})`;
-      expect(mismatches(checker, type, at(responseSchema(source.route), source.at), where)).toEqual([]);
-    }
-  });
+  it.each(Object.entries(SOURCES).filter((e): e is [string, Source[]] => Array.isArray(e[1])))(
+    '%s matches what the server sends',
+    (name, sources) => {
+      const type = interfaces.get(name)!;
+      for (const source of sources) {
+        const where = `${name} (GET ${source.route} ${source.at.join('.')})`;
+        expect(mismatches(checker, type, at(responseSchema(source.route), source.at), where)).toEqual([]);
+      }
+    },
+  );
 
   it('catches a server change that would break the pages (planted: a nullable name, a missing field, a new enum value)', () => {
     const vehicle = structuredClone(at(responseSchema('/api/vehicles/{id}'), []));
@@ -217,10 +272,12 @@ describe('the browser\'s API types (web/browser/api.ts) against /api/openapi.jso
     expect(mismatches(checker, interfaces.get('Vehicle')!, vehicle, 'Vehicle')).toEqual([
       'Vehicle.name: the server may send null, the browser expects string',
       'Vehicle.deviceIds: required by the browser, optional on the server',
-      'Vehicle.online: not in the server\'s response',
+      "Vehicle.online: not in the server's response",
     ]);
     const code = structuredClone(at(responseSchema('/api/obd2/diagnostics/{vehicleId}'), ['current', '[]']));
     code.properties!.kind = { type: 'string', enum: ['stored', 'pending', 'permanent', 'historic'] };
-    expect(mismatches(checker, interfaces.get('TroubleCode')!, code, 'TroubleCode')).toEqual(['TroubleCode.kind: the server may send "historic", unknown to the browser']);
+    expect(mismatches(checker, interfaces.get('TroubleCode')!, code, 'TroubleCode')).toEqual([
+      'TroubleCode.kind: the server may send "historic", unknown to the browser',
+    ]);
   });
 });

@@ -29,19 +29,25 @@ interface Operation {
 
 /** Zod -> JSON Schema (draft 2020-12, which OpenAPI 3.1 uses), as the client sends it (`io: 'input'`). */
 export function jsonSchema(schema: z.ZodType): JsonSchema {
-  const { $schema: _drop, ...rest } = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any', target: 'draft-2020-12' }) as JsonSchema;
+  const { $schema: _drop, ...rest } = z.toJSONSchema(schema, {
+    io: 'input',
+    unrepresentable: 'any',
+    target: 'draft-2020-12',
+  }) as JsonSchema;
   return rest;
 }
 
 /** `/vehicles/:id` -> `/vehicles/{id}`. */
-export const openApiPath = (prefix: string, koaPath: string): string => prefix + koaPath.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
+export const openApiPath = (prefix: string, koaPath: string): string =>
+  prefix + koaPath.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
 
 /** draft-ietf-httpapi-idempotency-key-header: the same key and body replay the stored response for 24 h. */
 const IDEMPOTENCY_KEY_PARAMETER: JsonSchema = {
   name: 'Idempotency-Key',
   in: 'header',
   required: false,
-  description: 'A unique key (sf-string, at most 255 characters): a repeat with the same key and body within 24 h returns the stored response with `Idempotent-Replayed: true`',
+  description:
+    'A unique key (sf-string, at most 255 characters): a repeat with the same key and body within 24 h returns the stored response with `Idempotent-Replayed: true`',
   schema: { type: 'string', maxLength: 257 },
 };
 
@@ -74,12 +80,21 @@ function parameters(schema: z.ZodType | undefined, where: 'path' | 'query'): Jso
   const required = new Set((s.required as string[] | undefined) ?? []);
   return Object.entries((s.properties as Record<string, JsonSchema> | undefined) ?? {}).map(([name, prop]) => {
     const { description, ...rest } = prop;
-    return { name, in: where, required: where === 'path' || required.has(name), schema: rest, ...(description ? { description } : {}) };
+    return {
+      name,
+      in: where,
+      required: where === 'path' || required.has(name),
+      schema: rest,
+      ...(description ? { description } : {}),
+    };
   });
 }
 
 function operationId(spec: RouteSpec): string {
-  const words = spec.path.split('/').filter(Boolean).map((w) => (w.startsWith(':') ? `by-${w.slice(1)}` : w));
+  const words = spec.path
+    .split('/')
+    .filter(Boolean)
+    .map((w) => (w.startsWith(':') ? `by-${w.slice(1)}` : w));
   return [spec.method, ...words].join('-').replace(/[-_]+([a-zA-Z0-9])/g, (_m, c: string) => c.toUpperCase());
 }
 
@@ -89,12 +104,19 @@ export function buildOpenApi(specs: readonly RouteSpec[], prefix: string, versio
   for (const spec of specs) {
     const problems = routeProblems(spec);
     const byStatus = new Map<number, ApiErrorCode[]>();
-    for (const code of problems) byStatus.set(apiErrors[code].status, [...(byStatus.get(apiErrors[code].status) ?? []), code]);
+    for (const code of problems)
+      byStatus.set(apiErrors[code].status, [...(byStatus.get(apiErrors[code].status) ?? []), code]);
     const responses: Operation['responses'] = {
       [String(spec.response.status)]: {
         description: spec.response.description,
-        ...(spec.response.headers ? { headers: Object.fromEntries(spec.response.headers.map((h) => [h, { schema: { type: 'string' } }])) } : {}),
-        ...(spec.response.status !== 204 ? { content: { 'application/json': { schema: spec.response.schema ? jsonSchema(spec.response.schema) : {} } } } : {}),
+        ...(spec.response.headers
+          ? { headers: Object.fromEntries(spec.response.headers.map((h) => [h, { schema: { type: 'string' } }])) }
+          : {}),
+        ...(spec.response.status !== 204
+          ? {
+              content: { 'application/json': { schema: spec.response.schema ? jsonSchema(spec.response.schema) : {} } },
+            }
+          : {}),
       },
     };
     for (const [status, codes] of [...byStatus].sort((a, b) => a[0] - b[0])) {
@@ -102,7 +124,12 @@ export function buildOpenApi(specs: readonly RouteSpec[], prefix: string, versio
         description: codes.map((c) => `${c}: ${apiErrors[c].title}`).join('; '),
         content: {
           [PROBLEM_CONTENT_TYPE]: {
-            schema: { allOf: [{ $ref: '#/components/schemas/Problem' }, { type: 'object', properties: { code: { enum: codes } } }] },
+            schema: {
+              allOf: [
+                { $ref: '#/components/schemas/Problem' },
+                { type: 'object', properties: { code: { enum: codes } } },
+              ],
+            },
           },
         },
       };
@@ -119,7 +146,8 @@ export function buildOpenApi(specs: readonly RouteSpec[], prefix: string, versio
     const params = [...parameters(spec.params, 'path'), ...parameters(spec.query, 'query')];
     if (spec.access !== 'public' && honoursIdempotencyKey(spec)) params.push(IDEMPOTENCY_KEY_PARAMETER);
     if (params.length > 0) operation.parameters = params;
-    if (spec.body) operation.requestBody = { required: true, content: { 'application/json': { schema: jsonSchema(spec.body) } } };
+    if (spec.body)
+      operation.requestBody = { required: true, content: { 'application/json': { schema: jsonSchema(spec.body) } } };
     (paths[openApiPath(prefix, spec.path)] ??= {})[spec.method] = operation;
   }
   const codes = Object.keys(apiErrors) as ApiErrorCode[];
@@ -137,7 +165,11 @@ export function buildOpenApi(specs: readonly RouteSpec[], prefix: string, versio
     paths,
     components: {
       securitySchemes: {
-        bearer: { type: 'http', scheme: 'bearer', description: 'Admin token, or partner API key ck_<id>_<secret> with scopes' },
+        bearer: {
+          type: 'http',
+          scheme: 'bearer',
+          description: 'Admin token, or partner API key ck_<id>_<secret> with scopes',
+        },
       },
       schemas: {
         Problem: {

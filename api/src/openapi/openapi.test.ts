@@ -14,7 +14,14 @@ let document: OpenApiDocument;
 
 beforeAll(async () => {
   // Serving the document never touches the database, so none is opened.
-  server = await startApiServer({ db: {} as Database, bus: createInProcessBus(), health: async () => ({}), logger: pino({ level: 'silent' }), port: 0, requireAuth: true });
+  server = await startApiServer({
+    db: {} as Database,
+    bus: createInProcessBus(),
+    health: async () => ({}),
+    logger: pino({ level: 'silent' }),
+    port: 0,
+    requireAuth: true,
+  });
   const res = await fetch(`${server.url}/api/openapi.json`);
   expect(res.status).toBe(200);
   document = (await res.json()) as OpenApiDocument;
@@ -36,13 +43,15 @@ describe('OpenAPI document', () => {
     const served = api.router.stack.flatMap((layer) =>
       layer.methods.filter((m) => m !== 'HEAD').map((m) => `${m.toLowerCase()} ${openApiPath('', String(layer.path))}`),
     );
-    const documented = Object.entries(document.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m} ${path}`));
+    const documented = Object.entries(document.paths).flatMap(([path, ops]) =>
+      Object.keys(ops).map((m) => `${m} ${path}`),
+    );
     expect(served.length).toBeGreaterThan(20);
     expect(documented.sort()).toEqual(served.sort());
     expect(served.every((r) => r.split(' ')[1]!.startsWith(`${API_PREFIX}/`))).toBe(true);
   });
 
-  it('lists each route\'s problems by status, with codes from the catalogue', () => {
+  it("lists each route's problems by status, with codes from the catalogue", () => {
     for (const spec of api.routes) {
       const op = document.paths[openApiPath(API_PREFIX, spec.path)]![spec.method]!;
       for (const code of routeProblems(spec)) {
@@ -57,8 +66,17 @@ describe('OpenAPI document', () => {
   it('describes inputs from the validation schemas', () => {
     const telemetry = document.paths['/api/vehicles/{id}/telemetry']!.get!;
     expect(telemetry.parameters).toContainEqual(expect.objectContaining({ name: 'id', in: 'path', required: true }));
-    expect(telemetry.parameters).toContainEqual(expect.objectContaining({ name: 'signal', in: 'query', required: true }));
-    expect(telemetry.parameters).toContainEqual(expect.objectContaining({ name: 'bucket', in: 'query', required: false, schema: { type: 'string', enum: ['1m', '1h'] } }));
+    expect(telemetry.parameters).toContainEqual(
+      expect.objectContaining({ name: 'signal', in: 'query', required: true }),
+    );
+    expect(telemetry.parameters).toContainEqual(
+      expect.objectContaining({
+        name: 'bucket',
+        in: 'query',
+        required: false,
+        schema: { type: 'string', enum: ['1m', '1h'] },
+      }),
+    );
     const command = document.paths['/api/vehicles/{id}/commands']!.post!;
     expect(command['x-access']).toBe('scope commands:write');
     expect(JSON.stringify(command.requestBody)).toContain('"maximum":600000');
@@ -73,7 +91,9 @@ describe('docs/api.md', () => {
 
   it('mentions every route', () => {
     const api = createApi({ db: {} as Database, bus: createInProcessBus(), health: async () => ({}) });
-    const missing = api.routes.map((r) => `${r.method.toUpperCase()} ${API_PREFIX}${r.path}`).filter((route) => !docs.includes(route));
+    const missing = api.routes
+      .map((r) => `${r.method.toUpperCase()} ${API_PREFIX}${r.path}`)
+      .filter((route) => !docs.includes(route));
     expect(missing).toEqual([]);
   });
 });

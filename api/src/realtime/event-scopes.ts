@@ -21,6 +21,8 @@ export const EVENT_SCOPES = {
 } as const satisfies Record<VehicleEvent['type'], ApiKeyScope>;
 
 /** Scopes that let a socket receive anything at all; a key with none of them has no reason to connect. */
-export const LIVE_SCOPES: readonly ApiKeyScope[] = API_KEY_SCOPES.filter((scope) => Object.values(EVENT_SCOPES).includes(scope as never));
+export const LIVE_SCOPES: readonly ApiKeyScope[] = API_KEY_SCOPES.filter((scope) =>
+  Object.values(EVENT_SCOPES).includes(scope as never),
+);
 
 export const scopeOfEvent = (type: VehicleEvent['type']): ApiKeyScope => EVENT_SCOPES[type];

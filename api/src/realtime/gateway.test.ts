@@ -53,15 +53,30 @@ describe('realtime gateway', () => {
 
     expect(received.map((m) => m.vehicleId)).toEqual([VEHICLE_A, VEHICLE_A]);
     expect(received.map((m) => m.readings[0]?.value)).toEqual([2, 4]);
-    expect(received[0]).toEqual({ vehicleId: VEHICLE_A, readings: readings(VEHICLE_A, 2).readings.map((r) => ({ ...r, time: expect.any(String) })) });
+    expect(received[0]).toEqual({
+      vehicleId: VEHICLE_A,
+      readings: readings(VEHICLE_A, 2).readings.map((r) => ({ ...r, time: expect.any(String) })),
+    });
   });
 
   it('relays presence to the vehicle room', async () => {
     const socket = await client();
     await request(socket, 'subscribe', { vehicleId: VEHICLE_B });
     const got = new Promise((resolve) => socket.once('presence', resolve));
-    fx.bus.publish({ type: 'presence', tenantId: TENANT, vehicleId: VEHICLE_B, deviceId: 'pi-b1', online: false, at: '2025-01-01T00:00:00.000Z' });
-    expect(await got).toEqual({ vehicleId: VEHICLE_B, deviceId: 'pi-b1', online: false, at: '2025-01-01T00:00:00.000Z' });
+    fx.bus.publish({
+      type: 'presence',
+      tenantId: TENANT,
+      vehicleId: VEHICLE_B,
+      deviceId: 'pi-b1',
+      online: false,
+      at: '2025-01-01T00:00:00.000Z',
+    });
+    expect(await got).toEqual({
+      vehicleId: VEHICLE_B,
+      deviceId: 'pi-b1',
+      online: false,
+      at: '2025-01-01T00:00:00.000Z',
+    });
   });
 
   it('stops delivering after unsubscribe', async () => {
@@ -78,9 +93,18 @@ describe('realtime gateway', () => {
 
   it('refuses malformed and unknown vehicles with a catalogue code', async () => {
     const socket = await client();
-    expect(await request(socket, 'subscribe', { vehicleId: 'nope' })).toMatchObject({ ok: false, error: { code: 'VALIDATION_FAILED' } });
-    expect(await request(socket, 'subscribe', 'garbage')).toMatchObject({ ok: false, error: { code: 'VALIDATION_FAILED' } });
-    expect(await request(socket, 'subscribe', { vehicleId: VEHICLE_MISSING })).toMatchObject({ ok: false, error: { code: 'VEHICLE_NOT_FOUND' } });
+    expect(await request(socket, 'subscribe', { vehicleId: 'nope' })).toMatchObject({
+      ok: false,
+      error: { code: 'VALIDATION_FAILED' },
+    });
+    expect(await request(socket, 'subscribe', 'garbage')).toMatchObject({
+      ok: false,
+      error: { code: 'VALIDATION_FAILED' },
+    });
+    expect(await request(socket, 'subscribe', { vehicleId: VEHICLE_MISSING })).toMatchObject({
+      ok: false,
+      error: { code: 'VEHICLE_NOT_FOUND' },
+    });
     const received: unknown[] = [];
     socket.on('readings', (m: unknown) => received.push(m));
     fx.bus.publish(readings(VEHICLE_MISSING, 6));

@@ -5,7 +5,13 @@ import type { Logger } from 'pino';
 import { Server as SocketIOServer, type Socket } from 'socket.io';
 import { z } from 'zod';
 import { apiErrors, type ApiErrorCode } from '../errors.js';
-import { allowAllHandshakes, allowAllSubscriptions, type HandshakeAuthenticator, type SocketPrincipal, type SubscribeAuthorizer } from './auth.js';
+import {
+  allowAllHandshakes,
+  allowAllSubscriptions,
+  type HandshakeAuthenticator,
+  type SocketPrincipal,
+  type SubscribeAuthorizer,
+} from './auth.js';
 import { EVENT_SCOPES, LIVE_SCOPES } from './event-scopes.js';
 
 export interface RealtimeDeps {
@@ -41,7 +47,8 @@ function failure(code: ApiErrorCode, message?: string): SubscribeAck {
   return { ok: false, error: { code, message: message ?? apiErrors[code].title } };
 }
 
-const principalOf = (socket: Socket): SocketPrincipal => (socket.data as { principal?: SocketPrincipal }).principal ?? {};
+const principalOf = (socket: Socket): SocketPrincipal =>
+  (socket.data as { principal?: SocketPrincipal }).principal ?? {};
 
 /** Ends the socket when its key expires; the timer goes when the socket does. */
 function endAtExpiry(socket: Socket, expiresAt: Date, log: Logger): void {
@@ -85,7 +92,8 @@ export function attachRealtime(server: HttpServer, deps: RealtimeDeps): SocketIO
         if (!principal) return next(new Error('unauthorized'));
         (socket.data as { principal?: SocketPrincipal }).principal = principal;
         // Joined during the handshake, so a revocation published from here on finds the socket.
-        if (principal.keyId !== undefined && principal.tenantId !== undefined) void socket.join(apiKeyRoom(principal.tenantId, principal.keyId));
+        if (principal.keyId !== undefined && principal.tenantId !== undefined)
+          void socket.join(apiKeyRoom(principal.tenantId, principal.keyId));
         next();
       },
       (err: unknown) => {
@@ -108,7 +116,8 @@ export function attachRealtime(server: HttpServer, deps: RealtimeDeps): SocketIO
       if (!parsed.success) return reply(failure('VALIDATION_FAILED', 'subscribe expects {vehicleId: <uuid>}'));
       const { vehicleId } = parsed.data;
       if (vehicles.has(vehicleId)) return reply({ ok: true });
-      if (vehicles.size >= maxSubscriptions) return reply(failure('SUBSCRIPTION_LIMIT', `at most ${maxSubscriptions} vehicles per connection`));
+      if (vehicles.size >= maxSubscriptions)
+        return reply(failure('SUBSCRIPTION_LIMIT', `at most ${maxSubscriptions} vehicles per connection`));
       try {
         // Same answer for "absent" and "not yours", so ids of other tenants cannot be probed.
         if (!(await deps.vehicleExists(vehicleId)) || !(await authorize(principal, vehicleId))) {

@@ -19,7 +19,12 @@ afterAll(async () => {
 });
 
 async function open(token: string): Promise<Socket> {
-  const socket = connect(fx.api.url, { transports: ['websocket'], reconnection: false, forceNew: true, auth: { token } });
+  const socket = connect(fx.api.url, {
+    transports: ['websocket'],
+    reconnection: false,
+    forceNew: true,
+    auth: { token },
+  });
   sockets.push(socket);
   await new Promise<void>((resolve, reject) => {
     socket.once('connect', resolve);
@@ -28,10 +33,16 @@ async function open(token: string): Promise<Socket> {
   return socket;
 }
 
-const subscribe = (socket: Socket, vehicleId: string): Promise<unknown> => socket.timeout(5000).emitWithAck('subscribe', { vehicleId });
+const subscribe = (socket: Socket, vehicleId: string): Promise<unknown> =>
+  socket.timeout(5000).emitWithAck('subscribe', { vehicleId });
 
 const keyWith = async (scopes: ApiKeyScope[], expiresAt?: Date): Promise<{ token: string; keyId: string }> =>
-  createApiKey(fx.db, { tenantId: TENANT, name: `live ${scopes.join(' ')}`, scopes, ...(expiresAt ? { expiresAt } : {}) });
+  createApiKey(fx.db, {
+    tenantId: TENANT,
+    name: `live ${scopes.join(' ')}`,
+    scopes,
+    ...(expiresAt ? { expiresAt } : {}),
+  });
 
 /** Everything a socket receives, by event name. */
 function record(socket: Socket): Map<string, unknown[]> {
@@ -48,12 +59,28 @@ async function settle(...all: Socket[]): Promise<void> {
 
 const at = '2030-01-01T00:00:00.000Z';
 const events: Record<VehicleEvent['type'], VehicleEvent> = {
-  readings: { type: 'readings', tenantId: TENANT, vehicleId: VEHICLE_A, readings: [{ signal: 'engine.rpm', time: at, value: 900 }] },
-  alert: { type: 'alert', tenantId: TENANT, vehicleId: VEHICLE_A, alert: { id: 'a1', kind: 'overheat', severity: 'warning', title: 't', explanation: 'e', signals: [], at } },
+  readings: {
+    type: 'readings',
+    tenantId: TENANT,
+    vehicleId: VEHICLE_A,
+    readings: [{ signal: 'engine.rpm', time: at, value: 900 }],
+  },
+  alert: {
+    type: 'alert',
+    tenantId: TENANT,
+    vehicleId: VEHICLE_A,
+    alert: { id: 'a1', kind: 'overheat', severity: 'warning', title: 't', explanation: 'e', signals: [], at },
+  },
   presence: { type: 'presence', tenantId: TENANT, vehicleId: VEHICLE_A, deviceId: 'pi-a1', online: true, at },
   location: { type: 'location', tenantId: TENANT, vehicleId: VEHICLE_A, at, lat: 52.5, lon: 13.4 },
   dtc: { type: 'dtc', tenantId: TENANT, vehicleId: VEHICLE_A, at, codes: [{ code: 'P0301', kind: 'stored' }] },
-  command: { type: 'command', tenantId: TENANT, vehicleId: VEHICLE_A, commandId: '11111111-2222-4333-8444-555555555555', status: 'sent' },
+  command: {
+    type: 'command',
+    tenantId: TENANT,
+    vehicleId: VEHICLE_A,
+    commandId: '11111111-2222-4333-8444-555555555555',
+    status: 'sent',
+  },
 };
 
 describe('Socket.io scopes (finding 12.4)', () => {
@@ -98,7 +125,8 @@ describe('Socket.io and key revocation (finding 12.3)', () => {
       const res = await call(fx.api.url, 'DELETE', `/api/api-keys/${TENANT}/${key.keyId}`, { token: ADMIN });
       expect(res.status).toBe(204);
       // The DELETE route announces the revocation on the bus; until it does, announce it as it will.
-      if (!published.some((e) => e.type === 'api-key-revoked')) fx.bus.publish({ type: 'api-key-revoked', tenantId: TENANT, keyId: key.keyId });
+      if (!published.some((e) => e.type === 'api-key-revoked'))
+        fx.bus.publish({ type: 'api-key-revoked', tenantId: TENANT, keyId: key.keyId });
     } finally {
       stop();
     }

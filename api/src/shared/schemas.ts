@@ -12,7 +12,9 @@ export const uuid = z.guid({ error: 'must be a UUID' });
 export const vehicleParams = z.object({ id: uuid });
 
 /** Tenant and device ids are MQTT topic segments (contracts `isValidSegment`). */
-export const segmentId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, { error: 'must be 1-64 characters of A-Z a-z 0-9 _ -' });
+export const segmentId = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{1,64}$/, { error: 'must be 1-64 characters of A-Z a-z 0-9 _ -' });
 
 export const isoTime = z.iso
   .datetime({ offset: true, error: 'must be an ISO 8601 date-time with Z or an offset' })

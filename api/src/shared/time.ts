@@ -7,7 +7,12 @@ export function toIso(value: Date | string | null): string | null {
 }
 
 /** Open-ended ranges run until now and back `windowMs`; from after to is refused. */
-export function resolveRange(from: Date | undefined, to: Date | undefined, windowMs: number, now: Date): { from: Date; to: Date } {
+export function resolveRange(
+  from: Date | undefined,
+  to: Date | undefined,
+  windowMs: number,
+  now: Date,
+): { from: Date; to: Date } {
   const end = to ?? now;
   const start = from ?? new Date(end.getTime() - windowMs);
   if (start.getTime() > end.getTime()) {

@@ -7,7 +7,9 @@ export function vehicleNotFound(id: string): Error {
 
 /** True when the vehicle is visible in this transaction (row-level security decides for partners). */
 export async function vehicleVisible(q: Queryable, id: string): Promise<boolean> {
-  const { rows } = await q.query<{ found: boolean }>('SELECT EXISTS (SELECT 1 FROM vehicles WHERE id = $1) AS found', [id]);
+  const { rows } = await q.query<{ found: boolean }>('SELECT EXISTS (SELECT 1 FROM vehicles WHERE id = $1) AS found', [
+    id,
+  ]);
   return rows[0]?.found === true;
 }
 

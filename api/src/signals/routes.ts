@@ -20,7 +20,13 @@ export const signalSchema = z.object({
 
 export function signalRoutes(router: ApiRouter): void {
   router.publicRoute(
-    { method: 'get', path: '/signals', tag: 'platform', summary: 'The signal catalogue (keys, units, plausible ranges)', response: { status: 200, description: 'Catalogue', schema: z.object({ signals: z.array(signalSchema) }) } },
+    {
+      method: 'get',
+      path: '/signals',
+      tag: 'platform',
+      summary: 'The signal catalogue (keys, units, plausible ranges)',
+      response: { status: 200, description: 'Catalogue', schema: z.object({ signals: z.array(signalSchema) }) },
+    },
     (ctx) => {
       ctx.body = { signals: signalCatalogue };
     },

@@ -5,10 +5,18 @@ import { signalSchema } from './routes.js';
 
 let fx: Fixture;
 
-async function get(path: string, init?: RequestInit): Promise<{ status: number; type: string | null; body: Record<string, unknown>; headers: Headers }> {
+async function get(
+  path: string,
+  init?: RequestInit,
+): Promise<{ status: number; type: string | null; body: Record<string, unknown>; headers: Headers }> {
   const res = await fetch(fx.api.url + path, init);
   const text = await res.text();
-  return { status: res.status, type: res.headers.get('content-type'), body: text ? (JSON.parse(text) as Record<string, unknown>) : {}, headers: res.headers };
+  return {
+    status: res.status,
+    type: res.headers.get('content-type'),
+    body: text ? (JSON.parse(text) as Record<string, unknown>) : {},
+    headers: res.headers,
+  };
 }
 
 // The catalogue never touches the database: one engine is enough.
@@ -30,6 +38,7 @@ describe('signals API', () => {
   });
 
   it('documents the catalogue with a schema every entry satisfies (strictly: no field undocumented)', () => {
-    for (const signal of signalCatalogue) expect(signalSchema.strict().safeParse(signal).success, signal.key).toBe(true);
+    for (const signal of signalCatalogue)
+      expect(signalSchema.strict().safeParse(signal).success, signal.key).toBe(true);
   });
 });

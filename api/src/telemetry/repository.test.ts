@@ -19,7 +19,9 @@ describe.each(implementations)('latest values on %s', (_name, open) => {
   beforeAll(async () => {
     db = await open();
     await db.query(`INSERT INTO tenants (id, name) VALUES ('acme', 'Acme')`);
-    const ids = await db.query<{ id: string }>(`INSERT INTO vehicles (tenant_id, name) VALUES ('acme', 'A'), ('acme', 'B') RETURNING id`);
+    const ids = await db.query<{ id: string }>(
+      `INSERT INTO vehicles (tenant_id, name) VALUES ('acme', 'A'), ('acme', 'B') RETURNING id`,
+    );
     [vehicle, other] = ids.rows.map((r) => r.id) as [string, string];
     const samples: [Date, string, number, number][] = [
       [at(3 * 3600_000), vehicle, sid('engine.rpm'), 800],
@@ -43,16 +45,33 @@ describe.each(implementations)('latest values on %s', (_name, open) => {
          FROM samples GROUP BY 1, 2, 3, 4`,
     );
     // A newer speed 20 minutes ago whose minute is not summed yet: its transaction left a mark.
-    await db.query(`INSERT INTO samples (time, tenant_id, vehicle_id, signal_id, value) VALUES ($1, 'acme', $2, $3, 57)`, [at(20 * MINUTE), vehicle, sid('vehicle.speed')]);
-    await db.query(`INSERT INTO rollup_dirty (vehicle_id, minute, worker) VALUES ($1, date_trunc('minute', $2::timestamptz), 'w1')`, [vehicle, at(20 * MINUTE)]);
+    await db.query(
+      `INSERT INTO samples (time, tenant_id, vehicle_id, signal_id, value) VALUES ($1, 'acme', $2, $3, 57)`,
+      [at(20 * MINUTE), vehicle, sid('vehicle.speed')],
+    );
+    await db.query(
+      `INSERT INTO rollup_dirty (vehicle_id, minute, worker) VALUES ($1, date_trunc('minute', $2::timestamptz), 'w1')`,
+      [vehicle, at(20 * MINUTE)],
+    );
   });
   afterAll(async () => {
     await db?.close();
   });
 
   const latest = async (vehicleId: string): Promise<Record<string, { value: number; time: string }>> => {
-    const rows = await new TelemetryRepository(db).latest(vehicleId, signalCatalogue.map((s) => s.id), at(30 * 24 * 3600_000), at(10 * MINUTE), at(-5 * MINUTE));
-    return Object.fromEntries(rows.map((r) => [signalCatalogue.find((s) => s.id === Number(r.signal_id))!.key, { value: Number(r.value), time: new Date(r.time).toISOString() }]));
+    const rows = await new TelemetryRepository(db).latest(
+      vehicleId,
+      signalCatalogue.map((s) => s.id),
+      at(30 * 24 * 3600_000),
+      at(10 * MINUTE),
+      at(-5 * MINUTE),
+    );
+    return Object.fromEntries(
+      rows.map((r) => [
+        signalCatalogue.find((s) => s.id === Number(r.signal_id))!.key,
+        { value: Number(r.value), time: new Date(r.time).toISOString() },
+      ]),
+    );
   };
 
   it('finds values older than the raw window through the rollups, and the newest sample inside that minute', async () => {
@@ -74,10 +93,21 @@ describe.each(implementations)('latest values on %s', (_name, open) => {
   it('under a tenant, sees the marks of its own vehicles only', async () => {
     await db.query(`INSERT INTO tenants (id, name) VALUES ('globex', 'Globex')`);
     const visible = async (tenant: string): Promise<number> =>
-      db.withTenant(tenant, async (tx) => (await tx.query<{ n: number }>('SELECT count(*)::int AS n FROM rollup_dirty')).rows[0]!.n);
+      db.withTenant(
+        tenant,
+        async (tx) => (await tx.query<{ n: number }>('SELECT count(*)::int AS n FROM rollup_dirty')).rows[0]!.n,
+      );
     expect(await visible('acme')).toBe(1);
     expect(await visible('globex')).toBe(0);
-    const scoped = await db.withTenant('acme', (tx) => new TelemetryRepository(tx).latest(vehicle, [sid('vehicle.speed')], at(30 * 24 * 3600_000), at(10 * MINUTE), at(-5 * MINUTE)));
+    const scoped = await db.withTenant('acme', (tx) =>
+      new TelemetryRepository(tx).latest(
+        vehicle,
+        [sid('vehicle.speed')],
+        at(30 * 24 * 3600_000),
+        at(10 * MINUTE),
+        at(-5 * MINUTE),
+      ),
+    );
     expect(scoped.map((r) => Number(r.value))).toEqual([57]);
   });
 
@@ -85,13 +115,19 @@ describe.each(implementations)('latest values on %s', (_name, open) => {
     // As ingest stored such rows before the time window: the sample, its minute's rollup and its mark.
     const future = [new Date(Date.UTC(2121, 0, 1)), at(-10 * MINUTE)];
     for (const [i, time] of future.entries()) {
-      await db.query(`INSERT INTO samples (time, tenant_id, vehicle_id, signal_id, value) VALUES ($1, 'acme', $2, $3, $4)`, [time, other, sid('engine.rpm'), 9000 + i]);
+      await db.query(
+        `INSERT INTO samples (time, tenant_id, vehicle_id, signal_id, value) VALUES ($1, 'acme', $2, $3, $4)`,
+        [time, other, sid('engine.rpm'), 9000 + i],
+      );
       await db.query(
         `INSERT INTO sample_rollups_1m (bucket, tenant_id, vehicle_id, signal_id, n, sum, min, max) VALUES (date_trunc('minute', $1::timestamptz), 'acme', $2, $3, 1, $4, $4, $4)`,
         [time, other, sid('engine.rpm'), 9000 + i],
       );
     }
-    await db.query(`INSERT INTO rollup_dirty (vehicle_id, minute, worker) VALUES ($1, date_trunc('minute', $2::timestamptz), 'w1')`, [other, future[0]]);
+    await db.query(
+      `INSERT INTO rollup_dirty (vehicle_id, minute, worker) VALUES ($1, date_trunc('minute', $2::timestamptz), 'w1')`,
+      [other, future[0]],
+    );
     expect(await latest(other)).toEqual({ 'engine.rpm': { value: 4444, time: at(5_000).toISOString() } });
   });
 });

@@ -24,7 +24,13 @@ export class TelemetryRepository {
    * a clock far ahead must not pin the value for ever (rollup minutes end before `rawFrom`, so only
    * the raw read needs the bound).
    */
-  async latest(vehicleId: string, signalIds: readonly number[], since: Date, rawFrom: Date, until: Date): Promise<LatestRow[]> {
+  async latest(
+    vehicleId: string,
+    signalIds: readonly number[],
+    since: Date,
+    rawFrom: Date,
+    until: Date,
+  ): Promise<LatestRow[]> {
     const { rows } = await this.db.query<LatestRow>(
       `WITH horizon AS (
          SELECT greatest(least(coalesce(clutch_unrolled_since($1), $4::timestamptz), $4::timestamptz), $3::timestamptz) AS raw_from
@@ -86,7 +92,14 @@ export class RollupRepository {
   constructor(private readonly db: Queryable) {}
 
   /** Buckets of one signal whose start lies in [from, to], oldest first, at most `limit` rows. */
-  async range(table: RollupTable, vehicleId: string, signalId: number, from: Date, to: Date, limit: number): Promise<BucketRow[]> {
+  async range(
+    table: RollupTable,
+    vehicleId: string,
+    signalId: number,
+    from: Date,
+    to: Date,
+    limit: number,
+  ): Promise<BucketRow[]> {
     const { rows } = await this.db.query<BucketRow>(
       `SELECT bucket AS time, n::int AS n, sum, min, max
          FROM ${table}

@@ -13,7 +13,12 @@ export const telemetryQuery = timeRangeQuery.extend({
 });
 
 const rawSeries = z.object({
-  vehicleId: z.string(), signal: z.string(), unit: z.string(), from: z.string(), to: z.string(), truncated: z.boolean(),
+  vehicleId: z.string(),
+  signal: z.string(),
+  unit: z.string(),
+  from: z.string(),
+  to: z.string(),
+  truncated: z.boolean(),
   points: z.array(z.object({ time: z.string(), value: z.number() })),
 });
 const bucketedSeries = rawSeries.extend({
@@ -34,7 +39,9 @@ export function telemetryRoutes(router: ApiRouter, telemetry: TelemetryService):
       description: 'Latest readings',
       schema: z.object({
         vehicleId: z.string(),
-        readings: z.array(z.object({ signal: z.string(), name: z.string(), unit: z.string(), value: z.number(), time: z.string() })),
+        readings: z.array(
+          z.object({ signal: z.string(), name: z.string(), unit: z.string(), value: z.number(), time: z.string() }),
+        ),
       }),
     },
     errors: ['VEHICLE_NOT_FOUND'],
@@ -45,7 +52,8 @@ export function telemetryRoutes(router: ApiRouter, telemetry: TelemetryService):
     method: 'get',
     path: '/vehicles/:id/telemetry',
     tag: 'telemetry',
-    summary: 'Series of one signal: raw samples, or 1-minute / 1-hour buckets {time, avg, min, max, n} from the rollups',
+    summary:
+      'Series of one signal: raw samples, or 1-minute / 1-hour buckets {time, avg, min, max, n} from the rollups',
     description:
       'Without `bucket`, raw samples in [from, to] (default: the last 15 minutes). With `bucket=1m` (default window 24 h) or ' +
       '`bucket=1h` (default 30 days), the ingest-maintained rollups. `truncated` says that `limit` cut the series.',
@@ -55,6 +63,8 @@ export function telemetryRoutes(router: ApiRouter, telemetry: TelemetryService):
     response: { status: 200, description: 'The series', schema: z.union([rawSeries, bucketedSeries]) },
     errors: ['VEHICLE_NOT_FOUND', 'SIGNAL_UNKNOWN', 'TIME_RANGE_INVALID'],
     handle: ({ scope, params, query }) =>
-      query.bucket ? telemetry.bucketed(scope, params.id, { ...query, bucket: query.bucket }) : telemetry.range(scope, params.id, query),
+      query.bucket
+        ? telemetry.bucketed(scope, params.id, { ...query, bucket: query.bucket })
+        : telemetry.range(scope, params.id, query),
   });
 }

@@ -95,12 +95,26 @@ export class TelemetryService {
     const { since, rawFrom, until } = latestBounds(this.now());
     const rows = await scope.run(async (q) => {
       await assertVehicle(q, vehicleId);
-      return new TelemetryRepository(q).latest(vehicleId, signalCatalogue.map((s) => s.id), since, rawFrom, until);
+      return new TelemetryRepository(q).latest(
+        vehicleId,
+        signalCatalogue.map((s) => s.id),
+        since,
+        rawFrom,
+        until,
+      );
     });
     const readings = rows.flatMap((row): LatestReading[] => {
       const signal = signalById(Number(row.signal_id));
       if (!signal) return [];
-      return [{ signal: signal.key, name: signal.name, unit: signal.unit, value: Number(row.value), time: toIso(row.time) ?? '' }];
+      return [
+        {
+          signal: signal.key,
+          name: signal.name,
+          unit: signal.unit,
+          value: Number(row.value),
+          time: toIso(row.time) ?? '',
+        },
+      ];
     });
     return { vehicleId, readings };
   }
@@ -126,7 +140,15 @@ export class TelemetryService {
     });
     const truncated = rows.length > limit;
     const points = rows.slice(0, limit).map((row) => ({ time: toIso(row.time) ?? '', value: Number(row.value) }));
-    return { vehicleId, signal: signal.key, unit: signal.unit, from: from.toISOString(), to: to.toISOString(), points, truncated };
+    return {
+      vehicleId,
+      signal: signal.key,
+      unit: signal.unit,
+      from: from.toISOString(),
+      to: to.toISOString(),
+      points,
+      truncated,
+    };
   }
 
   /**
@@ -151,8 +173,14 @@ export class TelemetryService {
       n: Number(r.n),
     }));
     return {
-      vehicleId, signal: signal.key, unit: signal.unit, bucket: query.bucket,
-      from: from.toISOString(), to: range.to.toISOString(), points, truncated: rows.length > limit,
+      vehicleId,
+      signal: signal.key,
+      unit: signal.unit,
+      bucket: query.bucket,
+      from: from.toISOString(),
+      to: range.to.toISOString(),
+      points,
+      truncated: rows.length > limit,
     };
   }
 }

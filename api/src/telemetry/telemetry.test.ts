@@ -1,15 +1,41 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backends, call, CAR, startDriveFixture, startFixture, TENANT, VEHICLE_A, VEHICLE_B, VEHICLE_MISSING, type DriveFixture, type Fixture, type Reply } from '../test-fixtures.js';
+import {
+  backends,
+  call,
+  CAR,
+  startDriveFixture,
+  startFixture,
+  TENANT,
+  VEHICLE_A,
+  VEHICLE_B,
+  VEHICLE_MISSING,
+  type DriveFixture,
+  type Fixture,
+  type Reply,
+} from '../test-fixtures.js';
 
 let fx: Fixture;
 
-async function get(path: string, init?: RequestInit): Promise<{ status: number; type: string | null; body: Record<string, unknown>; headers: Headers }> {
+async function get(
+  path: string,
+  init?: RequestInit,
+): Promise<{ status: number; type: string | null; body: Record<string, unknown>; headers: Headers }> {
   const res = await fetch(fx.api.url + path, init);
   const text = await res.text();
-  return { status: res.status, type: res.headers.get('content-type'), body: text ? (JSON.parse(text) as Record<string, unknown>) : {}, headers: res.headers };
+  return {
+    status: res.status,
+    type: res.headers.get('content-type'),
+    body: text ? (JSON.parse(text) as Record<string, unknown>) : {},
+    headers: res.headers,
+  };
 }
 
-async function expectProblem(path: string, status: number, code: string, init?: RequestInit): Promise<Record<string, unknown>> {
+async function expectProblem(
+  path: string,
+  status: number,
+  code: string,
+  init?: RequestInit,
+): Promise<Record<string, unknown>> {
   const res = await get(path, init);
   expect(res.status).toBe(status);
   expect(res.type).toMatch(/^application\/problem\+json/);
@@ -38,7 +64,12 @@ describe.each(backends('api_telemetry'))('telemetry API on %s', (_name, open) =>
       expect(res.status).toBe(200);
       expect(res.body.vehicleId).toBe(VEHICLE_A);
       const bySignal = Object.fromEntries((res.body.readings as { signal: string }[]).map((r) => [r.signal, r]));
-      expect(Object.keys(bySignal).sort()).toEqual(['battery.voltage', 'engine.coolant_temp', 'engine.rpm', 'vehicle.speed']);
+      expect(Object.keys(bySignal).sort()).toEqual([
+        'battery.voltage',
+        'engine.coolant_temp',
+        'engine.rpm',
+        'vehicle.speed',
+      ]);
       expect(bySignal['engine.rpm']).toEqual({
         signal: 'engine.rpm',
         name: 'Engine RPM',
@@ -50,7 +81,10 @@ describe.each(backends('api_telemetry'))('telemetry API on %s', (_name, open) =>
     });
 
     it('is empty for a vehicle without samples in the window', async () => {
-      await fx.db.query(`INSERT INTO vehicles (id, tenant_id, name) VALUES ('11111111-2222-4333-8444-555555555555', $1, 'Parked')`, [TENANT]);
+      await fx.db.query(
+        `INSERT INTO vehicles (id, tenant_id, name) VALUES ('11111111-2222-4333-8444-555555555555', $1, 'Parked')`,
+        [TENANT],
+      );
       const res = await get('/api/vehicles/11111111-2222-4333-8444-555555555555/latest');
       expect(res.status).toBe(200);
       expect(res.body.readings).toEqual([]);
@@ -108,17 +142,21 @@ describe.each(backends('api_telemetry'))('telemetry API on %s', (_name, open) =>
       res = await get(base(`signal=engine.rpm&to=${iso(to)}`));
       expect(res.body.from).toBe(iso(to - 15 * 60_000));
       expect((res.body.points as { time: string }[]).map((p) => p.time)).toEqual(
-        fx.rpmA.filter((p) => p.time.getTime() >= to - 15 * 60_000 && p.time.getTime() <= to).map((p) => p.time.toISOString()),
+        fx.rpmA
+          .filter((p) => p.time.getTime() >= to - 15 * 60_000 && p.time.getTime() <= to)
+          .map((p) => p.time.toISOString()),
       );
     });
 
     it('accepts offsets other than Z', async () => {
-      const res = await get(base(`signal=vehicle.speed&from=${encodeURIComponent('2000-01-01T00:00:00+02:00')}&to=${iso(Date.now())}`));
+      const res = await get(
+        base(`signal=vehicle.speed&from=${encodeURIComponent('2000-01-01T00:00:00+02:00')}&to=${iso(Date.now())}`),
+      );
       expect(res.status).toBe(200);
       expect((res.body.points as unknown[]).length).toBe(2);
     });
 
-    it('never returns another vehicle\'s samples', async () => {
+    it("never returns another vehicle's samples", async () => {
       const res = await get(`/api/vehicles/${VEHICLE_B}/telemetry?signal=engine.rpm`);
       expect(res.body.points).toEqual([{ time: iso(fx.now.getTime() - 10_000), value: 3333 }]);
     });
@@ -147,13 +185,21 @@ describe.each(backends('api_telemetry'))('telemetry API on %s', (_name, open) =>
     });
 
     it('unknown signal -> 400 SIGNAL_UNKNOWN', async () => {
-      const body = await expectProblem(`/api/vehicles/${VEHICLE_A}/telemetry?signal=engine.warp`, 400, 'SIGNAL_UNKNOWN');
+      const body = await expectProblem(
+        `/api/vehicles/${VEHICLE_A}/telemetry?signal=engine.warp`,
+        400,
+        'SIGNAL_UNKNOWN',
+      );
       expect(body.signal).toBe('engine.warp');
     });
 
     it('missing or repeated signal -> 400 VALIDATION_FAILED', async () => {
       await expectProblem(`/api/vehicles/${VEHICLE_A}/telemetry`, 400, 'VALIDATION_FAILED');
-      await expectProblem(`/api/vehicles/${VEHICLE_A}/telemetry?signal=engine.rpm&signal=vehicle.speed`, 400, 'VALIDATION_FAILED');
+      await expectProblem(
+        `/api/vehicles/${VEHICLE_A}/telemetry?signal=engine.rpm&signal=vehicle.speed`,
+        400,
+        'VALIDATION_FAILED',
+      );
     });
 
     it('from after to -> 400 TIME_RANGE_INVALID', async () => {
@@ -166,17 +212,24 @@ describe.each(backends('api_telemetry'))('telemetry API on %s', (_name, open) =>
 
     it('bad dates -> 400 VALIDATION_FAILED', async () => {
       for (const q of ['from=yesterday', 'to=2025-13-01T00:00:00Z', 'from=2025-01-01', 'from=2025-01-01T00:00:00']) {
-        const body = await expectProblem(`/api/vehicles/${VEHICLE_A}/telemetry?signal=engine.rpm&${q}`, 400, 'VALIDATION_FAILED');
+        const body = await expectProblem(
+          `/api/vehicles/${VEHICLE_A}/telemetry?signal=engine.rpm&${q}`,
+          400,
+          'VALIDATION_FAILED',
+        );
         expect((body.errors as { pointer: string }[])[0]?.pointer).toMatch(/^\/query\/(from|to)$/);
       }
     });
 
     it('bad limit -> 400 VALIDATION_FAILED', async () => {
       for (const limit of ['0', '-1', '1.5', 'ten', '100001']) {
-        await expectProblem(`/api/vehicles/${VEHICLE_A}/telemetry?signal=engine.rpm&limit=${limit}`, 400, 'VALIDATION_FAILED');
+        await expectProblem(
+          `/api/vehicles/${VEHICLE_A}/telemetry?signal=engine.rpm&limit=${limit}`,
+          400,
+          'VALIDATION_FAILED',
+        );
       }
     });
-
   });
 });
 
@@ -196,20 +249,35 @@ describe.each(backends('api_telemetry_rollups'))('telemetry rollups on %s', (_na
   });
 
   it('GET telemetry with bucket=1m returns the rollups as {time, avg, min, max, n}', async () => {
-    const res = await api('GET', `/api/vehicles/${CAR}/telemetry?signal=vehicle.speed&bucket=1m&from=${iso(start + 30_000)}&to=${iso(start + 180_000)}`);
+    const res = await api(
+      'GET',
+      `/api/vehicles/${CAR}/telemetry?signal=vehicle.speed&bucket=1m&from=${iso(start + 30_000)}&to=${iso(start + 180_000)}`,
+    );
     expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ vehicleId: CAR, signal: 'vehicle.speed', unit: 'km/h', bucket: '1m', from: iso(start), truncated: false });
+    expect(res.body).toMatchObject({
+      vehicleId: CAR,
+      signal: 'vehicle.speed',
+      unit: 'km/h',
+      bucket: '1m',
+      from: iso(start),
+      truncated: false,
+    });
     expect(res.body.points).toEqual([
       { time: iso(start), avg: 0, min: 0, max: 0, n: 60 },
       { time: iso(start + 60_000), avg: 60, min: 60, max: 60, n: 60 },
       { time: iso(start + 120_000), avg: 60, min: 60, max: 60, n: 60 },
       { time: iso(start + 180_000), avg: 60, min: 60, max: 60, n: 60 },
     ]);
-    const hourly = await api('GET', `/api/vehicles/${CAR}/telemetry?signal=engine.rpm&bucket=1h&from=${iso(start - 3600_000)}`);
+    const hourly = await api(
+      'GET',
+      `/api/vehicles/${CAR}/telemetry?signal=engine.rpm&bucket=1h&from=${iso(start - 3600_000)}`,
+    );
     const points = hourly.body.points as { n: number; min: number; max: number }[];
     expect(points.reduce((a, p) => a + p.n, 0)).toBe(721);
     expect(Math.min(...points.map((p) => p.min))).toBe(0);
     expect(Math.max(...points.map((p) => p.max))).toBe(2000);
-    expect((await api('GET', `/api/vehicles/${CAR}/telemetry?signal=vehicle.speed&bucket=5m`)).body.code).toBe('VALIDATION_FAILED');
+    expect((await api('GET', `/api/vehicles/${CAR}/telemetry?signal=vehicle.speed&bucket=5m`)).body.code).toBe(
+      'VALIDATION_FAILED',
+    );
   });
 });

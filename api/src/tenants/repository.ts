@@ -4,7 +4,10 @@ export class TenantsRepository {
   constructor(private readonly db: Queryable) {}
 
   async exists(id: string): Promise<boolean> {
-    const { rows } = await this.db.query<{ found: boolean }>('SELECT EXISTS (SELECT 1 FROM tenants WHERE id = $1) AS found', [id]);
+    const { rows } = await this.db.query<{ found: boolean }>(
+      'SELECT EXISTS (SELECT 1 FROM tenants WHERE id = $1) AS found',
+      [id],
+    );
     return rows[0]?.found === true;
   }
 
@@ -15,7 +18,9 @@ export class TenantsRepository {
       [id, name],
     );
     if (inserted.rows[0]) return { ...inserted.rows[0], created: true };
-    const { rows } = await this.db.query<{ id: string; name: string }>('SELECT id, name FROM tenants WHERE id = $1', [id]);
+    const { rows } = await this.db.query<{ id: string; name: string }>('SELECT id, name FROM tenants WHERE id = $1', [
+      id,
+    ]);
     return { ...rows[0]!, created: false };
   }
 }

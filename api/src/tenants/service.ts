@@ -6,7 +6,9 @@ import { TenantsRepository } from './repository.js';
 export class TenantsService {
   /** Administration: idempotent, and recorded in the audit log. */
   create(scope: Scope, id: string, name: string): Promise<{ id: string; name: string; created: boolean }> {
-    return scope.audited({ action: 'tenant.create', target: id, tenantId: id, detail: { name } }).run((q) => new TenantsRepository(q).create(id, name));
+    return scope
+      .audited({ action: 'tenant.create', target: id, tenantId: id, detail: { name } })
+      .run((q) => new TenantsRepository(q).create(id, name));
   }
 
   /**
@@ -14,6 +16,7 @@ export class TenantsService {
    * the caller's transaction, so the check and the creation see the same database.
    */
   async assertExists(q: Queryable, id: string): Promise<void> {
-    if (!(await new TenantsRepository(q).exists(id))) throw apiError('TENANT_NOT_FOUND', `No tenant with id ${id}`, { tenantId: id });
+    if (!(await new TenantsRepository(q).exists(id)))
+      throw apiError('TENANT_NOT_FOUND', `No tenant with id ${id}`, { tenantId: id });
   }
 }

@@ -11,7 +11,8 @@ function expectProblem(res: Reply, status: number, code: string): void {
 
 describe.each(backends('api_tenants'))('tenant administration on %s', (_name, open) => {
   let fx: Fixture;
-  const api = (method: string, path: string, options: Parameters<typeof call>[3] = {}): Promise<Reply> => call(fx.api.url, method, path, options);
+  const api = (method: string, path: string, options: Parameters<typeof call>[3] = {}): Promise<Reply> =>
+    call(fx.api.url, method, path, options);
 
   beforeAll(async () => {
     fx = await startFixture({ requireAuth: true, adminToken: ADMIN, ...(open ? { open } : {}) });
@@ -28,13 +29,36 @@ describe.each(backends('api_tenants'))('tenant administration on %s', (_name, op
     res = await api('POST', '/api/tenants', { token: ADMIN, body: { id: 'initech', name: 'Other name' } });
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ id: 'initech', name: 'Initech' });
-    expectProblem(await api('POST', '/api/api-keys', { token: ADMIN, body: { tenantId: 'nobody', name: 'k', scopes: ['status:read'] } }), 404, 'TENANT_NOT_FOUND');
-    expectProblem(await api('POST', '/api/api-keys', { token: ADMIN, body: { tenantId: TENANT, name: 'k', scopes: ['root'] } }), 400, 'VALIDATION_FAILED');
-    expectProblem(await api('POST', '/api/api-keys', { token: ADMIN, body: { tenantId: TENANT, name: 'k', scopes: [] } }), 400, 'VALIDATION_FAILED');
+    expectProblem(
+      await api('POST', '/api/api-keys', {
+        token: ADMIN,
+        body: { tenantId: 'nobody', name: 'k', scopes: ['status:read'] },
+      }),
+      404,
+      'TENANT_NOT_FOUND',
+    );
+    expectProblem(
+      await api('POST', '/api/api-keys', { token: ADMIN, body: { tenantId: TENANT, name: 'k', scopes: ['root'] } }),
+      400,
+      'VALIDATION_FAILED',
+    );
+    expectProblem(
+      await api('POST', '/api/api-keys', { token: ADMIN, body: { tenantId: TENANT, name: 'k', scopes: [] } }),
+      400,
+      'VALIDATION_FAILED',
+    );
   });
 
   it('records tenant creation in the audit log', async () => {
-    expect((await api('POST', '/api/tenants', { token: ADMIN, body: { id: 'umbrella', name: 'Umbrella' } })).status).toBe(201);
-    expect((await auditLog(fx.db))[0]).toMatchObject({ actor: 'admin', action: 'tenant.create', target: 'umbrella', tenant_id: 'umbrella', detail: { name: 'Umbrella' } });
+    expect(
+      (await api('POST', '/api/tenants', { token: ADMIN, body: { id: 'umbrella', name: 'Umbrella' } })).status,
+    ).toBe(201);
+    expect((await auditLog(fx.db))[0]).toMatchObject({
+      actor: 'admin',
+      action: 'tenant.create',
+      target: 'umbrella',
+      tenant_id: 'umbrella',
+      detail: { name: 'Umbrella' },
+    });
   });
 });

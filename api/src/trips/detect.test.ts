@@ -3,7 +3,8 @@ import { detectTrips, TRIP_RULES, type Point } from './detect.js';
 
 const T0 = Date.UTC(2025, 0, 6, 8, 0, 0);
 /** One point per second from `startS` for `values.length` seconds. */
-const series = (startS: number, values: number[]): Point[] => values.map((v, i) => ({ t: T0 + (startS + i) * 1000, v }));
+const series = (startS: number, values: number[]): Point[] =>
+  values.map((v, i) => ({ t: T0 + (startS + i) * 1000, v }));
 const repeat = (n: number, v: number): number[] => Array.from({ length: n }, () => v);
 
 describe('detectTrips', () => {
@@ -44,9 +45,14 @@ describe('detectTrips', () => {
   });
 
   it('ignores engine runs that never move, and does not integrate across data gaps', () => {
-    expect(detectTrips({ speed: series(0, repeat(300, 0)), rpm: series(0, repeat(300, 750)), fuelRate: [] })).toEqual([]);
+    expect(detectTrips({ speed: series(0, repeat(300, 0)), rpm: series(0, repeat(300, 750)), fuelRate: [] })).toEqual(
+      [],
+    );
     // Two samples at 100 km/h ten minutes apart are not 16 km of driving.
-    const sparse = [{ t: T0, v: 100 }, { t: T0 + 600_000, v: 100 }];
+    const sparse = [
+      { t: T0, v: 100 },
+      { t: T0 + 600_000, v: 100 },
+    ];
     expect(detectTrips({ speed: sparse, rpm: [], fuelRate: [] })).toEqual([]);
   });
 });

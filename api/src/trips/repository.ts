@@ -13,7 +13,13 @@ export class TripSamplesRepository {
    * One range of the key (vehicle, time, signal) read once for every signal, rather than once per
    * signal: each pass would read the car's other signals too.
    */
-  async series(vehicleId: string, signalIds: readonly number[], from: Date, to: Date, limit: number): Promise<Map<number, SeriesRow[]>> {
+  async series(
+    vehicleId: string,
+    signalIds: readonly number[],
+    from: Date,
+    to: Date,
+    limit: number,
+  ): Promise<Map<number, SeriesRow[]>> {
     const { rows } = await this.db.query<SeriesRow & { signal_id: number }>(
       `SELECT signal_id, time, value FROM samples
         WHERE vehicle_id = $1 AND time >= $2 AND time <= $3 AND signal_id = ANY($4::smallint[])

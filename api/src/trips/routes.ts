@@ -4,8 +4,14 @@ import { timeRangeQuery, vehicleParams } from '../shared/schemas.js';
 import type { TripsService } from './service.js';
 
 const tripSchema = z.object({
-  start: z.string(), end: z.string(), durationS: z.number(), distanceKm: z.number(), idleS: z.number(),
-  maxSpeedKmh: z.number(), avgSpeedKmh: z.number(), fuelUsedL: z.number().nullable(),
+  start: z.string(),
+  end: z.string(),
+  durationS: z.number(),
+  distanceKm: z.number(),
+  idleS: z.number(),
+  maxSpeedKmh: z.number(),
+  avgSpeedKmh: z.number(),
+  fuelUsedL: z.number().nullable(),
 });
 
 export function tripRoutes(router: ApiRouter, trips: TripsService): void {
@@ -13,7 +19,8 @@ export function tripRoutes(router: ApiRouter, trips: TripsService): void {
     method: 'get',
     path: '/vehicles/:id/trips',
     tag: 'telemetry',
-    summary: 'Trips derived from speed (and rpm as ignition): distance from integrated speed, duration, idle time, max speed, fuel used',
+    summary:
+      'Trips derived from speed (and rpm as ignition): distance from integrated speed, duration, idle time, max speed, fuel used',
     description:
       'A trip is a run of activity (moving above 2 km/h, or engine above 300 rpm) whose samples are at most 3 minutes apart and that covers at least 50 m. ' +
       'Default range: the last 24 hours; at most 7 days. fuelUsedL is null without fuel.rate samples.',
@@ -23,7 +30,13 @@ export function tripRoutes(router: ApiRouter, trips: TripsService): void {
     response: {
       status: 200,
       description: 'Trips, oldest first',
-      schema: z.object({ vehicleId: z.string(), from: z.string(), to: z.string(), trips: z.array(tripSchema), truncated: z.boolean() }),
+      schema: z.object({
+        vehicleId: z.string(),
+        from: z.string(),
+        to: z.string(),
+        trips: z.array(tripSchema),
+        truncated: z.boolean(),
+      }),
     },
     errors: ['VEHICLE_NOT_FOUND', 'TIME_RANGE_INVALID'],
     handle: ({ scope, params, query }) => trips.list(scope, params.id, query),

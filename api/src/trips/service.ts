@@ -26,13 +26,18 @@ export const TRIPS_LIMITS = {
 } as const;
 
 const round = (x: number, digits: number): number => Math.round(x * 10 ** digits) / 10 ** digits;
-const toPoints = (rows: SeriesRow[]): Point[] => rows.map((r) => ({ t: new Date(r.time).getTime(), v: Number(r.value) }));
+const toPoints = (rows: SeriesRow[]): Point[] =>
+  rows.map((r) => ({ t: new Date(r.time).getTime(), v: Number(r.value) }));
 
 export class TripsService {
   constructor(private readonly now: () => Date = () => new Date()) {}
 
   /** Trips inside [from, to] derived from raw speed, rpm (ignition) and fuel-rate samples; trips are clipped to the range. */
-  async list(scope: Scope, vehicleId: string, query: { from?: Date | undefined; to?: Date | undefined }): Promise<TripsReport> {
+  async list(
+    scope: Scope,
+    vehicleId: string,
+    query: { from?: Date | undefined; to?: Date | undefined },
+  ): Promise<TripsReport> {
     const { from, to } = resolveRange(query.from, query.to, TRIPS_LIMITS.defaultWindowMs, this.now());
     if (to.getTime() - from.getTime() > TRIPS_LIMITS.maxWindowMs) {
       throw apiError('TIME_RANGE_INVALID', 'Trips are derived from raw samples: ask for at most 7 days at a time');

@@ -8,11 +8,23 @@ const healthSchema = z.object({
   vehicleId: z.string(),
   status: z.enum(['ok', 'warning', 'critical']),
   reasons: z.array(z.string()),
-  signals: z.array(z.object({
-    signal: z.string(), name: z.string(), unit: z.string(), value: z.number().nullable(), time: z.string().nullable(),
-    expected: z.object({ min: z.number().nullable(), max: z.number().nullable() }), status: z.enum(['ok', 'low', 'high', 'unknown']), stale: z.boolean(),
-  })),
-  activeDtcs: z.array(z.object({ code: z.string(), kind: z.string(), description: z.string().nullable(), milRelevant: z.boolean() }).loose()),
+  signals: z.array(
+    z.object({
+      signal: z.string(),
+      name: z.string(),
+      unit: z.string(),
+      value: z.number().nullable(),
+      time: z.string().nullable(),
+      expected: z.object({ min: z.number().nullable(), max: z.number().nullable() }),
+      status: z.enum(['ok', 'low', 'high', 'unknown']),
+      stale: z.boolean(),
+    }),
+  ),
+  activeDtcs: z.array(
+    z
+      .object({ code: z.string(), kind: z.string(), description: z.string().nullable(), milRelevant: z.boolean() })
+      .loose(),
+  ),
   recentAlerts: z.array(alertSchema),
 });
 
@@ -21,10 +33,15 @@ export function vehicleHealthRoutes(router: ApiRouter, health: VehicleHealthServ
     method: 'get',
     path: '/vehicles/:id/health',
     tag: 'diagnostics',
-    summary: 'Health summary: key signals against operating ranges, active trouble codes, unacknowledged alerts of the last 7 days',
+    summary:
+      'Health summary: key signals against operating ranges, active trouble codes, unacknowledged alerts of the last 7 days',
     access: { scope: 'telemetry:read' },
     params: vehicleParams,
-    response: { status: 200, description: 'Summary with an overall ok / warning / critical and the reasons', schema: healthSchema },
+    response: {
+      status: 200,
+      description: 'Summary with an overall ok / warning / critical and the reasons',
+      schema: healthSchema,
+    },
     errors: ['VEHICLE_NOT_FOUND'],
     handle: ({ scope, params }) => health.summary(scope, params.id),
   });

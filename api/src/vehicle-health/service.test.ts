@@ -18,7 +18,9 @@ describe('vehicle health summary', () => {
   beforeAll(async () => {
     db = await openTestDatabase('pglite');
     await db.query(`INSERT INTO tenants (id, name) VALUES ('acme', 'Acme')`);
-    vehicle = (await db.query<{ id: string }>(`INSERT INTO vehicles (tenant_id, name) VALUES ('acme', 'Etios') RETURNING id`)).rows[0]!.id;
+    vehicle = (
+      await db.query<{ id: string }>(`INSERT INTO vehicles (tenant_id, name) VALUES ('acme', 'Etios') RETURNING id`)
+    ).rows[0]!.id;
   });
   afterAll(async () => {
     await db?.close();
@@ -26,8 +28,12 @@ describe('vehicle health summary', () => {
 
   const coolant = signalByKey('engine.coolant_temp')!.id;
   const summary = () =>
-    new VehicleHealthService(new DiagnosticsService(lazyDtcDescriptions()), new AlertsService(() => now), new TelemetryService(() => now), () => now)
-      .summary(Scope.tenant(db, 'acme', recordAudit), vehicle);
+    new VehicleHealthService(
+      new DiagnosticsService(lazyDtcDescriptions()),
+      new AlertsService(() => now),
+      new TelemetryService(() => now),
+      () => now,
+    ).summary(Scope.tenant(db, 'acme', recordAudit), vehicle);
 
   it('regression 12.2: judges the car by its newest real reading, not by a sample dated in 2121', async () => {
     await db.query(
@@ -38,7 +44,10 @@ describe('vehicle health summary', () => {
     expect(health.signals.find((s) => s.signal === 'engine.coolant_temp')).toMatchObject({ value: 90, status: 'ok' });
     expect(health.status).toBe('ok');
     // The real reading decides once it is alarming.
-    await db.query(`INSERT INTO samples (time, tenant_id, vehicle_id, signal_id, value) VALUES ($1, 'acme', $2, $3, 118)`, [new Date(now.getTime() - 30_000), vehicle, coolant]);
+    await db.query(
+      `INSERT INTO samples (time, tenant_id, vehicle_id, signal_id, value) VALUES ($1, 'acme', $2, $3, 118)`,
+      [new Date(now.getTime() - 30_000), vehicle, coolant],
+    );
     expect((await summary()).status).toBe('critical');
   });
 });

@@ -54,7 +54,11 @@ const ALERT_WINDOW_MS = 7 * 24 * 3600_000;
 const rank: Record<Severity, number> = { ok: 0, warning: 1, critical: 2 };
 
 /** Judges readings against HEALTH_CHECKS; pure, so the thresholds are tested without a database. */
-export function judge(checks: readonly RangeCheck[], readings: ReadonlyMap<string, { value: number; time: Date }>, now: Date): { signals: SignalCheck[]; worst: Severity; reasons: string[] } {
+export function judge(
+  checks: readonly RangeCheck[],
+  readings: ReadonlyMap<string, { value: number; time: Date }>,
+  now: Date,
+): { signals: SignalCheck[]; worst: Severity; reasons: string[] } {
   let worst: Severity = 'ok';
   const reasons: string[] = [];
   const signals = checks.map((check): SignalCheck => {
@@ -62,17 +66,28 @@ export function judge(checks: readonly RangeCheck[], readings: ReadonlyMap<strin
     const reading = readings.get(check.signal);
     let status: SignalCheck['status'] = 'unknown';
     if (reading) {
-      status = check.min !== undefined && reading.value < check.min ? 'low' : check.max !== undefined && reading.value > check.max ? 'high' : 'ok';
+      status =
+        check.min !== undefined && reading.value < check.min
+          ? 'low'
+          : check.max !== undefined && reading.value > check.max
+            ? 'high'
+            : 'ok';
     }
     if (status === 'low' || status === 'high') {
       if (rank[check.severity] > rank[worst]) worst = check.severity;
-      reasons.push(`${def?.name ?? check.signal} is ${status} (${reading!.value} ${def?.unit ?? ''})`.replace(' )', ')'));
+      reasons.push(
+        `${def?.name ?? check.signal} is ${status} (${reading!.value} ${def?.unit ?? ''})`.replace(' )', ')'),
+      );
     }
     return {
-      signal: check.signal, name: def?.name ?? check.signal, unit: def?.unit ?? '',
-      value: reading?.value ?? null, time: reading ? reading.time.toISOString() : null,
+      signal: check.signal,
+      name: def?.name ?? check.signal,
+      unit: def?.unit ?? '',
+      value: reading?.value ?? null,
+      time: reading ? reading.time.toISOString() : null,
       expected: { min: check.min ?? null, max: check.max ?? null },
-      status, stale: reading ? now.getTime() - reading.time.getTime() > STALE_MS : false,
+      status,
+      stale: reading ? now.getTime() - reading.time.getTime() > STALE_MS : false,
     };
   });
   return { signals, worst, reasons };

@@ -4,7 +4,8 @@ import { backends, call, CAR, startDriveFixture, type DriveFixture, type Reply }
 describe.each(backends('api_vehicle_health'))('vehicle health API on %s', (_name, open) => {
   let d: DriveFixture;
   let fx: DriveFixture['fx'];
-  const api = (method: string, path: string, options: Parameters<typeof call>[3] = {}): Promise<Reply> => call(fx.api.url, method, path, { token: d.acme, ...options });
+  const api = (method: string, path: string, options: Parameters<typeof call>[3] = {}): Promise<Reply> =>
+    call(fx.api.url, method, path, { token: d.acme, ...options });
 
   beforeAll(async () => {
     d = await startDriveFixture(open);
@@ -20,18 +21,26 @@ describe.each(backends('api_vehicle_health'))('vehicle health API on %s', (_name
     expect(res.status).toBe(200);
     expect(res.body.status).toBe('critical');
     const signals = Object.fromEntries((res.body.signals as { signal: string }[]).map((s) => [s.signal, s]));
-    expect(signals['engine.coolant_temp']).toMatchObject({ value: 118, status: 'high', expected: { min: null, max: 110 }, stale: true });
+    expect(signals['engine.coolant_temp']).toMatchObject({
+      value: 118,
+      status: 'high',
+      expected: { min: null, max: 110 },
+      stale: true,
+    });
     expect(signals['battery.voltage']).toMatchObject({ value: 12.6, status: 'ok' });
     expect(signals['fuel.level']).toMatchObject({ value: null, status: 'unknown' });
     expect((res.body.activeDtcs as { code: string }[]).map((d) => d.code)).toEqual(['P0301', 'P0420']);
-    expect((res.body.recentAlerts as { title: string }[]).map((a) => a.title)).toEqual(['Engine overheating', 'Unusual idle']);
+    expect((res.body.recentAlerts as { title: string }[]).map((a) => a.title)).toEqual([
+      'Engine overheating',
+      'Unusual idle',
+    ]);
     const reasons = res.body.reasons as string[];
     expect(reasons.some((r) => r.includes('coolant') || r.includes('Coolant'))).toBe(true);
     expect(reasons.some((r) => r.includes('P0301'))).toBe(true);
     expect(reasons).toContain('critical alert: Engine overheating');
   });
 
-  it('keeps the health summary inside the caller\'s tenant (another tenant\'s vehicle is 404)', async () => {
+  it("keeps the health summary inside the caller's tenant (another tenant's vehicle is 404)", async () => {
     const res = await api('GET', `/api/vehicles/${CAR}/health`, { token: d.globex });
     expect(res.status).toBe(404);
     expect(res.body.code).toBe('VEHICLE_NOT_FOUND');

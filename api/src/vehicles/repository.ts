@@ -15,7 +15,14 @@ export interface VehicleRow {
 }
 
 /** By name, as the list has always been ordered (clients show it as is); the id breaks ties. */
-export const VEHICLES_LISTING: Listing = { name: 'vehicles', key: 'name', keyType: 'text', id: 'id', idType: 'uuid', order: 'asc' };
+export const VEHICLES_LISTING: Listing = {
+  name: 'vehicles',
+  key: 'name',
+  keyType: 'text',
+  id: 'id',
+  idType: 'uuid',
+  order: 'asc',
+};
 
 // Device ids, presence (online when any device is) and the freshest device contact are folded in so
 // the list needs one round trip. A lateral aggregate rather than GROUP BY: the select stays a plain
@@ -43,7 +50,10 @@ export class VehiclesRepository {
   }
 
   async exists(id: string): Promise<boolean> {
-    const { rows } = await this.db.query<{ found: boolean }>('SELECT EXISTS (SELECT 1 FROM vehicles WHERE id = $1) AS found', [id]);
+    const { rows } = await this.db.query<{ found: boolean }>(
+      'SELECT EXISTS (SELECT 1 FROM vehicles WHERE id = $1) AS found',
+      [id],
+    );
     return rows[0]?.found === true;
   }
 }

@@ -1,15 +1,38 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backends, startFixture, TENANT, OTHER_TENANT, VEHICLE_A, VEHICLE_B, VEHICLE_G, VEHICLE_MISSING, type Fixture } from '../test-fixtures.js';
+import {
+  backends,
+  startFixture,
+  TENANT,
+  OTHER_TENANT,
+  VEHICLE_A,
+  VEHICLE_B,
+  VEHICLE_G,
+  VEHICLE_MISSING,
+  type Fixture,
+} from '../test-fixtures.js';
 
 let fx: Fixture;
 
-async function get(path: string, init?: RequestInit): Promise<{ status: number; type: string | null; body: Record<string, unknown>; headers: Headers }> {
+async function get(
+  path: string,
+  init?: RequestInit,
+): Promise<{ status: number; type: string | null; body: Record<string, unknown>; headers: Headers }> {
   const res = await fetch(fx.api.url + path, init);
   const text = await res.text();
-  return { status: res.status, type: res.headers.get('content-type'), body: text ? (JSON.parse(text) as Record<string, unknown>) : {}, headers: res.headers };
+  return {
+    status: res.status,
+    type: res.headers.get('content-type'),
+    body: text ? (JSON.parse(text) as Record<string, unknown>) : {},
+    headers: res.headers,
+  };
 }
 
-async function expectProblem(path: string, status: number, code: string, init?: RequestInit): Promise<Record<string, unknown>> {
+async function expectProblem(
+  path: string,
+  status: number,
+  code: string,
+  init?: RequestInit,
+): Promise<Record<string, unknown>> {
   const res = await get(path, init);
   expect(res.status).toBe(status);
   expect(res.type).toMatch(/^application\/problem\+json/);
@@ -52,15 +75,27 @@ describe.each(backends('api_vehicles'))('vehicles API on %s', (_name, open) => {
         lastSeenAt: iso(fx.now.getTime() - 60_000),
       });
       expect(vehicles[2]).toMatchObject({ id: VEHICLE_B, vin: null, deviceIds: [], online: false, lastSeenAt: null });
-      expect(vehicles[1]).toMatchObject({ id: VEHICLE_G, tenantId: OTHER_TENANT, deviceIds: ['gx-1'], online: true, lastSeenAt: iso(fx.now.getTime() - 5_000) });
+      expect(vehicles[1]).toMatchObject({
+        id: VEHICLE_G,
+        tenantId: OTHER_TENANT,
+        deviceIds: ['gx-1'],
+        online: true,
+        lastSeenAt: iso(fx.now.getTime() - 5_000),
+      });
     });
 
     it('returns one vehicle by id', async () => {
       const res = await get(`/api/vehicles/${VEHICLE_B}`);
       expect(res.status).toBe(200);
-      expect(res.body).toMatchObject({ id: VEHICLE_B, tenantId: TENANT, name: 'Work van', make: 'Ford', modelYear: 2021 });
+      expect(res.body).toMatchObject({
+        id: VEHICLE_B,
+        tenantId: TENANT,
+        name: 'Work van',
+        make: 'Ford',
+        modelYear: 2021,
+      });
     });
-      it('pages by name with limit and the opaque cursor; the last page has next null', async () => {
+    it('pages by name with limit and the opaque cursor; the last page has next null', async () => {
       const seen: string[] = [];
       let path = '/api/vehicles?limit=2';
       for (let page = 0; page < 5; page++) {
@@ -76,14 +111,19 @@ describe.each(backends('api_vehicles'))('vehicles API on %s', (_name, open) => {
     });
 
     it('refuses a bad limit or a forged cursor with a 400 pointing at the parameter', async () => {
-      for (const q of ['limit=0', 'limit=1001', 'cursor=abc', `cursor=${Buffer.from('{"l":"vehicles","t":"x","id":"1"}').toString('base64url')}`]) {
+      for (const q of [
+        'limit=0',
+        'limit=1001',
+        'cursor=abc',
+        `cursor=${Buffer.from('{"l":"vehicles","t":"x","id":"1"}').toString('base64url')}`,
+      ]) {
         const body = await expectProblem(`/api/vehicles?${q}`, 400, 'VALIDATION_FAILED');
         expect((body.errors as { pointer: string }[])[0]?.pointer, q).toMatch(/^\/query\/(limit|cursor)$/);
       }
     });
   });
 
-  it('unknown or another tenant\'s vehicle -> 404 VEHICLE_NOT_FOUND', async () => {
+  it("unknown or another tenant's vehicle -> 404 VEHICLE_NOT_FOUND", async () => {
     const body = await expectProblem(`/api/vehicles/${VEHICLE_MISSING}`, 404, 'VEHICLE_NOT_FOUND');
     expect(body.vehicleId).toBe(VEHICLE_MISSING);
     await expectProblem('/api/vehicles/not-a-uuid', 400, 'VALIDATION_FAILED');
@@ -112,5 +152,4 @@ describe('failures (PGlite)', () => {
       await broken.close();
     }
   });
-
 });

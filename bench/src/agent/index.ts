@@ -10,7 +10,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { buildTopic } from '@clutch/contracts';
 import {
-  AdapterLink, Outbox, createLinkedStreams, listCarObdDrives, loadCarObdDrive, startPoller, startSimulator, syntheticDrive,
+  AdapterLink,
+  Outbox,
+  createLinkedStreams,
+  listCarObdDrives,
+  loadCarObdDrive,
+  startPoller,
+  startSimulator,
+  syntheticDrive,
 } from '@clutch/gateway-agent';
 import { pino } from 'pino';
 
@@ -43,7 +50,13 @@ async function measure(baud: number, maxPids: number): Promise<Run> {
     partial = lines.pop() ?? '';
     obdRequests += lines.filter((l) => l !== '' && !/^AT/i.test(l)).length;
   });
-  const sim = await startSimulator({ stream: adapter, drive, rowIntervalMs: 1000, linkBaud: baud, ecuLatencyMs: ECU_LATENCY_MS });
+  const sim = await startSimulator({
+    stream: adapter,
+    drive,
+    rowIntervalMs: 1000,
+    linkBaud: baud,
+    ecuLatencyMs: ECU_LATENCY_MS,
+  });
   const log = pino({ level: 'silent' });
   const link = new AdapterLink({ stream: host }, log);
   await link.open();
@@ -56,7 +69,10 @@ async function measure(baud: number, maxPids: number): Promise<Run> {
   const start = performance.now();
   const flush = setInterval(() => outbox.flush(), 1000);
   const poller = startPoller({
-    link, logger: log, pollScale: 0, maxPidsPerRequest: maxPids,
+    link,
+    logger: log,
+    pollScale: 0,
+    maxPidsPerRequest: maxPids,
     emit: (key, value, at) => {
       samples++;
       outbox.add(key, value, at);
@@ -86,7 +102,9 @@ async function measure(baud: number, maxPids: number): Promise<Run> {
 }
 
 const f = (n: number, d = 0) => n.toFixed(d);
-console.log(`agent reads/s vs the link allowance (ECU latency ${ECU_LATENCY_MS} ms, 8N1, ${SECONDS} s per run, carOBD drive replay)`);
+console.log(
+  `agent reads/s vs the link allowance (ECU latency ${ECU_LATENCY_MS} ms, 8N1, ${SECONDS} s per run, carOBD drive replay)`,
+);
 console.log('baud     PIDs/req  reads/s  allowed/s  ratio  requests  uplink B/sample');
 const runs: Run[] = [];
 for (const baud of [38400, 115200]) {
@@ -95,11 +113,15 @@ for (const baud of [38400, 115200]) {
     runs.push(r);
     const achieved = (r.reads / r.elapsedMs) * 1000;
     const allowed = (r.reads / r.allowedMs) * 1000;
-    console.log(`${String(baud).padEnd(8)} ${f(r.reads / Math.max(1, r.requests), 2).padStart(8)}  ${f(achieved, 1).padStart(7)}  ${f(allowed, 1).padStart(9)}  ${f(achieved / allowed, 3).padStart(5)}  ${String(r.requests).padStart(8)}  ${f(r.uplinkBytes / Math.max(1, r.samples), 1).padStart(15)}`);
+    console.log(
+      `${String(baud).padEnd(8)} ${f(r.reads / Math.max(1, r.requests), 2).padStart(8)}  ${f(achieved, 1).padStart(7)}  ${f(allowed, 1).padStart(9)}  ${f(achieved / allowed, 3).padStart(5)}  ${String(r.requests).padStart(8)}  ${f(r.uplinkBytes / Math.max(1, r.samples), 1).padStart(15)}`,
+    );
   }
 }
 const multi = runs.find((r) => r.baud === 38400 && r.pids === 6)!;
 const single = runs.find((r) => r.baud === 38400 && r.pids === 1)!;
-console.log(`multi-PID speed-up at 38400: ${f(multi.reads / multi.elapsedMs / (single.reads / single.elapsedMs), 2)}x reads/s over single-PID`);
+console.log(
+  `multi-PID speed-up at 38400: ${f(multi.reads / multi.elapsedMs / (single.reads / single.elapsedMs), 2)}x reads/s over single-PID`,
+);
 console.log(`agent ratio: ${f(multi.allowedMs / multi.elapsedMs, 3)}`);
 process.exit(0);

@@ -33,17 +33,24 @@ const pick = (): string => {
 
 const latencies: number[] = [];
 const statuses: Record<string, number> = {};
-const instance = autocannon({
-  url: job.url,
-  connections: job.connections,
-  overallRate: job.rate,
-  duration: job.seconds,
-  headers: { authorization: `Bearer ${job.token}`, accept: 'application/json' },
-  requests: [{ method: 'GET', setupRequest: (req) => ({ ...req, path: pick() }) }],
-}, (err) => {
-  if (err) throw err;
-  parentPort!.postMessage({ latencies, statuses, requestsPerSecond: latencies.length / job.seconds } satisfies HttpLoadReport);
-});
+const instance = autocannon(
+  {
+    url: job.url,
+    connections: job.connections,
+    overallRate: job.rate,
+    duration: job.seconds,
+    headers: { authorization: `Bearer ${job.token}`, accept: 'application/json' },
+    requests: [{ method: 'GET', setupRequest: (req) => ({ ...req, path: pick() }) }],
+  },
+  (err) => {
+    if (err) throw err;
+    parentPort!.postMessage({
+      latencies,
+      statuses,
+      requestsPerSecond: latencies.length / job.seconds,
+    } satisfies HttpLoadReport);
+  },
+);
 instance.on('response', (_client, status, _bytes, ms) => {
   latencies.push(ms);
   statuses[status] = (statuses[status] ?? 0) + 1;

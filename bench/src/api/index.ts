@@ -19,7 +19,10 @@ import type { HttpLoadJob, HttpLoadReport } from './http-load-worker.js';
 const CARS = Number(process.env.BENCH_VEHICLES ?? 1000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
 const TENANT = 'api-bench';
-const SIGNALS: [string, number][] = signalCatalogue.filter((s) => s.source === 'obd').slice(0, 20).map((s) => [s.key, (s.min + s.max) / 2]);
+const SIGNALS: [string, number][] = signalCatalogue
+  .filter((s) => s.source === 'obd')
+  .slice(0, 20)
+  .map((s) => [s.key, (s.min + s.max) / 2]);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** The read mix of an owner's and a partner's apps: mostly live values and health, some history. */
@@ -28,7 +31,12 @@ function readMix(vehicleIds: string[]): [number, string][] {
   const mix: [number, string][] = [];
   for (let i = 0; i < 200; i++) {
     const v = pickVehicle(i);
-    mix.push([35, `/api/vehicles/${v}/latest`], [20, `/api/vehicles/${v}/health`], [20, `/api/vehicles/${v}/telemetry?signal=engine.rpm`], [10, `/api/vehicles/${v}/alerts`]);
+    mix.push(
+      [35, `/api/vehicles/${v}/latest`],
+      [20, `/api/vehicles/${v}/health`],
+      [20, `/api/vehicles/${v}/telemetry?signal=engine.rpm`],
+      [10, `/api/vehicles/${v}/alerts`],
+    );
   }
   mix.push([10 * 200, '/api/vehicles?limit=50'], [5 * 200, '/api/signals']);
   return mix;
@@ -47,23 +55,43 @@ async function load(job: HttpLoadJob): Promise<HttpLoadReport> {
 }
 
 function line(label: string, r: HttpLoadReport): string {
-  const errors = Object.entries(r.statuses).filter(([s]) => !s.startsWith('2')).map(([s, n]) => `${n} x ${s}`).join(', ');
+  const errors = Object.entries(r.statuses)
+    .filter(([s]) => !s.startsWith('2'))
+    .map(([s, n]) => `${n} x ${s}`)
+    .join(', ');
   return `${label}: ${fmt(r.requestsPerSecond)} req/s, p50 ${fmt(percentile(r.latencies, 50), 1)} ms, p95 ${fmt(percentile(r.latencies, 95), 1)} ms, p99 ${fmt(percentile(r.latencies, 99), 1)} ms${errors ? `; non-2xx: ${errors}` : ''}`;
 }
 
 async function run(label: string, env: Record<string, string>, rates: number[]): Promise<number[]> {
-  const config = loadConfig(['--vehicles', '0', '--port', '0', '--mqtt-port', '0', '--mqtt-ws-port', '0', '--require-auth', '--no-rate-limit'], { CLUTCH_ADMIN_TOKEN: 'bench-admin', ...env }, process.cwd());
+  const config = loadConfig(
+    ['--vehicles', '0', '--port', '0', '--mqtt-port', '0', '--mqtt-ws-port', '0', '--require-auth', '--no-rate-limit'],
+    { CLUTCH_ADMIN_TOKEN: 'bench-admin', ...env },
+    process.cwd(),
+  );
   const platform: RunningPlatform = await startPlatform(config, pino({ level: process.env.LOG_LEVEL ?? 'silent' }));
   const results: number[] = [];
   try {
     const logins: Login[] = [];
     for (let i = 0; i < CARS; i++) {
-      const { login, deviceId } = await ensureDevice(platform.db, { tenantId: TENANT, tenantName: TENANT, deviceId: `car-${i}`, vehicle: { name: `Car ${i}` } });
+      const { login, deviceId } = await ensureDevice(platform.db, {
+        tenantId: TENANT,
+        tenantName: TENANT,
+        deviceId: `car-${i}`,
+        vehicle: { name: `Car ${i}` },
+      });
       logins.push({ tenantId: TENANT, deviceId, ...login });
     }
-    const vehicleIds = (await platform.db.query<{ id: string }>('SELECT vehicle_id AS id FROM devices WHERE tenant_id = $1', [TENANT])).rows.map((r) => r.id);
-    const key = await createApiKey(platform.db, { tenantId: TENANT, name: 'bench', scopes: ['telemetry:read', 'status:read', 'dtc:read', 'location:read'] });
-    const fleet = new Worker(new URL('../common/device-fleet-worker.js', import.meta.url), { workerData: { url: platform.broker.mqttUrl, good: logins, evil: [], signals: SIGNALS } satisfies LoadJob });
+    const vehicleIds = (
+      await platform.db.query<{ id: string }>('SELECT vehicle_id AS id FROM devices WHERE tenant_id = $1', [TENANT])
+    ).rows.map((r) => r.id);
+    const key = await createApiKey(platform.db, {
+      tenantId: TENANT,
+      name: 'bench',
+      scopes: ['telemetry:read', 'status:read', 'dtc:read', 'location:read'],
+    });
+    const fleet = new Worker(new URL('../common/device-fleet-worker.js', import.meta.url), {
+      workerData: { url: platform.broker.mqttUrl, good: logins, evil: [], signals: SIGNALS } satisfies LoadJob,
+    });
     await new Promise<void>((resolve, reject) => {
       fleet.once('message', () => resolve());
       fleet.once('error', reject);
@@ -77,7 +105,9 @@ async function run(label: string, env: Record<string, string>, rates: number[]):
       const ours = await load({ ...common, mix });
       const p95 = percentile(ours.latencies, 95);
       console.log(`  ${fmt(rate)} req/s  ${line('mix', ours)}`);
-      console.log(`  ${' '.repeat(fmt(rate).length)}          ${line('bare route', bare)}; p95 ratio mix/bare ${(p95 / percentile(bare.latencies, 95)).toFixed(2)}`);
+      console.log(
+        `  ${' '.repeat(fmt(rate).length)}          ${line('bare route', bare)}; p95 ratio mix/bare ${(p95 / percentile(bare.latencies, 95)).toFixed(2)}`,
+      );
       results.push(p95);
     }
     fleet.postMessage('stop');
@@ -101,7 +131,12 @@ async function main(): Promise<void> {
       pg = await run('PostgreSQL', { DATABASE_URL: url }, [250, 500, 1000]);
     }
     if (only !== 'postgres') lite = await run('PGlite', { CLUTCH_DATA_DIR: dataDir }, [250, 500]);
-    const summary = [pg.length ? `PostgreSQL p95 at 1,000 req/s ${fmt(pg.at(-1)!, 1)} ms` : '', lite.length ? `PGlite p95 at 500 req/s ${fmt(lite.at(-1)!, 1)} ms` : ''].filter(Boolean).join('; ');
+    const summary = [
+      pg.length ? `PostgreSQL p95 at 1,000 req/s ${fmt(pg.at(-1)!, 1)} ms` : '',
+      lite.length ? `PGlite p95 at 500 req/s ${fmt(lite.at(-1)!, 1)} ms` : '',
+    ]
+      .filter(Boolean)
+      .join('; ');
     console.log(`api: ${summary} (target < 200 ms)`);
   } finally {
     server?.destroy();

@@ -49,9 +49,26 @@ async function startOurs(): Promise<Broker> {
   const port = await freePort();
   const cli = fileURLToPath(new URL('../../../broker/dist/cli.js', import.meta.url));
   // Anonymous and unthrottled so both brokers do the same work; TLS off on both.
-  const child = spawn(process.execPath, [cli, 'serve', '--allow-anonymous', '--port', String(port), '--ws-port', '0', '--publish-rate', '1000000', '--publish-burst', '1000000'], {
-    stdio: 'ignore', env: { ...process.env, LOG_LEVEL: 'error' },
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      cli,
+      'serve',
+      '--allow-anonymous',
+      '--port',
+      String(port),
+      '--ws-port',
+      '0',
+      '--publish-rate',
+      '1000000',
+      '--publish-burst',
+      '1000000',
+    ],
+    {
+      stdio: 'ignore',
+      env: { ...process.env, LOG_LEVEL: 'error' },
+    },
+  );
   await waitForPort(port);
   return { url: `mqtt://127.0.0.1:${port}`, stop: stopper(child) };
 }
@@ -61,11 +78,24 @@ async function startMosquitto(): Promise<Broker> {
   const dir = mkdtempSync(join(tmpdir(), 'clutch-mosquitto-'));
   const conf = join(dir, 'mosquitto.conf');
   // The default max_queued_messages (1000) silently drops QoS 1 bursts: raise it like ours.
-  writeFileSync(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\nmax_queued_messages 1000000\nmax_inflight_messages 0\npersistence false\nlog_type error\n`);
-  const child = spawn(ensureSystemProgram({ candidates: ['/usr/sbin/mosquitto', 'mosquitto'], debianPackage: 'mosquitto' }), ['-c', conf], { stdio: 'ignore' });
+  writeFileSync(
+    conf,
+    `listener ${port} 127.0.0.1\nallow_anonymous true\nmax_queued_messages 1000000\nmax_inflight_messages 0\npersistence false\nlog_type error\n`,
+  );
+  const child = spawn(
+    ensureSystemProgram({ candidates: ['/usr/sbin/mosquitto', 'mosquitto'], debianPackage: 'mosquitto' }),
+    ['-c', conf],
+    { stdio: 'ignore' },
+  );
   await waitForPort(port);
   const stop = stopper(child);
-  return { url: `mqtt://127.0.0.1:${port}`, stop: async () => { await stop(); rmSync(dir, { recursive: true, force: true }); } };
+  return {
+    url: `mqtt://127.0.0.1:${port}`,
+    stop: async () => {
+      await stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 interface Result {
@@ -75,7 +105,9 @@ interface Result {
 }
 
 async function run(url: string, qos: 0 | 1, subscribers: number): Promise<Result> {
-  const subs = await Promise.all(Array.from({ length: subscribers }, (_, i) => mqtt.connectAsync(url, { clientId: `sub-${i}-${Date.now()}` })));
+  const subs = await Promise.all(
+    Array.from({ length: subscribers }, (_, i) => mqtt.connectAsync(url, { clientId: `sub-${i}-${Date.now()}` })),
+  );
   const expected = PUBLISHERS * MESSAGES * subscribers;
   const latencies: number[] = [];
   let received = 0;
@@ -93,7 +125,9 @@ async function run(url: string, qos: 0 | 1, subscribers: number): Promise<Result
     }
   });
   await Promise.all(subs.map((s) => s.subscribeAsync('bench/#', { qos })));
-  const pubs = await Promise.all(Array.from({ length: PUBLISHERS }, (_, i) => mqtt.connectAsync(url, { clientId: `pub-${i}-${Date.now()}` })));
+  const pubs = await Promise.all(
+    Array.from({ length: PUBLISHERS }, (_, i) => mqtt.connectAsync(url, { clientId: `pub-${i}-${Date.now()}` })),
+  );
   const started = performance.now();
   await Promise.all(
     pubs.map(async (client, p) => {
@@ -115,7 +149,9 @@ async function run(url: string, qos: 0 | 1, subscribers: number): Promise<Result
       await Promise.all(inFlight);
     }),
   );
-  const timeout = new Promise<void>((_, reject) => setTimeout(() => reject(new Error(`only ${received} of ${expected} delivered`)), 120_000));
+  const timeout = new Promise<void>((_, reject) =>
+    setTimeout(() => reject(new Error(`only ${received} of ${expected} delivered`)), 120_000),
+  );
   await Promise.race([done, timeout]);
   const elapsed = (lastAt - started) / 1000;
   await Promise.all([...subs, ...pubs].map((c) => c.endAsync()));
@@ -127,8 +163,14 @@ async function main(): Promise<void> {
   const mosquitto = await startMosquitto();
   const ratios: number[] = [];
   try {
-    console.log(`${PUBLISHERS} publishers x ${fmt(MESSAGES)} messages of ${PAYLOAD_BYTES} B; msgs/s delivered to subscribers`);
-    for (const [qos, subscribers] of [[0, 1], [1, 1], [1, 4]] as const) {
+    console.log(
+      `${PUBLISHERS} publishers x ${fmt(MESSAGES)} messages of ${PAYLOAD_BYTES} B; msgs/s delivered to subscribers`,
+    );
+    for (const [qos, subscribers] of [
+      [0, 1],
+      [1, 1],
+      [1, 4],
+    ] as const) {
       // Alternate who goes first so neither always meets a warm machine.
       const m = await run(mosquitto.url, qos, subscribers);
       const o = await run(ours.url, qos, subscribers);

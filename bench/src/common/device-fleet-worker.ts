@@ -36,7 +36,13 @@ let running = true;
 let evilOn = false;
 
 const connect = (login: Login): Promise<mqtt.MqttClient> =>
-  mqtt.connectAsync(job.url, { clientId: login.username, username: login.username, password: login.password, reconnectPeriod: 500, connectTimeout: 5000 });
+  mqtt.connectAsync(job.url, {
+    clientId: login.username,
+    username: login.username,
+    password: login.password,
+    reconnectPeriod: 500,
+    connectTimeout: 5000,
+  });
 
 const good = await Promise.all(job.good.map(connect));
 port.postMessage({ type: 'connected' } satisfies LoadReport);

@@ -58,7 +58,9 @@ if (job.mode === 'batches') {
  * measure a burst, not a sustained load.
  */
 async function fleet(job: FleetJob): Promise<void> {
-  const connections = await Promise.all(Array.from({ length: 8 }, (_, i) => mqtt.connectAsync(job.url, { clientId: `fleet-${process.pid}-${i}` })));
+  const connections = await Promise.all(
+    Array.from({ length: 8 }, (_, i) => mqtt.connectAsync(job.url, { clientId: `fleet-${process.pid}-${i}` })),
+  );
   const n = job.devices.length;
   const width = job.signals.length;
   const cycles = job.readings.length / width;
@@ -80,7 +82,13 @@ async function fleet(job: FleetJob): Promise<void> {
           if (!Number.isNaN(value)) samples.push([0, job.signals[k]!, value]);
         }
         const batch = { v: 1, seq, t0: Date.now(), samples };
-        pending.push(connections[next % connections.length]!.publishAsync(`clutch/v1/bench/${d}/telemetry`, JSON.stringify(batch), { qos: 1 }));
+        pending.push(
+          connections[next % connections.length]!.publishAsync(
+            `clutch/v1/bench/${d}/telemetry`,
+            JSON.stringify(batch),
+            { qos: 1 },
+          ),
+        );
       }
       if (next < n) await new Promise((res) => setTimeout(res, 5));
     }

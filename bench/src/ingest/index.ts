@@ -40,9 +40,15 @@ async function prepare(db: Database, vehicles: number): Promise<string[]> {
   const devices: string[] = [];
   for (let i = 0; i < vehicles; i++) {
     const id = `car-${i}`;
-    const v = await db.query<{ id: string }>(`INSERT INTO vehicles (tenant_id, name) VALUES ('bench', $1) RETURNING id`, [id]);
+    const v = await db.query<{ id: string }>(
+      `INSERT INTO vehicles (tenant_id, name) VALUES ('bench', $1) RETURNING id`,
+      [id],
+    );
     devices.push(id);
-    await db.query(`INSERT INTO devices (tenant_id, id, vehicle_id) VALUES ('bench', $1, $2) ON CONFLICT DO NOTHING`, [id, v.rows[0]!.id]);
+    await db.query(`INSERT INTO devices (tenant_id, id, vehicle_id) VALUES ('bench', $1, $2) ON CONFLICT DO NOTHING`, [
+      id,
+      v.rows[0]!.id,
+    ]);
   }
   return devices;
 }
@@ -51,10 +57,22 @@ async function startPlatform(db: Database): Promise<Platform> {
   const bus = createInProcessBus();
   // As the platform wires it: the broker acknowledges a batch only once ingest committed it.
   const source = handoffSource();
-  const broker = await startBroker({ mqttPort: 0, durableHandoff: source, policy: developmentPolicy({ ...DEFAULT_LIMITS, publishRatePerSecond: 1e6, publishBurst: 1e6 }) });
-  const ingest = await startIngest({ db, bus, source, ...(SCORING ? { scorer: { scorer: createOnlineScorer(), modelVersion: 'health-checks' } } : {}) });
+  const broker = await startBroker({
+    mqttPort: 0,
+    durableHandoff: source,
+    policy: developmentPolicy({ ...DEFAULT_LIMITS, publishRatePerSecond: 1e6, publishBurst: 1e6 }),
+  });
+  const ingest = await startIngest({
+    db,
+    bus,
+    source,
+    ...(SCORING ? { scorer: { scorer: createOnlineScorer(), modelVersion: 'health-checks' } } : {}),
+  });
   return {
-    db, bus, broker, ingest,
+    db,
+    bus,
+    broker,
+    ingest,
     async close() {
       await ingest.stop();
       await broker.close();
@@ -83,15 +101,20 @@ async function endToEnd(db: Database, devices: string[], totalRows: number): Pro
   const base = Date.now() - 3_600_000;
   // Payloads are built before the clock starts: we measure the platform, not the generator.
   const payloads = devices.map((_, d) =>
-    Array.from({ length: batchesPerDevice }, (_, i) => JSON.stringify(batch(i, base + i * 1000 + d, SAMPLES_PER_BATCH))),
+    Array.from({ length: batchesPerDevice }, (_, i) =>
+      JSON.stringify(batch(i, base + i * 1000 + d, SAMPLES_PER_BATCH)),
+    ),
   );
   const total = batchesPerDevice * devices.length * SAMPLES_PER_BATCH;
   const expected = (await countSamples(db)) + total;
-  const worker = new Worker(new URL('./fleet-worker.js', import.meta.url), { workerData: { mode: 'batches', url: platform.broker.mqttUrl, devices, payloads } });
-  const message = (): Promise<unknown> => new Promise((resolve, reject) => {
-    worker.once('message', resolve);
-    worker.once('error', reject);
+  const worker = new Worker(new URL('./fleet-worker.js', import.meta.url), {
+    workerData: { mode: 'batches', url: platform.broker.mqttUrl, devices, payloads },
   });
+  const message = (): Promise<unknown> =>
+    new Promise((resolve, reject) => {
+      worker.once('message', resolve);
+      worker.once('error', reject);
+    });
   await message(); // connected
   const started = performance.now();
   worker.postMessage('go');
@@ -113,13 +136,23 @@ async function rawCopy(db: Database, vehicleIds: string[], totalRows: number): P
   const rows: unknown[][] = [];
   for (let i = 0; i < totalRows; i++) {
     const s = SIGNALS[i % SIGNALS.length]!;
-    rows.push([new Date(base + Math.floor(i / SIGNALS.length) * 50), 'bench', vehicleIds[i % vehicleIds.length], s.id, s.min + (i % 100)]);
+    rows.push([
+      new Date(base + Math.floor(i / SIGNALS.length) * 50),
+      'bench',
+      vehicleIds[i % vehicleIds.length],
+      s.id,
+      s.min + (i % 100),
+    ]);
   }
   const started = performance.now();
   // COPY FROM STDIN on PostgreSQL; COPY FROM '/dev/blob' on PGlite.
   const streams = db.kind === 'postgres' ? INGEST_CONCURRENCY : 1;
   const share = Math.ceil(rows.length / streams);
-  await Promise.all(Array.from({ length: streams }, (_, i) => db.copyRows!('copy_reference', SAMPLE_COPY_COLUMNS, rows.slice(i * share, (i + 1) * share))));
+  await Promise.all(
+    Array.from({ length: streams }, (_, i) =>
+      db.copyRows!('copy_reference', SAMPLE_COPY_COLUMNS, rows.slice(i * share, (i + 1) * share)),
+    ),
+  );
   const elapsed = (performance.now() - started) / 1000;
   const n = Number((await db.query<{ n: string }>('SELECT count(*) AS n FROM copy_reference')).rows[0]!.n);
   if (n !== totalRows) throw new Error(`reference COPY stored ${n} of ${totalRows} rows`);
@@ -154,7 +187,11 @@ async function realReadings(): Promise<Float64Array> {
 }
 
 /** Fleet sizes tried, smallest first (BENCH_FLEET): the target is 10,000; 12,000 shows the margin. */
-const fleetSizes = (): number[] => (process.env.BENCH_FLEET ?? '2000,5000,8000,10000,12000').split(',').map(Number).sort((a, b) => a - b);
+const fleetSizes = (): number[] =>
+  (process.env.BENCH_FLEET ?? '2000,5000,8000,10000,12000')
+    .split(',')
+    .map(Number)
+    .sort((a, b) => a - b);
 
 /** Largest fleet at 1 batch/s x 20 signals whose p99 publish-to-stored stays under 1 s. */
 async function fleetCapacity(db: Database, devices: string[]): Promise<{ vehicles: number; p99: number }[]> {
@@ -184,11 +221,21 @@ async function fleetCapacity(db: Database, devices: string[]): Promise<{ vehicle
     // per car would measure the load generator on these 2 cores, not the platform). Vehicles publish
     // at evenly spread phases of each second (fleet-worker.ts).
     const worker = new Worker(new URL('./fleet-worker.js', import.meta.url), {
-      workerData: { mode: 'fleet', url: platform.broker.mqttUrl, devices: devices.slice(0, vehicles), signals: SIGNALS.map((s) => s.key), readings, rounds, seqStart: seq },
+      workerData: {
+        mode: 'fleet',
+        url: platform.broker.mqttUrl,
+        devices: devices.slice(0, vehicles),
+        signals: SIGNALS.map((s) => s.key),
+        readings,
+        rounds,
+        seqStart: seq,
+      },
     });
     // Where a backlog forms tells which stage limits: the ingest queue (database side) or before it.
     let deepest = 0;
-    const sampler = setInterval(() => { deepest = Math.max(deepest, platform.ingest.stats().queueDepth); }, 50);
+    const sampler = setInterval(() => {
+      deepest = Math.max(deepest, platform.ingest.stats().queueDepth);
+    }, 50);
     await new Promise<void>((resolve, reject) => {
       worker.once('message', () => resolve());
       worker.once('error', reject);
@@ -204,7 +251,9 @@ async function fleetCapacity(db: Database, devices: string[]): Promise<{ vehicle
     const secondP99s = [...perSecond.values()].map((l) => percentile(l, 99));
     perSecond.clear();
     results.push({ vehicles, p99 });
-    console.log(`  fleet ${fmt(vehicles)} vehicles x 20 signals/s: p50 ${fmt(percentile(latencies, 50))} ms, p99 publish-to-stored ${fmt(p99)} ms (${latencies.length} batches; worst second's p99 ${fmt(Math.max(...secondP99s))} ms, in the first 10 s ${fmt(Math.max(...secondP99s.slice(0, 10)))} ms; deepest ingest queue ${fmt(deepest)} messages)`);
+    console.log(
+      `  fleet ${fmt(vehicles)} vehicles x 20 signals/s: p50 ${fmt(percentile(latencies, 50))} ms, p99 publish-to-stored ${fmt(p99)} ms (${latencies.length} batches; worst second's p99 ${fmt(Math.max(...secondP99s))} ms, in the first 10 s ${fmt(Math.max(...secondP99s.slice(0, 10)))} ms; deepest ingest queue ${fmt(deepest)} messages)`,
+    );
     if (p99 > 1000) break;
   }
   await platform.close();
@@ -217,7 +266,9 @@ async function main(): Promise<void> {
     const url = process.env.DATABASE_URL ?? (await createTestDatabase(server!.adminUrl, 'bench_ingest'));
     const pgDb = await openPostgres(url);
     const devices = await prepare(pgDb, Math.max(...fleetSizes()));
-    const vehicleIds = (await pgDb.query<{ id: string }>('SELECT vehicle_id AS id FROM devices LIMIT 100')).rows.map((r) => r.id);
+    const vehicleIds = (await pgDb.query<{ id: string }>('SELECT vehicle_id AS id FROM devices LIMIT 100')).rows.map(
+      (r) => r.id,
+    );
 
     // BENCH_ONLY=fleet skips the throughput runs (the fleet search alone takes several minutes);
     // BENCH_ONLY=throughput skips the fleet search.
@@ -225,11 +276,15 @@ async function main(): Promise<void> {
     const throughputOnly = process.env.BENCH_ONLY === 'throughput';
     let ratio = Number.NaN;
     if (!fleetOnly) {
-      console.log(`PostgreSQL (${fmt(TOTAL_ROWS)} rows, ${SAMPLES_PER_BATCH}-sample batches from 50 devices; ${SCORING_LABEL})`);
+      console.log(
+        `PostgreSQL (${fmt(TOTAL_ROWS)} rows, ${SAMPLES_PER_BATCH}-sample batches from 50 devices; ${SCORING_LABEL})`,
+      );
       const copyPg = await rawCopy(pgDb, vehicleIds, TOTAL_ROWS);
       const oursPg = await endToEnd(pgDb, devices.slice(0, 50), TOTAL_ROWS);
       ratio = oursPg / copyPg;
-      console.log(`  raw COPY: ${fmt(copyPg)} rows/s; end-to-end ingest: ${fmt(oursPg)} rows/s; ratio ${fmt(ratio, 3)}`);
+      console.log(
+        `  raw COPY: ${fmt(copyPg)} rows/s; end-to-end ingest: ${fmt(oursPg)} rows/s; ratio ${fmt(ratio, 3)}`,
+      );
     }
 
     if (!throughputOnly) {
@@ -247,7 +302,9 @@ async function main(): Promise<void> {
     console.log(`PGlite (${fmt(liteRows)} rows)`);
     const copyLite = await rawCopy(lite, liteIds, liteRows);
     const oursLite = await endToEnd(lite, liteDevices, liteRows);
-    console.log(`  raw bulk load: ${fmt(copyLite)} rows/s; end-to-end ingest: ${fmt(oursLite)} rows/s; ratio ${fmt(oursLite / copyLite, 3)}`);
+    console.log(
+      `  raw bulk load: ${fmt(copyLite)} rows/s; end-to-end ingest: ${fmt(oursLite)} rows/s; ratio ${fmt(oursLite / copyLite, 3)}`,
+    );
     await lite.close();
 
     console.log(`ingest ratio: ${ratio.toFixed(3)}`);

@@ -11,8 +11,18 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { signalCatalogue } from '@clutch/contracts';
 import {
-  FEATURE_SIGNALS, benchmarkScoring, carObdDir, createOnlineScorer, getLiveModel, listDriveFiles, loadDrives, trainModel,
-  RULES_ONLY_MODEL, type ClutchModel, type Frame, type Reading,
+  FEATURE_SIGNALS,
+  benchmarkScoring,
+  carObdDir,
+  createOnlineScorer,
+  getLiveModel,
+  listDriveFiles,
+  loadDrives,
+  trainModel,
+  RULES_ONLY_MODEL,
+  type ClutchModel,
+  type Frame,
+  type Reading,
 } from '@clutch/ml';
 import { fmt, percentile } from '../common/stats.js';
 
@@ -38,19 +48,31 @@ async function pickModel(datasetDir: string | undefined): Promise<{ model: Clutc
   if (live) return { model: live.model, label: `live registry model ${live.entry.id} (${live.model.version})` };
   if (!datasetDir) return { model: RULES_ONLY_MODEL, label: 'rules only (no data set, no live model)' };
   const files = await listDriveFiles(datasetDir);
-  const split = { train: files.filter((f) => f.startsWith('drive') || f.startsWith('idle')).slice(0, 12), validation: ['live1.csv'], test: [] };
+  const split = {
+    train: files.filter((f) => f.startsWith('drive') || f.startsWith('idle')).slice(0, 12),
+    validation: ['live1.csv'],
+    test: [],
+  };
   const trained = await trainModel(datasetDir, split, { seed: 7, epochs: 10, version: 'bench-ae' });
-  return { model: trained.model, label: `autoencoder trained here on ${split.train.length} drives (${trained.backend})` };
+  return {
+    model: trained.model,
+    label: `autoencoder trained here on ${split.train.length} drives (${trained.backend})`,
+  };
 }
 
 /** One second of one vehicle as ingest hands it over: each of 20 signals once, a few ms apart. */
 function batches(frames: readonly Frame[], seconds: number): Reading[][] {
-  const ignored = signalCatalogue.map((s) => s.key).filter((k) => !(FEATURE_SIGNALS as readonly string[]).includes(k)).slice(0, 20 - FEATURE_SIGNALS.length);
+  const ignored = signalCatalogue
+    .map((s) => s.key)
+    .filter((k) => !(FEATURE_SIGNALS as readonly string[]).includes(k))
+    .slice(0, 20 - FEATURE_SIGNALS.length);
   const t0 = Date.parse('2025-06-02T07:00:00Z');
   return Array.from({ length: seconds }, (_, s) => {
     const frame = frames[(s * 2) % frames.length]!;
     const at = t0 + s * 1000;
-    const own = FEATURE_SIGNALS.map((signal, i) => ({ signal, time: at + i * 7, value: frame.v[i]! })).filter((r) => Number.isFinite(r.value));
+    const own = FEATURE_SIGNALS.map((signal, i) => ({ signal, time: at + i * 7, value: frame.v[i]! })).filter((r) =>
+      Number.isFinite(r.value),
+    );
     return [...own, ...ignored.map((signal, i) => ({ signal, time: at + 80 + i * 7, value: 1 }))];
   });
 }
@@ -63,12 +85,20 @@ async function main(): Promise<void> {
 
   // Throughput, ours against the baseline, after a warm-up round that is not counted.
   benchmarkScoring({ windows: WINDOWS, model, vehicles: 10, ...(real ? { frames: real.frames } : {}) });
-  const rounds = Array.from({ length: ROUNDS }, () => benchmarkScoring({ windows: WINDOWS, model, vehicles: 10, ...(real ? { frames: real.frames } : {}) }));
+  const rounds = Array.from({ length: ROUNDS }, () =>
+    benchmarkScoring({ windows: WINDOWS, model, vehicles: 10, ...(real ? { frames: real.frames } : {}) }),
+  );
   const median = [...rounds].sort((a, b) => a.ratio - b.ratio)[Math.floor(rounds.length / 2)]!;
   console.log(`throughput (${fmt(WINDOWS)} windows of 15 s over 10 vehicles, median of ${ROUNDS} rounds):`);
-  console.log(`  ours (health checks${model.autoencoder ? ' + autoencoder' : ''}): ${fmt(median.windowsPerSecond)} windows/s, ${fmt(median.meanMsPerBatch, 3)} ms per window`);
-  console.log(`  baseline (rolling z-score): ${fmt(median.baseline.windowsPerSecond)} windows/s, ${fmt(median.baseline.meanMsPerBatch, 3)} ms per window`);
-  console.log(`  ratio ours/baseline: ${median.ratio.toFixed(3)} (rounds: ${rounds.map((r) => r.ratio.toFixed(3)).join(', ')})`);
+  console.log(
+    `  ours (health checks${model.autoencoder ? ' + autoencoder' : ''}): ${fmt(median.windowsPerSecond)} windows/s, ${fmt(median.meanMsPerBatch, 3)} ms per window`,
+  );
+  console.log(
+    `  baseline (rolling z-score): ${fmt(median.baseline.windowsPerSecond)} windows/s, ${fmt(median.baseline.meanMsPerBatch, 3)} ms per window`,
+  );
+  console.log(
+    `  ratio ours/baseline: ${median.ratio.toFixed(3)} (rounds: ${rounds.map((r) => r.ratio.toFixed(3)).join(', ')})`,
+  );
 
   // Added latency per stored batch.
   const scorer = createOnlineScorer({ model });
@@ -82,9 +112,13 @@ async function main(): Promise<void> {
       alerts += scorer.push('vehicle-1', b).length;
       times.push(performance.now() - start);
     }
-    console.log(`added ingest latency per batch (1 vehicle x 1 s x ${all[0]!.length} readings, ${fmt(all.length)} batches, ${alerts} alerts raised):`);
+    console.log(
+      `added ingest latency per batch (1 vehicle x 1 s x ${all[0]!.length} readings, ${fmt(all.length)} batches, ${alerts} alerts raised):`,
+    );
     const mean = times.reduce((a, t) => a + t, 0) / times.length;
-    console.log(`  p50 ${fmt(percentile(times, 50), 3)} ms, p99 ${fmt(percentile(times, 99), 3)} ms, max ${fmt(Math.max(...times), 3)} ms, mean ${fmt(mean, 3)} ms`);
+    console.log(
+      `  p50 ${fmt(percentile(times, 50), 3)} ms, p99 ${fmt(percentile(times, 99), 3)} ms, max ${fmt(Math.max(...times), 3)} ms, mean ${fmt(mean, 3)} ms`,
+    );
     // Every 15th push completes a window; its cost sits between p90 and p99 of the sample.
     console.log(`  p95 ${fmt(percentile(times, 95), 3)} ms (one push in 15 completes a window and runs every check)`);
     // Every push counts here (frames, context, the window's checks when one completes), not only the

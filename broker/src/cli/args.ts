@@ -2,7 +2,10 @@
  * Minimal `--flag value` / `--flag=value` / `--switch` parser for the broker CLI. `flags` keeps the
  * last value of each flag, `lists` every value of a repeatable one (`--device a/b --device c/d`).
  */
-export function parseArgs(argv: readonly string[], switches: readonly string[]): { positional: string[]; flags: Map<string, string>; lists: Map<string, string[]> } {
+export function parseArgs(
+  argv: readonly string[],
+  switches: readonly string[],
+): { positional: string[]; flags: Map<string, string>; lists: Map<string, string[]> } {
   const positional: string[] = [];
   const flags = new Map<string, string>();
   const lists = new Map<string, string[]>();

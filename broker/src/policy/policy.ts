@@ -9,7 +9,8 @@ import { canPublish, canSubscribe } from './topic-acl.js';
 
 export type Decision = { ok: true } | { ok: false; reason: string };
 /** CONNACK return codes of MQTT 3.1.1 §3.2.2.3. */
-export type AuthDecision = { ok: true; principal: Principal } | { ok: false; reason: string; returnCode: AuthenticateError['returnCode'] };
+export type AuthDecision =
+  { ok: true; principal: Principal } | { ok: false; reason: string; returnCode: AuthenticateError['returnCode'] };
 
 /**
  * A client certificate that the TLS listener verified against its CA (unverified ones never get
@@ -32,7 +33,12 @@ export interface BrokerPolicy {
    */
   admitConnection(source?: string): Decision;
   /** `certificate` is set when the client presented a verified certificate on the TLS listener. */
-  authenticate(client: Client, username: string | undefined, password: Buffer | undefined, certificate?: ClientCertificate): Promise<AuthDecision>;
+  authenticate(
+    client: Client,
+    username: string | undefined,
+    password: Buffer | undefined,
+    certificate?: ClientCertificate,
+  ): Promise<AuthDecision>;
   authorizePublish(client: Client | null, packet: PublishPacket): Decision;
   /**
    * Milliseconds to hold this client's next PUBLISH (its PUBACK follows later, so a client with an
@@ -79,7 +85,12 @@ const NOT_AUTHORIZED = 5;
 const SERVER_UNAVAILABLE = 3;
 
 interface PolicyCore {
-  identify(client: Client, username: string | undefined, password: Buffer | undefined, certificate: ClientCertificate | undefined): Promise<AuthDecision>;
+  identify(
+    client: Client,
+    username: string | undefined,
+    password: Buffer | undefined,
+    certificate: ClientCertificate | undefined,
+  ): Promise<AuthDecision>;
   limits: PolicyLimits;
 }
 
@@ -95,14 +106,21 @@ function buildPolicy(core: PolicyCore): BrokerPolicy {
   return {
     admitConnection(source) {
       // The source's own bucket first: a source over its rate takes nothing from everyone else's.
-      if (source !== undefined && !sources.take(source)) return { ok: false, reason: `too many connections per second from ${source}; retry with backoff` };
-      return connects.take() ? { ok: true } : { ok: false, reason: 'too many connections per second; retry with backoff' };
+      if (source !== undefined && !sources.take(source))
+        return { ok: false, reason: `too many connections per second from ${source}; retry with backoff` };
+      return connects.take()
+        ? { ok: true }
+        : { ok: false, reason: 'too many connections per second; retry with backoff' };
     },
     async authenticate(client, username, password, certificate) {
       const decision = await core.identify(client, username, password, certificate);
       if (!decision.ok) return decision;
       if (!clientIdAllowed(decision.principal, client.id)) {
-        return { ok: false, returnCode: 2, reason: `client id ${JSON.stringify(client.id)} is not allowed for ${describePrincipal(decision.principal)}` };
+        return {
+          ok: false,
+          returnCode: 2,
+          reason: `client id ${JSON.stringify(client.id)} is not allowed for ${describePrincipal(decision.principal)}`,
+        };
       }
       principals.set(client, decision.principal);
       buckets.set(client, createTokenBucket(core.limits.publishRatePerSecond, core.limits.publishBurst));
@@ -137,7 +155,11 @@ function equalSecrets(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
-async function identifyByCertificate(db: Database, certificate: ClientCertificate, username: string | undefined): Promise<AuthDecision | null> {
+async function identifyByCertificate(
+  db: Database,
+  certificate: ClientCertificate,
+  username: string | undefined,
+): Promise<AuthDecision | null> {
   const cn = certificate.subjectCommonName;
   const device = parseDeviceUsername(cn);
   if (!device) return null;
@@ -148,7 +170,11 @@ async function identifyByCertificate(db: Database, certificate: ClientCertificat
   try {
     return (await deviceCredentialIsLive(db, device.tenantId, device.deviceId))
       ? { ok: true, principal: { kind: 'device', ...device } }
-      : { ok: false, returnCode: NOT_AUTHORIZED, reason: `certificate of ${cn}: device unknown or its credential revoked` };
+      : {
+          ok: false,
+          returnCode: NOT_AUTHORIZED,
+          reason: `certificate of ${cn}: device unknown or its credential revoked`,
+        };
   } catch (err) {
     return { ok: false, returnCode: SERVER_UNAVAILABLE, reason: `credential check failed: ${(err as Error).message}` };
   }
@@ -160,7 +186,12 @@ async function identifyByCertificate(db: Database, certificate: ClientCertificat
  * listener a device may instead present a client certificate whose subject CN is `{tenant}/{device}`
  * (username empty or equal to the CN, no password); its credential must still be live.
  */
-export function tenantPolicy(options: { db: Database; adminPassword?: string | undefined; allowAnonymous?: boolean; limits?: PolicyLimits }): BrokerPolicy {
+export function tenantPolicy(options: {
+  db: Database;
+  adminPassword?: string | undefined;
+  allowAnonymous?: boolean;
+  limits?: PolicyLimits;
+}): BrokerPolicy {
   const { db } = options;
   return buildPolicy({
     limits: options.limits ?? DEFAULT_LIMITS,
@@ -183,17 +214,35 @@ export function tenantPolicy(options: { db: Database; adminPassword?: string | u
         if (username === 'apikey') {
           const key = await verifyApiKey(db, secret);
           return key
-            ? { ok: true, principal: { kind: 'partner', tenantId: key.tenantId, keyId: key.keyId, scopes: key.scopes, expiresAt: key.expiresAt } }
+            ? {
+                ok: true,
+                principal: {
+                  kind: 'partner',
+                  tenantId: key.tenantId,
+                  keyId: key.keyId,
+                  scopes: key.scopes,
+                  expiresAt: key.expiresAt,
+                },
+              }
             : { ok: false, returnCode: BAD_CREDENTIALS, reason: 'unknown, revoked or expired API key' };
         }
         const device = parseDeviceUsername(username);
-        if (!device) return { ok: false, returnCode: BAD_CREDENTIALS, reason: `username ${JSON.stringify(username)} is not tenant/device, apikey or admin` };
+        if (!device)
+          return {
+            ok: false,
+            returnCode: BAD_CREDENTIALS,
+            reason: `username ${JSON.stringify(username)} is not tenant/device, apikey or admin`,
+          };
         return (await verifyDeviceCredential(db, device.tenantId, device.deviceId, secret))
           ? { ok: true, principal: { kind: 'device', ...device } }
           : { ok: false, returnCode: BAD_CREDENTIALS, reason: `bad or revoked credential for ${username}` };
       } catch (err) {
         // The database is down: say "server unavailable" so clients retry instead of giving up.
-        return { ok: false, returnCode: SERVER_UNAVAILABLE, reason: `credential check failed: ${(err as Error).message}` };
+        return {
+          ok: false,
+          returnCode: SERVER_UNAVAILABLE,
+          reason: `credential check failed: ${(err as Error).message}`,
+        };
       }
     },
   });

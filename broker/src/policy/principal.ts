@@ -4,7 +4,13 @@ import type { ApiKeyScope } from '@clutch/identity';
 export type Principal =
   | { kind: 'device'; tenantId: string; deviceId: string }
   /** `expiresAt`: the broker closes the session at that instant (null or absent: no expiry). */
-  | { kind: 'partner'; tenantId: string; keyId: string; scopes: readonly ApiKeyScope[]; expiresAt?: Date | null | undefined }
+  | {
+      kind: 'partner';
+      tenantId: string;
+      keyId: string;
+      scopes: readonly ApiKeyScope[];
+      expiresAt?: Date | null | undefined;
+    }
   | { kind: 'admin' }
   /** Only with --allow-anonymous (local tools, conformance suites): everything but $SYS. */
   | { kind: 'anonymous' };

@@ -10,7 +10,11 @@ export interface TokenBucket {
   reserve(maxWaitMs: number): number;
 }
 
-export function createTokenBucket(ratePerSecond: number, burst: number, now: () => number = performance.now.bind(performance)): TokenBucket {
+export function createTokenBucket(
+  ratePerSecond: number,
+  burst: number,
+  now: () => number = performance.now.bind(performance),
+): TokenBucket {
   let tokens = burst;
   let last = now();
   const refill = (): void => {

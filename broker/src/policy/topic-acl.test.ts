@@ -4,7 +4,12 @@ import { clientIdAllowed } from './principal.js';
 import { canPublish, canSubscribe } from './topic-acl.js';
 
 const device: Principal = { kind: 'device', tenantId: 'acme', deviceId: 'pi-1' };
-const fleet: Principal = { kind: 'partner', tenantId: 'acme', keyId: 'k1234567', scopes: ['telemetry:read', 'status:read'] };
+const fleet: Principal = {
+  kind: 'partner',
+  tenantId: 'acme',
+  keyId: 'k1234567',
+  scopes: ['telemetry:read', 'status:read'],
+};
 const admin: Principal = { kind: 'admin' };
 
 const verdict = (d: { ok: boolean }): string => (d.ok ? 'allow' : 'deny');
@@ -27,7 +32,10 @@ describe('device publish ACL', () => {
   });
 
   it('explains a refusal', () => {
-    expect(canPublish(device, 'clutch/v1/globex/pi-1/telemetry')).toEqual({ ok: false, reason: 'a device may publish only under clutch/v1/acme/pi-1/' });
+    expect(canPublish(device, 'clutch/v1/globex/pi-1/telemetry')).toEqual({
+      ok: false,
+      reason: 'a device may publish only under clutch/v1/acme/pi-1/',
+    });
   });
 });
 

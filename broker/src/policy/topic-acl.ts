@@ -36,7 +36,8 @@ export function canPublish(principal: Principal, topic: string): Decision {
     }
     case 'partner': {
       const address = parseTopic(topic);
-      if (!address || address.tenant !== principal.tenantId) return deny(`partners publish only inside ${TOPIC_ROOT}/${principal.tenantId}/`);
+      if (!address || address.tenant !== principal.tenantId)
+        return deny(`partners publish only inside ${TOPIC_ROOT}/${principal.tenantId}/`);
       if (address.kind === 'cmd' && principal.scopes.includes('commands:write')) return allow;
       return deny(`this API key may not publish ${address.kind} messages`);
     }
@@ -45,7 +46,8 @@ export function canPublish(principal: Principal, topic: string): Decision {
 
 /** May this principal subscribe with this filter? Wildcards are judged by everything they could match. */
 export function canSubscribe(principal: Principal, filter: string): Decision {
-  if (filter.startsWith('$share/')) return principal.kind === 'admin' ? allow : deny('shared subscriptions are for platform services');
+  if (filter.startsWith('$share/'))
+    return principal.kind === 'admin' ? allow : deny('shared subscriptions are for platform services');
   if (filter.startsWith('$')) return principal.kind === 'admin' ? allow : deny(`${filter} is for admins only`);
   // A leading wildcard would also match $SYS on some brokers and every tenant on ours.
   const levels = filter.split('/');

@@ -37,7 +37,10 @@ describe('bad input never crashes the broker', () => {
 
   it.each([
     ['an HTTP request', Buffer.from('GET / HTTP/1.1\r\nHost: broker\r\n\r\n')],
-    ['a TLS ClientHello on the plaintext port', Buffer.from('160301' + '00a5' + '01' + '0000a1' + '0303' + '00'.repeat(32), 'hex')],
+    [
+      'a TLS ClientHello on the plaintext port',
+      Buffer.from('160301' + '00a5' + '01' + '0000a1' + '0303' + '00'.repeat(32), 'hex'),
+    ],
     ['a reserved packet type (0)', Buffer.from([0x00, 0x00])],
     ['random bytes', Buffer.from('deadbeefcafebabe0badf00d'.repeat(4), 'hex')],
   ])('closes a connection that sends %s instead of CONNECT, answering nothing', async (_name, garbage) => {
@@ -46,11 +49,14 @@ describe('bad input never crashes the broker', () => {
     expect((await raw.closed).length).toBe(0);
   });
 
-  it.each([2, 5, 6, 0x85])('answers a CONNECT with protocol level %i with CONNACK 0x01 and closes [MQTT-3.1.2-2]', async (level) => {
-    const raw = await openRaw(broker.mqttPort);
-    raw.send(connectFrame({ clientId: `level-${level}`, level }));
-    expect(await raw.closed).toEqual(connackFrame(0x01));
-  });
+  it.each([2, 5, 6, 0x85])(
+    'answers a CONNECT with protocol level %i with CONNACK 0x01 and closes [MQTT-3.1.2-2]',
+    async (level) => {
+      const raw = await openRaw(broker.mqttPort);
+      raw.send(connectFrame({ clientId: `level-${level}`, level }));
+      expect(await raw.closed).toEqual(connackFrame(0x01));
+    },
+  );
 
   it('accepts MQTT 3.1 (protocol name MQIsdp, level 3)', async () => {
     const raw = await openRaw(broker.mqttPort);
@@ -77,15 +83,18 @@ describe('bad input never crashes the broker', () => {
   it.each([
     ['before CONNECT', false],
     ['in a session', true],
-  ])('closes a connection that sends a remaining length of more than 4 bytes %s [MQTT-2.2.3]', async (_when, connected) => {
-    const raw = await openRaw(broker.mqttPort);
-    if (connected) {
-      raw.send(connectFrame({ clientId: 'long-length' }));
-      await raw.receivedAtLeast(4);
-    }
-    raw.send(Buffer.from([0x30, 0xff, 0xff, 0xff, 0xff, 0x01]));
-    expect(await raw.closed).toEqual(connected ? connackFrame(0x00) : Buffer.alloc(0));
-  });
+  ])(
+    'closes a connection that sends a remaining length of more than 4 bytes %s [MQTT-2.2.3]',
+    async (_when, connected) => {
+      const raw = await openRaw(broker.mqttPort);
+      if (connected) {
+        raw.send(connectFrame({ clientId: 'long-length' }));
+        await raw.receivedAtLeast(4);
+      }
+      raw.send(Buffer.from([0x30, 0xff, 0xff, 0xff, 0xff, 0x01]));
+      expect(await raw.closed).toEqual(connected ? connackFrame(0x00) : Buffer.alloc(0));
+    },
+  );
 
   it('closes a connection that never sends CONNECT after the connect timeout', async () => {
     const started = performance.now();

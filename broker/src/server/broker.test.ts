@@ -19,7 +19,9 @@ describe('broker transports', () => {
     const publisher = await mqtt.connectAsync(broker.mqttUrl, { clientId: 'tcp-pub', protocolVersion: 4 });
     try {
       await subscriber.subscribeAsync('clutch/v1/acme/car-1/telemetry', { qos: 1 });
-      const received = new Promise<string>((resolve) => subscriber.on('message', (_topic, payload) => resolve(payload.toString())));
+      const received = new Promise<string>((resolve) =>
+        subscriber.on('message', (_topic, payload) => resolve(payload.toString())),
+      );
       await publisher.publishAsync('clutch/v1/acme/car-1/telemetry', '{"hello":1}', { qos: 1 });
       expect(await received).toBe('{"hello":1}');
     } finally {

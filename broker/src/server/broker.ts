@@ -104,7 +104,9 @@ function defaultRemoteAddress(client: Client): string | undefined {
   return client.req?.socket.remoteAddress ?? (client.conn as { remoteAddress?: string }).remoteAddress;
 }
 
-async function redisBackends(url: string): Promise<Pick<AedesOptions, 'persistence' | 'mq'> & { conn: { disconnect(): void } }> {
+async function redisBackends(
+  url: string,
+): Promise<Pick<AedesOptions, 'persistence' | 'mq'> & { conn: { disconnect(): void } }> {
   const [{ default: redisPersistence }, { default: mqemitterRedis }, { Redis }] = await Promise.all([
     import('aedes-persistence-redis'),
     import('mqemitter-redis'),
@@ -125,15 +127,25 @@ export async function createBroker(options: BrokerOptions = {}): Promise<Aedes> 
   const log = options.logger;
   const maxClientIdLength = options.maxClientIdLength ?? DEFAULT_MAX_CLIENT_ID_LENGTH;
   const remoteAddressOf = options.remoteAddressOf ?? defaultRemoteAddress;
-  const gate = createConnectGate({ admitConnection: (client) => policy.admitConnection(remoteAddressOf(client)), maxClientIdLength });
-  const redis = options.redisUrl ? await redisBackends(options.redisUrl) : undefined;
-  const logins = createLoginGuard(options.loginLimiter ?? createLoginLimiter(redis ? { redis: redis.conn } : {}), (err) =>
-    log?.error({ err: err.message }, 'login limiter failed; login not limited'),
-  );
-  const sessions = createLiveSessions((client) => policy.principalOf(client), (client, reason) => {
-    const principal = policy.principalOf(client);
-    log?.info({ clientId: client.id, principal: principal && describePrincipal(principal), reason }, 'mqtt session ended');
+  const gate = createConnectGate({
+    admitConnection: (client) => policy.admitConnection(remoteAddressOf(client)),
+    maxClientIdLength,
   });
+  const redis = options.redisUrl ? await redisBackends(options.redisUrl) : undefined;
+  const logins = createLoginGuard(
+    options.loginLimiter ?? createLoginLimiter(redis ? { redis: redis.conn } : {}),
+    (err) => log?.error({ err: err.message }, 'login limiter failed; login not limited'),
+  );
+  const sessions = createLiveSessions(
+    (client) => policy.principalOf(client),
+    (client, reason) => {
+      const principal = policy.principalOf(client);
+      log?.info(
+        { clientId: client.id, principal: principal && describePrincipal(principal), reason },
+        'mqtt session ended',
+      );
+    },
+  );
   const aedes = await Aedes.createBroker({
     ...(redis ? { persistence: redis.persistence, mq: redis.mq } : {}),
     maxClientsIdLength: maxClientIdLength,
@@ -152,13 +164,21 @@ export async function createBroker(options: BrokerOptions = {}): Promise<Aedes> 
       }
       sessions.authenticating(client);
       const certificate = options.clientCertificateOf?.(client);
-      const attempt: LoginAttempt = { username, password, certificateName: certificate?.subjectCommonName, ip: remoteAddressOf(client) };
+      const attempt: LoginAttempt = {
+        username,
+        password,
+        certificateName: certificate?.subjectCommonName,
+        ip: remoteAddressOf(client),
+      };
       // A blocked account or address is refused before its credential is looked up, and every
       // failed login counts; this is separate from the connect-rate buckets of the gate.
       const login = async (): Promise<void> => {
         const blocked = await logins.refusal(attempt);
         if (blocked) {
-          log?.warn({ clientId: client.id, username, remote: attempt.ip, reason: blocked.reason }, 'mqtt connect refused');
+          log?.warn(
+            { clientId: client.id, username, remote: attempt.ip, reason: blocked.reason },
+            'mqtt connect refused',
+          );
           return done(authError(blocked.reason, blocked.returnCode), false); // [MQTT-3.2.2-5]
         }
         const decision = await policy.authenticate(client, username, password, certificate);
@@ -167,7 +187,10 @@ export async function createBroker(options: BrokerOptions = {}): Promise<Aedes> 
           log?.debug({ clientId: client.id, principal: describePrincipal(decision.principal) }, 'mqtt connect');
           return done(null, true);
         }
-        log?.warn({ clientId: client.id, username, remote: attempt.ip, reason: decision.reason }, 'mqtt connect refused');
+        log?.warn(
+          { clientId: client.id, username, remote: attempt.ip, reason: decision.reason },
+          'mqtt connect refused',
+        );
         done(authError(decision.reason, decision.returnCode), false);
       };
       login().catch((err: Error) => done(authError(err.message, 3), false));
@@ -187,7 +210,10 @@ export async function createBroker(options: BrokerOptions = {}): Promise<Aedes> 
         handoff.handoff(packet).then(
           () => done(null),
           (err: Error) => {
-            log?.warn({ clientId: client?.id, topic: packet.topic, err: err.message }, 'mqtt publish not stored; not acknowledged');
+            log?.warn(
+              { clientId: client?.id, topic: packet.topic, err: err.message },
+              'mqtt publish not stored; not acknowledged',
+            );
             done(err);
           },
         );
@@ -214,7 +240,9 @@ export async function createBroker(options: BrokerOptions = {}): Promise<Aedes> 
   sessions.attach(aedes);
   liveSessions.set(aedes, sessions);
   aedes.on('clientError', (client, err) => log?.debug({ clientId: client.id, err: err.message }, 'mqtt client error'));
-  aedes.on('connectionError', (client, err) => log?.debug({ clientId: client?.id, err: err.message }, 'mqtt connection error'));
+  aedes.on('connectionError', (client, err) =>
+    log?.debug({ clientId: client?.id, err: err.message }, 'mqtt connection error'),
+  );
   return aedes;
 }
 
@@ -239,13 +267,16 @@ export async function startBroker(options: BrokerOptions & ListenOptions): Promi
   // Likewise its remote address (the guard's stream has none of its own).
   const remotes = new WeakMap<object, string>();
   const aedes = await createBroker({
-    ...options, policy,
+    ...options,
+    policy,
     clientCertificateOf: (client) => certificates.get(client.conn),
     remoteAddressOf: options.remoteAddressOf ?? ((client) => remotes.get(client.conn) ?? defaultRemoteAddress(client)),
   });
   const maxPacketBytes = options.maxPacketBytes ?? DEFAULT_MAX_PACKET_BYTES;
   const serve = (socket: Socket, certificate?: ClientCertificate): void => {
-    const guarded = guardSocket(socket, maxPacketBytes, (reason) => log?.warn({ remote: socket.remoteAddress, reason }, 'mqtt connection closed'));
+    const guarded = guardSocket(socket, maxPacketBytes, (reason) =>
+      log?.warn({ remote: socket.remoteAddress, reason }, 'mqtt connection closed'),
+    );
     if (certificate) certificates.set(guarded, certificate);
     if (socket.remoteAddress) remotes.set(guarded, socket.remoteAddress);
     aedes.handle(guarded);
@@ -269,12 +300,19 @@ export async function startBroker(options: BrokerOptions & ListenOptions): Promi
   let wsPort: number | undefined;
   if (options.wsPort !== undefined) {
     http = createHttpServer((_req, res) => {
-      res.writeHead(426, { 'content-type': 'text/plain' }).end('MQTT over WebSocket: connect with the mqtt subprotocol\n');
+      res
+        .writeHead(426, { 'content-type': 'text/plain' })
+        .end('MQTT over WebSocket: connect with the mqtt subprotocol\n');
     });
     wss = new WebSocketServer({ server: http, maxPayload: maxPacketBytes + 5 });
     // The same byte-level checks as TCP (packet size, protocol level) on the MQTT stream inside the frames.
     wss.on('connection', (socket, req) =>
-      aedes.handle(guardSocket(createWebSocketStream(socket), maxPacketBytes, (reason) => options.logger?.warn({ remote: req.socket.remoteAddress, reason }, 'mqtt-over-websocket connection closed')), req),
+      aedes.handle(
+        guardSocket(createWebSocketStream(socket), maxPacketBytes, (reason) =>
+          options.logger?.warn({ remote: req.socket.remoteAddress, reason }, 'mqtt-over-websocket connection closed'),
+        ),
+        req,
+      ),
     );
     wsPort = await listenOn(http, options.wsPort, host);
   }
@@ -284,7 +322,9 @@ export async function startBroker(options: BrokerOptions & ListenOptions): Promi
     aedes,
     policy,
     disconnectDevice(tenantId, deviceId) {
-      return liveSessions.get(aedes)!.end((p) => p.kind === 'device' && p.tenantId === tenantId && p.deviceId === deviceId);
+      return liveSessions
+        .get(aedes)!
+        .end((p) => p.kind === 'device' && p.tenantId === tenantId && p.deviceId === deviceId);
     },
     disconnectApiKey(tenantId, keyId) {
       return liveSessions.get(aedes)!.end((p) => p.kind === 'partner' && p.tenantId === tenantId && p.keyId === keyId);
@@ -300,7 +340,12 @@ export async function startBroker(options: BrokerOptions & ListenOptions): Promi
       await Promise.all([
         new Promise<void>((resolve) => tcp.close(() => resolve())),
         tls ? new Promise<void>((resolve) => tls.close(() => resolve())) : Promise.resolve(),
-        http ? new Promise<void>((resolve) => { http.closeAllConnections(); http.close(() => resolve()); }) : Promise.resolve(),
+        http
+          ? new Promise<void>((resolve) => {
+              http.closeAllConnections();
+              http.close(() => resolve());
+            })
+          : Promise.resolve(),
       ]);
     },
   };

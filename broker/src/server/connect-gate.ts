@@ -25,7 +25,10 @@ const SERVER_UNAVAILABLE = 3;
  * `authenticate` (which aedes follows with the CONNACK and a close, [MQTT-3.2.2-5]): return code 3,
  * server unavailable, tells a well-behaved client to back off. No database is touched for it.
  */
-export function createConnectGate(options: { admitConnection: (client: Client) => Decision; maxClientIdLength: number }): ConnectGate {
+export function createConnectGate(options: {
+  admitConnection: (client: Client) => Decision;
+  maxClientIdLength: number;
+}): ConnectGate {
   const refused = new WeakMap<Client, ConnectRefusal>();
   return {
     admit(client) {
@@ -40,7 +43,10 @@ export function createConnectGate(options: { admitConnection: (client: Client) =
       // aedes 1.2 only checks the length for MQTT 3.1, so 3.1.1 is checked here. [MQTT-3.1.3-9]
       const bytes = Buffer.byteLength(client.id, 'utf8');
       if (bytes > options.maxClientIdLength) {
-        return { returnCode: IDENTIFIER_REJECTED, reason: `client id of ${bytes} bytes exceeds ${options.maxClientIdLength}` };
+        return {
+          returnCode: IDENTIFIER_REJECTED,
+          reason: `client id of ${bytes} bytes exceeds ${options.maxClientIdLength}`,
+        };
       }
       return undefined;
     },

@@ -8,7 +8,10 @@ describe('connect storm', () => {
   let broker: RunningBroker;
 
   beforeAll(async () => {
-    broker = await startBroker({ mqttPort: 0, policy: developmentPolicy({ ...DEFAULT_LIMITS, connectRatePerSecond: 2, connectBurst: 3 }) });
+    broker = await startBroker({
+      mqttPort: 0,
+      policy: developmentPolicy({ ...DEFAULT_LIMITS, connectRatePerSecond: 2, connectBurst: 3 }),
+    });
   });
   afterAll(async () => {
     await broker?.close();
@@ -59,7 +62,9 @@ describe('publish rate', () => {
     client.on('close', () => (closed = true));
     const started = performance.now();
     const ackedAfter = await Promise.all(
-      Array.from({ length: 15 }, (_, i) => client.publishAsync('rate/eager', String(i), { qos: 1 }).then(() => performance.now() - started)),
+      Array.from({ length: 15 }, (_, i) =>
+        client.publishAsync('rate/eager', String(i), { qos: 1 }).then(() => performance.now() - started),
+      ),
     );
     ackedAfter.sort((a, b) => a - b);
     // 10 over the burst at 20/s: the last PUBACK comes about 500 ms after the burst's.
@@ -74,7 +79,11 @@ describe('publish rate', () => {
     const closed = new Promise<void>((resolve) => client.once('close', () => resolve()));
     let acked = 0;
     // 5 burst + 20 earned within 1 s: the 26th PUBLISH is over the limit.
-    for (let i = 0; i < 40; i++) client.publishAsync('rate/flood', String(i), { qos: 1 }).then(() => acked++, () => {});
+    for (let i = 0; i < 40; i++)
+      client.publishAsync('rate/flood', String(i), { qos: 1 }).then(
+        () => acked++,
+        () => {},
+      );
     await closed;
     expect(acked).toBeLessThan(40);
     await client.endAsync(true);

@@ -40,10 +40,13 @@ export function createLiveSessions(
   const armExpiry = (client: Client, expiresAt: Date): void => {
     const wait = expiresAt.getTime() - Date.now();
     if (wait <= 0) return close(client, 'API key expired');
-    const timer = setTimeout(() => {
-      expiries.delete(client);
-      armExpiry(client, expiresAt);
-    }, Math.min(wait, MAX_TIMER_MS));
+    const timer = setTimeout(
+      () => {
+        expiries.delete(client);
+        armExpiry(client, expiresAt);
+      },
+      Math.min(wait, MAX_TIMER_MS),
+    );
     timer.unref();
     expiries.set(client, timer);
   };
@@ -58,7 +61,8 @@ export function createLiveSessions(
         const started = startedAt.get(client) ?? 0;
         const now = performance.now();
         ended = ended.filter((e) => now - e.at < REMEMBER_ENDED_MS);
-        if (ended.some((e) => e.at >= started && e.matches(principal))) return close(client, 'credential revoked while logging in');
+        if (ended.some((e) => e.at >= started && e.matches(principal)))
+          return close(client, 'credential revoked while logging in');
         if (principal.kind === 'partner' && principal.expiresAt) armExpiry(client, principal.expiresAt);
       });
       aedes.on('clientDisconnect', (client) => {

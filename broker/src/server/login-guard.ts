@@ -20,7 +20,9 @@ export interface LoginAttempt {
  * account is the key id inside the token: counting failures against `apikey` itself would let one
  * bad key block every partner. A malformed token names no account (its address still counts).
  */
-export function loginAccount(attempt: Pick<LoginAttempt, 'username' | 'password' | 'certificateName'>): string | undefined {
+export function loginAccount(
+  attempt: Pick<LoginAttempt, 'username' | 'password' | 'certificateName'>,
+): string | undefined {
   const username = attempt.username === '' ? undefined : attempt.username;
   if (username === 'apikey') {
     const keyId = /^ck_([a-z0-9]{8,32})_/.exec(attempt.password?.toString('utf8') ?? '')?.[1];
@@ -59,7 +61,10 @@ export function createLoginGuard(limiter: LoginLimiter, onError: (err: Error) =>
       try {
         const verdict = await limiter.check(keyOf(attempt));
         if (verdict.allowed) return undefined;
-        return { returnCode: SERVER_UNAVAILABLE, reason: `too many failed logins; blocked for ${Math.ceil(verdict.retryAfterMs / 1000)} s` };
+        return {
+          returnCode: SERVER_UNAVAILABLE,
+          reason: `too many failed logins; blocked for ${Math.ceil(verdict.retryAfterMs / 1000)} s`,
+        };
       } catch (err) {
         onError(err as Error);
         return undefined;
@@ -70,7 +75,8 @@ export function createLoginGuard(limiter: LoginLimiter, onError: (err: Error) =>
         if (decision.ok) await limiter.succeeded(keyOf(attempt));
         // 0x03 (database down) and 0x02 (client id outside the principal's namespace, after a valid
         // credential) say nothing about a guessed secret: not counted.
-        else if (decision.returnCode === BAD_CREDENTIALS || decision.returnCode === NOT_AUTHORIZED) await limiter.failed(keyOf(attempt));
+        else if (decision.returnCode === BAD_CREDENTIALS || decision.returnCode === NOT_AUTHORIZED)
+          await limiter.failed(keyOf(attempt));
       } catch (err) {
         onError(err as Error);
       }

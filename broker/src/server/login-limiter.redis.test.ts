@@ -68,9 +68,14 @@ describe('login limiter on Redis', () => {
     it('regression 12.5: failures on one broker block the account on the other (default limits)', async () => {
       const { login } = await provisionDevice(db, { tenantId: 'acme', deviceId: 'pi-9', vehicle: { name: 'A9' } });
       const attempt = (url: string, password: string): Promise<unknown> =>
-        mqtt.connectAsync(url, { clientId: 'acme/pi-9', username: login.username, password, reconnectPeriod: 0 }).then((c) => c.endAsync());
+        mqtt
+          .connectAsync(url, { clientId: 'acme/pi-9', username: login.username, password, reconnectPeriod: 0 })
+          .then((c) => c.endAsync());
       // Five free failures, alternating brokers; the sixth starts a block.
-      for (let i = 0; i < 6; i++) await expect(attempt(i % 2 ? brokerB.mqttUrl : brokerA.mqttUrl, 'wrong')).rejects.toThrow(/Bad username or password/);
+      for (let i = 0; i < 6; i++)
+        await expect(attempt(i % 2 ? brokerB.mqttUrl : brokerA.mqttUrl, 'wrong')).rejects.toThrow(
+          /Bad username or password/,
+        );
       await expect(attempt(brokerB.mqttUrl, login.password)).rejects.toThrow(/Server unavailable/);
       await expect(attempt(brokerA.mqttUrl, login.password)).rejects.toThrow(/Server unavailable/);
     });

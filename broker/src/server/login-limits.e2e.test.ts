@@ -41,21 +41,33 @@ describe('failed-login limits', () => {
     await ensureTenant(db, 'acme', 'Acme');
     car = (await provisionDevice(db, { tenantId: 'acme', deviceId: 'pi-1', vehicle: { name: 'A1' } })).login;
     fleetToken = (await createApiKey(db, { tenantId: 'acme', name: 'fleet', scopes: ['status:read'] })).token;
-    const loginLimiter = createLoginLimiter({ username: { freeFailures: 2, baseBlockSeconds: 1, maxBlockSeconds: 60 }, ip: { freeFailures: 20 } });
-    broker = await startBroker({ mqttPort: 0, policy: tenantPolicy({ db, adminPassword: 'admin-secret' }), loginLimiter });
+    const loginLimiter = createLoginLimiter({
+      username: { freeFailures: 2, baseBlockSeconds: 1, maxBlockSeconds: 60 },
+      ip: { freeFailures: 20 },
+    });
+    broker = await startBroker({
+      mqttPort: 0,
+      policy: tenantPolicy({ db, adminPassword: 'admin-secret' }),
+      loginLimiter,
+    });
   });
   afterAll(async () => {
     await broker?.close();
     await db?.close();
   });
 
-  const code = (login: { username?: string; password?: string }, clientId: string, from = '127.0.0.1'): Promise<number> =>
-    connackFrom(broker.mqttPort, from, connectFrame({ clientId, ...login }));
+  const code = (
+    login: { username?: string; password?: string },
+    clientId: string,
+    from = '127.0.0.1',
+  ): Promise<number> => connackFrom(broker.mqttPort, from, connectFrame({ clientId, ...login }));
 
   it('regression 12.5: bad passwords for one account get growing refusals, even with the right password, then a success resets', async () => {
     const wrong = { username: car.username, password: 'wrong-password' };
     // Two free failures, the third blocks for 1 s: each is answered 0x04 (the credential was checked).
-    expect([await code(wrong, 'acme/pi-1'), await code(wrong, 'acme/pi-1'), await code(wrong, 'acme/pi-1')]).toEqual([4, 4, 4]);
+    expect([await code(wrong, 'acme/pi-1'), await code(wrong, 'acme/pi-1'), await code(wrong, 'acme/pi-1')]).toEqual([
+      4, 4, 4,
+    ]);
     // Blocked: 0x03 server unavailable without looking at the credential, so the right one waits too.
     expect(await code(car, 'acme/pi-1')).toBe(3);
     await sleep(1100);
@@ -68,12 +80,20 @@ describe('failed-login limits', () => {
     expect(await code(car, 'acme/pi-1')).toBe(0);
     // mqtt.js reports the block as a retryable refusal.
     for (let i = 0; i < 3; i++) await code({ username: 'admin', password: 'guess' }, 'admin-console');
-    await expect(mqtt.connectAsync(broker.mqttUrl, { clientId: 'admin-console', username: 'admin', password: 'admin-secret', reconnectPeriod: 0 })).rejects.toThrow(/Server unavailable/);
+    await expect(
+      mqtt.connectAsync(broker.mqttUrl, {
+        clientId: 'admin-console',
+        username: 'admin',
+        password: 'admin-secret',
+        reconnectPeriod: 0,
+      }),
+    ).rejects.toThrow(/Server unavailable/);
   });
 
   it('regression 12.5: a partner key is its own account, so guesses at one key do not block another', async () => {
     const guessed = 'ck_0123456789abcdef_wrongsecretwrongsecret';
-    for (let i = 0; i < 3; i++) expect(await code({ username: 'apikey', password: guessed }, 'acme/key-0123456789abcdef', '127.0.0.4')).toBe(4);
+    for (let i = 0; i < 3; i++)
+      expect(await code({ username: 'apikey', password: guessed }, 'acme/key-0123456789abcdef', '127.0.0.4')).toBe(4);
     expect(await code({ username: 'apikey', password: guessed }, 'acme/key-0123456789abcdef', '127.0.0.4')).toBe(3);
     const keyId = fleetToken.split('_')[1]!;
     expect(await code({ username: 'apikey', password: fleetToken }, `acme/key-${keyId}`, '127.0.0.5')).toBe(0);
@@ -81,7 +101,8 @@ describe('failed-login limits', () => {
 
   it('regression 12.5: failures from one address block that address, not others', async () => {
     // 21 failures under 21 different (unknown) usernames: the address's 20 free failures are spent.
-    for (let i = 0; i < 21; i++) await code({ username: `acme/ghost-${i}`, password: 'x' }, `acme/ghost-${i}`, '127.0.0.6');
+    for (let i = 0; i < 21; i++)
+      await code({ username: `acme/ghost-${i}`, password: 'x' }, `acme/ghost-${i}`, '127.0.0.6');
     expect(await code(car, 'acme/pi-1', '127.0.0.6')).toBe(3);
     expect(await code(car, 'acme/pi-1', '127.0.0.7')).toBe(0);
   });
@@ -95,9 +116,18 @@ describe('connect flood from one source', () => {
   beforeAll(async () => {
     db = await openTestDatabase('pglite', { signals: false });
     await ensureTenant(db, 'acme', 'Acme');
-    for (let i = 0; i < 20; i++) logins.push((await provisionDevice(db, { tenantId: 'acme', deviceId: `car-${i}`, vehicle: { name: `Car ${i}` } })).login);
+    for (let i = 0; i < 20; i++)
+      logins.push(
+        (await provisionDevice(db, { tenantId: 'acme', deviceId: `car-${i}`, vehicle: { name: `Car ${i}` } })).login,
+      );
     // A broker-wide bucket a flood alone would empty (burst 100, 50/s); per source 10/s, burst 30.
-    const limits = { ...DEFAULT_LIMITS, connectRatePerSecond: 50, connectBurst: 100, connectRatePerSourcePerSecond: 10, connectBurstPerSource: 30 };
+    const limits = {
+      ...DEFAULT_LIMITS,
+      connectRatePerSecond: 50,
+      connectBurst: 100,
+      connectRatePerSourcePerSecond: 10,
+      connectBurstPerSource: 30,
+    };
     broker = await startBroker({ mqttPort: 0, policy: tenantPolicy({ db, limits }) });
   });
   afterAll(async () => {
@@ -109,11 +139,18 @@ describe('connect flood from one source', () => {
     // 400 CONNECTs without credentials from 127.0.0.3, in waves, while the fleet logs in from 127.0.0.2.
     const flood: Promise<number>[] = [];
     for (let wave = 0; wave < 4; wave++) {
-      for (let i = 0; i < 100; i++) flood.push(connackFrom(broker.mqttPort, '127.0.0.3', connectFrame({ clientId: `flood-${wave}-${i}` })));
+      for (let i = 0; i < 100; i++)
+        flood.push(connackFrom(broker.mqttPort, '127.0.0.3', connectFrame({ clientId: `flood-${wave}-${i}` })));
       await sleep(20);
     }
     const fleet = await Promise.all(
-      logins.map((login) => connackFrom(broker.mqttPort, '127.0.0.2', connectFrame({ clientId: login.username, username: login.username, password: login.password }))),
+      logins.map((login) =>
+        connackFrom(
+          broker.mqttPort,
+          '127.0.0.2',
+          connectFrame({ clientId: login.username, username: login.username, password: login.password }),
+        ),
+      ),
     );
     const flooded = await Promise.all(flood);
     expect(fleet).toEqual(Array(20).fill(0));

@@ -7,7 +7,10 @@ import { CONNACK_UNACCEPTABLE_PROTOCOL_LEVEL, inspectFirstPacket } from './proto
  * packet announces more than `maxBytes`, before the parser buffers it (mqtt-packet has no limit of
  * its own). [MQTT-2.2.3] Remaining Length is a variable byte integer of at most 4 bytes.
  */
-export function createPacketSizeMeter(maxBytes: number, onViolation: (reason: string) => void): (chunk: Buffer) => boolean {
+export function createPacketSizeMeter(
+  maxBytes: number,
+  onViolation: (reason: string) => void,
+): (chunk: Buffer) => boolean {
   let state: 'type' | 'length' | 'body' = 'type';
   let length = 0;
   let multiplier = 1;

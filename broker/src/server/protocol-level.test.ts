@@ -12,7 +12,9 @@ describe('inspectFirstPacket', () => {
     ['an unknown protocol name', connectFrame({ clientId: 'c', level: 9, protocolName: 'MQTX' }), 'pass'],
     ['a PUBLISH', publishFrame('t', 'x'), 'pass'],
   ] as const)('judges %s the same however the bytes are split', (_name, bytes, verdict) => {
-    const decidedAt = [...Array(bytes.length).keys()].map((n) => inspectFirstPacket(bytes.subarray(0, n + 1))).findIndex((v) => v !== 'need-more');
+    const decidedAt = [...Array(bytes.length).keys()]
+      .map((n) => inspectFirstPacket(bytes.subarray(0, n + 1)))
+      .findIndex((v) => v !== 'need-more');
     expect(decidedAt).toBeGreaterThanOrEqual(0);
     expect(decidedAt).toBeLessThan(14); // never buffers more than the fixed header, name and level
     for (let n = decidedAt + 1; n <= bytes.length; n++) expect(inspectFirstPacket(bytes.subarray(0, n))).toBe(verdict);

@@ -14,7 +14,12 @@ describe('API key revocation and expiry end live MQTT sessions', () => {
   let car: DeviceLogin;
 
   const partner = (url: string, token: string, suffix: string): Promise<mqtt.MqttClient> =>
-    mqtt.connectAsync(url, { clientId: `acme/key-${token.split('_')[1]}-${suffix}`, username: 'apikey', password: token, reconnectPeriod: 0 });
+    mqtt.connectAsync(url, {
+      clientId: `acme/key-${token.split('_')[1]}-${suffix}`,
+      username: 'apikey',
+      password: token,
+      reconnectPeriod: 0,
+    });
   const closedWithin = (client: mqtt.MqttClient, ms: number): Promise<number> => {
     const started = performance.now();
     return new Promise((resolve, reject) => {
@@ -37,7 +42,7 @@ describe('API key revocation and expiry end live MQTT sessions', () => {
     await db?.close();
   });
 
-  it('regression 12.3: a revoked key ends the partner\'s TCP and WebSocket sessions within 1 s, and only those', async () => {
+  it("regression 12.3: a revoked key ends the partner's TCP and WebSocket sessions within 1 s, and only those", async () => {
     const revoked = await createApiKey(db, { tenantId: 'acme', name: 'leaver', scopes: ['telemetry:read'] });
     const kept = await createApiKey(db, { tenantId: 'acme', name: 'stayer', scopes: ['telemetry:read'] });
     const tcp = await partner(broker.mqttUrl, revoked.token, 'tcp');
@@ -75,7 +80,12 @@ describe('API key revocation and expiry end live MQTT sessions', () => {
   });
 
   it('regression 12.3: an expired key is refused', async () => {
-    const key = await createApiKey(db, { tenantId: 'acme', name: 'old', scopes: ['status:read'], expiresAt: new Date(Date.now() + 60_000) });
+    const key = await createApiKey(db, {
+      tenantId: 'acme',
+      name: 'old',
+      scopes: ['status:read'],
+      expiresAt: new Date(Date.now() + 60_000),
+    });
     await db.query(`UPDATE api_keys SET expires_at = now() - interval '1 second' WHERE id = $1`, [key.keyId]);
     await expect(partner(broker.mqttUrl, key.token, 'tcp')).rejects.toThrow(/Bad username or password/);
   });
@@ -85,7 +95,12 @@ describe('API key revocation and expiry end live MQTT sessions', () => {
     const key = await createApiKey(db, { tenantId: 'acme', name: 'short', scopes: ['status:read'], expiresAt });
     const tcp = await partner(broker.mqttUrl, key.token, 'tcp');
     const ws = await partner(broker.wsUrl!, key.token, 'ws');
-    const lasting = await createApiKey(db, { tenantId: 'acme', name: 'long', scopes: ['status:read'], expiresAt: new Date(Date.now() + 3_600_000) });
+    const lasting = await createApiKey(db, {
+      tenantId: 'acme',
+      name: 'long',
+      scopes: ['status:read'],
+      expiresAt: new Date(Date.now() + 3_600_000),
+    });
     const stays = await partner(broker.mqttUrl, lasting.token, 'tcp');
     try {
       const closedAt = await Promise.all([tcp, ws].map((c) => closedWithin(c, 3000).then(() => Date.now())));
@@ -119,7 +134,12 @@ describe('API key revocation and expiry end live MQTT sessions', () => {
     };
     const slow = await startBroker({ mqttPort: 0, policy });
     try {
-      const client = mqtt.connect(slow.mqttUrl, { clientId: `acme/key-${key.keyId}-racing`, username: 'apikey', password: key.token, reconnectPeriod: 0 });
+      const client = mqtt.connect(slow.mqttUrl, {
+        clientId: `acme/key-${key.keyId}-racing`,
+        username: 'apikey',
+        password: key.token,
+        reconnectPeriod: 0,
+      });
       const closed = closedWithin(client, 5000);
       await checked;
       await revokeApiKey(db, 'acme', key.keyId);

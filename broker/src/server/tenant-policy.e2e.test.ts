@@ -1,6 +1,12 @@
 import type { Database } from '@clutch/db';
 import { openTestDatabase } from '@clutch/db/testing';
-import { createApiKey, ensureTenant, provisionDevice, revokeDeviceCredential, type DeviceLogin } from '@clutch/identity';
+import {
+  createApiKey,
+  ensureTenant,
+  provisionDevice,
+  revokeDeviceCredential,
+  type DeviceLogin,
+} from '@clutch/identity';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tenantPolicy } from '../policy/policy.js';
@@ -15,7 +21,11 @@ describe('broker with the tenant policy', () => {
   let globex1: DeviceLogin;
   let fleetToken: string;
 
-  const connect = (login: { username?: string; password?: string }, clientId: string, extra: mqtt.IClientOptions = {}): Promise<mqtt.MqttClient> =>
+  const connect = (
+    login: { username?: string; password?: string },
+    clientId: string,
+    extra: mqtt.IClientOptions = {},
+  ): Promise<mqtt.MqttClient> =>
     mqtt.connectAsync(broker.mqttUrl, { clientId, ...login, reconnectPeriod: 0, ...extra });
 
   beforeAll(async () => {
@@ -35,7 +45,9 @@ describe('broker with the tenant policy', () => {
 
   it('lets a device publish its own telemetry and a partner of the same tenant receive it', async () => {
     const keyId = fleetToken.split('_')[1];
-    await expect(connect({ username: 'apikey', password: fleetToken }, 'acme/pi-1')).rejects.toThrow(/Identifier rejected/);
+    await expect(connect({ username: 'apikey', password: fleetToken }, 'acme/pi-1')).rejects.toThrow(
+      /Identifier rejected/,
+    );
     const fleet = await connect({ username: 'apikey', password: fleetToken }, `acme/key-${keyId}`);
     const car = await connect(acme1, 'acme/pi-1');
     try {
@@ -49,19 +61,27 @@ describe('broker with the tenant policy', () => {
     }
   });
 
-  it('refuses bad credentials, missing credentials and another tenant\'s password with the CONNACK reason', async () => {
-    await expect(connect({ username: 'acme/pi-1', password: 'wrong' }, 'acme/pi-1')).rejects.toThrow(/Bad username or password/);
+  it("refuses bad credentials, missing credentials and another tenant's password with the CONNACK reason", async () => {
+    await expect(connect({ username: 'acme/pi-1', password: 'wrong' }, 'acme/pi-1')).rejects.toThrow(
+      /Bad username or password/,
+    );
     await expect(connect({}, 'anyone')).rejects.toThrow(/Not authorized/);
-    await expect(connect({ username: 'acme/pi-1', password: globex1.password }, 'acme/pi-1')).rejects.toThrow(/Bad username or password/);
+    await expect(connect({ username: 'acme/pi-1', password: globex1.password }, 'acme/pi-1')).rejects.toThrow(
+      /Bad username or password/,
+    );
     await expect(connect({ username: 'apikey', password: 'ck_nope' }, 'x')).rejects.toThrow(/Bad username or password/);
   });
 
-  it('refuses a device that connects with another device\'s client id (session takeover)', async () => {
+  it("refuses a device that connects with another device's client id (session takeover)", async () => {
     await expect(connect(acme1, 'acme/pi-2')).rejects.toThrow(/Identifier rejected/);
   });
 
   it('disconnects a device that publishes into another tenant or another device', async () => {
-    for (const topic of ['clutch/v1/globex/pi-1/telemetry', 'clutch/v1/acme/pi-2/telemetry', 'clutch/v1/acme/pi-1/cmd/1']) {
+    for (const topic of [
+      'clutch/v1/globex/pi-1/telemetry',
+      'clutch/v1/acme/pi-2/telemetry',
+      'clutch/v1/acme/pi-1/cmd/1',
+    ]) {
       const car = await connect(acme1, 'acme/pi-1');
       const closed = new Promise<void>((resolve) => car.once('close', () => resolve()));
       car.publish(topic, '{}', { qos: 1 });
@@ -81,9 +101,16 @@ describe('broker with the tenant policy', () => {
       );
     try {
       expect(await grantOf(car, 'clutch/v1/acme/pi-2/cmd/+')).toBe(1);
-      for (const filter of ['clutch/v1/acme/pi-1/cmd/+', '#', 'clutch/v1/acme/+/telemetry']) expect(await grantOf(car, filter)).toBe(128);
+      for (const filter of ['clutch/v1/acme/pi-1/cmd/+', '#', 'clutch/v1/acme/+/telemetry'])
+        expect(await grantOf(car, filter)).toBe(128);
       expect(await grantOf(fleet, 'clutch/v1/acme/pi-2/telemetry')).toBe(1);
-      for (const filter of ['clutch/v1/+/+/telemetry', 'clutch/v1/globex/+/telemetry', 'clutch/v1/acme/#', '$SYS/#', '#']) {
+      for (const filter of [
+        'clutch/v1/+/+/telemetry',
+        'clutch/v1/globex/+/telemetry',
+        'clutch/v1/acme/#',
+        '$SYS/#',
+        '#',
+      ]) {
         expect(await grantOf(fleet, filter)).toBe(128);
       }
     } finally {
@@ -103,7 +130,14 @@ describe('broker with the tenant policy', () => {
   });
 
   it('applies the same authentication to MQTT over WebSocket', async () => {
-    await expect(mqtt.connectAsync(broker.wsUrl!, { clientId: 'acme/pi-1', username: 'acme/pi-1', password: 'wrong', reconnectPeriod: 0 })).rejects.toThrow(/Bad username or password/);
+    await expect(
+      mqtt.connectAsync(broker.wsUrl!, {
+        clientId: 'acme/pi-1',
+        username: 'acme/pi-1',
+        password: 'wrong',
+        reconnectPeriod: 0,
+      }),
+    ).rejects.toThrow(/Bad username or password/);
     const car = await mqtt.connectAsync(broker.wsUrl!, { clientId: 'acme/pi-1', ...acme1, reconnectPeriod: 0 });
     await car.publishAsync('clutch/v1/acme/pi-1/status', '{"v":1,"state":"online"}', { qos: 1, retain: true });
     await car.endAsync();

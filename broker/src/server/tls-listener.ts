@@ -26,7 +26,8 @@ export type PeerCheck = { ok: true; certificate?: ClientCertificate } | { ok: fa
 export function checkPeer(socket: TLSSocket): PeerCheck {
   const peer = socket.getPeerCertificate();
   if (!peer || Object.keys(peer).length === 0) return { ok: true };
-  if (!socket.authorized) return { ok: false, reason: `client certificate refused: ${String(socket.authorizationError)}` };
+  if (!socket.authorized)
+    return { ok: false, reason: `client certificate refused: ${String(socket.authorizationError)}` };
   const cn: unknown = peer.subject?.CN;
   // A verified certificate without exactly one CN names nobody: the client logs in with a password.
   if (typeof cn !== 'string') return { ok: true };
@@ -43,7 +44,8 @@ export function createTlsListener(
   onRefused: (remote: string | undefined, reason: string) => void,
 ): TlsServer {
   const requestCert = options.requestClientCert ?? options.ca !== undefined;
-  if (requestCert && options.ca === undefined) throw new Error('tls.requestClientCert needs tls.ca to verify client certificates');
+  if (requestCert && options.ca === undefined)
+    throw new Error('tls.requestClientCert needs tls.ca to verify client certificates');
   const server = createServer(
     {
       key: options.key,

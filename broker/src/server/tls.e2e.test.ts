@@ -30,7 +30,10 @@ describe('TLS listener with client certificates', () => {
     mqtt.connectAsync(broker.mqttsUrl!, { clientId, ca: read(ours.ca.cert), reconnectPeriod: 0, ...extra }, false);
 
   beforeAll(async () => {
-    ours = createDevCa({ outDir: join(dir, 'ours'), devices: ['acme/pi-1', 'globex/pi-1', 'acme/pi-revoked', 'acme/pi-unknown'] });
+    ours = createDevCa({
+      outDir: join(dir, 'ours'),
+      devices: ['acme/pi-1', 'globex/pi-1', 'acme/pi-revoked', 'acme/pi-unknown'],
+    });
     foreign = createDevCa({ outDir: join(dir, 'foreign'), devices: ['acme/pi-1'] });
     db = await openTestDatabase('postgres', { adminUrl: inject('pgAdminUrl'), name: 'broker_tls' });
     await ensureTenant(db, 'acme', 'Acme');
@@ -53,7 +56,11 @@ describe('TLS listener with client certificates', () => {
   });
 
   it('lets a device with a certificate from the CA publish its own telemetry without a password', async () => {
-    const admin = await mqtt.connectAsync(broker.mqttUrl, { clientId: 'admin-watch', username: 'admin', password: 'admin-secret' });
+    const admin = await mqtt.connectAsync(broker.mqttUrl, {
+      clientId: 'admin-watch',
+      username: 'admin',
+      password: 'admin-secret',
+    });
     const car = await connectTls('acme/pi-1', device(ours, 'acme/pi-1'));
     try {
       await admin.subscribeAsync('clutch/v1/acme/pi-1/telemetry', { qos: 1 });
@@ -70,7 +77,11 @@ describe('TLS listener with client certificates', () => {
   it('closes a connection presenting a certificate of another CA before any MQTT is read', async () => {
     await expect(connectTls('acme/pi-1', device(foreign, 'acme/pi-1'))).rejects.toThrow();
     // TLS 1.3: the client's side of the handshake completes before the server has judged its certificate.
-    const raw = await openRawTls(broker.tlsPort!, { ...device(foreign, 'acme/pi-1'), ca: read(ours.ca.cert), servername: 'localhost' });
+    const raw = await openRawTls(broker.tlsPort!, {
+      ...device(foreign, 'acme/pi-1'),
+      ca: read(ours.ca.cert),
+      servername: 'localhost',
+    });
     raw.send(connectFrame({ clientId: 'acme/pi-1' }));
     expect((await raw.closed).length).toBe(0); // no CONNACK: the certificate was refused first
   });
@@ -84,7 +95,9 @@ describe('TLS listener with client certificates', () => {
     await globex.endAsync(true);
 
     // Its certificate cannot be combined with another device's username or client id.
-    await expect(connectTls('acme/pi-1', { ...device(ours, 'globex/pi-1'), username: 'acme/pi-1' })).rejects.toThrow(/Not authorized/);
+    await expect(connectTls('acme/pi-1', { ...device(ours, 'globex/pi-1'), username: 'acme/pi-1' })).rejects.toThrow(
+      /Not authorized/,
+    );
     await expect(connectTls('acme/pi-1', device(ours, 'globex/pi-1'))).rejects.toThrow(/Identifier rejected/);
   });
 
@@ -97,6 +110,8 @@ describe('TLS listener with client certificates', () => {
     const car = await connectTls('acme/pi-2', passwordDevice);
     await car.publishAsync('clutch/v1/acme/pi-2/status', '{"v":1,"state":"online"}', { qos: 1 });
     await car.endAsync();
-    await expect(connectTls('acme/pi-2', { ...passwordDevice, password: 'wrong' })).rejects.toThrow(/Bad username or password/);
+    await expect(connectTls('acme/pi-2', { ...passwordDevice, password: 'wrong' })).rejects.toThrow(
+      /Bad username or password/,
+    );
   });
 });

@@ -27,18 +27,28 @@ function frame(firstByte: number, body: Buffer): Buffer {
 }
 
 /** CONNECT (§3.1) with clean session; `level` 4 is 3.1.1. */
-export function connectFrame(options: { clientId: string; level?: number; protocolName?: string; username?: string; password?: string; keepaliveSeconds?: number }): Buffer {
+export function connectFrame(options: {
+  clientId: string;
+  level?: number;
+  protocolName?: string;
+  username?: string;
+  password?: string;
+  keepaliveSeconds?: number;
+}): Buffer {
   const flags = 0x02 | (options.username !== undefined ? 0x80 : 0) | (options.password !== undefined ? 0x40 : 0);
   const keepalive = Buffer.alloc(2);
   keepalive.writeUInt16BE(options.keepaliveSeconds ?? 60);
-  return frame(0x10, Buffer.concat([
-    utf8(options.protocolName ?? 'MQTT'),
-    Buffer.from([options.level ?? 4, flags]),
-    keepalive,
-    utf8(options.clientId),
-    ...(options.username !== undefined ? [utf8(options.username)] : []),
-    ...(options.password !== undefined ? [utf8(options.password)] : []),
-  ]));
+  return frame(
+    0x10,
+    Buffer.concat([
+      utf8(options.protocolName ?? 'MQTT'),
+      Buffer.from([options.level ?? 4, flags]),
+      keepalive,
+      utf8(options.clientId),
+      ...(options.username !== undefined ? [utf8(options.username)] : []),
+      ...(options.password !== undefined ? [utf8(options.password)] : []),
+    ]),
+  );
 }
 
 /** PUBLISH (§3.3) at QoS 0, or QoS 1 with a packet id. */
@@ -75,7 +85,8 @@ function record(socket: Socket): RawConnection {
   const closed = new Promise<Buffer>((resolve) => socket.once('close', () => resolve(received)));
   return {
     send: (bytes) => socket.write(bytes),
-    receivedAtLeast: (n) => (received.length >= n ? Promise.resolve(received) : new Promise((resolve) => waiters.push({ n, resolve }))),
+    receivedAtLeast: (n) =>
+      received.length >= n ? Promise.resolve(received) : new Promise((resolve) => waiters.push({ n, resolve })),
     closed,
     destroy: () => socket.destroy(),
   };

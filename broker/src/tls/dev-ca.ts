@@ -29,7 +29,12 @@ function subject(commonName: string): string {
   return `/CN=${commonName.replaceAll('\\', '\\\\').replaceAll('/', '\\/')}`;
 }
 
-export function createDevCa(options: { outDir: string; devices?: readonly string[]; openssl?: string; days?: number }): DevCaFiles {
+export function createDevCa(options: {
+  outDir: string;
+  devices?: readonly string[];
+  openssl?: string;
+  days?: number;
+}): DevCaFiles {
   const bin = options.openssl ?? 'openssl';
   const days = String(options.days ?? 825);
   const devices = (options.devices ?? []).map((username) => {
@@ -42,25 +47,64 @@ export function createDevCa(options: { outDir: string; devices?: readonly string
 
   const ca = { cert: file('ca.crt'), key: file('ca.key') };
   if (!existsSync(ca.cert) || !existsSync(ca.key)) {
-    openssl(bin, ['req', '-x509', ...EC_KEY, '-keyout', ca.key, '-out', ca.cert, '-days', '3650',
-      '-subj', '/CN=Clutch development CA',
-      '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
+    openssl(bin, [
+      'req',
+      '-x509',
+      ...EC_KEY,
+      '-keyout',
+      ca.key,
+      '-out',
+      ca.cert,
+      '-days',
+      '3650',
+      '-subj',
+      '/CN=Clutch development CA',
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+      '-addext',
+      'keyUsage=critical,keyCertSign,cRLSign',
+    ]);
   }
   const signed = (cert: string, key: string, commonName: string, extensions: string[]): void => {
-    openssl(bin, ['req', '-x509', ...EC_KEY, '-keyout', key, '-out', cert, '-days', days, '-subj', subject(commonName),
-      '-CA', ca.cert, '-CAkey', ca.key, '-addext', 'basicConstraints=critical,CA:FALSE',
-      ...extensions.flatMap((e) => ['-addext', e])]);
+    openssl(bin, [
+      'req',
+      '-x509',
+      ...EC_KEY,
+      '-keyout',
+      key,
+      '-out',
+      cert,
+      '-days',
+      days,
+      '-subj',
+      subject(commonName),
+      '-CA',
+      ca.cert,
+      '-CAkey',
+      ca.key,
+      '-addext',
+      'basicConstraints=critical,CA:FALSE',
+      ...extensions.flatMap((e) => ['-addext', e]),
+    ]);
   };
 
   const server = { cert: file('server.crt'), key: file('server.key') };
   if (!existsSync(server.cert) || !existsSync(server.key)) {
-    signed(server.cert, server.key, 'localhost', ['subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1', 'extendedKeyUsage=serverAuth']);
+    signed(server.cert, server.key, 'localhost', [
+      'subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1',
+      'extendedKeyUsage=serverAuth',
+    ]);
   }
 
   const issued = devices.map(({ tenantId, deviceId }) => {
     mkdirSync(file('devices', tenantId), { recursive: true });
-    const paths = { username: `${tenantId}/${deviceId}`, cert: file('devices', tenantId, `${deviceId}.crt`), key: file('devices', tenantId, `${deviceId}.key`) };
-    if (!existsSync(paths.cert) || !existsSync(paths.key)) signed(paths.cert, paths.key, paths.username, ['extendedKeyUsage=clientAuth']);
+    const paths = {
+      username: `${tenantId}/${deviceId}`,
+      cert: file('devices', tenantId, `${deviceId}.crt`),
+      key: file('devices', tenantId, `${deviceId}.key`),
+    };
+    if (!existsSync(paths.cert) || !existsSync(paths.key))
+      signed(paths.cert, paths.key, paths.username, ['extendedKeyUsage=clientAuth']);
     return paths;
   });
   return { ca, server, devices: issued };

@@ -24,7 +24,16 @@ export interface LiveAlert {
 export type VehicleEvent =
   | { type: 'readings'; tenantId: string; vehicleId: string; readings: StoredReading[] }
   | { type: 'presence'; tenantId: string; vehicleId: string; deviceId: string; online: boolean; at: string }
-  | { type: 'location'; tenantId: string; vehicleId: string; at: string; lat: number; lon: number; speedKmh?: number | undefined; headingDeg?: number | undefined }
+  | {
+      type: 'location';
+      tenantId: string;
+      vehicleId: string;
+      at: string;
+      lat: number;
+      lon: number;
+      speedKmh?: number | undefined;
+      headingDeg?: number | undefined;
+    }
   | { type: 'dtc'; tenantId: string; vehicleId: string; at: string; codes: { code: string; kind: string }[] }
   | { type: 'alert'; tenantId: string; vehicleId: string; alert: LiveAlert }
   | { type: 'command'; tenantId: string; vehicleId: string; commandId: string; status: string };
@@ -41,7 +50,8 @@ export type RevocationEvent =
 
 export type LiveEvent = VehicleEvent | RevocationEvent;
 
-export const isRevocation = (event: LiveEvent): event is RevocationEvent => event.type === 'device-revoked' || event.type === 'api-key-revoked';
+export const isRevocation = (event: LiveEvent): event is RevocationEvent =>
+  event.type === 'device-revoked' || event.type === 'api-key-revoked';
 
 export type LiveEventHandler = (event: LiveEvent) => void;
 

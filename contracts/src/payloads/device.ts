@@ -10,7 +10,10 @@ export const statusSchema = z.strictObject({
   v: z.literal(1),
   state: z.enum(['online', 'offline']),
   t: epochMs.optional(),
-  vin: z.string().regex(/^[A-HJ-NPR-Z0-9]{17}$/).optional(),
+  vin: z
+    .string()
+    .regex(/^[A-HJ-NPR-Z0-9]{17}$/)
+    .optional(),
   agentVersion: z.string().max(64).optional(),
   adapter: z.string().max(64).optional(),
   protocol: z.string().max(64).optional(),
@@ -38,7 +41,13 @@ export const dtcReportSchema = z.strictObject({
   v: z.literal(1),
   t: epochMs,
   codes: z
-    .array(z.strictObject({ code: dtcCodeSchema, kind: z.enum(['stored', 'pending', 'permanent']), ecu: z.string().max(8).optional() }))
+    .array(
+      z.strictObject({
+        code: dtcCodeSchema,
+        kind: z.enum(['stored', 'pending', 'permanent']),
+        ecu: z.string().max(8).optional(),
+      }),
+    )
     .max(255),
 });
 export type DtcReport = z.infer<typeof dtcReportSchema>;

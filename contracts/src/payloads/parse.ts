@@ -5,7 +5,10 @@ export type ParseResult<T> = { ok: true; value: T } | { ok: false; reason: strin
 /** A UTF-8 JSON payload as a value, or why it is not JSON. */
 export function decodeJson(payload: Uint8Array | string): ParseResult<unknown> {
   try {
-    const text = typeof payload === 'string' ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString('utf8');
+    const text =
+      typeof payload === 'string'
+        ? payload
+        : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString('utf8');
     return { ok: true, value: JSON.parse(text) as unknown };
   } catch (err) {
     return { ok: false, reason: `payload is not valid JSON: ${(err as Error).message}` };

@@ -16,7 +16,9 @@ export const TELEMETRY_LIMITS = {
 /** One reading: [ms after t0, signal key, value]. Arrays keep cellular bytes down. */
 export const sampleSchema = z.tuple([
   z.int().min(0).max(TELEMETRY_LIMITS.maxSpanMs),
-  z.string().refine((key) => signalByKey(key) !== undefined, { error: (issue) => `unknown signal key ${JSON.stringify(issue.input)}` }),
+  z.string().refine((key) => signalByKey(key) !== undefined, {
+    error: (issue) => `unknown signal key ${JSON.stringify(issue.input)}`,
+  }),
   z.number().refine(Number.isFinite, { error: 'value must be a finite number' }),
 ]);
 
@@ -76,14 +78,25 @@ function isValidSample(sample: unknown): boolean {
  * the schema decides on the whole batch.
  */
 function explainTelemetryBatch(data: unknown): ParseResult<TelemetryBatch> {
-  const samples = typeof data === 'object' && data !== null && !Array.isArray(data) ? (data as Record<string, unknown>).samples : undefined;
+  const samples =
+    typeof data === 'object' && data !== null && !Array.isArray(data)
+      ? (data as Record<string, unknown>).samples
+      : undefined;
   if (!Array.isArray(samples) || samples.length <= 1) return judgeWhole(data);
   const bad = samples.findIndex((s) => !isValidSample(s));
   const probe = telemetryBatchSchema.safeParse({ ...(data as object), samples: [samples[Math.max(bad, 0)]] });
   const issues = probe.success
     ? []
-    : probe.error.issues.map((issue) => ({ ...issue, path: issue.path[0] === 'samples' && bad > 0 ? ['samples', bad, ...issue.path.slice(2)] : issue.path }));
-  if (samples.length > TELEMETRY_LIMITS.maxSamples) issues.unshift({ code: 'too_big', path: ['samples'], message: `Too big: expected array to have <=${TELEMETRY_LIMITS.maxSamples} items` } as (typeof issues)[number]);
+    : probe.error.issues.map((issue) => ({
+        ...issue,
+        path: issue.path[0] === 'samples' && bad > 0 ? ['samples', bad, ...issue.path.slice(2)] : issue.path,
+      }));
+  if (samples.length > TELEMETRY_LIMITS.maxSamples)
+    issues.unshift({
+      code: 'too_big',
+      path: ['samples'],
+      message: `Too big: expected array to have <=${TELEMETRY_LIMITS.maxSamples} items`,
+    } as (typeof issues)[number]);
   return issues.length > 0 ? { ok: false, reason: describeIssues({ issues }) } : judgeWhole(data);
 }
 
@@ -94,10 +107,13 @@ function judgeWhole(data: unknown): ParseResult<TelemetryBatch> {
 
 export function parseTelemetryBatch(payload: Uint8Array | string): ParseResult<TelemetryBatch> {
   const size = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.byteLength;
-  if (size > TELEMETRY_LIMITS.maxBytes) return { ok: false, reason: `payload is ${size} bytes, the limit is ${TELEMETRY_LIMITS.maxBytes}` };
+  if (size > TELEMETRY_LIMITS.maxBytes)
+    return { ok: false, reason: `payload is ${size} bytes, the limit is ${TELEMETRY_LIMITS.maxBytes}` };
   const decoded = decodeJson(payload);
   if (!decoded.ok) return decoded;
-  return isValidTelemetryBatch(decoded.value) ? { ok: true, value: decoded.value } : explainTelemetryBatch(decoded.value);
+  return isValidTelemetryBatch(decoded.value)
+    ? { ok: true, value: decoded.value }
+    : explainTelemetryBatch(decoded.value);
 }
 
 /** Absolute time of a sample, corrected by the agent's clock-offset estimate. */

@@ -7,7 +7,9 @@ import { testDatabases } from '../testing.js';
 
 describe('migrationRequirements', () => {
   it('reads a `-- requires:` line from the leading comments only', () => {
-    expect(migrationRequirements('-- TimescaleDB storage\n-- requires: timescaledb\nCREATE TABLE t ();')).toEqual(['timescaledb']);
+    expect(migrationRequirements('-- TimescaleDB storage\n-- requires: timescaledb\nCREATE TABLE t ();')).toEqual([
+      'timescaledb',
+    ]);
     expect(migrationRequirements('-- requires: timescaledb, postgis \nSELECT 1;')).toEqual(['timescaledb', 'postgis']);
     expect(migrationRequirements('CREATE TABLE t ();\n-- requires: timescaledb')).toEqual([]);
     expect(migrationRequirements('-- plain migration\nCREATE TABLE t ();')).toEqual([]);
@@ -24,7 +26,10 @@ describe.each(implementations)('migrate on %s', (_name, open) => {
     db = await open({ migrate: false });
     dir = mkdtempSync(join(tmpdir(), 'clutch-migrations-'));
     writeFileSync(join(dir, '001_base.sql'), 'CREATE TABLE base (id int);');
-    writeFileSync(join(dir, '002_fast.sql'), '-- Only with TimescaleDB.\n-- requires: timescaledb\nCREATE TABLE fast (id int);');
+    writeFileSync(
+      join(dir, '002_fast.sql'),
+      '-- Only with TimescaleDB.\n-- requires: timescaledb\nCREATE TABLE fast (id int);',
+    );
     writeFileSync(join(dir, '003_after.sql'), 'CREATE TABLE after_fast (id int);');
   });
   afterAll(async () => {
@@ -33,7 +38,11 @@ describe.each(implementations)('migrate on %s', (_name, open) => {
   });
 
   const tables = async (): Promise<string[]> =>
-    (await db.query<{ name: string }>(`SELECT table_name AS name FROM information_schema.tables WHERE table_name IN ('base', 'fast', 'after_fast') ORDER BY 1`)).rows.map((r) => r.name);
+    (
+      await db.query<{ name: string }>(
+        `SELECT table_name AS name FROM information_schema.tables WHERE table_name IN ('base', 'fast', 'after_fast') ORDER BY 1`,
+      )
+    ).rows.map((r) => r.name);
 
   it('detects no TimescaleDB here and keeps native storage', async () => {
     expect(await detectFeatures(db)).toEqual({ timescaledb: false });

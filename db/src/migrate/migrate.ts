@@ -31,7 +31,12 @@ export function migrationRequirements(sql: string): string[] {
     header.push(line.trimEnd());
   }
   const match = REQUIRES.exec(header.join('\n'));
-  return match ? match[1]!.split(',').map((f) => f.trim()).filter(Boolean) : [];
+  return match
+    ? match[1]!
+        .split(',')
+        .map((f) => f.trim())
+        .filter(Boolean)
+    : [];
 }
 
 /**
@@ -72,7 +77,11 @@ const MIGRATION_LOCK = 727_001;
  * transaction (savepoint per file). Safe to run at every start and from several processes at once.
  * Files whose `-- requires:` features are missing are skipped (features default to detectFeatures).
  */
-export async function migrate(db: Database, dir: string = CORE_MIGRATIONS_DIR, options: { features?: DatabaseFeatures } = {}): Promise<string[]> {
+export async function migrate(
+  db: Database,
+  dir: string = CORE_MIGRATIONS_DIR,
+  options: { features?: DatabaseFeatures } = {},
+): Promise<string[]> {
   const applied: string[] = [];
   const features = options.features ?? (await detectFeatures(db));
   await db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -102,4 +111,3 @@ export async function migrate(db: Database, dir: string = CORE_MIGRATIONS_DIR, o
   });
   return applied;
 }
-

@@ -17,10 +17,13 @@ describe.each(implementations)('re-keying stored samples (migration 009) on %s',
     db = await open({ migrate: false });
     // The schema as it stood before 009, with samples in it.
     before = mkdtempSync(join(tmpdir(), 'clutch-before-009-'));
-    for (const name of readdirSync(CORE_MIGRATIONS_DIR).filter((n) => /^00[1-8]_/.test(n))) copyFileSync(join(CORE_MIGRATIONS_DIR, name), join(before, name));
+    for (const name of readdirSync(CORE_MIGRATIONS_DIR).filter((n) => /^00[1-8]_/.test(n)))
+      copyFileSync(join(CORE_MIGRATIONS_DIR, name), join(before, name));
     await migrate(db, before);
     await db.query(`INSERT INTO tenants (id, name) VALUES ('acme', 'Acme')`);
-    vehicle = (await db.query<{ id: string }>(`INSERT INTO vehicles (tenant_id, name) VALUES ('acme', 'A') RETURNING id`)).rows[0]!.id;
+    vehicle = (
+      await db.query<{ id: string }>(`INSERT INTO vehicles (tenant_id, name) VALUES ('acme', 'A') RETURNING id`)
+    ).rows[0]!.id;
     // This month's partition, and the default one (a clock ten years off).
     await db.query(
       `INSERT INTO samples (time, tenant_id, vehicle_id, signal_id, value)
@@ -35,7 +38,9 @@ describe.each(implementations)('re-keying stored samples (migration 009) on %s',
   });
 
   const fingerprint = async (): Promise<{ n: number; sum: number }> => {
-    const { rows } = await db.query<{ n: number; sum: number }>('SELECT count(*)::int AS n, sum(value)::float8 AS sum FROM samples');
+    const { rows } = await db.query<{ n: number; sum: number }>(
+      'SELECT count(*)::int AS n, sum(value)::float8 AS sum FROM samples',
+    );
     return { n: rows[0]!.n, sum: Number(rows[0]!.sum) };
   };
 

@@ -4,7 +4,9 @@ import { CAROBD_COLUMNS, carObdDriveDir, listCarObdFiles, parseCarObdCsv } from 
 import { datasetsDir } from './locate.js';
 
 const header27 = CAROBD_COLUMNS.map((c) => `${c} ()`).join(',');
-const row27 = [0, 800, 0, 17.6, 30, 85, -1.5, 0.8, 30, 60, 49, 16, 31, 19, 0, 100, 0, 33, 5, 400, 300, 13.9, 0, 0, 6000, 0, 200];
+const row27 = [
+  0, 800, 0, 17.6, 30, 85, -1.5, 0.8, 30, 60, 49, 16, 31, 19, 0, 100, 0, 33, 5, 400, 300, 13.9, 0, 0, 6000, 0, 200,
+];
 
 describe('parseCarObdCsv', () => {
   it('reads rows with and without the trailing comma alike, skipping blank lines', () => {
@@ -41,7 +43,8 @@ describe('carOBD drive files', () => {
     const files = listCarObdFiles(carObdDriveDir(datasetsDir()));
     const drives = files.filter((f) => f.startsWith('drive'));
     // drive2.csv sorts before drive10.csv (when the data set is present)
-    if (drives.includes('drive10.csv')) expect(drives.indexOf('drive2.csv')).toBeLessThan(drives.indexOf('drive10.csv'));
+    if (drives.includes('drive10.csv'))
+      expect(drives.indexOf('drive2.csv')).toBeLessThan(drives.indexOf('drive10.csv'));
     expect(files.every((f) => /^(drive|idle|live|long|ufpe)\d+\.csv$/.test(f))).toBe(true);
   });
 

@@ -10,9 +10,33 @@ const CSV_FOLDER = 'obdiidata';
 
 /** carOBD column order (SOURCE.md lists the 27 Mode 01 PIDs) as OBDb SAEJ1979 signal ids. */
 export const CAROBD_COLUMNS = [
-  'RUNTM', 'RPM', 'VSS', 'TP', 'LOAD_PCT', 'ECT', 'LONGFT1', 'SHRTFT1', 'MAP', 'FLI', 'TP_B', 'APP_D', 'APP_E',
-  'TAC_PCT', 'EQ_RAT', 'BARO', 'TP_R', 'IAT', 'SPARKADV', 'CATEMP11', 'CATEMP12', 'VPWR', 'EVAP_PCT', 'MIL_TIME',
-  'CLR_TIME', 'MIL_DIST', 'WARM_UPS',
+  'RUNTM',
+  'RPM',
+  'VSS',
+  'TP',
+  'LOAD_PCT',
+  'ECT',
+  'LONGFT1',
+  'SHRTFT1',
+  'MAP',
+  'FLI',
+  'TP_B',
+  'APP_D',
+  'APP_E',
+  'TAC_PCT',
+  'EQ_RAT',
+  'BARO',
+  'TP_R',
+  'IAT',
+  'SPARKADV',
+  'CATEMP11',
+  'CATEMP12',
+  'VPWR',
+  'EVAP_PCT',
+  'MIL_TIME',
+  'CLR_TIME',
+  'MIL_DIST',
+  'WARM_UPS',
 ] as const;
 
 export type CarObdColumn = (typeof CAROBD_COLUMNS)[number];

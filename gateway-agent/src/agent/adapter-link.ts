@@ -108,7 +108,8 @@ export class AdapterLink {
     this.current = undefined;
     if (!this.canReopen || !stream) return;
     const port = stream as Duplex & { isOpen?: boolean; close?: (cb: () => void) => void };
-    if (typeof port.close === 'function' && port.isOpen) await new Promise<void>((resolve) => port.close!(() => resolve()));
+    if (typeof port.close === 'function' && port.isOpen)
+      await new Promise<void>((resolve) => port.close!(() => resolve()));
     else stream.destroy();
   }
 }

@@ -29,7 +29,9 @@ async function waitFor(check: () => boolean, what: string, timeoutMs = 10_000) {
 
 beforeAll(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'clutch-pty-'));
-  socat = spawn(SOCAT, ['-d', '-d', `pty,raw,echo=0,link=${dir}/a`, `pty,raw,echo=0,link=${dir}/b`], { stdio: 'ignore' });
+  socat = spawn(SOCAT, ['-d', '-d', `pty,raw,echo=0,link=${dir}/a`, `pty,raw,echo=0,link=${dir}/b`], {
+    stdio: 'ignore',
+  });
   await waitFor(() => existsSync(`${dir}/a`) && existsSync(`${dir}/b`), 'socat PTY links');
   broker = await Aedes.createBroker();
   server = net.createServer(broker.handle);
@@ -71,7 +73,10 @@ describe.skipIf(!existsSync(SOCAT))('agent over a real PTY pair to a real MQTT b
 
     const agent = await startAgent({
       transport: { path: `${dir}/b`, baudRate: 115200 },
-      mqttUrl: `mqtt://127.0.0.1:${port}`, tenant: 'acme', device: 'car-1', batchIntervalMs: 300,
+      mqttUrl: `mqtt://127.0.0.1:${port}`,
+      tenant: 'acme',
+      device: 'car-1',
+      batchIntervalMs: 300,
       queueDir: path.join(dir, 'queue'),
     });
     try {

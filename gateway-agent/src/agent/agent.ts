@@ -45,7 +45,9 @@ export interface AgentOptions {
   /** Replaces the MQTT uplink (e.g. another transport); the agent still owns closing it. */
   readonly publisher?: TelemetryPublisher;
   /** Serial NMEA 0183 GPS receiver; fixes go to /location (QoS 1, at most one per second). */
-  readonly gps?: { readonly path: string; readonly baudRate: number } | { readonly open: () => Promise<import('node:stream').Duplex> };
+  readonly gps?:
+    | { readonly path: string; readonly baudRate: number }
+    | { readonly open: () => Promise<import('node:stream').Duplex> };
   /** How often DTCs (Modes 03/07/0A) are read and reported on /dtc; default 5 minutes, 0 = only at start. */
   readonly dtcIntervalMs?: number;
   /** Carries out the downlink `reboot` command; without it the command is refused (NOT_SUPPORTED). */
@@ -104,19 +106,36 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     logger: log,
     onQueued: () => kick.drain(),
   });
-  const publisher = options.publisher ?? MqttPublisher.create({
-    url: options.mqttUrl, tenant: options.tenant, device: options.device, username: options.username,
-    password: options.password, caFile: options.caFile, certFile: options.certFile, keyFile: options.keyFile, logger: log,
+  const publisher =
+    options.publisher ??
+    MqttPublisher.create({
+      url: options.mqttUrl,
+      tenant: options.tenant,
+      device: options.device,
+      username: options.username,
+      password: options.password,
+      caFile: options.caFile,
+      certFile: options.certFile,
+      keyFile: options.keyFile,
+      logger: log,
+    });
+  const drainer = new QueueDrainer(outbox.queue, (payload) => publisher.publishTelemetry(payload), {
+    window: options.inflightWindow,
+    logger: log,
   });
-  const drainer = new QueueDrainer(outbox.queue, (payload) => publisher.publishTelemetry(payload), { window: options.inflightWindow, logger: log });
   const onConnect = () => {
     const info = link.info;
-    publisher.publishStatus({
-      v: 1, state: 'online', t: Date.now(), agentVersion: AGENT_VERSION,
-      ...(info?.vin && /^[A-HJ-NPR-Z0-9]{17}$/.test(info.vin) ? { vin: info.vin } : {}),
-      ...(info?.banner ? { adapter: info.banner.slice(0, 64) } : {}),
-      ...(info?.protocol ? { protocol: info.protocol } : {}),
-    }).catch((err: unknown) => log.warn({ err: (err as Error).message }, 'status publish failed'));
+    publisher
+      .publishStatus({
+        v: 1,
+        state: 'online',
+        t: Date.now(),
+        agentVersion: AGENT_VERSION,
+        ...(info?.vin && /^[A-HJ-NPR-Z0-9]{17}$/.test(info.vin) ? { vin: info.vin } : {}),
+        ...(info?.banner ? { adapter: info.banner.slice(0, 64) } : {}),
+        ...(info?.protocol ? { protocol: info.protocol } : {}),
+      })
+      .catch((err: unknown) => log.warn({ err: (err as Error).message }, 'status publish failed'));
     drainer.kick();
   };
   kick.drain = () => drainer.kick();
@@ -127,7 +146,9 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   const flushTimer = setInterval(() => outbox.flush(), options.batchIntervalMs ?? 1000);
   let lastSpeed: number | undefined;
   const poller = startPoller({
-    link, logger: log, pollScale: options.pollScale,
+    link,
+    logger: log,
+    pollScale: options.pollScale,
     emit: (key, value, at) => {
       if (key === 'vehicle.speed') lastSpeed = value;
       outbox.add(key, value, at);
@@ -147,15 +168,21 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     }
   };
   void reportDtcs();
-  const dtcTimer = (options.dtcIntervalMs ?? 300_000) > 0 ? setInterval(() => void reportDtcs(), options.dtcIntervalMs ?? 300_000) : undefined;
+  const dtcTimer =
+    (options.dtcIntervalMs ?? 300_000) > 0
+      ? setInterval(() => void reportDtcs(), options.dtcIntervalMs ?? 300_000)
+      : undefined;
 
   let gps: GpsReader | undefined;
   if (options.gps) {
     const g = options.gps;
     gps = startGpsReader({
-      open: 'open' in g ? g.open : serialGps(g.path, g.baudRate), logger: log,
-      onFix: (fix) => void publisher.publishMessage('location', JSON.stringify(fix)).catch((err: unknown) =>
-        log.debug({ err: (err as Error).message }, 'location publish failed')),
+      open: 'open' in g ? g.open : serialGps(g.path, g.baudRate),
+      logger: log,
+      onFix: (fix) =>
+        void publisher
+          .publishMessage('location', JSON.stringify(fix))
+          .catch((err: unknown) => log.debug({ err: (err as Error).message }, 'location publish failed')),
     });
   }
 
@@ -165,17 +192,33 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     if (seenCommands.includes(id)) return;
     seenCommands.push(id);
     if (seenCommands.length > 256) seenCommands.shift();
-    void handleCommand(id, payload, { link, poller, publisher, logger: log, stats: () => stats(), lastSpeed: () => lastSpeed, ...(options.onReboot ? { reboot: options.onReboot } : {}) });
+    void handleCommand(id, payload, {
+      link,
+      poller,
+      publisher,
+      logger: log,
+      stats: () => stats(),
+      lastSpeed: () => lastSpeed,
+      ...(options.onReboot ? { reboot: options.onReboot } : {}),
+    });
   });
 
   const stats = (): AgentStats => {
     const q = outbox.queue.stats();
     return {
-      batchesQueued: outbox.batchesQueued, samplesQueued: outbox.samplesQueued, batchesAcked: drainer.acked,
-      queueBatches: q.batches, queueBytes: q.bytes, queueDropped: q.dropped, inFlight: drainer.inFlightCount,
-      readsPerSecond: poller.readsPerSecond(), reconnects: link.reconnects, gpsFixes: gps?.fixes ?? 0,
+      batchesQueued: outbox.batchesQueued,
+      samplesQueued: outbox.samplesQueued,
+      batchesAcked: drainer.acked,
+      queueBatches: q.batches,
+      queueBytes: q.bytes,
+      queueDropped: q.dropped,
+      inFlight: drainer.inFlightCount,
+      readsPerSecond: poller.readsPerSecond(),
+      reconnects: link.reconnects,
+      gpsFixes: gps?.fixes ?? 0,
       profile: link.info?.profile.name ?? 'SAEJ1979',
-      batchesSent: outbox.batchesQueued, samplesSent: outbox.samplesQueued,
+      batchesSent: outbox.batchesQueued,
+      samplesSent: outbox.samplesQueued,
     };
   };
 

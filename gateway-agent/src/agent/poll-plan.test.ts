@@ -8,7 +8,12 @@ const supported = new Set([0x04, 0x05, 0x0b, 0x0c, 0x0d, 0x0f, 0x11, 0x2f]);
 describe('polling plan', () => {
   it('asks for up to six PIDs on CAN with the expected-frame-count digit (ELM327 DS, SAE J1979 §8.1.2)', () => {
     const plan = buildPollPlan(set, supported, 0);
-    const request = nextRequest(plan.filter((p) => p.pid !== 'ATRV'), set, 0, true)!;
+    const request = nextRequest(
+      plan.filter((p) => p.pid !== 'ATRV'),
+      set,
+      0,
+      true,
+    )!;
     expect(request.items).toHaveLength(6);
     // 41 + six PIDs with their data: 1 + (1+1)+(1+1)+(1+1)+(1+2)+(1+1)+(1+1) = 16 bytes -> FF + 2 CFs = 3 frames
     const pids = request.items.map((i) => i.pid).join('');

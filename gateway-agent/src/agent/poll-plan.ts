@@ -25,7 +25,12 @@ export interface PollPlanOptions {
  * One item per catalogue PID the car supports (and ATRV), due immediately. The period is the
  * catalogue's, else the profile command's OBDb `freq`, else DEFAULT_POLL_SECONDS; overrides win.
  */
-export function buildPollPlan(set: Signalset, supported: ReadonlySet<number>, now: number, options: PollPlanOptions = {}): PollItem[] {
+export function buildPollPlan(
+  set: Signalset,
+  supported: ReadonlySet<number>,
+  now: number,
+  options: PollPlanOptions = {},
+): PollItem[] {
   const periods = new Map<string, number>();
   for (const signal of signalCatalogue) {
     let seconds = signal.pollSeconds;
@@ -51,14 +56,29 @@ export function buildPollPlan(set: Signalset, supported: ReadonlySet<number>, no
 
 /** The next request: the most overdue items, up to six Mode 01 PIDs together on CAN (obd/mode01.ts). */
 export function nextRequest(
-  plan: readonly PollItem[], set: Signalset, now: number, isCan: boolean, maxPids: number = MAX_PIDS_PER_REQUEST,
+  plan: readonly PollItem[],
+  set: Signalset,
+  now: number,
+  isCan: boolean,
+  maxPids: number = MAX_PIDS_PER_REQUEST,
 ): { command: string; items: PollItem[] } | null {
   // Most overdue first; among equally due, the faster signal (shorter period) has priority.
-  const due = plan.filter((p) => p.nextDueMs <= now).sort((a, b) => a.nextDueMs - b.nextDueMs || a.periodMs - b.periodMs);
+  const due = plan
+    .filter((p) => p.nextDueMs <= now)
+    .sort((a, b) => a.nextDueMs - b.nextDueMs || a.periodMs - b.periodMs);
   if (due.length === 0) return null;
   if (due[0]!.pid === 'ATRV') return { command: 'ATRV', items: [due[0]!] };
-  const items = due.filter((p) => p.pid !== 'ATRV').slice(0, isCan ? Math.max(1, Math.min(maxPids, MAX_PIDS_PER_REQUEST)) : 1);
-  return { command: mode01Request(set, items.map((p) => p.pid), isCan), items };
+  const items = due
+    .filter((p) => p.pid !== 'ATRV')
+    .slice(0, isCan ? Math.max(1, Math.min(maxPids, MAX_PIDS_PER_REQUEST)) : 1);
+  return {
+    command: mode01Request(
+      set,
+      items.map((p) => p.pid),
+      isCan,
+    ),
+    items,
+  };
 }
 
 /**

@@ -10,7 +10,10 @@ import { startPoller, type Poller } from './poller.js';
 const silent = pino({ level: 'silent' });
 /** An idling car whose adapter measures `volts` on pin 16 (the simulator answers ATRV with VPWR). */
 const idling = (volts: number): DriveSource => ({
-  name: 'idling', signals: ['RPM', 'VSS', 'ECT', 'VPWR'], length: 1, row: () => ({ RPM: 800, VSS: 0, ECT: 88, VPWR: volts }),
+  name: 'idling',
+  signals: ['RPM', 'VSS', 'ECT', 'VPWR'],
+  length: 1,
+  row: () => ({ RPM: 800, VSS: 0, ECT: 88, VPWR: volts }),
 });
 
 let cleanup: (() => Promise<void>) | undefined;

@@ -69,10 +69,14 @@ export function startPoller(options: PollerOptions): Poller {
     options.emit(key, value, at);
   };
 
-  const sleep = (ms: number) => new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    wake = () => { clearTimeout(timer); resolve(); };
-  });
+  const sleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
 
   const loop = async () => {
     let timeouts = 0;
@@ -107,9 +111,15 @@ export function startPoller(options: PollerOptions): Poller {
         timeouts = 0;
         const at = Date.now();
         if (reply.ok) {
-          const decoded: DecodedReply = request.command === 'ATRV'
-            ? decodeVoltageReply(reply.lines)
-            : decodeMode01Reply(set, reply.lines, request.items.map((i) => i.pid), headerModeForProtocol(link.info?.protocol));
+          const decoded: DecodedReply =
+            request.command === 'ATRV'
+              ? decodeVoltageReply(reply.lines)
+              : decodeMode01Reply(
+                  set,
+                  reply.lines,
+                  request.items.map((i) => i.pid),
+                  headerModeForProtocol(link.info?.protocol),
+                );
           for (const r of decoded.readings) deliver(r.key, r.value, at);
           reads += decoded.pidReads;
           rejected += decoded.rejected;
@@ -119,7 +129,8 @@ export function startPoller(options: PollerOptions): Poller {
       } catch (err) {
         if (!running) break;
         if (isNoReply(err)) timeouts++;
-        else if (agentErrorCode(err) !== 'ADAPTER_CLOSED') log.warn({ err, command: request.command }, 'adapter command failed');
+        else if (agentErrorCode(err) !== 'ADAPTER_CLOSED')
+          log.warn({ err, command: request.command }, 'adapter command failed');
       }
       for (const item of request.items) markRead(item, Date.now());
     }

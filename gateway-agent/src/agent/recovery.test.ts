@@ -21,7 +21,12 @@ async function until(check: () => boolean, what: string, ms = 10_000) {
 describe('adapter link recovery', () => {
   it('initialises the adapter again when its banner appears mid-stream (brown-out reset)', async () => {
     const [host, adapter] = createLinkedStreams();
-    const sim = await startSimulator({ stream: adapter, drive: syntheticDrive(2), rowIntervalMs: 10, quirks: { resetOnRequest: 40 } });
+    const sim = await startSimulator({
+      stream: adapter,
+      drive: syntheticDrive(2),
+      rowIntervalMs: 10,
+      quirks: { resetOnRequest: 40 },
+    });
     const link = new AdapterLink({ stream: host }, silent);
     await link.open();
     const keys: string[] = [];
@@ -43,17 +48,21 @@ describe('adapter link recovery', () => {
     let opens = 0;
     let current: Duplex | undefined;
     const sims: RunningSimulator[] = [];
-    const link = new AdapterLink({
-      open: async () => {
-        opens++;
-        // The second attempt finds no device yet, like a USB adapter still enumerating.
-        if (opens === 2) throw Object.assign(new Error('ENOENT: no such file /dev/ttyUSB0'), { code: 'ENOENT' });
-        const [host, adapter] = createLinkedStreams();
-        sims.push(await startSimulator({ stream: adapter, drive: syntheticDrive(3), rowIntervalMs: 10 }));
-        current = host;
-        return host;
+    const link = new AdapterLink(
+      {
+        open: async () => {
+          opens++;
+          // The second attempt finds no device yet, like a USB adapter still enumerating.
+          if (opens === 2) throw Object.assign(new Error('ENOENT: no such file /dev/ttyUSB0'), { code: 'ENOENT' });
+          const [host, adapter] = createLinkedStreams();
+          sims.push(await startSimulator({ stream: adapter, drive: syntheticDrive(3), rowIntervalMs: 10 }));
+          current = host;
+          return host;
+        },
       },
-    }, silent, { initialMs: 20, maxMs: 100 });
+      silent,
+      { initialMs: 20, maxMs: 100 },
+    );
     await link.open();
     let readings = 0;
     const poller = startPoller({ link, logger: silent, pollScale: 0.01, emit: () => readings++ });

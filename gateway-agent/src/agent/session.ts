@@ -43,6 +43,10 @@ export async function initialiseAdapter(driver: Elm327Driver): Promise<AdapterIn
   const rv = await driver.send('ATRV', 2000);
   const batteryVoltage = rv.ok ? plausibleBatteryVoltage(rv.lines) : undefined;
   const choice = selectProfile(vin, supported);
-  const profile = { name: choice.name, reason: choice.reason, ...(choice.modelYear ? { modelYear: choice.modelYear } : {}) };
+  const profile = {
+    name: choice.name,
+    reason: choice.reason,
+    ...(choice.modelYear ? { modelYear: choice.modelYear } : {}),
+  };
   return { banner, protocol, isCan, supportedPids: supported, vin, batteryVoltage, profile };
 }

@@ -9,7 +9,13 @@ import { readCommand } from './read.js';
 describe.skipIf(!existsSync('/usr/bin/socat'))('clutch-agent read', () => {
   it('prints adapter, protocol, VIN, supported PIDs, DTCs, then readings as JSON lines', async () => {
     const pty = await startPtyPair();
-    const sim = await startSimulator({ path: pty.a, baudRate: 38400, drive: syntheticDrive(5), rowIntervalMs: 100, dtcs: { stored: ['P0301'] } });
+    const sim = await startSimulator({
+      path: pty.a,
+      baudRate: 38400,
+      drive: syntheticDrive(5),
+      rowIntervalMs: 100,
+      dtcs: { stored: ['P0301'] },
+    });
     const lines: string[] = [];
     const log = vi.spyOn(console, 'log').mockImplementation((line: string) => void lines.push(line));
     const err = vi.spyOn(console, 'error').mockImplementation(() => {});
@@ -23,7 +29,11 @@ describe.skipIf(!existsSync('/usr/bin/socat'))('clutch-agent read', () => {
     }
     const [summary, ...readings] = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(summary).toMatchObject({
-      adapter: 'ELM327 v1.5', protocol: 'A6', isCan: true, vin: sim.simulator.vin, ecuName: expect.stringMatching(/EngineControl/),
+      adapter: 'ELM327 v1.5',
+      protocol: 'A6',
+      isCan: true,
+      vin: sim.simulator.vin,
+      ecuName: expect.stringMatching(/EngineControl/),
       supportedPids: expect.arrayContaining(['0C', '0D']),
       dtcs: [{ code: 'P0301', kind: 'stored', ecu: '7E8', description: 'Cylinder 1 Misfire Detected' }],
       freezeFrame: { dtc: 'P0301' },

@@ -12,14 +12,28 @@ export async function runCommand(args: string[]): Promise<'running'> {
     options: { ...flagOptions, config: { type: 'string' }, 'trace-samples': { type: 'boolean' } },
   });
   const { config: file, 'trace-samples': trace, ...flags } = values as Record<string, string | boolean | undefined>;
-  const config = parseConfig({ ...(typeof file === 'string' ? loadConfigFile(file) : {}), ...flags }, typeof file === 'string' ? file : 'flags');
+  const config = parseConfig(
+    { ...(typeof file === 'string' ? loadConfigFile(file) : {}), ...flags },
+    typeof file === 'string' ? file : 'flags',
+  );
   const log = pino({ name: 'clutch-agent', level: config.logLevel });
   const agent = await startAgent({
     transport: { path: config.port, baudRate: config.baud },
-    mqttUrl: config.mqttUrl, caFile: config.caFile, certFile: config.certFile, keyFile: config.keyFile, username: config.username, password: config.password,
-    tenant: config.tenant, device: config.device, queueDir: config.queueDir, queueMaxBytes: config.queueMaxBytes,
-    fsync: config.fsync, inflightWindow: config.inflightWindow, batchIntervalMs: config.batchIntervalMs,
-    pollScale: config.pollScale, ...(config.gpsPort ? { gps: { path: config.gpsPort, baudRate: config.gpsBaud } } : {}),
+    mqttUrl: config.mqttUrl,
+    caFile: config.caFile,
+    certFile: config.certFile,
+    keyFile: config.keyFile,
+    username: config.username,
+    password: config.password,
+    tenant: config.tenant,
+    device: config.device,
+    queueDir: config.queueDir,
+    queueMaxBytes: config.queueMaxBytes,
+    fsync: config.fsync,
+    inflightWindow: config.inflightWindow,
+    batchIntervalMs: config.batchIntervalMs,
+    pollScale: config.pollScale,
+    ...(config.gpsPort ? { gps: { path: config.gpsPort, baudRate: config.gpsBaud } } : {}),
     logger: log,
     // Downlink `reboot`: SIGTERM ourselves, i.e. the graceful path below; systemd (Restart=always) starts us again.
     onReboot: () => process.kill(process.pid, 'SIGTERM'),

@@ -38,7 +38,11 @@ const FREEZE_FRAME_PIDS = ['04', '05', '06', '07', '0B', '0C', '0D', '0F', '11']
 export function ecuNameFromLines(lines: readonly string[]): string | undefined {
   for (const m of parseFrames(lines)) {
     if (m.data[0] !== 0x49 || m.data[1] !== 0x0a) continue;
-    const text = Buffer.from(m.data.subarray(3)).toString('latin1').replace(/\0/g, ' ').replace(/[^\x20-\x7e]/g, '').trim();
+    const text = Buffer.from(m.data.subarray(3))
+      .toString('latin1')
+      .replace(/\0/g, ' ')
+      .replace(/[^\x20-\x7e]/g, '')
+      .trim();
     if (text) return text.replace(/\s+/g, ' ');
   }
   return undefined;
@@ -68,7 +72,10 @@ export async function readDtcs(driver: Elm327Driver, isCan = true): Promise<Diag
   return out;
 }
 
-export async function readFreezeFrame(driver: Elm327Driver, set: Signalset = sae1979Signalset()): Promise<FreezeFrame | undefined> {
+export async function readFreezeFrame(
+  driver: Elm327Driver,
+  set: Signalset = sae1979Signalset(),
+): Promise<FreezeFrame | undefined> {
   // SAE J1979 Mode 02: request `02 <pid> <frame>`; reply `42 <pid> <frame> <data>`.
   const dtcLines = await ask(driver, '020200');
   if (!dtcLines) return undefined;
@@ -99,7 +106,13 @@ export async function readDiagnostics(
   const vin = vinLines ? vinFromLines(vinLines) : undefined;
   const ecuName = nameLines ? ecuNameFromLines(nameLines) : undefined;
   const batteryVoltage = rv ? plausibleBatteryVoltage(rv) : undefined;
-  return { codes, ...(vin ? { vin } : {}), ...(ecuName ? { ecuName } : {}), ...(batteryVoltage !== undefined ? { batteryVoltage } : {}), ...(freezeFrame ? { freezeFrame } : {}) };
+  return {
+    codes,
+    ...(vin ? { vin } : {}),
+    ...(ecuName ? { ecuName } : {}),
+    ...(batteryVoltage !== undefined ? { batteryVoltage } : {}),
+    ...(freezeFrame ? { freezeFrame } : {}),
+  };
 }
 
 /** SAE J1979 Mode 04: clears DTCs, freeze frames and readiness. Only ever called for an authorised command. */

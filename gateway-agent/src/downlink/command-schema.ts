@@ -20,7 +20,8 @@ export type AgentCommand =
   /** Restarts the agent process (the service manager starts it again); queued data stays on disk. */
   | { readonly type: 'reboot' };
 
-export type ParsedCommand = { ok: true; value: AgentCommand } | { ok: false; code: 'COMMAND_INVALID' | 'COMMAND_EXPIRED'; reason: string };
+export type ParsedCommand =
+  { ok: true; value: AgentCommand } | { ok: false; code: 'COMMAND_INVALID' | 'COMMAND_EXPIRED'; reason: string };
 
 const PID_KEY = /^([0-9A-F]{2}|ATRV)$/;
 
@@ -35,7 +36,8 @@ export function parseCommand(payload: Uint8Array | string, topicId?: string, now
   const { id, type, params, expiresAt } = parsed.value;
   if (topicId !== undefined && id !== topicId) return invalid(`payload id ${id} does not match topic id ${topicId}`);
   // A command queued while the car was offline may arrive long after the user gave up on it.
-  if (expiresAt < now) return { ok: false, code: 'COMMAND_EXPIRED', reason: `expired at ${new Date(expiresAt).toISOString()}` };
+  if (expiresAt < now)
+    return { ok: false, code: 'COMMAND_EXPIRED', reason: `expired at ${new Date(expiresAt).toISOString()}` };
   const keys = Object.keys(params);
   switch (type) {
     case 'read_dtcs':
@@ -45,13 +47,15 @@ export function parseCommand(payload: Uint8Array | string, topicId?: string, now
     case 'clear_dtcs': {
       const by = params['authorisedBy'];
       if (keys.some((k) => k !== 'authorisedBy')) return invalid('clear_dtcs takes only params.authorisedBy');
-      if (typeof by !== 'string' || by.trim() === '' || by.length > 128) return invalid('clear_dtcs needs params.authorisedBy (1-128 chars)');
+      if (typeof by !== 'string' || by.trim() === '' || by.length > 128)
+        return invalid('clear_dtcs needs params.authorisedBy (1-128 chars)');
       return { ok: true, value: { type, authorisedBy: by } };
     }
     case 'set_poll_plan': {
       const periods = params['periodsMs'];
       if (keys.some((k) => k !== 'periodsMs')) return invalid('set_poll_plan takes only params.periodsMs');
-      if (typeof periods !== 'object' || periods === null || Array.isArray(periods)) return invalid('params.periodsMs must be an object');
+      if (typeof periods !== 'object' || periods === null || Array.isArray(periods))
+        return invalid('params.periodsMs must be an object');
       const out: Record<string, number> = {};
       for (const [pid, ms] of Object.entries(periods)) {
         const key = pid.toUpperCase();

@@ -16,7 +16,9 @@ import { parseCommand, type CommandResult } from './command-schema.js';
 
 // A parked car with the engine idling: speed 0 lets Mode 04 through.
 const parked: DriveSource = {
-  name: 'parked', signals: ['RPM', 'VSS', 'ECT', 'VPWR'], length: 1,
+  name: 'parked',
+  signals: ['RPM', 'VSS', 'ECT', 'VPWR'],
+  length: 1,
   row: () => ({ RPM: 780, VSS: 0, ECT: 88, VPWR: 13.9 }),
 };
 
@@ -50,7 +52,12 @@ describe('downlink commands', () => {
     const [host, adapter] = createLinkedStreams();
     sim = await startSimulator({ stream: adapter, drive: parked, dtcs: { stored: ['P0301'], permanent: ['P0420'] } });
     agent = await startAgent({
-      transport: { stream: host }, mqttUrl: url, tenant: 'acme', device: 'car-9', queueDir: dir, logger: pino({ level: 'silent' }),
+      transport: { stream: host },
+      mqttUrl: url,
+      tenant: 'acme',
+      device: 'car-9',
+      queueDir: dir,
+      logger: pino({ level: 'silent' }),
     });
   });
 
@@ -64,7 +71,12 @@ describe('downlink commands', () => {
   });
 
   // contracts' commandRequestSchema envelope, as the platform's API publishes it.
-  async function send(id: string, type: string, params: Record<string, unknown> = {}, expiresAt = Date.now() + 30_000): Promise<CommandResult> {
+  async function send(
+    id: string,
+    type: string,
+    params: Record<string, unknown> = {},
+    expiresAt = Date.now() + 30_000,
+  ): Promise<CommandResult> {
     await client.publishAsync(`${base}/cmd/${id}`, JSON.stringify({ v: 1, id, type, params, expiresAt }), { qos: 1 });
     await expect.poll(() => results.has(id), { timeout: 10_000 }).toBe(true);
     return results.get(id)!;
@@ -72,12 +84,20 @@ describe('downlink commands', () => {
 
   it('reports the DTCs present at start on the dtc topic', async () => {
     await expect.poll(() => dtcReports.length, { timeout: 10_000 }).toBeGreaterThan(0);
-    expect(dtcReports[0]!.codes).toEqual([{ code: 'P0301', kind: 'stored', ecu: '7E8' }, { code: 'P0420', kind: 'permanent', ecu: '7E8' }]);
+    expect(dtcReports[0]!.codes).toEqual([
+      { code: 'P0301', kind: 'stored', ecu: '7E8' },
+      { code: 'P0420', kind: 'permanent', ecu: '7E8' },
+    ]);
   });
 
   it('reads DTCs on demand', async () => {
     const r = await send('read-1', 'read_dtcs');
-    expect(r).toMatchObject({ v: 1, id: 'read-1', ok: true, result: { codes: [{ code: 'P0301', description: 'Cylinder 1 Misfire Detected' }, { code: 'P0420' }] } });
+    expect(r).toMatchObject({
+      v: 1,
+      id: 'read-1',
+      ok: true,
+      result: { codes: [{ code: 'P0301', description: 'Cylinder 1 Misfire Detected' }, { code: 'P0420' }] },
+    });
   });
 
   it('refuses an unauthorised clear, clears an authorised one (permanent codes stay)', async () => {
@@ -99,15 +119,25 @@ describe('downlink commands', () => {
   });
 
   it('refuses an expired command and reboot without a service manager', async () => {
-    expect(await send('old-1', 'read_dtcs', {}, Date.now() - 1000)).toMatchObject({ ok: false, error: { code: 'COMMAND_EXPIRED' } });
+    expect(await send('old-1', 'read_dtcs', {}, Date.now() - 1000)).toMatchObject({
+      ok: false,
+      error: { code: 'COMMAND_EXPIRED' },
+    });
     expect(await send('reboot-1', 'reboot')).toMatchObject({ ok: false, error: { code: 'NOT_SUPPORTED' } });
   });
 
   it('validates payloads strictly', () => {
-    const env = (type: string, params: unknown) => JSON.stringify({ v: 1, id: 'c1', type, params, expiresAt: Date.now() + 1000 });
-    expect(parseCommand(env('set_poll_plan', { periodsMs: { '0C': 10 } }))).toMatchObject({ ok: false, code: 'COMMAND_INVALID' });
+    const env = (type: string, params: unknown) =>
+      JSON.stringify({ v: 1, id: 'c1', type, params, expiresAt: Date.now() + 1000 });
+    expect(parseCommand(env('set_poll_plan', { periodsMs: { '0C': 10 } }))).toMatchObject({
+      ok: false,
+      code: 'COMMAND_INVALID',
+    });
     expect(parseCommand(env('read_dtcs', { x: 1 }))).toMatchObject({ ok: false });
-    expect(parseCommand(env('read_dtcs', {}), 'other-id')).toMatchObject({ ok: false, reason: expect.stringMatching(/does not match/) });
+    expect(parseCommand(env('read_dtcs', {}), 'other-id')).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/does not match/),
+    });
     expect(parseCommand(env('read_dtcs', {}))).toEqual({ ok: true, value: { type: 'read_dtcs' } });
     expect(parseCommand('{"v":2,"type":"read_dtcs"}')).toMatchObject({ ok: false });
     expect(parseCommand('nope')).toMatchObject({ ok: false });

@@ -52,8 +52,12 @@ async function execute(command: AgentCommand, deps: CommandDeps): Promise<unknow
     case 'clear_dtcs': {
       if (!driver) throw agentError('ADAPTER_UNAVAILABLE');
       const speed = deps.lastSpeed();
-      if (speed === undefined || speed > 0) throw agentError('VEHICLE_MOVING', 'Mode 04 only with the vehicle stationary');
-      deps.logger.warn({ authorisedBy: command.authorisedBy }, 'clearing DTCs (SAE J1979 Mode 04) on an authorised command');
+      if (speed === undefined || speed > 0)
+        throw agentError('VEHICLE_MOVING', 'Mode 04 only with the vehicle stationary');
+      deps.logger.warn(
+        { authorisedBy: command.authorisedBy },
+        'clearing DTCs (SAE J1979 Mode 04) on an authorised command',
+      );
       if (!(await clearDtcs(driver))) throw agentError('ECU_REFUSED', 'no positive response to Mode 04');
       const codes = await readDtcs(driver, deps.link.info?.isCan ?? true);
       await deps.publisher.publishMessage('dtc', JSON.stringify(dtcReport(codes)));
@@ -77,7 +81,8 @@ export async function handleCommand(id: string, payload: Buffer, deps: CommandDe
       result = { v: 1, id, ok: false, error: { code, message: (err as Error).message } };
     }
   }
-  await deps.publisher.publishCommandResult(id, JSON.stringify(result)).catch((err: unknown) =>
-    deps.logger.warn({ err: (err as Error).message, id }, 'command result publish failed'));
+  await deps.publisher
+    .publishCommandResult(id, JSON.stringify(result))
+    .catch((err: unknown) => deps.logger.warn({ err: (err as Error).message, id }, 'command result publish failed'));
   return result;
 }

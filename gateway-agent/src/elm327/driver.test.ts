@@ -22,7 +22,10 @@ describe('Elm327Driver', () => {
 
   it('rejects with ADAPTER_TIMEOUT when no prompt comes', async () => {
     const { driver } = withAdapter(() => {});
-    await expect(driver.send('010C', 30)).rejects.toMatchObject({ code: 'ADAPTER_TIMEOUT', details: { command: '010C', timeoutMs: 30 } });
+    await expect(driver.send('010C', 30)).rejects.toMatchObject({
+      code: 'ADAPTER_TIMEOUT',
+      details: { command: '010C', timeoutMs: 30 },
+    });
     driver.close();
   });
 

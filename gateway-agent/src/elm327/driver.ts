@@ -86,7 +86,9 @@ export class Elm327Driver {
           this.pending = undefined;
           // Whatever partial reply arrived belongs to this command, not the next one.
           this.framer.reset();
-          reject(agentError('ADAPTER_TIMEOUT', `no prompt within ${timeoutMs} ms after ${command}`, { command, timeoutMs }));
+          reject(
+            agentError('ADAPTER_TIMEOUT', `no prompt within ${timeoutMs} ms after ${command}`, { command, timeoutMs }),
+          );
         }, timeoutMs);
         this.pending = { command, resolve, reject, timer };
         this.stream.write(`${command}\r`);

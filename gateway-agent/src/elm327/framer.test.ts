@@ -2,7 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { ElmFramer } from './framer.js';
 import { parseResponse, type ElmResponse } from './response.js';
 
-interface Exchange { sent: string; bytes: string }
+interface Exchange {
+  sent: string;
+  bytes: string;
+}
 
 // Replies as real adapters print them: echo on/off, headers on/off, spaces on/off, ISO-TP, errors.
 const STREAM: Exchange[] = [
@@ -51,7 +54,7 @@ describe('ElmFramer (cut at the prompt) + parseResponse', () => {
     let seed = 7;
     for (let round = 0; round < 50; round++) {
       const chunks: string[] = [];
-      for (let i = 0; i < whole.length; ) {
+      for (let i = 0; i < whole.length;) {
         seed = (seed * 1103515245 + 12345) & 0x7fffffff;
         const n = 1 + (seed % 13);
         chunks.push(whole.slice(i, i + n));

@@ -31,7 +31,7 @@ export function startGpsReader(options: GpsReaderOptions): GpsReader {
   let refused = 0;
   let lastSent = 0;
   const loop = async () => {
-    for (let attempt = 0; running; ) {
+    for (let attempt = 0; running;) {
       try {
         stream = await options.open();
         attempt = 0;

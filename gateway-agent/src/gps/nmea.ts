@@ -3,8 +3,26 @@
 import type { LocationFix } from '@clutch/contracts';
 
 export type NmeaSentence =
-  | { type: 'GGA'; timeOfDay?: number; lat?: number; lon?: number; quality: number; satellites?: number; hdop?: number; altM?: number }
-  | { type: 'RMC'; timeOfDay?: number; valid: boolean; lat?: number; lon?: number; speedKmh?: number; courseDeg?: number; dateMs?: number }
+  | {
+      type: 'GGA';
+      timeOfDay?: number;
+      lat?: number;
+      lon?: number;
+      quality: number;
+      satellites?: number;
+      hdop?: number;
+      altM?: number;
+    }
+  | {
+      type: 'RMC';
+      timeOfDay?: number;
+      valid: boolean;
+      lat?: number;
+      lon?: number;
+      speedKmh?: number;
+      courseDeg?: number;
+      dateMs?: number;
+    }
   | { type: 'VTG'; courseDeg?: number; speedKmh?: number };
 
 /** NMEA 0183 §5.2.1: XOR of every character between '$' and '*', two hex digits. */
@@ -14,10 +32,15 @@ export function nmeaChecksum(body: string): string {
   return x.toString(16).toUpperCase().padStart(2, '0');
 }
 
-const num = (s: string | undefined): number | undefined => (s === undefined || s === '' || !Number.isFinite(Number(s)) ? undefined : Number(s));
+const num = (s: string | undefined): number | undefined =>
+  s === undefined || s === '' || !Number.isFinite(Number(s)) ? undefined : Number(s);
 
 /** ddmm.mmmm + hemisphere -> signed degrees. */
-function coordinate(value: string | undefined, hemisphere: string | undefined, degreeDigits: number): number | undefined {
+function coordinate(
+  value: string | undefined,
+  hemisphere: string | undefined,
+  degreeDigits: number,
+): number | undefined {
   if (!value || !hemisphere || !/^\d+(\.\d+)?$/.test(value)) return undefined;
   const deg = Number(value.slice(0, degreeDigits));
   const min = Number(value.slice(degreeDigits));
@@ -53,13 +76,25 @@ export function parseNmea(line: string): NmeaSentence | null {
   switch (m[2]) {
     case 'GGA': // time, lat, N/S, lon, E/W, quality, sats, hdop, alt, M, ...
       return {
-        type: 'GGA', timeOfDay: timeOfDay(f[0]), lat: coordinate(f[1], f[2], 2), lon: coordinate(f[3], f[4], 3),
-        quality: num(f[5]) ?? 0, satellites: num(f[6]), hdop: num(f[7]), altM: num(f[8]),
+        type: 'GGA',
+        timeOfDay: timeOfDay(f[0]),
+        lat: coordinate(f[1], f[2], 2),
+        lon: coordinate(f[3], f[4], 3),
+        quality: num(f[5]) ?? 0,
+        satellites: num(f[6]),
+        hdop: num(f[7]),
+        altM: num(f[8]),
       };
     case 'RMC': // time, status, lat, N/S, lon, E/W, speed kn, course, date, ...
       return {
-        type: 'RMC', timeOfDay: timeOfDay(f[0]), valid: f[1] === 'A', lat: coordinate(f[2], f[3], 2), lon: coordinate(f[4], f[5], 3),
-        speedKmh: num(f[6]) === undefined ? undefined : num(f[6])! * 1.852, courseDeg: num(f[7]), dateMs: date(f[8]),
+        type: 'RMC',
+        timeOfDay: timeOfDay(f[0]),
+        valid: f[1] === 'A',
+        lat: coordinate(f[2], f[3], 2),
+        lon: coordinate(f[4], f[5], 3),
+        speedKmh: num(f[6]) === undefined ? undefined : num(f[6])! * 1.852,
+        courseDeg: num(f[7]),
+        dateMs: date(f[8]),
       };
     case 'VTG': // course true, T, course magnetic, M, speed kn, N, speed km/h, K, [mode]
       return { type: 'VTG', courseDeg: num(f[0]), speedKmh: num(f[6]) };
@@ -84,17 +119,23 @@ export class FixBuilder {
     const vtg = this.vtg;
     this.gga = undefined;
     this.vtg = undefined;
-    if (!s.valid || s.lat === undefined || s.lon === undefined || s.dateMs === undefined || s.timeOfDay === undefined) return null;
+    if (!s.valid || s.lat === undefined || s.lon === undefined || s.dateMs === undefined || s.timeOfDay === undefined)
+      return null;
     if (gga && gga.quality === 0) return null;
     const speed = s.speedKmh ?? vtg?.speedKmh;
     const course = s.courseDeg ?? vtg?.courseDeg;
     const fix: LocationFix = {
-      v: 1, t: s.dateMs + s.timeOfDay, lat: Math.round(s.lat * 1e7) / 1e7, lon: Math.round(s.lon * 1e7) / 1e7,
+      v: 1,
+      t: s.dateMs + s.timeOfDay,
+      lat: Math.round(s.lat * 1e7) / 1e7,
+      lon: Math.round(s.lon * 1e7) / 1e7,
       ...(gga?.altM !== undefined && gga.altM >= -1000 && gga.altM <= 20000 ? { altM: gga.altM } : {}),
       ...(speed !== undefined && speed >= 0 && speed <= 1000 ? { speedKmh: Math.round(speed * 100) / 100 } : {}),
       ...(course !== undefined && course >= 0 && course <= 360 ? { headingDeg: course } : {}),
       ...(gga?.hdop !== undefined && gga.hdop >= 0 && gga.hdop <= 100 ? { hdop: gga.hdop } : {}),
-      ...(gga?.satellites !== undefined && Number.isInteger(gga.satellites) && gga.satellites <= 128 ? { satellites: gga.satellites } : {}),
+      ...(gga?.satellites !== undefined && Number.isInteger(gga.satellites) && gga.satellites <= 128
+        ? { satellites: gga.satellites }
+        : {}),
     };
     return fix;
   }

@@ -31,19 +31,31 @@ function caseFiles(vehicle: string, service: string): CaseFile[] {
     }
     for (const name of files) {
       // <hdr>[.<rax>].<service+PID>[|filter].yaml
-      const parts = name.replace(/\.yaml$/, '').split('|')[0]!.split('.');
+      const parts = name
+        .replace(/\.yaml$/, '')
+        .split('|')[0]!
+        .split('.');
       const cmd = parts.at(-1)!;
       if (!cmd.startsWith(service)) continue;
       out.push({
-        year: Number(year), file: path.join(root, year, 'commands', name), hdr: parts[0]!,
-        rax: parts.length === 3 ? parts[1] : undefined, service, pid: cmd.slice(2),
+        year: Number(year),
+        file: path.join(root, year, 'commands', name),
+        hdr: parts[0]!,
+        rax: parts.length === 3 ? parts[1] : undefined,
+        service,
+        pid: cmd.slice(2),
       });
     }
   }
   return out;
 }
 
-interface Tally { passed: number; failed: string[]; skipped: number; upstreamFuelTrim: number; }
+interface Tally {
+  passed: number;
+  failed: string[];
+  skipped: number;
+  upstreamFuelTrim: number;
+}
 
 function relClose(actual: unknown, expected: unknown): boolean {
   if (typeof expected === 'number' && typeof actual === 'number') {
@@ -58,7 +70,9 @@ function relClose(actual: unknown, expected: unknown): boolean {
 function runCases(files: CaseFile[], pickCommand: (c: CaseFile) => ObdCommand | undefined, lastWins: boolean): Tally {
   const tally: Tally = { passed: 0, failed: [], skipped: 0, upstreamFuelTrim: 0 };
   for (const file of files) {
-    const doc = parseYaml(readFileSync(file.file, 'utf8')) as { test_cases?: { response: string; expected_values: Record<string, unknown> }[] };
+    const doc = parseYaml(readFileSync(file.file, 'utf8')) as {
+      test_cases?: { response: string; expected_values: Record<string, unknown> }[];
+    };
     const command = pickCommand(file);
     for (const tc of doc.test_cases ?? []) {
       const entries = Object.entries(tc.expected_values ?? {});
@@ -70,7 +84,7 @@ function runCases(files: CaseFile[], pickCommand: (c: CaseFile) => ObdCommand | 
       const messages = parseFrames(String(tc.response).split(/\r?\n/), headers);
       // Multi-ECU replies: OBDb's harness keeps the last ECU's value for generic (Mode 01) commands.
       const values = lastWins
-        ? Object.assign({}, ...messages.map((m) => decodeCommand(command, m) ?? {})) as Record<string, unknown>
+        ? (Object.assign({}, ...messages.map((m) => decodeCommand(command, m) ?? {})) as Record<string, unknown>)
         : ((m) => (m ? decodeCommand(command, m) : null))(selectMessage(command, messages));
       for (const [id, expected] of entries) {
         if (!command.signals.some((s) => s.id === id)) {
@@ -83,8 +97,10 @@ function runCases(files: CaseFile[], pickCommand: (c: CaseFile) => ObdCommand | 
         else if (fmt.add === -100 && fmt.div === 128 && typeof actual === 'number' && relClose(actual - 28, expected)) {
           // datasets SOURCE.md "Known upstream errors": these cases expect A*100/128 - 128; we decode per SAE J1979.
           tally.upstreamFuelTrim++;
-        }
-        else tally.failed.push(`${path.basename(file.file)} ${file.year} ${id}: ${String(tc.response)} -> ${String(actual)}, expected ${String(expected)}`);
+        } else
+          tally.failed.push(
+            `${path.basename(file.file)} ${file.year} ${id}: ${String(tc.response)} -> ${String(actual)}, expected ${String(expected)}`,
+          );
       }
     }
   }
@@ -95,7 +111,7 @@ describe('decodeSignal', () => {
   it('decodes SAE J1979 RPM, 0C 1A F8 = 1726 rpm', () => {
     expect(decodeSignal({ len: 16, div: 4, max: 16383.75 }, Uint8Array.of(0x1a, 0xf8))).toBe(1726);
   });
-  it('applies two\'s complement, byte reversal, enum maps and clamping', () => {
+  it("applies two's complement, byte reversal, enum maps and clamping", () => {
     expect(decodeSignal({ len: 8, sign: true }, Uint8Array.of(0xfe))).toBe(-2);
     expect(decodeSignal({ len: 16, blsb: true, max: 65535 }, Uint8Array.of(0x34, 0x12))).toBe(0x1234);
     expect(decodeSignal({ bix: 4, len: 4, map: { '3': { value: 'ON' } } }, Uint8Array.of(0x03))).toBe('ON');
@@ -123,7 +139,11 @@ describe('parseFrames', () => {
   });
   it('reassembles an ISO-TP VIN with and without headers', () => {
     const vin = [...'1D4GP24R45B123456'].map((c) => c.charCodeAt(0));
-    const withHeaders = parseFrames(['7E8 10 14 49 02 01 31 44 34', '7E8 21 47 50 32 34 52 34 35', '7E8 22 42 31 32 33 34 35 36']);
+    const withHeaders = parseFrames([
+      '7E8 10 14 49 02 01 31 44 34',
+      '7E8 21 47 50 32 34 52 34 35',
+      '7E8 22 42 31 32 33 34 35 36',
+    ]);
     const without = parseFrames(['014', '0: 49 02 01 31 44 34', '1: 47 50 32 34 52 34 35', '2: 42 31 32 33 34 35 36']);
     for (const messages of [withHeaders, without]) {
       expect(messages).toHaveLength(1);
@@ -133,7 +153,11 @@ describe('parseFrames', () => {
   it('splits a multi-PID reply into its PIDs', () => {
     const [message] = parseFrames(['7E8 10 08 41 0C 1A F8 0D 32', '7E8 21 05 7B 00 00 00 00 00']);
     const values = decodeMode01Multi(sae1979Signalset(), message!, ['0C', '0D', '05']);
-    expect(values.map((v) => [v.pid, v.values])).toEqual([['0C', { RPM: 1726 }], ['0D', { VSS: 50 }], ['05', { ECT: 83 }]]);
+    expect(values.map((v) => [v.pid, v.values])).toEqual([
+      ['0C', { RPM: 1726 }],
+      ['0D', { VSS: 50 }],
+      ['05', { ECT: 83 }],
+    ]);
   });
 });
 
@@ -145,23 +169,33 @@ describe.skipIf(!haveObdb)('OBDb test cases', () => {
     '%s Mode 01 responses decode to the expected values with the SAE J1979 profile',
     (vehicle) => {
       const tally = runCases(caseFiles(vehicle, '01'), mode01, true);
-      console.info(`${vehicle} mode 01: ${tally.passed} passed, ${tally.failed.length} failed, ${tally.skipped} skipped (signal not in signalset), ${tally.upstreamFuelTrim} expected failures (upstream fuel-trim offset)`);
+      console.info(
+        `${vehicle} mode 01: ${tally.passed} passed, ${tally.failed.length} failed, ${tally.skipped} skipped (signal not in signalset), ${tally.upstreamFuelTrim} expected failures (upstream fuel-trim offset)`,
+      );
       expect(tally.failed).toEqual([]);
       expect(tally.passed).toBeGreaterThan(50);
     },
   );
 
-  it.each(['Toyota-Camry', 'Chevrolet-Silverado-1500'])('%s Mode 22 responses decode with its own signalset', (vehicle) => {
-    const set = loadSignalsetFile(path.join(OBDB, vehicle, 'signalsets', 'v3', 'default.json'));
-    const pick = (c: CaseFile) => {
-      const candidates = set.commands.filter(
-        (cmd) => cmd.cmd['22']?.toUpperCase() === c.pid.toUpperCase() && cmd.hdr === c.hdr && (c.rax === undefined || cmd.rax === c.rax),
+  it.each(['Toyota-Camry', 'Chevrolet-Silverado-1500'])(
+    '%s Mode 22 responses decode with its own signalset',
+    (vehicle) => {
+      const set = loadSignalsetFile(path.join(OBDB, vehicle, 'signalsets', 'v3', 'default.json'));
+      const pick = (c: CaseFile) => {
+        const candidates = set.commands.filter(
+          (cmd) =>
+            cmd.cmd['22']?.toUpperCase() === c.pid.toUpperCase() &&
+            cmd.hdr === c.hdr &&
+            (c.rax === undefined || cmd.rax === c.rax),
+        );
+        return candidates.find((cmd) => commandAppliesToYear(cmd, c.year)) ?? candidates[0];
+      };
+      const tally = runCases(caseFiles(vehicle, '22'), pick, false);
+      console.info(
+        `${vehicle} mode 22: ${tally.passed} passed, ${tally.failed.length} failed, ${tally.skipped} skipped (signal or command not in signalset)`,
       );
-      return candidates.find((cmd) => commandAppliesToYear(cmd, c.year)) ?? candidates[0];
-    };
-    const tally = runCases(caseFiles(vehicle, '22'), pick, false);
-    console.info(`${vehicle} mode 22: ${tally.passed} passed, ${tally.failed.length} failed, ${tally.skipped} skipped (signal or command not in signalset)`);
-    expect(tally.failed).toEqual([]);
-    expect(tally.passed).toBeGreaterThan(50);
-  });
+      expect(tally.failed).toEqual([]);
+      expect(tally.passed).toBeGreaterThan(50);
+    },
+  );
 });

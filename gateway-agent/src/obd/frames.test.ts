@@ -7,7 +7,8 @@ import { headerModeForProtocol, j1850Crc, parseFrames, sumChecksum } from './fra
 
 const set = sae1979Signalset();
 const rpmOf = (lines: string[], protocol?: string) =>
-  decodeMode01Reply(set, lines, ['0C'], headerModeForProtocol(protocol)).readings.find((r) => r.key === 'engine.rpm')?.value;
+  decodeMode01Reply(set, lines, ['0C'], headerModeForProtocol(protocol)).readings.find((r) => r.key === 'engine.rpm')
+    ?.value;
 
 // RPM 1726 (0x1AF8) as each protocol prints it (ELM327 DS, "Interpreting trouble codes" and "Headers").
 describe('reply forms of every OBD protocol', () => {
@@ -20,8 +21,16 @@ describe('reply forms of every OBD protocol', () => {
     ['CAN 29-bit, headers, no spaces', ['18DAF11004410C1AF8'], '9'],
     ['CAN, headers off', ['41 0C 1A F8'], '6'],
     ['CAN, headers off, no spaces', ['410C1AF8'], '8'],
-    ['ISO 9141-2 with headers and checksum', [hex([0x48, 0x6b, 0x10, ...body, sumChecksum([0x48, 0x6b, 0x10, ...body])])], '3'],
-    ['ISO 14230-4 KWP with length in the format byte', [hex([0x84, 0xf1, 0x11, ...body, sumChecksum([0x84, 0xf1, 0x11, ...body])])], '5'],
+    [
+      'ISO 9141-2 with headers and checksum',
+      [hex([0x48, 0x6b, 0x10, ...body, sumChecksum([0x48, 0x6b, 0x10, ...body])])],
+      '3',
+    ],
+    [
+      'ISO 14230-4 KWP with length in the format byte',
+      [hex([0x84, 0xf1, 0x11, ...body, sumChecksum([0x84, 0xf1, 0x11, ...body])])],
+      '5',
+    ],
     ['SAE J1850 VPW with CRC', [hex([0x48, 0x6b, 0x10, ...body, j1850Crc([0x48, 0x6b, 0x10, ...body])], '')], '2'],
     ['SAE J1850 PWM with CRC', [hex([0x41, 0x6b, 0x10, ...body, j1850Crc([0x41, 0x6b, 0x10, ...body])])], '1'],
     ['legacy protocol, headers ignored by a clone', ['41 0C 1A F8'], '4'],
@@ -50,9 +59,14 @@ describe('reply forms of every OBD protocol', () => {
   it('reassembles ISO-TP from two ECUs interleaved', () => {
     const lines = ['7E8 10 0A 41 0C 1A F8 0D 32', '7E9 03 41 0D 20', '7E8 21 05 7B 00 00 00 00 00'];
     const reply = decodeMode01Reply(set, lines, ['0C', '0D', '05']);
-    expect(reply.readings).toEqual(expect.arrayContaining([
-      { key: 'engine.rpm', value: 1726 }, { key: 'vehicle.speed', value: 50 }, { key: 'vehicle.speed', value: 32 }, { key: 'engine.coolant_temp', value: 83 },
-    ]));
+    expect(reply.readings).toEqual(
+      expect.arrayContaining([
+        { key: 'engine.rpm', value: 1726 },
+        { key: 'vehicle.speed', value: 50 },
+        { key: 'vehicle.speed', value: 32 },
+        { key: 'engine.coolant_temp', value: 83 },
+      ]),
+    );
   });
 });
 
@@ -78,7 +92,11 @@ describe('fuzz: random lines never crash the decoder nor yield out-of-range read
       // A well-formed single frame from another ECU (7E9): coolant at a known raw byte, A - 40 °C (SAE J1979 PID 05).
       const coolantRaw = rnd(256);
       if (headers === 'auto') {
-        lines.splice(rnd(lines.length + 1), 0, `7E9 03 41 05 ${coolantRaw.toString(16).padStart(2, '0').toUpperCase()}`);
+        lines.splice(
+          rnd(lines.length + 1),
+          0,
+          `7E9 03 41 05 ${coolantRaw.toString(16).padStart(2, '0').toUpperCase()}`,
+        );
         planted++;
       }
       const reply = decodeMode01Reply(set, lines, pids, headers);
@@ -87,7 +105,8 @@ describe('fuzz: random lines never crash the decoder nor yield out-of-range read
         readings++;
         expect(isPlausible(signalByKey(r.key)!, r.value), `${r.key}=${r.value}`).toBe(true);
       }
-      if (headers === 'auto') expect(reply.readings).toContainEqual({ key: 'engine.coolant_temp', value: coolantRaw - 40 });
+      if (headers === 'auto')
+        expect(reply.readings).toContainEqual({ key: 'engine.coolant_temp', value: coolantRaw - 40 });
     }
     expect(planted).toBeGreaterThan(5000);
     // The random frames did decode to readings besides the planted ones (the range check ran on them).

@@ -74,7 +74,10 @@ function joinLegacy(lines: { source: string; data: number[] }[]): ObdMessage[] {
   }
   for (const g of groups.values()) {
     const count = g.parts.length;
-    out.push({ ...(g.source ? { canId: g.source } : {}), data: Uint8Array.from([...g.head, count, ...g.parts.flatMap((p) => p ?? [])]) });
+    out.push({
+      ...(g.source ? { canId: g.source } : {}),
+      data: Uint8Array.from([...g.head, count, ...g.parts.flatMap((p) => p ?? [])]),
+    });
   }
   return out;
 }
@@ -106,7 +109,11 @@ export interface FrameOptions {
   readonly extendedAddressing?: boolean;
 }
 
-export function parseFrames(lines: readonly string[], headers: HeaderMode = 'auto', frameOptions: FrameOptions = {}): ObdMessage[] {
+export function parseFrames(
+  lines: readonly string[],
+  headers: HeaderMode = 'auto',
+  frameOptions: FrameOptions = {},
+): ObdMessage[] {
   if (headers === 'legacy') {
     const parsed: { source: string; data: number[] }[] = [];
     for (const raw of lines) {

@@ -15,13 +15,22 @@ describe('Mode 01 request', () => {
   });
 
   it('refuses a PID the signalset does not define (UNSUPPORTED_PID): its reply length is unknown', () => {
-    expect(() => mode01Request(set, ['0C', 'FD'], true)).toThrow(expect.objectContaining({ code: 'UNSUPPORTED_PID', details: { pid: 'FD' } }));
+    expect(() => mode01Request(set, ['0C', 'FD'], true)).toThrow(
+      expect.objectContaining({ code: 'UNSUPPORTED_PID', details: { pid: 'FD' } }),
+    );
   });
 });
 
 describe('Mode 01 reply', () => {
   it('decodes the PIDs of a multi-PID reply into catalogue readings', () => {
     const reply = decodeMode01Reply(set, ['7E8 06 41 0C 1A F8 0D 32'], ['0C', '0D']);
-    expect(reply).toEqual({ readings: [{ key: 'engine.rpm', value: 1726 }, { key: 'vehicle.speed', value: 50 }], pidReads: 2, rejected: 0 });
+    expect(reply).toEqual({
+      readings: [
+        { key: 'engine.rpm', value: 1726 },
+        { key: 'vehicle.speed', value: 50 },
+      ],
+      pidReads: 2,
+      rejected: 0,
+    });
   });
 });

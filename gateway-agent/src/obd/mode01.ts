@@ -30,7 +30,12 @@ export function mode01Request(set: Signalset, pids: readonly string[], isCan: bo
 }
 
 /** Decodes a reply to a (multi-PID) Mode 01 request into catalogue readings; every answering ECU counts. */
-export function decodeMode01Reply(set: Signalset, lines: readonly string[], pids: readonly string[], headers: HeaderMode = 'auto'): DecodedReply {
+export function decodeMode01Reply(
+  set: Signalset,
+  lines: readonly string[],
+  pids: readonly string[],
+  headers: HeaderMode = 'auto',
+): DecodedReply {
   const readings: Reading[] = [];
   let pidReads = 0;
   let rejected = 0;

@@ -11,9 +11,9 @@ describe('supported-PID bitmaps (SAE J1979 Mode 01 PID 00)', () => {
   });
 
   it('merges ranges and ECUs from real replies', () => {
-    const supported = supportedPidsFromMessages(parseFrames([
-      '7E8 06 41 00 BE 1F A8 13', '7E9 06 41 00 98 18 80 10', '7E8 06 41 20 80 01 A0 01',
-    ]));
+    const supported = supportedPidsFromMessages(
+      parseFrames(['7E8 06 41 00 BE 1F A8 13', '7E9 06 41 00 98 18 80 10', '7E8 06 41 20 80 01 A0 01']),
+    );
     expect(supported.has(0x0c)).toBe(true);
     expect(supported.has(0x21)).toBe(true);
     expect(supported.has(0x40)).toBe(true);

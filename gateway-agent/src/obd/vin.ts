@@ -5,7 +5,9 @@ import { parseFrames } from './frames.js';
 export function vinFromLines(lines: readonly string[]): string | undefined {
   for (const message of parseFrames(lines)) {
     if (message.data[0] !== 0x49 || message.data[1] !== 0x02) continue;
-    const text = Buffer.from(message.data.subarray(3)).toString('latin1').replace(/[^A-HJ-NPR-Z0-9]/g, '');
+    const text = Buffer.from(message.data.subarray(3))
+      .toString('latin1')
+      .replace(/[^A-HJ-NPR-Z0-9]/g, '');
     if (text.length >= 17) return text.slice(-17);
   }
   return undefined;

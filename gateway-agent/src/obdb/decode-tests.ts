@@ -4,7 +4,13 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { commandAppliesToYear, loadSignalsetFile, sae1979Signalset, type ObdCommand, type Signalset } from '@clutch/firmware-profiles';
+import {
+  commandAppliesToYear,
+  loadSignalsetFile,
+  sae1979Signalset,
+  type ObdCommand,
+  type Signalset,
+} from '@clutch/firmware-profiles';
 import { decodeCommand, type SignalValue } from '../obd/decoder.js';
 import { parseFrames, type ObdMessage } from '../obd/frames.js';
 
@@ -27,7 +33,13 @@ export function parseCommandId(id: string): CommandId {
     const [k, v] = kv.split('=');
     if (k) options[k] = v ?? '';
   }
-  return { hdr: parts[0] ?? '', ...(parts.length >= 3 ? { rax: parts[1] } : {}), service: cmd.slice(0, 2).toUpperCase(), pid: cmd.slice(2).toUpperCase(), options };
+  return {
+    hdr: parts[0] ?? '',
+    ...(parts.length >= 3 ? { rax: parts[1] } : {}),
+    service: cmd.slice(0, 2).toUpperCase(),
+    pid: cmd.slice(2).toUpperCase(),
+    options,
+  };
 }
 
 /** The narrowest `YYYY-YYYY.json` signalset covering the year, else `default.json` (OBDb layout). */
@@ -40,7 +52,8 @@ export function signalsetFileForYear(repoDir: string, year: number): string | un
     if (!m) continue;
     const from = Number(m[1]);
     const to = Number(m[2]);
-    if (year >= from && year <= to && (!best || to - from < best.span)) best = { file: path.join(dir, name), span: to - from };
+    if (year >= from && year <= to && (!best || to - from < best.span))
+      best = { file: path.join(dir, name), span: to - from };
   }
   if (best) return best.file;
   const fallback = path.join(dir, 'default.json');
@@ -98,7 +111,10 @@ function candidatesIn(set: Signalset | undefined, id: CommandId, strictHeader: b
     const pid = c.cmd[id.service] ?? c.cmd[id.service.toLowerCase()];
     if (pid?.toUpperCase() !== id.pid) return false;
     if (!strictHeader) return true;
-    return (c.hdr ?? '').toUpperCase() === id.hdr.toUpperCase() && (c.rax?.toUpperCase() ?? undefined) === (id.rax?.toUpperCase() ?? undefined);
+    return (
+      (c.hdr ?? '').toUpperCase() === id.hdr.toUpperCase() &&
+      (c.rax?.toUpperCase() ?? undefined) === (id.rax?.toUpperCase() ?? undefined)
+    );
   });
 }
 
@@ -110,18 +126,30 @@ function pickForYear(candidates: ObdCommand[], year: number): ObdCommand | undef
  * The command a test file exercises: the vehicle's own definition (same header, rax and command);
  * for the standard services (01, 02, 09) SAE J1979's; else the make's repository.
  */
-function resolveCommand(sources: Sources, id: CommandId, year: number): { command: ObdCommand; standard: boolean } | undefined {
+function resolveCommand(
+  sources: Sources,
+  id: CommandId,
+  year: number,
+): { command: ObdCommand; standard: boolean } | undefined {
   const own = pickForYear(candidatesIn(sources.own(year), id, true), year);
   if (own) return { command: own, standard: false };
   if (id.service === '01' || id.service === '02' || id.service === '09') {
-    const sae = pickForYear(candidatesIn(sources.sae, { ...id, service: id.service === '02' ? '01' : id.service }, false), year);
+    const sae = pickForYear(
+      candidatesIn(sources.sae, { ...id, service: id.service === '02' ? '01' : id.service }, false),
+      year,
+    );
     if (sae) return { command: sae, standard: true };
   }
   const make = pickForYear(candidatesIn(sources.fallback(year), id, true), year);
   return make ? { command: make, standard: false } : undefined;
 }
 
-function decodeResponse(command: ObdCommand, id: CommandId, response: string, standard: boolean): Record<string, SignalValue> | null {
+function decodeResponse(
+  command: ObdCommand,
+  id: CommandId,
+  response: string,
+  standard: boolean,
+): Record<string, SignalValue> | null {
   const headers = id.hdr.length > 3 ? '29bit' : 'auto';
   const extendedAddressing = command.eax !== undefined || id.options['e'] !== undefined;
   const messages: ObdMessage[] = parseFrames(response.split(/\r?\n/), headers, { extendedAddressing });
@@ -188,13 +216,22 @@ export function runDecodeTests(repoDir: string, options: DecodeTestOptions = {})
       for (const tc of doc.test_cases ?? []) {
         const expected = Object.entries(tc.expected_values ?? {});
         if (!resolved) {
-          for (const [signal] of expected) report.skipped.push({ file: rel, signal, reason: `command ${doc.command_id ?? name} is not defined by the signalsets` });
+          for (const [signal] of expected)
+            report.skipped.push({
+              file: rel,
+              signal,
+              reason: `command ${doc.command_id ?? name} is not defined by the signalsets`,
+            });
           continue;
         }
         const values = decodeResponse(resolved.command, id, String(tc.response ?? ''), resolved.standard);
         for (const [signal, want] of expected) {
           if (!resolved.command.signals.some((s) => s.id === signal)) {
-            report.skipped.push({ file: rel, signal, reason: `signal ${signal} is no longer defined for ${doc.command_id ?? name}` });
+            report.skipped.push({
+              file: rel,
+              signal,
+              reason: `signal ${signal} is no longer defined for ${doc.command_id ?? name}`,
+            });
             continue;
           }
           const actual = values?.[signal];
@@ -214,5 +251,11 @@ export function runDecodeTests(repoDir: string, options: DecodeTestOptions = {})
  */
 export function isUpstreamFuelTrimCase(f: DecodeFailure, sae: Signalset = sae1979Signalset()): boolean {
   const fmt = sae.commands.flatMap((c) => c.signals).find((s) => s.id === f.signal)?.fmt;
-  return fmt?.div === 128 && fmt.add === -100 && typeof f.actual === 'number' && typeof f.expected === 'number' && valuesMatch(f.actual - 28, f.expected);
+  return (
+    fmt?.div === 128 &&
+    fmt.add === -100 &&
+    typeof f.actual === 'number' &&
+    typeof f.expected === 'number' &&
+    valuesMatch(f.actual - 28, f.expected)
+  );
 }

@@ -2,7 +2,13 @@
 // (@clutch/firmware-profiles), as a looping series of decoded Mode 01 values.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { carObdDriveDir, datasetsDir, listCarObdFiles, parseCarObdCsv, type CarObdCsv } from '@clutch/firmware-profiles';
+import {
+  carObdDriveDir,
+  datasetsDir,
+  listCarObdFiles,
+  parseCarObdCsv,
+  type CarObdCsv,
+} from '@clutch/firmware-profiles';
 import { agentError } from '../errors.js';
 
 /** A time series of decoded Mode 01 values keyed by OBDb SAEJ1979 signal id, one row per sample. */

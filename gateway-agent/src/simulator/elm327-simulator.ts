@@ -24,7 +24,11 @@ export interface SimulatorOptions {
   /** Recorded answers of an OBDb vehicle for requests the drive cannot answer (Modes 21/22, other PIDs). */
   readonly replay?: ObdbReplay;
   /** Trouble codes the simulated ECU holds (SAE J1979 Modes 03/07/0A), e.g. { stored: ['P0301'] }. */
-  readonly dtcs?: { readonly stored?: readonly string[]; readonly pending?: readonly string[]; readonly permanent?: readonly string[] };
+  readonly dtcs?: {
+    readonly stored?: readonly string[];
+    readonly pending?: readonly string[];
+    readonly permanent?: readonly string[];
+  };
   readonly now?: () => number;
 }
 
@@ -77,7 +81,17 @@ interface Settings {
   header: string;
 }
 
-const defaults = (): Settings => ({ echo: true, linefeeds: false, spaces: true, headers: false, auto: true, protocol: '0', adaptive: 1, timeoutMs: 200, header: '7DF' });
+const defaults = (): Settings => ({
+  echo: true,
+  linefeeds: false,
+  spaces: true,
+  headers: false,
+  auto: true,
+  protocol: '0',
+  adaptive: 1,
+  timeoutMs: 200,
+  header: '7DF',
+});
 
 /**
  * How long the adapter keeps listening after the last frame when the request did not say how many
@@ -112,7 +126,11 @@ export class Elm327Simulator {
     this.now = options.now ?? Date.now;
     this.started = this.now();
     this.seed = options.quirks?.seed ?? 1;
-    this.dtcs = { stored: [...(options.dtcs?.stored ?? [])], pending: [...(options.dtcs?.pending ?? [])], permanent: [...(options.dtcs?.permanent ?? [])] };
+    this.dtcs = {
+      stored: [...(options.dtcs?.stored ?? [])],
+      pending: [...(options.dtcs?.pending ?? [])],
+      permanent: [...(options.dtcs?.permanent ?? [])],
+    };
     this.freezeRow = options.drive.row(options.startRow ?? 0);
     this.supported = new Set<number>();
     for (const id of options.drive.signals) {
@@ -309,7 +327,8 @@ export class Elm327Simulator {
     }
     if (payload === null && this.options.replay) {
       const header = this.settings.header === '7DF' ? undefined : this.settings.header;
-      const recorded = this.options.replay.answer(body, header) ?? (header ? undefined : this.options.replay.answer(body, '7E0'));
+      const recorded =
+        this.options.replay.answer(body, header) ?? (header ? undefined : this.options.replay.answer(body, '7E0'));
       if (recorded) return [...prefix, ...this.frames(recorded.payload, recorded.canId)];
     }
     if (payload === null) return [...prefix, 'NO DATA'];
@@ -372,7 +391,9 @@ export class Elm327Simulator {
       // ELM327 DS (CAF1, ATH0): a 3-digit byte count, then numbered lines without the PCI.
       lines.push(payload.length.toString(16).toUpperCase().padStart(3, '0'));
       lines.push(`0:${s.spaces ? ' ' : ''}${hex(first)}`);
-      rest.forEach((chunk, i) => lines.push(`${((i + 1) & 0x0f).toString(16).toUpperCase()}:${s.spaces ? ' ' : ''}${hex(chunk)}`));
+      rest.forEach((chunk, i) =>
+        lines.push(`${((i + 1) & 0x0f).toString(16).toUpperCase()}:${s.spaces ? ' ' : ''}${hex(chunk)}`),
+      );
     }
     return lines;
   }

@@ -33,13 +33,19 @@ export function loadObdbReplay(repoDir: string, modelYear?: number): ObdbReplay 
   const dir = path.join(root, String(year), 'commands');
   for (const name of existsSync(dir) ? readdirSync(dir) : []) {
     if (!name.endsWith('.yaml')) continue;
-    const doc = parseYaml(readFileSync(path.join(dir, name), 'utf8')) as { command_id?: string; test_cases?: { response?: unknown }[] };
+    const doc = parseYaml(readFileSync(path.join(dir, name), 'utf8')) as {
+      command_id?: string;
+      test_cases?: { response?: unknown }[];
+    };
     const id = parseCommandId(doc.command_id ?? name.replace(/\.yaml$/, ''));
     const answers: ReplayAnswer[] = [];
     for (const tc of doc.test_cases ?? []) {
-      const messages = parseFrames(String(tc.response ?? '').split(/\r?\n/), id.hdr.length > 3 ? '29bit' : 'auto', { extendedAddressing: id.options['e'] !== undefined });
+      const messages = parseFrames(String(tc.response ?? '').split(/\r?\n/), id.hdr.length > 3 ? '29bit' : 'auto', {
+        extendedAddressing: id.options['e'] !== undefined,
+      });
       const service = parseInt(id.service, 16) + 0x40;
-      for (const m of messages) if (m.canId && m.data[0] === service) answers.push({ canId: m.canId, payload: [...m.data] });
+      for (const m of messages)
+        if (m.canId && m.data[0] === service) answers.push({ canId: m.canId, payload: [...m.data] });
     }
     if (answers.length === 0) continue;
     const key = `${id.hdr.toUpperCase()}:${id.service}${id.pid}`;

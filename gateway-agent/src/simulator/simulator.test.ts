@@ -36,7 +36,12 @@ function quantised(value: number, step: number) {
 async function readPids(d: Elm327Driver, pids: string[], suffix = '') {
   const reply = await d.send(`01${pids.join('')}${suffix}`);
   expect(reply.ok).toBe(true);
-  return Object.assign({}, ...parseFrames(reply.lines).flatMap((m) => decodeMode01Multi(set, m, pids)).map((p) => p.values)) as Record<string, number>;
+  return Object.assign(
+    {},
+    ...parseFrames(reply.lines)
+      .flatMap((m) => decodeMode01Multi(set, m, pids))
+      .map((p) => p.values),
+  ) as Record<string, number>;
 }
 
 describe('ELM327 simulator over an in-process stream', () => {
@@ -97,25 +102,31 @@ describe('ELM327 simulator over an in-process stream', () => {
     expect(a.row(a.length - 1)['ECT']!).toBeGreaterThan(a.row(0)['ECT']! + 20);
   });
 
-  it.skipIf(drives.length === 0)('replays a carOBD drive: decoded RPM equals the CSV row within scaling precision', async () => {
-    const drive = loadCarObdDrive(drives.find((p) => p.endsWith('drive1.csv')) ?? drives[0]!);
-    const rowIndex = Math.min(drive.length - 1, 400);
-    const d = await connect(drive, rowIndex);
-    await initialiseAdapter(d);
-    const values = await readPids(d, ['0C', '0D', '1F', '3C', '44']);
-    const row = drive.row(rowIndex);
-    expect(Math.abs(values['RPM']! - row['RPM']!)).toBeLessThanOrEqual(0.125);
-    expect(values['VSS']).toBe(Math.round(row['VSS']!));
-    expect(values['RUNTM']).toBe(Math.round(row['RUNTM']!));
-    expect(Math.abs(values['CATEMP11']! - row['CATEMP11']!)).toBeLessThanOrEqual(0.05);
-    expect(Math.abs(values['EQ_RAT']! - row['EQ_RAT']!)).toBeLessThanOrEqual(2 / 65535);
-  });
+  it.skipIf(drives.length === 0)(
+    'replays a carOBD drive: decoded RPM equals the CSV row within scaling precision',
+    async () => {
+      const drive = loadCarObdDrive(drives.find((p) => p.endsWith('drive1.csv')) ?? drives[0]!);
+      const rowIndex = Math.min(drive.length - 1, 400);
+      const d = await connect(drive, rowIndex);
+      await initialiseAdapter(d);
+      const values = await readPids(d, ['0C', '0D', '1F', '3C', '44']);
+      const row = drive.row(rowIndex);
+      expect(Math.abs(values['RPM']! - row['RPM']!)).toBeLessThanOrEqual(0.125);
+      expect(values['VSS']).toBe(Math.round(row['VSS']!));
+      expect(values['RUNTM']).toBe(Math.round(row['RUNTM']!));
+      expect(Math.abs(values['CATEMP11']! - row['CATEMP11']!)).toBeLessThanOrEqual(0.05);
+      expect(Math.abs(values['EQ_RAT']! - row['EQ_RAT']!)).toBeLessThanOrEqual(2 / 65535);
+    },
+  );
 
-  it.skipIf(!drives.some((p) => p.endsWith('live6.csv')))('reports only the 24 PIDs of a 24-column file as supported', async () => {
-    const drive = loadCarObdDrive(drives.find((p) => p.endsWith('live6.csv'))!);
-    expect(drive.signals).toHaveLength(24);
-    const info = await initialiseAdapter(await connect(drive));
-    expect(info.supportedPids.has(0x4e)).toBe(false); // CLR_TIME is column 25
-    expect(info.supportedPids.has(0x2e)).toBe(true); // EVAP_PCT is column 23
-  });
+  it.skipIf(!drives.some((p) => p.endsWith('live6.csv')))(
+    'reports only the 24 PIDs of a 24-column file as supported',
+    async () => {
+      const drive = loadCarObdDrive(drives.find((p) => p.endsWith('live6.csv'))!);
+      expect(drive.signals).toHaveLength(24);
+      const info = await initialiseAdapter(await connect(drive));
+      expect(info.supportedPids.has(0x4e)).toBe(false); // CLR_TIME is column 25
+      expect(info.supportedPids.has(0x2e)).toBe(true); // EVAP_PCT is column 23
+    },
+  );
 });

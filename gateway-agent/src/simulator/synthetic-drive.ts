@@ -56,14 +56,39 @@ export function syntheticDrive(seed: number, rows = 2400): DriveSource {
     const load = Math.min(100, 18 + pedal * 1.1 + rnd() * 3);
     const throttle = 14 + pedal * 0.7;
     data.push({
-      RUNTM: Math.floor(t), RPM: rpm, VSS: speed, TP: throttle, LOAD_PCT: load, ECT: coolant,
-      LONGFT1: 2.3, SHRTFT1: (rnd() - 0.5) * 6, MAP: 30 + load * 0.6, FLI: fuel, TP_B: throttle + 16,
-      APP_D: 15 + pedal * 0.6, APP_E: 7 + pedal * 0.3, TAC_PCT: pedal * 0.5, EQ_RAT: pedal > 40 ? 0.95 : 1,
-      BARO: 101, TP_R: pedal * 0.5, IAT: ambient + 10 + (coolant - ambient) * 0.1, SPARKADV: 10 + (100 - load) * 0.15,
-      CATEMP11: 300 + load * 4 + (coolant - ambient) * 2, CATEMP12: 250 + load * 3 + (coolant - ambient) * 2,
-      VPWR: 14.1 + (rnd() - 0.5) * 0.2, EVAP_PCT: coolant > 70 ? 20 : 0, MIL_TIME: 0, CLR_TIME: 1200 + Math.floor(t / 60),
-      MIL_DIST: 0, WARM_UPS: 40,
+      RUNTM: Math.floor(t),
+      RPM: rpm,
+      VSS: speed,
+      TP: throttle,
+      LOAD_PCT: load,
+      ECT: coolant,
+      LONGFT1: 2.3,
+      SHRTFT1: (rnd() - 0.5) * 6,
+      MAP: 30 + load * 0.6,
+      FLI: fuel,
+      TP_B: throttle + 16,
+      APP_D: 15 + pedal * 0.6,
+      APP_E: 7 + pedal * 0.3,
+      TAC_PCT: pedal * 0.5,
+      EQ_RAT: pedal > 40 ? 0.95 : 1,
+      BARO: 101,
+      TP_R: pedal * 0.5,
+      IAT: ambient + 10 + (coolant - ambient) * 0.1,
+      SPARKADV: 10 + (100 - load) * 0.15,
+      CATEMP11: 300 + load * 4 + (coolant - ambient) * 2,
+      CATEMP12: 250 + load * 3 + (coolant - ambient) * 2,
+      VPWR: 14.1 + (rnd() - 0.5) * 0.2,
+      EVAP_PCT: coolant > 70 ? 20 : 0,
+      MIL_TIME: 0,
+      CLR_TIME: 1200 + Math.floor(t / 60),
+      MIL_DIST: 0,
+      WARM_UPS: 40,
     });
   }
-  return { name: `synthetic-${seed}`, signals: CAROBD_COLUMNS, length: data.length, row: (i) => data[((i % data.length) + data.length) % data.length]! };
+  return {
+    name: `synthetic-${seed}`,
+    signals: CAROBD_COLUMNS,
+    length: data.length,
+    row: (i) => data[((i % data.length) + data.length) % data.length]!,
+  };
 }

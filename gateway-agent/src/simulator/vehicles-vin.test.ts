@@ -13,7 +13,10 @@ describe('simulated VINs', () => {
   });
 
   it('are petrol models only, since the engine data replays a petrol car', () => {
-    const models = Array.from({ length: 40 }, (_, i) => `${simulatedVehicle(i + 1).make} ${simulatedVehicle(i + 1).model}`);
+    const models = Array.from(
+      { length: 40 },
+      (_, i) => `${simulatedVehicle(i + 1).make} ${simulatedVehicle(i + 1).model}`,
+    );
     expect(models.filter((m) => /\b(EV|Electric|Leaf|Mach)\b/i.test(m))).toEqual([]);
     expect(new Set(models).size).toBeGreaterThan(3);
   });

@@ -21,7 +21,14 @@ const ELECTRIC = /(^|-)(EV|Electric|Leaf|Mach-E)(-|$)/i;
 
 const YEAR_CODES = 'ABCDEFGHJKLMNPRSTVWXY123456789';
 const SCENARIOS: SimulatedVehicle['dtcs'][] = [
-  {}, {}, { stored: ['P0301'], permanent: ['P0301'] }, {}, { pending: ['P0171'] }, {}, { stored: ['P0420'], permanent: ['P0420'] }, { stored: ['P0128'] },
+  {},
+  {},
+  { stored: ['P0301'], permanent: ['P0301'] },
+  {},
+  { pending: ['P0171'] },
+  {},
+  { stored: ['P0420'], permanent: ['P0420'] },
+  { stored: ['P0128'] },
 ];
 
 /** A 17-character VIN for the WMI and model year (49 CFR 565: position 7 a letter from 2010 on). */
@@ -52,7 +59,9 @@ export function simulatedVehicle(i: number, dir: string = datasetsDir()): Simula
     }
   }
   return {
-    make: p.make, model: p.model, modelYear,
+    make: p.make,
+    model: p.model,
+    modelYear,
     vin: makeVin(p.wmi[0]!, modelYear, 100 + i),
     dtcs: SCENARIOS[(i - 1) % SCENARIOS.length]!,
     quirks: { noDataRate: 0.002 * (i % 3), seed: i },

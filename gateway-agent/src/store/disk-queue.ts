@@ -9,7 +9,18 @@
 //  - removal after PUBACK is a plain unlink without fsync: if the unlink is lost in a power cut the
 //    batch is sent once more after restart, and ingest drops the repeat (same seq, same sample times,
 //    primary key (vehicle, signal, time)). Losing an unlink costs a duplicate send, never data.
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { agentError } from '../errors.js';
@@ -96,7 +107,8 @@ export class DiskQueue {
       this.entries.set(b.seq, b.bytes);
       this.totalBytes += b.bytes;
     }
-    if (found.length > 0) options.logger?.info({ batches: found.length, bytes: this.totalBytes }, 'disk queue recovered');
+    if (found.length > 0)
+      options.logger?.info({ batches: found.length, bytes: this.totalBytes }, 'disk queue recovered');
   }
 
   /** Appends a batch durably, then drops the oldest batches if the queue is over its byte bound. */
@@ -126,7 +138,10 @@ export class DiskQueue {
     }
     this.droppedCount += count;
     this.droppedBytesTotal += bytes;
-    this.options.logger?.warn({ dropped: count, bytes, fromSeq: first, toSeq: last, maxBytes: this.maxBytes }, 'disk queue full: dropped oldest batches');
+    this.options.logger?.warn(
+      { dropped: count, bytes, fromSeq: first, toSeq: last, maxBytes: this.maxBytes },
+      'disk queue full: dropped oldest batches',
+    );
   }
 
   /** The oldest queued seqs, up to `limit`, skipping those in `exclude` (e.g. in flight). */
@@ -172,6 +187,11 @@ export class DiskQueue {
   }
 
   stats(): DiskQueueStats {
-    return { batches: this.entries.size, bytes: this.totalBytes, dropped: this.droppedCount, droppedBytes: this.droppedBytesTotal };
+    return {
+      batches: this.entries.size,
+      bytes: this.totalBytes,
+      dropped: this.droppedCount,
+      droppedBytes: this.droppedBytesTotal,
+    };
   }
 }

@@ -60,7 +60,10 @@ describe('Outbox (store-and-forward)', () => {
     const b = new Outbox({ dir });
     const batches = queued(b);
     expect(batches.map((x) => x.seq)).toEqual([0, 1]);
-    expect(batches[1]!.samples).toEqual([[0, 'engine.rpm', 710], [1, 'vehicle.speed', 12]]);
+    expect(batches[1]!.samples).toEqual([
+      [0, 'engine.rpm', 710],
+      [1, 'vehicle.speed', 12],
+    ]);
     expect(b.nextSeq).toBe(2);
     // and a second crash right after recovery must not replay them again
     const c = new Outbox({ dir });

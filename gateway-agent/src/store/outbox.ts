@@ -38,7 +38,12 @@ export class Outbox {
 
   constructor(private readonly options: OutboxOptions) {
     this.fsync = options.fsync ?? true;
-    this.queue = new DiskQueue({ dir: path.join(options.dir, 'queue'), maxBytes: options.maxBytes, fsync: options.fsync, logger: options.logger });
+    this.queue = new DiskQueue({
+      dir: path.join(options.dir, 'queue'),
+      maxBytes: options.maxBytes,
+      fsync: options.fsync,
+      logger: options.logger,
+    });
     this.seqFile = path.join(options.dir, 'seq');
     this.journalFile = path.join(options.dir, 'journal.jsonl');
     const persisted = existsSync(this.seqFile) ? Number(readFileSync(this.seqFile, 'utf8').trim()) : 0;

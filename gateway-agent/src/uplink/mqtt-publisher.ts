@@ -35,13 +35,15 @@ export class MqttPublisher implements TelemetryPublisher {
     private readonly client: MqttClient,
     private readonly options: MqttPublisherOptions,
   ) {
-    const t = (kind: 'telemetry' | 'status' | UplinkKind) => buildTopic({ tenant: options.tenant, device: options.device, kind });
+    const t = (kind: 'telemetry' | 'status' | UplinkKind) =>
+      buildTopic({ tenant: options.tenant, device: options.device, kind });
     this.topics = { telemetry: t('telemetry'), status: t('status'), dtc: t('dtc'), location: t('location') };
     client.on('error', (err) => options.logger?.warn({ err: err.message }, 'mqtt error'));
     client.on('offline', () => options.logger?.warn('mqtt offline; batches stay queued'));
     client.on('message', (topic, payload) => {
       const address = parseTopic(topic);
-      if (address?.kind === 'cmd' && address.device === options.device && address.commandId) this.commandHandler?.(address.commandId, payload);
+      if (address?.kind === 'cmd' && address.device === options.device && address.commandId)
+        this.commandHandler?.(address.commandId, payload);
     });
   }
 
@@ -57,7 +59,11 @@ export class MqttPublisher implements TelemetryPublisher {
       // ([MQTT-3.1.4-2]: a reused id takes over the session); anonymous development clients may not use it.
       // The broker gives each device the client-id namespace {tenant}/{device}, whether it logs in
       // with a password or a certificate; anonymous development brokers refuse that shape.
-      clientId: options.clientId ?? (options.username || options.certFile ? `${options.tenant}/${options.device}` : `clutch-agent-${options.tenant}-${options.device}`),
+      clientId:
+        options.clientId ??
+        (options.username || options.certFile
+          ? `${options.tenant}/${options.device}`
+          : `clutch-agent-${options.tenant}-${options.device}`),
       username: options.username,
       password: options.password,
       reconnectPeriod: options.reconnectMs ?? 1000,
@@ -65,7 +71,9 @@ export class MqttPublisher implements TelemetryPublisher {
       // DESIGN §4: the Last Will marks the device offline on the retained status topic.
       will: { topic: statusTopic, payload: Buffer.from(JSON.stringify(offline)), qos: 1, retain: true },
       ...(options.caFile ? { ca: readFileSync(options.caFile), rejectUnauthorized: true } : {}),
-      ...(options.certFile && options.keyFile ? { cert: readFileSync(options.certFile), key: readFileSync(options.keyFile) } : {}),
+      ...(options.certFile && options.keyFile
+        ? { cert: readFileSync(options.certFile), key: readFileSync(options.keyFile) }
+        : {}),
     };
     const client = connect(options.url, clientOptions);
     const publisher = new MqttPublisher(client, options);
@@ -81,7 +89,10 @@ export class MqttPublisher implements TelemetryPublisher {
   waitConnected(timeoutMs = 10_000): Promise<void> {
     if (this.client.connected) return Promise.resolve();
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(agentError('MQTT_CONNECT_TIMEOUT', `${this.options.url} within ${timeoutMs} ms`)), timeoutMs);
+      const timer = setTimeout(
+        () => reject(agentError('MQTT_CONNECT_TIMEOUT', `${this.options.url} within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
       this.client.once('connect', () => {
         clearTimeout(timer);
         resolve();
@@ -102,7 +113,12 @@ export class MqttPublisher implements TelemetryPublisher {
   }
 
   async publishCommandResult(commandId: string, payload: string): Promise<void> {
-    const topic = buildTopic({ tenant: this.options.tenant, device: this.options.device, kind: 'cmd_result', commandId });
+    const topic = buildTopic({
+      tenant: this.options.tenant,
+      device: this.options.device,
+      kind: 'cmd_result',
+      commandId,
+    });
     await this.client.publishAsync(topic, payload, { qos: 1 });
   }
 

@@ -19,7 +19,12 @@ describe('API key lifecycle', () => {
     const expiresAt = new Date(Date.now() + 60_000);
     const key = await createApiKey(db, { tenantId: 'acme', name: 'temp', scopes: ['status:read'], expiresAt });
     expect(key.expiresAt).toEqual(expiresAt);
-    expect(await verifyApiKey(db, key.token)).toEqual({ keyId: key.keyId, tenantId: 'acme', scopes: ['status:read'], expiresAt });
+    expect(await verifyApiKey(db, key.token)).toEqual({
+      keyId: key.keyId,
+      tenantId: 'acme',
+      scopes: ['status:read'],
+      expiresAt,
+    });
     await db.query(`UPDATE api_keys SET expires_at = now() - interval '1 second' WHERE id = $1`, [key.keyId]);
     expect(await verifyApiKey(db, key.token)).toBeNull();
     const forever = await createApiKey(db, { tenantId: 'acme', name: 'forever', scopes: ['status:read'] });
@@ -27,12 +32,15 @@ describe('API key lifecycle', () => {
   });
 
   it('refuses an expiry that is not in the future', async () => {
-    await expect(createApiKey(db, { tenantId: 'acme', name: 'x', scopes: ['status:read'], expiresAt: new Date(Date.now() - 1) })).rejects.toMatchObject({ code: 'API_KEY_EXPIRY_INVALID' });
+    await expect(
+      createApiKey(db, { tenantId: 'acme', name: 'x', scopes: ['status:read'], expiresAt: new Date(Date.now() - 1) }),
+    ).rejects.toMatchObject({ code: 'API_KEY_EXPIRY_INVALID' });
   });
 
   it('records the last use at most once a minute', async () => {
     const key = await createApiKey(db, { tenantId: 'acme', name: 'busy', scopes: ['telemetry:read'] });
-    const lastUsed = async (): Promise<Date | null> => (await listApiKeys(db, 'acme')).find((k) => k.keyId === key.keyId)!.lastUsedAt;
+    const lastUsed = async (): Promise<Date | null> =>
+      (await listApiKeys(db, 'acme')).find((k) => k.keyId === key.keyId)!.lastUsedAt;
     expect(await lastUsed()).toBeNull();
     await verifyApiKey(db, key.token);
     const first = await lastUsed();
@@ -46,14 +54,29 @@ describe('API key lifecycle', () => {
   });
 
   it('lists keys per tenant or all, with revocation, and never the secret', async () => {
-    const key = await createApiKey(db, { tenantId: 'globex', name: 'fleet', scopes: ['telemetry:read', 'commands:write'] });
+    const key = await createApiKey(db, {
+      tenantId: 'globex',
+      name: 'fleet',
+      scopes: ['telemetry:read', 'commands:write'],
+    });
     await revokeApiKey(db, 'globex', key.keyId);
     const globex = await listApiKeys(db, 'globex');
     expect(globex).toEqual([
-      { keyId: key.keyId, tenantId: 'globex', name: 'fleet', scopes: ['telemetry:read', 'commands:write'], createdAt: expect.any(Date), expiresAt: null, lastUsedAt: null, revokedAt: expect.any(Date) },
+      {
+        keyId: key.keyId,
+        tenantId: 'globex',
+        name: 'fleet',
+        scopes: ['telemetry:read', 'commands:write'],
+        createdAt: expect.any(Date),
+        expiresAt: null,
+        lastUsedAt: null,
+        revokedAt: expect.any(Date),
+      },
     ]);
     const all = await listApiKeys(db);
-    expect(all.map((k) => k.tenantId)).toEqual([...all.filter((k) => k.tenantId === 'acme'), ...globex].map((k) => k.tenantId));
+    expect(all.map((k) => k.tenantId)).toEqual(
+      [...all.filter((k) => k.tenantId === 'acme'), ...globex].map((k) => k.tenantId),
+    );
     expect(JSON.stringify(all)).not.toMatch(/secret|ck_/);
   });
 });

@@ -33,7 +33,8 @@ export interface ApiKeySummary {
 
 const TOKEN = /^ck_([a-z0-9]{8,32})_([A-Za-z0-9_-]{20,100})$/;
 
-const toDate = (value: unknown): Date | null => (value === null || value === undefined ? null : new Date(value as string | Date));
+const toDate = (value: unknown): Date | null =>
+  value === null || value === undefined ? null : new Date(value as string | Date);
 
 /** Creates a key; the token `ck_<id>_<secret>` is returned once (REST bearer token and MQTT password). */
 export async function createApiKey(
@@ -41,15 +42,24 @@ export async function createApiKey(
   request: { tenantId: string; name: string; scopes: readonly string[]; expiresAt?: Date | undefined },
 ): Promise<ApiKeyPrincipal & { token: string }> {
   const unknown = request.scopes.filter((s) => !(API_KEY_SCOPES as readonly string[]).includes(s));
-  if (unknown.length > 0 || request.scopes.length === 0) throw identityError('INVALID_SCOPE', { scopes: unknown, allowed: API_KEY_SCOPES });
+  if (unknown.length > 0 || request.scopes.length === 0)
+    throw identityError('INVALID_SCOPE', { scopes: unknown, allowed: API_KEY_SCOPES });
   const expiresAt = request.expiresAt ?? null;
-  if (expiresAt && !(expiresAt.getTime() > Date.now())) throw identityError('API_KEY_EXPIRY_INVALID', { expiresAt: expiresAt.toISOString() });
+  if (expiresAt && !(expiresAt.getTime() > Date.now()))
+    throw identityError('API_KEY_EXPIRY_INVALID', { expiresAt: expiresAt.toISOString() });
   const keyId = randomBytes(8).toString('hex');
   const secret = newSecret();
-  await db.query('INSERT INTO api_keys (id, tenant_id, name, scopes, secret_sha256, expires_at) VALUES ($1, $2, $3, $4, $5, $6)', [
-    keyId, request.tenantId, request.name, [...request.scopes], sha256(secret), expiresAt,
-  ]);
-  return { keyId, tenantId: request.tenantId, scopes: [...request.scopes] as ApiKeyScope[], expiresAt, token: `ck_${keyId}_${secret}` };
+  await db.query(
+    'INSERT INTO api_keys (id, tenant_id, name, scopes, secret_sha256, expires_at) VALUES ($1, $2, $3, $4, $5, $6)',
+    [keyId, request.tenantId, request.name, [...request.scopes], sha256(secret), expiresAt],
+  );
+  return {
+    keyId,
+    tenantId: request.tenantId,
+    scopes: [...request.scopes] as ApiKeyScope[],
+    expiresAt,
+    token: `ck_${keyId}_${secret}`,
+  };
 }
 
 /**
@@ -61,7 +71,13 @@ export async function verifyApiKey(db: Queryable, token: string): Promise<ApiKey
   const match = TOKEN.exec(token);
   if (!match) return null;
   const keyId = match[1]!;
-  const { rows } = await db.query<{ tenant_id: string; scopes: string[]; secret_sha256: Uint8Array; expires_at: Date | string | null; stale: boolean }>(
+  const { rows } = await db.query<{
+    tenant_id: string;
+    scopes: string[];
+    secret_sha256: Uint8Array;
+    expires_at: Date | string | null;
+    stale: boolean;
+  }>(
     `SELECT tenant_id, scopes, secret_sha256, expires_at,
             (last_used_at IS NULL OR last_used_at < now() - interval '1 minute') AS stale
        FROM api_keys
@@ -72,21 +88,33 @@ export async function verifyApiKey(db: Queryable, token: string): Promise<ApiKey
   if (!row || !secretMatches(match[2]!, row.secret_sha256)) return null;
   if (row.stale) {
     // The guard repeats the staleness test, so concurrent verifications write once between them.
-    await db.query(`UPDATE api_keys SET last_used_at = now() WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')`, [keyId]);
+    await db.query(
+      `UPDATE api_keys SET last_used_at = now() WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')`,
+      [keyId],
+    );
   }
   return { keyId, tenantId: row.tenant_id, scopes: row.scopes as ApiKeyScope[], expiresAt: toDate(row.expires_at) };
 }
 
 export async function revokeApiKey(db: Queryable, tenantId: string, keyId: string): Promise<void> {
-  const result = await db.query('UPDATE api_keys SET revoked_at = now() WHERE tenant_id = $1 AND id = $2 AND revoked_at IS NULL', [tenantId, keyId]);
+  const result = await db.query(
+    'UPDATE api_keys SET revoked_at = now() WHERE tenant_id = $1 AND id = $2 AND revoked_at IS NULL',
+    [tenantId, keyId],
+  );
   if (result.rowCount === 0) throw identityError('API_KEY_NOT_FOUND', { tenantId, keyId });
 }
 
 /** Every key (of one tenant when given), oldest first; revoked and expired ones included, secrets never. */
 export async function listApiKeys(db: Queryable, tenantId?: string): Promise<ApiKeySummary[]> {
   const { rows } = await db.query<{
-    id: string; tenant_id: string; name: string; scopes: string[];
-    created_at: Date | string; expires_at: Date | string | null; last_used_at: Date | string | null; revoked_at: Date | string | null;
+    id: string;
+    tenant_id: string;
+    name: string;
+    scopes: string[];
+    created_at: Date | string;
+    expires_at: Date | string | null;
+    last_used_at: Date | string | null;
+    revoked_at: Date | string | null;
   }>(
     `SELECT id, tenant_id, name, scopes, created_at, expires_at, last_used_at, revoked_at
        FROM api_keys

@@ -27,16 +27,31 @@ export function parseDeviceUsername(username: string): { tenantId: string; devic
 export async function issueDeviceCredential(db: Database, tenantId: string, deviceId: string): Promise<DeviceLogin> {
   const secret = newSecret();
   await db.transaction(async (tx) => {
-    const device = await tx.query('SELECT 1 FROM devices WHERE tenant_id = $1 AND id = $2 FOR UPDATE', [tenantId, deviceId]);
+    const device = await tx.query('SELECT 1 FROM devices WHERE tenant_id = $1 AND id = $2 FOR UPDATE', [
+      tenantId,
+      deviceId,
+    ]);
     if (device.rows.length === 0) throw identityError('DEVICE_NOT_FOUND', { tenantId, deviceId });
-    await tx.query('UPDATE device_credentials SET revoked_at = now() WHERE tenant_id = $1 AND device_id = $2 AND revoked_at IS NULL', [tenantId, deviceId]);
-    await tx.query('INSERT INTO device_credentials (tenant_id, device_id, secret_sha256) VALUES ($1, $2, $3)', [tenantId, deviceId, sha256(secret)]);
+    await tx.query(
+      'UPDATE device_credentials SET revoked_at = now() WHERE tenant_id = $1 AND device_id = $2 AND revoked_at IS NULL',
+      [tenantId, deviceId],
+    );
+    await tx.query('INSERT INTO device_credentials (tenant_id, device_id, secret_sha256) VALUES ($1, $2, $3)', [
+      tenantId,
+      deviceId,
+      sha256(secret),
+    ]);
   });
   return { username: deviceUsername(tenantId, deviceId), password: secret };
 }
 
 /** True when the secret matches the device's live (unrevoked) credential. */
-export async function verifyDeviceCredential(db: Queryable, tenantId: string, deviceId: string, secret: string): Promise<boolean> {
+export async function verifyDeviceCredential(
+  db: Queryable,
+  tenantId: string,
+  deviceId: string,
+  secret: string,
+): Promise<boolean> {
   const { rows } = await db.query<{ secret_sha256: Uint8Array }>(
     'SELECT secret_sha256 FROM device_credentials WHERE tenant_id = $1 AND device_id = $2 AND revoked_at IS NULL',
     [tenantId, deviceId],
@@ -64,6 +79,9 @@ export async function revokeDeviceCredential(db: Queryable, tenantId: string, de
  * rotation keeps certificates working because it replaces the row with a new live one.
  */
 export async function deviceCredentialIsLive(db: Queryable, tenantId: string, deviceId: string): Promise<boolean> {
-  const { rows } = await db.query('SELECT 1 FROM device_credentials WHERE tenant_id = $1 AND device_id = $2 AND revoked_at IS NULL LIMIT 1', [tenantId, deviceId]);
+  const { rows } = await db.query(
+    'SELECT 1 FROM device_credentials WHERE tenant_id = $1 AND device_id = $2 AND revoked_at IS NULL LIMIT 1',
+    [tenantId, deviceId],
+  );
   return rows.length > 0;
 }

@@ -24,7 +24,7 @@ describe('login limiter (memory)', () => {
     expect(blocks).toEqual([1000, 2000, 4000, 4000]);
   });
 
-  it('forgets a username\'s failures after a success, but not the address\'s', async () => {
+  it("forgets a username's failures after a success, but not the address's", async () => {
     const limiter = createLoginLimiter({ username: { freeFailures: 1 }, ip: { freeFailures: 2 } });
     const key = { username: 'admin', ip: '203.0.113.9' };
     await limiter.failed(key);

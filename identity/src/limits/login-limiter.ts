@@ -68,12 +68,22 @@ export interface LoginLimiterOptions {
  * Per username: a few typos are free, then 1 s, 2 s, 4 s ... up to 5 min. The cap is short because
  * anyone who knows a device's username can keep it blocked by sending bad passwords for it.
  */
-export const DEFAULT_USERNAME_LIMITS: FailureLimits = { freeFailures: 5, windowSeconds: 15 * 60, baseBlockSeconds: 1, maxBlockSeconds: 5 * 60 };
+export const DEFAULT_USERNAME_LIMITS: FailureLimits = {
+  freeFailures: 5,
+  windowSeconds: 15 * 60,
+  baseBlockSeconds: 1,
+  maxBlockSeconds: 5 * 60,
+};
 /**
  * Per address: more free failures, since many devices can share one carrier-grade NAT address
  * (a fleet whose credentials were all rotated fails together), then the same doubling up to 15 min.
  */
-export const DEFAULT_IP_LIMITS: FailureLimits = { freeFailures: 30, windowSeconds: 15 * 60, baseBlockSeconds: 1, maxBlockSeconds: 15 * 60 };
+export const DEFAULT_IP_LIMITS: FailureLimits = {
+  freeFailures: 30,
+  windowSeconds: 15 * 60,
+  baseBlockSeconds: 1,
+  maxBlockSeconds: 15 * 60,
+};
 
 /** The counted form of an address: IPv4-mapped IPv6 as IPv4, IPv6 as its /64. */
 export function addressKey(ip: string): string {
@@ -84,13 +94,20 @@ export function addressKey(ip: string): string {
   const [head = '', tail = ''] = ip.toLowerCase().split('%')[0]!.split('::');
   const left = head ? head.split(':') : [];
   const right = ip.includes('::') && tail ? tail.split(':') : [];
-  const groups = ip.includes('::') ? [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right] : left;
-  return `${groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, '')).join(':')}::/64`;
+  const groups = ip.includes('::')
+    ? [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right]
+    : left;
+  return `${groups
+    .slice(0, 4)
+    .map((g) => g.replace(/^0+(?=.)/, ''))
+    .join(':')}::/64`;
 }
 
 /** Usernames come from the network (up to 64 KiB in MQTT): long ones are stored as a digest. */
 function usernameKey(username: string): string {
-  return Buffer.byteLength(username) <= 128 ? username : `sha256:${createHash('sha256').update(username).digest('base64url')}`;
+  return Buffer.byteLength(username) <= 128
+    ? username
+    : `sha256:${createHash('sha256').update(username).digest('base64url')}`;
 }
 
 /** What both stores offer and this module uses. */
@@ -108,11 +125,24 @@ export function createLoginLimiter(options: LoginLimiterOptions = {}): LoginLimi
     // `points` is irrelevant: counters are only ever raised with penalty() and read back, blocks set with block().
     const base = { keyPrefix: `${prefix}:${name}`, points: 1, duration };
     if (options.redis === undefined) return new RateLimiterMemory(base);
-    return new RateLimiterRedis({ ...base, storeClient: options.redis, rejectIfRedisNotReady: true, insuranceLimiter: new RateLimiterMemory(base) });
+    return new RateLimiterRedis({
+      ...base,
+      storeClient: options.redis,
+      rejectIfRedisNotReady: true,
+      insuranceLimiter: new RateLimiterMemory(base),
+    });
   };
-  const dimension = (name: string, defaults: FailureLimits, overrides: Partial<FailureLimits> | undefined): Dimension => {
+  const dimension = (
+    name: string,
+    defaults: FailureLimits,
+    overrides: Partial<FailureLimits> | undefined,
+  ): Dimension => {
     const limits = { ...defaults, ...overrides };
-    return { limits, failures: make(`${name}:failures`, limits.windowSeconds), blocks: make(`${name}:blocked`, limits.maxBlockSeconds) };
+    return {
+      limits,
+      failures: make(`${name}:failures`, limits.windowSeconds),
+      blocks: make(`${name}:blocked`, limits.maxBlockSeconds),
+    };
   };
   const byUsername = dimension('user', DEFAULT_USERNAME_LIMITS, options.username);
   const byIp = dimension('ip', DEFAULT_IP_LIMITS, options.ip);
@@ -134,7 +164,10 @@ export function createLoginLimiter(options: LoginLimiterOptions = {}): LoginLimi
           const over = failures - d.limits.freeFailures;
           if (over <= 0) return;
           // 2^30 s is far beyond any cap; the exponent is bounded so the number stays finite.
-          const seconds = Math.min(d.limits.maxBlockSeconds, Math.ceil(d.limits.baseBlockSeconds * 2 ** Math.min(over - 1, 30)));
+          const seconds = Math.min(
+            d.limits.maxBlockSeconds,
+            Math.ceil(d.limits.baseBlockSeconds * 2 ** Math.min(over - 1, 30)),
+          );
           await d.blocks.block(k, Math.max(1, seconds));
         }),
       );

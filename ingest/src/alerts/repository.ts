@@ -14,7 +14,11 @@ export type RaisedAlert = Alert & { tenantId: string };
  * ingest behind a round trip per alert. Returns their ids in the order given (RETURNING follows the
  * insertion order, which ORDER BY ord fixes).
  */
-export async function insertAlerts(q: Queryable, raised: readonly RaisedAlert[], modelVersion: string | null): Promise<string[]> {
+export async function insertAlerts(
+  q: Queryable,
+  raised: readonly RaisedAlert[],
+  modelVersion: string | null,
+): Promise<string[]> {
   if (raised.length === 0) return [];
   const { rows } = await q.query<{ id: string }>(
     `INSERT INTO alerts (time, tenant_id, vehicle_id, kind, severity, title, explanation, signals, details, model_version)
@@ -25,11 +29,19 @@ export async function insertAlerts(q: Queryable, raised: readonly RaisedAlert[],
       ORDER BY a.ord
      RETURNING id`,
     [
-      JSON.stringify(raised.map((alert) => ({
-        time: new Date(alert.at).toISOString(), tenant_id: alert.tenantId, vehicle_id: alert.vehicleId, kind: alert.kind, severity: alert.severity,
-        title: alert.title, explanation: alert.explanation, signals: alert.signals,
-        details: { observed: alert.observed, expected: alert.expected, unit: alert.unit, condition: alert.condition },
-      }))),
+      JSON.stringify(
+        raised.map((alert) => ({
+          time: new Date(alert.at).toISOString(),
+          tenant_id: alert.tenantId,
+          vehicle_id: alert.vehicleId,
+          kind: alert.kind,
+          severity: alert.severity,
+          title: alert.title,
+          explanation: alert.explanation,
+          signals: alert.signals,
+          details: { observed: alert.observed, expected: alert.expected, unit: alert.unit, condition: alert.condition },
+        })),
+      ),
       modelVersion,
     ],
   );

@@ -18,6 +18,12 @@ export async function recordDataQuality(tx: Queryable, events: readonly DataQual
     `INSERT INTO data_quality_events (tenant_id, device_id, vehicle_id, kind, detail)
      SELECT t, d, v, k, x::jsonb FROM unnest($1::text[], $2::text[], $3::uuid[], $4::text[], $5::text[]) WITH ORDINALITY AS u(t, d, v, k, x, i)
      ORDER BY i`,
-    [events.map((e) => e.tenantId), events.map((e) => e.deviceId), events.map((e) => e.vehicleId), events.map((e) => e.kind), events.map((e) => JSON.stringify(e.detail))],
+    [
+      events.map((e) => e.tenantId),
+      events.map((e) => e.deviceId),
+      events.map((e) => e.vehicleId),
+      events.map((e) => e.kind),
+      events.map((e) => JSON.stringify(e.detail)),
+    ],
   );
 }

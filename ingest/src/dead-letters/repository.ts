@@ -9,7 +9,8 @@ export interface DeadLetter {
 }
 
 /** PostgreSQL text cannot hold U+0000, and a reason may quote the bad input: show it escaped instead. */
-const storableText = <T extends string | null>(text: T): T => (text === null ? text : (text.replaceAll('\u0000', '\\u0000') as T));
+const storableText = <T extends string | null>(text: T): T =>
+  text === null ? text : (text.replaceAll('\u0000', '\\u0000') as T);
 
 /**
  * Keeps what could not be stored, with the reason, so it is never silently dropped. One statement
@@ -24,8 +25,11 @@ export async function recordDeadLetters(tx: Queryable, letters: readonly DeadLet
      SELECT t, d, topic, reason, decode(p, 'hex') FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) WITH ORDINALITY AS u(t, d, topic, reason, p, i)
      ORDER BY i`,
     [
-      letters.map((l) => storableText(l.tenantId)), letters.map((l) => storableText(l.deviceId)), letters.map((l) => storableText(l.topic)),
-      letters.map((l) => storableText(l.reason)), letters.map((l) => l.payload.toString('hex')),
+      letters.map((l) => storableText(l.tenantId)),
+      letters.map((l) => storableText(l.deviceId)),
+      letters.map((l) => storableText(l.topic)),
+      letters.map((l) => storableText(l.reason)),
+      letters.map((l) => l.payload.toString('hex')),
     ],
   );
 }

@@ -17,7 +17,10 @@ export interface DeviceProgress {
  * Folds updates into one entry per device (keyed tenant and device) holding the newest contact time
  * and the highest seq: progress only ever moves forward. Returns `into`.
  */
-export function coalesceProgress(into: Map<string, DeviceProgress>, updates: Iterable<DeviceProgress>): Map<string, DeviceProgress> {
+export function coalesceProgress(
+  into: Map<string, DeviceProgress>,
+  updates: Iterable<DeviceProgress>,
+): Map<string, DeviceProgress> {
   for (const u of updates) {
     const key = `${u.tenantId}/${u.deviceId}`;
     const seen = into.get(key);
@@ -33,13 +36,20 @@ export function coalesceProgress(into: Map<string, DeviceProgress>, updates: Ite
 /** Records the newest seq and contact time per device (presence and gap detection): one statement per call. */
 export async function touchDevices(tx: Queryable, updates: readonly DeviceProgress[]): Promise<void> {
   if (updates.length === 0) return;
-  const rows = [...coalesceProgress(new Map(), updates).values()].sort((a, b) => (a.tenantId + a.deviceId < b.tenantId + b.deviceId ? -1 : 1)); // one lock order
+  const rows = [...coalesceProgress(new Map(), updates).values()].sort((a, b) =>
+    a.tenantId + a.deviceId < b.tenantId + b.deviceId ? -1 : 1,
+  ); // one lock order
   await tx.query(
     `UPDATE devices d SET last_seen_at = GREATEST(coalesce(d.last_seen_at, u.seen_at), u.seen_at),
        last_seq = CASE WHEN u.seq IS NULL THEN d.last_seq ELSE GREATEST(coalesce(d.last_seq, u.seq), u.seq) END
      FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::bigint[]) AS u(tenant_id, device_id, seen_at, seq)
      WHERE d.tenant_id = u.tenant_id AND d.id = u.device_id`,
-    [rows.map((r) => r.tenantId), rows.map((r) => r.deviceId), rows.map((r) => r.seenAt.toISOString()), rows.map((r) => r.seq)],
+    [
+      rows.map((r) => r.tenantId),
+      rows.map((r) => r.deviceId),
+      rows.map((r) => r.seenAt.toISOString()),
+      rows.map((r) => r.seq),
+    ],
   );
 }
 

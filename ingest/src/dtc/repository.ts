@@ -15,14 +15,28 @@ export async function storeDtcReports(tx: Queryable, rows: readonly DtcRow[]): P
   await tx.query(
     `INSERT INTO dtc_reports (vehicle_id, time, tenant_id, code_count)
      SELECT * FROM unnest($1::uuid[], $2::timestamptz[], $3::text[], $4::int[]) ON CONFLICT DO NOTHING`,
-    [rows.map((r) => r.vehicleId), rows.map((r) => new Date(r.report.t).toISOString()), rows.map((r) => r.tenantId), rows.map((r) => r.report.codes.length)],
+    [
+      rows.map((r) => r.vehicleId),
+      rows.map((r) => new Date(r.report.t).toISOString()),
+      rows.map((r) => r.tenantId),
+      rows.map((r) => r.report.codes.length),
+    ],
   );
-  const flat = rows.flatMap((r) => r.report.codes.map((c) => ({ ...c, tenantId: r.tenantId, vehicleId: r.vehicleId, t: r.report.t })));
+  const flat = rows.flatMap((r) =>
+    r.report.codes.map((c) => ({ ...c, tenantId: r.tenantId, vehicleId: r.vehicleId, t: r.report.t })),
+  );
   if (flat.length === 0) return;
   await tx.query(
     `INSERT INTO dtc_events (time, tenant_id, vehicle_id, code, kind, ecu)
      SELECT * FROM unnest($1::timestamptz[], $2::text[], $3::uuid[], $4::text[], $5::text[], $6::text[])
      ON CONFLICT (vehicle_id, time, code, kind) DO NOTHING`,
-    [flat.map((f) => new Date(f.t).toISOString()), flat.map((f) => f.tenantId), flat.map((f) => f.vehicleId), flat.map((f) => f.code), flat.map((f) => f.kind), flat.map((f) => f.ecu ?? null)],
+    [
+      flat.map((f) => new Date(f.t).toISOString()),
+      flat.map((f) => f.tenantId),
+      flat.map((f) => f.vehicleId),
+      flat.map((f) => f.code),
+      flat.map((f) => f.kind),
+      flat.map((f) => f.ecu ?? null),
+    ],
   );
 }

@@ -20,9 +20,16 @@ export async function storeLocations(tx: Queryable, rows: readonly LocationRow[]
      SELECT * FROM unnest($1::timestamptz[], $2::text[], $3::uuid[], $4::float8[], $5::float8[], $6::float8[], $7::float8[], $8::float8[], $9::float8[], $10::int[])
      ON CONFLICT (vehicle_id, time) DO NOTHING`,
     [
-      rows.map((r) => new Date(r.fix.t).toISOString()), rows.map((r) => r.tenantId), rows.map((r) => r.vehicleId),
-      rows.map((r) => r.fix.lat), rows.map((r) => r.fix.lon), rows.map((r) => r.fix.altM ?? null), rows.map((r) => r.fix.speedKmh ?? null),
-      rows.map((r) => r.fix.headingDeg ?? null), rows.map((r) => r.fix.hdop ?? null), rows.map((r) => r.fix.satellites ?? null),
+      rows.map((r) => new Date(r.fix.t).toISOString()),
+      rows.map((r) => r.tenantId),
+      rows.map((r) => r.vehicleId),
+      rows.map((r) => r.fix.lat),
+      rows.map((r) => r.fix.lon),
+      rows.map((r) => r.fix.altM ?? null),
+      rows.map((r) => r.fix.speedKmh ?? null),
+      rows.map((r) => r.fix.headingDeg ?? null),
+      rows.map((r) => r.fix.hdop ?? null),
+      rows.map((r) => r.fix.satellites ?? null),
     ],
   );
 }

@@ -11,7 +11,11 @@ const context = { bounds: boundsAround(receivedAt, DEFAULT_TIME_WINDOW), seqGaps
 const id = '22222222-2222-4222-8222-222222222222';
 
 function result(payload: unknown): MessageOf<'cmd_result'> {
-  const v = validateMessage({ topic: `clutch/v1/acme/pi-1/cmd/${id}/result`, payload: Buffer.from(JSON.stringify(payload)), receivedAt });
+  const v = validateMessage({
+    topic: `clutch/v1/acme/pi-1/cmd/${id}/result`,
+    payload: Buffer.from(JSON.stringify(payload)),
+    receivedAt,
+  });
   if (v.kind !== 'cmd_result') throw new Error(`not a command result: ${v.kind}`);
   return v;
 }
@@ -21,7 +25,9 @@ describe('command-result processor', () => {
     const outcome = emptyOutcome();
     const answer = { v: 1, id, ok: false, error: { code: 'VEHICLE_MOVING', message: 'stop the car first' } };
     processCommandResult(result(answer), binding, context, outcome);
-    expect(outcome.commands).toEqual([{ tenantId: 'acme', deviceId: 'pi-1', vehicleId: binding.vehicleId, result: answer }]);
+    expect(outcome.commands).toEqual([
+      { tenantId: 'acme', deviceId: 'pi-1', vehicleId: binding.vehicleId, result: answer },
+    ]);
     expect(outcome.devices).toEqual([{ tenantId: 'acme', deviceId: 'pi-1', seq: null, seenAt: new Date(receivedAt) }]);
     // Whether it completes the command (in time, this device's, not answered yet) is the database's to say, after commit.
     expect(outcome.events).toEqual([]);

@@ -6,7 +6,22 @@ import type { MessageProcessor } from './message-processor.js';
  * @clutch/db). Its `command` event is announced only for a command the answer completed, so it is
  * added after the commit (store-outcome.ts), not here.
  */
-export const processCommandResult: MessageProcessor<'cmd_result'> = ({ result, message }, binding, _context, outcome) => {
-  outcome.commands.push({ tenantId: binding.tenantId, deviceId: binding.deviceId, vehicleId: binding.vehicleId, result });
-  outcome.devices.push({ tenantId: binding.tenantId, deviceId: binding.deviceId, seq: null, seenAt: new Date(message.receivedAt) });
+export const processCommandResult: MessageProcessor<'cmd_result'> = (
+  { result, message },
+  binding,
+  _context,
+  outcome,
+) => {
+  outcome.commands.push({
+    tenantId: binding.tenantId,
+    deviceId: binding.deviceId,
+    vehicleId: binding.vehicleId,
+    result,
+  });
+  outcome.devices.push({
+    tenantId: binding.tenantId,
+    deviceId: binding.deviceId,
+    seq: null,
+    seenAt: new Date(message.receivedAt),
+  });
 };

@@ -18,7 +18,9 @@ export interface DeviceProgressBuffer {
   size(): number;
 }
 
-export function createDeviceProgressBuffer(options: { rowsPerStatement?: number; seqGaps?: SeqGapDetector } = {}): DeviceProgressBuffer {
+export function createDeviceProgressBuffer(
+  options: { rowsPerStatement?: number; seqGaps?: SeqGapDetector } = {},
+): DeviceProgressBuffer {
   const rowsPerStatement = options.rowsPerStatement ?? 2000;
   let pending = new Map<string, DeviceProgress>();
   return {

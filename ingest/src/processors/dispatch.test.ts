@@ -7,7 +7,8 @@ import { validateMessage } from './validate.js';
 const binding = { tenantId: 'acme', deviceId: 'pi-1', vehicleId: '11111111-1111-4111-8111-111111111111' };
 const receivedAt = Date.parse('2026-03-01T12:00:00Z');
 const deps = { window: DEFAULT_TIME_WINDOW, seqGaps: undefined };
-const validated = (topic: string, payload: unknown) => validateMessage({ topic, payload: Buffer.from(JSON.stringify(payload)), receivedAt });
+const validated = (topic: string, payload: unknown) =>
+  validateMessage({ topic, payload: Buffer.from(JSON.stringify(payload)), receivedAt });
 
 describe('dispatch', () => {
   it('has a processor for every message kind a device publishes', () => {
@@ -17,13 +18,29 @@ describe('dispatch', () => {
   it('routes each kind to its processor', () => {
     const outcome = emptyOutcome();
     processMessage(validated('clutch/v1/acme/pi-1/status', { v: 1, state: 'online' }), binding, deps, outcome);
-    processMessage(validated('clutch/v1/acme/pi-1/location', { v: 1, t: receivedAt, lat: 1, lon: 2 }), binding, deps, outcome);
+    processMessage(
+      validated('clutch/v1/acme/pi-1/location', { v: 1, t: receivedAt, lat: 1, lon: 2 }),
+      binding,
+      deps,
+      outcome,
+    );
     processMessage(validated('clutch/v1/acme/pi-1/dtc', { v: 1, t: receivedAt, codes: [] }), binding, deps, outcome);
-    processMessage(validated('clutch/v1/acme/pi-1/telemetry', { v: 1, seq: 1, t0: receivedAt, samples: [[0, 'engine.rpm', 800]] }), binding, deps, outcome);
+    processMessage(
+      validated('clutch/v1/acme/pi-1/telemetry', { v: 1, seq: 1, t0: receivedAt, samples: [[0, 'engine.rpm', 800]] }),
+      binding,
+      deps,
+      outcome,
+    );
     const id = '22222222-2222-4222-8222-222222222222';
     processMessage(validated(`clutch/v1/acme/pi-1/cmd/${id}/result`, { v: 1, id, ok: true }), binding, deps, outcome);
     expect(outcome.events.map((e) => e.type)).toEqual(['presence', 'location', 'dtc', 'readings']);
-    expect([outcome.presence.length, outcome.locations.length, outcome.dtcs.length, outcome.rows.length, outcome.commands.length]).toEqual([1, 1, 1, 1, 1]);
+    expect([
+      outcome.presence.length,
+      outcome.locations.length,
+      outcome.dtcs.length,
+      outcome.rows.length,
+      outcome.commands.length,
+    ]).toEqual([1, 1, 1, 1, 1]);
     expect(outcome.deadLetters).toEqual([]);
   });
 

@@ -31,11 +31,27 @@ export function processMessage(
   outcome: BatchOutcome,
 ): void {
   if (validated.kind === 'invalid') return refuse(outcome, validated.address, validated.message, validated.reason);
-  if (!binding) return refuse(outcome, validated.address, validated.message, `device ${validated.address.tenant}/${validated.address.device} is not provisioned`);
-  dispatch(validated, binding, { bounds: boundsAround(validated.message.receivedAt, deps.window), seqGaps: deps.seqGaps }, outcome);
+  if (!binding)
+    return refuse(
+      outcome,
+      validated.address,
+      validated.message,
+      `device ${validated.address.tenant}/${validated.address.device} is not provisioned`,
+    );
+  dispatch(
+    validated,
+    binding,
+    { bounds: boundsAround(validated.message.receivedAt, deps.window), seqGaps: deps.seqGaps },
+    outcome,
+  );
 }
 
-function dispatch<K extends ProcessedKind>(validated: MessageOf<K>, binding: DeviceBinding, context: MessageContext, outcome: BatchOutcome): void {
+function dispatch<K extends ProcessedKind>(
+  validated: MessageOf<K>,
+  binding: DeviceBinding,
+  context: MessageContext,
+  outcome: BatchOutcome,
+): void {
   const processor: MessageProcessor<K> = PROCESSORS[validated.kind];
   processor(validated, binding, context, outcome);
 }

@@ -10,7 +10,11 @@ const receivedAt = Date.parse('2026-03-01T12:00:00Z');
 const context = { bounds: boundsAround(receivedAt, DEFAULT_TIME_WINDOW), seqGaps: undefined };
 
 function dtc(payload: unknown): MessageOf<'dtc'> {
-  const v = validateMessage({ topic: 'clutch/v1/acme/pi-1/dtc', payload: Buffer.from(JSON.stringify(payload)), receivedAt });
+  const v = validateMessage({
+    topic: 'clutch/v1/acme/pi-1/dtc',
+    payload: Buffer.from(JSON.stringify(payload)),
+    receivedAt,
+  });
   if (v.kind !== 'dtc') throw new Error(`not a dtc report: ${v.kind}`);
   return v;
 }
@@ -18,20 +22,39 @@ function dtc(payload: unknown): MessageOf<'dtc'> {
 describe('trouble-code processor', () => {
   it('stores a report dated inside the window and announces its codes', () => {
     const outcome = emptyOutcome();
-    const report = { v: 1, t: receivedAt - 5000, codes: [{ code: 'P0171', kind: 'stored', ecu: '7E8' }, { code: 'P0300', kind: 'pending' }] };
+    const report = {
+      v: 1,
+      t: receivedAt - 5000,
+      codes: [
+        { code: 'P0171', kind: 'stored', ecu: '7E8' },
+        { code: 'P0300', kind: 'pending' },
+      ],
+    };
     processDtc(dtc(report), binding, context, outcome);
     expect(outcome.dtcs).toEqual([{ tenantId: 'acme', vehicleId: binding.vehicleId, report }]);
     expect(outcome.devices).toEqual([{ tenantId: 'acme', deviceId: 'pi-1', seq: null, seenAt: new Date(receivedAt) }]);
-    expect(outcome.events).toEqual([{
-      type: 'dtc', tenantId: 'acme', vehicleId: binding.vehicleId, at: '2026-03-01T11:59:55.000Z',
-      codes: [{ code: 'P0171', kind: 'stored' }, { code: 'P0300', kind: 'pending' }],
-    }]);
+    expect(outcome.events).toEqual([
+      {
+        type: 'dtc',
+        tenantId: 'acme',
+        vehicleId: binding.vehicleId,
+        at: '2026-03-01T11:59:55.000Z',
+        codes: [
+          { code: 'P0171', kind: 'stored' },
+          { code: 'P0300', kind: 'pending' },
+        ],
+      },
+    ]);
   });
 
   it('dead-letters a report older than the window, and adds nothing else', () => {
     const outcome = emptyOutcome();
     processDtc(dtc({ v: 1, t: receivedAt - 31 * 86_400_000, codes: [] }), binding, context, outcome);
-    expect(outcome.deadLetters).toEqual([expect.objectContaining({ reason: expect.stringMatching(/^trouble-code report is dated .*, before the accepted window/) })]);
+    expect(outcome.deadLetters).toEqual([
+      expect.objectContaining({
+        reason: expect.stringMatching(/^trouble-code report is dated .*, before the accepted window/),
+      }),
+    ]);
     expect([outcome.dtcs, outcome.devices, outcome.events]).toEqual([[], [], []]);
   });
 });

@@ -10,7 +10,11 @@ const receivedAt = Date.parse('2026-03-01T12:00:00Z');
 const context = { bounds: boundsAround(receivedAt, DEFAULT_TIME_WINDOW), seqGaps: undefined };
 
 function location(payload: unknown): MessageOf<'location'> {
-  const v = validateMessage({ topic: 'clutch/v1/acme/pi-1/location', payload: Buffer.from(JSON.stringify(payload)), receivedAt });
+  const v = validateMessage({
+    topic: 'clutch/v1/acme/pi-1/location',
+    payload: Buffer.from(JSON.stringify(payload)),
+    receivedAt,
+  });
   if (v.kind !== 'location') throw new Error(`not a location: ${v.kind}`);
   return v;
 }
@@ -22,18 +26,32 @@ describe('location processor', () => {
     processLocation(location(fix), binding, context, outcome);
     expect(outcome.locations).toEqual([{ tenantId: 'acme', vehicleId: binding.vehicleId, fix }]);
     expect(outcome.devices).toEqual([{ tenantId: 'acme', deviceId: 'pi-1', seq: null, seenAt: new Date(receivedAt) }]);
-    expect(outcome.events).toEqual([{
-      type: 'location', tenantId: 'acme', vehicleId: binding.vehicleId, at: '2026-03-01T11:59:59.000Z', lat: 52.5, lon: 13.4, speedKmh: 50, headingDeg: 90,
-    }]);
+    expect(outcome.events).toEqual([
+      {
+        type: 'location',
+        tenantId: 'acme',
+        vehicleId: binding.vehicleId,
+        at: '2026-03-01T11:59:59.000Z',
+        lat: 52.5,
+        lon: 13.4,
+        speedKmh: 50,
+        headingDeg: 90,
+      },
+    ]);
   });
 
   it('dead-letters a fix dated outside the window with its time, and adds nothing else', () => {
     const outcome = emptyOutcome();
     processLocation(location({ v: 1, t: receivedAt + 10 * 60_000, lat: 0, lon: 0 }), binding, context, outcome);
-    expect(outcome.deadLetters).toEqual([{
-      tenantId: 'acme', deviceId: 'pi-1', topic: 'clutch/v1/acme/pi-1/location', payload: expect.any(Buffer),
-      reason: expect.stringMatching(/^location fix is dated 2026-03-01T12:10:00.000Z, after the accepted window/),
-    }]);
+    expect(outcome.deadLetters).toEqual([
+      {
+        tenantId: 'acme',
+        deviceId: 'pi-1',
+        topic: 'clutch/v1/acme/pi-1/location',
+        payload: expect.any(Buffer),
+        reason: expect.stringMatching(/^location fix is dated 2026-03-01T12:10:00.000Z, after the accepted window/),
+      },
+    ]);
     expect([outcome.locations, outcome.devices, outcome.events]).toEqual([[], [], []]);
   });
 });

@@ -26,4 +26,9 @@ export interface MessageContext {
  * no round trip. It may throw on hostile input; the caller then takes the message's share out of
  * the outcome again and dead-letters it.
  */
-export type MessageProcessor<K extends ProcessedKind> = (validated: MessageOf<K>, binding: DeviceBinding, context: MessageContext, outcome: BatchOutcome) => void;
+export type MessageProcessor<K extends ProcessedKind> = (
+  validated: MessageOf<K>,
+  binding: DeviceBinding,
+  context: MessageContext,
+  outcome: BatchOutcome,
+) => void;

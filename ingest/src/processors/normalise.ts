@@ -54,7 +54,9 @@ export function normaliseBatch(batch: TelemetryBatch, binding: DeviceBinding, bo
       continue;
     }
     if (!isPlausible(signal, sample[2])) {
-      refuse(sample, () => `${signal.key} = ${sample[2]} is outside ${signal.min}..${signal.max} ${signal.unit}`.trim());
+      refuse(sample, () =>
+        `${signal.key} = ${sample[2]} is outside ${signal.min}..${signal.max} ${signal.unit}`.trim(),
+      );
       continue;
     }
     // Whole milliseconds (a fractional clock offset is possible): the stored time, and so the
@@ -62,7 +64,13 @@ export function normaliseBatch(batch: TelemetryBatch, binding: DeviceBinding, bo
     const timeMs = Math.floor(sampleTime(batch, sample));
     // Checked before the time is formatted: a time outside the window may be no valid Date at all.
     if (!isWithin(timeMs, bounds)) {
-      refuse(sample, () => outsideReason(`sample ${i} (${signal.key}, t0 + ${sample[0]} ms + offset ${batch.clockOffsetMs ?? 0} ms)`, timeMs, bounds));
+      refuse(sample, () =>
+        outsideReason(
+          `sample ${i} (${signal.key}, t0 + ${sample[0]} ms + offset ${batch.clockOffsetMs ?? 0} ms)`,
+          timeMs,
+          bounds,
+        ),
+      );
       continue;
     }
     if (timeMs !== lastMs) {

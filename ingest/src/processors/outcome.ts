@@ -35,7 +35,16 @@ export interface BatchOutcome {
 }
 
 export const emptyOutcome = (): BatchOutcome => ({
-  rows: [], rowSources: [], deadLetters: [], devices: [], presence: [], locations: [], dtcs: [], commands: [], events: [], dataQuality: [],
+  rows: [],
+  rowSources: [],
+  deadLetters: [],
+  devices: [],
+  presence: [],
+  locations: [],
+  dtcs: [],
+  commands: [],
+  events: [],
+  dataQuality: [],
 });
 
 export type OutcomeMark = Record<keyof BatchOutcome, number>;
@@ -52,6 +61,18 @@ export function rollBackTo(outcome: BatchOutcome, mark: OutcomeMark): void {
 }
 
 /** Sets (part of) a message aside as a dead letter with the reason; `payload` defaults to the whole message's. */
-export function refuse(outcome: BatchOutcome, address: TopicAddress | null, message: QueuedMessage, reason: string, payload: Buffer = message.payload): void {
-  outcome.deadLetters.push({ tenantId: address?.tenant ?? null, deviceId: address?.device ?? null, topic: message.topic, reason, payload });
+export function refuse(
+  outcome: BatchOutcome,
+  address: TopicAddress | null,
+  message: QueuedMessage,
+  reason: string,
+  payload: Buffer = message.payload,
+): void {
+  outcome.deadLetters.push({
+    tenantId: address?.tenant ?? null,
+    deviceId: address?.device ?? null,
+    topic: message.topic,
+    reason,
+    payload,
+  });
 }

@@ -35,7 +35,8 @@ export function createDeviceResolver(db: Queryable): DeviceResolver {
          JOIN unnest($1::text[], $2::text[]) AS w(tenant_id, id) ON d.tenant_id = w.tenant_id AND d.id = w.id`,
       [wanted.map((d) => d.tenantId), wanted.map((d) => d.deviceId)],
     );
-    for (const r of rows) cache.set(keyOf(r.tenant_id, r.id), { tenantId: r.tenant_id, deviceId: r.id, vehicleId: r.vehicle_id });
+    for (const r of rows)
+      cache.set(keyOf(r.tenant_id, r.id), { tenantId: r.tenant_id, deviceId: r.id, vehicleId: r.vehicle_id });
   }
   return {
     async resolve(tenantId, deviceId) {

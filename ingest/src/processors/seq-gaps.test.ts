@@ -33,7 +33,10 @@ describe('per-device seq gaps', () => {
     gaps.observe(device, batch(0), T);
     gaps.observe(device, batch(10), T);
     gaps.observe(device, batch(5), T + 500);
-    expect(gaps.observe(device, batch(11), T + 2000).map((e) => e.detail)).toEqual([{ from: 1, to: 4 }, { from: 6, to: 9 }]);
+    expect(gaps.observe(device, batch(11), T + 2000).map((e) => e.detail)).toEqual([
+      { from: 1, to: 4 },
+      { from: 6, to: 9 },
+    ]);
   });
 
   it('treats a lower seq with newer data as a reset (agent restarted without its store), not a gap or a duplicate', () => {
@@ -41,7 +44,9 @@ describe('per-device seq gaps', () => {
     gaps.observe(device, batch(40), T);
     gaps.observe(device, batch(41), T + 1000);
     expect(gaps.observe(device, batch(3), T + 2000)).toEqual([]); // a resend of old data: a duplicate
-    expect(gaps.observe(device, { seq: 0, t0: T + 900_000 }, T + 900_000)).toEqual([{ ...device, kind: 'seq_reset', detail: { previous: 41, seq: 0 } }]);
+    expect(gaps.observe(device, { seq: 0, t0: T + 900_000 }, T + 900_000)).toEqual([
+      { ...device, kind: 'seq_reset', detail: { previous: 41, seq: 0 } },
+    ]);
     expect(gaps.observe(device, { seq: 1, t0: T + 901_000 }, T + 901_000)).toEqual([]);
   });
 

@@ -40,7 +40,11 @@ export interface SeqGapDetector {
    * Notes a telemetry batch of the device, arriving at `at` (ms); returns the findings to store with
    * it. The same batch observed again (its transaction is retried) returns the same findings.
    */
-  observe(device: { tenantId: string; deviceId: string; vehicleId: string | null }, batch: { seq: number; t0: number }, at: number): DataQualityEvent[];
+  observe(
+    device: { tenantId: string; deviceId: string; vehicleId: string | null },
+    batch: { seq: number; t0: number },
+    at: number,
+  ): DataQualityEvent[];
 }
 
 export interface SeqGapOptions {
@@ -92,8 +96,14 @@ export function createSeqGapDetector(options: SeqGapOptions = {}): SeqGapDetecto
     async load(db, loadOptions = {}) {
       trusted = loadOptions.trusted ?? true;
       if (!trusted) return; // every device anchors on its first batch
-      const { rows } = await db.query<{ tenant_id: string; id: string; seed: string | null; seen_ms: string | null }>(SEED_SQL);
-      for (const r of rows) seeds.set(`${r.tenant_id}/${r.id}`, { seq: r.seed == null ? null : Number(r.seed), seenAt: r.seen_ms == null ? null : Number(r.seen_ms) });
+      const { rows } = await db.query<{ tenant_id: string; id: string; seed: string | null; seen_ms: string | null }>(
+        SEED_SQL,
+      );
+      for (const r of rows)
+        seeds.set(`${r.tenant_id}/${r.id}`, {
+          seq: r.seed == null ? null : Number(r.seed),
+          seenAt: r.seen_ms == null ? null : Number(r.seen_ms),
+        });
     },
 
     observe(device, batch, at) {
@@ -102,13 +112,26 @@ export function createSeqGapDetector(options: SeqGapOptions = {}): SeqGapDetecto
       if (!state) {
         const seed = seeds.get(key);
         seeds.delete(key);
-        devices.set(key, (state = { high: seed?.seq ?? null, highT0: null, lastAt: seed?.seenAt ?? at, pending: [], found: new Map() }));
+        devices.set(
+          key,
+          (state = {
+            high: seed?.seq ?? null,
+            highT0: null,
+            lastAt: seed?.seenAt ?? at,
+            pending: [],
+            found: new Map(),
+          }),
+        );
       }
       const { seq, t0 } = batch;
       const again = state.found.get(seq);
       if (again) return again; // the same batch, its transaction retried
       const event = (kind: DataQualityEvent['kind'], detail: Record<string, unknown>): DataQualityEvent => ({
-        tenantId: device.tenantId, deviceId: device.deviceId, vehicleId: device.vehicleId, kind, detail,
+        tenantId: device.tenantId,
+        deviceId: device.deviceId,
+        vehicleId: device.vehicleId,
+        kind,
+        detail,
       });
       const events: DataQualityEvent[] = [];
       const high = state.high;

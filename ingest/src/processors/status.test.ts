@@ -9,7 +9,11 @@ const binding = { tenantId: 'acme', deviceId: 'pi-1', vehicleId: '11111111-1111-
 const receivedAt = Date.parse('2026-03-01T12:00:00Z');
 
 function status(payload: unknown, at = receivedAt): MessageOf<'status'> {
-  const v = validateMessage({ topic: 'clutch/v1/acme/pi-1/status', payload: Buffer.from(JSON.stringify(payload)), receivedAt: at });
+  const v = validateMessage({
+    topic: 'clutch/v1/acme/pi-1/status',
+    payload: Buffer.from(JSON.stringify(payload)),
+    receivedAt: at,
+  });
   if (v.kind !== 'status') throw new Error(`not a status: ${v.kind}`);
   return v;
 }
@@ -21,18 +25,34 @@ describe('status processor', () => {
     processStatus(status({ v: 1, state: 'offline' }), binding, context(), outcome);
     expect(outcome.presence).toEqual([{ tenantId: 'acme', deviceId: 'pi-1', online: false, at: new Date(receivedAt) }]);
     expect(outcome.devices).toEqual([{ tenantId: 'acme', deviceId: 'pi-1', seq: null, seenAt: new Date(receivedAt) }]);
-    expect(outcome.events).toEqual([{ type: 'presence', tenantId: 'acme', vehicleId: binding.vehicleId, deviceId: 'pi-1', online: false, at: '2026-03-01T12:00:00.000Z' }]);
+    expect(outcome.events).toEqual([
+      {
+        type: 'presence',
+        tenantId: 'acme',
+        vehicleId: binding.vehicleId,
+        deviceId: 'pi-1',
+        online: false,
+        at: '2026-03-01T12:00:00.000Z',
+      },
+    ]);
     expect(outcome.deadLetters).toEqual([]);
   });
 
   it('ignores the device clock: a status dated years off is still presence now', () => {
     const outcome = emptyOutcome();
-    processStatus(status({ v: 1, state: 'online', t: Date.parse('2001-01-01T00:00:00Z') }), binding, context(), outcome);
+    processStatus(
+      status({ v: 1, state: 'online', t: Date.parse('2001-01-01T00:00:00Z') }),
+      binding,
+      context(),
+      outcome,
+    );
     expect(outcome.presence).toEqual([expect.objectContaining({ online: true, at: new Date(receivedAt) })]);
     expect(outcome.deadLetters).toEqual([]);
   });
 
   it('throws on a receive time that is no date (the chain isolates the message)', () => {
-    expect(() => processStatus(status({ v: 1, state: 'online' }, Number.NaN), binding, context(Number.NaN), emptyOutcome())).toThrow(RangeError);
+    expect(() =>
+      processStatus(status({ v: 1, state: 'online' }, Number.NaN), binding, context(Number.NaN), emptyOutcome()),
+    ).toThrow(RangeError);
   });
 });

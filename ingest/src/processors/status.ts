@@ -7,10 +7,24 @@ import type { MessageProcessor } from './message-processor.js';
  */
 export const processStatus: MessageProcessor<'status'> = ({ status, message }, binding, _context, outcome) => {
   const online = status.state === 'online';
-  outcome.devices.push({ tenantId: binding.tenantId, deviceId: binding.deviceId, seq: null, seenAt: new Date(message.receivedAt) });
-  outcome.presence.push({ tenantId: binding.tenantId, deviceId: binding.deviceId, online, at: new Date(message.receivedAt) });
+  outcome.devices.push({
+    tenantId: binding.tenantId,
+    deviceId: binding.deviceId,
+    seq: null,
+    seenAt: new Date(message.receivedAt),
+  });
+  outcome.presence.push({
+    tenantId: binding.tenantId,
+    deviceId: binding.deviceId,
+    online,
+    at: new Date(message.receivedAt),
+  });
   outcome.events.push({
-    type: 'presence', tenantId: binding.tenantId, vehicleId: binding.vehicleId, deviceId: binding.deviceId,
-    online, at: new Date(message.receivedAt).toISOString(),
+    type: 'presence',
+    tenantId: binding.tenantId,
+    vehicleId: binding.vehicleId,
+    deviceId: binding.deviceId,
+    online,
+    at: new Date(message.receivedAt).toISOString(),
   });
 };

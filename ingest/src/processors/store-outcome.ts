@@ -24,14 +24,21 @@ export interface StoreOptions {
  * samples that were new and the `command` events of the commands an answer completed, to be
  * published once the transaction committed.
  */
-export async function storeOutcome(tx: Queryable, outcome: BatchOutcome, options: StoreOptions): Promise<{ stored: StoredSample[]; commandEvents: LiveEvent[] }> {
+export async function storeOutcome(
+  tx: Queryable,
+  outcome: BatchOutcome,
+  options: StoreOptions,
+): Promise<{ stored: StoredSample[]; commandEvents: LiveEvent[] }> {
   const { stored, conflicts } = await storeSamples(tx, outcome.rows);
   if (options.rollups !== 'database') await markRollupsDirty(tx, stored, options.worker);
   await storeLocations(tx, outcome.locations);
   await storeDtcReports(tx, outcome.dtcs);
   await recordDeadLetters(tx, outcome.deadLetters);
   // First write wins (redelivery stays idempotent), but a contradicting repeat is never silent.
-  await recordDataQuality(tx, conflicts.length === 0 ? outcome.dataQuality : [...outcome.dataQuality, ...conflictEvents(outcome, conflicts)]);
+  await recordDataQuality(
+    tx,
+    conflicts.length === 0 ? outcome.dataQuality : [...outcome.dataQuality, ...conflictEvents(outcome, conflicts)],
+  );
   if (options.writeDeviceProgress) await touchDevices(tx, outcome.devices);
   await recordPresence(tx, outcome.presence);
   const commandEvents: LiveEvent[] = [];
@@ -39,7 +46,13 @@ export async function storeOutcome(tx: Queryable, outcome: BatchOutcome, options
     const completed = new Set(await completeCommands(tx, outcome.commands));
     for (const c of outcome.commands) {
       if (completed.has(c.result.id)) {
-        commandEvents.push({ type: 'command', tenantId: c.tenantId, vehicleId: c.vehicleId, commandId: c.result.id, status: c.result.ok ? 'succeeded' : 'failed' });
+        commandEvents.push({
+          type: 'command',
+          tenantId: c.tenantId,
+          vehicleId: c.vehicleId,
+          commandId: c.result.id,
+          status: c.result.ok ? 'succeeded' : 'failed',
+        });
       }
     }
   }
@@ -47,7 +60,10 @@ export async function storeOutcome(tx: Queryable, outcome: BatchOutcome, options
 }
 
 /** Data-quality events for samples that repeat a stored (vehicle, signal, time) with another value. */
-export function conflictEvents(outcome: Pick<BatchOutcome, 'rows' | 'rowSources'>, conflicts: readonly SampleConflict[]): DataQualityEvent[] {
+export function conflictEvents(
+  outcome: Pick<BatchOutcome, 'rows' | 'rowSources'>,
+  conflicts: readonly SampleConflict[],
+): DataQualityEvent[] {
   return conflicts.map((c) => {
     const row = outcome.rows[c.index]!;
     // rowSources is ordered by `end`: the first source ending after the row holds it.
@@ -60,7 +76,10 @@ export function conflictEvents(outcome: Pick<BatchOutcome, 'rows' | 'rowSources'
     }
     const source = outcome.rowSources[lo]!;
     return {
-      tenantId: row.tenantId, deviceId: source.deviceId, vehicleId: row.vehicleId, kind: 'conflicting_duplicate',
+      tenantId: row.tenantId,
+      deviceId: source.deviceId,
+      vehicleId: row.vehicleId,
+      kind: 'conflicting_duplicate',
       detail: { signal: row.signalKey, time: row.timeIso, stored: c.stored, received: row.value, seq: source.seq },
     };
   });

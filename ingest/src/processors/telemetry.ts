@@ -7,21 +7,46 @@ import { refuse } from './outcome.js';
  * implausible value, dated outside the window) become one dead letter; the device's seq is
  * checked for gaps and resets (seq-gaps.ts) and its progress noted; stored readings are announced.
  */
-export const processTelemetry: MessageProcessor<'telemetry'> = ({ address, batch, message }, binding, { bounds, seqGaps }, outcome) => {
+export const processTelemetry: MessageProcessor<'telemetry'> = (
+  { address, batch, message },
+  binding,
+  { bounds, seqGaps },
+  outcome,
+) => {
   const { rows, refused: refusedSamples, reasons } = normaliseBatch(batch, binding, bounds);
   if (refusedSamples.length > 0) {
     // The refused samples in a batch of their own (same t0 and offset), so a replay after a fix
     // places them at the same times.
-    const refused = { v: batch.v, seq: batch.seq, t0: batch.t0, ...(batch.clockOffsetMs === undefined ? {} : { clockOffsetMs: batch.clockOffsetMs }), samples: refusedSamples };
-    refuse(outcome, address, message, `${refusedSamples.length} sample(s) refused: ${reasons.join('; ')}`, Buffer.from(JSON.stringify(refused)));
+    const refused = {
+      v: batch.v,
+      seq: batch.seq,
+      t0: batch.t0,
+      ...(batch.clockOffsetMs === undefined ? {} : { clockOffsetMs: batch.clockOffsetMs }),
+      samples: refusedSamples,
+    };
+    refuse(
+      outcome,
+      address,
+      message,
+      `${refusedSamples.length} sample(s) refused: ${reasons.join('; ')}`,
+      Buffer.from(JSON.stringify(refused)),
+    );
   }
   for (const row of rows) outcome.rows.push(row);
-  if (rows.length > 0) outcome.rowSources.push({ end: outcome.rows.length, deviceId: binding.deviceId, seq: batch.seq });
-  outcome.devices.push({ tenantId: binding.tenantId, deviceId: binding.deviceId, seq: batch.seq, seenAt: new Date(message.receivedAt) });
+  if (rows.length > 0)
+    outcome.rowSources.push({ end: outcome.rows.length, deviceId: binding.deviceId, seq: batch.seq });
+  outcome.devices.push({
+    tenantId: binding.tenantId,
+    deviceId: binding.deviceId,
+    seq: batch.seq,
+    seenAt: new Date(message.receivedAt),
+  });
   for (const finding of seqGaps?.observe(binding, batch, message.receivedAt) ?? []) outcome.dataQuality.push(finding); // seq_gap / seq_reset
   if (rows.length > 0) {
     outcome.events.push({
-      type: 'readings', tenantId: binding.tenantId, vehicleId: binding.vehicleId,
+      type: 'readings',
+      tenantId: binding.tenantId,
+      vehicleId: binding.vehicleId,
       readings: rows.map((r) => ({ signal: r.signalKey, time: r.timeIso, value: r.value })),
     });
   }

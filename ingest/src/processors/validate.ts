@@ -1,6 +1,17 @@
 import {
-  parseCommandResult, parseDtcReport, parseLocation, parseStatus, parseTelemetryBatch, parseTopic,
-  type CommandResult, type DeviceStatus, type DtcReport, type LocationFix, type ParseResult, type TelemetryBatch, type TopicAddress,
+  parseCommandResult,
+  parseDtcReport,
+  parseLocation,
+  parseStatus,
+  parseTelemetryBatch,
+  parseTopic,
+  type CommandResult,
+  type DeviceStatus,
+  type DtcReport,
+  type LocationFix,
+  type ParseResult,
+  type TelemetryBatch,
+  type TopicAddress,
 } from '@clutch/contracts';
 import type { QueuedMessage } from '../queue/work-queue.js';
 
@@ -32,11 +43,18 @@ export function validateMessage(message: QueuedMessage): ValidatedMessage {
 }
 
 function validate(message: QueuedMessage): ValidatedMessage {
-  if (typeof message.topic !== 'string') return { kind: 'invalid', address: null, reason: 'topic is not a string', message };
+  if (typeof message.topic !== 'string')
+    return { kind: 'invalid', address: null, reason: 'topic is not a string', message };
   const address = parseTopic(message.topic);
-  if (!address) return { kind: 'invalid', address: null, reason: `topic ${JSON.stringify(message.topic)} is not a Clutch topic`, message };
+  if (!address)
+    return {
+      kind: 'invalid',
+      address: null,
+      reason: `topic ${JSON.stringify(message.topic)} is not a Clutch topic`,
+      message,
+    };
   const invalid = (reason: string): ValidatedMessage => ({ kind: 'invalid', address, reason, message });
-  const check = <T,>(parsed: ParseResult<T>, ok: (value: T) => ValidatedMessage): ValidatedMessage =>
+  const check = <T>(parsed: ParseResult<T>, ok: (value: T) => ValidatedMessage): ValidatedMessage =>
     parsed.ok ? ok(parsed.value) : invalid(parsed.reason);
   switch (address.kind) {
     case 'telemetry':
@@ -49,7 +67,9 @@ function validate(message: QueuedMessage): ValidatedMessage {
       return check(parseDtcReport(message.payload), (report) => ({ kind: 'dtc', address, report, message }));
     case 'cmd_result':
       return check(parseCommandResult(message.payload), (result) =>
-        result.id === address.commandId ? { kind: 'cmd_result', address, result, message } : invalid(`result id ${result.id} does not match topic command id ${address.commandId}`),
+        result.id === address.commandId
+          ? { kind: 'cmd_result', address, result, message }
+          : invalid(`result id ${result.id} does not match topic command id ${address.commandId}`),
       );
     case 'cmd':
       return invalid('ingest does not consume downlink commands');

@@ -1,5 +1,11 @@
 import {
-  backoffDelay, DEFAULT_DRAIN_TIMEOUT_MS, QueueClosedError, type BatchHandler, type DrainResult, type QueuedMessage, type WorkQueue,
+  backoffDelay,
+  DEFAULT_DRAIN_TIMEOUT_MS,
+  QueueClosedError,
+  type BatchHandler,
+  type DrainResult,
+  type QueuedMessage,
+  type WorkQueue,
 } from './work-queue.js';
 
 export interface MemoryQueueOptions {

@@ -1,6 +1,13 @@
 import { hostname } from 'node:os';
 import { Redis } from 'ioredis';
-import { backoffDelay, DEFAULT_DRAIN_TIMEOUT_MS, QueueClosedError, type BatchHandler, type QueuedMessage, type WorkQueue } from './work-queue.js';
+import {
+  backoffDelay,
+  DEFAULT_DRAIN_TIMEOUT_MS,
+  QueueClosedError,
+  type BatchHandler,
+  type QueuedMessage,
+  type WorkQueue,
+} from './work-queue.js';
 
 export interface RedisStreamsQueueOptions {
   url: string;
@@ -27,7 +34,11 @@ function decode(entry: StreamEntry): { id: string; message: QueuedMessage } {
   for (let i = 0; i + 1 < fields.length; i += 2) map.set(fields[i]!.toString(), fields[i + 1]!);
   return {
     id: id.toString(),
-    message: { topic: map.get('t')?.toString() ?? '', payload: map.get('p') ?? Buffer.alloc(0), receivedAt: Number(map.get('r')?.toString() ?? 0) },
+    message: {
+      topic: map.get('t')?.toString() ?? '',
+      payload: map.get('p') ?? Buffer.alloc(0),
+      receivedAt: Number(map.get('r')?.toString() ?? 0),
+    },
   };
 }
 
@@ -36,7 +47,9 @@ function decode(entry: StreamEntry): { id: string; message: QueuedMessage } {
  * each message is XACKed (and deleted) only after its handler committed; a worker that dies leaves
  * its messages pending, and another claims them with XAUTOCLAIM after `claimIdleMs`.
  */
-export async function createRedisStreamsQueue(options: RedisStreamsQueueOptions): Promise<WorkQueue & { close(): Promise<void> }> {
+export async function createRedisStreamsQueue(
+  options: RedisStreamsQueueOptions,
+): Promise<WorkQueue & { close(): Promise<void> }> {
   const stream = options.stream ?? 'clutch:ingest';
   const group = options.group ?? 'ingest';
   const consumer = options.consumer ?? `${hostname()}-${process.pid}`;
@@ -81,13 +94,32 @@ export async function createRedisStreamsQueue(options: RedisStreamsQueueOptions)
 
   async function readBatch(): Promise<{ id: string; message: QueuedMessage }[]> {
     // Messages of dead workers first, then new ones.
-    const claimed = (await reader.callBuffer('XAUTOCLAIM', stream, group, consumer, claimIdleMs, '0-0', 'COUNT', maxBatch)) as [Buffer, StreamEntry[]];
+    const claimed = (await reader.callBuffer(
+      'XAUTOCLAIM',
+      stream,
+      group,
+      consumer,
+      claimIdleMs,
+      '0-0',
+      'COUNT',
+      maxBatch,
+    )) as [Buffer, StreamEntry[]];
     const stale = (claimed[1] ?? []).filter((e) => e !== null && Array.isArray(e[1]));
     if (stale.length > 0) return stale.map(decode);
     const block = draining ? 50 : 1000;
-    const fresh = (await reader.callBuffer('XREADGROUP', 'GROUP', group, consumer, 'COUNT', maxBatch, 'BLOCK', block, 'STREAMS', stream, '>')) as
-      | [Buffer, StreamEntry[]][]
-      | null;
+    const fresh = (await reader.callBuffer(
+      'XREADGROUP',
+      'GROUP',
+      group,
+      consumer,
+      'COUNT',
+      maxBatch,
+      'BLOCK',
+      block,
+      'STREAMS',
+      stream,
+      '>',
+    )) as [Buffer, StreamEntry[]][] | null;
     return fresh?.[0]?.[1].map(decode) ?? [];
   }
 
@@ -121,7 +153,11 @@ export async function createRedisStreamsQueue(options: RedisStreamsQueueOptions)
       // (or this one after a restart) to claim. Nothing is lost; nothing was acknowledged.
       if (!handled) break;
       const ids = batch.map((b) => b.id);
-      await producer.multi().xack(stream, group, ...ids).xdel(stream, ...ids).exec();
+      await producer
+        .multi()
+        .xack(stream, group, ...ids)
+        .xdel(stream, ...ids)
+        .exec();
       approxDepth = Math.max(0, approxDepth - ids.length);
     }
   }
@@ -150,7 +186,10 @@ export async function createRedisStreamsQueue(options: RedisStreamsQueueOptions)
       draining = true;
       let timer: NodeJS.Timeout | undefined;
       const finished = loopDone
-        ? await Promise.race([loopDone.then(() => true), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)))])
+        ? await Promise.race([
+            loopDone.then(() => true),
+            new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs))),
+          ])
         : true;
       clearTimeout(timer);
       stopped = true;

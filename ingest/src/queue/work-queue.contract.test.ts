@@ -18,10 +18,18 @@ afterAll(async () => {
   await redis?.stop();
 });
 
-async function redisQueue(capacity: number, extra: { stream?: string; consumer?: string; claimIdleMs?: number } = {}): Promise<WorkQueue> {
+async function redisQueue(
+  capacity: number,
+  extra: { stream?: string; consumer?: string; claimIdleMs?: number } = {},
+): Promise<WorkQueue> {
   const queue = await createRedisStreamsQueue({
-    url: redis.url, stream: extra.stream ?? `contract-${streamCounter++}`, capacity, maxBatch: 3, retryDelayMs: () => 5,
-    ...(extra.consumer ? { consumer: extra.consumer } : {}), ...(extra.claimIdleMs ? { claimIdleMs: extra.claimIdleMs } : {}),
+    url: redis.url,
+    stream: extra.stream ?? `contract-${streamCounter++}`,
+    capacity,
+    maxBatch: 3,
+    retryDelayMs: () => 5,
+    ...(extra.consumer ? { consumer: extra.consumer } : {}),
+    ...(extra.claimIdleMs ? { claimIdleMs: extra.claimIdleMs } : {}),
   });
   cleanups.push(() => queue.close());
   return queue;
@@ -100,7 +108,8 @@ describe.each(implementations)('work queue contract: %s', (_name, makeQueue, dur
     let durableAt: string[] | undefined;
     const handedOff = queue.handoff(message(1)).then(() => (durableAt = [...committed]));
     await new Promise((resolve) => setTimeout(resolve, 100));
-    if (durable === 'commit') expect(durableAt).toBeUndefined(); // still in the handler: not yet acknowledged
+    if (durable === 'commit')
+      expect(durableAt).toBeUndefined(); // still in the handler: not yet acknowledged
     else expect(durableAt).toEqual([]); // XADD returned: any worker can commit it, even after this one dies
     release();
     await handedOff;
@@ -123,7 +132,10 @@ describe.each(implementations)('work queue contract: %s', (_name, makeQueue, dur
       attempts++;
       throw new Error('database unavailable');
     });
-    const outcome = queue.handoff(message(1)).then(() => 'durable', (err: Error) => err);
+    const outcome = queue.handoff(message(1)).then(
+      () => 'durable',
+      (err: Error) => err,
+    );
     if (durable === 'log') expect(await outcome).toBe('durable');
     const started = Date.now();
     const result = await queue.drain(300);

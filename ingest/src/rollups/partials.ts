@@ -35,7 +35,10 @@ export interface RollupPartials {
    * Writes the partials of minutes that closed at least `graceMs` before `now` (every minute with
    * `all`, when stopping). Returns how many vehicle-minutes were written; on failure they stay held.
    */
-  flush(db: Database, options?: { all?: boolean; now?: number; graceMs?: number; maxMinutes?: number }): Promise<number>;
+  flush(
+    db: Database,
+    options?: { all?: boolean; now?: number; graceMs?: number; maxMinutes?: number },
+  ): Promise<number>;
   /** Vehicle-minutes held. */
   size(): number;
 }
@@ -55,7 +58,6 @@ interface MinutePartial {
 }
 
 const MINUTE = 60_000;
-
 
 function mergeInto(into: MinutePartial, from: MinutePartial): void {
   for (const [signal, s] of from.signals) {
@@ -107,7 +109,8 @@ export function createRollupPartials(options: { worker: string; minutesPerStatem
         if (!partial || partial.vehicleId !== s.vehicleId || partial.minute !== minute) {
           const k = `${s.vehicleId}|${minute}`;
           partial = held.get(k);
-          if (!partial) held.set(k, (partial = { tenantId: s.tenantId, vehicleId: s.vehicleId, minute, signals: new Map() }));
+          if (!partial)
+            held.set(k, (partial = { tenantId: s.tenantId, vehicleId: s.vehicleId, minute, signals: new Map() }));
         }
         const sums = partial.signals.get(s.signalId);
         if (!sums) partial.signals.set(s.signalId, { n: 1, sum: s.value, min: s.value, max: s.value });
@@ -168,7 +171,16 @@ export function createRollupPartials(options: { worker: string; minutesPerStatem
 async function writePartials(db: Database, worker: string, partials: readonly MinutePartial[]): Promise<void> {
   const vehicles: string[] = [];
   const minutes: string[] = [];
-  const rows = { bucket: [] as string[], tenant: [] as string[], vehicle: [] as string[], signal: [] as number[], n: [] as number[], sum: [] as number[], min: [] as number[], max: [] as number[] };
+  const rows = {
+    bucket: [] as string[],
+    tenant: [] as string[],
+    vehicle: [] as string[],
+    signal: [] as number[],
+    n: [] as number[],
+    sum: [] as number[],
+    min: [] as number[],
+    max: [] as number[],
+  };
   for (const p of partials) {
     const minute = new Date(p.minute).toISOString();
     vehicles.push(p.vehicleId);
@@ -205,6 +217,18 @@ async function writePartials(db: Database, worker: string, partials: readonly Mi
      JOIN mine m ON m.vehicle_id = p.vehicle_id AND m.minute = p.bucket
      ON CONFLICT (vehicle_id, signal_id, bucket) DO UPDATE
      SET n = r.n + excluded.n, sum = r.sum + excluded.sum, min = least(r.min, excluded.min), max = greatest(r.max, excluded.max)`,
-    [vehicles, minutes, worker, rows.bucket, rows.tenant, rows.vehicle, rows.signal, rows.n, rows.sum, rows.min, rows.max],
+    [
+      vehicles,
+      minutes,
+      worker,
+      rows.bucket,
+      rows.tenant,
+      rows.vehicle,
+      rows.signal,
+      rows.n,
+      rows.sum,
+      rows.min,
+      rows.max,
+    ],
   );
 }

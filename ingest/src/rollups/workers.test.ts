@@ -18,12 +18,19 @@ describe('ingest worker heartbeat and fencing', () => {
     receivedAt: Date.now(),
   });
   const rollup = async (): Promise<unknown[]> =>
-    (await db.query(`SELECT n, sum FROM sample_rollups_1m WHERE vehicle_id = $1 AND bucket = $2`, [vehicleId, new Date(minute).toISOString()])).rows;
+    (
+      await db.query(`SELECT n, sum FROM sample_rollups_1m WHERE vehicle_id = $1 AND bucket = $2`, [
+        vehicleId,
+        new Date(minute).toISOString(),
+      ])
+    ).rows;
 
   beforeAll(async () => {
     db = await openTestDatabase('pglite');
     await db.query(`INSERT INTO tenants (id, name) VALUES ('acme', 'Acme')`);
-    const { rows } = await db.query<{ id: string }>(`INSERT INTO vehicles (tenant_id, name) VALUES ('acme', 'Etios') RETURNING id`);
+    const { rows } = await db.query<{ id: string }>(
+      `INSERT INTO vehicles (tenant_id, name) VALUES ('acme', 'Etios') RETURNING id`,
+    );
     vehicleId = rows[0]!.id;
     await db.query(`INSERT INTO devices (tenant_id, id, vehicle_id) VALUES ('acme', 'pi-1', $1)`, [vehicleId]);
   });
@@ -31,13 +38,17 @@ describe('ingest worker heartbeat and fencing', () => {
     await db?.close();
   });
   beforeEach(async () => {
-    for (const table of ['samples', 'sample_rollups_1m', 'rollup_dirty', 'ingest_workers']) await db.query(`DELETE FROM ${table}`);
+    for (const table of ['samples', 'sample_rollups_1m', 'rollup_dirty', 'ingest_workers'])
+      await db.query(`DELETE FROM ${table}`);
   });
 
   it('recomputes the minutes of a worker whose heartbeat stopped, without waiting for the orphan age', async () => {
     const dead = createRollupPartials({ worker: 'w-killed' });
     await registerWorker(db, 'w-killed');
-    await createIngestHandler({ db, bus: createInProcessBus(), rollupPartials: dead }).handle([message(1, 700), message(2, 900)]);
+    await createIngestHandler({ db, bus: createInProcessBus(), rollupPartials: dead }).handle([
+      message(1, 700),
+      message(2, 900),
+    ]);
     expect(await refreshRollups(db, { graceMs: 0, workerDeadAfterMs: 60_000 })).toBe(0); // still alive
     expect(await refreshRollups(db, { graceMs: 0, workerDeadAfterMs: 0 })).toBe(1); // silent: fenced and recomputed
     expect(await rollup()).toEqual([{ n: 2, sum: 1600 }]);
@@ -47,7 +58,7 @@ describe('ingest worker heartbeat and fencing', () => {
     expect(await beat(db, 'w-killed')).toBe(false);
   });
 
-  it('counts a fenced worker\'s later samples once: its flush leaves every mark for the recompute', async () => {
+  it("counts a fenced worker's later samples once: its flush leaves every mark for the recompute", async () => {
     const slow = createRollupPartials({ worker: 'w-slow' });
     await registerWorker(db, 'w-slow');
     const handler = createIngestHandler({ db, bus: createInProcessBus(), rollupPartials: slow });
@@ -72,10 +83,13 @@ describe('ingest worker heartbeat and fencing', () => {
     expect(await rollup()).toEqual([{ n: 1, sum: 700 }]);
   });
 
-  it('keeps a live registered worker\'s flush exact', async () => {
+  it("keeps a live registered worker's flush exact", async () => {
     const live = createRollupPartials({ worker: 'w-live' });
     await registerWorker(db, 'w-live');
-    await createIngestHandler({ db, bus: createInProcessBus(), rollupPartials: live }).handle([message(1, 700), message(2, 900)]);
+    await createIngestHandler({ db, bus: createInProcessBus(), rollupPartials: live }).handle([
+      message(1, 700),
+      message(2, 900),
+    ]);
     expect(await beat(db, 'w-live')).toBe(true);
     expect(await live.flush(db, { all: true })).toBe(1);
     expect(await rollup()).toEqual([{ n: 2, sum: 1600 }]);

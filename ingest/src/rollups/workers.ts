@@ -31,7 +31,10 @@ export async function fenceOtherWorkers(db: Database, worker: string): Promise<s
  * keeps working, but its minute sums are dropped and its minutes recomputed from the samples.
  */
 export async function beat(db: Database, worker: string): Promise<boolean> {
-  const { rows } = await db.query(`UPDATE ingest_workers SET heartbeat_at = now() WHERE id = $1 AND fenced_at IS NULL RETURNING id`, [worker]);
+  const { rows } = await db.query(
+    `UPDATE ingest_workers SET heartbeat_at = now() WHERE id = $1 AND fenced_at IS NULL RETURNING id`,
+    [worker],
+  );
   return rows.length > 0;
 }
 

@@ -7,10 +7,14 @@ export type StoredSample = Pick<SampleRow, 'timeMs' | 'timeIso' | 'tenantId' | '
 
 // Typed, so COPY uses the binary format: the server stores timestamps, uuids and floats as sent.
 export const SAMPLE_COPY_COLUMNS: readonly CopyColumn[] = [
-  { name: 'time', type: 'timestamptz' }, { name: 'tenant_id', type: 'text' }, { name: 'vehicle_id', type: 'uuid' },
-  { name: 'signal_id', type: 'int2' }, { name: 'value', type: 'float8' },
+  { name: 'time', type: 'timestamptz' },
+  { name: 'tenant_id', type: 'text' },
+  { name: 'vehicle_id', type: 'uuid' },
+  { name: 'signal_id', type: 'int2' },
+  { name: 'value', type: 'float8' },
 ];
-const asCopyRows = (rows: readonly StoredSample[]): unknown[][] => rows.map((r) => [r.timeMs, r.tenantId, r.vehicleId, r.signalId, r.value]);
+const asCopyRows = (rows: readonly StoredSample[]): unknown[][] =>
+  rows.map((r) => [r.timeMs, r.tenantId, r.vehicleId, r.signalId, r.value]);
 
 /** Below this many rows the COPY round trips cost more than they save. */
 export const COPY_THRESHOLD = 1000;
@@ -40,7 +44,10 @@ export interface SampleConflict {
  * use one INSERT over unnest'ed arrays (fixed parameter count whatever the size). Conflicts are
  * looked for only when some row was skipped, so storing new samples costs nothing extra.
  */
-export async function storeSamples(tx: Queryable, rows: readonly SampleRow[]): Promise<{ stored: StoredSample[]; conflicts: SampleConflict[] }> {
+export async function storeSamples(
+  tx: Queryable,
+  rows: readonly SampleRow[],
+): Promise<{ stored: StoredSample[]; conflicts: SampleConflict[] }> {
   if (rows.length === 0) return { stored: [], conflicts: [] };
   if (tx.copyRows && rows.length >= COPY_THRESHOLD) {
     await tx.query('SAVEPOINT direct_copy');
@@ -55,8 +62,14 @@ export async function storeSamples(tx: Queryable, rows: readonly SampleRow[]): P
     await tx.exec(`CREATE TEMP TABLE IF NOT EXISTS samples_staging (
       time timestamptz, tenant_id text, vehicle_id uuid, signal_id smallint, value double precision, ord int
     ) ON COMMIT DELETE ROWS`);
-    await tx.copyRows('samples_staging', STAGING_COPY_COLUMNS, rows.map((r, i) => [r.timeMs, r.tenantId, r.vehicleId, r.signalId, r.value, i]));
-    const inserted = await tx.query<InsertedRow>(INSERT_RETURNING('SELECT time, tenant_id, vehicle_id, signal_id, value FROM samples_staging'));
+    await tx.copyRows(
+      'samples_staging',
+      STAGING_COPY_COLUMNS,
+      rows.map((r, i) => [r.timeMs, r.tenantId, r.vehicleId, r.signalId, r.value, i]),
+    );
+    const inserted = await tx.query<InsertedRow>(
+      INSERT_RETURNING('SELECT time, tenant_id, vehicle_id, signal_id, value FROM samples_staging'),
+    );
     const stored = inserted.rows.map(fromInserted);
     if (stored.length === rows.length) return { stored, conflicts: [] };
     // After the insert, so a repeat inside this very batch is compared with the row that won.
@@ -104,12 +117,21 @@ interface ConflictRow {
 
 const fromConflict = (r: ConflictRow): SampleConflict => ({ index: Number(r.ord), stored: Number(r.stored) });
 
-const INSERT_RETURNING = (source: string): string => `INSERT INTO samples (time, tenant_id, vehicle_id, signal_id, value)
+const INSERT_RETURNING = (
+  source: string,
+): string => `INSERT INTO samples (time, tenant_id, vehicle_id, signal_id, value)
   ${source}
   ON CONFLICT (vehicle_id, time, signal_id) DO NOTHING
   RETURNING time, tenant_id, vehicle_id, signal_id, value`;
 
 const fromInserted = (r: InsertedRow): StoredSample => {
   const time = r.time instanceof Date ? r.time : new Date(r.time);
-  return { timeMs: time.getTime(), timeIso: time.toISOString(), tenantId: r.tenant_id, vehicleId: r.vehicle_id, signalId: Number(r.signal_id), value: Number(r.value) };
+  return {
+    timeMs: time.getTime(),
+    timeIso: time.toISOString(),
+    tenantId: r.tenant_id,
+    vehicleId: r.vehicle_id,
+    signalId: Number(r.signal_id),
+    value: Number(r.value),
+  };
 };

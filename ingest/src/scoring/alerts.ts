@@ -21,7 +21,10 @@ export async function scoreAndStoreAlerts(
   rows: readonly SampleRow[],
   modelVersion: string | null,
 ): Promise<ScoringResult> {
-  const byVehicle = new Map<string, { tenantId: string; readings: { signal: string; time: number; value: number }[] }>();
+  const byVehicle = new Map<
+    string,
+    { tenantId: string; readings: { signal: string; time: number; value: number }[] }
+  >();
   for (const r of rows) {
     let entry = byVehicle.get(r.vehicleId);
     if (!entry) byVehicle.set(r.vehicleId, (entry = { tenantId: r.tenantId, readings: [] }));
@@ -35,10 +38,17 @@ export async function scoreAndStoreAlerts(
   if (raised.length === 0) return { events: [], alerts: 0 };
   const ids = await insertAlerts(db, raised, modelVersion);
   const events: LiveEvent[] = raised.map((alert, i) => ({
-    type: 'alert', tenantId: alert.tenantId, vehicleId: alert.vehicleId,
+    type: 'alert',
+    tenantId: alert.tenantId,
+    vehicleId: alert.vehicleId,
     alert: {
-      id: ids[i]!, kind: alert.kind, severity: alert.severity, title: alert.title,
-      explanation: alert.explanation, signals: alert.signals, at: new Date(alert.at).toISOString(),
+      id: ids[i]!,
+      kind: alert.kind,
+      severity: alert.severity,
+      title: alert.title,
+      explanation: alert.explanation,
+      signals: alert.signals,
+      at: new Date(alert.at).toISOString(),
     },
   }));
   return { events, alerts: ids.length };

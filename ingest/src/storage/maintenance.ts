@@ -27,7 +27,10 @@ export interface MaintenanceReport {
  * run from several workers at once.
  */
 export async function maintainStorage(
-  db: Database, policy: RetentionPolicy = DEFAULT_RETENTION, now = new Date(), mode?: StorageMode,
+  db: Database,
+  policy: RetentionPolicy = DEFAULT_RETENTION,
+  now = new Date(),
+  mode?: StorageMode,
 ): Promise<MaintenanceReport> {
   const storage = mode ?? (await storageMode(db));
   // The longest retention any tenant asked for bounds what may go wholesale.
@@ -36,9 +39,14 @@ export async function maintainStorage(
     [policy.defaultSampleDays],
   );
   const keepFrom = new Date(now.getTime() - longest.rows[0]!.days * 86_400_000);
-  const report = storage === 'timescaledb'
-    ? await dropChunks(db, keepFrom, new Date(now.getTime() - longest.rows[0]!.days * policy.rollupFactor * 86_400_000))
-    : await rotatePartitions(db, policy, now, keepFrom);
+  const report =
+    storage === 'timescaledb'
+      ? await dropChunks(
+          db,
+          keepFrom,
+          new Date(now.getTime() - longest.rows[0]!.days * policy.rollupFactor * 86_400_000),
+        )
+      : await rotatePartitions(db, policy, now, keepFrom);
   report.samplesDeleted = await deleteExpiredSamples(db, policy, now);
   // Continuous aggregates refuse row deletes: there, rollups go by whole chunks only.
   if (storage === 'native') report.rollupsDeleted = await deleteExpiredRollups(db, policy, now);
@@ -47,15 +55,32 @@ export async function maintainStorage(
 
 async function dropChunks(db: Database, keepSamplesFrom: Date, keepRollupsFrom: Date): Promise<MaintenanceReport> {
   const dropped: string[] = [];
-  for (const [relation, olderThan] of [['samples', keepSamplesFrom], ['sample_rollups_1m', keepRollupsFrom], ['sample_rollups_1h', keepRollupsFrom]] as const) {
-    const { rows } = await db.query<{ chunk: string }>(`SELECT drop_chunks($1::regclass, older_than => $2::timestamptz)::text AS chunk`, [relation, olderThan.toISOString()]);
+  for (const [relation, olderThan] of [
+    ['samples', keepSamplesFrom],
+    ['sample_rollups_1m', keepRollupsFrom],
+    ['sample_rollups_1h', keepRollupsFrom],
+  ] as const) {
+    const { rows } = await db.query<{ chunk: string }>(
+      `SELECT drop_chunks($1::regclass, older_than => $2::timestamptz)::text AS chunk`,
+      [relation, olderThan.toISOString()],
+    );
     dropped.push(...rows.map((r) => r.chunk));
   }
   return { partitionsCreated: 0, partitionsDropped: dropped, samplesDeleted: 0, rollupsDeleted: 0 };
 }
 
-async function rotatePartitions(db: Database, policy: RetentionPolicy, now: Date, keepFrom: Date): Promise<MaintenanceReport> {
-  const report: MaintenanceReport = { partitionsCreated: 0, partitionsDropped: [], samplesDeleted: 0, rollupsDeleted: 0 };
+async function rotatePartitions(
+  db: Database,
+  policy: RetentionPolicy,
+  now: Date,
+  keepFrom: Date,
+): Promise<MaintenanceReport> {
+  const report: MaintenanceReport = {
+    partitionsCreated: 0,
+    partitionsDropped: [],
+    samplesDeleted: 0,
+    rollupsDeleted: 0,
+  };
   const created = await db.query<{ n: number }>(
     `SELECT clutch_ensure_sample_partitions($1::timestamptz - interval '1 month', $1::timestamptz + make_interval(months => $2)) AS n`,
     [now.toISOString(), policy.monthsAhead],

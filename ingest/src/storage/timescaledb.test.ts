@@ -22,13 +22,24 @@ describe.skipIf(!adminUrl)('TimescaleDB storage', () => {
 
   beforeAll(async () => {
     // Native first, with data: the path of a running platform whose server gains TimescaleDB.
-    db = await openTestDatabase('postgres', { adminUrl: adminUrl!, name: 'tsdb', migrate: { features: { timescaledb: false } } });
+    db = await openTestDatabase('postgres', {
+      adminUrl: adminUrl!,
+      name: 'tsdb',
+      migrate: { features: { timescaledb: false } },
+    });
     await db.query(`INSERT INTO tenants (id, name) VALUES ('acme', 'Acme'), ('globex', 'Globex')`);
-    acmeVehicle = (await db.query<{ id: string }>(`INSERT INTO vehicles (tenant_id, name) VALUES ('acme', 'Etios') RETURNING id`)).rows[0]!.id;
+    acmeVehicle = (
+      await db.query<{ id: string }>(`INSERT INTO vehicles (tenant_id, name) VALUES ('acme', 'Etios') RETURNING id`)
+    ).rows[0]!.id;
     await db.query(`INSERT INTO devices (tenant_id, id, vehicle_id) VALUES ('acme', 'pi-1', $1)`, [acmeVehicle]);
     await db.query(
       `INSERT INTO samples (time, tenant_id, vehicle_id, signal_id, value) VALUES ($1, 'acme', $2, $3, 700), ($4, 'acme', $2, $3, 900)`,
-      [new Date(now - 3 * 86_400_000).toISOString(), acmeVehicle, RPM.id, new Date(now - 3 * 86_400_000 + 1000).toISOString()],
+      [
+        new Date(now - 3 * 86_400_000).toISOString(),
+        acmeVehicle,
+        RPM.id,
+        new Date(now - 3 * 86_400_000 + 1000).toISOString(),
+      ],
     );
     expect(await migrate(db)).toEqual(['007_timescaledb.sql']);
   });
@@ -36,7 +47,8 @@ describe.skipIf(!adminUrl)('TimescaleDB storage', () => {
     await db?.close();
   });
 
-  const count = async (): Promise<number> => (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM samples')).rows[0]!.n;
+  const count = async (): Promise<number> =>
+    (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM samples')).rows[0]!.n;
 
   it('converts samples into a compressed hypertable, keeping the rows already stored', async () => {
     expect(await storageMode(db)).toBe('timescaledb');
@@ -62,8 +74,17 @@ describe.skipIf(!adminUrl)('TimescaleDB storage', () => {
     const handler = createIngestHandler({ db, bus: createInProcessBus(), rollups: 'database' });
     // 60 batches x 20 readings = 1,200 rows: the COPY path; delivering them again takes the fallback.
     const messages: QueuedMessage[] = Array.from({ length: 60 }, (_, i) => {
-      const batch: TelemetryBatch = { v: 1, seq: 100 + i, t0: minuteStart + i * 1000, samples: Array.from({ length: 20 }, (_, k) => [k * 40, 'engine.rpm', 800 + k]) };
-      return { topic: 'clutch/v1/acme/pi-1/telemetry', payload: Buffer.from(JSON.stringify(batch)), receivedAt: Date.now() };
+      const batch: TelemetryBatch = {
+        v: 1,
+        seq: 100 + i,
+        t0: minuteStart + i * 1000,
+        samples: Array.from({ length: 20 }, (_, k) => [k * 40, 'engine.rpm', 800 + k]),
+      };
+      return {
+        topic: 'clutch/v1/acme/pi-1/telemetry',
+        payload: Buffer.from(JSON.stringify(batch)),
+        receivedAt: Date.now(),
+      };
     });
     await handler.handle(messages);
     await handler.handle(messages);
@@ -78,7 +99,10 @@ describe.skipIf(!adminUrl)('TimescaleDB storage', () => {
     );
     expect(minute.rows).toEqual([{ n: 1200, avg: 809.5, min: 800, max: 819 }]);
     const hour = await db.withTenant('acme', (tx) =>
-      tx.query<{ n: number }>(`SELECT sum(n)::int AS n FROM sample_rollups_1h WHERE vehicle_id = $1 AND signal_id = $2`, [acmeVehicle, RPM.id]),
+      tx.query<{ n: number }>(
+        `SELECT sum(n)::int AS n FROM sample_rollups_1h WHERE vehicle_id = $1 AND signal_id = $2`,
+        [acmeVehicle, RPM.id],
+      ),
     );
     expect(hour.rows).toEqual([{ n: 1202 }]);
   });
@@ -89,18 +113,30 @@ describe.skipIf(!adminUrl)('TimescaleDB storage', () => {
     expect(await seen('acme', 'SELECT count(*)::int AS n FROM samples')).toBe(1202);
     expect(await seen('globex', 'SELECT count(*)::int AS n FROM samples')).toBe(0);
     expect(await seen('globex', 'SELECT count(*)::int AS n FROM sample_rollups_1m')).toBe(0);
-    await expect(db.withTenant('globex', (tx) => tx.query('SELECT count(*) FROM public.samples'))).rejects.toThrow(/permission denied/);
-    await expect(db.withTenant('globex', (tx) => tx.query('SELECT count(*) FROM public.sample_rollups_1m'))).rejects.toThrow(/permission denied/);
-    const chunk = (await db.query<{ chunk: string }>(`SELECT show_chunks('samples')::text AS chunk LIMIT 1`)).rows[0]!.chunk;
-    await expect(db.withTenant('globex', (tx) => tx.query(`SELECT count(*) FROM ${chunk}`))).rejects.toThrow(/permission denied/);
+    await expect(db.withTenant('globex', (tx) => tx.query('SELECT count(*) FROM public.samples'))).rejects.toThrow(
+      /permission denied/,
+    );
+    await expect(
+      db.withTenant('globex', (tx) => tx.query('SELECT count(*) FROM public.sample_rollups_1m')),
+    ).rejects.toThrow(/permission denied/);
+    const chunk = (await db.query<{ chunk: string }>(`SELECT show_chunks('samples')::text AS chunk LIMIT 1`)).rows[0]!
+      .chunk;
+    await expect(db.withTenant('globex', (tx) => tx.query(`SELECT count(*) FROM ${chunk}`))).rejects.toThrow(
+      /permission denied/,
+    );
   });
 
   it('drops chunks past every retention and deletes rows past a shorter tenant retention', async () => {
     await db.query(`UPDATE tenants SET sample_retention_days = 2 WHERE id = 'acme'`);
-    await db.query(`INSERT INTO samples (time, tenant_id, vehicle_id, signal_id, value) VALUES ($1, 'acme', $2, $3, 650)`, [
-      new Date(now - 500 * 86_400_000).toISOString(), acmeVehicle, RPM.id,
-    ]);
-    const report = await maintainStorage(db, { defaultSampleDays: 400, rollupFactor: 10, monthsAhead: 3 }, new Date(now));
+    await db.query(
+      `INSERT INTO samples (time, tenant_id, vehicle_id, signal_id, value) VALUES ($1, 'acme', $2, $3, 650)`,
+      [new Date(now - 500 * 86_400_000).toISOString(), acmeVehicle, RPM.id],
+    );
+    const report = await maintainStorage(
+      db,
+      { defaultSampleDays: 400, rollupFactor: 10, monthsAhead: 3 },
+      new Date(now),
+    );
     expect(report.partitionsDropped.length).toBeGreaterThanOrEqual(1); // the 500-day-old chunk
     expect(report.samplesDeleted).toBe(2); // acme's two 3-day-old rows, past its 2 days
     expect(await count()).toBe(1200);

@@ -52,7 +52,9 @@ export async function startOutboxRelay(options: OutboxRelayOptions): Promise<Out
   const batchSize = options.batchSize ?? 100;
   const pollMs = options.pollMs ?? 1000;
   const retryMs = options.retryMs ?? 500;
-  const onError = options.onError ?? ((err, ctx) => console.error('[outbox]', ctx.sink ?? 'read', ctx.event?.id ?? '', (err as Error)?.message));
+  const onError =
+    options.onError ??
+    ((err, ctx) => console.error('[outbox]', ctx.sink ?? 'read', ctx.event?.id ?? '', (err as Error)?.message));
 
   let stopping = false;
   // Set when stop() gives up waiting: the round in flight must then mark nothing, as after a crash.
@@ -97,7 +99,8 @@ export async function startOutboxRelay(options: OutboxRelayOptions): Promise<Out
 
   async function mark(q: Queryable, ids: string[]): Promise<void> {
     if (abandoned) throw new Abandoned();
-    if (ids.length > 0) await q.query('UPDATE outbox_events SET delivered_at = now() WHERE id = ANY($1::uuid[])', [ids]);
+    if (ids.length > 0)
+      await q.query('UPDATE outbox_events SET delivered_at = now() WHERE id = ANY($1::uuid[])', [ids]);
   }
 
   const select = `SELECT id, seq, tenant_id, topic, payload, created_at FROM outbox_events

@@ -38,9 +38,16 @@ export function openBoss(connection: BossConnection): PgBoss {
   };
   if (connection.db.kind === 'pglite') {
     const pglite = pgliteOf(connection.db);
-    if (!pglite) throw jobsError('JOBS_DRIVER_UNSUPPORTED', { kind: connection.db.kind, reason: 'not opened by openPglite' });
+    if (!pglite)
+      throw jobsError('JOBS_DRIVER_UNSUPPORTED', { kind: connection.db.kind, reason: 'not opened by openPglite' });
     return new PgBoss({ ...common, db: fromPglite(pglite), backend: 'pglite' });
   }
-  if (!connection.url) throw jobsError('JOBS_DRIVER_UNSUPPORTED', { kind: connection.db.kind, location: connection.db.location });
-  return new PgBoss({ ...common, connectionString: connection.url, max: connection.maxConnections ?? 4, application_name: 'clutch-jobs' });
+  if (!connection.url)
+    throw jobsError('JOBS_DRIVER_UNSUPPORTED', { kind: connection.db.kind, location: connection.db.location });
+  return new PgBoss({
+    ...common,
+    connectionString: connection.url,
+    max: connection.maxConnections ?? 4,
+    application_name: 'clutch-jobs',
+  });
 }

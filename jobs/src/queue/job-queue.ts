@@ -212,7 +212,10 @@ export function createJobQueue(options: JobQueueOptions): JobQueue {
     },
 
     async deadJobs({ limit = 50, cursor } = {}) {
-      const rows = (await running().findJobs(DEAD_QUEUE, { limit: limit + 1, ...(cursor ? { after: cursor } : {}) })) as JobWithMetadata[];
+      const rows = (await running().findJobs(DEAD_QUEUE, {
+        limit: limit + 1,
+        ...(cursor ? { after: cursor } : {}),
+      })) as JobWithMetadata[];
       const page = rows.slice(0, limit).map(toDeadJob);
       return { jobs: page, nextCursor: rows.length > limit ? page[page.length - 1]!.id : null };
     },

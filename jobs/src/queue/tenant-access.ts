@@ -8,7 +8,10 @@ import { APP_ROLE, type Database } from '@clutch/db';
  * our roles (a bare test database) is left alone.
  */
 export async function grantTenantEnqueue(db: Database, schema: string): Promise<void> {
-  const role = await db.query<{ present: boolean }>('SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1) AS present', [APP_ROLE]);
+  const role = await db.query<{ present: boolean }>(
+    'SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1) AS present',
+    [APP_ROLE],
+  );
   if (role.rows[0]?.present !== true) return;
   const tables = await db.query<{ name: string }>(`SELECT DISTINCT table_name AS name FROM ${ident(schema)}.queue`);
   const jobTables = [...new Set(['job', ...tables.rows.map((t) => t.name)])].map((t) => `${ident(schema)}.${ident(t)}`);

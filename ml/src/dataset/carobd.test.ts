@@ -5,7 +5,35 @@ import { S } from '../signals.js';
 
 const header = CAROBD_COLUMNS.map((c) => `${c.toUpperCase()} ()`).join(',');
 const row27 = (rpm: number): string[] =>
-  [0, rpm, 0, 17.6, 30, 85, -1.5, 0.8, 30, 60, 49, 16, 31, 19, 0, 100, 0, 33, 5, 400, 300, 13.9, 0, 0, 6000, 0, 200].map(String);
+  [
+    0,
+    rpm,
+    0,
+    17.6,
+    30,
+    85,
+    -1.5,
+    0.8,
+    30,
+    60,
+    49,
+    16,
+    31,
+    19,
+    0,
+    100,
+    0,
+    33,
+    5,
+    400,
+    300,
+    13.9,
+    0,
+    0,
+    6000,
+    0,
+    200,
+  ].map(String);
 
 describe('parseCarObdCsv', () => {
   it('reads rows with a trailing comma and rows without one alike', () => {
@@ -44,12 +72,33 @@ describe('parseCarObdCsv', () => {
 
   it('names the columns with the catalogue keys of the 27 PIDs SOURCE.md lists, in file order', () => {
     expect(CAROBD_COLUMNS).toEqual([
-      'engine.run_time', 'engine.rpm', 'vehicle.speed', 'throttle.position', 'engine.load', 'engine.coolant_temp',
-      'fuel.trim.long_term_b1', 'fuel.trim.short_term_b1', 'intake.manifold_pressure', 'fuel.level', 'throttle.position_b',
-      'pedal.position_d', 'pedal.position_e', 'throttle.commanded_actuator', 'fuel.commanded_equivalence_ratio',
-      'ambient.barometric_pressure', 'throttle.relative_position', 'intake.air_temp', 'engine.timing_advance',
-      'catalyst.temp_b1s1', 'catalyst.temp_b1s2', 'ecu.control_module_voltage', 'evap.commanded_purge', 'mil.run_time',
-      'dtc.time_since_cleared', 'mil.distance', 'dtc.warm_ups_since_cleared',
+      'engine.run_time',
+      'engine.rpm',
+      'vehicle.speed',
+      'throttle.position',
+      'engine.load',
+      'engine.coolant_temp',
+      'fuel.trim.long_term_b1',
+      'fuel.trim.short_term_b1',
+      'intake.manifold_pressure',
+      'fuel.level',
+      'throttle.position_b',
+      'pedal.position_d',
+      'pedal.position_e',
+      'throttle.commanded_actuator',
+      'fuel.commanded_equivalence_ratio',
+      'ambient.barometric_pressure',
+      'throttle.relative_position',
+      'intake.air_temp',
+      'engine.timing_advance',
+      'catalyst.temp_b1s1',
+      'catalyst.temp_b1s2',
+      'ecu.control_module_voltage',
+      'evap.commanded_purge',
+      'mil.run_time',
+      'dtc.time_since_cleared',
+      'mil.distance',
+      'dtc.warm_ups_since_cleared',
     ]);
   });
 

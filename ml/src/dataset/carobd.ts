@@ -2,7 +2,12 @@ import { access, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { signalByObdbId } from '@clutch/contracts';
 import {
-  CAROBD_COLUMNS as CAROBD_OBDB_COLUMNS, CAROBD_FILE, carObdDriveDir, datasetsDir, listCarObdFiles, parseCarObdCsv as parseCsv,
+  CAROBD_COLUMNS as CAROBD_OBDB_COLUMNS,
+  CAROBD_FILE,
+  carObdDriveDir,
+  datasetsDir,
+  listCarObdFiles,
+  parseCarObdCsv as parseCsv,
 } from '@clutch/firmware-profiles';
 import { SIGNAL_COUNT, FEATURE_SIGNALS } from '../signals.js';
 import { FRAME_MS, type Frame } from '../features/frames.js';

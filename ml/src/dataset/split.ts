@@ -11,7 +11,11 @@ export interface DriveSplit {
  * Splits by drive FILE (never by row, so no test minute has a neighbour in training), stratified
  * by driving mode so idle, city and highway drives appear in every part. Deterministic in the seed.
  */
-export function splitDrives(files: readonly string[], seed: number, fractions = { train: 0.6, validation: 0.2 }): DriveSplit {
+export function splitDrives(
+  files: readonly string[],
+  seed: number,
+  fractions = { train: 0.6, validation: 0.2 },
+): DriveSplit {
   const byMode = new Map<string, string[]>();
   for (const f of [...files].sort()) {
     const mode = driveMode(f);

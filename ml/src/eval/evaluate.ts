@@ -154,10 +154,19 @@ export async function runEvaluation(options: EvaluateOptions): Promise<Evaluatio
   const copies = options.copiesPerDrive ?? 2;
   const files = await listDriveFiles(options.datasetDir);
   const split = splitDrives(files, seed);
-  log(`split by drive file (seed ${seed}): ${split.train.length} train, ${split.validation.length} validation, ${split.test.length} test`);
+  log(
+    `split by drive file (seed ${seed}): ${split.train.length} train, ${split.validation.length} validation, ${split.test.length} test`,
+  );
   let trained: TrainedModel;
   if (options.model) {
-    trained = { model: options.model, trainingWindows: 0, validationWindows: 0, lossHistory: [], validationScore: NaN, backend: 'n/a' };
+    trained = {
+      model: options.model,
+      trainingWindows: 0,
+      validationWindows: 0,
+      lossHistory: [],
+      validationScore: NaN,
+      backend: 'n/a',
+    };
   } else {
     trained = await trainModel(options.datasetDir, split, { seed, epochs: options.epochs });
     log(
@@ -216,6 +225,8 @@ export function formatReport(report: EvaluationReport): string {
   }
   const ours = report.detectors[0];
   lines.push('', `evaluated in ${report.seconds.toFixed(1)} s`);
-  lines.push(`min F1: ${ours ? ours.minF1.toFixed(3) : 'n/a'}, false alarms/100h: ${ours ? ours.falseAlarmsPer100h.toFixed(2) : 'n/a'}`);
+  lines.push(
+    `min F1: ${ours ? ours.minF1.toFixed(3) : 'n/a'}, false alarms/100h: ${ours ? ours.falseAlarmsPer100h.toFixed(2) : 'n/a'}`,
+  );
   return lines.join('\n');
 }

@@ -3,7 +3,14 @@ import type { Drive } from '../dataset/carobd.js';
 import { createRng, hashSeed, type Rng } from '../dataset/rng.js';
 import { regimeOf, type Frame } from '../features/frames.js';
 
-export const FAULT_TYPES = ['sensor_drift', 'stuck_sensor', 'overheating', 'lean_trims', 'weak_battery', 'noisy_signal'] as const;
+export const FAULT_TYPES = [
+  'sensor_drift',
+  'stuck_sensor',
+  'overheating',
+  'lean_trims',
+  'weak_battery',
+  'noisy_signal',
+] as const;
 export type FaultType = (typeof FAULT_TYPES)[number];
 
 export interface InjectedDrive {
@@ -39,7 +46,10 @@ const sensorDrift: Injector = (frames, onset, rng) => {
   afterOnset(frames, onset, (f, dt) => {
     f.v[S.map] = Math.round((f.v[S.map] as number) + offset * Math.min(1, dt / rampMs));
   });
-  return { signal: S.map, description: `MAP reading +${offset.toFixed(1)} kPa, ramped over ${(rampMs / 1000).toFixed(0)} s` };
+  return {
+    signal: S.map,
+    description: `MAP reading +${offset.toFixed(1)} kPa, ramped over ${(rampMs / 1000).toFixed(0)} s`,
+  };
 };
 
 /** A sensor that freezes on its last value (open circuit held by the ECU, seized sender). */

@@ -18,7 +18,6 @@ describe('regimes', () => {
     expect(regimeOf(frame(750, 0))).toBe('idle');
     expect(regimeOf(frame(1800, 45))).toBe('moving');
   });
-
 });
 
 describe('feature windows', () => {

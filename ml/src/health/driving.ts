@@ -38,7 +38,11 @@ export function analyzeDrivingFrames(frames: readonly Frame[]): DrivingReport {
   let runningMs = 0;
   let idleMs = 0;
   let distanceKm = 0;
-  const lastEvent: Record<DrivingEvent['kind'], number> = { harsh_acceleration: -Infinity, harsh_braking: -Infinity, over_rev: -Infinity };
+  const lastEvent: Record<DrivingEvent['kind'], number> = {
+    harsh_acceleration: -Infinity,
+    harsh_braking: -Infinity,
+    over_rev: -Infinity,
+  };
   let j = 0;
   for (let i = 1; i < frames.length; i++) {
     const f = frames[i] as Frame;
@@ -94,7 +98,10 @@ export function analyzeDrivingFrames(frames: readonly Frame[]): DrivingReport {
   const harsh = count('harsh_acceleration') + count('harsh_braking');
   // Penalties per hour of driving so a long trip is not punished for being long.
   const score = Math.round(
-    Math.max(0, Math.min(100, 100 - 4 * perHour(harsh) - 8 * perHour(count('over_rev')) - 40 * Math.max(0, idlingShare - 0.3))),
+    Math.max(
+      0,
+      Math.min(100, 100 - 4 * perHour(harsh) - 8 * perHour(count('over_rev')) - 40 * Math.max(0, idlingShare - 0.3)),
+    ),
   );
   const parts = [
     `${harsh} harsh acceleration/braking event(s)`,

@@ -81,7 +81,14 @@ function withStops(stops: number[]): (i: number) => number {
 describe('driving score', () => {
   it('gives a smooth half hour at 60 km/h 100 points, 30 km and no events', () => {
     const report = analyzeDrivingFrames(drive(HALF_HOUR, () => 60));
-    expect(report).toMatchObject({ score: 100, durationHours: 0.5, idlingShare: 0, harshAccelerations: 0, harshBrakings: 0, overRevs: 0 });
+    expect(report).toMatchObject({
+      score: 100,
+      durationHours: 0.5,
+      idlingShare: 0,
+      harshAccelerations: 0,
+      harshBrakings: 0,
+      overRevs: 0,
+    });
     expect(report.distanceKm).toBeCloseTo(30, 9);
     expect(report.events).toEqual([]);
   });
@@ -92,12 +99,20 @@ describe('driving score', () => {
     expect(report.harshAccelerations).toBe(0);
     expect(report.idlingShare).toBeLessThan(0.3);
     expect(report.score).toBe(76);
-    expect(report.events.map((e) => [e.kind, e.at])).toEqual([['harsh_braking', 601 * 500], ['harsh_braking', 1801 * 500], ['harsh_braking', 3001 * 500]]);
-    expect(report.events[0]!.explanation).toBe('Lost 20.0 km/h per second (harsh beyond 12.6); wears pads and discs, check following distance.');
+    expect(report.events.map((e) => [e.kind, e.at])).toEqual([
+      ['harsh_braking', 601 * 500],
+      ['harsh_braking', 1801 * 500],
+      ['harsh_braking', 3001 * 500],
+    ]);
+    expect(report.events[0]!.explanation).toBe(
+      'Lost 20.0 km/h per second (harsh beyond 12.6); wears pads and discs, check following distance.',
+    );
   });
 
   it('takes 8 points per over-rev per hour on top: 3 hard stops and 2 over-revs score 100 - 24 - 32 = 44', () => {
-    const report = analyzeDrivingFrames(drive(HALF_HOUR, withStops([600, 1800, 3000]), (i) => (i === 1200 || i === 2400 ? 5000 : 2000)));
+    const report = analyzeDrivingFrames(
+      drive(HALF_HOUR, withStops([600, 1800, 3000]), (i) => (i === 1200 || i === 2400 ? 5000 : 2000)),
+    );
     expect(report.overRevs).toBe(2);
     expect(report.harshBrakings).toBe(3);
     expect(report.score).toBe(44);
@@ -111,15 +126,29 @@ describe('driving score', () => {
   });
 
   it('takes 40 points per idling share above 30 %: 20 of 30 minutes idling score round(100 - 40 x (2/3 - 0.3)) = 85', () => {
-    const report = analyzeDrivingFrames(drive(HALF_HOUR, (i) => (i < 2400 ? 0 : 10), (i) => (i < 2400 ? 800 : 1500)));
+    const report = analyzeDrivingFrames(
+      drive(
+        HALF_HOUR,
+        (i) => (i < 2400 ? 0 : 10),
+        (i) => (i < 2400 ? 800 : 1500),
+      ),
+    );
     expect(report.idlingShare).toBeCloseTo(2 / 3, 9);
     expect(report.distanceKm).toBeCloseTo(10 * (1 / 6), 9);
     expect(report.score).toBe(85);
-    expect(report.explanation).toMatch(/^Score 85\/100 over 0\.50 h and 1\.7 km: 0 harsh acceleration\/braking event\(s\), 0 over-rev\(s\), 67 % of running time idling\. Long idling/);
+    expect(report.explanation).toMatch(
+      /^Score 85\/100 over 0\.50 h and 1\.7 km: 0 harsh acceleration\/braking event\(s\), 0 over-rev\(s\), 67 % of running time idling\. Long idling/,
+    );
   });
 
   it('ignores time with the engine off', () => {
-    const report = analyzeDrivingFrames(drive(HALF_HOUR, () => 0, () => 0));
+    const report = analyzeDrivingFrames(
+      drive(
+        HALF_HOUR,
+        () => 0,
+        () => 0,
+      ),
+    );
     expect(report).toMatchObject({ score: 100, durationHours: 0, idlingShare: 0, distanceKm: 0 });
   });
 });

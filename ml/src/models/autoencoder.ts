@@ -66,7 +66,10 @@ export async function trainAutoencoder(
   const hidden = options.hidden ?? [12, 5, 12];
   const mean = Array.from({ length: width }, (_, j) => train.reduce((s, x) => s + (x[j] as number), 0) / train.length);
   const std = Array.from({ length: width }, (_, j) =>
-    Math.max(MIN_STD, Math.sqrt(train.reduce((s, x) => s + ((x[j] as number) - (mean[j] as number)) ** 2, 0) / train.length)),
+    Math.max(
+      MIN_STD,
+      Math.sqrt(train.reduce((s, x) => s + ((x[j] as number) - (mean[j] as number)) ** 2, 0) / train.length),
+    ),
   );
   // Shuffle once with the seed, then fit without TF's own (Math.random based) shuffling.
   const order = createRng(options.seed).shuffle(train.map((_, i) => i));

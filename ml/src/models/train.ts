@@ -29,7 +29,10 @@ export async function trainModel(
   split: DriveSplit,
   options: TrainOptions & { version?: string },
 ): Promise<TrainedModel> {
-  const [train, validation] = await Promise.all([loadDrives(datasetDir, split.train), loadDrives(datasetDir, split.validation)]);
+  const [train, validation] = await Promise.all([
+    loadDrives(datasetDir, split.train),
+    loadDrives(datasetDir, split.validation),
+  ]);
   return trainOnDrives(train, validation, options);
 }
 

@@ -24,7 +24,11 @@ export function expectedMap(model: VirtualMapModel, means: Float64Array): number
 }
 
 /** Least squares by normal equations: 5 unknowns, a few thousand windows, no library needed. */
-export function fitVirtualMap(train: readonly Float64Array[], validation: readonly Float64Array[], margin = 1.5): VirtualMapModel {
+export function fitVirtualMap(
+  train: readonly Float64Array[],
+  validation: readonly Float64Array[],
+  margin = 1.5,
+): VirtualMapModel {
   const k = 5;
   const a = Array.from({ length: k }, () => new Array<number>(k).fill(0));
   const b = new Array<number>(k).fill(0);
@@ -41,7 +45,8 @@ export function fitVirtualMap(train: readonly Float64Array[], validation: readon
     const pivot = (a[i] as number[])[i] as number;
     for (let j = i + 1; j < k; j++) {
       const m = ((a[j] as number[])[i] as number) / pivot;
-      for (let c = i; c < k; c++) (a[j] as number[])[c] = ((a[j] as number[])[c] as number) - m * ((a[i] as number[])[c] as number);
+      for (let c = i; c < k; c++)
+        (a[j] as number[])[c] = ((a[j] as number[])[c] as number) - m * ((a[i] as number[])[c] as number);
       b[j] = (b[j] as number) - m * (b[i] as number);
     }
   }
@@ -52,7 +57,9 @@ export function fitVirtualMap(train: readonly Float64Array[], validation: readon
     weights[i] = s / ((a[i] as number[])[i] as number);
   }
   const model: VirtualMapModel = { weights, low: 0, high: 0 };
-  const residuals = (validation.length > 0 ? validation : train).map((f) => (f[S.map] as number) - expectedMap(model, f));
+  const residuals = (validation.length > 0 ? validation : train).map(
+    (f) => (f[S.map] as number) - expectedMap(model, f),
+  );
   // Symmetric band: a sensor can drift either way, and the larger healthy excursion sets the width.
   const width = Math.max(...residuals.map(Math.abs)) * margin;
   return { weights, low: -width, high: width };

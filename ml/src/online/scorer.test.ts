@@ -38,8 +38,14 @@ describe('online scorer', () => {
 
   it('keeps vehicles apart', () => {
     const scorer = createOnlineScorer();
-    scorer.push('car-1', idle(0, 60, () => 112));
-    const other = scorer.push('car-2', idle(0, 60, () => 89));
+    scorer.push(
+      'car-1',
+      idle(0, 60, () => 112),
+    );
+    const other = scorer.push(
+      'car-2',
+      idle(0, 60, () => 89),
+    );
     expect(other).toEqual([]);
     expect(scorer.vehicles()).toBe(2);
   });
@@ -56,9 +62,15 @@ describe('online scorer', () => {
   it('forgets vehicles that went quiet, bounding memory', () => {
     let clock = 0;
     const scorer = createOnlineScorer({ now: () => clock, idleEvictMs: 1000 });
-    scorer.push('car-1', idle(0, 5, () => 88));
+    scorer.push(
+      'car-1',
+      idle(0, 5, () => 88),
+    );
     clock = 120_000;
-    scorer.push('car-2', idle(0, 5, () => 88));
+    scorer.push(
+      'car-2',
+      idle(0, 5, () => 88),
+    );
     expect(scorer.vehicles()).toBe(1);
   });
 });

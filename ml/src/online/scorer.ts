@@ -36,7 +36,14 @@ export interface OnlineScorer {
   vehicles(): number;
 }
 
-export const RULE_CHECKS: readonly HealthCheck[] = [checkBattery, checkCooling, checkFuelTrim, checkCatalyst, checkSensors, checkMapConsistency];
+export const RULE_CHECKS: readonly HealthCheck[] = [
+  checkBattery,
+  checkCooling,
+  checkFuelTrim,
+  checkCatalyst,
+  checkSensors,
+  checkMapConsistency,
+];
 
 interface VehicleState {
   last: Float64Array;

@@ -21,7 +21,10 @@ describe('model registry', () => {
     expect(await getLiveModel(dir)).toBeNull();
     const a = await registerModel({ model: { ...RULES_ONLY_MODEL, version: 'a' }, seed: 1, trainingData: split }, dir);
     const metrics = { minF1: 0.95, falseAlarmsPer100h: 0, perFault: [], evaluatedAt: '2025-01-01T00:00:00Z', seed: 2 };
-    const b = await registerModel({ model: { ...RULES_ONLY_MODEL, version: 'b' }, seed: 2, trainingData: split, metrics }, dir);
+    const b = await registerModel(
+      { model: { ...RULES_ONLY_MODEL, version: 'b' }, seed: 2, trainingData: split, metrics },
+      dir,
+    );
     expect((await listModels(dir)).map((m) => [m.version, m.live])).toEqual([
       ['a', false],
       ['b', false],

@@ -45,7 +45,10 @@ async function readIndex(dir: string): Promise<RegistryFile> {
 /** Write-then-rename so a crash never leaves a half-written registry behind. */
 async function writeJson(file: string, value: unknown): Promise<void> {
   const tmp = `${file}.${process.pid}.${randomUUID()}.tmp`;
-  await writeFile(tmp, JSON.stringify(value, (_k, v: unknown) => (v === Infinity ? 'Infinity' : v)));
+  await writeFile(
+    tmp,
+    JSON.stringify(value, (_k, v: unknown) => (v === Infinity ? 'Infinity' : v)),
+  );
   await rename(tmp, file);
 }
 
@@ -102,18 +105,27 @@ export async function loadModel(id: string, dir = DEFAULT_REGISTRY_DIR): Promise
   ) as ClutchModel;
 }
 
-export async function getLiveModel(dir = DEFAULT_REGISTRY_DIR): Promise<{ entry: RegistryEntry; model: ClutchModel } | null> {
+export async function getLiveModel(
+  dir = DEFAULT_REGISTRY_DIR,
+): Promise<{ entry: RegistryEntry; model: ClutchModel } | null> {
   const entry = (await readIndex(dir)).models.find((m) => m.live);
   return entry ? { entry, model: await loadModel(entry.id, dir) } : null;
 }
 
-export async function modelPerformance(id: string, dir = DEFAULT_REGISTRY_DIR): Promise<{ id: string; version: string; metrics: ModelMetrics | null }> {
+export async function modelPerformance(
+  id: string,
+  dir = DEFAULT_REGISTRY_DIR,
+): Promise<{ id: string; version: string; metrics: ModelMetrics | null }> {
   const entry = (await readIndex(dir)).models.find((m) => m.id === id);
   if (!entry) throw notFound(id);
   return { id: entry.id, version: entry.version, metrics: entry.metrics };
 }
 
-export async function setMetrics(id: string, metrics: ModelMetrics, dir = DEFAULT_REGISTRY_DIR): Promise<RegistryEntry> {
+export async function setMetrics(
+  id: string,
+  metrics: ModelMetrics,
+  dir = DEFAULT_REGISTRY_DIR,
+): Promise<RegistryEntry> {
   const index = await readIndex(dir);
   const entry = index.models.find((m) => m.id === id);
   if (!entry) throw notFound(id);

@@ -17,7 +17,13 @@ export function metricsFrom(report: EvaluationReport): ModelMetrics {
   return {
     minF1: ours.minF1,
     falseAlarmsPer100h: ours.falseAlarmsPer100h,
-    perFault: ours.perFault.map(({ fault, precision, recall, f1, medianDelayS }) => ({ fault, precision, recall, f1, medianDelayS })),
+    perFault: ours.perFault.map(({ fault, precision, recall, f1, medianDelayS }) => ({
+      fault,
+      precision,
+      recall,
+      f1,
+      medianDelayS,
+    })),
     evaluatedAt: new Date().toISOString(),
     seed: report.seed,
   };
@@ -29,7 +35,12 @@ export function metricsFrom(report: EvaluationReport): ModelMetrics {
  */
 export async function retrain(options: RetrainOptions): Promise<{ entry: RegistryEntry; report: EvaluationReport }> {
   const seed = options.seed ?? 7;
-  const report = await runEvaluation({ datasetDir: options.datasetDir, seed, epochs: options.epochs, log: options.log });
+  const report = await runEvaluation({
+    datasetDir: options.datasetDir,
+    seed,
+    epochs: options.epochs,
+    log: options.log,
+  });
   report.model.version = `${options.fromId ? `${options.fromId}>` : ''}ae-seed${seed}-${new Date().toISOString().slice(0, 10)}`;
   const entry = await registerModel(
     { model: report.model, seed, trainingData: report.split, metrics: metricsFrom(report) },

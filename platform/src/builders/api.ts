@@ -1,4 +1,11 @@
-import { startApiServer, type ApiServer, type ApiServerOptions, type CommandSender, type DeadLetterReplayer, type HealthCheck } from '@clutch/api';
+import {
+  startApiServer,
+  type ApiServer,
+  type ApiServerOptions,
+  type CommandSender,
+  type DeadLetterReplayer,
+  type HealthCheck,
+} from '@clutch/api';
 import type { LiveEventBus } from '@clutch/contracts';
 import type { Database } from '@clutch/db';
 import type { JobQueue } from '@clutch/jobs';
@@ -20,15 +27,28 @@ export interface ApiParts {
 }
 
 /** The HTTP API, dashboard files and Socket.io gateway with the settings of `config`. */
-export async function startPlatformApi(db: Database, bus: LiveEventBus, config: PlatformConfig, logger: Logger, parts: ApiParts): Promise<ApiServer> {
+export async function startPlatformApi(
+  db: Database,
+  bus: LiveEventBus,
+  config: PlatformConfig,
+  logger: Logger,
+  parts: ApiParts,
+): Promise<ApiServer> {
   // `jobs` goes in through the options object (not a literal) so this compiles whether or not the
   // API's deps declare it yet; an API that ignores it runs retrains in its own process.
   const options: ApiServerOptions & { jobs?: JobQueue } = {
-    db, bus, webRoot, port: config.httpPort, host: config.host, logger,
-    requireAuth: config.requireAuth, modelsDir: config.modelsDir,
+    db,
+    bus,
+    webRoot,
+    port: config.httpPort,
+    host: config.host,
+    logger,
+    requireAuth: config.requireAuth,
+    modelsDir: config.modelsDir,
     allowedHosts: config.allowedHosts,
     rateLimit: parts.rateLimitRedis ? { ...config.rateLimit, redis: parts.rateLimitRedis } : config.rateLimit,
-    trustProxy: config.trustProxy, connections: { maxConnections: config.maxConnections },
+    trustProxy: config.trustProxy,
+    connections: { maxConnections: config.maxConnections },
     ...(config.adminToken ? { adminToken: config.adminToken } : {}),
     ...(config.datasetsDir ? { datasetsDir: config.datasetsDir } : {}),
     ...(parts.commands ? { commands: parts.commands } : {}),

@@ -18,7 +18,10 @@ export async function startPlatformBroker(
 ): Promise<RunningBroker> {
   return startBroker({
     durableHandoff: options.handoff,
-    host: config.host, mqttPort: config.mqttPort, wsPort: config.mqttWsPort, ...(config.tls ? { tls: brokerTls(config.tls)! } : {}),
+    host: config.host,
+    mqttPort: config.mqttPort,
+    wsPort: config.mqttWsPort,
+    ...(config.tls ? { tls: brokerTls(config.tls)! } : {}),
     ...(options.redisUrl ? { redisUrl: options.redisUrl } : {}),
     logger,
     policy: tenantPolicy({ db, allowAnonymous: config.allowAnonymous, adminPassword: config.adminPassword }),

@@ -13,7 +13,14 @@ export function inProcessCommandSender(broker: RunningBroker): CommandSender {
     send: (target, request) =>
       new Promise<void>((resolve, reject) =>
         broker.aedes.publish(
-          { cmd: 'publish', topic: commandTopic(target, request.id), payload: Buffer.from(JSON.stringify(request)), qos: 1, retain: false, dup: false },
+          {
+            cmd: 'publish',
+            topic: commandTopic(target, request.id),
+            payload: Buffer.from(JSON.stringify(request)),
+            qos: 1,
+            retain: false,
+            dup: false,
+          },
           (err) => (err ? reject(err) : resolve()),
         ),
       ),
@@ -24,11 +31,18 @@ export function inProcessCommandSender(broker: RunningBroker): CommandSender {
  * Downlink through any broker of the cluster, as the MQTT admin (a scaled-out API process has no
  * broker of its own). Undefined without a broker URL and admin password: command routes answer 503.
  */
-export async function connectCommandSender(options: { brokerUrl: string | undefined; adminPassword: string | undefined }): Promise<{ sender: CommandSender; close(): Promise<void> } | undefined> {
+export async function connectCommandSender(options: {
+  brokerUrl: string | undefined;
+  adminPassword: string | undefined;
+}): Promise<{ sender: CommandSender; close(): Promise<void> } | undefined> {
   if (!options.brokerUrl || !options.adminPassword) return undefined;
   // Unique per connection: two API processes (or two in one test) with one id would take turns kicking each other off.
   const clientId = `admin-api-${process.pid}-${randomBytes(4).toString('hex')}`;
-  const client = await mqtt.connectAsync(options.brokerUrl, { clientId, username: 'admin', password: options.adminPassword });
+  const client = await mqtt.connectAsync(options.brokerUrl, {
+    clientId,
+    username: 'admin',
+    password: options.adminPassword,
+  });
   return {
     sender: {
       send: async (target, request) => {

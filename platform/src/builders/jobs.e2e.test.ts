@@ -24,18 +24,32 @@ describe('durable background work: crons and AI retrains on the job queue', () =
   let config: PlatformConfig;
   let jobs: RunningJobs | undefined;
   let api: ApiServer | undefined;
-  const call = async (method: string, url: string, body?: unknown): Promise<{ status: number; body: Record<string, unknown>; location: string | null }> => {
+  const call = async (
+    method: string,
+    url: string,
+    body?: unknown,
+  ): Promise<{ status: number; body: Record<string, unknown>; location: string | null }> => {
     const res = await fetch(api!.url + url, {
-      method, headers: { authorization: `Bearer ${ADMIN}`, ...(body ? { 'content-type': 'application/json' } : {}) }, ...(body ? { body: JSON.stringify(body) } : {}),
+      method,
+      headers: { authorization: `Bearer ${ADMIN}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+      ...(body ? { body: JSON.stringify(body) } : {}),
     });
-    return { status: res.status, body: (await res.json()) as Record<string, unknown>, location: res.headers.get('location') };
+    return {
+      status: res.status,
+      body: (await res.json()) as Record<string, unknown>,
+      location: res.headers.get('location'),
+    };
   };
   const startApi = async (queue: RunningJobs): Promise<ApiServer> =>
     startPlatformApi(db, createInProcessBus(), config, logger, { jobs: queue.queue, health: async () => ({}) });
 
   beforeAll(async () => {
     modelsDir = await mkdtemp(path.join(os.tmpdir(), 'clutch-jobs-models-'));
-    config = loadConfig(['--port', '0', '--require-auth'], { CLUTCH_MODELS_DIR: modelsDir, CLUTCH_ADMIN_TOKEN: ADMIN }, process.cwd());
+    config = loadConfig(
+      ['--port', '0', '--require-auth'],
+      { CLUTCH_MODELS_DIR: modelsDir, CLUTCH_ADMIN_TOKEN: ADMIN },
+      process.cwd(),
+    );
     db = await openTestDatabase('pglite');
     jobs = await startJobs(db, config, logger, { workers: true, pollingIntervalSeconds: 0.5 });
   });
@@ -49,40 +63,59 @@ describe('durable background work: crons and AI retrains on the job queue', () =
 
   it('schedules the idempotency purge and the outbox prune, cluster-wide', async () => {
     const schedules = await jobs!.queue.schedules();
-    expect(schedules.map((s) => [s.name, s.cron]).sort()).toEqual([
-      [CRONS.idempotencyPurge.queue, CRONS.idempotencyPurge.cron],
-      [CRONS.outboxPrune.queue, CRONS.outboxPrune.cron],
-    ].sort());
+    expect(schedules.map((s) => [s.name, s.cron]).sort()).toEqual(
+      [
+        [CRONS.idempotencyPurge.queue, CRONS.idempotencyPurge.cron],
+        [CRONS.outboxPrune.queue, CRONS.outboxPrune.cron],
+      ].sort(),
+    );
   });
 
-  it.skipIf(!hasCarObd)('runs a retrain requested over HTTP on a job worker; the job outlives the API process', async () => {
-    const base = await registerModel({ model: RULES_ONLY_MODEL, seed: 1, trainingData: { train: [], validation: [], test: [] } }, modelsDir);
-    api = await startApi(jobs!);
-    const started = await call('POST', `/api/ai/models/${base.id}/retrain`, { seed: 3, epochs: 1 });
-    expect(started.status).toBe(202);
-    const jobId = started.body.id as string;
-    expect(started.location).toBe(`/api/ai/jobs/${jobId}`);
-    expect(started.body).toMatchObject({ kind: 'retrain', subject: base.id, status: 'running', result: null });
-    // Stored with its queue job, not in the API's memory.
-    expect((await db.query(`SELECT subject FROM ai_jobs WHERE id = $1`, [jobId])).rows).toEqual([{ subject: base.id }]);
-    expect((await call('POST', `/api/ai/models/${base.id}/retrain`)).body).toMatchObject({ code: 'RETRAIN_RUNNING', jobId });
+  it.skipIf(!hasCarObd)(
+    'runs a retrain requested over HTTP on a job worker; the job outlives the API process',
+    async () => {
+      const base = await registerModel(
+        { model: RULES_ONLY_MODEL, seed: 1, trainingData: { train: [], validation: [], test: [] } },
+        modelsDir,
+      );
+      api = await startApi(jobs!);
+      const started = await call('POST', `/api/ai/models/${base.id}/retrain`, { seed: 3, epochs: 1 });
+      expect(started.status).toBe(202);
+      const jobId = started.body.id as string;
+      expect(started.location).toBe(`/api/ai/jobs/${jobId}`);
+      expect(started.body).toMatchObject({ kind: 'retrain', subject: base.id, status: 'running', result: null });
+      // Stored with its queue job, not in the API's memory.
+      expect((await db.query(`SELECT subject FROM ai_jobs WHERE id = $1`, [jobId])).rows).toEqual([
+        { subject: base.id },
+      ]);
+      expect((await call('POST', `/api/ai/models/${base.id}/retrain`)).body).toMatchObject({
+        code: 'RETRAIN_RUNNING',
+        jobId,
+      });
 
-    // A new API process (here: a fresh server and queue handle) still answers for the job.
-    await api.close();
-    const enqueueOnly = await startJobs(db, config, logger, { workers: false });
-    try {
-      api = await startApi(enqueueOnly);
-      await expect.poll(async () => (await call('GET', `/api/ai/jobs/${jobId}`)).body.status, { timeout: 60_000, interval: 250 }).not.toBe('running');
-      const job = (await call('GET', `/api/ai/jobs/${jobId}`)).body;
-      expect(job).toMatchObject({ status: 'succeeded', error: null });
-      expect((job.progress as string[]).join('\n')).toMatch(/seed 3/);
-      const result = job.result as { modelId: string; version: string };
-      expect(result.version).toMatch(new RegExp(`^${base.id}>ae-seed3-`));
-      expect((await listModels(modelsDir)).find((m) => m.id === result.modelId)?.live).toBe(false);
-    } finally {
+      // A new API process (here: a fresh server and queue handle) still answers for the job.
       await api.close();
-      api = undefined;
-      await enqueueOnly.stop();
-    }
-  }, 90_000);
+      const enqueueOnly = await startJobs(db, config, logger, { workers: false });
+      try {
+        api = await startApi(enqueueOnly);
+        await expect
+          .poll(async () => (await call('GET', `/api/ai/jobs/${jobId}`)).body.status, {
+            timeout: 60_000,
+            interval: 250,
+          })
+          .not.toBe('running');
+        const job = (await call('GET', `/api/ai/jobs/${jobId}`)).body;
+        expect(job).toMatchObject({ status: 'succeeded', error: null });
+        expect((job.progress as string[]).join('\n')).toMatch(/seed 3/);
+        const result = job.result as { modelId: string; version: string };
+        expect(result.version).toMatch(new RegExp(`^${base.id}>ae-seed3-`));
+        expect((await listModels(modelsDir)).find((m) => m.id === result.modelId)?.live).toBe(false);
+      } finally {
+        await api.close();
+        api = undefined;
+        await enqueueOnly.stop();
+      }
+    },
+    90_000,
+  );
 });

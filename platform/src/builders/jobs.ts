@@ -1,4 +1,10 @@
-import { AI_RETRAIN_QUEUE, AI_RETRAIN_SETTINGS, defineAiRetrainWorker, purgeIdempotencyKeys, retrainWith } from '@clutch/api';
+import {
+  AI_RETRAIN_QUEUE,
+  AI_RETRAIN_SETTINGS,
+  defineAiRetrainWorker,
+  purgeIdempotencyKeys,
+  retrainWith,
+} from '@clutch/api';
 import type { Database } from '@clutch/db';
 import { datasetsDir } from '@clutch/firmware-profiles';
 import { createJobQueue, pruneDeliveredEvents, type JobQueue } from '@clutch/jobs';
@@ -42,7 +48,8 @@ export async function startJobs(
 ): Promise<RunningJobs> {
   const log = logger.child({ component: 'jobs' });
   const queue = createJobQueue({
-    db, url: config.databaseUrl,
+    db,
+    url: config.databaseUrl,
     ...(options.pollingIntervalSeconds !== undefined ? { pollingIntervalSeconds: options.pollingIntervalSeconds } : {}),
     onError: (err) => log.warn({ err: err.message }, 'job queue maintenance failed; retrying'),
   });
@@ -54,7 +61,8 @@ export async function startJobs(
       return { queue, stop };
     }
     await defineAiRetrainWorker(queue, {
-      db, logger: log,
+      db,
+      logger: log,
       run: retrainWith({ modelsDir: config.modelsDir, datasetsDir: config.datasetsDir ?? datasetsDir() }),
     });
     await queue.define(CRONS.idempotencyPurge.queue, async () => {

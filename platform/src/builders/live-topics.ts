@@ -32,7 +32,8 @@ export function liveEventOf(event: OutboxEvent): LiveEvent | null {
   const payload = event.payload;
   if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) return null;
   const fields = payload as Record<string, unknown>;
-  const needs = type === 'api-key-revoked' ? ['keyId'] : type === 'device-revoked' ? ['vehicleId', 'deviceId'] : ['vehicleId'];
+  const needs =
+    type === 'api-key-revoked' ? ['keyId'] : type === 'device-revoked' ? ['vehicleId', 'deviceId'] : ['vehicleId'];
   if (!needs.every((key) => typeof fields[key] === 'string')) return null;
   return { ...fields, type, tenantId: event.tenantId } as LiveEvent;
 }

@@ -29,11 +29,19 @@ describe('the outbox relay onto the live-event bus', () => {
     await db.withTenant('acme', async (tx) => {
       await appendEvent(tx, { tenantId: 'acme', topic: 'booking.confirmed', payload: { bookingId: 'b1' } });
       // A payload naming another tenant does not move the event there.
-      await appendEvent(tx, { tenantId: 'acme', topic: 'vehicle.command', payload: { tenantId: 'globex', vehicleId, commandId: 'c1', status: 'delivered' } });
+      await appendEvent(tx, {
+        tenantId: 'acme',
+        topic: 'vehicle.command',
+        payload: { tenantId: 'globex', vehicleId, commandId: 'c1', status: 'delivered' },
+      });
       await appendEvent(tx, { tenantId: 'acme', topic: 'vehicle.readings', payload: { vehicleId, readings: [] } });
       await appendEvent(tx, { tenantId: 'acme', topic: 'vehicle.alert', payload: { note: 'no vehicle id' } });
     });
-    await expect.poll(async () => (await db.query(`SELECT count(*)::int AS n FROM outbox_events WHERE delivered_at IS NULL`)).rows[0]).toEqual({ n: 0 });
+    await expect
+      .poll(
+        async () => (await db.query(`SELECT count(*)::int AS n FROM outbox_events WHERE delivered_at IS NULL`)).rows[0],
+      )
+      .toEqual({ n: 0 });
     expect(seen).toEqual([{ type: 'command', tenantId: 'acme', vehicleId, commandId: 'c1', status: 'delivered' }]);
   });
 });

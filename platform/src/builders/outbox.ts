@@ -16,7 +16,8 @@ export function liveBusSink(bus: LiveEventBus, logger?: Logger): OutboxSink {
     async deliver(event) {
       const live = liveEventOf(event);
       if (live) bus.publish(live);
-      else if (event.topic.startsWith('vehicle.')) logger?.debug({ id: event.id, topic: event.topic }, 'outbox event not relayed live');
+      else if (event.topic.startsWith('vehicle.'))
+        logger?.debug({ id: event.id, topic: event.topic }, 'outbox event not relayed live');
     },
   };
 }
@@ -39,9 +40,15 @@ export async function startOutbox(
 ): Promise<RunningOutbox> {
   const log = logger.child({ component: 'outbox' });
   const relay = await startOutboxRelay({
-    db, sinks, listen: listenerFor(db, config.databaseUrl),
+    db,
+    sinks,
+    listen: listenerFor(db, config.databaseUrl),
     ...(options.pollMs !== undefined ? { pollMs: options.pollMs } : {}),
-    onError: (err, ctx) => log.warn({ err: (err as Error)?.message, sink: ctx.sink, event: ctx.event?.id }, 'outbox delivery failed; retrying'),
+    onError: (err, ctx) =>
+      log.warn(
+        { err: (err as Error)?.message, sink: ctx.sink, event: ctx.event?.id },
+        'outbox delivery failed; retrying',
+      ),
   });
   return { relay, stop: () => relay.stop({ timeoutMs: 5000 }) };
 }

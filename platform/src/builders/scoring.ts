@@ -25,12 +25,18 @@ export const HEALTH_CHECKS_ONLY = 'health-checks';
  * watchMs (deployed through the API or the ml CLI, from any process sharing modelsDir). An unreadable
  * registry keeps the model in use.
  */
-export async function startScoring(options: { modelsDir: string; watchMs: number }, logger: Logger): Promise<RunningScoring> {
+export async function startScoring(
+  options: { modelsDir: string; watchMs: number },
+  logger: Logger,
+): Promise<RunningScoring> {
   const live = await getLiveModel(options.modelsDir).catch((err: Error) => {
     logger.warn({ err: err.message }, 'model registry unreadable; scoring with the health checks only');
     return null;
   });
-  const slot: ScorerSlot = { scorer: createOnlineScorer(live ? { model: live.model } : {}), modelVersion: live?.entry.version ?? HEALTH_CHECKS_ONLY };
+  const slot: ScorerSlot = {
+    scorer: createOnlineScorer(live ? { model: live.model } : {}),
+    modelVersion: live?.entry.version ?? HEALTH_CHECKS_ONLY,
+  };
 
   let reading: Promise<void> | undefined;
   const refresh = (): Promise<void> =>

@@ -7,18 +7,44 @@ import { ConfigError, loadConfig } from './config.js';
 describe('npm start configuration', () => {
   it('uses embedded defaults when nothing is set', () => {
     const c = loadConfig([], {}, '/srv/clutch');
-    expect(c).toMatchObject({ role: 'all', httpPort: 3000, mqttPort: 1883, vehicles: 3, databaseUrl: undefined, dataDir: '/srv/clutch/data/pglite', allowAnonymous: false });
+    expect(c).toMatchObject({
+      role: 'all',
+      httpPort: 3000,
+      mqttPort: 1883,
+      vehicles: 3,
+      databaseUrl: undefined,
+      dataDir: '/srv/clutch/data/pglite',
+      allowAnonymous: false,
+    });
   });
 
   it('lets flags override the environment', () => {
-    const c = loadConfig(['--vehicles', '7', '--port=8080', '--allow-anonymous'], { CLUTCH_VEHICLES: '2', PORT: '9000' }, '/x');
+    const c = loadConfig(
+      ['--vehicles', '7', '--port=8080', '--allow-anonymous'],
+      { CLUTCH_VEHICLES: '2', PORT: '9000' },
+      '/x',
+    );
     expect(c).toMatchObject({ vehicles: 7, httpPort: 8080, allowAnonymous: true });
   });
 
   it('reads the HTTP hardening settings, with defaults that never bother the dashboard', () => {
-    expect(loadConfig([], {}, '/x')).toMatchObject({ allowedHosts: [], rateLimit: { enabled: true, perPrincipal: 600, perIp: 1200 }, maxConnections: 10_000, trustProxy: false });
-    const c = loadConfig(['--allowed-hosts', 'clutch.example, fleet.example:8443', '--rate-limit=50', '--no-rate-limit', '--trust-proxy'], { CLUTCH_RATE_LIMIT_IP: '99', CLUTCH_MAX_CONNECTIONS: '500' }, '/x');
-    expect(c).toMatchObject({ allowedHosts: ['clutch.example', 'fleet.example:8443'], rateLimit: { enabled: false, perPrincipal: 50, perIp: 99 }, maxConnections: 500, trustProxy: true });
+    expect(loadConfig([], {}, '/x')).toMatchObject({
+      allowedHosts: [],
+      rateLimit: { enabled: true, perPrincipal: 600, perIp: 1200 },
+      maxConnections: 10_000,
+      trustProxy: false,
+    });
+    const c = loadConfig(
+      ['--allowed-hosts', 'clutch.example, fleet.example:8443', '--rate-limit=50', '--no-rate-limit', '--trust-proxy'],
+      { CLUTCH_RATE_LIMIT_IP: '99', CLUTCH_MAX_CONNECTIONS: '500' },
+      '/x',
+    );
+    expect(c).toMatchObject({
+      allowedHosts: ['clutch.example', 'fleet.example:8443'],
+      rateLimit: { enabled: false, perPrincipal: 50, perIp: 99 },
+      maxConnections: 500,
+      trustProxy: true,
+    });
   });
 
   it.each([
@@ -35,7 +61,9 @@ describe('npm start configuration', () => {
 
   it('matches every service of docker-compose.yml (the production shape)', () => {
     const composeFile = fileURLToPath(new URL('../../../docker-compose.yml', import.meta.url));
-    const compose = parse(readFileSync(composeFile, 'utf8'), { merge: true }) as { services: Record<string, { command?: string[]; environment?: Record<string, string> }> };
+    const compose = parse(readFileSync(composeFile, 'utf8'), { merge: true }) as {
+      services: Record<string, { command?: string[]; environment?: Record<string, string> }>;
+    };
     const roles: string[] = [];
     for (const [name, service] of Object.entries(compose.services)) {
       if (!service.command?.[1]?.endsWith('main.js')) continue;

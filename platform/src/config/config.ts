@@ -62,23 +62,43 @@ export class ConfigError extends Error {}
 function intValue(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {
   if (raw === undefined || raw === '') return fallback;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(`${name} must be an integer in ${min}..${max}, got ${JSON.stringify(raw)}`);
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw new ConfigError(`${name} must be an integer in ${min}..${max}, got ${JSON.stringify(raw)}`);
   return n;
 }
 
 const FLAGS: Record<string, string> = {
-  '--port': 'PORT', '--mqtt-port': 'MQTT_PORT', '--mqtt-ws-port': 'MQTT_WS_PORT', '--host': 'HOST',
-  '--database-url': 'DATABASE_URL', '--data-dir': 'CLUTCH_DATA_DIR', '--vehicles': 'CLUTCH_VEHICLES',
-  '--elm327': 'CLUTCH_ELM327', '--baud': 'CLUTCH_ELM327_BAUD', '--datasets-dir': 'CLUTCH_DATASETS_DIR',
-  '--row-ms': 'CLUTCH_ROW_MS', '--log-level': 'LOG_LEVEL', '--role': 'CLUTCH_ROLE', '--redis-url': 'REDIS_URL',
-  '--broker-url': 'CLUTCH_BROKER_URL', '--models-dir': 'CLUTCH_MODELS_DIR',
-  '--mqtt-tls-port': 'MQTT_TLS_PORT', '--tls-key': 'CLUTCH_TLS_KEY', '--tls-cert': 'CLUTCH_TLS_CERT', '--tls-ca': 'CLUTCH_TLS_CA',
-  '--allowed-hosts': 'CLUTCH_ALLOWED_HOSTS', '--rate-limit': 'CLUTCH_RATE_LIMIT', '--rate-limit-ip': 'CLUTCH_RATE_LIMIT_IP',
+  '--port': 'PORT',
+  '--mqtt-port': 'MQTT_PORT',
+  '--mqtt-ws-port': 'MQTT_WS_PORT',
+  '--host': 'HOST',
+  '--database-url': 'DATABASE_URL',
+  '--data-dir': 'CLUTCH_DATA_DIR',
+  '--vehicles': 'CLUTCH_VEHICLES',
+  '--elm327': 'CLUTCH_ELM327',
+  '--baud': 'CLUTCH_ELM327_BAUD',
+  '--datasets-dir': 'CLUTCH_DATASETS_DIR',
+  '--row-ms': 'CLUTCH_ROW_MS',
+  '--log-level': 'LOG_LEVEL',
+  '--role': 'CLUTCH_ROLE',
+  '--redis-url': 'REDIS_URL',
+  '--broker-url': 'CLUTCH_BROKER_URL',
+  '--models-dir': 'CLUTCH_MODELS_DIR',
+  '--mqtt-tls-port': 'MQTT_TLS_PORT',
+  '--tls-key': 'CLUTCH_TLS_KEY',
+  '--tls-cert': 'CLUTCH_TLS_CERT',
+  '--tls-ca': 'CLUTCH_TLS_CA',
+  '--allowed-hosts': 'CLUTCH_ALLOWED_HOSTS',
+  '--rate-limit': 'CLUTCH_RATE_LIMIT',
+  '--rate-limit-ip': 'CLUTCH_RATE_LIMIT_IP',
   '--max-connections': 'CLUTCH_MAX_CONNECTIONS',
 };
 const ROLES = ['all', 'broker', 'ingest', 'api'] as const;
 const SWITCHES: Record<string, string> = {
-  '--allow-anonymous': 'CLUTCH_ALLOW_ANONYMOUS', '--require-auth': 'CLUTCH_REQUIRE_AUTH', '--no-rate-limit': 'CLUTCH_NO_RATE_LIMIT', '--trust-proxy': 'CLUTCH_TRUST_PROXY',
+  '--allow-anonymous': 'CLUTCH_ALLOW_ANONYMOUS',
+  '--require-auth': 'CLUTCH_REQUIRE_AUTH',
+  '--no-rate-limit': 'CLUTCH_NO_RATE_LIMIT',
+  '--trust-proxy': 'CLUTCH_TRUST_PROXY',
 };
 
 export const USAGE = `Usage: npm start -- [options]
@@ -108,7 +128,10 @@ Every option has an environment variable too; see docs/configuration.md.`;
 function tlsValue(merged: Record<string, string | undefined>, cwd: string): PlatformConfig['tls'] {
   if (!merged.MQTT_TLS_PORT) return undefined;
   const port = intValue('--mqtt-tls-port', merged.MQTT_TLS_PORT, 8883, 0, 65535);
-  if (!merged.CLUTCH_TLS_KEY || !merged.CLUTCH_TLS_CERT) throw new ConfigError('--mqtt-tls-port needs --tls-key and --tls-cert (clutch-broker dev-ca makes development ones)');
+  if (!merged.CLUTCH_TLS_KEY || !merged.CLUTCH_TLS_CERT)
+    throw new ConfigError(
+      '--mqtt-tls-port needs --tls-key and --tls-cert (clutch-broker dev-ca makes development ones)',
+    );
   return {
     port,
     keyFile: resolve(cwd, merged.CLUTCH_TLS_KEY),
@@ -119,7 +142,8 @@ function tlsValue(merged: Record<string, string | undefined>, cwd: string): Plat
 
 function roleValue(raw: string | undefined): PlatformConfig['role'] {
   if (raw === undefined || raw === '') return 'all';
-  if (!(ROLES as readonly string[]).includes(raw)) throw new ConfigError(`--role must be one of ${ROLES.join(', ')}, got ${JSON.stringify(raw)}`);
+  if (!(ROLES as readonly string[]).includes(raw))
+    throw new ConfigError(`--role must be one of ${ROLES.join(', ')}, got ${JSON.stringify(raw)}`);
   return raw as PlatformConfig['role'];
 }
 
@@ -127,7 +151,9 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv, cwd:
   const merged: Record<string, string | undefined> = { ...env };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
-    const [flag, inline] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
+    const [flag, inline] = arg.includes('=')
+      ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)]
+      : [arg, undefined];
     if (SWITCHES[arg]) {
       merged[SWITCHES[arg]] = '1';
       continue;
@@ -161,7 +187,10 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv, cwd:
     redisUrl: merged.REDIS_URL || undefined,
     brokerUrl: merged.CLUTCH_BROKER_URL || undefined,
     requireAuth: merged.CLUTCH_REQUIRE_AUTH === '1' || merged.CLUTCH_REQUIRE_AUTH === 'true',
-    allowedHosts: (merged.CLUTCH_ALLOWED_HOSTS ?? '').split(',').map((h) => h.trim()).filter((h) => h !== ''),
+    allowedHosts: (merged.CLUTCH_ALLOWED_HOSTS ?? '')
+      .split(',')
+      .map((h) => h.trim())
+      .filter((h) => h !== ''),
     rateLimit: {
       enabled: !(merged.CLUTCH_NO_RATE_LIMIT === '1' || merged.CLUTCH_NO_RATE_LIMIT === 'true'),
       perPrincipal: intValue('--rate-limit', merged.CLUTCH_RATE_LIMIT, 600, 1, 1_000_000),

@@ -1,5 +1,11 @@
 import type { Database } from '@clutch/db';
-import { ensureTenant, issueDeviceCredential, provisionDevice, type DeviceLogin, type VehicleDetails } from '@clutch/identity';
+import {
+  ensureTenant,
+  issueDeviceCredential,
+  provisionDevice,
+  type DeviceLogin,
+  type VehicleDetails,
+} from '@clutch/identity';
 
 export interface ProvisionedDevice {
   tenantId: string;
@@ -17,7 +23,10 @@ export async function ensureDevice(
   device: { tenantId: string; tenantName: string; deviceId: string; vehicle: VehicleDetails },
 ): Promise<ProvisionedDevice & { login: DeviceLogin }> {
   await ensureTenant(db, device.tenantId, device.tenantName);
-  const existing = await db.query<{ vehicle_id: string }>('SELECT vehicle_id FROM devices WHERE tenant_id = $1 AND id = $2', [device.tenantId, device.deviceId]);
+  const existing = await db.query<{ vehicle_id: string }>(
+    'SELECT vehicle_id FROM devices WHERE tenant_id = $1 AND id = $2',
+    [device.tenantId, device.deviceId],
+  );
   if (existing.rows[0]) {
     const login = await issueDeviceCredential(db, device.tenantId, device.deviceId);
     return { tenantId: device.tenantId, deviceId: device.deviceId, vehicleId: existing.rows[0].vehicle_id, login };

@@ -1,5 +1,11 @@
 import {
-  createLinkedStreams, listCarObdDrives, loadCarObdDrive, simulatedVehicle, startAgent, startSimulator, syntheticDrive,
+  createLinkedStreams,
+  listCarObdDrives,
+  loadCarObdDrive,
+  simulatedVehicle,
+  startAgent,
+  startSimulator,
+  syntheticDrive,
 } from '@clutch/gateway-agent';
 import type { Database } from '@clutch/db';
 import type { Logger } from 'pino';
@@ -31,7 +37,8 @@ export async function startSimulatedFleet(options: {
   logger: Logger;
 }): Promise<RunningFleet> {
   const drives = listCarObdDrives(options.datasetsDir).filter((file) => /(drive|live|long|ufpe)\d+\.csv$/.test(file));
-  const source = drives.length > 0 ? `carOBD drives (${drives.length} files)` : 'synthetic drives (carOBD dataset not found)';
+  const source =
+    drives.length > 0 ? `carOBD drives (${drives.length} files)` : 'synthetic drives (carOBD dataset not found)';
   const devices: ProvisionedDevice[] = [];
   const agents: Agent[] = [];
   const simulators: Simulator[] = [];
@@ -41,16 +48,32 @@ export async function startSimulatedFleet(options: {
     // ECU latency and adapter quirks; the engine data replays a carOBD drive.
     const car = simulatedVehicle(i, options.datasetsDir);
     const { login, ...device } = await ensureDevice(options.db, {
-      tenantId: DEMO_TENANT, tenantName: 'Demo fleet', deviceId,
-      vehicle: { name: `Demo car ${i}: ${car.make} ${car.model} ${car.modelYear}`, vin: car.vin, make: car.make, model: car.model, modelYear: car.modelYear },
+      tenantId: DEMO_TENANT,
+      tenantName: 'Demo fleet',
+      deviceId,
+      vehicle: {
+        name: `Demo car ${i}: ${car.make} ${car.model} ${car.modelYear}`,
+        vin: car.vin,
+        make: car.make,
+        model: car.model,
+        modelYear: car.modelYear,
+      },
     });
     devices.push(device);
     const drive = drives.length > 0 ? loadCarObdDrive(drives[(i - 1) % drives.length]!) : syntheticDrive(i);
     const [carSide, agentSide] = createLinkedStreams();
-    simulators.push(await startSimulator({
-      stream: carSide, drive, rowIntervalMs: options.rowIntervalMs, vin: car.vin, dtcs: car.dtcs, quirks: car.quirks,
-      ecuLatencyMs: car.ecuLatencyMs, ...(car.replay ? { replay: car.replay } : {}),
-    }));
+    simulators.push(
+      await startSimulator({
+        stream: carSide,
+        drive,
+        rowIntervalMs: options.rowIntervalMs,
+        vin: car.vin,
+        dtcs: car.dtcs,
+        quirks: car.quirks,
+        ecuLatencyMs: car.ecuLatencyMs,
+        ...(car.replay ? { replay: car.replay } : {}),
+      }),
+    );
     agents.push(
       await startAgent({
         transport: { stream: agentSide },

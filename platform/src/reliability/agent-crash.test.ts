@@ -7,7 +7,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseTelemetryBatch, type TelemetryBatch } from '@clutch/contracts';
-import { listCarObdDrives, loadCarObdDrive, startSimulator, syntheticDrive, type RunningSimulator } from '@clutch/gateway-agent';
+import {
+  listCarObdDrives,
+  loadCarObdDrive,
+  startSimulator,
+  syntheticDrive,
+  type RunningSimulator,
+} from '@clutch/gateway-agent';
 import { startPtyPair, type PtyPair } from '@clutch/test-support';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -24,7 +30,9 @@ interface AgentProcess {
 }
 
 function spawnAgent(configFile: string): AgentProcess {
-  const child = spawn(process.execPath, [CLI, 'run', '--config', configFile, '--trace-samples'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [CLI, 'run', '--config', configFile, '--trace-samples'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const samples: string[] = [];
   let buffered = '';
   child.stdout!.on('data', (chunk: Buffer) => {
@@ -76,18 +84,34 @@ describe('agent process killed with SIGKILL mid-batch', () => {
     const pty = await startPtyPair();
     ptys.push(pty);
     const csv = listCarObdDrives().find((f) => f.endsWith('drive1.csv'));
-    simulators.push(await startSimulator({
-      path: pty.a, baudRate: 115200, drive: csv ? loadCarObdDrive(csv) : syntheticDrive(9), rowIntervalMs: 1000 / SPEEDUP, startRow,
-    }));
+    simulators.push(
+      await startSimulator({
+        path: pty.a,
+        baudRate: 115200,
+        drive: csv ? loadCarObdDrive(csv) : syntheticDrive(9),
+        rowIntervalMs: 1000 / SPEEDUP,
+        startRow,
+      }),
+    );
     return pty.b;
   }
 
   function writeConfig(port: string): string {
     const file = path.join(dir, `agent-${Date.now()}.json`);
-    writeFileSync(file, JSON.stringify({
-      port, baud: 115200, mqttUrl: server.mqttUrl, tenant: 'rel', device: 'crash-car', queueDir: path.join(dir, 'queue'),
-      batchIntervalMs: 200, pollScale: 1 / SPEEDUP, logLevel: 'warn',
-    }));
+    writeFileSync(
+      file,
+      JSON.stringify({
+        port,
+        baud: 115200,
+        mqttUrl: server.mqttUrl,
+        tenant: 'rel',
+        device: 'crash-car',
+        queueDir: path.join(dir, 'queue'),
+        batchIntervalMs: 200,
+        pollScale: 1 / SPEEDUP,
+        logLevel: 'warn',
+      }),
+    );
     return file;
   }
 
@@ -98,7 +122,9 @@ describe('agent process killed with SIGKILL mid-batch', () => {
     first.child.kill('SIGKILL');
     await first.exited;
     // The kill landed mid-batch: samples were journaled but not yet batched.
-    const journal = readFileSync(path.join(dir, 'queue', 'journal.jsonl'), 'utf8').trim().split('\n');
+    const journal = readFileSync(path.join(dir, 'queue', 'journal.jsonl'), 'utf8')
+      .trim()
+      .split('\n');
     expect(journal.length).toBeGreaterThan(1);
 
     const second = spawnAgent(writeConfig(await adapterAt(400)));

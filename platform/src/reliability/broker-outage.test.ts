@@ -2,7 +2,14 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createLinkedStreams, listCarObdDrives, loadCarObdDrive, startAgent, startSimulator, syntheticDrive } from '@clutch/gateway-agent';
+import {
+  createLinkedStreams,
+  listCarObdDrives,
+  loadCarObdDrive,
+  startAgent,
+  startSimulator,
+  syntheticDrive,
+} from '@clutch/gateway-agent';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { duplicates, startServerSide, waitUntil, type ServerSide } from './harness.js';
@@ -27,11 +34,22 @@ describe('agent store-and-forward across a broker outage', () => {
   it('stores every sample exactly once after ten minutes of driving offline', async () => {
     const csv = listCarObdDrives().find((f) => f.endsWith('drive1.csv'));
     const [carSide, agentSide] = createLinkedStreams();
-    const simulator = await startSimulator({ stream: carSide, drive: csv ? loadCarObdDrive(csv) : syntheticDrive(7), rowIntervalMs: 1000 / SPEEDUP });
+    const simulator = await startSimulator({
+      stream: carSide,
+      drive: csv ? loadCarObdDrive(csv) : syntheticDrive(7),
+      rowIntervalMs: 1000 / SPEEDUP,
+    });
     const produced: string[] = [];
     const agent = await startAgent({
-      transport: { stream: agentSide }, mqttUrl: server.mqttUrl, tenant: 'rel', device: 'outage-car',
-      queueDir, pollScale: 1 / SPEEDUP, batchIntervalMs: 100, inflightWindow: 8, logger: pino({ level: 'silent' }),
+      transport: { stream: agentSide },
+      mqttUrl: server.mqttUrl,
+      tenant: 'rel',
+      device: 'outage-car',
+      queueDir,
+      pollScale: 1 / SPEEDUP,
+      batchIntervalMs: 100,
+      inflightWindow: 8,
+      logger: pino({ level: 'silent' }),
       onSample: (key, _value, at) => produced.push(`${key}@${at}`),
     });
     try {

@@ -19,14 +19,32 @@ describe('gateway agent with a client certificate', () => {
 
   beforeAll(async () => {
     db = await openTestDatabase('pglite');
-    await ensureDevice(db, { tenantId: 'acme', tenantName: 'Acme', deviceId: 'pi-cert', vehicle: { name: 'Cert car' } });
+    await ensureDevice(db, {
+      tenantId: 'acme',
+      tenantName: 'Acme',
+      deviceId: 'pi-cert',
+      vehicle: { name: 'Cert car' },
+    });
     const files = createDevCa({ outDir: dir, devices: ['acme/pi-cert'] });
     const source = handoffSource();
     broker = await startBroker({
-      mqttPort: 0, policy: tenantPolicy({ db }), durableHandoff: source,
-      tls: { port: 0, key: readFileSync(files.server.key), cert: readFileSync(files.server.cert), ca: readFileSync(files.ca.cert) },
+      mqttPort: 0,
+      policy: tenantPolicy({ db }),
+      durableHandoff: source,
+      tls: {
+        port: 0,
+        key: readFileSync(files.server.key),
+        cert: readFileSync(files.server.cert),
+        ca: readFileSync(files.ca.cert),
+      },
     });
-    ingest = await startIngest({ db, bus: createInProcessBus(), source, rollupIntervalMs: 0, maintenanceIntervalMs: 0 });
+    ingest = await startIngest({
+      db,
+      bus: createInProcessBus(),
+      source,
+      rollupIntervalMs: 0,
+      maintenanceIntervalMs: 0,
+    });
   }, 60_000);
   afterAll(async () => {
     await ingest?.stop();
@@ -41,12 +59,25 @@ describe('gateway agent with a client certificate', () => {
     const [carSide, agentSide] = createLinkedStreams();
     const simulator = await startSimulator({ stream: carSide, drive: syntheticDrive(3), rowIntervalMs: 100 });
     const agent = await startAgent({
-      transport: { stream: agentSide }, mqttUrl: `mqtts://localhost:${broker.tlsPort}`, tenant: 'acme', device: 'pi-cert',
-      caFile: files.ca.cert, certFile: device.cert, keyFile: device.key, batchIntervalMs: 200,
+      transport: { stream: agentSide },
+      mqttUrl: `mqtts://localhost:${broker.tlsPort}`,
+      tenant: 'acme',
+      device: 'pi-cert',
+      caFile: files.ca.cert,
+      certFile: device.cert,
+      keyFile: device.key,
+      batchIntervalMs: 200,
     });
     try {
       await expect
-        .poll(async () => Number((await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM samples WHERE tenant_id = 'acme'`)).rows[0]!.n), { timeout: 20_000 })
+        .poll(
+          async () =>
+            Number(
+              (await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM samples WHERE tenant_id = 'acme'`))
+                .rows[0]!.n,
+            ),
+          { timeout: 20_000 },
+        )
         .toBeGreaterThan(10);
     } finally {
       await agent.stop();

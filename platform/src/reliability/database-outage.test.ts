@@ -20,12 +20,23 @@ describe('PostgreSQL outage while cars keep publishing', () => {
   beforeAll(async () => {
     server = await startPostgresServer();
     db = await openTestDatabase('postgres', { adminUrl: server.adminUrl, name: 'outage', max: 4 });
-    const device = await ensureDevice(db, { tenantId: 'fleet', tenantName: 'Fleet', deviceId: 'van-1', vehicle: { name: 'Van' } });
+    const device = await ensureDevice(db, {
+      tenantId: 'fleet',
+      tenantName: 'Fleet',
+      deviceId: 'van-1',
+      vehicle: { name: 'Van' },
+    });
     login = device.login;
     vehicleId = device.vehicleId;
     const source = handoffSource();
     broker = await startBroker({ mqttPort: 0, policy: tenantPolicy({ db }), durableHandoff: source });
-    ingest = await startIngest({ db, bus: createInProcessBus(), source, rollupIntervalMs: 0, maintenanceIntervalMs: 0 });
+    ingest = await startIngest({
+      db,
+      bus: createInProcessBus(),
+      source,
+      rollupIntervalMs: 0,
+      maintenanceIntervalMs: 0,
+    });
   }, 60_000);
   afterAll(async () => {
     await ingest?.stop();
@@ -40,8 +51,13 @@ describe('PostgreSQL outage while cars keep publishing', () => {
     let sent = 0;
     const publish = async (seq: number): Promise<void> => {
       const samples: TelemetryBatch['samples'] = [];
-      for (let i = 0; i < 20; i++) samples.push([i * 50, 'engine.rpm', 800 + seq], [i * 50, 'vehicle.speed', seq % 120]);
-      await car.publishAsync('clutch/v1/fleet/van-1/telemetry', JSON.stringify({ v: 1, seq, t0: t0 + seq * 1000, samples }), { qos: 1 });
+      for (let i = 0; i < 20; i++)
+        samples.push([i * 50, 'engine.rpm', 800 + seq], [i * 50, 'vehicle.speed', seq % 120]);
+      await car.publishAsync(
+        'clutch/v1/fleet/van-1/telemetry',
+        JSON.stringify({ v: 1, seq, t0: t0 + seq * 1000, samples }),
+        { qos: 1 },
+      );
       sent += samples.length;
     };
     for (let seq = 0; seq < 20; seq++) await publish(seq);
@@ -57,11 +73,22 @@ describe('PostgreSQL outage while cars keep publishing', () => {
     await Promise.all(outage);
     for (let seq = 60; seq < 80; seq++) await publish(seq);
     await expect
-      .poll(async () => Number((await db.query<{ n: string }>('SELECT count(*) AS n FROM samples WHERE vehicle_id = $1', [vehicleId])).rows[0]!.n), {
-        timeout: 30_000, interval: 250,
-      })
+      .poll(
+        async () =>
+          Number(
+            (await db.query<{ n: string }>('SELECT count(*) AS n FROM samples WHERE vehicle_id = $1', [vehicleId]))
+              .rows[0]!.n,
+          ),
+        {
+          timeout: 30_000,
+          interval: 250,
+        },
+      )
       .toBe(sent);
-    const distinct = await db.query<{ n: string }>('SELECT count(DISTINCT (signal_id, time)) AS n FROM samples WHERE vehicle_id = $1', [vehicleId]);
+    const distinct = await db.query<{ n: string }>(
+      'SELECT count(DISTINCT (signal_id, time)) AS n FROM samples WHERE vehicle_id = $1',
+      [vehicleId],
+    );
     expect(Number(distinct.rows[0]!.n)).toBe(sent);
     await car.endAsync();
   });

@@ -17,16 +17,24 @@ describe('device dies without a DISCONNECT', () => {
   });
 
   const online = async (): Promise<boolean | null> =>
-    (await server.db.query<{ online: boolean | null }>(`SELECT online FROM devices WHERE tenant_id = 'rel' AND id = 'will-car'`)).rows[0]?.online ?? null;
+    (
+      await server.db.query<{ online: boolean | null }>(
+        `SELECT online FROM devices WHERE tenant_id = 'rel' AND id = 'will-car'`,
+      )
+    ).rows[0]?.online ?? null;
 
   it('regression 12.7: its Last Will still marks it offline through the hand-off', async () => {
     const status = 'clutch/v1/rel/will-car/status';
     const client = await mqtt.connectAsync(server.mqttUrl, {
-      clientId: 'will-car-conn', reconnectPeriod: 0,
+      clientId: 'will-car-conn',
+      reconnectPeriod: 0,
       will: { topic: status, payload: Buffer.from(JSON.stringify({ v: 1, state: 'offline' })), qos: 1, retain: true },
     });
     // The PUBACK of a status comes only once ingest committed it.
-    await client.publishAsync(status, JSON.stringify({ v: 1, state: 'online', t: Date.now() }), { qos: 1, retain: true });
+    await client.publishAsync(status, JSON.stringify({ v: 1, state: 'online', t: Date.now() }), {
+      qos: 1,
+      retain: true,
+    });
     expect(await online()).toBe(true);
     client.stream.destroy(); // no DISCONNECT: the broker publishes the will [MQTT-3.1.2-8]
     await waitUntil(async () => (await online()) === false, 'the will to mark the device offline', 10_000);
@@ -36,7 +44,11 @@ describe('device dies without a DISCONNECT', () => {
   it('regression 12.7: acknowledges a telemetry batch only once it is stored', async () => {
     const client = await mqtt.connectAsync(server.mqttUrl, { clientId: 'ack-conn', reconnectPeriod: 0 });
     const t0 = Date.now() - 30_000;
-    await client.publishAsync('clutch/v1/rel/will-car/telemetry', JSON.stringify({ v: 1, seq: 1, t0, samples: [[0, 'engine.rpm', 901]] }), { qos: 1 });
+    await client.publishAsync(
+      'clutch/v1/rel/will-car/telemetry',
+      JSON.stringify({ v: 1, seq: 1, t0, samples: [[0, 'engine.rpm', 901]] }),
+      { qos: 1 },
+    );
     expect(await server.storedSamples()).toContain(`engine.rpm@${t0}`); // read right after the PUBACK
     await client.endAsync();
   });
@@ -51,7 +63,16 @@ describe('ingest not taking messages', () => {
       client.on('error', () => {});
       let acked = false;
       const closed = new Promise<void>((resolve) => client.once('close', () => resolve()));
-      void client.publishAsync('clutch/v1/rel/x/telemetry', JSON.stringify({ v: 1, seq: 1, t0: Date.now(), samples: [[0, 'engine.rpm', 1]] }), { qos: 1 }).then(() => (acked = true), () => {});
+      void client
+        .publishAsync(
+          'clutch/v1/rel/x/telemetry',
+          JSON.stringify({ v: 1, seq: 1, t0: Date.now(), samples: [[0, 'engine.rpm', 1]] }),
+          { qos: 1 },
+        )
+        .then(
+          () => (acked = true),
+          () => {},
+        );
       await closed;
       expect(acked).toBe(false);
       client.end(true);

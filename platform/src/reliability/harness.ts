@@ -25,7 +25,12 @@ export interface ServerSide {
 
 export async function startServerSide(tenant: string, deviceId: string): Promise<ServerSide> {
   const db = await openTestDatabase('pglite');
-  const { login, ...device } = await ensureDevice(db, { tenantId: tenant, tenantName: tenant, deviceId, vehicle: { name: 'Reliability car' } });
+  const { login, ...device } = await ensureDevice(db, {
+    tenantId: tenant,
+    tenantName: tenant,
+    deviceId,
+    vehicle: { name: 'Reliability car' },
+  });
   let broker: RunningBroker | undefined;
   let ingest: RunningIngest | undefined;
   let port = 0;
@@ -74,7 +79,11 @@ export async function startServerSide(tenant: string, deviceId: string): Promise
   };
 }
 
-export async function waitUntil(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
+export async function waitUntil(
+  check: () => boolean | Promise<boolean>,
+  what: string,
+  timeoutMs = 20_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);

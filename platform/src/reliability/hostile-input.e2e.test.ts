@@ -19,10 +19,20 @@ describe('hostile input through the broker', () => {
 
   beforeAll(async () => {
     db = await openTestDatabase('pglite');
-    goodVehicle = (await ensureDevice(db, { tenantId: 'good', tenantName: 'Good', deviceId: 'g-1', vehicle: { name: 'Good car' } })).vehicleId;
-    evilVehicle = (await ensureDevice(db, { tenantId: 'evil', tenantName: 'Evil', deviceId: 'e-1', vehicle: { name: 'Evil car' } })).vehicleId;
+    goodVehicle = (
+      await ensureDevice(db, { tenantId: 'good', tenantName: 'Good', deviceId: 'g-1', vehicle: { name: 'Good car' } })
+    ).vehicleId;
+    evilVehicle = (
+      await ensureDevice(db, { tenantId: 'evil', tenantName: 'Evil', deviceId: 'e-1', vehicle: { name: 'Evil car' } })
+    ).vehicleId;
     broker = await startBroker({ mqttPort: 0 });
-    ingest = await startIngest({ db, bus: createInProcessBus(), source: aedesSource(broker.aedes), rollupIntervalMs: 0, maintenanceIntervalMs: 0 });
+    ingest = await startIngest({
+      db,
+      bus: createInProcessBus(),
+      source: aedesSource(broker.aedes),
+      rollupIntervalMs: 0,
+      maintenanceIntervalMs: 0,
+    });
   });
   afterAll(async () => {
     await ingest?.stop();
@@ -30,7 +40,7 @@ describe('hostile input through the broker', () => {
     await db?.close();
   });
 
-  it('regression 12.1: poison messages of one tenant are dead-lettered while another tenant\'s samples are all stored', async () => {
+  it("regression 12.1: poison messages of one tenant are dead-lettered while another tenant's samples are all stored", async () => {
     const now = Date.now();
     const dashes = '-'.repeat(36);
     // Twelve poison messages: three times the four workers that used to retry them for ever.
@@ -51,23 +61,48 @@ describe('hostile input through the broker', () => {
     const evil = await mqtt.connectAsync(broker.mqttUrl, { clientId: 'evil-e-1' });
     const good = await mqtt.connectAsync(broker.mqttUrl, { clientId: 'good-g-1' });
     try {
-      for (const [kind, payload] of poison) await evil.publishAsync(`clutch/v1/evil/e-1/${kind}`, JSON.stringify(payload), { qos: 1 });
+      for (const [kind, payload] of poison)
+        await evil.publishAsync(`clutch/v1/evil/e-1/${kind}`, JSON.stringify(payload), { qos: 1 });
       let sent = 0;
       for (let seq = 0; seq < 20; seq++) {
-        const samples: TelemetryBatch['samples'] = [[0, 'engine.rpm', 800 + seq], [0, 'vehicle.speed', seq], [500, 'engine.coolant_temp', 90]];
-        await good.publishAsync('clutch/v1/good/g-1/telemetry', JSON.stringify({ v: 1, seq, t0: now - 120_000 + seq * 1000, samples }), { qos: 1 });
+        const samples: TelemetryBatch['samples'] = [
+          [0, 'engine.rpm', 800 + seq],
+          [0, 'vehicle.speed', seq],
+          [500, 'engine.coolant_temp', 90],
+        ];
+        await good.publishAsync(
+          'clutch/v1/good/g-1/telemetry',
+          JSON.stringify({ v: 1, seq, t0: now - 120_000 + seq * 1000, samples }),
+          { qos: 1 },
+        );
         sent += samples.length;
         // Poison keeps arriving in between, as from a device stuck in a loop.
-        if (seq % 5 === 0) await evil.publishAsync('clutch/v1/evil/e-1/telemetry', JSON.stringify(poison[seq % 7]![1]), { qos: 1 });
+        if (seq % 5 === 0)
+          await evil.publishAsync('clutch/v1/evil/e-1/telemetry', JSON.stringify(poison[seq % 7]![1]), { qos: 1 });
       }
-      const count = async (sql: string, params: unknown[] = []): Promise<number> => Number((await db.query<{ n: string }>(sql, params)).rows[0]!.n);
-      await expect.poll(() => count('SELECT count(*) AS n FROM samples WHERE vehicle_id = $1', [goodVehicle]), { timeout: 20_000, interval: 100 }).toBe(sent);
-      await expect.poll(() => count(`SELECT count(*) AS n FROM dead_letters WHERE tenant_id = 'evil'`), { timeout: 20_000, interval: 100 }).toBe(poison.length + 4);
+      const count = async (sql: string, params: unknown[] = []): Promise<number> =>
+        Number((await db.query<{ n: string }>(sql, params)).rows[0]!.n);
+      await expect
+        .poll(() => count('SELECT count(*) AS n FROM samples WHERE vehicle_id = $1', [goodVehicle]), {
+          timeout: 20_000,
+          interval: 100,
+        })
+        .toBe(sent);
+      await expect
+        .poll(() => count(`SELECT count(*) AS n FROM dead_letters WHERE tenant_id = 'evil'`), {
+          timeout: 20_000,
+          interval: 100,
+        })
+        .toBe(poison.length + 4);
       expect(await count('SELECT count(*) AS n FROM samples WHERE vehicle_id = $1', [evilVehicle])).toBe(0);
       expect(await count(`SELECT count(*) AS n FROM dead_letters WHERE tenant_id IS DISTINCT FROM 'evil'`)).toBe(0);
-      const reasons = (await db.query<{ reason: string }>(`SELECT reason FROM dead_letters ORDER BY id`)).rows.map((r) => r.reason);
+      const reasons = (await db.query<{ reason: string }>(`SELECT reason FROM dead_letters ORDER BY id`)).rows.map(
+        (r) => r.reason,
+      );
       expect(reasons).toContainEqual(expect.stringContaining('clockOffsetMs'));
-      expect(reasons).toContainEqual(expect.stringMatching(/is dated 2121-01-01T00:00:00\.000Z, after the accepted window/));
+      expect(reasons).toContainEqual(
+        expect.stringMatching(/is dated 2121-01-01T00:00:00\.000Z, after the accepted window/),
+      );
       expect(reasons).toContainEqual(expect.stringMatching(/^refused by the database: .*\(22P02\)$/));
       expect(ingest.stats()).toMatchObject({ lastError: null, queueDepth: 0 });
     } finally {

@@ -32,7 +32,21 @@ interface Platform {
 async function startPlatform(dataDir: string, mqttPort: number): Promise<Platform> {
   const child = spawn(
     process.execPath,
-    [MAIN, '--vehicles', '0', '--port', '0', '--mqtt-port', String(mqttPort), '--mqtt-ws-port', '0', '--data-dir', dataDir, '--models-dir', path.join(dataDir, '..', 'models')],
+    [
+      MAIN,
+      '--vehicles',
+      '0',
+      '--port',
+      '0',
+      '--mqtt-port',
+      String(mqttPort),
+      '--mqtt-ws-port',
+      '0',
+      '--data-dir',
+      dataDir,
+      '--models-dir',
+      path.join(dataDir, '..', 'models'),
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let out = '';
@@ -52,8 +66,16 @@ async function startPlatform(dataDir: string, mqttPort: number): Promise<Platfor
 function startDevice(mqttUrl: string, login: { username: string; password: string }, deviceId: string) {
   const topic = `clutch/v1/${TENANT}/${deviceId}/telemetry`;
   const client = mqtt.connect(mqttUrl, {
-    clientId: `${TENANT}/${deviceId}`, username: login.username, password: login.password, reconnectPeriod: 200,
-    will: { topic: `clutch/v1/${TENANT}/${deviceId}/status`, payload: Buffer.from(JSON.stringify({ v: 1, state: 'offline' })), qos: 1, retain: true },
+    clientId: `${TENANT}/${deviceId}`,
+    username: login.username,
+    password: login.password,
+    reconnectPeriod: 200,
+    will: {
+      topic: `clutch/v1/${TENANT}/${deviceId}/status`,
+      payload: Buffer.from(JSON.stringify({ v: 1, state: 'offline' })),
+      qos: 1,
+      retain: true,
+    },
   });
   client.on('error', () => {});
   const queue = new Map<number, string>();
@@ -98,8 +120,13 @@ function startDevice(mqttUrl: string, login: { username: string; password: strin
     /** One more batch: five engine.rpm readings 20 ms apart, never repeating a time. */
     produce(): void {
       const batch: TelemetryBatch = {
-        v: TELEMETRY_VERSION, seq, t0: base + seq * 100,
-        samples: Array.from({ length: SAMPLES_PER_BATCH }, (_, i) => [i * 20, 'engine.rpm', 800 + seq + i] as [number, string, number]),
+        v: TELEMETRY_VERSION,
+        seq,
+        t0: base + seq * 100,
+        samples: Array.from(
+          { length: SAMPLES_PER_BATCH },
+          (_, i) => [i * 20, 'engine.rpm', 800 + seq + i] as [number, string, number],
+        ),
       };
       queue.set(seq, JSON.stringify(batch));
       produced.push(batch);
@@ -124,7 +151,12 @@ describe('platform process killed with SIGKILL right after a PUBACK', () => {
 
   async function provision(dataDir: string, deviceId: string) {
     const db = await openTestDatabase('pglite', { dataDir });
-    const { login, ...device } = await ensureDevice(db, { tenantId: TENANT, tenantName: TENANT, deviceId, vehicle: { name: 'Kill car' } });
+    const { login, ...device } = await ensureDevice(db, {
+      tenantId: TENANT,
+      tenantName: TENANT,
+      deviceId,
+      vehicle: { name: 'Kill car' },
+    });
     await db.close();
     return { login, device };
   }
@@ -137,7 +169,10 @@ describe('platform process killed with SIGKILL right after a PUBACK', () => {
         `SELECT (extract(epoch FROM time) * 1000)::bigint::text AS ms, count(*)::int AS n FROM samples WHERE vehicle_id = $1 GROUP BY 1`,
         [vehicleId],
       );
-      const findings = await db.query<{ kind: string; detail: unknown }>(`SELECT kind, detail FROM data_quality_events WHERE tenant_id = $1`, [TENANT]);
+      const findings = await db.query<{ kind: string; detail: unknown }>(
+        `SELECT kind, detail FROM data_quality_events WHERE tenant_id = $1`,
+        [TENANT],
+      );
       return { counts: new Map(samples.rows.map((r) => [Number(r.ms), r.n])), findings: findings.rows };
     } finally {
       await db.close();
@@ -214,7 +249,10 @@ describe('platform process killed with SIGKILL right after a PUBACK', () => {
       const acked = new Set(agent.acked);
       await agent.close();
       const { counts } = await stored(dataDir, device.vehicleId);
-      expectStoredOnce(counts, agent.produced.filter((b) => acked.has(b.seq)));
+      expectStoredOnce(
+        counts,
+        agent.produced.filter((b) => acked.has(b.seq)),
+      );
     } finally {
       clearInterval(producer);
     }

@@ -29,18 +29,26 @@ describe('--role ingest picks up a newly deployed model', () => {
 
   it('scores with the deployed model within the watch interval, and with the next one after it', async () => {
     const env = {
-      DATABASE_URL: await createTestDatabase(inject('pgAdminUrl'), 'hot_swap'), REDIS_URL: redis.url,
-      CLUTCH_MODELS_DIR: modelsDir, CLUTCH_MODEL_WATCH_MS: '200',
+      DATABASE_URL: await createTestDatabase(inject('pgAdminUrl'), 'hot_swap'),
+      REDIS_URL: redis.url,
+      CLUTCH_MODELS_DIR: modelsDir,
+      CLUTCH_MODEL_WATCH_MS: '200',
     };
     ingest = await startRole('ingest', loadConfig([], env, process.cwd()), pino({ level: 'silent' }));
     expect(ingest.scoring?.modelVersion()).toBe('health-checks');
 
     // Registered and deployed the way `npm run ml -- ... --register` and POST /api/ai/models/deploy do.
-    const first = await registerModel({ model: { ...RULES_ONLY_MODEL, version: 'hot-v1' }, seed: 1, trainingData: split }, modelsDir);
+    const first = await registerModel(
+      { model: { ...RULES_ONLY_MODEL, version: 'hot-v1' }, seed: 1, trainingData: split },
+      modelsDir,
+    );
     await deployModel(first.id, modelsDir);
     await expect.poll(() => ingest!.scoring?.modelVersion(), { timeout: 3000, interval: 50 }).toBe('hot-v1');
 
-    const second = await registerModel({ model: { ...RULES_ONLY_MODEL, version: 'hot-v2' }, seed: 2, trainingData: split }, modelsDir);
+    const second = await registerModel(
+      { model: { ...RULES_ONLY_MODEL, version: 'hot-v2' }, seed: 2, trainingData: split },
+      modelsDir,
+    );
     await deployModel(second.id, modelsDir);
     await expect.poll(() => ingest!.scoring?.modelVersion(), { timeout: 3000, interval: 50 }).toBe('hot-v2');
     // The slot ingest reads per batch is the one that changed (no copy was handed to ingest).

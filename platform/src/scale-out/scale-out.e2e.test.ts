@@ -19,7 +19,11 @@ describe('scaled out on Redis and PostgreSQL', () => {
 
   beforeAll(async () => {
     redis = await startRedisServer();
-    const env = { DATABASE_URL: await createTestDatabase(inject('pgAdminUrl'), 'scale'), REDIS_URL: redis.url, CLUTCH_BROKER_ADMIN_PASSWORD: 'ops' };
+    const env = {
+      DATABASE_URL: await createTestDatabase(inject('pgAdminUrl'), 'scale'),
+      REDIS_URL: redis.url,
+      CLUTCH_BROKER_ADMIN_PASSWORD: 'ops',
+    };
     const config = loadConfig(['--port', '0', '--mqtt-port', '0', '--mqtt-ws-port', '0'], env, process.cwd());
     const logger = pino({ level: 'silent' });
     brokerA = await startRole('broker', config, logger);
@@ -40,10 +44,18 @@ describe('scaled out on Redis and PostgreSQL', () => {
   it('carries a car on one broker to a partner on the other, stores once, and pushes to a dashboard on any API', async () => {
     const db = brokerA.db;
     await ensureTenant(db, 'acme', 'Acme');
-    const { login, vehicleId } = await provisionDevice(db, { tenantId: 'acme', deviceId: 'van-7', vehicle: { name: 'Van 7' } });
+    const { login, vehicleId } = await provisionDevice(db, {
+      tenantId: 'acme',
+      deviceId: 'van-7',
+      vehicle: { name: 'Van 7' },
+    });
     const key = await createApiKey(db, { tenantId: 'acme', name: 'fleet', scopes: ['telemetry:read'] });
 
-    const partner = await mqtt.connectAsync(brokerB.url, { clientId: `acme/key-${key.keyId}`, username: 'apikey', password: key.token });
+    const partner = await mqtt.connectAsync(brokerB.url, {
+      clientId: `acme/key-${key.keyId}`,
+      username: 'apikey',
+      password: key.token,
+    });
     await partner.subscribeAsync('clutch/v1/acme/+/telemetry', { qos: 1 });
     const partnerGot = new Promise<string>((resolve) => partner.on('message', (topic) => resolve(topic)));
 
@@ -55,17 +67,31 @@ describe('scaled out on Redis and PostgreSQL', () => {
     const t0 = Date.now() - 30_000;
     for (let seq = 0; seq < 10; seq++) {
       const samples = Array.from({ length: 20 }, (_, i) => [i * 50, 'engine.rpm', 900 + seq]);
-      await car.publishAsync('clutch/v1/acme/van-7/telemetry', JSON.stringify({ v: 1, seq, t0: t0 + seq * 1000, samples }), { qos: 1 });
+      await car.publishAsync(
+        'clutch/v1/acme/van-7/telemetry',
+        JSON.stringify({ v: 1, seq, t0: t0 + seq * 1000, samples }),
+        { qos: 1 },
+      );
     }
     expect(await partnerGot).toBe('clutch/v1/acme/van-7/telemetry');
     expect((await live).readings.length).toBeGreaterThan(0);
     await expect
-      .poll(async () => Number((await db.query<{ n: string }>('SELECT count(*) AS n FROM samples WHERE vehicle_id = $1', [vehicleId])).rows[0]!.n), { timeout: 20_000 })
+      .poll(
+        async () =>
+          Number(
+            (await db.query<{ n: string }>('SELECT count(*) AS n FROM samples WHERE vehicle_id = $1', [vehicleId]))
+              .rows[0]!.n,
+          ),
+        { timeout: 20_000 },
+      )
       .toBe(200);
 
     // A revocation made through API B ends the car's session on broker A.
     const closed = new Promise<void>((resolve) => car.once('close', () => resolve()));
-    const res = await fetch(`${apiB.url}/api/devices/acme/van-7/credentials`, { method: 'DELETE', headers: { 'x-requested-with': 'test' } });
+    const res = await fetch(`${apiB.url}/api/devices/acme/van-7/credentials`, {
+      method: 'DELETE',
+      headers: { 'x-requested-with': 'test' },
+    });
     expect(res.status).toBeLessThan(300);
     await closed;
     await Promise.all([car.endAsync(true), partner.endAsync()]);
@@ -76,7 +102,12 @@ describe('scaled out on Redis and PostgreSQL', () => {
     const db = brokerA.db;
     await ensureTenant(db, 'acme', 'Acme');
     const key = await createApiKey(db, { tenantId: 'acme', name: 'leaked', scopes: ['telemetry:read'] });
-    const partner = await mqtt.connectAsync(brokerA.url, { clientId: `acme/key-${key.keyId}`, username: 'apikey', password: key.token, reconnectPeriod: 0 });
+    const partner = await mqtt.connectAsync(brokerA.url, {
+      clientId: `acme/key-${key.keyId}`,
+      username: 'apikey',
+      password: key.token,
+      reconnectPeriod: 0,
+    });
     const apiA = roles.find((r) => r.role === 'api' && r !== apiB)!;
     const socket = connectSocket(apiA.url, { transports: ['websocket'], auth: { token: key.token } });
     await new Promise<void>((resolve, reject) => {
@@ -87,7 +118,10 @@ describe('scaled out on Redis and PostgreSQL', () => {
     const socketClosed = new Promise<void>((resolve) => socket.once('disconnect', () => resolve()));
 
     const started = Date.now();
-    const res = await fetch(`${apiB.url}/api/api-keys/acme/${key.keyId}`, { method: 'DELETE', headers: { 'x-requested-with': 'test' } });
+    const res = await fetch(`${apiB.url}/api/api-keys/acme/${key.keyId}`, {
+      method: 'DELETE',
+      headers: { 'x-requested-with': 'test' },
+    });
     expect(res.status).toBe(204);
     await Promise.all([mqttClosed, socketClosed]);
     expect(Date.now() - started).toBeLessThan(1000);
