@@ -3,7 +3,7 @@ import type { Database } from '@clutch/db';
 import { openTestDatabase, testDatabases, type OpenTestDatabase } from '@clutch/db/testing';
 import { createApiKey } from '@clutch/identity';
 import { pino } from 'pino';
-import { inject } from 'vitest';
+import { expect, inject } from 'vitest';
 import type { HealthCheck } from './health/service.js';
 import { startApiServer, type ApiServer, type ApiServerOptions } from './server.js';
 
@@ -135,6 +135,47 @@ export async function call(
     type: res.headers.get('content-type'),
     body: text ? (JSON.parse(text) as Record<string, unknown>) : {},
     headers: res.headers,
+  };
+}
+
+/** A problem+json answer with this status and catalogue code (the body is shown when it is not). */
+export function expectProblem(res: Reply, status: number, code: string): void {
+  expect(res.status, JSON.stringify(res.body)).toBe(status);
+  expect(res.type).toMatch(/^application\/problem\+json/);
+  expect(res.body.code).toBe(code);
+}
+
+/**
+ * GETs against the fixture's server by path, and the full shape every problem must have: RFC 9457
+ * members, our code, the request path as `instance`, and no stack trace.
+ */
+export function httpProbe(baseUrl: () => string): {
+  get(path: string, init?: RequestInit): Promise<Reply>;
+  expectProblem(path: string, status: number, code: string, init?: RequestInit): Promise<Record<string, unknown>>;
+} {
+  const get = async (path: string, init?: RequestInit): Promise<Reply> => {
+    const res = await fetch(baseUrl() + path, init);
+    const text = await res.text();
+    return {
+      status: res.status,
+      type: res.headers.get('content-type'),
+      body: text ? (JSON.parse(text) as Record<string, unknown>) : {},
+      headers: res.headers,
+    };
+  };
+  return {
+    get,
+    async expectProblem(path, status, code, init) {
+      const res = await get(path, init);
+      expect(res.status).toBe(status);
+      expect(res.type).toMatch(/^application\/problem\+json/);
+      expect(res.body).toMatchObject({ status, code, instance: path });
+      expect(typeof res.body.type).toBe('string');
+      expect(typeof res.body.title).toBe('string');
+      expect(typeof res.body.detail).toBe('string');
+      expect(JSON.stringify(res.body)).not.toMatch(/ at .*\.(ts|js):\d+/);
+      return res.body;
+    },
   };
 }
 

@@ -5,6 +5,7 @@ import { accessLabel } from '../auth/principal.js';
 import {
   backends,
   call,
+  expectProblem,
   OTHER_TENANT,
   startFixture,
   TENANT,
@@ -16,12 +17,6 @@ import {
 } from '../test-fixtures.js';
 
 const ADMIN = 'admin-token-for-tests-0123456789';
-
-function expectProblem(res: Reply, status: number, code: string): void {
-  expect(res.status, JSON.stringify(res.body)).toBe(status);
-  expect(res.type).toMatch(/^application\/problem\+json/);
-  expect(res.body.code).toBe(code);
-}
 
 describe.each(backends('api_access'))('access control on %s', (_name, open) => {
   let fx: Fixture;

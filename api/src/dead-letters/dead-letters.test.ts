@@ -3,23 +3,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { startApiServer } from '../server.js';
 import {
+  auditLog,
   backends,
   call,
-  auditLog,
+  expectProblem,
   OTHER_TENANT,
-  TENANT,
   startFixture,
+  TENANT,
   type Fixture,
   type Reply,
 } from '../test-fixtures.js';
 
 const ADMIN = 'admin-token-for-tests-0123456789';
-
-function expectProblem(res: Reply, status: number, code: string): void {
-  expect(res.status, JSON.stringify(res.body)).toBe(status);
-  expect(res.type).toMatch(/^application\/problem\+json/);
-  expect(res.body.code).toBe(code);
-}
 
 describe.each(backends('api_dead_letters'))('dead letters on %s', (_name, open) => {
   let fx: Fixture;

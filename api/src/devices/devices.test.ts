@@ -2,26 +2,21 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LiveEvent } from '@clutch/contracts';
 import { createApiKey, verifyDeviceCredential } from '@clutch/identity';
 import {
+  auditLog,
   backends,
   call,
-  auditLog,
+  expectProblem,
   OTHER_TENANT,
+  startFixture,
   TENANT,
   VEHICLE_A,
   VEHICLE_B,
   VEHICLE_G,
-  startFixture,
   type Fixture,
   type Reply,
 } from '../test-fixtures.js';
 
 const ADMIN = 'admin-token-for-tests-0123456789';
-
-function expectProblem(res: Reply, status: number, code: string): void {
-  expect(res.status, JSON.stringify(res.body)).toBe(status);
-  expect(res.type).toMatch(/^application\/problem\+json/);
-  expect(res.body.code).toBe(code);
-}
 
 describe.each(backends('api_devices'))('device administration on %s', (_name, open) => {
   let fx: Fixture;

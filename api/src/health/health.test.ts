@@ -1,21 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backends, startFixture, type Fixture } from '../test-fixtures.js';
+import { backends, httpProbe, startFixture, type Fixture } from '../test-fixtures.js';
 
 let fx: Fixture;
 
-async function get(
-  path: string,
-  init?: RequestInit,
-): Promise<{ status: number; type: string | null; body: Record<string, unknown>; headers: Headers }> {
-  const res = await fetch(fx.api.url + path, init);
-  const text = await res.text();
-  return {
-    status: res.status,
-    type: res.headers.get('content-type'),
-    body: text ? (JSON.parse(text) as Record<string, unknown>) : {},
-    headers: res.headers,
-  };
-}
+const { get } = httpProbe(() => fx.api.url);
 
 describe.each(backends('api_health'))('health API on %s', (name, open) => {
   beforeAll(async () => {

@@ -1,38 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startFixture, VEHICLE_A, type Fixture } from '../test-fixtures.js';
+import { httpProbe, startFixture, VEHICLE_A, type Fixture } from '../test-fixtures.js';
 
 let fx: Fixture;
 
-async function get(
-  path: string,
-  init?: RequestInit,
-): Promise<{ status: number; type: string | null; body: Record<string, unknown>; headers: Headers }> {
-  const res = await fetch(fx.api.url + path, init);
-  const text = await res.text();
-  return {
-    status: res.status,
-    type: res.headers.get('content-type'),
-    body: text ? (JSON.parse(text) as Record<string, unknown>) : {},
-    headers: res.headers,
-  };
-}
-
-async function expectProblem(
-  path: string,
-  status: number,
-  code: string,
-  init?: RequestInit,
-): Promise<Record<string, unknown>> {
-  const res = await get(path, init);
-  expect(res.status).toBe(status);
-  expect(res.type).toMatch(/^application\/problem\+json/);
-  expect(res.body).toMatchObject({ status, code, instance: path });
-  expect(typeof res.body.type).toBe('string');
-  expect(typeof res.body.title).toBe('string');
-  expect(typeof res.body.detail).toBe('string');
-  expect(JSON.stringify(res.body)).not.toMatch(/ at .*\.(ts|js):\d+/);
-  return res.body;
-}
+const { get, expectProblem } = httpProbe(() => fx.api.url);
 
 describe('answers for routes that do not exist', () => {
   beforeAll(async () => {

@@ -1,23 +1,11 @@
 import { signalCatalogue } from '@clutch/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startFixture, type Fixture } from '../test-fixtures.js';
+import { httpProbe, startFixture, type Fixture } from '../test-fixtures.js';
 import { signalSchema } from './routes.js';
 
 let fx: Fixture;
 
-async function get(
-  path: string,
-  init?: RequestInit,
-): Promise<{ status: number; type: string | null; body: Record<string, unknown>; headers: Headers }> {
-  const res = await fetch(fx.api.url + path, init);
-  const text = await res.text();
-  return {
-    status: res.status,
-    type: res.headers.get('content-type'),
-    body: text ? (JSON.parse(text) as Record<string, unknown>) : {},
-    headers: res.headers,
-  };
-}
+const { get } = httpProbe(() => fx.api.url);
 
 // The catalogue never touches the database: one engine is enough.
 describe('signals API', () => {

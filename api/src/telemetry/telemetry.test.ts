@@ -3,6 +3,7 @@ import {
   backends,
   call,
   CAR,
+  httpProbe,
   startDriveFixture,
   startFixture,
   TENANT,
@@ -16,36 +17,7 @@ import {
 
 let fx: Fixture;
 
-async function get(
-  path: string,
-  init?: RequestInit,
-): Promise<{ status: number; type: string | null; body: Record<string, unknown>; headers: Headers }> {
-  const res = await fetch(fx.api.url + path, init);
-  const text = await res.text();
-  return {
-    status: res.status,
-    type: res.headers.get('content-type'),
-    body: text ? (JSON.parse(text) as Record<string, unknown>) : {},
-    headers: res.headers,
-  };
-}
-
-async function expectProblem(
-  path: string,
-  status: number,
-  code: string,
-  init?: RequestInit,
-): Promise<Record<string, unknown>> {
-  const res = await get(path, init);
-  expect(res.status).toBe(status);
-  expect(res.type).toMatch(/^application\/problem\+json/);
-  expect(res.body).toMatchObject({ status, code, instance: path });
-  expect(typeof res.body.type).toBe('string');
-  expect(typeof res.body.title).toBe('string');
-  expect(typeof res.body.detail).toBe('string');
-  expect(JSON.stringify(res.body)).not.toMatch(/ at .*\.(ts|js):\d+/);
-  return res.body;
-}
+const { get, expectProblem } = httpProbe(() => fx.api.url);
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 

@@ -1,13 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backends, call, auditLog, TENANT, startFixture, type Fixture, type Reply } from '../test-fixtures.js';
+import {
+  auditLog,
+  backends,
+  call,
+  expectProblem,
+  startFixture,
+  TENANT,
+  type Fixture,
+  type Reply,
+} from '../test-fixtures.js';
 
 const ADMIN = 'admin-token-for-tests-0123456789';
-
-function expectProblem(res: Reply, status: number, code: string): void {
-  expect(res.status, JSON.stringify(res.body)).toBe(status);
-  expect(res.type).toMatch(/^application\/problem\+json/);
-  expect(res.body.code).toBe(code);
-}
 
 describe.each(backends('api_tenants'))('tenant administration on %s', (_name, open) => {
   let fx: Fixture;

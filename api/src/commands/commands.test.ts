@@ -2,30 +2,25 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CommandRequest, LiveEvent } from '@clutch/contracts';
 import { createApiKey } from '@clutch/identity';
 import { pino } from 'pino';
-import type { CommandTarget } from './commands/service.js';
-import { startApiServer } from './server.js';
+import type { CommandTarget } from './service.js';
+import { startApiServer } from '../server.js';
 import {
   backends,
   call,
+  expectProblem,
   OTHER_TENANT,
+  startFixture,
   TENANT,
   VEHICLE_A,
   VEHICLE_G,
-  startFixture,
   type Fixture,
   type Reply,
-} from './test-fixtures.js';
+} from '../test-fixtures.js';
 
 // The commands domain's HTTP tests. They belong in commands/, whose files are being changed by their
 // owner right now; they move there with the next change to that folder.
 
 const ADMIN = 'admin-token-for-tests-0123456789';
-
-function expectProblem(res: Reply, status: number, code: string): void {
-  expect(res.status, JSON.stringify(res.body)).toBe(status);
-  expect(res.type).toMatch(/^application\/problem\+json/);
-  expect(res.body.code).toBe(code);
-}
 
 describe.each(backends('api_commands'))('commands on %s', (_name, open) => {
   let fx: Fixture;
