@@ -25,20 +25,23 @@ const SIGNALS: [string, number][] = signalCatalogue
   .map((s) => [s.key, (s.min + s.max) / 2]);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** The read mix of an owner's and a partner's apps: mostly live values and health, some history. */
-function readMix(vehicleIds: string[]): [number, string][] {
-  const pickVehicle = (i: number): string => vehicleIds[(i * 7919) % vehicleIds.length]!;
+/** The routes of the mix with their weights: mostly live values and health, some history. */
+const ROUTES: [weight: number, name: string, path: (vehicleId: string) => string][] = [
+  [35, 'latest', (v) => `/api/vehicles/${v}/latest`],
+  [20, 'health', (v) => `/api/vehicles/${v}/health`],
+  [20, 'telemetry', (v) => `/api/vehicles/${v}/telemetry?signal=engine.rpm`],
+  [10, 'alerts', (v) => `/api/vehicles/${v}/alerts`],
+  [10, 'vehicles', () => '/api/vehicles?limit=50'],
+  [5, 'signals', () => '/api/signals'],
+];
+
+/** The read mix of an owner's and a partner's apps over 200 of the cars; `only` keeps one route. */
+function readMix(vehicleIds: string[], only?: string): [number, string][] {
   const mix: [number, string][] = [];
   for (let i = 0; i < 200; i++) {
-    const v = pickVehicle(i);
-    mix.push(
-      [35, `/api/vehicles/${v}/latest`],
-      [20, `/api/vehicles/${v}/health`],
-      [20, `/api/vehicles/${v}/telemetry?signal=engine.rpm`],
-      [10, `/api/vehicles/${v}/alerts`],
-    );
+    const v = vehicleIds[(i * 7919) % vehicleIds.length]!;
+    for (const [weight, name, path] of ROUTES) if (only === undefined || only === name) mix.push([weight, path(v)]);
   }
-  mix.push([10 * 200, '/api/vehicles?limit=50'], [5 * 200, '/api/signals']);
   return mix;
 }
 
@@ -109,6 +112,19 @@ async function run(label: string, env: Record<string, string>, rates: number[]):
         `  ${' '.repeat(fmt(rate).length)}          ${line('bare route', bare)}; p95 ratio mix/bare ${(p95 / percentile(bare.latencies, 95)).toFixed(2)}`,
       );
       results.push(p95);
+    }
+    // BENCH_PER_ROUTE=<rate>: each route of the mix alone at that rate, to see which one limits.
+    const perRoute = Number(process.env.BENCH_PER_ROUTE ?? 0);
+    for (const [, name] of perRoute > 0 ? ROUTES : []) {
+      const alone = await load({
+        url: platform.api.url,
+        token: key.token,
+        rate: perRoute,
+        seconds: SECONDS,
+        connections: 50,
+        mix: readMix(vehicleIds, name),
+      });
+      console.log(`  ${line(`${name} alone at ${fmt(perRoute)} req/s`, alone)}`);
     }
     fleet.postMessage('stop');
     await sleep(200);
