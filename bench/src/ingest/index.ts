@@ -4,7 +4,7 @@
 import { DEFAULT_LIMITS, developmentPolicy, startBroker, type RunningBroker } from '@clutch/broker';
 import { createInProcessBus, signalCatalogue, type LiveEventBus, type TelemetryBatch } from '@clutch/contracts';
 import { migrate, openPglite, openPostgres, syncSignals, type Database } from '@clutch/db';
-import { handoffSource, SAMPLE_COPY_COLUMNS, startIngest, type RunningIngest } from '@clutch/ingest';
+import { aedesSource, handoffSource, SAMPLE_COPY_COLUMNS, startIngest, type RunningIngest } from '@clutch/ingest';
 import { createTestDatabase, startPostgresServer } from '@clutch/test-support';
 import { CAROBD_COLUMNS, carObdDir, createOnlineScorer, listDriveFiles, parseCarObdCsv } from '@clutch/ml';
 import { readFile } from 'node:fs/promises';
@@ -56,16 +56,17 @@ async function prepare(db: Database, vehicles: number): Promise<string[]> {
 async function startPlatform(db: Database): Promise<Platform> {
   const bus = createInProcessBus();
   // As the platform wires it: the broker acknowledges a batch only once ingest committed it.
-  const source = handoffSource();
+  // BENCH_ACK=subscription measures the old wiring (PUBACK first, ingest subscribed), to price the hand-off.
+  const handoff = process.env.BENCH_ACK === 'subscription' ? undefined : handoffSource();
   const broker = await startBroker({
     mqttPort: 0,
-    durableHandoff: source,
+    ...(handoff ? { durableHandoff: handoff } : {}),
     policy: developmentPolicy({ ...DEFAULT_LIMITS, publishRatePerSecond: 1e6, publishBurst: 1e6 }),
   });
   const ingest = await startIngest({
     db,
     bus,
-    source,
+    source: handoff ?? aedesSource(broker.aedes),
     ...(SCORING ? { scorer: { scorer: createOnlineScorer(), modelVersion: 'health-checks' } } : {}),
   });
   return {
