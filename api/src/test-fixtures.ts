@@ -3,7 +3,7 @@ import type { Database } from '@clutch/db';
 import { openTestDatabase, testDatabases, type OpenTestDatabase } from '@clutch/db/testing';
 import { createApiKey } from '@clutch/identity';
 import { pino } from 'pino';
-import { expect, inject } from 'vitest';
+import { afterAll, beforeAll, expect, inject } from 'vitest';
 import type { HealthCheck } from './health/service.js';
 import { startApiServer, type ApiServer, type ApiServerOptions } from './server.js';
 
@@ -316,4 +316,43 @@ export async function auditLog(
     detail: Record<string, unknown>;
   }>('SELECT actor, action, target, tenant_id, detail FROM audit_log ORDER BY at DESC, id DESC');
   return rows;
+}
+
+/**
+ * A drive fixture for one describe block: started before its tests, closed after them. The returned
+ * view reads the running fixture, and `api` calls as the acme partner.
+ */
+export function useDriveFixture(open: OpenDatabase | undefined): DriveFixture & {
+  api(method: string, path: string, options?: Parameters<typeof call>[3]): Promise<Reply>;
+} {
+  let running: DriveFixture | undefined;
+  beforeAll(async () => {
+    running = await startDriveFixture(open);
+  });
+  afterAll(async () => {
+    await running?.fx.close();
+  });
+  const started = (): DriveFixture => {
+    if (!running) throw new Error('the drive fixture is used before its beforeAll ran');
+    return running;
+  };
+  return {
+    get fx() {
+      return started().fx;
+    },
+    get start() {
+      return started().start;
+    },
+    get acme() {
+      return started().acme;
+    },
+    get globex() {
+      return started().globex;
+    },
+    get adminToken() {
+      return started().adminToken;
+    },
+    api: (method, path, options = {}) =>
+      call(started().fx.api.url, method, path, { token: started().acme, ...options }),
+  };
 }

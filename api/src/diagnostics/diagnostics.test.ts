@@ -1,28 +1,17 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backends, call, CAR, startDriveFixture, TENANT, type DriveFixture, type Reply } from '../test-fixtures.js';
+import { describe, expect, it } from 'vitest';
+import { backends, CAR, useDriveFixture, TENANT } from '../test-fixtures.js';
 
 describe.each(backends('api_diagnostics'))('diagnostics API on %s', (_name, open) => {
-  let d: DriveFixture;
-  let fx: DriveFixture['fx'];
-  const api = (method: string, path: string, options: Parameters<typeof call>[3] = {}): Promise<Reply> =>
-    call(fx.api.url, method, path, { token: d.acme, ...options });
+  const d = useDriveFixture(open);
+  const { api } = d;
   const iso = (ms: number): string => new Date(ms).toISOString();
-
-  beforeAll(async () => {
-    d = await startDriveFixture(open);
-    fx = d.fx;
-  });
-
-  afterAll(async () => {
-    await fx?.close();
-  });
 
   it('GET diagnostics: current codes from the latest report, descriptions, MIL kinds, history', async () => {
     const res = await api('GET', `/api/obd2/diagnostics/${CAR}`);
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({
       vehicleId: CAR,
-      reportedAt: iso(fx.now.getTime() - 3600_000),
+      reportedAt: iso(d.fx.now.getTime() - 3600_000),
       clearedAt: null,
       milOn: true,
     });
@@ -31,7 +20,7 @@ describe.each(backends('api_diagnostics'))('diagnostics API on %s', (_name, open
       ['P0301', 'stored', true, 'powertrain'],
       ['P0420', 'permanent', true, 'powertrain'],
     ]);
-    expect(current[0]!.firstSeen).toBe(iso(fx.now.getTime() - 24 * 3600_000));
+    expect(current[0]!.firstSeen).toBe(iso(d.fx.now.getTime() - 24 * 3600_000));
     // Descriptions come from the shared data set when it is checked out beside the repository.
     expect([null, 'Cylinder 1 Misfire Detected']).toContain(current[0]!.description);
     expect((res.body.codes as { code: string }[]).map((c) => c.code).sort()).toEqual(['P0171', 'P0301', 'P0420']);
@@ -46,18 +35,18 @@ describe.each(backends('api_diagnostics'))('diagnostics API on %s', (_name, open
   it('a newer report without codes (repaired, or cleared at the car) empties the current codes but keeps the history', async () => {
     const before = await api('GET', `/api/obd2/diagnostics/${CAR}`);
     expect((before.body.current as unknown[]).length).toBeGreaterThan(0);
-    await fx.db.query(`INSERT INTO dtc_reports (vehicle_id, time, tenant_id, code_count) VALUES ($1, now(), $2, 0)`, [
+    await d.fx.db.query(`INSERT INTO dtc_reports (vehicle_id, time, tenant_id, code_count) VALUES ($1, now(), $2, 0)`, [
       CAR,
       TENANT,
     ]);
     const res = await api('GET', `/api/obd2/diagnostics/${CAR}`);
     expect(res.body).toMatchObject({ milOn: false, current: [] });
     expect((res.body.codes as unknown[]).length).toBe((before.body.codes as unknown[]).length);
-    await fx.db.query(`DELETE FROM dtc_reports WHERE vehicle_id = $1`, [CAR]);
+    await d.fx.db.query(`DELETE FROM dtc_reports WHERE vehicle_id = $1`, [CAR]);
   });
 
   it('a succeeded clear_dtcs after the latest report empties the current codes', async () => {
-    await fx.db.query(
+    await d.fx.db.query(
       `INSERT INTO device_commands (tenant_id, device_id, vehicle_id, type, status, expires_at, completed_at) VALUES ($1, 'car-1', $2, 'clear_dtcs', 'succeeded', now(), now())`,
       [TENANT, CAR],
     );

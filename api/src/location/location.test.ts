@@ -1,36 +1,16 @@
 import type { LiveEvent } from '@clutch/contracts';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  backends,
-  call,
-  CAR,
-  startDriveFixture,
-  TENANT,
-  VEHICLE_MISSING,
-  type DriveFixture,
-  type Reply,
-} from '../test-fixtures.js';
+import { describe, expect, it } from 'vitest';
+import { backends, CAR, useDriveFixture, TENANT, VEHICLE_MISSING } from '../test-fixtures.js';
 
 describe.each(backends('api_location'))('location API on %s', (_name, open) => {
-  let d: DriveFixture;
-  let fx: DriveFixture['fx'];
-  const api = (method: string, path: string, options: Parameters<typeof call>[3] = {}): Promise<Reply> =>
-    call(fx.api.url, method, path, { token: d.acme, ...options });
+  const d = useDriveFixture(open);
+  const { api } = d;
   const iso = (ms: number): string => new Date(ms).toISOString();
-
-  beforeAll(async () => {
-    d = await startDriveFixture(open);
-    fx = d.fx;
-  });
-
-  afterAll(async () => {
-    await fx?.close();
-  });
 
   it('POST gps stores a fix once (idempotent on vehicle and time) and GET history returns the track', async () => {
     const events: LiveEvent[] = [];
-    const stop = fx.bus.subscribe((e) => events.push(e));
-    const t = fx.now.getTime() - 5_000;
+    const stop = d.fx.bus.subscribe((e) => events.push(e));
+    const t = d.fx.now.getTime() - 5_000;
     const fix = { vehicleId: CAR, v: 1, t, lat: 52.52, lon: 13.405, speedKmh: 42.5, headingDeg: 90, satellites: 9 };
     try {
       let res = await api('POST', '/api/telematics/gps', { token: d.adminToken, body: fix });

@@ -1,20 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backends, call, CAR, startDriveFixture, type DriveFixture, type Reply } from '../test-fixtures.js';
+import { describe, expect, it } from 'vitest';
+import { backends, CAR, useDriveFixture } from '../test-fixtures.js';
 
 describe.each(backends('api_vehicle_health'))('vehicle health API on %s', (_name, open) => {
-  let d: DriveFixture;
-  let fx: DriveFixture['fx'];
-  const api = (method: string, path: string, options: Parameters<typeof call>[3] = {}): Promise<Reply> =>
-    call(fx.api.url, method, path, { token: d.acme, ...options });
-
-  beforeAll(async () => {
-    d = await startDriveFixture(open);
-    fx = d.fx;
-  });
-
-  afterAll(async () => {
-    await fx?.close();
-  });
+  const d = useDriveFixture(open);
+  const { api } = d;
 
   it('GET health: signals against ranges, active codes and unacknowledged alerts', async () => {
     const res = await api('GET', `/api/vehicles/${CAR}/health`);
