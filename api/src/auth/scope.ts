@@ -21,6 +21,7 @@ export type AuditLog = (q: Queryable, use: SystemUse) => Promise<void>;
 /** The actor name of a caller in the audit log (the same names as idempotency key owners). */
 export function actorOf(principal: Principal): string {
   if (principal.kind === 'partner') return `partner:${principal.tenantId}:${principal.keyId}`;
+  if (principal.kind === 'user') return `user:${principal.userId}`;
   return principal.dev ? 'admin:dev' : 'admin';
 }
 
@@ -56,7 +57,7 @@ export class Scope {
   /** The scope of a request: confined to the tenant for partners, unconfined for administrators. */
   static for(db: Database, principal: Principal, audit: AuditLog): Scope {
     const mode: Mode =
-      principal.kind === 'partner' ? { kind: 'tenant', tenantId: principal.tenantId } : { kind: 'admin' };
+      principal.kind === 'admin' ? { kind: 'admin' } : { kind: 'tenant', tenantId: principal.tenantId };
     return new Scope(db, mode, actorOf(principal), audit);
   }
 

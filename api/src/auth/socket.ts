@@ -25,6 +25,8 @@ export function socketAuth(
       const principal = await authenticate(header, socket.handshake.address).catch(() => undefined);
       if (!principal) return undefined;
       if (principal.kind === 'admin') return {};
+      // Signed-in users join rooms once the policy function decides room joins (issue 14).
+      if (principal.kind === 'user') return undefined;
       if (!principal.scopes.some((scope) => LIVE_SCOPES.includes(scope))) return undefined;
       return {
         tenantId: principal.tenantId,

@@ -128,6 +128,9 @@ export function keyOwner(principal: Principal): KeyOwner {
       return { principal: 'admin', tenantId: null };
     case 'partner':
       return { principal: `partner:${principal.tenantId}:${principal.keyId}`, tenantId: principal.tenantId };
+    case 'user':
+      // Per user, not per session: a client that refreshed its session mid-retry still replays.
+      return { principal: `user:${principal.userId}`, tenantId: principal.tenantId };
     default: {
       // A new kind of caller (user sessions) needs its own key space here.
       const unknown: never = principal;

@@ -119,6 +119,7 @@ async function count(
 
 function principalKey(principal: Principal, ip: string): string {
   if (principal.kind === 'partner') return `key:${principal.keyId}`;
+  if (principal.kind === 'user') return `user:${principal.userId}`;
   return principal.dev ? `anon:${addressKey(ip)}` : 'admin';
 }
 
