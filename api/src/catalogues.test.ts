@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { identityErrors } from '@clutch/identity';
+import { identityErrors, mfaErrors, rbacErrors } from '@clutch/identity';
 import { jobsErrors } from '@clutch/jobs';
 import { mlErrors } from '@clutch/ml';
 import { describe, expect, it } from 'vitest';
@@ -16,7 +16,7 @@ const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
  * that both stay that way.
  */
 const catalogues: Record<string, Record<string, string>> = {
-  identity: identityErrors,
+  identity: { ...identityErrors, ...mfaErrors, ...rbacErrors },
   jobs: jobsErrors,
   ml: mlErrors,
   ingest: {},

@@ -1,5 +1,6 @@
 import type { LiveEventBus } from '@clutch/contracts';
 import type { Database } from '@clutch/db';
+import type { PolicyStore } from '@clutch/identity';
 import type { Logger } from 'pino';
 import type { JobEnqueuer } from './ai/retrain-jobs.js';
 import type { AlertsService } from './alerts/service.js';
@@ -8,6 +9,8 @@ import type { DeadLetterReplayer } from './dead-letters/service.js';
 import type { DiagnosticsService } from './diagnostics/service.js';
 import type { HealthCheck } from './health/service.js';
 import type { ApiRouter } from './http/route.js';
+import type { MfaOptions } from './mfa/config.js';
+import type { IdentityServices } from './sessions/identity.js';
 import type { TelemetryService } from './telemetry/service.js';
 import type { TenantsService } from './tenants/service.js';
 import type { VehiclesService } from './vehicles/service.js';
@@ -38,6 +41,17 @@ export interface DomainDeps {
   jobs?: JobEnqueuer | undefined;
   /** Services several domains use, built once (domains.ts) so every domain shares one instance. */
   shared: SharedServices;
+  /** Accounts, sessions and the mailer, shared by the identity domains (accounts, sessions, MFA). */
+  identity: IdentityServices;
+  /** The policy function's store (roles, grants): the roles domain invalidates it after a change. */
+  policy: PolicyStore;
+  /** MFA settings (key, WebAuthn relying party, SMS sender); absent, the defaults of api/src/mfa/config.ts. */
+  mfa?: MfaOptions | undefined;
+  /**
+   * Open development mode (`requireAuth` false, the `npm start` demo): a caller without credentials
+   * is an administrator. `GET /api/me` says so, and every page shows a banner.
+   */
+  openMode?: boolean | undefined;
 }
 
 export interface SharedServices {

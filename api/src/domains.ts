@@ -1,3 +1,4 @@
+import { register as accounts } from './accounts/register.js';
 import { register as ai } from './ai/register.js';
 import { register as alerts } from './alerts/register.js';
 import { AlertsService } from './alerts/service.js';
@@ -13,14 +14,21 @@ import { DiagnosticsService } from './diagnostics/service.js';
 import type { Domain, SharedServices } from './domain.js';
 import { register as health } from './health/register.js';
 import { register as location } from './location/register.js';
+import { register as mfa } from './mfa/register.js';
+import { register as mobile } from './mobile/register.js';
 import { register as openapi } from './openapi/register.js';
+import { register as roles } from './roles/register.js';
+import { register as security } from './security/register.js';
+import { register as sessions } from './sessions/register.js';
 import { register as signals } from './signals/register.js';
 import { register as telemetry } from './telemetry/register.js';
+import type { LatestValuesCache } from './telemetry/latest-cache.js';
 import { TelemetryService } from './telemetry/service.js';
 import { register as tenants } from './tenants/register.js';
 import { TenantsService } from './tenants/service.js';
 import { register as trips } from './trips/register.js';
 import { register as vehicleHealth } from './vehicle-health/register.js';
+import { register as vehicleShares } from './vehicle-shares/register.js';
 import { register as vehicles } from './vehicles/register.js';
 import { VehiclesService } from './vehicles/service.js';
 
@@ -47,14 +55,24 @@ export const DOMAINS: readonly Domain[] = [
   { name: 'analytics', register: analytics },
   { name: 'dead-letters', register: deadLetters },
   { name: 'ai', register: ai },
+  { name: 'security', register: security },
+  { name: 'accounts', register: accounts },
+  { name: 'sessions', register: sessions },
+  { name: 'mfa', register: mfa },
+  { name: 'mobile', register: mobile },
+  { name: 'roles', register: roles },
+  { name: 'vehicle-shares', register: vehicleShares },
   { name: 'openapi', register: openapi },
 ];
 
 /** The services several domains use, built once per API. */
-export function sharedServices(options: { datasetsDir?: string | undefined }): SharedServices {
+export function sharedServices(options: {
+  datasetsDir?: string | undefined;
+  latestValues?: LatestValuesCache | undefined;
+}): SharedServices {
   return {
     vehicles: new VehiclesService(),
-    telemetry: new TelemetryService(),
+    telemetry: new TelemetryService(undefined, options.latestValues),
     tenants: new TenantsService(),
     diagnostics: new DiagnosticsService(lazyDtcDescriptions(options.datasetsDir)),
     alerts: new AlertsService(),

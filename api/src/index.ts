@@ -28,6 +28,13 @@ export {
 } from './realtime/auth.js';
 export { purgeIdempotencyKeys } from './http/idempotency.js';
 export {
+  describeChainReport,
+  recordSecurityEvent,
+  verifyAuditChain,
+  type ChainReport,
+  type SecurityEvent,
+} from './audit/index.js';
+export {
   AI_RETRAIN_QUEUE,
   AI_RETRAIN_SETTINGS,
   queuedRetrains,
@@ -36,3 +43,4 @@ export {
 } from './ai/retrain-jobs.js';
 export { defineAiRetrainWorker, type JobDefiner } from './ai/retrain-job-worker.js';
 export { retrainWith, type RetrainFolders } from './ai/retrain-worker.js';
+export { loadMfaOptions, type MfaOptions } from './mfa/config.js';

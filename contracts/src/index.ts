@@ -49,6 +49,7 @@ export {
   type LiveEventBus,
   type LiveEventHandler,
   type RevocationEvent,
+  type RolesChangedEvent,
   type StoredReading,
   type VehicleEvent,
 } from './events/live-events.js';

@@ -5,9 +5,13 @@
 
 DO $$
 BEGIN
-  CREATE ROLE clutch_app NOLOGIN;
-EXCEPTION WHEN duplicate_object THEN
-  NULL; -- roles are per cluster: another database on this server created it
+  -- Roles are per cluster: another database on this server (or a DBA) may have created it. Checked
+  -- first, as CREATE ROLE without CREATEROLE fails on privileges before it sees the role exists.
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'clutch_app') THEN
+    CREATE ROLE clutch_app NOLOGIN;
+  END IF;
+EXCEPTION WHEN duplicate_object OR unique_violation THEN
+  NULL; -- created at the same moment by a migration of another database
 END
 $$;
 

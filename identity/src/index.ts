@@ -31,3 +31,11 @@ export {
   type LoginCheck,
   type FailureLimits,
 } from './limits/login-limiter.js';
+export * from './mfa/index.js';
+export * from './sms/index.js';
+export * from './tokens/index.js';
+export * from './sessions/index.js';
+export * from './mail/index.js';
+export * from './accounts/index.js';
+export * from './passwords/index.js';
+export * from './rbac/index.js';

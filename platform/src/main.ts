@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 import { pino } from 'pino';
 import { ConfigError, loadConfig, USAGE } from './config/config.js';
+import { CONSUMER_TENANT } from './fleet/simulated-fleet.js';
+import { demoAccountLines, identityDir, seedDemoAccounts } from './identity/index.js';
 import { startPlatform } from './platform.js';
 import { startRole } from './scale-out/roles.js';
 
@@ -75,6 +77,14 @@ async function main(): Promise<void> {
     `MQTT: ${platform.broker.mqttUrl} (WebSocket ${platform.broker.wsUrl ?? 'off'}${platform.broker.mqttsUrl ? `, TLS ${platform.broker.mqttsUrl}` : ''}); API: ${platform.api.url}/api/health`,
   );
   console.log(`Dashboard: ${platform.dashboardUrl}`);
+  if (!config.requireAuth) {
+    // The open demo: accounts to try the sign-in pages with (docs/identity.md).
+    const accounts = await seedDemoAccounts(platform.db, {
+      dir: identityDir(config.dataDir),
+      ownedVehicleTenant: CONSUMER_TENANT,
+    });
+    for (const line of demoAccountLines(accounts, `${platform.api.url}/api/auth/login`)) console.log(line);
+  }
 
   exitOnSignals(
     () => platform.stop(),

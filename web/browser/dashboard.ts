@@ -17,6 +17,7 @@ import { LiveChart } from './chart.js';
 import { TroubleCodesPanel } from './diagnostics.js';
 import { setText, startPageLocale } from './locale.js';
 import { PresenceBadge } from './presence.js';
+import { startSessionNav } from './session-nav.js';
 
 type Level = 'ok' | 'warn' | 'bad';
 
@@ -347,6 +348,8 @@ function startDashboard(i18n: Translator, view: View, vehicleId: string) {
 
 async function main(): Promise<void> {
   const i18n = await startPageLocale();
+  // The visitor's name and sign-out (or sign-in) in the top bar, the open-demo banner; signed out: to sign in.
+  void startSessionNav(i18n, { requireSession: true });
   const view = createView(i18n);
   view.setConnection('offline');
   const vehicleId = new URLSearchParams(location.search).get('vehicle') ?? '';

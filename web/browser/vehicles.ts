@@ -1,6 +1,7 @@
 import type { Translator } from '@clutch/i18n';
 import { describeVehicle, getJson, problemDetail, type Vehicle } from './api.js';
 import { keepLang, startPageLocale } from './locale.js';
+import { startSessionNav } from './session-nav.js';
 
 function card(v: Vehicle, i18n: Translator): HTMLLIElement {
   const li = document.createElement('li');
@@ -36,6 +37,8 @@ function card(v: Vehicle, i18n: Translator): HTMLLIElement {
 
 async function main(): Promise<void> {
   const i18n = await startPageLocale();
+  // The visitor's name and sign-out (or sign-in) in the top bar, the open-demo banner; signed out: to sign in.
+  void startSessionNav(i18n, { requireSession: true });
   const list = document.querySelector<HTMLUListElement>('[data-testid="vehicles"]');
   const status = document.querySelector<HTMLElement>('[data-testid="status"]');
   if (!list || !status) return;

@@ -14,7 +14,7 @@ import { webRoot } from './index.js';
 
 const webDir = fileURLToPath(new URL('..', import.meta.url));
 const repoRoot = path.resolve(webDir, '..');
-export const PAGE_ENTRIES = ['vehicles', 'dashboard'] as const;
+export const PAGE_ENTRIES = ['vehicles', 'dashboard', 'roles', 'mfa', 'signin', 'signup', 'sessions', 'audit'] as const;
 
 export async function buildPages(): Promise<void> {
   const out = path.join(webRoot, 'js');

@@ -17,6 +17,12 @@ const CATEGORIES = ['performance', 'accessibility'] as const;
 const PAGES = [
   { name: 'vehicle list', path: '/' },
   { name: 'dashboard', path: `/dashboard.html?vehicle=${DEMO_VEHICLE}` },
+  { name: 'sign in', path: '/signin.html' },
+  { name: 'sign up', path: '/signup.html' },
+  // The open demo's anonymous visitor: the page as it loads, without a session to list.
+  { name: 'sessions', path: '/sessions.html' },
+  // The open demo's anonymous administrator: the audit trail's first page.
+  { name: 'audit', path: '/audit.html' },
 ];
 const CHROME_FLAGS = [
   '--headless',

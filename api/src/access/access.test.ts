@@ -232,17 +232,27 @@ const MATRIX: [method: string, path: string, access: string, sample: string][] =
   ['get', '/health', 'public', '/health'],
   ['get', '/signals', 'public', '/signals'],
   ['get', '/openapi.json', 'public', '/openapi.json'],
-  ['get', '/vehicles', 'authenticated', '/vehicles'],
-  ['get', '/vehicles/:id', 'authenticated', `/vehicles/${VEHICLE_A}`],
+  ['get', '/vehicles', 'permission vehicles:read', '/vehicles'],
+  ['get', '/vehicles/:id', 'permission vehicles:read', `/vehicles/${VEHICLE_A}`],
   ['get', '/vehicles/:id/latest', 'scope telemetry:read', `/vehicles/${VEHICLE_A}/latest`],
   ['get', '/vehicles/:id/telemetry', 'scope telemetry:read', `/vehicles/${VEHICLE_A}/telemetry?signal=engine.rpm`],
-  ['post', '/tenants', 'admin', '/tenants'],
-  ['post', '/devices', 'admin', '/devices'],
-  ['post', '/devices/:tenantId/:deviceId/credentials', 'admin', `/devices/${TENANT}/pi-a1/credentials`],
-  ['delete', '/devices/:tenantId/:deviceId/credentials', 'admin', `/devices/${TENANT}/pi-a1/credentials`],
-  ['post', '/api-keys', 'admin', '/api-keys'],
-  ['get', '/api-keys', 'admin', '/api-keys'],
-  ['delete', '/api-keys/:tenantId/:keyId', 'admin', `/api-keys/${TENANT}/0123456789abcdef`],
+  ['post', '/tenants', 'permission tenants:write', '/tenants'],
+  ['post', '/devices', 'permission devices:write', '/devices'],
+  [
+    'post',
+    '/devices/:tenantId/:deviceId/credentials',
+    'permission devices:write',
+    `/devices/${TENANT}/pi-a1/credentials`,
+  ],
+  [
+    'delete',
+    '/devices/:tenantId/:deviceId/credentials',
+    'permission devices:write',
+    `/devices/${TENANT}/pi-a1/credentials`,
+  ],
+  ['post', '/api-keys', 'permission api-keys:write', '/api-keys'],
+  ['get', '/api-keys', 'permission api-keys:read', '/api-keys'],
+  ['delete', '/api-keys/:tenantId/:keyId', 'permission api-keys:write', `/api-keys/${TENANT}/0123456789abcdef`],
   ['post', '/vehicles/:id/commands', 'scope commands:write', `/vehicles/${VEHICLE_A}/commands`],
   ['get', '/commands/:id', 'scope commands:write', `/commands/${VEHICLE_A}`],
   ['get', '/vehicles/:id/commands', 'scope commands:write', `/vehicles/${VEHICLE_A}/commands`],
@@ -251,18 +261,62 @@ const MATRIX: [method: string, path: string, access: string, sample: string][] =
   ['get', '/vehicles/:id/alerts', 'scope telemetry:read', `/vehicles/${VEHICLE_A}/alerts`],
   ['get', '/vehicles/:id/data-quality', 'scope telemetry:read', `/vehicles/${VEHICLE_A}/data-quality`],
   ['get', '/vehicles/:id/health', 'scope telemetry:read', `/vehicles/${VEHICLE_A}/health`],
-  ['post', '/telematics/gps', 'admin', '/telematics/gps'],
+  ['post', '/telematics/gps', 'permission location:write', '/telematics/gps'],
   ['get', '/telematics/history', 'scope location:read', `/telematics/history?vehicleId=${VEHICLE_A}`],
   ['get', '/telematics/analytics', 'scope telemetry:read', `/telematics/analytics?vehicleId=${VEHICLE_A}`],
-  ['get', '/dead-letters', 'authenticated', '/dead-letters'],
-  ['post', '/dead-letters/:id/replay', 'admin', '/dead-letters/1/replay'],
-  ['get', '/ai/models', 'authenticated', '/ai/models'],
-  ['post', '/ai/models/deploy', 'admin', '/ai/models/deploy'],
-  ['get', '/ai/models/:id/performance', 'authenticated', '/ai/models/m0001-00000000/performance'],
-  ['post', '/ai/models/:id/retrain', 'admin', '/ai/models/m0001-00000000/retrain'],
-  ['get', '/ai/jobs/:id', 'admin', '/ai/jobs/none'],
+  ['get', '/dead-letters', 'permission dead-letters:read', '/dead-letters'],
+  ['post', '/dead-letters/:id/replay', 'permission dead-letters:replay', '/dead-letters/1/replay'],
+  ['get', '/ai/models', 'permission ai:read', '/ai/models'],
+  ['post', '/ai/models/deploy', 'permission ai:write', '/ai/models/deploy'],
+  ['get', '/ai/models/:id/performance', 'permission ai:read', '/ai/models/m0001-00000000/performance'],
+  ['post', '/ai/models/:id/retrain', 'permission ai:write', '/ai/models/m0001-00000000/retrain'],
+  ['get', '/ai/jobs/:id', 'permission ai:write', '/ai/jobs/none'],
   ['post', '/ai/maintenance/predict', 'scope telemetry:read', '/ai/maintenance/predict'],
   ['post', '/ai/driving/analyze', 'scope telemetry:read', '/ai/driving/analyze'],
+  ['get', '/security/reports', 'permission security-reports:read', '/security/reports'],
+  ['post', '/auth/register', 'public', '/auth/register'],
+  ['post', '/auth/login', 'public', '/auth/login'],
+  ['post', '/auth/logout', 'public', '/auth/logout'],
+  ['post', '/auth/verify-email', 'public', '/auth/verify-email'],
+  ['post', '/auth/password/forgot', 'public', '/auth/password/forgot'],
+  ['post', '/auth/password/reset', 'public', '/auth/password/reset'],
+  ['post', '/auth/invitations/accept', 'public', '/auth/invitations/accept'],
+  ['post', '/users/invitations', 'permission users:write', '/users/invitations'],
+  ['get', '/me', 'authenticated', '/me'],
+  ['post', '/sessions/refresh', 'public', '/sessions/refresh'],
+  ['get', '/sessions', 'authenticated', '/sessions'],
+  ['delete', '/sessions/:id', 'authenticated', `/sessions/${VEHICLE_A}`],
+  ['post', '/sessions/logout-all', 'authenticated', '/sessions/logout-all'],
+  ['get', '/.well-known/jwks.json', 'public', '/.well-known/jwks.json'],
+  ['get', '/auth/mfa', 'authenticated', '/auth/mfa'],
+  ['post', '/auth/mfa/setup', 'authenticated', '/auth/mfa/setup'],
+  ['post', '/auth/mfa/challenge', 'public', '/auth/mfa/challenge'],
+  ['post', '/auth/mfa/verify', 'public', '/auth/mfa/verify'],
+  ['post', '/auth/mfa/disable', 'authenticated', '/auth/mfa/disable'],
+  ['get', '/auth/mfa/backup-codes', 'authenticated', '/auth/mfa/backup-codes'],
+  ['post', '/mobile/biometric/register', 'authenticated', '/mobile/biometric/register'],
+  ['get', '/mobile/biometric/devices', 'authenticated', '/mobile/biometric/devices'],
+  ['delete', '/mobile/biometric/devices/:id', 'authenticated', `/mobile/biometric/devices/${VEHICLE_A}`],
+  ['post', '/mobile/biometric/challenge', 'public', '/mobile/biometric/challenge'],
+  ['post', '/mobile/biometric/verify', 'public', '/mobile/biometric/verify'],
+  ['get', '/permissions', 'authenticated', '/permissions'],
+  ['get', '/roles', 'permission roles:read', '/roles'],
+  ['post', '/roles', 'permission roles:write', '/roles'],
+  ['put', '/roles/:id', 'permission roles:write', `/roles/${VEHICLE_A}`],
+  ['delete', '/roles/:id', 'permission roles:write', `/roles/${VEHICLE_A}`],
+  ['get', '/roles/:id/permissions', 'permission roles:read', `/roles/${VEHICLE_A}/permissions`],
+  ['put', '/roles/:id/permissions', 'permission roles:write', `/roles/${VEHICLE_A}/permissions`],
+  ['get', '/users/:id/roles', 'permission roles:read', `/users/${VEHICLE_A}/roles`],
+  ['post', '/users/:id/roles', 'permission roles:grant', `/users/${VEHICLE_A}/roles`],
+  ['delete', '/users/:id/roles', 'permission roles:grant', `/users/${VEHICLE_A}/roles?roleId=${VEHICLE_A}`],
+  ['post', '/vehicles/:id/shares', 'permission vehicle-shares:write', `/vehicles/${VEHICLE_A}/shares`],
+  ['get', '/vehicles/:id/shares', 'permission vehicle-shares:read', `/vehicles/${VEHICLE_A}/shares`],
+  [
+    'delete',
+    '/vehicles/:id/shares/:shareId',
+    'permission vehicle-shares:write',
+    `/vehicles/${VEHICLE_A}/shares/${VEHICLE_B}`,
+  ],
 ];
 
 describe('access matrix (PGlite)', () => {
@@ -291,11 +345,25 @@ describe('access matrix (PGlite)', () => {
       // A write needs a JSON body (or X-Requested-With) to get past the CSRF check to the route.
       const headers: Record<string, string> = method === 'get' ? {} : { 'x-requested-with': 'access-matrix' };
       const anonymous = await call(fx.api.url, method.toUpperCase(), `/api${sample}`, { headers });
-      if (access === 'public') expect(anonymous.status).toBeLessThan(400);
-      else expectProblem(anonymous, 401, 'UNAUTHENTICATED');
+      // Public routes let anonymous callers in: they may refuse the (empty) input, or a sign-in route
+      // its missing credential (a refresh without a refresh token), but never ask for a bearer token.
+      if (access === 'public') {
+        expect(anonymous.status).not.toBe(403);
+        expect(String(anonymous.body.detail ?? '')).not.toMatch(/needs a bearer token/);
+      } else expectProblem(anonymous, 401, 'UNAUTHENTICATED');
       const partner = await call(fx.api.url, method.toUpperCase(), `/api${sample}`, { token: statusOnly, headers });
-      if (access === 'admin' || (access.startsWith('scope ') && access !== 'scope status:read'))
+      // The key holds status:read, and vehicles:read, dead-letters:read and ai:read as every key does
+      // (identity's API_KEY_IMPLIED_PERMISSIONS).
+      const keyHolds = [
+        'scope status:read',
+        'permission status:read',
+        'permission vehicles:read',
+        'permission dead-letters:read',
+        'permission ai:read',
+      ].includes(access);
+      if (access === 'admin' || (/^(scope|permission) /.test(access) && !keyHolds))
         expectProblem(partner, 403, 'FORBIDDEN');
+      else if (access === 'public') expect(partner.status).not.toBe(403);
       else expect([401, 403]).not.toContain(partner.status);
     },
   );

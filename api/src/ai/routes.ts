@@ -115,7 +115,7 @@ export function aiRoutes(router: ApiRouter, models: AiModelsService, insights: A
     path: '/ai/models',
     tag: 'ai',
     summary: 'Registered models with their metrics, training data and which one is live',
-    access: 'authenticated',
+    access: { permission: 'ai:read' },
     response: { status: 200, description: 'Models, oldest first', schema: z.object({ models: z.array(modelSchema) }) },
     handle: () => models.list(),
   });
@@ -125,7 +125,7 @@ export function aiRoutes(router: ApiRouter, models: AiModelsService, insights: A
     path: '/ai/models/deploy',
     tag: 'ai',
     summary: 'Make a registered model the live one (ingest and predictions use it)',
-    access: 'admin',
+    access: { permission: 'ai:write' },
     body: z.object({ id: modelId }),
     response: { status: 200, description: 'The deployed model', schema: modelSchema },
     errors: ['MODEL_NOT_FOUND'],
@@ -137,7 +137,7 @@ export function aiRoutes(router: ApiRouter, models: AiModelsService, insights: A
     path: '/ai/models/:id/performance',
     tag: 'ai',
     summary: 'Fault-injection evaluation metrics of one model (null when never evaluated)',
-    access: 'authenticated',
+    access: { permission: 'ai:read' },
     params: modelParams,
     response: {
       status: 200,
@@ -153,7 +153,7 @@ export function aiRoutes(router: ApiRouter, models: AiModelsService, insights: A
     path: '/ai/models/:id/retrain',
     tag: 'ai',
     summary: 'Train, evaluate and register a successor of this model in the background (not deployed)',
-    access: 'admin',
+    access: { permission: 'ai:write' },
     params: modelParams,
     body: z
       .object({
@@ -184,7 +184,7 @@ export function aiRoutes(router: ApiRouter, models: AiModelsService, insights: A
     path: '/ai/jobs/:id',
     tag: 'ai',
     summary: 'Progress and result of a background job (stored in the database when the platform runs a job queue)',
-    access: 'admin',
+    access: { permission: 'ai:write' },
     params: z.object({ id: uuid }),
     response: { status: 200, description: 'The job', schema: jobSchema },
     errors: ['JOB_NOT_FOUND'],

@@ -102,7 +102,7 @@ export class AiModelsService {
   }
 
   job(scope: Scope, id: string): Promise<Job<RetrainResult>> {
-    return this.retrains.get(scope, id);
+    return this.retrains.get(scope.administration({ action: 'ai.job.read', target: id }), id);
   }
 
   /** The deployed model (re-read when another one is deployed), else the rules-only model. */

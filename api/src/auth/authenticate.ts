@@ -2,7 +2,9 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Database } from '@clutch/db';
 import { verifyApiKey } from '@clutch/identity';
 import { apiError } from '../errors.js';
+import type { ApiKeyCache } from './api-key-cache.js';
 import type { Principal } from './principal.js';
+import type { UserTokenVerifier } from './user-tokens.js';
 
 export interface AuthOptions {
   db: Database;
@@ -10,6 +12,10 @@ export interface AuthOptions {
   adminToken?: string | undefined;
   /** False (dev mode): a request without a token is an administrator. True: it is refused with 401. */
   requireAuth: boolean;
+  /** Verified API keys kept per process (api-key-cache.ts); absent, every request reads `api_keys`. */
+  apiKeys?: ApiKeyCache | undefined;
+  /** Signed-in users' access tokens (user-tokens.ts); absent, only API keys and the admin token. */
+  users?: UserTokenVerifier | undefined;
 }
 
 /** Resolves a bearer token to a principal; undefined means "no token and none required". */
@@ -28,6 +34,7 @@ export function bearerToken(header: string | undefined): string | undefined {
 export function createAuthenticator(options: AuthOptions): Authenticator {
   // Compared as digests with timingSafeEqual: equal lengths, and no early exit that leaks a prefix.
   const admin = options.adminToken ? digest(options.adminToken) : undefined;
+  const verifyInDatabase = (token: string) => verifyApiKey(options.db, token);
   return async (authorization) => {
     const token = bearerToken(authorization);
     if (token === undefined) {
@@ -37,7 +44,11 @@ export function createAuthenticator(options: AuthOptions): Authenticator {
     if (admin && timingSafeEqual(digest(token), admin)) return { kind: 'admin', dev: false };
     // A token that is present but wrong is refused even in dev mode: silently treating it as
     // anonymous would hide a misconfigured client.
-    const key = token.startsWith('ck_') ? await verifyApiKey(options.db, token) : null;
+    const user = options.users ? await options.users(token) : null;
+    if (user) return user;
+    const key = token.startsWith('ck_')
+      ? await (options.apiKeys ? options.apiKeys.verify(token, verifyInDatabase) : verifyInDatabase(token))
+      : null;
     if (!key) throw apiError('UNAUTHENTICATED', 'The bearer token is not valid (unknown, malformed or revoked)');
     return { kind: 'partner', tenantId: key.tenantId, keyId: key.keyId, scopes: key.scopes, expiresAt: key.expiresAt };
   };

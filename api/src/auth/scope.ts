@@ -1,4 +1,4 @@
-import type { Database, Queryable } from '@clutch/db';
+import { enterUserScope, type Database, type Queryable } from '@clutch/db';
 import { apiError } from '../errors.js';
 import type { Principal } from './principal.js';
 
@@ -12,6 +12,10 @@ export interface SystemUse {
   target?: string | null | undefined;
   /** The tenant the work concerns, when there is one: that tenant can read the row. */
   tenantId?: string | null | undefined;
+  /** Where the request came from (the client address), when there is a request. */
+  ip?: string | null | undefined;
+  /** How it ended; `success` when not given (a system scope's row commits only with its work). */
+  outcome?: 'success' | 'failure' | 'denied' | undefined;
   detail?: Record<string, unknown> | undefined;
 }
 
@@ -25,8 +29,16 @@ export function actorOf(principal: Principal): string {
   return principal.dev ? 'admin:dev' : 'admin';
 }
 
+/** The tenant of platform staff (migration 020). */
+const PLATFORM_TENANT = 'platform';
+
 type Mode =
-  | { kind: 'tenant'; tenantId: string }
+  /**
+   * `userId`: a signed-in user, named to row-level security (car owners are confined to their
+   * vehicles). `platformStaff`: a user of the platform tenant, whose administration (a route's
+   * permission already allowed it) runs in an audited system scope reaching every tenant.
+   */
+  | { kind: 'tenant'; tenantId: string; userId?: string; platformStaff?: boolean }
   /** An administrator's request: unconfined reads (and the data writes admins make, like commands). */
   | { kind: 'admin' }
   | { kind: 'system'; use: SystemUse };
@@ -37,7 +49,8 @@ type Mode =
  * one does).
  *
  * - A partner's scope runs inside `db.withTenant`, so row-level security (not our WHERE clauses)
- *   keeps other tenants' rows out.
+ *   keeps other tenants' rows out. A signed-in user's does too, and also names the user to it
+ *   (`app.user_id`): in the consumer tenant that confines a car owner to their own vehicles.
  * - An administrator's request scope runs as the owner and sees every tenant.
  * - A system scope (`Scope.system`, or `scope.audited(...)` from an administrator's request) is
  *   for administration and platform work: it runs as the owner and writes one `audit_log` row (who,
@@ -57,7 +70,16 @@ export class Scope {
   /** The scope of a request: confined to the tenant for partners, unconfined for administrators. */
   static for(db: Database, principal: Principal, audit: AuditLog): Scope {
     const mode: Mode =
-      principal.kind === 'admin' ? { kind: 'admin' } : { kind: 'tenant', tenantId: principal.tenantId };
+      principal.kind === 'admin'
+        ? { kind: 'admin' }
+        : principal.kind === 'user'
+          ? {
+              kind: 'tenant',
+              tenantId: principal.tenantId,
+              userId: principal.userId,
+              platformStaff: principal.tenantId === PLATFORM_TENANT,
+            }
+          : { kind: 'tenant', tenantId: principal.tenantId };
     return new Scope(db, mode, actorOf(principal), audit);
   }
 
@@ -81,22 +103,46 @@ export class Scope {
 
   /**
    * Administration by this caller: a system scope with the caller as actor. Only administrators
-   * may; the route's access rule already says so, and this refuses again should a route forget.
+   * (the admin token) and platform staff (signed-in users of the platform tenant) may: the route's
+   * permission rule already decided that this caller holds the permission (a platform admin holds
+   * every one, support the reads); this refuses again should a route forget, and it refuses partner
+   * staff and car owners even where they hold the permission for their own tenant (administration
+   * through these routes reaches every tenant, which is not theirs to reach).
    */
   audited(use: Omit<SystemUse, 'actor'>): Scope {
-    if (this.mode.kind === 'tenant') throw apiError('FORBIDDEN', "This is administrators' work");
+    if (this.mode.kind === 'tenant' && !this.mode.platformStaff)
+      throw apiError('FORBIDDEN', "This is administrators' work");
     return Scope.system(this.db, { ...use, actor: this.actor }, this.audit);
   }
 
-  /** Runs fn in one transaction, tenant-confined for partners; a system scope records its use first. */
+  /**
+   * Where platform administration that reads across tenants runs (dead letters, API keys): an
+   * audited system scope for platform staff, this scope otherwise (administrators already read
+   * everything; partners stay confined to their tenant by row-level security).
+   */
+  administration(use: Omit<SystemUse, 'actor'>): Scope {
+    return this.mode.kind === 'tenant' && this.mode.platformStaff ? this.audited(use) : this;
+  }
+
+  /** Runs fn in one transaction, tenant-confined for partners; a system scope records its use with it. */
   run<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
     const mode = this.mode;
-    if (mode.kind === 'tenant') return this.db.withTenant(mode.tenantId, fn);
+    if (mode.kind === 'tenant') {
+      const userId = mode.userId;
+      if (userId === undefined) return this.db.withTenant(mode.tenantId, fn);
+      return this.db.withTenant(mode.tenantId, async (q) => {
+        await enterUserScope(q, userId);
+        return fn(q);
+      });
+    }
     if (mode.kind === 'admin' || this.recorded) return this.db.transaction(fn);
     return this.db
       .transaction(async (q) => {
+        const result = await fn(q);
+        // Last: appending to the audit chain takes its lock until commit (migration 019), so the
+        // work runs before it, not while every other audited writer waits.
         await this.audit(q, mode.use);
-        return fn(q);
+        return result;
       })
       .then((result) => {
         // Only once the work committed: a failed attempt rolls its row back and records again next time.

@@ -39,7 +39,7 @@ export function deadLetterRoutes(router: ApiRouter, letters: DeadLettersService)
     tag: 'administration',
     summary:
       'Messages ingest could not store, newest first, with the reason and a payload preview (admins: all; partners: their tenant)',
-    access: 'authenticated',
+    access: { permission: 'dead-letters:read' },
     query: listQuery,
     response: {
       status: 200,
@@ -60,7 +60,7 @@ export function deadLetterRoutes(router: ApiRouter, letters: DeadLettersService)
     tag: 'administration',
     summary:
       'Run a dead letter through ingest again (after a fix); stored=false carries the reason it was refused again',
-    access: 'admin',
+    access: { permission: 'dead-letters:replay' },
     params: z.object({ id: idParam }),
     response: {
       status: 200,

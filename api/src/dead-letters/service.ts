@@ -62,7 +62,8 @@ const notFound = (id: string): Error =>
 export class DeadLettersService {
   constructor(private readonly replayer: DeadLetterReplayer | undefined) {}
 
-  async list(scope: Scope, query: DeadLetterQuery): Promise<DeadLetterPage> {
+  async list(request: Scope, query: DeadLetterQuery): Promise<DeadLetterPage> {
+    const scope = request.administration({ action: 'dead-letter.list', tenantId: query.tenantId ?? null });
     if (query.tenantId !== undefined && !scope.covers(query.tenantId)) {
       throw apiError('FORBIDDEN', "A partner key lists its own tenant's dead letters only", {
         tenantId: query.tenantId,
@@ -94,7 +95,9 @@ export class DeadLettersService {
   }> {
     const replayer = this.replayer;
     if (!replayer) throw apiError('REPLAY_UNAVAILABLE', 'This server has no ingest to replay into');
-    const letter = await scope.run((q) => new DeadLettersRepository(q).find(id));
+    // Platform staff find any tenant's letter (an audited read); administrators already see all.
+    const reader = scope.administration({ action: 'dead-letter.read', target: id });
+    const letter = await reader.run((q) => new DeadLettersRepository(q).find(id));
     if (!letter) throw notFound(id);
     if (letter.replayed_at !== null) {
       throw apiError('DEAD_LETTER_REPLAYED', `Dead letter ${id} was stored by an earlier replay`, {

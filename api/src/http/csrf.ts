@@ -1,5 +1,10 @@
-import type { Middleware } from 'koa';
+import { timingSafeEqual } from 'node:crypto';
+import type { Context, Middleware } from 'koa';
 import { apiError } from '../errors.js';
+
+/** The readable cookie of a browser session, and the header the pages echo it in (double submit). */
+export const CSRF_COOKIE = 'clutch_csrf';
+export const CSRF_HEADER = 'X-CSRF-Token';
 
 const STATE_CHANGING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
@@ -11,8 +16,8 @@ const STATE_CHANGING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
  * something a simple request cannot carry:
  *
  * - with a body: `Content-Type: application/json` (the only type the API reads anyway);
- * - without a body: `Content-Type: application/json`, an `X-Requested-With` header, or an
- *   `Authorization` header (only a Bearer token authenticates, and browsers never attach one on their own).
+ * - without a body: `Content-Type: application/json`, an `X-Requested-With` or `X-CSRF-Token` header,
+ *   or an `Authorization` header (a Bearer token, which browsers never attach on their own).
  *
  * Anything else is 415. We answer no CORS preflight, so the headers above never come from another site.
  */
@@ -24,10 +29,32 @@ export function requireJsonWrites(prefix: string): Middleware {
     if (ctx.request.length || ctx.get('Transfer-Encoding')) {
       throw apiError('UNSUPPORTED_MEDIA_TYPE', `${ctx.method} bodies must be Content-Type: application/json`);
     }
-    if (ctx.get('X-Requested-With') !== '' || ctx.get('Authorization') !== '') return next();
+    if (ctx.get('X-Requested-With') !== '' || ctx.get('Authorization') !== '' || ctx.get(CSRF_HEADER) !== '')
+      return next();
     throw apiError(
       'UNSUPPORTED_MEDIA_TYPE',
       `A ${ctx.method} without a body needs Content-Type: application/json or an X-Requested-With header`,
     );
   };
+}
+
+/** True when the request echoes the session's CSRF cookie in `X-CSRF-Token` (both present and equal). */
+export function csrfTokenMatches(ctx: Context): boolean {
+  const cookie = ctx.cookies.get(CSRF_COOKIE) ?? '';
+  const header = ctx.get(CSRF_HEADER);
+  if (cookie === '' || header === '') return false;
+  const a = Buffer.from(cookie);
+  const b = Buffer.from(header);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/**
+ * Browser sessions authenticate with cookies, which a browser attaches on its own. On top of
+ * SameSite=Strict and the JSON rule above, a state-changing request that a session cookie would
+ * authenticate must echo the session's CSRF cookie (readable by the site's own pages only) in
+ * `X-CSRF-Token`: the double-submit pattern (OWASP CSRF cheat sheet). 403 CSRF_TOKEN_MISSING otherwise.
+ */
+export function requireCsrfToken(ctx: Context): void {
+  if (!STATE_CHANGING.has(ctx.method) || csrfTokenMatches(ctx)) return;
+  throw apiError('CSRF_TOKEN_MISSING', `A ${ctx.method} signed in by cookie must send the ${CSRF_HEADER} header`);
 }

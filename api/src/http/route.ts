@@ -1,9 +1,11 @@
 import type Router from '@koa/router';
 import type { Database } from '@clutch/db';
+import type { PolicyStore } from '@clutch/identity';
 import type { Context, Middleware } from 'koa';
 import type { z } from 'zod';
-import { authorize, type Access, type Principal } from '../auth/principal.js';
-import { Scope, type AuditLog } from '../auth/scope.js';
+import { authorize, permissionOf, type Access, type Principal } from '../auth/principal.js';
+import { namedVehicle, requestPolicy, requireOnNamedVehicle, type RequestPolicy } from '../auth/policy.js';
+import { actorOf, Scope, type AuditLog, type SystemUse } from '../auth/scope.js';
 import type { ApiErrorCode } from '../errors.js';
 import { DEFAULT_BODY_LIMITS, readJsonBody, type BodyLimits } from './body.js';
 import type { Idempotency } from './idempotency.js';
@@ -54,6 +56,14 @@ export interface RouteRequest<P, Q, B> {
   principal: Principal;
   /** Where this caller's SQL runs (tenant-confined for partners); `scope.audited(...)` for administration. */
   scope: Scope;
+  /** The policy function for this caller: services ask it per resource (own vehicle, shared vehicle). */
+  policy: RequestPolicy;
+  /**
+   * Administration by this caller (role changes, grants, shares): an audited system scope with the
+   * caller as actor and the request's address. For administrators as `scope.audited`; for a user
+   * only once the policy allowed the work (the service asks first). Partner keys do not administer.
+   */
+  administer(use: Omit<SystemUse, 'actor' | 'ip'>): Scope;
   /** For headers (Location) or a status other than the documented one. */
   ctx: Context;
 }
@@ -70,6 +80,34 @@ export interface RouteDefinition<P extends z.ZodType, Q extends z.ZodType, B ext
   handle(request: RouteRequest<z.output<P>, z.output<Q>, z.output<B>>): Promise<unknown>;
 }
 
+/**
+ * A route anyone may call that still takes typed input (sign-up, sign-in, password reset, refresh):
+ * declared with zod schemas like the others, so it is validated the same way and documented in the
+ * OpenAPI document. Never idempotent (there is no caller to key a stored response to, and the
+ * answers carry one-time tokens that must not be stored).
+ */
+export interface PublicRouteDefinition<P extends z.ZodType, Q extends z.ZodType, B extends z.ZodType> extends Omit<
+  RouteSpec,
+  'params' | 'query' | 'body' | 'access' | 'idempotent'
+> {
+  params?: P;
+  query?: Q;
+  body?: B;
+  handle(request: PublicRouteRequest<z.output<P>, z.output<Q>, z.output<B>>): Promise<unknown>;
+}
+
+export interface PublicRouteRequest<P, Q, B> {
+  params: P;
+  query: Q;
+  body: B;
+  /**
+   * Who is calling when the request carries a valid credential (a signed-in user logging out);
+   * undefined for anonymous callers and for credentials that do not check out.
+   */
+  caller(): Promise<Principal | undefined>;
+  ctx: Context;
+}
+
 /** What the route wrapper needs besides the routes: who is calling, and how much they may. */
 export interface RouterDeps {
   db: Database;
@@ -81,6 +119,8 @@ export interface RouterDeps {
   idempotency?: Idempotency;
   /** Where system scopes (administration) record their use. */
   audit: AuditLog;
+  /** The policy function's snapshot and users' grants (identity/src/rbac): authorises every permission route. */
+  policy: PolicyStore;
 }
 
 /**
@@ -117,19 +157,38 @@ export class ApiRouter {
       ctx.set('Cache-Control', 'no-store');
       const principal = await this.deps.authenticate(ctx.get('Authorization') || undefined, ctx.ip);
       await this.deps.limits.principal(ctx, principal);
-      authorize(principal, spec.access);
+      const authorized = await authorize(principal, spec.access, this.deps.policy);
+      // Held only for some resources, and the service does not decide per resource: decide here on
+      // the vehicle the request names (once the input is valid).
+      const decideHere =
+        authorized === 'conditional' &&
+        !(typeof spec.access === 'object' && 'permission' in spec.access && spec.access.perResource === 'service');
       const raw = spec.body ? await readJsonBody(ctx, this.deps.body ?? DEFAULT_BODY_LIMITS) : undefined;
       const run = async (): Promise<void> => {
         const params = spec.params ? parseInput(spec.params, ctx.params, 'params') : undefined;
         const query = spec.query ? parseInput(spec.query, ctx.query, 'query') : undefined;
         const body = spec.body ? parseInput(spec.body, raw, 'body') : undefined;
+        const scope = Scope.for(this.deps.db, principal, this.deps.audit);
+        const policy = requestPolicy(this.deps.policy, principal);
+        if (decideHere)
+          await requireOnNamedVehicle(
+            policy,
+            scope,
+            permissionOf(spec.access)!,
+            namedVehicle(spec.path, params, query, body),
+          );
         ctx.status = spec.response.status;
         const result = await handle({
           params: params as z.output<P>,
           query: query as z.output<Q>,
           body: body as z.output<B>,
           principal,
-          scope: Scope.for(this.deps.db, principal, this.deps.audit),
+          scope,
+          policy,
+          administer: (use) =>
+            principal.kind === 'user'
+              ? Scope.system(this.deps.db, { ...use, actor: actorOf(principal), ip: ctx.ip }, this.deps.audit)
+              : scope.audited({ ...use, ip: ctx.ip }),
           ctx,
         });
         if (result !== undefined && ctx.status !== 204) ctx.body = result;
@@ -137,6 +196,33 @@ export class ApiRouter {
       // Validation runs inside: a 400 is a final outcome the draft says to replay, like any 4xx.
       if (idempotent && this.deps.idempotency) await this.deps.idempotency(ctx, principal, raw, run);
       else await run();
+    });
+  }
+
+  /** A public route with schemas (see PublicRouteDefinition): no authentication, the body parsed and validated. */
+  routePublic<
+    P extends z.ZodType = z.ZodUndefined,
+    Q extends z.ZodType = z.ZodUndefined,
+    B extends z.ZodType = z.ZodUndefined,
+  >(definition: PublicRouteDefinition<P, Q, B>): void {
+    const { handle, ...spec } = definition;
+    this.specs.push({ ...spec, access: 'public', idempotent: false });
+    this.koa[spec.method](spec.path, async (ctx) => {
+      // Answers carry tokens and account facts: never cached.
+      ctx.set('Cache-Control', 'no-store');
+      const raw = spec.body ? await readJsonBody(ctx, this.deps.body ?? DEFAULT_BODY_LIMITS) : undefined;
+      const params = spec.params ? parseInput(spec.params, ctx.params, 'params') : undefined;
+      const query = spec.query ? parseInput(spec.query, ctx.query, 'query') : undefined;
+      const body = spec.body ? parseInput(spec.body, raw, 'body') : undefined;
+      ctx.status = spec.response.status;
+      const result = await handle({
+        params: params as z.output<P>,
+        query: query as z.output<Q>,
+        body: body as z.output<B>,
+        caller: () => this.identify(ctx).catch(() => undefined),
+        ctx,
+      });
+      if (result !== undefined && ctx.status !== 204) ctx.body = result;
     });
   }
 

@@ -29,7 +29,7 @@ export function locationRoutes(router: ApiRouter, locations: LocationService): v
     path: '/telematics/gps',
     tag: 'location',
     summary: 'Record a GPS fix for a vehicle (idempotent on vehicle and time: a repeat answers 200 with stored=false)',
-    access: 'admin',
+    access: { permission: 'location:write' },
     body: gpsBody,
     response: {
       status: 201,

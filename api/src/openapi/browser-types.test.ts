@@ -47,6 +47,8 @@ const SOURCES: Record<string, Source[] | { notRest: string }> = {
   Reading: [{ route: '/api/vehicles/{id}/latest', at: ['readings', '[]'] }],
   // The raw series (no `bucket`), the first variant of the route's union.
   TelemetrySeries: [{ route: '/api/vehicles/{id}/telemetry', at: [0] }],
+  Me: [{ route: '/api/me', at: [] }],
+  UserSession: [{ route: '/api/sessions', at: ['sessions', '[]'] }],
 };
 
 type Kind = 'string' | 'number' | 'boolean' | 'null' | 'array' | 'object' | 'any';

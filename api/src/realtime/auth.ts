@@ -7,6 +7,9 @@ export interface SocketPrincipal {
   tenantId?: string;
   /** The API key the socket authenticated with: its revocation ends the socket. */
   keyId?: string;
+  /** The signed-in user and session (a user's token or cookie): revoking the session or changing their roles ends the socket. */
+  userId?: string;
+  sessionId?: string;
   /** What the socket may receive (see EVENT_SCOPES); undefined = everything (administrators, dev mode). */
   scopes?: readonly ApiKeyScope[];
   /** When the key expires; the socket is ended then. */
@@ -21,7 +24,14 @@ export type HandshakeAuthenticator = (socket: Socket) => Promise<SocketPrincipal
 
 export const allowAllHandshakes: HandshakeAuthenticator = async () => ({});
 
-/** Whether a principal may watch a vehicle. Dev mode: any vehicle that exists. */
-export type SubscribeAuthorizer = (principal: SocketPrincipal, vehicleId: string) => Promise<boolean>;
+/**
+ * Whether a principal may watch a vehicle: false, true (every event its scopes cover), or the scopes
+ * it may receive for this vehicle (a vehicle shared for some permissions only) and, when that ends
+ * by itself (a time-bound grant or share), the instant it does (epoch ms). Dev mode: any vehicle
+ * that exists.
+ */
+export type SubscribeAuthorizer = (principal: SocketPrincipal, vehicleId: string) => Promise<SubscribeGrant>;
+
+export type SubscribeGrant = boolean | { scopes: readonly ApiKeyScope[]; until?: number | undefined };
 
 export const allowAllSubscriptions: SubscribeAuthorizer = async () => true;

@@ -1,6 +1,6 @@
 import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import { isRevocation, type LiveEvent, type LiveEventBus, type RevocationEvent } from '@clutch/contracts';
-import type { ApiKeyScope } from '@clutch/identity';
+import { PLATFORM_TENANT, type ApiKeyScope } from '@clutch/identity';
 import type { Logger } from 'pino';
 import { Server as SocketIOServer, type Socket } from 'socket.io';
 import { z } from 'zod';
@@ -37,6 +37,12 @@ export const vehicleRoom = (vehicleId: string, scope: ApiKeyScope): string => `v
 
 /** The room of the sockets that authenticated with one API key (ended together when it is revoked). */
 export const apiKeyRoom = (tenantId: string, keyId: string): string => `api-key:${tenantId}:${keyId}`;
+
+/** Rooms of signed-in users' sockets: per session (revoked), per user (grants changed), per tenant and all (roles changed). */
+export const sessionRoom = (sessionId: string): string => `session:${sessionId}`;
+export const userRoom = (userId: string): string => `user:${userId}`;
+export const tenantUsersRoom = (tenantId: string): string => `users:${tenantId}`;
+export const ALL_USERS_ROOM = 'users';
 
 const subscribeMessage = z.object({ vehicleId: z.guid() });
 
@@ -94,6 +100,13 @@ export function attachRealtime(server: HttpServer, deps: RealtimeDeps): SocketIO
         // Joined during the handshake, so a revocation published from here on finds the socket.
         if (principal.keyId !== undefined && principal.tenantId !== undefined)
           void socket.join(apiKeyRoom(principal.tenantId, principal.keyId));
+        if (principal.userId !== undefined && principal.tenantId !== undefined)
+          void socket.join([
+            userRoom(principal.userId),
+            tenantUsersRoom(principal.tenantId),
+            ALL_USERS_ROOM,
+            ...(principal.sessionId !== undefined ? [sessionRoom(principal.sessionId)] : []),
+          ]);
         next();
       },
       (err: unknown) => {
@@ -103,12 +116,63 @@ export function attachRealtime(server: HttpServer, deps: RealtimeDeps): SocketIO
     );
   });
 
+  /** Every local subscription to a vehicle, so a change of who may see it is re-checked where it matters. */
+  const watchers = new Map<string, Set<Watch>>();
+  interface Watch {
+    tenantId: string | undefined;
+    recheck(): Promise<void>;
+  }
+
   io.on('connection', (socket: Socket) => {
     const principal = principalOf(socket);
-    /** Vehicles this socket watches (each is one room per scope it holds). */
-    const vehicles = new Set<string>();
+    /** Vehicles this socket watches: the scopes (rooms) joined for each, and the check that re-decides them. */
+    const vehicles = new Map<string, { scopes: readonly ApiKeyScope[]; timer?: NodeJS.Timeout; watch: Watch }>();
     const scopes = principal.scopes ?? LIVE_SCOPES;
     if (principal.expiresAt) endAtExpiry(socket, principal.expiresAt, log);
+
+    /** The scopes the socket may receive for a vehicle now (none: not allowed), and until when. */
+    const allowedFor = async (vehicleId: string): Promise<{ scopes: readonly ApiKeyScope[]; until?: number }> => {
+      if (!(await deps.vehicleExists(vehicleId))) return { scopes: [] };
+      const granted = await authorize(principal, vehicleId);
+      if (granted === false) return { scopes: [] };
+      if (granted === true) return { scopes };
+      return {
+        scopes: scopes.filter((s) => granted.scopes.includes(s)),
+        ...(granted.until ? { until: granted.until } : {}),
+      };
+    };
+
+    const drop = async (vehicleId: string): Promise<void> => {
+      const sub = vehicles.get(vehicleId);
+      if (!sub) return;
+      clearTimeout(sub.timer);
+      vehicles.delete(vehicleId);
+      watchers.get(vehicleId)?.delete(sub.watch);
+      if (watchers.get(vehicleId)?.size === 0) watchers.delete(vehicleId);
+      for (const scope of sub.scopes) await socket.leave(vehicleRoom(vehicleId, scope));
+    };
+
+    /** Joins the rooms now allowed and leaves the others; re-checked when the access it rests on ends. */
+    const apply = async (
+      vehicleId: string,
+      allowed: { scopes: readonly ApiKeyScope[]; until?: number },
+    ): Promise<void> => {
+      const sub = vehicles.get(vehicleId);
+      if (!sub) return;
+      for (const scope of sub.scopes)
+        if (!allowed.scopes.includes(scope)) await socket.leave(vehicleRoom(vehicleId, scope));
+      await socket.join(allowed.scopes.map((scope) => vehicleRoom(vehicleId, scope)));
+      sub.scopes = allowed.scopes;
+      clearTimeout(sub.timer);
+      if (allowed.until !== undefined) {
+        // Past setTimeout's limit the check simply runs early and arms again.
+        sub.timer = setTimeout(
+          () => void sub.watch.recheck(),
+          Math.min(Math.max(0, allowed.until - Date.now()), MAX_TIMER_MS),
+        );
+        sub.timer.unref();
+      }
+    };
 
     socket.on('subscribe', async (payload: unknown, ack?: unknown) => {
       const reply = typeof ack === 'function' ? (ack as (a: SubscribeAck) => void) : () => {};
@@ -120,15 +184,34 @@ export function attachRealtime(server: HttpServer, deps: RealtimeDeps): SocketIO
         return reply(failure('SUBSCRIPTION_LIMIT', `at most ${maxSubscriptions} vehicles per connection`));
       try {
         // Same answer for "absent" and "not yours", so ids of other tenants cannot be probed.
-        if (!(await deps.vehicleExists(vehicleId)) || !(await authorize(principal, vehicleId))) {
-          return reply(failure('VEHICLE_NOT_FOUND', `No vehicle with id ${vehicleId}`));
-        }
+        const allowed = await allowedFor(vehicleId);
+        if (allowed.scopes.length === 0) return reply(failure('VEHICLE_NOT_FOUND', `No vehicle with id ${vehicleId}`));
         if (socket.disconnected) return reply(failure('UNAUTHENTICATED', 'the connection was ended'));
-        vehicles.add(vehicleId);
-        await socket.join(scopes.map((scope) => vehicleRoom(vehicleId, scope)));
+        if (vehicles.has(vehicleId)) return reply({ ok: true });
+        const watch: Watch = {
+          tenantId: principal.tenantId,
+          recheck: async () => {
+            if (!vehicles.has(vehicleId) || socket.disconnected) return;
+            try {
+              const now = await allowedFor(vehicleId);
+              if (now.scopes.length === 0) await drop(vehicleId);
+              else await apply(vehicleId, now);
+            } catch (err) {
+              // Fail closed: a check that cannot be made ends the subscription.
+              log.error({ err, vehicleId }, 'subscription re-check failed');
+              await drop(vehicleId);
+            }
+          },
+        };
+        vehicles.set(vehicleId, { scopes: [], watch });
+        let set = watchers.get(vehicleId);
+        if (!set) watchers.set(vehicleId, (set = new Set()));
+        set.add(watch);
+        await apply(vehicleId, allowed);
         reply({ ok: true });
       } catch (err) {
         log.error({ err, vehicleId }, 'subscribe failed');
+        await drop(vehicleId);
         reply(failure('INTERNAL'));
       }
     });
@@ -137,17 +220,38 @@ export function attachRealtime(server: HttpServer, deps: RealtimeDeps): SocketIO
       const reply = typeof ack === 'function' ? (ack as (a: SubscribeAck) => void) : () => {};
       const parsed = subscribeMessage.safeParse(payload);
       if (!parsed.success) return reply(failure('VALIDATION_FAILED', 'unsubscribe expects {vehicleId: <uuid>}'));
-      const { vehicleId } = parsed.data;
-      vehicles.delete(vehicleId);
-      for (const scope of scopes) await socket.leave(vehicleRoom(vehicleId, scope));
+      await drop(parsed.data.vehicleId);
       reply({ ok: true });
+    });
+
+    socket.once('disconnect', () => {
+      for (const vehicleId of [...vehicles.keys()]) void drop(vehicleId);
     });
   });
 
   const revoke = (event: RevocationEvent): void => {
+    // Every process gets these events (through the outbox relay and, scaled out, Redis pub/sub) and
+    // acts on its own sockets: `local`, so the adapter does not broadcast the same disconnect to the
+    // others again. Acting twice (the outbox delivers at least once) is harmless.
+    if (event.type === 'session-revoked') return void io.local.in(sessionRoom(event.sessionId)).disconnectSockets(true);
+    if (event.type === 'roles-changed') {
+      // A share of one vehicle changed: re-decide the subscriptions to it of the tenant it concerns.
+      if (event.vehicleId !== undefined) {
+        for (const watch of watchers.get(event.vehicleId) ?? [])
+          if (watch.tenantId === event.tenantId) void watch.recheck();
+        return;
+      }
+      // Someone's grants changed, or a role did: their sockets end, and they reconnect with the new rights.
+      const room =
+        event.userId !== undefined
+          ? userRoom(event.userId)
+          : event.tenantId === PLATFORM_TENANT
+            ? ALL_USERS_ROOM
+            : tenantUsersRoom(event.tenantId);
+      return void io.local.in(room).disconnectSockets(true);
+    }
     if (event.type !== 'api-key-revoked') return;
-    // Every process gets the bus event (Redis pub/sub when scaled out) and ends its own sockets:
-    // `local`, so the adapter does not broadcast the same disconnect to the others again.
+    // The revocation committed with its outbox event, which the relay put on the bus.
     io.local.in(apiKeyRoom(event.tenantId, event.keyId)).disconnectSockets(true);
   };
 

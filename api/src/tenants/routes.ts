@@ -11,7 +11,7 @@ export function tenantRoutes(router: ApiRouter, tenants: TenantsService): void {
     path: '/tenants',
     tag: 'administration',
     summary: 'Create a tenant (idempotent: 200 with the stored tenant when the id exists)',
-    access: 'admin',
+    access: { permission: 'tenants:write' },
     body: createTenantBody,
     response: { status: 201, description: 'Created', schema: z.object({ id: z.string(), name: z.string() }) },
     handle: async ({ scope, body, ctx }) => {

@@ -25,17 +25,17 @@ export const VEHICLES_LISTING: Listing = {
 };
 
 // Device ids, presence (online when any device is) and the freshest device contact are folded in so
-// the list needs one round trip. A lateral aggregate rather than GROUP BY: the select stays a plain
-// subquery the keyset wrapper can flatten, so a page reads only its own vehicles' devices.
+// the list needs one round trip. As scalar subqueries, not a lateral join: PostgreSQL evaluates an
+// expensive output column after ORDER BY ... LIMIT, so a page reads only its own vehicles' devices
+// (a lateral join was computed for every vehicle of the tenant before the sort: 12 ms instead of 1
+// for a page of 50 out of 1,000). The select stays a plain subquery the keyset wrapper can flatten.
+const DEVICES_OF_V = 'FROM devices dv WHERE dv.vehicle_id = v.id AND dv.tenant_id = v.tenant_id';
 const SELECT_VEHICLES = `
-  SELECT v.id, v.tenant_id, v.name, v.vin, v.make, v.model, v.model_year, d.device_ids, d.online, d.last_seen_at
-    FROM vehicles v
-   CROSS JOIN LATERAL (
-         SELECT coalesce(array_agg(dv.id ORDER BY dv.id), '{}'::text[]) AS device_ids,
-                coalesce(bool_or(dv.online), false) AS online,
-                max(dv.last_seen_at) AS last_seen_at
-           FROM devices dv
-          WHERE dv.vehicle_id = v.id AND dv.tenant_id = v.tenant_id) d`;
+  SELECT v.id, v.tenant_id, v.name, v.vin, v.make, v.model, v.model_year,
+         coalesce((SELECT array_agg(dv.id ORDER BY dv.id) ${DEVICES_OF_V}), '{}'::text[]) AS device_ids,
+         coalesce((SELECT bool_or(dv.online) ${DEVICES_OF_V}), false) AS online,
+         (SELECT max(dv.last_seen_at) ${DEVICES_OF_V}) AS last_seen_at
+    FROM vehicles v`;
 
 export class VehiclesRepository {
   constructor(private readonly db: Queryable) {}

@@ -26,15 +26,16 @@ export function vehicleRoutes(router: ApiRouter, vehicles: VehiclesService): voi
     method: 'get',
     path: '/vehicles',
     tag: 'vehicles',
-    summary: 'List the vehicles the caller can see (a partner: its tenant only), by name, a page at a time',
-    access: 'authenticated',
+    summary:
+      'List the vehicles the caller can see (a partner: its tenant and vehicles shared with it; a car owner: their own and those shared with them), by name, a page at a time',
+    access: { permission: 'vehicles:read', perResource: 'service' },
     query: z.object(pageParams(VEHICLES_LISTING, VEHICLE_PAGE)),
     response: {
       status: 200,
       description: 'Vehicles by name; `next` is the cursor of the next page (null on the last)',
       schema: z.object({ vehicles: z.array(vehicleSchema), next: z.string().nullable() }),
     },
-    handle: ({ scope, query }) => vehicles.list(scope, query),
+    handle: ({ scope, query, policy }) => vehicles.list(scope, query, policy),
   });
 
   router.route({
@@ -42,10 +43,10 @@ export function vehicleRoutes(router: ApiRouter, vehicles: VehiclesService): voi
     path: '/vehicles/:id',
     tag: 'vehicles',
     summary: 'One vehicle with its devices, presence and last contact',
-    access: 'authenticated',
+    access: { permission: 'vehicles:read', perResource: 'service' },
     params: vehicleParams,
     response: { status: 200, description: 'The vehicle', schema: vehicleSchema },
     errors: ['VEHICLE_NOT_FOUND'],
-    handle: ({ scope, params }) => vehicles.get(scope, params.id),
+    handle: ({ scope, params, policy }) => vehicles.get(scope, params.id, policy),
   });
 }

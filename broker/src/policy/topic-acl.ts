@@ -1,5 +1,5 @@
 import { parseTopic, TOPIC_ROOT } from '@clutch/contracts';
-import type { ApiKeyScope } from '@clutch/identity';
+import { decide, EMPTY_SNAPSHOT, type Permission, type Subject } from '@clutch/identity';
 import type { Decision } from './policy.js';
 import type { Principal } from './principal.js';
 
@@ -9,13 +9,32 @@ const deny = (reason: string): Decision => ({ ok: false, reason });
 /** Topic kinds a device may publish; `cmd` is downlink and comes only from the platform. */
 const DEVICE_PUBLISHES = new Set(['telemetry', 'dtc', 'location', 'status', 'cmd_result']);
 
-/** Read scope -> the topic kind it opens to a partner. */
-const READ_SCOPES: Record<string, ApiKeyScope> = {
+/**
+ * The permission each topic kind needs, in the catalogue every door shares
+ * (identity/src/rbac/permissions.ts): reading a kind is the REST route's permission for the same
+ * data, publishing a downlink command is `commands:write`.
+ */
+const READ_PERMISSIONS: Record<string, Permission> = {
   telemetry: 'telemetry:read',
   location: 'location:read',
   status: 'status:read',
   dtc: 'dtc:read',
 };
+
+/**
+ * The one policy function, for an API key on a topic of a tenant: the key's scopes are permissions
+ * of its tenant, and the topic's tenant is the resource's. (The broker sees no users yet: a user
+ * signed in over MQTT would be judged by the same call with their grants.)
+ */
+function keyMay(principal: Extract<Principal, { kind: 'partner' }>, permission: Permission, tenant: string): boolean {
+  const subject: Subject = {
+    kind: 'api-key',
+    tenantId: principal.tenantId,
+    keyId: principal.keyId,
+    scopes: principal.scopes,
+  };
+  return decide(EMPTY_SNAPSHOT, subject, permission, { type: 'tenant', id: tenant, tenantId: tenant }).allow;
+}
 
 /** May this principal publish on this topic? Pure; the broker calls it for every PUBLISH. */
 export function canPublish(principal: Principal, topic: string): Decision {
@@ -38,7 +57,7 @@ export function canPublish(principal: Principal, topic: string): Decision {
       const address = parseTopic(topic);
       if (!address || address.tenant !== principal.tenantId)
         return deny(`partners publish only inside ${TOPIC_ROOT}/${principal.tenantId}/`);
-      if (address.kind === 'cmd' && principal.scopes.includes('commands:write')) return allow;
+      if (address.kind === 'cmd' && keyMay(principal, 'commands:write', address.tenant)) return allow;
       return deny(`this API key may not publish ${address.kind} messages`);
     }
   }
@@ -69,9 +88,9 @@ export function canSubscribe(principal: Principal, filter: string): Decision {
       if (levels[2] !== principal.tenantId) return deny(`filter ${filter} leaves tenant ${principal.tenantId}`);
       const device = levels[3]!;
       if (device !== '+' && !/^[A-Za-z0-9_-]{1,64}$/.test(device)) return deny(`bad device level in ${filter}`);
-      const scope = READ_SCOPES[levels[4]!];
-      if (!scope) return deny(`partners may not subscribe to ${levels[4]} topics`);
-      if (!principal.scopes.includes(scope)) return deny(`this API key lacks the ${scope} scope`);
+      const permission = READ_PERMISSIONS[levels[4]!];
+      if (!permission) return deny(`partners may not subscribe to ${levels[4]} topics`);
+      if (!keyMay(principal, permission, levels[2])) return deny(`this API key lacks the ${permission} scope`);
       return allow;
     }
   }

@@ -39,19 +39,39 @@ export type VehicleEvent =
   | { type: 'command'; tenantId: string; vehicleId: string; commandId: string; status: string };
 
 /**
- * A credential stopped being valid (revoked, rotated or expired). Never relayed to clients: every
- * process that holds live connections (brokers, Socket.io gateways) ends those that used it.
+ * A credential stopped being valid (revoked, rotated or expired), or what it may do changed. Never
+ * relayed to clients: every process that holds live connections (brokers, Socket.io gateways) ends
+ * or narrows those it concerns.
  */
 export type RevocationEvent =
   /** A device credential was revoked or rotated: every broker ends the device's live sessions. */
   | { type: 'device-revoked'; tenantId: string; vehicleId: string; deviceId: string }
   /** A partner API key was revoked or expired: MQTT, MQTT-over-WebSocket and Socket.io sessions that used it end. */
-  | { type: 'api-key-revoked'; tenantId: string; keyId: string };
+  | { type: 'api-key-revoked'; tenantId: string; keyId: string }
+  /** A user's session was revoked: every API process forgets its cached check, so its tokens stop at once. */
+  | { type: 'session-revoked'; tenantId: string; userId: string; sessionId: string }
+  | RolesChangedEvent;
+
+/**
+ * What someone may do changed (issue 14, RBAC): a role of `tenantId` was created, edited or
+ * deleted (no `userId`; `platform` for the platform's roles and templates), a grant of `userId`
+ * changed, or a share of `vehicleId` with `tenantId` ended. Every process drops its cached policy
+ * for it, and Socket.io gateways end or narrow the live subscriptions it affected.
+ */
+export interface RolesChangedEvent {
+  type: 'roles-changed';
+  tenantId: string;
+  userId?: string | undefined;
+  vehicleId?: string | undefined;
+}
 
 export type LiveEvent = VehicleEvent | RevocationEvent;
 
 export const isRevocation = (event: LiveEvent): event is RevocationEvent =>
-  event.type === 'device-revoked' || event.type === 'api-key-revoked';
+  event.type === 'device-revoked' ||
+  event.type === 'api-key-revoked' ||
+  event.type === 'session-revoked' ||
+  event.type === 'roles-changed';
 
 export type LiveEventHandler = (event: LiveEvent) => void;
 

@@ -42,13 +42,17 @@ export function migrationRequirements(sql: string): string[] {
 /**
  * What this database can do. TimescaleDB counts when the extension exists or is available and
  * preloaded (CREATE EXTENSION fails without `shared_preload_libraries = 'timescaledb'`).
+ * The setting is read through pg_settings, which leaves it out for a role that may not see it (not
+ * a superuser): such an owner could not create the untrusted extension anyway, so only an extension
+ * a DBA already created counts for it.
  */
 export async function detectFeatures(db: Database): Promise<DatabaseFeatures> {
   if (db.kind === 'pglite') return { timescaledb: false };
   const { rows } = await db.query<{ timescaledb: boolean }>(
     `SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb')
          OR (EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb')
-             AND current_setting('shared_preload_libraries') ~ '(^|[\\s,])timescaledb($|[\\s,])') AS timescaledb`,
+             AND EXISTS (SELECT 1 FROM pg_settings WHERE name = 'shared_preload_libraries'
+                           AND setting ~ '(^|[\\s,])timescaledb($|[\\s,])')) AS timescaledb`,
   );
   return { timescaledb: rows[0]!.timescaledb === true };
 }

@@ -12,6 +12,20 @@ import type { Logger } from 'pino';
 import { ensureDevice, type ProvisionedDevice } from './provision.js';
 
 export const DEMO_TENANT = 'demo';
+/** The tenant of every car owner (migration 020); the demo owner's simulated cars live there. */
+export const CONSUMER_TENANT = 'consumers';
+
+/**
+ * The odd-numbered simulated cars (1, 3, ...) are private cars in the consumer tenant (the demo
+ * owner's, `seedDemoAccounts`), the others the `demo` partner's fleet: so signing in as the owner
+ * shows some cars and not others. Their devices are in the same tenant, so ingest stores their data
+ * there and their live events reach the owner.
+ */
+export function simulatedCarTenant(i: number): { tenantId: string; tenantName: string } {
+  return i % 2 === 1
+    ? { tenantId: CONSUMER_TENANT, tenantName: 'Car owners' }
+    : { tenantId: DEMO_TENANT, tenantName: 'Demo fleet' };
+}
 
 export interface RunningFleet {
   devices: ProvisionedDevice[];
@@ -48,8 +62,7 @@ export async function startSimulatedFleet(options: {
     // ECU latency and adapter quirks; the engine data replays a carOBD drive.
     const car = simulatedVehicle(i, options.datasetsDir);
     const { login, ...device } = await ensureDevice(options.db, {
-      tenantId: DEMO_TENANT,
-      tenantName: 'Demo fleet',
+      ...simulatedCarTenant(i),
       deviceId,
       vehicle: {
         name: `Demo car ${i}: ${car.make} ${car.model} ${car.modelYear}`,
@@ -78,7 +91,7 @@ export async function startSimulatedFleet(options: {
       await startAgent({
         transport: { stream: agentSide },
         mqttUrl: options.mqttUrl,
-        tenant: DEMO_TENANT,
+        tenant: device.tenantId,
         device: deviceId,
         username: login.username,
         password: login.password,

@@ -1,0 +1,1 @@
+export { devOutboxMailer, smtpMailer, type Mail, type Mailer, type SmtpSettings } from './mailer.js';

@@ -1,0 +1,60 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { describeChainReport, verifyAuditChain } from '@clutch/api';
+import { openDatabase } from '@clutch/db';
+import { ConfigError, loadConfig } from '../config/config.js';
+
+export const AUDIT_USAGE = `usage: clutch-audit verify [--database-url URL | --data-dir DIR]
+  Walks the audit log's hash chain and names the first broken link (row id, expected and stored hash).
+  The database is the one \`npm start\` uses: DATABASE_URL / --database-url, else the PGlite directory
+  (CLUTCH_DATA_DIR / --data-dir, default ./data/pglite; stop the platform first: PGlite is one process's).
+  Exit status: 0 the chain holds, 1 it is broken, 2 it could not be checked.`;
+
+export interface CliOutput {
+  out(line: string): void;
+  err(line: string): void;
+}
+
+/** `clutch-audit <command> [options]`; resolves to the exit status. */
+export async function auditCli(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv,
+  cwd: string,
+  io: CliOutput,
+): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
+    (command === undefined ? io.err : io.out)(AUDIT_USAGE);
+    return command === undefined ? 2 : 0;
+  }
+  if (command !== 'verify') {
+    io.err(`unknown command ${JSON.stringify(command)}\n${AUDIT_USAGE}`);
+    return 2;
+  }
+  let config;
+  try {
+    config = loadConfig(rest, env, cwd);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      io.err(err.message);
+      return 2;
+    }
+    throw err;
+  }
+  // Opening a PGlite directory that is not there would create an empty database and "verify" it.
+  if (!config.databaseUrl && !existsSync(join(config.dataDir, 'PG_VERSION'))) {
+    io.err(`no database in ${config.dataDir} (give --data-dir or --database-url)`);
+    return 2;
+  }
+  const db = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir, maxConnections: 1 });
+  try {
+    const report = await verifyAuditChain(db);
+    (report.broken ? io.err : io.out)(describeChainReport(report));
+    return report.broken ? 1 : 0;
+  } catch (err) {
+    io.err(`could not verify the audit chain in ${db.location}: ${(err as Error).message}`);
+    return 2;
+  } finally {
+    await db.close();
+  }
+}

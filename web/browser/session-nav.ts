@@ -1,0 +1,119 @@
+import type { Translator } from '@clutch/i18n';
+import { apiRequest, ApiProblem, getJson, type Me } from './api.js';
+import { keepLang } from './locale.js';
+
+/** What a page learns about its visitor from `GET /api/me`. */
+export interface SessionState {
+  /** Null: signed out where the API requires a session, or the API could not say. */
+  me: Me | null;
+  openMode: boolean;
+}
+
+export interface SessionNavOptions {
+  /**
+   * The page shows a signed-in person's own data: a signed-out visitor is sent to sign in. (In the open
+   * demo nobody is signed out: a visitor without a session is the anonymous administrator.)
+   */
+  requireSession?: boolean;
+  /** Offer a "Sign in" link to a visitor without a session (not on the sign-in page itself). */
+  offerSignIn?: boolean;
+}
+
+/** The sign-in page, coming back to this page afterwards. */
+export function signInUrl(): string {
+  return keepLang(`/signin.html?next=${encodeURIComponent(location.pathname + location.search)}`);
+}
+
+/**
+ * Where to go after signing in: the `next` of the sign-in link when it is a page of this site (never
+ * another origin: an open redirect would make our sign-in page a phishing tool), else the vehicle list.
+ */
+export function afterSignIn(): string {
+  const next = new URLSearchParams(location.search).get('next');
+  if (next && next.startsWith('/') && !next.startsWith('//')) {
+    const url = new URL(next, location.origin);
+    if (url.origin === location.origin) return url.pathname + url.search;
+  }
+  return keepLang('/');
+}
+
+/** Ends this browser's session and goes to the sign-in page. */
+export async function signOut(): Promise<void> {
+  await apiRequest('POST', '/api/auth/logout').catch(() => undefined);
+  location.assign(keepLang('/signin.html?signedOut=1'));
+}
+
+/**
+ * The open demo's banner: fixed at the bottom of the window, so it covers nothing for good (the body
+ * makes room) and moves nothing that is already on the page when it appears.
+ */
+function showOpenModeBanner(i18n: Translator): void {
+  if (document.querySelector('[data-testid="open-mode-banner"]')) return;
+  const banner = document.createElement('aside');
+  banner.className = 'open-mode-banner';
+  banner.dataset.testid = 'open-mode-banner';
+  const title = document.createElement('strong');
+  title.textContent = i18n.t('banner.openMode.title');
+  banner.append(title, ' ', i18n.t('banner.openMode.text'));
+  document.body.classList.add('has-open-mode-banner');
+  document.body.append(banner);
+}
+
+function renderNav(nav: HTMLElement, state: SessionState, i18n: Translator, options: SessionNavOptions): void {
+  const user = state.me?.user;
+  if (user) {
+    const name = document.createElement('a');
+    name.className = 'nav-user';
+    name.href = keepLang('/sessions.html');
+    name.title = i18n.t('nav.sessionsTitle');
+    name.dataset.testid = 'nav-user';
+    name.translate = false; // a person's name is data
+    name.textContent = user.displayName;
+    const out = document.createElement('button');
+    out.type = 'button';
+    out.className = 'nav-button';
+    out.dataset.testid = 'sign-out';
+    out.textContent = i18n.t('nav.signOut');
+    out.addEventListener('click', () => {
+      out.disabled = true;
+      void signOut();
+    });
+    nav.replaceChildren(name, out);
+  } else if (options.offerSignIn !== false && state.me !== null) {
+    // The open demo's anonymous visitor (or a key holder): signing in shows the platform as a person.
+    const link = document.createElement('a');
+    link.className = 'nav-button';
+    link.href = signInUrl();
+    link.dataset.testid = 'nav-sign-in';
+    link.textContent = i18n.t('nav.signIn');
+    nav.replaceChildren(link);
+  } else nav.replaceChildren();
+}
+
+/**
+ * Asks the API who is looking at the page and shows it in the top bar (the user's name, linking to
+ * their devices, and "Sign out"), the open-demo banner when the API runs open, and sends a signed-out
+ * visitor of a page that needs a session to the sign-in page. The nav element gets
+ * `data-state="ready"` when done (tests wait for it).
+ */
+export async function startSessionNav(i18n: Translator, options: SessionNavOptions = {}): Promise<SessionState> {
+  const nav = document.querySelector<HTMLElement>('[data-testid="session-nav"]');
+  let state: SessionState = { me: null, openMode: false };
+  try {
+    // A 401 here, after api.ts tried to refresh the session, means: no session, and the API requires
+    // one (in open mode a visitor without credentials is never refused).
+    const me = await getJson<Me>('/api/me');
+    state = { me, openMode: me.openMode };
+  } catch (err) {
+    if (err instanceof ApiProblem && err.status === 401 && options.requireSession) {
+      location.assign(signInUrl());
+      return state;
+    }
+  }
+  if (state.openMode) showOpenModeBanner(i18n);
+  if (nav) {
+    renderNav(nav, state, i18n, options);
+    nav.dataset.state = 'ready';
+  }
+  return state;
+}
