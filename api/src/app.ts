@@ -2,11 +2,15 @@ import type { Server as HttpServer } from 'node:http';
 import Router from '@koa/router';
 import type { LiveEventBus } from '@clutch/contracts';
 import type { Database } from '@clutch/db';
+import { createPolicyStore, effectivePermissions } from '@clutch/identity';
 import Koa from 'koa';
 import { pino, type Logger } from 'pino';
 import type { Server as SocketIOServer } from 'socket.io';
 import { recordAudit } from './audit/repository.js';
+import { createApiKeyCache } from './auth/api-key-cache.js';
 import { createAuthenticator } from './auth/authenticate.js';
+import { subjectRefOf } from './auth/principal.js';
+import { cookieCredentials } from './auth/user-tokens.js';
 import { Scope } from './auth/scope.js';
 import { socketAuth } from './auth/socket.js';
 import type { CommandSender } from './commands/service.js';
@@ -28,8 +32,21 @@ import { ApiRouter, type RouteSpec } from './http/route.js';
 import { serveStatic } from './http/static.js';
 import type { HandshakeAuthenticator, SubscribeAuthorizer } from './realtime/auth.js';
 import { attachRealtime } from './realtime/gateway.js';
+import type { MfaOptions } from './mfa/config.js';
+import { createIdentity, type IdentityOptions } from './sessions/identity.js';
+import type { LatestValuesCache } from './telemetry/latest-cache.js';
 
 export const API_PREFIX = '/api';
+
+/** Public routes that never act on a session: a stale cookie must not stand in the way of signing in again. */
+const PUBLIC_SIGN_IN_PATHS = [
+  '/auth/register',
+  '/auth/login',
+  '/auth/verify-email',
+  '/auth/password/forgot',
+  '/auth/password/reset',
+  '/auth/invitations/accept',
+];
 
 export interface ApiDeps {
   db: Database;
@@ -59,6 +76,8 @@ export interface ApiDeps {
   modelsDir?: string;
   /** The platform's job queue (@clutch/jobs): AI retrains are enqueued on it. Absent, they run in this process, kept in memory. */
   jobs?: JobEnqueuer;
+  /** Latest values kept by ingest (telemetry/latest-cache.ts); absent, `/latest` and `/health` read the samples. */
+  latestValues?: LatestValuesCache;
   /**
    * Host names (Host header, port ignored) served besides localhost, 127.0.0.1 and [::1]; `*` turns
    * the DNS-rebinding check off. Applies to HTTP and Socket.io in every mode.
@@ -70,6 +89,10 @@ export interface ApiDeps {
   rateLimit?: RateLimitOptions;
   /** Trust `X-Forwarded-For`/`-Host`/`-Proto` from a reverse proxy (client addresses for the rate limits). */
   trustProxy?: boolean;
+  /** Accounts and sessions: signing keys, mailer, public URL, session limits (api/src/sessions/identity.ts). */
+  identity?: IdentityOptions;
+  /** MFA: key, WebAuthn relying party, SMS sender (api/src/mfa/config.ts; `loadMfaOptions` reads the environment). */
+  mfa?: MfaOptions;
   /** Time allowed for a request body to arrive once the route starts reading it (default 10 s). */
   bodyTimeoutMs?: number;
 }
@@ -88,12 +111,29 @@ export interface Api {
 export function createApi(deps: ApiDeps): Api {
   const logger = deps.logger ?? pino({ name: 'clutch-api', level: process.env.LOG_LEVEL ?? 'info' });
 
+  // Verified API keys per process, dropped when any process revokes one (and at once when this one does).
+  const apiKeys = createApiKeyCache();
+  apiKeys.listen(deps.bus);
+  // The policy function's roles and grants, cached per process; `roles-changed` on the bus drops them.
+  const policy = createPolicyStore({ db: deps.db, bus: deps.bus });
+  const identity = createIdentity({
+    db: deps.db,
+    bus: deps.bus,
+    logger,
+    redis: deps.rateLimit?.redis,
+    options: {
+      ...deps.identity,
+      permissionsOf: deps.identity?.permissionsOf ?? ((user) => effectivePermissions(policy, subjectRefOf(user))),
+    },
+  });
   const authenticate = createAuthenticator({
+    users: identity.verifyUserToken,
+    apiKeys,
     db: deps.db,
     adminToken: deps.adminToken,
     requireAuth: deps.requireAuth ?? false,
   });
-  const shared = sharedServices({ datasetsDir: deps.datasetsDir });
+  const shared = sharedServices({ datasetsDir: deps.datasetsDir, latestValues: deps.latestValues });
 
   const limits = createRateLimits(deps.rateLimit);
   // Every door that takes a bearer token (REST, Socket.io handshakes) counts failures in one limiter.
@@ -105,7 +145,8 @@ export function createApi(deps: ApiDeps): Api {
     limits,
     body: { ...DEFAULT_BODY_LIMITS, ...(deps.bodyTimeoutMs !== undefined ? { timeoutMs: deps.bodyTimeoutMs } : {}) },
     idempotency: withIdempotency({ db: deps.db, logger }),
-    audit: recordAudit,
+    audit: apiKeys.holdRevokedKeys(recordAudit),
+    policy,
   });
   const domainDeps: DomainDeps = {
     bus: deps.bus,
@@ -119,6 +160,10 @@ export function createApi(deps: ApiDeps): Api {
     modelsDir: deps.modelsDir,
     jobs: deps.jobs,
     shared,
+    identity,
+    policy,
+    mfa: { ...deps.mfa, redis: deps.mfa?.redis ?? deps.rateLimit?.redis },
+    openMode: !(deps.requireAuth ?? false),
   };
   for (const domain of DOMAINS) domain.register(router, domainDeps);
 
@@ -135,6 +180,8 @@ export function createApi(deps: ApiDeps): Api {
   app.use(requireAllowedHost(hostAllowed));
   app.use(limits.perIp(API_PREFIX));
   app.use(requireJsonWrites(API_PREFIX));
+  // Browser sessions: the access cookie stands in for a bearer token, behind the CSRF check.
+  app.use(cookieCredentials(API_PREFIX, PUBLIC_SIGN_IN_PATHS));
   app.use(router.koa.routes());
   app.use(apiFallback(router.koa, API_PREFIX));
   if (deps.webRoot) app.use(serveStatic(deps.webRoot));
@@ -142,7 +189,7 @@ export function createApi(deps: ApiDeps): Api {
   return {
     app,
     attach: (server) => {
-      const sockets = socketAuth(deps.db, guardedAuthenticate, recordAudit);
+      const sockets = socketAuth(deps.db, guardedAuthenticate, recordAudit, policy);
       // One system scope for every room check of this server: audited once, on first use, not per check.
       const roomChecks = Scope.system(
         deps.db,

@@ -1,7 +1,8 @@
-import { createInProcessBus, signalByKey, type LiveEventBus } from '@clutch/contracts';
+import { createInProcessBus, signalByKey, type LiveEvent, type LiveEventBus } from '@clutch/contracts';
 import type { Database } from '@clutch/db';
-import { openTestDatabase, testDatabases, type OpenTestDatabase } from '@clutch/db/testing';
+import { openTestDatabase, testDatabases, testDatabaseUrl, type OpenTestDatabase } from '@clutch/db/testing';
 import { createApiKey } from '@clutch/identity';
+import { listenerFor, liveBusSink, startOutboxRelay } from '@clutch/jobs';
 import { pino } from 'pino';
 import { afterAll, beforeAll, expect, inject } from 'vitest';
 import type { HealthCheck } from './health/service.js';
@@ -191,6 +192,11 @@ export async function openSeededDatabase(
   return { db, rpmA };
 }
 
+/**
+ * The seeded database, the API on a free port and, as the platform runs beside its API, the outbox
+ * relay onto the fixture's bus (woken at commit): domain events the API appends (revocations,
+ * command statuses) reach `bus` once their transaction committed.
+ */
 export async function startFixture(
   overrides: Partial<ApiServerOptions> & { health?: HealthCheck; open?: OpenDatabase } = {},
 ): Promise<Fixture> {
@@ -198,6 +204,11 @@ export async function startFixture(
   const { open, ...options } = overrides;
   const { db, rpmA } = await openSeededDatabase(now, open);
   const bus = createInProcessBus();
+  const relay = await startOutboxRelay({
+    db,
+    sinks: [liveBusSink(bus)],
+    listen: listenerFor(db, testDatabaseUrl(db)),
+  });
   const api = await startApiServer({
     db,
     bus,
@@ -214,9 +225,26 @@ export async function startFixture(
     rpmA,
     async close() {
       await api.close();
+      await relay.stop();
       await db.close();
     },
   };
+}
+
+/** The events `bus` carries from now on (the fixture's relay delivers committed outbox events to it). */
+export function recordEvents(bus: LiveEventBus): { events: LiveEvent[]; stop(): void } {
+  const events: LiveEvent[] = [];
+  const stop = bus.subscribe((event) => events.push(event));
+  return { events, stop };
+}
+
+/** The payloads of the committed outbox events of one topic, oldest first. */
+export async function outboxPayloads(db: Database, topic: string): Promise<Record<string, unknown>[]> {
+  const { rows } = await db.query<{ payload: Record<string, unknown> }>(
+    'SELECT payload FROM outbox_events WHERE topic = $1 ORDER BY seq',
+    [topic],
+  );
+  return rows.map((r) => r.payload);
 }
 
 /**

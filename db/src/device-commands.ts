@@ -13,11 +13,15 @@ import type { Queryable } from './types.js';
  * It lives in @clutch/db, not in either package, because both the API and ingest change commands
  * and neither may depend on the other (the API would pull in ingest's broker and queue clients);
  * the table's schema is here too (migrations/003_telematics.sql). Reads (the API's listings) stay
- * with their readers. No live events are published here: the functions return what changed, and
- * the caller publishes after its transaction committed.
+ * with their readers. No events are published here: the functions return what changed, and the
+ * caller appends the `command` events to the outbox in the same transaction (@clutch/jobs'
+ * appendLiveEvent), so an event exists exactly when its change committed.
  */
 
 export type CommandStatus = 'pending' | 'sent' | 'succeeded' | 'failed' | 'timed_out';
+
+/** The live event announcing a command's new status. */
+export type CommandEvent = Extract<LiveEvent, { type: 'command' }>;
 
 export interface DeviceCommandRow {
   id: string;
@@ -67,17 +71,25 @@ export async function insertCommand(
   return rows[0]!;
 }
 
-/** pending -> sent; an answer that already arrived (succeeded/failed) or an expiry is left alone. */
-export async function markCommandSent(q: Queryable, id: string): Promise<void> {
-  await q.query(`UPDATE device_commands SET status = 'sent' WHERE id = $1 AND status = 'pending'`, [id]);
+/**
+ * pending -> sent; an answer that already arrived (succeeded/failed) or an expiry is left alone.
+ * True when the row changed (and its `sent` event is the caller's to announce).
+ */
+export async function markCommandSent(q: Queryable, id: string): Promise<boolean> {
+  const { rowCount } = await q.query(
+    `UPDATE device_commands SET status = 'sent' WHERE id = $1 AND status = 'pending'`,
+    [id],
+  );
+  return rowCount > 0;
 }
 
-/** The broker refused the command: it never reached the device. */
-export async function markCommandFailed(q: Queryable, id: string, error: string): Promise<void> {
-  await q.query(
+/** The broker refused the command: it never reached the device. True when the row changed. */
+export async function markCommandFailed(q: Queryable, id: string, error: string): Promise<boolean> {
+  const { rowCount } = await q.query(
     `UPDATE device_commands SET status = 'failed', error = $2, completed_at = now() WHERE id = $1 AND ${WAITING}`,
     [id, error],
   );
+  return rowCount > 0;
 }
 
 export interface CommandAnswer {
@@ -117,15 +129,16 @@ export async function completeCommands(q: Queryable, answers: readonly CommandAn
 /**
  * Marks waiting commands past their deadline as timed out (all of them: ingest's periodic sweep;
  * one command or one vehicle's: the API before it reads them) and returns one `command` live event
- * per command it changed. The UPDATE decides who announces a timeout: whichever caller's statement
- * changed the row gets the event, the other finds nothing, so each timeout is published once.
+ * per command it changed, for the caller to append to the outbox in the same transaction. The
+ * UPDATE decides who announces a timeout: whichever caller's statement changed the row gets the
+ * event, the other finds nothing, so each timeout is announced once.
  * `completed_at` is the deadline, not when someone noticed: the command ended then, and a sweep
  * and a read give the same row.
  */
 export async function expireCommands(
   q: Queryable,
   filter?: { id: string } | { vehicleId: string },
-): Promise<LiveEvent[]> {
+): Promise<CommandEvent[]> {
   const { rows } = await q.query<{ id: string; tenant_id: string; vehicle_id: string }>(
     `UPDATE device_commands SET status = 'timed_out', completed_at = expires_at
       WHERE ${WAITING} AND ${PAST_DEADLINE}

@@ -12,7 +12,7 @@ export {
   type DatabaseFeatures,
 } from './migrate/migrate.js';
 export { syncSignals } from './signals.js';
-export { APP_ROLE } from './tenant-scope.js';
+export { APP_ROLE, enterUserScope } from './tenant-scope.js';
 export { storageMode, type StorageMode } from './storage.js';
 export {
   completeCommands,
@@ -22,6 +22,7 @@ export {
   markCommandSent,
   DEVICE_COMMAND_COLUMNS,
   type CommandAnswer,
+  type CommandEvent,
   type CommandStatus,
   type DeviceCommandRow,
 } from './device-commands.js';

@@ -92,3 +92,21 @@ export function testDatabases(adminUrl: string, name: string): [string, OpenTest
     ['PostgreSQL', (options = {}) => openTestDatabase('postgres', { ...options, adminUrl, name })],
   ];
 }
+
+let refusals = 0;
+
+/**
+ * From now on, every transaction that inserts or updates a row of `table` matching `when` (an SQL
+ * condition over NEW, e.g. `NEW.id = 'pi-doomed'`) fails at COMMIT, after all of its statements ran,
+ * as a commit that fails for real would (a deferred constraint trigger raises). For tests of what a
+ * rolled-back use case leaves behind: no row change, no outbox event.
+ */
+export async function refuseCommits(db: Database, table: string, when: string): Promise<void> {
+  const name = `test_refuse_commit_${++refusals}`;
+  await db.exec(
+    `CREATE FUNCTION ${name}() RETURNS trigger LANGUAGE plpgsql AS $$
+     BEGIN RAISE EXCEPTION 'commit refused by the test (%)', TG_TABLE_NAME; END $$;
+     CREATE CONSTRAINT TRIGGER ${name} AFTER INSERT OR UPDATE ON ${table} DEFERRABLE INITIALLY DEFERRED
+       FOR EACH ROW WHEN (${when}) EXECUTE FUNCTION ${name}();`,
+  );
+}

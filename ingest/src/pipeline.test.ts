@@ -1,11 +1,13 @@
 import { createInProcessBus, signalCatalogue, type LiveEvent, type TelemetryBatch } from '@clutch/contracts';
-import { expireCommands, type Database } from '@clutch/db';
-import { testDatabases } from '@clutch/db/testing';
+import type { Database } from '@clutch/db';
+import { refuseCommits, testDatabases, testDatabaseUrl } from '@clutch/db/testing';
+import { listenerFor, liveBusSink, startOutboxRelay, type OutboxRelay } from '@clutch/jobs';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { createOnlineScorer } from '@clutch/ml';
 import { createIngestHandler, isDatabaseUnavailable, type IngestHandler } from './pipeline.js';
+import { sweepExpiredCommands } from './processors/command-expiry.js';
 import { createDeviceProgressBuffer } from './processors/device-progress.js';
-import { createRollupPartials } from './rollups/partials.js';
+import { createRollupPartials, type RollupPartials } from './rollups/partials.js';
 import { refreshRollups } from './rollups/refresh.js';
 import { markRollupsDirty } from './rollups/marks.js';
 import type { QueuedMessage } from './queue/work-queue.js';
@@ -21,8 +23,20 @@ function message(payload: unknown, topic = TOPIC): QueuedMessage {
   };
 }
 
-function batch(seq: number, samples: TelemetryBatch['samples']): TelemetryBatch {
-  return { v: 1, seq, t0: t0 + seq * 1000, samples };
+/** A telemetry batch; its t0 is one second per seq after the file's t0 unless given. */
+function batch(seq: number, samples: TelemetryBatch['samples'], at = t0 + seq * 1000): TelemetryBatch {
+  return { v: 1, seq, t0: at, samples };
+}
+
+/** A batch of engine.rpm readings, each [ms after `at`, rpm]. */
+function rpmBatch(seq: number, at: number, ...readings: [number, number][]): QueuedMessage {
+  return message(
+    batch(
+      seq,
+      readings.map(([dt, rpm]): TelemetryBatch['samples'][number] => [dt, 'engine.rpm', rpm]),
+      at,
+    ),
+  );
 }
 
 /** A minute of idling at 1 Hz; the coolant and module voltage of each second are the caller's. */
@@ -49,6 +63,9 @@ describe.each(implementations)('ingest chain on %s', (_name, open) => {
   let handler: IngestHandler;
   let events: LiveEvent[];
   let vehicleId: string;
+  /** What the outbox relay delivered: the events ingest appended in its transactions, once committed. */
+  const relayed: LiveEvent[] = [];
+  let relay: OutboxRelay | undefined;
 
   beforeAll(async () => {
     db = await open();
@@ -58,8 +75,16 @@ describe.each(implementations)('ingest chain on %s', (_name, open) => {
     );
     vehicleId = rows[0]!.id;
     await db.query(`INSERT INTO devices (tenant_id, id, vehicle_id) VALUES ('acme', 'pi-1', $1)`, [vehicleId]);
+    const relayBus = createInProcessBus();
+    relayBus.subscribe((e) => relayed.push(e));
+    relay = await startOutboxRelay({
+      db,
+      sinks: [liveBusSink(relayBus)],
+      listen: listenerFor(db, testDatabaseUrl(db)),
+    });
   });
   afterAll(async () => {
+    await relay?.stop();
     await db?.close();
   });
   beforeEach(async () => {
@@ -91,6 +116,20 @@ describe.each(implementations)('ingest chain on %s', (_name, open) => {
       scoring: createIngestHandler({ db, bus, scorer: { scorer: createOnlineScorer(), modelVersion: 'rules' } }),
       seen,
     };
+  };
+
+  /** The rollup rows (sample_rollups_1m) of the vehicle's minute starting at `minute`, by signal. */
+  const minuteRollup = async (minute: number, columns = 'n, sum'): Promise<unknown[]> =>
+    (
+      await db.query(
+        `SELECT ${columns} FROM sample_rollups_1m WHERE vehicle_id = $1 AND bucket = $2 ORDER BY signal_id`,
+        [vehicleId, new Date(minute).toISOString()],
+      )
+    ).rows;
+  /** A handler that keeps the minute sums of what it stores in memory, as `worker` (rollups/partials.ts). */
+  const summingHandler = (worker: string): { partials: RollupPartials; summing: IngestHandler } => {
+    const partials = createRollupPartials({ worker });
+    return { partials, summing: createIngestHandler({ db, bus: createInProcessBus(), rollupPartials: partials }) };
   };
 
   const countSamples = async (): Promise<number> =>
@@ -202,30 +241,15 @@ describe.each(implementations)('ingest chain on %s', (_name, open) => {
 
   it('rolls stored samples up by minute and hour, counting a redelivered or late sample once', async () => {
     const minute = Math.floor(t0 / 60_000) * 60_000 - 5 * 60_000;
-    const b = {
-      v: 1,
-      seq: 50,
-      t0: minute,
-      samples: [
-        [0, 'engine.rpm', 800],
-        [1000, 'engine.rpm', 1200],
-        [2000, 'engine.rpm', 1000],
-      ],
-    };
-    await handler.handle([message(b)]);
-    await handler.handle([message(b)]);
+    const b = rpmBatch(50, minute, [0, 800], [1000, 1200], [2000, 1000]);
+    await handler.handle([b]);
+    await handler.handle([b]);
     expect(await refreshRollups(db, { graceMs: 0 })).toBe(1);
-    const rollup = async (): Promise<unknown[]> =>
-      (
-        await db.query(`SELECT n, sum, min, max FROM sample_rollups_1m WHERE vehicle_id = $1 AND bucket = $2`, [
-          vehicleId,
-          new Date(minute).toISOString(),
-        ])
-      ).rows;
+    const rollup = (): Promise<unknown[]> => minuteRollup(minute, 'n, sum, min, max');
     expect(await rollup()).toEqual([{ n: 3, sum: 3000, min: 800, max: 1200 }]);
     // A late sample for the same minute arrives after the refresh: the minute is recomputed, not added to.
-    await handler.handle([message({ v: 1, seq: 51, t0: minute + 30_000, samples: [[0, 'engine.rpm', 400]] })]);
-    await handler.handle([message(b)]);
+    await handler.handle([rpmBatch(51, minute + 30_000, [0, 400])]);
+    await handler.handle([b]);
     await refreshRollups(db, { graceMs: 0 });
     expect(await rollup()).toEqual([{ n: 4, sum: 3400, min: 400, max: 1200 }]);
     const hour = await db.query<{ n: number }>(`SELECT sum(n)::int AS n FROM sample_rollups_1h WHERE vehicle_id = $1`, [
@@ -236,31 +260,25 @@ describe.each(implementations)('ingest chain on %s', (_name, open) => {
   });
 
   it('with minute sums in memory, writes each closed minute once from them, counting redelivery once and leaving nothing to recompute', async () => {
-    const partials = createRollupPartials({ worker: 'w-1' });
-    const summing = createIngestHandler({ db, bus: createInProcessBus(), rollupPartials: partials });
+    const { partials, summing } = summingHandler('w-1');
     const minute = Math.floor(Date.now() / 60_000) * 60_000 - 60_000;
-    const b = {
-      v: 1,
-      seq: 60,
-      t0: minute,
-      samples: [
+    const b = batch(
+      60,
+      [
         [0, 'engine.rpm', 800],
         [1000, 'engine.rpm', 1200],
         [2000, 'vehicle.speed', 30],
       ],
-    };
+      minute,
+    );
     await summing.handle([message(b)]);
     await summing.handle([message(b)]);
-    await summing.handle([message({ v: 1, seq: 61, t0: minute + 20_000, samples: [[0, 'engine.rpm', 1000]] })]);
+    await summing.handle([message(batch(61, [[0, 'engine.rpm', 1000]], minute + 20_000))]);
     expect(partials.size()).toBe(1);
     expect(await partials.flush(db, { now: minute + 10 * 60_000 })).toBe(1);
-    const rows = await db.query(
-      `SELECT signal_id, n, sum, min, max FROM sample_rollups_1m WHERE vehicle_id = $1 AND bucket = $2 ORDER BY signal_id`,
-      [vehicleId, new Date(minute).toISOString()],
-    );
     const rpm = signalCatalogue.find((x) => x.key === 'engine.rpm')!.id;
     const speed = signalCatalogue.find((x) => x.key === 'vehicle.speed')!.id;
-    expect(rows.rows).toEqual(
+    expect(await minuteRollup(minute, 'signal_id, n, sum, min, max')).toEqual(
       [
         { signal_id: rpm, n: 3, sum: 3000, min: 800, max: 1200 },
         { signal_id: speed, n: 1, sum: 30, min: 30, max: 30 },
@@ -271,27 +289,10 @@ describe.each(implementations)('ingest chain on %s', (_name, open) => {
   });
 
   it('recomputes the minutes of a worker that died before writing its sums, and a late flush of those sums adds nothing', async () => {
-    const dead = createRollupPartials({ worker: 'w-dead' });
-    const summing = createIngestHandler({ db, bus: createInProcessBus(), rollupPartials: dead });
+    const { partials: dead, summing } = summingHandler('w-dead');
     const minute = Math.floor(Date.now() / 60_000) * 60_000 - 60_000;
-    await summing.handle([
-      message({
-        v: 1,
-        seq: 70,
-        t0: minute,
-        samples: [
-          [0, 'engine.rpm', 700],
-          [1000, 'engine.rpm', 900],
-        ],
-      }),
-    ]);
-    const rollup = async (): Promise<unknown[]> =>
-      (
-        await db.query(`SELECT n, sum FROM sample_rollups_1m WHERE vehicle_id = $1 AND bucket = $2`, [
-          vehicleId,
-          new Date(minute).toISOString(),
-        ])
-      ).rows;
+    await summing.handle([rpmBatch(70, minute, [0, 700], [1000, 900])]);
+    const rollup = (): Promise<unknown[]> => minuteRollup(minute);
     // A live worker's mark is left alone until it is old enough to be an orphan.
     expect(await refreshRollups(db, { graceMs: 0 })).toBe(0);
     expect(await refreshRollups(db, { graceMs: 0, orphanAfterMs: 0 })).toBe(1);
@@ -302,26 +303,11 @@ describe.each(implementations)('ingest chain on %s', (_name, open) => {
   });
 
   it('sums a store-and-forward backlog in memory too, leaving nothing to recompute', async () => {
-    const partials = createRollupPartials({ worker: 'w-2' });
-    const summing = createIngestHandler({ db, bus: createInProcessBus(), rollupPartials: partials });
+    const { partials, summing } = summingHandler('w-2');
     const old = Math.floor(Date.now() / 60_000) * 60_000 - 30 * 60_000;
-    await summing.handle([
-      message({
-        v: 1,
-        seq: 80,
-        t0: old,
-        samples: [
-          [0, 'engine.rpm', 650],
-          [500, 'engine.rpm', 750],
-        ],
-      }),
-    ]);
+    await summing.handle([rpmBatch(80, old, [0, 650], [500, 750])]);
     expect(await partials.flush(db)).toBe(1);
-    const { rows } = await db.query(`SELECT n, sum FROM sample_rollups_1m WHERE vehicle_id = $1 AND bucket = $2`, [
-      vehicleId,
-      new Date(old).toISOString(),
-    ]);
-    expect(rows).toEqual([{ n: 2, sum: 1400 }]);
+    expect(await minuteRollup(old)).toEqual([{ n: 2, sum: 1400 }]);
     expect(await refreshRollups(db, { graceMs: 0, orphanAfterMs: 0 })).toBe(0);
   });
 
@@ -356,11 +342,7 @@ describe.each(implementations)('ingest chain on %s', (_name, open) => {
       commitInFlight();
       await inFlight;
       expect(await refresh).toBe(1);
-      const { rows } = await db.query(`SELECT n, sum FROM sample_rollups_1m WHERE vehicle_id = $1 AND bucket = $2`, [
-        vehicleId,
-        new Date(minute).toISOString(),
-      ]);
-      expect(rows).toEqual([{ n: 1, sum: 990 }]);
+      expect(await minuteRollup(minute)).toEqual([{ n: 1, sum: 990 }]);
     },
   );
 
@@ -399,49 +381,85 @@ describe.each(implementations)('ingest chain on %s', (_name, open) => {
     expect(reports.rows).toEqual([{ code_count: 2 }, { code_count: 0 }]);
   });
 
-  it("completes a pending command with the agent result and ignores an answer to another device's command", async () => {
-    const { rows } = await db.query<{ id: string }>(
-      `INSERT INTO device_commands (tenant_id, device_id, vehicle_id, type, expires_at) VALUES ('acme', 'pi-1', $1, 'read_dtcs', now() + interval '1 minute') RETURNING id`,
-      [vehicleId],
-    );
-    const id = rows[0]!.id;
-    await handler.handle([
-      message({ v: 1, id, ok: true, result: { codes: [] } }, `clutch/v1/acme/pi-1/cmd/${id}/result`),
-    ]);
-    const status = await db.query<{ status: string; result: unknown }>(
-      'SELECT status, result FROM device_commands WHERE id = $1',
-      [id],
-    );
-    expect(status.rows).toEqual([{ status: 'succeeded', result: { codes: [] } }]);
-    expect(events).toContainEqual(expect.objectContaining({ type: 'command', commandId: id, status: 'succeeded' }));
+  const insertCommand = async (status: 'pending' | 'sent', expires: string): Promise<string> =>
+    (
+      await db.query<{ id: string }>(
+        `INSERT INTO device_commands (tenant_id, device_id, vehicle_id, type, status, expires_at) VALUES ('acme', 'pi-1', $1, 'read_dtcs', $2, now() + $3::interval) RETURNING id`,
+        [vehicleId, status, expires],
+      )
+    ).rows[0]!.id;
+  const commandEvent = (commandId: string, status: string): LiveEvent => ({
+    type: 'command',
+    tenantId: 'acme',
+    vehicleId,
+    commandId,
+    status,
+  });
+  const relayedFor = (commandId: string): LiveEvent[] =>
+    relayed.filter((e) => e.type === 'command' && e.commandId === commandId);
+  const commandStatus = async (id: string): Promise<{ status: string; result: unknown }[]> =>
+    (
+      await db.query<{ status: string; result: unknown }>('SELECT status, result FROM device_commands WHERE id = $1', [
+        id,
+      ])
+    ).rows;
+  const answer = (id: string, ok = true): QueuedMessage =>
+    message({ v: 1, id, ok, result: { codes: [] } }, `clutch/v1/acme/pi-1/cmd/${id}/result`);
+
+  it("completes a pending command with the agent result, announced once it committed, and ignores an answer to another device's command", async () => {
+    const id = await insertCommand('pending', '1 minute');
+    await handler.handle([answer(id)]);
+    expect(await commandStatus(id)).toEqual([{ status: 'succeeded', result: { codes: [] } }]);
+    await expect.poll(() => relayedFor(id), { timeout: 5000 }).toEqual([commandEvent(id, 'succeeded')]);
+    expect(events.filter((e) => e.type === 'command')).toEqual([]); // through the outbox, not the direct bus
     await handler.handle([message({ v: 1, id: 'other', ok: true }, `clutch/v1/acme/pi-1/cmd/${id}/result`)]);
     expect((await deadLetters()).map((l) => l.reason)).toEqual([
       expect.stringContaining('does not match topic command id'),
     ]);
   });
 
-  it("an answer after the command's deadline leaves it to time out: no completion, no event, no dead letter", async () => {
-    const { rows } = await db.query<{ id: string }>(
-      `INSERT INTO device_commands (tenant_id, device_id, vehicle_id, type, status, expires_at) VALUES ('acme', 'pi-1', $1, 'read_dtcs', 'sent', now() - interval '1 second') RETURNING id`,
-      [vehicleId],
-    );
-    const id = rows[0]!.id;
-    await handler.handle([
-      message({ v: 1, id, ok: true, result: { codes: [] } }, `clutch/v1/acme/pi-1/cmd/${id}/result`),
+  it('an answer whose completion does not commit is dead-lettered and announces nothing', async () => {
+    const doomed = await insertCommand('sent', '1 minute');
+    await refuseCommits(db, 'device_commands', `NEW.id = '${doomed}' AND NEW.status <> 'sent'`);
+    await handler.handle([answer(doomed, false)]);
+    expect(await commandStatus(doomed)).toEqual([{ status: 'sent', result: null }]);
+    expect((await deadLetters()).map((l) => l.reason)).toEqual([
+      expect.stringMatching(/^refused by the database: .*commit refused by the test/),
     ]);
-    expect(events.filter((e) => e.type === 'command')).toEqual([]);
+    // An answer that commits is delivered after it (the relay keeps commit order).
+    const fine = await insertCommand('sent', '1 minute');
+    await handler.handle([answer(fine, false)]);
+    await expect.poll(() => relayedFor(fine), { timeout: 5000 }).toEqual([commandEvent(fine, 'failed')]);
+    expect(relayedFor(doomed)).toEqual([]);
+    await db.query('DELETE FROM device_commands WHERE id = $1', [doomed]);
+  });
+
+  it("an answer after the command's deadline leaves it to time out: no completion, no event, no dead letter; the sweep announces the timeout", async () => {
+    const id = await insertCommand('sent', '-1 second');
+    await handler.handle([answer(id)]);
     expect(await deadLetters()).toEqual([]);
-    const expired = await expireCommands(db);
-    expect(expired).toEqual([{ type: 'command', tenantId: 'acme', vehicleId, commandId: id, status: 'timed_out' }]);
-    await handler.handle([
-      message({ v: 1, id, ok: true, result: { codes: [] } }, `clutch/v1/acme/pi-1/cmd/${id}/result`),
-    ]);
-    const status = await db.query<{ status: string; result: unknown }>(
-      'SELECT status, result FROM device_commands WHERE id = $1',
-      [id],
-    );
-    expect(status.rows).toEqual([{ status: 'timed_out', result: null }]);
-    expect(events.filter((e) => e.type === 'command')).toEqual([]);
+    expect(await sweepExpiredCommands(db)).toBe(1);
+    await expect.poll(() => relayedFor(id), { timeout: 5000 }).toEqual([commandEvent(id, 'timed_out')]);
+    await handler.handle([answer(id)]);
+    expect(await commandStatus(id)).toEqual([{ status: 'timed_out', result: null }]);
+    expect(await sweepExpiredCommands(db)).toBe(0);
+    // Nothing but the timeout was announced for it, and only once.
+    const marker = await insertCommand('sent', '-1 second');
+    expect(await sweepExpiredCommands(db)).toBe(1);
+    await expect.poll(() => relayedFor(marker), { timeout: 5000 }).toHaveLength(1);
+    expect(relayedFor(id)).toEqual([commandEvent(id, 'timed_out')]);
+  });
+
+  it('a sweep that does not commit times nothing out and announces nothing', async () => {
+    const doomed = await insertCommand('sent', '-1 second');
+    await refuseCommits(db, 'device_commands', `NEW.id = '${doomed}' AND NEW.status = 'timed_out'`);
+    await expect(sweepExpiredCommands(db)).rejects.toThrow(/commit refused by the test/);
+    expect(await commandStatus(doomed)).toEqual([{ status: 'sent', result: null }]);
+    await db.query('DELETE FROM device_commands WHERE id = $1', [doomed]);
+    const fine = await insertCommand('sent', '-1 second');
+    expect(await sweepExpiredCommands(db)).toBe(1);
+    await expect.poll(() => relayedFor(fine), { timeout: 5000 }).toEqual([commandEvent(fine, 'timed_out')]);
+    expect(relayedFor(doomed)).toEqual([]);
   });
 
   it('stores a large batch (COPY path on PostgreSQL) exactly once and in full', async () => {
@@ -675,27 +693,11 @@ describe.each(implementations)('ingest chain on %s', (_name, open) => {
     const soon = now + 4 * 60_000; // dt 0 is inside, dt 2 min is 6 min ahead
     await handler.handle([
       {
-        ...message({
-          v: 1,
-          seq: 140,
-          t0: old,
-          samples: [
-            [0, 'engine.rpm', 841],
-            [59 * 60_000, 'engine.rpm', 842],
-          ],
-        }),
+        ...rpmBatch(140, old, [0, 841], [59 * 60_000, 842]),
         receivedAt: now,
       },
       {
-        ...message({
-          v: 1,
-          seq: 141,
-          t0: soon,
-          samples: [
-            [0, 'engine.rpm', 843],
-            [120_000, 'engine.rpm', 844],
-          ],
-        }),
+        ...rpmBatch(141, soon, [0, 843], [120_000, 844]),
         receivedAt: now,
       },
       {
@@ -780,15 +782,7 @@ describe.each(implementations)('ingest chain on %s', (_name, open) => {
     const now = Date.now();
     await strict.handle([
       {
-        ...message({
-          v: 1,
-          seq: 160,
-          t0: now - 120_000,
-          samples: [
-            [0, 'engine.rpm', 861],
-            [90_000, 'engine.rpm', 862],
-          ],
-        }),
+        ...rpmBatch(160, now - 120_000, [0, 861], [90_000, 862]),
         receivedAt: now,
       },
     ]);

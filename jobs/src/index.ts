@@ -15,5 +15,13 @@ export { appendEvent, type NewOutboxEvent } from './outbox/append.js';
 export { startOutboxRelay, type OutboxRelay, type OutboxRelayOptions } from './outbox/relay.js';
 export { listenerFor, postgresListener, OUTBOX_CHANNEL, type Listen } from './outbox/listen.js';
 export { pruneDeliveredEvents } from './outbox/prune.js';
+export {
+  appendLiveEvent,
+  appendLiveEvents,
+  liveBusSink,
+  liveEventOf,
+  LIVE_TOPICS,
+  type OutboxLiveEvent,
+} from './outbox/live-events.js';
 export type { OutboxEvent, OutboxSink } from './outbox/event.js';
 export { jobsErrors, jobsError, type JobsErrorCode } from './errors.js';

@@ -1,28 +1,15 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backends, call, CAR, startDriveFixture, VEHICLE_A, type DriveFixture, type Reply } from '../test-fixtures.js';
+import { describe, expect, it } from 'vitest';
+import { backends, CAR, useDriveFixture, VEHICLE_A } from '../test-fixtures.js';
 
 describe.each(backends('api_analytics'))('driving analytics API on %s', (_name, open) => {
-  let d: DriveFixture;
-  let fx: DriveFixture['fx'];
-  let start: number;
-  const api = (method: string, path: string, options: Parameters<typeof call>[3] = {}): Promise<Reply> =>
-    call(fx.api.url, method, path, { token: d.acme, ...options });
+  const d = useDriveFixture(open);
+  const { api } = d;
   const iso = (ms: number): string => new Date(ms).toISOString();
-
-  beforeAll(async () => {
-    d = await startDriveFixture(open);
-    fx = d.fx;
-    start = d.start;
-  });
-
-  afterAll(async () => {
-    await fx?.close();
-  });
 
   it('GET analytics sums the rollups per day', async () => {
     const res = await api(
       'GET',
-      `/api/telematics/analytics?vehicleId=${CAR}&from=${iso(start - 3600_000)}&to=${iso(fx.now.getTime())}`,
+      `/api/telematics/analytics?vehicleId=${CAR}&from=${iso(d.start - 3600_000)}&to=${iso(d.fx.now.getTime())}`,
     );
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({
@@ -36,8 +23,8 @@ describe.each(backends('api_analytics'))('driving analytics API on %s', (_name, 
       maxSpeedKmh: 60,
     });
     const days = res.body.days as { date: string; distanceKm: number }[];
-    expect(days.map((d) => d.date)).toContain(iso(start).slice(0, 10));
-    expect(days.reduce((a, d) => a + d.distanceKm, 0)).toBeCloseTo(10, 6);
+    expect(days.map((day) => day.date)).toContain(iso(d.start).slice(0, 10));
+    expect(days.reduce((a, day) => a + day.distanceKm, 0)).toBeCloseTo(10, 6);
     const empty = await api(
       'GET',
       `/api/telematics/analytics?vehicleId=${VEHICLE_A}&from=2020-01-01T00:00:00Z&to=2020-01-02T00:00:00Z`,

@@ -1,11 +1,22 @@
-import type { LiveEvent } from '@clutch/contracts';
+import { refuseCommits } from '@clutch/db/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, OTHER_TENANT, startFixture, TENANT, type Fixture, type Reply } from '../test-fixtures.js';
+import {
+  backends,
+  call,
+  expectProblem,
+  OTHER_TENANT,
+  outboxPayloads,
+  recordEvents,
+  startFixture,
+  TENANT,
+  type Fixture,
+  type Reply,
+} from '../test-fixtures.js';
 
 const ADMIN = 'admin-token-for-tests-0123456789';
 
 // Issue 12, finding 3 (key lifecycle): expiry, listing, and revocation that reaches live sessions.
-describe('API key lifecycle over REST', () => {
+describe.each(backends('api_keys'))('API key lifecycle over REST on %s', (_name, open) => {
   let fx: Fixture;
   const api = (method: string, path: string, options: Parameters<typeof call>[3] = {}): Promise<Reply> =>
     call(fx.api.url, method, path, options);
@@ -16,7 +27,7 @@ describe('API key lifecycle over REST', () => {
     });
 
   beforeAll(async () => {
-    fx = await startFixture({ requireAuth: true, adminToken: ADMIN });
+    fx = await startFixture({ requireAuth: true, adminToken: ADMIN, ...(open ? { open } : {}) });
   });
   afterAll(async () => {
     await fx?.close();
@@ -76,20 +87,43 @@ describe('API key lifecycle over REST', () => {
     expect((await api('GET', '/api/api-keys?tenantId=has/slash', { token: ADMIN })).status).toBe(400);
   });
 
-  it('revoking publishes api-key-revoked on the bus, so brokers and gateways end live sessions', async () => {
-    const events: LiveEvent[] = [];
-    const stop = fx.bus.subscribe((e) => events.push(e));
+  it('revoking announces api-key-revoked through the outbox once it commits, so brokers and gateways end live sessions', async () => {
+    const { events, stop } = recordEvents(fx.bus);
     try {
       const keyId = (await create({})).body.keyId as string;
       expect((await api('DELETE', `/api/api-keys/${TENANT}/${keyId}`, { token: ADMIN })).status).toBe(204);
-      expect(events).toEqual([{ type: 'api-key-revoked', tenantId: TENANT, keyId }]);
+      await expect
+        .poll(() => events, { timeout: 5000 })
+        .toEqual([{ type: 'api-key-revoked', tenantId: TENANT, keyId }]);
       expect((await api('DELETE', `/api/api-keys/${TENANT}/${keyId}`, { token: ADMIN })).status).toBe(404);
-      expect(events).toHaveLength(1); // nothing was live the second time: no event
+      // Nothing was live the second time: one revocation, one event.
+      const announced = (await outboxPayloads(fx.db, 'api-key.revoked')).filter((p) => p.keyId === keyId);
+      expect(announced).toEqual([{ keyId }]);
       const listed = (await api('GET', `/api/api-keys?tenantId=${TENANT}`, { token: ADMIN })).body.apiKeys as {
         keyId: string;
         revokedAt: string | null;
       }[];
       expect(listed.find((k) => k.keyId === keyId)?.revokedAt).toEqual(expect.any(String));
+    } finally {
+      stop();
+    }
+  });
+
+  it('announces nothing when the revocation does not commit, and the key keeps working', async () => {
+    const doomed = await create({ name: 'doomed' });
+    const doomedId = doomed.body.keyId as string;
+    await refuseCommits(fx.db, 'api_keys', `NEW.name = 'doomed' AND NEW.revoked_at IS NOT NULL`);
+    const { events, stop } = recordEvents(fx.bus);
+    try {
+      expectProblem(await api('DELETE', `/api/api-keys/${TENANT}/${doomedId}`, { token: ADMIN }), 500, 'INTERNAL');
+      expect((await api('GET', '/api/vehicles', { token: doomed.body.token as string })).status).toBe(200);
+      // A revocation that commits after it is delivered; the relay keeps commit order, so the
+      // rolled-back one would have come first.
+      const keyId = (await create({})).body.keyId as string;
+      expect((await api('DELETE', `/api/api-keys/${TENANT}/${keyId}`, { token: ADMIN })).status).toBe(204);
+      await expect.poll(() => events.length, { timeout: 5000 }).toBeGreaterThan(0);
+      expect(events).toEqual([{ type: 'api-key-revoked', tenantId: TENANT, keyId }]);
+      expect((await outboxPayloads(fx.db, 'api-key.revoked')).filter((p) => p.keyId === doomedId)).toEqual([]);
     } finally {
       stop();
     }

@@ -4,5 +4,5 @@ import { apiKeyRoutes } from './routes.js';
 import { ApiKeysService } from './service.js';
 
 export function register(router: ApiRouter, deps: DomainDeps): void {
-  apiKeyRoutes(router, new ApiKeysService(deps.shared.tenants, deps.bus));
+  apiKeyRoutes(router, new ApiKeysService(deps.shared.tenants));
 }

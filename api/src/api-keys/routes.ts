@@ -1,6 +1,7 @@
 import { API_KEY_SCOPES } from '@clutch/identity';
 import { z } from 'zod';
 import { pageParams } from '../http/pagination.js';
+import { requireRecentMfa } from '../auth/step-up.js';
 import type { ApiRouter } from '../http/route.js';
 import { segmentId } from '../shared/schemas.js';
 import { API_KEYS_LISTING } from './repository.js';
@@ -42,7 +43,7 @@ export function apiKeyRoutes(router: ApiRouter, keys: ApiKeysService): void {
     tag: 'administration',
     summary:
       'Create a partner API key; the token `ck_<id>_<secret>` is shown once (REST bearer token and MQTT password)',
-    access: 'admin',
+    access: { permission: 'api-keys:write' },
     body: createApiKeyBody,
     response: {
       status: 201,
@@ -57,7 +58,8 @@ export function apiKeyRoutes(router: ApiRouter, keys: ApiKeysService): void {
       }),
     },
     errors: ['TENANT_NOT_FOUND', 'INVALID_SCOPE', 'API_KEY_EXPIRY_INVALID'],
-    handle: async ({ scope, body, ctx }) => {
+    handle: async ({ scope, body, ctx, principal }) => {
+      requireRecentMfa(principal); // step-up (docs/mfa.md): the admin token passes, audited as api-key.create
       const key = await keys.create(scope, {
         ...body,
         expiresAt: body.expiresAt === undefined ? undefined : new Date(body.expiresAt),
@@ -73,7 +75,7 @@ export function apiKeyRoutes(router: ApiRouter, keys: ApiKeysService): void {
     tag: 'administration',
     summary:
       'List partner API keys (of one tenant with `tenantId`), a page at a time: scopes, creation, expiry, last use (to the minute), revocation; never the secret',
-    access: 'admin',
+    access: { permission: 'api-keys:read' },
     query: listQuery,
     response: {
       status: 200,
@@ -89,7 +91,7 @@ export function apiKeyRoutes(router: ApiRouter, keys: ApiKeysService): void {
     tag: 'administration',
     summary:
       'Revoke a partner API key: REST and MQTT stop accepting it, and live MQTT and Socket.io sessions that used it end',
-    access: 'admin',
+    access: { permission: 'api-keys:write' },
     params: keyIdParams,
     response: { status: 204, description: 'Revoked' },
     errors: ['API_KEY_NOT_FOUND'],

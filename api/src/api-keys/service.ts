@@ -1,6 +1,7 @@
-import type { LiveEventBus } from '@clutch/contracts';
 import { createApiKey, revokeApiKey, type ApiKeyScope } from '@clutch/identity';
+import { appendLiveEvent } from '@clutch/jobs';
 import type { Scope } from '../auth/scope.js';
+import { apiError } from '../errors.js';
 import type { PageRequest } from '../http/pagination.js';
 import { toIso } from '../shared/time.js';
 import type { TenantsService } from '../tenants/service.js';
@@ -46,10 +47,7 @@ function view(row: ApiKeyRow): ApiKeyView {
 
 /** Partner API keys; hashing and verification live in @clutch/identity. Creation and revocation are audited. */
 export class ApiKeysService {
-  constructor(
-    private readonly tenants: TenantsService,
-    private readonly bus: LiveEventBus,
-  ) {}
+  constructor(private readonly tenants: TenantsService) {}
 
   async create(
     scope: Scope,
@@ -75,19 +73,24 @@ export class ApiKeysService {
     tenantId: string | undefined,
     page: PageRequest,
   ): Promise<{ apiKeys: ApiKeyView[]; next: string | null }> {
-    const { items, next } = await scope.run((q) => new ApiKeysRepository(q).list(tenantId, page));
+    const where = scope.administration({ action: 'api-key.list', tenantId: tenantId ?? null });
+    // Like dead letters: naming another organisation is refused, not answered with an empty page.
+    if (tenantId !== undefined && !where.covers(tenantId))
+      throw apiError('FORBIDDEN', "You list your own organisation's API keys only", { tenantId });
+    const { items, next } = await where.run((q) => new ApiKeysRepository(q).list(tenantId, page));
     return { apiKeys: items.map(view), next };
   }
 
   /**
-   * Revokes the key, then tells every process holding live sessions (brokers: MQTT and
+   * Revokes the key and, in the same transaction, announces `api-key-revoked` through the outbox:
+   * once it commits, the relay tells every process holding live sessions (brokers: MQTT and
    * MQTT-over-WebSocket; API: Socket.io) to end those that used it. The REST check reads the
    * database on every request, so it stops at once without the event.
    */
   async revoke(scope: Scope, tenantId: string, keyId: string): Promise<void> {
-    await scope
-      .audited({ action: 'api-key.revoke', target: keyId, tenantId })
-      .run((q) => revokeApiKey(q, tenantId, keyId));
-    this.bus.publish({ type: 'api-key-revoked', tenantId, keyId });
+    await scope.audited({ action: 'api-key.revoke', target: keyId, tenantId }).run(async (q) => {
+      await revokeApiKey(q, tenantId, keyId);
+      await appendLiveEvent(q, { type: 'api-key-revoked', tenantId, keyId });
+    });
   }
 }

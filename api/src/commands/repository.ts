@@ -1,17 +1,26 @@
-import type { LiveEvent } from '@clutch/contracts';
 import {
   DEVICE_COMMAND_COLUMNS,
   expireCommands,
   insertCommand,
   markCommandFailed,
   markCommandSent,
+  type CommandEvent,
   type CommandStatus,
   type DeviceCommandRow,
   type Queryable,
 } from '@clutch/db';
+import { keysetPage, type Listing, type Page, type PageRequest } from '../http/pagination.js';
 
 export type { CommandStatus };
 export type CommandRow = DeviceCommandRow;
+
+/** A vehicle's commands, newest first (device_commands_vehicle_idx); the id breaks ties. */
+export const VEHICLE_COMMANDS_LISTING: Listing = {
+  name: 'vehicle-commands',
+  key: 'created_at',
+  id: 'id',
+  idType: 'uuid',
+};
 
 /**
  * The API's access to `device_commands`. Every write goes to the table's owning module,
@@ -33,21 +42,21 @@ export class CommandsRepository {
     return insertCommand(this.db, c);
   }
 
-  /** pending -> sent; a result that already arrived (succeeded/failed) is left alone. */
-  async markSent(id: string): Promise<CommandRow | undefined> {
-    await markCommandSent(this.db, id);
-    return this.find(id);
+  /** pending -> sent (a result that already arrived is left alone); true when the row changed. */
+  markSent(id: string): Promise<boolean> {
+    return markCommandSent(this.db, id);
   }
 
-  markFailed(id: string, error: string): Promise<void> {
+  /** pending | sent -> failed; true when the row changed. */
+  markFailed(id: string, error: string): Promise<boolean> {
     return markCommandFailed(this.db, id, error);
   }
 
   /**
    * Times out the command (or the vehicle's commands) whose deadline passed unanswered, by the one
-   * rule ingest's sweep applies too, and returns the `command` events to announce after commit.
+   * rule ingest's sweep applies too, and returns the `command` events to append in this transaction.
    */
-  expire(filter: { id: string } | { vehicleId: string }): Promise<LiveEvent[]> {
+  expire(filter: { id: string } | { vehicleId: string }): Promise<CommandEvent[]> {
     return expireCommands(this.db, filter);
   }
 
@@ -59,11 +68,12 @@ export class CommandsRepository {
     return rows[0];
   }
 
-  async listForVehicle(vehicleId: string, limit: number): Promise<CommandRow[]> {
-    const { rows } = await this.db.query<CommandRow>(
-      `SELECT ${DEVICE_COMMAND_COLUMNS} FROM device_commands WHERE vehicle_id = $1 ORDER BY created_at DESC, id LIMIT $2`,
-      [vehicleId, limit],
+  listForVehicle(vehicleId: string, page: PageRequest): Promise<Page<CommandRow>> {
+    return keysetPage<CommandRow>(
+      this.db,
+      VEHICLE_COMMANDS_LISTING,
+      { sql: `SELECT ${DEVICE_COMMAND_COLUMNS} FROM device_commands WHERE vehicle_id = $1`, params: [vehicleId] },
+      page,
     );
-    return rows;
   }
 }

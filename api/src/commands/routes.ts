@@ -1,8 +1,11 @@
 import { COMMAND_TYPES } from '@clutch/contracts';
 import { z } from 'zod';
+import { pageParams } from '../http/pagination.js';
+import { requireStepUp } from '../auth/step-up.js';
 import type { ApiRouter } from '../http/route.js';
-import { uuid, vehicleParams } from '../vehicles/routes.js';
-import { COMMAND_TIMEOUT, type CommandsService } from './service.js';
+import { uuid, vehicleParams } from '../shared/schemas.js';
+import { VEHICLE_COMMANDS_LISTING } from './repository.js';
+import { COMMAND_PAGE, COMMAND_TIMEOUT, type CommandsService } from './service.js';
 
 export const createCommandBody = z.strictObject({
   type: z.enum(COMMAND_TYPES),
@@ -27,7 +30,7 @@ const commandSchema = z.object({
   completedAt: z.string().nullable(),
 });
 
-const listQuery = z.object({ limit: z.coerce.number().int().min(1).max(200).default(20) });
+const listQuery = z.object(pageParams(VEHICLE_COMMANDS_LISTING, COMMAND_PAGE));
 
 export function commandRoutes(router: ApiRouter, commands: CommandsService): void {
   router.route({
@@ -46,7 +49,8 @@ export function commandRoutes(router: ApiRouter, commands: CommandsService): voi
       headers: ['Location'],
     },
     errors: ['VEHICLE_NOT_FOUND', 'NO_DEVICE', 'COMMANDS_UNAVAILABLE', 'COMMAND_DELIVERY_FAILED'],
-    handle: async ({ scope, params, body, ctx }) => {
+    handle: async ({ scope, params, body, ctx, principal }) => {
+      if (body.type === 'clear_dtcs') await requireStepUp({ principal, scope }, 'command.clear-dtcs'); // docs/mfa.md
       const command = await commands.create(scope, params.id, body);
       ctx.set('Location', `/api/commands/${command.id}`);
       return command;
@@ -69,12 +73,19 @@ export function commandRoutes(router: ApiRouter, commands: CommandsService): voi
     method: 'get',
     path: '/vehicles/:id/commands',
     tag: 'commands',
-    summary: "The vehicle's most recent commands, newest first",
+    summary: "The vehicle's commands, newest first, a page at a time",
     access: { scope: 'commands:write' },
     params: vehicleParams,
     query: listQuery,
-    response: { status: 200, description: 'Commands', schema: z.object({ commands: z.array(commandSchema) }) },
+    response: {
+      status: 200,
+      description: 'A page of commands; `next` is the cursor of the next page (null on the last)',
+      schema: z.object({ commands: z.array(commandSchema), next: z.string().nullable() }),
+    },
     errors: ['VEHICLE_NOT_FOUND'],
-    handle: async ({ scope, params, query }) => ({ commands: await commands.list(scope, params.id, query.limit) }),
+    handle: async ({ scope, params, query }) => {
+      const { items, next } = await commands.list(scope, params.id, query);
+      return { commands: items, next };
+    },
   });
 }

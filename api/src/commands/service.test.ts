@@ -1,14 +1,13 @@
-import { createInProcessBus, type LiveEvent } from '@clutch/contracts';
 import { expireCommands, type Database } from '@clutch/db';
 import { openTestDatabase } from '@clutch/db/testing';
 import { pino } from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { outboxPayloads } from '../test-fixtures.js';
 import { CommandsService, type CommandScope } from './service.js';
 
 describe("command expiry on read and by ingest's sweep", () => {
   let db: Database;
   let vehicleId: string;
-  let published: LiveEvent[];
   let commands: CommandsService;
   /** A partner's request: tenant-confined, as the API runs it. */
   let partner: CommandScope;
@@ -27,10 +26,8 @@ describe("command expiry on read and by ingest's sweep", () => {
   });
   beforeEach(async () => {
     await db.query('DELETE FROM device_commands');
-    const bus = createInProcessBus();
-    published = [];
-    bus.subscribe((e) => published.push(e));
-    commands = new CommandsService(undefined, bus, pino({ level: 'silent' }));
+    await db.query('DELETE FROM outbox_events');
+    commands = new CommandsService(undefined, pino({ level: 'silent' }));
   });
 
   const overdue = async (): Promise<string> =>
@@ -40,38 +37,50 @@ describe("command expiry on read and by ingest's sweep", () => {
         [vehicleId],
       )
     ).rows[0]!.id;
-  const timedOut = (commandId: string): LiveEvent => ({
-    type: 'command',
-    tenantId: 'acme',
-    vehicleId,
-    commandId,
-    status: 'timed_out',
-  });
+  /** The `command` events committed to the outbox (the relay delivers exactly these). */
+  const announced = (): Promise<Record<string, unknown>[]> => outboxPayloads(db, 'vehicle.command');
+  const timedOut = (commandId: string): Record<string, unknown> => ({ vehicleId, commandId, status: 'timed_out' });
 
   it('a read that finds a command past its deadline times it out and announces it; the sweep after it finds nothing', async () => {
     const id = await overdue();
     const read = await commands.get(partner, id);
     expect(read).toMatchObject({ status: 'timed_out', completedAt: read.expiresAt });
-    expect(published).toEqual([timedOut(id)]);
-    expect(await expireCommands(db)).toEqual([]); // ingest's sweep (startIngest)
+    expect(await announced()).toEqual([timedOut(id)]);
+    expect(await expireCommands(db)).toEqual([]); // the rule ingest's sweep applies
     expect(await commands.get(partner, id)).toEqual(read);
-    expect(published).toHaveLength(1);
+    expect(await announced()).toHaveLength(1);
   });
 
-  it('after the sweep timed a command out (and announced it), a read returns the same command and announces nothing', async () => {
+  it('after the sweep timed a command out, a read returns the same command and announces nothing', async () => {
     const id = await overdue();
-    expect(await expireCommands(db)).toEqual([timedOut(id)]);
+    expect(await expireCommands(db)).toHaveLength(1);
     const read = await commands.get(partner, id);
     expect(read).toMatchObject({ status: 'timed_out', completedAt: read.expiresAt });
-    expect(published).toEqual([]);
+    expect(await announced()).toEqual([]);
   });
 
   it("listing a vehicle's commands times out its overdue ones, each announced once", async () => {
     const [a, b] = [await overdue(), await overdue()];
-    const listed = await commands.list(partner, vehicleId, 10);
-    expect(listed.map((c) => c.status)).toEqual(['timed_out', 'timed_out']);
-    expect(published.map((e) => (e.type === 'command' ? e.commandId : '')).sort()).toEqual([a, b].sort());
-    await commands.list(partner, vehicleId, 10);
-    expect(published).toHaveLength(2);
+    const listed = await commands.list(partner, vehicleId, { limit: 10 });
+    expect(listed.items.map((c) => c.status)).toEqual(['timed_out', 'timed_out']);
+    expect(listed.next).toBeNull();
+    expect((await announced()).map((e) => e.commandId).sort()).toEqual([a, b].sort());
+    await commands.list(partner, vehicleId, { limit: 10 });
+    expect(await announced()).toHaveLength(2);
+  });
+
+  it('a read whose transaction rolls back announces nothing and leaves the command waiting', async () => {
+    const id = await overdue();
+    const rolledBack: CommandScope = {
+      run: (fn) =>
+        db.withTenant('acme', async (q) => {
+          await fn(q);
+          throw new Error('the request failed after the read');
+        }),
+    };
+    await expect(commands.get(rolledBack, id)).rejects.toThrow('the request failed after the read');
+    expect(await announced()).toEqual([]);
+    const { rows } = await db.query<{ status: string }>('SELECT status FROM device_commands WHERE id = $1', [id]);
+    expect(rows).toEqual([{ status: 'sent' }]);
   });
 });

@@ -1,15 +1,13 @@
-import {
-  commandRequestSchema,
-  type CommandRequest,
-  type CommandType,
-  type LiveEvent,
-  type LiveEventBus,
-} from '@clutch/contracts';
+import { commandRequestSchema, type CommandRequest, type CommandType } from '@clutch/contracts';
+import type { Queryable } from '@clutch/db';
+import { appendLiveEvent, appendLiveEvents } from '@clutch/jobs';
 import type { Logger } from 'pino';
 import type { Scope } from '../auth/principal.js';
 import { apiError } from '../errors.js';
 import { DevicesRepository } from '../devices/repository.js';
-import { assertVehicle, toIso } from '../vehicles/service.js';
+import type { Page, PageRequest } from '../http/pagination.js';
+import { toIso } from '../shared/time.js';
+import { assertVehicle } from '../shared/vehicle-guard.js';
 import { CommandsRepository, type CommandRow, type CommandStatus } from './repository.js';
 
 /** All the service needs of the request's scope: somewhere to run its SQL (tenant-confined for partners). */
@@ -43,6 +41,8 @@ export interface Command {
 }
 
 export const COMMAND_TIMEOUT = { defaultMs: 30_000, minMs: 1_000, maxMs: 600_000 } as const;
+/** Page sizes of a vehicle's command list (the default is the list's size before it paged). */
+export const COMMAND_PAGE = { defaultLimit: 20, maxLimit: 200 } as const;
 
 function toCommand(row: CommandRow): Command {
   return {
@@ -63,10 +63,14 @@ function toCommand(row: CommandRow): Command {
 export const commandNotFound = (id: string): Error =>
   apiError('COMMAND_NOT_FOUND', `No command with id ${id}`, { commandId: id });
 
+/**
+ * Commands for a vehicle's device. Every status change and its `command` event (appended to the
+ * outbox, which the relay puts on the live-event bus) commit in one transaction: an event is
+ * announced exactly when its change is stored.
+ */
 export class CommandsService {
   constructor(
     private readonly sender: CommandSender | undefined,
-    private readonly bus: LiveEventBus,
     private readonly logger: Logger,
   ) {}
 
@@ -99,53 +103,58 @@ export class CommandsService {
       await sender.send({ tenantId: created.tenant_id, deviceId: created.device_id }, request);
     } catch (err) {
       this.logger.warn({ err, commandId: created.id }, 'command delivery failed');
-      await scope.run((q) => new CommandsRepository(q).markFailed(created.id, 'delivery to the broker failed'));
-      this.publish(created, 'failed');
+      await scope.run(async (q) => {
+        if (await new CommandsRepository(q).markFailed(created.id, 'delivery to the broker failed'))
+          await announce(q, { ...created, status: 'failed' });
+      });
       throw apiError('COMMAND_DELIVERY_FAILED', 'The broker did not accept the command; it is marked failed', {
         commandId: created.id,
       });
     }
-    const sent = (await scope.run((q) => new CommandsRepository(q).markSent(created.id))) ?? created;
-    if (sent.status === 'sent') this.publish(sent, 'sent');
+    const sent = await scope.run(async (q) => {
+      const repo = new CommandsRepository(q);
+      const changed = await repo.markSent(created.id);
+      const row = (await repo.find(created.id)) ?? created;
+      if (changed) await announce(q, row);
+      return row;
+    });
     return toCommand(sent);
   }
 
-  /** The command, timed out first if its deadline passed unanswered (the same rule as ingest's sweep). */
+  /**
+   * The command, timed out first if its deadline passed unanswered (the same rule as ingest's
+   * sweep). Whichever of this read and the sweep changed the row announces the timeout; the other
+   * found nothing to change.
+   */
   async get(scope: CommandScope, id: string): Promise<Command> {
-    const { expired, row } = await scope.run(async (q) => {
+    const row = await scope.run(async (q) => {
       const repo = new CommandsRepository(q);
-      return { expired: await repo.expire({ id }), row: await repo.find(id) };
+      await appendLiveEvents(q, await repo.expire({ id }));
+      return repo.find(id);
     });
-    this.publishAll(expired);
     if (!row) throw commandNotFound(id);
     return toCommand(row);
   }
 
-  async list(scope: CommandScope, vehicleId: string, limit: number): Promise<Command[]> {
-    const { expired, rows } = await scope.run(async (q) => {
+  /** A page of the vehicle's commands, newest first, its overdue ones timed out (and announced) first. */
+  async list(scope: CommandScope, vehicleId: string, page: PageRequest): Promise<Page<Command>> {
+    const { items, next } = await scope.run(async (q) => {
       await assertVehicle(q, vehicleId);
       const repo = new CommandsRepository(q);
-      return { expired: await repo.expire({ vehicleId }), rows: await repo.listForVehicle(vehicleId, limit) };
+      await appendLiveEvents(q, await repo.expire({ vehicleId }));
+      return repo.listForVehicle(vehicleId, page);
     });
-    this.publishAll(expired);
-    return rows.map(toCommand);
+    return { items: items.map(toCommand), next };
   }
+}
 
-  /**
-   * Timeouts this read found, announced once its transaction committed. Whichever of this read and
-   * ingest's sweep changed a command's row announces it; the other found nothing to change.
-   */
-  private publishAll(events: readonly LiveEvent[]): void {
-    for (const event of events) this.bus.publish(event);
-  }
-
-  private publish(row: CommandRow, status: CommandStatus): void {
-    this.bus.publish({
-      type: 'command',
-      tenantId: row.tenant_id,
-      vehicleId: row.vehicle_id,
-      commandId: row.id,
-      status,
-    });
-  }
+/** The `command` event of the row's status, appended in the transaction that set it. */
+function announce(q: Queryable, row: CommandRow): Promise<string> {
+  return appendLiveEvent(q, {
+    type: 'command',
+    tenantId: row.tenant_id,
+    vehicleId: row.vehicle_id,
+    commandId: row.id,
+    status: row.status,
+  });
 }

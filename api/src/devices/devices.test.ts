@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LiveEvent } from '@clutch/contracts';
+import { refuseCommits } from '@clutch/db/testing';
 import { createApiKey, verifyDeviceCredential } from '@clutch/identity';
 import {
   auditLog,
@@ -7,6 +7,8 @@ import {
   call,
   expectProblem,
   OTHER_TENANT,
+  outboxPayloads,
+  recordEvents,
   startFixture,
   TENANT,
   VEHICLE_A,
@@ -133,9 +135,8 @@ describe.each(backends('api_devices'))('device administration on %s', (_name, op
       expect(((await res.json()) as { code: string }).code).toBe('BAD_REQUEST');
     });
 
-    it('rotates and revokes credentials, ending live sessions through the bus', async () => {
-      const events: LiveEvent[] = [];
-      const stop = fx.bus.subscribe((e) => events.push(e));
+    it('rotates and revokes credentials, ending live sessions through the outbox and the bus', async () => {
+      const { events, stop } = recordEvents(fx.bus);
       try {
         const created = await api('POST', '/api/devices', {
           token: ADMIN,
@@ -152,7 +153,7 @@ describe.each(backends('api_devices'))('device administration on %s', (_name, op
         expect(revoked.status).toBe(204);
         expect(await verifyDeviceCredential(fx.db, TENANT, 'pi-rot', second)).toBe(false);
         const ended = { type: 'device-revoked', tenantId: TENANT, vehicleId: VEHICLE_A, deviceId: 'pi-rot' };
-        expect(events.filter((e) => e.type === 'device-revoked')).toEqual([ended, ended]);
+        await expect.poll(() => events, { timeout: 5000 }).toEqual([ended, ended]);
         expect((await api('DELETE', `/api/devices/${TENANT}/pi-rot/credentials`, { token: ADMIN })).status).toBe(204);
       } finally {
         stop();
@@ -168,6 +169,40 @@ describe.each(backends('api_devices'))('device administration on %s', (_name, op
         'DEVICE_NOT_FOUND',
       );
     });
+  });
+
+  it('announces no device-revoked when the rotation or revocation does not commit, and the old password keeps working', async () => {
+    const created = await api('POST', '/api/devices', {
+      token: ADMIN,
+      body: { tenantId: TENANT, deviceId: 'pi-doomed', vehicleId: VEHICLE_A },
+    });
+    const password = (created.body.login as { password: string }).password;
+    await refuseCommits(fx.db, 'device_credentials', `NEW.device_id = 'pi-doomed'`);
+    const { events, stop } = recordEvents(fx.bus);
+    try {
+      expectProblem(
+        await api('POST', `/api/devices/${TENANT}/pi-doomed/credentials`, { token: ADMIN }),
+        500,
+        'INTERNAL',
+      );
+      expectProblem(
+        await api('DELETE', `/api/devices/${TENANT}/pi-doomed/credentials`, { token: ADMIN }),
+        500,
+        'INTERNAL',
+      );
+      expect(await verifyDeviceCredential(fx.db, TENANT, 'pi-doomed', password)).toBe(true);
+      // A revocation that commits is delivered after them (the relay keeps commit order).
+      await api('POST', '/api/devices', {
+        token: ADMIN,
+        body: { tenantId: TENANT, deviceId: 'pi-fine', vehicleId: VEHICLE_A },
+      });
+      expect((await api('DELETE', `/api/devices/${TENANT}/pi-fine/credentials`, { token: ADMIN })).status).toBe(204);
+      await expect.poll(() => events.length, { timeout: 5000 }).toBeGreaterThan(0);
+      expect(events).toEqual([{ type: 'device-revoked', tenantId: TENANT, vehicleId: VEHICLE_A, deviceId: 'pi-fine' }]);
+      expect((await outboxPayloads(fx.db, 'device.revoked')).filter((p) => p.deviceId === 'pi-doomed')).toEqual([]);
+    } finally {
+      stop();
+    }
   });
 
   it('records each provisioning, rotation and revocation in the audit log (who, what, which tenant), and nothing for refusals', async () => {

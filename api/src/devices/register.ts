@@ -4,5 +4,5 @@ import { deviceRoutes } from './routes.js';
 import { DevicesService } from './service.js';
 
 export function register(router: ApiRouter, deps: DomainDeps): void {
-  deviceRoutes(router, new DevicesService(deps.bus, deps.shared.tenants));
+  deviceRoutes(router, new DevicesService(deps.shared.tenants));
 }

@@ -42,7 +42,7 @@ export function deviceRoutes(router: ApiRouter, devices: DevicesService): void {
     tag: 'devices',
     summary:
       'Provision a gateway device for an existing vehicle (vehicleId) or a new one (vehicle, default: named after the device)',
-    access: 'admin',
+    access: { permission: 'devices:write' },
     body: provisionBody,
     response: {
       status: 201,
@@ -65,7 +65,7 @@ export function deviceRoutes(router: ApiRouter, devices: DevicesService): void {
     tag: 'devices',
     summary:
       'Rotate the device credential: a new password (shown once); the old one stops working and its sessions end',
-    access: 'admin',
+    access: { permission: 'devices:write' },
     params: deviceParams,
     response: { status: 200, description: 'The new MQTT login', schema: loginResult },
     errors: ['DEVICE_NOT_FOUND'],
@@ -81,7 +81,7 @@ export function deviceRoutes(router: ApiRouter, devices: DevicesService): void {
     path: '/devices/:tenantId/:deviceId/credentials',
     tag: 'devices',
     summary: 'Revoke the device credential and end its live MQTT sessions (idempotent)',
-    access: 'admin',
+    access: { permission: 'devices:write' },
     params: deviceParams,
     response: { status: 204, description: 'Revoked (or had no live credential)' },
     errors: ['DEVICE_NOT_FOUND'],

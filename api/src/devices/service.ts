@@ -1,4 +1,3 @@
-import type { LiveEventBus } from '@clutch/contracts';
 import type { Queryable } from '@clutch/db';
 import {
   issueDeviceCredential,
@@ -7,6 +6,7 @@ import {
   type DeviceLogin,
   type VehicleDetails,
 } from '@clutch/identity';
+import { appendLiveEvent } from '@clutch/jobs';
 import type { Scope } from '../auth/scope.js';
 import { apiError } from '../errors.js';
 import { inTransaction } from '../shared/in-transaction.js';
@@ -32,13 +32,11 @@ const target = (tenantId: string, deviceId: string): string => `${tenantId}/${de
 
 /**
  * Device lifecycle for administrators: provision, rotate and revoke MQTT credentials. Each is one
- * audited system-scope transaction (the audit row, the device and its credential commit together).
+ * audited system-scope transaction: the audit row, the device, its credential and the
+ * `device-revoked` event (outbox) commit together, or none of them does.
  */
 export class DevicesService {
-  constructor(
-    private readonly bus: LiveEventBus,
-    private readonly tenants: TenantsService,
-  ) {}
+  constructor(private readonly tenants: TenantsService) {}
 
   async provision(scope: Scope, request: ProvisionRequest): Promise<DeviceLoginResult> {
     const { tenantId, deviceId } = request;
@@ -61,22 +59,23 @@ export class DevicesService {
       .audited({ action: 'device.credential.rotate', target: target(tenantId, deviceId), tenantId })
       .run(async (q) => {
         const device = await this.find(q, tenantId, deviceId);
-        return { device, login: await issueDeviceCredential(inTransaction(q), tenantId, deviceId) };
+        const login = await issueDeviceCredential(inTransaction(q), tenantId, deviceId);
+        await endSessions(q, device);
+        return { device, login };
       });
-    this.endSessions(device);
     return { tenantId, deviceId, vehicleId: device.vehicle_id, login };
   }
 
   /** Revokes the live credential (if any) and ends the device's sessions; false when none was live. */
   async revoke(scope: Scope, tenantId: string, deviceId: string): Promise<boolean> {
-    const { device, revoked } = await scope
+    return scope
       .audited({ action: 'device.credential.revoke', target: target(tenantId, deviceId), tenantId })
       .run(async (q) => {
         const device = await this.find(q, tenantId, deviceId);
-        return { device, revoked: await revokeDeviceCredential(q, tenantId, deviceId) };
+        const revoked = await revokeDeviceCredential(q, tenantId, deviceId);
+        await endSessions(q, device);
+        return revoked;
       });
-    this.endSessions(device);
-    return revoked;
   }
 
   private async find(q: Queryable, tenantId: string, deviceId: string): Promise<DeviceRow> {
@@ -85,13 +84,17 @@ export class DevicesService {
       throw apiError('DEVICE_NOT_FOUND', `No device ${deviceId} in tenant ${tenantId}`, { tenantId, deviceId });
     return device;
   }
+}
 
-  private endSessions(device: DeviceRow): void {
-    this.bus.publish({
-      type: 'device-revoked',
-      tenantId: device.tenant_id,
-      vehicleId: device.vehicle_id,
-      deviceId: device.id,
-    });
-  }
+/**
+ * Announces `device-revoked` in the caller's transaction: once it commits, the outbox relay tells
+ * every broker to end the device's live sessions (those opened with a password that no longer works).
+ */
+function endSessions(q: Queryable, device: DeviceRow): Promise<string> {
+  return appendLiveEvent(q, {
+    type: 'device-revoked',
+    tenantId: device.tenant_id,
+    vehicleId: device.vehicle_id,
+    deviceId: device.id,
+  });
 }

@@ -1,38 +1,30 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backends, call, CAR, startDriveFixture, type DriveFixture, type Reply } from '../test-fixtures.js';
+import { describe, expect, it } from 'vitest';
+import { backends, CAR, useDriveFixture } from '../test-fixtures.js';
 
 describe.each(backends('api_trips'))('trips API on %s', (_name, open) => {
-  let d: DriveFixture;
-  let fx: DriveFixture['fx'];
-  let start: number;
-  const api = (method: string, path: string, options: Parameters<typeof call>[3] = {}): Promise<Reply> =>
-    call(fx.api.url, method, path, { token: d.acme, ...options });
+  const d = useDriveFixture(open);
+  const { api } = d;
   const iso = (ms: number): string => new Date(ms).toISOString();
-
-  beforeAll(async () => {
-    d = await startDriveFixture(open);
-    fx = d.fx;
-    start = d.start;
-  });
-
-  afterAll(async () => {
-    await fx?.close();
-  });
 
   it('GET trips derives the drive: distance, duration, idle, max speed, fuel', async () => {
     const res = await api(
       'GET',
-      `/api/vehicles/${CAR}/trips?from=${iso(start - 3600_000)}&to=${iso(fx.now.getTime())}`,
+      `/api/vehicles/${CAR}/trips?from=${iso(d.start - 3600_000)}&to=${iso(d.fx.now.getTime())}`,
     );
     expect(res.status).toBe(200);
     const trips = res.body.trips as Record<string, number | string>[];
     expect(trips).toHaveLength(1);
-    expect(trips[0]).toMatchObject({ start: iso(start), end: iso(start + 719_000), durationS: 719, maxSpeedKmh: 60 });
+    expect(trips[0]).toMatchObject({
+      start: iso(d.start),
+      end: iso(d.start + 719_000),
+      durationS: 719,
+      maxSpeedKmh: 60,
+    });
     expect(trips[0]!.distanceKm as number).toBeCloseTo(10, 1);
     expect(trips[0]!.idleS as number).toBeCloseTo(119, 0);
     expect(trips[0]!.fuelUsedL as number).toBeCloseTo(1.2, 2);
     expect(
-      (await api('GET', `/api/vehicles/${CAR}/trips?from=${iso(fx.now.getTime() - 30 * 60_000)}`)).body.trips,
+      (await api('GET', `/api/vehicles/${CAR}/trips?from=${iso(d.fx.now.getTime() - 30 * 60_000)}`)).body.trips,
     ).toEqual([]);
     const tooWide = await api('GET', `/api/vehicles/${CAR}/trips?from=2025-01-01T00:00:00Z&to=2025-02-01T00:00:00Z`);
     expect(tooWide.body.code).toBe('TIME_RANGE_INVALID');

@@ -1,5 +1,5 @@
-import type { LiveEvent } from '@clutch/contracts';
 import { completeCommands, type Queryable } from '@clutch/db';
+import { appendLiveEvent } from '@clutch/jobs';
 import { recordDataQuality, type DataQualityEvent } from '../data-quality/repository.js';
 import { recordDeadLetters } from '../dead-letters/repository.js';
 import { recordPresence, touchDevices } from '../devices/repository.js';
@@ -20,15 +20,15 @@ export interface StoreOptions {
 
 /**
  * The store step: writes a batch's outcome through each table's repository, inside the caller's
- * transaction, one statement per table (a few for samples on their fallback path). Returns the
- * samples that were new and the `command` events of the commands an answer completed, to be
- * published once the transaction committed.
+ * transaction, one statement per table (a few for samples on their fallback path). The `command`
+ * event of each command an answer completed goes to the outbox in the same transaction, so it is
+ * announced exactly when the completion commits. Returns the samples that were new.
  */
 export async function storeOutcome(
   tx: Queryable,
   outcome: BatchOutcome,
   options: StoreOptions,
-): Promise<{ stored: StoredSample[]; commandEvents: LiveEvent[] }> {
+): Promise<{ stored: StoredSample[] }> {
   const { stored, conflicts } = await storeSamples(tx, outcome.rows);
   if (options.rollups !== 'database') await markRollupsDirty(tx, stored, options.worker);
   await storeLocations(tx, outcome.locations);
@@ -41,12 +41,11 @@ export async function storeOutcome(
   );
   if (options.writeDeviceProgress) await touchDevices(tx, outcome.devices);
   await recordPresence(tx, outcome.presence);
-  const commandEvents: LiveEvent[] = [];
   if (outcome.commands.length > 0) {
     const completed = new Set(await completeCommands(tx, outcome.commands));
     for (const c of outcome.commands) {
       if (completed.has(c.result.id)) {
-        commandEvents.push({
+        await appendLiveEvent(tx, {
           type: 'command',
           tenantId: c.tenantId,
           vehicleId: c.vehicleId,
@@ -56,7 +55,7 @@ export async function storeOutcome(
       }
     }
   }
-  return { stored, commandEvents };
+  return { stored };
 }
 
 /** Data-quality events for samples that repeat a stored (vehicle, signal, time) with another value. */

@@ -1,4 +1,5 @@
 import {
+  loadMfaOptions,
   startApiServer,
   type ApiServer,
   type ApiServerOptions,
@@ -11,8 +12,11 @@ import type { Database } from '@clutch/db';
 import type { JobQueue } from '@clutch/jobs';
 import { webRoot } from '@clutch/web';
 import type { Redis } from 'ioredis';
+import type { LatestValuesCache } from '@clutch/ingest';
 import type { Logger } from 'pino';
 import type { PlatformConfig } from '../config/config.js';
+import { openApiDatabase } from './database.js';
+import { identityDir, platformIdentity } from '../identity/index.js';
 
 export interface ApiParts {
   health: HealthCheck;
@@ -24,9 +28,14 @@ export interface ApiParts {
   jobs?: JobQueue | undefined;
   /** Shared store of the REST rate limits when several API processes serve one deployment. */
   rateLimitRedis?: Redis | undefined;
+  /** Latest values kept by ingest (builders/latest-values.ts); absent, `/latest` and `/health` read the samples. */
+  latestValues?: LatestValuesCache | undefined;
 }
 
-/** The HTTP API, dashboard files and Socket.io gateway with the settings of `config`. */
+/**
+ * The HTTP API, dashboard files and Socket.io gateway with the settings of `config`. On PostgreSQL
+ * it queries through a pool of its own (`apiDatabasePoolSize`), closed with the server.
+ */
 export async function startPlatformApi(
   db: Database,
   bus: LiveEventBus,
@@ -34,6 +43,32 @@ export async function startPlatformApi(
   logger: Logger,
   parts: ApiParts,
 ): Promise<ApiServer> {
+  const own = await openApiDatabase(db, config);
+  try {
+    const server = await startApiServer(apiOptions(own.db, bus, config, logger, parts));
+    return {
+      ...server,
+      async close() {
+        try {
+          await server.close();
+        } finally {
+          await own.close();
+        }
+      },
+    };
+  } catch (err) {
+    await own.close();
+    throw err;
+  }
+}
+
+function apiOptions(
+  db: Database,
+  bus: LiveEventBus,
+  config: PlatformConfig,
+  logger: Logger,
+  parts: ApiParts,
+): ApiServerOptions {
   // `jobs` goes in through the options object (not a literal) so this compiles whether or not the
   // API's deps declare it yet; an API that ignores it runs retrains in its own process.
   const options: ApiServerOptions & { jobs?: JobQueue } = {
@@ -54,7 +89,11 @@ export async function startPlatformApi(
     ...(parts.commands ? { commands: parts.commands } : {}),
     ...(parts.replayDeadLetter ? { replayDeadLetter: parts.replayDeadLetter } : {}),
     ...(parts.jobs ? { jobs: parts.jobs } : {}),
+    ...(parts.latestValues ? { latestValues: parts.latestValues } : {}),
     health: parts.health,
+    identity: platformIdentity(process.env, config.dataDir, logger, config.databaseUrl !== undefined),
+    // The MFA key must outlive the process: TOTP secrets enrolled before a restart are sealed with it.
+    mfa: loadMfaOptions(process.env, identityDir(config.dataDir)),
   };
-  return startApiServer(options);
+  return options;
 }

@@ -28,7 +28,11 @@ export async function startPlatformBroker(
   });
 }
 
-/** A revoked or rotated credential (device or API key) ends the live MQTT sessions that used it at once. */
+/**
+ * A revoked or rotated credential (device or API key) ends the live MQTT sessions that used it at
+ * once. The API appends the revocation to the outbox in the transaction that revokes; the outbox
+ * relay (builders/outbox.ts) puts it on this bus once that commits (Redis pub/sub when scaled out).
+ */
 export function endRevokedSessions(bus: LiveEventBus, broker: RunningBroker): () => void {
   return bus.subscribe((event) => {
     if (event.type === 'device-revoked') broker.disconnectDevice(event.tenantId, event.deviceId);

@@ -1,25 +1,20 @@
 import type { LiveEventBus } from '@clutch/contracts';
 import type { Database } from '@clutch/db';
-import { listenerFor, startOutboxRelay, type OutboxRelay, type OutboxSink } from '@clutch/jobs';
+import { listenerFor, liveBusSink as busSink, startOutboxRelay, type OutboxRelay, type OutboxSink } from '@clutch/jobs';
 import type { Logger } from 'pino';
 import type { PlatformConfig } from '../config/config.js';
-import { liveEventOf } from './live-topics.js';
 
 /**
- * The Socket.io sink: live topics (LIVE_TOPICS) go onto the live-event bus, which every API
- * process's gateway relays to the vehicle's room (through Redis when scaled out). Publishing is
- * fire-and-forget, so this never refuses an event; other topics are for later sinks and pass.
+ * The Socket.io sink: live topics (@clutch/jobs' LIVE_TOPICS: `vehicle.command`, `api-key.revoked`,
+ * ...) go onto the live-event bus, which every API process's gateway relays to the vehicle's room
+ * and every broker and gateway hears for revocations (through Redis when scaled out). Other topics
+ * are for later sinks and pass.
  */
 export function liveBusSink(bus: LiveEventBus, logger?: Logger): OutboxSink {
-  return {
-    name: 'live-bus',
-    async deliver(event) {
-      const live = liveEventOf(event);
-      if (live) bus.publish(live);
-      else if (event.topic.startsWith('vehicle.'))
-        logger?.debug({ id: event.id, topic: event.topic }, 'outbox event not relayed live');
-    },
-  };
+  return busSink(bus, (event) => {
+    if (event.topic.startsWith('vehicle.'))
+      logger?.debug({ id: event.id, topic: event.topic }, 'outbox event not relayed live');
+  });
 }
 
 export interface RunningOutbox {

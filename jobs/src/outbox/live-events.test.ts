@@ -1,0 +1,75 @@
+import { createInProcessBus, type LiveEvent } from '@clutch/contracts';
+import type { Database } from '@clutch/db';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { implementations } from '../testing/databases.js';
+import { waitFor } from '../testing/wait-for.js';
+import { listenerFor } from './listen.js';
+import { appendLiveEvent, appendLiveEvents, LIVE_TOPICS, liveBusSink, type OutboxLiveEvent } from './live-events.js';
+import { startOutboxRelay, type OutboxRelay } from './relay.js';
+
+const vehicleId = '0b9e8f2a-1c3d-4e5f-8a6b-7c8d9e0f1a2b';
+const at = '2030-01-01T00:00:00.000Z';
+
+/** One event of every type that travels through the outbox. */
+const everyType: Record<OutboxLiveEvent['type'], OutboxLiveEvent> = {
+  presence: { type: 'presence', tenantId: 'acme', vehicleId, deviceId: 'pi-1', online: true, at },
+  location: { type: 'location', tenantId: 'acme', vehicleId, at, lat: 52.5, lon: 13.4, speedKmh: 42 },
+  dtc: { type: 'dtc', tenantId: 'acme', vehicleId, at, codes: [{ code: 'P0301', kind: 'stored' }] },
+  alert: {
+    type: 'alert',
+    tenantId: 'acme',
+    vehicleId,
+    alert: { id: 'a1', kind: 'cooling', severity: 'critical', title: 't', explanation: 'e', signals: [], at },
+  },
+  command: { type: 'command', tenantId: 'acme', vehicleId, commandId: 'c1', status: 'timed_out' },
+  'device-revoked': { type: 'device-revoked', tenantId: 'acme', vehicleId, deviceId: 'pi-1' },
+  'api-key-revoked': { type: 'api-key-revoked', tenantId: 'acme', keyId: 'k1' },
+  'session-revoked': { type: 'session-revoked', tenantId: 'acme', userId: 'u1', sessionId: 's1' },
+  'roles-changed': { type: 'roles-changed', tenantId: 'acme', userId: 'u1' },
+};
+
+describe.each(implementations(inject('pgAdminUrl'), 'jobs_live_events'))(
+  'live events through the outbox: %s',
+  (_name, open) => {
+    let db: Database;
+    let relay: OutboxRelay;
+    const seen: LiveEvent[] = [];
+
+    beforeAll(async () => {
+      const opened = await open();
+      db = opened.db;
+      const bus = createInProcessBus();
+      bus.subscribe((e) => seen.push(e));
+      relay = await startOutboxRelay({ db, sinks: [liveBusSink(bus)], listen: listenerFor(db, opened.url) });
+    });
+    afterAll(async () => {
+      await relay?.stop();
+      await db?.close();
+    });
+
+    it('comes out on the bus exactly as it went in, for every type, once its transaction committed', async () => {
+      const events = Object.values(everyType);
+      await db.withTenant('acme', (tx) => appendLiveEvents(tx, events));
+      await waitFor(() => seen.length >= events.length, 'the live events');
+      expect(seen).toEqual(events);
+      expect(new Set(Object.values(LIVE_TOPICS))).toEqual(new Set(Object.keys(everyType)));
+    });
+
+    it('never comes out of a transaction that rolled back', async () => {
+      seen.length = 0;
+      await expect(
+        db.withTenant('acme', async (tx) => {
+          await appendLiveEvent(tx, { type: 'api-key-revoked', tenantId: 'acme', keyId: 'rolled-back' });
+          throw new Error('the use case failed');
+        }),
+      ).rejects.toThrow('the use case failed');
+      await db.withTenant('acme', (tx) => appendLiveEvent(tx, everyType['api-key-revoked']));
+      await waitFor(() => seen.length > 0, 'the committed revocation');
+      expect(seen).toEqual([everyType['api-key-revoked']]);
+    });
+
+    it("is refused inside another tenant's transaction (row-level security)", async () => {
+      await expect(db.withTenant('globex', (tx) => appendLiveEvent(tx, everyType.command))).rejects.toThrow();
+    });
+  },
+);

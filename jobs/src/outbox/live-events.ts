@@ -1,0 +1,87 @@
+import type { LiveEvent, LiveEventBus } from '@clutch/contracts';
+import type { Queryable } from '@clutch/db';
+import { appendEvent } from './append.js';
+import type { OutboxEvent, OutboxSink } from './event.js';
+
+/**
+ * Live events (contracts' LiveEvent) that travel through the outbox: everything but `readings`.
+ * Per-sample traffic stays on the direct bus on purpose: one outbox row per batch would double the
+ * write load of ingest and add the relay's delay to every live chart.
+ */
+export type OutboxLiveEvent = Exclude<LiveEvent, { type: 'readings' }>;
+
+/** The outbox topic of each live event type; the payload is the event without `type` and `tenantId`. */
+const TOPIC_OF: Readonly<Record<OutboxLiveEvent['type'], string>> = {
+  presence: 'vehicle.presence',
+  location: 'vehicle.location',
+  dtc: 'vehicle.dtc',
+  alert: 'vehicle.alert',
+  command: 'vehicle.command',
+  'device-revoked': 'device.revoked',
+  'api-key-revoked': 'api-key.revoked',
+  'session-revoked': 'session.revoked',
+  'roles-changed': 'rbac.roles-changed',
+};
+
+/**
+ * Which outbox topics the live-event bus carries, and as which bus event. Topics not listed
+ * (booking.confirmed, invoice.sent, ...) are for notifications and webhooks, the next sinks: on the
+ * bus they need a LiveEvent type of their own first.
+ */
+export const LIVE_TOPICS: Readonly<Record<string, OutboxLiveEvent['type']>> = Object.fromEntries(
+  Object.entries(TOPIC_OF).map(([type, topic]) => [topic, type as OutboxLiveEvent['type']]),
+);
+
+/**
+ * Records a live event in the caller's transaction: the relay puts it on the bus once that
+ * transaction committed, and never when it rolled back. Returns the outbox event's id.
+ */
+export function appendLiveEvent(tx: Queryable, event: OutboxLiveEvent): Promise<string> {
+  const { type, tenantId, ...payload } = event;
+  return appendEvent(tx, { tenantId, topic: TOPIC_OF[type], payload });
+}
+
+/** appendLiveEvent for each event, in order. */
+export async function appendLiveEvents(tx: Queryable, events: readonly OutboxLiveEvent[]): Promise<void> {
+  for (const event of events) await appendLiveEvent(tx, event);
+}
+
+/** The string fields a payload must have to be its type's event; every vehicle event needs `vehicleId`. */
+const REQUIRED: Readonly<Partial<Record<OutboxLiveEvent['type'], readonly string[]>>> = {
+  'api-key-revoked': ['keyId'],
+  'device-revoked': ['vehicleId', 'deviceId'],
+  'session-revoked': ['userId', 'sessionId'],
+  'roles-changed': [],
+};
+
+/**
+ * The bus event for an outbox event, or null when its topic is not live or it cannot be one: the
+ * payload carries the event's fields, the tenant is the outbox row's own (row-level security wrote
+ * it) and wins over one in the payload. A platform event (no tenant) never goes to a tenant's room.
+ */
+export function liveEventOf(event: OutboxEvent): LiveEvent | null {
+  const type = LIVE_TOPICS[event.topic];
+  if (!type || event.tenantId === null) return null;
+  const payload = event.payload;
+  if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) return null;
+  const fields = payload as Record<string, unknown>;
+  if (!(REQUIRED[type] ?? ['vehicleId']).every((key) => typeof fields[key] === 'string')) return null;
+  return { ...fields, type, tenantId: event.tenantId } as LiveEvent;
+}
+
+/**
+ * The sink that puts live topics on the live-event bus: every API process's Socket.io gateway
+ * relays them to the vehicle's room, and every broker and gateway ends the sessions a revocation
+ * names (through Redis pub/sub when scaled out). Publishing is fire-and-forget, so this never
+ * refuses an event; other topics pass (`onIgnored` hears them).
+ */
+export function liveBusSink(bus: LiveEventBus, onIgnored?: (event: OutboxEvent) => void): OutboxSink {
+  return {
+    name: 'live-bus',
+    async deliver(event) {
+      const live = liveEventOf(event);
+      if (live) bus.publish(live);
+      else onIgnored?.(event);
+    },
+  };
+}
