@@ -45,7 +45,7 @@ export const PERMISSIONS = {
   'dead-letters:read': { description: 'List messages ingest could not store, with the reason', status: 'active' },
   'dead-letters:replay': { description: 'Replay a dead letter through ingest', status: 'active' },
   'ai:read': { description: 'See the ML models and their measured performance', status: 'active' },
-  'ai:write': { description: 'Deploy and retrain ML models', status: 'active' },
+  'ai:write': { description: 'Deploy and retrain ML models, and follow the retrain jobs', status: 'active' },
   'security-reports:read': { description: 'Read the audit log and export it', status: 'active' },
   'roles:read': { description: 'See roles, their permissions and who holds them', status: 'active' },
   'roles:write': { description: 'Create, change and delete roles', status: 'active' },
