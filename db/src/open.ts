@@ -9,9 +9,15 @@ export interface DatabaseConfig {
   dataDir?: string | undefined;
   /** Pool size for PostgreSQL. */
   maxConnections?: number;
+  /** PostgreSQL: parameterised statements prepared once per connection (postgres.ts, PostgresOptions). */
+  preparedStatements?: boolean;
 }
 
 export function openDatabase(config: DatabaseConfig): Promise<Database> {
-  if (config.url) return openPostgres(config.url, { max: config.maxConnections });
+  if (config.url)
+    return openPostgres(config.url, {
+      ...(config.maxConnections !== undefined ? { max: config.maxConnections } : {}),
+      ...(config.preparedStatements ? { preparedStatements: true } : {}),
+    });
   return openPglite(config.dataDir);
 }

@@ -22,3 +22,15 @@ export {
   type MaintenanceReport,
 } from './storage/maintenance.js';
 export { SAMPLE_COPY_COLUMNS } from './samples/repository.js';
+export {
+  ALL_TENANTS,
+  DEFAULT_FRESH_MS,
+  type CachedReading,
+  type LatestCacheOptions,
+  type LatestLookup,
+  type LatestSample,
+  type LatestValuesCache,
+} from './latest/latest-values.js';
+export { createMemoryLatestCache, type MemoryLatestCacheOptions } from './latest/memory-cache.js';
+export { createRedisLatestCache, type RedisLatestCacheOptions } from './latest/redis-cache.js';
+export { invalidatedVehicles, latestValuesSink, LATEST_INVALIDATING_TOPICS } from './latest/invalidation.js';

@@ -1,11 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { LiveEventBus } from '@clutch/contracts';
-import { expireCommands, storageMode, type Database } from '@clutch/db';
+import { storageMode, type Database } from '@clutch/db';
 import type { OnlineScorer } from '@clutch/ml';
 import type { Logger } from 'pino';
 import { createIngestHandler, type IngestStats } from './pipeline.js';
+import type { LatestValuesCache } from './latest/latest-values.js';
 import { createMemoryQueue } from './queue/memory-queue.js';
 import type { DrainResult, WorkQueue } from './queue/work-queue.js';
+import { sweepExpiredCommands } from './processors/command-expiry.js';
 import { createDeviceProgressBuffer } from './processors/device-progress.js';
 import { createSeqGapDetector, type SeqGapDetector } from './processors/seq-gaps.js';
 import { createRollupPartials } from './rollups/partials.js';
@@ -75,6 +77,8 @@ export async function startIngest(deps: {
   soleWorker?: boolean;
   /** Per-device seq gap and reset findings (seq-gaps.ts); default: soleWorker (one worker must see all of a device's batches). */
   detectSeqGaps?: boolean;
+  /** The latest-values cache the API reads (latest/): fed after each commit, emptied after retention deleted samples. */
+  latest?: LatestValuesCache;
 }): Promise<RunningIngest> {
   const { logger } = deps;
   const queue =
@@ -113,6 +117,7 @@ export async function startIngest(deps: {
     ...(rollupPartials ? { rollupPartials } : {}),
     ...(logger ? { logger } : {}),
     ...(deps.scorer ? { scorer: deps.scorer } : {}),
+    ...(deps.latest ? { latest: deps.latest } : {}),
   });
   queue.consume(handler.handle);
   // Durable hand-off unless the source acknowledged before it got the message (aedesSource).
@@ -138,9 +143,8 @@ export async function startIngest(deps: {
                 logger?.warn({ err: err.message }, 'rollup refresh failed; will retry'),
               ),
             tick % 5 === 0 &&
-              expireCommands(deps.db).then(
-                (events) => events.forEach((e) => deps.bus.publish(e)),
-                (err: Error) => logger?.warn({ err: err.message }, 'command expiry failed; will retry'),
+              sweepExpiredCommands(deps.db).catch((err: Error) =>
+                logger?.warn({ err: err.message }, 'command expiry failed; will retry'),
               ),
           ]).finally(() => {
             jobsBusy = false;
@@ -205,7 +209,19 @@ export async function startIngest(deps: {
   let maintenanceRun: Promise<unknown> = Promise.resolve();
   const maintain = (): void => {
     maintenanceRun = maintainStorage(deps.db, deps.retention ?? DEFAULT_RETENTION, new Date(), storage).then(
-      (report) => logger?.info(report, 'storage maintenance done'),
+      async (report) => {
+        logger?.info(report, 'storage maintenance done');
+        // A cached latest value may be a sample retention just deleted.
+        if (report.samplesDeleted > 0 || report.partitionsDropped.length > 0)
+          await deps.latest
+            ?.invalidateAll()
+            .catch((err: Error) =>
+              logger?.warn(
+                { err: err.message },
+                'latest values not forgotten after retention; they expire on their own',
+              ),
+            );
+      },
       (err: Error) => logger?.warn({ err: err.message }, 'storage maintenance failed; will retry'),
     );
   };

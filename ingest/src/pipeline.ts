@@ -6,6 +6,8 @@ import { scoreAndStoreAlerts } from './scoring/alerts.js';
 import { recordDeadLetters, type DeadLetter } from './dead-letters/repository.js';
 import { processMessage } from './processors/dispatch.js';
 import { emptyOutcome, markOf, refuse, rollBackTo, type BatchOutcome } from './processors/outcome.js';
+import { recordLatest } from './latest/record.js';
+import type { LatestValuesCache } from './latest/latest-values.js';
 import { createDeviceResolver, type DeviceResolver } from './processors/resolve-device.js';
 import { storeOutcome, type StoreOptions } from './processors/store-outcome.js';
 import { DEFAULT_TIME_WINDOW, type TimeWindow } from './processors/time-window.js';
@@ -103,6 +105,8 @@ export function createIngestHandler(deps: {
    * back, 5 minutes ahead; see time-window.ts for why). Readings outside are dead-lettered.
    */
   timeWindow?: TimeWindow;
+  /** The latest-values cache the API reads (latest/): each commit's new samples go in before the batch is acknowledged. */
+  latest?: LatestValuesCache;
 }): IngestHandler {
   const { db, bus, logger } = deps;
   const resolver = deps.resolver ?? createDeviceResolver(db);
@@ -129,17 +133,20 @@ export function createIngestHandler(deps: {
     const validatedMessages = messages.map(validateMessage);
     // Database reads (prefetch, resolve) stay outside the per-message guard: their failure is the
     // database being unavailable, which must reach the queue as a retry, not become dead letters.
-    await resolver.prefetch(
-      validatedMessages.flatMap((v) =>
-        v.kind === 'invalid' ? [] : [{ tenantId: v.address.tenant, deviceId: v.address.device }],
-      ),
-    );
+    const unknown: { tenantId: string; deviceId: string }[] = [];
+    for (const v of validatedMessages)
+      if (v.kind !== 'invalid' && !resolver.cached?.(v.address.tenant, v.address.device))
+        unknown.push({ tenantId: v.address.tenant, deviceId: v.address.device });
+    await resolver.prefetch(unknown);
+    const mark = markOf(outcome);
     for (const validated of validatedMessages) {
+      // Prefetched above: the cache answers without a promise per message.
       const binding =
         validated.kind === 'invalid'
           ? null
-          : await resolver.resolve(validated.address.tenant, validated.address.device);
-      const mark = markOf(outcome);
+          : (resolver.cached?.(validated.address.tenant, validated.address.device) ??
+            (await resolver.resolve(validated.address.tenant, validated.address.device)));
+      markOf(outcome, mark);
       try {
         processMessage(validated, binding, context, outcome);
       } catch (err) {
@@ -163,9 +170,9 @@ export function createIngestHandler(deps: {
   }
 
   async function commitOnce(outcome: BatchOutcome, partials: RollupPartials | undefined): Promise<number> {
-    const { stored, commandEvents } = await db.transaction((tx) => storeOutcome(tx, outcome, storeOptions(partials)));
-    for (const event of commandEvents) outcome.events.push(event);
+    const { stored } = await db.transaction((tx) => storeOutcome(tx, outcome, storeOptions(partials)));
     partials?.add(stored); // committed: now this worker's to sum
+    await recordLatest(deps.latest, stored, logger);
     return stored.length;
   }
 
@@ -194,7 +201,8 @@ export function createIngestHandler(deps: {
     }
   }
 
-  async function finish(outcome: BatchOutcome, stored: number): Promise<void> {
+  /** After the commit: counts, progress, events; `durable` once those are out, then scoring (derived data). */
+  async function finish(outcome: BatchOutcome, stored: number, durable?: () => void): Promise<void> {
     stats.samplesStored += stored;
     stats.deadLetters += outcome.deadLetters.length;
     stats.lastBatchAt = new Date().toISOString();
@@ -202,6 +210,10 @@ export function createIngestHandler(deps: {
     for (const letter of outcome.deadLetters)
       logger?.warn({ topic: letter.topic, reason: letter.reason }, 'dead letter');
     for (const event of outcome.events) bus.publish(event);
+    // The batch is stored: its hand-offs are acknowledged now, so a sender's PUBACK (and aedes' next
+    // read of its connection) does not wait for the scoring below. Alerts are derived data: a crash in
+    // between loses this batch's alerts, as it loses the scorer's in-memory windows anyway.
+    durable?.();
     if (deps.scorer && outcome.rows.length > 0) {
       try {
         const scored = await scoreAndStoreAlerts(db, deps.scorer.scorer, outcome.rows, deps.scorer.modelVersion);
@@ -217,7 +229,7 @@ export function createIngestHandler(deps: {
   }
 
   return {
-    async handle(messages) {
+    async handle(messages, durable) {
       try {
         const outcome = await process(messages);
         // Only the commit is retried or split; events and scoring after it never re-run a commit.
@@ -228,7 +240,7 @@ export function createIngestHandler(deps: {
           if (isDatabaseUnavailable(err)) throw err;
           await commitEachAlone(messages);
         }
-        if (stored !== undefined) await finish(outcome, stored);
+        if (stored !== undefined) await finish(outcome, stored, durable);
         stats.messages += messages.length;
         stats.lastError = null;
       } catch (err) {

@@ -12,6 +12,7 @@ import { openMigratedDatabase } from './builders/database.js';
 import { startJobs, type RunningJobs } from './builders/jobs.js';
 import { liveBusSink, startOutbox } from './builders/outbox.js';
 import { startScoring, type RunningScoring } from './builders/scoring.js';
+import { latestValuesSinks, startLatestValues } from './builders/latest-values.js';
 import { createStack } from './builders/stack.js';
 import type { PlatformConfig } from './config/config.js';
 import { ensureDevice } from './fleet/provision.js';
@@ -60,12 +61,16 @@ export async function startPlatform(config: PlatformConfig, logger: Logger): Pro
     // health checks alone; a model deployed later takes over within config.modelWatchMs.
     const scoring = await startScoring({ modelsDir: config.modelsDir, watchMs: config.modelWatchMs }, logger);
     stack.push(() => scoring.stop());
+    // Latest values ingest keeps after each commit and the API serves /latest and /health from (in memory here).
+    const latestValues = await startLatestValues(config);
+    if (latestValues) stack.push(() => latestValues.close());
     const ingest = await startIngest({
       db,
       bus,
       source,
       logger: logger.child({ component: 'ingest' }),
       scorer: scoring.slot,
+      ...(latestValues ? { latest: latestValues } : {}),
     });
     stack.push(async () => void (await ingest.stop(INGEST_STOP_MS)));
 
@@ -74,7 +79,12 @@ export async function startPlatform(config: PlatformConfig, logger: Logger): Pro
 
     const jobs = await startJobs(db, config, logger, { workers: true });
     stack.push(() => jobs.stop(JOBS_STOP_MS));
-    const outbox = await startOutbox(db, config, [liveBusSink(bus, logger)], logger);
+    const outbox = await startOutbox(
+      db,
+      config,
+      [liveBusSink(bus, logger), ...latestValuesSinks(latestValues)],
+      logger,
+    );
     stack.push(() => outbox.stop());
 
     // The health check is built before the fleet starts; it reads the fleet once there is one.
@@ -84,6 +94,7 @@ export async function startPlatform(config: PlatformConfig, logger: Logger): Pro
       commands: inProcessCommandSender(broker),
       replayDeadLetter: (letter) => ingest.replay(letter),
       jobs: jobs.queue,
+      latestValues,
       health: async () => {
         const s = ingest.stats();
         return {

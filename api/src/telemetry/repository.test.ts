@@ -111,6 +111,28 @@ describe.each(implementations)('latest values on %s', (_name, open) => {
     expect(scoped.map((r) => Number(r.value))).toEqual([57]);
   });
 
+  it('formats sample times exactly as JavaScript prints them, over the whole range a request can name', async () => {
+    const times = ['0050-06-01T00:00:00.001Z', '1999-12-31T23:59:59.999Z', '9999-12-31T23:59:59.999Z'];
+    for (const time of times)
+      await db.query(
+        `INSERT INTO samples (time, tenant_id, vehicle_id, signal_id, value) VALUES ($1::text::timestamptz, 'acme', $2, $3, 1)`,
+        [time, other, sid('fuel.level')],
+      );
+    const rows = await new TelemetryRepository(db).range(
+      other,
+      sid('fuel.level'),
+      new Date('0001-01-01T00:00:00Z'),
+      new Date('9999-12-31T23:59:59.999Z'),
+      10,
+    );
+    expect(rows.map((r) => r.iso ?? new Date(r.time!).toISOString())).toEqual([
+      '0050-06-01T00:00:00.001Z',
+      '1999-12-31T23:59:59.999Z',
+      '9999-12-31T23:59:59.999Z',
+    ]);
+    expect(rows.every((r) => r.iso !== null && r.time === null)).toBe(true);
+  });
+
   it('regression 12.2: a sample dated 2121, or 10 minutes ahead, is never the latest value', async () => {
     // As ingest stored such rows before the time window: the sample, its minute's rollup and its mark.
     const future = [new Date(Date.UTC(2121, 0, 1)), at(-10 * MINUTE)];

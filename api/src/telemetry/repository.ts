@@ -7,9 +7,21 @@ export interface LatestRow {
 }
 
 export interface PointRow {
-  time: Date | string;
+  /** The sample time as ISO 8601 (what the API answers), formatted by the database... */
+  iso: string | null;
+  /** ...or, outside years 1-9999 where its format and JavaScript's differ, the time itself. */
+  time: Date | string | null;
   value: number;
 }
+
+/**
+ * A timestamptz column as JavaScript's toISOString() writes it (UTC, milliseconds, `Z`) for years
+ * 1-9999, where the two formats agree; null elsewhere. A raw series can be 100,000 points: parsing
+ * each time into a Date only to print it again cost the API more than the query.
+ */
+const ISO_TIME = (column: string): string =>
+  `CASE WHEN ${column} >= '0001-01-01T00:00:00Z' AND ${column} < '10000-01-01T00:00:00Z'
+        THEN to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') END`;
 
 export class TelemetryRepository {
   constructor(private readonly db: Queryable) {}
@@ -67,10 +79,12 @@ export class TelemetryRepository {
   /** Samples of one signal in [from, to], oldest first, at most `limit` rows. */
   async range(vehicleId: string, signalId: number, from: Date, to: Date, limit: number): Promise<PointRow[]> {
     const { rows } = await this.db.query<PointRow>(
-      `SELECT time, value
+      `SELECT ${ISO_TIME('time')} AS iso,
+              CASE WHEN time < '0001-01-01T00:00:00Z' OR time >= '10000-01-01T00:00:00Z' THEN time END AS time,
+              value
          FROM samples
         WHERE vehicle_id = $1 AND signal_id = $2 AND time >= $3 AND time <= $4
-        ORDER BY time
+        ORDER BY samples.time
         LIMIT $5`,
       [vehicleId, signalId, from, to, limit],
     );
@@ -79,7 +93,9 @@ export class TelemetryRepository {
 }
 
 export interface BucketRow {
-  time: Date | string;
+  /** Bucket start as ISO 8601, or null outside years 1-9999 (then `time` has it). */
+  iso: string | null;
+  time: Date | string | null;
   n: number;
   sum: number;
   min: number;
@@ -101,7 +117,9 @@ export class RollupRepository {
     limit: number,
   ): Promise<BucketRow[]> {
     const { rows } = await this.db.query<BucketRow>(
-      `SELECT bucket AS time, n::int AS n, sum, min, max
+      `SELECT ${ISO_TIME('bucket')} AS iso,
+              CASE WHEN bucket < '0001-01-01T00:00:00Z' OR bucket >= '10000-01-01T00:00:00Z' THEN bucket END AS time,
+              n::int AS n, sum, min, max
          FROM ${table}
         WHERE vehicle_id = $1 AND signal_id = $2 AND bucket >= $3 AND bucket <= $4
         ORDER BY bucket

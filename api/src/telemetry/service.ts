@@ -4,6 +4,7 @@ import type { Scope } from '../auth/scope.js';
 import { resolveSignal } from '../shared/signals.js';
 import { resolveRange, toIso } from '../shared/time.js';
 import { assertVehicle } from '../shared/vehicle-guard.js';
+import { ALL_TENANTS, type CachedReading, type LatestLookup, type LatestValuesCache } from './latest-cache.js';
 import { RollupRepository, TelemetryRepository, type LatestRow, type RollupTable } from './repository.js';
 
 // ai/ (owned elsewhere) still imports resolveRange from here; new code imports ../shared/.
@@ -88,21 +89,34 @@ export function latestBounds(now: Date): { since: Date; rawFrom: Date; until: Da
   };
 }
 
+/** Every signal of the catalogue: what "latest" answers with, and what a cache fill holds. */
+const ALL_SIGNAL_IDS: readonly number[] = signalCatalogue.map((s) => s.id);
+
+/**
+ * One request's read of latest values: consulted the cache before the transaction, answers inside
+ * it (from the cache, or from the database on a miss), and fills the cache after it.
+ */
+export interface LatestRead {
+  /** The newest sample of each of these signals, as TelemetryRepository.latest orders them (by signal). */
+  rows(q: Queryable, signalIds: readonly number[]): Promise<LatestRow[]>;
+  /** After the transaction: hands what a miss read from the database to the cache (never throws). */
+  settle(): Promise<void>;
+}
+
 export class TelemetryService {
-  constructor(private readonly now: () => Date = () => new Date()) {}
+  constructor(
+    private readonly now: () => Date = () => new Date(),
+    /** Latest values kept by ingest (latest-cache.ts); absent, every read goes to the samples. */
+    private readonly cache?: LatestValuesCache,
+  ) {}
 
   async latest(scope: Scope, vehicleId: string): Promise<{ vehicleId: string; readings: LatestReading[] }> {
-    const { since, rawFrom, until } = latestBounds(this.now());
+    const read = await this.prepareLatest(scope, vehicleId, this.now());
     const rows = await scope.run(async (q) => {
       await assertVehicle(q, vehicleId);
-      return new TelemetryRepository(q).latest(
-        vehicleId,
-        signalCatalogue.map((s) => s.id),
-        since,
-        rawFrom,
-        until,
-      );
+      return read.rows(q, ALL_SIGNAL_IDS);
     });
+    await read.settle();
     const readings = rows.flatMap((row): LatestReading[] => {
       const signal = signalById(Number(row.signal_id));
       if (!signal) return [];
@@ -120,13 +134,68 @@ export class TelemetryService {
   }
 
   /**
-   * The newest value of each of these signals as of `now`, inside the caller's transaction (the
-   * health summary reads them with the same bounds as /latest, so a future-dated sample never decides
-   * a vehicle's health either).
+   * Starts a read of latest values as of `now` for this caller: asks the cache first (outside any
+   * transaction). The caller still checks the vehicle in its own transaction, exactly as without a
+   * cache: the cache is keyed by vehicle and by the caller's view (its tenant, or all tenants for
+   * administrators), so it only ever answers with samples that caller's transaction could read, and
+   * only after that transaction found the vehicle. A reading the bounds of `now` would leave out
+   * (dated after `until`: a clock far ahead) sends the read to the database, which knows the one
+   * before it; readings older than `since` are simply not "latest". The health summary reads its
+   * signals through this too, with the same bounds, so a future-dated sample never decides a
+   * vehicle's health either.
    */
-  latestIn(q: Queryable, vehicleId: string, signalIds: readonly number[], now: Date): Promise<LatestRow[]> {
+  async prepareLatest(scope: Scope, vehicleId: string, now: Date): Promise<LatestRead> {
     const { since, rawFrom, until } = latestBounds(now);
-    return new TelemetryRepository(q).latest(vehicleId, signalIds, since, rawFrom, until);
+    const cache = this.cache;
+    const view = scope.tenantId ?? ALL_TENANTS;
+    let lookup: LatestLookup = { hit: false, ticket: null };
+    if (cache) {
+      try {
+        lookup = await cache.read(view, vehicleId);
+      } catch {
+        // The cache is unreachable (Redis down): the database answers, nothing is filled.
+      }
+    }
+    let cached: CachedReading[] | undefined;
+    if (lookup.hit && lookup.readings.every((r) => r.timeMs <= until.getTime())) {
+      cached = lookup.readings.filter((r) => r.timeMs >= since.getTime()).sort((a, b) => a.signalId - b.signalId);
+    }
+    const ticket = lookup.hit ? null : lookup.ticket;
+    let filled: LatestRow[] | undefined;
+    return {
+      async rows(q, signalIds) {
+        if (cached) {
+          const wanted = new Set(signalIds);
+          return cached
+            .filter((r) => wanted.has(r.signalId))
+            .map((r) => ({ signal_id: r.signalId, time: new Date(r.timeMs), value: r.value }));
+        }
+        // A fill must hold every signal, whatever this caller asked for.
+        const filling = cache !== undefined && ticket !== null;
+        const rows = await new TelemetryRepository(q).latest(
+          vehicleId,
+          filling ? ALL_SIGNAL_IDS : signalIds,
+          since,
+          rawFrom,
+          until,
+        );
+        if (!filling) return rows;
+        filled = rows;
+        const wanted = new Set(signalIds);
+        return rows.filter((r) => wanted.has(Number(r.signal_id)));
+      },
+      async settle() {
+        if (!cache || ticket === null || !filled) return;
+        const readings = filled.map((r) => ({
+          signalId: Number(r.signal_id),
+          timeMs: new Date(toIso(r.time) ?? 0).getTime(),
+          value: Number(r.value),
+        }));
+        await cache.fill(view, vehicleId, ticket, readings).catch(() => {
+          // Not filled: the next read misses again and reads the database; the answer given was right.
+        });
+      },
+    };
   }
 
   async range(scope: Scope, vehicleId: string, query: RangeQuery): Promise<TelemetrySeries> {
@@ -139,7 +208,9 @@ export class TelemetryService {
       return new TelemetryRepository(q).range(vehicleId, signal.id, from, to, limit + 1);
     });
     const truncated = rows.length > limit;
-    const points = rows.slice(0, limit).map((row) => ({ time: toIso(row.time) ?? '', value: Number(row.value) }));
+    const points = rows
+      .slice(0, limit)
+      .map((row) => ({ time: row.iso ?? toIso(row.time) ?? '', value: Number(row.value) }));
     return {
       vehicleId,
       signal: signal.key,
@@ -166,7 +237,7 @@ export class TelemetryService {
       return new RollupRepository(q).range(rollup.table, vehicleId, signal.id, from, range.to, limit + 1);
     });
     const points = rows.slice(0, limit).map((r) => ({
-      time: toIso(r.time) ?? '',
+      time: r.iso ?? toIso(r.time) ?? '',
       avg: Number(r.sum) / Number(r.n),
       min: Number(r.min),
       max: Number(r.max),

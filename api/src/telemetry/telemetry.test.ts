@@ -1,18 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   backends,
-  call,
   CAR,
   httpProbe,
-  startDriveFixture,
   startFixture,
   TENANT,
+  useDriveFixture,
   VEHICLE_A,
   VEHICLE_B,
   VEHICLE_MISSING,
-  type DriveFixture,
   type Fixture,
-  type Reply,
 } from '../test-fixtures.js';
 
 let fx: Fixture;
@@ -206,24 +203,13 @@ describe.each(backends('api_telemetry'))('telemetry API on %s', (_name, open) =>
 });
 
 describe.each(backends('api_telemetry_rollups'))('telemetry rollups on %s', (_name, open) => {
-  let d: DriveFixture;
-  let start: number;
-  const api = (method: string, path: string): Promise<Reply> => call(d.fx.api.url, method, path, { token: d.acme });
-  const iso = (ms: number): string => new Date(ms).toISOString();
-
-  beforeAll(async () => {
-    d = await startDriveFixture(open);
-    start = d.start;
-  });
-
-  afterAll(async () => {
-    await d?.fx.close();
-  });
+  const d = useDriveFixture(open);
+  const { api } = d;
 
   it('GET telemetry with bucket=1m returns the rollups as {time, avg, min, max, n}', async () => {
     const res = await api(
       'GET',
-      `/api/vehicles/${CAR}/telemetry?signal=vehicle.speed&bucket=1m&from=${iso(start + 30_000)}&to=${iso(start + 180_000)}`,
+      `/api/vehicles/${CAR}/telemetry?signal=vehicle.speed&bucket=1m&from=${iso(d.start + 30_000)}&to=${iso(d.start + 180_000)}`,
     );
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({
@@ -231,18 +217,18 @@ describe.each(backends('api_telemetry_rollups'))('telemetry rollups on %s', (_na
       signal: 'vehicle.speed',
       unit: 'km/h',
       bucket: '1m',
-      from: iso(start),
+      from: iso(d.start),
       truncated: false,
     });
     expect(res.body.points).toEqual([
-      { time: iso(start), avg: 0, min: 0, max: 0, n: 60 },
-      { time: iso(start + 60_000), avg: 60, min: 60, max: 60, n: 60 },
-      { time: iso(start + 120_000), avg: 60, min: 60, max: 60, n: 60 },
-      { time: iso(start + 180_000), avg: 60, min: 60, max: 60, n: 60 },
+      { time: iso(d.start), avg: 0, min: 0, max: 0, n: 60 },
+      { time: iso(d.start + 60_000), avg: 60, min: 60, max: 60, n: 60 },
+      { time: iso(d.start + 120_000), avg: 60, min: 60, max: 60, n: 60 },
+      { time: iso(d.start + 180_000), avg: 60, min: 60, max: 60, n: 60 },
     ]);
     const hourly = await api(
       'GET',
-      `/api/vehicles/${CAR}/telemetry?signal=engine.rpm&bucket=1h&from=${iso(start - 3600_000)}`,
+      `/api/vehicles/${CAR}/telemetry?signal=engine.rpm&bucket=1h&from=${iso(d.start - 3600_000)}`,
     );
     const points = hourly.body.points as { n: number; min: number; max: number }[];
     expect(points.reduce((a, p) => a + p.n, 0)).toBe(721);

@@ -104,13 +104,16 @@ export class VehicleHealthService {
   async summary(scope: Scope, vehicleId: string): Promise<VehicleHealth> {
     const now = this.now();
     const ids = HEALTH_CHECKS.flatMap((c) => signalByKey(c.signal)?.id ?? []);
+    // Latest values from ingest's cache when it has them; the vehicle check, codes and alerts as always.
+    const read = await this.telemetry.prepareLatest(scope, vehicleId, now);
     const { latest, dtcs, alerts } = await scope.run(async (q) => {
       await assertVehicle(q, vehicleId);
-      const latest = await this.telemetry.latestIn(q, vehicleId, ids, now);
+      const latest = await read.rows(q, ids);
       const dtcs = await this.diagnostics.current(q, vehicleId);
       const alerts = await this.alerts.recent(q, vehicleId, ALERT_WINDOW_MS, 10);
       return { latest, dtcs, alerts };
     });
+    await read.settle();
     const readings = new Map(
       latest.flatMap((r) => {
         const key = HEALTH_CHECKS.find((c) => signalByKey(c.signal)?.id === Number(r.signal_id))?.signal;

@@ -6,18 +6,22 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import { signalCatalogue } from '@clutch/contracts';
 import { createApiKey } from '@clutch/identity';
 import { ensureDevice, loadConfig, startPlatform, type RunningPlatform } from '@clutch/platform';
 import { createTestDatabase, startPostgresServer } from '@clutch/test-support';
 import { pino } from 'pino';
+import { cpuBetween, cpuSnapshot, type CpuSnapshot } from '../common/cpu.js';
 import type { LoadJob, Login } from '../common/device-fleet-worker.js';
 import { fmt, percentile } from '../common/stats.js';
 import type { HttpLoadJob, HttpLoadReport } from './http-load-worker.js';
 
 const CARS = Number(process.env.BENCH_VEHICLES ?? 1000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
+/** BENCH_RATES=500,1000 replaces each database's default rates (PostgreSQL 250/500/1,000, PGlite 250/500). */
+const RATES = process.env.BENCH_RATES?.split(',').map(Number);
 const TENANT = 'api-bench';
 const SIGNALS: [string, number][] = signalCatalogue
   .filter((s) => s.source === 'obd')
@@ -65,10 +69,37 @@ function line(label: string, r: HttpLoadReport): string {
   return `${label}: ${fmt(r.requestsPerSecond)} req/s, p50 ${fmt(percentile(r.latencies, 50), 1)} ms, p95 ${fmt(percentile(r.latencies, 95), 1)} ms, p99 ${fmt(percentile(r.latencies, 99), 1)} ms${errors ? `; non-2xx: ${errors}` : ''}`;
 }
 
-async function run(label: string, env: Record<string, string>, rates: number[]): Promise<number[]> {
+/** Settings of the platform a run may override from the environment, to compare (e.g. CLUTCH_LATEST_CACHE_MS=0: no cache). */
+const PASSED_THROUGH = ['CLUTCH_LATEST_CACHE_MS', 'CLUTCH_API_DB_POOL', 'DATABASE_POOL_SIZE'] as const;
+
+/**
+ * CPU the platform (main thread) and PostgreSQL spent per 1,000 requests between two snapshots,
+ * beyond what ingest alone spends in that time (`idle`: parts' cores measured without HTTP load).
+ * Latencies depend on what else runs on the machine; CPU per request much less.
+ */
+function cpuLine(before: CpuSnapshot, after: CpuSnapshot, requests: number, idle: Map<string, number>): string {
+  const report = cpuBetween(before, after, 1);
+  const parts = report.perThousand
+    .filter((p) => p.part === 'main thread' || p.part === 'PostgreSQL')
+    .map((p) => {
+      const extra = Math.max(0, p.ms / 1000 - (idle.get(p.part) ?? 0) * report.wallSeconds * 1000);
+      return `${p.part} ${fmt((extra * 1000) / Math.max(1, requests), 0)} ms`;
+    });
+  return `CPU per 1,000 requests beyond ingest's own: ${parts.join(', ')}`;
+}
+
+async function run(
+  label: string,
+  env: Record<string, string>,
+  rates: number[],
+  postgresDataDir?: string,
+): Promise<number[]> {
+  const passed = Object.fromEntries(
+    PASSED_THROUGH.flatMap((name) => (process.env[name] ? [[name, process.env[name]!]] : [])),
+  );
   const config = loadConfig(
     ['--vehicles', '0', '--port', '0', '--mqtt-port', '0', '--mqtt-ws-port', '0', '--require-auth', '--no-rate-limit'],
-    { CLUTCH_ADMIN_TOKEN: 'bench-admin', ...env },
+    { CLUTCH_ADMIN_TOKEN: 'bench-admin', ...passed, ...env },
     process.cwd(),
   );
   const platform: RunningPlatform = await startPlatform(config, pino({ level: process.env.LOG_LEVEL ?? 'silent' }));
@@ -100,22 +131,44 @@ async function run(label: string, env: Record<string, string>, rates: number[]):
       fleet.once('error', reject);
     });
     await sleep(10_000); // every car has stored readings; caches and JIT warm
-    console.log(`${label} (${fmt(CARS)} cars ingesting, ${SECONDS} s per rate, 50 connections)`);
+    // What ingest alone costs per second, to tell the requests' share of the CPU below.
+    const idleBefore = cpuSnapshot(postgresDataDir);
+    await sleep(5000);
+    const idleCores = new Map(
+      cpuBetween(idleBefore, cpuSnapshot(postgresDataDir), 1).cores.map((c) => [c.part, c.cores] as const),
+    );
+    const settings = Object.entries(passed).map(([k, v]) => `${k}=${v}`);
+    console.log(
+      `${label} (${fmt(CARS)} cars ingesting, ${SECONDS} s per rate, 50 connections${settings.length ? `; ${settings.join(' ')}` : ''})`,
+    );
+    console.log(
+      `  ingest alone: main thread ${(idleCores.get('main thread') ?? 0).toFixed(2)} cores, PostgreSQL ${(idleCores.get('PostgreSQL') ?? 0).toFixed(2)} cores`,
+    );
     const mix = readMix(vehicleIds);
+    const indent = (rate: number): string => ' '.repeat(fmt(rate).length + 10);
     for (const rate of rates) {
       const common = { url: platform.api.url, token: key.token, rate, seconds: SECONDS, connections: 50 };
       const bare = await load({ ...common, mix: [[1, '/api/signals']] });
+      const before = cpuSnapshot(postgresDataDir);
+      const loop = monitorEventLoopDelay({ resolution: 10 });
+      loop.enable();
       const ours = await load({ ...common, mix });
+      loop.disable();
+      // Each database round trip of a request waits for a turn of the platform's event loop (ingest shares it).
+      const lag = `event loop delay p99 ${fmt(loop.percentile(99) / 1e6, 0)} ms`;
+      const cpu = `${cpuLine(before, cpuSnapshot(postgresDataDir), ours.latencies.length, idleCores)}; ${lag}`;
       const p95 = percentile(ours.latencies, 95);
       console.log(`  ${fmt(rate)} req/s  ${line('mix', ours)}`);
+      console.log(`${indent(rate)}${cpu}`);
       console.log(
-        `  ${' '.repeat(fmt(rate).length)}          ${line('bare route', bare)}; p95 ratio mix/bare ${(p95 / percentile(bare.latencies, 95)).toFixed(2)}`,
+        `${indent(rate)}${line('bare route', bare)}; p95 ratio mix/bare ${(p95 / percentile(bare.latencies, 95)).toFixed(2)}`,
       );
       results.push(p95);
     }
     // BENCH_PER_ROUTE=<rate>: each route of the mix alone at that rate, to see which one limits.
     const perRoute = Number(process.env.BENCH_PER_ROUTE ?? 0);
     for (const [, name] of perRoute > 0 ? ROUTES : []) {
+      const before = cpuSnapshot(postgresDataDir);
       const alone = await load({
         url: platform.api.url,
         token: key.token,
@@ -124,7 +177,8 @@ async function run(label: string, env: Record<string, string>, rates: number[]):
         connections: 50,
         mix: readMix(vehicleIds, name),
       });
-      console.log(`  ${line(`${name} alone at ${fmt(perRoute)} req/s`, alone)}`);
+      const cpu = cpuLine(before, cpuSnapshot(postgresDataDir), alone.latencies.length, idleCores);
+      console.log(`  ${line(`${name} alone at ${fmt(perRoute)} req/s`, alone)}; ${cpu}`);
     }
     fleet.postMessage('stop');
     await sleep(200);
@@ -144,9 +198,9 @@ async function main(): Promise<void> {
     let lite: number[] = [];
     if (only !== 'pglite') {
       const url = process.env.DATABASE_URL ?? (await createTestDatabase(server!.adminUrl, 'bench_api'));
-      pg = await run('PostgreSQL', { DATABASE_URL: url }, [250, 500, 1000]);
+      pg = await run('PostgreSQL', { DATABASE_URL: url }, RATES ?? [250, 500, 1000], server?.dataDir);
     }
-    if (only !== 'postgres') lite = await run('PGlite', { CLUTCH_DATA_DIR: dataDir }, [250, 500]);
+    if (only !== 'postgres') lite = await run('PGlite', { CLUTCH_DATA_DIR: dataDir }, RATES ?? [250, 500]);
     const summary = [
       pg.length ? `PostgreSQL p95 at 1,000 req/s ${fmt(pg.at(-1)!, 1)} ms` : '',
       lite.length ? `PGlite p95 at 500 req/s ${fmt(lite.at(-1)!, 1)} ms` : '',

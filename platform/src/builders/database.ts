@@ -7,8 +7,14 @@ import type { PlatformConfig } from '../config/config.js';
  * config.dataDir), migrated, the signal catalogue synced and the sample partitions of the coming
  * months created. Safe from several processes at once (migrations take an advisory lock).
  */
-export async function openMigratedDatabase(config: Pick<PlatformConfig, 'databaseUrl' | 'dataDir'>): Promise<Database> {
-  const db = await openDatabase({ url: config.databaseUrl, dataDir: config.databaseUrl ? undefined : config.dataDir });
+export async function openMigratedDatabase(
+  config: Pick<PlatformConfig, 'databaseUrl' | 'dataDir'> & Partial<Pick<PlatformConfig, 'databasePoolSize'>>,
+): Promise<Database> {
+  const db = await openDatabase({
+    url: config.databaseUrl,
+    dataDir: config.databaseUrl ? undefined : config.dataDir,
+    ...(config.databasePoolSize ? { maxConnections: config.databasePoolSize } : {}),
+  });
   try {
     await migrate(db);
     await syncSignals(db, signalCatalogue);
@@ -18,4 +24,23 @@ export async function openMigratedDatabase(config: Pick<PlatformConfig, 'databas
     await db.close().catch(() => {});
     throw err;
   }
+}
+
+/**
+ * The API's own connections: on PostgreSQL a pool of `apiDatabasePoolSize` apart from ingest's, so
+ * a burst of requests never queues behind ingest's COPY transactions (nor ingest behind requests);
+ * on PGlite, the one embedded database (it has a single connection whatever we do). `close` closes
+ * only what this opened.
+ */
+export async function openApiDatabase(
+  db: Database,
+  config: Pick<PlatformConfig, 'databaseUrl' | 'apiDatabasePoolSize'>,
+): Promise<{ db: Database; close(): Promise<void> }> {
+  if (!config.databaseUrl || db.kind !== 'postgres') return { db, close: async () => {} };
+  const api = await openDatabase({
+    url: config.databaseUrl,
+    maxConnections: config.apiDatabasePoolSize,
+    preparedStatements: true,
+  });
+  return { db: api, close: () => api.close() };
 }

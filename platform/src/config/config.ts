@@ -16,6 +16,12 @@ export interface PlatformConfig {
   databaseUrl: string | undefined;
   /** PGlite data directory (CLUTCH_DATA_DIR, --data-dir). */
   dataDir: string;
+  /** PostgreSQL connections of ingest, jobs and everything but the API (--db-pool, DATABASE_POOL_SIZE, default 10). */
+  databasePoolSize: number;
+  /** PostgreSQL connections of the API's own pool, apart from ingest's (--api-db-pool, CLUTCH_API_DB_POOL, default 20). */
+  apiDatabasePoolSize: number;
+  /** How long ingest's cached latest values are trusted before a read refreshes them, ms; 0 turns the cache off (CLUTCH_LATEST_CACHE_MS). */
+  latestCacheMs: number;
   /** Simulated cars (--vehicles N, CLUTCH_VEHICLES). */
   vehicles: number;
   /** A real ELM327 to read as one more vehicle (--elm327 /dev/ttyUSB0, CLUTCH_ELM327). */
@@ -74,6 +80,8 @@ const FLAGS: Record<string, string> = {
   '--host': 'HOST',
   '--database-url': 'DATABASE_URL',
   '--data-dir': 'CLUTCH_DATA_DIR',
+  '--db-pool': 'DATABASE_POOL_SIZE',
+  '--api-db-pool': 'CLUTCH_API_DB_POOL',
   '--vehicles': 'CLUTCH_VEHICLES',
   '--elm327': 'CLUTCH_ELM327',
   '--baud': 'CLUTCH_ELM327_BAUD',
@@ -108,6 +116,7 @@ export const USAGE = `Usage: npm start -- [options]
   --host ADDR           bind address (default 127.0.0.1)
   --database-url URL    use this PostgreSQL instead of the embedded PGlite in ./data
   --data-dir DIR        PGlite data directory (default ./data/pglite)
+  --db-pool N           PostgreSQL connections of ingest and jobs (default 10)   --api-db-pool N  of the API (default 20)
   --elm327 PATH         also read a real ELM327 adapter, e.g. /dev/ttyUSB0 or /dev/rfcomm0
   --baud N              its baud rate (default 38400)
   --datasets-dir DIR    carOBD drives for the simulator (default ../shared/datasets)
@@ -171,6 +180,9 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv, cwd:
     host: merged.HOST || '127.0.0.1',
     databaseUrl: merged.DATABASE_URL || undefined,
     dataDir: resolve(cwd, merged.CLUTCH_DATA_DIR || 'data/pglite'),
+    databasePoolSize: intValue('--db-pool', merged.DATABASE_POOL_SIZE, 10, 1, 1000),
+    apiDatabasePoolSize: intValue('--api-db-pool', merged.CLUTCH_API_DB_POOL, 20, 1, 1000),
+    latestCacheMs: intValue('CLUTCH_LATEST_CACHE_MS', merged.CLUTCH_LATEST_CACHE_MS, 600_000, 0, 24 * 3600_000),
     vehicles: intValue('--vehicles', merged.CLUTCH_VEHICLES, 3, 0, 10_000),
     elm327Port: merged.CLUTCH_ELM327 || undefined,
     elm327Baud: intValue('--baud', merged.CLUTCH_ELM327_BAUD, 38400, 1200, 4_000_000),

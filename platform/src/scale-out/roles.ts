@@ -19,6 +19,7 @@ import { openMigratedDatabase } from '../builders/database.js';
 import { startJobs, type RunningJobs } from '../builders/jobs.js';
 import { liveBusSink, startOutbox } from '../builders/outbox.js';
 import { startScoring, type RunningScoring } from '../builders/scoring.js';
+import { latestValuesSinks, startLatestValues } from '../builders/latest-values.js';
 import { createStack, type Stack } from '../builders/stack.js';
 import type { PlatformConfig } from '../config/config.js';
 import { createRedisBus } from './redis-bus.js';
@@ -96,8 +97,19 @@ async function ingestRole({ db, stack, config, log, redisUrl, bus }: RoleParts):
   stack.push(() => queue.close());
   const scoring = await startScoring({ modelsDir: config.modelsDir, watchMs: config.modelWatchMs }, log);
   stack.push(() => scoring.stop());
+  // Latest values in Redis: every ingest worker records its commits, every API process reads them.
+  const latest = await startLatestValues(config, { redisUrl });
+  if (latest) stack.push(() => latest.close());
   const noSource: MessageSource = { start: async () => {}, stop: async () => {} };
-  const ingest = await startIngest({ db, bus, queue, source: noSource, logger: log, scorer: scoring.slot });
+  const ingest = await startIngest({
+    db,
+    bus,
+    queue,
+    source: noSource,
+    logger: log,
+    scorer: scoring.slot,
+    ...(latest ? { latest } : {}),
+  });
   stack.push(async () => void (await ingest.stop()));
   // The workers of the job queue and the crons run on ingest processes only (API processes only
   // enqueue), so a retrain's training never competes with request handling.
@@ -105,7 +117,8 @@ async function ingestRole({ db, stack, config, log, redisUrl, bus }: RoleParts):
   stack.push(() => jobs.stop());
   // Each ingest process relays the outbox onto Redis pub/sub, which every API process's Socket.io
   // gateway hears; on PostgreSQL two relays never deliver the same event at once (SKIP LOCKED).
-  const outbox = await startOutbox(db, config, [liveBusSink(bus, log)], log);
+  // ... and drops the latest values a change outside ingest concerns (vehicle moved, device unbound).
+  const outbox = await startOutbox(db, config, [liveBusSink(bus, log), ...latestValuesSinks(latest)], log);
   stack.push(() => outbox.stop());
   return { role: 'ingest', url: redisUrl, db, scoring, jobs, stop: () => stack.unwind() };
 }
@@ -124,7 +137,10 @@ async function apiRole({ db, stack, config, log, redisUrl, bus }: RoleParts): Pr
   const sub = pub.duplicate();
   sub.on('error', () => {});
   stack.push(() => void sub.disconnect());
+  const latestValues = await startLatestValues(config, { redisUrl });
+  if (latestValues) stack.push(() => latestValues.close());
   const api = await startPlatformApi(db, bus, config, log, {
+    latestValues,
     commands: commands?.sender,
     jobs: jobs.queue,
     rateLimitRedis: pub,
