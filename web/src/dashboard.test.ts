@@ -14,6 +14,7 @@ import {
   type DemoServer,
 } from './demo.js';
 import { webRoot } from './index.js';
+import { UNLOCALISED_TEXTS } from './page-texts.js';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 /** Descriptions of trouble codes come from this data set when it is present. */
@@ -202,32 +203,6 @@ describe('owner dashboard', () => {
     await page.close();
   });
 });
-
-/**
- * Texts on the page that did not come from the catalogue: text nodes and accessible names with letters
- * that are not pseudo-localised ("[...]"), outside data (translate="no") and API-worded texts
- * (data-from="api"). A string, because this file is compiled for Node without DOM types.
- */
-const UNLOCALISED_TEXTS = `(() => {
-  const localised = (text) => /^\\[[\\s\\S]*\\]$/.test(text.trim());
-  const isData = (el) => el.closest('[translate="no"], [data-from="api"]') !== null;
-  const found = [];
-  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
-  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
-    const text = node.textContent.trim();
-    const el = node.parentElement;
-    if (!/\\p{L}/u.test(text) || !el || isData(el) || localised(text)) continue;
-    found.push(el.tagName.toLowerCase() + ': ' + text);
-  }
-  for (const attr of ['aria-label', 'alt', 'placeholder']) {
-    for (const el of document.querySelectorAll('[' + attr + ']')) {
-      const text = el.getAttribute(attr);
-      if (/\\p{L}/u.test(text) && !isData(el) && !localised(text)) found.push(attr + ': ' + text);
-    }
-  }
-  if (!localised(document.title)) found.push('title: ' + document.title);
-  return found;
-})()`;
 
 /** Waits until the dashboard shows everything the demo vehicle has: values, alert, trouble code, live. */
 async function dashboardLoaded(page: Page): Promise<void> {

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildPages } from './build.js';
 import { startDemoServer, type DemoServer } from './demo.js';
 import { webRoot } from './index.js';
+import { UNLOCALISED_TEXTS } from './page-texts.js';
 
 /**
  * The identity pages in Chromium against a real API that requires sign-in, a real SMTP server for the
@@ -464,31 +465,6 @@ describe('sign-in with a second factor', () => {
     await context.close();
   });
 });
-
-/**
- * Texts on the page that did not come from the catalogue (as in dashboard.test.ts): text nodes, hidden
- * views included, and accessible names that are not pseudo-localised, outside data and API texts.
- */
-const UNLOCALISED_TEXTS = `(() => {
-  const localised = (text) => /^\\[[\\s\\S]*\\]$/.test(text.trim());
-  const isData = (el) => el.closest('[translate="no"], [data-from="api"]') !== null;
-  const found = [];
-  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
-  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
-    const text = node.textContent.trim();
-    const el = node.parentElement;
-    if (!/\\p{L}/u.test(text) || !el || isData(el) || localised(text)) continue;
-    found.push(el.tagName.toLowerCase() + ': ' + text);
-  }
-  for (const attr of ['aria-label', 'alt', 'placeholder']) {
-    for (const el of document.querySelectorAll('[' + attr + ']')) {
-      const text = el.getAttribute(attr);
-      if (/\\p{L}/u.test(text) && !isData(el) && !localised(text)) found.push(attr + ': ' + text);
-    }
-  }
-  if (!localised(document.title)) found.push('title: ' + document.title);
-  return found;
-})()`;
 
 describe('the pages in other languages', () => {
   it('shows only catalogue texts in the en-XA pseudo-locale, banner and account navigation included', async () => {

@@ -7,6 +7,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildPages } from './build.js';
 import { webRoot } from './index.js';
+import { UNLOCALISED_TEXTS } from './page-texts.js';
 
 const TINA = '714a0000-0000-4000-8000-0000000000f1';
 
@@ -52,28 +53,6 @@ async function openPage(url: string): Promise<{ page: Page; errors: string[] }> 
   await page.goto(url);
   return { page, errors };
 }
-
-/** Texts not from the catalogue (see dashboard.test.ts): outside data and API-worded texts, not pseudo-localised. */
-const UNLOCALISED_TEXTS = `(() => {
-  const localised = (text) => /^\\[[\\s\\S]*\\]$/.test(text.trim());
-  const isData = (el) => el.closest('[translate="no"], [data-from="api"]') !== null;
-  const found = [];
-  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
-  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
-    const text = node.textContent.trim();
-    const el = node.parentElement;
-    if (!/\\p{L}/u.test(text) || !el || isData(el) || localised(text)) continue;
-    found.push(el.tagName.toLowerCase() + ': ' + text);
-  }
-  for (const attr of ['aria-label', 'alt', 'placeholder']) {
-    for (const el of document.querySelectorAll('[' + attr + ']')) {
-      const text = el.getAttribute(attr);
-      if (/\\p{L}/u.test(text) && !isData(el) && !localised(text)) found.push(attr + ': ' + text);
-    }
-  }
-  if (!localised(document.title)) found.push('title: ' + document.title);
-  return found;
-})()`;
 
 describe('roles page', () => {
   it('creates a role inheriting from another, gives it a permission and grants it to a user', async () => {
