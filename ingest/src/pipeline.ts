@@ -201,8 +201,7 @@ export function createIngestHandler(deps: {
     }
   }
 
-  /** After the commit: counts, progress, events; `durable` once those are out, then scoring (derived data). */
-  async function finish(outcome: BatchOutcome, stored: number, durable?: () => void): Promise<void> {
+  async function finish(outcome: BatchOutcome, stored: number): Promise<void> {
     stats.samplesStored += stored;
     stats.deadLetters += outcome.deadLetters.length;
     stats.lastBatchAt = new Date().toISOString();
@@ -210,10 +209,6 @@ export function createIngestHandler(deps: {
     for (const letter of outcome.deadLetters)
       logger?.warn({ topic: letter.topic, reason: letter.reason }, 'dead letter');
     for (const event of outcome.events) bus.publish(event);
-    // The batch is stored: its hand-offs are acknowledged now, so a sender's PUBACK (and aedes' next
-    // read of its connection) does not wait for the scoring below. Alerts are derived data: a crash in
-    // between loses this batch's alerts, as it loses the scorer's in-memory windows anyway.
-    durable?.();
     if (deps.scorer && outcome.rows.length > 0) {
       try {
         const scored = await scoreAndStoreAlerts(db, deps.scorer.scorer, outcome.rows, deps.scorer.modelVersion);
@@ -229,7 +224,7 @@ export function createIngestHandler(deps: {
   }
 
   return {
-    async handle(messages, durable) {
+    async handle(messages) {
       try {
         const outcome = await process(messages);
         // Only the commit is retried or split; events and scoring after it never re-run a commit.
@@ -240,7 +235,7 @@ export function createIngestHandler(deps: {
           if (isDatabaseUnavailable(err)) throw err;
           await commitEachAlone(messages);
         }
-        if (stored !== undefined) await finish(outcome, stored, durable);
+        if (stored !== undefined) await finish(outcome, stored);
         stats.messages += messages.length;
         stats.lastError = null;
       } catch (err) {

@@ -3,6 +3,7 @@
 // per second, each batch stamped with its publish time (t0) so the receiver can measure latency.
 import { parentPort, workerData } from 'node:worker_threads';
 import mqtt from 'mqtt';
+import { currentThreadId } from '../common/cpu.js';
 
 interface FleetJob {
   mode: 'fleet';
@@ -13,7 +14,12 @@ interface FleetJob {
   readings: Float64Array;
   rounds: number;
   seqStart: number;
+  /** MQTT connections the cars share; default one per 25 cars (at most 400). */
+  connections?: number;
 }
+
+/** What the fleet thread tells the benchmark: it starts publishing (and its kernel thread id, for CPU accounting), then it is done. */
+export type FleetReport = { type: 'publishing'; tid: number | null } | { type: 'done' };
 
 /**
  * Throughput: each device drains its prebuilt payloads as the gateway agent drains its disk queue
@@ -32,7 +38,7 @@ const AGENT_INFLIGHT_WINDOW = 16;
 const job = workerData as FleetJob | BatchesJob;
 if (job.mode === 'batches') {
   const clients = await Promise.all(job.devices.map((d) => mqtt.connectAsync(job.url, { clientId: `bench-${d}` })));
-  parentPort!.postMessage('connected');
+  parentPort!.postMessage({ type: 'connected', tid: currentThreadId() });
   await new Promise<void>((resolve) => parentPort!.once('message', () => resolve()));
   await Promise.all(
     clients.map(async (client, i) => {
@@ -61,8 +67,9 @@ async function fleet(job: FleetJob): Promise<void> {
   // A real car has a connection of its own, and the broker acknowledges a connection's publishes
   // only as ingest commits them: so no connection carries more than 25 cars here (400 at 10,000),
   // where 8 connections of 1,250 cars each would measure head-of-line waiting that no fleet has.
+  // BENCH_FLEET_CONNECTIONS=8 is the packing of the 2026-11-25 figures (1,000 cars a connection at 8,000).
   const connections = await Promise.all(
-    Array.from({ length: Math.min(400, Math.ceil(job.devices.length / 25)) }, (_, i) =>
+    Array.from({ length: job.connections ?? Math.min(400, Math.ceil(job.devices.length / 25)) }, (_, i) =>
       mqtt.connectAsync(job.url, { clientId: `fleet-${process.pid}-${i}` }),
     ),
   );
@@ -70,6 +77,7 @@ async function fleet(job: FleetJob): Promise<void> {
   const width = job.signals.length;
   const cycles = job.readings.length / width;
   const start = Date.now() + 100;
+  parentPort!.postMessage({ type: 'publishing', tid: currentThreadId() } satisfies FleetReport);
   const pending: Promise<unknown>[] = [];
   for (let r = 0; r < job.rounds; r++) {
     const seq = job.seqStart + r;
@@ -100,5 +108,7 @@ async function fleet(job: FleetJob): Promise<void> {
   }
   await Promise.all(pending);
   await Promise.all(connections.map((c) => c.endAsync()));
-  parentPort!.postMessage('done');
+  parentPort!.postMessage({ type: 'done' } satisfies FleetReport);
+  // Alive until the benchmark terminates it: a thread that ended takes its CPU count with it.
+  parentPort!.once('message', () => undefined);
 }

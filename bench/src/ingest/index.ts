@@ -11,7 +11,9 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { cpuBetween, cpuSnapshot, type CpuReport } from '../common/cpu.js';
 import { fmt, percentile, waitFor } from '../common/stats.js';
+import type { FleetReport } from './fleet-worker.js';
 
 const SIGNALS = signalCatalogue.filter((s) => s.source === 'obd').slice(0, 20);
 // A million rows: long enough (about 3 s) that start-up and scheduling noise do not decide the ratio.
@@ -96,7 +98,7 @@ function batch(seq: number, t0: number, samplesPerBatch: number): TelemetryBatch
 }
 
 /** Our path: publishers (another thread, like devices on other machines) -> broker -> ingest -> committed rows. */
-async function endToEnd(db: Database, devices: string[], totalRows: number): Promise<number> {
+async function endToEnd(db: Database, devices: string[], totalRows: number, postgresDataDir?: string): Promise<number> {
   const platform = await startPlatform(db);
   const batchesPerDevice = Math.ceil(totalRows / SAMPLES_PER_BATCH / devices.length);
   const base = Date.now() - 3_600_000;
@@ -116,12 +118,20 @@ async function endToEnd(db: Database, devices: string[], totalRows: number): Pro
       worker.once('message', resolve);
       worker.once('error', reject);
     });
-  await message(); // connected
+  const { tid } = (await message()) as { tid: number | null }; // connected
+  const cpuBefore = cpuSnapshot(postgresDataDir);
   const started = performance.now();
   worker.postMessage('go');
   await waitFor(async () => platform.ingest.stats().samplesStored >= total, 600_000, 10);
   const elapsed = (performance.now() - started) / 1000;
+  const cpu = cpuBetween(
+    cpuBefore,
+    cpuSnapshot(postgresDataDir),
+    total / 1000,
+    new Map(tid ? [[tid, 'publishers (device thread)']] : []),
+  );
   await worker.terminate();
+  printCpu(cpu, 'end-to-end ingest, CPU per million rows');
   if ((await countSamples(db)) !== expected) throw new Error('row count does not match what was published');
   await platform.close();
   return total / elapsed;
@@ -131,7 +141,12 @@ async function endToEnd(db: Database, devices: string[], totalRows: number): Pro
  * Reference: the same rows straight into a same-shape table with the database's bulk path, on as many
  * connections at once as ingest uses (four transactions in flight; PGlite has one connection).
  */
-async function rawCopy(db: Database, vehicleIds: string[], totalRows: number): Promise<number> {
+async function rawCopy(
+  db: Database,
+  vehicleIds: string[],
+  totalRows: number,
+  postgresDataDir?: string,
+): Promise<number> {
   await db.exec(`DROP TABLE IF EXISTS copy_reference; CREATE TABLE copy_reference (LIKE samples INCLUDING ALL)`);
   const base = Date.now() - 7_200_000;
   const rows: unknown[][] = [];
@@ -145,6 +160,7 @@ async function rawCopy(db: Database, vehicleIds: string[], totalRows: number): P
       s.min + (i % 100),
     ]);
   }
+  const cpuBefore = cpuSnapshot(postgresDataDir);
   const started = performance.now();
   // COPY FROM STDIN on PostgreSQL; COPY FROM '/dev/blob' on PGlite.
   const streams = db.kind === 'postgres' ? INGEST_CONCURRENCY : 1;
@@ -155,6 +171,7 @@ async function rawCopy(db: Database, vehicleIds: string[], totalRows: number): P
     ),
   );
   const elapsed = (performance.now() - started) / 1000;
+  printCpu(cpuBetween(cpuBefore, cpuSnapshot(postgresDataDir), totalRows / 1000), 'raw COPY, CPU per million rows');
   const n = Number((await db.query<{ n: string }>('SELECT count(*) AS n FROM copy_reference')).rows[0]!.n);
   if (n !== totalRows) throw new Error(`reference COPY stored ${n} of ${totalRows} rows`);
   return totalRows / elapsed;
@@ -194,8 +211,69 @@ const fleetSizes = (): number[] =>
     .map(Number)
     .sort((a, b) => a - b);
 
-/** Largest fleet at 1 batch/s x 20 signals whose p99 publish-to-stored stays under 1 s. */
-async function fleetCapacity(db: Database, devices: string[]): Promise<{ vehicles: number; p99: number }[]> {
+/**
+ * Where the database's time goes, when the server preloads pg_stat_statements (the bench's own
+ * server does not; a server given by DATABASE_URL may): the statements that took most, per 1,000
+ * units of work. Returns a reset function to call before the measured window.
+ */
+async function statementReport(db: Database): Promise<{ reset(): Promise<void>; print(units: number): Promise<void> }> {
+  const preloaded = await db
+    .query<{ v: string }>(`SELECT current_setting('shared_preload_libraries') AS v`)
+    .then((r) => r.rows[0]!.v.includes('pg_stat_statements'))
+    .catch(() => false);
+  if (!preloaded || db.kind !== 'postgres') return { reset: async () => {}, print: async () => {} };
+  await db.exec('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
+  return {
+    reset: async () => void (await db.query('SELECT pg_stat_statements_reset()')),
+    async print(units) {
+      const { rows } = await db.query<{ ms: number; calls: string; query: string }>(
+        `SELECT total_exec_time AS ms, calls, regexp_replace(query, '[[:space:]]+', ' ', 'g') AS query
+           FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+          ORDER BY total_exec_time DESC LIMIT 8`,
+      );
+      console.log('    database time by statement (pg_stat_statements), per 1,000 batches:');
+      for (const r of rows)
+        console.log(
+          `      ${fmt((r.ms * 1000) / units, 1)} ms, ${fmt((Number(r.calls) * 1000) / units, 1)} calls: ${r.query.slice(0, 110)}`,
+        );
+    },
+  };
+}
+
+/** Transactions committed in this database so far (the statistics collector's count). */
+async function commits(db: Database): Promise<number> {
+  await db.query('SELECT pg_stat_clear_snapshot()');
+  const { rows } = await db.query<{ n: string }>(
+    'SELECT xact_commit AS n FROM pg_stat_database WHERE datname = current_database()',
+  );
+  return Number(rows[0]!.n);
+}
+
+/** MQTT connections the fleet shares (BENCH_FLEET_CONNECTIONS); default one per 25 cars. */
+const fleetConnections = (): number | undefined =>
+  process.env.BENCH_FLEET_CONNECTIONS ? Number(process.env.BENCH_FLEET_CONNECTIONS) : undefined;
+
+function printCpu(report: CpuReport, title = 'CPU per 1,000 batches'): void {
+  const total = report.perThousand.reduce((sum, p) => sum + p.ms, 0);
+  const totalCores = report.cores.reduce((sum, p) => sum + p.cores, 0);
+  const digits = total < 100 ? 2 : 0;
+  console.log(
+    `    ${title}: ${fmt(total, digits)} ms in all (${fmt(totalCores, 2)} cores over ${fmt(report.wallSeconds, 1)} s)`,
+  );
+  for (const [i, p] of report.perThousand.entries())
+    if (p.ms >= total / 100)
+      console.log(`      ${p.part}: ${fmt(p.ms, digits)} ms (${fmt(report.cores[i]!.cores, 2)} cores)`);
+}
+
+/**
+ * Largest fleet at 1 batch/s x 20 signals whose p99 publish-to-stored stays under 1 s. With the
+ * PostgreSQL server's data directory, its CPU per batch is reported beside the process's.
+ */
+async function fleetCapacity(
+  db: Database,
+  devices: string[],
+  postgresDataDir?: string,
+): Promise<{ vehicles: number; p99: number }[]> {
   const readings = await realReadings();
   const platform = await startPlatform(db);
   const results: { vehicles: number; p99: number }[] = [];
@@ -213,6 +291,7 @@ async function fleetCapacity(db: Database, devices: string[]): Promise<{ vehicle
   });
   let seq = 1_000_000;
   const sizes = fleetSizes();
+  const statements = await statementReport(db);
   for (const vehicles of sizes.filter((v) => v <= devices.length)) {
     latencies.length = 0;
     const deadBefore = platform.ingest.stats().deadLetters;
@@ -230,6 +309,7 @@ async function fleetCapacity(db: Database, devices: string[]): Promise<{ vehicle
         readings,
         rounds,
         seqStart: seq,
+        connections: fleetConnections(),
       },
     });
     // Where a backlog forms tells which stage limits: the ingest queue (database side) or before it.
@@ -237,14 +317,26 @@ async function fleetCapacity(db: Database, devices: string[]): Promise<{ vehicle
     const sampler = setInterval(() => {
       deepest = Math.max(deepest, platform.ingest.stats().queueDepth);
     }, 50);
+    // CPU is counted from the first publish until the last batch is stored: per batch, it holds on a
+    // machine shared with other work, where the latencies do not.
+    await statements.reset();
+    let cpuBefore = cpuSnapshot(postgresDataDir);
+    let commitsBefore = await commits(db);
+    const threadNames = new Map<number, string>();
     await new Promise<void>((resolve, reject) => {
-      worker.once('message', () => resolve());
+      worker.on('message', (m: FleetReport) => {
+        if (m.type === 'done') return resolve();
+        if (m.tid !== null) threadNames.set(m.tid, 'load generator (fleet thread)');
+        cpuBefore = cpuSnapshot(postgresDataDir);
+        void commits(db).then((n) => (commitsBefore = n));
+      });
       worker.once('error', reject);
     });
     clearInterval(sampler);
-    await worker.terminate();
     seq += rounds;
     await waitFor(async () => platform.ingest.stats().queueDepth === 0, 60_000);
+    const cpu = cpuBetween(cpuBefore, cpuSnapshot(postgresDataDir), latencies.length, threadNames);
+    await worker.terminate();
     // A generator that sends implausible values measures the dead-letter path, not ingest.
     const dead = platform.ingest.stats().deadLetters - deadBefore;
     if (dead > 0) throw new Error(`the fleet's batches were dead-lettered (${dead}): fix the generator`);
@@ -255,6 +347,13 @@ async function fleetCapacity(db: Database, devices: string[]): Promise<{ vehicle
     console.log(
       `  fleet ${fmt(vehicles)} vehicles x 20 signals/s: p50 ${fmt(percentile(latencies, 50))} ms, p99 publish-to-stored ${fmt(p99)} ms (${latencies.length} batches; worst second's p99 ${fmt(Math.max(...secondP99s))} ms, in the first 10 s ${fmt(Math.max(...secondP99s.slice(0, 10)))} ms; deepest ingest queue ${fmt(deepest)} messages)`,
     );
+    printCpu(cpu);
+    // Few messages per transaction cost more per message, in the process and in the database.
+    const transactions = (await commits(db)) - commitsBefore;
+    console.log(
+      `    database transactions: ${fmt(transactions)} (${fmt(latencies.length / Math.max(1, transactions), 1)} batches each)`,
+    );
+    await statements.print(latencies.length);
     if (p99 > 1000) break;
   }
   await platform.close();
@@ -280,8 +379,8 @@ async function main(): Promise<void> {
       console.log(
         `PostgreSQL (${fmt(TOTAL_ROWS)} rows, ${SAMPLES_PER_BATCH}-sample batches from 50 devices; ${SCORING_LABEL})`,
       );
-      const copyPg = await rawCopy(pgDb, vehicleIds, TOTAL_ROWS);
-      const oursPg = await endToEnd(pgDb, devices.slice(0, 50), TOTAL_ROWS);
+      const copyPg = await rawCopy(pgDb, vehicleIds, TOTAL_ROWS, server?.dataDir);
+      const oursPg = await endToEnd(pgDb, devices.slice(0, 50), TOTAL_ROWS, server?.dataDir);
       ratio = oursPg / copyPg;
       console.log(
         `  raw COPY: ${fmt(copyPg)} rows/s; end-to-end ingest: ${fmt(oursPg)} rows/s; ratio ${fmt(ratio, 3)}`,
@@ -289,7 +388,7 @@ async function main(): Promise<void> {
     }
 
     if (!throughputOnly) {
-      const fleet = await fleetCapacity(pgDb, devices);
+      const fleet = await fleetCapacity(pgDb, devices, server?.dataDir);
       const sustained = fleet.filter((f) => f.p99 < 1000).at(-1)?.vehicles ?? 0;
       console.log(`  largest fleet with p99 < 1 s: ${fmt(sustained)} vehicles (${SCORING_LABEL})`);
     }

@@ -14,6 +14,8 @@ export interface DeviceResolver {
    * a full fleet) costs one round trip per batch instead of one per device.
    */
   prefetch(devices: readonly { tenantId: string; deviceId: string }[]): Promise<void>;
+  /** The cached binding, without a lookup (undefined when not cached: call resolve). */
+  cached?(tenantId: string, deviceId: string): DeviceBinding | undefined;
   forget(tenantId: string, deviceId: string): void;
 }
 
@@ -21,13 +23,12 @@ const keyOf = (tenantId: string, deviceId: string): string => `${tenantId}/${dev
 
 /** Second processor: device -> vehicle/tenant, cached (bindings change only on re-provisioning). */
 export function createDeviceResolver(db: Queryable): DeviceResolver {
-  const cache = new Map<string, DeviceBinding>();
+  /** By tenant, then device: every message looks its device up, with no key string built for it. */
+  const cache = new Map<string, Map<string, DeviceBinding>>();
+  const cached = (tenantId: string, deviceId: string): DeviceBinding | undefined => cache.get(tenantId)?.get(deviceId);
   async function prefetch(devices: readonly { tenantId: string; deviceId: string }[]): Promise<void> {
     const missing = new Map<string, { tenantId: string; deviceId: string }>();
-    for (const d of devices) {
-      const key = keyOf(d.tenantId, d.deviceId);
-      if (!cache.has(key)) missing.set(key, d);
-    }
+    for (const d of devices) if (!cached(d.tenantId, d.deviceId)) missing.set(keyOf(d.tenantId, d.deviceId), d);
     if (missing.size === 0) return;
     const wanted = [...missing.values()];
     const { rows } = await db.query<{ tenant_id: string; id: string; vehicle_id: string }>(
@@ -35,18 +36,22 @@ export function createDeviceResolver(db: Queryable): DeviceResolver {
          JOIN unnest($1::text[], $2::text[]) AS w(tenant_id, id) ON d.tenant_id = w.tenant_id AND d.id = w.id`,
       [wanted.map((d) => d.tenantId), wanted.map((d) => d.deviceId)],
     );
-    for (const r of rows)
-      cache.set(keyOf(r.tenant_id, r.id), { tenantId: r.tenant_id, deviceId: r.id, vehicleId: r.vehicle_id });
+    for (const r of rows) {
+      let tenant = cache.get(r.tenant_id);
+      if (!tenant) cache.set(r.tenant_id, (tenant = new Map()));
+      tenant.set(r.id, { tenantId: r.tenant_id, deviceId: r.id, vehicleId: r.vehicle_id });
+    }
   }
   return {
     async resolve(tenantId, deviceId) {
       // Not cached when missing: a device provisioned later is found then.
-      if (!cache.has(keyOf(tenantId, deviceId))) await prefetch([{ tenantId, deviceId }]);
-      return cache.get(keyOf(tenantId, deviceId)) ?? null;
+      if (!cached(tenantId, deviceId)) await prefetch([{ tenantId, deviceId }]);
+      return cached(tenantId, deviceId) ?? null;
     },
     prefetch,
+    cached,
     forget(tenantId, deviceId) {
-      cache.delete(keyOf(tenantId, deviceId));
+      cache.get(tenantId)?.delete(deviceId);
     },
   };
 }

@@ -40,12 +40,25 @@ export interface SeqGapDetector {
    * Notes a telemetry batch of the device, arriving at `at` (ms); returns the findings to store with
    * it. The same batch observed again (its transaction is retried) returns the same findings.
    */
-  observe(
-    device: { tenantId: string; deviceId: string; vehicleId: string | null },
-    batch: { seq: number; t0: number },
-    at: number,
-  ): DataQualityEvent[];
+  observe(device: Device, batch: { seq: number; t0: number }, at: number): readonly DataQualityEvent[];
 }
+
+type Device = { tenantId: string; deviceId: string; vehicleId: string | null };
+
+/** What observe returns for the usual batch (the next seq, nothing to record): no array per batch. */
+const NOTHING: readonly DataQualityEvent[] = Object.freeze([]);
+
+const finding = (
+  device: Device,
+  kind: DataQualityEvent['kind'],
+  detail: Record<string, unknown>,
+): DataQualityEvent => ({
+  tenantId: device.tenantId,
+  deviceId: device.deviceId,
+  vehicleId: device.vehicleId,
+  kind,
+  detail,
+});
 
 export interface SeqGapOptions {
   /** How long a missing range may wait for a late resend before it is a gap (default 30 s). */
@@ -76,7 +89,8 @@ export function createSeqGapDetector(options: SeqGapOptions = {}): SeqGapDetecto
   const graceMs = options.graceMs ?? 30_000;
   const resetMargin = options.resetMargin ?? 1000;
   const resetSilenceMs = options.resetSilenceMs ?? 300_000;
-  const devices = new Map<string, DeviceSeq>();
+  /** By tenant, then device: looked up with the binding's own strings, no key built per batch. */
+  const devices = new Map<string, Map<string, DeviceSeq>>();
   /** Seeds loaded at start and not yet taken (a device provisioned later has none: it anchors). */
   const seeds = new Map<string, { seq: number | null; seenAt: number | null }>();
   let trusted = true;
@@ -107,13 +121,15 @@ export function createSeqGapDetector(options: SeqGapOptions = {}): SeqGapDetecto
     },
 
     observe(device, batch, at) {
-      const key = `${device.tenantId}/${device.deviceId}`;
-      let state = devices.get(key);
+      let tenant = devices.get(device.tenantId);
+      if (!tenant) devices.set(device.tenantId, (tenant = new Map()));
+      let state = tenant.get(device.deviceId);
       if (!state) {
+        const key = `${device.tenantId}/${device.deviceId}`;
         const seed = seeds.get(key);
         seeds.delete(key);
-        devices.set(
-          key,
+        tenant.set(
+          device.deviceId,
           (state = {
             high: seed?.seq ?? null,
             highT0: null,
@@ -126,14 +142,7 @@ export function createSeqGapDetector(options: SeqGapOptions = {}): SeqGapDetecto
       const { seq, t0 } = batch;
       const again = state.found.get(seq);
       if (again) return again; // the same batch, its transaction retried
-      const event = (kind: DataQualityEvent['kind'], detail: Record<string, unknown>): DataQualityEvent => ({
-        tenantId: device.tenantId,
-        deviceId: device.deviceId,
-        vehicleId: device.vehicleId,
-        kind,
-        detail,
-      });
-      const events: DataQualityEvent[] = [];
+      let events: DataQualityEvent[] | undefined;
       const high = state.high;
       if (high === null) {
         state.high = seq;
@@ -146,7 +155,7 @@ export function createSeqGapDetector(options: SeqGapOptions = {}): SeqGapDetecto
         const newerData = state.highT0 !== null && t0 > state.highT0;
         const farBackAfterSilence = high - seq >= resetMargin && at - state.lastAt >= resetSilenceMs;
         if (seq < high && (newerData || farBackAfterSilence)) {
-          events.push(event('seq_reset', { previous: high, seq }));
+          (events ??= []).push(finding(device, 'seq_reset', { previous: high, seq }));
           state.high = seq;
           state.highT0 = t0;
           state.pending = [];
@@ -154,15 +163,15 @@ export function createSeqGapDetector(options: SeqGapOptions = {}): SeqGapDetecto
         // else: a duplicate of a batch already stored; nothing to record.
       }
       state.lastAt = Math.max(state.lastAt, at);
-      const due = state.pending.filter((r) => at - r.noticedAt >= graceMs);
-      if (due.length > 0) {
-        state.pending = state.pending.filter((r) => at - r.noticedAt < graceMs);
-        for (const r of due) events.push(event('seq_gap', { from: r.from, to: r.to }));
+      let kept = 0;
+      for (const r of state.pending) {
+        if (at - r.noticedAt >= graceMs) (events ??= []).push(finding(device, 'seq_gap', { from: r.from, to: r.to }));
+        else state.pending[kept++] = r;
       }
-      if (events.length > 0) {
-        state.found.set(seq, events);
-        if (state.found.size > 32) state.found.delete(state.found.keys().next().value!);
-      }
+      state.pending.length = kept;
+      if (!events) return NOTHING;
+      state.found.set(seq, events);
+      if (state.found.size > 32) state.found.delete(state.found.keys().next().value!);
       return events;
     },
   };

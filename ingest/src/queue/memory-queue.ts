@@ -63,7 +63,8 @@ export function createMemoryQueue(options: MemoryQueueOptions = {}): WorkQueue {
   let running = 0;
   let handler: BatchHandler | undefined;
   let wakeConsumer: (() => void) | undefined;
-  const spaceWaiters: { resolve: () => void; reject: (err: Error) => void }[] = [];
+  /** Producers waiting for room, oldest first, each with the entry it brings. */
+  const spaceWaiters: { entry: Entry; accepted: () => void; refused: (err: Error) => void }[] = [];
   const drainWaiters: (() => void)[] = [];
   /** Backoff sleeps, cut short when the queue gives up. */
   const sleepers = new Set<() => void>();
@@ -93,7 +94,12 @@ export function createMemoryQueue(options: MemoryQueueOptions = {}): WorkQueue {
   }
 
   function settle(): void {
-    while (spaceWaiters.length > 0 && held() < capacity) spaceWaiters.shift()!.resolve();
+    // Accepted here, one by one, so the room is counted as it fills: `capacity` is a hard bound.
+    while (spaceWaiters.length > 0 && held() < capacity) {
+      const w = spaceWaiters.shift()!;
+      accept(w.entry);
+      w.accepted();
+    }
     if (held() === 0) for (const resolve of drainWaiters.splice(0)) resolve();
   }
 
@@ -136,15 +142,17 @@ export function createMemoryQueue(options: MemoryQueueOptions = {}): WorkQueue {
   }
 
   /**
-   * Room for one more message. Synchronous when there is room, so a message handed over before
-   * drain() began is counted by it; a producer still waiting for room when draining starts is refused.
+   * Accepts the entry: at once when there is room (synchronously, so a message handed over before
+   * drain() began is counted by it), else in turn as room is made (settle), resolving then; a
+   * producer still waiting for room when draining starts is refused.
    */
-  function admit(): Promise<void> | undefined {
+  function admit(entry: Entry): Promise<void> | undefined {
     if (draining) throw new QueueClosedError();
-    if (held() < capacity) return undefined;
-    return (async () => {
-      while (held() >= capacity) await new Promise<void>((resolve, reject) => spaceWaiters.push({ resolve, reject }));
-    })();
+    if (held() < capacity) {
+      accept(entry);
+      return undefined;
+    }
+    return new Promise<void>((accepted, refused) => spaceWaiters.push({ entry, accepted, refused }));
   }
 
   function accept(entry: Entry): void {
@@ -155,9 +163,7 @@ export function createMemoryQueue(options: MemoryQueueOptions = {}): WorkQueue {
   function handoff(message: QueuedMessage): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       const entry: Entry = { message, done: (err) => (err ? reject(err) : resolve()) };
-      const room = admit();
-      if (room) room.then(() => accept(entry), reject);
-      else accept(entry);
+      admit(entry)?.catch(reject);
     });
   }
 
@@ -176,8 +182,7 @@ export function createMemoryQueue(options: MemoryQueueOptions = {}): WorkQueue {
 
   return {
     async enqueue(message) {
-      await admit();
-      accept({ message });
+      await admit({ message });
     },
     handoff,
     consume(h) {
@@ -189,7 +194,7 @@ export function createMemoryQueue(options: MemoryQueueOptions = {}): WorkQueue {
     async drain(timeoutMs = DEFAULT_DRAIN_TIMEOUT_MS) {
       draining = true;
       // Producers still waiting for space were never accepted: they must not be acknowledged.
-      for (const w of spaceWaiters.splice(0)) w.reject(new QueueClosedError());
+      for (const w of spaceWaiters.splice(0)) w.refused(new QueueClosedError());
       wake();
       for (const cut of [...sleepers]) cut(); // the linger: hand over what waits now
       if (held() === 0) return { complete: true, abandoned: 0 };
