@@ -69,6 +69,11 @@ async function main(): Promise<void> {
     return;
   }
   const platform = await startPlatform(config, logger);
+  // Before anything else awaits: a signal during the demo seeding must still stop the platform cleanly.
+  exitOnSignals(
+    () => platform.stop(),
+    (signal) => console.log(`\n${signal}: flushing agents and ingest, then stopping ...`),
+  );
   const db = config.databaseUrl ? platform.db.location : `PGlite in ${config.dataDir}`;
   console.log(
     `Clutch is running: ${config.vehicles} simulated vehicle(s) from ${platform.fleet.source}; database ${db}.`,
@@ -85,11 +90,6 @@ async function main(): Promise<void> {
     });
     for (const line of demoAccountLines(accounts, `${platform.api.url}/api/auth/login`)) console.log(line);
   }
-
-  exitOnSignals(
-    () => platform.stop(),
-    (signal) => console.log(`\n${signal}: flushing agents and ingest, then stopping ...`),
-  );
 }
 
 main().catch((err: Error & { code?: string }) => {
