@@ -23,7 +23,18 @@ function onPath(cmd) {
   return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
 }
 
+// PostGIS for the installed server's major version (nearby search; PGlite runs without it).
+const pgMajor = () =>
+  existsSync('/usr/lib/postgresql')
+    ? readdirSync('/usr/lib/postgresql')
+        .filter((v) => /^\d+$/.test(v))
+        .sort((a, b) => Number(a) - Number(b))
+        .at(-1)
+    : undefined;
 const missing = needs.filter((n) => !n.present()).map((n) => n.pkg);
+const major = pgMajor() ?? '15';
+if (!existsSync(`/usr/share/postgresql/${major}/extension/postgis.control`))
+  missing.push(`postgresql-${major}-postgis-3`);
 if (missing.length === 0) process.exit(0);
 
 if (process.getuid?.() !== 0 || !onPath('apt-get')) {

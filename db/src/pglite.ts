@@ -1,5 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { PGlite, type Transaction } from '@electric-sql/pglite';
+import { btree_gist } from '@electric-sql/pglite/contrib/btree_gist';
+import { cube } from '@electric-sql/pglite/contrib/cube';
+import { earthdistance } from '@electric-sql/pglite/contrib/earthdistance';
 import { copyBinaryChunks } from './copy-binary.js';
 import { columnNames, columnTypes, copyStatement, copyTextChunks } from './copy-format.js';
 import { enterTenantScope } from './tenant-scope.js';
@@ -39,7 +42,11 @@ export function pgliteOf(db: Database): PGlite | undefined {
 /** Embedded PostgreSQL (WASM). `dataDir` undefined keeps everything in memory (tests). */
 export async function openPglite(dataDir?: string): Promise<Database> {
   if (dataDir) mkdirSync(dataDir, { recursive: true });
-  const pg = await PGlite.create(dataDir ? { dataDir } : {});
+  // The contrib extensions the migrations may CREATE (PGlite loads an extension's files only when
+  // the instance is created with it): btree_gist for the bookings' exclusion constraints, cube and
+  // earthdistance for nearby search where PostGIS is missing.
+  const extensions = { btree_gist, cube, earthdistance };
+  const pg = await PGlite.create(dataDir ? { dataDir, extensions } : { extensions });
   const root = wrap(pg);
   const db: Database = {
     kind: 'pglite',
