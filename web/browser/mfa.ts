@@ -5,6 +5,7 @@ import {
   type PublicKeyCredentialCreationOptionsJSON,
 } from '@simplewebauthn/browser';
 import { startPageLocale } from './locale.js';
+import { startSessionNav } from './session-nav.js';
 
 /**
  * The MFA setup page (web/public/mfa.html): the signed-in user's second factors, setting up an
@@ -181,6 +182,7 @@ class MfaPage {
 }
 
 const i18n = await startPageLocale();
+void startSessionNav(i18n, { offerSignIn: false });
 const page = new MfaPage(i18n);
 byTestId('totp-start').addEventListener('click', () => void page.startTotp());
 byTestId<HTMLFormElement>('totp-form').addEventListener('submit', (event) => {

@@ -1,4 +1,4 @@
-import type { Translator } from '@clutch/i18n';
+import type { MessageKey, Translator } from '@clutch/i18n';
 import { apiRequest, ApiProblem, getJson, type Me } from './api.js';
 import { keepLang } from './locale.js';
 
@@ -59,6 +59,29 @@ function showOpenModeBanner(i18n: Translator): void {
   document.body.append(banner);
 }
 
+/**
+ * The pages a signed-in person reaches from the top bar: each shown when they hold its permission
+ * (`*` is an administrator's), or always when it needs none. A page the API would refuse is not offered.
+ */
+export const NAV_LINKS: readonly { href: string; label: MessageKey; testid: string; permission?: string }[] = [
+  { href: '/mfa.html', label: 'nav.mfa', testid: 'nav-mfa' },
+  { href: '/roles.html', label: 'nav.roles', testid: 'nav-roles', permission: 'roles:read' },
+  { href: '/audit.html', label: 'nav.audit', testid: 'nav-audit', permission: 'security-reports:read' },
+];
+
+function navLinks(me: Me, i18n: Translator): HTMLElement[] {
+  const held = new Set(me.permissions);
+  return NAV_LINKS.filter((l) => l.permission === undefined || held.has('*') || held.has(l.permission)).map((l) => {
+    const link = document.createElement('a');
+    link.className = 'nav-link';
+    link.href = keepLang(l.href);
+    link.dataset.testid = l.testid;
+    link.textContent = i18n.t(l.label);
+    if (location.pathname === l.href) link.setAttribute('aria-current', 'page');
+    return link;
+  });
+}
+
 function renderNav(nav: HTMLElement, state: SessionState, i18n: Translator, options: SessionNavOptions): void {
   const user = state.me?.user;
   if (user) {
@@ -78,7 +101,7 @@ function renderNav(nav: HTMLElement, state: SessionState, i18n: Translator, opti
       out.disabled = true;
       void signOut();
     });
-    nav.replaceChildren(name, out);
+    nav.replaceChildren(...navLinks(state.me!, i18n), name, out);
   } else if (options.offerSignIn !== false && state.me !== null) {
     // The open demo's anonymous visitor (or a key holder): signing in shows the platform as a person.
     const link = document.createElement('a');
