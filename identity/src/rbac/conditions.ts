@@ -7,9 +7,10 @@ import { rbacError } from './errors.js';
  *
  * - `{ ownership: 'vehicle' }`: the resource is a vehicle the subject owns, or one shared with the
  *   subject in person (a share naming the user, still valid, covering the permission asked for).
- * - `{ ownership: 'booking' }`: the resource is a booking of the subject (its `ownerUserId`).
- * - `{ ownership: 'shop' }`: the resource belongs to the subject's shop: its `shopId` (else its
- *   tenant) is the shop the grant is bound to, or the subject's own organisation when unbound.
+ * - `{ ownership: 'booking' }`: the resource is a booking of the subject (its `ownerUserId`), or a
+ *   record hanging off one (repair order, estimate, parts order, review: policy.ts BOOKING_FAMILY).
+ * - `{ ownership: 'shop' }`: bound to a shop, the resource's `shopId` is that shop; unbound, the
+ *   resource belongs to the subject's own organisation (its tenant), whichever of its shops.
  * - `{ attribute: 'vehicle.tenantId', equals: 'subject.tenantId' }`: two paths hold equal values.
  * - `{ attribute: 'vehicle.make', value: 'Volvo' }`: a path holds a literal.
  * - `{ attribute: 'booking.status', in: ['open', 'confirmed'] }`: a path holds one of the literals.

@@ -215,7 +215,7 @@ describe('conditions', () => {
     expect(decide(snapshot, staff('combined'), 'vehicles:read', combined('Fiat', 2021), NOW).allow).toBe(false);
   });
 
-  it("ownership of a shop: the resource's shop is the grant's bound shop, else the user's organisation", () => {
+  it("ownership of a shop: the resource's shop is the grant's bound shop, else any shop of the user's organisation", () => {
     const booking = (shopId: string | null, tenantId = 'acme'): Resource => ({
       type: 'booking',
       id: 'b',
@@ -223,19 +223,28 @@ describe('conditions', () => {
       shopId,
     });
     const unbound = user([grant('shop')]);
-    expect(decide(snapshot, unbound, 'bookings:read', booking(null), NOW).allow).toBe(true); // shop = the tenant
-    expect(decide(snapshot, unbound, 'bookings:read', booking('acme'), NOW).allow).toBe(true);
-    expect(decide(snapshot, unbound, 'bookings:read', booking('acme-north'), NOW).allow).toBe(false);
+    expect(decide(snapshot, unbound, 'bookings:read', booking(null), NOW).allow).toBe(true);
+    expect(decide(snapshot, unbound, 'bookings:read', booking('acme-north'), NOW).allow).toBe(true);
+    expect(decide(snapshot, unbound, 'bookings:read', booking('acme-south'), NOW).allow).toBe(true);
+    // Another organisation's shop, whatever its id says.
+    expect(decide(snapshot, unbound, 'bookings:read', booking('acme-north', 'globex'), NOW).allow).toBe(false);
+    expect(decide(snapshot, unbound, 'bookings:read', booking(null, 'globex'), NOW).allow).toBe(false);
     const north = user([grant('shop', { resource: { type: 'shop', id: 'acme-north' } })]);
     expect(decide(snapshot, north, 'bookings:read', booking('acme-north'), NOW).allow).toBe(true);
     expect(decide(snapshot, north, 'bookings:read', booking('acme-south'), NOW).allow).toBe(false);
   });
 
-  it('ownership of a booking: its customer', () => {
+  it('ownership of a booking: its customer, on the booking and the records hanging off it', () => {
     const booking: Resource = { type: 'booking', id: 'b', tenantId: 'consumers', ownerUserId: 'alice' };
     const as = (id: string) => user([grant('booking-owner')], 'consumers', 'consumer', id);
     expect(decide(snapshot, as('alice'), 'bookings:read', booking, NOW).allow).toBe(true);
     expect(decide(snapshot, as('bob'), 'bookings:read', booking, NOW).allow).toBe(false);
+    for (const type of ['repair-order', 'estimate', 'parts-order', 'review']) {
+      expect(decide(snapshot, as('alice'), 'bookings:read', { ...booking, type }, NOW).allow).toBe(true);
+      expect(decide(snapshot, as('bob'), 'bookings:read', { ...booking, type }, NOW).allow).toBe(false);
+    }
+    // A vehicle is not owned through a booking, even with its owner's id on it.
+    expect(decide(snapshot, as('alice'), 'bookings:read', { ...booking, type: 'vehicle' }, NOW).allow).toBe(false);
   });
 
   it('without a resource, a conditional permission is neither allowed nor refused outright', () => {

@@ -175,6 +175,13 @@ export function bindingMatches(binding: ResourceRef, resource: Resource): boolea
 
 const shareActive = (share: ResourceShare, now: number): boolean => share.validFrom <= now && now < share.validUntil;
 
+/**
+ * What a booking's customer owns through it (`{ ownership: 'booking' }`): the booking and the records
+ * that hang off it (its repair order, estimates, parts orders, review). Each carries the customer
+ * as `ownerUserId`.
+ */
+export const BOOKING_FAMILY: ReadonlySet<string> = new Set(['booking', 'repair-order', 'estimate', 'parts-order', 'review']);
+
 interface EvaluationContext {
   subject: Extract<Subject, { kind: 'user' }>;
   resource: Resource;
@@ -231,11 +238,17 @@ export function evaluateCondition(condition: Condition, ctx: EvaluationContext):
             shareActive(s, ctx.now),
         );
       case 'booking':
-        return resource.type === 'booking' && present(resource.ownerUserId) && resource.ownerUserId === subject.userId;
+        return (
+          BOOKING_FAMILY.has(resource.type) && present(resource.ownerUserId) && resource.ownerUserId === subject.userId
+        );
       case 'shop': {
-        const shop = resource.shopId ?? (resource.type === 'shop' ? resource.id : resource.tenantId);
-        const mine = ctx.grant.resource?.type === 'shop' ? ctx.grant.resource.id : subject.tenantId;
-        return shop === mine;
+        // Bound to one shop (a location of the organisation): that shop's resources only.
+        if (ctx.grant.resource?.type === 'shop') {
+          const shop = resource.shopId ?? (resource.type === 'shop' ? resource.id : null);
+          return shop === ctx.grant.resource.id;
+        }
+        // Unbound: any shop of the user's own organisation (the resource's tenant is the shop's).
+        return resource.tenantId === subject.tenantId;
       }
     }
   }
