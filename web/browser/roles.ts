@@ -1,6 +1,8 @@
 import type { Translator } from '@clutch/i18n';
-import { ApiProblem, getJson, problemDetail } from './api.js';
+import { apiRequest, getJson, problemDetail } from './api.js';
 import { startPageLocale } from './locale.js';
+import { startSessionNav } from './session-nav.js';
+import { withStepUp } from './step-up.js';
 
 // Shapes of the roles routes (docs/rbac.md, docs/api.md "Roles and vehicle shares").
 interface CatalogueEntry {
@@ -35,24 +37,25 @@ interface Grant {
   active: boolean;
 }
 
-/** A write as the API wants it: JSON, and the CSRF token a cookie session must echo (absent: bearer or dev mode). */
-async function send<T>(method: string, path: string, body: unknown): Promise<T> {
-  const csrf = /(?:^|;\s*)clutch_csrf=([^;]+)/.exec(document.cookie)?.[1];
-  const res = await fetch(path, {
-    method,
-    headers: {
-      accept: 'application/json',
-      'content-type': 'application/json',
-      ...(csrf ? { 'x-csrf-token': decodeURIComponent(csrf) } : {}),
-    },
-    body: JSON.stringify(body),
-  });
-  const parsed: unknown = await res.json().catch(() => undefined);
-  if (!res.ok) {
-    const p = (parsed ?? {}) as { code?: string; detail?: string };
-    throw new ApiProblem(res.status, p.code ?? 'UNKNOWN', p.detail ?? '');
+/** Role writes need a recent MFA check: asked for in place when the API says so, then sent again. */
+const send = <T>(i18n: Translator, method: string, path: string, body: unknown): Promise<T> =>
+  withStepUp(i18n, () => apiRequest<T>(method, path, body));
+
+/** Every item of a paged list (`next` followed to the end; docs/api.md), in the API's order. */
+async function allPages<K extends string, T>(path: string, key: K): Promise<T[]> {
+  const items: T[] = [];
+  let cursor: string | null = null;
+  // Bounded: a server that kept answering `next` must not keep the page loading forever.
+  for (let pages = 0; pages < 100; pages++) {
+    const separator = path.includes('?') ? '&' : '?';
+    const page: Record<K, T[]> & { next: string | null } = await getJson(
+      cursor === null ? path : `${path}${separator}cursor=${encodeURIComponent(cursor)}`,
+    );
+    items.push(...page[key]);
+    cursor = page.next;
+    if (cursor === null) break;
   }
-  return parsed as T;
+  return items;
 }
 
 function el<K extends keyof HTMLElementTagNameMap>(
@@ -75,6 +78,7 @@ function data(tag: 'span' | 'strong', text: string, className?: string): HTMLEle
 
 async function main(): Promise<void> {
   const i18n: Translator = await startPageLocale();
+  void startSessionNav(i18n, { offerSignIn: false });
   const $ = <T extends Element>(testId: string): T => document.querySelector<T>(`[data-testid="${testId}"]`)!;
   const status = $<HTMLElement>('status');
   const error = $<HTMLElement>('error');
@@ -171,8 +175,7 @@ async function main(): Promise<void> {
   }
 
   async function loadRoles(): Promise<void> {
-    const page = await getJson<{ roles: Role[] }>('/api/roles?limit=500');
-    roles = page.roles;
+    roles = await allPages<'roles', Role>('/api/roles?limit=500', 'roles');
     renderRoles();
   }
 
@@ -182,7 +185,7 @@ async function main(): Promise<void> {
     const fields = new FormData(form);
     const parents = [...$<HTMLSelectElement>('new-parents').selectedOptions].map((o) => o.value);
     const tenantId = String(fields.get('tenantId') ?? '').trim();
-    send<Role>('POST', '/api/roles', {
+    send<Role>(i18n, 'POST', '/api/roles', {
       key: fields.get('key'),
       name: fields.get('name'),
       parents,
@@ -210,7 +213,9 @@ async function main(): Promise<void> {
       },
     );
     const role = selected;
-    send<RolePermissions>('PUT', `/api/roles/${encodeURIComponent(role.id)}/permissions`, { permissions: chosen })
+    send<RolePermissions>(i18n, 'PUT', `/api/roles/${encodeURIComponent(role.id)}/permissions`, {
+      permissions: chosen,
+    })
       .then(async () => {
         await select(role.id);
         done(i18n.t('roles.permissions.saved', { role: role.name }));
@@ -225,14 +230,14 @@ async function main(): Promise<void> {
     const userId = String(fields.get('userId') ?? '').trim();
     const until = String(fields.get('validUntil') ?? '');
     const role = selected;
-    send<Grant>('POST', `/api/users/${encodeURIComponent(userId)}/roles`, {
+    send<Grant>(i18n, 'POST', `/api/users/${encodeURIComponent(userId)}/roles`, {
       roleId: role.id,
       ...(until ? { validUntil: new Date(until).toISOString() } : {}),
     })
       .then(async () => {
-        const held = await getJson<{ grants: Grant[] }>(`/api/users/${encodeURIComponent(userId)}/roles`);
+        const held = await allPages<'grants', Grant>(`/api/users/${encodeURIComponent(userId)}/roles`, 'grants');
         grants.replaceChildren(
-          ...held.grants.map((g) => {
+          ...held.map((g) => {
             const text = !g.active
               ? i18n.t('roles.grant.itemEnded', { role: g.roleName })
               : g.validUntil

@@ -113,8 +113,18 @@ async function main(): Promise<void> {
   };
 
   const load = async (): Promise<void> => {
-    const { sessions } = await getJson<{ sessions: UserSession[] }>('/api/sessions');
-    // This device first, then the others as the API orders them (most recently active first).
+    const sessions: UserSession[] = [];
+    // Every page (`next` followed; one page unless someone has more than 200 devices), bounded.
+    let cursor: string | null = null;
+    for (let pages = 0; pages < 50; pages++) {
+      const page: { sessions: UserSession[]; next: string | null } = await getJson(
+        cursor === null ? '/api/sessions?limit=200' : `/api/sessions?limit=200&cursor=${encodeURIComponent(cursor)}`,
+      );
+      sessions.push(...page.sessions);
+      cursor = page.next;
+      if (cursor === null) break;
+    }
+    // This device first, then the others as the API orders them (newest sign-in first).
     const ordered = [...sessions.filter((s) => s.current), ...sessions.filter((s) => !s.current)];
     list.replaceChildren(...ordered.map((s) => sessionItem(s, i18n, revoke)));
     status.textContent = i18n.t('sessions.count', { count: sessions.length });

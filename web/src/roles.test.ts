@@ -78,6 +78,9 @@ describe('roles page', () => {
     // Inherited permissions say where they come from; the role's own list starts empty.
     expect(await row('dtc:read').locator('.permission-note').textContent()).toBe('from technician');
     expect(await row('bookings:read').locator('.permission-note').textContent()).toBe(
+      'from technician (own shop only)',
+    );
+    expect(await row('chat:read').locator('.permission-note').textContent()).toBe(
       'from technician (own shop only) · not used yet',
     );
     expect(await row('location:read').locator('input').isChecked()).toBe(false);

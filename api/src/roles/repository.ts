@@ -42,6 +42,9 @@ export const ROLES_LISTING: Listing = {
   order: 'asc',
 };
 
+/** A user's grants, newest first (GET /api/users/:id/roles). */
+export const GRANTS_LISTING: Listing = { name: 'role-grants', key: 'created_at', id: 'id', idType: 'text' };
+
 // Parents by key and own permissions folded in, so a page (or one role) is one round trip.
 const SELECT_ROLES = `
   SELECT r.id, r.tenant_id, r.key, r.name, r.description, r.built_in, r.grantable_in, r.created_at, r.updated_at,
@@ -234,13 +237,16 @@ export class RolesRepository {
   }
 
   /** A user's grants, ended ones included, newest first. */
-  async userGrants(userId: string): Promise<GrantRow[]> {
-    const { rows } = await this.q.query<GrantRow>(
-      `SELECT ${GRANT_COLUMNS} FROM role_grants g JOIN roles r ON r.id = g.role_id
-        WHERE g.user_id = $1 ORDER BY g.created_at DESC, g.id DESC`,
-      [userId],
+  userGrants(userId: string, page: PageRequest): Promise<Page<GrantRow>> {
+    return keysetPage<GrantRow>(
+      this.q,
+      GRANTS_LISTING,
+      {
+        sql: `SELECT ${GRANT_COLUMNS} FROM role_grants g JOIN roles r ON r.id = g.role_id WHERE g.user_id = $1`,
+        params: [userId],
+      },
+      page,
     );
-    return rows;
   }
 
   /** Deletes a user's grants of a role (or one grant); returns what was deleted. */

@@ -70,9 +70,14 @@ describe.each(backends('api_roles'))('roles and grants on %s', (_name, open) => 
     expect(partnerAdmin.parents.map((p) => p.key)).toEqual(['fleet-manager', 'parts-clerk', 'technician']);
     const catalogue = await api('GET', '/permissions', acmeAdmin);
     expect(catalogue.body.permissions).toContainEqual({
+      name: 'chat:read',
+      description: 'Read chat conversations',
+      status: 'planned',
+    });
+    expect(catalogue.body.permissions).toContainEqual({
       name: 'bookings:read',
       description: 'See repair bookings',
-      status: 'planned',
+      status: 'active',
     });
     // Paged like every list.
     const first = await api('GET', '/roles?limit=2', acmeAdmin);
@@ -294,6 +299,7 @@ describe.each(backends('api_roles'))('roles and grants on %s', (_name, open) => 
     expectProblem(await api('GET', '/vehicles', tina), 403, 'FORBIDDEN');
     const grants = await api('GET', `/users/${tina.userId}/roles`, acmeAdmin);
     expect(grants.body.grants).toEqual([expect.objectContaining({ roleKey: 'technician', active: false })]);
+    expect(grants.body.next).toBeNull();
 
     // Granting again changes the validity (200), and DELETE takes it away at once.
     const again = await api('POST', `/users/${tina.userId}/roles`, acmeAdmin, { roleId: technician });
@@ -310,6 +316,37 @@ describe.each(backends('api_roles'))('roles and grants on %s', (_name, open) => 
     expectProblem(await api('DELETE', `/users/${tina.userId}/roles`, acmeAdmin), 400, 'VALIDATION_FAILED');
     const actions = (await auditLog(fx.db)).filter((a) => a.target === tina.userId).map((a) => a.action);
     expect(actions).toEqual(['role.revoked', 'role.granted', 'role.granted']);
+  });
+
+  it("pages a user's grants with a cursor, newest first", async () => {
+    const target = await signedInUser(fx.db, keys, { tenantId: TENANT });
+    const keysGranted = ['technician', 'parts-clerk', 'fleet-manager'];
+    for (const key of keysGranted) {
+      const granted = await api('POST', `/users/${target.userId}/roles`, acmeAdmin, {
+        roleId: await builtInRoleId(fx.db, key),
+      });
+      expect(granted.status, JSON.stringify(granted.body)).toBe(201);
+    }
+    const first = await api('GET', `/users/${target.userId}/roles?limit=2`, acmeAdmin);
+    expect((first.body.grants as { roleKey: string }[]).map((g) => g.roleKey)).toEqual([
+      'fleet-manager',
+      'parts-clerk',
+    ]);
+    expect(typeof first.body.next).toBe('string');
+    const rest = await api(
+      'GET',
+      `/users/${target.userId}/roles?limit=2&cursor=${first.body.next as string}`,
+      acmeAdmin,
+    );
+    expect((rest.body.grants as { roleKey: string }[]).map((g) => g.roleKey)).toEqual(['technician']);
+    expect(rest.body.next).toBeNull();
+    // A cursor of another list is refused, not misread.
+    const roles = await api('GET', '/roles?limit=1', acmeAdmin);
+    expectProblem(
+      await api('GET', `/users/${target.userId}/roles?cursor=${roles.body.next as string}`, acmeAdmin),
+      400,
+      'VALIDATION_FAILED',
+    );
   });
 
   it('grants only roles meant for the user’s tenant, to users of the caller’s tenant', async () => {

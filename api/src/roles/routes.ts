@@ -1,10 +1,10 @@
 import { PERMISSION_NAMES, PERMISSIONS, TENANT_KINDS, type Permission } from '@clutch/identity';
 import { z } from 'zod';
 import { requireRecentMfa } from '../auth/step-up.js';
-import { pageParams } from '../http/pagination.js';
+import { pageParams, pageQuery } from '../http/pagination.js';
 import type { ApiRouter, RouteRequest } from '../http/route.js';
 import { isoTime, segmentId, uuid } from '../shared/schemas.js';
-import { ROLES_LISTING } from './repository.js';
+import { GRANTS_LISTING, ROLES_LISTING } from './repository.js';
 import { ROLE_PAGE, type RolesActor, type RolesService } from './service.js';
 
 const permissionName = z.enum(PERMISSION_NAMES as [Permission, ...Permission[]]);
@@ -232,16 +232,17 @@ export function roleRoutes(router: ApiRouter, roles: RolesService): void {
     method: 'get',
     path: '/users/:id/roles',
     tag: 'roles',
-    summary: "A user's role grants, ended ones included (`active` says which are in force)",
+    summary: "A user's role grants a page at a time, ended ones included (`active` says which are in force)",
     access: { permission: 'roles:read', perResource: 'service' },
     params: userParams,
+    query: pageQuery(GRANTS_LISTING, ROLE_PAGE),
     response: {
       status: 200,
-      description: 'Grants, newest first',
-      schema: z.object({ userId: z.string(), grants: z.array(grantView) }),
+      description: 'Grants, newest first; `next` is the cursor of the next page (null on the last)',
+      schema: z.object({ userId: z.string(), grants: z.array(grantView), next: z.string().nullable() }),
     },
     errors: ['USER_NOT_FOUND'],
-    handle: (r) => roles.grants(actorOf(r), r.params.id),
+    handle: (r) => roles.grants(actorOf(r), r.params.id, r.query),
   });
 
   router.route({

@@ -278,13 +278,17 @@ export class RolesService {
     this.store.invalidate();
   }
 
-  async grants(actor: RolesActor, userId: string): Promise<{ userId: string; grants: GrantView[] }> {
-    const rows = await actor.scope.run(async (q) => {
+  async grants(
+    actor: RolesActor,
+    userId: string,
+    page: PageRequest,
+  ): Promise<{ userId: string; grants: GrantView[]; next: string | null }> {
+    const { items, next } = await actor.scope.run(async (q) => {
       const repo = new RolesRepository(q);
       if (!(await repo.findUser(userId))) throw userNotFound(userId);
-      return repo.userGrants(userId);
+      return repo.userGrants(userId, page);
     });
-    return { userId, grants: rows.map(grantView) };
+    return { userId, grants: items.map(grantView), next };
   }
 
   async grant(

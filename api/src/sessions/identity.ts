@@ -77,6 +77,7 @@ export function createIdentity(deps: {
   });
   const sessions = new SessionsService({
     platform,
+    statements: deps.db,
     keys,
     cache,
     policy: { ...DEFAULT_SESSION_POLICY, ...options.sessionPolicy },

@@ -2,10 +2,11 @@ import { z } from 'zod';
 import type { Principal, UserPrincipal } from '../auth/principal.js';
 import { apiError } from '../errors.js';
 import { csrfTokenMatches } from '../http/csrf.js';
+import { pageQuery } from '../http/pagination.js';
 import type { ApiRouter } from '../http/route.js';
 import { clientOf } from './device.js';
 import { REFRESH_COOKIE } from './cookies.js';
-import type { SessionsService } from './service.js';
+import { SESSION_PAGE, SESSIONS_LISTING, type SessionsService } from './service.js';
 
 export const userViewSchema = z.object({
   id: z.string(),
@@ -74,11 +75,17 @@ export function sessionRoutes(router: ApiRouter, sessions: SessionsService): voi
     method: 'get',
     path: '/sessions',
     tag: 'sessions',
-    summary: "The signed-in user's live sessions (devices), most recently used first",
+    summary: "The signed-in user's live sessions (devices), a page at a time, newest sign-in first",
     access: 'authenticated',
-    response: { status: 200, description: 'The sessions', schema: z.object({ sessions: z.array(sessionViewSchema) }) },
+    query: pageQuery(SESSIONS_LISTING, SESSION_PAGE),
+    response: {
+      status: 200,
+      description: 'The sessions; `next` is the cursor of the next page (null on the last)',
+      schema: z.object({ sessions: z.array(sessionViewSchema), next: z.string().nullable() }),
+    },
     // API keys and the admin token have no sessions: an empty list.
-    handle: async ({ principal }) => ({ sessions: principal.kind === 'user' ? await sessions.list(principal) : [] }),
+    handle: async ({ principal, query }) =>
+      principal.kind === 'user' ? sessions.list(principal, query) : { sessions: [], next: null },
   });
 
   router.route({

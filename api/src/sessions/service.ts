@@ -5,12 +5,14 @@ import {
   createSession,
   findSession,
   findUserById,
-  listUserSessions,
-  rotateRefreshToken,
+  LIVE_USER_SESSIONS_SQL,
+  refreshSession,
+  sessionFromRow,
   sha256 as sha,
   signAccessToken,
   type Session,
   type SessionPolicy,
+  type SessionRow,
   type SigningKeys,
   type User,
 } from '@clutch/identity';
@@ -19,6 +21,7 @@ import type { Logger } from 'pino';
 import type { UserPrincipal } from '../auth/principal.js';
 import { recordSecurityEvent } from '../audit/index.js';
 import { apiError } from '../errors.js';
+import { keysetPage, type Listing, type PageRequest } from '../http/pagination.js';
 import type { SessionCache, SessionStatus } from './cache.js';
 import { clearSessionCookies, REFRESH_COOKIE, setSessionCookies } from './cookies.js';
 import { clientOf, describeAgent, deviceFacts, fingerprintOf } from './device.js';
@@ -42,6 +45,11 @@ export type RevocationNotice = 'token-reused' | 'foreign-device' | 'evicted';
 
 export interface SessionsServiceOptions {
   platform: PlatformAccess;
+  /**
+   * Single statements outside a transaction, as the platform (the common refresh is one statement:
+   * identity's rotateLiveRefreshToken). Default: each in a transaction of `platform`.
+   */
+  statements?: Pick<Queryable, 'query'> | undefined;
   keys: SigningKeys;
   cache: SessionCache;
   policy?: SessionPolicy | undefined;
@@ -101,14 +109,26 @@ export interface SessionView {
   mfaAt: string | null;
 }
 
+/**
+ * A user's live sessions, newest sign-in first. By `created_at` rather than the last refresh: the
+ * key never changes, so a session refreshed while a client pages neither moves nor repeats.
+ */
+export const SESSIONS_LISTING: Listing = { name: 'sessions', key: 'created_at', id: 'id', idType: 'uuid' };
+/** A user has a few sessions (the limit per kind of tenant is 3 to 10): one page is the usual answer. */
+export const SESSION_PAGE = { defaultLimit: 50, maxLimit: 200 } as const;
+
 /** Sessions: start (sign-in), refresh with rotation, listing and revocation; see docs/identity.md. */
 export class SessionsService {
   readonly policy: SessionPolicy;
   private readonly accessTtl: number;
+  private readonly statements: Pick<Queryable, 'query'>;
 
   constructor(private readonly options: SessionsServiceOptions) {
     this.policy = options.policy ?? DEFAULT_SESSION_POLICY;
     this.accessTtl = options.accessTtlSeconds ?? ACCESS_TOKEN_TTL_SECONDS;
+    this.statements = options.statements ?? {
+      query: (sql, params) => options.platform.run((q) => q.query(sql, params)),
+    };
   }
 
   get keys(): SigningKeys {
@@ -162,8 +182,11 @@ export class SessionsService {
     };
     if (!presented) return fail();
     const device = { fingerprint: fingerprintOf(ctx), ip: ctx.ip || null, userAgent: ctx.get('User-Agent') || null };
-    const result = await this.options.platform.run(async (q) => {
-      const outcome = await rotateRefreshToken(q, presented, device, this.policy);
+    const store = {
+      query: this.statements.query.bind(this.statements),
+      transaction: <T>(fn: (q: Queryable) => Promise<T>) => this.options.platform.run(fn),
+    };
+    const result = await refreshSession(store, presented, device, this.policy, async (q, outcome) => {
       if (outcome.kind === 'reused' || outcome.kind === 'foreign-device') {
         await announce(
           q,
@@ -172,12 +195,13 @@ export class SessionsService {
           outcome.kind === 'reused' ? 'session.family-revoked' : 'session.revoked',
           device.ip,
         );
-        return { outcome, user: null };
+        return null;
       }
-      if (outcome.kind === 'invalid') return { outcome, user: null };
-      return { outcome, user: await findUserById(q, outcome.session.userId) };
+      if (outcome.kind === 'invalid') return null;
+      return findUserById(q, outcome.session.userId);
     });
-    const { outcome, user } = result;
+    const outcome = result.outcome;
+    const user = result.user ?? result.then ?? null;
     if (outcome.kind === 'reused' || outcome.kind === 'foreign-device') {
       this.options.cache.forget(outcome.session.id);
       this.notify(
@@ -191,10 +215,12 @@ export class SessionsService {
     return this.answer(ctx, user, outcome.session, outcome.kind === 'rotated' ? outcome.refreshToken : undefined);
   }
 
-  /** The user's live sessions, the caller's own marked `current`. */
-  async list(principal: UserPrincipal): Promise<SessionView[]> {
-    const sessions = await this.options.platform.run((q) => listUserSessions(q, principal.userId));
-    return sessions.map((s) => sessionView(s, principal.sessionId));
+  /** A page of the user's live sessions, the caller's own marked `current`. */
+  async list(principal: UserPrincipal, page: PageRequest): Promise<{ sessions: SessionView[]; next: string | null }> {
+    const { items, next } = await this.options.platform.run((q) =>
+      keysetPage<SessionRow>(q, SESSIONS_LISTING, { sql: LIVE_USER_SESSIONS_SQL, params: [principal.userId] }, page),
+    );
+    return { sessions: items.map((row) => sessionView(sessionFromRow(row), principal.sessionId)), next };
   }
 
   /** Ends one of the caller's own sessions; SESSION_NOT_FOUND for anyone else's or an ended one. */

@@ -134,6 +134,36 @@ describe.each(backends('api_sessions'))('sessions over REST on %s', (_name, open
     expect((await browser.call('POST', '/api/sessions/logout-all', { exceptCurrent: true })).status).toBe(200);
   });
 
+  it('pages the session list with a cursor, newest sign-in first', async () => {
+    const email = await owner();
+    const first = await signIn(email, { userAgent: FIREFOX });
+    const second = await signIn(email, { userAgent: CHROME_MAC });
+    const third = await signIn(email, { mobile: true, deviceId: 'tablet' });
+    const idOf = async (c: TestClient): Promise<string> =>
+      ((await c.call('GET', '/api/me')).body.session as { id: string }).id;
+    const ids = [await idOf(third), await idOf(second), await idOf(first)];
+
+    const one = await first.call('GET', '/api/sessions?limit=2');
+    expect(one.status).toBe(200);
+    const page1 = one.body.sessions as { id: string; current: boolean }[];
+    expect(page1.map((s) => s.id)).toEqual(ids.slice(0, 2));
+    expect(typeof one.body.next).toBe('string');
+    const two = await first.call('GET', `/api/sessions?limit=2&cursor=${one.body.next as string}`);
+    expect((two.body.sessions as { id: string; current: boolean }[]).map((s) => [s.id, s.current])).toEqual([
+      [ids[2], true],
+    ]);
+    expect(two.body.next).toBeNull();
+    // A refresh while paging moves nothing: the order is by sign-in.
+    expect((await second.call('POST', '/api/sessions/refresh', {})).status).toBe(200);
+    const again = await first.call('GET', `/api/sessions?limit=2&cursor=${one.body.next as string}`);
+    expect((again.body.sessions as { id: string }[]).map((s) => s.id)).toEqual([ids[2]]);
+
+    const bad = await first.call('GET', '/api/sessions?cursor=bm90LWEtY3Vyc29y');
+    expect(bad.status).toBe(400);
+    expect(bad.body.code).toBe('VALIDATION_FAILED');
+    expect((await first.call('GET', '/api/sessions?limit=0')).status).toBe(400);
+  });
+
   it('lists, revokes one, and signs out other devices; a revoked session stops at once', async () => {
     const email = await owner();
     const laptop = await signIn(email, { userAgent: FIREFOX });

@@ -16,7 +16,8 @@ export interface User {
   createdAt: Date;
 }
 
-interface UserRow {
+/** A `users` row as the driver returns it (sessions/sessions.ts reads one beside a refresh). */
+export interface UserRow {
   id: string;
   tenant_id: string;
   email: string;
@@ -32,7 +33,7 @@ interface UserRow {
 const USER_COLUMNS =
   'id, tenant_id, email, display_name, password_hash, email_verified_at, locale, time_zone, status, created_at';
 
-function user(row: UserRow): User {
+export function user(row: UserRow): User {
   return {
     id: row.id,
     tenantId: row.tenant_id,

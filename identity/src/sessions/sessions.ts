@@ -1,4 +1,5 @@
 import type { Queryable } from '@clutch/db';
+import { user as userFromRow, type User, type UserRow } from '../accounts/users.js';
 import { newOpaqueToken, opaqueDigest } from '../tokens/opaque.js';
 
 /** Refresh tokens look like `crt_<43 base64url characters>`. */
@@ -46,7 +47,8 @@ export interface Session {
   revokedReason: string | null;
 }
 
-interface SessionRow {
+/** A `sessions` row as SESSION_COLUMNS reads it. */
+export interface SessionRow {
   id: string;
   user_id: string;
   tenant_id: string;
@@ -199,8 +201,59 @@ interface TokenRow {
 }
 
 /**
- * One refresh. The session row is locked first, so the refreshes of one family are serialised and
- * at most one token of a family is ever live (a unique index says so too).
+ * The common refresh, the live token from its own device, in one statement that needs no
+ * transaction around it (so one round trip): lock the session if it is live and the device matches,
+ * mark the token rotated if it is still live and unexpired, record the session as seen, insert the
+ * replacement, and read the user. Null when any of that does not hold; the caller then takes
+ * `rotateRefreshToken`, which says why under the session lock (reuse, another device, expiry...).
+ *
+ * Why it is as safe as the locked path: the session row is locked (`FOR UPDATE`) before the token
+ * row is updated, as the locked path does; in READ COMMITTED, a row lock that had to wait re-checks
+ * the row's latest version against the conditions (a session revoked meanwhile drops out), and so
+ * does the update of a token another refresh rotated meanwhile. Nothing is written unless the token
+ * was live, and the unique index on live tokens stands behind it all.
+ */
+export async function rotateLiveRefreshToken(
+  q: Pick<Queryable, 'query'>,
+  presented: string,
+  device: Pick<DeviceFacts, 'fingerprint' | 'ip' | 'userAgent'>,
+  policy: SessionPolicy = DEFAULT_SESSION_POLICY,
+): Promise<{ session: Session; refreshToken: string; user: User } | null> {
+  const digest = opaqueDigest(REFRESH_TOKEN_PREFIX, presented);
+  if (!digest) return null;
+  const next = newOpaqueToken(REFRESH_TOKEN_PREFIX);
+  const { rows } = await q.query<SessionRow & { user_row: UserRow | null }>(
+    `WITH locked AS (
+       SELECT s.id FROM sessions s
+        WHERE s.id = (SELECT r.session_id FROM refresh_tokens r WHERE r.token_sha256 = $1)
+          AND s.revoked_at IS NULL AND s.expires_at > now()
+          AND (s.fingerprint_sha256 IS NULL OR s.fingerprint_sha256 = $2)
+        FOR UPDATE
+     ), rotated AS (
+       UPDATE refresh_tokens t SET rotated_at = now()
+         FROM locked
+        WHERE t.token_sha256 = $1 AND t.session_id = locked.id AND t.rotated_at IS NULL AND t.expires_at > now()
+       RETURNING t.session_id AS rotated_session
+     ), seen AS (
+       UPDATE sessions SET last_seen_at = now(), ip = coalesce($4::inet, ip), user_agent = coalesce($5, user_agent)
+         FROM rotated WHERE sessions.id = rotated.rotated_session
+       RETURNING ${SESSION_COLUMNS}
+     ), issued AS (
+       INSERT INTO refresh_tokens (token_sha256, tenant_id, session_id, parent_sha256, expires_at)
+       SELECT $3, seen.tenant_id, seen.id, $1, least(seen.expires_at, now() + make_interval(secs => $6)) FROM seen
+     )
+     SELECT seen.*, (SELECT to_jsonb(u) FROM users u WHERE u.id = seen.user_id) AS user_row FROM seen`,
+    [digest, device.fingerprint, next.digest, device.ip, device.userAgent?.slice(0, 512) ?? null, policy.idleSeconds],
+  );
+  const row = rows[0];
+  if (!row?.user_row) return null;
+  return { session: session(row), refreshToken: next.token, user: userFromRow(row.user_row) };
+}
+
+/**
+ * One refresh, in the caller's transaction. The session row is locked first, so the refreshes of
+ * one family are serialised and at most one token of a family is ever live (a unique index says so
+ * too). `refreshSession` tries `rotateLiveRefreshToken` first and comes here for everything else.
  */
 export async function rotateRefreshToken(
   q: Queryable,
@@ -210,20 +263,15 @@ export async function rotateRefreshToken(
 ): Promise<RefreshOutcome> {
   const digest = opaqueDigest(REFRESH_TOKEN_PREFIX, presented);
   if (!digest) return { kind: 'invalid' };
-  const { rows: found } = await q.query<{ session_id: string }>(
-    'SELECT session_id FROM refresh_tokens WHERE token_sha256 = $1',
-    [digest],
-  );
-  const sessionId = found[0]?.session_id;
-  if (!sessionId) return { kind: 'invalid' };
   const { rows: locked } = await q.query<SessionRow & { live: boolean }>(
     `SELECT ${SESSION_COLUMNS}, (revoked_at IS NULL AND expires_at > now()) AS live
-       FROM sessions WHERE id = $1 FOR UPDATE`,
-    [sessionId],
+       FROM sessions WHERE id = (SELECT session_id FROM refresh_tokens WHERE token_sha256 = $1) FOR UPDATE`,
+    [digest],
   );
   const row = locked[0];
   if (!row || !row.live) return { kind: 'invalid' };
-  // Read again under the lock: a concurrent refresh may have rotated it meanwhile.
+  const sessionId = row.id;
+  // Read under the lock: a concurrent refresh may have rotated it meanwhile.
   const { rows: tokens } = await q.query<TokenRow>(
     `SELECT t.session_id, t.rotated_at, t.expires_at, t.expires_at <= now() AS expired,
             extract(epoch FROM now() - t.rotated_at)::float8 AS rotated_ago,
@@ -256,6 +304,33 @@ export async function rotateRefreshToken(
     [sessionId, device.ip, device.userAgent?.slice(0, 512) ?? null],
   );
   return { kind: 'rotated', session: session(seen[0]!), refreshToken };
+}
+
+/** Where a refresh runs: single statements on their own, and transactions (a `Database`). */
+export interface RefreshStore {
+  query: Queryable['query'];
+  transaction<T>(fn: (q: Queryable) => Promise<T>): Promise<T>;
+}
+
+/**
+ * A whole refresh as the API does it: the one-statement rotation, else the locked path in a
+ * transaction, where `andThen` runs too (the audit rows and events of a revocation, so they commit
+ * with it). This is what the rotation property test drives.
+ */
+export async function refreshSession<T = undefined>(
+  store: RefreshStore,
+  presented: string,
+  device: Pick<DeviceFacts, 'fingerprint' | 'ip' | 'userAgent'>,
+  policy: SessionPolicy = DEFAULT_SESSION_POLICY,
+  andThen?: (q: Queryable, outcome: RefreshOutcome) => Promise<T>,
+): Promise<{ outcome: RefreshOutcome; user?: User; then?: T }> {
+  const live = await rotateLiveRefreshToken(store, presented, device, policy);
+  if (live)
+    return { outcome: { kind: 'rotated', session: live.session, refreshToken: live.refreshToken }, user: live.user };
+  return store.transaction(async (q) => {
+    const outcome = await rotateRefreshToken(q, presented, device, policy);
+    return andThen ? { outcome, then: await andThen(q, outcome) } : { outcome };
+  });
 }
 
 async function revoke(q: Queryable, sessionId: string, reason: string): Promise<Session> {
@@ -307,25 +382,11 @@ export async function findSession(q: Queryable, sessionId: string): Promise<Sess
   return rows[0] ? session(rows[0]) : null;
 }
 
-/** A user's live sessions, most recently seen first. */
-export async function listUserSessions(q: Queryable, userId: string): Promise<Session[]> {
-  const { rows } = await q.query<SessionRow>(
-    `SELECT ${SESSION_COLUMNS} FROM sessions
-      WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > now()
-      ORDER BY last_seen_at DESC, id`,
-    [userId],
-  );
-  return rows.map(session);
-}
-
 /**
- * Deletes sessions (and with them their refresh tokens) that ended more than `keepSeconds` ago:
- * long enough for the sessions page and investigations, the audit log keeps the story.
+ * The SELECT of a user's live sessions (`$1`: the user id), without an order: the API pages it
+ * (newest sign-in first, by `created_at` and `id`); rows become sessions with `sessionFromRow`.
  */
-export async function pruneSessions(q: Queryable, keepSeconds = 30 * 24 * 3600): Promise<number> {
-  const result = await q.query(
-    `DELETE FROM sessions WHERE coalesce(revoked_at, expires_at) < now() - make_interval(secs => $1)`,
-    [keepSeconds],
-  );
-  return result.rowCount;
-}
+export const LIVE_USER_SESSIONS_SQL = `SELECT ${SESSION_COLUMNS} FROM sessions
+  WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > now()`;
+
+export const sessionFromRow = (row: SessionRow): Session => session(row);
