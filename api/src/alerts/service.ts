@@ -2,7 +2,7 @@ import type { Queryable } from '@clutch/db';
 import type { Scope } from '../auth/scope.js';
 import type { PageRequest } from '../http/pagination.js';
 import { resolveRange, toIso } from '../shared/time.js';
-import { assertVehicle } from '../shared/vehicle-guard.js';
+import { requireVehicleData } from '../vehicles/access.js';
 import { AlertsRepository, type AlertRow } from './repository.js';
 
 export interface Alert {
@@ -53,7 +53,7 @@ export class AlertsService {
   ): Promise<{ vehicleId: string; from: string; to: string; alerts: Alert[]; next: string | null }> {
     const { from, to } = resolveRange(query.from, query.to, ALERTS_DEFAULT_WINDOW_MS, this.now());
     const page = await scope.run(async (q) => {
-      await assertVehicle(q, vehicleId);
+      await requireVehicleData(q, vehicleId, 'telemetry:read');
       return new AlertsRepository(q).list(
         vehicleId,
         { from, to, unacknowledgedOnly: query.unacknowledged },

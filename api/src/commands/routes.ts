@@ -62,11 +62,15 @@ export function commandRoutes(router: ApiRouter, commands: CommandsService): voi
     path: '/commands/:id',
     tag: 'commands',
     summary: 'A command and its outcome; an unanswered command past expiresAt reads timed_out',
-    access: { scope: 'commands:write' },
+    description:
+      "Decided on the command's vehicle: anyone holding `commands:write` on it (its owner, its shop, a shop it is shared " +
+      'with for `commands:write`) reads it; any other command answers 404 like a missing one.',
+    // The route names no vehicle: the service decides on the command's (owners hold it on their cars only).
+    access: { permission: 'commands:write', perResource: 'service' },
     params: z.object({ id: uuid }),
     response: { status: 200, description: 'The command', schema: commandSchema },
     errors: ['COMMAND_NOT_FOUND'],
-    handle: ({ scope, params }) => commands.get(scope, params.id),
+    handle: ({ scope, params, policy }) => commands.get(scope, params.id, policy),
   });
 
   router.route({

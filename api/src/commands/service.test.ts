@@ -3,7 +3,7 @@ import { openTestDatabase } from '@clutch/db/testing';
 import { pino } from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { outboxPayloads } from '../test-fixtures.js';
-import { CommandsService, type CommandScope } from './service.js';
+import { CommandsService, type CommandPolicy, type CommandScope } from './service.js';
 
 describe("command expiry on read and by ingest's sweep", () => {
   let db: Database;
@@ -11,6 +11,8 @@ describe("command expiry on read and by ingest's sweep", () => {
   let commands: CommandsService;
   /** A partner's request: tenant-confined, as the API runs it. */
   let partner: CommandScope;
+  /** The partner key holds commands:write on its tenant's vehicles (the policy function's answer). */
+  const allowed: CommandPolicy = { decide: async () => ({ allow: true, reason: 'a key of the vehicle tenant' }) };
 
   beforeAll(async () => {
     db = await openTestDatabase('pglite');
@@ -43,18 +45,18 @@ describe("command expiry on read and by ingest's sweep", () => {
 
   it('a read that finds a command past its deadline times it out and announces it; the sweep after it finds nothing', async () => {
     const id = await overdue();
-    const read = await commands.get(partner, id);
+    const read = await commands.get(partner, id, allowed);
     expect(read).toMatchObject({ status: 'timed_out', completedAt: read.expiresAt });
     expect(await announced()).toEqual([timedOut(id)]);
     expect(await expireCommands(db)).toEqual([]); // the rule ingest's sweep applies
-    expect(await commands.get(partner, id)).toEqual(read);
+    expect(await commands.get(partner, id, allowed)).toEqual(read);
     expect(await announced()).toHaveLength(1);
   });
 
   it('after the sweep timed a command out, a read returns the same command and announces nothing', async () => {
     const id = await overdue();
     expect(await expireCommands(db)).toHaveLength(1);
-    const read = await commands.get(partner, id);
+    const read = await commands.get(partner, id, allowed);
     expect(read).toMatchObject({ status: 'timed_out', completedAt: read.expiresAt });
     expect(await announced()).toEqual([]);
   });
@@ -78,7 +80,7 @@ describe("command expiry on read and by ingest's sweep", () => {
           throw new Error('the request failed after the read');
         }),
     };
-    await expect(commands.get(rolledBack, id)).rejects.toThrow('the request failed after the read');
+    await expect(commands.get(rolledBack, id, allowed)).rejects.toThrow('the request failed after the read');
     expect(await announced()).toEqual([]);
     const { rows } = await db.query<{ status: string }>('SELECT status FROM device_commands WHERE id = $1', [id]);
     expect(rows).toEqual([{ status: 'sent' }]);

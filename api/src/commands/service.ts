@@ -2,16 +2,19 @@ import { commandRequestSchema, type CommandRequest, type CommandType } from '@cl
 import type { Queryable } from '@clutch/db';
 import { appendLiveEvent, appendLiveEvents } from '@clutch/jobs';
 import type { Logger } from 'pino';
+import type { RequestPolicy } from '../auth/policy.js';
 import type { Scope } from '../auth/principal.js';
 import { apiError } from '../errors.js';
 import { DevicesRepository } from '../devices/repository.js';
 import type { Page, PageRequest } from '../http/pagination.js';
 import { toIso } from '../shared/time.js';
-import { assertVehicle } from '../shared/vehicle-guard.js';
+import { requireVehicleData, vehicleResource } from '../vehicles/access.js';
 import { CommandsRepository, type CommandRow, type CommandStatus } from './repository.js';
 
 /** All the service needs of the request's scope: somewhere to run its SQL (tenant-confined for partners). */
 export type CommandScope = Pick<Scope, 'run'>;
+/** What the service asks of the policy function: may the caller command this vehicle? */
+export type CommandPolicy = Pick<RequestPolicy, 'decide'>;
 
 export interface CommandTarget {
   tenantId: string;
@@ -77,6 +80,10 @@ export class CommandsService {
   /**
    * Stores the command (committed before it is sent, so a fast answer finds its row), sends it to
    * the vehicle's most reachable device and marks it sent.
+   *
+   * A vehicle shared with the caller's shop for commands:write is another tenant's: the command row
+   * is the device's (owner's) tenant, which the narrow policies of migration 029 let this confined
+   * transaction write, and its events go to the owner's tenant as for the owner's own commands.
    */
   async create(
     scope: CommandScope,
@@ -86,7 +93,7 @@ export class CommandsService {
     const sender = this.sender;
     if (!sender) throw apiError('COMMANDS_UNAVAILABLE', 'This server has no downlink to devices configured');
     const created = await scope.run(async (q) => {
-      await assertVehicle(q, vehicleId);
+      await requireVehicleData(q, vehicleId, 'commands:write');
       const [device] = await new DevicesRepository(q).forVehicle(vehicleId);
       if (!device)
         throw apiError('NO_DEVICE', `Vehicle ${vehicleId} has no device to send the command to`, { vehicleId });
@@ -125,11 +132,21 @@ export class CommandsService {
    * The command, timed out first if its deadline passed unanswered (the same rule as ingest's
    * sweep). Whichever of this read and the sweep changed the row announces the timeout; the other
    * found nothing to change.
+   *
+   * The route names no vehicle, so this decides on the command's own: the caller needs
+   * commands:write on it (an owner on their car, a shop on its vehicles and those shared with it for
+   * commands:write). Another's command answers exactly like a missing one, and is left untouched.
    */
-  async get(scope: CommandScope, id: string): Promise<Command> {
+  async get(scope: CommandScope, id: string, policy: CommandPolicy): Promise<Command> {
     const row = await scope.run(async (q) => {
       const repo = new CommandsRepository(q);
-      await appendLiveEvents(q, await repo.expire({ id }));
+      const found = await repo.find(id);
+      if (!found) return undefined;
+      const vehicle = await vehicleResource(q, found.vehicle_id);
+      if (!vehicle || !(await policy.decide('commands:write', vehicle)).allow) return undefined;
+      const expired = await repo.expire({ id });
+      if (expired.length === 0) return found;
+      await appendLiveEvents(q, expired);
       return repo.find(id);
     });
     if (!row) throw commandNotFound(id);
@@ -139,7 +156,7 @@ export class CommandsService {
   /** A page of the vehicle's commands, newest first, its overdue ones timed out (and announced) first. */
   async list(scope: CommandScope, vehicleId: string, page: PageRequest): Promise<Page<Command>> {
     const { items, next } = await scope.run(async (q) => {
-      await assertVehicle(q, vehicleId);
+      await requireVehicleData(q, vehicleId, 'commands:write');
       const repo = new CommandsRepository(q);
       await appendLiveEvents(q, await repo.expire({ vehicleId }));
       return repo.listForVehicle(vehicleId, page);

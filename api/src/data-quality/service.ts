@@ -1,7 +1,7 @@
 import type { Scope } from '../auth/scope.js';
 import type { PageRequest } from '../http/pagination.js';
 import { toIso } from '../shared/time.js';
-import { assertVehicle } from '../shared/vehicle-guard.js';
+import { requireVehicleData } from '../vehicles/access.js';
 import { DataQualityRepository, type DataQualityRow } from './repository.js';
 
 /** A finding about what a vehicle's device sent: a batch that never arrived, a restarted sequence, a contradicting repeat. */
@@ -30,7 +30,7 @@ export interface DataQualityPage {
 export class DataQualityService {
   async list(scope: Scope, vehicleId: string, query: DataQualityQuery): Promise<DataQualityPage> {
     const page = await scope.run(async (q) => {
-      await assertVehicle(q, vehicleId);
+      await requireVehicleData(q, vehicleId, 'telemetry:read');
       return new DataQualityRepository(q).list(
         vehicleId,
         { before: query.before, kind: query.kind },

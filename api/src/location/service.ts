@@ -1,7 +1,8 @@
 import type { LiveEventBus, LocationFix } from '@clutch/contracts';
 import type { Scope } from '../auth/scope.js';
 import { resolveRange, toIso } from '../shared/time.js';
-import { assertVehicle, vehicleNotFound } from '../shared/vehicle-guard.js';
+import { vehicleNotFound } from '../shared/vehicle-guard.js';
+import { requireVehicleData } from '../vehicles/access.js';
 import { LocationsRepository, type LocationRow } from './repository.js';
 
 export interface TrackPoint {
@@ -73,7 +74,7 @@ export class LocationService {
     const { from, to } = resolveRange(query.from, query.to, LOCATION_LIMITS.defaultWindowMs, this.now());
     const limit = query.limit ?? LOCATION_LIMITS.defaultLimit;
     const rows = await scope.run(async (q) => {
-      await assertVehicle(q, vehicleId);
+      await requireVehicleData(q, vehicleId, 'location:read');
       return new LocationsRepository(q).track(vehicleId, from, to, limit + 1);
     });
     return {

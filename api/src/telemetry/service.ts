@@ -3,7 +3,7 @@ import type { Queryable } from '@clutch/db';
 import type { Scope } from '../auth/scope.js';
 import { resolveSignal } from '../shared/signals.js';
 import { resolveRange, toIso } from '../shared/time.js';
-import { assertVehicle } from '../shared/vehicle-guard.js';
+import { requireVehicleData, type VehicleDataTarget } from '../vehicles/access.js';
 import { ALL_TENANTS, type CachedReading, type LatestLookup, type LatestValuesCache } from './latest-cache.js';
 import { RollupRepository, TelemetryRepository, type LatestRow, type RollupTable } from './repository.js';
 
@@ -97,8 +97,12 @@ const ALL_SIGNAL_IDS: readonly number[] = signalCatalogue.map((s) => s.id);
  * it (from the cache, or from the database on a miss), and fills the cache after it.
  */
 export interface LatestRead {
-  /** The newest sample of each of these signals, as TelemetryRepository.latest orders them (by signal). */
-  rows(q: Queryable, signalIds: readonly number[]): Promise<LatestRow[]>;
+  /**
+   * The newest sample of each of these signals, as TelemetryRepository.latest orders them (by
+   * signal), of the vehicle this transaction found (requireVehicleData): a vehicle shared with the
+   * caller's tenant is read from the database, never from (or into) the cache (see prepareLatest).
+   */
+  rows(q: Queryable, signalIds: readonly number[], vehicle: VehicleDataTarget): Promise<LatestRow[]>;
   /** After the transaction: hands what a miss read from the database to the cache (never throws). */
   settle(): Promise<void>;
 }
@@ -113,8 +117,8 @@ export class TelemetryService {
   async latest(scope: Scope, vehicleId: string): Promise<{ vehicleId: string; readings: LatestReading[] }> {
     const read = await this.prepareLatest(scope, vehicleId, this.now());
     const rows = await scope.run(async (q) => {
-      await assertVehicle(q, vehicleId);
-      return read.rows(q, ALL_SIGNAL_IDS);
+      const vehicle = await requireVehicleData(q, vehicleId, 'telemetry:read');
+      return read.rows(q, ALL_SIGNAL_IDS, vehicle);
     });
     await read.settle();
     const readings = rows.flatMap((row): LatestReading[] => {
@@ -143,6 +147,11 @@ export class TelemetryService {
    * before it; readings older than `since` are simply not "latest". The health summary reads its
    * signals through this too, with the same bounds, so a future-dated sample never decides a
    * vehicle's health either.
+   *
+   * A vehicle shared with the caller's tenant (issue 14's shares) is another tenant's: ingest
+   * keeps its samples in the owner's view only, so an entry under the grantee's view would be a copy
+   * nobody updates, and would outlive the share. Such a read goes to the database (row-level
+   * security admits the shared samples while the share covers telemetry:read) and fills nothing.
    */
   async prepareLatest(scope: Scope, vehicleId: string, now: Date): Promise<LatestRead> {
     const { since, rawFrom, until } = latestBounds(now);
@@ -163,7 +172,11 @@ export class TelemetryService {
     const ticket = lookup.hit ? null : lookup.ticket;
     let filled: LatestRow[] | undefined;
     return {
-      async rows(q, signalIds) {
+      async rows(q, signalIds, vehicle) {
+        if (vehicle.shared) {
+          filled = undefined;
+          return new TelemetryRepository(q).latest(vehicleId, signalIds, since, rawFrom, until);
+        }
         if (cached) {
           const wanted = new Set(signalIds);
           return cached
@@ -204,7 +217,7 @@ export class TelemetryService {
     const limit = Math.min(query.limit ?? TELEMETRY_DEFAULTS.limit, TELEMETRY_DEFAULTS.maxLimit);
     // One extra row tells us whether the limit cut the series without a second COUNT query.
     const rows = await scope.run(async (q) => {
-      await assertVehicle(q, vehicleId);
+      await requireVehicleData(q, vehicleId, 'telemetry:read');
       return new TelemetryRepository(q).range(vehicleId, signal.id, from, to, limit + 1);
     });
     const truncated = rows.length > limit;
@@ -233,7 +246,7 @@ export class TelemetryService {
     const from = new Date(Math.floor(range.from.getTime() / rollup.ms) * rollup.ms);
     const limit = Math.min(query.limit ?? TELEMETRY_DEFAULTS.limit, TELEMETRY_DEFAULTS.maxLimit);
     const rows = await scope.run(async (q) => {
-      await assertVehicle(q, vehicleId);
+      await requireVehicleData(q, vehicleId, 'telemetry:read');
       return new RollupRepository(q).range(rollup.table, vehicleId, signal.id, from, range.to, limit + 1);
     });
     const points = rows.slice(0, limit).map((r) => ({

@@ -2,7 +2,7 @@ import type { Scope } from '../auth/scope.js';
 import { apiError } from '../errors.js';
 import { resolveSignal } from '../shared/signals.js';
 import { resolveRange } from '../shared/time.js';
-import { assertVehicle } from '../shared/vehicle-guard.js';
+import { requireVehicleData } from '../vehicles/access.js';
 import { detectTrips, type Point, type Trip } from './detect.js';
 import { TripSamplesRepository, type SeriesRow } from './repository.js';
 
@@ -46,7 +46,7 @@ export class TripsService {
     // One read for all three signals; more rows than that is more than one request should hold.
     const limit = TRIPS_LIMITS.maxSamples * ids.length;
     const bySignal = await scope.run(async (q) => {
-      await assertVehicle(q, vehicleId);
+      await requireVehicleData(q, vehicleId, 'telemetry:read');
       return new TripSamplesRepository(q).series(vehicleId, ids, from, to, limit + 1);
     });
     const [speed, rpm, fuelRate] = ids.map((id) => bySignal.get(id) ?? []) as [SeriesRow[], SeriesRow[], SeriesRow[]];

@@ -3,7 +3,7 @@ import type { Scope } from '../auth/scope.js';
 import type { Alert, AlertsService } from '../alerts/service.js';
 import type { CurrentCode, DiagnosticsService } from '../diagnostics/service.js';
 import { toIso } from '../shared/time.js';
-import { assertVehicle } from '../shared/vehicle-guard.js';
+import { requireVehicleData } from '../vehicles/access.js';
 import type { TelemetryService } from '../telemetry/service.js';
 
 export type Severity = 'ok' | 'warning' | 'critical';
@@ -107,8 +107,10 @@ export class VehicleHealthService {
     // Latest values from ingest's cache when it has them; the vehicle check, codes and alerts as always.
     const read = await this.telemetry.prepareLatest(scope, vehicleId, now);
     const { latest, dtcs, alerts } = await scope.run(async (q) => {
-      await assertVehicle(q, vehicleId);
-      const latest = await read.rows(q, ids);
+      // Health is a telemetry:read view; its codes and alerts are read under the same transaction's
+      // row-level security (a share without dtc:read shows no codes).
+      const vehicle = await requireVehicleData(q, vehicleId, 'telemetry:read');
+      const latest = await read.rows(q, ids, vehicle);
       const dtcs = await this.diagnostics.current(q, vehicleId);
       const alerts = await this.alerts.recent(q, vehicleId, ALERT_WINDOW_MS, 10);
       return { latest, dtcs, alerts };
