@@ -17,7 +17,10 @@ export {
   type AuthDecision,
   type PolicyLimits,
   type ClientCertificate,
+  type AccessChange,
 } from './policy/policy.js';
+export { USER_USERNAME } from './policy/user-login.js';
+export { createTopicResources, type TopicResources } from './policy/topic-resources.js';
 export { canPublish, canSubscribe } from './policy/topic-acl.js';
 export { clientIdAllowed, describePrincipal, type Principal } from './policy/principal.js';
 export { createPacketSizeMeter } from './server/packet-size-guard.js';

@@ -150,7 +150,8 @@ export function accountRoutes(
     method: 'post',
     path: '/users/invitations',
     tag: 'accounts',
-    summary: 'Invite a person into a partner organisation or the platform staff; they get a link to set a password',
+    summary:
+      'Invite a person into a partner organisation or the platform staff (a partner admin: into their own organisation only); they get a link to set a password',
     access: { permission: 'users:write' },
     body: z.strictObject({ email, displayName, tenantId: segmentId, locale }),
     response: {

@@ -315,9 +315,11 @@ export class AccountsService {
   }
 
   /**
-   * An administrator invites someone into a partner organisation or the platform staff: an account
-   * without a password and a mail with a single-use link to set one. Administrators may learn that
-   * an address is taken (409 EMAIL_TAKEN).
+   * An administrator invites someone into a partner organisation or the platform staff, a partner
+   * admin into their own organisation (`scope.ownOrganisation`: another is 403): an account without
+   * a password and no roles (granted afterwards through `POST /api/users/:id/roles`, where the
+   * no-escalation rule applies), and a mail with a single-use link to set a password. Whoever may
+   * invite may learn that an address is taken (409 EMAIL_TAKEN).
    */
   async invite(
     ctx: Context,
@@ -326,7 +328,7 @@ export class AccountsService {
   ): Promise<{ user: UserView; status: 'invited' }> {
     const email = normaliseEmail(input.email);
     const result = await scope
-      .audited({ action: 'user.invite', target: email, tenantId: input.tenantId, ip: ctx.ip || null })
+      .ownOrganisation({ action: 'user.invite', target: email, tenantId: input.tenantId, ip: ctx.ip || null })
       .run(async (q) => {
         const { rows } = await q.query<{ name: string; kind: string }>('SELECT name, kind FROM tenants WHERE id = $1', [
           input.tenantId,

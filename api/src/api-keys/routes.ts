@@ -42,7 +42,7 @@ export function apiKeyRoutes(router: ApiRouter, keys: ApiKeysService): void {
     path: '/api-keys',
     tag: 'administration',
     summary:
-      'Create a partner API key; the token `ck_<id>_<secret>` is shown once (REST bearer token and MQTT password)',
+      'Create a partner API key (a partner admin: for their own organisation, with scopes they hold); the token `ck_<id>_<secret>` is shown once (REST bearer token and MQTT password)',
     access: { permission: 'api-keys:write' },
     body: createApiKeyBody,
     response: {
@@ -57,10 +57,10 @@ export function apiKeyRoutes(router: ApiRouter, keys: ApiKeysService): void {
         token: z.string(),
       }),
     },
-    errors: ['TENANT_NOT_FOUND', 'INVALID_SCOPE', 'API_KEY_EXPIRY_INVALID'],
-    handle: async ({ scope, body, ctx, principal }) => {
+    errors: ['TENANT_NOT_FOUND', 'INVALID_SCOPE', 'API_KEY_EXPIRY_INVALID', 'PERMISSION_ESCALATION'],
+    handle: async ({ scope, policy, body, ctx, principal }) => {
       requireRecentMfa(principal); // step-up (docs/mfa.md): the admin token passes, audited as api-key.create
-      const key = await keys.create(scope, {
+      const key = await keys.create(scope, policy, {
         ...body,
         expiresAt: body.expiresAt === undefined ? undefined : new Date(body.expiresAt),
       });
@@ -90,7 +90,7 @@ export function apiKeyRoutes(router: ApiRouter, keys: ApiKeysService): void {
     path: '/api-keys/:tenantId/:keyId',
     tag: 'administration',
     summary:
-      'Revoke a partner API key: REST and MQTT stop accepting it, and live MQTT and Socket.io sessions that used it end',
+      'Revoke a partner API key (a partner admin: only keys of their own organisation): REST and MQTT stop accepting it, and live MQTT and Socket.io sessions that used it end',
     access: { permission: 'api-keys:write' },
     params: keyIdParams,
     response: { status: 204, description: 'Revoked' },

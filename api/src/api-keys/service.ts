@@ -1,5 +1,6 @@
 import { createApiKey, revokeApiKey, type ApiKeyScope } from '@clutch/identity';
 import { appendLiveEvent } from '@clutch/jobs';
+import type { RequestPolicy } from '../auth/policy.js';
 import type { Scope } from '../auth/scope.js';
 import { apiError } from '../errors.js';
 import type { PageRequest } from '../http/pagination.js';
@@ -49,12 +50,28 @@ function view(row: ApiKeyRow): ApiKeyView {
 export class ApiKeysService {
   constructor(private readonly tenants: TenantsService) {}
 
+  /**
+   * Creates a key in `request.tenantId`: platform administration for platform staff and the admin
+   * token, a partner admin's own organisation only (`scope.ownOrganisation`). No escalation: a
+   * signed-in caller gives a key only scopes they hold themselves on that organisation; a refusal is
+   * `403 PERMISSION_ESCALATION`, recorded in the audit log as denied.
+   */
   async create(
     scope: Scope,
+    policy: RequestPolicy,
     request: { tenantId: string; name: string; scopes: readonly ApiKeyScope[]; expiresAt?: Date | undefined },
   ): Promise<CreatedApiKey> {
     const detail = { name: request.name, scopes: request.scopes, expiresAt: request.expiresAt?.toISOString() ?? null };
-    const key = await scope.audited({ action: 'api-key.create', tenantId: request.tenantId, detail }).run(async (q) => {
+    const use = { action: 'api-key.create', tenantId: request.tenantId, detail };
+    const where = scope.ownOrganisation(use);
+    const missing = await this.unheldScopes(policy, request.tenantId, request.scopes);
+    if (missing.length > 0) {
+      await scope.ownOrganisation({ ...use, outcome: 'denied', detail: { ...detail, missing } }).run(async () => {});
+      throw apiError('PERMISSION_ESCALATION', `You cannot give a key ${missing.join(', ')}: you do not hold it here`, {
+        missing: missing.map((permission) => ({ permission, condition: null })),
+      });
+    }
+    const key = await where.run(async (q) => {
       await this.tenants.assertExists(q, request.tenantId);
       return createApiKey(q, request);
     });
@@ -66,6 +83,20 @@ export class ApiKeysService {
       expiresAt: key.expiresAt?.toISOString() ?? null,
       token: key.token,
     };
+  }
+
+  /** The scopes a signed-in caller does not hold, unconditionally, on the whole organisation (keys and administrators hold what they hold). */
+  private async unheldScopes(
+    policy: RequestPolicy,
+    tenantId: string,
+    scopes: readonly ApiKeyScope[],
+  ): Promise<ApiKeyScope[]> {
+    if (policy.ref.kind !== 'user') return [];
+    const organisation = { type: 'tenant', id: tenantId, tenantId };
+    const missing: ApiKeyScope[] = [];
+    for (const permission of scopes)
+      if (!(await policy.decide(permission, organisation)).allow) missing.push(permission);
+    return missing;
   }
 
   async list(
@@ -88,7 +119,7 @@ export class ApiKeysService {
    * database on every request, so it stops at once without the event.
    */
   async revoke(scope: Scope, tenantId: string, keyId: string): Promise<void> {
-    await scope.audited({ action: 'api-key.revoke', target: keyId, tenantId }).run(async (q) => {
+    await scope.ownOrganisation({ action: 'api-key.revoke', target: keyId, tenantId }).run(async (q) => {
       await revokeApiKey(q, tenantId, keyId);
       await appendLiveEvent(q, { type: 'api-key-revoked', tenantId, keyId });
     });

@@ -124,6 +124,22 @@ export class Scope {
     return this.mode.kind === 'tenant' && this.mode.platformStaff ? this.audited(use) : this;
   }
 
+  /**
+   * Administration of one organisation (`use.tenantId`): a partner admin's own keys and invitations.
+   * Platform staff and administrators get `audited(use)`; a signed-in user of another tenant gets an
+   * audited system scope too, but only for their own organisation (naming another is `403`, like
+   * the lists), since the tables it writes (users, audit log) are not the tenant role's to write.
+   * The route's permission rule already decided that the caller holds the permission; the service
+   * confines its SQL to `use.tenantId`. API keys never administer.
+   */
+  ownOrganisation(use: Omit<SystemUse, 'actor' | 'tenantId'> & { tenantId: string }): Scope {
+    if (this.mode.kind !== 'tenant' || this.mode.platformStaff) return this.audited(use);
+    if (this.mode.userId === undefined) throw apiError('FORBIDDEN', "This is administrators' work");
+    if (this.mode.tenantId !== use.tenantId)
+      throw apiError('FORBIDDEN', 'You administer your own organisation only', { tenantId: use.tenantId });
+    return Scope.system(this.db, { ...use, actor: this.actor }, this.audit);
+  }
+
   /** Runs fn in one transaction, tenant-confined for partners; a system scope records its use with it. */
   run<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
     const mode = this.mode;

@@ -1,13 +1,35 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { AuthenticateError, Client, PublishPacket, Subscription } from 'aedes';
 import type { Database } from '@clutch/db';
-import { deviceCredentialIsLive, parseDeviceUsername, verifyApiKey, verifyDeviceCredential } from '@clutch/identity';
+import {
+  deviceCredentialIsLive,
+  parseDeviceUsername,
+  verifyApiKey,
+  verifyDeviceCredential,
+  type PolicyStore,
+  type SigningKeys,
+} from '@clutch/identity';
 import { clientIdAllowed, describePrincipal, type Principal } from './principal.js';
 import { createTokenBucket, type TokenBucket } from './rate-limit.js';
 import { createSourceBuckets } from './source-buckets.js';
 import { canPublish, canSubscribe } from './topic-acl.js';
+import { createTopicResources, type TopicResources } from './topic-resources.js';
+import { userMayPublish, userMaySubscribe, type UserAccess, type UserDecision } from './user-acl.js';
+import { identifyUser, USER_USERNAME } from './user-login.js';
 
-export type Decision = { ok: true } | { ok: false; reason: string };
+/**
+ * A policy decision. An allow for a signed-in user may end by itself (`until`, epoch ms: a grant or
+ * share runs out) and may rest on a vehicle (`vehicleId`), so the broker can end the session then.
+ */
+export type Decision =
+  { ok: true; until?: number | undefined; vehicleId?: string | undefined } | { ok: false; reason: string };
+
+/** What someone may do changed (the outbox's `roles-changed`): a tenant's role, a user's grants, a vehicle's share. */
+export interface AccessChange {
+  tenantId: string;
+  userId?: string | undefined;
+  vehicleId?: string | undefined;
+}
 /** CONNACK return codes of MQTT 3.1.1 §3.2.2.3. */
 export type AuthDecision =
   { ok: true; principal: Principal } | { ok: false; reason: string; returnCode: AuthenticateError['returnCode'] };
@@ -39,15 +61,26 @@ export interface BrokerPolicy {
     password: Buffer | undefined,
     certificate?: ClientCertificate,
   ): Promise<AuthDecision>;
-  authorizePublish(client: Client | null, packet: PublishPacket): Decision;
+  /** Synchronous for devices, keys and admins (the hot path); a user's is decided on the topic's vehicle. */
+  authorizePublish(client: Client | null, packet: PublishPacket): Decision | Promise<Decision>;
   /**
    * Milliseconds to hold this client's next PUBLISH (its PUBACK follows later, so a client with an
    * in-flight window slows down); Infinity when it is so far over its rate that it is disconnected.
    */
   publishDelay(client: Client): number;
-  authorizeSubscribe(client: Client, subscription: Subscription): Decision;
+  authorizeSubscribe(client: Client, subscription: Subscription): Decision | Promise<Decision>;
   /** The principal authenticated on this connection. */
   principalOf(client: Client): Principal | undefined;
+  /**
+   * Before a message goes out to this client: a user gets only messages of a filter the policy
+   * allowed on this connection. Live subscriptions were all allowed; this stops what a persistent
+   * session queued while offline under a subscription that, restored at reconnect, was refused.
+   */
+  mayForward(client: Client, topic: string): boolean;
+  /** The vehicles this connection's granted subscriptions rest on (users only; empty for others). */
+  vehiclesOf(client: Client): ReadonlySet<string>;
+  /** Drops what the policy keeps about a change (roles, grants, a vehicle's shares) before sessions are ended. */
+  accessChanged(change: AccessChange): void;
 }
 
 export interface PolicyLimits {
@@ -92,10 +125,48 @@ interface PolicyCore {
     certificate: ClientCertificate | undefined,
   ): Promise<AuthDecision>;
   limits: PolicyLimits;
+  /** Signed-in users' decisions; absent, no user can log in. */
+  users?: UserAccess | undefined;
+}
+
+const NO_VEHICLES: ReadonlySet<string> = new Set();
+
+/** MQTT filter matching ([MQTT-4.7.1]): `+` one level, `#` the rest. */
+function topicMatches(filter: string, topic: string): boolean {
+  const f = filter.split('/');
+  const t = topic.split('/');
+  for (let i = 0; i < f.length; i++) {
+    if (f[i] === '#') return true;
+    if (i >= t.length || (f[i] !== '+' && f[i] !== t[i])) return false;
+  }
+  return f.length === t.length;
 }
 
 function buildPolicy(core: PolicyCore): BrokerPolicy {
   const principals = new WeakMap<Client, Principal>();
+  const vehicles = new WeakMap<Client, Set<string>>();
+  const filters = new WeakMap<Client, Set<string>>();
+  const users = core.users;
+  // Remembers what a user's subscription was allowed on (its filter, its vehicle); a failed check
+  // (the database is down) refuses, and the client may try again.
+  const settle = (client: Client, filter: string, pending: Promise<UserDecision>): Promise<Decision> =>
+    pending
+      .catch((err: Error): UserDecision => ({ ok: false, reason: `policy check failed: ${err.message}` }))
+      .then((d) => {
+        const allowed = filters.get(client) ?? new Set<string>();
+        filters.set(client, allowed);
+        if (!d.ok) {
+          allowed.delete(filter);
+          return d;
+        }
+        allowed.add(filter);
+        if (d.vehicleId !== undefined) {
+          const held = vehicles.get(client) ?? new Set<string>();
+          held.add(d.vehicleId);
+          vehicles.set(client, held);
+        }
+        return d;
+      });
   const buckets = new WeakMap<Client, TokenBucket>();
   const connects = createTokenBucket(core.limits.connectRatePerSecond, core.limits.connectBurst);
   const sources = createSourceBuckets({
@@ -130,6 +201,13 @@ function buildPolicy(core: PolicyCore): BrokerPolicy {
       if (client === null) return { ok: true }; // published by the platform itself (aedes.publish)
       const principal = principals.get(client);
       if (!principal) return { ok: false, reason: 'not authenticated' };
+      if (principal.kind === 'user')
+        return users
+          ? userMayPublish(users, principal, packet.topic).catch((err: Error): Decision => ({
+              ok: false,
+              reason: `policy check failed: ${err.message}`,
+            }))
+          : { ok: false, reason: 'users are not accepted here' };
       return canPublish(principal, packet.topic);
     },
     publishDelay(client) {
@@ -138,9 +216,24 @@ function buildPolicy(core: PolicyCore): BrokerPolicy {
     authorizeSubscribe(client, subscription) {
       const principal = principals.get(client);
       if (!principal) return { ok: false, reason: 'not authenticated' };
+      if (principal.kind === 'user')
+        return users
+          ? settle(client, subscription.topic, userMaySubscribe(users, principal, subscription.topic))
+          : { ok: false, reason: 'users are not accepted here' };
       return canSubscribe(principal, subscription.topic);
     },
     principalOf: (client) => principals.get(client),
+    mayForward(client, topic) {
+      if (principals.get(client)?.kind !== 'user') return true;
+      for (const filter of filters.get(client) ?? []) if (topicMatches(filter, topic)) return true;
+      return false;
+    },
+    vehiclesOf: (client) => vehicles.get(client) ?? NO_VEHICLES,
+    accessChanged(change) {
+      if (!users) return;
+      if (change.vehicleId !== undefined) users.resources.forgetVehicle(change.vehicleId);
+      users.store.invalidate(change.userId !== undefined ? { userId: change.userId } : {});
+    },
   };
 }
 
@@ -182,7 +275,8 @@ async function identifyByCertificate(
 
 /**
  * Production policy: devices log in as `{tenant}/{device}` with their credential, partners as
- * `apikey` with a `ck_...` token, operators as `admin` with the configured password. On the TLS
+ * `apikey` with a `ck_...` token, signed-in people as `user` with their access token (when `users`
+ * is given), operators as `admin` with the configured password. On the TLS
  * listener a device may instead present a client certificate whose subject CN is `{tenant}/{device}`
  * (username empty or equal to the CN, no password); its credential must still be live.
  */
@@ -191,10 +285,19 @@ export function tenantPolicy(options: {
   adminPassword?: string | undefined;
   allowAnonymous?: boolean;
   limits?: PolicyLimits;
+  /**
+   * Signed-in users: username `user`, password their access token, checked with the deployment's
+   * signing keys (`keys`: only the public halves are used) and the session's record; then every
+   * SUBSCRIBE and PUBLISH is the policy function's (`store`) on the topic's vehicle. Absent, a
+   * `user` login is refused.
+   */
+  users?: { keys: SigningKeys; store: PolicyStore; resources?: TopicResources | undefined } | undefined;
 }): BrokerPolicy {
   const { db } = options;
+  const users = options.users;
   return buildPolicy({
     limits: options.limits ?? DEFAULT_LIMITS,
+    ...(users ? { users: { store: users.store, resources: users.resources ?? createTopicResources(db) } } : {}),
     async identify(_client, username, password, certificate) {
       const secret = password?.toString('utf8') ?? '';
       // A verified certificate naming a device decides the login; any other certificate does not.
@@ -210,6 +313,13 @@ export function tenantPolicy(options: {
           return options.adminPassword && equalSecrets(secret, options.adminPassword)
             ? { ok: true, principal: { kind: 'admin' } }
             : { ok: false, returnCode: BAD_CREDENTIALS, reason: 'bad admin password' };
+        }
+        if (username === USER_USERNAME) {
+          if (!users) return { ok: false, returnCode: BAD_CREDENTIALS, reason: 'this broker does not accept users' };
+          const login = await identifyUser(db, users.keys, secret);
+          if (login.ok) return login;
+          // An ended session is "not authorized" (sign in again); a bad or expired token is a bad password (refresh it).
+          return { ok: false, returnCode: login.revoked ? NOT_AUTHORIZED : BAD_CREDENTIALS, reason: login.reason };
         }
         if (username === 'apikey') {
           const key = await verifyApiKey(db, secret);
@@ -231,7 +341,7 @@ export function tenantPolicy(options: {
           return {
             ok: false,
             returnCode: BAD_CREDENTIALS,
-            reason: `username ${JSON.stringify(username)} is not tenant/device, apikey or admin`,
+            reason: `username ${JSON.stringify(username)} is not tenant/device, apikey, user or admin`,
           };
         return (await verifyDeviceCredential(db, device.tenantId, device.deviceId, secret))
           ? { ok: true, principal: { kind: 'device', ...device } }

@@ -11,6 +11,12 @@ export type Principal =
       scopes: readonly ApiKeyScope[];
       expiresAt?: Date | null | undefined;
     }
+  /**
+   * A signed-in person (owner, technician, fleet manager, ...) with their access token: what they may
+   * read and send is their roles' (the policy store), per vehicle. `expiresAt`: the access token's
+   * expiry, when the broker closes the session (the client reconnects with a fresh token).
+   */
+  | { kind: 'user'; tenantId: string; userId: string; sessionId: string; expiresAt: Date }
   | { kind: 'admin' }
   /** Only with --allow-anonymous (local tools, conformance suites): everything but $SYS. */
   | { kind: 'anonymous' };
@@ -21,6 +27,8 @@ export function describePrincipal(p: Principal): string {
       return `device ${p.tenantId}/${p.deviceId}`;
     case 'partner':
       return `partner key ${p.keyId} of ${p.tenantId}`;
+    case 'user':
+      return `user ${p.userId} of ${p.tenantId} (session ${p.sessionId})`;
     case 'admin':
       return 'admin';
     case 'anonymous':
@@ -41,6 +49,8 @@ export function clientIdAllowed(p: Principal, clientId: string): boolean {
     }
     case 'partner':
       return clientId.startsWith(`${p.tenantId}/key-${p.keyId}`);
+    case 'user':
+      return clientId.startsWith(`${p.tenantId}/user-${p.userId}`);
     case 'admin':
     case 'anonymous':
       return !/^[A-Za-z0-9_-]{1,64}\/[A-Za-z0-9_-]/.test(clientId) || clientId.startsWith('admin');

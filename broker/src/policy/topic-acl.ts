@@ -14,7 +14,7 @@ const DEVICE_PUBLISHES = new Set(['telemetry', 'dtc', 'location', 'status', 'cmd
  * (identity/src/rbac/permissions.ts): reading a kind is the REST route's permission for the same
  * data, publishing a downlink command is `commands:write`.
  */
-const READ_PERMISSIONS: Record<string, Permission> = {
+export const READ_PERMISSIONS: Readonly<Record<string, Permission>> = {
   telemetry: 'telemetry:read',
   location: 'location:read',
   status: 'status:read',
@@ -23,8 +23,8 @@ const READ_PERMISSIONS: Record<string, Permission> = {
 
 /**
  * The one policy function, for an API key on a topic of a tenant: the key's scopes are permissions
- * of its tenant, and the topic's tenant is the resource's. (The broker sees no users yet: a user
- * signed in over MQTT would be judged by the same call with their grants.)
+ * of its tenant, and the topic's tenant is the resource's. Signed-in users are judged by the same
+ * call with their grants, per vehicle (user-acl.ts).
  */
 function keyMay(principal: Extract<Principal, { kind: 'partner' }>, permission: Permission, tenant: string): boolean {
   const subject: Subject = {
@@ -53,6 +53,8 @@ export function canPublish(principal: Principal, topic: string): Decision {
       if (!DEVICE_PUBLISHES.has(address.kind)) return deny(`devices do not publish ${address.kind} messages`);
       return allow;
     }
+    case 'user':
+      return deny('a user is decided per vehicle (user-acl.ts)');
     case 'partner': {
       const address = parseTopic(topic);
       if (!address || address.tenant !== principal.tenantId)
@@ -80,6 +82,8 @@ export function canSubscribe(principal: Principal, filter: string): Decision {
       if (rest !== null && (rest === '+' || /^[A-Za-z0-9_-]{1,64}$/.test(rest))) return allow;
       return deny(`a device may subscribe only to ${own}/+`);
     }
+    case 'user':
+      return deny('a user is decided per vehicle (user-acl.ts)');
     case 'partner': {
       // clutch / v1 / {tenant} / {device or +} / {kind}
       if (levels.length !== 5 || levels[0] !== 'clutch' || levels[1] !== 'v1') {

@@ -4,7 +4,13 @@ import type { Server as TlsServer } from 'node:tls';
 import { Aedes, type AedesOptions, type AuthenticateError, type Client } from 'aedes';
 import type { Logger } from 'pino';
 import { createWebSocketStream, WebSocketServer } from 'ws';
-import { developmentPolicy, type BrokerPolicy, type ClientCertificate } from '../policy/policy.js';
+import {
+  developmentPolicy,
+  type AccessChange,
+  type BrokerPolicy,
+  type ClientCertificate,
+  type Decision,
+} from '../policy/policy.js';
 import { describePrincipal } from '../policy/principal.js';
 import { createConnectGate } from './connect-gate.js';
 import { createLoginLimiter, type LoginLimiter } from '@clutch/identity';
@@ -81,6 +87,20 @@ export interface RunningBroker {
    * it was revoked. Returns how many. Expiry needs no call: each session closes itself at its key's expiry.
    */
   disconnectApiKey(tenantId: string, keyId: string): number;
+  /**
+   * Ends every live session that logged in with an access token of this user session, after it
+   * was revoked (the outbox's `session-revoked`). Returns how many. Expiry needs no call: each such
+   * MQTT session closes itself at its access token's expiry.
+   */
+  disconnectSession(sessionId: string): number;
+  /**
+   * What users may do changed (the outbox's `roles-changed`): the policy forgets what it kept, and
+   * the sessions it may concern end, so their clients reconnect and subscribe under the new rules:
+   * the user's (`userId`), the users of the tenant whose role changed (every user for a platform
+   * role, since templates reach every tenant), or the tenant's users subscribed to the vehicle whose
+   * share ended (`vehicleId`). Returns how many.
+   */
+  accessChanged(change: AccessChange): number;
   mqttUrl: string;
   mqttPort: number;
   wsUrl?: string;
@@ -196,46 +216,73 @@ export async function createBroker(options: BrokerOptions = {}): Promise<Aedes> 
       login().catch((err: Error) => done(authError(err.message, 3), false));
     },
     authorizePublish(client, packet, done) {
-      const decision = policy.authorizePublish(client, packet);
-      if (!decision.ok) {
-        log?.warn({ clientId: client?.id, topic: packet.topic, reason: decision.reason }, 'mqtt publish refused');
-        // [MQTT-3.3.5-2] 3.1.1 has no negative PUBACK: aedes closes the connection.
-        return done(new Error(decision.reason));
-      }
-      // aedes writes the PUBACK (QoS 1) and publishes only after done(null): a durable hand-off
-      // awaited here makes the PUBACK mean "stored". A refused one closes the connection without it.
-      const handoff = options.durableHandoff;
-      const accept = (): void => {
-        if (!handoff?.takes(packet.topic)) return done(null);
-        handoff.handoff(packet).then(
-          () => done(null),
-          (err: Error) => {
-            log?.warn(
-              { clientId: client?.id, topic: packet.topic, err: err.message },
-              'mqtt publish not stored; not acknowledged',
-            );
-            done(err);
-          },
-        );
-      };
-      const delay = client ? policy.publishDelay(client) : 0;
-      if (delay === 0) return accept();
-      if (delay === Number.POSITIVE_INFINITY) {
-        log?.warn({ clientId: client?.id }, 'mqtt client over its publish rate for too long; disconnecting');
-        return done(new Error('publish rate exceeded'));
-      }
-      // Held back: its PUBACK follows later, so the client's in-flight window slows it down.
-      // Not published if the client left meanwhile: without a PUBACK it resends it. [MQTT-4.4.0-1]
-      setTimeout(() => (client?.closed ? done(new Error('client closed while throttled')) : accept()), delay);
+      const decided = policy.authorizePublish(client, packet);
+      // Devices, keys and admins are decided synchronously (the hot path stays free of promises).
+      if (decided instanceof Promise) decided.then((decision) => publishDecided(decision, client, packet, done));
+      else publishDecided(decided, client, packet, done);
+    },
+    authorizeForward(client, packet) {
+      return policy.mayForward(client, packet.topic) ? packet : null;
     },
     authorizeSubscribe(client, subscription, done) {
-      const decision = policy.authorizeSubscribe(client, subscription);
-      if (decision.ok) return done(null, subscription);
-      log?.warn({ clientId: client.id, topic: subscription.topic, reason: decision.reason }, 'mqtt subscribe refused');
-      // A null subscription makes aedes answer SUBACK 0x80 (failure) for this filter.
-      done(null, null);
+      const decided = policy.authorizeSubscribe(client, subscription);
+      const answer = (decision: Decision): void => {
+        if (decision.ok) {
+          // An allow that runs out (a time-bound grant or share) ends the session at that instant;
+          // the client reconnects and its subscriptions are decided again (aedes sends the restored
+          // subscriptions of a persistent session through this same check).
+          if (decision.until !== undefined) sessions.endAt(client, decision.until, 'a grant or share ended');
+          return done(null, subscription);
+        }
+        log?.warn(
+          { clientId: client.id, topic: subscription.topic, reason: decision.reason },
+          'mqtt subscribe refused',
+        );
+        // A null subscription makes aedes answer SUBACK 0x80 (failure) for this filter.
+        done(null, null);
+      };
+      if (decided instanceof Promise) decided.then(answer);
+      else answer(decided);
     },
   });
+  /** A PUBLISH once the policy decided it: refused, or throttled and handed off before its PUBACK. */
+  function publishDecided(
+    decision: Decision,
+    client: Client | null,
+    packet: Parameters<NonNullable<AedesOptions['authorizePublish']>>[1],
+    done: Parameters<NonNullable<AedesOptions['authorizePublish']>>[2],
+  ): void {
+    if (!decision.ok) {
+      log?.warn({ clientId: client?.id, topic: packet.topic, reason: decision.reason }, 'mqtt publish refused');
+      // [MQTT-3.3.5-2] 3.1.1 has no negative PUBACK: aedes closes the connection.
+      return done(new Error(decision.reason));
+    }
+    // aedes writes the PUBACK (QoS 1) and publishes only after done(null): a durable hand-off
+    // awaited here makes the PUBACK mean "stored". A refused one closes the connection without it.
+    const handoff = options.durableHandoff;
+    const accept = (): void => {
+      if (!handoff?.takes(packet.topic)) return done(null);
+      handoff.handoff(packet).then(
+        () => done(null),
+        (err: Error) => {
+          log?.warn(
+            { clientId: client?.id, topic: packet.topic, err: err.message },
+            'mqtt publish not stored; not acknowledged',
+          );
+          done(err);
+        },
+      );
+    };
+    const delay = client ? policy.publishDelay(client) : 0;
+    if (delay === 0) return accept();
+    if (delay === Number.POSITIVE_INFINITY) {
+      log?.warn({ clientId: client?.id }, 'mqtt client over its publish rate for too long; disconnecting');
+      return done(new Error('publish rate exceeded'));
+    }
+    // Held back: its PUBACK follows later, so the client's in-flight window slows it down.
+    // Not published if the client left meanwhile: without a PUBACK it resends it. [MQTT-4.4.0-1]
+    setTimeout(() => (client?.closed ? done(new Error('client closed while throttled')) : accept()), delay);
+  }
   if (redis) redisConnections.set(aedes, redis.conn);
   sessions.attach(aedes);
   liveSessions.set(aedes, sessions);
@@ -328,6 +375,19 @@ export async function startBroker(options: BrokerOptions & ListenOptions): Promi
     },
     disconnectApiKey(tenantId, keyId) {
       return liveSessions.get(aedes)!.end((p) => p.kind === 'partner' && p.tenantId === tenantId && p.keyId === keyId);
+    },
+    disconnectSession(sessionId) {
+      return liveSessions.get(aedes)!.end((p) => p.kind === 'user' && p.sessionId === sessionId);
+    },
+    accessChanged(change) {
+      policy.accessChanged(change);
+      const { tenantId, userId, vehicleId } = change;
+      return liveSessions.get(aedes)!.end((p, client) => {
+        if (p.kind !== 'user') return false;
+        if (userId !== undefined) return p.userId === userId;
+        if (vehicleId !== undefined) return p.tenantId === tenantId && policy.vehiclesOf(client).has(vehicleId);
+        return tenantId === 'platform' || p.tenantId === tenantId;
+      });
     },
     mqttPort,
     mqttUrl: `mqtt://${urlHost}:${mqttPort}`,

@@ -1,5 +1,6 @@
 import type { LoginKey, LoginLimiter } from '@clutch/identity';
 import type { AuthDecision } from '../policy/policy.js';
+import { USER_USERNAME, userLoginAccount } from '../policy/user-login.js';
 import type { ConnectRefusal } from './connect-gate.js';
 
 const SERVER_UNAVAILABLE = 3;
@@ -28,6 +29,8 @@ export function loginAccount(
     const keyId = /^ck_([a-z0-9]{8,32})_/.exec(attempt.password?.toString('utf8') ?? '')?.[1];
     return keyId ? `apikey:${keyId}` : undefined;
   }
+  // Likewise every signed-in person logs in as `user`: the account is the token's subject.
+  if (username === USER_USERNAME) return userLoginAccount(attempt.password?.toString('utf8') ?? '');
   return username ?? attempt.certificateName;
 }
 
