@@ -43,11 +43,13 @@ export { ClutchError, isClutchError } from './errors.js';
 export {
   createInProcessBus,
   deliverToAll,
+  isMarketplaceEvent,
   isRevocation,
   type LiveAlert,
   type LiveEvent,
   type LiveEventBus,
   type LiveEventHandler,
+  type MarketplaceEvent,
   type RevocationEvent,
   type RolesChangedEvent,
   type StoredReading,

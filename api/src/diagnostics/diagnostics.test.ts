@@ -32,6 +32,28 @@ describe.each(backends('api_diagnostics'))('diagnostics API on %s', (_name, open
     expect(((await api('GET', `/api/obd2/diagnostics/${CAR}?history=1`)).body.history as unknown[]).length).toBe(1);
   });
 
+  it('links to the interpretation of the current codes, and the link works as given', async () => {
+    const res = await api('GET', `/api/obd2/diagnostics/${CAR}`);
+    const link = (res.body.links as { interpret: { method: string; href: string; body: unknown } }).interpret;
+    expect(link).toEqual({
+      method: 'POST',
+      href: '/api/obd2/error-codes',
+      body: { codes: ['P0301', 'P0420'], vehicleId: CAR },
+    });
+    const interpreted = await api(link.method, link.href, { body: link.body });
+    expect(interpreted.status, JSON.stringify(interpreted.body)).toBe(200);
+    expect(
+      (interpreted.body.codes as { code: string; severity: string; onVehicle: unknown }[]).map((c) => [
+        c.code,
+        c.severity,
+        c.onVehicle !== null,
+      ]),
+    ).toEqual([
+      ['P0301', 'high', true],
+      ['P0420', 'medium', true],
+    ]);
+  });
+
   it('a newer report without codes (repaired, or cleared at the car) empties the current codes but keeps the history', async () => {
     const before = await api('GET', `/api/obd2/diagnostics/${CAR}`);
     expect((before.body.current as unknown[]).length).toBeGreaterThan(0);
@@ -42,6 +64,12 @@ describe.each(backends('api_diagnostics'))('diagnostics API on %s', (_name, open
     const res = await api('GET', `/api/obd2/diagnostics/${CAR}`);
     expect(res.body).toMatchObject({ milOn: false, current: [] });
     expect((res.body.codes as unknown[]).length).toBe((before.body.codes as unknown[]).length);
+    // Without current codes the link interprets every code seen.
+    expect((res.body.links as { interpret: { body: { codes: string[] } } }).interpret.body.codes.sort()).toEqual([
+      'P0171',
+      'P0301',
+      'P0420',
+    ]);
     await d.fx.db.query(`DELETE FROM dtc_reports WHERE vehicle_id = $1`, [CAR]);
   });
 

@@ -36,6 +36,18 @@ const diagnosticsSchema = z.object({
       codes: z.array(z.object({ code: z.string(), kind: z.string(), ecu: z.string().nullable() })),
     }),
   ),
+  links: z.object({
+    interpret: z
+      .object({
+        method: z.literal('POST'),
+        href: z.string(),
+        body: z.object({ codes: z.array(z.string()), vehicleId: z.string() }),
+      })
+      .nullable()
+      .describe(
+        'The request that interprets the current codes (else every code seen): severity, causes, repair, nearby prices; null without codes',
+      ),
+  }),
 });
 
 export function diagnosticsRoutes(router: ApiRouter, diagnostics: DiagnosticsService): void {

@@ -2,6 +2,7 @@ import type { Queryable } from '@clutch/db';
 import type { Scope } from '../auth/scope.js';
 import { toIso } from '../shared/time.js';
 import { assertVehicle } from '../shared/vehicle-guard.js';
+import { requireVehicleData } from '../vehicles/access.js';
 import type { DtcDescriptions } from './dtc-descriptions.js';
 import { DiagnosticsRepository, type DtcRow } from './repository.js';
 
@@ -40,16 +41,31 @@ export interface Diagnostics {
     reports: number;
   }[];
   history: { time: string; codes: { code: string; kind: string; ecu: string | null }[] }[];
+  /**
+   * What to call next: `interpret` is the request that explains the current codes (or, without
+   * current ones, every code seen) with severity, causes, repair and nearby prices.
+   */
+  links: { interpret: { method: 'POST'; href: string; body: { codes: string[]; vehicleId: string } } | null };
 }
+
+/** The interpretation route (api/src/error-codes/routes.ts), under the API prefix. */
+export const INTERPRET_HREF = '/api/obd2/error-codes';
+/** Its bound on codes per request. */
+const INTERPRET_MAX_CODES = 20;
 
 export const isMilRelevant = (kind: string): boolean => kind === 'stored' || kind === 'permanent';
 
 export class DiagnosticsService {
   constructor(private readonly descriptions: () => Promise<DtcDescriptions>) {}
 
+  /** The loaded descriptions (the error-code interpretation describes codes with the same table). */
+  describer(): Promise<DtcDescriptions> {
+    return this.descriptions();
+  }
+
   async get(scope: Scope, vehicleId: string, historyReports: number): Promise<Diagnostics> {
     const [data, descriptions] = await Promise.all([
-      scope.run((q) => this.read(q, vehicleId, historyReports)),
+      scope.run((q) => this.read(q, vehicleId, historyReports, 'dtc:read')),
       this.descriptions(),
     ]);
     return this.assemble(vehicleId, data, descriptions);
@@ -61,8 +77,19 @@ export class DiagnosticsService {
     return this.assemble(vehicleId, data, descriptions).current;
   }
 
-  private async read(q: Queryable, vehicleId: string, historyReports: number) {
-    await assertVehicle(q, vehicleId);
+  /**
+   * `dtc:read`: the route's guard, so a vehicle shared with the caller without trouble codes answers
+   * 404 like a missing one (migration 029); `visible`: any vehicle the transaction sees, for callers
+   * that summarise (row-level security still hides codes the caller may not read).
+   */
+  private async read(
+    q: Queryable,
+    vehicleId: string,
+    historyReports: number,
+    guard: 'dtc:read' | 'visible' = 'visible',
+  ) {
+    if (guard === 'dtc:read') await requireVehicleData(q, vehicleId, 'dtc:read');
+    else await assertVehicle(q, vehicleId);
     const repo = new DiagnosticsRepository(q);
     const recent = await repo.recentReports(vehicleId, Math.max(1, historyReports));
     const summary = await repo.codeSummary(vehicleId);
@@ -124,6 +151,13 @@ export class DiagnosticsService {
         reports: Number(s.reports),
       })),
       history: [...history.values()],
+      links: { interpret: interpretLink(vehicleId, current.length > 0 ? current : summary) },
     };
   }
+}
+
+function interpretLink(vehicleId: string, codes: readonly { code: string }[]): Diagnostics['links']['interpret'] {
+  const distinct = [...new Set(codes.map((c) => c.code))].slice(0, INTERPRET_MAX_CODES);
+  if (distinct.length === 0) return null;
+  return { method: 'POST', href: INTERPRET_HREF, body: { codes: distinct, vehicleId } };
 }

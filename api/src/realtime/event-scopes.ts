@@ -1,5 +1,5 @@
-import type { VehicleEvent } from '@clutch/contracts';
-import { API_KEY_SCOPES, type ApiKeyScope } from '@clutch/identity';
+import type { MarketplaceEvent, VehicleEvent } from '@clutch/contracts';
+import { API_KEY_SCOPES, type ApiKeyScope, type Permission } from '@clutch/identity';
 
 /**
  * The one table of which scope a live event needs: the scope of the REST route that serves the same
@@ -26,3 +26,16 @@ export const LIVE_SCOPES: readonly ApiKeyScope[] = API_KEY_SCOPES.filter((scope)
 );
 
 export const scopeOfEvent = (type: VehicleEvent['type']): ApiKeyScope => EVENT_SCOPES[type];
+
+/**
+ * The marketplace's live events and the permission each needs: the read permission of the REST
+ * routes that serve the same rows (`GET /api/bookings...`, `GET /api/repair-orders...`). Users only
+ * (API keys carry vehicle scopes, none of these); which rooms a user joins is decided per shop and
+ * per customer side by the policy function (marketplace-rooms.ts).
+ */
+export const MARKETPLACE_EVENT_SCOPES = {
+  booking_update: 'bookings:read',
+  service_status_change: 'repair-orders:read',
+} as const satisfies Record<MarketplaceEvent['type'], Permission>;
+
+export type MarketplacePermission = (typeof MARKETPLACE_EVENT_SCOPES)[MarketplaceEvent['type']];

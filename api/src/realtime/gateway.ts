@@ -1,5 +1,11 @@
 import type { IncomingMessage, Server as HttpServer } from 'node:http';
-import { isRevocation, type LiveEvent, type LiveEventBus, type RevocationEvent } from '@clutch/contracts';
+import {
+  isMarketplaceEvent,
+  isRevocation,
+  type LiveEvent,
+  type LiveEventBus,
+  type RevocationEvent,
+} from '@clutch/contracts';
 import { PLATFORM_TENANT, type ApiKeyScope } from '@clutch/identity';
 import type { Logger } from 'pino';
 import { Server as SocketIOServer, type Socket } from 'socket.io';
@@ -12,7 +18,13 @@ import {
   type SocketPrincipal,
   type SubscribeAuthorizer,
 } from './auth.js';
-import { EVENT_SCOPES, LIVE_SCOPES } from './event-scopes.js';
+import { EVENT_SCOPES, LIVE_SCOPES, MARKETPLACE_EVENT_SCOPES } from './event-scopes.js';
+import {
+  allBookingsRoom,
+  roomsOfMarketplaceEvent,
+  type MarketplaceRoomAuthorizer,
+  type MarketplaceRooms,
+} from './marketplace-rooms.js';
 
 export interface RealtimeDeps {
   bus: LiveEventBus;
@@ -24,7 +36,19 @@ export interface RealtimeDeps {
   allowRequest?: (req: IncomingMessage) => boolean;
   /** Rooms one socket may join; bounds what a single client can make the server fan out. */
   maxSubscriptionsPerSocket?: number;
+  /**
+   * The marketplace rooms (bookings, repair orders) a socket joins at the handshake. Default: all of
+   * them for a principal without a tenant (administrators, dev mode), none for anyone else.
+   */
+  marketplaceRooms?: MarketplaceRoomAuthorizer;
 }
+
+const adminMarketplaceRooms: MarketplaceRoomAuthorizer = async (principal) => ({
+  rooms:
+    principal.tenantId === undefined
+      ? Object.values(MARKETPLACE_EVENT_SCOPES).map((permission) => allBookingsRoom(permission))
+      : [],
+});
 
 export type SubscribeAck = { ok: true } | { ok: false; error: { code: ApiErrorCode; message: string } };
 
@@ -56,13 +80,13 @@ function failure(code: ApiErrorCode, message?: string): SubscribeAck {
 const principalOf = (socket: Socket): SocketPrincipal =>
   (socket.data as { principal?: SocketPrincipal }).principal ?? {};
 
-/** Ends the socket when its key expires; the timer goes when the socket does. */
-function endAtExpiry(socket: Socket, expiresAt: Date, log: Logger): void {
+/** Ends the socket when its key (or a grant it rests on) expires; the timer goes when the socket does. */
+function endAtExpiry(socket: Socket, expiresAt: Date, log: Logger, why = 'API key expired: socket ended'): void {
   let timer: NodeJS.Timeout | undefined;
   const arm = (): void => {
     const left = expiresAt.getTime() - Date.now();
     if (left <= 0) {
-      log.info({ keyId: principalOf(socket).keyId }, 'API key expired: socket ended');
+      log.info({ keyId: principalOf(socket).keyId, userId: principalOf(socket).userId }, why);
       socket.disconnect(true);
       return;
     }
@@ -77,6 +101,9 @@ function endAtExpiry(socket: Socket, expiresAt: Date, log: Logger): void {
  * Attaches Socket.io to an HTTP server and relays bus events to per-vehicle, per-scope rooms. Clients
  * send `subscribe {vehicleId}` / `unsubscribe {vehicleId}`; the server emits `readings`, `presence`,
  * `location`, `dtc`, `alert` and `command`, each only to sockets holding its scope (EVENT_SCOPES).
+ * Booking and repair-order events (`booking_update`, `service_status_change`) need no subscribe: a
+ * socket joins, at the handshake, the rooms of the shops and customer side the policy function
+ * allows it (marketplace-rooms.ts), and each event goes to its shop's and its customer's rooms.
  * A revoked or expired API key ends the sockets that authenticated with it.
  */
 export function attachRealtime(server: HttpServer, deps: RealtimeDeps): SocketIOServer {
@@ -84,6 +111,7 @@ export function attachRealtime(server: HttpServer, deps: RealtimeDeps): SocketIO
   const authorize = deps.authorizeSubscribe ?? allowAllSubscriptions;
   const maxSubscriptions = deps.maxSubscriptionsPerSocket ?? 50;
   const allowRequest = deps.allowRequest;
+  const marketplaceRooms = deps.marketplaceRooms ?? adminMarketplaceRooms;
   const log = deps.logger.child({ component: 'realtime' });
 
   const io = new SocketIOServer(server, {
@@ -92,9 +120,16 @@ export function attachRealtime(server: HttpServer, deps: RealtimeDeps): SocketIO
     ...(allowRequest ? { allowRequest: (req, callback) => callback(null, allowRequest(req)) } : {}),
   });
 
+  /** The marketplace rooms of a principal; a check that fails joins none (fail closed, the socket still serves vehicles). */
+  const marketplaceRoomsOf = (principal: SocketPrincipal): Promise<MarketplaceRooms> =>
+    marketplaceRooms(principal).catch((err: unknown) => {
+      log.error({ err }, 'marketplace room check failed: no booking events on this socket');
+      return { rooms: [] };
+    });
+
   io.use((socket, next) => {
     authenticate(socket).then(
-      (principal) => {
+      async (principal) => {
         if (!principal) return next(new Error('unauthorized'));
         (socket.data as { principal?: SocketPrincipal }).principal = principal;
         // Joined during the handshake, so a revocation published from here on finds the socket.
@@ -107,6 +142,12 @@ export function attachRealtime(server: HttpServer, deps: RealtimeDeps): SocketIO
             ALL_USERS_ROOM,
             ...(principal.sessionId !== undefined ? [sessionRoom(principal.sessionId)] : []),
           ]);
+        // Bookings and repair orders of the shops and the customer side the policy allows, decided
+        // once (after the revocation rooms, so a revocation meanwhile still finds the socket): a
+        // change of the user's grants or roles ends the socket, and the reconnect decides again.
+        const marketplace = await marketplaceRoomsOf(principal);
+        if (marketplace.rooms.length > 0) void socket.join(marketplace.rooms);
+        (socket.data as { marketplaceUntil?: number }).marketplaceUntil = marketplace.until;
         next();
       },
       (err: unknown) => {
@@ -129,6 +170,10 @@ export function attachRealtime(server: HttpServer, deps: RealtimeDeps): SocketIO
     const vehicles = new Map<string, { scopes: readonly ApiKeyScope[]; timer?: NodeJS.Timeout; watch: Watch }>();
     const scopes = principal.scopes ?? LIVE_SCOPES;
     if (principal.expiresAt) endAtExpiry(socket, principal.expiresAt, log);
+    // A time-bound grant gave a marketplace room: the socket ends with it, and reconnects without.
+    const marketplaceUntil = (socket.data as { marketplaceUntil?: number }).marketplaceUntil;
+    if (marketplaceUntil !== undefined)
+      endAtExpiry(socket, new Date(marketplaceUntil), log, 'a time-bound grant ended: socket ended');
 
     /** The scopes the socket may receive for a vehicle now (none: not allowed), and until when. */
     const allowedFor = async (vehicleId: string): Promise<{ scopes: readonly ApiKeyScope[]; until?: number }> => {
@@ -257,10 +302,18 @@ export function attachRealtime(server: HttpServer, deps: RealtimeDeps): SocketIO
 
   const relay = (event: LiveEvent): void => {
     // Credential events stay server-side; everything else goes to the room of the vehicle and the
-    // event's scope, under its type, without the tenant id (the room already scopes it).
+    // event's scope, under its type, without the tenant id (the room already scopes it). Every API
+    // process hears every bus event (Redis pub/sub when scaled out) and tells its own sockets:
+    // `local`, or the Redis adapter would also broadcast it to the other processes, which tell
+    // theirs already, and a socket would get one copy per API process.
     if (isRevocation(event)) return revoke(event);
+    if (isMarketplaceEvent(event)) {
+      // One emit to every room: a socket in several of them (a fleet user who booked) gets it once.
+      const { type, tenantId: _tenant, ...payload } = event;
+      return void io.local.to(roomsOfMarketplaceEvent(event)).emit(type, payload);
+    }
     const { type, tenantId: _tenant, ...payload } = event;
-    io.to(vehicleRoom(event.vehicleId, EVENT_SCOPES[type])).emit(type, payload);
+    io.local.to(vehicleRoom(event.vehicleId, EVENT_SCOPES[type])).emit(type, payload);
   };
   const unsubscribe = deps.bus.subscribe(relay);
   // io.close() closes the HTTP server too, so this covers both ways of shutting down.

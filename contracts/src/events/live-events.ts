@@ -65,7 +65,45 @@ export interface RolesChangedEvent {
   vehicleId?: string | undefined;
 }
 
-export type LiveEvent = VehicleEvent | RevocationEvent;
+/**
+ * What happened to a repair booking or its repair order (issue 15), for the shop and the customer.
+ * The outbox topics `booking.updated` and `repair-order.status-changed` carry them; the Socket.io
+ * gateway relays them under their type to the shop's room and the customer's (docs/realtime.md).
+ * `tenantId` is the shop's tenant (the outbox row's); the customer is `customerTenantId` and, for a
+ * car owner (or the fleet user who booked), `customerUserId`.
+ */
+export type MarketplaceEvent =
+  | {
+      type: 'booking_update';
+      tenantId: string;
+      bookingId: string;
+      partnerId: string;
+      customerTenantId: string;
+      customerUserId: string | null;
+      vehicleId: string | null;
+      status: string;
+      startsAt: string;
+      endsAt: string;
+      at: string;
+    }
+  | {
+      type: 'service_status_change';
+      tenantId: string;
+      repairOrderId: string;
+      bookingId: string | null;
+      partnerId: string;
+      customerTenantId: string;
+      customerUserId: string | null;
+      vehicleId: string | null;
+      from: string | null;
+      to: string;
+      at: string;
+    };
+
+export const isMarketplaceEvent = (event: LiveEvent): event is MarketplaceEvent =>
+  event.type === 'booking_update' || event.type === 'service_status_change';
+
+export type LiveEvent = VehicleEvent | MarketplaceEvent | RevocationEvent;
 
 export const isRevocation = (event: LiveEvent): event is RevocationEvent =>
   event.type === 'device-revoked' ||

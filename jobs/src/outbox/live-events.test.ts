@@ -4,7 +4,14 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { implementations } from '../testing/databases.js';
 import { waitFor } from '../testing/wait-for.js';
 import { listenerFor } from './listen.js';
-import { appendLiveEvent, appendLiveEvents, LIVE_TOPICS, liveBusSink, type OutboxLiveEvent } from './live-events.js';
+import {
+  appendLiveEvent,
+  appendLiveEvents,
+  LIVE_TOPICS,
+  liveBusSink,
+  liveEventOf,
+  type OutboxLiveEvent,
+} from './live-events.js';
 import { startOutboxRelay, type OutboxRelay } from './relay.js';
 
 const vehicleId = '0b9e8f2a-1c3d-4e5f-8a6b-7c8d9e0f1a2b';
@@ -26,6 +33,32 @@ const everyType: Record<OutboxLiveEvent['type'], OutboxLiveEvent> = {
   'api-key-revoked': { type: 'api-key-revoked', tenantId: 'acme', keyId: 'k1' },
   'session-revoked': { type: 'session-revoked', tenantId: 'acme', userId: 'u1', sessionId: 's1' },
   'roles-changed': { type: 'roles-changed', tenantId: 'acme', userId: 'u1' },
+  booking_update: {
+    type: 'booking_update',
+    tenantId: 'acme',
+    bookingId: 'b1',
+    partnerId: 'p1',
+    customerTenantId: 'consumers',
+    customerUserId: 'u2',
+    vehicleId,
+    status: 'requested',
+    startsAt: at,
+    endsAt: at,
+    at,
+  },
+  service_status_change: {
+    type: 'service_status_change',
+    tenantId: 'acme',
+    repairOrderId: 'r1',
+    bookingId: 'b1',
+    partnerId: 'p1',
+    customerTenantId: 'consumers',
+    customerUserId: null,
+    vehicleId,
+    from: 'requested',
+    to: 'confirmed',
+    at,
+  },
 };
 
 describe.each(implementations(inject('pgAdminUrl'), 'jobs_live_events'))(
@@ -66,6 +99,18 @@ describe.each(implementations(inject('pgAdminUrl'), 'jobs_live_events'))(
       await db.withTenant('acme', (tx) => appendLiveEvent(tx, everyType['api-key-revoked']));
       await waitFor(() => seen.length > 0, 'the committed revocation');
       expect(seen).toEqual([everyType['api-key-revoked']]);
+    });
+
+    it('carries a booking without a vehicle, and drops one that names no shop or customer', () => {
+      const { type: _t, tenantId: _tenant, ...payload } = everyType.booking_update;
+      const row = { id: 'e1', seq: '1', tenantId: 'acme', topic: 'booking.updated', createdAt: new Date() };
+      expect(liveEventOf({ ...row, payload: { ...payload, vehicleId: null } })).toMatchObject({
+        type: 'booking_update',
+        tenantId: 'acme',
+        vehicleId: null,
+      });
+      for (const missing of ['bookingId', 'partnerId', 'customerTenantId', 'status'])
+        expect(liveEventOf({ ...row, payload: { ...payload, [missing]: undefined } }), missing).toBeNull();
     });
 
     it("is refused inside another tenant's transaction (row-level security)", async () => {

@@ -21,12 +21,15 @@ const TOPIC_OF: Readonly<Record<OutboxLiveEvent['type'], string>> = {
   'api-key-revoked': 'api-key.revoked',
   'session-revoked': 'session.revoked',
   'roles-changed': 'rbac.roles-changed',
+  // The marketplace's (docs/marketplace.md): bookings append the first, transitionRepairOrder the second.
+  booking_update: 'booking.updated',
+  service_status_change: 'repair-order.status-changed',
 };
 
 /**
  * Which outbox topics the live-event bus carries, and as which bus event. Topics not listed
- * (booking.confirmed, invoice.sent, ...) are for notifications and webhooks, the next sinks: on the
- * bus they need a LiveEvent type of their own first.
+ * (invoice.sent, ...) are for notifications and webhooks, the next sinks: on the bus they need a
+ * LiveEvent type of their own first.
  */
 export const LIVE_TOPICS: Readonly<Record<string, OutboxLiveEvent['type']>> = Object.fromEntries(
   Object.entries(TOPIC_OF).map(([type, topic]) => [topic, type as OutboxLiveEvent['type']]),
@@ -52,6 +55,9 @@ const REQUIRED: Readonly<Partial<Record<OutboxLiveEvent['type'], readonly string
   'device-revoked': ['vehicleId', 'deviceId'],
   'session-revoked': ['userId', 'sessionId'],
   'roles-changed': [],
+  // Without the shop and the customer the gateway would not know whose rooms to tell.
+  booking_update: ['bookingId', 'partnerId', 'customerTenantId', 'status'],
+  service_status_change: ['repairOrderId', 'partnerId', 'customerTenantId', 'to'],
 };
 
 /**
@@ -71,7 +77,7 @@ export function liveEventOf(event: OutboxEvent): LiveEvent | null {
 
 /**
  * The sink that puts live topics on the live-event bus: every API process's Socket.io gateway
- * relays them to the vehicle's room, and every broker and gateway ends the sessions a revocation
+ * relays them to the vehicle's room (bookings and repair orders: the shop's and the customer's), and every broker and gateway ends the sessions a revocation
  * names (through Redis pub/sub when scaled out). Publishing is fire-and-forget, so this never
  * refuses an event; other topics pass (`onIgnored` hears them).
  */
