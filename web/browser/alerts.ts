@@ -1,5 +1,6 @@
 import type { Translator } from '@clutch/i18n';
 import type { LiveAlert, SignalInfo, StoredAlert } from './api.js';
+import { findRepairLink } from './find-repair.js';
 import { setText } from './locale.js';
 
 interface ShownAlert {
@@ -104,7 +105,7 @@ export class AlertsPanel {
     time.dataset.at = a.at;
     time.title = this.i18n.dateTime(a.at, { dateStyle: 'medium', timeStyle: 'short' });
     time.textContent = this.i18n.ago(a.at);
-    head.append(badge, title, time);
+    head.append(badge, title, time, findRepairLink(this.i18n, { alertId: a.id, subject: a.title }));
     const explanation = document.createElement('p');
     explanation.className = 'alert-explanation';
     explanation.dataset.role = 'explanation';

@@ -1,5 +1,6 @@
 import type { Translator } from '@clutch/i18n';
 import type { Diagnostics, TroubleCode } from './api.js';
+import { findRepairLink } from './find-repair.js';
 
 const KINDS = new Set<string>(['stored', 'pending', 'permanent']);
 
@@ -81,6 +82,7 @@ export class TroubleCodesPanel {
     ]
       .filter(Boolean)
       .join(' · ');
+    meta.append(' · ', findRepairLink(i18n, { codes: [c.code], subject: c.code }));
     body.append(description, meta);
     li.append(code, body);
     return li;

@@ -64,6 +64,9 @@ function showOpenModeBanner(i18n: Translator): void {
  * (`*` is an administrator's), or always when it needs none. A page the API would refuse is not offered.
  */
 export const NAV_LINKS: readonly { href: string; label: MessageKey; testid: string; permission?: string }[] = [
+  // The marketplace (docs/marketplace.md): shops near the car for everyone, the job board for shop staff.
+  { href: '/shops.html', label: 'nav.shops', testid: 'nav-shops' },
+  { href: '/jobs.html', label: 'nav.jobs', testid: 'nav-jobs', permission: 'repair-orders:write' },
   { href: '/mfa.html', label: 'nav.mfa', testid: 'nav-mfa' },
   { href: '/roles.html', label: 'nav.roles', testid: 'nav-roles', permission: 'roles:read' },
   { href: '/audit.html', label: 'nav.audit', testid: 'nav-audit', permission: 'security-reports:read' },
