@@ -32,6 +32,7 @@ import { ApiRouter, type RouteSpec } from './http/route.js';
 import { serveStatic } from './http/static.js';
 import type { HandshakeAuthenticator, SubscribeAuthorizer } from './realtime/auth.js';
 import { attachRealtime } from './realtime/gateway.js';
+import { marketplaceRoomAuthorizer } from './realtime/marketplace-rooms.js';
 import type { MfaOptions } from './mfa/config.js';
 import { createIdentity, type IdentityOptions } from './sessions/identity.js';
 import type { LatestValuesCache } from './telemetry/latest-cache.js';
@@ -209,6 +210,7 @@ export function createApi(deps: ApiDeps): Api {
         allowRequest: (req) => socketRequestAllowed(hostAllowed, req),
         authenticateHandshake,
         authorizeSubscribe,
+        marketplaceRooms: marketplaceRoomAuthorizer(deps.db, recordAudit, policy),
       });
     },
     routes: router.specs,

@@ -4,6 +4,9 @@ import { register as alerts } from './alerts/register.js';
 import { AlertsService } from './alerts/service.js';
 import { register as analytics } from './analytics/register.js';
 import { register as apiKeys } from './api-keys/register.js';
+import { register as bookings } from './bookings/register.js';
+import { register as bookingsFromAlert } from './bookings/from-alert-register.js';
+import { register as checkIns } from './check-ins/register.js';
 import { register as commands } from './commands/register.js';
 import { register as dataQuality } from './data-quality/register.js';
 import { register as deadLetters } from './dead-letters/register.js';
@@ -11,12 +14,18 @@ import { register as devices } from './devices/register.js';
 import { lazyDtcDescriptions } from './diagnostics/dtc-descriptions.js';
 import { register as diagnostics } from './diagnostics/register.js';
 import { DiagnosticsService } from './diagnostics/service.js';
+import { register as errorCodes } from './error-codes/register.js';
+import { register as estimates } from './estimates/register.js';
 import type { Domain, SharedServices } from './domain.js';
 import { register as health } from './health/register.js';
 import { register as location } from './location/register.js';
 import { register as mfa } from './mfa/register.js';
 import { register as mobile } from './mobile/register.js';
 import { register as openapi } from './openapi/register.js';
+import { register as partners } from './partners/register.js';
+import { register as partsOrders } from './parts-orders/register.js';
+import { register as repairOrders } from './repair-orders/register.js';
+import { register as reviews } from './reviews/register.js';
 import { register as roles } from './roles/register.js';
 import { register as security } from './security/register.js';
 import { register as sessions } from './sessions/register.js';
@@ -31,6 +40,7 @@ import { register as vehicleHealth } from './vehicle-health/register.js';
 import { register as vehicleShares } from './vehicle-shares/register.js';
 import { register as vehicles } from './vehicles/register.js';
 import { VehiclesService } from './vehicles/service.js';
+import { register as warranties } from './warranties/register.js';
 
 /**
  * Every domain of the API, in the order their routes are declared (which is the order of the
@@ -48,6 +58,7 @@ export const DOMAINS: readonly Domain[] = [
   { name: 'commands', register: commands },
   { name: 'trips', register: trips },
   { name: 'diagnostics', register: diagnostics },
+  { name: 'error-codes', register: errorCodes },
   { name: 'alerts', register: alerts },
   { name: 'data-quality', register: dataQuality },
   { name: 'vehicle-health', register: vehicleHealth },
@@ -62,6 +73,15 @@ export const DOMAINS: readonly Domain[] = [
   { name: 'mobile', register: mobile },
   { name: 'roles', register: roles },
   { name: 'vehicle-shares', register: vehicleShares },
+  { name: 'partners', register: partners },
+  { name: 'bookings', register: bookings },
+  { name: 'bookings-from-alert', register: bookingsFromAlert },
+  { name: 'repair-orders', register: repairOrders },
+  { name: 'check-ins', register: checkIns },
+  { name: 'estimates', register: estimates },
+  { name: 'parts-orders', register: partsOrders },
+  { name: 'warranties', register: warranties },
+  { name: 'reviews', register: reviews },
   { name: 'openapi', register: openapi },
 ];
 

@@ -44,3 +44,32 @@ export {
 export { defineAiRetrainWorker, type JobDefiner } from './ai/retrain-job-worker.js';
 export { retrainWith, type RetrainFolders } from './ai/retrain-worker.js';
 export { loadMfaOptions, type MfaOptions } from './mfa/config.js';
+export {
+  availableStrategies,
+  greatCircleMetres,
+  type NearbyQuery,
+  type NearbyRow,
+  type NearbyStrategy,
+} from './partners/nearby.js';
+export { nearbyPage } from './partners/service.js';
+export { SERVICE_CODES, type ServiceCode } from './partners/service-catalogue.js';
+// Seeded shops for the marketplace bench (bench/src/marketplace), the data the contract test uses.
+export { GERMANY, generateShops, insertShops, seededRandom, type SeedShop } from './partners/nearby-fixtures.js';
+// Bookings' scheduled jobs (platform/src/builders/jobs.ts) and the slot computation (bench/src/marketplace/slots.ts).
+export { BOOKING_CRONS, expireHolds, markNoShows } from './bookings/no-show.js';
+export {
+  availableSlots,
+  computeSlots,
+  DEFAULT_BOOKING_RULES,
+  loadBusy,
+  loadCalendar,
+  loadCapacity,
+  loadService,
+  loadShop,
+  type BusyInterval,
+  type CapacityResource,
+  type ServiceNeeds,
+  type ShopCalendar,
+  type Slot,
+  type SlotQuery,
+} from './bookings/availability.js';

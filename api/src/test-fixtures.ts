@@ -130,10 +130,13 @@ export async function call(
     headers,
     ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}),
   });
-  const text = await res.text();
+  const type = res.headers.get('content-type');
+  // Images and CSV are not JSON: their body is left empty (read `res` yourself for their bytes).
+  const json = type === null || /json/.test(type);
+  const text = json ? await res.text() : (await res.arrayBuffer(), '');
   return {
     status: res.status,
-    type: res.headers.get('content-type'),
+    type,
     body: text ? (JSON.parse(text) as Record<string, unknown>) : {},
     headers: res.headers,
   };

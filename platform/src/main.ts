@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 import { pino } from 'pino';
 import { ConfigError, loadConfig, USAGE } from './config/config.js';
-import { CONSUMER_TENANT } from './fleet/simulated-fleet.js';
+import { CONSUMER_TENANT, DEMO_TENANT } from './fleet/simulated-fleet.js';
 import { demoAccountLines, identityDir, seedDemoAccounts } from './identity/index.js';
+import { demoShopLines, seedDemoShops } from './marketplace/demo-shops.js';
 import { startPlatform } from './platform.js';
 import { startRole } from './scale-out/roles.js';
 
@@ -88,6 +89,10 @@ async function main(): Promise<void> {
       dir: identityDir(config.dataDir),
       ownedVehicleTenant: CONSUMER_TENANT,
     });
+    // Shops near the simulated cars for the marketplace walk (docs/marketplace.md), printed before the
+    // accounts: the accounts stay the last lines (tests wait for them).
+    const shops = await seedDemoShops(platform.db, { vehicleTenants: [CONSUMER_TENANT, DEMO_TENANT] });
+    for (const line of demoShopLines(shops, platform.api.url)) console.log(line);
     for (const line of demoAccountLines(accounts, `${platform.api.url}/api/auth/login`)) console.log(line);
   }
 }

@@ -14,7 +14,23 @@ import { webRoot } from './index.js';
 
 const webDir = fileURLToPath(new URL('..', import.meta.url));
 const repoRoot = path.resolve(webDir, '..');
-export const PAGE_ENTRIES = ['vehicles', 'dashboard', 'roles', 'mfa', 'signin', 'signup', 'sessions', 'audit'] as const;
+export const PAGE_ENTRIES = [
+  'vehicles',
+  'dashboard',
+  'roles',
+  'mfa',
+  'signin',
+  'signup',
+  'sessions',
+  'audit',
+  // The marketplace (docs/marketplace.md).
+  'shops',
+  'shop',
+  'repair-order',
+  'jobs',
+  'calendar',
+  'estimate-editor',
+] as const;
 
 export async function buildPages(): Promise<void> {
   const out = path.join(webRoot, 'js');
@@ -33,6 +49,13 @@ export async function buildPages(): Promise<void> {
     // The workspace package by its TypeScript source: no `tsc -b i18n` needed before a page build.
     alias: { '@clutch/i18n': path.join(repoRoot, 'i18n', 'src', 'index.ts') },
   });
+  // Leaflet's stylesheet for the shop map, next to the bundle that needs it (images are not used: the
+  // map draws circle markers).
+  mkdirSync(path.join(out, 'leaflet'), { recursive: true });
+  copyFileSync(
+    path.join(repoRoot, 'node_modules', 'leaflet', 'dist', 'leaflet.css'),
+    path.join(out, 'leaflet', 'leaflet.css'),
+  );
   const catalogues = path.join(out, 'i18n');
   mkdirSync(catalogues, { recursive: true });
   for (const locale of catalogueLocales.filter((l) => l !== sourceLocale)) {

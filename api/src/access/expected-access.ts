@@ -63,6 +63,97 @@ const platformOnly = (extra: Partial<Record<Signed, Cell>> = {}): Row => signedI
  */
 const tenantAdmin = (): Row => signedIn({ staffX: OWN, platform: OWN });
 
+/**
+ * The marketplace (issue 15). "Own" is the principal's shop and the bookings it is party to: owner A
+ * booked at shop X, owner B at shop Y, the fleet at shop X; shop X's admin and shop Y's technician
+ * work on their shop's; the platform admin's own is the fleet's booking. The listing (shops, their
+ * services, parts, photos, reviews, availability, nearby search) is for every signed-in caller.
+ */
+const listing = (): Row => signedIn({}, BOTH);
+/** A shop's profile (partners:write): its partner admin; platform staff for any shop. */
+const shopAdmin = (): Row => signedIn({ staffX: OWN, platform: BOTH });
+/**
+ * A shop's capacity and booking rules: its partner admin. Platform staff do not reach other
+ * organisations' bookings, repair orders, estimates, parts orders or these (docs/marketplace.md,
+ * "What is left": support through the audited administration scope).
+ */
+const shopSetup = (): Row => signedIn({ staffX: OWN });
+/** Both parties of a booking read it: the customer (owners, the fleet) and the shop's staff. */
+const parties = (): Row => signedIn({ platform: NONE }, OWN);
+/** The shop's work on a repair order (repair-orders:write, estimates:write): its technicians and admin. */
+const shopWork = (): Row => signedIn({ staffX: OWN, techY: OWN });
+/** Parts orders: the shops' staff (technicians and parts clerks, admins), not customers. */
+const partsWork = (): Row => signedIn({ staffX: OWN, techY: OWN });
+
+const MARKETPLACE: Record<string, Row> = {
+  'get /partners': listing(),
+  'get /partners/:id': listing(),
+  'get /partners/:id/services': listing(),
+  'get /partners/:id/parts': listing(),
+  'get /partners/:id/photos': listing(),
+  'get /partners/:id/photos/:photoId': listing(),
+  'get /partners/:id/reviews': listing(),
+  'get /partners/:id/booking-rules': listing(),
+  'get /partners/:id/availability': listing(),
+  'get /location/nearby-services': listing(),
+  // A partner admin creates shops of its own organisation (no resource is named: both sides the same).
+  'post /partners': signedIn({ staffX: BOTH, platform: BOTH }),
+  'patch /partners/:id': shopAdmin(),
+  'put /partners/:id/opening-hours': shopAdmin(),
+  'put /partners/:id/special-days': shopAdmin(),
+  'post /partners/:id/services': shopAdmin(),
+  'patch /partners/:id/services/:serviceId': shopAdmin(),
+  'post /partners/:id/parts': shopAdmin(),
+  'patch /partners/:id/parts/:partId': shopAdmin(),
+  'post /partners/:id/parts/:partId/stock': shopAdmin(),
+  'post /partners/:id/photos': shopAdmin(),
+  'delete /partners/:id/photos/:photoId': shopAdmin(),
+  'get /partners/:id/resources': shopSetup(),
+  'post /partners/:id/resources': shopSetup(),
+  'put /partners/:id/resources/:resourceId': shopSetup(),
+  'delete /partners/:id/resources/:resourceId': shopSetup(),
+  'put /partners/:id/booking-rules': shopSetup(),
+  // Booking names a vehicle: the customer's own (owners, the fleet, a partner admin for its
+  // organisation's cars); a technician holds no bookings:write.
+  'post /bookings/holds': signedIn({ techY: NONE }, OWN),
+  'post /bookings': signedIn({ techY: NONE }, OWN),
+  'post /bookings/from-alert': signedIn({ techY: NONE }, OWN),
+  'get /bookings': signedIn({}, BOTH),
+  'get /bookings/:id': parties(),
+  // The shop confirms; its customer cannot.
+  'post /bookings/:id/confirm': signedIn({ staffX: OWN }),
+  'post /bookings/:id/reschedule': signedIn({ techY: NONE, platform: NONE }, OWN),
+  'post /bookings/:id/cancel': signedIn({ techY: NONE, platform: NONE }, OWN),
+  'get /repair-orders': signedIn({}, BOTH),
+  'get /repair-orders/:id': parties(),
+  'post /repair-orders/:id/transitions': shopWork(),
+  'post /repair-orders/:id/check-in': shopWork(),
+  'get /repair-orders/:id/check-in': parties(),
+  'post /repair-orders/:id/check-in/photos': shopWork(),
+  'get /repair-orders/:id/check-in/photos/:photoId': parties(),
+  'get /repair-orders/:id/warranty': parties(),
+  'get /estimates': parties(),
+  'post /estimates': shopWork(),
+  'get /estimates/:id': parties(),
+  'put /estimates/:id': shopWork(),
+  'post /estimates/:id/send': shopWork(),
+  'post /estimates/:id/revise': shopWork(),
+  // The customer decides: owners on their own, the fleet on its own; never the shop that wrote it.
+  'post /estimates/:id/decision': signedIn({ ownerA: OWN, ownerB: OWN, fleet: OWN }),
+  'post /parts-orders': partsWork(),
+  'get /parts-orders': signedIn({ staffX: BOTH, techY: BOTH, platform: BOTH }),
+  'get /parts-orders/:id': partsWork(),
+  'post /parts-orders/:id/accept': partsWork(),
+  'post /parts-orders/:id/ship': partsWork(),
+  'post /parts-orders/:id/deliver': partsWork(),
+  'post /parts-orders/:id/cancel': partsWork(),
+  // Only the customer of a delivered repair reviews it; the shop answers.
+  'post /reviews': signedIn({ ownerA: OWN, ownerB: OWN }),
+  // Platform staff answer for a shop (every permission; the review is listing data).
+  'post /reviews/:id/answer': signedIn({ staffX: OWN, platform: BOTH }),
+  'post /obd2/error-codes': ownVehicle(),
+};
+
 export const EXPECTED: Record<string, Row> = {
   // Public: documents, catalogues, and the sign-in doors (which refuse the empty input with 400).
   'get /health': publicRoute(),
@@ -114,9 +205,9 @@ export const EXPECTED: Record<string, Row> = {
   'get /telematics/history': ownVehicle({ techY: NONE }),
   'post /vehicles/:id/commands': ownVehicle(),
   'get /vehicles/:id/commands': ownVehicle(),
-  // A command by id names no vehicle: owners (commands:write only on their own vehicles) are refused
-  // until the service decides on the command's vehicle (docs/rbac.md, "What is left").
-  'get /commands/:id': ownVehicle({ ownerA: NONE, ownerB: NONE }),
+  // A command by id names no vehicle: the service decides on the command's vehicle, so owners read
+  // the commands of their own cars and not another owner's.
+  'get /commands/:id': ownVehicle(),
   // Shares: owners, partner admins, fleet managers and platform staff; a technician holds no vehicle-shares:*.
   'post /vehicles/:id/shares': ownVehicle({ techY: NONE }),
   'get /vehicles/:id/shares': ownVehicle({ techY: NONE }),
@@ -138,14 +229,16 @@ export const EXPECTED: Record<string, Row> = {
   'post /devices': platformOnly(),
   'post /devices/:tenantId/:deviceId/credentials': platformOnly(),
   'delete /devices/:tenantId/:deviceId/credentials': platformOnly(),
-  'post /api-keys': platformOnly(),
-  'delete /api-keys/:tenantId/:keyId': platformOnly(),
-  'post /users/invitations': platformOnly(),
   'post /telematics/gps': platformOnly(),
   'post /dead-letters/:id/replay': platformOnly(),
   'post /ai/models/deploy': platformOnly(),
   'post /ai/models/:id/retrain': platformOnly(),
   'get /ai/jobs/:id': platformOnly(),
+  // Administration a partner admin also does, for its own organisation only (naming another is 403):
+  // its API keys (scopes it holds itself, MFA step-up) and invitations of its staff.
+  'post /api-keys': platformOnly({ staffX: OWN }),
+  'delete /api-keys/:tenantId/:keyId': platformOnly({ staffX: OWN }),
+  'post /users/invitations': platformOnly({ staffX: OWN }),
   // Reads a partner admin also holds: its own organisation's keys and dead letters (naming another is
   // refused), the model registry, and its organisation's audit trail (row-level security).
   'get /api-keys': platformOnly({ staffX: OWN }),
@@ -153,4 +246,6 @@ export const EXPECTED: Record<string, Row> = {
   'get /ai/models': platformOnly({ staffX: BOTH }),
   'get /ai/models/:id/performance': platformOnly({ staffX: BOTH }),
   'get /security/reports': platformOnly({ staffX: BOTH }),
+
+  ...MARKETPLACE,
 };

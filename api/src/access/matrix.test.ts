@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signedInUser, type TestUser } from '../roles/test-users.js';
 import { call, startFixture, type Fixture, type Reply } from '../test-fixtures.js';
 import { EXPECTED, PRINCIPALS, outcomeOf, type PrincipalName, type Side } from './expected-access.js';
+import { seedMarketplace, type MarketplaceBundle } from './marketplace-fixture.js';
 
 const ADMIN = 'admin-token-for-matrix-0123456789';
 const SINK = 'matrix-sink'; // a partner tenant without users: shares made by the matrix go there
@@ -28,6 +29,8 @@ interface Bundle {
   shareId: string;
   commandId: string;
   deadLetterId: string;
+  /** Its shop, booking, repair order and what hangs off them (marketplace-fixture.ts). */
+  m: MarketplaceBundle;
 }
 
 interface Sample {
@@ -41,6 +44,160 @@ type SampleOf = (target: Bundle, me: Bundle) => Sample;
 
 const until = (): string => new Date(Date.now() + 86_400_000).toISOString();
 const uniq = (): string => randomUUID().slice(0, 8);
+
+const soon = (days: number): string => new Date(Date.now() + days * 86_400_000).toISOString();
+/** A 1x1 PNG, base64: a photo any photo route accepts. */
+const PNG64 = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGNg+M/AAAUAAgHhsvSiAAAAAElFTkSuQmCC';
+
+/**
+ * The marketplace's routes (issue 15), on the shop, booking and repair order of the target bundle
+ * (marketplace-fixture.ts). Writes get valid input: those routes decide in the service, after
+ * validation, so a 400 would hide the decision.
+ */
+const MARKETPLACE_SAMPLES: Record<string, SampleOf> = {
+  'get /partners': () => ({ path: '/partners' }),
+  'post /partners': () => ({
+    path: '/partners',
+    body: { name: `Matrix shop ${uniq()}`, kinds: ['repair_center'], timeZone: 'Europe/Berlin', currency: 'EUR' },
+  }),
+  'get /partners/:id': (t) => ({ path: `/partners/${t.m.partnerId}` }),
+  'patch /partners/:id': (t) => ({ path: `/partners/${t.m.partnerId}`, body: { description: 'Matrix' } }),
+  'put /partners/:id/opening-hours': (t) => ({
+    path: `/partners/${t.m.partnerId}/opening-hours`,
+    body: { hours: [1, 2, 3, 4, 5, 6, 7].map((weekday) => ({ weekday, opens: '00:00', closes: '23:59' })) },
+  }),
+  'put /partners/:id/special-days': (t) => ({ path: `/partners/${t.m.partnerId}/special-days`, body: { days: [] } }),
+  'get /partners/:id/services': (t) => ({ path: `/partners/${t.m.partnerId}/services` }),
+  'post /partners/:id/services': (t) => ({
+    path: `/partners/${t.m.partnerId}/services`,
+    body: { code: 'oil_change', name: `Oil ${uniq()}`, priceKind: 'fixed', priceMinor: 4000, durationMinutes: 30 },
+  }),
+  'patch /partners/:id/services/:serviceId': (t) => ({
+    path: `/partners/${t.m.partnerId}/services/${t.m.serviceId}`,
+    body: { name: 'Diagnostics' },
+  }),
+  'get /partners/:id/parts': (t) => ({ path: `/partners/${t.m.partnerId}/parts` }),
+  'post /partners/:id/parts': (t) => ({
+    path: `/partners/${t.m.partnerId}/parts`,
+    body: { sku: `M-${uniq()}`, name: 'Filter', priceMinor: 1200, stock: 5 },
+  }),
+  'patch /partners/:id/parts/:partId': (t) => ({
+    path: `/partners/${t.m.partnerId}/parts/${t.m.partId}`,
+    body: { name: 'Spark plug' },
+  }),
+  'post /partners/:id/parts/:partId/stock': (t) => ({
+    path: `/partners/${t.m.partnerId}/parts/${t.m.partId}/stock`,
+    body: { delta: 1 },
+  }),
+  'get /partners/:id/photos': (t) => ({ path: `/partners/${t.m.partnerId}/photos` }),
+  'post /partners/:id/photos': (t) => ({ path: `/partners/${t.m.partnerId}/photos`, body: { data: PNG64 } }),
+  'get /partners/:id/photos/:photoId': (t) => ({ path: `/partners/${t.m.partnerId}/photos/${t.m.photoId}` }),
+  'delete /partners/:id/photos/:photoId': (t) => ({ path: `/partners/${t.m.partnerId}/photos/${t.m.dropPhotoId}` }),
+  'get /partners/:id/reviews': (t) => ({ path: `/partners/${t.m.partnerId}/reviews` }),
+  'get /location/nearby-services': () => ({ path: '/location/nearby-services?lat=52.5&lon=13.4&radiusKm=50' }),
+  'get /partners/:id/resources': (t) => ({ path: `/partners/${t.m.partnerId}/resources` }),
+  'post /partners/:id/resources': (t) => ({
+    path: `/partners/${t.m.partnerId}/resources`,
+    body: { kind: 'bay', name: `Bay ${uniq()}` },
+  }),
+  'put /partners/:id/resources/:resourceId': (t) => ({
+    path: `/partners/${t.m.partnerId}/resources/${t.m.resourceId}`,
+    body: { kind: 'technician', name: 'Tech' },
+  }),
+  'delete /partners/:id/resources/:resourceId': (t) => ({
+    path: `/partners/${t.m.partnerId}/resources/${t.m.dropResourceId}`,
+  }),
+  'get /partners/:id/booking-rules': (t) => ({ path: `/partners/${t.m.partnerId}/booking-rules` }),
+  'put /partners/:id/booking-rules': (t) => ({
+    path: `/partners/${t.m.partnerId}/booking-rules`,
+    body: { holdMinutes: 5 },
+  }),
+  'get /partners/:id/availability': (t) => ({
+    path: `/partners/${t.m.partnerId}/availability?serviceId=${t.m.serviceId}&days=2`,
+  }),
+  // Bookings name the caller's target vehicle at the target's shop.
+  'post /bookings/holds': (t) => ({
+    path: '/bookings/holds',
+    body: { partnerId: t.m.partnerId, serviceId: t.m.serviceId, vehicleId: t.vehicleId, startsAt: soon(20) },
+  }),
+  'post /bookings': (t) => ({
+    path: '/bookings',
+    body: { partnerId: t.m.partnerId, serviceId: t.m.serviceId, vehicleId: t.vehicleId, startsAt: soon(21) },
+  }),
+  'post /bookings/from-alert': (t) => ({
+    path: '/bookings/from-alert',
+    body: {
+      vehicleId: t.vehicleId,
+      codes: ['P0301'],
+      partnerId: t.m.partnerId,
+      serviceId: t.m.serviceId,
+      startsAt: soon(22),
+    },
+  }),
+  'get /bookings': () => ({ path: '/bookings' }),
+  'get /bookings/:id': (t) => ({ path: `/bookings/${t.m.bookingId}` }),
+  'post /bookings/:id/confirm': (t) => ({ path: `/bookings/${t.m.bookingId}/confirm` }),
+  'post /bookings/:id/reschedule': (t) => ({
+    path: `/bookings/${t.m.bookingId}/reschedule`,
+    body: { startsAt: soon(23) },
+  }),
+  'post /bookings/:id/cancel': (t) => ({ path: `/bookings/${t.m.dropBookingId}/cancel`, body: {} }),
+  'get /repair-orders': () => ({ path: '/repair-orders' }),
+  'get /repair-orders/:id': (t) => ({ path: `/repair-orders/${t.m.repairOrderId}` }),
+  'post /repair-orders/:id/transitions': (t) => ({
+    path: `/repair-orders/${t.m.repairOrderId}/transitions`,
+    body: { to: 'closed' },
+  }),
+  'post /repair-orders/:id/check-in': (t) => ({
+    path: `/repair-orders/${t.m.repairOrderId}/check-in`,
+    body: { odometerKm: 42_100 },
+  }),
+  'get /repair-orders/:id/check-in': (t) => ({ path: `/repair-orders/${t.m.repairOrderId}/check-in` }),
+  'post /repair-orders/:id/check-in/photos': (t) => ({
+    path: `/repair-orders/${t.m.repairOrderId}/check-in/photos`,
+    body: { photos: [{ data: PNG64 }] },
+  }),
+  'get /repair-orders/:id/check-in/photos/:photoId': (t) => ({
+    path: `/repair-orders/${t.m.repairOrderId}/check-in/photos/${t.m.checkInPhotoId}`,
+  }),
+  'get /repair-orders/:id/warranty': (t) => ({ path: `/repair-orders/${t.m.repairOrderId}/warranty` }),
+  'get /estimates': (t) => ({ path: `/estimates?repairOrderId=${t.m.repairOrderId}` }),
+  'post /estimates': (t) => ({
+    path: '/estimates',
+    body: {
+      repairOrderId: t.m.repairOrderId,
+      lines: [{ kind: 'fee', description: 'Matrix', quantity: 1, unitPriceMinor: 100, taxRateBp: 1900 }],
+    },
+  }),
+  'get /estimates/:id': (t) => ({ path: `/estimates/${t.m.estimateId}` }),
+  'put /estimates/:id': (t) => ({
+    path: `/estimates/${t.m.estimateId}`,
+    body: { lines: [{ kind: 'fee', description: 'Matrix', quantity: 1, unitPriceMinor: 100, taxRateBp: 1900 }] },
+  }),
+  'post /estimates/:id/send': (t) => ({ path: `/estimates/${t.m.estimateId}/send` }),
+  'post /estimates/:id/revise': (t) => ({ path: `/estimates/${t.m.estimateId}/revise` }),
+  'post /estimates/:id/decision': (t) => ({
+    path: `/estimates/${t.m.estimateId}/decision`,
+    body: { lines: [{ lineId: t.m.estimateId, decision: 'approved' }] },
+  }),
+  'post /parts-orders': (t) => ({
+    path: '/parts-orders',
+    body: {
+      supplierPartnerId: t.m.supplierPartnerId,
+      partnerId: t.m.partnerId,
+      lines: [{ partId: t.m.supplierPartId, quantity: 1 }],
+    },
+  }),
+  'get /parts-orders': () => ({ path: '/parts-orders' }),
+  'get /parts-orders/:id': (t) => ({ path: `/parts-orders/${t.m.partsOrderId}` }),
+  'post /parts-orders/:id/accept': (t) => ({ path: `/parts-orders/${t.m.partsOrderId}/accept`, body: {} }),
+  'post /parts-orders/:id/ship': (t) => ({ path: `/parts-orders/${t.m.partsOrderId}/ship`, body: {} }),
+  'post /parts-orders/:id/deliver': (t) => ({ path: `/parts-orders/${t.m.partsOrderId}/deliver`, body: {} }),
+  'post /parts-orders/:id/cancel': (t) => ({ path: `/parts-orders/${t.m.partsOrderId}/cancel`, body: {} }),
+  'post /reviews': (t) => ({ path: '/reviews', body: { bookingId: t.m.reviewedBookingId, rating: 4 } }),
+  'post /reviews/:id/answer': (t) => ({ path: `/reviews/${t.m.reviewId}/answer`, body: { text: 'Thank you' } }),
+  'post /obd2/error-codes': (t) => ({ path: '/obd2/error-codes', body: { codes: ['P0301'], vehicleId: t.vehicleId } }),
+};
 
 /**
  * How to call each route on a resource (`target`: the principal's own bundle, or the foreign one) as
@@ -143,6 +300,7 @@ const SAMPLES: Record<string, SampleOf> = {
   }),
   'get /vehicles/:id/shares': (t) => ({ path: `/vehicles/${t.vehicleId}/shares` }),
   'delete /vehicles/:id/shares/:shareId': (t) => ({ path: `/vehicles/${t.vehicleId}/shares/${t.shareId}` }),
+  ...MARKETPLACE_SAMPLES,
 };
 
 /** Whose resources are "foreign" to each principal. */
@@ -245,8 +403,23 @@ describe('access matrix: every route x 7 principals x own/foreign (PGlite)', () 
         shareId: share[0]!.id,
         commandId: command[0]!.id,
         deadLetterId: letter[0]!.id,
+        m: {} as MarketplaceBundle, // seeded below, once every principal exists
       };
     }
+    const party = (name: 'ownerA' | 'ownerB' | 'fleet') => ({
+      tenantId: bundles[name].tenantId,
+      userId: users[name].userId,
+      vehicleId: bundles[name].vehicleId,
+    });
+    const market = await seedMarketplace(db, {
+      ownerA: party('ownerA'),
+      ownerB: party('ownerB'),
+      fleet: party('fleet'),
+      shopX: 'shop-x',
+      shopY: 'shop-y',
+      supplier: SINK,
+    });
+    for (const [name, m] of Object.entries(market)) bundles[name as PrincipalName].m = m;
     bundles.anonymous = bundles.ownerA;
     const doc = (await call(fx.api.url, 'GET', '/api/openapi.json')).body as { paths: Record<string, object> };
     routes = Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => routeKey(m, path)));

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { ApiServer } from '@clutch/api';
+import { BOOKING_CRONS, type ApiServer } from '@clutch/api';
 import { createInProcessBus } from '@clutch/contracts';
 import type { Database } from '@clutch/db';
 import { openTestDatabase } from '@clutch/db/testing';
@@ -61,12 +61,15 @@ describe('durable background work: crons and AI retrains on the job queue', () =
     await rm(modelsDir, { recursive: true, force: true });
   });
 
-  it('schedules the idempotency purge and the outbox prune, cluster-wide', async () => {
+  it('schedules the idempotency purge, the outbox prune, the identity prune and the bookings jobs, cluster-wide', async () => {
     const schedules = await jobs!.queue.schedules();
     expect(schedules.map((s) => [s.name, s.cron]).sort()).toEqual(
       [
         [CRONS.idempotencyPurge.queue, CRONS.idempotencyPurge.cron],
         [CRONS.outboxPrune.queue, CRONS.outboxPrune.cron],
+        [CRONS.identityPrune.queue, CRONS.identityPrune.cron],
+        [BOOKING_CRONS.noShow.queue, BOOKING_CRONS.noShow.cron],
+        [BOOKING_CRONS.expireHolds.queue, BOOKING_CRONS.expireHolds.cron],
       ].sort(),
     );
   });

@@ -1,12 +1,16 @@
 import {
   AI_RETRAIN_QUEUE,
   AI_RETRAIN_SETTINGS,
+  BOOKING_CRONS,
   defineAiRetrainWorker,
+  expireHolds,
+  markNoShows,
   purgeIdempotencyKeys,
   retrainWith,
 } from '@clutch/api';
 import type { Database } from '@clutch/db';
 import { datasetsDir } from '@clutch/firmware-profiles';
+import { IDENTITY_RETENTION_SECONDS, pruneIdentityRecords } from '@clutch/identity';
 import { createJobQueue, pruneDeliveredEvents, type JobQueue } from '@clutch/jobs';
 import type { Logger } from 'pino';
 import type { PlatformConfig } from '../config/config.js';
@@ -20,6 +24,8 @@ export const CRONS = {
   idempotencyPurge: { queue: 'idempotency.purge', cron: '17 * * * *' },
   /** Delivered outbox events are kept a week for inspection, then deleted. */
   outboxPrune: { queue: 'outbox.prune', cron: '43 3 * * *', keepSeconds: 7 * 24 * 3600 },
+  /** Sessions (with their refresh tokens) and account tokens that ended 30 days ago; the audit log keeps the trail. */
+  identityPrune: { queue: 'identity.prune', cron: '29 4 * * *', keepSeconds: IDENTITY_RETENTION_SECONDS },
 } as const;
 
 export interface RunningJobs {
@@ -75,6 +81,22 @@ export async function startJobs(
       if (pruned > 0) log.info({ pruned }, 'delivered outbox events pruned');
     });
     await queue.schedule(CRONS.outboxPrune.queue, CRONS.outboxPrune.cron);
+    await queue.define(CRONS.identityPrune.queue, async () => {
+      const pruned = await pruneIdentityRecords(db, CRONS.identityPrune.keepSeconds);
+      if (pruned.sessions + pruned.accountTokens > 0) log.info(pruned, 'ended sessions and account tokens pruned');
+    });
+    await queue.schedule(CRONS.identityPrune.queue, CRONS.identityPrune.cron);
+    // Bookings (docs/bookings.md): no-shows after the shop's grace period, and the hold sweeper.
+    await queue.define(BOOKING_CRONS.noShow.queue, async () => {
+      const marked = await markNoShows(db);
+      if (marked > 0) log.info({ marked }, 'bookings marked as no-shows');
+    });
+    await queue.schedule(BOOKING_CRONS.noShow.queue, BOOKING_CRONS.noShow.cron);
+    await queue.define(BOOKING_CRONS.expireHolds.queue, async () => {
+      const ended = await expireHolds(db);
+      if (ended > 0) log.info({ ended }, 'expired booking holds ended');
+    });
+    await queue.schedule(BOOKING_CRONS.expireHolds.queue, BOOKING_CRONS.expireHolds.cron);
     return { queue, stop };
   } catch (err) {
     await stop().catch(() => {});
