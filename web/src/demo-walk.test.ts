@@ -1,18 +1,16 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { launchChromium } from '@clutch/test-support';
 import { generate } from 'otplib';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildPages } from './build.js';
+import { startDemoPlatform, type DemoPlatform } from './testing/demo-platform.js';
 
 // Issue 14's "done when": a newcomer runs `npm start`, signs in as the demo owner with TOTP, sees only
 // their cars, and as the admin sees the audit trail of it. Runs the platform's built entry point the
 // way `npm start` does (embedded, open demo mode), on free ports and a fresh data directory.
-const MAIN = fileURLToPath(new URL('../../platform/dist/main.js', import.meta.url));
 const dataDir = mkdtempSync(join(tmpdir(), 'clutch-demo-walk-'));
 
 interface Vehicle {
@@ -21,19 +19,11 @@ interface Vehicle {
   name: string;
 }
 
-let child: ChildProcess | undefined;
-let exited: Promise<number | null>;
-let stdout = '';
+let demo: DemoPlatform | undefined;
 let origin: string;
 let browser: Browser;
 
-/** A demo account as `npm start` printed it: `  <role>  <email>  <password>`. */
-function account(email: string): { email: string; password: string } {
-  const line = stdout.split('\n').find((l) => l.includes(` ${email} `));
-  const password = line?.trim().split(/\s+/).at(-1);
-  if (!password) throw new Error(`npm start printed no demo account ${email}:\n${stdout}`);
-  return { email, password };
-}
+const account = (email: string): { email: string; password: string } => demo!.account(email);
 
 async function newPage(): Promise<{ context: BrowserContext; page: Page; errors: string[] }> {
   const context = await browser.newContext();
@@ -68,42 +58,9 @@ function nextCode(secret: string): Promise<string> {
   return generate({ secret, epoch: lastCodeAt });
 }
 
-/** Starts `npm start`'s entry point on the test's data directory and waits for the demo accounts. */
 async function startMain(): Promise<void> {
-  stdout = '';
-  let stderr = '';
-  const proc = spawn(
-    process.execPath,
-    [
-      MAIN,
-      '--vehicles',
-      '3',
-      '--port',
-      '0',
-      '--mqtt-port',
-      '0',
-      '--mqtt-ws-port',
-      '0',
-      '--data-dir',
-      dataDir,
-      '--row-ms',
-      '250',
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  child = proc;
-  proc.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
-  proc.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
-  exited = new Promise((resolve) => proc.once('exit', resolve));
-  // The demo accounts are the last lines printed at start.
-  await vi.waitFor(
-    () => {
-      if (proc.exitCode !== null) throw new Error(`npm start exited ${proc.exitCode}:\n${stdout}\n${stderr}`);
-      if (!/admin@demo\.clutch\.test/.test(stdout)) throw new Error(`still starting:\n${stdout}`);
-    },
-    { timeout: 90_000, interval: 200 },
-  );
-  origin = new URL(/Dashboard: (http:\/\/localhost:\d+)\S*/.exec(stdout)![1]!).origin;
+  demo = await startDemoPlatform(dataDir);
+  origin = demo.origin;
 }
 
 beforeAll(async () => {
@@ -114,11 +71,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
-  if (child && child.exitCode === null) {
-    child.kill('SIGINT');
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 20_000))]);
-    child.kill('SIGKILL');
-  }
+  await demo?.kill();
   rmSync(dataDir, { recursive: true, force: true });
 }, 30_000);
 
@@ -271,8 +224,7 @@ describe('the demo walk of npm start', () => {
 
   it('keeps the demo accounts, their roles and cars across a restart on the same data directory', async () => {
     const before = account('owner@demo.clutch.test');
-    child!.kill('SIGINT');
-    expect(await exited).toBe(0);
+    expect(await demo!.stop()).toBe(0);
     await startMain();
     expect(account('owner@demo.clutch.test')).toEqual(before);
 

@@ -1,12 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { launchChromium } from '@clutch/test-support';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildPages } from './build.js';
+import { startDemoPlatform, type DemoPlatform } from './testing/demo-platform.js';
 import { UNLOCALISED_TEXTS } from './page-texts.js';
 
 // Issue 15's "done when": `npm start` seeds demo shops near the simulated cars and the demo owner walks
@@ -14,57 +13,19 @@ import { UNLOCALISED_TEXTS } from './page-texts.js';
 // while the demo shop admin plays the shop in a second browser context. Runs the platform's built entry
 // point the way `npm start` does (embedded, open demo mode) on free ports and a fresh data directory.
 // The machine is offline in CI: the map's tiles cannot load, and the shops page must work without them.
-const MAIN = fileURLToPath(new URL('../../platform/dist/main.js', import.meta.url));
 const dataDir = mkdtempSync(join(tmpdir(), 'clutch-marketplace-walk-'));
 /** Demo car 3 is the demo owner's and reports the stored trouble code P0301 (gateway-agent's simulator). */
 const CODE = 'P0301';
 
-let child: ChildProcess | undefined;
-let exited: Promise<number | null>;
-let stdout = '';
+let demo: DemoPlatform | undefined;
 let origin: string;
 let browser: Browser;
 
-function account(email: string): { email: string; password: string } {
-  const line = stdout.split('\n').find((l) => l.includes(` ${email} `));
-  const password = line?.trim().split(/\s+/).at(-1);
-  if (!password) throw new Error(`npm start printed no demo account ${email}:\n${stdout}`);
-  return { email, password };
-}
+const account = (email: string): { email: string; password: string } => demo!.account(email);
 
 async function startMain(): Promise<void> {
-  let stderr = '';
-  const proc = spawn(
-    process.execPath,
-    [
-      MAIN,
-      '--vehicles',
-      '3',
-      '--port',
-      '0',
-      '--mqtt-port',
-      '0',
-      '--mqtt-ws-port',
-      '0',
-      '--data-dir',
-      dataDir,
-      '--row-ms',
-      '250',
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  child = proc;
-  proc.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
-  proc.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
-  exited = new Promise((resolve) => proc.once('exit', resolve));
-  await vi.waitFor(
-    () => {
-      if (proc.exitCode !== null) throw new Error(`npm start exited ${proc.exitCode}:\n${stdout}\n${stderr}`);
-      if (!/admin@demo\.clutch\.test/.test(stdout)) throw new Error(`still starting:\n${stdout}`);
-    },
-    { timeout: 90_000, interval: 200 },
-  );
-  origin = new URL(/Dashboard: (http:\/\/localhost:\d+)\S*/.exec(stdout)![1]!).origin;
+  demo = await startDemoPlatform(dataDir);
+  origin = demo.origin;
 }
 
 beforeAll(async () => {
@@ -75,11 +36,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
-  if (child && child.exitCode === null) {
-    child.kill('SIGINT');
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 20_000))]);
-    child.kill('SIGKILL');
-  }
+  await demo?.kill();
   rmSync(dataDir, { recursive: true, force: true });
 }, 30_000);
 
@@ -120,7 +77,7 @@ async function shopMoves(shop: Page, to: string): Promise<void> {
 
 describe('the marketplace walk of npm start', () => {
   it('goes from a trouble code to a review, the owner and the shop each in their own browser', async () => {
-    expect(stdout).toMatch(/Demo shops \(Clutch Demo Garage Mitte, Kreuzberg Auto Service, Demo Parts Depot\)/);
+    expect(demo!.stdout()).toMatch(/Demo shops \(Clutch Demo Garage Mitte, Kreuzberg Auto Service, Demo Parts Depot\)/);
     const owner = await signedIn('owner@demo.clutch.test');
     const { vehicles } = (await (await owner.context.request.get(`${origin}/api/vehicles`)).json()) as {
       vehicles: { id: string; name: string }[];
