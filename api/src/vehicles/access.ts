@@ -1,24 +1,6 @@
 import type { Queryable } from '@clutch/db';
-import type { Resource, ResourceShare } from '@clutch/identity';
+import { loadVehicleResources, type Resource } from '@clutch/identity';
 import { vehicleNotFound } from '../shared/vehicle-guard.js';
-
-interface ResourceRow {
-  id: string;
-  tenant_id: string;
-  owner_user_id: string | null;
-  make: string | null;
-  model: string | null;
-  model_year: number | null;
-  shares: ShareJson[] | string | null;
-}
-
-interface ShareJson {
-  granteeTenantId: string;
-  granteeUserId: string | null;
-  permissions: string[];
-  validFrom: string;
-  validUntil: string;
-}
 
 /**
  * Vehicles as the policy function sees them (`Resource`): tenant, owner, a few attributes
@@ -26,39 +8,8 @@ interface ShareJson {
  * see (row-level security shows an owner the shares of their vehicles, a shop those made to it).
  * One query for any number of vehicles; ids this transaction cannot see are simply absent.
  */
-export async function vehicleResources(q: Queryable, ids: readonly string[]): Promise<Map<string, Resource>> {
-  if (ids.length === 0) return new Map();
-  const { rows } = await q.query<ResourceRow>(
-    `SELECT v.id::text AS id, v.tenant_id, v.owner_user_id::text AS owner_user_id, v.make, v.model, v.model_year,
-            (SELECT jsonb_agg(jsonb_build_object(
-                      'granteeTenantId', s.grantee_tenant_id, 'granteeUserId', s.grantee_user_id,
-                      'permissions', s.permissions, 'validFrom', s.valid_from, 'validUntil', s.valid_until))
-               FROM vehicle_shares s
-              WHERE s.vehicle_id = v.id AND s.revoked_at IS NULL AND s.valid_until > now()) AS shares
-       FROM vehicles v
-      WHERE v.id = ANY ($1::uuid[])`,
-    [ids],
-  );
-  return new Map(rows.map((r) => [r.id, toResource(r)]));
-}
-
-function toResource(row: ResourceRow): Resource {
-  const shares = (typeof row.shares === 'string' ? (JSON.parse(row.shares) as ShareJson[]) : row.shares) ?? [];
-  return {
-    type: 'vehicle',
-    id: row.id,
-    tenantId: row.tenant_id,
-    ownerUserId: row.owner_user_id,
-    attributes: { make: row.make, model: row.model, modelYear: row.model_year },
-    shares: shares.map((s): ResourceShare => ({
-      granteeTenantId: s.granteeTenantId,
-      granteeUserId: s.granteeUserId,
-      permissions: s.permissions,
-      validFrom: Date.parse(s.validFrom),
-      validUntil: Date.parse(s.validUntil),
-    })),
-  };
-}
+export const vehicleResources = (q: Queryable, ids: readonly string[]): Promise<Map<string, Resource>> =>
+  loadVehicleResources(q, ids);
 
 /** One vehicle as a Resource, or undefined when this transaction cannot see it. */
 export async function vehicleResource(q: Queryable, id: string): Promise<Resource | undefined> {

@@ -1,5 +1,5 @@
 import type { Queryable } from '@clutch/db';
-import type { Resource, ResourceShare } from '@clutch/identity';
+import { loadDeviceVehicleResource, type Resource } from '@clutch/identity';
 
 /**
  * The vehicle a device topic (`clutch/v1/{tenant}/{device}/...`) is about, as the policy function
@@ -21,54 +21,7 @@ export interface TopicResources {
   clear(): void;
 }
 
-interface Row {
-  id: string;
-  tenant_id: string;
-  owner_user_id: string | null;
-  make: string | null;
-  model: string | null;
-  model_year: number | null;
-  shares: ShareJson[] | string | null;
-}
-
-interface ShareJson {
-  granteeTenantId: string;
-  granteeUserId: string | null;
-  permissions: string[];
-  validFrom: string;
-  validUntil: string;
-}
-
-async function load(db: Queryable, tenantId: string, deviceId: string): Promise<Resource | undefined> {
-  const { rows } = await db.query<Row>(
-    `SELECT v.id::text AS id, v.tenant_id, v.owner_user_id::text AS owner_user_id, v.make, v.model, v.model_year,
-            (SELECT jsonb_agg(jsonb_build_object(
-                      'granteeTenantId', s.grantee_tenant_id, 'granteeUserId', s.grantee_user_id,
-                      'permissions', s.permissions, 'validFrom', s.valid_from, 'validUntil', s.valid_until))
-               FROM vehicle_shares s
-              WHERE s.vehicle_id = v.id AND s.revoked_at IS NULL AND s.valid_until > now()) AS shares
-       FROM devices d JOIN vehicles v ON v.id = d.vehicle_id
-      WHERE d.tenant_id = $1 AND d.id = $2`,
-    [tenantId, deviceId],
-  );
-  const row = rows[0];
-  if (!row) return undefined;
-  const shares = (typeof row.shares === 'string' ? (JSON.parse(row.shares) as ShareJson[]) : row.shares) ?? [];
-  return {
-    type: 'vehicle',
-    id: row.id,
-    tenantId: row.tenant_id,
-    ownerUserId: row.owner_user_id,
-    attributes: { make: row.make, model: row.model, modelYear: row.model_year },
-    shares: shares.map((s): ResourceShare => ({
-      granteeTenantId: s.granteeTenantId,
-      granteeUserId: s.granteeUserId,
-      permissions: s.permissions,
-      validFrom: Date.parse(s.validFrom),
-      validUntil: Date.parse(s.validUntil),
-    })),
-  };
-}
+const load = loadDeviceVehicleResource;
 
 /**
  * Looked up once per device topic and kept: a SUBSCRIBE or PUBLISH of a user costs no query after

@@ -55,3 +55,4 @@ export {
 } from './store.js';
 export { effectivePermissions, type EffectivePermissions, type EffectiveRole } from './effective.js';
 export { rbacErrors, rbacError, type RbacErrorCode } from './errors.js';
+export { loadVehicleResources, loadDeviceVehicleResource } from './vehicle-resources.js';
