@@ -1,6 +1,7 @@
 import type { Queryable } from '@clutch/db';
 import type { OrderRow } from '../repair-work/order-access.js';
 import type { LineAmounts } from './money.js';
+import { catalogueParts, type CataloguePart } from '../partners/repository.js';
 
 export type EstimateStatus = 'draft' | 'sent' | 'decided' | 'superseded';
 export type LineKind = 'labour' | 'part' | 'fee';
@@ -201,22 +202,7 @@ export class EstimatesRepository {
   }
 
   /** Parts of the shop's own catalogue, by id. */
-  async parts(
-    partnerId: string,
-    ids: readonly string[],
-  ): Promise<Map<string, { sku: string; name: string; price_minor: number; currency: string }>> {
-    if (ids.length === 0) return new Map();
-    const { rows } = await this.q.query<{
-      id: string;
-      sku: string;
-      name: string;
-      price_minor: number;
-      currency: string;
-    }>(
-      `SELECT id::text AS id, sku, name, price_minor, currency FROM partner_parts
-        WHERE partner_id = $1 AND id = ANY ($2::uuid[]) AND active`,
-      [partnerId, [...ids]],
-    );
-    return new Map(rows.map((r) => [r.id, r]));
+  parts(partnerId: string, ids: readonly string[]): Promise<Map<string, CataloguePart>> {
+    return catalogueParts(this.q, partnerId, ids);
   }
 }

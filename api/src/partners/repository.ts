@@ -426,3 +426,26 @@ export async function adjustPartStock(
   );
   return seen[0] ? 'insufficient' : undefined;
 }
+
+/** A catalogue part as estimates and parts orders price it. */
+export interface CataloguePart {
+  sku: string;
+  name: string;
+  price_minor: number;
+  currency: string;
+}
+
+/** Active parts of one shop's catalogue, by id (ids of another shop's parts are simply absent). */
+export async function catalogueParts(
+  q: Queryable,
+  partnerId: string,
+  ids: readonly string[],
+): Promise<Map<string, CataloguePart>> {
+  if (ids.length === 0) return new Map();
+  const { rows } = await q.query<CataloguePart & { id: string }>(
+    `SELECT id::text AS id, sku, name, price_minor, currency FROM partner_parts
+      WHERE partner_id = $1 AND id = ANY ($2::uuid[]) AND active`,
+    [partnerId, [...ids]],
+  );
+  return new Map(rows.map((r) => [r.id, r]));
+}

@@ -1,6 +1,7 @@
 import type { Queryable } from '@clutch/db';
 import { keysetPage, type Listing, type Page, type PageRequest } from '../http/pagination.js';
 import type { PartsOrderStatus } from './state.js';
+import { catalogueParts, type CataloguePart } from '../partners/repository.js';
 
 export interface PartsOrderRow {
   id: string;
@@ -93,22 +94,9 @@ export class PartsOrdersRepository {
     return rows[0];
   }
 
-  async supplierParts(
-    supplierPartnerId: string,
-    ids: readonly string[],
-  ): Promise<Map<string, { sku: string; name: string; price_minor: number; currency: string }>> {
-    const { rows } = await this.q.query<{
-      id: string;
-      sku: string;
-      name: string;
-      price_minor: number;
-      currency: string;
-    }>(
-      `SELECT id::text AS id, sku, name, price_minor, currency FROM partner_parts
-        WHERE partner_id = $1 AND id = ANY ($2::uuid[]) AND active`,
-      [supplierPartnerId, [...ids]],
-    );
-    return new Map(rows.map((r) => [r.id, r]));
+  /** Parts of the supplier's catalogue, by id. */
+  supplierParts(supplierPartnerId: string, ids: readonly string[]): Promise<Map<string, CataloguePart>> {
+    return catalogueParts(this.q, supplierPartnerId, ids);
   }
 
   async insert(order: {
