@@ -16,7 +16,13 @@ const bins = workspaces.flatMap((ws) => {
 // dist/, so a bin that points into dist/ is silently not linked on a fresh clone.
 describe('the CLIs a README names work after npm install', () => {
   it('every workspace declares its CLIs', () => {
-    expect(bins.map((b) => b.name).sort()).toEqual(['clutch-admin', 'clutch-agent', 'clutch-audit', 'clutch-broker', 'clutch-ml']);
+    expect(bins.map((b) => b.name).sort()).toEqual([
+      'clutch-admin',
+      'clutch-agent',
+      'clutch-audit',
+      'clutch-broker',
+      'clutch-ml',
+    ]);
   });
 
   it.each(bins)('$name points at a file of the clone, not at the build output', ({ ws, target }) => {

@@ -180,7 +180,13 @@ const shareActive = (share: ResourceShare, now: number): boolean => share.validF
  * that hang off it (its repair order, estimates, parts orders, review). Each carries the customer
  * as `ownerUserId`.
  */
-export const BOOKING_FAMILY: ReadonlySet<string> = new Set(['booking', 'repair-order', 'estimate', 'parts-order', 'review']);
+export const BOOKING_FAMILY: ReadonlySet<string> = new Set([
+  'booking',
+  'repair-order',
+  'estimate',
+  'parts-order',
+  'review',
+]);
 
 interface EvaluationContext {
   subject: Extract<Subject, { kind: 'user' }>;
