@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { pageParams } from '../http/pagination.js';
 import type { ApiRouter, RouteRequest } from '../http/route.js';
-import { isoTime, uuid } from '../shared/schemas.js';
+import { isoTime, uuid, commaList } from '../shared/schemas.js';
 import { BOOKINGS_LISTING } from './repository.js';
 import type { ShopResourcesService } from './resources.js';
 import type { BookingCaller, BookingsService } from './service.js';
@@ -117,20 +117,7 @@ const slotSpec = {
   startsAt: isoTime.describe('A slot start from GET /partners/{id}/availability'),
 };
 
-const statusList = z
-  .string()
-  .optional()
-  .transform((s, ctx) => {
-    if (s === undefined || s === '') return undefined;
-    const list = s.split(',');
-    for (const x of list)
-      if (!(BOOKING_STATUSES as readonly string[]).includes(x)) {
-        ctx.addIssue({ code: 'custom', message: `unknown status ${x}` });
-        return z.NEVER;
-      }
-    return list;
-  })
-  .describe(`Comma-separated: ${BOOKING_STATUSES.join(', ')}`);
+const statusList = commaList(BOOKING_STATUSES, `Comma-separated: ${BOOKING_STATUSES.join(', ')}`);
 
 export function bookingRoutes(router: ApiRouter, bookings: BookingsService, resources: ShopResourcesService): void {
   const partnerParams = z.object({ id: uuid });

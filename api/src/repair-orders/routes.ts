@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { BookingCaller } from '../bookings/service.js';
 import { pageParams } from '../http/pagination.js';
 import type { ApiRouter, RouteRequest } from '../http/route.js';
-import { uuid } from '../shared/schemas.js';
+import { uuid, commaList } from '../shared/schemas.js';
 import { REPAIR_ORDER_STATUSES, type RepairOrderStatus } from './lifecycle.js';
 import { REPAIR_ORDERS_LISTING } from './repository.js';
 import type { RepairOrdersService } from './service.js';
@@ -51,20 +51,7 @@ const detailView = orderView.extend({
     .describe("Where the caller's side may move the order next, and the route that makes each move"),
 });
 
-const statusList = z
-  .string()
-  .optional()
-  .transform((s, ctx) => {
-    if (s === undefined || s === '') return undefined;
-    const list = s.split(',');
-    for (const x of list)
-      if (!(REPAIR_ORDER_STATUSES as readonly string[]).includes(x)) {
-        ctx.addIssue({ code: 'custom', message: `unknown status ${x}` });
-        return z.NEVER;
-      }
-    return list;
-  })
-  .describe('Comma-separated statuses (the job board columns)');
+const statusList = commaList(REPAIR_ORDER_STATUSES, 'Comma-separated statuses (the job board columns)');
 
 export function repairOrderRoutes(router: ApiRouter, orders: RepairOrdersService): void {
   router.route({

@@ -22,3 +22,24 @@ export const isoTime = z.iso
 
 /** `from` and `to`, both optional; services close the range with resolveRange. */
 export const timeRangeQuery = z.object({ from: isoTime.optional(), to: isoTime.optional() });
+
+/**
+ * A query parameter naming several values of one closed list, comma-separated (`status=a,b`): the
+ * list, undefined when absent or empty; an unknown value is a 400 naming it.
+ */
+export function commaList(values: readonly string[], description: string) {
+  return z
+    .string()
+    .optional()
+    .transform((s, ctx) => {
+      if (s === undefined || s === '') return undefined;
+      const list = s.split(',');
+      for (const x of list)
+        if (!values.includes(x)) {
+          ctx.addIssue({ code: 'custom', message: `unknown status ${x}` });
+          return z.NEVER;
+        }
+      return list;
+    })
+    .describe(description);
+}
