@@ -3,7 +3,7 @@ import type { Principal } from '../auth/principal.js';
 import { actorOf, type Scope, type SystemUse } from '../auth/scope.js';
 import { apiError } from '../errors.js';
 import { transitionRepairOrder } from '../repair-orders/lifecycle.js';
-import { readOrder, requireOnOrder, type OrderRow } from '../repair-work/order-access.js';
+import { readOrder, requireOnOrder, type OrderRow, requireReadableOrder } from '../repair-work/order-access.js';
 import { isUniqueViolation } from '../repair-work/sql-errors.js';
 import { toIso } from '../shared/time.js';
 import type { TelemetryService } from '../telemetry/service.js';
@@ -186,13 +186,7 @@ export class CheckInsService {
 
   async get(actor: RepairWorkActor, repairOrderId: string): Promise<CheckInView> {
     return actor.scope.run(async (q) => {
-      await requireOnOrder(
-        actor.policy,
-        'repair-orders:read',
-        await readOrder(q, repairOrderId),
-        repairOrderId,
-        'either',
-      );
+      await requireReadableOrder(q, actor.policy, repairOrderId);
       const repo = new CheckInsRepository(q);
       const row = await repo.byOrder(repairOrderId);
       if (!row) throw apiError('CHECK_IN_NOT_FOUND', `Repair order ${repairOrderId} is not checked in`);
@@ -206,13 +200,7 @@ export class CheckInsService {
     photoId: string,
   ): Promise<{ contentType: string; bytes: Buffer }> {
     return actor.scope.run(async (q) => {
-      await requireOnOrder(
-        actor.policy,
-        'repair-orders:read',
-        await readOrder(q, repairOrderId),
-        repairOrderId,
-        'either',
-      );
+      await requireReadableOrder(q, actor.policy, repairOrderId);
       const repo = new CheckInsRepository(q);
       const row = await repo.byOrder(repairOrderId);
       const photo = row ? await repo.photo(row.id, photoId) : undefined;

@@ -5,7 +5,14 @@ import { actorOf } from '../auth/scope.js';
 import type { RepairWorkActor } from '../check-ins/service.js';
 import { apiError } from '../errors.js';
 import { transitionRepairOrder, type RepairOrderStatus } from '../repair-orders/lifecycle.js';
-import { mayOnOrder, orderNotFound, readOrder, requireOnOrder, type OrderRow } from '../repair-work/order-access.js';
+import {
+  mayOnOrder,
+  orderNotFound,
+  readOrder,
+  requireOnOrder,
+  type OrderRow,
+  requireReadableOrder,
+} from '../repair-work/order-access.js';
 import { isCheckViolation, isUniqueViolation } from '../repair-work/sql-errors.js';
 import { toIso } from '../shared/time.js';
 import { fromMilli, LIMITS, lineAmounts, majorToMinor, sumAmounts, toMilli } from './money.js';
@@ -152,13 +159,7 @@ export class EstimatesService {
 
   async list(actor: RepairWorkActor, repairOrderId: string): Promise<{ estimates: EstimateView[] }> {
     return actor.scope.run(async (q) => {
-      await requireOnOrder(
-        actor.policy,
-        'repair-orders:read',
-        await readOrder(q, repairOrderId),
-        repairOrderId,
-        'either',
-      );
+      await requireReadableOrder(q, actor.policy, repairOrderId);
       const repo = new EstimatesRepository(q);
       // Row-level security shows the customer what was sent to it, never a draft.
       const estimates = await repo.byOrder(repairOrderId);

@@ -90,6 +90,11 @@ export async function requireOnOrder(
   throw orderNotFound(id);
 }
 
+/** The order, once the caller may read it (either side); a stranger's answers like a missing one. */
+export async function requireReadableOrder(q: Queryable, policy: RequestPolicy, id: string): Promise<OrderRow> {
+  return requireOnOrder(policy, 'repair-orders:read', await readOrder(q, id), id, 'either');
+}
+
 /** Which side of the order the caller is on (the shop's tenant, else the customer's). */
 export const callerSide = (order: Pick<OrderRow, 'tenant_id'>, tenantId: string | undefined): 'shop' | 'customer' =>
   tenantId === undefined || tenantId === order.tenant_id ? 'shop' : 'customer';

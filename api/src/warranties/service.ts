@@ -1,5 +1,5 @@
 import type { RepairWorkActor } from '../check-ins/service.js';
-import { readOrder, requireOnOrder } from '../repair-work/order-access.js';
+import { requireReadableOrder } from '../repair-work/order-access.js';
 import { toIso } from '../shared/time.js';
 import { WarrantiesRepository } from './repository.js';
 
@@ -33,13 +33,7 @@ export class WarrantiesService {
 
   async ofOrder(actor: RepairWorkActor, repairOrderId: string): Promise<{ warranties: WarrantyView[] }> {
     return actor.scope.run(async (q) => {
-      await requireOnOrder(
-        actor.policy,
-        'repair-orders:read',
-        await readOrder(q, repairOrderId),
-        repairOrderId,
-        'either',
-      );
+      await requireReadableOrder(q, actor.policy, repairOrderId);
       const now = this.now().getTime();
       const rows = await new WarrantiesRepository(q).byOrder(repairOrderId);
       return {
