@@ -10,6 +10,7 @@ import type { DiagnosticsService } from './diagnostics/service.js';
 import type { HealthCheck } from './health/service.js';
 import type { ApiRouter } from './http/route.js';
 import type { MfaOptions } from './mfa/config.js';
+import type { PaymentProviders } from './payments/providers/provider.js';
 import type { IdentityServices } from './sessions/identity.js';
 import type { TelemetryService } from './telemetry/service.js';
 import type { TenantsService } from './tenants/service.js';
@@ -45,6 +46,11 @@ export interface DomainDeps {
   identity: IdentityServices;
   /** The policy function's store (roles, grants): the roles domain invalidates it after a change. */
   policy: PolicyStore;
+  /**
+   * Payment providers (Stripe, PayPal, cash), one adapter each (api/src/payments/providers); absent,
+   * routes that need a provider answer 503 (cash and wallet payments still work).
+   */
+  payments?: PaymentProviders | undefined;
   /** MFA settings (key, WebAuthn relying party, SMS sender); absent, the defaults of api/src/mfa/config.ts. */
   mfa?: MfaOptions | undefined;
   /**

@@ -76,9 +76,24 @@ export const PERMISSIONS = {
   'parts-orders:write': { description: 'Order parts, and accept, ship and deliver parts orders', status: 'active' },
   'reviews:write': { description: 'Review a shop after a delivered repair', status: 'active' },
   'reviews:answer': { description: "Answer reviews of the organisation's shops", status: 'active' },
-  'payments:read': { description: 'See payments, holds and invoices', status: 'planned' },
-  'payments:write': { description: 'Take payments: hold, capture', status: 'planned' },
-  'payments:refund': { description: 'Refund a payment', status: 'planned' },
+  'payments:read': { description: 'See payments, holds, installment plans, receipts and invoices', status: 'active' },
+  'payments:write': {
+    description: 'Pay: hold at booking, capture at delivery, installment plans, early payoff',
+    status: 'active',
+  },
+  'payments:refund': { description: 'Refund a payment, in full or in part', status: 'active' },
+  'wallet:read': { description: 'See a wallet: balance, holds and history', status: 'active' },
+  'wallet:write': { description: 'Open a wallet, hold, release and transfer money from it', status: 'active' },
+  'commissions:read': {
+    description: "See commissions, payouts and payout statements of the organisation's shops",
+    status: 'active',
+  },
+  'commissions:write': { description: 'Set commission tiers and run payouts to partners', status: 'active' },
+  'fraud:read': { description: 'See risk decisions, fraud alerts and reports', status: 'active' },
+  'fraud:write': {
+    description: 'Review fraud alerts, block and unblock accounts, cards and devices',
+    status: 'active',
+  },
   'chat:read': { description: 'Read chat conversations', status: 'planned' },
   'chat:write': { description: 'Write in chat conversations', status: 'planned' },
 } as const satisfies Record<string, PermissionInfo>;

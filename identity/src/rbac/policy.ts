@@ -177,8 +177,9 @@ const shareActive = (share: ResourceShare, now: number): boolean => share.validF
 
 /**
  * What a booking's customer owns through it (`{ ownership: 'booking' }`): the booking and the records
- * that hang off it (its repair order, estimates, parts orders, review). Each carries the customer
- * as `ownerUserId`.
+ * that hang off it (its repair order, estimates, parts orders, review, payments and installment
+ * plans), and the customer's own wallet, which pays for them. Each carries the customer as
+ * `ownerUserId`.
  */
 export const BOOKING_FAMILY: ReadonlySet<string> = new Set([
   'booking',
@@ -186,6 +187,9 @@ export const BOOKING_FAMILY: ReadonlySet<string> = new Set([
   'estimate',
   'parts-order',
   'review',
+  'payment',
+  'installment-plan',
+  'wallet',
 ]);
 
 interface EvaluationContext {

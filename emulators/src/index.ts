@@ -1,0 +1,4 @@
+// Local servers that speak payment providers' documented wire formats. The platform's real adapters
+// (api/src/payments/providers) use the official SDKs against them in tests and in the npm start demo;
+// against the real providers in production. docs/payments.md says what each emulates and what not.
+export {};
