@@ -17,6 +17,8 @@ const needs = [
   { pkg: 'socat', present: () => onPath('socat') },
   { pkg: 'openssl', present: () => onPath('openssl') },
   { pkg: 'chromium', present: () => existsSync('/usr/bin/chromium') },
+  // PDFs (receipts, invoices, payout statements) embed DejaVu Sans: Latin and Arabic glyphs.
+  { pkg: 'fonts-dejavu-core', present: () => existsSync('/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf') },
 ];
 
 function onPath(cmd) {
