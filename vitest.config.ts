@@ -14,7 +14,7 @@ export default defineConfig({
   },
   test: {
     include: ['*/src/**/*.test.ts'],
-    globalSetup: ['./test-support/src/global-setup.ts'],
+    globalSetup: ['./test-support/src/global-setup.ts', './db/src/test-global-setup.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',

@@ -39,14 +39,22 @@ export function pgliteOf(db: Database): PGlite | undefined {
   return instances.get(db);
 }
 
-/** Embedded PostgreSQL (WASM). `dataDir` undefined keeps everything in memory (tests). */
-export async function openPglite(dataDir?: string): Promise<Database> {
+/**
+ * Embedded PostgreSQL (WASM). `dataDir` undefined keeps everything in memory (tests).
+ * `loadDataDir`: start from a data directory dumped by `dumpDataDir` (a migrated test template),
+ * which skips initdb and the migrations.
+ */
+export async function openPglite(dataDir?: string, options: { loadDataDir?: Blob } = {}): Promise<Database> {
   if (dataDir) mkdirSync(dataDir, { recursive: true });
   // The contrib extensions the migrations may CREATE (PGlite loads an extension's files only when
   // the instance is created with it): btree_gist for the bookings' exclusion constraints, cube and
   // earthdistance for nearby search where PostGIS is missing.
   const extensions = { btree_gist, cube, earthdistance };
-  const pg = await PGlite.create(dataDir ? { dataDir, extensions } : { extensions });
+  const pg = await PGlite.create({
+    ...(dataDir ? { dataDir } : {}),
+    ...(options.loadDataDir ? { loadDataDir: options.loadDataDir } : {}),
+    extensions,
+  });
   const root = wrap(pg);
   const db: Database = {
     kind: 'pglite',

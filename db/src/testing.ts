@@ -14,9 +14,10 @@ import { signalCatalogue } from '@clutch/contracts';
 import '@clutch/test-support';
 import { createTestDatabase } from '@clutch/test-support';
 import { migrate, type DatabaseFeatures } from './migrate/migrate.js';
-import { openPglite } from './pglite.js';
+import { openPglite, pgliteOf } from './pglite.js';
 import { openPostgres } from './postgres.js';
 import { syncSignals } from './signals.js';
+import { pgliteTemplate, postgresTemplate, templateKey } from './test-templates.js';
 import type { Database, DatabaseKind } from './types.js';
 
 export interface TestDatabaseOptions {
@@ -56,21 +57,55 @@ export function testDatabaseUrl(db: Database): string | undefined {
  * created, and options.seed run. Closed again when any step fails.
  */
 export async function openTestDatabase(kind: DatabaseKind, options: TestDatabaseOptions = {}): Promise<Database> {
+  const migrateOptions = options.migrate === true || options.migrate === undefined ? {} : options.migrate;
+  const signals = options.signals !== false;
+  /** Migrates (and syncs the signals of) a fresh database: what a template holds. */
+  const prepare = async (db: Database): Promise<void> => {
+    if (!migrateOptions) return;
+    await migrate(db, undefined, migrateOptions);
+    if (signals) await syncSignals(db, signalCatalogue);
+  };
+  // Migrated databases are copies of one template per content (test-templates.ts); a PGlite in a
+  // data directory is made the long way (a test of what is on disk wants the real thing).
+  // CLUTCH_TEST_TEMPLATES=0 migrates every database the long way (to time or debug the migrations).
+  const key =
+    migrateOptions && !options.dataDir && process.env.CLUTCH_TEST_TEMPLATES !== '0'
+      ? templateKey({ migrate: migrateOptions, signals, catalogue: signalCatalogue })
+      : undefined;
   let db: Database;
   if (kind === 'pglite') {
-    db = await openPglite(options.dataDir);
+    const template = key
+      ? await pgliteTemplate(key, async () => {
+          const fresh = await openPglite();
+          try {
+            await prepare(fresh);
+            return await pgliteOf(fresh)!.dumpDataDir('none');
+          } finally {
+            await fresh.close();
+          }
+        })
+      : undefined;
+    db = await openPglite(options.dataDir, template ? { loadDataDir: template } : {});
   } else {
-    if (!options.adminUrl)
+    const adminUrl = options.adminUrl;
+    if (!adminUrl)
       throw new Error("openTestDatabase('postgres') needs options.adminUrl (in vitest: inject('pgAdminUrl'))");
-    const url = await createTestDatabase(options.adminUrl, options.name);
+    const template = key
+      ? await postgresTemplate(adminUrl, key, async (url) => {
+          const fresh = await openPostgres(url, { max: 1 });
+          try {
+            await prepare(fresh);
+          } finally {
+            await fresh.close();
+          }
+        })
+      : undefined;
+    const url = await createTestDatabase(adminUrl, options.name, template);
     db = await openPostgres(url, options.max === undefined ? {} : { max: options.max });
     urls.set(db, url);
   }
   try {
-    if (options.migrate !== false) {
-      await migrate(db, undefined, options.migrate === true || options.migrate === undefined ? {} : options.migrate);
-      if (options.signals !== false) await syncSignals(db, signalCatalogue);
-    }
+    if (!key) await prepare(db);
     if (options.partitions)
       await db.query(`SELECT clutch_ensure_sample_partitions(now() - interval '1 month', now() + interval '3 months')`);
     await options.seed?.(db);
@@ -91,6 +126,22 @@ export function testDatabases(adminUrl: string, name: string): [string, OpenTest
     ['PGlite', (options = {}) => openTestDatabase('pglite', options)],
     ['PostgreSQL', (options = {}) => openTestDatabase('postgres', { ...options, adminUrl, name })],
   ];
+}
+
+/**
+ * Makes the migrated templates the suite's databases are copied from (test-templates.ts), before any
+ * test runs: PGlite with and without the signal catalogue, and PostgreSQL's on the server at
+ * adminUrl, so no single test pays for migrating. A failure (a migration being written) is reported
+ * and left to the tests that open a database, which then fail on their own.
+ */
+export async function warmTestTemplates(adminUrl?: string): Promise<void> {
+  const opens: Promise<Database>[] = [openTestDatabase('pglite'), openTestDatabase('pglite', { signals: false })];
+  if (adminUrl) opens.push(openTestDatabase('postgres', { adminUrl, name: 'warm', max: 1 }));
+  const results = await Promise.allSettled(opens);
+  for (const r of results) {
+    if (r.status === 'fulfilled') await r.value.close();
+    else console.warn(`test database templates: ${r.reason instanceof Error ? r.reason.message : String(r.reason)}`);
+  }
 }
 
 let refusals = 0;

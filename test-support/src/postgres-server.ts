@@ -100,15 +100,15 @@ export async function startPostgresServer(): Promise<PostgresServer> {
 
 let counter = 0;
 
-/** Creates a fresh, empty database on the server and returns its URL. */
-export async function createTestDatabase(adminUrl: string, prefix = 'test'): Promise<string> {
+/** Creates a fresh database on the server (empty, or a copy of the database `template`) and returns its URL. */
+export async function createTestDatabase(adminUrl: string, prefix = 'test', template?: string): Promise<string> {
   const name = `${prefix}_${process.pid}_${Date.now().toString(36)}_${counter++}`
     .toLowerCase()
     .replace(/[^a-z0-9_]/g, '_');
   const client = new pg.Client({ connectionString: adminUrl });
   await client.connect();
   try {
-    await client.query(`CREATE DATABASE ${name}`);
+    await client.query(template ? `CREATE DATABASE ${name} TEMPLATE ${template}` : `CREATE DATABASE ${name}`);
   } finally {
     await client.end();
   }

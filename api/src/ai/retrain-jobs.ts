@@ -25,7 +25,18 @@ export const AI_RETRAIN_SETTINGS = { concurrency: 1, retryLimit: 1, retryDelay: 
 
 /** What the API needs of @clutch/jobs' JobQueue (structural, so the API does not depend on it). */
 export interface JobEnqueuer {
-  enqueue(queue: string, data: object, options?: { tx?: Queryable }): Promise<string | null>;
+  enqueue(
+    queue: string,
+    data: object,
+    options?: {
+      /** The business transaction the job commits with. */
+      tx?: Queryable;
+      /** Not queued again while a job with this key waits. */
+      singletonKey?: string;
+      /** Not before this time; a number is seconds from now. */
+      startAfter?: Date | number;
+    },
+  ): Promise<string | null>;
 }
 
 /** The job data on the queue: the row of `ai_jobs` holds everything else. */
