@@ -1,4 +1,6 @@
 // Local servers that speak payment providers' documented wire formats. The platform's real adapters
 // (api/src/payments/providers) use the official SDKs against them in tests and in the npm start demo;
 // against the real providers in production. docs/payments.md says what each emulates and what not.
-export {};
+export * from './stripe/index.js';
+export type { DeliverOptions, DeliveryAttempt, DeliveryReport } from './webhooks.js';
+export * from './paypal/index.js';
