@@ -5,6 +5,7 @@ import { migrate, openDatabase, type Queryable } from '@clutch/db';
 import { insertUser, issueAccountToken, normaliseEmail } from '@clutch/identity';
 import { ConfigError, loadConfig } from '../config/config.js';
 import type { CliOutput } from '../audit/cli.js';
+import { LEDGER_USAGE, ledgerCli } from './ledger.js';
 
 export const ADMIN_USAGE = `usage: clutch-admin create-admin --email ADDRESS [--name NAME] [--public-url URL]
                     [--database-url URL | --data-dir DIR]
@@ -13,7 +14,8 @@ export const ADMIN_USAGE = `usage: clutch-admin create-admin --email ADDRESS [--
   works before SMTP is set up. The database is the platform's: DATABASE_URL / --database-url, else the
   PGlite directory (CLUTCH_DATA_DIR / --data-dir, default ./data/pglite; stop the platform first).
   The link's base is --public-url, else CLUTCH_PUBLIC_URL. The creation is written to the audit log
-  (actor "cli"). Exit status: 0 created, 1 refused (address taken), 2 bad usage or no database.`;
+  (actor "cli"). Exit status: 0 created, 1 refused (address taken), 2 bad usage or no database.
+${LEDGER_USAGE.replace('usage: ', '')}`;
 
 interface AdminArgs {
   email: string;
@@ -97,6 +99,7 @@ export async function adminCli(
     (command === undefined ? io.err : io.out)(ADMIN_USAGE);
     return command === undefined ? 2 : 0;
   }
+  if (command === 'ledger') return ledgerCli(options, env, cwd, io);
   if (command !== 'create-admin') {
     io.err(`unknown command ${JSON.stringify(command)}\n${ADMIN_USAGE}`);
     return 2;
