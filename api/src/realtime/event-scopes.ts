@@ -36,6 +36,7 @@ export const scopeOfEvent = (type: VehicleEvent['type']): ApiKeyScope => EVENT_S
 export const MARKETPLACE_EVENT_SCOPES = {
   booking_update: 'bookings:read',
   service_status_change: 'repair-orders:read',
+  payment_notification: 'payments:read',
 } as const satisfies Record<MarketplaceEvent['type'], Permission>;
 
 export type MarketplacePermission = (typeof MARKETPLACE_EVENT_SCOPES)[MarketplaceEvent['type']];

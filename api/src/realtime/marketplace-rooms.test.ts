@@ -50,6 +50,8 @@ describe('which marketplace rooms a socket joins (the policy function, on stand-
     expect(rooms(owner).rooms).toEqual([
       'customer:consumers:user:u-consumers:bookings:read',
       'customer:consumers:user:u-consumers:repair-orders:read',
+      // Their own payments too (payments:read, ownership: booking).
+      'customer:consumers:user:u-consumers:payments:read',
     ]);
   });
 
@@ -63,6 +65,9 @@ describe('which marketplace rooms a socket joins (the policy function, on stand-
         `shop:acme:${SHOP_1}:repair-orders:read`,
         `shop:acme:${SHOP_2}:bookings:read`,
         `shop:acme:${SHOP_2}:repair-orders:read`,
+        'customer:acme:payments:read',
+        `shop:acme:${SHOP_1}:payments:read`,
+        `shop:acme:${SHOP_2}:payments:read`,
       ].sort(),
     );
     // A fleet manager books as a customer; the organisation's shops are not theirs to run.
@@ -85,6 +90,7 @@ describe('which marketplace rooms a socket joins (the policy function, on stand-
     expect(rooms(user('platform', 'platform', ['support'])).rooms).toEqual([
       'marketplace:bookings:read',
       'marketplace:repair-orders:read',
+      'marketplace:payments:read',
     ]);
   });
 

@@ -38,7 +38,8 @@ export function roomsOfMarketplaceEvent(event: MarketplaceEvent): string[] {
   return [
     // The outbox row's tenant is the shop's (row-level security wrote it): a payload naming another
     // tenant's shop cannot reach that shop's room.
-    shopRoom(event.tenantId, event.partnerId, permission),
+    // A wallet top-up has no shop.
+    ...(event.partnerId !== null ? [shopRoom(event.tenantId, event.partnerId, permission)] : []),
     customerTenantRoom(event.customerTenantId, permission),
     ...(event.customerUserId ? [customerUserRoom(event.customerTenantId, event.customerUserId, permission)] : []),
     allBookingsRoom(permission),
@@ -65,6 +66,8 @@ const ELSEWHERE = 'elsewhere';
 const RECORD_TYPE: Record<MarketplacePermission, PartyRecord['type']> = {
   'bookings:read': 'booking',
   'repair-orders:read': 'repair-order',
+  // A payment is of the booking family (identity/src/rbac/policy.ts): the booking stand-in decides alike.
+  'payments:read': 'booking',
 };
 
 /**

@@ -98,10 +98,34 @@ export type MarketplaceEvent =
       from: string | null;
       to: string;
       at: string;
-    };
+    }
+  | PaymentNotificationEvent;
+
+/**
+ * A payment changed (issue 16): the outbox topic `payment.updated`, appended in the transaction of
+ * every change of a payment, relayed as `payment_notification` to the payer's rooms and the payee
+ * shop's (none for a wallet top-up, `partnerId` null). `tenantId` is the payee's tenant.
+ */
+export interface PaymentNotificationEvent {
+  type: 'payment_notification';
+  tenantId: string;
+  paymentId: string;
+  purpose: string;
+  bookingId: string | null;
+  repairOrderId: string | null;
+  partnerId: string | null;
+  customerTenantId: string;
+  customerUserId: string | null;
+  status: string;
+  amountMinor: number;
+  capturedMinor: number;
+  refundedMinor: number;
+  currency: string;
+  at: string;
+}
 
 export const isMarketplaceEvent = (event: LiveEvent): event is MarketplaceEvent =>
-  event.type === 'booking_update' || event.type === 'service_status_change';
+  event.type === 'booking_update' || event.type === 'service_status_change' || event.type === 'payment_notification';
 
 export type LiveEvent = VehicleEvent | MarketplaceEvent | RevocationEvent;
 

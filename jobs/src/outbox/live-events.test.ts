@@ -59,6 +59,23 @@ const everyType: Record<OutboxLiveEvent['type'], OutboxLiveEvent> = {
     to: 'confirmed',
     at,
   },
+  payment_notification: {
+    type: 'payment_notification',
+    tenantId: 'acme',
+    paymentId: 'pay1',
+    purpose: 'booking',
+    bookingId: 'b1',
+    repairOrderId: null,
+    partnerId: 'p1',
+    customerTenantId: 'consumers',
+    customerUserId: 'u2',
+    status: 'authorized',
+    amountMinor: 8900,
+    capturedMinor: 0,
+    refundedMinor: 0,
+    currency: 'EUR',
+    at,
+  },
 };
 
 describe.each(implementations(inject('pgAdminUrl'), 'jobs_live_events'))(

@@ -24,6 +24,8 @@ const TOPIC_OF: Readonly<Record<OutboxLiveEvent['type'], string>> = {
   // The marketplace's (docs/marketplace.md): bookings append the first, transitionRepairOrder the second.
   booking_update: 'booking.updated',
   service_status_change: 'repair-order.status-changed',
+  // Payments (docs/payments-flows.md): a trigger on payments appends it with every change.
+  payment_notification: 'payment.updated',
 };
 
 /**
@@ -58,6 +60,7 @@ const REQUIRED: Readonly<Partial<Record<OutboxLiveEvent['type'], readonly string
   // Without the shop and the customer the gateway would not know whose rooms to tell.
   booking_update: ['bookingId', 'partnerId', 'customerTenantId', 'status'],
   service_status_change: ['repairOrderId', 'partnerId', 'customerTenantId', 'to'],
+  payment_notification: ['paymentId', 'customerTenantId', 'status'],
 };
 
 /**
