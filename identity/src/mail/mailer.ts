@@ -6,6 +6,14 @@ export interface Mail {
   subject: string;
   text: string;
   html?: string | undefined;
+  /** Files sent along (a receipt's PDF). */
+  attachments?: readonly MailAttachment[] | undefined;
+}
+
+export interface MailAttachment {
+  filename: string;
+  content: Buffer;
+  contentType: string;
 }
 
 /** Sends mail; rejects when the message was not accepted for delivery. */
@@ -36,6 +44,7 @@ export function smtpMailer(settings: SmtpSettings): Mailer & { close(): void } {
         subject: mail.subject,
         text: mail.text,
         html: mail.html,
+        ...(mail.attachments ? { attachments: mail.attachments.map((a) => ({ ...a })) } : {}),
       });
     },
     close: () => transport.close(),

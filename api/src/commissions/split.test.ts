@@ -1,0 +1,77 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { proRata, splitCapture } from './split.js';
+
+describe('splitting a capture into commission, VAT and the shop net', () => {
+  it('loses and creates no minor unit over a million random splits', () => {
+    let checked = 0;
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }),
+        fc.integer({ min: 0, max: 5000 }),
+        fc.integer({ min: 0, max: 5000 }),
+        (amount, rate, vat) => {
+          const s = splitCapture(amount, rate, vat);
+          checked++;
+          // Each part is the exact share rounded down or up by at most one unit, never negative.
+          const exactCommission = (BigInt(amount) * BigInt(rate)) / 10_000n;
+          const commission = BigInt(s.commissionMinor);
+          return (
+            s.commissionMinor + s.vatMinor + s.netToShopMinor === amount &&
+            s.commissionMinor >= 0 &&
+            s.vatMinor >= 0 &&
+            s.netToShopMinor >= 0 &&
+            commission - exactCommission >= 0n &&
+            commission - exactCommission <= 1n
+          );
+        },
+      ),
+      { numRuns: 1_000_000 },
+    );
+    expect(checked).toBe(1_000_000);
+  }, 120_000);
+
+  it('rounds in the shop net’s favour', () => {
+    // 10.01 at 15 %, VAT 14 %: commission 1.5015, VAT 0.21021 and net 8.29829 are rounded down;
+    // the one unit left goes to the largest ratio, the net.
+    expect(splitCapture(1001, 1500, 1400)).toEqual({ commissionMinor: 150, vatMinor: 21, netToShopMinor: 830 });
+    // 0.06 at the same rates: 0.9 + 0.126 + 4.974 rounded down leave two units: the net gets the
+    // first, the commission the second.
+    expect(splitCapture(6, 1500, 1400)).toEqual({ commissionMinor: 1, vatMinor: 0, netToShopMinor: 5 });
+    expect(splitCapture(100_000, 1000, 1400)).toEqual({
+      commissionMinor: 10_000,
+      vatMinor: 1400,
+      netToShopMinor: 88_600,
+    });
+    expect(splitCapture(1, 1500, 1400)).toEqual({ commissionMinor: 0, vatMinor: 0, netToShopMinor: 1 });
+    expect(splitCapture(0, 1500, 1400)).toEqual({ commissionMinor: 0, vatMinor: 0, netToShopMinor: 0 });
+  });
+
+  it('refuses amounts and rates that are not whole minor units or basis points', () => {
+    expect(() => splitCapture(-1, 1500, 1400)).toThrow(RangeError);
+    expect(() => splitCapture(10.5, 1500, 1400)).toThrow(RangeError);
+    expect(() => splitCapture(100, 10_001, 0)).toThrow(RangeError);
+    expect(() => splitCapture(100, 9000, 5000)).toThrow(RangeError);
+  });
+
+  it('returns everything by the last of any number of pro rata refunds', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 10_000_000 }),
+        fc.array(fc.integer({ min: 1, max: 1_000_000 }), { minLength: 1, maxLength: 8 }),
+        (amount, steps) => {
+          const part = Math.floor(amount / 7);
+          let refunded = 0;
+          let back = 0;
+          for (const step of steps) {
+            refunded = Math.min(amount, refunded + step);
+            back += proRata(part, refunded, amount) - back;
+          }
+          back += proRata(part, amount, amount) - back;
+          return back === part;
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+});
