@@ -183,6 +183,24 @@ export function openingIntervalsOn(calendar: ShopCalendar, day: string): { opens
 }
 
 /**
+ * A local day's clock (zonedDay), remembered: a day's offsets never change (short of a new tz
+ * database, which needs a restart), and Intl's formatToParts behind zonedDay was most of a slot
+ * computation's time (three calls a day, every request). Bounded; forgotten all at once when full.
+ */
+const dayClocks = new Map<string, ReturnType<typeof zonedDay>>();
+const MAX_DAY_CLOCKS = 20_000;
+function dayClock(day: string, zone: string): ReturnType<typeof zonedDay> {
+  const key = `${zone} ${day}`;
+  let clock = dayClocks.get(key);
+  if (!clock) {
+    if (dayClocks.size >= MAX_DAY_CLOCKS) dayClocks.clear();
+    clock = zonedDay(day, zone);
+    dayClocks.set(key, clock);
+  }
+  return clock;
+}
+
+/**
  * Every slot start on the shop's grid in [from, from + days local days) with the service inside
  * opening hours and not earlier than now + lead, whether or not anything is free then.
  */
@@ -194,7 +212,7 @@ export function* gridStarts(
   const duration = q.service.durationMinutes;
   let day = localParts(q.from, zone).day;
   for (let i = 0; i < q.days; i++, day = nextDay(day)) {
-    const clock = zonedDay(day, zone);
+    const clock = dayClock(day, zone);
     for (const interval of openingIntervalsOn(q.calendar, day)) {
       for (let m = interval.opens; m + duration <= interval.closes; m += q.stepMinutes) {
         const startsAt = clock.at(m);
@@ -431,21 +449,90 @@ export interface AvailabilityRequest {
   limit?: number;
 }
 
-/** Slots of one service, loaded and computed in the caller's transaction. */
+/**
+ * Everything a slot computation reads, in one statement: the weekly hours, the special days of the
+ * period, the shop's active resources and the busy times of those the service can use (live
+ * reservations overlapping [from, to)). One statement instead of four matters on PGlite, where each
+ * statement crosses into the WASM database and back; aggregated into text, the busy times cost the
+ * driver one value instead of a row each.
+ */
+export async function loadSlotInputs(
+  q: Queryable,
+  shop: Pick<ShopRow, 'id' | 'timeZone'>,
+  service: ServiceNeeds,
+  fromDay: string,
+  days: number,
+  from: number,
+  to: number,
+): Promise<{ calendar: ShopCalendar; resources: CapacityResource[]; busy: BusyInterval[] }> {
+  const { rows } = await q.query<{
+    hours: { weekday: number; opens: string; closes: string }[] | null;
+    special: { day: string; opens: string | null; closes: string | null }[] | null;
+    resources: CapacityResource[] | null;
+    busy: string | null;
+  }>(
+    `WITH capacity AS MATERIALIZED (SELECT id, kind, skills FROM shop_capacity($1))
+     SELECT (SELECT json_agg(json_build_object('weekday', weekday, 'opens', opens::text, 'closes', closes::text))
+               FROM partner_opening_hours WHERE partner_id = $1) AS hours,
+            (SELECT json_agg(json_build_object('day', day::text, 'opens', opens::text, 'closes', closes::text))
+               FROM partner_holidays WHERE partner_id = $1 AND day >= $2::date AND day < $2::date + $3::int) AS special,
+            (SELECT json_agg(json_build_object('id', id, 'kind', kind, 'skills', skills)) FROM capacity) AS resources,
+            (SELECT string_agg(b.resource_id::text || ' ' || (extract(epoch FROM lower(b.during)) * 1000)::bigint
+                               || ' ' || (extract(epoch FROM upper(b.during)) * 1000)::bigint, ',')
+               FROM shop_busy($1, $4, $5, ARRAY(
+                      SELECT c.id FROM capacity c
+                       WHERE (c.kind = 'technician' AND ($6::text IS NULL OR $6::text = ANY (c.skills)))
+                          OR c.kind = 'lift' OR (c.kind = 'bay' AND NOT $7::boolean)
+                          OR (c.kind = 'equipment' AND c.skills && $8::text[]))) AS b) AS busy`,
+    [
+      shop.id,
+      fromDay,
+      days + 1,
+      new Date(from),
+      new Date(to),
+      service.requiredSkill,
+      service.needsLift,
+      [...service.requiredEquipment],
+    ],
+  );
+  const row = rows[0];
+  const busyText = row?.busy;
+  return {
+    calendar: {
+      timeZone: shop.timeZone,
+      hours: (row?.hours ?? []).map((h) => ({
+        weekday: Number(h.weekday),
+        opens: minutesOfTime(h.opens),
+        closes: minutesOfTime(h.closes),
+      })),
+      specialDays: (row?.special ?? []).map((d) => ({
+        day: d.day,
+        opens: d.opens === null ? null : minutesOfTime(d.opens),
+        closes: d.closes === null ? null : minutesOfTime(d.closes),
+      })),
+    },
+    resources: row?.resources ?? [],
+    busy: busyText
+      ? busyText.split(',').map((entry) => {
+          const [resourceId, start, end] = entry.split(' ') as [string, string, string];
+          return { resourceId, start: Number(start), end: Number(end) };
+        })
+      : [],
+  };
+}
+
+/** Slots of one service, loaded (one statement) and computed in the caller's transaction. */
 export async function availableSlots(q: Queryable, r: AvailabilityRequest): Promise<Slot[]> {
   const fromDay = localParts(r.from, r.shop.timeZone).day;
   const margin = (r.service.bufferBeforeMinutes + r.service.bufferAfterMinutes + 24 * 60) * 60_000;
-  const calendar = await loadCalendar(q, r.shop, fromDay, r.days);
-  const resources = await loadCapacity(q, r.partnerId);
-  const pools = poolsFor(r.service, resources);
-  const wanted = [...pools.technicians, ...pools.workplaces, ...pools.equipment.flatMap((e) => e.resources)];
-  if (wanted.length === 0) return [];
-  const busy = await loadBusy(
+  const { calendar, resources, busy } = await loadSlotInputs(
     q,
-    r.partnerId,
+    r.shop,
+    r.service,
+    fromDay,
+    r.days,
     r.from - margin,
     r.from + (r.days + 1) * 86_400_000 + margin,
-    wanted.map((x) => x.id),
   );
   return computeSlots({
     calendar,

@@ -168,5 +168,5 @@ export async function insertShops(db: Database, shops: readonly SeedShop[]): Pro
         ],
       );
   }
-  await db.exec('ANALYZE partners; ANALYZE partner_services; ANALYZE partner_opening_hours');
+  await db.exec('ANALYZE partners; ANALYZE partner_services; ANALYZE partner_opening_hours; ANALYZE partner_search');
 }

@@ -104,6 +104,24 @@ const SEARCHES: Search[] = [
     label: 'open on Saturday noon, tyres',
     query: { ...base, at: SATURDAY_NOON, lat: 52.52, lon: 13.405, radiusM: 40_000, openNow: true, service: 'tyres' },
   },
+  // The grid (nearby-grid.ts) with its fine cells (radius up to 6 km) and filters during the walk.
+  {
+    label: 'open now, 4 km, by rating',
+    query: { ...base, lat: 52.52, lon: 13.405, radiusM: 4000, openNow: true, sort: 'rating' },
+  },
+  {
+    label: 'rated 3.5+, 6 km, by price',
+    query: { ...base, lat: 52.51, lon: 13.42, radiusM: 6000, minRating: 3.5, sort: 'price' },
+  },
+  {
+    label: 'tyres open now, 25 km, by price',
+    query: { ...base, lat: 52.52, lon: 13.405, radiusM: 25_000, openNow: true, service: 'tyres', sort: 'price' },
+  },
+  // The nearest-first window over the shops offering the service (migration 036's KNN index).
+  {
+    label: 'diagnostics rated 4+, by distance',
+    query: { ...base, lat: 52.52, lon: 13.405, radiusM: 30_000, service: 'diagnostics', minRating: 4 },
+  },
   { label: 'across the antimeridian', query: { ...base, lat: -16.5, lon: 179.999, radiusM: 5000 } },
   { label: 'near the pole', query: { ...base, lat: 89.9, lon: 90, radiusM: 60_000 } },
   { label: 'nothing there', query: { ...base, lat: 0, lon: 0, radiusM: 100_000 } },
@@ -211,6 +229,66 @@ describe('nearby search: the same answers on PGlite and PostgreSQL', () => {
     },
     180_000,
   );
+
+  it.each(SEARCHES.filter((s) => s.query.sort !== 'distance' || s.query.service !== undefined))(
+    'pages "$label" 20 at a time as the full scan orders it',
+    async ({ query }) => {
+      for (const [label, db, strategy] of [
+        ['PGlite', pglite, 'earthdistance'],
+        ['PostgreSQL', postgres, 'postgis'],
+      ] as const) {
+        const reference = await searchAll(db, 'scan', query, 1000);
+        const paged = await searchAll(db, strategy, query, 20);
+        expect(
+          paged.map((r) => r.id),
+          label,
+        ).toEqual(reference.map((r) => r.id));
+        expect(paged, label).toEqual(reference);
+      }
+    },
+    180_000,
+  );
+
+  it('follows changes to shops and services at once (the grid copy of migration 036)', async () => {
+    const query: NearbyQuery = {
+      ...base,
+      lat: 52.52,
+      lon: 13.405,
+      radiusM: 3000,
+      service: 'oil_change',
+      sort: 'price',
+    };
+    const [first, second] = (await searchAll(pglite, 'earthdistance', query, 1000)).slice(0, 2);
+    expect(second).toBeDefined();
+    for (const db of [pglite, postgres]) {
+      // A second, cheaper offer of the code; a better rating; a withdrawn offer; a shop no longer listed.
+      await db.query(
+        `INSERT INTO partner_services (tenant_id, partner_id, code, name, price_kind, price_minor, currency, duration_minutes)
+         SELECT tenant_id, id, 'oil_change', 'Cheap oil', 'fixed', 1, 'EUR', 30 FROM partners WHERE id = $1`,
+        [second!.id],
+      );
+      await db.query(`UPDATE partners SET rating_avg = 5 WHERE id = $1`, [second!.id]);
+      await db.query(`UPDATE partners SET status = 'draft' WHERE id = $1`, [first!.id]);
+    }
+    for (const q of [query, { ...query, sort: 'rating' as const }, { ...query, service: undefined }]) {
+      for (const [db, strategy] of [
+        [pglite, 'earthdistance'],
+        [postgres, 'postgis'],
+      ] as const) {
+        const rows = await searchAll(db, strategy, q, 5);
+        expect(rows).toEqual(await searchAll(db, 'scan', q, 1000));
+        expect(rows.map((r) => r.id)).not.toContain(first!.id);
+        if (q.sort === 'price' && q.service) expect(rows[0]).toMatchObject({ id: second!.id, price_minor: 1 });
+        if (q.sort === 'rating') expect(rows[0]).toMatchObject({ id: second!.id, rating_avg: 5 });
+      }
+    }
+    for (const db of [pglite, postgres]) {
+      await db.query(`DELETE FROM partner_services WHERE partner_id = $1 AND price_minor = 1`, [second!.id]);
+      await db.query(`UPDATE partners SET rating_avg = $2 WHERE id = $1`, [second!.id, second!.rating_avg]);
+      await db.query(`UPDATE partners SET status = 'active' WHERE id = $1`, [first!.id]);
+    }
+    expect(await searchAll(pglite, 'earthdistance', query, 1000)).toEqual(await searchAll(pglite, 'scan', query, 1000));
+  }, 180_000);
 
   it('finds what the searches above need to mean something', async () => {
     const counts = await Promise.all(

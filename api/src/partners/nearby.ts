@@ -30,6 +30,14 @@ const NEAREST: Partial<Record<NearbyStrategy, string>> = {
   earthdistance: 'partners_knn_earth',
 };
 
+/**
+ * Strategies whose window may come from the (code, point) index of migration 036 when a service or a
+ * minimum rating is asked. Not earthdistance: on PGlite its planner reads that index as a bitmap of
+ * the whole box and sorts it instead of walking it nearest first, which made those searches slower
+ * than the plain window (measured: distance-sorted p95 54 ms against 29 ms before).
+ */
+const CODE_WINDOW: ReadonlySet<NearbyStrategy> = new Set(['postgis']);
+
 const CANDIDATES: Record<Exclude<NearbyStrategy, 'scan'>, string> = {
   postgis: 'partners_near_postgis',
   earthdistance: 'partners_near_earth',
@@ -102,15 +110,35 @@ export interface WindowStats {
 
 // Sort keys are fixed-width digit strings (the shared pagination helper pages on a text key): the
 // distance in millimetres, 12 digits (up to 10^9 m); a rating 000 (none) to 501; a price in minor units.
-const MM = `lpad(round(d.distance_m * 1000)::bigint::text, 12, '0')`;
-const SORT_KEYS: Record<NearbySort, string> = {
-  distance: MM,
-  // Best rated first (descending), then nearest: the distance part is inverted.
-  rating: `lpad(coalesce(round(p.rating_avg * 100)::int + 1, 0)::text, 3, '0')
-           || lpad((999999999999 - round(d.distance_m * 1000)::bigint)::text, 12, '0')`,
-  // Cheapest first (unpriced last), then nearest.
-  price: `lpad(coalesce(svc.price_minor, 99999999999)::text, 11, '0') || ${MM}`,
-};
+/** The columns a sort key is computed from (aliases differ between the radius and the grid queries). */
+export interface SortKeyColumns {
+  distance: string;
+  rating: string;
+  price: string;
+}
+
+/** The SQL of a listing's sort key over the given columns. */
+export function sortKeySql(sort: NearbySort, c: SortKeyColumns): string {
+  const mm = `lpad(round(${c.distance} * 1000)::bigint::text, 12, '0')`;
+  switch (sort) {
+    case 'distance':
+      return mm;
+    // Best rated first (descending), then nearest: the distance part is inverted.
+    case 'rating':
+      return `lpad(coalesce(round(${c.rating} * 100)::int + 1, 0)::text, 3, '0')
+           || lpad((999999999999 - round(${c.distance} * 1000)::bigint)::text, 12, '0')`;
+    // Cheapest first (unpriced last), then nearest.
+    case 'price':
+      return `lpad(coalesce(${c.price}, 99999999999)::text, 11, '0') || ${mm}`;
+  }
+}
+
+const SORT_COLUMNS: SortKeyColumns = { distance: 'd.distance_m', rating: 'p.rating_avg', price: 'svc.price_minor' };
+
+/** The great-circle distance in SQL from ($1, $2) to the row `t` (haversine; the one formula everywhere). */
+export const distanceSql = (t: string): string => `2 * ${EARTH_RADIUS_M} * asin(least(1, sqrt(
+                power(sin(radians(${t}.lat - $1::float8) / 2), 2)
+                + cos(radians($1::float8)) * cos(radians(${t}.lat)) * power(sin(radians(${t}.lon - $2::float8) / 2), 2))))`;
 
 export const NEARBY_LISTINGS: Record<NearbySort, Listing> = {
   distance: { name: 'nearby-distance', key: 'sort_key', keyType: 'text', id: 'id', idType: 'uuid', order: 'asc' },
@@ -145,11 +173,13 @@ export async function searchNearby(
         : `${CANDIDATES[strategy]}($1::float8, $2::float8, $3::float8) AS p`;
   const windowCte =
     nearest !== undefined
-      ? `WITH w AS MATERIALIZED (SELECT * FROM ${nearest}($1::float8, $2::float8, $3::float8, ${param(window)}::int))`
+      ? (query.service === undefined && query.minRating === undefined) || !CODE_WINDOW.has(strategy)
+        ? `WITH w AS MATERIALIZED (SELECT * FROM ${nearest}($1::float8, $2::float8, $3::float8, ${param(window)}::int))`
+        : // The nearest shops offering the service and rated as asked (migration 036's (code, point) index).
+          `WITH w AS MATERIALIZED (SELECT * FROM ${nearest}_code($1::float8, $2::float8, $3::float8, ${param(window)}::int,
+                                                ${param(query.service ?? '')}::text, ${param(query.minRating ?? null)}::numeric))`
       : '';
-  const distance = (t: string): string => `2 * ${EARTH_RADIUS_M} * asin(least(1, sqrt(
-                power(sin(radians(${t}.lat - $1::float8) / 2), 2)
-                + cos(radians($1::float8)) * cos(radians(${t}.lat)) * power(sin(radians(${t}.lon - $2::float8) / 2), 2))))`;
+  const distance = distanceSql;
   const windowStats =
     nearest !== undefined
       ? `, (SELECT count(*) FROM w)::int AS window_n, (SELECT max(${distance('w')}) FROM w) AS window_max_m`
@@ -174,7 +204,7 @@ export async function searchNearby(
     SELECT p.id, p.tenant_id, p.name, p.kinds, p.lat, p.lon, p.address, p.time_zone, p.currency,
            p.labour_rate_minor, p.rating_avg::float8 AS rating_avg, p.rating_count, d.distance_m,
            ${openAtSql('p', '$4::timestamptz')} AS open_now, svc.price_kind, svc.price_minor, svc.id AS service_id,
-           ${SORT_KEYS[query.sort]} AS sort_key${windowStats}
+           ${sortKeySql(query.sort, SORT_COLUMNS)} AS sort_key${windowStats}
       FROM ${from}
      CROSS JOIN LATERAL (SELECT ${distance('p')} AS distance_m) AS d
      ${service}

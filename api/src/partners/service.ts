@@ -17,6 +17,7 @@ import {
   type NearbyStrategy,
   type WindowStats,
 } from './nearby.js';
+import { gridCells, gridPage } from './nearby-grid.js';
 import { MAX_PHOTOS, MAX_PHOTO_BYTES, sniffImageType } from './photos.js';
 import {
   adjustPartStock,
@@ -696,6 +697,11 @@ async function nearestFirstPage(
     items: p.items.map(({ window_n: _n, window_max_m: _m, ...row }) => row),
     next: p.next,
   });
+  if (query.sort !== 'distance' && strategy !== 'scan') {
+    // Sorted by rating or price: the top of each grid cell instead of the whole radius (nearby-grid.ts).
+    const grid = gridCells(query);
+    if (grid) return gridPage(q, { ...query, sort: query.sort }, page, grid, opensWithin);
+  }
   if (query.sort !== 'distance' || !hasNearestFirst(strategy))
     return strip(await searchNearby(q, strategy, query, page, opensWithin));
   for (let window = Math.max(64, 4 * (page.limit + 1)); window <= MAX_WINDOW; window *= 8) {
