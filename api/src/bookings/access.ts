@@ -1,6 +1,8 @@
 import type { Resource } from '@clutch/identity';
 import type { Principal } from '../auth/principal.js';
 import type { RequestPolicy } from '../auth/policy.js';
+import type { Scope } from '../auth/scope.js';
+import type { RouteRequest } from '../http/route.js';
 import type { TransitionSide } from '../repair-orders/lifecycle.js';
 
 /**
@@ -79,4 +81,22 @@ export async function allowedOnShop(
 ): Promise<boolean> {
   for (const resource of shopResources(shop)) if ((await policy.decide(permission, resource)).allow) return true;
   return false;
+}
+
+/**
+ * Where a marketplace request's SQL runs. A shop's staff and a customer run in their own tenant,
+ * whose row-level security shows them their side of each booking. Platform staff (users of the
+ * platform tenant: support, platform administrators) reach every organisation's bookings, repair
+ * orders, estimates and parts orders through an audited system scope: the policy has decided what
+ * they may do (support reads; administrators also act, as the shop), and each use writes one
+ * `audit_log` row naming the request. The admin token is unconfined already.
+ */
+export function marketplaceScope(
+  r: Pick<RouteRequest<unknown, unknown, unknown>, 'principal' | 'scope' | 'administer' | 'ctx'>,
+): Scope {
+  if (r.principal.kind !== 'user' || r.principal.tenantId !== 'platform') return r.scope;
+  return r.administer({
+    action: `marketplace.${r.ctx.method.toLowerCase()}`,
+    target: r.ctx.path,
+  });
 }

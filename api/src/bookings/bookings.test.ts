@@ -2,6 +2,7 @@ import { generateSigningKeys } from '@clutch/identity';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signedInUser, type TestUser } from '../roles/test-users.js';
 import {
+  auditLog,
   backends,
   call,
   expectProblem,
@@ -205,7 +206,7 @@ describe.each(backends('api_bookings'))('bookings on %s', (_name, open) => {
       big.partnerId,
     ]);
     expect(all.rows[0]!.n).toBe(3);
-  });
+  }, 180_000); // hundreds of real transactions: minutes on a loaded machine (no timing is asserted)
 
   it('refuses overlapping reservations of one resource in the database itself', async () => {
     const b = ok(await book(alice, aliceCar, dayAt(6, '08:00')), 201);
@@ -428,6 +429,52 @@ describe.each(backends('api_bookings'))('bookings on %s', (_name, open) => {
     expect((order.events as { to: string; actor: string }[]).at(-1)).toMatchObject({ to: 'no_show', actor: 'system' });
     // Not confirmed: not a no-show (the shop never accepted it).
     expect(ok(await api('GET', `/bookings/${pending.id as string}`, bob)).status).toBe('requested');
+  });
+
+  it('lets the customer tell a waiting shop to go on, and nobody else', async () => {
+    const b = ok(await book(alice, aliceCar, dayAt(17, '10:00')), 201);
+    const orderId = b.repairOrderId as string;
+    ok(await api('POST', `/bookings/${b.id as string}/confirm`, pam));
+    const move = (to: Parameters<typeof transitionRepairOrder>[1]['to'], side: 'shop' | 'customer') =>
+      fx.db.transaction((q) => transitionRepairOrder(q, { repairOrderId: orderId, to, actor: 'test', side }));
+    await move('checked_in', 'shop');
+    await move('estimate_sent', 'shop');
+    await move('approved', 'customer');
+    await move('in_progress', 'shop');
+    // Before the shop asks, there is nothing to answer.
+    expectProblem(await api('POST', `/repair-orders/${orderId}/resume`, alice, {}), 409, 'INVALID_TRANSITION');
+    await move('waiting_customer', 'shop');
+    const waiting = ok(await api('GET', `/repair-orders/${orderId}`, alice));
+    expect(waiting.transitions).toEqual([
+      { to: 'in_progress', route: 'resume', path: 'POST /api/repair-orders/:id/resume' },
+    ]);
+    // Another owner and the shop's own staff cannot answer for the customer (a technician holds no
+    // bookings:write at all; the shop's admin does, but not as this order's customer).
+    expectProblem(await api('POST', `/repair-orders/${orderId}/resume`, bob, {}), 404, 'REPAIR_ORDER_NOT_FOUND');
+    expectProblem(await api('POST', `/repair-orders/${orderId}/resume`, tina, {}), 403, 'FORBIDDEN');
+    expectProblem(await api('POST', `/repair-orders/${orderId}/resume`, pam, {}), 404, 'REPAIR_ORDER_NOT_FOUND');
+    const resumed = ok(await api('POST', `/repair-orders/${orderId}/resume`, alice, { note: 'Yes, replace both' }));
+    expect(resumed).toMatchObject({ status: 'in_progress', side: 'customer' });
+    const last = (resumed.events as { from: string | null; to: string; actor: string; note: string | null }[]).at(-1);
+    expect(last).toMatchObject({ from: 'waiting_customer', to: 'in_progress', actor: `user:${alice.userId}` });
+    expectProblem(await api('POST', `/repair-orders/${orderId}/resume`, alice, {}), 409, 'INVALID_TRANSITION');
+  });
+
+  it("lets support read any organisation's bookings and orders, audited, but not act on them", async () => {
+    const b = ok(await book(alice, aliceCar, dayAt(18, '10:00')), 201);
+    const sam = await signedInUser(fx.db, keys, { tenantId: 'platform', roles: ['support'], name: 'Sam' });
+    expect(ok(await api('GET', `/bookings/${b.id as string}`, sam)).id).toBe(b.id);
+    const order = ok(await api('GET', `/repair-orders/${b.repairOrderId as string}`, sam));
+    expect(order).toMatchObject({ id: b.repairOrderId, status: 'requested' });
+    expect(
+      (await auditLog(fx.db)).find(
+        (a) => a.action === 'marketplace.get' && a.target === `/api/bookings/${b.id as string}`,
+      ),
+    ).toMatchObject({
+      actor: `user:${sam.userId}`,
+    });
+    // Support holds the reads only.
+    expectProblem(await api('POST', `/bookings/${b.id as string}/confirm`, sam, {}), 403, 'FORBIDDEN');
   });
 
   it('manages resources: partner admins of the shop only', async () => {

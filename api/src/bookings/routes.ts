@@ -5,9 +5,10 @@ import { isoTime, uuid, commaList } from '../shared/schemas.js';
 import { BOOKINGS_LISTING } from './repository.js';
 import type { ShopResourcesService } from './resources.js';
 import type { BookingCaller, BookingsService } from './service.js';
+import { marketplaceScope } from './access.js';
 
 const callerOf = (r: RouteRequest<unknown, unknown, unknown>): BookingCaller => ({
-  scope: r.scope,
+  scope: marketplaceScope(r),
   principal: r.principal,
   policy: r.policy,
 });

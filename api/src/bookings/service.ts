@@ -3,7 +3,9 @@ import type { Principal } from '../auth/principal.js';
 import type { RequestPolicy } from '../auth/policy.js';
 import { actorOf, type Scope } from '../auth/scope.js';
 import { apiError } from '../errors.js';
+import { assessRisk, riskBlocked } from '../fraud/assess.js';
 import type { Page, PageRequest } from '../http/pagination.js';
+import { requireGoodStanding } from '../installments/standing.js';
 import { transitionRepairOrder, type TransitionSide } from '../repair-orders/lifecycle.js';
 import { RepairOrdersRepository } from '../repair-orders/repository.js';
 import { allowedOn, sideOf, type PartyRecord } from './access.js';
@@ -436,8 +438,10 @@ export class BookingsService {
     });
     const now = this.now();
     const actor = actorOf(caller.principal);
-    return withRetry(() =>
+    const result = await withRetry(() =>
       caller.scope.run(async (q) => {
+        // A customer whose installment plan defaulted books nothing new (docs/installments.md).
+        await requireGoodStanding(q, customer.tenantId, customer.userId);
         const shop = await this.visibleShop(q, input.partnerId);
         const service = await loadService(q, input.partnerId, input.serviceId);
         if (!service || !service.active)
@@ -450,6 +454,16 @@ export class BookingsService {
         const rules = await loadRules(q, input.partnerId);
         const startsAt = input.startsAt.getTime();
         await this.requireGridStart(q, shop, service, rules, startsAt, now);
+        // The inline risk check (docs/fraud.md): a `block` commits its assessment and stores no booking.
+        const risk = await assessRisk(q, {
+          kind: 'booking',
+          tenantId: customer.tenantId,
+          userId: customer.userId,
+          amountMinor: service.priceKind === 'fixed' ? (service.priceMinor ?? 0) : 0,
+          currency: service.currency,
+          at: new Date(now),
+        });
+        if (risk.decision === 'block') return { blocked: risk };
         const endsAt = startsAt + service.durationMinutes * 60_000;
         const repo = new BookingsRepository(q);
         const created = await repo.insert({
@@ -513,6 +527,8 @@ export class BookingsService {
         return view(b, (await repo.reservations([b.id])).get(b.id) ?? []);
       }),
     );
+    if ('blocked' in result) throw riskBlocked(result.blocked);
+    return result;
   }
 
   private async confirmHold(caller: BookingCaller, holdId: string, input: BookingRequestInput): Promise<BookingView> {
@@ -530,6 +546,7 @@ export class BookingsService {
         // A repeat of the same confirmation: the booking as it is.
         return view(b, (await repo.reservations([b.id])).get(b.id) ?? []);
       }
+      await requireGoodStanding(q, b.customerTenantId, b.customerUserId);
       const mismatch =
         (input.partnerId !== undefined && input.partnerId !== b.partnerId) ||
         (input.serviceId !== undefined && input.serviceId !== b.serviceId) ||

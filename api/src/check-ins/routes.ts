@@ -3,6 +3,7 @@ import type { ApiRouter, RouteRequest } from '../http/route.js';
 import { uuid } from '../shared/schemas.js';
 import { PHOTO_MAX_BYTES, PHOTOS_PER_REQUEST } from './images.js';
 import type { CheckInsService, RepairWorkActor } from './service.js';
+import { marketplaceScope } from '../bookings/access.js';
 
 const photoInput = z.strictObject({
   data: z
@@ -37,7 +38,7 @@ const checkInView = z.object({
 export const actorOf = (r: RouteRequest<unknown, unknown, unknown>): RepairWorkActor => ({
   principal: r.principal,
   policy: r.policy,
-  scope: r.scope,
+  scope: marketplaceScope(r),
   administer: r.administer,
 });
 

@@ -90,7 +90,8 @@ export const TRANSITIONS: readonly Transition[] = [
   t('in_progress', 'quality_check', ['shop']),
   t('waiting_parts', 'in_progress', ['shop', 'system']),
   t('waiting_parts', 'estimate_sent', ['shop']),
-  t('waiting_customer', 'in_progress', ['shop']),
+  // The customer answers the shop's question ("go ahead"): POST /api/repair-orders/:id/resume.
+  t('waiting_customer', 'in_progress', ['shop', 'customer']),
   t('waiting_customer', 'estimate_sent', ['shop']),
   t('sublet', 'in_progress', ['shop']),
   t('sublet', 'estimate_sent', ['shop']),

@@ -6,9 +6,10 @@ import { uuid, commaList } from '../shared/schemas.js';
 import { REPAIR_ORDER_STATUSES, type RepairOrderStatus } from './lifecycle.js';
 import { REPAIR_ORDERS_LISTING } from './repository.js';
 import type { RepairOrdersService } from './service.js';
+import { marketplaceScope } from '../bookings/access.js';
 
 const callerOf = (r: RouteRequest<unknown, unknown, unknown>): BookingCaller => ({
-  scope: r.scope,
+  scope: marketplaceScope(r),
   principal: r.principal,
   policy: r.policy,
 });
@@ -102,5 +103,19 @@ export function repairOrderRoutes(router: ApiRouter, orders: RepairOrdersService
     response: { status: 200, description: 'The repair order after the move', schema: detailView },
     errors: ['REPAIR_ORDER_NOT_FOUND', 'INVALID_TRANSITION', 'TRANSITION_HAS_OWN_ROUTE'],
     handle: (r) => orders.transition(callerOf(r), r.params.id, r.body),
+  });
+
+  router.route({
+    method: 'post',
+    path: '/repair-orders/:id/resume',
+    tag: 'repair-orders',
+    summary:
+      "The customer tells the shop to go on (waiting_customer -> in_progress), with an optional answer to the shop's question",
+    access: { permission: 'bookings:write', perResource: 'service' },
+    params: z.object({ id: uuid }),
+    body: z.strictObject({ note: z.string().max(2000).optional() }),
+    response: { status: 200, description: 'The repair order after the move', schema: detailView },
+    errors: ['REPAIR_ORDER_NOT_FOUND', 'INVALID_TRANSITION'],
+    handle: (r) => orders.resume(callerOf(r), r.params.id, r.body),
   });
 }

@@ -92,8 +92,10 @@ export function movesFor(status: RepairOrderStatus, side: TransitionSide, workAp
     .filter((to) => transitionOf(status, to)?.guard !== 'work_approved' || workApproved)
     .map((to) => {
       const own = TRANSITION_ROUTES[to];
-      return own
-        ? { to, route: own.route, path: own.path }
+      if (own) return { to, route: own.route, path: own.path };
+      // The customer holds no repair-orders:write: their one plain move has its own route.
+      return side === 'customer'
+        ? { to, route: 'resume', path: 'POST /api/repair-orders/:id/resume' }
         : { to, route: 'transitions', path: 'POST /api/repair-orders/:id/transitions' };
     });
 }
@@ -161,6 +163,33 @@ export class RepairOrdersService {
       } else {
         await transitionRepairOrder(q, { repairOrderId: o.id, to: input.to, actor, side, note: input.note });
       }
+      const after = (await repo.get(id))!;
+      return this.detail(caller, after, await repo.events(id));
+    });
+  }
+
+  /**
+   * The customer answers the shop that waits for them (waiting_customer -> in_progress): a move of
+   * their booking, so it needs bookings:write on it, as cancelling does, not repair-orders:write.
+   */
+  resume(caller: BookingCaller, id: string, input: { note?: string | undefined }): Promise<RepairOrderDetail> {
+    return caller.scope.run(async (q) => {
+      const repo = new RepairOrdersRepository(q);
+      const o = await repo.get(id);
+      if (!o || !(await allowedOn(caller.policy, caller.principal, 'repair-orders:read', record(o))))
+        throw notFound(id);
+      if (sideOf(caller.principal, o) !== 'customer') throw notFound(id);
+      if (!(await allowedOn(caller.policy, caller.principal, 'bookings:write', record(o))))
+        throw apiError('FORBIDDEN', 'This needs the bookings:write permission on this booking', {
+          requiredPermission: 'bookings:write',
+        });
+      await transitionRepairOrder(q, {
+        repairOrderId: o.id,
+        to: 'in_progress',
+        actor: actorOf(caller.principal),
+        side: 'customer',
+        note: input.note,
+      });
       const after = (await repo.get(id))!;
       return this.detail(caller, after, await repo.events(id));
     });

@@ -1,10 +1,22 @@
 import { z } from 'zod';
-import { actorOf } from '../check-ins/routes.js';
+import type { RepairWorkActor } from '../check-ins/service.js';
 import { pageParams } from '../http/pagination.js';
-import type { ApiRouter } from '../http/route.js';
+import type { ApiRouter, RouteRequest } from '../http/route.js';
 import { uuid } from '../shared/schemas.js';
 import { REVIEWS_LISTING } from './repository.js';
 import { REVIEW_PAGE, type ReviewsService } from './service.js';
+
+/**
+ * Reviews are listing data in the caller's own scope: a customer writes in theirs, and platform staff
+ * answer for a shop through the audited scope the service names (`review.answer`), not the
+ * marketplace's general one.
+ */
+const actorOf = (r: RouteRequest<unknown, unknown, unknown>): RepairWorkActor => ({
+  principal: r.principal,
+  policy: r.policy,
+  scope: r.scope,
+  administer: r.administer,
+});
 
 const reviewView = z.object({
   id: z.string(),

@@ -51,7 +51,10 @@ export class ReviewsService {
         const orderId = await repo.orderOfBooking(input.bookingId);
         const order = orderId ? await readOrder(q, orderId) : undefined;
         if (!order || order.booking_id === null) throw bookingNotFound(input.bookingId);
-        if (!(await mayOnOrder(actor.policy, 'reviews:write', order, 'customer', 'review'))) {
+        // A review is the customer's own word: platform staff, who may act for either party elsewhere,
+        // do not write one for them.
+        const ofCustomer = actor.principal.kind !== 'admin' && actor.principal.tenantId === order.customer_tenant_id;
+        if (!ofCustomer || !(await mayOnOrder(actor.policy, 'reviews:write', order, 'customer', 'review'))) {
           if (await mayOnOrder(actor.policy, 'repair-orders:read', order, 'either'))
             throw apiError('FORBIDDEN', "Only the booking's customer reviews it", {
               requiredPermission: 'reviews:write',
