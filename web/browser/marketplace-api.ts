@@ -367,6 +367,11 @@ export async function moveRepairOrder(id: string, to: string, note?: string): Pr
   });
 }
 
+/** The customer tells a shop that waits for them to go on (waiting_customer -> in_progress). */
+export async function resumeRepairOrder(id: string, note?: string): Promise<void> {
+  await apiRequest('POST', `/api/repair-orders/${encodeURIComponent(id)}/resume`, note ? { note } : {});
+}
+
 export async function checkIn(id: string, odometerKm: number, note?: string): Promise<void> {
   await apiRequest('POST', `/api/repair-orders/${encodeURIComponent(id)}/check-in`, {
     odometerKm,

@@ -116,14 +116,18 @@ interface LiveSocket {
 
 const SOCKET_IO_URL: string = '/socket.io/socket.io.esm.min.js';
 
+/** The live events the marketplace and money pages follow (docs/realtime.md, docs/payments.md). */
+export type LiveEvent = 'booking_update' | 'service_status_change' | 'payment_notification';
+
 /**
- * The marketplace's live events (`booking_update`, `service_status_change`, docs/realtime.md): the server
+ * The marketplace's live events (`booking_update`, `service_status_change`, and the payments'
+ * `payment_notification`, docs/realtime.md): the server
  * joins a signed-in user to their own and their organisation's rooms through the policy at connect, so
  * the page only listens. `onChange` gets each event's payload; the pages re-read what changed from the
  * API (the event says that something changed, the API says what it is now). `state` reports the connection.
  */
 export async function connectMarketplaceLive(
-  onChange: (event: 'booking_update' | 'service_status_change', payload: Record<string, unknown>) => void,
+  onChange: (event: LiveEvent, payload: Record<string, unknown>) => void,
   state: (s: 'live' | 'offline') => void,
 ): Promise<void> {
   const { io } = (await import(SOCKET_IO_URL)) as { io: (options: object) => LiveSocket };
@@ -133,6 +137,7 @@ export async function connectMarketplaceLive(
   socket.on('connect_error', () => state('offline'));
   socket.on('booking_update', (msg) => onChange('booking_update', msg));
   socket.on('service_status_change', (msg) => onChange('service_status_change', msg));
+  socket.on('payment_notification', (msg) => onChange('payment_notification', msg));
 }
 
 /** The UTC offset of a time zone at an instant, in milliseconds (local = UTC + offset). */

@@ -10,6 +10,7 @@ import {
   loadShop,
   moveRepairOrder,
   postReview,
+  resumeRepairOrder,
   type Estimate,
   type RepairOrder,
   type ShopProfile,
@@ -27,6 +28,7 @@ import {
   UUID,
   zonedTime,
 } from './marketplace-ui.js';
+import { showOrderPayments } from './order-payments.js';
 import { clearProblem, showProblem } from './problem-view.js';
 import { startSessionNav } from './session-nav.js';
 import { withStepUp } from './step-up.js';
@@ -239,6 +241,27 @@ function showShopActions(v: View): void {
   };
 }
 
+/** A shop waiting for the customer (waiting_customer): the customer answers and the work goes on. */
+function showCustomerActions(v: View): void {
+  const section = el('customer-actions');
+  section.hidden = !(v.asCustomer && (v.order.transitions ?? []).includes('in_progress'));
+  const form = el<HTMLFormElement>('resume-form');
+  const submit = el<HTMLButtonElement>('resume');
+  submit.disabled = false;
+  form.onsubmit = (ev) => {
+    ev.preventDefault();
+    const error = el('error');
+    clearProblem(error);
+    submit.disabled = true;
+    resumeRepairOrder(v.order.id, el<HTMLInputElement>('resume-note').value.trim() || undefined)
+      .then(v.reload)
+      .catch((err: unknown) => {
+        submit.disabled = false;
+        showProblem(error, err, v.i18n);
+      });
+  };
+}
+
 function showReview(v: View): void {
   const section = el('review');
   section.hidden = !(v.asCustomer && (v.order.status === 'delivered' || v.order.status === 'closed'));
@@ -325,7 +348,9 @@ async function main(): Promise<void> {
     el('estimates').replaceChildren(...visible.map((e) => estimateBox(view, e)));
     el('estimates-empty').hidden = visible.length > 0;
     showShopActions(view);
+    showCustomerActions(view);
     showReview(view);
+    await showOrderPayments(i18n, order);
   };
 
   try {

@@ -67,6 +67,18 @@ export const NAV_LINKS: readonly { href: string; label: MessageKey; testid: stri
   // The marketplace (docs/marketplace.md): shops near the car for everyone, the job board for shop staff.
   { href: '/shops.html', label: 'nav.shops', testid: 'nav-shops' },
   { href: '/jobs.html', label: 'nav.jobs', testid: 'nav-jobs', permission: 'repair-orders:write' },
+  // Parts orders between repair centers and parts shops (docs/marketplace.md), for their staff.
+  {
+    href: '/parts-orders.html',
+    label: 'nav.partsOrders',
+    testid: 'nav-parts-orders',
+    permission: 'parts-orders:write',
+  },
+  // Money (docs/payments.md): the wallet, a shop's earnings, the platform staff's payments page
+  // (fraud:read is held by support and platform admins only, not by shops).
+  { href: '/wallet.html', label: 'nav.wallet', testid: 'nav-wallet', permission: 'wallet:read' },
+  { href: '/payouts.html', label: 'nav.payouts', testid: 'nav-payouts', permission: 'commissions:read' },
+  { href: '/admin-payments.html', label: 'nav.adminPayments', testid: 'nav-admin-payments', permission: 'fraud:read' },
   { href: '/mfa.html', label: 'nav.mfa', testid: 'nav-mfa' },
   { href: '/roles.html', label: 'nav.roles', testid: 'nav-roles', permission: 'roles:read' },
   { href: '/audit.html', label: 'nav.audit', testid: 'nav-audit', permission: 'security-reports:read' },

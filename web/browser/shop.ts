@@ -26,6 +26,7 @@ import {
 } from './marketplace-ui.js';
 import { clearProblem, showProblem } from './problem-view.js';
 import { startSessionNav } from './session-nav.js';
+import { startPaymentStep } from './shop-payment.js';
 
 /**
  * A shop's profile and booking (`/shop.html?id=<shop>&vehicle=&service=&codes=&alert=`): its services
@@ -261,6 +262,8 @@ async function main(): Promise<void> {
           booked.append(a);
         }
         booked.hidden = false;
+        // The booking's price held by card or wallet, or paid at the shop (docs/payments.md).
+        void startPaymentStep(i18n, b.id);
       })
       .catch((err: unknown) => showProblem(error, err, i18n))
       .finally(() => {

@@ -30,6 +30,11 @@ export const PAGE_ENTRIES = [
   'jobs',
   'calendar',
   'estimate-editor',
+  'parts-orders',
+  // Money (docs/payments.md).
+  'wallet',
+  'payouts',
+  'admin-payments',
 ] as const;
 
 export async function buildPages(): Promise<void> {

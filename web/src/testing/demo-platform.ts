@@ -20,7 +20,10 @@ export interface DemoPlatform {
 }
 
 /** Starts `npm start`'s entry point on `dataDir` with three simulated cars; resolves once the demo accounts are printed. */
-export async function startDemoPlatform(dataDir: string): Promise<DemoPlatform> {
+export async function startDemoPlatform(
+  dataDir: string,
+  options: { startTimeoutMs?: number } = {},
+): Promise<DemoPlatform> {
   let stdout = '';
   let stderr = '';
   const child: ChildProcess = spawn(
@@ -46,13 +49,19 @@ export async function startDemoPlatform(dataDir: string): Promise<DemoPlatform> 
   child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
   // The demo accounts are the last lines printed at start.
-  await vi.waitFor(
-    () => {
-      if (child.exitCode !== null) throw new Error(`npm start exited ${child.exitCode}:\n${stdout}\n${stderr}`);
-      if (!/admin@demo\.clutch\.test/.test(stdout)) throw new Error(`still starting:\n${stdout}`);
-    },
-    { timeout: 90_000, interval: 200 },
-  );
+  try {
+    await vi.waitFor(
+      () => {
+        if (child.exitCode !== null) throw new Error(`npm start exited ${child.exitCode}:\n${stdout}\n${stderr}`);
+        if (!/admin@demo\.clutch\.test/.test(stdout)) throw new Error(`still starting:\n${stdout}`);
+      },
+      { timeout: options.startTimeoutMs ?? 90_000, interval: 200 },
+    );
+  } catch (err) {
+    // Not started in time: end it, or it would outlive the test run.
+    child.kill('SIGKILL');
+    throw err;
+  }
   const origin = new URL(/Dashboard: (http:\/\/localhost:\d+)\S*/.exec(stdout)![1]!).origin;
   return {
     origin,
