@@ -34,6 +34,9 @@ import type { HandshakeAuthenticator, SubscribeAuthorizer } from './realtime/aut
 import { attachRealtime } from './realtime/gateway.js';
 import { marketplaceRoomAuthorizer } from './realtime/marketplace-rooms.js';
 import type { MfaOptions } from './mfa/config.js';
+import type { WiredPayments } from './payments/deps.js';
+import { paymentJobDeps } from './payments/jobs.js';
+import { paymentWebhookRoute } from './payments/webhooks.js';
 import { createIdentity, type IdentityOptions } from './sessions/identity.js';
 import type { LatestValuesCache } from './telemetry/latest-cache.js';
 
@@ -94,6 +97,8 @@ export interface ApiDeps {
   identity?: IdentityOptions;
   /** MFA: key, WebAuthn relying party, SMS sender (api/src/mfa/config.ts; `loadMfaOptions` reads the environment). */
   mfa?: MfaOptions;
+  /** Payment provider adapters and the browser's view of them (platform/src/builders/payments.ts); absent: wallet only. */
+  payments?: WiredPayments | undefined;
   /** Time allowed for a request body to arrive once the route starts reading it (default 10 s). */
   bodyTimeoutMs?: number;
 }
@@ -164,9 +169,12 @@ export function createApi(deps: ApiDeps): Api {
     identity,
     policy,
     mfa: { ...deps.mfa, redis: deps.mfa?.redis ?? deps.rateLimit?.redis },
+    payments: deps.payments,
     openMode: !(deps.requireAuth ?? false),
   };
   for (const domain of DOMAINS) domain.register(router, domainDeps);
+  // Public, with the raw body its signature is over; it stores events in an audited system scope.
+  paymentWebhookRoute(router, paymentJobDeps(deps.db, { payments: deps.payments, jobs: deps.jobs, logger }));
 
   const app = new Koa();
   // Koa would print every error itself; the problem middleware already logged what matters.
@@ -175,7 +183,9 @@ export function createApi(deps: ApiDeps): Api {
   // Outside the problem middleware, so the logged status is the one the client received.
   app.use(requestLog(logger));
   app.use(problemMiddleware(logger));
-  app.use(securityHeaders());
+  // The browser confirms cards at Stripe (or the emulator) itself: its origin may be fetched.
+  const stripeBrowser = deps.payments?.browser?.stripe;
+  app.use(securityHeaders({ connectSources: stripeBrowser ? [stripeBrowser.apiBase] : [] }));
   // Cheapest refusals first: wrong Host (DNS rebinding), too many requests, a write a cross-site
   // form could have sent. Bodies are read later, by the route, after authentication.
   app.use(requireAllowedHost(hostAllowed));

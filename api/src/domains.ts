@@ -7,9 +7,11 @@ import { register as apiKeys } from './api-keys/register.js';
 import { register as bookings } from './bookings/register.js';
 import { register as bookingsFromAlert } from './bookings/from-alert-register.js';
 import { register as checkIns } from './check-ins/register.js';
+import { register as commissions } from './commissions/register.js';
 import { register as commands } from './commands/register.js';
 import { register as dataQuality } from './data-quality/register.js';
 import { register as deadLetters } from './dead-letters/register.js';
+import { register as documents } from './documents/register.js';
 import { register as devices } from './devices/register.js';
 import { lazyDtcDescriptions } from './diagnostics/dtc-descriptions.js';
 import { register as diagnostics } from './diagnostics/register.js';
@@ -17,13 +19,16 @@ import { DiagnosticsService } from './diagnostics/service.js';
 import { register as errorCodes } from './error-codes/register.js';
 import { register as estimates } from './estimates/register.js';
 import type { Domain, SharedServices } from './domain.js';
+import { register as fraud } from './fraud/register.js';
 import { register as health } from './health/register.js';
+import { register as installments } from './installments/register.js';
 import { register as location } from './location/register.js';
 import { register as mfa } from './mfa/register.js';
 import { register as mobile } from './mobile/register.js';
 import { register as openapi } from './openapi/register.js';
 import { register as partners } from './partners/register.js';
 import { register as partsOrders } from './parts-orders/register.js';
+import { register as payments } from './payments/register.js';
 import { register as repairOrders } from './repair-orders/register.js';
 import { register as reviews } from './reviews/register.js';
 import { register as roles } from './roles/register.js';
@@ -40,6 +45,7 @@ import { register as vehicleHealth } from './vehicle-health/register.js';
 import { register as vehicleShares } from './vehicle-shares/register.js';
 import { register as vehicles } from './vehicles/register.js';
 import { VehiclesService } from './vehicles/service.js';
+import { register as wallet } from './wallet/register.js';
 import { register as warranties } from './warranties/register.js';
 
 /**
@@ -67,6 +73,7 @@ export const DOMAINS: readonly Domain[] = [
   { name: 'dead-letters', register: deadLetters },
   { name: 'ai', register: ai },
   { name: 'security', register: security },
+  { name: 'fraud', register: fraud },
   { name: 'accounts', register: accounts },
   { name: 'sessions', register: sessions },
   { name: 'mfa', register: mfa },
@@ -82,6 +89,12 @@ export const DOMAINS: readonly Domain[] = [
   { name: 'parts-orders', register: partsOrders },
   { name: 'warranties', register: warranties },
   { name: 'reviews', register: reviews },
+  { name: 'commissions', register: commissions },
+  { name: 'documents', register: documents },
+  // Before payments: /payments/installments must not be taken for /payments/:id.
+  { name: 'installments', register: installments },
+  { name: 'payments', register: payments },
+  { name: 'wallet', register: wallet },
   { name: 'openapi', register: openapi },
 ];
 

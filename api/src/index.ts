@@ -73,3 +73,88 @@ export {
   type Slot,
   type SlotQuery,
 } from './bookings/availability.js';
+// The ledger (P3, P4, P5 move money through it; platform jobs expire its holds; bench/src/ledger; clutch-admin ledger verify).
+export { ledger } from './ledger/ledger.js';
+export { transferId } from './ledger/ids.js';
+export type * from './ledger/types.js';
+export { createLedgerBatcher, type LedgerBatcher, type LedgerBatcherOptions } from './ledger/batcher.js';
+export { LEDGER_CRONS, expireLedgerHolds } from './ledger/jobs.js';
+// Commissions: recorded at capture (payments), the weekly payouts and receipts by mail
+// (platform/src/builders/jobs.ts, the outbox sink).
+export {
+  CommissionError,
+  computeCommission,
+  recordCommission,
+  reverseCommission,
+  type CommissionQuote,
+  type CommissionRecord,
+  type CommissionReversal,
+} from './commissions/commission.js';
+export { runPayoutsNow, runWeeklyPayouts, type PayoutDeps, type PayoutOutcome } from './commissions/payouts.js';
+export { PAYOUT_CRON, definePayoutJobs, payoutJob, type PayoutJobDeps } from './commissions/jobs.js';
+export {
+  RECEIPT_EMAIL_QUEUE,
+  defineReceiptEmailWorker,
+  receiptEmailSink,
+  sendReceiptEmail,
+  type ReceiptMailDeps,
+} from './documents/email-receipt.js';
+// Installment plans: the charge jobs (platform/src/builders/jobs.ts) and the customer's standing (fraud, bookings).
+export {
+  INSTALLMENT_CHARGE_QUEUE,
+  INSTALLMENT_CHARGE_SETTINGS,
+  installmentChargeJob,
+  type ChargeJobData,
+  type InstallmentJobOptions,
+} from './installments/jobs.js';
+export { customerStanding, requireGoodStanding } from './installments/standing.js';
+// Payment provider adapters (P2): the platform wires them from config; @clutch/emulators stands in for Stripe/PayPal.
+export { createStripeProvider, type StripeProviderOptions } from './payments/providers/stripe.js';
+export { createPayPalProvider, type PayPalProviderOptions } from './payments/providers/paypal.js';
+export { createCashProvider, type CashProviderOptions, type CashStore } from './payments/providers/cash.js';
+export {
+  ProviderError,
+  type BalanceSource,
+  type PaymentProvider,
+  type PaymentProviders,
+  type PayoutProvider,
+  type ProviderBalanceTransaction,
+  type ProviderErrorCode,
+  type ProviderEvent,
+  type ProviderName,
+  type ProviderPayment,
+  type ProviderRefund,
+} from './payments/providers/provider.js';
+// Payments (P3, docs/payments-flows.md): the platform wires the providers in (ApiDeps.payments) and
+// works the payments' queues and crons (platform/src/builders/jobs.ts); installments start payments.
+export type { BrowserPaymentConfig, PaymentDeps, WiredPayments } from './payments/deps.js';
+export { paymentDeps } from './payments/deps.js';
+export type { PaymentCaller, PaymentView, StartPaymentInput } from './payments/types.js';
+export { PaymentsService, startPayment, startPaymentAsSystem } from './payments/service.js';
+export { PAYMENT_WEBHOOK_QUEUE, PAYMENT_WEBHOOK_SETTINGS, type WebhookJobData } from './payments/webhooks.js';
+export {
+  PAYMENT_SETTLE_QUEUE,
+  PAYMENT_SETTLE_SETTINGS,
+  repairOrderPaymentsSink,
+  type SettleJobData,
+} from './payments/capture-on-delivery.js';
+export { PAYMENT_CRONS } from './payments/holds.js';
+export {
+  paymentJobDeps,
+  reconcileYesterday,
+  renewHolds,
+  runSettleJob,
+  runWebhookJob,
+  verifyStuckPayments,
+} from './payments/jobs.js';
+// Fraud scoring: the inline check and its evaluation (bench/src/fraud, docs/fraud.md).
+export { assess, assessRisk, createAssessRisk, riskBlocked, type DetailedAssessment } from './fraud/assess.js';
+export { DEFAULT_FRAUD_CONFIG, RULES_ONLY_CONFIG, type FraudConfig } from './fraud/config.js';
+export {
+  evaluate as evaluateFraud,
+  generatePopulation as generateFraudPopulation,
+  SCENARIOS as FRAUD_SCENARIOS,
+  type LabelledAttempt,
+  type Metrics as FraudMetrics,
+} from './fraud/scenarios.js';
+export type * from './fraud/types.js';

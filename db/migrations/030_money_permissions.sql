@@ -7,6 +7,7 @@ SELECT 'platform', r.id, e.permission, e.condition::jsonb
   FROM (VALUES
     ('owner', 'wallet:read', '{"ownership":"booking"}'),
     ('owner', 'wallet:write', '{"ownership":"booking"}'),
+    ('fleet-manager', 'payments:write', NULL),
     ('fleet-manager', 'wallet:read', NULL),
     ('fleet-manager', 'wallet:write', NULL),
     ('partner-admin', 'commissions:read', NULL),

@@ -3,6 +3,7 @@ import { pino } from 'pino';
 import { ConfigError, loadConfig, USAGE } from './config/config.js';
 import { CONSUMER_TENANT, DEMO_TENANT } from './fleet/simulated-fleet.js';
 import { demoAccountLines, identityDir, seedDemoAccounts } from './identity/index.js';
+import { demoMoneyLines, seedDemoMoney } from './marketplace/demo-money.js';
 import { demoShopLines, seedDemoShops } from './marketplace/demo-shops.js';
 import { startPlatform } from './platform.js';
 import { startRole } from './scale-out/roles.js';
@@ -93,6 +94,17 @@ async function main(): Promise<void> {
     // accounts: the accounts stay the last lines (tests wait for them).
     const shops = await seedDemoShops(platform.db, { vehicleTenants: [CONSUMER_TENANT, DEMO_TENANT] });
     for (const line of demoShopLines(shops, platform.api.url)) console.log(line);
+    // The money side of the demo (docs/payments.md, "Demo"): tiers, payout accounts, past jobs.
+    try {
+      const money = await seedDemoMoney(platform.db, shops, {
+        payouts: platform.payments.payments.payouts,
+        emulated: platform.payments.emulator !== undefined,
+      });
+      for (const line of demoMoneyLines(money, platform.api.url)) console.log(line);
+    } catch (err) {
+      // The rest of the demo works without it; say why the money figures are missing.
+      console.log(`Demo money not seeded: ${(err as Error).message}`);
+    }
     for (const line of demoAccountLines(accounts, `${platform.api.url}/api/auth/login`)) console.log(line);
   }
 }

@@ -1,4 +1,4 @@
-import type { ApiServer } from '@clutch/api';
+import { receiptEmailSink, repairOrderPaymentsSink, type ApiServer } from '@clutch/api';
 import type { RunningBroker } from '@clutch/broker';
 import { createInProcessBus, type LiveEventBus } from '@clutch/contracts';
 import type { Database } from '@clutch/db';
@@ -10,6 +10,8 @@ import { endRevokedSessions, startPlatformBroker } from './builders/broker.js';
 import { inProcessCommandSender } from './builders/commands.js';
 import { openMigratedDatabase } from './builders/database.js';
 import { startJobs, type RunningJobs } from './builders/jobs.js';
+import { platformMailer } from './identity/identity-config.js';
+import { paymentsConfig, startPayments, type RunningPayments } from './builders/payments.js';
 import { liveBusSink, startOutbox } from './builders/outbox.js';
 import { startScoring, type RunningScoring } from './builders/scoring.js';
 import { latestValuesSinks, startLatestValues } from './builders/latest-values.js';
@@ -28,6 +30,8 @@ export interface RunningPlatform {
   scoring: RunningScoring;
   /** The durable job queue (AI retrains, crons), worked by this process. */
   jobs: RunningJobs;
+  /** Payment providers (builders/payments.ts): `emulator` is set when the Stripe emulator runs in this process. */
+  payments: RunningPayments;
   api: ApiServer;
   fleet: RunningFleet;
   /** The owner's live dashboard of the first vehicle (or the vehicle list when there is none). */
@@ -77,12 +81,25 @@ export async function startPlatform(config: PlatformConfig, logger: Logger): Pro
     const unsubscribeRevocations = endRevokedSessions(bus, broker);
     stack.push(() => unsubscribeRevocations());
 
-    const jobs = await startJobs(db, config, logger, { workers: true });
+    // Payment providers from the environment, or the Stripe emulator in this process (builders/payments.ts).
+    const payments = await startPayments(paymentsConfig(process.env), logger);
+    stack.push(() => payments.close());
+    const jobs = await startJobs(db, config, logger, {
+      workers: true,
+      payments: payments.payments,
+      installments: { payments: payments.payments },
+      commissions: { payouts: payments.payments.payouts, mailer: platformMailer(process.env, logger) },
+    });
     stack.push(() => jobs.stop(JOBS_STOP_MS));
     const outbox = await startOutbox(
       db,
       config,
-      [liveBusSink(bus, logger), ...latestValuesSinks(latestValues)],
+      [
+        liveBusSink(bus, logger),
+        ...latestValuesSinks(latestValues),
+        repairOrderPaymentsSink(jobs.queue),
+        receiptEmailSink(jobs.queue),
+      ],
       logger,
     );
     stack.push(() => outbox.stop());
@@ -95,6 +112,7 @@ export async function startPlatform(config: PlatformConfig, logger: Logger): Pro
       replayDeadLetter: (letter) => ingest.replay(letter),
       jobs: jobs.queue,
       latestValues,
+      payments: payments.payments,
       health: async () => {
         const s = ingest.stats();
         return {
@@ -118,6 +136,7 @@ export async function startPlatform(config: PlatformConfig, logger: Logger): Pro
       },
     });
     stack.push(() => api.close());
+    payments.pointWebhooksAt(api.url);
 
     const fleet = await startSimulatedFleet({
       db,
@@ -159,6 +178,7 @@ export async function startPlatform(config: PlatformConfig, logger: Logger): Pro
       ingest,
       scoring,
       jobs,
+      payments,
       api,
       fleet,
       dashboardUrl: first ? `${base}/dashboard.html?vehicle=${first.vehicleId}` : `${base}/`,

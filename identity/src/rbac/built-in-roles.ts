@@ -120,6 +120,7 @@ export const BUILT_IN_ROLES: readonly BuiltInRole[] = [
       'repair-orders:read',
       'estimates:approve',
       'payments:read',
+      'payments:write',
       'wallet:read',
       'wallet:write',
       'chat:read',

@@ -6,6 +6,7 @@ import {
   type CommandSender,
   type DeadLetterReplayer,
   type HealthCheck,
+  type WiredPayments,
 } from '@clutch/api';
 import type { LiveEventBus } from '@clutch/contracts';
 import type { Database } from '@clutch/db';
@@ -30,6 +31,8 @@ export interface ApiParts {
   rateLimitRedis?: Redis | undefined;
   /** Latest values kept by ingest (builders/latest-values.ts); absent, `/latest` and `/health` read the samples. */
   latestValues?: LatestValuesCache | undefined;
+  /** Payment providers (builders/payments.ts); absent, only wallet payments work. */
+  payments?: WiredPayments | undefined;
 }
 
 /**
@@ -90,6 +93,7 @@ function apiOptions(
     ...(parts.replayDeadLetter ? { replayDeadLetter: parts.replayDeadLetter } : {}),
     ...(parts.jobs ? { jobs: parts.jobs } : {}),
     ...(parts.latestValues ? { latestValues: parts.latestValues } : {}),
+    ...(parts.payments ? { payments: parts.payments } : {}),
     health: parts.health,
     identity: platformIdentity(process.env, config.dataDir, logger, config.databaseUrl !== undefined),
     // The MFA key must outlive the process: TOTP secrets enrolled before a restart are sealed with it.

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { BOOKING_CRONS, type ApiServer } from '@clutch/api';
+import { BOOKING_CRONS, LEDGER_CRONS, PAYMENT_CRONS, PAYOUT_CRON, type ApiServer } from '@clutch/api';
 import { createInProcessBus } from '@clutch/contracts';
 import type { Database } from '@clutch/db';
 import { openTestDatabase } from '@clutch/db/testing';
@@ -61,7 +61,7 @@ describe('durable background work: crons and AI retrains on the job queue', () =
     await rm(modelsDir, { recursive: true, force: true });
   });
 
-  it('schedules the idempotency purge, the outbox prune, the identity prune and the bookings jobs, cluster-wide', async () => {
+  it("schedules the platform's crons (purges, bookings, ledger holds, payments, payouts), cluster-wide", async () => {
     const schedules = await jobs!.queue.schedules();
     expect(schedules.map((s) => [s.name, s.cron]).sort()).toEqual(
       [
@@ -70,6 +70,11 @@ describe('durable background work: crons and AI retrains on the job queue', () =
         [CRONS.identityPrune.queue, CRONS.identityPrune.cron],
         [BOOKING_CRONS.noShow.queue, BOOKING_CRONS.noShow.cron],
         [BOOKING_CRONS.expireHolds.queue, BOOKING_CRONS.expireHolds.cron],
+        [LEDGER_CRONS.expireHolds.queue, LEDGER_CRONS.expireHolds.cron],
+        [PAYMENT_CRONS.renewHolds.queue, PAYMENT_CRONS.renewHolds.cron],
+        [PAYMENT_CRONS.reconcile.queue, PAYMENT_CRONS.reconcile.cron],
+        [PAYMENT_CRONS.verifyPending.queue, PAYMENT_CRONS.verifyPending.cron],
+        [PAYOUT_CRON.queue, PAYOUT_CRON.cron],
       ].sort(),
     );
   });

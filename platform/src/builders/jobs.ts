@@ -3,10 +3,35 @@ import {
   AI_RETRAIN_SETTINGS,
   BOOKING_CRONS,
   defineAiRetrainWorker,
+  definePayoutJobs,
+  defineReceiptEmailWorker,
   expireHolds,
+  expireLedgerHolds,
+  INSTALLMENT_CHARGE_QUEUE,
+  INSTALLMENT_CHARGE_SETTINGS,
+  installmentChargeJob,
+  LEDGER_CRONS,
   markNoShows,
+  PAYMENT_CRONS,
+  PAYMENT_SETTLE_QUEUE,
+  PAYMENT_SETTLE_SETTINGS,
+  PAYMENT_WEBHOOK_QUEUE,
+  PAYMENT_WEBHOOK_SETTINGS,
+  paymentJobDeps,
+  reconcileYesterday,
+  renewHolds,
+  runSettleJob,
+  runWebhookJob,
+  verifyStuckPayments,
+  type SettleJobData,
+  type WebhookJobData,
+  type WiredPayments,
   purgeIdempotencyKeys,
   retrainWith,
+  type ChargeJobData,
+  type InstallmentJobOptions,
+  type PayoutJobDeps,
+  type ReceiptMailDeps,
 } from '@clutch/api';
 import type { Database } from '@clutch/db';
 import { datasetsDir } from '@clutch/firmware-profiles';
@@ -43,6 +68,21 @@ export interface JobsOptions {
   workers: boolean;
   /** Seconds between a worker's polls for retries and deferred jobs (tests shorten it). Default 2. */
   pollingIntervalSeconds?: number;
+  /**
+   * Commissions (P5): Stripe Connect for the weekly payouts (absent: the run pays nothing and says
+   * so) and the mailer receipts go out through (absent: the receipt queue is declared, not worked).
+   */
+  commissions?: { payouts?: PayoutJobDeps['payouts']; mailer?: ReceiptMailDeps['mailer'] } | undefined;
+  /**
+   * Installments (P4, docs/installments.md): the payment adapters scheduled charges go through
+   * (absent: a charge throws PROVIDER_UNAVAILABLE and the queue retries it later with the same key).
+   */
+  installments?: { payments?: InstallmentJobOptions['payments'] } | undefined;
+  /**
+   * Payments (P3, docs/payments-flows.md): the providers webhooks, captures, renewals and the
+   * reconciliation talk to (absent: those jobs find no provider and retry or report `skipped`).
+   */
+  payments?: WiredPayments | undefined;
 }
 
 /** The @clutch/jobs queue on the platform's database, with the platform's workers when asked. */
@@ -64,6 +104,13 @@ export async function startJobs(
   try {
     if (!options.workers) {
       await queue.declare(AI_RETRAIN_QUEUE, AI_RETRAIN_SETTINGS);
+      // Commissions (P5): the receipt sink enqueues from any process.
+      await defineReceiptEmailWorker(queue, undefined, log);
+      // Installments (P4): plan creation enqueues its charges from the API's transaction.
+      await queue.declare(INSTALLMENT_CHARGE_QUEUE, INSTALLMENT_CHARGE_SETTINGS);
+      // Payments (P3): the webhook route and the outbox sink enqueue from any process.
+      await queue.declare(PAYMENT_WEBHOOK_QUEUE, PAYMENT_WEBHOOK_SETTINGS);
+      await queue.declare(PAYMENT_SETTLE_QUEUE, PAYMENT_SETTLE_SETTINGS);
       return { queue, stop };
     }
     await defineAiRetrainWorker(queue, {
@@ -97,6 +144,67 @@ export async function startJobs(
       if (ended > 0) log.info({ ended }, 'expired booking holds ended');
     });
     await queue.schedule(BOOKING_CRONS.expireHolds.queue, BOOKING_CRONS.expireHolds.cron);
+    // --- Commissions (P5, docs/commissions.md): weekly payouts (hourly cron, each shop once per
+    // local week) and receipts by mail (queued by receiptEmailSink on payment.updated `captured`).
+    await definePayoutJobs(queue, { db, payouts: options.commissions?.payouts, logger: log });
+    const mailer = options.commissions?.mailer;
+    await defineReceiptEmailWorker(queue, mailer ? { db, mailer } : undefined, log);
+    // --- end commissions
+    // --- Installments (P4, docs/installments.md): one job per installment attempt, due at its time;
+    // a decline schedules the next dunning retry (or defaults the plan) in the same transaction.
+    const chargeInstallment = installmentChargeJob(db, {
+      payments: options.installments?.payments,
+      jobs: queue,
+      logger: log,
+    });
+    await queue.define<ChargeJobData>(
+      INSTALLMENT_CHARGE_QUEUE,
+      async (job) => void (await chargeInstallment(job.data)),
+      INSTALLMENT_CHARGE_SETTINGS,
+    );
+    // --- end installments
+    // --- Payments (P3, docs/payments-flows.md): webhooks processed once (retrieve, then the state
+    // machine), holds settled at the repair order's end, payments stuck in pending verified every
+    // minute, holds about to lapse renewed or settled daily, and the daily reconciliation.
+    const payments = paymentJobDeps(db, { payments: options.payments, jobs: queue, logger: log });
+    await queue.define<WebhookJobData>(
+      PAYMENT_WEBHOOK_QUEUE,
+      async (job) => void (await runWebhookJob(payments, job.data)),
+      PAYMENT_WEBHOOK_SETTINGS,
+    );
+    await queue.define<SettleJobData>(
+      PAYMENT_SETTLE_QUEUE,
+      async (job) => void (await runSettleJob(payments, job.data)),
+      PAYMENT_SETTLE_SETTINGS,
+    );
+    await queue.define(PAYMENT_CRONS.verifyPending.queue, async () => {
+      const moved = await verifyStuckPayments(payments);
+      if (moved > 0) log.info({ moved }, 'payments stuck in pending verified');
+    });
+    await queue.schedule(PAYMENT_CRONS.verifyPending.queue, PAYMENT_CRONS.verifyPending.cron);
+    await queue.define(PAYMENT_CRONS.renewHolds.queue, async () => {
+      const result = await renewHolds(payments);
+      if (result.renewed + result.released + result.captured + result.left > 0)
+        log.info(result, 'expiring holds settled');
+    });
+    await queue.schedule(PAYMENT_CRONS.renewHolds.queue, PAYMENT_CRONS.renewHolds.cron);
+    await queue.define(PAYMENT_CRONS.reconcile.queue, async () => {
+      for (const report of await reconcileYesterday(payments))
+        log[report.status === 'mismatched' ? 'warn' : 'info'](
+          { provider: report.provider, matched: report.matched, mismatches: report.mismatches.length },
+          'payments reconciled',
+        );
+    });
+    await queue.schedule(PAYMENT_CRONS.reconcile.queue, PAYMENT_CRONS.reconcile.cron);
+    // --- end payments
+    // --- Ledger (P1, docs/ledger.md): holds (pending transfers) past their timeout are expired, the
+    // money returns to the payer. Idempotent: an expiry's id derives from its hold's.
+    await queue.define(LEDGER_CRONS.expireHolds.queue, async () => {
+      const expired = await expireLedgerHolds(db);
+      if (expired > 0) log.info({ expired }, 'ledger holds expired');
+    });
+    await queue.schedule(LEDGER_CRONS.expireHolds.queue, LEDGER_CRONS.expireHolds.cron);
+    // --- end ledger
     return { queue, stop };
   } catch (err) {
     await stop().catch(() => {});

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import {
+  devOutboxMailer,
   loadOrCreateSigningKeys,
   parseKeySet,
   signingKeysFrom,
@@ -56,4 +57,16 @@ export function platformIdentity(
       : {}),
     ...(env.CLUTCH_PUBLIC_URL?.trim() ? { publicUrl: env.CLUTCH_PUBLIC_URL.trim().replace(/\/+$/, '') } : {}),
   };
+}
+
+/**
+ * The mailer of the platform's background work (receipts): SMTP from `CLUTCH_SMTP_URL` like account
+ * mail, else the dev outbox (the log).
+ */
+export function platformMailer(env: NodeJS.ProcessEnv, logger: Logger): Mailer {
+  const smtp = env.CLUTCH_SMTP_URL?.trim();
+  if (smtp) return smtpMailer({ url: smtp, from: env.CLUTCH_MAIL_FROM?.trim() || 'Clutch <no-reply@localhost>' });
+  return devOutboxMailer((mail) =>
+    logger.info({ to: mail.to, subject: mail.subject, text: mail.text }, 'mail (dev outbox: no SMTP configured)'),
+  );
 }

@@ -5,7 +5,7 @@
 //           (AI retrains, crons) and relays the outbox
 //   api:    N stateless processes; Socket.io rooms across them with the Redis adapter; enqueues jobs
 // Built from the same builders as the one-process platform (../platform.ts); docs/scale-out.md.
-import type { ApiServer } from '@clutch/api';
+import { receiptEmailSink, repairOrderPaymentsSink, type ApiServer } from '@clutch/api';
 import type { RunningBroker } from '@clutch/broker';
 import type { Database } from '@clutch/db';
 import { createRedisStreamsQueue, handoffSource, startIngest, type MessageSource } from '@clutch/ingest';
@@ -17,6 +17,8 @@ import { endRevokedSessions, startPlatformBroker } from '../builders/broker.js';
 import { connectCommandSender } from '../builders/commands.js';
 import { openMigratedDatabase } from '../builders/database.js';
 import { startJobs, type RunningJobs } from '../builders/jobs.js';
+import { platformMailer } from '../identity/identity-config.js';
+import { paymentsConfig, startPayments } from '../builders/payments.js';
 import { liveBusSink, startOutbox } from '../builders/outbox.js';
 import { startScoring, type RunningScoring } from '../builders/scoring.js';
 import { latestValuesSinks, startLatestValues } from '../builders/latest-values.js';
@@ -113,12 +115,30 @@ async function ingestRole({ db, stack, config, log, redisUrl, bus }: RoleParts):
   stack.push(async () => void (await ingest.stop()));
   // The workers of the job queue and the crons run on ingest processes only (API processes only
   // enqueue), so a retrain's training never competes with request handling.
-  const jobs = await startJobs(db, config, log, { workers: true });
+  // Payment providers from the environment only (no in-process emulator: processes could not share it).
+  const payments = await startPayments(paymentsConfig(process.env), log, { emulate: false });
+  stack.push(() => payments.close());
+  const jobs = await startJobs(db, config, log, {
+    workers: true,
+    payments: payments.payments,
+    installments: { payments: payments.payments },
+    commissions: { payouts: payments.payments.payouts, mailer: platformMailer(process.env, log) },
+  });
   stack.push(() => jobs.stop());
   // Each ingest process relays the outbox onto Redis pub/sub, which every API process's Socket.io
   // gateway hears; on PostgreSQL two relays never deliver the same event at once (SKIP LOCKED).
   // ... and drops the latest values a change outside ingest concerns (vehicle moved, device unbound).
-  const outbox = await startOutbox(db, config, [liveBusSink(bus, log), ...latestValuesSinks(latest)], log);
+  const outbox = await startOutbox(
+    db,
+    config,
+    [
+      liveBusSink(bus, log),
+      ...latestValuesSinks(latest),
+      repairOrderPaymentsSink(jobs.queue),
+      receiptEmailSink(jobs.queue),
+    ],
+    log,
+  );
   stack.push(() => outbox.stop());
   return { role: 'ingest', url: redisUrl, db, scoring, jobs, stop: () => stack.unwind() };
 }
@@ -143,6 +163,7 @@ async function apiRole({ db, stack, config, log, redisUrl, bus }: RoleParts): Pr
     latestValues,
     commands: commands?.sender,
     jobs: jobs.queue,
+    payments: (await startPayments(paymentsConfig(process.env), log, { emulate: false })).payments,
     rateLimitRedis: pub,
     health: async () => ({ redis: { status: 'up', detail: 'scaled-out API process' } }),
   });
