@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { marketplaceScope } from '../bookings/access.js';
 import { pageParams } from '../http/pagination.js';
 import type { ApiRouter, RouteRequest } from '../http/route.js';
 import { uuid } from '../shared/schemas.js';
@@ -6,7 +7,7 @@ import { PLANS_LISTING } from './repository.js';
 import type { InstallmentCaller, InstallmentsService } from './service.js';
 
 const callerOf = (r: RouteRequest<unknown, unknown, unknown>): InstallmentCaller => ({
-  scope: r.scope,
+  scope: marketplaceScope(r),
   principal: r.principal,
   policy: r.policy,
 });

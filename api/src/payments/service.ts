@@ -273,6 +273,15 @@ export class PaymentsService {
         customerTenantId,
         customerUserId,
       };
+      // The payer starts a payment, never the payee: a shop that could would put a hold on its
+      // customer's wallet or card without them. (Platform staff may, for anyone, audited.)
+      if (
+        principal &&
+        principal.kind !== 'admin' &&
+        principal.tenantId !== 'platform' &&
+        principal.tenantId !== customerTenantId
+      )
+        throw apiError('FORBIDDEN', 'The customer pays; the shop captures', { requiredPermission: 'payments:write' });
       if (caller.policy) {
         const resources = paymentResources(principal, draft);
         let allowed = false;
