@@ -73,17 +73,18 @@ const listing = (): Row => signedIn({}, BOTH);
 /** A shop's profile (partners:write): its partner admin; platform staff for any shop. */
 const shopAdmin = (): Row => signedIn({ staffX: OWN, platform: BOTH });
 /**
- * A shop's capacity and booking rules: its partner admin. Platform staff do not reach other
- * organisations' bookings, repair orders, estimates, parts orders or these (docs/marketplace.md,
- * "What is left": support through the audited administration scope).
+ * Platform staff reach every organisation's bookings, repair orders, estimates, parts orders and
+ * shop setup through an audited system scope (api/src/bookings/access.ts `marketplaceScope`): the
+ * platform admin holds every permission, so it reaches both sides.
  */
-const shopSetup = (): Row => signedIn({ staffX: OWN });
+/** A shop's capacity and booking rules: its partner admin, and platform staff for any shop. */
+const shopSetup = (): Row => signedIn({ staffX: OWN, platform: BOTH });
 /** Both parties of a booking read it: the customer (owners, the fleet) and the shop's staff. */
-const parties = (): Row => signedIn({ platform: NONE }, OWN);
+const parties = (): Row => signedIn({ platform: BOTH }, OWN);
 /** The shop's work on a repair order (repair-orders:write, estimates:write): its technicians and admin. */
-const shopWork = (): Row => signedIn({ staffX: OWN, techY: OWN });
+const shopWork = (): Row => signedIn({ staffX: OWN, techY: OWN, platform: BOTH });
 /** Parts orders: the shops' staff (technicians and parts clerks, admins), not customers. */
-const partsWork = (): Row => signedIn({ staffX: OWN, techY: OWN });
+const partsWork = (): Row => signedIn({ staffX: OWN, techY: OWN, platform: BOTH });
 
 const MARKETPLACE: Record<string, Row> = {
   'get /partners': listing(),
@@ -115,18 +116,21 @@ const MARKETPLACE: Record<string, Row> = {
   'put /partners/:id/booking-rules': shopSetup(),
   // Booking names a vehicle: the customer's own (owners, the fleet, a partner admin for its
   // organisation's cars); a technician holds no bookings:write.
-  'post /bookings/holds': signedIn({ techY: NONE }, OWN),
-  'post /bookings': signedIn({ techY: NONE }, OWN),
+  'post /bookings/holds': signedIn({ techY: NONE, platform: BOTH }, OWN),
+  'post /bookings': signedIn({ techY: NONE, platform: BOTH }, OWN),
   'post /bookings/from-alert': signedIn({ techY: NONE }, OWN),
   'get /bookings': signedIn({}, BOTH),
   'get /bookings/:id': parties(),
   // The shop confirms; its customer cannot.
-  'post /bookings/:id/confirm': signedIn({ staffX: OWN }),
-  'post /bookings/:id/reschedule': signedIn({ techY: NONE, platform: NONE }, OWN),
-  'post /bookings/:id/cancel': signedIn({ techY: NONE, platform: NONE }, OWN),
+  'post /bookings/:id/confirm': signedIn({ staffX: OWN, platform: BOTH }),
+  'post /bookings/:id/reschedule': signedIn({ techY: NONE, platform: BOTH }, OWN),
+  'post /bookings/:id/cancel': signedIn({ techY: NONE, platform: BOTH }, OWN),
   'get /repair-orders': signedIn({}, BOTH),
   'get /repair-orders/:id': parties(),
   'post /repair-orders/:id/transitions': shopWork(),
+  // The customer answers a shop that waits for them: not the shop (its admin holds bookings:write but
+  // is not this order's customer, a technician holds none), not platform staff (the shop's side).
+  'post /repair-orders/:id/resume': signedIn({ staffX: NONE, techY: NONE, platform: NONE }, OWN),
   'post /repair-orders/:id/check-in': shopWork(),
   'get /repair-orders/:id/check-in': parties(),
   'post /repair-orders/:id/check-in/photos': shopWork(),
@@ -139,7 +143,7 @@ const MARKETPLACE: Record<string, Row> = {
   'post /estimates/:id/send': shopWork(),
   'post /estimates/:id/revise': shopWork(),
   // The customer decides: owners on their own, the fleet on its own; never the shop that wrote it.
-  'post /estimates/:id/decision': signedIn({ ownerA: OWN, ownerB: OWN, fleet: OWN }),
+  'post /estimates/:id/decision': signedIn({ ownerA: OWN, ownerB: OWN, fleet: OWN, platform: BOTH }),
   'post /parts-orders': partsWork(),
   'get /parts-orders': signedIn({ staffX: BOTH, techY: BOTH, platform: BOTH }),
   'get /parts-orders/:id': partsWork(),
@@ -152,6 +156,102 @@ const MARKETPLACE: Record<string, Row> = {
   // Platform staff answer for a shop (every permission; the review is listing data).
   'post /reviews/:id/answer': signedIn({ staffX: OWN, platform: BOTH }),
   'post /obd2/error-codes': ownVehicle(),
+};
+
+/**
+ * Money (issue 16). "Own" follows the marketplace bundles: the payment and installment plan of the
+ * principal's booking (owners and the fleet their own; shop X's admin owner A's at shop X, shop Y's
+ * technician owner B's at shop Y; the platform admin the fleet's), the payout of that shop, and the
+ * principal's own wallet, hold, fraud alert and block (money-fixture.ts). docs/rbac.md: owners hold
+ * payments:read/write and wallet:* on their own records; fleet managers payments:read/write and
+ * wallet:* for their organisation; partner admins (who inherit the fleet manager's) payments:write,
+ * payments:refund and commissions:read on their organisation's shops; technicians no money
+ * permission; platform staff everything, every tenant, audited.
+ */
+/** Either party of a payment reads it (payments:read): the customer and the payee shop's admin. */
+const moneyParties = (): Row => signedIn({ techY: NONE, platform: BOTH }, OWN);
+/**
+ * The caller's own wallet (no resource of anyone else's is named): whoever holds wallet:*. Platform
+ * staff hold no wallet (403: the platform's money is in its ledger accounts, reached by administration).
+ */
+const ownWallet = (): Row => signedIn({ techY: NONE, platform: NONE }, BOTH);
+/** Only the customer acts (an installment plan finances the customer's own record): not the shop, not staff. */
+const customerOnly = (): Row => signedIn({ ownerA: OWN, ownerB: OWN, fleet: OWN });
+/** A shop's commissions and payouts (commissions:read): its partner admin, platform staff any shop's. */
+const shopBooks = (): Row => signedIn({ staffX: OWN, platform: BOTH });
+/**
+ * A list of a shop's books (commissions:read): row-level security keeps another organisation's rows
+ * out, so naming its shop answers an empty list (checked in matrix.test.ts, "lists only what each
+ * principal may see"), not the 404 that one named record of it gets.
+ */
+const shopBooksList = (): Row => signedIn({ staffX: BOTH, platform: BOTH });
+/** Fraud review (fraud:read / fraud:write): platform staff only (support reads, the admin acts). */
+const fraudDesk = (): Row => platformOnly();
+
+const MONEY: Record<string, Row> = {
+  // What the browser needs to confirm a card: any signed-in caller (no secrets).
+  'get /payments/config': account(),
+  // The payer starts a payment (a booking's hold, a top-up): the customer, or platform staff for anyone's
+  // (audited). Not the payee: the shop captures, it does not charge its customer's account (and a
+  // technician holds no money permission).
+  'post /payments/process': signedIn({ staffX: NONE, techY: NONE, platform: BOTH }, OWN),
+  // Refunds (payments:refund): the payee shop's admin and platform staff; the payer does not refund itself.
+  'post /payments/refund': signedIn({ staffX: OWN, platform: BOTH }),
+  // Bringing a payment level with its provider changes nothing either party could not see happen.
+  'post /payments/verify': moneyParties(),
+  // A list shows only what the caller may read (checked by the service); a technician holds no payments:read.
+  'get /payments/history': signedIn({ techY: NONE }, BOTH),
+  // Spans every shop: platform staff only (a partner admin's payments:refund is its organisation's).
+  'get /payments/reconciliations': platformOnly(),
+  'get /payments/disputes': platformOnly(),
+  'get /payments/:id': moneyParties(),
+  // The payee captures a hold (or the platform's jobs), never the payer.
+  'post /payments/:id/capture': signedIn({ staffX: OWN, platform: BOTH }),
+  // Either party gives up or releases a payment not captured (the customer not a hold for a booking:
+  // 409), and either confirms one that requires action (the payer's step a provider's page cannot take).
+  'post /payments/:id/cancel': moneyParties(),
+  'post /payments/:id/confirm': moneyParties(),
+  // The provider's call: public, the signature is its credential (a request without one is 400).
+  'post /payments/webhooks/:provider': publicRoute(),
+  'get /payments/:id/receipt.pdf': moneyParties(),
+  'get /repair-orders/:id/invoice.pdf': parties(),
+  // Installment plans finance the customer's own repair order or booking: the shop's side and platform
+  // staff get 404 (the record is not theirs to finance); reads as for a payment.
+  'post /payments/installments/quote': customerOnly(),
+  'post /payments/installments': customerOnly(),
+  'get /payments/installments': signedIn({ techY: NONE }, BOTH),
+  'get /payments/installments/:id': moneyParties(),
+  'post /payments/installments/:id/payoff': customerOnly(),
+  'post /wallet/create': ownWallet(),
+  'get /wallet/balance': ownWallet(),
+  'get /wallet/history': ownWallet(),
+  // A hold of one's own wallet for a booking the caller can see as a party (another's answers 404,
+  // exactly as naming its shop by partnerId would be allowed: the money is the caller's own).
+  'post /wallet/hold': signedIn({ techY: NONE, platform: NONE }, OWN),
+  // A hold of one's own wallet; another's hold answers 404 like a missing one.
+  'post /wallet/release': signedIn({ techY: NONE, platform: NONE }, OWN),
+  // From one's own wallet to a person: the recipient is no resource of the caller's (both sides alike).
+  'post /wallet/transfer': ownWallet(),
+  'post /commission/calculate': shopBooks(),
+  'get /commission/history': shopBooksList(),
+  'get /commission/analytics': shopBooksList(),
+  'get /commission/tiers': shopBooks(),
+  // Commission tiers and payout runs (commissions:write): platform staff only.
+  'put /commission/tiers': platformOnly(),
+  'post /commission/payout': platformOnly(),
+  'get /commission/payouts': shopBooksList(),
+  'get /commission/payouts/:id/statement.pdf': shopBooks(),
+  'get /commission/payout-accounts': shopBooksList(),
+  // Connecting a shop's payout account (payments:write on the shop): its partner admin, platform staff.
+  'post /commission/payout-accounts': shopBooks(),
+  // Risk decisions, alerts, blocks and reports: fraud:read/write, held by platform staff only (support reads).
+  'post /security/fraud/analyze': fraudDesk(),
+  'get /security/fraud/alerts': fraudDesk(),
+  'post /security/fraud/alerts/:id/review': fraudDesk(),
+  'post /security/fraud/block': fraudDesk(),
+  'get /security/fraud/blocks': fraudDesk(),
+  'delete /security/fraud/blocks/:id': fraudDesk(),
+  'get /security/fraud/reports': fraudDesk(),
 };
 
 export const EXPECTED: Record<string, Row> = {
@@ -248,4 +348,5 @@ export const EXPECTED: Record<string, Row> = {
   'get /security/reports': platformOnly({ staffX: BOTH }),
 
   ...MARKETPLACE,
+  ...MONEY,
 };

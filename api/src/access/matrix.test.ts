@@ -2,12 +2,17 @@
 // resource of their own and on somebody else's, against the one table in expected-access.ts.
 import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
+import { startStripeEmulator, type StripeEmulator } from '@clutch/emulators';
 import { createApiKey, generateSigningKeys } from '@clutch/identity';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { JobEnqueuer } from '../ai/retrain-jobs.js';
+import { createCashProvider } from '../payments/providers/cash.js';
+import { createStripeProvider } from '../payments/providers/stripe.js';
 import { signedInUser, type TestUser } from '../roles/test-users.js';
 import { call, startFixture, type Fixture, type Reply } from '../test-fixtures.js';
 import { EXPECTED, PRINCIPALS, outcomeOf, type PrincipalName, type Side } from './expected-access.js';
 import { seedMarketplace, type MarketplaceBundle } from './marketplace-fixture.js';
+import { seedMoney, type MoneyBundle } from './money-fixture.js';
 
 const ADMIN = 'admin-token-for-matrix-0123456789';
 const SINK = 'matrix-sink'; // a partner tenant without users: shares made by the matrix go there
@@ -31,6 +36,8 @@ interface Bundle {
   deadLetterId: string;
   /** Its shop, booking, repair order and what hangs off them (marketplace-fixture.ts). */
   m: MarketplaceBundle;
+  /** Its payment, installment plan, payout, wallet hold, fraud alert and block (money-fixture.ts). */
+  money: MoneyBundle;
 }
 
 interface Sample {
@@ -148,6 +155,7 @@ const MARKETPLACE_SAMPLES: Record<string, SampleOf> = {
     path: `/repair-orders/${t.m.repairOrderId}/transitions`,
     body: { to: 'closed' },
   }),
+  'post /repair-orders/:id/resume': (t) => ({ path: `/repair-orders/${t.m.repairOrderId}/resume`, body: {} }),
   'post /repair-orders/:id/check-in': (t) => ({
     path: `/repair-orders/${t.m.repairOrderId}/check-in`,
     body: { odometerKm: 42_100 },
@@ -197,6 +205,95 @@ const MARKETPLACE_SAMPLES: Record<string, SampleOf> = {
   'post /reviews': (t) => ({ path: '/reviews', body: { bookingId: t.m.reviewedBookingId, rating: 4 } }),
   'post /reviews/:id/answer': (t) => ({ path: `/reviews/${t.m.reviewId}/answer`, body: { text: 'Thank you' } }),
   'post /obd2/error-codes': (t) => ({ path: '/obd2/error-codes', body: { codes: ['P0301'], vehicleId: t.vehicleId } }),
+};
+
+/**
+ * The money routes (issue 16), on the target bundle's payment, plan, payout, hold, alert and block
+ * (money-fixture.ts). Writes get valid input and, where the route would move money, a request the
+ * service refuses after its decision (a refund above what is left, a capture of a captured payment,
+ * a payoff of a paid plan, an installment plan of a repair order without an approved estimate).
+ */
+const MONEY_SAMPLES: Record<string, SampleOf> = {
+  'get /payments/config': () => ({ path: '/payments/config' }),
+  'post /payments/process': (t) => ({
+    path: '/payments/process',
+    body: { bookingId: t.m.bookingId, provider: 'cash' },
+  }),
+  'post /payments/refund': (t) => ({
+    path: '/payments/refund',
+    body: { paymentId: t.money.paymentId, amountMinor: 999_999_999, reason: 'matrix' },
+  }),
+  'post /payments/verify': (t) => ({ path: '/payments/verify', body: { paymentId: t.money.paymentId } }),
+  'get /payments/history': () => ({ path: '/payments/history' }),
+  'get /payments/reconciliations': () => ({ path: '/payments/reconciliations' }),
+  'get /payments/disputes': () => ({ path: '/payments/disputes' }),
+  'get /payments/:id': (t) => ({ path: `/payments/${t.money.paymentId}` }),
+  'post /payments/:id/capture': (t) => ({ path: `/payments/${t.money.paymentId}/capture`, body: {} }),
+  'post /payments/:id/cancel': (t) => ({ path: `/payments/${t.money.paymentId}/cancel`, body: {} }),
+  'post /payments/:id/confirm': (t) => ({
+    path: `/payments/${t.money.paymentId}/confirm`,
+    body: { paymentMethod: 'pm_card_visa' },
+  }),
+  'post /payments/webhooks/:provider': () => ({ path: '/payments/webhooks/stripe', body: {} }),
+  'get /payments/:id/receipt.pdf': (t) => ({ path: `/payments/${t.money.paymentId}/receipt.pdf` }),
+  'get /repair-orders/:id/invoice.pdf': (t) => ({ path: `/repair-orders/${t.m.repairOrderId}/invoice.pdf` }),
+  'post /payments/installments/quote': (t) => ({
+    path: '/payments/installments/quote',
+    body: { repairOrderId: t.m.repairOrderId, count: 3 },
+  }),
+  'post /payments/installments': (t) => ({
+    path: '/payments/installments',
+    body: { repairOrderId: t.m.repairOrderId, count: 3, provider: 'stripe', paymentMethod: 'pm_card_visa' },
+  }),
+  'get /payments/installments': () => ({ path: '/payments/installments' }),
+  'get /payments/installments/:id': (t) => ({ path: `/payments/installments/${t.money.planId}` }),
+  'post /payments/installments/:id/payoff': (t) => ({ path: `/payments/installments/${t.money.planId}/payoff` }),
+  'post /wallet/create': () => ({ path: '/wallet/create', body: { currency: 'EUR' } }),
+  'get /wallet/balance': () => ({ path: '/wallet/balance?currency=EUR' }),
+  'get /wallet/history': () => ({ path: '/wallet/history?currency=EUR' }),
+  'post /wallet/hold': (t) => ({
+    path: '/wallet/hold',
+    body: { amountMinor: 100, currency: 'EUR', bookingId: t.m.bookingId, expiresInSeconds: 600 },
+  }),
+  'post /wallet/release': (t) => ({ path: '/wallet/release', body: { holdId: t.money.holdId } }),
+  'post /wallet/transfer': (t) => ({
+    path: '/wallet/transfer',
+    body: { amountMinor: 1, currency: 'EUR', toUserId: t.money.recipientUserId },
+  }),
+  'post /commission/calculate': (t) => ({
+    path: '/commission/calculate',
+    body: { partnerId: t.m.partnerId, amountMinor: 10_000 },
+  }),
+  'get /commission/history': (t) => ({ path: `/commission/history?partnerId=${t.m.partnerId}` }),
+  'get /commission/analytics': (t) => ({ path: `/commission/analytics?partnerId=${t.m.partnerId}` }),
+  'get /commission/tiers': (t) => ({ path: `/commission/tiers?partnerId=${t.m.partnerId}` }),
+  'put /commission/tiers': (t) => ({ path: '/commission/tiers', body: { partnerId: t.m.partnerId, tiers: [] } }),
+  'post /commission/payout': (t) => ({ path: '/commission/payout', body: { partnerId: t.m.partnerId } }),
+  'get /commission/payouts': (t) => ({ path: `/commission/payouts?partnerId=${t.m.partnerId}` }),
+  'get /commission/payouts/:id/statement.pdf': (t) => ({
+    path: `/commission/payouts/${t.money.payoutId}/statement.pdf`,
+  }),
+  'get /commission/payout-accounts': (t) => ({ path: `/commission/payout-accounts?partnerId=${t.m.partnerId}` }),
+  'post /commission/payout-accounts': (t) => ({
+    path: '/commission/payout-accounts',
+    body: { partnerId: t.m.partnerId },
+  }),
+  'post /security/fraud/analyze': (t) => ({
+    path: '/security/fraud/analyze',
+    body: { assessmentId: t.money.assessmentId },
+  }),
+  'get /security/fraud/alerts': (t) => ({ path: `/security/fraud/alerts?tenantId=${t.tenantId}` }),
+  'post /security/fraud/alerts/:id/review': (t) => ({
+    path: `/security/fraud/alerts/${t.money.alertId}/review`,
+    body: { outcome: 'dismissed' },
+  }),
+  'post /security/fraud/block': () => ({
+    path: '/security/fraud/block',
+    body: { subject: 'device', value: `matrix-${uniq()}`, minutes: 60, reason: 'matrix' },
+  }),
+  'get /security/fraud/blocks': () => ({ path: '/security/fraud/blocks' }),
+  'delete /security/fraud/blocks/:id': (t) => ({ path: `/security/fraud/blocks/${t.money.blockId}` }),
+  'get /security/fraud/reports': () => ({ path: '/security/fraud/reports' }),
 };
 
 /**
@@ -301,6 +398,7 @@ const SAMPLES: Record<string, SampleOf> = {
   'get /vehicles/:id/shares': (t) => ({ path: `/vehicles/${t.vehicleId}/shares` }),
   'delete /vehicles/:id/shares/:shareId': (t) => ({ path: `/vehicles/${t.vehicleId}/shares/${t.shareId}` }),
   ...MARKETPLACE_SAMPLES,
+  ...MONEY_SAMPLES,
 };
 
 /** Whose resources are "foreign" to each principal. */
@@ -320,6 +418,7 @@ const routeKey = (method: string, openApiPath: string): string =>
 describe('access matrix: every route x 7 principals x own/foreign (PGlite)', () => {
   const keys = generateSigningKeys();
   let fx: Fixture;
+  let stripe: StripeEmulator | undefined;
   let routes: string[] = [];
   const users = {} as Record<Exclude<PrincipalName, 'anonymous'>, TestUser>;
   const bundles = {} as Record<PrincipalName, Bundle>;
@@ -327,7 +426,31 @@ describe('access matrix: every route x 7 principals x own/foreign (PGlite)', () 
   const observed: Record<string, Record<string, string>> = {};
 
   beforeAll(async () => {
+    // The payments domain's providers: the Stripe adapter against the local emulator (payouts, the
+    // webhook's signature check) and cash (a booking's hold without a card).
+    stripe = await startStripeEmulator({ webhookMode: 'manual' });
+    const stripeProvider = createStripeProvider({
+      secretKey: stripe.secretKey,
+      webhookSecret: stripe.webhookSecret,
+      apiBase: stripe.url,
+      maxNetworkRetries: 0,
+    });
+    // The job queue: no sample may reach an enqueue (installment plans are refused before theirs), so
+    // one that does fails the matrix with a 500 instead of scheduling a charge.
+    const jobs: JobEnqueuer = {
+      enqueue: (queue) => Promise.reject(new Error(`the access matrix enqueues no jobs (${queue})`)),
+    };
     fx = await startFixture({
+      payments: {
+        providers: new Map([
+          ['stripe', stripeProvider],
+          ['cash', createCashProvider()],
+        ]),
+        payouts: stripeProvider,
+        balance: stripeProvider,
+        browser: { stripe: { publishableKey: stripe.publishableKey, apiBase: stripe.url } },
+      },
+      jobs,
       requireAuth: true,
       adminToken: ADMIN,
       identity: { signingKeys: keys },
@@ -404,6 +527,7 @@ describe('access matrix: every route x 7 principals x own/foreign (PGlite)', () 
         commandId: command[0]!.id,
         deadLetterId: letter[0]!.id,
         m: {} as MarketplaceBundle, // seeded below, once every principal exists
+        money: {} as MoneyBundle,
       };
     }
     const party = (name: 'ownerA' | 'ownerB' | 'fleet') => ({
@@ -420,6 +544,17 @@ describe('access matrix: every route x 7 principals x own/foreign (PGlite)', () 
       supplier: SINK,
     });
     for (const [name, m] of Object.entries(market)) bundles[name as PrincipalName].m = m;
+    const signed = ['ownerA', 'ownerB', 'staffX', 'techY', 'fleet', 'platform'] as const;
+    const money = await seedMoney(db, {
+      users: Object.fromEntries(
+        signed.map((n) => [
+          n,
+          { tenantId: bundles[n].tenantId, userId: users[n].userId, consumer: bundles[n].tenantId === 'consumers' },
+        ]),
+      ) as Parameters<typeof seedMoney>[1]['users'],
+      market,
+    });
+    for (const [name, m] of Object.entries(money)) bundles[name as PrincipalName].money = m;
     bundles.anonymous = bundles.ownerA;
     const doc = (await call(fx.api.url, 'GET', '/api/openapi.json')).body as { paths: Record<string, object> };
     routes = Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => routeKey(m, path)));
@@ -428,6 +563,7 @@ describe('access matrix: every route x 7 principals x own/foreign (PGlite)', () 
   afterAll(async () => {
     if (process.env.MATRIX_RECORD) writeFileSync(process.env.MATRIX_RECORD, JSON.stringify(observed, null, 1));
     await fx?.close();
+    await stripe?.close();
   });
 
   it('has one row (and one sample) per route of the OpenAPI document, and none for a route that is gone', () => {
@@ -502,6 +638,37 @@ describe('access matrix: every route x 7 principals x own/foreign (PGlite)', () 
     };
     expect(await tenantsOf('/api-keys', 'apiKeys')).toEqual(['shop-x']);
     expect(await tenantsOf('/security/reports', 'events')).toEqual(['shop-x']);
+    // A shop's books: naming another organisation's shop lists nothing of it; its own, its rows.
+    const books = async (path: string, field: string, partnerId: string): Promise<unknown[]> => {
+      const res = await call(fx.api.url, 'GET', `/api${path}?partnerId=${partnerId}`, { token: users.staffX.token });
+      expect(res.status, path).toBe(200);
+      return res.body[field] as unknown[];
+    };
+    for (const [path, field] of [
+      ['/commission/history', 'commissions'],
+      ['/commission/analytics', 'rows'],
+      ['/commission/payouts', 'payouts'],
+      ['/commission/payout-accounts', 'accounts'],
+    ] as const) {
+      expect(await books(path, field, bundles.techY.m.partnerId), path).toEqual([]);
+      expect((await books(path, field, bundles.staffX.m.partnerId)).length, path).toBeGreaterThan(0);
+    }
+    // Payments and installment plans: a customer lists its own only, a shop its own shop's.
+    const paymentIds = async (name: Exclude<PrincipalName, 'anonymous'>): Promise<string[]> => {
+      const res = await call(fx.api.url, 'GET', '/api/payments/history?limit=100', { token: users[name].token });
+      expect(res.status).toBe(200);
+      return (res.body.payments as { id: string }[]).map((p) => p.id);
+    };
+    const ofA = await paymentIds('ownerA');
+    expect(ofA).toContain(bundles.ownerA.money.paymentId);
+    expect(ofA).not.toContain(bundles.ownerB.money.paymentId);
+    expect(ofA).not.toContain(bundles.fleet.money.paymentId);
+    const ofX = await paymentIds('staffX');
+    expect(ofX).toEqual(expect.arrayContaining([bundles.ownerA.money.paymentId, bundles.fleet.money.paymentId]));
+    expect(ofX).not.toContain(bundles.ownerB.money.paymentId);
+    const plans = await call(fx.api.url, 'GET', '/api/payments/installments', { token: users.ownerB.token });
+    expect(plans.status).toBe(200);
+    expect((plans.body.plans as { id: string }[]).map((p) => p.id)).toEqual([bundles.ownerB.money.planId]);
   });
 
   it('answers every route, principal and resource as the table says (zero leaks)', async () => {
@@ -510,7 +677,14 @@ describe('access matrix: every route x 7 principals x own/foreign (PGlite)', () 
     );
     const mismatches: string[] = [];
     const check = async ({ route, name, side }: (typeof cases)[number]): Promise<void> => {
-      const res = await attempt(route, name, side);
+      let res: Reply;
+      try {
+        res = await attempt(route, name, side);
+      } catch (err) {
+        // A dropped connection is a failure of that request, named, not of the whole run.
+        mismatches.push(`${route} as ${name} on ${side}: no answer (${String(err)})`);
+        return;
+      }
       const got = outcomeOf(res.status);
       (observed[route] ??= {})[`${name}.${side}`] = `${got} ${res.status} ${String(res.body.code ?? '')}`;
       const want = EXPECTED[route]?.[name][side];
