@@ -351,37 +351,48 @@ export function toCommissionRecord(r: CommissionRow): CommissionRecord {
   };
 }
 
-/** The ledger transfers of one commission row (ids derived from the capture: retries move nothing). */
-async function commissionTransfers(q: Queryable, deps: CommissionDeps, c: CommissionRecord): Promise<void> {
-  const accounts = commissionAccounts(c.tenantId, c.partnerId, c.currency, c.region);
+/** What a commission or its reversal moves, and for which shop and payment. */
+interface CommissionMove {
+  tenantId: string;
+  partnerId: string;
+  paymentId: string;
+  currency: string;
+  region: string;
+  commissionMinor: number;
+  vatMinor: number;
+  metadata: Record<string, string>;
+}
+
+/**
+ * The ledger transfers of a commission taken at a capture (shop_payable -> platform_revenue, and the
+ * VAT on it -> tax_payable) or returned at a refund (the same, reversed). Their ids derive from the
+ * capture's or the refund's reference (`key`): a retry moves nothing.
+ */
+async function moveCommission(
+  q: Queryable,
+  deps: CommissionDeps,
+  m: CommissionMove,
+  how: { returned: boolean; key: string },
+): Promise<void> {
+  const accounts = commissionAccounts(m.tenantId, m.partnerId, m.currency, m.region);
   const shop = await deps.ledger.ensureAccount(q, accounts.shopPayable);
+  const parts = [
+    { amountMinor: m.commissionMinor, account: accounts.revenue, reason: 'commission', idPrefix: 'commission' },
+    { amountMinor: m.vatMinor, account: accounts.tax, reason: 'vat', idPrefix: 'commission-vat' },
+  ];
   const transfers: TransferInput[] = [];
-  const reference = `payment:${c.paymentId}`;
-  const metadata = { commissionId: c.id, captureRef: c.captureRef };
-  if (c.commissionMinor > 0) {
-    const revenue = await deps.ledger.ensureAccount(q, accounts.revenue);
+  for (const part of parts) {
+    if (part.amountMinor <= 0) continue;
+    const other = await deps.ledger.ensureAccount(q, part.account);
     transfers.push({
-      id: transferId('commission:' + c.captureRef),
-      debitAccountId: shop.id,
-      creditAccountId: revenue.id,
-      amountMinor: c.commissionMinor,
-      currency: c.currency,
-      reason: 'commission',
-      reference,
-      metadata,
-    });
-  }
-  if (c.vatMinor > 0) {
-    const tax = await deps.ledger.ensureAccount(q, accounts.tax);
-    transfers.push({
-      id: transferId('commission-vat:' + c.captureRef),
-      debitAccountId: shop.id,
-      creditAccountId: tax.id,
-      amountMinor: c.vatMinor,
-      currency: c.currency,
-      reason: 'vat',
-      reference,
-      metadata,
+      id: transferId(`${part.idPrefix}${how.returned ? '-reversal' : ''}:${how.key}`),
+      debitAccountId: how.returned ? other.id : shop.id,
+      creditAccountId: how.returned ? shop.id : other.id,
+      amountMinor: part.amountMinor,
+      currency: m.currency,
+      reason: how.returned ? `${part.reason}_reversal` : part.reason,
+      reference: `payment:${m.paymentId}`,
+      metadata: m.metadata,
     });
   }
   if (transfers.length > 0) assertMoved(await deps.ledger.createTransfers(q, transfers));
@@ -441,7 +452,12 @@ export async function recordCommission(
     );
     record = toCommissionRecord(rows[0]!);
   }
-  await commissionTransfers(q, deps, record);
+  await moveCommission(
+    q,
+    deps,
+    { ...record, metadata: { commissionId: record.id, captureRef: record.captureRef } },
+    { returned: false, key: record.captureRef },
+  );
   return record;
 }
 
@@ -476,41 +492,6 @@ function toReversal(r: ReversalRow): CommissionReversal {
     region: r.region,
     reversedAt: new Date(r.reversed_at),
   };
-}
-
-async function reversalTransfers(q: Queryable, deps: CommissionDeps, r: CommissionReversal): Promise<void> {
-  const accounts = commissionAccounts(r.tenantId, r.partnerId, r.currency, r.region);
-  const shop = await deps.ledger.ensureAccount(q, accounts.shopPayable);
-  const transfers: TransferInput[] = [];
-  const reference = `payment:${r.paymentId}`;
-  const metadata = { reversalId: r.id, refundRef: r.refundRef };
-  if (r.commissionMinor > 0) {
-    const revenue = await deps.ledger.ensureAccount(q, accounts.revenue);
-    transfers.push({
-      id: transferId('commission-reversal:' + r.refundRef),
-      debitAccountId: revenue.id,
-      creditAccountId: shop.id,
-      amountMinor: r.commissionMinor,
-      currency: r.currency,
-      reason: 'commission_reversal',
-      reference,
-      metadata,
-    });
-  }
-  if (r.vatMinor > 0) {
-    const tax = await deps.ledger.ensureAccount(q, accounts.tax);
-    transfers.push({
-      id: transferId('commission-vat-reversal:' + r.refundRef),
-      debitAccountId: tax.id,
-      creditAccountId: shop.id,
-      amountMinor: r.vatMinor,
-      currency: r.currency,
-      reason: 'vat_reversal',
-      reference,
-      metadata,
-    });
-  }
-  if (transfers.length > 0) assertMoved(await deps.ledger.createTransfers(q, transfers));
 }
 
 /**
@@ -575,6 +556,11 @@ export async function reverseCommission(
     );
     reversal = toReversal(rows[0]!);
   }
-  await reversalTransfers(q, deps, reversal);
+  await moveCommission(
+    q,
+    deps,
+    { ...reversal, metadata: { reversalId: reversal.id, refundRef: reversal.refundRef } },
+    { returned: true, key: reversal.refundRef },
+  );
   return reversal;
 }

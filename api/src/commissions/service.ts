@@ -11,7 +11,7 @@ import { ledger as defaultLedger } from '../ledger/ledger.js';
 import type { Ledger } from '../ledger/types.js';
 import { ProviderError, type PayoutProvider } from '../payments/providers/provider.js';
 import { toIso } from '../shared/time.js';
-import { CommissionError, computeCommission, type CommissionQuote } from './commission.js';
+import { CommissionError, computeCommission, type CommissionQuote, type CommissionRecord } from './commission.js';
 import { runPayoutsNow, type PayoutOutcome } from './payouts.js';
 import {
   analytics,
@@ -52,26 +52,11 @@ export interface Caller {
 
 export const COMMISSION_PAGE = { defaultLimit: 50, maxLimit: 200 } as const;
 
-export interface CommissionView {
-  id: string;
-  partnerId: string;
+/** A commission as the routes show it: the stored record, with its shop's name and what refunds returned. */
+export interface CommissionView extends Omit<CommissionRecord, 'tenantId' | 'capturedAt'> {
   partnerName: string;
-  paymentId: string;
-  captureRef: string;
-  amountMinor: number;
-  currency: string;
-  tier: string;
-  tierRateBps: number;
-  bonusBps: number;
-  rateBps: number;
-  commissionMinor: number;
-  region: string;
-  vatRateBps: number;
-  vatMinor: number;
-  netMinor: number;
   reversedCommissionMinor: number;
   reversedVatMinor: number;
-  payoutId: string | null;
   capturedAt: string;
 }
 

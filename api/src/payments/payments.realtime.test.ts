@@ -1,16 +1,12 @@
 import { startStripeEmulator, type StripeEmulator } from '@clutch/emulators';
 import { generateSigningKeys } from '@clutch/identity';
-import { io as connect, type Socket } from 'socket.io-client';
+import type { Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createOwnedVehicle, createTestShop, type TestShop } from '../bookings/test-shop.js';
 import { signedInUser, type TestUser } from '../roles/test-users.js';
+import { liveSockets } from '../realtime/test-sockets.js';
 import { backends, call, startFixture, type Fixture, type Reply } from '../test-fixtures.js';
 import { createStripeProvider } from './providers/stripe.js';
-
-interface Received {
-  event: string;
-  payload: Record<string, unknown>;
-}
 
 /**
  * `payment_notification` through the whole path: a payment changes over REST, the trigger on
@@ -27,8 +23,8 @@ describe.each(backends('api_payments_live'))('payment notifications on %s', (_na
   let pam: TestUser;
   let tina: TestUser;
   let aliceCar: string;
-  const sockets: Socket[] = [];
-  const inbox = new Map<Socket, Received[]>();
+  const sockets = liveSockets(() => fx.api.url);
+  const live = (token: string): Promise<Socket> => sockets.live(token);
 
   const api = (method: string, path: string, as: TestUser, body?: unknown): Promise<Reply> =>
     call(fx.api.url, method, `/api${path}`, {
@@ -37,45 +33,9 @@ describe.each(backends('api_payments_live'))('payment notifications on %s', (_na
       headers: { 'x-requested-with': 'test' },
     });
 
-  async function live(token: string): Promise<Socket> {
-    const socket = connect(fx.api.url, {
-      transports: ['websocket'],
-      reconnection: false,
-      forceNew: true,
-      auth: { token },
-    });
-    sockets.push(socket);
-    const got: Received[] = [];
-    inbox.set(socket, got);
-    socket.onAny((event: string, payload: Record<string, unknown>) => got.push({ event, payload }));
-    await new Promise<void>((resolve, reject) => {
-      socket.once('connect', resolve);
-      socket.once('connect_error', reject);
-    });
-    return socket;
-  }
-
-  /** The first matching event, already received or the next one; fails when none comes within `ms`. */
-  function arrival(socket: Socket, match: (p: Record<string, unknown>) => boolean, ms = 5000) {
-    const got = inbox.get(socket)!;
-    const found = () => got.find((r) => r.event === 'payment_notification' && match(r.payload));
-    return new Promise<Record<string, unknown>>((resolve, reject) => {
-      const hit = found();
-      if (hit) return resolve(hit.payload);
-      const timer = setTimeout(() => {
-        socket.offAny(check);
-        reject(new Error(`no payment_notification within ${ms} ms`));
-      }, ms);
-      const check = (): void => {
-        const r = found();
-        if (!r) return;
-        clearTimeout(timer);
-        socket.offAny(check);
-        resolve(r.payload);
-      };
-      socket.onAny(check);
-    });
-  }
+  /** The first matching payment_notification, already received or the next one. */
+  const arrival = (socket: Socket, match: (p: Record<string, unknown>) => boolean, ms = 5000) =>
+    sockets.arrival(socket, 'payment_notification', match, ms);
 
   beforeAll(async () => {
     em = await startStripeEmulator({ webhookMode: 'manual' });
@@ -103,7 +63,7 @@ describe.each(backends('api_payments_live'))('payment notifications on %s', (_na
     tina = await signedInUser(fx.db, keys, { tenantId: shop.tenantId, roles: ['technician'], name: 'Tina' });
   });
   afterAll(async () => {
-    for (const s of sockets) s.disconnect();
+    sockets.closeAll();
     await fx?.close();
     await em?.close();
   });
@@ -157,9 +117,9 @@ describe.each(backends('api_payments_live'))('payment notifications on %s', (_na
     });
     await arrival(bobLive, (p) => p.paymentId === bobPaid.body.id);
     await arrival(pamLive, (p) => p.paymentId === bobPaid.body.id && p.status === 'authorized');
-    expect(inbox.get(bobLive)!.filter((r) => r.payload.paymentId === id)).toEqual([]);
-    expect(inbox.get(aliceLive)!.filter((r) => r.payload.paymentId === bobPaid.body.id)).toEqual([]);
+    expect(sockets.received(bobLive).filter((r) => r.payload.paymentId === id)).toEqual([]);
+    expect(sockets.received(aliceLive).filter((r) => r.payload.paymentId === bobPaid.body.id)).toEqual([]);
     // A technician holds no payment permission: no payment events at all.
-    expect(inbox.get(tinaLive)!.filter((r) => r.event === 'payment_notification')).toEqual([]);
+    expect(sockets.received(tinaLive).filter((r) => r.event === 'payment_notification')).toEqual([]);
   });
 });

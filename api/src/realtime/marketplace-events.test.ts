@@ -1,9 +1,10 @@
 import { generateSigningKeys } from '@clutch/identity';
-import { io as connect, type Socket } from 'socket.io-client';
+import type { Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createOwnedVehicle, createTestShop, type TestShop } from '../bookings/test-shop.js';
 import { signedInUser, type TestUser } from '../roles/test-users.js';
 import { backends, call, startFixture, type Fixture, type Reply } from '../test-fixtures.js';
+import { liveSockets, type Received } from './test-sockets.js';
 
 const ADMIN = 'admin-token-for-marketplace-live-tests';
 
@@ -12,11 +13,6 @@ const inTwoDays = (hour: number): string => {
   const d = new Date();
   return new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate() + 2, hour)).toISOString();
 };
-
-interface Received {
-  event: string;
-  payload: Record<string, unknown>;
-}
 
 /**
  * `booking_update` and `service_status_change` through the whole path: the booking or repair order
@@ -35,8 +31,9 @@ describe.each(backends('api_marketplace_live'))('marketplace live events on %s',
   let oscar: TestUser;
   let aliceCar: string;
   let bobCar: string;
-  const sockets: Socket[] = [];
-  const inbox = new Map<Socket, Received[]>();
+  const sockets = liveSockets(() => fx.api.url);
+  const live = (token: string): Promise<Socket> => sockets.live(token);
+  const arrival = sockets.arrival;
 
   const api = (method: string, path: string, as: TestUser, body?: unknown): Promise<Reply> =>
     call(fx.api.url, method, `/api${path}`, {
@@ -45,54 +42,9 @@ describe.each(backends('api_marketplace_live'))('marketplace live events on %s',
       headers: { 'x-requested-with': 'test' },
     });
 
-  async function live(token: string): Promise<Socket> {
-    const socket = connect(fx.api.url, {
-      transports: ['websocket'],
-      reconnection: false,
-      forceNew: true,
-      auth: { token },
-    });
-    sockets.push(socket);
-    const got: Received[] = [];
-    inbox.set(socket, got);
-    socket.onAny((event: string, payload: Record<string, unknown>) => got.push({ event, payload }));
-    await new Promise<void>((resolve, reject) => {
-      socket.once('connect', resolve);
-      socket.once('connect_error', reject);
-    });
-    return socket;
-  }
-
-  /** Resolves with the first event (already received or next) that matches; fails after `ms`. */
-  function arrival(
-    socket: Socket,
-    event: string,
-    match: (p: Record<string, unknown>) => boolean,
-    ms = 1000,
-  ): Promise<Record<string, unknown>> {
-    const got = inbox.get(socket)!;
-    const found = (): Received | undefined => got.find((r) => r.event === event && match(r.payload));
-    return new Promise((resolve, reject) => {
-      const hit = found();
-      if (hit) return resolve(hit.payload);
-      const timer = setTimeout(() => {
-        socket.offAny(check);
-        reject(new Error(`no ${event} within ${ms} ms`));
-      }, ms);
-      const check = (): void => {
-        const r = found();
-        if (!r) return;
-        clearTimeout(timer);
-        socket.offAny(check);
-        resolve(r.payload);
-      };
-      socket.onAny(check);
-    });
-  }
-
   const eventsAbout = (socket: Socket, ids: readonly string[]): Received[] =>
-    inbox
-      .get(socket)!
+    sockets
+      .received(socket)
       .filter((r) => ids.includes(r.payload.bookingId as string) || ids.includes(r.payload.repairOrderId as string));
 
   beforeAll(async () => {
@@ -126,7 +78,7 @@ describe.each(backends('api_marketplace_live'))('marketplace live events on %s',
     );
   });
   afterAll(async () => {
-    for (const s of sockets) s.disconnect();
+    sockets.closeAll();
     await fx?.close();
   });
 
