@@ -62,12 +62,8 @@ export async function reserveResources(q: Queryable, input: ReserveInput): Promi
   if (!candidates) throw slotUnavailable(input.startsAt, 'Every qualified resource is taken at this time');
 
   const reserved: Reserved[] = [];
-  for (const { pool, resources: free } of candidates) {
+  for (const { pool, resources: list } of candidates) {
     let taken: Reserved | undefined;
-    // Every booking takes its resources in one global order (pools in order, each pool by id), so two
-    // bookings waiting on each other's uncommitted reservations can never wait in a circle: under a
-    // crowd at one slot the exclusion constraint's waits would otherwise deadlock and retry in turn.
-    const list = [...free].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     for (const r of list) {
       // Equipment with several capabilities may already serve another pool of this booking.
       if (reserved.some((x) => x.resourceId === r.id)) continue;
