@@ -5,6 +5,7 @@ import { pageParams } from '../http/pagination.js';
 import type { ApiRouter } from '../http/route.js';
 import { COMMISSIONS_LISTING, PAYOUTS_LISTING } from './repository.js';
 import { COMMISSION_PAGE, type CommissionsService } from './service.js';
+import { inlinePdf } from '../documents/pdf.js';
 
 const currency = z.string().regex(/^[A-Z]{3}$/, { error: 'is not an ISO 4217 currency code' });
 const minor = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
@@ -282,9 +283,7 @@ export function commissionRoutes(router: ApiRouter, service: CommissionsService)
         params.id,
         problemTranslator(ctx.get('Accept-Language') || undefined),
       );
-      ctx.type = 'application/pdf';
-      ctx.set('Content-Disposition', `inline; filename="payout-${params.id}.pdf"`);
-      return pdf;
+      return inlinePdf(ctx, `payout-${params.id}.pdf`, pdf);
     },
   });
 

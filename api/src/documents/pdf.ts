@@ -122,3 +122,14 @@ export class PdfWriter {
     return this;
   }
 }
+
+/** Answers with a rendered PDF shown inline, named `filename` when saved. */
+export function inlinePdf(
+  ctx: { type: string; set(field: string, value: string): void },
+  filename: string,
+  pdf: Buffer,
+): Buffer {
+  ctx.type = 'application/pdf';
+  ctx.set('Content-Disposition', `inline; filename="${filename}"`);
+  return pdf;
+}

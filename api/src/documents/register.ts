@@ -3,6 +3,7 @@ import type { DomainDeps } from '../domain.js';
 import { problemTranslator } from '../http/problem.js';
 import type { ApiRouter } from '../http/route.js';
 import { DocumentsService } from './service.js';
+import { inlinePdf } from './pdf.js';
 
 /** Receipts and invoices as PDF (docs/commissions.md, "Documents"); payout statements are commissions'. */
 export function register(router: ApiRouter, _deps: DomainDeps): void {
@@ -23,9 +24,7 @@ export function register(router: ApiRouter, _deps: DomainDeps): void {
         params.id,
         problemTranslator(ctx.get('Accept-Language') || undefined),
       );
-      ctx.type = 'application/pdf';
-      ctx.set('Content-Disposition', `inline; filename="receipt-${params.id}.pdf"`);
-      return pdf;
+      return inlinePdf(ctx, `receipt-${params.id}.pdf`, pdf);
     },
   });
 
@@ -45,9 +44,7 @@ export function register(router: ApiRouter, _deps: DomainDeps): void {
         params.id,
         problemTranslator(ctx.get('Accept-Language') || undefined),
       );
-      ctx.type = 'application/pdf';
-      ctx.set('Content-Disposition', `inline; filename="invoice-${params.id}.pdf"`);
-      return pdf;
+      return inlinePdf(ctx, `invoice-${params.id}.pdf`, pdf);
     },
   });
 }
