@@ -134,6 +134,7 @@ export const BUILT_IN_ROLES: readonly BuiltInRole[] = [
     grantableIn: ['partner'],
     parents: ['fleet-manager', 'technician', 'parts-clerk'],
     permissions: always(
+      'notifications:send',
       'roles:read',
       'roles:write',
       'roles:grant',
@@ -184,6 +185,7 @@ export const BUILT_IN_ROLES: readonly BuiltInRole[] = [
       'commissions:read',
       'fraud:read',
       'chat:read',
+      'chat:moderate',
     ),
   },
   {

@@ -94,8 +94,19 @@ export const PERMISSIONS = {
     description: 'Review fraud alerts, block and unblock accounts, cards and devices',
     status: 'active',
   },
-  'chat:read': { description: 'Read chat conversations', status: 'planned' },
-  'chat:write': { description: 'Write in chat conversations', status: 'planned' },
+  'chat:read': { description: 'Read chat conversations and their attachments', status: 'active' },
+  'chat:write': {
+    description: 'Open chat rooms, write, mark read, report messages and delete your own',
+    status: 'active',
+  },
+  'chat:moderate': {
+    description: 'Review reported chat messages and delete anyone\'s message',
+    status: 'active',
+  },
+  'notifications:send': {
+    description: "Send and schedule notifications to the organisation's users",
+    status: 'active',
+  },
 } as const satisfies Record<string, PermissionInfo>;
 
 export type Permission = keyof typeof PERMISSIONS;

@@ -190,6 +190,8 @@ export const BOOKING_FAMILY: ReadonlySet<string> = new Set([
   'payment',
   'installment-plan',
   'wallet',
+  // A chat room of a booking (api/src/chat): its customer is the booking's.
+  'chat-room',
 ]);
 
 interface EvaluationContext {
