@@ -100,7 +100,7 @@ export const PERMISSIONS = {
     status: 'active',
   },
   'chat:moderate': {
-    description: 'Review reported chat messages and delete anyone\'s message',
+    description: "Review reported chat messages and delete anyone's message",
     status: 'active',
   },
   'notifications:send': {
