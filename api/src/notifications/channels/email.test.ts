@@ -1,0 +1,126 @@
+import { startSmtpEmulator, type SmtpEmulator } from '@clutch/emulators';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describeChannelContract, message } from './channel.contract.js';
+import { emailSender } from './email.js';
+import { ChannelUnavailableError } from './payload.js';
+
+describeChannelContract('email (nodemailer) against the local SMTP server', async () => {
+  const em = await startSmtpEmulator();
+  const sender = emailSender({
+    smtpUrl: em.url,
+    from: 'Clutch <notify@clutch.example>',
+    baseUrl: 'https://clutch.example',
+  });
+  let n = 0;
+  return {
+    sender,
+    target: () => ({ kind: 'email', address: `owner${++n}@example.com` }),
+    deadTarget: () => {
+      em.rejectRecipient('gone@example.com');
+      return { kind: 'email', address: 'gone@example.com' };
+    },
+    failNextTransiently: () => em.failNext(451),
+    failNextPermanently: () => em.failNext(554),
+    delivered: () => em.messages.map((m) => ({ text: `${m.subject}\n${m.text}` })),
+    close: async () => {
+      sender.close();
+      await em.close();
+    },
+  };
+});
+
+describe('email adapter', () => {
+  let em: SmtpEmulator;
+  let sender: ReturnType<typeof emailSender>;
+  beforeAll(async () => {
+    em = await startSmtpEmulator();
+    sender = emailSender({
+      smtpUrl: em.url,
+      from: 'Clutch <notify@clutch.example>',
+      baseUrl: 'https://clutch.example/',
+    });
+  });
+  afterAll(async () => {
+    sender?.close();
+    await em?.close();
+  });
+
+  it('sends plain text and escaped HTML with a link to the page and an unsubscribe header', async () => {
+    const result = await sender.send({ kind: 'email', address: 'Owner@Example.com' }, message());
+    expect(result).toMatchObject({ ok: true });
+    const mail = await em.waitFor((m) => m.to.includes('owner@example.com'));
+    expect(mail.subject).toBe('New message from Ace Garage');
+    expect(mail.from).toMatch(/Clutch"? <notify@clutch.example>$/);
+    expect(mail.text).toContain('Your car is ready <b>& waiting</b> — pick it up after 5 pm');
+    expect(mail.text).toContain('Open in Clutch: https://clutch.example/repair-order.html?id=42');
+    expect(mail.text).toContain('https://clutch.example/notifications.html');
+    expect(mail.html).toContain('Your car is ready &#60;b&#62;&#38; waiting&#60;/b&#62;');
+    expect(mail.html).not.toContain('<b>');
+    expect(mail.html).toContain('href="https://clutch.example/repair-order.html?id=42"');
+    expect(mail.headers['list-unsubscribe']).toBe('<https://clutch.example/notifications.html>');
+    expect(mail.headers['auto-submitted']).toBe('auto-generated');
+    expect(mail.messageId).toBe('<0b4c3f0e-8d7a-4f5e-9c1b-2a3d4e5f6a7b.notification@clutch.example>');
+  });
+
+  it('never links outside the platform', async () => {
+    await sender.send({ kind: 'email', address: 'links@example.com' }, message({ url: '//evil.example/x' }));
+    const mail = await em.waitFor((m) => m.to.includes('links@example.com'));
+    expect(mail.html).not.toContain('evil.example');
+    expect(mail.text).not.toContain('evil.example');
+  });
+
+  it('refuses addresses that could inject headers, without connecting', async () => {
+    const before = em.messages.length;
+    for (const address of [
+      'a@b',
+      'x@example.com\r\nBcc: all@example.com',
+      'Name <x@example.com>',
+      'no-at.example.com',
+    ]) {
+      expect(await sender.send({ kind: 'email', address }, message())).toMatchObject({
+        ok: false,
+        invalidTarget: true,
+      });
+    }
+    expect(em.messages).toHaveLength(before);
+  });
+
+  it('throws on 4xx at RCPT (greylisting) and reports 552 at RCPT as a permanent non-target failure', async () => {
+    em.failNext(450, { stage: 'rcpt' });
+    await expect(sender.send({ kind: 'email', address: 'grey@example.com' }, message())).rejects.toBeInstanceOf(
+      ChannelUnavailableError,
+    );
+    em.failNext(552, { stage: 'rcpt', message: '5.2.2 Mailbox full' });
+    expect(await sender.send({ kind: 'email', address: 'full@example.com' }, message())).toMatchObject({
+      ok: false,
+      permanent: true,
+      invalidTarget: false,
+    });
+  });
+
+  it('throws when the SMTP server is unreachable', async () => {
+    const down = emailSender({
+      smtpUrl: 'smtp://127.0.0.1:9',
+      from: 'x@clutch.example',
+      baseUrl: 'https://clutch.example',
+    });
+    await expect(down.send({ kind: 'email', address: 'a@example.com' }, message())).rejects.toBeInstanceOf(
+      ChannelUnavailableError,
+    );
+    down.close();
+  });
+
+  it('keeps the newest messages in a bounded mailbox and still finds new mail after a trim', async () => {
+    const small = await startSmtpEmulator({ keep: 2 });
+    const to = emailSender({ smtpUrl: small.url, from: 'x@clutch.example', baseUrl: 'https://clutch.example' });
+    const waiting = small.waitFor((m) => m.to.includes('third@example.com'));
+    for (const name of ['first', 'second', 'third'])
+      await to.send({ kind: 'email', address: `${name}@example.com` }, message());
+    expect((await waiting).to).toEqual(['third@example.com']);
+    expect(small.messages.map((m) => m.to[0])).toEqual(['second@example.com', 'third@example.com']);
+    small.clear();
+    expect(small.received).toHaveLength(0);
+    to.close();
+    await small.close();
+  });
+});

@@ -1,0 +1,85 @@
+import type { Agent } from 'node:https';
+import webpush from 'web-push';
+import type { ChannelSender, RenderedNotification, SendResult } from './channel.js';
+import { ChannelUnavailableError, fitPayload, invalidTarget, rejected, wrongTarget } from './payload.js';
+
+export interface WebPushOptions {
+  /** The application server's VAPID key pair (base64url, as `web-push generate-vapid-keys` prints) and contact. */
+  vapid: { publicKey: string; privateKey: string; subject: string };
+  /** For a push service with a private CA (the local emulator): an `https.Agent` trusting it. */
+  agent?: Agent;
+  /** How long the push service keeps an undelivered message (seconds, default one day). */
+  ttlSeconds?: number;
+  timeoutMs?: number;
+}
+
+/**
+ * RFC 8030 asks push services to accept at least 4096 bytes of encrypted body; aes128gcm adds a
+ * 86-byte header, a 16-byte tag and a 1-byte delimiter.
+ */
+const MAX_PLAINTEXT_BYTES = 4096 - 86 - 16 - 1;
+const URGENT_CATEGORIES = new Set(['health_alert', 'trouble_code']);
+
+function isBase64UrlOfLength(value: string, bytes: number): boolean {
+  return /^[A-Za-z0-9_-]+={0,2}$/.test(value) && Buffer.from(value, 'base64url').length === bytes;
+}
+
+/** Web Push with VAPID through the `web-push` SDK (aes128gcm). */
+export function webPushSender(options: WebPushOptions): ChannelSender & { publicKey: string } {
+  const { publicKey, privateKey, subject } = options.vapid;
+  if (!isBase64UrlOfLength(publicKey, 65)) throw new Error('web push: vapid.publicKey must be a base64url P-256 point');
+  if (!isBase64UrlOfLength(privateKey, 32)) throw new Error('web push: vapid.privateKey must be 32 bytes base64url');
+  if (!/^(mailto:|https:)/.test(subject)) throw new Error('web push: vapid.subject must be a mailto: or https: URL');
+  const ttl = options.ttlSeconds ?? 24 * 60 * 60;
+
+  return {
+    channel: 'web_push',
+    publicKey,
+    async send(target, message: RenderedNotification): Promise<SendResult> {
+      if (target.kind !== 'web_push') return wrongTarget('web_push', target);
+      let endpoint: URL;
+      try {
+        endpoint = new URL(target.endpoint);
+      } catch {
+        return invalidTarget('endpoint is not a URL');
+      }
+      if (endpoint.protocol !== 'https:') return invalidTarget('endpoint is not https');
+      if (!isBase64UrlOfLength(target.p256dh, 65) || !isBase64UrlOfLength(target.auth, 16))
+        return invalidTarget('subscription keys are malformed');
+      const topic = message.notificationId.replace(/[^A-Za-z0-9_]/g, '').slice(0, 32);
+      const body = fitPayload(message, MAX_PLAINTEXT_BYTES, JSON.stringify, (s) => Buffer.byteLength(s));
+      if (body === null) return rejected('the notification does not fit in a push message');
+      try {
+        const res = await webpush.sendNotification(
+          { endpoint: target.endpoint, keys: { p256dh: target.p256dh, auth: target.auth } },
+          body,
+          {
+            vapidDetails: { subject, publicKey, privateKey },
+            TTL: ttl,
+            contentEncoding: 'aes128gcm',
+            urgency: URGENT_CATEGORIES.has(message.category) ? 'high' : 'normal',
+            // A retried send replaces the undelivered copy at the push service instead of adding one.
+            ...(topic !== '' ? { topic } : {}),
+            ...(options.agent ? { agent: options.agent } : {}),
+            ...(options.timeoutMs !== undefined ? { timeout: options.timeoutMs } : {}),
+          },
+        );
+        const location = res.headers.location;
+        return { ok: true, providerMessageId: typeof location === 'string' ? location : null };
+      } catch (err) {
+        if (!(err instanceof webpush.WebPushError)) {
+          throw new ChannelUnavailableError('web_push', (err as Error).message ?? String(err));
+        }
+        const status = err.statusCode;
+        const detail = `push service answered ${status}${err.body ? `: ${err.body.slice(0, 200)}` : ''}`;
+        // 404/410: the subscription is gone (RFC 8030 §7.3); 403: it belongs to another VAPID key.
+        if (status === 404 || status === 410 || status === 403) return invalidTarget(detail);
+        if (status === 429 || status >= 500 || status === 401) {
+          const retryAfter = Number(err.headers['retry-after']);
+          throw new ChannelUnavailableError('web_push', detail, Number.isFinite(retryAfter) ? retryAfter : null);
+        }
+        return rejected(detail);
+      }
+    },
+  };
+}

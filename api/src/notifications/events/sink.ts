@@ -1,0 +1,66 @@
+import type { JobQueue, OutboxEvent, OutboxSink } from '@clutch/jobs';
+
+/**
+ * Domain events -> notifications (issue 17 item 3, docs/notifications.md "Wired to the domain
+ * events"). The outbox sink only enqueues: one job per event that may notify someone, keyed by the
+ * event's id, so a slow database or a crowd of recipients never holds up the relay (docs/jobs.md,
+ * "Adding a sink"). The job (./job.ts) decides the recipients and requests their notifications.
+ */
+export const NOTIFICATION_EVENTS_QUEUE = 'notification-events';
+
+/** Retried with backoff; a job that still fails after these lands in dead jobs for an administrator. */
+export const NOTIFICATION_EVENTS_SETTINGS = {
+  retryLimit: 8,
+  retryDelay: 2,
+  retryBackoff: true,
+  expireIn: 120,
+  concurrency: 4,
+} as const;
+
+/** The outbox topics that may notify someone; every other topic passes the sink. */
+export const NOTIFYING_TOPICS: ReadonlySet<string> = new Set([
+  'vehicle.alert',
+  'vehicle.dtc',
+  'booking.updated',
+  'repair-order.status-changed',
+  'estimate.sent',
+  'estimate.decided',
+  'payment.updated',
+  'chat.message',
+]);
+
+/** The job's data: the event as the relay delivered it (the job has no other source of it). */
+export interface NotificationEventJob {
+  id: string;
+  tenantId: string | null;
+  topic: string;
+  payload: unknown;
+  createdAt: string;
+}
+
+export function notificationEventJob(event: OutboxEvent): NotificationEventJob {
+  return {
+    id: event.id,
+    tenantId: event.tenantId,
+    topic: event.topic,
+    payload: event.payload,
+    createdAt: event.createdAt.toISOString(),
+  };
+}
+
+/**
+ * The sink: an event on a notifying topic becomes a job on `notification-events`. A redelivered
+ * event while its job waits is not queued twice (singletonKey); one delivered again after its job ran
+ * runs the job again, which requests nothing new (every request's dedupeKey is already stored).
+ */
+export function notificationsSink(queue: Pick<JobQueue, 'enqueue'>): OutboxSink {
+  return {
+    name: 'notifications',
+    async deliver(event) {
+      if (!NOTIFYING_TOPICS.has(event.topic)) return;
+      await queue.enqueue(NOTIFICATION_EVENTS_QUEUE, notificationEventJob(event), {
+        singletonKey: `notify:${event.id}`,
+      });
+    },
+  };
+}
