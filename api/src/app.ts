@@ -33,8 +33,14 @@ import { serveStatic } from './http/static.js';
 import type { HandshakeAuthenticator, SubscribeAuthorizer } from './realtime/auth.js';
 import { attachRealtime } from './realtime/gateway.js';
 import { marketplaceRoomAuthorizer } from './realtime/marketplace-rooms.js';
+import { chatRoomGateway } from './realtime/chat-rooms.js';
+import { buildChatService } from './chat/build.js';
+import type { ChatKeyRing } from './chat/crypto.js';
 import type { MfaOptions } from './mfa/config.js';
 import type { WiredPayments } from './payments/deps.js';
+import type { ObjectStorage } from './storage/object-storage.js';
+import { ATTACHMENT_UPLOAD_PATH } from './chat/attachments/routes.js';
+import type { NotificationChannels } from './notifications/channels/channel.js';
 import { paymentJobDeps } from './payments/jobs.js';
 import { paymentWebhookRoute } from './payments/webhooks.js';
 import { createIdentity, type IdentityOptions } from './sessions/identity.js';
@@ -99,8 +105,14 @@ export interface ApiDeps {
   mfa?: MfaOptions;
   /** Payment provider adapters and the browser's view of them (platform/src/builders/payments.ts); absent: wallet only. */
   payments?: WiredPayments | undefined;
+  /** Notification channel senders (api/src/notifications/channels); absent: in-app only, no Web Push key. */
+  notificationChannels?: NotificationChannels | undefined;
+  /** Chat: the key ring message bodies are sealed with (CLUTCH_CHAT_KEYS); absent, the development key (docs/chat.md). */
+  chat?: { keyRing: ChatKeyRing } | undefined;
   /** Time allowed for a request body to arrive once the route starts reading it (default 10 s). */
   bodyTimeoutMs?: number;
+  /** Object storage for uploads (chat attachments): local disk or S3 (api/src/storage); absent: a temporary directory. */
+  storage?: ObjectStorage | undefined;
 }
 
 export interface Api {
@@ -170,7 +182,10 @@ export function createApi(deps: ApiDeps): Api {
     policy,
     mfa: { ...deps.mfa, redis: deps.mfa?.redis ?? deps.rateLimit?.redis },
     payments: deps.payments,
+    notificationChannels: deps.notificationChannels,
     openMode: !(deps.requireAuth ?? false),
+    chat: deps.chat,
+    storage: deps.storage,
   };
   for (const domain of DOMAINS) domain.register(router, domainDeps);
   // Public, with the raw body its signature is over; it stores events in an audited system scope.
@@ -190,7 +205,7 @@ export function createApi(deps: ApiDeps): Api {
   // form could have sent. Bodies are read later, by the route, after authentication.
   app.use(requireAllowedHost(hostAllowed));
   app.use(limits.perIp(API_PREFIX));
-  app.use(requireJsonWrites(API_PREFIX));
+  app.use(requireJsonWrites(API_PREFIX, [ATTACHMENT_UPLOAD_PATH]));
   // Browser sessions: the access cookie stands in for a bearer token, behind the CSRF check.
   app.use(cookieCredentials(API_PREFIX, PUBLIC_SIGN_IN_PATHS));
   app.use(router.koa.routes());
@@ -221,6 +236,13 @@ export function createApi(deps: ApiDeps): Api {
         authenticateHandshake,
         authorizeSubscribe,
         marketplaceRooms: marketplaceRoomAuthorizer(deps.db, recordAudit, policy),
+        chatRooms: chatRoomGateway({
+          db: deps.db,
+          audit: recordAudit,
+          policy,
+          chat: buildChatService({ chat: deps.chat, logger, prefix: API_PREFIX }),
+          logger,
+        }),
       });
     },
     routes: router.specs,

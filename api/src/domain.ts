@@ -4,13 +4,16 @@ import type { PolicyStore } from '@clutch/identity';
 import type { Logger } from 'pino';
 import type { JobEnqueuer } from './ai/retrain-jobs.js';
 import type { AlertsService } from './alerts/service.js';
+import type { ChatKeyRing } from './chat/crypto.js';
 import type { CommandSender } from './commands/service.js';
 import type { DeadLetterReplayer } from './dead-letters/service.js';
 import type { DiagnosticsService } from './diagnostics/service.js';
 import type { HealthCheck } from './health/service.js';
 import type { ApiRouter } from './http/route.js';
 import type { MfaOptions } from './mfa/config.js';
+import type { NotificationChannels } from './notifications/channels/channel.js';
 import type { PaymentProviders } from './payments/providers/provider.js';
+import type { ObjectStorage } from './storage/object-storage.js';
 import type { IdentityServices } from './sessions/identity.js';
 import type { TelemetryService } from './telemetry/service.js';
 import type { TenantsService } from './tenants/service.js';
@@ -53,11 +56,17 @@ export interface DomainDeps {
   payments?: PaymentProviders | undefined;
   /** MFA settings (key, WebAuthn relying party, SMS sender); absent, the defaults of api/src/mfa/config.ts. */
   mfa?: MfaOptions | undefined;
+  /** Notification channel senders (Web Push, FCM, APNs, e-mail, SMS); absent, the Web Push key answers 404. */
+  notificationChannels?: NotificationChannels | undefined;
   /**
    * Open development mode (`requireAuth` false, the `npm start` demo): a caller without credentials
    * is an administrator. `GET /api/me` says so, and every page shows a banner.
    */
   openMode?: boolean | undefined;
+  /** Where uploaded bytes live (chat attachments; api/src/storage); absent, a temporary directory (logged once). */
+  storage?: ObjectStorage | undefined;
+  /** Chat (docs/chat.md): the key ring message bodies are sealed with; absent, the development key (logged once). */
+  chat?: { keyRing: ChatKeyRing } | undefined;
 }
 
 export interface SharedServices {

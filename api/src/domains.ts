@@ -6,6 +6,8 @@ import { register as analytics } from './analytics/register.js';
 import { register as apiKeys } from './api-keys/register.js';
 import { register as bookings } from './bookings/register.js';
 import { register as bookingsFromAlert } from './bookings/from-alert-register.js';
+import { register as chat } from './chat/register.js';
+import { register as chatAttachments } from './chat/attachments/register.js';
 import { register as checkIns } from './check-ins/register.js';
 import { register as commissions } from './commissions/register.js';
 import { register as commands } from './commands/register.js';
@@ -25,6 +27,7 @@ import { register as installments } from './installments/register.js';
 import { register as location } from './location/register.js';
 import { register as mfa } from './mfa/register.js';
 import { register as mobile } from './mobile/register.js';
+import { register as notifications } from './notifications/register.js';
 import { register as openapi } from './openapi/register.js';
 import { register as partners } from './partners/register.js';
 import { register as partsOrders } from './parts-orders/register.js';
@@ -95,6 +98,9 @@ export const DOMAINS: readonly Domain[] = [
   { name: 'installments', register: installments },
   { name: 'payments', register: payments },
   { name: 'wallet', register: wallet },
+  { name: 'chat', register: chat },
+  { name: 'chat-attachments', register: chatAttachments },
+  { name: 'notifications', register: notifications },
   { name: 'openapi', register: openapi },
 ];
 

@@ -99,6 +99,8 @@ export {
   sendReceiptEmail,
   type ReceiptMailDeps,
 } from './documents/email-receipt.js';
+// Notifications: requestNotifications for the event wiring, the jobs for platform/src/builders/jobs.ts.
+export * from './notifications/index.js';
 // Installment plans: the charge jobs (platform/src/builders/jobs.ts) and the customer's standing (fraud, bookings).
 export {
   INSTALLMENT_CHARGE_QUEUE,
@@ -158,3 +160,28 @@ export {
   type Metrics as FraudMetrics,
 } from './fraud/scenarios.js';
 export type * from './fraud/types.js';
+// Object storage (uploads) and chat attachments' cleanup cron (platform/src/builders: C6 wires them).
+export {
+  describeStorage,
+  localDiskStorage,
+  openStorage,
+  parseStorageConfig,
+  s3Client,
+  s3Storage,
+  type ObjectStorage,
+  type S3StorageOptions,
+  type StorageConfig,
+} from './storage/index.js';
+export { CHAT_ATTACHMENT_CRONS, cleanupChatAttachments } from './chat/attachments/index.js';
+// Domain events -> notifications (docs/notifications.md): the outbox sink and its job, for the platform's relay and workers.
+export * from './notifications/events/index.js';
+// Notification channel adapters and the chat key ring, for platform/src/builders/communication.ts.
+export { webPushSender, type WebPushOptions } from './notifications/channels/web-push.js';
+export { emailSender, type EmailOptions } from './notifications/channels/email.js';
+export { fcmSender, type FcmOptions } from './notifications/channels/fcm.js';
+export { smsSender } from './notifications/channels/sms.js';
+export { apnsSender, type ApnsOptions } from './notifications/channels/apns.js';
+export type { ChannelSender, NotificationChannels } from './notifications/channels/channel.js';
+export { parseChatKeys, devKeyRing, type ChatKeyRing } from './chat/crypto.js';
+// Chat: the booking room for the demo seed, and a chat.message event's body opened (notifications).
+export { ensureBookingRoom, openLiveMessage } from './chat/index.js';

@@ -213,7 +213,6 @@ export function createIngestHandler(deps: {
       try {
         const scored = await scoreAndStoreAlerts(db, deps.scorer.scorer, outcome.rows, deps.scorer.modelVersion);
         stats.alerts += scored.alerts;
-        for (const event of scored.events) bus.publish(event);
       } catch (err) {
         logger?.error(
           { err: (err as Error).message },

@@ -3,6 +3,7 @@ import { pino } from 'pino';
 import { ConfigError, loadConfig, USAGE } from './config/config.js';
 import { CONSUMER_TENANT, DEMO_TENANT } from './fleet/simulated-fleet.js';
 import { demoAccountLines, identityDir, seedDemoAccounts } from './identity/index.js';
+import { demoChatLines, seedDemoChat } from './marketplace/demo-chat.js';
 import { demoMoneyLines, seedDemoMoney } from './marketplace/demo-money.js';
 import { demoShopLines, seedDemoShops } from './marketplace/demo-shops.js';
 import { startPlatform } from './platform.js';
@@ -84,6 +85,10 @@ async function main(): Promise<void> {
     `MQTT: ${platform.broker.mqttUrl} (WebSocket ${platform.broker.wsUrl ?? 'off'}${platform.broker.mqttsUrl ? `, TLS ${platform.broker.mqttsUrl}` : ''}); API: ${platform.api.url}/api/health`,
   );
   console.log(`Dashboard: ${platform.dashboardUrl}`);
+  if (platform.communication.mailboxUrl)
+    console.log(
+      `Dev mailbox: ${platform.communication.mailboxUrl} (${platform.communication.mailbox ? 'mail and ' : ''}Web Push to local subscriptions, as JSON)`,
+    );
   if (!config.requireAuth) {
     // The open demo: accounts to try the sign-in pages with (docs/identity.md).
     const accounts = await seedDemoAccounts(platform.db, {
@@ -104,6 +109,13 @@ async function main(): Promise<void> {
     } catch (err) {
       // The rest of the demo works without it; say why the money figures are missing.
       console.log(`Demo money not seeded: ${(err as Error).message}`);
+    }
+    // Communication (README "Communication"): a checked-in car at the demo garage with its chat room.
+    try {
+      const chat = await seedDemoChat(platform.db, shops);
+      for (const line of demoChatLines(chat, platform.api.url)) console.log(line);
+    } catch (err) {
+      console.log(`Demo chat not seeded: ${(err as Error).message}`);
     }
     for (const line of demoAccountLines(accounts, `${platform.api.url}/api/auth/login`)) console.log(line);
   }

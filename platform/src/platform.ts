@@ -1,4 +1,10 @@
-import { receiptEmailSink, repairOrderPaymentsSink, type ApiServer } from '@clutch/api';
+import {
+  loadMfaOptions,
+  notificationsSink,
+  receiptEmailSink,
+  repairOrderPaymentsSink,
+  type ApiServer,
+} from '@clutch/api';
 import type { RunningBroker } from '@clutch/broker';
 import { createInProcessBus, type LiveEventBus } from '@clutch/contracts';
 import type { Database } from '@clutch/db';
@@ -8,8 +14,10 @@ import type { Logger } from 'pino';
 import { startPlatformApi } from './builders/api.js';
 import { endRevokedSessions, startPlatformBroker } from './builders/broker.js';
 import { inProcessCommandSender } from './builders/commands.js';
+import { communicationConfig, startCommunication, type RunningCommunication } from './builders/communication.js';
 import { openMigratedDatabase } from './builders/database.js';
 import { startJobs, type RunningJobs } from './builders/jobs.js';
+import { identityDir } from './identity/index.js';
 import { platformMailer } from './identity/identity-config.js';
 import { paymentsConfig, startPayments, type RunningPayments } from './builders/payments.js';
 import { liveBusSink, startOutbox } from './builders/outbox.js';
@@ -32,6 +40,8 @@ export interface RunningPlatform {
   jobs: RunningJobs;
   /** Payment providers (builders/payments.ts): `emulator` is set when the Stripe emulator runs in this process. */
   payments: RunningPayments;
+  /** Notification channels, uploads, chat keys; with the dev mailbox and local push service when not configured. */
+  communication: RunningCommunication;
   api: ApiServer;
   fleet: RunningFleet;
   /** The owner's live dashboard of the first vehicle (or the vehicle list when there is none). */
@@ -84,11 +94,23 @@ export async function startPlatform(config: PlatformConfig, logger: Logger): Pro
     // Payment providers from the environment, or the Stripe emulator in this process (builders/payments.ts).
     const payments = await startPayments(paymentsConfig(process.env), logger);
     stack.push(() => payments.close());
+    // Chat and notifications (builders/communication.ts): channels from the environment, else, in the
+    // open dev mode only, the dev mailbox and a local Web Push service in this process; uploads on
+    // disk under ./data by default.
+    const communication = await startCommunication(communicationConfig(process.env, config.dataDir), logger, {
+      emulate: !config.requireAuth,
+      sms: loadMfaOptions(process.env, identityDir(config.dataDir)).sms,
+    });
+    stack.push(() => communication.close());
     const jobs = await startJobs(db, config, logger, {
       workers: true,
       payments: payments.payments,
       installments: { payments: payments.payments },
-      commissions: { payouts: payments.payments.payouts, mailer: platformMailer(process.env, logger) },
+      commissions: {
+        payouts: payments.payments.payouts,
+        mailer: communication.devMailer ?? platformMailer(process.env, logger),
+      },
+      communication,
     });
     stack.push(() => jobs.stop(JOBS_STOP_MS));
     const outbox = await startOutbox(
@@ -99,6 +121,7 @@ export async function startPlatform(config: PlatformConfig, logger: Logger): Pro
         ...latestValuesSinks(latestValues),
         repairOrderPaymentsSink(jobs.queue),
         receiptEmailSink(jobs.queue),
+        notificationsSink(jobs.queue),
       ],
       logger,
     );
@@ -113,6 +136,9 @@ export async function startPlatform(config: PlatformConfig, logger: Logger): Pro
       jobs: jobs.queue,
       latestValues,
       payments: payments.payments,
+      communication,
+      // Account mail (verification, resets) into the dev mailbox too, when no SMTP is configured.
+      mailer: communication.devMailer,
       health: async () => {
         const s = ingest.stats();
         return {
@@ -137,6 +163,7 @@ export async function startPlatform(config: PlatformConfig, logger: Logger): Pro
     });
     stack.push(() => api.close());
     payments.pointWebhooksAt(api.url);
+    communication.pointLinksAt(api.url);
 
     const fleet = await startSimulatedFleet({
       db,
@@ -179,6 +206,7 @@ export async function startPlatform(config: PlatformConfig, logger: Logger): Pro
       scoring,
       jobs,
       payments,
+      communication,
       api,
       fleet,
       dashboardUrl: first ? `${base}/dashboard.html?vehicle=${first.vehicleId}` : `${base}/`,

@@ -20,12 +20,18 @@ const STATE_CHANGING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
  *   or an `Authorization` header (a Bearer token, which browsers never attach on their own).
  *
  * Anything else is 415. We answer no CORS preflight, so the headers above never come from another site.
+ *
+ * `rawBodyPaths` (below the prefix): upload routes whose body is the file itself (chat attachments).
+ * Their non-JSON body passes only with one of the headers above, which no simple request carries.
  */
-export function requireJsonWrites(prefix: string): Middleware {
+export function requireJsonWrites(prefix: string, rawBodyPaths: readonly RegExp[] = []): Middleware {
   return async (ctx, next) => {
     if (!STATE_CHANGING.has(ctx.method) || (ctx.path !== prefix && !ctx.path.startsWith(`${prefix}/`))) return next();
     const json = ctx.request.type === 'application/json';
     if (json) return next();
+    const marked = ctx.get('X-Requested-With') !== '' || ctx.get('Authorization') !== '' || ctx.get(CSRF_HEADER) !== '';
+    const below = ctx.path.slice(prefix.length);
+    if (marked && ctx.method === 'POST' && rawBodyPaths.some((path) => path.test(below))) return next();
     if (ctx.request.length || ctx.get('Transfer-Encoding')) {
       throw apiError('UNSUPPORTED_MEDIA_TYPE', `${ctx.method} bodies must be Content-Type: application/json`);
     }

@@ -1,5 +1,6 @@
 import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import {
+  isChatEvent,
   isMarketplaceEvent,
   isRevocation,
   type LiveEvent,
@@ -18,6 +19,7 @@ import {
   type SocketPrincipal,
   type SubscribeAuthorizer,
 } from './auth.js';
+import type { ChatRoomGateway } from './chat-rooms.js';
 import { EVENT_SCOPES, LIVE_SCOPES, MARKETPLACE_EVENT_SCOPES } from './event-scopes.js';
 import {
   allBookingsRoom,
@@ -41,6 +43,8 @@ export interface RealtimeDeps {
    * them for a principal without a tenant (administrators, dev mode), none for anyone else.
    */
   marketplaceRooms?: MarketplaceRoomAuthorizer;
+  /** Chat rooms (chat-rooms.ts): `chat_subscribe`, `chat_typing` and the chat events; absent, chat events are not relayed. */
+  chatRooms?: ChatRoomGateway;
 }
 
 const adminMarketplaceRooms: MarketplaceRoomAuthorizer = async (principal) => ({
@@ -170,6 +174,7 @@ export function attachRealtime(server: HttpServer, deps: RealtimeDeps): SocketIO
     const vehicles = new Map<string, { scopes: readonly ApiKeyScope[]; timer?: NodeJS.Timeout; watch: Watch }>();
     const scopes = principal.scopes ?? LIVE_SCOPES;
     if (principal.expiresAt) endAtExpiry(socket, principal.expiresAt, log);
+    deps.chatRooms?.attach(socket, principal);
     // A time-bound grant gave a marketplace room: the socket ends with it, and reconnects without.
     const marketplaceUntil = (socket.data as { marketplaceUntil?: number }).marketplaceUntil;
     if (marketplaceUntil !== undefined)
@@ -307,10 +312,17 @@ export function attachRealtime(server: HttpServer, deps: RealtimeDeps): SocketIO
     // `local`, or the Redis adapter would also broadcast it to the other processes, which tell
     // theirs already, and a socket would get one copy per API process.
     if (isRevocation(event)) return revoke(event);
+    // Chat events go to the chat room's sockets (chat-rooms.ts), whoever's tenant the row names.
+    if (isChatEvent(event)) return deps.chatRooms?.relay(io, event);
     if (isMarketplaceEvent(event)) {
       // One emit to every room: a socket in several of them (a fleet user who booked) gets it once.
       const { type, tenantId: _tenant, ...payload } = event;
       return void io.local.to(roomsOfMarketplaceEvent(event)).emit(type, payload);
+    }
+    if (event.type === 'notification') {
+      // A user's inbox: only that user's own sockets (docs/notifications.md).
+      const { userId, notification } = event;
+      return void io.local.to(userRoom(userId)).emit('notification', { userId, notification });
     }
     const { type, tenantId: _tenant, ...payload } = event;
     io.local.to(vehicleRoom(event.vehicleId, EVENT_SCOPES[type])).emit(type, payload);

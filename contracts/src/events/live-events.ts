@@ -127,7 +127,73 @@ export interface PaymentNotificationEvent {
 export const isMarketplaceEvent = (event: LiveEvent): event is MarketplaceEvent =>
   event.type === 'booking_update' || event.type === 'service_status_change' || event.type === 'payment_notification';
 
-export type LiveEvent = VehicleEvent | MarketplaceEvent | RevocationEvent;
+/**
+ * A chat message's body sealed with the platform's chat key (AES-256-GCM, base64 fields): chat events
+ * travel through the outbox, and bodies are never stored in the clear (docs/chat.md). The Socket.io
+ * gateway opens it before it emits `chat_message`.
+ */
+export interface SealedChatBody {
+  keyId: string;
+  nonce: string;
+  ciphertext: string;
+}
+
+/** A chat message as the chat events carry it (`body` is '' and `sealed` set until the gateway opens it). */
+export interface LiveChatMessage {
+  id: string;
+  roomId: string;
+  seq: number;
+  clientMessageId: string;
+  sender: { userId: string; tenantId: string; displayName: string };
+  body: string;
+  sealed?: SealedChatBody | null | undefined;
+  mentions: string[];
+  attachments: Record<string, unknown>[];
+  createdAt: string;
+  deletedAt: string | null;
+}
+
+/**
+ * What happened in a chat room (issue 17), relayed to the room's Socket.io room `chat:<roomId>`.
+ * `tenantId` is the room's tenant (the outbox row's). `chat_message` also names the participants and
+ * the room, for the notifications the outbox sends to mentioned and offline participants.
+ */
+export type ChatEvent =
+  | {
+      type: 'chat_message';
+      tenantId: string;
+      roomId: string;
+      message: LiveChatMessage;
+      participantUserIds: string[];
+      room: { kind: string; title: string | null; bookingId: string | null };
+    }
+  | { type: 'chat_read'; tenantId: string; roomId: string; userId: string; readUpToSeq: number; readAt: string }
+  | { type: 'chat_message_deleted'; tenantId: string; roomId: string; messageId: string; seq: number };
+
+export const isChatEvent = (event: LiveEvent): event is ChatEvent =>
+  event.type === 'chat_message' || event.type === 'chat_read' || event.type === 'chat_message_deleted';
+
+/**
+ * A notification reached a user's inbox (issue 17, docs/notifications.md): outbox topic
+ * `notification.created`, relayed as `notification` `{userId, notification}` to that user's sockets
+ * only (`user:<userId>`). `tenantId` is the user's tenant.
+ */
+export interface NotificationLiveEvent {
+  type: 'notification';
+  tenantId: string;
+  userId: string;
+  notification: {
+    id: string;
+    category: string;
+    title: string;
+    body: string;
+    url: string | null;
+    createdAt: string;
+    readAt: string | null;
+  };
+}
+
+export type LiveEvent = VehicleEvent | MarketplaceEvent | RevocationEvent | ChatEvent | NotificationLiveEvent;
 
 export const isRevocation = (event: LiveEvent): event is RevocationEvent =>
   event.type === 'device-revoked' ||

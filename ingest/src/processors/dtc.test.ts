@@ -20,7 +20,7 @@ function dtc(payload: unknown): MessageOf<'dtc'> {
 }
 
 describe('trouble-code processor', () => {
-  it('stores a report dated inside the window and announces its codes', () => {
+  it("stores a report dated inside the window (its announcement is the store step's, through the outbox)", () => {
     const outcome = emptyOutcome();
     const report = {
       v: 1,
@@ -33,18 +33,7 @@ describe('trouble-code processor', () => {
     processDtc(dtc(report), binding, context, outcome);
     expect(outcome.dtcs).toEqual([{ tenantId: 'acme', vehicleId: binding.vehicleId, report }]);
     expect(outcome.devices).toEqual([{ tenantId: 'acme', deviceId: 'pi-1', seq: null, seenAt: new Date(receivedAt) }]);
-    expect(outcome.events).toEqual([
-      {
-        type: 'dtc',
-        tenantId: 'acme',
-        vehicleId: binding.vehicleId,
-        at: '2026-03-01T11:59:55.000Z',
-        codes: [
-          { code: 'P0171', kind: 'stored' },
-          { code: 'P0300', kind: 'pending' },
-        ],
-      },
-    ]);
+    expect(outcome.events).toEqual([]);
   });
 
   it('dead-letters a report older than the window, and adds nothing else', () => {

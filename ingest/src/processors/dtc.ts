@@ -2,7 +2,10 @@ import type { MessageProcessor } from './message-processor.js';
 import { refuse } from './outcome.js';
 import { checkTime } from './time-window.js';
 
-/** A trouble-code report: stored and announced when dated inside the time window, else dead-lettered. */
+/**
+ * A trouble-code report: stored when dated inside the time window, else dead-lettered. Its `dtc` live
+ * event goes to the outbox in the store's transaction (store-outcome.ts), not on the bus from here.
+ */
 export const processDtc: MessageProcessor<'dtc'> = ({ address, report, message }, binding, { bounds }, outcome) => {
   const outside = checkTime('trouble-code report', report.t, bounds);
   if (outside) return refuse(outcome, address, message, outside);
@@ -12,12 +15,5 @@ export const processDtc: MessageProcessor<'dtc'> = ({ address, report, message }
     deviceId: binding.deviceId,
     seq: null,
     seenAt: new Date(message.receivedAt),
-  });
-  outcome.events.push({
-    type: 'dtc',
-    tenantId: binding.tenantId,
-    vehicleId: binding.vehicleId,
-    at: new Date(report.t).toISOString(),
-    codes: report.codes.map((c) => ({ code: c.code, kind: c.kind })),
   });
 };

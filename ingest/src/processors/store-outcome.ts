@@ -1,9 +1,9 @@
 import { completeCommands, type Queryable } from '@clutch/db';
-import { appendLiveEvent } from '@clutch/jobs';
+import { appendLiveEvent, appendLiveEvents, type OutboxLiveEvent } from '@clutch/jobs';
 import { recordDataQuality, type DataQualityEvent } from '../data-quality/repository.js';
 import { recordDeadLetters } from '../dead-letters/repository.js';
 import { recordPresence, touchDevices } from '../devices/repository.js';
-import { storeDtcReports } from '../dtc/repository.js';
+import { storeDtcReports, type DtcRow } from '../dtc/repository.js';
 import { storeLocations } from '../locations/repository.js';
 import { markRollupsDirty } from '../rollups/marks.js';
 import { storeSamples, type SampleConflict, type StoredSample } from '../samples/repository.js';
@@ -21,8 +21,10 @@ export interface StoreOptions {
 /**
  * The store step: writes a batch's outcome through each table's repository, inside the caller's
  * transaction, one statement per table (a few for samples on their fallback path). The `command`
- * event of each command an answer completed goes to the outbox in the same transaction, so it is
- * announced exactly when the completion commits. Returns the samples that were new.
+ * event of each command an answer completed, and the `dtc` event of each trouble-code report stored
+ * now (a redelivered report is not announced again), go to the outbox in the same transaction, so
+ * they are announced exactly when the change commits and the notifications that follow them
+ * (api/src/notifications/events) never miss one. Returns the samples that were new.
  */
 export async function storeOutcome(
   tx: Queryable,
@@ -32,7 +34,7 @@ export async function storeOutcome(
   const { stored, conflicts } = await storeSamples(tx, outcome.rows);
   if (options.rollups !== 'database') await markRollupsDirty(tx, stored, options.worker);
   await storeLocations(tx, outcome.locations);
-  await storeDtcReports(tx, outcome.dtcs);
+  await appendLiveEvents(tx, (await storeDtcReports(tx, outcome.dtcs)).map(dtcEvent));
   await recordDeadLetters(tx, outcome.deadLetters);
   // First write wins (redelivery stays idempotent), but a contradicting repeat is never silent.
   await recordDataQuality(
@@ -56,6 +58,17 @@ export async function storeOutcome(
     }
   }
   return { stored };
+}
+
+/** The live event announcing a stored trouble-code report. */
+function dtcEvent(row: DtcRow): OutboxLiveEvent {
+  return {
+    type: 'dtc',
+    tenantId: row.tenantId,
+    vehicleId: row.vehicleId,
+    at: new Date(row.report.t).toISOString(),
+    codes: row.report.codes.map((c) => ({ code: c.code, kind: c.kind })),
+  };
 }
 
 /** Data-quality events for samples that repeat a stored (vehicle, signal, time) with another value. */

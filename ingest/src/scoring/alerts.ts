@@ -1,11 +1,10 @@
-import type { LiveEvent } from '@clutch/contracts';
 import type { Database } from '@clutch/db';
+import { appendLiveEvents, type OutboxLiveEvent } from '@clutch/jobs';
 import type { OnlineScorer } from '@clutch/ml';
 import { insertAlerts, type RaisedAlert } from '../alerts/repository.js';
 import type { SampleRow } from '../processors/normalise.js';
 
 export interface ScoringResult {
-  events: LiveEvent[];
   alerts: number;
 }
 
@@ -13,7 +12,8 @@ export interface ScoringResult {
  * Last processor: feeds the committed readings to the online scorer (health checks and, when a model
  * is live, the autoencoder) and stores what it raises. Runs after the samples' commit, so an alert
  * never refers to data that is not stored; alerts are derived data, so a failure here is logged by
- * the caller and never blocks ingest.
+ * the caller and never blocks ingest. Each alert's `alert` live event goes to the outbox in the
+ * transaction that stores it: announced (live, and to notifications) exactly when it is stored.
  */
 export async function scoreAndStoreAlerts(
   db: Database,
@@ -35,21 +35,27 @@ export async function scoreAndStoreAlerts(
   for (const [vehicleId, { tenantId, readings }] of byVehicle) {
     for (const alert of scorer.push(vehicleId, readings)) raised.push({ ...alert, vehicleId, tenantId });
   }
-  if (raised.length === 0) return { events: [], alerts: 0 };
-  const ids = await insertAlerts(db, raised, modelVersion);
-  const events: LiveEvent[] = raised.map((alert, i) => ({
-    type: 'alert',
-    tenantId: alert.tenantId,
-    vehicleId: alert.vehicleId,
-    alert: {
-      id: ids[i]!,
-      kind: alert.kind,
-      severity: alert.severity,
-      title: alert.title,
-      explanation: alert.explanation,
-      signals: alert.signals,
-      at: new Date(alert.at).toISOString(),
-    },
-  }));
-  return { events, alerts: ids.length };
+  if (raised.length === 0) return { alerts: 0 };
+  const ids = await db.transaction(async (tx) => {
+    const stored = await insertAlerts(tx, raised, modelVersion);
+    await appendLiveEvents(
+      tx,
+      raised.map((alert, i): OutboxLiveEvent => ({
+        type: 'alert',
+        tenantId: alert.tenantId,
+        vehicleId: alert.vehicleId,
+        alert: {
+          id: stored[i]!,
+          kind: alert.kind,
+          severity: alert.severity,
+          title: alert.title,
+          explanation: alert.explanation,
+          signals: alert.signals,
+          at: new Date(alert.at).toISOString(),
+        },
+      })),
+    );
+    return stored;
+  });
+  return { alerts: ids.length };
 }

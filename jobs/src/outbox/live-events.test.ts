@@ -76,6 +76,42 @@ const everyType: Record<OutboxLiveEvent['type'], OutboxLiveEvent> = {
     currency: 'EUR',
     at,
   },
+  notification: {
+    type: 'notification',
+    tenantId: 'acme',
+    userId: 'u2',
+    notification: {
+      id: 'n1',
+      category: 'chat',
+      title: 't',
+      body: 'b',
+      url: '/bookings/b1',
+      createdAt: at,
+      readAt: null,
+    },
+  },
+  chat_message: {
+    type: 'chat_message',
+    tenantId: 'acme',
+    roomId: 'room1',
+    message: {
+      id: 'm1',
+      roomId: 'room1',
+      seq: 1,
+      clientMessageId: 'c1',
+      sender: { userId: 'u1', tenantId: 'acme', displayName: 'Pam' },
+      body: '',
+      sealed: { keyId: 'k1', nonce: 'bm9uY2U=', ciphertext: 'c2VhbGVk' },
+      mentions: ['u2'],
+      attachments: [],
+      createdAt: at,
+      deletedAt: null,
+    },
+    participantUserIds: ['u1', 'u2'],
+    room: { kind: 'booking', title: null, bookingId: 'b1' },
+  },
+  chat_read: { type: 'chat_read', tenantId: 'acme', roomId: 'room1', userId: 'u2', readUpToSeq: 1, readAt: at },
+  chat_message_deleted: { type: 'chat_message_deleted', tenantId: 'acme', roomId: 'room1', messageId: 'm1', seq: 1 },
 };
 
 describe.each(implementations(inject('pgAdminUrl'), 'jobs_live_events'))(

@@ -26,6 +26,12 @@ const TOPIC_OF: Readonly<Record<OutboxLiveEvent['type'], string>> = {
   service_status_change: 'repair-order.status-changed',
   // Payments (docs/payments-flows.md): a trigger on payments appends it with every change.
   payment_notification: 'payment.updated',
+  // Chat (docs/chat.md): appended by api/src/chat in the message's, read's or deletion's transaction.
+  chat_message: 'chat.message',
+  chat_read: 'chat.read',
+  chat_message_deleted: 'chat.message-deleted',
+  // Notifications (docs/notifications.md): appended by the dispatch job with the inbox row.
+  notification: 'notification.created',
 };
 
 /**
@@ -61,6 +67,12 @@ const REQUIRED: Readonly<Partial<Record<OutboxLiveEvent['type'], readonly string
   booking_update: ['bookingId', 'partnerId', 'customerTenantId', 'status'],
   service_status_change: ['repairOrderId', 'partnerId', 'customerTenantId', 'to'],
   payment_notification: ['paymentId', 'customerTenantId', 'status'],
+  // The gateway routes chat events by room (chat:<roomId>).
+  chat_message: ['roomId'],
+  chat_read: ['roomId', 'userId'],
+  chat_message_deleted: ['roomId', 'messageId'],
+  // To the user's own sockets (user:<userId>).
+  notification: ['userId'],
 };
 
 /**

@@ -7,9 +7,13 @@ import {
   type DeadLetterReplayer,
   type HealthCheck,
   type WiredPayments,
+  type ChatKeyRing,
+  type NotificationChannels,
+  type ObjectStorage,
 } from '@clutch/api';
 import type { LiveEventBus } from '@clutch/contracts';
 import type { Database } from '@clutch/db';
+import type { Mailer } from '@clutch/identity';
 import type { JobQueue } from '@clutch/jobs';
 import { webRoot } from '@clutch/web';
 import type { Redis } from 'ioredis';
@@ -17,7 +21,7 @@ import type { LatestValuesCache } from '@clutch/ingest';
 import type { Logger } from 'pino';
 import type { PlatformConfig } from '../config/config.js';
 import { openApiDatabase } from './database.js';
-import { identityDir, platformIdentity } from '../identity/index.js';
+import { identityDir, platformIdentity, type PlatformIdentity } from '../identity/index.js';
 
 export interface ApiParts {
   health: HealthCheck;
@@ -33,6 +37,10 @@ export interface ApiParts {
   latestValues?: LatestValuesCache | undefined;
   /** Payment providers (builders/payments.ts); absent, only wallet payments work. */
   payments?: WiredPayments | undefined;
+  /** Account mail when the environment configures none (the dev mailbox); absent, identity's default (the log). */
+  mailer?: Mailer | undefined;
+  /** Notification channels, upload storage and the chat key ring (builders/communication.ts). */
+  communication?: { channels?: NotificationChannels; storage?: ObjectStorage; chatKeys?: ChatKeyRing } | undefined;
 }
 
 /**
@@ -94,10 +102,21 @@ function apiOptions(
     ...(parts.jobs ? { jobs: parts.jobs } : {}),
     ...(parts.latestValues ? { latestValues: parts.latestValues } : {}),
     ...(parts.payments ? { payments: parts.payments } : {}),
+    ...(parts.communication?.channels ? { notificationChannels: parts.communication.channels } : {}),
+    ...(parts.communication?.storage ? { storage: parts.communication.storage } : {}),
+    ...(parts.communication?.chatKeys ? { chat: { keyRing: parts.communication.chatKeys } } : {}),
     health: parts.health,
-    identity: platformIdentity(process.env, config.dataDir, logger, config.databaseUrl !== undefined),
+    identity: withFallbackMailer(
+      platformIdentity(process.env, config.dataDir, logger, config.databaseUrl !== undefined),
+      parts.mailer,
+    ),
     // The MFA key must outlive the process: TOTP secrets enrolled before a restart are sealed with it.
     mfa: loadMfaOptions(process.env, identityDir(config.dataDir)),
   };
   return options;
+}
+
+/** The identity settings, with `mailer` where the environment configured none. */
+function withFallbackMailer(identity: PlatformIdentity, mailer: Mailer | undefined): PlatformIdentity {
+  return identity.mailer || !mailer ? identity : { ...identity, mailer };
 }

@@ -2,7 +2,12 @@ import {
   AI_RETRAIN_QUEUE,
   AI_RETRAIN_SETTINGS,
   BOOKING_CRONS,
+  CHAT_ATTACHMENT_CRONS,
+  cleanupChatAttachments,
+  declareNotificationQueues,
   defineAiRetrainWorker,
+  defineNotificationEventJobs,
+  defineNotificationJobs,
   definePayoutJobs,
   defineReceiptEmailWorker,
   expireHolds,
@@ -32,6 +37,9 @@ import {
   type InstallmentJobOptions,
   type PayoutJobDeps,
   type ReceiptMailDeps,
+  type ChatKeyRing,
+  type NotificationChannels,
+  type ObjectStorage,
 } from '@clutch/api';
 import type { Database } from '@clutch/db';
 import { datasetsDir } from '@clutch/firmware-profiles';
@@ -83,6 +91,12 @@ export interface JobsOptions {
    * reconciliation talk to (absent: those jobs find no provider and retry or report `skipped`).
    */
   payments?: WiredPayments | undefined;
+  /**
+   * Communication (issue 17, builders/communication.ts): the channels notifications go out through
+   * (absent: none but the in-app inbox), the chat key ring chat.message previews are opened with, and
+   * the upload storage the hourly attachments cleanup deletes from (absent: no cleanup here).
+   */
+  communication?: { channels?: NotificationChannels; chatKeys?: ChatKeyRing; storage?: ObjectStorage } | undefined;
 }
 
 /** The @clutch/jobs queue on the platform's database, with the platform's workers when asked. */
@@ -111,6 +125,9 @@ export async function startJobs(
       // Payments (P3): the webhook route and the outbox sink enqueue from any process.
       await queue.declare(PAYMENT_WEBHOOK_QUEUE, PAYMENT_WEBHOOK_SETTINGS);
       await queue.declare(PAYMENT_SETTLE_QUEUE, PAYMENT_SETTLE_SETTINGS);
+      // Notifications: the API's sends and schedules queue their dispatch from its transactions.
+      await declareNotificationQueues(queue);
+      await defineNotificationEventJobs(queue, undefined);
       return { queue, stop };
     }
     await defineAiRetrainWorker(queue, {
@@ -205,6 +222,22 @@ export async function startJobs(
     });
     await queue.schedule(LEDGER_CRONS.expireHolds.queue, LEDGER_CRONS.expireHolds.cron);
     // --- end ledger
+    // --- Communication (issue 17, docs/notifications.md): domain events become notifications (the
+    // outbox's notifications sink queues one job per event), each notification is dispatched to its
+    // channels and sent; uploads no message claimed within a day are removed hourly.
+    const communication = options.communication;
+    // Dispatch first: an event's job enqueues onto it.
+    await defineNotificationJobs(queue, { db, channels: communication?.channels ?? {}, logger: log });
+    await defineNotificationEventJobs(queue, { db, jobs: queue, logger: log, chatKeys: communication?.chatKeys });
+    const storage = communication?.storage;
+    if (storage) {
+      await queue.define(CHAT_ATTACHMENT_CRONS.cleanup.queue, async () => {
+        const removed = await cleanupChatAttachments(db, storage);
+        if (removed > 0) log.info({ removed }, 'unclaimed chat attachments removed');
+      });
+      await queue.schedule(CHAT_ATTACHMENT_CRONS.cleanup.queue, CHAT_ATTACHMENT_CRONS.cleanup.cron);
+    }
+    // --- end communication
     return { queue, stop };
   } catch (err) {
     await stop().catch(() => {});

@@ -5,7 +5,13 @@
 //           (AI retrains, crons) and relays the outbox
 //   api:    N stateless processes; Socket.io rooms across them with the Redis adapter; enqueues jobs
 // Built from the same builders as the one-process platform (../platform.ts); docs/scale-out.md.
-import { receiptEmailSink, repairOrderPaymentsSink, type ApiServer } from '@clutch/api';
+import {
+  loadMfaOptions,
+  notificationsSink,
+  receiptEmailSink,
+  repairOrderPaymentsSink,
+  type ApiServer,
+} from '@clutch/api';
 import type { RunningBroker } from '@clutch/broker';
 import type { Database } from '@clutch/db';
 import { createRedisStreamsQueue, handoffSource, startIngest, type MessageSource } from '@clutch/ingest';
@@ -15,8 +21,10 @@ import type { Logger } from 'pino';
 import { startPlatformApi } from '../builders/api.js';
 import { endRevokedSessions, startPlatformBroker } from '../builders/broker.js';
 import { connectCommandSender } from '../builders/commands.js';
+import { communicationConfig, startCommunication, type RunningCommunication } from '../builders/communication.js';
 import { openMigratedDatabase } from '../builders/database.js';
 import { startJobs, type RunningJobs } from '../builders/jobs.js';
+import { identityDir } from '../identity/index.js';
 import { platformMailer } from '../identity/identity-config.js';
 import { paymentsConfig, startPayments } from '../builders/payments.js';
 import { liveBusSink, startOutbox } from '../builders/outbox.js';
@@ -62,6 +70,25 @@ export async function startRole(role: Role, config: PlatformConfig, logger: Logg
     await stack.unwind();
     throw err;
   }
+}
+
+/**
+ * Channels, uploads and chat keys from the environment, without in-process emulators. Every process
+ * must share CLUTCH_CHAT_KEYS and CLUTCH_VAPID_* (a key made in one process's data directory is
+ * unknown to the others) and, across machines, an S3 CLUTCH_STORAGE: said once at start.
+ */
+async function scaledOutCommunication(config: PlatformConfig, log: Logger): Promise<RunningCommunication> {
+  const env = process.env;
+  const missing = ['CLUTCH_CHAT_KEYS', 'CLUTCH_VAPID_PUBLIC_KEY'].filter((name) => !env[name]?.trim());
+  if (missing.length > 0)
+    log.warn(
+      { missing },
+      'scaled out without shared chat/VAPID keys: each process uses the keys in its own data directory',
+    );
+  return startCommunication(communicationConfig(env, config.dataDir), log, {
+    emulate: false,
+    sms: loadMfaOptions(env, identityDir(config.dataDir)).sms,
+  });
 }
 
 interface RoleParts {
@@ -118,11 +145,14 @@ async function ingestRole({ db, stack, config, log, redisUrl, bus }: RoleParts):
   // Payment providers from the environment only (no in-process emulator: processes could not share it).
   const payments = await startPayments(paymentsConfig(process.env), log, { emulate: false });
   stack.push(() => payments.close());
+  const communication = await scaledOutCommunication(config, log);
+  stack.push(() => communication.close());
   const jobs = await startJobs(db, config, log, {
     workers: true,
     payments: payments.payments,
     installments: { payments: payments.payments },
     commissions: { payouts: payments.payments.payouts, mailer: platformMailer(process.env, log) },
+    communication,
   });
   stack.push(() => jobs.stop());
   // Each ingest process relays the outbox onto Redis pub/sub, which every API process's Socket.io
@@ -136,6 +166,7 @@ async function ingestRole({ db, stack, config, log, redisUrl, bus }: RoleParts):
       ...latestValuesSinks(latest),
       repairOrderPaymentsSink(jobs.queue),
       receiptEmailSink(jobs.queue),
+      notificationsSink(jobs.queue),
     ],
     log,
   );
@@ -159,7 +190,10 @@ async function apiRole({ db, stack, config, log, redisUrl, bus }: RoleParts): Pr
   stack.push(() => void sub.disconnect());
   const latestValues = await startLatestValues(config, { redisUrl });
   if (latestValues) stack.push(() => latestValues.close());
+  const communication = await scaledOutCommunication(config, log);
+  stack.push(() => communication.close());
   const api = await startPlatformApi(db, bus, config, log, {
+    communication,
     latestValues,
     commands: commands?.sender,
     jobs: jobs.queue,
@@ -168,6 +202,7 @@ async function apiRole({ db, stack, config, log, redisUrl, bus }: RoleParts): Pr
     health: async () => ({ redis: { status: 'up', detail: 'scaled-out API process' } }),
   });
   stack.push(() => api.close());
+  communication.pointLinksAt(api.url);
   api.io.adapter(createAdapter(pub, sub));
   return { role: 'api', url: api.url, api, db, jobs, stop: () => stack.unwind() };
 }
