@@ -1,5 +1,6 @@
 import { formatMoney, type Translator } from '@clutch/i18n';
 import type { ApiProblem } from './api.js';
+import { liveSocket, onEveryConnect } from './live-socket.js';
 import { keepLang } from './locale.js';
 
 /** What the marketplace pages share: money and times as a person reads them, live events, small DOM helpers. */
@@ -110,12 +111,6 @@ export function problemCode(err: unknown): string {
   return (err as ApiProblem | undefined)?.code ?? '';
 }
 
-interface LiveSocket {
-  on(event: string, handler: (msg: Record<string, unknown>) => void): void;
-}
-
-const SOCKET_IO_URL: string = '/socket.io/socket.io.esm.min.js';
-
 /** The live events the marketplace and money pages follow (docs/realtime.md, docs/payments.md). */
 export type LiveEvent = 'booking_update' | 'service_status_change' | 'payment_notification';
 
@@ -130,9 +125,9 @@ export async function connectMarketplaceLive(
   onChange: (event: LiveEvent, payload: Record<string, unknown>) => void,
   state: (s: 'live' | 'offline') => void,
 ): Promise<void> {
-  const { io } = (await import(SOCKET_IO_URL)) as { io: (options: object) => LiveSocket };
-  const socket = io({ transports: ['websocket', 'polling'] });
-  socket.on('connect', () => state('live'));
+  // The page's one connection, shared with the notification bell and the chat (live-socket.ts).
+  const socket = await liveSocket();
+  onEveryConnect(socket, () => state('live'));
   socket.on('disconnect', () => state('offline'));
   socket.on('connect_error', () => state('offline'));
   socket.on('booking_update', (msg) => onChange('booking_update', msg));

@@ -29,6 +29,7 @@ import {
   zonedTime,
 } from './marketplace-ui.js';
 import { showOrderPayments } from './order-payments.js';
+import { ChatPanel } from './chat-panel.js';
 import { clearProblem, showProblem } from './problem-view.js';
 import { startSessionNav } from './session-nav.js';
 import { withStepUp } from './step-up.js';
@@ -289,7 +290,7 @@ async function main(): Promise<void> {
   const i18n = await startPageLocale();
   const error = el('error');
   const id = param('id');
-  await startSessionNav(i18n, { requireSession: true });
+  const session = await startSessionNav(i18n, { requireSession: true });
   if (!UUID.test(id)) {
     showProblem(error, new Error(i18n.t('marketplace.order.missing')), i18n);
     return;
@@ -297,6 +298,7 @@ async function main(): Promise<void> {
   let shop: ShopProfile | null = null;
   const connection = el('connection');
   let bookingId = '';
+  let side = '';
 
   const reload = async (): Promise<void> => {
     const order = await loadRepairOrder(id);
@@ -305,6 +307,7 @@ async function main(): Promise<void> {
     // The API says which side of the order the caller is on.
     const asShop = order.side === 'shop';
     const asCustomer = order.side === 'customer';
+    side = order.side ?? '';
     const view: View = { i18n, order, shop, asShop, asCustomer, reload };
 
     const status = el('order-status');
@@ -360,6 +363,10 @@ async function main(): Promise<void> {
     showProblem(error, err, i18n);
     return;
   }
+  // The owner and the shop talk about the repair in the booking's chat (docs/chat.md).
+  const user = session.me?.user;
+  if (user && bookingId !== '' && (side === 'shop' || side === 'customer'))
+    void new ChatPanel(el('chat'), i18n, user.id).start(bookingId);
   // Events can come in bursts (a decision moves lines and the order): re-read serially.
   const refresh = serialRefresher(reload, (err) => showProblem(error, err, i18n));
   void connectMarketplaceLive(

@@ -1,6 +1,7 @@
 import type { MessageKey, Translator } from '@clutch/i18n';
 import { apiRequest, ApiProblem, getJson, type Me } from './api.js';
 import { keepLang } from './locale.js';
+import { NotificationBell } from './notification-bell.js';
 
 /** What a page learns about its visitor from `GET /api/me`. */
 export interface SessionState {
@@ -116,7 +117,10 @@ function renderNav(nav: HTMLElement, state: SessionState, i18n: Translator, opti
       out.disabled = true;
       void signOut();
     });
-    nav.replaceChildren(...navLinks(state.me!, i18n), name, out);
+    // The bell: a signed-in person's own inbox (API keys and the open demo's visitor have none).
+    const bell = new NotificationBell(i18n);
+    nav.replaceChildren(...navLinks(state.me!, i18n), bell.root, name, out);
+    void bell.start();
   } else if (options.offerSignIn !== false && state.me !== null) {
     // The open demo's anonymous visitor (or a key holder): signing in shows the platform as a person.
     const link = document.createElement('a');
@@ -129,8 +133,8 @@ function renderNav(nav: HTMLElement, state: SessionState, i18n: Translator, opti
 }
 
 /**
- * Asks the API who is looking at the page and shows it in the top bar (the user's name, linking to
- * their devices, and "Sign out"), the open-demo banner when the API runs open, and sends a signed-out
+ * Asks the API who is looking at the page and shows it in the top bar (the notification bell, the
+ * user's name, linking to their devices, and "Sign out"), the open-demo banner when the API runs open, and sends a signed-out
  * visitor of a page that needs a session to the sign-in page. The nav element gets
  * `data-state="ready"` when done (tests wait for it).
  */

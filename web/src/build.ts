@@ -35,6 +35,8 @@ export const PAGE_ENTRIES = [
   'wallet',
   'payouts',
   'admin-payments',
+  // Communication (docs/notifications.md): the notification settings.
+  'notifications',
 ] as const;
 
 export async function buildPages(): Promise<void> {

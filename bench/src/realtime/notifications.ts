@@ -1,0 +1,192 @@
+// Notification triggers per second through the whole path (issue 17 item 4; target >= 600/s, Novu's
+// published Team-tier rate): a health alert appended to the outbox (as ingest's scoring appends
+// `vehicle.alert`), the relay's notifications sink, the `notification-events` job (who is told:
+// the car's owner), `requestNotifications`, the `notification-dispatch` job (preferences, quiet
+// hours, the in-app inbox row and its `notification` live event), one `notification-send` job per
+// channel, and the channel senders into the platform's local providers: the local Web Push service
+// (every owner has a browser subscription there) and the dev mailbox (SMTP), which the platform runs
+// in its open development mode (`npm start`), so this part starts one of its own that way. Timed
+// from the first append to the last delivery leaving its queued state, per stage.
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { loadConfig, startPlatform, type RunningPlatform } from '@clutch/platform';
+import { pino } from 'pino';
+import { cpuBetween, cpuSnapshot } from '../common/cpu.js';
+import { fmt } from '../common/stats.js';
+
+const TRIGGERS = Number(process.env.BENCH_NOTIFY ?? 300);
+/** Outbox rows per appending transaction (ingest appends a batch's alerts together). */
+const APPEND_BATCH = 50;
+/** Stop waiting when nothing moved for this long, or after this long in all. */
+const STALL_MS = 30_000;
+const MAX_WAIT_MS = 300_000;
+
+export interface NotificationFigure {
+  /** Triggers per second, first append to the last delivery out of `queued`. */
+  perSecond: number;
+  /** Where the measured path starts and ends. */
+  path: string;
+}
+
+interface Progress {
+  notifications: number;
+  dispatched: number;
+  deliveries: number;
+  done: number;
+  failed: number;
+}
+
+async function progress(platform: RunningPlatform): Promise<Progress> {
+  const { rows } = await platform.db.query<Record<keyof Progress, string>>(
+    `SELECT (SELECT count(*) FROM notifications) AS notifications,
+            (SELECT count(*) FROM notifications WHERE status = 'dispatched') AS dispatched,
+            count(*) AS deliveries,
+            count(*) FILTER (WHERE state IN ('sent', 'delivered', 'opened', 'failed')) AS done,
+            count(*) FILTER (WHERE state = 'failed') AS failed
+       FROM notification_deliveries`,
+  );
+  const r = rows[0]!;
+  return {
+    notifications: Number(r.notifications),
+    dispatched: Number(r.dispatched),
+    deliveries: Number(r.deliveries),
+    done: Number(r.done),
+    failed: Number(r.failed),
+  };
+}
+
+/**
+ * A platform in development mode (its local providers) on `databaseUrl` (PGlite in `dataDir` when
+ * absent), car owners with a car and a browser subscription each, then TRIGGERS alerts.
+ */
+export async function runNotificationBench(
+  databaseUrl: string | undefined,
+  dataDir: string,
+  pgDataDir?: string,
+): Promise<NotificationFigure | undefined> {
+  const config = loadConfig(
+    ['--vehicles', '0', '--port', '0', '--mqtt-port', '0', '--mqtt-ws-port', '0', '--no-rate-limit'],
+    { CLUTCH_DATA_DIR: path.join(dataDir, 'notify'), ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}) },
+    process.cwd(),
+  );
+  const platform = await startPlatform(config, pino({ level: process.env.LOG_LEVEL ?? 'silent' }));
+  try {
+    return await measure(platform, pgDataDir);
+  } finally {
+    await platform.stop();
+  }
+}
+
+async function seedOwners(platform: RunningPlatform, n: number): Promise<{ ownerUserId: string; vehicleId: string }[]> {
+  const owners = Array.from({ length: n }, () => ({ ownerUserId: randomUUID(), vehicleId: randomUUID() }));
+  const users = owners.map((o) => o.ownerUserId);
+  await platform.db.query(
+    `INSERT INTO users (id, tenant_id, email, display_name, status)
+     SELECT id, 'consumers', 'notify-' || left(id::text, 8) || '@bench.example', 'Owner ' || n, 'active'
+       FROM unnest($1::uuid[]) WITH ORDINALITY AS u(id, n)`,
+    [users],
+  );
+  await platform.db.query(
+    `INSERT INTO role_grants (tenant_id, user_id, role_id, valid_from, granted_by)
+     SELECT 'consumers', u, r.id, now() - interval '1 minute', 'realtime-bench'
+       FROM unnest($1::uuid[]) AS u, roles r WHERE r.tenant_id = 'platform' AND r.key = 'owner'`,
+    [users],
+  );
+  await platform.db.query(
+    `INSERT INTO vehicles (id, tenant_id, name, owner_user_id)
+     SELECT v, 'consumers', 'Alerting car', u FROM unnest($1::uuid[], $2::uuid[]) AS x(v, u)`,
+    [owners.map((o) => o.vehicleId), users],
+  );
+  return owners;
+}
+
+async function measure(platform: RunningPlatform, pgDataDir?: string): Promise<NotificationFigure | undefined> {
+  const owners = await seedOwners(platform, TRIGGERS);
+  const push = platform.communication.pushService;
+  const publicKey = platform.communication.channels.web_push?.publicKey;
+  const mailbox = platform.communication.mailbox;
+  // A browser subscription per owner at the local Web Push service, as the settings page registers one.
+  if (push && publicKey) {
+    const subs = owners.map(() => push.subscribe({ applicationServerKey: publicKey }));
+    await platform.db.query(
+      `INSERT INTO notification_devices (tenant_id, user_id, kind, endpoint, p256dh, auth)
+       SELECT 'consumers', u, 'web_push', e, p, a FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[]) AS d(u, e, p, a)`,
+      [
+        owners.map((o) => o.ownerUserId),
+        subs.map((s) => s.endpoint),
+        subs.map((s) => s.keys.p256dh),
+        subs.map((s) => s.keys.auth),
+      ],
+    );
+  }
+  const pushesBefore = push?.received.length ?? 0;
+  const mailsBefore = mailbox?.received.length ?? 0;
+  const start = await progress(platform);
+
+  const before = cpuSnapshot(pgDataDir);
+  const t0 = performance.now();
+  for (let i = 0; i < TRIGGERS; i += APPEND_BATCH) {
+    const batch = Array.from(
+      { length: Math.min(APPEND_BATCH, TRIGGERS - i) },
+      (_, j) => owners[(i + j) % owners.length]!,
+    );
+    const at = new Date().toISOString();
+    await platform.db.query(
+      `INSERT INTO outbox_events (tenant_id, topic, payload)
+       SELECT 'consumers', 'vehicle.alert', jsonb_build_object('vehicleId', v,
+         'alert', jsonb_build_object('id', gen_random_uuid(), 'kind', 'health', 'severity', 'warning',
+           'title', 'Coolant temperature rising', 'explanation', 'Above its usual range for 10 minutes',
+           'signals', jsonb_build_array('engine.coolant_temp'), 'at', $2::text))
+         FROM unnest($1::uuid[]) AS v`,
+      [batch.map((o) => o.vehicleId), at],
+    );
+  }
+  const appended = performance.now();
+
+  const stages: { requested?: number; dispatched?: number; sent?: number } = {};
+  let last = start;
+  let movedAt = performance.now();
+  for (;;) {
+    await new Promise((r) => setTimeout(r, 250));
+    const now = await progress(platform);
+    const t = performance.now();
+    if (now.notifications - start.notifications >= TRIGGERS) stages.requested ??= t;
+    if (now.dispatched - start.dispatched >= TRIGGERS) stages.dispatched ??= t;
+    if (stages.dispatched !== undefined && now.done === now.deliveries) {
+      stages.sent = t;
+      last = now;
+      break;
+    }
+    if (JSON.stringify(now) !== JSON.stringify(last)) movedAt = t;
+    last = now;
+    if (t - movedAt > STALL_MS || t - t0 > MAX_WAIT_MS) break;
+  }
+  const cpu = cpuBetween(before, cpuSnapshot(pgDataDir), TRIGGERS);
+  const end = stages.sent ?? performance.now();
+  const seconds = (end - t0) / 1000;
+  const rate = (n: number, at?: number): string =>
+    at === undefined ? 'not reached' : `${fmt(n / ((at - t0) / 1000), 1)}/s`;
+  const notifications = last.notifications - start.notifications;
+  const deliveries = last.deliveries - start.deliveries;
+  console.log(
+    `  notification triggers: ${fmt(TRIGGERS)} health alerts appended in ${fmt((appended - t0) / 1000, 2)} s; ` +
+      `all requested ${rate(TRIGGERS, stages.requested)}, all dispatched ${rate(TRIGGERS, stages.dispatched)}, ` +
+      `every delivery out of queued ${rate(TRIGGERS, stages.sent)}`,
+  );
+  console.log(
+    `    ${fmt(notifications)} notifications, ${fmt(deliveries)} deliveries (${fmt(last.failed - start.failed)} failed); ` +
+      `local Web Push service received ${fmt((push?.received.length ?? 0) - pushesBefore)}, dev mailbox ${fmt((mailbox?.received.length ?? 0) - mailsBefore)}; ` +
+      `CPU per trigger ${cpu.perThousand
+        .filter((p) => p.ms >= 10)
+        .map((p) => `${p.part} ${fmt(p.ms / 1000, 2)} ms`)
+        .join(', ')}`,
+  );
+  if (stages.sent === undefined)
+    console.log(
+      `    stopped waiting after ${fmt(seconds, 1)} s: ${fmt(last.done - start.done)} of ${fmt(deliveries)} deliveries out of queued`,
+    );
+  return {
+    perSecond: stages.sent === undefined ? 0 : TRIGGERS / seconds,
+    path: 'outbox vehicle.alert -> notifications sink -> notification-events -> dispatch -> send -> local Web Push service + dev mailbox',
+  };
+}
