@@ -22,7 +22,7 @@ export async function readJsonBody(ctx: Context, limits: BodyLimits = DEFAULT_BO
   const encoding = ctx.get('Content-Encoding').toLowerCase();
   if (encoding !== '' && encoding !== 'identity')
     throw apiError('UNSUPPORTED_MEDIA_TYPE', 'Compressed request bodies are not accepted');
-  const raw = await readRaw(ctx, limits);
+  const raw = await readRawBody(ctx, { ...limits, tooLarge: () => tooLarge(ctx, limits), what: 'The request body' });
   const text = raw.toString('utf8');
   if (text.trim() === '') return {};
   const first = text.trimStart()[0];
@@ -43,7 +43,19 @@ function tooLarge(ctx: Context, limits: BodyLimits): Error {
   return apiError('PAYLOAD_TOO_LARGE', `The request body is larger than ${Math.round(limits.maxBytes / 1024)} KiB`);
 }
 
-function readRaw(ctx: Context, limits: BodyLimits): Promise<Buffer> {
+/** How a raw body read names what it reads and refuses one that outgrows its limit. */
+export interface RawBodyOptions extends BodyLimits {
+  /** The error for a body beyond `maxBytes` (the caller closes the connection in it). */
+  tooLarge: () => Error;
+  /** What the messages call the body: "The request body", "The upload". */
+  what: string;
+}
+
+/**
+ * Reads a request's bytes up to `maxBytes` within `timeoutMs`: a body that grows beyond the limit is
+ * cut off (not drained), a stalled or aborted sender ends the read with a problem.
+ */
+export function readRawBody(ctx: Context, options: RawBodyOptions): Promise<Buffer> {
   const req = ctx.req;
   if (req.readableEnded) return Promise.resolve(Buffer.alloc(0));
   return new Promise<Buffer>((resolve, reject) => {
@@ -62,17 +74,17 @@ function readRaw(ctx: Context, limits: BodyLimits): Promise<Buffer> {
     };
     const onData = (chunk: Buffer): void => {
       size += chunk.length;
-      if (size > limits.maxBytes) finish(tooLarge(ctx, limits));
+      if (size > options.maxBytes) finish(options.tooLarge());
       else chunks.push(chunk);
     };
     const onEnd = (): void => finish();
     const onError = (err: Error): void =>
-      finish(apiError('BAD_REQUEST', `The request body could not be read: ${err.message}`));
-    const onAborted = (): void => finish(apiError('BAD_REQUEST', 'The client aborted the request'));
+      finish(apiError('BAD_REQUEST', `${options.what} could not be read: ${err.message}`));
+    const onAborted = (): void => finish(apiError('BAD_REQUEST', `The client aborted ${options.what.toLowerCase()}`));
     const timer = setTimeout(() => {
       ctx.set('Connection', 'close');
-      finish(apiError('REQUEST_TIMEOUT', `The request body did not arrive within ${limits.timeoutMs / 1000} s`));
-    }, limits.timeoutMs);
+      finish(apiError('REQUEST_TIMEOUT', `${options.what} did not arrive within ${options.timeoutMs / 1000} s`));
+    }, options.timeoutMs);
     req.on('data', onData);
     req.on('end', onEnd);
     req.on('error', onError);

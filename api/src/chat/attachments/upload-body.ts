@@ -1,5 +1,6 @@
 import type { Context } from 'koa';
 import { apiError } from '../../errors.js';
+import { readRawBody } from '../../http/body.js';
 
 /**
  * The raw bytes of an upload (`POST /chat/rooms/:id/attachments`). The route declares no JSON body,
@@ -27,38 +28,5 @@ export function readUpload(ctx: Context, limits: UploadLimits): Promise<Buffer> 
   const encoding = ctx.get('Content-Encoding').toLowerCase();
   if (encoding !== '' && encoding !== 'identity')
     return Promise.reject(apiError('UNSUPPORTED_MEDIA_TYPE', 'Compressed uploads are not accepted'));
-  const req = ctx.req;
-  if (req.readableEnded) return Promise.resolve(Buffer.alloc(0));
-  return new Promise<Buffer>((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const finish = (err?: Error): void => {
-      clearTimeout(timer);
-      req.off('data', onData);
-      req.off('end', onEnd);
-      req.off('error', onError);
-      req.off('aborted', onAborted);
-      if (err) {
-        req.pause();
-        reject(err);
-      } else resolve(Buffer.concat(chunks, size));
-    };
-    const onData = (chunk: Buffer): void => {
-      size += chunk.length;
-      if (size > limits.maxBytes) finish(uploadTooLarge(ctx, limits.maxBytes));
-      else chunks.push(chunk);
-    };
-    const onEnd = (): void => finish();
-    const onError = (err: Error): void =>
-      finish(apiError('BAD_REQUEST', `The upload could not be read: ${err.message}`));
-    const onAborted = (): void => finish(apiError('BAD_REQUEST', 'The client aborted the upload'));
-    const timer = setTimeout(() => {
-      ctx.set('Connection', 'close');
-      finish(apiError('REQUEST_TIMEOUT', `The upload did not arrive within ${limits.timeoutMs / 1000} s`));
-    }, limits.timeoutMs);
-    req.on('data', onData);
-    req.on('end', onEnd);
-    req.on('error', onError);
-    req.on('aborted', onAborted);
-  });
+  return readRawBody(ctx, { ...limits, tooLarge: () => uploadTooLarge(ctx, limits.maxBytes), what: 'The upload' });
 }
