@@ -17,6 +17,16 @@ import {
 } from '../test-fixtures.js';
 
 const ADMIN = 'admin-token-for-tests-0123456789';
+/** Valid input for PUT /notifications/settings and POST /notifications/devices (see the MATRIX). */
+const NOTIFICATION_SETTINGS = {
+  timeZone: 'Europe/Berlin',
+  quietHours: null,
+  doNotDisturbUntil: null,
+  phone: null,
+  channels: { in_app: true, web_push: true, fcm: true, apns: true, email: true, sms: false },
+  categories: {},
+};
+const FCM_DEVICE = { kind: 'fcm', token: 'matrix-fcm-token-0123456789' };
 
 describe.each(backends('api_access'))('access control on %s', (_name, open) => {
   let fx: Fixture;
@@ -227,8 +237,15 @@ describe.each(backends('api_access'))('access control on %s', (_name, open) => {
  * The access matrix: one row per route, with the rule it must keep. A route added without a row, or
  * a rule changed without changing its row, fails here; every row is then called as an anonymous
  * caller and as a partner key holding only `status:read` (the narrowest key there is).
+ *
+ * Access kinds: `public`, `admin`, `authenticated` (any credential), `scope X` / `permission X`
+ * (the route's rule), and `user`: any signed-in **user**, while API keys and devices get 403
+ * FORBIDDEN. The route declares `authenticated` and its service refuses every principal that is not
+ * a user (a notification, a setting or a push device belongs to a person: docs/notifications.md);
+ * the matrix checks both halves. A row may carry a valid body, so the key's refusal is not hidden
+ * behind a 400 for the missing input.
  */
-const MATRIX: [method: string, path: string, access: string, sample: string][] = [
+const MATRIX: [method: string, path: string, access: string, sample: string, body?: unknown][] = [
   ['get', '/health', 'public', '/health'],
   ['get', '/signals', 'public', '/signals'],
   ['get', '/openapi.json', 'public', '/openapi.json'],
@@ -471,7 +488,40 @@ const MATRIX: [method: string, path: string, access: string, sample: string][] =
   ['get', '/security/fraud/blocks', 'permission fraud:read', '/security/fraud/blocks'],
   ['delete', '/security/fraud/blocks/:id', 'permission fraud:write', `/security/fraud/blocks/${VEHICLE_A}`],
   ['get', '/security/fraud/reports', 'permission fraud:read', '/security/fraud/reports'],
+  // Chat (issue 17): the door asks chat:read (chat:write to open a room or upload), the service then
+  // decides on the room (participants; chat:write to post; chat:moderate staff, audited). Who reaches
+  // whose room, message and attachment is in matrix.test.ts.
+  ['post', '/chat/rooms', 'permission chat:write', '/chat/rooms'],
+  ['get', '/chat/rooms', 'permission chat:read', '/chat/rooms'],
+  ['get', '/chat/rooms/:id', 'permission chat:read', `/chat/rooms/${VEHICLE_A}`],
+  ['get', '/chat/rooms/:id/messages', 'permission chat:read', `/chat/rooms/${VEHICLE_A}/messages`],
+  ['post', '/chat/rooms/:id/messages', 'permission chat:read', `/chat/rooms/${VEHICLE_A}/messages`],
+  ['put', '/chat/messages/:id/read', 'permission chat:read', `/chat/messages/${VEHICLE_A}/read`],
+  ['post', '/chat/messages/:id/report', 'permission chat:read', `/chat/messages/${VEHICLE_A}/report`],
+  ['delete', '/chat/messages/:id', 'permission chat:read', `/chat/messages/${VEHICLE_A}`],
+  ['get', '/chat/reports', 'permission chat:moderate', '/chat/reports'],
+  ['post', '/chat/rooms/:id/attachments', 'permission chat:write', `/chat/rooms/${VEHICLE_A}/attachments`],
+  ['get', '/chat/attachments/:id', 'permission chat:read', `/chat/attachments/${VEHICLE_A}`],
+  // Notifications (issue 17): administrators' sends need notifications:send; the rest is a person's own.
+  ['post', '/notifications/send', 'permission notifications:send', '/notifications/send'],
+  ['post', '/notifications/schedule', 'permission notifications:send', '/notifications/schedule'],
+  ['delete', '/notifications/schedule/:id', 'permission notifications:send', `/notifications/schedule/${VEHICLE_A}`],
+  ['get', '/notifications/history', 'user', '/notifications/history'],
+  ['get', '/notifications/inbox', 'user', '/notifications/inbox'],
+  ['put', '/notifications/:id/read', 'user', `/notifications/${VEHICLE_A}/read`],
+  ['post', '/notifications/read-all', 'user', '/notifications/read-all'],
+  ['post', '/notifications/:id/opened', 'user', `/notifications/${VEHICLE_A}/opened`],
+  ['get', '/notifications/settings', 'user', '/notifications/settings'],
+  ['put', '/notifications/settings', 'user', '/notifications/settings', NOTIFICATION_SETTINGS],
+  ['get', '/notifications/devices', 'user', '/notifications/devices'],
+  ['post', '/notifications/devices', 'user', '/notifications/devices', FCM_DEVICE],
+  ['delete', '/notifications/devices/:id', 'user', `/notifications/devices/${VEHICLE_A}`],
+  // The VAPID public key is no secret and no person's: any credential (503 here: no Web Push configured).
+  ['get', '/notifications/web-push/key', 'authenticated', '/notifications/web-push/key'],
 ];
+
+/** A `user` row's label as the route declares it: the refusal of non-users is the service's. */
+const declaredAs = (access: string): string => (access === 'user' ? 'authenticated' : access);
 
 describe('access matrix (PGlite)', () => {
   let fx: Fixture;
@@ -490,22 +540,27 @@ describe('access matrix (PGlite)', () => {
     const { createApi } = await import('../app.js');
     const routes = createApi({ db: fx.db, bus: fx.bus, health: async () => ({}) }).routes;
     const declared = routes.map((r) => `${r.method} ${r.path} ${accessLabel(r.access)}`).sort();
-    expect(MATRIX.map(([method, path, access]) => `${method} ${path} ${access}`).sort()).toEqual(declared);
+    expect(MATRIX.map(([method, path, access]) => `${method} ${path} ${declaredAs(access)}`).sort()).toEqual(declared);
   });
 
   it.each(MATRIX)(
     '%s %s (%s): anonymous callers get 401, a status:read key what the rule says',
-    async (method, _path, access, sample) => {
+    async (method, _path, access, sample, body) => {
       // A write needs a JSON body (or X-Requested-With) to get past the CSRF check to the route.
       const headers: Record<string, string> = method === 'get' ? {} : { 'x-requested-with': 'access-matrix' };
-      const anonymous = await call(fx.api.url, method.toUpperCase(), `/api${sample}`, { headers });
+      const input = body === undefined ? {} : { body };
+      const anonymous = await call(fx.api.url, method.toUpperCase(), `/api${sample}`, { headers, ...input });
       // Public routes let anonymous callers in: they may refuse the (empty) input, or a sign-in route
       // its missing credential (a refresh without a refresh token), but never ask for a bearer token.
       if (access === 'public') {
         expect(anonymous.status).not.toBe(403);
         expect(String(anonymous.body.detail ?? '')).not.toMatch(/needs a bearer token/);
       } else expectProblem(anonymous, 401, 'UNAUTHENTICATED');
-      const partner = await call(fx.api.url, method.toUpperCase(), `/api${sample}`, { token: statusOnly, headers });
+      const partner = await call(fx.api.url, method.toUpperCase(), `/api${sample}`, {
+        token: statusOnly,
+        headers,
+        ...input,
+      });
       // The key holds status:read, and vehicles:read, dead-letters:read and ai:read as every key does
       // (identity's API_KEY_IMPLIED_PERMISSIONS).
       const keyHolds = [
@@ -515,7 +570,7 @@ describe('access matrix (PGlite)', () => {
         'permission dead-letters:read',
         'permission ai:read',
       ].includes(access);
-      if (access === 'admin' || (/^(scope|permission) /.test(access) && !keyHolds))
+      if (access === 'admin' || access === 'user' || (/^(scope|permission) /.test(access) && !keyHolds))
         expectProblem(partner, 403, 'FORBIDDEN');
       else if (access === 'public') expect(partner.status).not.toBe(403);
       else expect([401, 403]).not.toContain(partner.status);

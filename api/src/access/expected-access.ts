@@ -254,6 +254,52 @@ const MONEY: Record<string, Row> = {
   'get /security/fraud/reports': fraudDesk(),
 };
 
+/**
+ * Chat and notifications (issue 17; comms-fixture.ts). "Own" is the chat room of the principal's
+ * booking (shop X's admin and owner A share owner A's, shop Y's technician and owner B owner B's, the
+ * platform admin's is the fleet's), a message the principal sent there and its attachment, and the
+ * principal's own notification, push device and scheduled message. A room's participants read and
+ * write it; platform staff hold chat:moderate and read (and delete in) any room, audited, but do not
+ * speak in a room they are no party to. A notification, a setting and a device are a person's own.
+ */
+/** A room's participants only: the parties of its booking. */
+const chatParty = (): Row => signedIn({ platform: NONE }, OWN);
+/** The participants, and platform staff moderating any room (audited). */
+const chatModerated = (): Row => signedIn({ platform: BOTH }, OWN);
+/** notifications:send: a partner admin to its organisation's users, platform staff to anyone. */
+const notificationAdmin = (): Row => signedIn({ staffX: OWN, platform: BOTH });
+const COMMS: Record<string, Row> = {
+  // Opening the booking's room: its parties; platform staff hold chat:write but are no party to a booking.
+  'post /chat/rooms': chatParty(),
+  // My rooms: a list of what the caller takes part in.
+  'get /chat/rooms': account(),
+  'get /chat/rooms/:id': chatModerated(),
+  'get /chat/rooms/:id/messages': chatModerated(),
+  'post /chat/rooms/:id/messages': chatParty(),
+  'put /chat/messages/:id/read': chatParty(),
+  'post /chat/messages/:id/report': chatParty(),
+  // Its sender, or a moderator (the foreign side deletes another message than the own side).
+  'delete /chat/messages/:id': chatModerated(),
+  'get /chat/reports': platformOnly(),
+  'post /chat/rooms/:id/attachments': chatParty(),
+  'get /chat/attachments/:id': chatModerated(),
+  'post /notifications/send': notificationAdmin(),
+  'post /notifications/schedule': notificationAdmin(),
+  'delete /notifications/schedule/:id': notificationAdmin(),
+  // One's own notifications, settings and devices; another's notification or device answers 404.
+  'get /notifications/history': account(),
+  'get /notifications/inbox': account(),
+  'put /notifications/:id/read': signedIn({}, OWN),
+  'post /notifications/read-all': account(),
+  'post /notifications/:id/opened': signedIn({}, OWN),
+  'get /notifications/settings': account(),
+  'put /notifications/settings': account(),
+  'get /notifications/devices': account(),
+  'post /notifications/devices': account(),
+  'delete /notifications/devices/:id': signedIn({}, OWN),
+  'get /notifications/web-push/key': account(),
+};
+
 export const EXPECTED: Record<string, Row> = {
   // Public: documents, catalogues, and the sign-in doors (which refuse the empty input with 400).
   'get /health': publicRoute(),
@@ -349,4 +395,5 @@ export const EXPECTED: Record<string, Row> = {
 
   ...MARKETPLACE,
   ...MONEY,
+  ...COMMS,
 };

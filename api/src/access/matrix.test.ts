@@ -6,10 +6,12 @@ import { startStripeEmulator, type StripeEmulator } from '@clutch/emulators';
 import { createApiKey, generateSigningKeys } from '@clutch/identity';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JobEnqueuer } from '../ai/retrain-jobs.js';
+import { NOTIFICATION_DISPATCH_QUEUE } from '../notifications/queues.js';
 import { createCashProvider } from '../payments/providers/cash.js';
 import { createStripeProvider } from '../payments/providers/stripe.js';
 import { signedInUser, type TestUser } from '../roles/test-users.js';
 import { call, startFixture, type Fixture, type Reply } from '../test-fixtures.js';
+import { seedComms, type CommsBundle } from './comms-fixture.js';
 import { EXPECTED, PRINCIPALS, outcomeOf, type PrincipalName, type Side } from './expected-access.js';
 import { seedMarketplace, type MarketplaceBundle } from './marketplace-fixture.js';
 import { seedMoney, type MoneyBundle } from './money-fixture.js';
@@ -38,6 +40,8 @@ interface Bundle {
   m: MarketplaceBundle;
   /** Its payment, installment plan, payout, wallet hold, fraud alert and block (money-fixture.ts). */
   money: MoneyBundle;
+  /** Its booking's chat room, messages, attachment, notification, device and scheduled message (comms-fixture.ts). */
+  c: CommsBundle;
 }
 
 interface Sample {
@@ -297,6 +301,64 @@ const MONEY_SAMPLES: Record<string, SampleOf> = {
 };
 
 /**
+ * Chat and notifications (issue 17), on the target bundle's room, messages, attachment,
+ * notification, device and scheduled message (comms-fixture.ts). Each DELETE names a resource no
+ * other row needs: a message its sender deletes, another a moderator deletes from the foreign side.
+ */
+const COMMS_SAMPLES: Record<string, SampleOf> = {
+  'post /chat/rooms': (t) => ({ path: '/chat/rooms', body: { kind: 'booking', bookingId: t.m.bookingId } }),
+  'get /chat/rooms': () => ({ path: '/chat/rooms' }),
+  'get /chat/rooms/:id': (t) => ({ path: `/chat/rooms/${t.c.roomId}` }),
+  'get /chat/rooms/:id/messages': (t) => ({ path: `/chat/rooms/${t.c.roomId}/messages` }),
+  'post /chat/rooms/:id/messages': (t) => ({
+    path: `/chat/rooms/${t.c.roomId}/messages`,
+    body: { clientMessageId: randomUUID(), body: 'hi' },
+  }),
+  'put /chat/messages/:id/read': (t) => ({ path: `/chat/messages/${t.c.messageId}/read` }),
+  'post /chat/messages/:id/report': (t) => ({ path: `/chat/messages/${t.c.messageId}/report`, body: { reason: 'x' } }),
+  'delete /chat/messages/:id': (t, me) => ({
+    path: `/chat/messages/${t === me ? t.c.dropMessageId : t.c.moderatedMessageId}`,
+  }),
+  'get /chat/reports': () => ({ path: '/chat/reports' }),
+  // A JSON body is no file: an allowed caller gets 415 after the room's decision, a refused one 403/404.
+  'post /chat/rooms/:id/attachments': (t) => ({ path: `/chat/rooms/${t.c.roomId}/attachments`, body: {} }),
+  'get /chat/attachments/:id': (t) => ({ path: `/chat/attachments/${t.c.attachmentId}` }),
+  'post /notifications/send': (t) => ({
+    path: '/notifications/send',
+    body: { userIds: [t.userId], category: 'announcement', title: 'Matrix', body: 'Hello' },
+  }),
+  'post /notifications/schedule': (t) => ({
+    path: '/notifications/schedule',
+    body: { userIds: [t.userId], category: 'announcement', title: 'Matrix', body: 'Later', sendAt: soon(3) },
+  }),
+  'delete /notifications/schedule/:id': (t) => ({ path: `/notifications/schedule/${t.c.scheduledId}` }),
+  'get /notifications/history': () => ({ path: '/notifications/history' }),
+  'get /notifications/inbox': () => ({ path: '/notifications/inbox' }),
+  'put /notifications/:id/read': (t) => ({ path: `/notifications/${t.c.notificationId}/read` }),
+  'post /notifications/read-all': () => ({ path: '/notifications/read-all' }),
+  'post /notifications/:id/opened': (t) => ({ path: `/notifications/${t.c.notificationId}/opened` }),
+  'get /notifications/settings': () => ({ path: '/notifications/settings' }),
+  'put /notifications/settings': () => ({
+    path: '/notifications/settings',
+    body: {
+      timeZone: 'Europe/Berlin',
+      quietHours: null,
+      doNotDisturbUntil: null,
+      phone: null,
+      channels: { in_app: true, web_push: true, fcm: true, apns: true, email: true, sms: false },
+      categories: {},
+    },
+  }),
+  'get /notifications/devices': () => ({ path: '/notifications/devices' }),
+  'post /notifications/devices': () => ({
+    path: '/notifications/devices',
+    body: { kind: 'fcm', token: `matrix-fcm-${randomUUID()}` },
+  }),
+  'delete /notifications/devices/:id': (t) => ({ path: `/notifications/devices/${t.c.deviceId}` }),
+  'get /notifications/web-push/key': () => ({ path: '/notifications/web-push/key' }),
+};
+
+/**
  * How to call each route on a resource (`target`: the principal's own bundle, or the foreign one) as
  * `me`. Vehicle routes get valid input, so a 400 never hides an authorization decision made after
  * validation (the wrapper decides a conditional caller on the vehicle once the input parsed).
@@ -399,6 +461,7 @@ const SAMPLES: Record<string, SampleOf> = {
   'delete /vehicles/:id/shares/:shareId': (t) => ({ path: `/vehicles/${t.vehicleId}/shares/${t.shareId}` }),
   ...MARKETPLACE_SAMPLES,
   ...MONEY_SAMPLES,
+  ...COMMS_SAMPLES,
 };
 
 /** Whose resources are "foreign" to each principal. */
@@ -436,9 +499,13 @@ describe('access matrix: every route x 7 principals x own/foreign (PGlite)', () 
       maxNetworkRetries: 0,
     });
     // The job queue: no sample may reach an enqueue (installment plans are refused before theirs), so
-    // one that does fails the matrix with a 500 instead of scheduling a charge.
+    // one that does fails the matrix with a 500 instead of scheduling a charge. Notifications are
+    // stored and queued for dispatch (administrators' sends): accepted, and never run here.
     const jobs: JobEnqueuer = {
-      enqueue: (queue) => Promise.reject(new Error(`the access matrix enqueues no jobs (${queue})`)),
+      enqueue: (queue) =>
+        queue === NOTIFICATION_DISPATCH_QUEUE
+          ? Promise.resolve(randomUUID())
+          : Promise.reject(new Error(`the access matrix enqueues no jobs (${queue})`)),
     };
     fx = await startFixture({
       payments: {
@@ -451,6 +518,14 @@ describe('access matrix: every route x 7 principals x own/foreign (PGlite)', () 
         browser: { stripe: { publishableKey: stripe.publishableKey, apiBase: stripe.url } },
       },
       jobs,
+      // A Web Push key to hand out (GET /notifications/web-push/key); nothing is ever pushed.
+      notificationChannels: {
+        web_push: {
+          channel: 'web_push',
+          publicKey: 'BMatrixPublicKey',
+          send: () => Promise.reject(new Error('the access matrix pushes nothing')),
+        },
+      },
       requireAuth: true,
       adminToken: ADMIN,
       identity: { signingKeys: keys },
@@ -528,6 +603,7 @@ describe('access matrix: every route x 7 principals x own/foreign (PGlite)', () 
         deadLetterId: letter[0]!.id,
         m: {} as MarketplaceBundle, // seeded below, once every principal exists
         money: {} as MoneyBundle,
+        c: {} as CommsBundle,
       };
     }
     const party = (name: 'ownerA' | 'ownerB' | 'fleet') => ({
@@ -555,6 +631,32 @@ describe('access matrix: every route x 7 principals x own/foreign (PGlite)', () 
       market,
     });
     for (const [name, m] of Object.entries(money)) bundles[name as PrincipalName].money = m;
+    // Chat rooms take the shop's user as staff: shop X's admin for shop X's bookings, shop Y's technician for Y's.
+    const staffOf = (partnerId: string) => {
+      const shop = partnerId === market.staffX.partnerId ? users.staffX : users.techY;
+      return { userId: shop.userId, tenantId: shop === users.staffX ? 'shop-x' : 'shop-y' };
+    };
+    const comms = await seedComms(
+      db,
+      fx.api.url,
+      jobs,
+      Object.fromEntries(
+        signed.map((n) => [
+          n,
+          {
+            tenantId: bundles[n].tenantId,
+            userId: users[n].userId,
+            token: users[n].token,
+            bookingId: market[n].bookingId,
+            staff: staffOf(market[n].partnerId),
+            // The platform admin moderates the fleet's booking room: the fleet (its customer) posts there.
+            ...(n === 'platform' ? { senderToken: users.fleet.token } : {}),
+            schedulerToken: n === 'staffX' ? users.staffX.token : users.platform.token,
+          },
+        ]),
+      ) as Parameters<typeof seedComms>[3],
+    );
+    for (const [name, c] of Object.entries(comms)) bundles[name as PrincipalName].c = c;
     bundles.anonymous = bundles.ownerA;
     const doc = (await call(fx.api.url, 'GET', '/api/openapi.json')).body as { paths: Record<string, object> };
     routes = Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => routeKey(m, path)));
