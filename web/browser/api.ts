@@ -146,7 +146,7 @@ let refreshing: Promise<boolean> | null = null;
  * CSRF cookie (it lives exactly as long as the session's cookies), or the API refused (it then
  * cleared the cookies).
  */
-function refreshSession(): Promise<boolean> {
+export function refreshSession(): Promise<boolean> {
   const csrf = csrfToken();
   if (csrf === undefined) return Promise.resolve(false);
   refreshing ??= fetch('/api/sessions/refresh', {

@@ -1,3 +1,5 @@
+import { refreshSession } from './api.js';
+
 /**
  * One Socket.io connection per page, shared by the notification bell (`notification` events), the chat
  * panel (its room's events) and the marketplace and money pages (booking, repair-order and payment
@@ -9,6 +11,28 @@ export interface LiveSocket {
   readonly connected: boolean;
   on(event: string, handler: (msg: Record<string, unknown>) => void): void;
   emit(event: string, payload: unknown, ack?: (answer: Record<string, unknown>) => void): void;
+  connect(): void;
+}
+
+/** At most one session refresh per this long for a refused handshake (a signed-out page stops asking). */
+const HANDSHAKE_REFRESH_MS = 30_000;
+
+/**
+ * Socket.io does not retry a handshake the server refused: when the access cookie expired before a
+ * (re)connection, the socket would stay down for good. Trade the refresh cookie for a new access
+ * cookie, as API requests do (api.ts), and connect again.
+ */
+function reconnectAfterRefusal(socket: LiveSocket): void {
+  let lastRefresh = 0;
+  socket.on('connect_error', (err) => {
+    if ((err as { message?: unknown }).message !== 'unauthorized') return;
+    const now = Date.now();
+    if (now - lastRefresh < HANDSHAKE_REFRESH_MS) return;
+    lastRefresh = now;
+    void refreshSession().then((refreshed) => {
+      if (refreshed) socket.connect();
+    });
+  });
 }
 
 const SOCKET_IO_URL: string = '/socket.io/socket.io.esm.min.js';
@@ -18,7 +42,11 @@ let shared: Promise<LiveSocket> | null = null;
 /** The page's communication socket, opened on first use; a failed import lets a later call try again. */
 export function liveSocket(): Promise<LiveSocket> {
   shared ??= (import(SOCKET_IO_URL) as Promise<{ io: (options: object) => LiveSocket }>).then(
-    ({ io }) => io({ transports: ['websocket', 'polling'] }),
+    ({ io }) => {
+      const socket = io({ transports: ['websocket', 'polling'] });
+      reconnectAfterRefusal(socket);
+      return socket;
+    },
     (err: unknown) => {
       shared = null;
       throw err;
