@@ -71,8 +71,8 @@ describe.each(backends('api_roles'))('roles and grants on %s', (_name, open) => 
     const catalogue = await api('GET', '/permissions', acmeAdmin);
     expect(catalogue.body.permissions).toContainEqual({
       name: 'chat:read',
-      description: 'Read chat conversations',
-      status: 'planned',
+      description: 'Read chat conversations and their attachments',
+      status: 'active',
     });
     expect(catalogue.body.permissions).toContainEqual({
       name: 'bookings:read',
