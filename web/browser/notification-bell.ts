@@ -134,7 +134,11 @@ export class NotificationBell {
     this.button.dataset.count = String(count);
     this.button.setAttribute('aria-label', i18n.t('bell.label', { count: many ? COUNT_LIMIT : count }));
     this.badge.hidden = count === 0;
-    setText(this.badge, many ? i18n.t('bell.badgeMany', { count: COUNT_LIMIT }) : i18n.number(count));
+    // A hidden badge holds no text: screen scrapers and the pseudo-locale scans see no stray "0".
+    setText(
+      this.badge,
+      count === 0 ? '' : many ? i18n.t('bell.badgeMany', { count: COUNT_LIMIT }) : i18n.number(count),
+    );
     this.markAll.disabled = count === 0;
   }
 

@@ -217,7 +217,8 @@ describe('the demo walk of npm start', () => {
       .locator('h1, th, label > span, button, [data-testid="csv"], [data-testid="filter-outcome"] option')
       .allTextContents();
     expect(texts.length).toBeGreaterThan(15);
-    expect(texts.filter((t) => !/^\[.*\]$/.test(t.trim()))).toEqual([]);
+    // An empty text (the bell's badge with nothing unread) is no untranslated literal.
+    expect(texts.filter((t) => t.trim() !== '' && !/^\[.*\]$/.test(t.trim()))).toEqual([]);
     expect(errors).toEqual([]);
     await context.close();
   }, 60_000);
