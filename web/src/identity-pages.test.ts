@@ -293,11 +293,13 @@ describe('sign up, verify, sign in, devices, sign out (API requires sign-in)', (
     await page.waitForURL(`${origin}/`);
     // The access cookie lives as long as its 10-minute token: without it the API answers 401, and the
     // page trades the refresh cookie for a new one (api.ts), once for both requests the page makes.
-    await context.clearCookies({ name: 'clutch_access' });
+    // Listening before the cookie goes: the page already open (its bell, its live socket) may be the
+    // first to find the cookie gone and refresh.
     const refreshes: number[] = [];
     page.on('response', (res) => {
       if (new URL(res.url()).pathname === '/api/sessions/refresh') refreshes.push(res.status());
     });
+    await context.clearCookies({ name: 'clutch_access' });
     await page.goto(`${origin}/sessions.html`);
     const sessions = page.getByTestId('session');
     await expect.poll(() => sessions.count()).toBe(1);
