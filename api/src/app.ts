@@ -34,7 +34,6 @@ import type { HandshakeAuthenticator, SubscribeAuthorizer } from './realtime/aut
 import { attachRealtime } from './realtime/gateway.js';
 import { marketplaceRoomAuthorizer } from './realtime/marketplace-rooms.js';
 import { chatRoomGateway } from './realtime/chat-rooms.js';
-import { buildChatService } from './chat/build.js';
 import type { ChatKeyRing } from './chat/crypto.js';
 import type { MfaOptions } from './mfa/config.js';
 import type { WiredPayments } from './payments/deps.js';
@@ -151,7 +150,13 @@ export function createApi(deps: ApiDeps): Api {
     adminToken: deps.adminToken,
     requireAuth: deps.requireAuth ?? false,
   });
-  const shared = sharedServices({ datasetsDir: deps.datasetsDir, latestValues: deps.latestValues });
+  const shared = sharedServices({
+    datasetsDir: deps.datasetsDir,
+    latestValues: deps.latestValues,
+    chat: deps.chat,
+    logger,
+    prefix: API_PREFIX,
+  });
 
   const limits = createRateLimits(deps.rateLimit);
   // Every door that takes a bearer token (REST, Socket.io handshakes) counts failures in one limiter.
@@ -240,7 +245,7 @@ export function createApi(deps: ApiDeps): Api {
           db: deps.db,
           audit: recordAudit,
           policy,
-          chat: buildChatService({ chat: deps.chat, logger, prefix: API_PREFIX }),
+          chat: shared.chat,
           logger,
         }),
       });

@@ -1,3 +1,4 @@
+import type { ChatService } from './chat/service.js';
 import type { LiveEventBus } from '@clutch/contracts';
 import type { Database } from '@clutch/db';
 import type { PolicyStore } from '@clutch/identity';
@@ -75,6 +76,8 @@ export interface SharedServices {
   tenants: TenantsService;
   diagnostics: DiagnosticsService;
   alerts: AlertsService;
+  /** Chat, with the key ring and the attachments' claim: the REST routes and the Socket.io gateway share it. */
+  chat: ChatService;
 }
 
 /** A domain folder's entry point (`<domain>/register.ts`): builds its services and declares its routes. */

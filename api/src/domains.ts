@@ -1,3 +1,6 @@
+import type { Logger } from 'pino';
+import { buildChatService } from './chat/build.js';
+import type { ChatKeyRing } from './chat/crypto.js';
 import { register as accounts } from './accounts/register.js';
 import { register as ai } from './ai/register.js';
 import { register as alerts } from './alerts/register.js';
@@ -108,6 +111,9 @@ export const DOMAINS: readonly Domain[] = [
 export function sharedServices(options: {
   datasetsDir?: string | undefined;
   latestValues?: LatestValuesCache | undefined;
+  chat?: { keyRing: ChatKeyRing } | undefined;
+  logger: Logger;
+  prefix: string;
 }): SharedServices {
   return {
     vehicles: new VehiclesService(),
@@ -115,5 +121,6 @@ export function sharedServices(options: {
     tenants: new TenantsService(),
     diagnostics: new DiagnosticsService(lazyDtcDescriptions(options.datasetsDir)),
     alerts: new AlertsService(),
+    chat: buildChatService({ chat: options.chat, logger: options.logger, prefix: options.prefix }),
   };
 }

@@ -1,8 +1,7 @@
 import type { DomainDeps } from '../domain.js';
 import type { ApiRouter } from '../http/route.js';
-import { buildChatService } from './build.js';
 import { chatRoutes } from './routes.js';
 
 export function register(router: ApiRouter, deps: DomainDeps): void {
-  chatRoutes(router, buildChatService(deps));
+  chatRoutes(router, deps.shared.chat);
 }
