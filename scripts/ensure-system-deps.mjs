@@ -19,6 +19,11 @@ const needs = [
   { pkg: 'chromium', present: () => existsSync('/usr/bin/chromium') },
   // PDFs (receipts, invoices, payout statements) embed DejaVu Sans: Latin and Arabic glyphs.
   { pkg: 'fonts-dejavu-core', present: () => existsSync('/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf') },
+  // A second, independent MQTT client (3.1.1 and 5) for the broker's protocol tests.
+  {
+    pkg: 'python3-paho-mqtt',
+    present: () => spawnSync('python3', ['-c', 'import paho.mqtt.client'], { stdio: 'ignore' }).status === 0,
+  },
 ];
 
 function onPath(cmd) {
