@@ -17,6 +17,7 @@ export type { ComponentHealth, ComponentStatus, HealthCheck, HealthReport } from
 export type { Vehicle } from './vehicles/service.js';
 export type { LatestReading, TelemetrySeries, BucketedSeries, BucketPoint, Bucket } from './telemetry/service.js';
 export type { Command, CommandSender, CommandTarget } from './commands/service.js';
+export { commandPublish, type CommandPublish, type CommandPublishProperties } from './commands/downlink.js';
 export type { DeadLetter, DeadLetterReplayer } from './dead-letters/service.js';
 export { vehicleRoom, type SubscribeAck } from './realtime/gateway.js';
 export {

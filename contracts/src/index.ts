@@ -1,9 +1,14 @@
 export type { SignalDefinition } from './signals/types.js';
 export {
   signalCatalogue,
+  saeSignals,
+  vehicleSignals,
   signalByKey,
   signalById,
   signalByObdbId,
+  signalsForProfile,
+  signalProfiles,
+  isVehicleSignal,
   isPlausible,
   type SignalKey,
 } from './signals/catalogue.js';
@@ -29,6 +34,7 @@ export {
 } from './payloads/telemetry.js';
 export {
   statusSchema,
+  AGENT_STATES,
   locationSchema,
   dtcReportSchema,
   dtcCodeSchema,
@@ -36,6 +42,7 @@ export {
   parseLocation,
   parseDtcReport,
   type DeviceStatus,
+  type AgentState,
   type LocationFix,
   type DtcReport,
 } from './payloads/device.js';

@@ -13,7 +13,14 @@ export {
 } from './migrate/migrate.js';
 export { syncSignals } from './signals.js';
 export { APP_ROLE, enterUserScope } from './tenant-scope.js';
-export { storageMode, type StorageMode } from './storage.js';
+export {
+  ensureSamplePartitions,
+  prepareStorage,
+  storageAtStart,
+  storageMode,
+  START_PARTITIONS,
+  type StorageMode,
+} from './storage.js';
 export {
   completeCommands,
   expireCommands,

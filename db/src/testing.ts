@@ -13,10 +13,11 @@ import { signalCatalogue } from '@clutch/contracts';
 // inject('pgAdminUrl'), for test files that import only this module.
 import '@clutch/test-support';
 import { createTestDatabase } from '@clutch/test-support';
-import { migrate, type DatabaseFeatures } from './migrate/migrate.js';
+import { detectFeatures, migrate, type DatabaseFeatures } from './migrate/migrate.js';
 import { openPglite, pgliteOf } from './pglite.js';
 import { openPostgres } from './postgres.js';
 import { syncSignals } from './signals.js';
+import { prepareStorage } from './storage.js';
 import { pgliteTemplate, postgresTemplate, templateKey } from './test-templates.js';
 import type { Database, DatabaseKind } from './types.js';
 
@@ -33,7 +34,7 @@ export interface TestDatabaseOptions {
   migrate?: boolean | { features?: DatabaseFeatures };
   /** Sync the signal catalogue after migrating (default true). */
   signals?: boolean;
-  /** Create the sample partitions from a month back to three months ahead, as the platform does at start (default false). */
+  /** Prepare sample storage as the platform does at start (native: partitions from a month back to three ahead; default false). */
   partitions?: boolean;
   /** Runs last, on the migrated database: tenants, vehicles, devices... */
   seed?: (db: Database) => Promise<void>;
@@ -106,8 +107,8 @@ export async function openTestDatabase(kind: DatabaseKind, options: TestDatabase
   }
   try {
     if (!key) await prepare(db);
-    if (options.partitions)
-      await db.query(`SELECT clutch_ensure_sample_partitions(now() - interval '1 month', now() + interval '3 months')`);
+    // As every start path does: the storage-mode decision, then that mode's preparation.
+    if (options.partitions) await prepareStorage(db);
     await options.seed?.(db);
     return db;
   } catch (err) {
@@ -160,4 +161,47 @@ export async function refuseCommits(db: Database, table: string, when: string): 
      CREATE CONSTRAINT TRIGGER ${name} AFTER INSERT OR UPDATE ON ${table} DEFERRABLE INITIALLY DEFERRED
        FOR EACH ROW WHEN (${when}) EXECUTE FUNCTION ${name}();`,
   );
+}
+
+/** Where the TimescaleDB-mode tests run, or why they are skipped. */
+export interface TimescaleServer {
+  /** Superuser URL of a server with TimescaleDB available and preloaded; undefined when there is none. */
+  adminUrl?: string;
+  /** Where adminUrl came from, or why there is none (for the skipped test's title). */
+  reason: string;
+}
+
+/**
+ * The server the TimescaleDB-mode tests run on: CLUTCH_TEST_TIMESCALEDB_URL when set, else the test
+ * run's own PostgreSQL server when it has the extension available and preloaded (migration 007 would
+ * then apply there), else none, with the reason. Debian packages no TimescaleDB, so on a machine
+ * set up by .ci/run these tests are skipped unless the variable names a server (docs/storage.md).
+ */
+export async function findTimescaleServer(pgAdminUrl: string | undefined): Promise<TimescaleServer> {
+  const given = process.env.CLUTCH_TEST_TIMESCALEDB_URL?.trim();
+  if (given) return { adminUrl: given, reason: 'CLUTCH_TEST_TIMESCALEDB_URL' };
+  if (!pgAdminUrl) return { reason: 'no PostgreSQL server in this run and CLUTCH_TEST_TIMESCALEDB_URL unset' };
+  const admin = await openPostgres(pgAdminUrl, { max: 1 });
+  try {
+    if ((await detectFeatures(admin)).timescaledb) return { adminUrl: pgAdminUrl, reason: 'the test server' };
+  } finally {
+    await admin.close();
+  }
+  return {
+    reason:
+      'TimescaleDB is not installed on the test PostgreSQL server (Debian does not package it) and CLUTCH_TEST_TIMESCALEDB_URL is unset',
+  };
+}
+
+/** Drops databases made by createTestDatabase on the server at adminUrl (WITH FORCE: connections left open are ended). */
+export async function dropTestDatabases(adminUrl: string, urls: Iterable<string>): Promise<void> {
+  const admin = await openPostgres(adminUrl, { max: 1 });
+  try {
+    for (const url of urls) {
+      const name = decodeURIComponent(new URL(url).pathname.slice(1));
+      await admin.exec(`DROP DATABASE IF EXISTS "${name.replace(/"/g, '""')}" WITH (FORCE)`);
+    }
+  } finally {
+    await admin.close();
+  }
 }

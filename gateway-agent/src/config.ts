@@ -1,5 +1,7 @@
 // The agent's configuration: one typed registry, every key documented (docs/gateway-agent.md is
-// written from this table). A JSON file supplies it; command-line flags of the same name override.
+// written from this table). A JSON file supplies it; environment variables CLUTCH_AGENT_<KEY> (e.g.
+// CLUTCH_AGENT_PASSWORD_FILE for passwordFile) override it, and command-line flags of the same name
+// override both.
 import { readFileSync } from 'node:fs';
 import { agentError } from './errors.js';
 
@@ -22,6 +24,11 @@ export const CONFIG_KEYS = {
     doc: 'Serial speed; ELM327 v1.x defaults to 38400, many clones to 9600 or 115200.',
   },
   mqttUrl: { type: 'string', required: true, doc: 'Broker URL: mqtt://host:1883 or mqtts://host:8883 (TLS).' },
+  mqttVersion: {
+    type: 'number',
+    default: 5,
+    doc: 'MQTT protocol version: 5 (commands answered on their response topic, correlation data echoed; falls back to 3.1.1 when the broker refuses 5) or 4 (3.1.1).',
+  },
   caFile: { type: 'string', doc: 'PEM file of the CA that signed the broker certificate (private CA with mqtts://).' },
   certFile: {
     type: 'string',
@@ -53,6 +60,11 @@ export const CONFIG_KEYS = {
     default: 9600,
     doc: 'GPS serial speed (NMEA 0183 default 4800; most USB receivers 9600).',
   },
+  adapterWaitMaxMs: {
+    type: 'number',
+    default: 30_000,
+    doc: 'At start-up, retry opening and initialising the adapter with exponential backoff and jitter, at most this far apart; 0 = exit if the first attempt fails.',
+  },
   logLevel: { type: 'string', default: 'info', doc: 'pino level: fatal, error, warn, info, debug, trace.' },
 } as const satisfies Record<string, KeySpec>;
 
@@ -62,6 +74,7 @@ export interface AgentConfig {
   port: string;
   baud: number;
   mqttUrl: string;
+  mqttVersion: 4 | 5;
   caFile?: string;
   certFile?: string;
   keyFile?: string;
@@ -78,6 +91,7 @@ export interface AgentConfig {
   pollScale: number;
   gpsPort?: string;
   gpsBaud: number;
+  adapterWaitMaxMs: number;
   logLevel: string;
 }
 
@@ -103,11 +117,44 @@ export function parseConfig(raw: Record<string, unknown>, source = 'config'): Ag
   }
   if (!/^mqtts?:\/\//.test(out['mqttUrl'] as string))
     throw agentError('CONFIG_INVALID', `${source}: mqttUrl must start with mqtt:// or mqtts://`);
+  if (out['mqttVersion'] !== 4 && out['mqttVersion'] !== 5)
+    throw agentError('CONFIG_INVALID', `${source}: mqttVersion must be 4 or 5, got ${String(out['mqttVersion'])}`);
+  if ((out['adapterWaitMaxMs'] as number) < 0)
+    throw agentError('CONFIG_INVALID', `${source}: adapterWaitMaxMs must be 0 or more`);
   const config = out as unknown as AgentConfig;
-  if (config.passwordFile && config.password === undefined) {
-    config.password = readFileSync(config.passwordFile, 'utf8').split(/\r?\n/)[0];
-  }
+  if (config.passwordFile && config.password === undefined) config.password = readPasswordFile(config.passwordFile);
   return config;
+}
+
+/** The first line of a password file (a secret kept out of argv, the config and the environment). */
+export function readPasswordFile(file: string): string {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw agentError('CONFIG_INVALID', `passwordFile ${file}: ${(err as Error).message}`);
+  }
+  const password = text.split(/\r?\n/)[0] ?? '';
+  if (password === '') throw agentError('CONFIG_INVALID', `passwordFile ${file}: the first line is empty`);
+  return password;
+}
+
+/** The environment variable of a key: passwordFile -> CLUTCH_AGENT_PASSWORD_FILE. */
+export function configEnvName(key: string): string {
+  return `CLUTCH_AGENT_${key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
+}
+
+/** The keys set in the environment (CLUTCH_AGENT_<KEY>), as strings like flags; `only` limits the keys read. */
+export function configFromEnv(
+  env: NodeJS.ProcessEnv = process.env,
+  only: readonly string[] = Object.keys(CONFIG_KEYS),
+): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const key of only) {
+    const value = env[configEnvName(key)];
+    if (value !== undefined && value !== '') out[key] = value;
+  }
+  return out;
 }
 
 export function loadConfigFile(file: string): Record<string, unknown> {

@@ -18,7 +18,7 @@ export {
   type PidValues,
 } from './obd/decoder.js';
 export { encodeSignalValue, encodeCommandData } from './obd/encoder.js';
-export { mode01Request, decodeMode01Reply, MAX_PIDS_PER_REQUEST } from './obd/mode01.js';
+export { mode01Request, decodeMode01Reply, compareEcus, MAX_PIDS_PER_REQUEST } from './obd/mode01.js';
 export type { Reading, DecodedReply } from './obd/readings.js';
 export { vinFromLines } from './obd/vin.js';
 export {
@@ -48,13 +48,24 @@ export {
   type AgentOptions,
   type AgentTransport,
   type AgentStats,
+  type AgentState,
   type RunningAgent,
 } from './agent/agent.js';
-export { initialiseAdapter, type AdapterInfo } from './agent/session.js';
+export { initialiseAdapter, waitForAdapter, type AdapterInfo, type AdapterWaitOptions } from './agent/session.js';
 export { TelemetryBatcher } from './store/batcher.js';
-export { buildPollPlan, nextRequest, type PollItem, type PollPlanOptions } from './agent/poll-plan.js';
+export {
+  buildPollPlan,
+  nextRequest,
+  markRead,
+  markFailed,
+  vehicleCommands,
+  type PollItem,
+  type PollPlanOptions,
+  type PollRequest,
+  type VehicleCommand,
+} from './agent/poll-plan.js';
 export { MqttPublisher, type MqttPublisherOptions } from './uplink/mqtt-publisher.js';
-export type { TelemetryPublisher, UplinkKind } from './uplink/publisher.js';
+export type { TelemetryPublisher, UplinkKind, CommandDelivery } from './uplink/publisher.js';
 export { QueueDrainer, DEFAULT_INFLIGHT_WINDOW, type DrainerOptions } from './uplink/drainer.js';
 export {
   DiskQueue,
@@ -81,5 +92,12 @@ export { decodeDtc } from './diagnostics/dtc.js';
 export { parseCommand, type AgentCommand, type CommandResult } from './downlink/command-schema.js';
 export { parseNmea, FixBuilder, nmeaChecksum } from './gps/nmea.js';
 export { startGpsReader, type GpsReader } from './gps/gps-reader.js';
-export { CONFIG_KEYS, parseConfig, type AgentConfig } from './config.js';
-export { type SimulatorQuirks, encodeDtc } from './simulator/elm327-simulator.js';
+export { CONFIG_KEYS, parseConfig, configEnvName, configFromEnv, type AgentConfig } from './config.js';
+export {
+  type SimulatorQuirks,
+  type AdapterPersonality,
+  type PersonalityName,
+  PERSONALITIES,
+  encodeDtc,
+} from './simulator/elm327-simulator.js';
+export { RequestCapability } from './obd/request-capability.js';

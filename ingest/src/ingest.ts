@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { LiveEventBus } from '@clutch/contracts';
 import { storageMode, type Database } from '@clutch/db';
-import type { OnlineScorer } from '@clutch/ml';
 import type { Logger } from 'pino';
 import { createIngestHandler, type IngestStats } from './pipeline.js';
+import type { ScorerSlot } from './scoring/consumer.js';
 import type { LatestValuesCache } from './latest/latest-values.js';
 import { createMemoryQueue } from './queue/memory-queue.js';
 import type { DrainResult, WorkQueue } from './queue/work-queue.js';
@@ -67,8 +67,8 @@ export async function startIngest(deps: {
   retention?: RetentionPolicy;
   /** How often buffered device progress (last seq, last seen) is written (default 5000 ms; minute sums go every second); see device-progress.ts. */
   deviceProgressIntervalMs?: number;
-  /** Real-time scoring; see createIngestHandler. */
-  scorer?: { scorer: OnlineScorer; modelVersion: string | null };
+  /** Real-time scoring, as its own consumer of the committed rows; see createIngestHandler. */
+  scorer?: ScorerSlot;
   /**
    * This is the only ingest worker on the database (the embedded platform; default: true when no
    * queue is given). Any other registered worker is then a previous run that died, whose minutes are
@@ -243,6 +243,8 @@ export async function startIngest(deps: {
           { abandoned: drained.abandoned },
           'ingest stopped before everything was stored; unacknowledged messages are resent by the devices',
         );
+      // Readings committed before the stop are scored (and their alerts stored) if time allows.
+      await within(handler.scored(), Math.max(0, deadline - Date.now() - flushReserve));
       clearInterval(jobsTimer);
       clearInterval(maintenanceTimer);
       clearInterval(flushTimer);

@@ -510,6 +510,11 @@ describe.each(implementations)('ingest chain on %s', (_name, open) => {
       }));
       await scoring.handle([message({ v: 1, seq: 2000 + minute, t0: start + minute * 60_000, samples })]);
     }
+    // Scoring is its own consumer: a batch is acknowledged once stored (the last one's readings are
+    // still waiting for scoring here), and scored just after.
+    expect(scoring.stats().scoring!.pendingRows).toBeGreaterThanOrEqual(360);
+    await scoring.scored();
+    expect(scoring.stats().scoring).toMatchObject({ pendingRows: 0, scoredRows: 4 * 360, droppedRows: 0 });
     const { rows } = await db.query<{
       kind: string;
       severity: string;
@@ -544,6 +549,7 @@ describe.each(implementations)('ingest chain on %s', (_name, open) => {
       return message({ v: 1, seq: 3000 + minute, t0: start + minute * 60_000, samples });
     });
     await scoring.handle(messages);
+    await scoring.scored();
     const { rows } = await db.query<{ id: string; kind: string; signals: string[] }>(
       'SELECT id::text, kind, signals FROM alerts WHERE vehicle_id = $1 ORDER BY id',
       [vehicleId],

@@ -1,8 +1,7 @@
 import type { LiveEventBus } from '@clutch/contracts';
 import type { Database } from '@clutch/db';
-import type { OnlineScorer } from '@clutch/ml';
 import type { Logger } from 'pino';
-import { scoreAndStoreAlerts } from './scoring/alerts.js';
+import { createScoringConsumer, type ScorerSlot, type ScoringConsumer, type ScoringStats } from './scoring/consumer.js';
 import { recordDeadLetters, type DeadLetter } from './dead-letters/repository.js';
 import { processMessage } from './processors/dispatch.js';
 import { emptyOutcome, markOf, refuse, rollBackTo, type BatchOutcome } from './processors/outcome.js';
@@ -23,6 +22,8 @@ export interface IngestStats {
   alerts: number;
   lastBatchAt: string | null;
   lastError: string | null;
+  /** The scoring consumer's progress (consumer.ts); absent when scoring is off. */
+  scoring?: ScoringStats;
 }
 
 export interface IngestHandler {
@@ -33,6 +34,11 @@ export interface IngestHandler {
    */
   replay(message: QueuedMessage): Promise<{ stored: boolean; reason?: string }>;
   stats(): IngestStats;
+  /**
+   * Resolves once every reading committed so far is scored and its alerts stored (at once when
+   * scoring is off). Scoring runs after the acknowledgement, on its own consumer.
+   */
+  scored(): Promise<void>;
 }
 
 /**
@@ -73,7 +79,8 @@ function describeError(err: unknown): string {
  * The processor chain for one batch of queued messages: validate -> resolve device -> the message
  * kind's processor (processors/dispatch.ts: telemetry, status, location, dtc, command result) ->
  * store through each table's repository (one transaction, processors/store-outcome.ts) -> events
- * (after commit) -> scoring. Throws only when the database is unavailable,
+ * (after commit) -> the batch is acknowledged. Scoring is its own consumer of the committed rows
+ * (scoring/consumer.ts), off the publish-to-stored path. Throws only when the database is unavailable,
  * so the queue redelivers; bad data becomes dead letters. A message that makes any processor fail
  * is dead-lettered alone with the reason: one poison message must never hold the queue (and so
  * every tenant's data) in retries (finding 12.1).
@@ -83,8 +90,12 @@ export function createIngestHandler(deps: {
   bus: LiveEventBus;
   logger?: Logger;
   resolver?: DeviceResolver;
-  /** Real-time scoring of stored readings (ML health checks and anomaly model); off when absent. */
-  scorer?: { scorer: OnlineScorer; modelVersion: string | null };
+  /**
+   * Real-time scoring of stored readings (ML health checks and anomaly model); off when absent.
+   * Committed rows are handed to a scoring consumer of their own (scoring/consumer.ts) and scored
+   * within moments, after the batch was acknowledged; its alerts reach the outbox as before.
+   */
+  scorer?: ScorerSlot;
   /**
    * Where devices' newest seq and contact time go: buffered and written by the owner's flush
    * (startIngest does it every few seconds), or, when absent, written in every batch's transaction.
@@ -119,6 +130,9 @@ export function createIngestHandler(deps: {
     worker: partials?.worker ?? '',
     writeDeviceProgress,
   });
+  const scoring: ScoringConsumer | undefined = deps.scorer
+    ? createScoringConsumer({ db, scorer: deps.scorer, logger })
+    : undefined;
   const stats: IngestStats = {
     messages: 0,
     samplesStored: 0,
@@ -209,17 +223,7 @@ export function createIngestHandler(deps: {
     for (const letter of outcome.deadLetters)
       logger?.warn({ topic: letter.topic, reason: letter.reason }, 'dead letter');
     for (const event of outcome.events) bus.publish(event);
-    if (deps.scorer && outcome.rows.length > 0) {
-      try {
-        const scored = await scoreAndStoreAlerts(db, deps.scorer.scorer, outcome.rows, deps.scorer.modelVersion);
-        stats.alerts += scored.alerts;
-      } catch (err) {
-        logger?.error(
-          { err: (err as Error).message },
-          'scoring failed; samples are stored, alerts for this batch are not',
-        );
-      }
-    }
+    scoring?.offer(outcome.rows);
   }
 
   return {
@@ -256,6 +260,11 @@ export function createIngestHandler(deps: {
       await finish(outcome, stored);
       return { stored: true };
     },
-    stats: () => ({ ...stats }),
+    stats: () => {
+      if (!scoring) return { ...stats };
+      const scored = scoring.stats();
+      return { ...stats, alerts: scored.alerts, scoring: scored };
+    },
+    scored: () => scoring?.idle() ?? Promise.resolve(),
   };
 }

@@ -1,6 +1,8 @@
 export {
   createJobQueue,
   DEAD_QUEUE,
+  type BatchJobHandler,
+  type BatchQueueSettings,
   type DeadJob,
   type DeadJobPage,
   type EnqueueOptions,
@@ -8,6 +10,8 @@ export {
   type JobHandler,
   type JobQueue,
   type JobQueueOptions,
+  type JobResult,
+  type NewJob,
   type QueueSettings,
   type ScheduleInfo,
 } from './queue/job-queue.js';

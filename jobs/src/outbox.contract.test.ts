@@ -126,6 +126,33 @@ describe.each(implementations(inject('pgAdminUrl'), 'jobs_outbox'))('outbox cont
     expect(socket.events[1]!.id).toBe(id);
   });
 
+  it('hands a batch sink the events every earlier sink accepted at once, and again after it refused them', async () => {
+    const socket = recorder('socket.io');
+    const batches: string[][] = [];
+    let refused = false;
+    const jobs: OutboxSink = {
+      name: 'jobs',
+      deliver: () => Promise.reject(new Error('a batch sink gets batches')),
+      async deliverBatch(events) {
+        batches.push(events.map((e) => e.topic));
+        if (!refused) {
+          refused = true;
+          throw new Error('job queue unavailable');
+        }
+      },
+    };
+    await relay([socket, jobs]);
+    await db.transaction(async (tx) => {
+      for (const topic of ['order.placed', 'order.paid', 'order.shipped'])
+        await appendEvent(tx, { tenantId: 'acme', topic, payload: {} });
+    });
+    await waitFor(() => batches.length === 2, 'the batch delivered again');
+    await sleep(300);
+    const all = ['order.placed', 'order.paid', 'order.shipped'];
+    expect(batches).toEqual([all, all]);
+    expect(socket.events.map((e) => e.topic)).toEqual([...all, ...all]);
+  });
+
   it('delivers again, with the same id, what a relay killed mid-delivery had not marked', async () => {
     let release!: () => void;
     const stuck = new Promise<void>((resolve) => (release = resolve));

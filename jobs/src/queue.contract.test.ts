@@ -1,6 +1,6 @@
 import type { Database } from '@clutch/db';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createJobQueue, type JobQueue } from './index.js';
+import { createJobQueue, type JobQueue, type JobResult } from './index.js';
 import { implementations } from './testing/databases.js';
 import { sleep, waitFor } from './testing/wait-for.js';
 
@@ -155,6 +155,85 @@ describe.each(implementations(inject('pgAdminUrl'), 'jobs_queue'))('job queue co
     await jobs.enqueue('reminder', {}, { startAfter: 2 });
     await waitFor(() => ranAt.length === 1, 'the deferred reminder');
     expect(ranAt[0]! - sentAt).toBeGreaterThanOrEqual(1500);
+  });
+
+  it('runs a batch queue: a handler call per batch, a failed job retried alone with its own backoff', async () => {
+    const calls: { i: number; retryCount: number }[][] = [];
+    const seen = new Map<number, number[]>();
+    await jobs.defineBatch<{ i: number }>(
+      'push-batch',
+      async (batch) => {
+        calls.push(batch.map((j) => ({ i: j.data.i, retryCount: j.retryCount })));
+        const results: JobResult[] = [];
+        for (const job of batch) {
+          seen.set(job.data.i, [...(seen.get(job.data.i) ?? []), job.retryCount]);
+          // Job 3's provider is down on its first attempt; job 5 gets no result at all the first time.
+          if (job.data.i === 3 && job.retryCount === 0)
+            results.push({ id: job.id, ok: false, error: new Error('provider down') });
+          else if (!(job.data.i === 5 && job.retryCount === 0)) results.push({ id: job.id, ok: true });
+        }
+        return results;
+      },
+      { batchSize: 4, retryLimit: 2, retryDelay: 1, retryBackoff: false },
+    );
+    await expect(
+      db.transaction(async (tx) => {
+        await jobs.enqueueMany('push-batch', [{ data: { i: 100 } }], { tx });
+        throw new Error('rolled back');
+      }),
+    ).rejects.toThrow('rolled back');
+    const ids = await db.transaction((tx) =>
+      jobs.enqueueMany(
+        'push-batch',
+        Array.from({ length: 10 }, (_, i) => ({ data: { i } })),
+        { tx },
+      ),
+    );
+    expect(ids).toHaveLength(10);
+
+    await waitFor(
+      () => seen.size === 10 && seen.get(3)?.length === 2 && seen.get(5)?.length === 2,
+      'every job, and job 3 retried',
+    );
+    await sleep(1500);
+    // Never more than batchSize per call, and batches of more than one.
+    expect(Math.max(...calls.map((c) => c.length))).toBeLessThanOrEqual(4);
+    expect(Math.max(...calls.map((c) => c.length))).toBeGreaterThan(1);
+    expect(seen.has(100)).toBe(false);
+    expect(seen.get(3)).toEqual([0, 1]);
+    // A job left out of the results counts as failed and is retried too.
+    expect(seen.get(5)).toEqual([0, 1]);
+    for (const i of [0, 1, 2, 4, 6, 7, 8, 9]) expect(seen.get(i)).toEqual([0]);
+    // The retry of job 3 came alone or with other retries, never with a completed job again.
+    const retried = calls.filter((c) => c.some((j) => j.retryCount > 0)).flat();
+    expect(retried.every((j) => j.retryCount === 1 && (j.i === 3 || j.i === 5))).toBe(true);
+    expect((await jobs.deadJobs()).jobs.some((d) => d.queue === 'push-batch')).toBe(false);
+  });
+
+  it('enqueues many jobs in one call, each with its own startAfter and singletonKey', async () => {
+    await jobs.declare('many-jobs');
+    const ids = await jobs.enqueueMany('many-jobs', [
+      { data: { n: 1 }, singletonKey: 'k1' },
+      { data: { n: 2 }, singletonKey: 'k2', startAfter: 60 },
+      { data: { n: 3 }, startAfter: new Date(Date.now() + 3_600_000) },
+    ]);
+    expect(ids).toHaveLength(3);
+    const { rows } = await db.query<{ n: number; key: string | null; later: boolean }>(
+      `SELECT (data->>'n')::int AS n, singleton_key AS key, start_after > now() + interval '30 seconds' AS later
+         FROM pgboss.job WHERE id = ANY ($1::uuid[]) ORDER BY 1`,
+      [ids],
+    );
+    expect(rows).toEqual([
+      { n: 1, key: 'k1', later: false },
+      { n: 2, key: 'k2', later: true },
+      { n: 3, key: null, later: true },
+    ]);
+    // The default (standard) queue policy does not refuse a second job with a waiting job's key.
+    expect(await jobs.enqueueMany('many-jobs', [{ data: { n: 4 }, singletonKey: 'k1' }])).toHaveLength(1);
+    expect(await jobs.enqueueMany('many-jobs', [])).toEqual([]);
+    await expect(jobs.enqueueMany('never-declared', [{ data: {} }])).rejects.toMatchObject({
+      code: 'QUEUE_NOT_DECLARED',
+    });
   });
 
   // Last: it stops the shared queue.

@@ -4,4 +4,5 @@ export { startPostgresServer, createTestDatabase, type PostgresServer } from './
 export { startPtyPair, type PtyPair } from './socat.js';
 export { startRedisServer, type RedisServer } from './redis-server.js';
 export { launchChromium } from './chromium.js';
+export { propertyRuns } from './property-runs.js';
 export { ensureSystemProgram, MissingSystemPackage } from './system-package.js';

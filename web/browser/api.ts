@@ -58,6 +58,21 @@ export interface SignalInfo {
   unit: string;
 }
 
+/** A signal a vehicle has sent, as `GET /api/vehicles/:id/signals` lists it. */
+export interface VehicleSignal {
+  signal: string;
+  name: string;
+  unit: string;
+  min: number;
+  max: number;
+  /** The OBDb vehicle profile of a vehicle-specific signal; absent for SAE J1979 and adapter signals. */
+  profile?: string;
+  /** An enumeration: OBDb's description of each code (the value is the code). */
+  values?: Record<string, string>;
+  /** A two-state value (0 or 1) in OBDb's wording. */
+  states?: 'offon' | 'onoff' | 'noyes';
+}
+
 export interface Reading {
   signal: string;
   time: string;

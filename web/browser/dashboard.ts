@@ -12,12 +12,14 @@ import {
   type StoredAlert,
   type TelemetrySeries,
   type Vehicle,
+  type VehicleSignal,
 } from './api.js';
 import { LiveChart } from './chart.js';
 import { TroubleCodesPanel } from './diagnostics.js';
 import { setText, startPageLocale } from './locale.js';
 import { PresenceBadge } from './presence.js';
 import { startSessionNav } from './session-nav.js';
+import { VehicleSignalsPanel } from './vehicle-signals.js';
 
 type Level = 'ok' | 'warn' | 'bad';
 
@@ -191,6 +193,7 @@ function createView(i18n: Translator) {
   const presenceEl = element('presence');
   const alertList = element('alerts');
   const dtcList = element('dtcs');
+  const vehicleSignalsEl = element('vehicle-signals');
   return {
     lastUpdateEl,
     tiles: TILES.flatMap((spec) => {
@@ -223,6 +226,7 @@ function createView(i18n: Translator) {
       ? new AlertsPanel(alertList, element('alerts-empty'), element('alerts-count'), i18n)
       : undefined,
     codesPanel: dtcList ? new TroubleCodesPanel(dtcList, element('dtcs-empty'), element('mil'), i18n) : undefined,
+    vehicleSignals: vehicleSignalsEl ? new VehicleSignalsPanel(vehicleSignalsEl, i18n) : undefined,
     setConnection(state: 'live' | 'offline' | 'connecting'): void {
       if (!connectionEl) return;
       connectionEl.dataset.state = state;
@@ -242,7 +246,7 @@ function createView(i18n: Translator) {
 type View = ReturnType<typeof createView>;
 
 function startDashboard(i18n: Translator, view: View, vehicleId: string) {
-  const { tiles, chart, presence, alertsPanel, codesPanel, lastUpdateEl } = view;
+  const { tiles, chart, presence, alertsPanel, codesPanel, vehicleSignals, lastUpdateEl } = view;
   let lastReadingAt = 0;
   const showLastReading = (): void => {
     if (lastReadingAt) setText(lastUpdateEl, i18n.t('dashboard.lastReading', { ago: i18n.ago(lastReadingAt) }));
@@ -269,21 +273,57 @@ function startDashboard(i18n: Translator, view: View, vehicleId: string) {
     }
   }
 
+  /** The vehicle's own signals, by profile; asked again when a live reading names one it did not list. */
+  let signalsLoading: Promise<void> | undefined;
+  const askedFor = new Set<string>();
+  let signalsStale = false;
+  async function loadSignals(): Promise<void> {
+    if (signalsLoading) {
+      signalsStale = true;
+      return signalsLoading;
+    }
+    signalsLoading = (async () => {
+      try {
+        do {
+          signalsStale = false;
+          const list = await getJson<{ signals: VehicleSignal[] }>(
+            `/api/vehicles/${encodeURIComponent(vehicleId)}/signals`,
+          );
+          vehicleSignals?.setSignals(list.signals);
+        } while (signalsStale);
+      } finally {
+        signalsLoading = undefined;
+      }
+    })();
+    return signalsLoading;
+  }
+
   function apply(readings: readonly Reading[]): void {
+    let unlisted = false;
     for (const r of readings) {
       const time = Date.parse(r.time);
       if (!Number.isFinite(time) || typeof r.value !== 'number') continue;
       for (const tile of tiles) if (tile.accepts(r.signal)) tile.update(r.signal, r.value, time);
+      if (vehicleSignals && !vehicleSignals.knows(r.signal) && !askedFor.has(r.signal)) {
+        askedFor.add(r.signal);
+        unlisted = true;
+      }
+      vehicleSignals?.update(r.signal, r.value, time);
       chart?.add(r.signal, r.time, r.value);
       if (time > lastReadingAt) lastReadingAt = time;
     }
     showLastReading();
+    // A signal the list did not name yet (new since the page loaded): ask once per signal, so a key
+    // the list never names (stored nowhere) cannot make every reading ask again.
+    if (unlisted) void loadSignals().catch(() => undefined);
   }
 
   /** Latest values and the chart's history; run on load and after every reconnect to fill the gap. */
   async function loadSnapshot(): Promise<void> {
     const base = `/api/vehicles/${encodeURIComponent(vehicleId)}`;
     const from = new Date(Date.now() - CHART_WINDOW_MS).toISOString();
+    // The signal list first, or a vehicle-specific latest value would wait for a list it triggered itself.
+    const signals = loadSignals();
     const [latest, ...series] = await Promise.all([
       getJson<{ readings: Reading[] }>(`${base}/latest`),
       ...['engine.rpm', 'vehicle.speed'].map((signal) =>
@@ -291,6 +331,7 @@ function startDashboard(i18n: Translator, view: View, vehicleId: string) {
       ),
     ]);
     for (const s of series) apply(s.points.map((p) => ({ signal: s.signal, time: p.time, value: p.value })));
+    await signals;
     apply(latest.readings);
   }
 
@@ -341,6 +382,7 @@ function startDashboard(i18n: Translator, view: View, vehicleId: string) {
     for (const tile of tiles) tile.tick();
     presence?.tick();
     alertsPanel?.tick();
+    vehicleSignals?.tick();
     showLastReading();
   }, 1000);
   return { loadStatus, loadSnapshot, connectLive };

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { signalByKey } from '@clutch/contracts';
 import { launchChromium } from '@clutch/test-support';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -179,6 +180,57 @@ describe('owner dashboard', () => {
     await page.close();
   });
 
+  it("groups a profile vehicle's own signals under its OBDb profile, and adds one that starts arriving", async () => {
+    // The other car (a 2019 Camry) has stored two Toyota-Camry vehicle-specific signals.
+    const { page, errors } = await openPage(`${demo.url}/dashboard.html?vehicle=${OTHER}`);
+    const group = page.locator('[data-testid="vehicle-signal-group"][data-profile="Toyota-Camry"]');
+    await expect.poll(() => group.locator('h2').textContent()).toBe('Vehicle-specific — Toyota-Camry');
+    await expect.poll(() => text(page, 'value-vehicle.camry_12v_v').textContent()).toBe('12.4');
+    const voltsRow = group.locator('tr[data-signal="vehicle.camry_12v_v"]');
+    // Name and unit are OBDb's data, shown as the API gives them.
+    expect(await voltsRow.locator('th').textContent()).toBe('Battery voltage');
+    expect(await voltsRow.locator('.unit').textContent()).toBe('V');
+    // A two-state signal reads as words from the catalogue, not as 1.
+    await expect.poll(() => text(page, 'value-vehicle.camry_at_lock_up_state').textContent()).toBe('on');
+    expect(await page.getByTestId('vehicle-signals').isVisible()).toBe(true);
+
+    // Live: a new value of a listed signal, then a signal the car never sent before (stored by ingest,
+    // then announced): the page asks for the car's signal list again and adds the row.
+    const time = new Date().toISOString();
+    demo.bus.publish({
+      type: 'readings',
+      tenantId: TENANT,
+      vehicleId: OTHER,
+      readings: [{ signal: 'vehicle.camry_12v_v', time, value: 14.05 }],
+    });
+    await expect.poll(() => text(page, 'value-vehicle.camry_12v_v').textContent()).toBe('14.05');
+    expect(await text(page, 'value-vehicle.camry_eot').count()).toBe(0);
+    const eot = signalByKey('vehicle.camry_eot')!;
+    await demo.db.query(
+      `INSERT INTO samples (time, tenant_id, vehicle_id, signal_id, value) VALUES ($1, $2, $3, $4, 97)`,
+      [time, TENANT, OTHER, eot.id],
+    );
+    demo.bus.publish({
+      type: 'readings',
+      tenantId: TENANT,
+      vehicleId: OTHER,
+      readings: [{ signal: 'vehicle.camry_eot', time, value: 97 }],
+    });
+    await expect.poll(() => text(page, 'value-vehicle.camry_eot').textContent()).toBe('97');
+    expect(await group.locator('tr[data-signal="vehicle.camry_eot"] th').textContent()).toBe('Engine oil temperature');
+    expect(await group.locator('tr[data-signal="vehicle.camry_eot"] .unit').textContent()).toBe('°C');
+    expect(await page.locator('[data-testid="vehicle-signal-group"]').count()).toBe(1);
+
+    // The demo roadster has no profile signals: no group.
+    const roadster = await openPage(`${demo.url}/dashboard.html?vehicle=${VEHICLE}`);
+    await expect.poll(() => text(roadster.page, 'value-engine.rpm').textContent()).toBe('2150');
+    expect(await roadster.page.getByTestId('vehicle-signals').isHidden()).toBe(true);
+    expect(errors).toEqual([]);
+    expect(roadster.errors).toEqual([]);
+    await roadster.page.close();
+    await page.close();
+  });
+
   it('shows offline when the server goes away', async () => {
     const { page } = await openPage(`${demo.url}/dashboard.html?vehicle=${VEHICLE}`);
     await expect.poll(() => text(page, 'connection').textContent()).toBe('live');
@@ -235,6 +287,17 @@ describe('pages in other languages', () => {
     expect(await dash.page.getByTestId('alert').locator('time').textContent()).toBe('[1 ĥööûûŕ ååĝöö]');
     expect(dash.errors).toEqual([]);
     await dash.page.close();
+  });
+
+  it('words the vehicle-specific group in the page language and leaves the OBDb data as it is', async () => {
+    const { page, errors } = await openPage(`${demo.url}/dashboard.html?vehicle=${OTHER}&lang=en-XA`);
+    const group = page.locator('[data-testid="vehicle-signal-group"]');
+    await expect.poll(() => text(page, 'value-vehicle.camry_12v_v').count()).toBe(1);
+    await expect.poll(() => text(page, 'value-vehicle.camry_at_lock_up_state').textContent()).toBe('[ööñ]');
+    expect(await group.locator('h2').textContent()).toMatch(/^\[.*Toyota-Camry.*\]$/);
+    expect(await page.evaluate(UNLOCALISED_TEXTS)).toEqual([]);
+    expect(errors).toEqual([]);
+    await page.close();
   });
 
   it('finds English left in a page (the check above can fail)', async () => {

@@ -16,6 +16,8 @@ export interface DemoServer {
   url: string;
   api: ApiServer;
   bus: LiveEventBus;
+  /** The demo's database, for a test that stores what a gateway would have sent. */
+  db: Database;
   close(): Promise<void>;
 }
 
@@ -24,7 +26,7 @@ async function seed(db: Database, now: number): Promise<void> {
   await db.query(`INSERT INTO tenants (id, name) VALUES ($1, 'Acme')`, [DEMO_TENANT]);
   await db.query(
     `INSERT INTO vehicles (id, tenant_id, name, make, model, model_year, vin) VALUES
-       ($1, $3, 'Red roadster', 'Mazda', 'MX-5', 2018, 'JM1NDAD75J0123456'), ($2, $3, 'Other car', NULL, NULL, NULL, NULL)`,
+       ($1, $3, 'Red roadster', 'Mazda', 'MX-5', 2018, 'JM1NDAD75J0123456'), ($2, $3, 'Other car', 'Toyota', 'Camry', 2019, NULL)`,
     [DEMO_VEHICLE, OTHER_VEHICLE, DEMO_TENANT],
   );
   const rows: [number, string, number, number][] = [
@@ -36,6 +38,9 @@ async function seed(db: Database, now: number): Promise<void> {
     // No battery.voltage: the tile must fall back to the ECU's reading.
     [now - 20_000, DEMO_VEHICLE, id('ecu.control_module_voltage'), 13.9],
     [now - 5_000, OTHER_VEHICLE, id('engine.rpm'), 4444],
+    // The other car runs on the Toyota-Camry OBDb profile: two of its vehicle-specific signals.
+    [now - 5_000, OTHER_VEHICLE, id('vehicle.camry_12v_v'), 12.4],
+    [now - 5_000, OTHER_VEHICLE, id('vehicle.camry_at_lock_up_state'), 1],
   ];
   await db.query(
     `INSERT INTO samples (time, tenant_id, vehicle_id, signal_id, value)
@@ -78,6 +83,7 @@ export async function startDemoServer(webRoot: string, port = 0): Promise<DemoSe
     url: api.url,
     api,
     bus,
+    db,
     async close() {
       await api.close();
       await db.close();

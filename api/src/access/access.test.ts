@@ -253,6 +253,7 @@ const MATRIX: [method: string, path: string, access: string, sample: string, bod
   ['get', '/vehicles/:id', 'permission vehicles:read', `/vehicles/${VEHICLE_A}`],
   ['get', '/vehicles/:id/latest', 'scope telemetry:read', `/vehicles/${VEHICLE_A}/latest`],
   ['get', '/vehicles/:id/telemetry', 'scope telemetry:read', `/vehicles/${VEHICLE_A}/telemetry?signal=engine.rpm`],
+  ['get', '/vehicles/:id/signals', 'scope telemetry:read', `/vehicles/${VEHICLE_A}/signals`],
   ['post', '/tenants', 'permission tenants:write', '/tenants'],
   ['post', '/devices', 'permission devices:write', '/devices'],
   [

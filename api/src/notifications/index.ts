@@ -4,7 +4,10 @@ export {
   declareNotificationQueues,
   defineNotificationJobs,
   dispatchNotification,
+  dispatchNotifications,
   sendDelivery,
+  sendDeliveries,
+  type SendAttempt,
   type NotificationJobDeps,
 } from './jobs.js';
 export {

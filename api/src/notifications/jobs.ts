@@ -1,20 +1,21 @@
 import type { Database, Queryable } from '@clutch/db';
-import { appendLiveEvent, type JobQueue } from '@clutch/jobs';
+import { appendLiveEvents, type JobContext, type JobQueue, type JobResult, type OutboxLiveEvent } from '@clutch/jobs';
 import type { Logger } from 'pino';
-import type { JobEnqueuer } from '../ai/retrain-jobs.js';
 import { toIso } from '../shared/time.js';
 import type { ChannelName, ChannelTarget, NotificationChannels, RenderedNotification } from './channels/channel.js';
 import { channelEnabled, PUSH_CHANNELS, type NotificationCategory, type NotificationSettings } from './model.js';
 import { holdUntil } from './quiet-hours.js';
 import {
+  enqueueAll,
   NOTIFICATION_DISPATCH_QUEUE,
   NOTIFICATION_DISPATCH_SETTINGS,
   NOTIFICATION_SEND_QUEUE,
   NOTIFICATION_SEND_SETTINGS,
   type DispatchJobData,
+  type NotificationEnqueuer,
   type SendJobData,
 } from './queues.js';
-import { readSettings } from './settings.js';
+import { readSettingsOf } from './settings.js';
 
 export interface NotificationJobDeps {
   /** The platform's own transactions: dispatch and sends act for every tenant. */
@@ -22,7 +23,7 @@ export interface NotificationJobDeps {
   channels: NotificationChannels;
   logger: Logger;
   /** Where the jobs re-enqueue (sends, deferrals); the queue they run on. */
-  jobs: JobEnqueuer;
+  jobs: NotificationEnqueuer;
   /** The clock quiet hours are read with (tests move it); default the system clock. */
   now?: () => Date;
 }
@@ -46,15 +47,11 @@ interface NotificationRow {
 }
 
 interface UserRow {
+  id: string;
   email: string;
   locale: string;
   time_zone: string;
   status: string;
-}
-
-async function userOf(q: Queryable, userId: string): Promise<UserRow | undefined> {
-  const { rows } = await q.query<UserRow>('SELECT email, locale, time_zone, status FROM users WHERE id = $1', [userId]);
-  return rows[0];
 }
 
 /** The rules a channel waits under: urgent push ignores quiet hours and do-not-disturb. */
@@ -69,25 +66,32 @@ interface Target {
   deviceId: string | null;
 }
 
-async function targetsOf(
-  q: Queryable,
+interface Device {
+  id: string;
+  user_id: string;
+  kind: ChannelName;
+}
+
+/** The channels with a sender here that the user wants for this notification (none for a disabled account). */
+function wantedChannels(
   n: NotificationRow,
   user: UserRow,
   settings: NotificationSettings,
   channels: NotificationChannels,
-): Promise<Target[]> {
-  const wanted = SENDER_CHANNELS.filter((c) => channels[c] !== undefined && channelEnabled(settings, n.category, c));
-  if (wanted.length === 0 || user.status === 'disabled') return [];
+): ChannelName[] {
+  if (user.status === 'disabled') return [];
+  return SENDER_CHANNELS.filter((c) => channels[c] !== undefined && channelEnabled(settings, n.category, c));
+}
+
+/** Each wanted channel's targets: the user's enabled devices of a push kind, the account's address, the phone. */
+function targetsOf(
+  wanted: readonly ChannelName[],
+  user: UserRow,
+  settings: NotificationSettings,
+  devices: readonly Device[],
+): Target[] {
   const targets: Target[] = [];
-  const push = wanted.filter((c) => PUSH_CHANNELS.includes(c));
-  if (push.length > 0) {
-    const { rows } = await q.query<{ id: string; kind: ChannelName }>(
-      `SELECT id::text AS id, kind FROM notification_devices
-        WHERE user_id = $1 AND kind = ANY ($2::text[]) AND disabled_at IS NULL ORDER BY created_at, id`,
-      [n.user_id, push],
-    );
-    for (const d of rows) targets.push({ channel: d.kind, ref: d.id, deviceId: d.id });
-  }
+  for (const d of devices) if (wanted.includes(d.kind)) targets.push({ channel: d.kind, ref: d.id, deviceId: d.id });
   if (wanted.includes('email')) targets.push({ channel: 'email', ref: user.email, deviceId: null });
   if (wanted.includes('sms') && settings.phone !== null)
     targets.push({ channel: 'sms', ref: settings.phone, deviceId: null });
@@ -95,68 +99,140 @@ async function targetsOf(
 }
 
 /**
- * One notification's dispatch, in one transaction: the inbox row (in_app: at once, whatever the
- * hour, with the `notification` live event through the outbox) and one delivery per channel and
- * target the user's preferences allow, each `queued` (or `deferred` until quiet hours or
- * do-not-disturb end) with its `notification-send` job. Running it again changes nothing.
+ * One notification's dispatch (see dispatchNotifications, which does many in one transaction).
+ * Running it again changes nothing.
  */
 export async function dispatchNotification(deps: NotificationJobDeps, notificationId: string): Promise<void> {
+  await dispatchNotifications(deps, [notificationId]);
+}
+
+/**
+ * The dispatch of many notifications in one transaction, set-based: for each, the inbox row (in_app:
+ * at once, whatever the hour, with the `notification` live event through the outbox) and one
+ * delivery per channel and target the user's preferences allow, each `queued` (or `deferred` until
+ * quiet hours or do-not-disturb end) with its `notification-send` job. A notification already
+ * dispatched or cancelled is left alone, so running it again changes nothing.
+ */
+export async function dispatchNotifications(
+  deps: NotificationJobDeps,
+  notificationIds: readonly string[],
+): Promise<void> {
+  if (notificationIds.length === 0) return;
   const now = deps.now?.() ?? new Date();
   await deps.db.transaction(async (q) => {
-    const { rows } = await q.query<NotificationRow>(
+    // Locked in id order: two batches sharing notifications (a redelivered job) cannot deadlock.
+    const { rows: found } = await q.query<NotificationRow>(
       `SELECT id::text AS id, tenant_id, user_id::text AS user_id, category, title, body, url, urgent, status, send_at,
               created_at, read_at
-         FROM notifications WHERE id = $1 FOR UPDATE`,
-      [notificationId],
+         FROM notifications WHERE id = ANY ($1::uuid[]) ORDER BY id FOR UPDATE`,
+      [[...new Set(notificationIds)]],
     );
-    const n = rows[0];
-    if (!n || n.status === 'dispatched' || n.status === 'cancelled') return;
-    const user = await userOf(q, n.user_id);
-    if (!user) return;
-    const settings = await readSettings(q, n.user_id, user.time_zone);
-    const inApp = channelEnabled(settings, n.category, 'in_app');
-    if (inApp) {
+    const pending = found.filter((n) => n.status !== 'dispatched' && n.status !== 'cancelled');
+    if (pending.length === 0) return;
+    const { rows: users } = await q.query<UserRow>(
+      'SELECT id::text AS id, email, locale, time_zone, status FROM users WHERE id = ANY ($1::uuid[])',
+      [[...new Set(pending.map((n) => n.user_id))]],
+    );
+    const userById = new Map(users.map((u) => [u.id, u]));
+    const settingsOf = await readSettingsOf(
+      q,
+      users.map((u) => ({ id: u.id, timeZone: u.time_zone })),
+    );
+    const work = pending.flatMap((n) => {
+      const user = userById.get(n.user_id);
+      if (!user) return [];
+      const settings = settingsOf.get(user.id)!;
+      return [{ n, user, settings, wanted: wantedChannels(n, user, settings, deps.channels) }];
+    });
+    const pushKinds = [...new Set(work.flatMap((w) => w.wanted.filter((c) => PUSH_CHANNELS.includes(c))))];
+    const pushUsers = [
+      ...new Set(work.filter((w) => w.wanted.some((c) => PUSH_CHANNELS.includes(c))).map((w) => w.user.id)),
+    ];
+    const devicesOf = new Map<string, Device[]>();
+    if (pushUsers.length > 0) {
+      const { rows: devices } = await q.query<Device>(
+        `SELECT id::text AS id, user_id::text AS user_id, kind FROM notification_devices
+          WHERE user_id = ANY ($1::uuid[]) AND kind = ANY ($2::text[]) AND disabled_at IS NULL ORDER BY created_at, id`,
+        [pushUsers, pushKinds],
+      );
+      for (const d of devices) devicesOf.set(d.user_id, [...(devicesOf.get(d.user_id) ?? []), d]);
+    }
+
+    const inbox: NotificationRow[] = [];
+    const live: OutboxLiveEvent[] = [];
+    const deliveries: { n: NotificationRow; target: Target; hold: Date | null }[] = [];
+    const inApp = new Map<string, boolean>();
+    for (const { n, user, settings, wanted } of work) {
+      const shown = channelEnabled(settings, n.category, 'in_app');
+      inApp.set(n.id, shown);
+      if (shown) {
+        inbox.push(n);
+        live.push({
+          type: 'notification',
+          tenantId: n.tenant_id,
+          userId: n.user_id,
+          notification: {
+            id: n.id,
+            category: n.category,
+            title: n.title,
+            body: n.body,
+            url: n.url,
+            // When it reached the inbox, as the inbox lists it (a scheduled one: its send time, not its request).
+            createdAt: now.toISOString(),
+            readAt: toIso(n.read_at),
+          },
+        });
+      }
+      const devices = devicesOf.get(user.id) ?? [];
+      for (const target of targetsOf(wanted, user, settings, devices))
+        deliveries.push({ n, target, hold: holdFor(now, settings, target.channel, n.urgent) });
+    }
+
+    if (inbox.length > 0) {
       await q.query(
         `INSERT INTO notification_deliveries (tenant_id, notification_id, user_id, channel, target_ref, state)
-         VALUES ($1, $2, $3, 'in_app', 'inbox', 'delivered') ON CONFLICT ON CONSTRAINT notification_deliveries_target DO NOTHING`,
-        [n.tenant_id, n.id, n.user_id],
+         SELECT t, n, u, 'in_app', 'inbox', 'delivered' FROM unnest($1::text[], $2::uuid[], $3::uuid[]) AS x (t, n, u)
+         ON CONFLICT ON CONSTRAINT notification_deliveries_target DO NOTHING`,
+        [inbox.map((n) => n.tenant_id), inbox.map((n) => n.id), inbox.map((n) => n.user_id)],
       );
-      await appendLiveEvent(q, {
-        type: 'notification',
-        tenantId: n.tenant_id,
-        userId: n.user_id,
-        notification: {
-          id: n.id,
-          category: n.category,
-          title: n.title,
-          body: n.body,
-          url: n.url,
-          // When it reached the inbox, as the inbox lists it (a scheduled one: its send time, not its request).
-          createdAt: now.toISOString(),
-          readAt: toIso(n.read_at),
-        },
-      });
+      await appendLiveEvents(q, live);
     }
-    for (const target of await targetsOf(q, n, user, settings, deps.channels)) {
-      const hold = holdFor(now, settings, target.channel, n.urgent);
-      const { rows: made } = await q.query<{ id: string }>(
+    if (deliveries.length > 0) {
+      const { rows: made } = await q.query<{ id: string; deferred_until: Date | string | null }>(
         `INSERT INTO notification_deliveries (tenant_id, notification_id, user_id, channel, device_id, target_ref, state, deferred_until)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-         ON CONFLICT ON CONSTRAINT notification_deliveries_target DO NOTHING RETURNING id::text AS id`,
-        [n.tenant_id, n.id, n.user_id, target.channel, target.deviceId, target.ref, hold ? 'deferred' : 'queued', hold],
+         SELECT t, n, u, c, d, r, s, h
+           FROM unnest($1::text[], $2::uuid[], $3::uuid[], $4::text[], $5::uuid[], $6::text[], $7::text[], $8::timestamptz[])
+                AS x (t, n, u, c, d, r, s, h)
+         ON CONFLICT ON CONSTRAINT notification_deliveries_target DO NOTHING
+         RETURNING id::text AS id, deferred_until`,
+        [
+          deliveries.map((d) => d.n.tenant_id),
+          deliveries.map((d) => d.n.id),
+          deliveries.map((d) => d.n.user_id),
+          deliveries.map((d) => d.target.channel),
+          deliveries.map((d) => d.target.deviceId),
+          deliveries.map((d) => d.target.ref),
+          deliveries.map((d) => (d.hold ? 'deferred' : 'queued')),
+          deliveries.map((d) => d.hold),
+        ],
       );
-      for (const { id } of made)
-        await deps.jobs.enqueue(NOTIFICATION_SEND_QUEUE, { deliveryId: id } satisfies SendJobData, {
-          tx: q,
+      await enqueueAll(
+        deps.jobs,
+        NOTIFICATION_SEND_QUEUE,
+        made.map(({ id, deferred_until }) => ({
+          data: { deliveryId: id } satisfies SendJobData,
           singletonKey: id,
-          ...(hold ? { startAfter: hold } : {}),
-        });
+          ...(deferred_until !== null ? { startAfter: new Date(deferred_until) } : {}),
+        })),
+        q,
+      );
     }
-    await q.query(`UPDATE notifications SET status = 'dispatched', dispatched_at = $2, in_app = $3 WHERE id = $1`, [
-      n.id,
-      now,
-      inApp,
-    ]);
+    const done = work.map((w) => w.n.id);
+    await q.query(
+      `UPDATE notifications n SET status = 'dispatched', dispatched_at = $2, in_app = x.in_app
+         FROM unnest($1::uuid[], $3::boolean[]) AS x (id, in_app) WHERE n.id = x.id`,
+      [done, now, done.map((id) => inApp.get(id) ?? false)],
+    );
   });
 }
 
@@ -200,23 +276,29 @@ function targetOf(d: DeliveryRow): ChannelTarget | null {
   }
 }
 
-/** What an attempt needs outside the transaction, or null when there is nothing to send now. */
+/** What an attempt needs outside the transaction. */
 interface Claimed {
   delivery: DeliveryRow;
   target: ChannelTarget;
   message: RenderedNotification;
 }
 
-async function fail(q: Queryable, deliveryId: string, reason: string): Promise<void> {
+/** Fails deliveries still waiting to go (never one already sent or failed), each with its reason. */
+async function failAll(q: Queryable, failed: readonly { id: string; reason: string }[]): Promise<void> {
+  if (failed.length === 0) return;
   await q.query(
-    `UPDATE notification_deliveries SET state = 'failed', error = $2, deferred_until = NULL
-      WHERE id = $1 AND state IN ('queued', 'deferred')`,
-    [deliveryId, reason.slice(0, 1000)],
+    `UPDATE notification_deliveries d SET state = 'failed', error = x.reason, deferred_until = NULL
+       FROM unnest($1::uuid[], $2::text[]) AS x (id, reason)
+      WHERE d.id = x.id AND d.state IN ('queued', 'deferred')`,
+    [failed.map((f) => f.id), failed.map((f) => f.reason.slice(0, 1000))],
   );
 }
 
-/** Reads the delivery, and either defers it again, fails it for good, or takes it for one attempt. */
-async function claim(deps: NotificationJobDeps, deliveryId: string, now: Date): Promise<Claimed | null> {
+/**
+ * Reads the deliveries in one transaction and, for each still waiting, either defers it again (and
+ * re-enqueues its send for when the hold ends), fails it for good, or takes it for one attempt.
+ */
+async function claimAll(deps: NotificationJobDeps, deliveryIds: readonly string[], now: Date): Promise<Claimed[]> {
   return deps.db.transaction(async (q) => {
     const { rows } = await q.query<DeliveryRow>(
       `SELECT d.id::text AS id, d.tenant_id, d.user_id::text AS user_id, d.notification_id::text AS notification_id,
@@ -227,46 +309,68 @@ async function claim(deps: NotificationJobDeps, deliveryId: string, now: Date): 
          JOIN notifications n ON n.id = d.notification_id
          JOIN users u ON u.id = d.user_id
          LEFT JOIN notification_devices v ON v.id = d.device_id
-        WHERE d.id = $1
+        WHERE d.id = ANY ($1::uuid[])
+        ORDER BY d.id
           FOR UPDATE OF d`,
-      [deliveryId],
+      [[...new Set(deliveryIds)]],
     );
-    const d = rows[0];
     // Sent, failed or gone: a retried or repeated job never sends a delivery twice.
-    if (!d || (d.state !== 'queued' && d.state !== 'deferred')) return null;
-    const settings = await readSettings(q, d.user_id, d.time_zone);
-    // Settings may have changed since dispatch: the hold is decided again when it is due.
-    const hold = holdFor(now, settings, d.channel, d.urgent);
-    if (hold) {
-      await q.query(`UPDATE notification_deliveries SET state = 'deferred', deferred_until = $2 WHERE id = $1`, [
-        d.id,
-        hold,
-      ]);
-      await deps.jobs.enqueue(NOTIFICATION_SEND_QUEUE, { deliveryId: d.id } satisfies SendJobData, {
-        tx: q,
-        startAfter: hold,
-      });
-      return null;
+    const waiting = rows.filter((d) => d.state === 'queued' || d.state === 'deferred');
+    if (waiting.length === 0) return [];
+    const users = new Map(waiting.map((d) => [d.user_id, { id: d.user_id, timeZone: d.time_zone }]));
+    const settingsOf = await readSettingsOf(q, [...users.values()]);
+    const deferred: { id: string; hold: Date }[] = [];
+    const failed: { id: string; reason: string }[] = [];
+    const taken: { d: DeliveryRow; target: ChannelTarget }[] = [];
+    for (const d of waiting) {
+      // Settings may have changed since dispatch: the hold is decided again when it is due.
+      const hold = holdFor(now, settingsOf.get(d.user_id)!, d.channel, d.urgent);
+      if (hold) {
+        deferred.push({ id: d.id, hold });
+        continue;
+      }
+      if (PUSH_CHANNELS.includes(d.channel) && (d.device_id === null || d.device_disabled)) {
+        failed.push({ id: d.id, reason: 'the device was removed before the message went out' });
+        continue;
+      }
+      const target = targetOf(d);
+      if (!target || deps.channels[d.channel] === undefined) {
+        failed.push({ id: d.id, reason: `channel ${d.channel} is not configured here` });
+        continue;
+      }
+      taken.push({ d, target });
     }
-    const isPush = PUSH_CHANNELS.includes(d.channel);
-    if (isPush && (d.device_id === null || d.device_disabled)) {
-      await fail(q, d.id, 'the device was removed before the message went out');
-      return null;
+    if (deferred.length > 0) {
+      await q.query(
+        `UPDATE notification_deliveries d SET state = 'deferred', deferred_until = x.hold
+           FROM unnest($1::uuid[], $2::timestamptz[]) AS x (id, hold) WHERE d.id = x.id`,
+        [deferred.map((x) => x.id), deferred.map((x) => x.hold)],
+      );
+      await enqueueAll(
+        deps.jobs,
+        NOTIFICATION_SEND_QUEUE,
+        deferred.map((x) => ({ data: { deliveryId: x.id } satisfies SendJobData, startAfter: x.hold })),
+        q,
+      );
     }
-    const target = targetOf(d);
-    if (!target || deps.channels[d.channel] === undefined) {
-      await fail(q, d.id, `channel ${d.channel} is not configured here`);
-      return null;
-    }
+    await failAll(q, failed);
+    if (taken.length === 0) return [];
     await q.query(
-      `UPDATE notification_deliveries SET state = 'queued', deferred_until = NULL, attempts = attempts + 1 WHERE id = $1`,
-      [d.id],
+      `UPDATE notification_deliveries SET state = 'queued', deferred_until = NULL, attempts = attempts + 1
+        WHERE id = ANY ($1::uuid[])`,
+      [taken.map((t) => t.d.id)],
     );
-    const { rows: unread } = await q.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM notifications WHERE user_id = $1 AND in_app AND read_at IS NULL`,
-      [d.user_id],
-    );
-    return {
+    const pushUsers = [...new Set(taken.filter((t) => PUSH_CHANNELS.includes(t.d.channel)).map((t) => t.d.user_id))];
+    const unread = new Map<string, number>();
+    if (pushUsers.length > 0) {
+      const { rows: counts } = await q.query<{ user_id: string; n: number }>(
+        `SELECT user_id::text AS user_id, count(*)::int AS n FROM notifications
+          WHERE user_id = ANY ($1::uuid[]) AND in_app AND read_at IS NULL GROUP BY user_id`,
+        [pushUsers],
+      );
+      for (const c of counts) unread.set(c.user_id, c.n);
+    }
+    return taken.map(({ d, target }) => ({
       delivery: d,
       target,
       message: {
@@ -276,9 +380,9 @@ async function claim(deps: NotificationJobDeps, deliveryId: string, now: Date): 
         body: d.body,
         url: d.url,
         locale: d.locale,
-        ...(isPush ? { badge: unread[0]?.n ?? 0 } : {}),
+        ...(PUSH_CHANNELS.includes(d.channel) ? { badge: unread.get(d.user_id) ?? 0 } : {}),
       },
-    };
+    }));
   });
 }
 
@@ -290,60 +394,152 @@ export class TransientSendError extends Error {
   }
 }
 
+/** One attempt at a delivery of a `notification-send` job. */
+export interface SendAttempt {
+  deliveryId: string;
+  /** The queue will not retry: a transient failure ends `failed` instead of being reported. */
+  lastAttempt?: boolean;
+}
+
 /**
- * One attempt at one delivery (the `notification-send` job). `lastAttempt`: the queue will not
- * retry, so a transient failure ends `failed` instead of being thrown. A provider's rejection is
- * `failed`, never `sent`; an invalid token or endpoint also disables the device, so nothing is sent
- * to it again. Throws (for the queue to retry) on a transient failure before the last attempt.
+ * One attempt at one delivery (the `notification-send` job). A provider's rejection is `failed`,
+ * never `sent`; an invalid token or endpoint also disables the device, so nothing is sent to it
+ * again. Throws (for the queue to retry) on a transient failure before the last attempt.
  */
 export async function sendDelivery(
   deps: NotificationJobDeps,
   deliveryId: string,
   options: { lastAttempt?: boolean } = {},
 ): Promise<void> {
+  const retry = await sendDeliveries(deps, [{ deliveryId, ...options }]);
+  const err = retry.get(deliveryId);
+  if (err) throw err;
+}
+
+/**
+ * One attempt at each of many deliveries: claimed in one transaction, sent to the providers at once,
+ * their outcomes recorded in one transaction. Resolves with the deliveries to try again (a transient
+ * failure before their last attempt) and why. A claim that fails as a whole (a bad delivery id) is
+ * made again one delivery at a time, so one bad delivery fails alone.
+ */
+export async function sendDeliveries(
+  deps: NotificationJobDeps,
+  attempts: readonly SendAttempt[],
+): Promise<Map<string, Error>> {
+  const retry = new Map<string, Error>();
+  if (attempts.length === 0) return retry;
   const now = deps.now?.() ?? new Date();
-  const claimed = await claim(deps, deliveryId, now);
-  if (!claimed) return;
-  const { delivery, target, message } = claimed;
-  const sender = deps.channels[delivery.channel]!;
-  let result;
+  let claimed: Claimed[];
   try {
-    result = await sender.send(target, message);
+    claimed = await claimAll(
+      deps,
+      attempts.map((a) => a.deliveryId),
+      now,
+    );
   } catch (err) {
-    result = { ok: false as const, permanent: false, invalidTarget: false, reason: errorText(err) };
+    if (attempts.length === 1) throw err;
+    for (const attempt of attempts) {
+      try {
+        for (const [id, e] of await sendDeliveries(deps, [attempt])) retry.set(id, e);
+      } catch (e) {
+        retry.set(attempt.deliveryId, e instanceof Error ? e : new Error(String(e)));
+      }
+    }
+    return retry;
   }
-  const transient = !result.ok && !result.permanent && !result.invalidTarget;
-  await deps.db.transaction(async (q) => {
+  if (claimed.length === 0) return retry;
+  const last = new Map(attempts.map((a) => [a.deliveryId, a.lastAttempt === true]));
+  const outcomes = await inParallel(claimed, SENDS_AT_ONCE, async ({ delivery, target, message }) => {
+    try {
+      return { delivery, result: await deps.channels[delivery.channel]!.send(target, message) };
+    } catch (err) {
+      return {
+        delivery,
+        result: { ok: false as const, permanent: false, invalidTarget: false, reason: errorText(err) },
+      };
+    }
+  });
+  const sent: { id: string; providerMessageId: string | null; deviceId: string | null }[] = [];
+  const again: { id: string; reason: string }[] = [];
+  const failed: { id: string; reason: string; deviceId: string | null; invalidTarget: boolean }[] = [];
+  for (const { delivery, result } of outcomes) {
     if (result.ok) {
+      sent.push({ id: delivery.id, providerMessageId: result.providerMessageId ?? null, deviceId: delivery.device_id });
+      continue;
+    }
+    const transient = !result.permanent && !result.invalidTarget;
+    if (transient && !last.get(delivery.id)) again.push({ id: delivery.id, reason: result.reason });
+    else
+      failed.push({
+        id: delivery.id,
+        reason: result.reason,
+        deviceId: delivery.device_id,
+        invalidTarget: result.invalidTarget,
+      });
+  }
+  await deps.db.transaction(async (q) => {
+    if (sent.length > 0) {
       await q.query(
-        `UPDATE notification_deliveries SET state = 'sent', provider_message_id = $2, error = NULL
-          WHERE id = $1 AND state IN ('queued', 'deferred')`,
-        [delivery.id, result.providerMessageId],
+        `UPDATE notification_deliveries d SET state = 'sent', provider_message_id = x.pmid, error = NULL
+           FROM unnest($1::uuid[], $2::text[]) AS x (id, pmid)
+          WHERE d.id = x.id AND d.state IN ('queued', 'deferred')`,
+        [sent.map((x) => x.id), sent.map((x) => x.providerMessageId)],
       );
-      if (delivery.device_id !== null)
-        await q.query('UPDATE notification_devices SET last_used_at = now() WHERE id = $1', [delivery.device_id]);
-      return;
+      const devices = sent.flatMap((x) => (x.deviceId === null ? [] : [x.deviceId]));
+      if (devices.length > 0)
+        await q.query('UPDATE notification_devices SET last_used_at = now() WHERE id = ANY ($1::uuid[])', [devices]);
     }
-    if (transient && !options.lastAttempt) {
-      await q.query('UPDATE notification_deliveries SET error = $2 WHERE id = $1', [
-        delivery.id,
-        result.reason.slice(0, 1000),
-      ]);
-      return;
-    }
-    await fail(q, delivery.id, result.reason);
-    if (result.invalidTarget && delivery.device_id !== null)
+    if (again.length > 0)
       await q.query(
-        `UPDATE notification_devices SET disabled_at = now(), disabled_reason = $2 WHERE id = $1 AND disabled_at IS NULL`,
-        [delivery.device_id, result.reason.slice(0, 500)],
+        `UPDATE notification_deliveries d SET error = x.reason FROM unnest($1::uuid[], $2::text[]) AS x (id, reason)
+          WHERE d.id = x.id`,
+        [again.map((x) => x.id), again.map((x) => x.reason.slice(0, 1000))],
+      );
+    await failAll(q, failed);
+    const dead = failed.filter((x) => x.invalidTarget && x.deviceId !== null);
+    if (dead.length > 0)
+      await q.query(
+        `UPDATE notification_devices v SET disabled_at = now(), disabled_reason = x.reason
+           FROM unnest($1::uuid[], $2::text[]) AS x (id, reason)
+          WHERE v.id = x.id AND v.disabled_at IS NULL`,
+        [dead.map((x) => x.deviceId), dead.map((x) => x.reason.slice(0, 500))],
       );
   });
-  if (!result.ok && transient && !options.lastAttempt) {
-    deps.logger.warn({ deliveryId, channel: delivery.channel, reason: result.reason }, 'notification send will retry');
-    throw new TransientSendError(`${delivery.channel}: ${result.reason}`);
+  const channelOf = new Map(claimed.map((c) => [c.delivery.id, c.delivery.channel]));
+  for (const x of again) {
+    deps.logger.warn(
+      { deliveryId: x.id, channel: channelOf.get(x.id), reason: x.reason },
+      'notification send will retry',
+    );
+    retry.set(x.id, new TransientSendError(`${channelOf.get(x.id)}: ${x.reason}`));
   }
-  if (!result.ok)
-    deps.logger.info({ deliveryId, channel: delivery.channel, reason: result.reason }, 'notification delivery failed');
+  for (const x of failed)
+    deps.logger.info(
+      { deliveryId: x.id, channel: channelOf.get(x.id), reason: x.reason },
+      'notification delivery failed',
+    );
+  return retry;
+}
+
+/**
+ * Provider calls one batch makes at once. Enough to hide a provider's round trip; few enough that
+ * the HTTP agents keep reusing a handful of kept-alive connections instead of opening (and
+ * TLS-handshaking) one per message of a big batch.
+ */
+const SENDS_AT_ONCE = 8;
+
+/** `fn` over `items`, at most `limit` at a time; results in item order. */
+async function inParallel<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
 }
 
 function errorText(err: unknown): string {
@@ -351,25 +547,67 @@ function errorText(err: unknown): string {
 }
 
 /**
+ * Runs `each` for a batch of jobs at once; when that throws, runs each job alone, so one bad job
+ * fails alone (and is retried with its own backoff) while the rest of its batch completes.
+ */
+async function oneByOneOnFailure<T>(
+  batch: readonly JobContext<T>[],
+  all: (jobs: readonly JobContext<T>[]) => Promise<void>,
+): Promise<JobResult[]> {
+  try {
+    await all(batch);
+    return batch.map((job) => ({ id: job.id, ok: true }));
+  } catch (err) {
+    if (batch.length === 1) return [{ id: batch[0]!.id, ok: false, error: err }];
+    const results: JobResult[] = [];
+    for (const job of batch) {
+      try {
+        await all([job]);
+        results.push({ id: job.id, ok: true });
+      } catch (e) {
+        results.push({ id: job.id, ok: false, error: e });
+      }
+    }
+    return results;
+  }
+}
+
+/**
  * Works the notification queues in this process (platform/src/builders/jobs.ts calls it where job
- * workers run): dispatch and send, with the settings of queues.ts.
+ * workers run): dispatch and send, in batches, with the settings of queues.ts.
  */
 export async function defineNotificationJobs(
-  queue: Pick<JobQueue, 'define' | 'enqueue'>,
+  queue: Pick<JobQueue, 'defineBatch' | 'enqueue' | 'enqueueMany'>,
   deps: { db: Pick<Database, 'transaction'>; channels: NotificationChannels; logger: Logger; now?: () => Date },
 ): Promise<void> {
   const full: NotificationJobDeps = { ...deps, jobs: queue };
-  await queue.define<DispatchJobData>(
+  await queue.defineBatch<DispatchJobData>(
     NOTIFICATION_DISPATCH_QUEUE,
-    (job) => dispatchNotification(full, job.data.notificationId),
+    (batch) =>
+      oneByOneOnFailure(batch, (jobs) =>
+        dispatchNotifications(
+          full,
+          jobs.map((j) => j.data.notificationId),
+        ),
+      ),
     NOTIFICATION_DISPATCH_SETTINGS,
   );
-  await queue.define<SendJobData>(
+  await queue.defineBatch<SendJobData>(
     NOTIFICATION_SEND_QUEUE,
-    (job) =>
-      sendDelivery(full, job.data.deliveryId, {
-        lastAttempt: job.retryCount >= NOTIFICATION_SEND_SETTINGS.retryLimit,
-      }),
+    async (batch) => {
+      // Two jobs of one delivery in a batch (a deferral re-enqueued beside its due job) share one attempt.
+      const retry = await sendDeliveries(
+        full,
+        batch.map((job) => ({
+          deliveryId: job.data.deliveryId,
+          lastAttempt: job.retryCount >= NOTIFICATION_SEND_SETTINGS.retryLimit,
+        })),
+      );
+      return batch.map((job): JobResult => {
+        const err = retry.get(job.data.deliveryId);
+        return err ? { id: job.id, ok: false, error: err } : { id: job.id, ok: true };
+      });
+    },
     NOTIFICATION_SEND_SETTINGS,
   );
 }

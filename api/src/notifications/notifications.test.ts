@@ -10,7 +10,7 @@ import { signedInUser, type TestUser } from '../roles/test-users.js';
 import { backends, call, expectProblem, TENANT, type Fixture, type Reply, startFixture } from '../test-fixtures.js';
 import { createApiKey } from '@clutch/identity';
 import { defineNotificationJobs, sendDelivery, type NotificationJobDeps } from './jobs.js';
-import { NOTIFICATION_SEND_QUEUE } from './queues.js';
+import { NOTIFICATION_DISPATCH_QUEUE, NOTIFICATION_SEND_QUEUE } from './queues.js';
 import { requestNotifications, type NotificationRequest } from './request.js';
 import { NotificationsService } from './service.js';
 import { recordingChannels, type RecordingChannels } from './test-senders.js';
@@ -380,6 +380,46 @@ describe.each(backends('api_notifications'))('notifications on %s', (_name, open
     await expect(request([{ ...base, url: '//evil.example/' }])).rejects.toThrow(/url/);
     const { rows } = await fx.db.query(`SELECT 1 FROM notifications WHERE dedupe_key = $1`, [base.dedupeKey]);
     expect(rows).toEqual([]);
+  });
+
+  it('dispatches a batch whose one job is bad: the others complete on their first attempt, only that one fails', async () => {
+    // Stored without their dispatch jobs, which then go in together, in one statement, beside a bad one.
+    const hold: JobEnqueuer = { enqueue: () => Promise.resolve(null) };
+    const ids = await fx.db.transaction((q) =>
+      requestNotifications(
+        q,
+        hold,
+        [alice, bob].map((who) => ({
+          tenantId: who.tenantId,
+          userId: who.userId,
+          category: 'booking' as const,
+          template: 'notify.booking.confirmed',
+          params: { shop: 'Acme Motors', service: 'Oil change', when: 'Monday 10:00' },
+          dedupeKey: randomUUID(),
+        })),
+      ),
+    );
+    const jobIds = await queue!.enqueueMany(NOTIFICATION_DISPATCH_QUEUE, [
+      { data: { notificationId: ids[0]! } },
+      { data: { notificationId: 'not-a-notification-id' } },
+      { data: { notificationId: ids[1]! } },
+    ]);
+    expect(jobIds).toHaveLength(3);
+    await dispatched(alice, ids[0]!);
+    await dispatched(bob, ids[1]!);
+    const jobs = async (): Promise<{ id: string; state: string; retry_count: number }[]> =>
+      (
+        await fx.db.query<{ id: string; state: string; retry_count: number; data: { notificationId: string } }>(
+          `SELECT data, state::text AS state, retry_count FROM pgboss.job WHERE id = ANY ($1::uuid[])`,
+          [jobIds],
+        )
+      ).rows.map((r) => ({ id: r.data.notificationId, state: r.state, retry_count: r.retry_count }));
+    await expect
+      .poll(async () => (await jobs()).find((j) => j.id === 'not-a-notification-id')?.state, { timeout: 15_000 })
+      .toMatch(/^(retry|failed)$/);
+    const byId = new Map((await jobs()).map((j) => [j.id, j]));
+    expect(byId.get(ids[0]!)).toMatchObject({ state: 'completed', retry_count: 0 });
+    expect(byId.get(ids[1]!)).toMatchObject({ state: 'completed', retry_count: 0 });
   });
 
   it('ends a rejected message `failed`, never `sent`, and the database refuses to make it sent', async () => {

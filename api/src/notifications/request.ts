@@ -1,8 +1,7 @@
 import type { Queryable } from '@clutch/db';
 import { messageArguments, sourceCatalogue } from '@clutch/i18n';
-import type { JobEnqueuer } from '../ai/retrain-jobs.js';
 import { NOTIFICATION_CATEGORIES, type NotificationCategory } from './model.js';
-import { NOTIFICATION_DISPATCH_QUEUE, type DispatchJobData } from './queues.js';
+import { enqueueAll, NOTIFICATION_DISPATCH_QUEUE, type DispatchJobData, type NotificationEnqueuer } from './queues.js';
 import { isTemplate, renderTemplate } from './render.js';
 
 export type { NotificationCategory } from './model.js';
@@ -79,7 +78,7 @@ interface Recipient {
  */
 export async function requestNotifications(
   q: Queryable,
-  jobs: JobEnqueuer,
+  jobs: NotificationEnqueuer,
   requests: readonly NotificationRequest[],
 ): Promise<string[]> {
   if (requests.length === 0) return [];
@@ -127,14 +126,17 @@ export async function requestNotifications(
   const keyOf = (tenantId: string, dedupeKey: string): string => `${tenantId}\u0000${dedupeKey}`;
   const ids = new Map(inserted.map((r) => [keyOf(r.tenant_id, r.dedupe_key), r.id]));
   const fresh = new Set(ids.values());
+  const dispatches = [];
   for (const row of rows) {
     const id = ids.get(keyOf(row.request.tenantId, row.request.dedupeKey));
     if (id === undefined || !fresh.delete(id)) continue; // a duplicate, or the same key twice in this batch
-    await jobs.enqueue(NOTIFICATION_DISPATCH_QUEUE, { notificationId: id } satisfies DispatchJobData, {
-      tx: q,
+    dispatches.push({
+      data: { notificationId: id } satisfies DispatchJobData,
       ...(row.scheduled ? { startAfter: row.sendAt } : {}),
     });
   }
+  // One INSERT for every dispatch job of the batch (a statement per request would dominate a big batch).
+  await enqueueAll(jobs, NOTIFICATION_DISPATCH_QUEUE, dispatches, q);
   const missing = rows.filter((r) => !ids.has(keyOf(r.request.tenantId, r.request.dedupeKey)));
   if (missing.length > 0) {
     const { rows: earlier } = await q.query<{ id: string; tenant_id: string; dedupe_key: string }>(

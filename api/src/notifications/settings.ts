@@ -69,7 +69,10 @@ export async function readSettings(
     [userId],
   );
   const row = rows[0];
-  if (!row) return defaultSettings(accountTimeZone);
+  return row ? settingsOf(row) : defaultSettings(accountTimeZone);
+}
+
+function settingsOf(row: SettingsRow): NotificationSettings {
   return {
     timeZone: row.time_zone,
     quietHours:
@@ -81,6 +84,24 @@ export async function readSettings(
     channels: channelsOf(row.channels),
     categories: categoriesOf(row.categories),
   };
+}
+
+/** readSettings for many users in one query: user id -> settings (each user's account zone as the default). */
+export async function readSettingsOf(
+  q: Queryable,
+  users: readonly { id: string; timeZone: string }[],
+): Promise<Map<string, NotificationSettings>> {
+  const found = new Map<string, NotificationSettings>();
+  if (users.length === 0) return found;
+  const { rows } = await q.query<SettingsRow & { user_id: string }>(
+    `SELECT user_id::text AS user_id, time_zone, quiet_start::text AS quiet_start, quiet_end::text AS quiet_end,
+            dnd_until, phone, channels, categories
+       FROM notification_settings WHERE user_id = ANY ($1::uuid[])`,
+    [users.map((u) => u.id)],
+  );
+  for (const row of rows) found.set(row.user_id, settingsOf(row));
+  for (const u of users) if (!found.has(u.id)) found.set(u.id, defaultSettings(u.timeZone));
+  return found;
 }
 
 /** Stores a user's settings whole (PUT semantics); the caller validated them. */

@@ -44,6 +44,7 @@ const SOURCES: Record<string, Source[] | { notRest: string }> = {
   Diagnostics: [{ route: '/api/obd2/diagnostics/{vehicleId}', at: [] }],
   TroubleCode: [{ route: '/api/obd2/diagnostics/{vehicleId}', at: ['current', '[]'] }],
   SignalInfo: [{ route: '/api/signals', at: ['signals', '[]'] }],
+  VehicleSignal: [{ route: '/api/vehicles/{id}/signals', at: ['signals', '[]'] }],
   Reading: [{ route: '/api/vehicles/{id}/latest', at: ['readings', '[]'] }],
   // The raw series (no `bucket`), the first variant of the route's union.
   TelemetrySeries: [{ route: '/api/vehicles/{id}/telemetry', at: [0] }],

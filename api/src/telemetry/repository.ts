@@ -44,19 +44,27 @@ export class TelemetryRepository {
     until: Date,
   ): Promise<LatestRow[]> {
     const { rows } = await this.db.query<LatestRow>(
-      `WITH horizon AS (
+      `WITH RECURSIVE horizon AS (
          SELECT greatest(least(coalesce(clutch_unrolled_since($1), $4::timestamptz), $4::timestamptz), $3::timestamptz) AS raw_from
        ), recent AS (
          SELECT DISTINCT ON (s.signal_id) s.signal_id, s.time, s.value
            FROM samples s, horizon h
           WHERE s.vehicle_id = $1 AND s.time >= h.raw_from AND s.time <= $5::timestamptz AND s.signal_id = ANY($2::smallint[])
           ORDER BY s.signal_id, s.time DESC
+       ), walk(signal_id) AS (
+         -- The signals this car has rollups of, one index probe each (a loose index scan): the
+         -- catalogue holds over a thousand vehicle-specific signals and a car sends a few dozen.
+         (SELECT r.signal_id FROM sample_rollups_1m r WHERE r.vehicle_id = $1 ORDER BY r.signal_id LIMIT 1)
+         UNION ALL
+         SELECT (SELECT r.signal_id FROM sample_rollups_1m r
+                  WHERE r.vehicle_id = $1 AND r.signal_id > w.signal_id ORDER BY r.signal_id LIMIT 1)
+           FROM walk w WHERE w.signal_id IS NOT NULL
        )
        SELECT signal_id, time, value FROM recent
        UNION ALL
        SELECT g.signal_id, x.time, x.value
          FROM horizon h
-        CROSS JOIN unnest($2::smallint[]) AS g(signal_id)
+        CROSS JOIN (SELECT w.signal_id FROM walk w WHERE w.signal_id = ANY($2::smallint[])) AS g
         CROSS JOIN LATERAL (
               SELECT r.bucket FROM sample_rollups_1m r
                WHERE r.vehicle_id = $1 AND r.signal_id = g.signal_id

@@ -1,192 +1,211 @@
-// Broker throughput: our broker (clutch-broker, its own process) against Debian's Mosquitto in the
-// same run, same load generator: N publishers x M messages at QoS 0 and QoS 1, fanned out to K
-// subscribers. Prints msgs/s delivered, the ratio, and p50/p99 publish-to-deliver latency.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createConnection } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+// Broker throughput and latency: our broker (clutch-broker, its own process) against Debian's
+// Mosquitto in the same run, driven by the same load: publishers in one process, subscribers in
+// another (bench/src/broker/load.ts, a lean MQTT client), so the client is never what sets the pace.
+// Each case runs once to warm up, then ROUNDS times per broker, alternating which broker goes first;
+// the table shows the median of rounds and the spread of the per-round ratio, with the load average
+// (the machine is shared: only ratios measured in the same run mean anything).
+import { fork, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { ensureSystemProgram, freePort, MissingSystemPackage } from '@clutch/test-support';
-import mqtt from 'mqtt';
-import { fmt, percentile } from '../common/stats.js';
+import { MissingSystemPackage } from '@clutch/test-support';
+import { fmt } from '../common/stats.js';
+import { processCpuMs, startBareAedes, startMosquitto, startOurs, type BenchBroker } from './brokers.js';
+import type { LoadReport, PublishJob, SubscribeJob } from './load.js';
 
 const PUBLISHERS = Number(process.env.BENCH_PUBLISHERS ?? 20);
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 2500);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const PAYLOAD_BYTES = 256;
-const WINDOW = 64; // QoS 1 messages in flight per publisher
+const WINDOW = Number(process.env.BENCH_WINDOW ?? 64);
+const TIMEOUT_MS = 60_000;
+/** BENCH_BARE_AEDES=1 adds aedes with no hooks, to tell our broker's own cost from aedes'. */
+const WITH_BARE_AEDES = process.env.BENCH_BARE_AEDES === '1';
+/** BENCH_ONLY=clutch (or mosquitto, or "aedes bare") runs one broker, e.g. under a profiler. */
+const ONLY = process.env.BENCH_ONLY;
 
-interface Broker {
-  url: string;
-  stop(): Promise<void>;
+interface Case {
+  label: string;
+  qos: 0 | 1;
+  subscribers: number;
 }
 
-async function waitForPort(port: number): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    const open = await new Promise<boolean>((resolve) => {
-      const s = createConnection({ port, host: '127.0.0.1' }, () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.once('error', () => resolve(false));
-    });
-    if (open) return;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`nothing listens on ${port}`);
-}
+const ALL_CASES: Case[] = [
+  { label: 'QoS 0, 1 subscriber', qos: 0, subscribers: 1 },
+  { label: 'QoS 1, 1 subscriber', qos: 1, subscribers: 1 },
+  { label: 'QoS 1, 4 subscribers', qos: 1, subscribers: 4 },
+];
+/** BENCH_CASES=1 (or 0,2: indexes into the list above) runs some cases only, e.g. under a profiler. */
+const CASES = process.env.BENCH_CASES
+  ? process.env.BENCH_CASES.split(',').map((i) => ALL_CASES[Number(i)]!)
+  : ALL_CASES;
 
-function stopper(child: ChildProcess): () => Promise<void> {
-  return async () => {
-    if (child.exitCode !== null) return;
-    const exited = new Promise((r) => child.once('exit', r));
-    child.kill('SIGTERM');
-    await exited;
-  };
-}
-
-async function startOurs(): Promise<Broker> {
-  const port = await freePort();
-  const cli = fileURLToPath(new URL('../../../broker/dist/cli.js', import.meta.url));
-  // Anonymous and unthrottled so both brokers do the same work; TLS off on both.
-  const child = spawn(
-    process.execPath,
-    [
-      cli,
-      'serve',
-      '--allow-anonymous',
-      '--port',
-      String(port),
-      '--ws-port',
-      '0',
-      '--publish-rate',
-      '1000000',
-      '--publish-burst',
-      '1000000',
-    ],
-    {
-      stdio: 'ignore',
-      env: { ...process.env, LOG_LEVEL: 'error' },
-    },
-  );
-  await waitForPort(port);
-  return { url: `mqtt://127.0.0.1:${port}`, stop: stopper(child) };
-}
-
-async function startMosquitto(): Promise<Broker> {
-  const port = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), 'clutch-mosquitto-'));
-  const conf = join(dir, 'mosquitto.conf');
-  // The default max_queued_messages (1000) silently drops QoS 1 bursts: raise it like ours.
-  writeFileSync(
-    conf,
-    `listener ${port} 127.0.0.1\nallow_anonymous true\nmax_queued_messages 1000000\nmax_inflight_messages 0\npersistence false\nlog_type error\n`,
-  );
-  const child = spawn(
-    ensureSystemProgram({ candidates: ['/usr/sbin/mosquitto', 'mosquitto'], debianPackage: 'mosquitto' }),
-    ['-c', conf],
-    { stdio: 'ignore' },
-  );
-  await waitForPort(port);
-  const stop = stopper(child);
-  return {
-    url: `mqtt://127.0.0.1:${port}`,
-    stop: async () => {
-      await stop();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
-
-interface Result {
+interface Measure {
   msgsPerSecond: number;
   p50: number;
   p99: number;
+  lost: number;
+  /** Cores used on average while the case ran. */
+  brokerCores: number;
+  /** Broker CPU per message delivered, µs: steadier than msgs/s on a busy machine. */
+  brokerUsPerMessage: number;
+  clientCores: number;
 }
 
-async function run(url: string, qos: 0 | 1, subscribers: number): Promise<Result> {
-  const subs = await Promise.all(
-    Array.from({ length: subscribers }, (_, i) => mqtt.connectAsync(url, { clientId: `sub-${i}-${Date.now()}` })),
-  );
-  const expected = PUBLISHERS * MESSAGES * subscribers;
-  const latencies: number[] = [];
-  let received = 0;
-  let lastAt = 0;
-  const done = new Promise<void>((resolve) => {
-    for (const s of subs) {
-      s.on('message', (_topic, payload) => {
-        received++;
-        if (received % 10 === 0) latencies.push(Date.now() - Number(payload.readBigInt64BE(0)));
-        if (received === expected) {
-          lastAt = performance.now();
-          resolve();
-        }
-      });
-    }
+const loadScript = fileURLToPath(new URL('./load.js', import.meta.url));
+
+function forkLoad(job: PublishJob | SubscribeJob): { child: ChildProcess; next: () => Promise<LoadReport> } {
+  const child = fork(loadScript, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const queue: LoadReport[] = [];
+  const waiting: ((r: LoadReport) => void)[] = [];
+  child.on('message', (m: LoadReport) => {
+    const w = waiting.shift();
+    if (w) w(m);
+    else queue.push(m);
   });
-  await Promise.all(subs.map((s) => s.subscribeAsync('bench/#', { qos })));
-  const pubs = await Promise.all(
-    Array.from({ length: PUBLISHERS }, (_, i) => mqtt.connectAsync(url, { clientId: `pub-${i}-${Date.now()}` })),
-  );
-  const started = performance.now();
-  await Promise.all(
-    pubs.map(async (client, p) => {
-      const topic = `bench/car-${p}/telemetry`;
-      let inFlight: Promise<unknown>[] = [];
-      for (let m = 0; m < MESSAGES; m++) {
-        const payload = Buffer.alloc(PAYLOAD_BYTES);
-        payload.writeBigInt64BE(BigInt(Date.now()), 0);
-        if (qos === 0) {
-          await new Promise<void>((resolve) => client.publish(topic, payload, { qos: 0 }, () => resolve()));
-        } else {
-          inFlight.push(client.publishAsync(topic, payload, { qos: 1 }));
-          if (inFlight.length >= WINDOW) {
-            await Promise.all(inFlight);
-            inFlight = [];
-          }
-        }
-      }
-      await Promise.all(inFlight);
-    }),
-  );
-  const timeout = new Promise<void>((_, reject) =>
-    setTimeout(() => reject(new Error(`only ${received} of ${expected} delivered`)), 120_000),
-  );
-  await Promise.race([done, timeout]);
-  const elapsed = (lastAt - started) / 1000;
-  await Promise.all([...subs, ...pubs].map((c) => c.endAsync()));
-  return { msgsPerSecond: expected / elapsed, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
+  child.send(job);
+  return {
+    child,
+    next: () => {
+      const queued = queue.shift();
+      if (queued) return Promise.resolve(queued);
+      return new Promise((resolve, reject) => {
+        waiting.push(resolve);
+        child.once('exit', (code) => reject(new Error(`load process exited with ${code}`)));
+      });
+    },
+  };
 }
+
+async function measure(broker: BenchBroker, c: Case, messages: number, tag: string): Promise<Measure> {
+  const base = { host: broker.host, port: broker.port, qos: c.qos, tag };
+  const subs = forkLoad({ ...base, role: 'subscribe', subscribers: c.subscribers, expected: PUBLISHERS * messages });
+  const pubs = forkLoad({
+    ...base,
+    role: 'publish',
+    publishers: PUBLISHERS,
+    messages,
+    window: WINDOW,
+    payloadBytes: PAYLOAD_BYTES,
+  });
+  try {
+    await subs.next();
+    await pubs.next();
+    const cpuBefore = processCpuMs(broker.pid);
+    pubs.child.send({ type: 'go' });
+    const timer = setTimeout(() => subs.child.send({ type: 'stop' }), TIMEOUT_MS);
+    const received = await subs.next();
+    clearTimeout(timer);
+    const brokerCpu = processCpuMs(broker.pid) - cpuBefore;
+    subs.child.send({ type: 'stop' }); // lets a still-publishing QoS 0 publisher be killed below
+    const published = await Promise.race([
+      pubs.next(),
+      new Promise<null>((r) => setTimeout(() => r(null), received.type === 'received' ? 5_000 : 0)),
+    ]);
+    if (received.type !== 'received') throw new Error(`unexpected ${received.type} from the subscribers`);
+    if (!published || published.type !== 'published') throw new Error('the publishers did not finish');
+    const expected = PUBLISHERS * messages * c.subscribers;
+    const seconds = (received.lastAt - published.startedAt) / 1000;
+    return {
+      msgsPerSecond: received.received / seconds,
+      p50: received.p50,
+      p99: received.p99,
+      lost: expected - received.received,
+      brokerCores: brokerCpu / 1000 / seconds,
+      brokerUsPerMessage: (brokerCpu * 1000) / received.received,
+      clientCores: (published.cpuMs + received.cpuMs) / 1000 / seconds,
+    };
+  } finally {
+    subs.child.kill();
+    pubs.child.kill();
+  }
+}
+
+function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+/** Load average, and the share of the last 60 s some task waited for a CPU (Linux PSI) when known. */
+const loadAverage = (): string => {
+  const load = loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
+  try {
+    const waited = /some avg10=\S+ avg60=(\S+)/.exec(readFileSync('/proc/pressure/cpu', 'utf8'))?.[1];
+    return waited === undefined ? load : `${load}, CPU pressure ${waited}%`;
+  } catch {
+    return load;
+  }
+};
 
 async function main(): Promise<void> {
-  const ours = await startOurs();
-  const mosquitto = await startMosquitto();
-  const ratios: number[] = [];
+  const brokers: BenchBroker[] = [];
   try {
+    const wanted = (name: string): boolean => ONLY === undefined || ONLY === name;
+    if (wanted('mosquitto')) brokers.push(await startMosquitto());
+    if (wanted('clutch')) brokers.push(await startOurs());
+    if (WITH_BARE_AEDES || ONLY === 'aedes bare') brokers.push(await startBareAedes());
     console.log(
-      `${PUBLISHERS} publishers x ${fmt(MESSAGES)} messages of ${PAYLOAD_BYTES} B; msgs/s delivered to subscribers`,
+      `${PUBLISHERS} publishers x ${fmt(MESSAGES)} messages of ${PAYLOAD_BYTES} B (QoS 1: ${WINDOW} in flight each); ` +
+        `${ROUNDS} rounds after a warm-up, median shown; load average ${loadAverage()}`,
     );
-    for (const [qos, subscribers] of [
-      [0, 1],
-      [1, 1],
-      [1, 4],
-    ] as const) {
-      // Alternate who goes first so neither always meets a warm machine.
-      const m = await run(mosquitto.url, qos, subscribers);
-      const o = await run(ours.url, qos, subscribers);
-      const ratio = o.msgsPerSecond / m.msgsPerSecond;
-      ratios.push(ratio);
+    const results = new Map<string, Measure[]>(); // `${case}|${broker}` -> rounds
+    for (const c of CASES) {
+      for (const b of brokers) await measure(b, c, Math.ceil(MESSAGES / 5), `warm-${b.name}`);
+      for (let round = 0; round < ROUNDS; round++) {
+        // Alternate who goes first so neither always meets the machine the other left behind.
+        const order = round % 2 === 0 ? brokers : [...brokers].reverse();
+        for (const b of order) {
+          const m = await measure(b, c, MESSAGES, `${round}-${b.name}`);
+          const key = `${c.label}|${b.name}`;
+          results.set(key, [...(results.get(key) ?? []), m]);
+        }
+      }
+      for (const b of brokers) {
+        const rounds = results.get(`${c.label}|${b.name}`)!;
+        const lost = rounds.reduce((n, m) => n + m.lost, 0);
+        console.log(
+          `  ${c.label.padEnd(21)} ${b.name.padEnd(10)} ${fmt(median(rounds.map((m) => m.msgsPerSecond))).padStart(8)} msg/s ` +
+            `(${rounds.map((m) => fmt(m.msgsPerSecond)).join(', ')}) p50 ${fmt(median(rounds.map((m) => m.p50)), 1)} ms ` +
+            `p99 ${fmt(median(rounds.map((m) => m.p99)), 1)} ms | broker ${median(rounds.map((m) => m.brokerCores)).toFixed(2)} cores, ` +
+            `${median(rounds.map((m) => m.brokerUsPerMessage)).toFixed(1)} µs/msg, ` +
+            `client ${median(rounds.map((m) => m.clientCores)).toFixed(2)} cores${lost ? ` | LOST ${fmt(lost)}` : ''}`,
+        );
+      }
+    }
+    const mosquitto = brokers.find((b) => b.name === 'mosquitto');
+    if (!mosquitto) return;
+    console.log(`ratios to Mosquitto (median of rounds; per-round spread in brackets); load average ${loadAverage()}`);
+    for (const b of brokers) {
+      if (b === mosquitto) continue;
+      for (const c of CASES) {
+        const ours = results.get(`${c.label}|${b.name}`)!;
+        const theirs = results.get(`${c.label}|mosquitto`)!;
+        const perRound = ours.map((m, i) => m.msgsPerSecond / theirs[i]!.msgsPerSecond);
+        console.log(
+          `  ${b.name} ${c.label}: ${(median(ours.map((m) => m.msgsPerSecond)) / median(theirs.map((m) => m.msgsPerSecond))).toFixed(2)}x msgs/s ` +
+            `[${Math.min(...perRound).toFixed(2)}-${Math.max(...perRound).toFixed(2)}]`,
+        );
+      }
+      const ours = results.get(`QoS 1, 1 subscriber|${b.name}`)!;
+      const theirs = results.get('QoS 1, 1 subscriber|mosquitto')!;
+      const perRound = ours.map((m, i) => m.p99 / theirs[i]!.p99);
       console.log(
-        `  QoS ${qos}, ${subscribers} subscriber(s): clutch ${fmt(o.msgsPerSecond)} msg/s (p50 ${fmt(o.p50)} ms, p99 ${fmt(o.p99)} ms) | ` +
-          `mosquitto ${fmt(m.msgsPerSecond)} msg/s (p50 ${fmt(m.p50)} ms, p99 ${fmt(m.p99)} ms) | ratio ${ratio.toFixed(3)}`,
+        `  ${b.name} QoS 1 p99 latency: ${fmt(median(ours.map((m) => m.p99)), 1)} ms vs ${fmt(median(theirs.map((m) => m.p99)), 1)} ms = ` +
+          `${(median(ours.map((m) => m.p99)) / median(theirs.map((m) => m.p99))).toFixed(2)}x ` +
+          `[${Math.min(...perRound).toFixed(2)}-${Math.max(...perRound).toFixed(2)}] (lower is better)`,
       );
     }
+    const clutch = (label: string): number =>
+      median(results.get(`${label}|clutch`)?.map((m) => m.msgsPerSecond) ?? [Number.NaN]) /
+      median(results.get(`${label}|mosquitto`)!.map((m) => m.msgsPerSecond));
+    // The headline is the QoS 1 single-subscriber case, the telemetry path.
+    console.log(`broker ratio: ${clutch('QoS 1, 1 subscriber').toFixed(3)}`);
   } finally {
-    await ours.stop();
-    await mosquitto.stop();
+    for (const b of brokers) await b.stop();
   }
-  // The headline is the QoS 1 single-subscriber case, the telemetry path.
-  console.log(`broker ratio: ${ratios[1]!.toFixed(3)}`);
 }
 
 main().then(

@@ -21,8 +21,9 @@ const TOTAL_ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000);
 const SAMPLES_PER_BATCH = 400; // 20 signals x 20 readings: a device's store-and-forward batch
 const INGEST_CONCURRENCY = 4; // transactions in flight in ingest's default queue (memory-queue.ts)
 /**
- * Real-time scoring (the ML health checks) in the ingest chain, as `npm start` runs it;
- * BENCH_SCORER=0 measures the node with scoring moved elsewhere (another consumer of the stream).
+ * Real-time scoring (the ML health checks) on, as `npm start` runs it: its own consumer of the
+ * committed readings in the ingest process (ingest/src/scoring/consumer.ts); BENCH_SCORER=0 measures
+ * the node without it.
  */
 const SCORING = process.env.BENCH_SCORER !== '0';
 const SCORING_LABEL = SCORING ? 'with real-time scoring' : 'scoring off (BENCH_SCORER=0)';
@@ -249,6 +250,12 @@ async function commits(db: Database): Promise<number> {
   return Number(rows[0]!.n);
 }
 
+/**
+ * Runs of each fleet size (BENCH_FLEET_RUNS, default 3): a size is held only when every run's p99
+ * stays under 1 s, so one lucky run does not make the figure.
+ */
+const fleetRuns = (): number => Math.max(1, Number(process.env.BENCH_FLEET_RUNS ?? 3));
+
 /** MQTT connections the fleet shares (BENCH_FLEET_CONNECTIONS); default one per 25 cars. */
 const fleetConnections = (): number | undefined =>
   process.env.BENCH_FLEET_CONNECTIONS ? Number(process.env.BENCH_FLEET_CONNECTIONS) : undefined;
@@ -273,10 +280,10 @@ async function fleetCapacity(
   db: Database,
   devices: string[],
   postgresDataDir?: string,
-): Promise<{ vehicles: number; p99: number }[]> {
+): Promise<{ vehicles: number; p99s: number[] }[]> {
   const readings = await realReadings();
   const platform = await startPlatform(db);
-  const results: { vehicles: number; p99: number }[] = [];
+  const results: { vehicles: number; p99s: number[] }[] = [];
   const latencies: number[] = [];
   // By the second the batch was stored: shows whether a p99 comes from start-up or from the steady state.
   const perSecond = new Map<number, number[]>();
@@ -292,69 +299,93 @@ async function fleetCapacity(
   let seq = 1_000_000;
   const sizes = fleetSizes();
   const statements = await statementReport(db);
+  const runs = fleetRuns();
   for (const vehicles of sizes.filter((v) => v <= devices.length)) {
-    latencies.length = 0;
-    const deadBefore = platform.ingest.stats().deadLetters;
-    // Long enough for the rollup refresh (minutes older than 70 s) to run inside the measured window.
-    const rounds = Number(process.env.BENCH_FLEET_SECONDS ?? 90);
-    // The fleet runs on its own thread: a few connections carry many vehicles each (one MQTT client
-    // per car would measure the load generator on these 2 cores, not the platform). Vehicles publish
-    // at evenly spread phases of each second (fleet-worker.ts).
-    const worker = new Worker(new URL('./fleet-worker.js', import.meta.url), {
-      workerData: {
-        mode: 'fleet',
-        url: platform.broker.mqttUrl,
-        devices: devices.slice(0, vehicles),
-        signals: SIGNALS.map((s) => s.key),
-        readings,
-        rounds,
-        seqStart: seq,
-        connections: fleetConnections(),
-      },
-    });
-    // Where a backlog forms tells which stage limits: the ingest queue (database side) or before it.
-    let deepest = 0;
-    const sampler = setInterval(() => {
-      deepest = Math.max(deepest, platform.ingest.stats().queueDepth);
-    }, 50);
-    // CPU is counted from the first publish until the last batch is stored: per batch, it holds on a
-    // machine shared with other work, where the latencies do not.
-    await statements.reset();
-    let cpuBefore = cpuSnapshot(postgresDataDir);
-    let commitsBefore = await commits(db);
-    const threadNames = new Map<number, string>();
-    await new Promise<void>((resolve, reject) => {
-      worker.on('message', (m: FleetReport) => {
-        if (m.type === 'done') return resolve();
-        if (m.tid !== null) threadNames.set(m.tid, 'load generator (fleet thread)');
-        cpuBefore = cpuSnapshot(postgresDataDir);
-        void commits(db).then((n) => (commitsBefore = n));
+    const p99s: number[] = [];
+    for (let run = 1; run <= runs; run++) {
+      latencies.length = 0;
+      const deadBefore = platform.ingest.stats().deadLetters;
+      // Long enough for the rollup refresh (minutes older than 70 s) to run inside the measured window.
+      const rounds = Number(process.env.BENCH_FLEET_SECONDS ?? 90);
+      // The fleet runs on its own thread: a few connections carry many vehicles each (one MQTT client
+      // per car would measure the load generator on these 2 cores, not the platform). Vehicles publish
+      // at evenly spread phases of each second (fleet-worker.ts).
+      const worker = new Worker(new URL('./fleet-worker.js', import.meta.url), {
+        workerData: {
+          mode: 'fleet',
+          url: platform.broker.mqttUrl,
+          devices: devices.slice(0, vehicles),
+          signals: SIGNALS.map((s) => s.key),
+          readings,
+          rounds,
+          seqStart: seq,
+          connections: fleetConnections(),
+        },
       });
-      worker.once('error', reject);
-    });
-    clearInterval(sampler);
-    seq += rounds;
-    await waitFor(async () => platform.ingest.stats().queueDepth === 0, 60_000);
-    const cpu = cpuBetween(cpuBefore, cpuSnapshot(postgresDataDir), latencies.length, threadNames);
-    await worker.terminate();
-    // A generator that sends implausible values measures the dead-letter path, not ingest.
-    const dead = platform.ingest.stats().deadLetters - deadBefore;
-    if (dead > 0) throw new Error(`the fleet's batches were dead-lettered (${dead}): fix the generator`);
-    const p99 = percentile(latencies, 99);
-    const secondP99s = [...perSecond.values()].map((l) => percentile(l, 99));
-    perSecond.clear();
-    results.push({ vehicles, p99 });
-    console.log(
-      `  fleet ${fmt(vehicles)} vehicles x 20 signals/s: p50 ${fmt(percentile(latencies, 50))} ms, p99 publish-to-stored ${fmt(p99)} ms (${latencies.length} batches; worst second's p99 ${fmt(Math.max(...secondP99s))} ms, in the first 10 s ${fmt(Math.max(...secondP99s.slice(0, 10)))} ms; deepest ingest queue ${fmt(deepest)} messages)`,
-    );
-    printCpu(cpu);
-    // Few messages per transaction cost more per message, in the process and in the database.
-    const transactions = (await commits(db)) - commitsBefore;
-    console.log(
-      `    database transactions: ${fmt(transactions)} (${fmt(latencies.length / Math.max(1, transactions), 1)} batches each)`,
-    );
-    await statements.print(latencies.length);
-    if (p99 > 1000) break;
+      // Where a backlog forms tells which stage limits: the ingest queue (database side) or before it.
+      let deepest = 0;
+      // How far scoring (its own consumer, after the acknowledgement) trails the commits.
+      let scoringLag = 0;
+      const scoringBefore = platform.ingest.stats().scoring;
+      const sampler = setInterval(() => {
+        const stats = platform.ingest.stats();
+        deepest = Math.max(deepest, stats.queueDepth);
+        scoringLag = Math.max(scoringLag, stats.scoring?.lagMs ?? 0);
+      }, 50);
+      // CPU is counted from the first publish until the last batch is stored: per batch, it holds on a
+      // machine shared with other work, where the latencies do not.
+      await statements.reset();
+      let cpuBefore = cpuSnapshot(postgresDataDir);
+      let commitsBefore = await commits(db);
+      const threadNames = new Map<number, string>();
+      await new Promise<void>((resolve, reject) => {
+        worker.on('message', (m: FleetReport) => {
+          if (m.type === 'done') return resolve();
+          if (m.tid !== null) threadNames.set(m.tid, 'load generator (fleet thread)');
+          cpuBefore = cpuSnapshot(postgresDataDir);
+          void commits(db).then((n) => (commitsBefore = n));
+        });
+        worker.once('error', reject);
+      });
+      clearInterval(sampler);
+      seq += rounds;
+      await waitFor(async () => platform.ingest.stats().queueDepth === 0, 60_000);
+      // Scoring's CPU counts too: until it has caught up with the last commit.
+      await waitFor(async () => (platform.ingest.stats().scoring?.pendingRows ?? 0) === 0, 60_000);
+      const cpu = cpuBetween(cpuBefore, cpuSnapshot(postgresDataDir), latencies.length, threadNames);
+      await worker.terminate();
+      // A generator that sends implausible values measures the dead-letter path, not ingest.
+      const dead = platform.ingest.stats().deadLetters - deadBefore;
+      if (dead > 0) throw new Error(`the fleet's batches were dead-lettered (${dead}): fix the generator`);
+      const p99 = percentile(latencies, 99);
+      const secondP99s = [...perSecond.values()].map((l) => percentile(l, 99));
+      perSecond.clear();
+      p99s.push(p99);
+      console.log(
+        `  fleet ${fmt(vehicles)} vehicles x 20 signals/s${runs > 1 ? ` (run ${run} of ${runs})` : ''}: p50 ${fmt(percentile(latencies, 50))} ms, p99 publish-to-stored ${fmt(p99)} ms (${latencies.length} batches; worst second's p99 ${fmt(Math.max(...secondP99s))} ms, in the first 10 s ${fmt(Math.max(...secondP99s.slice(0, 10)))} ms; deepest ingest queue ${fmt(deepest)} messages)`,
+      );
+      printCpu(cpu);
+      // Few messages per transaction cost more per message, in the process and in the database.
+      const transactions = (await commits(db)) - commitsBefore;
+      console.log(
+        `    database transactions: ${fmt(transactions)} (${fmt(latencies.length / Math.max(1, transactions), 1)} batches each)`,
+      );
+      await statements.print(latencies.length);
+      const scoring = platform.ingest.stats().scoring;
+      if (scoring) {
+        const after = scoring;
+        console.log(
+          `    scoring (own consumer): ${fmt(after.scoredRows - (scoringBefore?.scoredRows ?? 0))} readings scored, worst lag behind the commits ${fmt(scoringLag)} ms, ${fmt(after.alerts - (scoringBefore?.alerts ?? 0))} alerts stored, ${fmt(after.droppedRows - (scoringBefore?.droppedRows ?? 0))} readings not scored`,
+        );
+      }
+      if (p99 > 1000) break;
+    }
+    results.push({ vehicles, p99s });
+    if (p99s.length > 1)
+      console.log(
+        `  fleet ${fmt(vehicles)}: p99 min ${fmt(Math.min(...p99s))} ms, max ${fmt(Math.max(...p99s))} ms over ${p99s.length} runs`,
+      );
+    if (p99s.length < runs || Math.max(...p99s) > 1000) break;
   }
   await platform.close();
   return results;
@@ -389,8 +420,11 @@ async function main(): Promise<void> {
 
     if (!throughputOnly) {
       const fleet = await fleetCapacity(pgDb, devices, server?.dataDir);
-      const sustained = fleet.filter((f) => f.p99 < 1000).at(-1)?.vehicles ?? 0;
-      console.log(`  largest fleet with p99 < 1 s: ${fmt(sustained)} vehicles (${SCORING_LABEL})`);
+      const runs = fleetRuns();
+      const held = fleet.filter((f) => f.p99s.length === runs && Math.max(...f.p99s) < 1000).at(-1);
+      console.log(
+        `  largest fleet with p99 < 1 s in all ${runs} run(s): ${fmt(held?.vehicles ?? 0)} vehicles${held ? ` (p99 ${held.p99s.map((p) => fmt(p)).join(' / ')} ms)` : ''} (${SCORING_LABEL})`,
+      );
     }
     await pgDb.close();
     if (fleetOnly) return;

@@ -6,15 +6,18 @@
 // channel, and the channel senders into the platform's local providers: the local Web Push service
 // (every owner has a browser subscription there) and the dev mailbox (SMTP), which the platform runs
 // in its open development mode (`npm start`), so this part starts one of its own that way. Timed
-// from the first append to the last delivery leaving its queued state, per stage.
+// from the first append to the last delivery leaving its queued state, per stage, and per trigger:
+// its outbox append to its in-app delivery (the inbox row written and the live event appended),
+// and to its Web Push delivery leaving queued.
 import { randomUUID } from 'node:crypto';
+import { loadavg } from 'node:os';
 import path from 'node:path';
 import { loadConfig, startPlatform, type RunningPlatform } from '@clutch/platform';
 import { pino } from 'pino';
 import { cpuBetween, cpuSnapshot } from '../common/cpu.js';
-import { fmt } from '../common/stats.js';
+import { fmt, percentile } from '../common/stats.js';
 
-const TRIGGERS = Number(process.env.BENCH_NOTIFY ?? 300);
+const TRIGGERS = Number(process.env.BENCH_NOTIFY ?? 2000);
 /** Outbox rows per appending transaction (ingest appends a batch's alerts together). */
 const APPEND_BATCH = 50;
 /** Stop waiting when nothing moved for this long, or after this long in all. */
@@ -26,6 +29,28 @@ export interface NotificationFigure {
   perSecond: number;
   /** Where the measured path starts and ends. */
   path: string;
+  /** Trigger (outbox append) -> in-app delivered, ms: median and p99. */
+  inApp?: { p50: number; p99: number } | undefined;
+}
+
+/**
+ * Per trigger: its outbox event's append to its in-app delivery and to its Web Push delivery's last
+ * change (sent), in ms. The alert's notification is keyed `<event id>:<user id>` (docs/notifications.md).
+ * Both ends are database transaction times (now()), so they are comparable.
+ */
+async function latencies(platform: RunningPlatform): Promise<{ inApp: number[]; push: number[] }> {
+  const { rows } = await platform.db.query<{ channel: string; ms: number | string }>(
+    `SELECT d.channel, extract(epoch FROM (CASE WHEN d.channel = 'in_app' THEN d.created_at ELSE d.updated_at END)
+                                          - e.created_at) * 1000 AS ms
+       FROM notification_deliveries d
+       JOIN notifications n ON n.id = d.notification_id
+       JOIN outbox_events e ON e.id::text = split_part(n.dedupe_key, ':', 1)
+      WHERE e.topic = 'vehicle.alert' AND (d.channel = 'in_app' OR (d.channel = 'web_push' AND d.state = 'sent'))`,
+  );
+  const inApp: number[] = [];
+  const push: number[] = [];
+  for (const r of rows) (r.channel === 'in_app' ? inApp : push).push(Number(r.ms));
+  return { inApp, push };
 }
 
 interface Progress {
@@ -181,12 +206,22 @@ async function measure(platform: RunningPlatform, pgDataDir?: string): Promise<N
         .map((p) => `${p.part} ${fmt(p.ms / 1000, 2)} ms`)
         .join(', ')}`,
   );
+  const lat = await latencies(platform);
+  const ms = (values: number[], p: number): string => (values.length === 0 ? '-' : `${fmt(percentile(values, p))} ms`);
+  console.log(
+    `    trigger -> in-app delivered: p50 ${ms(lat.inApp, 50)}, p99 ${ms(lat.inApp, 99)} (${fmt(lat.inApp.length)}); ` +
+      `trigger -> Web Push sent: p50 ${ms(lat.push, 50)}, p99 ${ms(lat.push, 99)} (${fmt(lat.push.length)}); ` +
+      `load average ${loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')}`,
+  );
   if (stages.sent === undefined)
     console.log(
       `    stopped waiting after ${fmt(seconds, 1)} s: ${fmt(last.done - start.done)} of ${fmt(deliveries)} deliveries out of queued`,
     );
   return {
     perSecond: stages.sent === undefined ? 0 : TRIGGERS / seconds,
+    inApp: lat.inApp.length > 0 ? { p50: percentile(lat.inApp, 50), p99: percentile(lat.inApp, 99) } : undefined,
     path: 'outbox vehicle.alert -> notifications sink -> notification-events -> dispatch -> send -> local Web Push service + dev mailbox',
   };
 }

@@ -10,8 +10,10 @@ import {
   type SigningKeys,
 } from '@clutch/identity';
 import { clientIdAllowed, describePrincipal, type Principal } from './principal.js';
+import { createPublishDecisions } from './publish-decisions.js';
 import { createTokenBucket, type TokenBucket } from './rate-limit.js';
 import { createSourceBuckets } from './source-buckets.js';
+import { policyFilter } from './shared-filter.js';
 import { canPublish, canSubscribe } from './topic-acl.js';
 import { createTopicResources, type TopicResources } from './topic-resources.js';
 import { userMayPublish, userMaySubscribe, type UserAccess, type UserDecision } from './user-acl.js';
@@ -168,6 +170,7 @@ function buildPolicy(core: PolicyCore): BrokerPolicy {
         return d;
       });
   const buckets = new WeakMap<Client, TokenBucket>();
+  const publishDecisions = createPublishDecisions<Client>();
   const connects = createTokenBucket(core.limits.connectRatePerSecond, core.limits.connectBurst);
   const sources = createSourceBuckets({
     ratePerSecond: core.limits.connectRatePerSourcePerSecond,
@@ -208,7 +211,8 @@ function buildPolicy(core: PolicyCore): BrokerPolicy {
               reason: `policy check failed: ${err.message}`,
             }))
           : { ok: false, reason: 'users are not accepted here' };
-      return canPublish(principal, packet.topic);
+      // Pure in (principal, topic), and the principal is the connection's for its whole life.
+      return publishDecisions.decide(client, packet.topic, (topic) => canPublish(principal, topic));
     },
     publishDelay(client) {
       return buckets.get(client)?.reserve(core.limits.maxPublishDelayMs) ?? 0;
@@ -216,11 +220,14 @@ function buildPolicy(core: PolicyCore): BrokerPolicy {
     authorizeSubscribe(client, subscription) {
       const principal = principals.get(client);
       if (!principal) return { ok: false, reason: 'not authenticated' };
+      // A shared subscription is judged by its filter ([MQTT-4.8.2]): sharing a stream reaches no more than subscribing to it.
+      const filter = policyFilter(subscription.topic);
+      if (filter === null) return { ok: false, reason: `malformed shared subscription ${subscription.topic}` };
       if (principal.kind === 'user')
         return users
-          ? settle(client, subscription.topic, userMaySubscribe(users, principal, subscription.topic))
+          ? settle(client, filter, userMaySubscribe(users, principal, filter))
           : { ok: false, reason: 'users are not accepted here' };
-      return canSubscribe(principal, subscription.topic);
+      return canSubscribe(principal, filter);
     },
     principalOf: (client) => principals.get(client),
     mayForward(client, topic) {

@@ -67,8 +67,7 @@ export function canPublish(principal: Principal, topic: string): Decision {
 
 /** May this principal subscribe with this filter? Wildcards are judged by everything they could match. */
 export function canSubscribe(principal: Principal, filter: string): Decision {
-  if (filter.startsWith('$share/'))
-    return principal.kind === 'admin' ? allow : deny('shared subscriptions are for platform services');
+  // A shared subscription's filter is judged here without its `$share/{group}/` (policy.ts strips it).
   if (filter.startsWith('$')) return principal.kind === 'admin' ? allow : deny(`${filter} is for admins only`);
   // A leading wildcard would also match $SYS on some brokers and every tenant on ours.
   const levels = filter.split('/');

@@ -18,6 +18,8 @@ import { createLoginGuard, type LoginAttempt } from './login-guard.js';
 import { createLiveSessions, type LiveSessions } from './live-sessions.js';
 import { guardSocket } from './packet-size-guard.js';
 import { createTlsListener, type TlsListenerOptions } from './tls-listener.js';
+import { mqtt5AedesOptions, type Mqtt5Limits } from './mqtt5/aedes-options.js';
+import { disconnectWith, isMqtt5, payloadFormatInvalid, REASON, refusal } from './mqtt5/publish-checks.js';
 
 export interface BrokerOptions {
   policy?: BrokerPolicy;
@@ -45,6 +47,8 @@ export interface BrokerOptions {
    * through Redis pub/sub, so N brokers behind a TCP load balancer act as one.
    */
   redisUrl?: string;
+  /** What MQTT 5 clients are offered (topic aliases, receive maximum, server keep alive); see Mqtt5Limits. */
+  mqtt5?: Partial<Mqtt5Limits>;
   /** Extra aedes options (persistence, mq, limits). */
   aedes?: Partial<AedesOptions>;
   /**
@@ -170,6 +174,11 @@ export async function createBroker(options: BrokerOptions = {}): Promise<Aedes> 
     ...(redis ? { persistence: redis.persistence, mq: redis.mq } : {}),
     maxClientsIdLength: maxClientIdLength,
     connectTimeout: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+    ...mqtt5AedesOptions({
+      maxPacketBytes: options.maxPacketBytes ?? DEFAULT_MAX_PACKET_BYTES,
+      clustered: redis !== undefined,
+      limits: options.mqtt5,
+    }),
     ...options.aedes,
     preConnect(client, _packet, done) {
       gate.admit(client);
@@ -216,6 +225,7 @@ export async function createBroker(options: BrokerOptions = {}): Promise<Aedes> 
       login().catch((err: Error) => done(authError(err.message, 3), false));
     },
     authorizePublish(client, packet, done) {
+      if (isMqtt5(client) && payloadFormatInvalid(packet)) return refusePayloadFormat(client, packet, done);
       const decided = policy.authorizePublish(client, packet);
       // Devices, keys and admins are decided synchronously (the hot path stays free of promises).
       if (decided instanceof Promise) decided.then((decision) => publishDecided(decision, client, packet, done));
@@ -245,6 +255,20 @@ export async function createBroker(options: BrokerOptions = {}): Promise<Aedes> 
       else answer(decided);
     },
   });
+  /**
+   * [MQTT-3.3.2-4] A v5 PUBLISH whose payload is not the UTF-8 it claims: PUBACK/PUBREC 0x99, or for
+   * QoS 0 (no acknowledgement to carry it) DISCONNECT 0x99.
+   */
+  function refusePayloadFormat(
+    client: Client,
+    packet: Parameters<NonNullable<AedesOptions['authorizePublish']>>[1],
+    done: Parameters<NonNullable<AedesOptions['authorizePublish']>>[2],
+  ): void {
+    const reason = 'payload format indicator says UTF-8; the payload is not';
+    log?.warn({ clientId: client.id, topic: packet.topic, reason }, 'mqtt publish refused');
+    if (packet.qos === 0) return disconnectWith(client, REASON.PAYLOAD_FORMAT_INVALID, () => done(null));
+    done(refusal(reason, REASON.PAYLOAD_FORMAT_INVALID));
+  }
   /** A PUBLISH once the policy decided it: refused, or throttled and handed off before its PUBACK. */
   function publishDecided(
     decision: Decision,
@@ -254,7 +278,9 @@ export async function createBroker(options: BrokerOptions = {}): Promise<Aedes> 
   ): void {
     if (!decision.ok) {
       log?.warn({ clientId: client?.id, topic: packet.topic, reason: decision.reason }, 'mqtt publish refused');
-      // [MQTT-3.3.5-2] 3.1.1 has no negative PUBACK: aedes closes the connection.
+      // [MQTT-3.3.5-2] 3.1.1 has no negative PUBACK: aedes closes the connection (the other choice,
+      // acknowledging and dropping, would tell a device its reading was delivered). MQTT 5 has one:
+      // aedes answers a QoS 1/2 PUBLISH with PUBACK/PUBREC 0x87 and keeps the connection.
       return done(new Error(decision.reason));
     }
     // aedes writes the PUBACK (QoS 1) and publishes only after done(null): a durable hand-off
@@ -269,6 +295,9 @@ export async function createBroker(options: BrokerOptions = {}): Promise<Aedes> 
             { clientId: client?.id, topic: packet.topic, err: err.message },
             'mqtt publish not stored; not acknowledged',
           );
+          // A v5 error PUBACK would tell the client to give the message up: end the connection
+          // instead, so it is sent again ([MQTT-4.4.0-1]), saying why (0x89 Server busy).
+          if (isMqtt5(client)) return disconnectWith(client, REASON.SERVER_BUSY, () => done(err));
           done(err);
         },
       );
@@ -277,6 +306,8 @@ export async function createBroker(options: BrokerOptions = {}): Promise<Aedes> 
     if (delay === 0) return accept();
     if (delay === Number.POSITIVE_INFINITY) {
       log?.warn({ clientId: client?.id }, 'mqtt client over its publish rate for too long; disconnecting');
+      if (isMqtt5(client))
+        return disconnectWith(client, REASON.MESSAGE_RATE_TOO_HIGH, () => done(new Error('publish rate exceeded')));
       return done(new Error('publish rate exceeded'));
     }
     // Held back: its PUBACK follows later, so the client's in-flight window slows it down.

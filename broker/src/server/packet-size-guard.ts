@@ -1,6 +1,7 @@
 import { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
 import { CONNACK_UNACCEPTABLE_PROTOCOL_LEVEL, inspectFirstPacket } from './protocol-level.js';
+import { createWriteBatcher, writeStraightThrough } from './write-batcher.js';
 
 /**
  * Reads the MQTT fixed header of every packet as bytes arrive and ends the connection as soon as a
@@ -9,7 +10,7 @@ import { CONNACK_UNACCEPTABLE_PROTOCOL_LEVEL, inspectFirstPacket } from './proto
  */
 export function createPacketSizeMeter(
   maxBytes: number,
-  onViolation: (reason: string) => void,
+  onViolation: (reason: string, remainingLength?: number) => void,
 ): (chunk: Buffer) => boolean {
   let state: 'type' | 'length' | 'body' = 'type';
   let length = 0;
@@ -38,7 +39,7 @@ export function createPacketSizeMeter(
           continue;
         }
         if (length > maxBytes) {
-          onViolation(`packet of ${length} bytes exceeds the ${maxBytes}-byte limit`);
+          onViolation(`packet of ${length} bytes exceeds the ${maxBytes}-byte limit`, length);
           return false;
         }
         remaining = length;
@@ -54,55 +55,61 @@ export function createPacketSizeMeter(
   };
 }
 
+/** The part of the aedes client (set by aedes as `conn.client`) an oversize packet is reported to. */
+interface AedesConnectionClient {
+  version: number | null;
+  connected: boolean;
+  rejectPacketTooLarge(size: number): void;
+}
+
 /**
  * Wraps a TCP or TLS socket so aedes reads it through the packet-size meter. The first packet is
  * held back until its protocol level is known: an unsupported level is answered here with CONNACK
- * 0x01 and the connection ends ([MQTT-3.1.2-2]).
+ * 0x01 and the connection ends ([MQTT-3.1.2-2]). An oversize packet on a connected MQTT 5 session is
+ * reported to aedes, which says so with DISCONNECT 0x95 ([MQTT-3.2.2-15]); nothing of it reaches the
+ * parser. Any other connection is closed at once.
  */
 export function guardSocket(socket: Socket | Duplex, maxBytes: number, onViolation: (reason: string) => void): Duplex {
-  const meter = createPacketSizeMeter(maxBytes, (reason) => {
+  const meter = createPacketSizeMeter(maxBytes, (reason, remainingLength) => {
     onViolation(reason);
-    socket.destroy();
+    refused = true;
+    const client = (guarded as Duplex & { client?: AedesConnectionClient }).client;
+    if (client?.version === 5 && client.connected && remainingLength !== undefined) {
+      client.rejectPacketTooLarge(remainingLength + 5);
+    } else {
+      socket.destroy();
+    }
   });
-  let corked = false;
-  const corkForThisTick = (): void => {
-    if (corked) return;
-    corked = true;
-    socket.cork();
-    process.nextTick(() => {
-      corked = false;
-      socket.uncork();
-    });
-  };
+  // Nagle would hold a small PUBACK back until the peer's delayed ACK (up to 40 ms); the batcher
+  // already gathers what one loop turn writes.
+  if ('setNoDelay' in socket) socket.setNoDelay(true);
+  const writes = createWriteBatcher(socket);
+  let refused = false;
   const guarded = new Duplex({
     read() {
       socket.resume();
     },
-    // Completing a write as soon as the socket buffered it (not when it flushed) keeps aedes'
-    // packets flowing back to back; 'drain' is the backpressure signal. Writes of one tick are
-    // corked into a single writev: one syscall for a burst of deliveries, not one per packet.
+    // Completing a write as soon as it is queued (not when it flushed) keeps aedes' packets flowing
+    // back to back; the batcher holds the callback back when the socket is over its buffer size.
     write(chunk: Buffer, _encoding, callback) {
-      corkForThisTick();
-      if (socket.write(chunk)) callback();
-      else socket.once('drain', () => callback());
+      writes.add(chunk, callback);
     },
     writev(chunks, callback) {
-      corkForThisTick();
-      let ok = true;
-      for (const { chunk } of chunks) ok = socket.write(chunk as Buffer);
-      if (ok) callback();
-      else socket.once('drain', () => callback());
+      for (let i = 0; i < chunks.length - 1; i++) writes.add(chunks[i]!.chunk as Buffer);
+      writes.add(chunks[chunks.length - 1]!.chunk as Buffer, callback);
     },
     final(callback) {
+      writes.flush();
       socket.end(callback);
     },
     destroy(err, callback) {
+      writes.flush(); // e.g. a refusing CONNACK written just before the close
       socket.destroy();
       callback(err);
     },
   });
+  writeStraightThrough(guarded, writes, socket);
   let head: Buffer | null = Buffer.alloc(0);
-  let refused = false;
   socket.on('data', (chunk: Buffer) => {
     if (refused || !meter(chunk)) return;
     if (head !== null) {

@@ -2,15 +2,17 @@
  * Protocol level of the first packet on a connection, read from raw bytes before the MQTT parser
  * sees them. mqtt-packet drops a CONNECT whose level it cannot parse (anything but 3, 4 and 5) with
  * a parse error and aedes then closes the socket silently, but [MQTT-3.1.2-2] requires CONNACK
- * 0x01 (unacceptable protocol level) before disconnecting. aedes 1.2 speaks 3.1 (level 3) and
- * 3.1.1 (level 4) only, so every other level is answered here, MQTT 5 included.
+ * 0x01 (unacceptable protocol level) before disconnecting. The broker speaks 3.1 (level 3), 3.1.1
+ * (level 4) and 5 (level 5; a refused v5 CONNECT gets a v5 reason code from aedes), so every other
+ * level is answered here with the 3.1.1 CONNACK 0x01, which is what a client of an unknown level
+ * can be expected to read ([MQTT-3.1.2-2]; MQTT 5 §3.1.2.2 allows the same answer).
  */
 export type FirstPacketVerdict = 'need-more' | 'pass' | 'unsupported-protocol-level';
 
 /** CONNACK, remaining length 2, no session present, return code 0x01. [MQTT-3.2.2-4] [MQTT-3.2.2-5] */
 export const CONNACK_UNACCEPTABLE_PROTOCOL_LEVEL: Readonly<Buffer> = Buffer.from([0x20, 0x02, 0x00, 0x01]);
 
-const SUPPORTED_LEVELS = new Set([3, 4]);
+const SUPPORTED_LEVELS = new Set([3, 4, 5]);
 const PROTOCOL_NAMES = new Set(['MQTT', 'MQIsdp']);
 
 /**

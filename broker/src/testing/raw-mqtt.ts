@@ -26,7 +26,7 @@ function frame(firstByte: number, body: Buffer): Buffer {
   return Buffer.concat([Buffer.from([firstByte]), encodeLength(body.length), body]);
 }
 
-/** CONNECT (§3.1) with clean session; `level` 4 is 3.1.1. */
+/** CONNECT (§3.1), clean session unless `cleanSession: false`; `level` 4 is 3.1.1. */
 export function connectFrame(options: {
   clientId: string;
   level?: number;
@@ -34,8 +34,12 @@ export function connectFrame(options: {
   username?: string;
   password?: string;
   keepaliveSeconds?: number;
+  cleanSession?: boolean;
 }): Buffer {
-  const flags = 0x02 | (options.username !== undefined ? 0x80 : 0) | (options.password !== undefined ? 0x40 : 0);
+  const flags =
+    (options.cleanSession === false ? 0 : 0x02) |
+    (options.username !== undefined ? 0x80 : 0) |
+    (options.password !== undefined ? 0x40 : 0);
   const keepalive = Buffer.alloc(2);
   keepalive.writeUInt16BE(options.keepaliveSeconds ?? 60);
   return frame(
@@ -55,6 +59,17 @@ export function connectFrame(options: {
 export function publishFrame(topic: string, payload: string, packetId?: number): Buffer {
   const id = packetId === undefined ? Buffer.alloc(0) : Buffer.from([packetId >> 8, packetId & 0xff]);
   return frame(packetId === undefined ? 0x30 : 0x32, Buffer.concat([utf8(topic), id, Buffer.from(payload)]));
+}
+
+/** SUBSCRIBE (§3.8) of several filters, each at `qos`. */
+export function subscribeFrame(packetId: number, filters: readonly string[], qos = 1): Buffer {
+  return frame(
+    0x82,
+    Buffer.concat([
+      Buffer.from([packetId >> 8, packetId & 0xff]),
+      ...filters.map((f) => Buffer.concat([utf8(f), Buffer.from([qos])])),
+    ]),
+  );
 }
 
 /** CONNACK (§3.2) as a 3.1.1 server sends it, with no session present. */

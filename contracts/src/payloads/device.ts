@@ -5,6 +5,10 @@ import { EPOCH_MAX_MS, EPOCH_MIN_MS } from './time-bounds.js';
 const SMALL_PAYLOAD = 16 * 1024;
 const epochMs = z.int().min(EPOCH_MIN_MS).max(EPOCH_MAX_MS);
 
+/** Agent states reported on `/status` (gateway-agent agent/agent.ts). */
+export const AGENT_STATES = ['waiting-for-adapter', 'initialising', 'polling', 'adapter-lost'] as const;
+export type AgentState = (typeof AGENT_STATES)[number];
+
 /** Retained on `/status`; the agent's Last Will publishes `state: 'offline'`. */
 export const statusSchema = z.strictObject({
   v: z.literal(1),
@@ -17,6 +21,13 @@ export const statusSchema = z.strictObject({
   agentVersion: z.string().max(64).optional(),
   adapter: z.string().max(64).optional(),
   protocol: z.string().max(64).optional(),
+  /**
+   * What the agent is doing while online: waiting for its adapter (port missing, no answer to ATZ),
+   * initialising it, polling, or reopening a lost adapter. Absent from agents older than 0.3.
+   */
+  agentState: z.enum(AGENT_STATES).optional(),
+  /** Why the agent is in that state, e.g. the last adapter error while it waits. */
+  stateDetail: z.string().max(200).optional(),
 });
 export type DeviceStatus = z.infer<typeof statusSchema>;
 

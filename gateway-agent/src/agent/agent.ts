@@ -2,6 +2,8 @@
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { Duplex } from 'node:stream';
+import type { AgentState, DeviceStatus } from '@clutch/contracts';
 import type { Logger } from 'pino';
 import { pino } from 'pino';
 import { QueueDrainer } from '../uplink/drainer.js';
@@ -9,15 +11,19 @@ import { MqttPublisher } from '../uplink/mqtt-publisher.js';
 import type { TelemetryPublisher } from '../uplink/publisher.js';
 import { Outbox } from '../store/outbox.js';
 import { AdapterLink, type AgentTransport } from './adapter-link.js';
-import type { AdapterInfo } from './session.js';
+import { waitForAdapter, type AdapterInfo } from './session.js';
 import { startPoller, type Poller } from './poller.js';
 import { dtcReport, readDtcs } from '../diagnostics/diagnostics.js';
-import { handleCommand } from '../downlink/handler.js';
+import { handleCommand, type CommandPoller } from '../downlink/handler.js';
+import { agentError } from '../errors.js';
+import { openSerialPort } from '../transport/serial-port.js';
+import type { BackoffOptions } from '../transport/backoff.js';
 import { serialGps, startGpsReader, type GpsReader } from '../gps/gps-reader.js';
 
-export const AGENT_VERSION = '0.2.0';
+export const AGENT_VERSION = '0.3.0';
 
 export type { AgentTransport } from './adapter-link.js';
+export type { AgentState } from '@clutch/contracts';
 
 export interface AgentOptions {
   readonly transport: AgentTransport;
@@ -26,6 +32,8 @@ export interface AgentOptions {
   readonly device: string;
   readonly username?: string;
   readonly password?: string;
+  /** MQTT protocol version of the uplink: 4 (3.1.1) or 5 (commands answered by response topic). */
+  readonly mqttVersion?: 4 | 5;
   /** PEM CA file for mqtts:// brokers with a private CA. */
   readonly caFile?: string;
   /** PEM client certificate and key for certificate login (CN = tenant/device). */
@@ -54,6 +62,18 @@ export interface AgentOptions {
   readonly onReboot?: () => void;
   /** Sees every sample as it enters the durable journal (audit trails in tests, live displays). */
   readonly onSample?: (key: string, value: number, atMs: number) => void;
+  /**
+   * Keep trying until the adapter answers (the port may not exist yet, the adapter may not answer ATZ)
+   * instead of failing at the first attempt: exponential backoff with jitter, at most `maxMs` apart
+   * (default 30 s). Meanwhile the uplink is up: status says `waiting-for-adapter`, the disk queue left
+   * by a previous run drains, and commands are answered (those needing the adapter: ADAPTER_UNAVAILABLE).
+   * Only for a reopenable transport (a path or `open`); an in-process stream is tried once.
+   */
+  readonly waitForAdapter?: boolean | BackoffOptions;
+  /** Ends the wait for the adapter (SIGINT/SIGTERM at start-up): startAgent rejects with the reason. */
+  readonly signal?: AbortSignal;
+  /** Sees every state change (the CLI logs them; tests follow them). */
+  readonly onState?: (state: AgentState, detail: string | undefined) => void;
 }
 
 export interface AgentStats {
@@ -73,6 +93,10 @@ export interface AgentStats {
   /** Kept for the fleet's stats: batches/samples handed to the outbox. */
   batchesSent: number;
   samplesSent: number;
+  /** What the agent is doing (also on the retained status topic). */
+  state: AgentState;
+  /** Why, e.g. the last adapter error while waiting for it. */
+  stateDetail?: string;
 }
 
 export interface RunningAgent {
@@ -92,11 +116,93 @@ export function defaultQueueDir(tenant: string, device: string): string {
   return mkdtempSync(path.join(os.tmpdir(), `clutch-agent-${tenant}-${device}-`));
 }
 
+/**
+ * The adapter link, telling the agent when it is lost and back (the poller reopens it; A1's
+ * adapter-link.ts knows nothing of agent states).
+ */
+class ReportingLink extends AdapterLink {
+  constructor(
+    transport: AgentTransport,
+    log: Logger,
+    private readonly report: (state: AgentState, detail?: string) => void,
+  ) {
+    super(transport, log);
+  }
+
+  override async reopen(reason: string): Promise<boolean> {
+    this.report('adapter-lost', reason);
+    const reopened = await super.reopen(reason);
+    if (reopened) this.report('polling');
+    return reopened;
+  }
+
+  override async reinitialise(): Promise<void> {
+    this.report('initialising', 'adapter reset detected');
+    await super.reinitialise();
+    this.report('polling');
+  }
+}
+
+/**
+ * A reopenable transport that says when the adapter first answers on a freshly opened port (it is
+ * then being initialised; an open port where nothing answers is still `waiting-for-adapter`), and lets
+ * an abort close the port of an attempt in progress (an ATZ or a protocol search takes seconds).
+ */
+function observedTransport(
+  transport: AgentTransport,
+  onAnswered: () => void,
+): { transport: AgentTransport; abortAttempt: () => void } {
+  if ('stream' in transport) return { transport, abortAttempt: () => {} };
+  let opening: Duplex | undefined;
+  const open = 'open' in transport ? transport.open : () => openClosableSerialPort(transport.path, transport.baudRate);
+  return {
+    transport: {
+      open: async () => {
+        const stream = await open();
+        opening = stream;
+        stream.once('data', onAnswered);
+        return stream;
+      },
+    },
+    abortAttempt: () => opening?.destroy(),
+  };
+}
+
+/**
+ * A serial port that releases its device when destroyed. SerialPort has no _destroy: destroy() alone
+ * (what AdapterLink does with a failed or lost port) keeps the descriptor and its exclusive lock, and
+ * every later open of the same device fails with "Cannot lock port".
+ */
+async function openClosableSerialPort(path: string, baudRate: number): Promise<Duplex> {
+  const port = await openSerialPort(path, baudRate);
+  port.once('close', () => {
+    if (port.isOpen) port.close(() => {});
+  });
+  return port;
+}
+
 export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   const log = options.logger ?? pino({ level: 'warn' });
-  const link = new AdapterLink(options.transport, log);
-  const adapter = await link.open();
-  log.info({ adapter: { ...adapter, supportedPids: [...adapter.supportedPids] } }, 'adapter initialised');
+  let state: AgentState = 'initialising';
+  let stateDetail: string | undefined;
+  // Filled in once the uplink exists (the adapter may change state before that).
+  const ref: { publisher?: TelemetryPublisher; poller?: Poller } = {};
+  const setState = (next: AgentState, detail?: string) => {
+    if (next === state && detail === stateDetail) return;
+    state = next;
+    stateDetail = detail?.slice(0, 200);
+    log[next === 'polling' || next === 'initialising' ? 'info' : 'warn']({ state, detail: stateDetail }, 'agent state');
+    options.onState?.(state, stateDetail);
+    if (ref.publisher?.connected) publishState();
+  };
+  const observed = observedTransport(options.transport, () => setState('initialising'));
+  const link = new ReportingLink(observed.transport, log, setState);
+  const wait = options.waitForAdapter !== undefined && options.waitForAdapter !== false && link.canReopen;
+
+  // Without a wait the adapter is opened first, as before: a failed start leaves nothing behind.
+  let adapter: AdapterInfo | undefined;
+  if (!wait) adapter = await link.open();
+  else state = 'waiting-for-adapter';
 
   const kick = { drain: () => {} };
   const outbox = new Outbox({
@@ -106,7 +212,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     logger: log,
     onQueued: () => kick.drain(),
   });
-  const publisher =
+  const uplink =
     options.publisher ??
     MqttPublisher.create({
       url: options.mqttUrl,
@@ -117,88 +223,66 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       caFile: options.caFile,
       certFile: options.certFile,
       keyFile: options.keyFile,
+      ...(options.mqttVersion ? { protocolVersion: options.mqttVersion } : {}),
       logger: log,
     });
-  const drainer = new QueueDrainer(outbox.queue, (payload) => publisher.publishTelemetry(payload), {
+  ref.publisher = uplink;
+  const drainer = new QueueDrainer(outbox.queue, (payload) => uplink.publishTelemetry(payload), {
     window: options.inflightWindow,
     logger: log,
   });
-  const onConnect = () => {
+  const status = (): DeviceStatus => {
     const info = link.info;
-    publisher
-      .publishStatus({
-        v: 1,
-        state: 'online',
-        t: Date.now(),
-        agentVersion: AGENT_VERSION,
-        ...(info?.vin && /^[A-HJ-NPR-Z0-9]{17}$/.test(info.vin) ? { vin: info.vin } : {}),
-        ...(info?.banner ? { adapter: info.banner.slice(0, 64) } : {}),
-        ...(info?.protocol ? { protocol: info.protocol } : {}),
-      })
+    return {
+      v: 1,
+      state: 'online',
+      t: Date.now(),
+      agentVersion: AGENT_VERSION,
+      ...(info?.vin && /^[A-HJ-NPR-Z0-9]{17}$/.test(info.vin) ? { vin: info.vin } : {}),
+      ...(info?.banner ? { adapter: info.banner.slice(0, 64) } : {}),
+      ...(info?.protocol ? { protocol: info.protocol } : {}),
+      agentState: state,
+      ...(stateDetail ? { stateDetail } : {}),
+    };
+  };
+  function publishState(): void {
+    uplink
+      .publishStatus(status())
       .catch((err: unknown) => log.warn({ err: (err as Error).message }, 'status publish failed'));
+  }
+  const onConnect = () => {
+    publishState();
     drainer.kick();
   };
   kick.drain = () => drainer.kick();
-  publisher.onConnect(onConnect);
-  if (publisher.connected) onConnect();
+  uplink.onConnect(onConnect);
+  if (uplink.connected) onConnect();
   drainer.kick(); // batches left from a previous run
 
-  const flushTimer = setInterval(() => outbox.flush(), options.batchIntervalMs ?? 1000);
-  let lastSpeed: number | undefined;
-  const poller = startPoller({
-    link,
-    logger: log,
-    pollScale: options.pollScale,
-    emit: (key, value, at) => {
-      if (key === 'vehicle.speed') lastSpeed = value;
-      outbox.add(key, value, at);
-      options.onSample?.(key, value, at);
+  // Commands are answered from the start; until polling begins there is no poller to change.
+  const commandPoller: CommandPoller = {
+    setPeriods: (periodsMs) => {
+      if (!ref.poller) throw agentError('ADAPTER_UNAVAILABLE', `agent is ${state}`);
+      ref.poller.setPeriods(periodsMs);
     },
-  });
-
-  const reportDtcs = async () => {
-    const driver = link.driver;
-    if (!driver) return;
-    try {
-      const codes = await readDtcs(driver, link.info?.isCan ?? true);
-      if (codes.length > 0) log.warn({ codes }, 'trouble codes present');
-      await publisher.publishMessage('dtc', JSON.stringify(dtcReport(codes)));
-    } catch (err) {
-      log.warn({ err: (err as Error).message }, 'DTC report failed');
-    }
+    plan: () => ref.poller?.plan() ?? [],
   };
-  void reportDtcs();
-  const dtcTimer =
-    (options.dtcIntervalMs ?? 300_000) > 0
-      ? setInterval(() => void reportDtcs(), options.dtcIntervalMs ?? 300_000)
-      : undefined;
-
+  let lastSpeed: number | undefined;
   let gps: GpsReader | undefined;
-  if (options.gps) {
-    const g = options.gps;
-    gps = startGpsReader({
-      open: 'open' in g ? g.open : serialGps(g.path, g.baudRate),
-      logger: log,
-      onFix: (fix) =>
-        void publisher
-          .publishMessage('location', JSON.stringify(fix))
-          .catch((err: unknown) => log.debug({ err: (err as Error).message }, 'location publish failed')),
-    });
-  }
-
   // QoS 1 may deliver a command twice ([MQTT-4.3.2]); a command id runs once.
   const seenCommands: string[] = [];
-  publisher.onCommand((id, payload) => {
+  uplink.onCommand((id, payload, delivery) => {
     if (seenCommands.includes(id)) return;
     seenCommands.push(id);
     if (seenCommands.length > 256) seenCommands.shift();
     void handleCommand(id, payload, {
       link,
-      poller,
-      publisher,
+      poller: commandPoller,
+      publisher: uplink,
       logger: log,
       stats: () => stats(),
       lastSpeed: () => lastSpeed,
+      ...(delivery ? { delivery } : {}),
       ...(options.onReboot ? { reboot: options.onReboot } : {}),
     });
   });
@@ -213,33 +297,104 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       queueBytes: q.bytes,
       queueDropped: q.dropped,
       inFlight: drainer.inFlightCount,
-      readsPerSecond: poller.readsPerSecond(),
+      readsPerSecond: ref.poller?.readsPerSecond() ?? 0,
       reconnects: link.reconnects,
       gpsFixes: gps?.fixes ?? 0,
       profile: link.info?.profile.name ?? 'SAEJ1979',
       batchesSent: outbox.batchesQueued,
       samplesSent: outbox.samplesQueued,
+      state,
+      ...(stateDetail ? { stateDetail } : {}),
     };
   };
 
+  if (!adapter) {
+    const abort = () => observed.abortAttempt();
+    options.signal?.addEventListener('abort', abort, { once: true });
+    try {
+      adapter = await waitForAdapter(link, {
+        ...(typeof options.waitForAdapter === 'object' ? { backoff: options.waitForAdapter } : {}),
+        ...(options.signal ? { signal: options.signal } : {}),
+        onRetry: ({ attempt, delayMs, reason }) => {
+          log.warn({ attempt, delayMs, reason }, 'adapter not answering; trying again');
+          setState('waiting-for-adapter', reason);
+        },
+      });
+    } catch (err) {
+      // Stopped while waiting: leave as a graceful stop does (offline status, queue kept on disk).
+      outbox.close();
+      drainer.stop();
+      await uplink.close();
+      await link.close();
+      throw err;
+    } finally {
+      options.signal?.removeEventListener('abort', abort);
+    }
+  }
+  log.info({ adapter: { ...adapter, supportedPids: [...adapter.supportedPids] } }, 'adapter initialised');
+  setState('polling');
+
+  const flushTimer = setInterval(() => outbox.flush(), options.batchIntervalMs ?? 1000);
+  const running = startPoller({
+    link,
+    logger: log,
+    pollScale: options.pollScale,
+    emit: (key, value, at) => {
+      if (key === 'vehicle.speed') lastSpeed = value;
+      outbox.add(key, value, at);
+      options.onSample?.(key, value, at);
+    },
+  });
+  ref.poller = running;
+
+  const reportDtcs = async () => {
+    const driver = link.driver;
+    if (!driver) return;
+    try {
+      const codes = await readDtcs(driver, link.info?.isCan ?? true);
+      if (codes.length > 0) log.warn({ codes }, 'trouble codes present');
+      await uplink.publishMessage('dtc', JSON.stringify(dtcReport(codes)));
+    } catch (err) {
+      log.warn({ err: (err as Error).message }, 'DTC report failed');
+    }
+  };
+  void reportDtcs();
+  const dtcTimer =
+    (options.dtcIntervalMs ?? 300_000) > 0
+      ? setInterval(() => void reportDtcs(), options.dtcIntervalMs ?? 300_000)
+      : undefined;
+
+  if (options.gps) {
+    const g = options.gps;
+    gps = startGpsReader({
+      open: 'open' in g ? g.open : serialGps(g.path, g.baudRate),
+      logger: log,
+      onFix: (fix) =>
+        void uplink
+          .publishMessage('location', JSON.stringify(fix))
+          .catch((err: unknown) => log.debug({ err: (err as Error).message }, 'location publish failed')),
+    });
+  }
+
+  const info = adapter;
   return {
     get vin() {
       return link.info?.vin;
     },
-    adapter,
+    adapter: info,
     outbox,
-    poller,
+    poller: running,
     stats,
     async stop() {
-      await poller.stop();
+      await running.stop();
       await gps?.stop();
       clearInterval(flushTimer);
       if (dtcTimer) clearInterval(dtcTimer);
       outbox.close();
       // What is not acknowledged within the grace period stays on disk for the next start.
-      if (publisher.connected) await drainer.waitIdle(5000);
+      if (uplink.connected) await drainer.waitIdle(5000);
       drainer.stop();
-      await publisher.close();
+      await uplink.close();
       await link.close();
     },
   };

@@ -1,13 +1,30 @@
-// The polling loop: asks the adapter for what is due, decodes, hands values on, heals the link.
-import { sae1979Signalset, type Signalset } from '@clutch/firmware-profiles';
+// The polling loop: asks the adapter for what is due, decodes, hands values on, heals the link. It learns
+// which request forms the adapter and ECUs accept (obd/request-capability.ts), backs off PIDs that keep
+// failing (poll-plan.ts markFailed) and polls the car's Mode 21/22 commands under their own headers.
+import { signalByObdbId, type SignalDefinition } from '@clutch/contracts';
+import { sae1979Signalset, selectProfile, type Signalset } from '@clutch/firmware-profiles';
 import type { Logger } from 'pino';
+import type { ElmResponse } from '../elm327/response.js';
 import { decodeVoltageReply } from '../elm327/voltage.js';
 import { agentErrorCode, isNoReply } from '../errors.js';
-import { headerModeForProtocol } from '../obd/frames.js';
+import { decodeCommand, selectMessage } from '../obd/decoder.js';
+import { headerModeForProtocol, parseFrames } from '../obd/frames.js';
 import { decodeMode01Reply } from '../obd/mode01.js';
-import type { DecodedReply } from '../obd/readings.js';
+import { acceptReading, type DecodedReply, type Reading } from '../obd/readings.js';
+import { RequestCapability } from '../obd/request-capability.js';
 import type { AdapterLink } from './adapter-link.js';
-import { buildPollPlan, markRead, nextRequest, type PollItem, type PollPlanOptions } from './poll-plan.js';
+import type { AdapterInfo } from './session.js';
+import {
+  buildPollPlan,
+  markFailed,
+  markRead,
+  nextRequest,
+  type BackoffPolicy,
+  type PollItem,
+  type PollPlanOptions,
+  type PollRequest,
+  type VehicleProfilePlan,
+} from './poll-plan.js';
 
 export interface PollerOptions {
   readonly link: AdapterLink;
@@ -19,6 +36,14 @@ export interface PollerOptions {
   readonly maxPidsPerRequest?: number;
   /** Timeout of one OBD request (ELM327 default ATST is ~200 ms; searching takes longer). */
   readonly requestTimeoutMs?: number;
+  /** How long a demoted request form (multi-PID, count digit) stays demoted before it is tried again (default 5 min). */
+  readonly reprobeMs?: number;
+  /** Backoff of a failing PID (default 1 s doubling up to 60 s). */
+  readonly backoff?: BackoffPolicy;
+  /** Poll the Mode 21/22 commands of the car's OBDb profile (default true). */
+  readonly vehicleSignals?: boolean;
+  /** The catalogue entry a profile signal publishes as (default: contracts' signalByObdbId). */
+  readonly signalFor?: (obdbId: string) => SignalDefinition | undefined;
 }
 
 export interface Poller {
@@ -34,14 +59,59 @@ export interface Poller {
   plan(): readonly PollItem[];
   /** Replaces the per-PID period overrides (downlink `set_poll_plan`). */
   setPeriods(periodsMs: Readonly<Record<string, number>>): void;
+  /** Successful reads per plan item ('0C', 'ATRV', '221002@7E0') since the start. */
+  readsByItem(): ReadonlyMap<string, number>;
+  /** Request forms and ECUs stepped down so far, and step downs that expired (re-probes). */
+  readonly demotions: number;
+  readonly reprobes: number;
+  /** ATSH/ATCRA switches for vehicle commands (each costs one or two AT round trips). */
+  readonly headerSwitches: number;
 }
 
 /** A stuck adapter answers nothing; after this many timeouts in a row it is initialised again. */
 const MAX_CONSECUTIVE_TIMEOUTS = 3;
 
+/** The car's OBDb profile when it is a vehicle one (SAE J1979 has no Mode 21/22 commands). */
+function vehicleProfile(
+  info: AdapterInfo | undefined,
+  signalFor: PollerOptions['signalFor'],
+): VehicleProfilePlan | undefined {
+  if (!info || info.profile.name === 'SAEJ1979' || !info.isCan) return undefined;
+  const choice = selectProfile(info.vin, info.supportedPids);
+  if (choice.name !== info.profile.name) return undefined;
+  const number = (info.protocol ?? '').replace(/^A/, '');
+  return {
+    signalset: choice.signalset,
+    ...(choice.modelYear ? { modelYear: choice.modelYear } : {}),
+    canIdLength: number === '7' || number === '9' ? 8 : 3,
+    ...(signalFor ? { signalFor } : {}),
+  };
+}
+
+/** The readings of a vehicle command's reply: the message from its receive address, else the first answering. */
+function decodeVehicleReply(
+  item: PollItem,
+  lines: readonly string[],
+  signalFor: (id: string) => SignalDefinition | undefined,
+): DecodedReply {
+  const command = item.vehicle!.command;
+  const message = selectMessage(command, parseFrames(lines));
+  const values = message ? decodeCommand(command, message, { applyNull: true, rawEnums: true }) : null;
+  if (!values) return { readings: [], pidReads: 0, rejected: 0 };
+  const readings: Reading[] = [];
+  let rejected = 0;
+  for (const [id, value] of Object.entries(values)) {
+    const signal = signalFor(id);
+    if (!signal || typeof value !== 'number') continue;
+    if (!acceptReading(readings, signal, value)) rejected++;
+  }
+  return { readings, pidReads: 1, rejected };
+}
+
 export function startPoller(options: PollerOptions): Poller {
   const { link, logger: log } = options;
   const set = options.signalset ?? sae1979Signalset();
+  const signalFor = options.signalFor ?? signalByObdbId;
   let planOptions: PollPlanOptions = { scale: options.pollScale };
   let plan: PollItem[] = [];
   let planFor: unknown;
@@ -49,14 +119,34 @@ export function startPoller(options: PollerOptions): Poller {
   let requests = 0;
   let rejected = 0;
   let coalesced = 0;
+  let headerSwitches = 0;
+  let demotions = 0;
+  let reprobes = 0;
+  const readsByItem = new Map<string, number>();
+  let capability = new RequestCapability(options.reprobeMs);
+  /** The header group the adapter is set to ('' = functional 7DF, no receive filter; undefined = unknown). */
+  let group: string | undefined = '';
   let running = true;
   let wake: (() => void) | undefined;
   const started = Date.now();
   const rebuild = () => {
-    plan = buildPollPlan(set, link.info?.supportedPids ?? new Set(), Date.now(), planOptions);
-    planFor = link.info;
+    const info = link.info;
+    const vehicle = options.vehicleSignals === false ? undefined : vehicleProfile(info, options.signalFor);
+    plan = buildPollPlan(set, info?.supportedPids ?? new Set(), Date.now(), {
+      ...planOptions,
+      ...(vehicle ? { vehicle } : {}),
+    });
+    if (planFor !== info) {
+      // A new or re-initialised adapter: its defaults are back (ATZ) and its capabilities may differ.
+      demotions += capability.demoted;
+      reprobes += capability.reprobes;
+      capability = new RequestCapability(options.reprobeMs, {
+        onDemote: (what) => log.info({ what }, 'request form demoted'),
+      });
+      group = '';
+    }
+    planFor = info;
   };
-
   // Storage keys a reading by (vehicle, signal, millisecond): a second reading of a signal within the
   // same millisecond would be dropped there as a duplicate, so it is coalesced here, visibly.
   const lastAt = new Map<string, number>();
@@ -99,41 +189,125 @@ export function startPoller(options: PollerOptions): Poller {
       }
       if (planFor !== link.info) rebuild();
       const now = Date.now();
-      const request = nextRequest(plan, set, now, link.info?.isCan ?? false, options.maxPidsPerRequest);
+      const request = nextRequest(plan, set, now, {
+        isCan: link.info?.isCan ?? false,
+        maxPids: options.maxPidsPerRequest,
+        multiAllowed: (pid) => capability.multiAllowed(pid, now),
+        countDigit: (n) => capability.countDigit(n, now),
+        group: group ?? '\0',
+      });
       if (!request) {
         const next = plan.length > 0 ? Math.min(...plan.map((p) => p.nextDueMs)) : now + 1000;
         await sleep(Math.max(1, Math.min(1000, next - now)));
         continue;
       }
+      const timeoutMs = options.requestTimeoutMs ?? 2000;
       try {
-        requests++;
-        const reply = await driver.send(request.command, options.requestTimeoutMs ?? 2000);
-        timeouts = 0;
-        const at = Date.now();
-        if (reply.ok) {
-          const decoded: DecodedReply =
-            request.command === 'ATRV'
-              ? decodeVoltageReply(reply.lines)
-              : decodeMode01Reply(
-                  set,
-                  reply.lines,
-                  request.items.map((i) => i.pid),
-                  headerModeForProtocol(link.info?.protocol),
-                );
-          for (const r of decoded.readings) deliver(r.key, r.value, at);
-          reads += decoded.pidReads;
-          rejected += decoded.rejected;
-        } else {
-          log.debug({ command: request.command, error: reply.error, code: reply.code }, 'adapter error');
+        const target = request.kind === 'vehicle' ? request.group : '';
+        if (group !== target && !(await setHeaderGroup(driver, target, timeoutMs))) {
+          // The adapter refused the header (an old clone without ATCRA, say): those commands back off.
+          for (const item of request.items) markFailed(item, Date.now(), options.backoff);
+          continue;
         }
+        requests++;
+        const reply = await driver.send(request.command, timeoutMs);
+        timeouts = 0;
+        settle(request, reply, Date.now());
       } catch (err) {
         if (!running) break;
-        if (isNoReply(err)) timeouts++;
-        else if (agentErrorCode(err) !== 'ADAPTER_CLOSED')
+        if (isNoReply(err)) {
+          timeouts++;
+          settle(request, undefined, Date.now());
+        } else if (agentErrorCode(err) !== 'ADAPTER_CLOSED') {
           log.warn({ err, command: request.command }, 'adapter command failed');
+          for (const item of request.items) markRead(item, Date.now());
+        }
       }
-      for (const item of request.items) markRead(item, Date.now());
     }
+  };
+
+  /** Points requests at a header group: ATSH + ATCRA for a vehicle ECU, back to 7DF and no filter for Mode 01. */
+  const setHeaderGroup = async (
+    driver: NonNullable<AdapterLink['driver']>,
+    target: string,
+    timeoutMs: number,
+  ): Promise<boolean> => {
+    const [header, rax] = target === '' ? ['7DF', ''] : target.split('/');
+    group = undefined;
+    headerSwitches++;
+    // ELM327 DS: ATSH sets the request header; ATCRA with an id shows only that sender, without one
+    // restores the default filtering.
+    const sh = await driver.send(`ATSH${header}`, timeoutMs);
+    const cra = sh.ok ? await driver.send(rax ? `ATCRA${rax}` : 'ATCRA', timeoutMs) : sh;
+    if (!cra.ok) {
+      log.debug({ target, error: cra.error }, 'header switch refused');
+      return false;
+    }
+    group = target;
+    return true;
+  };
+
+  const countRead = (item: PollItem) => readsByItem.set(item.pid, (readsByItem.get(item.pid) ?? 0) + 1);
+
+  /** Applies one reply (undefined = no reply in time) to the plan, the capability model and the output. */
+  const settle = (request: PollRequest, reply: ElmResponse | undefined, at: number) => {
+    const items = request.items;
+    if (request.kind === 'mode01') {
+      const pids = items.map((i) => i.pid);
+      if (reply?.ok) {
+        const decoded = decodeMode01Reply(set, reply.lines, pids, headerModeForProtocol(link.info?.protocol));
+        publish(decoded, at);
+        const answered = decoded.answered ?? new Map<string, string>();
+        capability.replied(pids, answered, request.countDigit, at);
+        for (const item of items) {
+          if (answered.has(item.pid)) {
+            markRead(item, at);
+            countRead(item);
+          } else if (items.length === 1) markFailed(item, at, options.backoff);
+          // A PID missing from a multi-PID reply stays due: it is asked alone next (capability).
+        }
+        return;
+      }
+      if (reply && reply.error === '?') {
+        capability.refused(pids, request.countDigit, at);
+        // Another form (no count digit, single PIDs) may work; a single PID refused without one is broken.
+        if (items.length === 1 && !request.countDigit) markFailed(items[0]!, at, options.backoff);
+        return;
+      }
+      if (!reply || reply.error === 'NO DATA') {
+        capability.unanswered(pids, at);
+        if (items.length === 1) markFailed(items[0]!, at, options.backoff);
+        return;
+      }
+      log.debug({ command: request.command, error: reply.error, code: reply.code }, 'adapter error');
+      // Bus and adapter errors are not the PIDs' fault: skip this period, no backoff.
+      for (const item of items) markRead(item, at);
+      return;
+    }
+    const item = items[0]!;
+    if (!reply) {
+      markFailed(item, at, options.backoff);
+      return;
+    }
+    if (!reply.ok) {
+      log.debug({ command: request.command, error: reply.error, code: reply.code }, 'adapter error');
+      if (reply.error === 'NO DATA' || reply.error === '?') markFailed(item, at, options.backoff);
+      else markRead(item, at);
+      return;
+    }
+    const decoded =
+      request.kind === 'atrv' ? decodeVoltageReply(reply.lines) : decodeVehicleReply(item, reply.lines, signalFor);
+    publish(decoded, at);
+    if (decoded.pidReads > 0 || decoded.rejected > 0) {
+      markRead(item, at);
+      countRead(item);
+    } else markFailed(item, at, options.backoff);
+  };
+
+  const publish = (decoded: DecodedReply, at: number) => {
+    for (const r of decoded.readings) deliver(r.key, r.value, at);
+    reads += decoded.pidReads;
+    rejected += decoded.rejected;
   };
   const done = loop();
 
@@ -150,6 +324,16 @@ export function startPoller(options: PollerOptions): Poller {
     get coalesced() {
       return coalesced;
     },
+    get demotions() {
+      return demotions + capability.demoted;
+    },
+    get reprobes() {
+      return reprobes + capability.reprobes;
+    },
+    get headerSwitches() {
+      return headerSwitches;
+    },
+    readsByItem: () => readsByItem,
     readsPerSecond: () => reads / Math.max(0.001, (Date.now() - started) / 1000),
     plan: () => plan,
     setPeriods(periodsMs) {

@@ -1,10 +1,11 @@
-// Adapter initialisation and identification (DESIGN §5 "Init").
+// Adapter initialisation and identification (DESIGN §5 "Init"), and the wait for an adapter at start-up.
 import { selectProfile } from '@clutch/firmware-profiles';
 import type { Elm327Driver } from '../elm327/driver.js';
 import { plausibleBatteryVoltage } from '../elm327/voltage.js';
 import { parseFrames } from '../obd/frames.js';
 import { vinFromLines } from '../obd/vin.js';
 import { pidHex, supportedPidsFromMessages } from '../obd/supported-pids.js';
+import { backoffDelay, type BackoffOptions } from '../transport/backoff.js';
 
 export interface AdapterInfo {
   readonly banner?: string;
@@ -49,4 +50,58 @@ export async function initialiseAdapter(driver: Elm327Driver): Promise<AdapterIn
     ...(choice.modelYear ? { modelYear: choice.modelYear } : {}),
   };
   return { banner, protocol, isCan, supportedPids: supported, vin, batteryVoltage, profile };
+}
+
+/** What waitForAdapter needs of the link (agent/adapter-link.ts AdapterLink). */
+export interface OpenableLink {
+  open(): Promise<AdapterInfo>;
+}
+
+export interface AdapterWaitOptions {
+  /** Backoff between attempts: exponential with full jitter from initialMs (500) up to maxMs (30 s). */
+  readonly backoff?: BackoffOptions;
+  /** Ends the wait: waitForAdapter then rejects with the signal's reason (SIGINT/SIGTERM at start-up). */
+  readonly signal?: AbortSignal;
+  /** Called after each failed attempt, before the wait (logs, the agent's `waiting-for-adapter` state). */
+  readonly onRetry?: (failure: { attempt: number; delayMs: number; reason: string }) => void;
+}
+
+/**
+ * Opens and initialises the adapter, retrying until it answers. On a Pi the agent often starts before
+ * its adapter can: the USB adapter still enumerating (no /dev/ttyUSB0), RFCOMM not bound yet, or the
+ * adapter powered with the ignition and silent until then (no prompt after ATZ). Each attempt opens the
+ * port afresh (serialport flushes both directions on open, so nothing stale from a failed attempt is
+ * read as the answer to the next one).
+ */
+export async function waitForAdapter(link: OpenableLink, options: AdapterWaitOptions = {}): Promise<AdapterInfo> {
+  const { signal } = options;
+  for (let attempt = 0; ; attempt++) {
+    signal?.throwIfAborted();
+    try {
+      return await link.open();
+    } catch (err) {
+      signal?.throwIfAborted();
+      const delayMs = backoffDelay(attempt, options.backoff);
+      options.onRetry?.({ attempt: attempt + 1, delayMs, reason: (err as Error).message });
+      await abortableSleep(delayMs, signal);
+    }
+  }
+}
+
+function abortableSleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', aborted);
+    };
+    const aborted = () => {
+      done();
+      reject(signal!.reason);
+    };
+    const timer = setTimeout(() => {
+      done();
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', aborted, { once: true });
+  });
 }

@@ -29,15 +29,24 @@ function invalid(reason: string): ParsedCommand {
   return { ok: false, code: 'COMMAND_INVALID', reason };
 }
 
-/** Parses and checks a command; `topicId` is the {id} of the topic, which the payload must repeat. */
-export function parseCommand(payload: Uint8Array | string, topicId?: string, now = Date.now()): ParsedCommand {
+/**
+ * Parses and checks a command; `topicId` is the {id} of the topic, which the payload must repeat.
+ * `messageExpiresAt` is the MQTT 5 message expiry (receipt + Message Expiry Interval), when there is one.
+ */
+export function parseCommand(
+  payload: Uint8Array | string,
+  topicId?: string,
+  now = Date.now(),
+  messageExpiresAt?: number,
+): ParsedCommand {
   const parsed = parseCommandRequest(payload);
   if (!parsed.ok) return invalid(parsed.reason);
   const { id, type, params, expiresAt } = parsed.value;
   if (topicId !== undefined && id !== topicId) return invalid(`payload id ${id} does not match topic id ${topicId}`);
   // A command queued while the car was offline may arrive long after the user gave up on it.
-  if (expiresAt < now)
-    return { ok: false, code: 'COMMAND_EXPIRED', reason: `expired at ${new Date(expiresAt).toISOString()}` };
+  const deadline = messageExpiresAt === undefined ? expiresAt : Math.min(expiresAt, messageExpiresAt);
+  if (deadline < now)
+    return { ok: false, code: 'COMMAND_EXPIRED', reason: `expired at ${new Date(deadline).toISOString()}` };
   const keys = Object.keys(params);
   switch (type) {
     case 'read_dtcs':

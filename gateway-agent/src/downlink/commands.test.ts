@@ -143,3 +143,114 @@ describe('downlink commands', () => {
     expect(parseCommand('nope')).toMatchObject({ ok: false });
   });
 });
+
+// MQTT 5 request/response (§4.10): the platform names the response topic and correlation data; the
+// agent answers there and echoes them. The broker forwards the message expiry as what remains of it.
+describe('downlink commands over MQTT 5', () => {
+  let broker: Aedes;
+  let server: net.Server;
+  let platform: MqttClient;
+  let agent: RunningAgent;
+  let sim: RunningSimulator;
+  let dir: string;
+  const base = 'clutch/v1/acme/car-5';
+  const answers: { topic: string; result: CommandResult; correlation?: string; contentType?: string }[] = [];
+
+  beforeAll(async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'clutch-cmd5-'));
+    broker = await Aedes.createBroker();
+    server = net.createServer(broker.handle);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `mqtt://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+    platform = await connectAsync(url, { clientId: 'platform-v5', protocolVersion: 5 });
+    platform.on('message', (topic, payload, packet) => {
+      if (!topic.includes('/cmd/') || !topic.endsWith('/result')) return;
+      answers.push({
+        topic,
+        result: JSON.parse(payload.toString()) as CommandResult,
+        ...(packet.properties?.correlationData ? { correlation: packet.properties.correlationData.toString() } : {}),
+        ...(packet.properties?.contentType ? { contentType: packet.properties.contentType } : {}),
+      });
+    });
+    await platform.subscribeAsync(`${base}/cmd/+/result`, { qos: 1 });
+    // Commands published before the agent subscribed would be lost (clean session): wait for its SUBSCRIBE.
+    const subscribed = new Promise<void>((resolve) =>
+      broker.on('subscribe', (subs) => {
+        if (subs.some((s) => s.topic.startsWith(`${base}/cmd/`))) resolve();
+      }),
+    );
+    const [host, adapter] = createLinkedStreams();
+    sim = await startSimulator({ stream: adapter, drive: parked, dtcs: { stored: ['P0301'] } });
+    agent = await startAgent({
+      transport: { stream: host },
+      mqttUrl: url,
+      mqttVersion: 5,
+      tenant: 'acme',
+      device: 'car-5',
+      queueDir: dir,
+      logger: pino({ level: 'silent' }),
+    });
+    await subscribed;
+  });
+
+  afterAll(async () => {
+    await agent?.stop();
+    await sim?.close();
+    await platform?.endAsync();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await new Promise<void>((resolve) => broker.close(() => resolve()));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function request(id: string, properties: Record<string, unknown>, expiresAt = Date.now() + 30_000) {
+    await expect.poll(() => agent.stats().state, { timeout: 10_000 }).toBe('polling');
+    const body = JSON.stringify({ v: 1, id, type: 'read_dtcs', params: {}, expiresAt });
+    await platform.publishAsync(`${base}/cmd/${id}`, body, { qos: 1, properties });
+    await expect.poll(() => answers.find((a) => a.result.id === id), { timeout: 10_000 }).toBeDefined();
+    return answers.find((a) => a.result.id === id)!;
+  }
+
+  it('answers on the response topic with the correlation data echoed and a JSON content type', async () => {
+    const answer = await request('v5-1', {
+      responseTopic: `${base}/cmd/v5-1/result`,
+      correlationData: Buffer.from('v5-1'),
+      messageExpiryInterval: 30,
+      contentType: 'application/json',
+    });
+    expect(answer).toMatchObject({
+      topic: `${base}/cmd/v5-1/result`,
+      correlation: 'v5-1',
+      contentType: 'application/json',
+      result: { ok: true, result: { codes: [{ code: 'P0301' }] } },
+    });
+  });
+
+  it('answers on whichever response topic of its own namespace the request names', async () => {
+    const answer = await request('v5-4', {
+      responseTopic: `${base}/cmd/reply-7/result`,
+      correlationData: Buffer.from('v5-4'),
+    });
+    expect(answer).toMatchObject({ topic: `${base}/cmd/reply-7/result`, correlation: 'v5-4', result: { ok: true } });
+  });
+
+  it('answers a command without request/response properties on the conventional topic', async () => {
+    const answer = await request('v5-2', {});
+    expect(answer).toMatchObject({ topic: `${base}/cmd/v5-2/result`, result: { ok: true } });
+    expect(answer.correlation).toBeUndefined();
+  });
+
+  it('does not answer outside its own namespace: a foreign response topic gets the conventional one', async () => {
+    const answer = await request('v5-3', {
+      responseTopic: 'clutch/v1/other/car-x/cmd/v5-3/result',
+      correlationData: Buffer.from('v5-3'),
+    });
+    expect(answer).toMatchObject({ topic: `${base}/cmd/v5-3/result`, correlation: 'v5-3', result: { ok: true } });
+  });
+
+  it('refuses a command whose message expiry passed before it could run, even if its payload deadline did not', () => {
+    const payload = JSON.stringify({ v: 1, id: 'c9', type: 'read_dtcs', params: {}, expiresAt: 2_000_000 });
+    expect(parseCommand(payload, 'c9', 1_500_000, 1_400_000)).toMatchObject({ ok: false, code: 'COMMAND_EXPIRED' });
+    expect(parseCommand(payload, 'c9', 1_500_000, 1_600_000)).toMatchObject({ ok: true });
+    expect(parseCommand(payload, 'c9', 2_100_000, 2_200_000)).toMatchObject({ ok: false, code: 'COMMAND_EXPIRED' });
+  });
+});

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { clearDtcs, dtcReport, readDtcs } from '../diagnostics/diagnostics.js';
 import type { Elm327Driver } from '../elm327/driver.js';
 import { agentError, agentErrorCode } from '../errors.js';
-import type { TelemetryPublisher } from '../uplink/publisher.js';
+import type { CommandDelivery, TelemetryPublisher } from '../uplink/publisher.js';
 import { parseCommand, type AgentCommand, type CommandResult } from './command-schema.js';
 
 /** What the commands need of the adapter link (agent/adapter-link.ts AdapterLink). */
@@ -28,6 +28,8 @@ export interface CommandDeps {
   readonly lastSpeed: () => number | undefined;
   /** Carries out `reboot` (the CLI stops gracefully and exits; systemd starts it again). Absent: refused. */
   readonly reboot?: () => void;
+  /** MQTT 5 properties of the command: where to answer, what to echo, its message expiry. */
+  readonly delivery?: CommandDelivery;
 }
 
 async function execute(command: AgentCommand, deps: CommandDeps): Promise<unknown> {
@@ -66,9 +68,13 @@ async function execute(command: AgentCommand, deps: CommandDeps): Promise<unknow
   }
 }
 
-/** Handles one command message; always publishes exactly one result. */
+/**
+ * Handles one command message; always publishes exactly one result (on the MQTT 5 response topic with
+ * the correlation data echoed when the command came with them). A command runs only before the earlier
+ * of its payload's expiresAt and its MQTT 5 message expiry.
+ */
 export async function handleCommand(id: string, payload: Buffer, deps: CommandDeps): Promise<CommandResult> {
-  const parsed = parseCommand(payload, id);
+  const parsed = parseCommand(payload, id, Date.now(), deps.delivery?.expiresAt);
   let result: CommandResult;
   if (!parsed.ok) {
     result = { v: 1, id, ok: false, error: { code: parsed.code, message: parsed.reason } };
@@ -82,7 +88,7 @@ export async function handleCommand(id: string, payload: Buffer, deps: CommandDe
     }
   }
   await deps.publisher
-    .publishCommandResult(id, JSON.stringify(result))
+    .publishCommandResult(id, JSON.stringify(result), deps.delivery)
     .catch((err: unknown) => deps.logger.warn({ err: (err as Error).message, id }, 'command result publish failed'));
   return result;
 }

@@ -7,6 +7,11 @@ export type SignalValue = number | string | null;
 export interface DecodeOptions {
   /** Turn values at/below `nullmin` or at/above `nullmax` into null. OBDb's own tests keep them. */
   readonly applyNull?: boolean;
+  /**
+   * Enumerations (fmt.map) as their raw code instead of the label (telemetry carries numbers; the
+   * contracts catalogue lists the codes). A code the map lacks is still null.
+   */
+  readonly rawEnums?: boolean;
 }
 
 /** Number of bytes the PID/DID echo takes after the service byte (SAE J1979 §8; ISO 14229 for 0x22). */
@@ -46,7 +51,8 @@ export function decodeSignal(fmt: SignalFormat, data: Uint8Array, options: Decod
   if (fmt.sign && raw >= 2 ** (fmt.len - 1)) raw -= 2 ** fmt.len;
   if (fmt.map) {
     const entry = fmt.map[String(raw)];
-    return entry ? entry.value : null;
+    if (!entry) return null;
+    return options.rawEnums ? raw : entry.value;
   }
   let value = (raw * (fmt.mul ?? 1)) / (fmt.div ?? 1) + (fmt.add ?? 0);
   const min = fmt.min ?? 0;

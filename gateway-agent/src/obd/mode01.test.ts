@@ -31,6 +31,36 @@ describe('Mode 01 reply', () => {
       ],
       pidReads: 2,
       rejected: 0,
+      answered: new Map([
+        ['0C', '7E8'],
+        ['0D', '7E8'],
+      ]),
     });
+  });
+
+  it('reads a PID answered by two ECUs once, from the engine ECU (7E8 before 7EA), whatever the line order', () => {
+    for (const lines of [
+      ['7EA 03 41 05 5A', '7E8 03 41 05 7B'],
+      ['7E8 03 41 05 7B', '7EA 03 41 05 5A'],
+    ]) {
+      const reply = decodeMode01Reply(set, lines, ['05']);
+      expect(reply.readings).toEqual([{ key: 'engine.coolant_temp', value: 0x7b - 40 }]);
+      expect(reply.pidReads).toBe(1);
+      expect(reply.answered).toEqual(new Map([['05', '7E8']]));
+    }
+    // A PID only the second ECU answers is read from it.
+    const other = decodeMode01Reply(set, ['7E8 03 41 0D 32', '7EA 04 41 0C 1A F8'], ['0C', '0D']);
+    expect(other.answered).toEqual(
+      new Map([
+        ['0C', '7EA'],
+        ['0D', '7E8'],
+      ]),
+    );
+    expect(other.readings).toHaveLength(2);
+  });
+
+  it('omits the count digit when the adapter refuses it', () => {
+    expect(mode01Request(set, ['0C'], true, false)).toBe('010C');
+    expect(mode01Request(set, ['0C'], true)).toBe('010C1');
   });
 });

@@ -13,6 +13,8 @@ export interface DecodedReply {
   readonly pidReads: number;
   /** Values outside the catalogue's range: never emitted (a corrupt frame or reply, not a sensor). */
   readonly rejected: number;
+  /** Mode 01 replies: the PIDs that decoded, each with the ECU (CAN id, '' without headers) it was read from. */
+  readonly answered?: ReadonlyMap<string, string>;
 }
 
 /** Adds `value` of `signal` to `readings` when plausible; returns whether it was. */

@@ -30,7 +30,45 @@ export interface SimulatorOptions {
     readonly permanent?: readonly string[];
   };
   readonly now?: () => number;
+  /**
+   * How the adapter and the ECUs behind it treat requests: 'default' (a genuine ELM327 and one ECU that
+   * answers multi-PID requests), 'strict' (a clone on a two-ECU car that accepts single PIDs only), or
+   * a personality of its own.
+   */
+  readonly personality?: PersonalityName | AdapterPersonality;
+  /** Sees every command as the adapter received it (tests count the request forms the agent used). */
+  readonly onCommand?: (command: string) => void;
 }
+
+export type PersonalityName = 'default' | 'strict';
+
+/**
+ * What an adapter and its car accept (issue 18 §1). ELM327 DS: the adapter sends whatever data bytes it
+ * is given; the response-count digit (v1.3 on) is optional; on a functional request (7DF) every ECU that
+ * supports the PID answers. Clones differ: some refuse long requests or the count digit with '?', and
+ * many ECUs ignore a request naming several PIDs (NO DATA) or answer only its first PID.
+ */
+export interface AdapterPersonality {
+  /** How the ECUs treat a Mode 01 request naming several PIDs. */
+  readonly multiPid: 'all' | 'first-only' | 'none';
+  /** A Mode 01 request naming more PIDs than this gets '?' from the adapter itself. */
+  readonly maxPidsAccepted: number;
+  /** Where the adapter accepts the response-count digit: after any request, after a single PID only, never. */
+  readonly countDigit: 'any' | 'single' | 'never';
+  /** A second ECU (e.g. the transmission's 7EA) that also answers these Mode 01 PIDs when the car supports them. */
+  readonly secondEcu?: { readonly id: string; readonly pids: readonly number[] };
+}
+
+export const PERSONALITIES: Readonly<Record<PersonalityName, AdapterPersonality>> = {
+  default: { multiPid: 'all', maxPidsAccepted: 6, countDigit: 'any' },
+  strict: {
+    multiPid: 'none',
+    maxPidsAccepted: 2,
+    countDigit: 'single',
+    // A transmission ECU answers the temperatures, speeds and load it also uses.
+    secondEcu: { id: '7EA', pids: [0x04, 0x05, 0x0c, 0x0d, 0x0f, 0x11, 0x1f, 0x49] },
+  },
+};
 
 export interface SimulatorQuirks {
   /** Probability that an OBD request answers NO DATA. */
@@ -43,6 +81,8 @@ export interface SimulatorQuirks {
   readonly resetOnRequest?: number;
   /** Seed of the quirk generator (deterministic runs). */
   readonly seed?: number;
+  /** Mode 01 PIDs the ECU lists as supported but never answers (NO DATA), two hex digits each. */
+  readonly silentPids?: readonly string[];
 }
 
 export const SIMULATOR_BANNER = 'ELM327 v1.5';
@@ -79,6 +119,8 @@ interface Settings {
   timeoutMs: number;
   /** ATSH request header (default: the functional 7DF). */
   header: string;
+  /** ATCRA receive filter: only frames from this CAN id are shown (undefined = default filtering). */
+  receive?: string;
 }
 
 const defaults = (): Settings => ({
@@ -91,6 +133,7 @@ const defaults = (): Settings => ({
   adaptive: 1,
   timeoutMs: 200,
   header: '7DF',
+  receive: undefined,
 });
 
 /**
@@ -104,16 +147,30 @@ export function listenTailMs(settings: { adaptive: number; timeoutMs: number }, 
   return Math.min(settings.timeoutMs, learnt);
 }
 
+/** ELM327 DS "ATCRA": the filter's X digits match any digit. */
+function receiveMatches(filter: string, canId: string): boolean {
+  if (filter.length !== canId.length) return false;
+  return [...filter].every((c, i) => c === 'X' || c === canId[i]);
+}
+
 export class Elm327Simulator {
   private settings = defaults();
   private input = '';
   private lastCommand = '';
   private readonly set: Signalset = sae1979Signalset();
   private readonly supported: Set<number>;
+  private readonly secondSupported: Set<number>;
+  private readonly personality: AdapterPersonality;
+  private readonly silent: Set<number>;
   private readonly started: number;
   private readonly now: () => number;
   private queue: Promise<void> = Promise.resolve();
   private requests = 0;
+  /**
+   * Time the pacing slept beyond what the wire and the ECU take (timers firing late on a loaded machine):
+   * benchmarks report it, since the host sees it as a slower adapter.
+   */
+  paceOvershootMs = 0;
   private seed: number;
   private readonly dtcs: { stored: string[]; pending: string[]; permanent: string[] };
   /** Drive row captured when the first stored DTC was set (Mode 02 freeze frame 0). */
@@ -139,6 +196,12 @@ export class Elm327Simulator {
     }
     // SAE J1979: PID 20/40/.. is "supported" when a later range has any supported PID.
     for (const pid of [...this.supported]) for (let base = 0x20; base < pid; base += 0x20) this.supported.add(base);
+    const p = options.personality ?? 'default';
+    this.personality = typeof p === 'string' ? PERSONALITIES[p] : p;
+    this.secondSupported = new Set((this.personality.secondEcu?.pids ?? []).filter((pid) => this.supported.has(pid)));
+    for (const pid of [...this.secondSupported])
+      for (let base = 0x20; base < pid; base += 0x20) this.secondSupported.add(base);
+    this.silent = new Set((options.quirks?.silentPids ?? []).map((h) => parseInt(h, 16)));
   }
 
   get vin(): string {
@@ -182,6 +245,7 @@ export class Elm327Simulator {
       return;
     }
     this.lastCommand = command;
+    this.options.onCommand?.(command);
     if (command.startsWith('AT')) {
       const lines = this.at(command.slice(2));
       // AT commands never reach the bus, but their bytes still cross the serial line.
@@ -225,7 +289,10 @@ export class Elm327Simulator {
   private async pace(bytesIn: number, bytesOut: number, ecuMs = 0): Promise<void> {
     const baud = this.options.linkBaud;
     const ms = ecuMs + (baud ? ((bytesIn + bytesOut) * 10 * 1000) / baud : 0);
-    if (ms > 0) await sleepPrecise(ms);
+    if (ms <= 0) return;
+    const start = performance.now();
+    await sleepPrecise(ms);
+    this.paceOvershootMs += performance.now() - start - ms;
   }
 
   private random(): number {
@@ -282,7 +349,13 @@ export class Elm327Simulator {
       s.header = sh[1]!.length === 6 ? sh[1]!.slice(0, 4) : sh[1]!;
       return ['OK'];
     }
-    if (/^(CAF[01]|M[01]|CRA.*|AR|PC|CEA.*|FC.*|TA[0-9A-F]{2})$/.test(cmd)) return ['OK'];
+    const cra = /^CRA([0-9A-FX]{3}|[0-9A-FX]{8})?$/.exec(cmd);
+    if (cra) {
+      // ELM327 DS "ATCRA": show only frames from this id; without an id, default filtering again.
+      s.receive = cra[1];
+      return ['OK'];
+    }
+    if (/^(CAF[01]|M[01]|AR|PC|CEA.*|FC.*|TA[0-9A-F]{2})$/.test(cmd)) return ['OK'];
     return ['?'];
   }
 
@@ -295,9 +368,15 @@ export class Elm327Simulator {
   private obd(cmd: string): string[] {
     if (!/^[0-9A-F]+$/.test(cmd) || cmd.length < 2) return ['?'];
     // ELM327 DS: an odd trailing digit is the expected response count; it only shortens the wait.
-    const body = cmd.length % 2 === 1 ? cmd.slice(0, -1) : cmd;
+    const count = cmd.length % 2 === 1 ? parseInt(cmd.slice(-1), 16) : undefined;
+    const body = count !== undefined ? cmd.slice(0, -1) : cmd;
     const service = body.slice(0, 2);
     const params = (body.slice(2).match(/../g) ?? []).map((h) => parseInt(h, 16));
+    const persona = this.personality;
+    if (service === '01' && params.length > persona.maxPidsAccepted) return ['?'];
+    if (count !== undefined && persona.countDigit !== 'any') {
+      if (persona.countDigit === 'never' || (service === '01' && params.length > 1)) return ['?'];
+    }
     const prefix: string[] = [];
     if (this.settings.protocol === '0') {
       // ELM327 DS: under ATSP0 the first request triggers the protocol search.
@@ -309,7 +388,19 @@ export class Elm327Simulator {
     let payload: number[] | null = null;
     if (service === '01') {
       if (params.length === 0 || params.length > MAX_PIDS_PER_REQUEST) return [...prefix, '?'];
-      payload = this.mode01(params);
+      if (params.length > 1 && persona.multiPid === 'none') return [...prefix, 'NO DATA'];
+      const asked = params.length > 1 && persona.multiPid === 'first-only' ? params.slice(0, 1) : params;
+      const replies: [string, number[]][] = [];
+      const first = this.mode01(asked, this.supported);
+      if (first) replies.push([ECU_ID, first]);
+      if (persona.secondEcu) {
+        const second = this.mode01(asked, this.secondSupported);
+        if (second) replies.push([persona.secondEcu.id, second]);
+      }
+      // ELM327 DS: with a count digit the adapter stops listening after that many frames.
+      const shown = count !== undefined ? replies.slice(0, Math.max(1, count)) : replies;
+      const lines = shown.flatMap(([id, bytes]) => this.frames(bytes, id));
+      return lines.length > 0 ? [...prefix, ...lines] : [...prefix, 'NO DATA'];
     } else if (service === '09' && params.length === 1) {
       payload = this.mode09(params[0]!);
     } else if ((service === '03' || service === '07' || service === '0A') && params.length === 0) {
@@ -332,19 +423,21 @@ export class Elm327Simulator {
       if (recorded) return [...prefix, ...this.frames(recorded.payload, recorded.canId)];
     }
     if (payload === null) return [...prefix, 'NO DATA'];
-    return [...prefix, ...this.frames(payload)];
+    const lines = this.frames(payload);
+    return lines.length > 0 ? [...prefix, ...lines] : [...prefix, 'NO DATA'];
   }
 
-  private mode01(pids: number[]): number[] | null {
+  private mode01(pids: number[], supported: ReadonlySet<number>): number[] | null {
     const out = [0x41];
     const row = this.currentRow();
     for (const pid of pids) {
       if (pid % 0x20 === 0) {
         // SAE J1979 Mode 01 PID 00/20/..: bitmap of PIDs base+1 .. base+0x20
-        out.push(pid, ...bitmapFromPids(pid, this.supported));
+        if (pid !== 0 && !supported.has(pid)) continue;
+        out.push(pid, ...bitmapFromPids(pid, supported));
         continue;
       }
-      if (!this.supported.has(pid)) continue;
+      if (!supported.has(pid) || this.silent.has(pid)) continue;
       const command = findMode01Command(this.set, pidHex(pid));
       if (!command) continue;
       out.push(pid, ...encodeCommandData(command, row));
@@ -373,6 +466,7 @@ export class Elm327Simulator {
   /** Formats a payload as the adapter prints CAN frames (ISO 15765-2 framing; PCI shown only with ATH1). */
   private frames(payload: number[], canId: string = ECU_ID): string[] {
     const s = this.settings;
+    if (s.receive !== undefined && !receiveMatches(s.receive, canId)) return [];
     const hex = (bytes: number[]) => bytes.map((b) => pidHex(b)).join(s.spaces ? ' ' : '');
     const id = canId.length === 8 && s.spaces ? canId.match(/../g)!.join(' ') : canId;
     const withId = (bytes: number[]) => (s.spaces ? `${id} ${hex(bytes)}` : id + hex(bytes));

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { buildTopic, parseTopic, type DeviceStatus } from '@clutch/contracts';
+import { buildTopic, parseTopic, TOPIC_ROOT, type DeviceStatus } from '@clutch/contracts';
 import { connect, type IClientOptions, type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
-import type { TelemetryPublisher, UplinkKind } from './publisher.js';
+import type { CommandDelivery, TelemetryPublisher, UplinkKind } from './publisher.js';
 import { agentError } from '../errors.js';
 
 export interface MqttPublisherOptions {
@@ -20,7 +20,12 @@ export interface MqttPublisherOptions {
   readonly logger?: Logger;
   /** Wait between reconnect attempts (mqtt.js retries forever). */
   readonly reconnectMs?: number;
+  /** MQTT 3.1.1 (4, the default) or 5. Over 5 commands are answered on their response topic. */
+  readonly protocolVersion?: 4 | 5;
 }
+
+/** Published results are JSON (MQTT 5 Content Type, §3.3.2.3.9). */
+const JSON_CONTENT = 'application/json';
 
 /**
  * MQTT uplink. Telemetry is QoS 1; mqtt.js keeps unacknowledged QoS 1 packets in its outgoing store
@@ -29,7 +34,10 @@ export interface MqttPublisherOptions {
  */
 export class MqttPublisher implements TelemetryPublisher {
   private readonly topics: Record<'telemetry' | 'status' | UplinkKind, string>;
-  private commandHandler: ((id: string, payload: Buffer) => void) | undefined;
+  private commandHandler: ((id: string, payload: Buffer, delivery?: CommandDelivery) => void) | undefined;
+  private v5: boolean;
+  /** Topics this device may answer on: its own namespace (the broker's tenant policy allows no other). */
+  private readonly ownPrefix: string;
 
   private constructor(
     private readonly client: MqttClient,
@@ -38,12 +46,31 @@ export class MqttPublisher implements TelemetryPublisher {
     const t = (kind: 'telemetry' | 'status' | UplinkKind) =>
       buildTopic({ tenant: options.tenant, device: options.device, kind });
     this.topics = { telemetry: t('telemetry'), status: t('status'), dtc: t('dtc'), location: t('location') };
-    client.on('error', (err) => options.logger?.warn({ err: err.message }, 'mqtt error'));
+    this.v5 = options.protocolVersion === 5;
+    this.ownPrefix = `${TOPIC_ROOT}/${options.tenant}/${options.device}/`;
+    client.on('error', (err) => {
+      options.logger?.warn({ err: err.message }, 'mqtt error');
+      // A broker that speaks only 3.1.1 refuses an MQTT 5 CONNECT with return code 1 (MQTT-3.1.2-2) or,
+      // speaking 5, with 0x84 Unsupported Protocol Version: reconnect with 3.1.1 rather than never.
+      // mqtt.js reads reconnectOnConnackError right after this handler returns (handlers/connack.js), so
+      // setting it here schedules its ordinary reconnect for this one refusal only.
+      const code = (err as { code?: unknown }).code;
+      if (this.v5 && (code === 1 || code === 0x84)) {
+        this.v5 = false;
+        client.options.protocolVersion = 4;
+        delete client.options.properties;
+        if (client.options.will) delete client.options.will.properties;
+        client.options.reconnectOnConnackError = true;
+        options.logger?.warn('broker refused MQTT 5; using MQTT 3.1.1 (commands answered on the result topic)');
+      } else {
+        client.options.reconnectOnConnackError = false;
+      }
+    });
     client.on('offline', () => options.logger?.warn('mqtt offline; batches stay queued'));
-    client.on('message', (topic, payload) => {
+    client.on('message', (topic, payload, packet) => {
       const address = parseTopic(topic);
       if (address?.kind === 'cmd' && address.device === options.device && address.commandId)
-        this.commandHandler?.(address.commandId, payload);
+        this.commandHandler?.(address.commandId, payload, this.v5 ? commandDelivery(packet.properties) : undefined);
     });
   }
 
@@ -67,9 +94,16 @@ export class MqttPublisher implements TelemetryPublisher {
       username: options.username,
       password: options.password,
       reconnectPeriod: options.reconnectMs ?? 1000,
+      protocolVersion: options.protocolVersion ?? 4,
       connectTimeout: 10_000,
       // DESIGN §4: the Last Will marks the device offline on the retained status topic.
-      will: { topic: statusTopic, payload: Buffer.from(JSON.stringify(offline)), qos: 1, retain: true },
+      will: {
+        topic: statusTopic,
+        payload: Buffer.from(JSON.stringify(offline)),
+        qos: 1,
+        retain: true,
+        ...(options.protocolVersion === 5 ? { properties: { contentType: JSON_CONTENT } } : {}),
+      },
       ...(options.caFile ? { ca: readFileSync(options.caFile), rejectUnauthorized: true } : {}),
       ...(options.certFile && options.keyFile
         ? { cert: readFileSync(options.certFile), key: readFileSync(options.keyFile) }
@@ -112,21 +146,45 @@ export class MqttPublisher implements TelemetryPublisher {
     await this.client.publishAsync(this.topics[kind], payload, { qos: 1 });
   }
 
-  async publishCommandResult(commandId: string, payload: string): Promise<void> {
-    const topic = buildTopic({
+  async publishCommandResult(commandId: string, payload: string, delivery?: CommandDelivery): Promise<void> {
+    const resultTopic = buildTopic({
       tenant: this.options.tenant,
       device: this.options.device,
       kind: 'cmd_result',
       commandId,
     });
-    await this.client.publishAsync(topic, payload, { qos: 1 });
+    if (!this.v5) {
+      await this.client.publishAsync(resultTopic, payload, { qos: 1 });
+      return;
+    }
+    // MQTT 5 request/response (§4.10): answer where the request asked, echoing its correlation data. A
+    // response topic outside this device's namespace would only be refused by the broker (and the
+    // answer lost), so the result then goes to the conventional topic, which the platform also reads.
+    let topic = resultTopic;
+    const asked = delivery?.responseTopic;
+    if (asked !== undefined) {
+      if (asked.startsWith(this.ownPrefix) && !/[+#]/.test(asked)) topic = asked;
+      else
+        this.options.logger?.warn(
+          { responseTopic: asked, commandId },
+          'response topic not ours; using the result topic',
+        );
+    }
+    await this.client.publishAsync(topic, payload, {
+      qos: 1,
+      properties: {
+        contentType: JSON_CONTENT,
+        payloadFormatIndicator: true,
+        ...(delivery?.correlationData ? { correlationData: delivery.correlationData } : {}),
+      },
+    });
   }
 
   async publishStatus(status: DeviceStatus): Promise<void> {
     await this.client.publishAsync(this.topics.status, JSON.stringify(status), { qos: 1, retain: true });
   }
 
-  onCommand(handler: (id: string, payload: Buffer) => void): void {
+  onCommand(handler: (id: string, payload: Buffer, delivery?: CommandDelivery) => void): void {
     this.commandHandler = handler;
   }
 
@@ -147,4 +205,20 @@ export class MqttPublisher implements TelemetryPublisher {
       await this.client.endAsync(true);
     }
   }
+}
+
+/** The request/response and expiry properties of an MQTT 5 command, read on receipt. */
+function commandDelivery(
+  properties: { responseTopic?: string; correlationData?: Buffer; messageExpiryInterval?: number } | undefined,
+  now = Date.now(),
+): CommandDelivery | undefined {
+  if (!properties) return undefined;
+  const { responseTopic, correlationData, messageExpiryInterval } = properties;
+  const delivery: CommandDelivery = {
+    ...(responseTopic !== undefined ? { responseTopic } : {}),
+    ...(correlationData !== undefined ? { correlationData } : {}),
+    // The broker forwards the remaining lifetime in seconds (MQTT 5 §3.3.2.3.3).
+    ...(messageExpiryInterval !== undefined ? { expiresAt: now + messageExpiryInterval * 1000 } : {}),
+  };
+  return Object.keys(delivery).length > 0 ? delivery : undefined;
 }

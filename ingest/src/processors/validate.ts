@@ -65,12 +65,20 @@ function validate(message: QueuedMessage): ValidatedMessage {
       return check(parseLocation(message.payload), (fix) => ({ kind: 'location', address, fix, message }));
     case 'dtc':
       return check(parseDtcReport(message.payload), (report) => ({ kind: 'dtc', address, report, message }));
-    case 'cmd_result':
+    case 'cmd_result': {
+      // An MQTT 5 answer echoes the command's correlation data (its id), which then names the command;
+      // without it (MQTT 3.1.1) the topic does.
+      const correlated = message.correlationData?.toString('utf8');
       return check(parseCommandResult(message.payload), (result) =>
-        result.id === address.commandId
+        result.id === (correlated ?? address.commandId)
           ? { kind: 'cmd_result', address, result, message }
-          : invalid(`result id ${result.id} does not match topic command id ${address.commandId}`),
+          : invalid(
+              correlated !== undefined
+                ? `result id ${result.id} does not match correlation data ${JSON.stringify(correlated.slice(0, 64))}`
+                : `result id ${result.id} does not match topic command id ${address.commandId}`,
+            ),
       );
+    }
     case 'cmd':
       return invalid('ingest does not consume downlink commands');
   }

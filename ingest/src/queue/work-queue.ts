@@ -4,6 +4,8 @@ export interface QueuedMessage {
   payload: Buffer;
   /** Broker receive time, ms since the epoch. */
   receivedAt: number;
+  /** MQTT 5 Correlation Data of the publish, when it had one (a command result names its command by it). */
+  correlationData?: Buffer;
 }
 
 export type BatchHandler = (messages: QueuedMessage[]) => Promise<void>;

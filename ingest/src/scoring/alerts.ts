@@ -4,23 +4,16 @@ import type { OnlineScorer } from '@clutch/ml';
 import { insertAlerts, type RaisedAlert } from '../alerts/repository.js';
 import type { SampleRow } from '../processors/normalise.js';
 
-export interface ScoringResult {
-  alerts: number;
-}
+/** A raised alert with the vehicle and tenant it is about, ready to store. */
+export type ScoredAlert = RaisedAlert;
 
 /**
- * Last processor: feeds the committed readings to the online scorer (health checks and, when a model
- * is live, the autoencoder) and stores what it raises. Runs after the samples' commit, so an alert
- * never refers to data that is not stored; alerts are derived data, so a failure here is logged by
- * the caller and never blocks ingest. Each alert's `alert` live event goes to the outbox in the
- * transaction that stores it: announced (live, and to notifications) exactly when it is stored.
+ * Feeds committed readings to the online scorer (health checks and, when a model is live, the
+ * autoencoder) and returns what it raises. Rows arrive in time order per message; readingsToFrames
+ * orders anything else itself. Called by the scoring consumer (consumer.ts) after the commit, so an
+ * alert never refers to data that is not stored.
  */
-export async function scoreAndStoreAlerts(
-  db: Database,
-  scorer: OnlineScorer,
-  rows: readonly SampleRow[],
-  modelVersion: string | null,
-): Promise<ScoringResult> {
+export function scoreRows(scorer: OnlineScorer, rows: readonly SampleRow[]): ScoredAlert[] {
   const byVehicle = new Map<
     string,
     { tenantId: string; readings: { signal: string; time: number; value: number }[] }
@@ -30,13 +23,24 @@ export async function scoreAndStoreAlerts(
     if (!entry) byVehicle.set(r.vehicleId, (entry = { tenantId: r.tenantId, readings: [] }));
     entry.readings.push({ signal: r.signalKey, time: r.timeMs, value: r.value });
   }
-  const raised: RaisedAlert[] = [];
-  // Rows are in time order per message; readingsToFrames orders anything else itself.
+  const raised: ScoredAlert[] = [];
   for (const [vehicleId, { tenantId, readings }] of byVehicle) {
     for (const alert of scorer.push(vehicleId, readings)) raised.push({ ...alert, vehicleId, tenantId });
   }
-  if (raised.length === 0) return { alerts: 0 };
-  const ids = await db.transaction(async (tx) => {
+  return raised;
+}
+
+/**
+ * Stores raised alerts in one transaction, each with its `alert` live event in the outbox: announced
+ * (live, and to notifications) exactly when it is stored. Returns the stored ids, in order.
+ */
+export async function storeAlerts(
+  db: Database,
+  raised: readonly ScoredAlert[],
+  modelVersion: string | null,
+): Promise<string[]> {
+  if (raised.length === 0) return [];
+  return db.transaction(async (tx) => {
     const stored = await insertAlerts(tx, raised, modelVersion);
     await appendLiveEvents(
       tx,
@@ -57,5 +61,4 @@ export async function scoreAndStoreAlerts(
     );
     return stored;
   });
-  return { alerts: ids.length };
 }

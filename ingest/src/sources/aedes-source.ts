@@ -20,6 +20,7 @@ export function aedesSource(aedes: Aedes, filters: readonly string[] = INGEST_FI
           topic: packet.topic,
           payload: Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload),
           receivedAt: Date.now(),
+          ...(packet.properties?.correlationData ? { correlationData: packet.properties.correlationData } : {}),
         };
         push(message).then(cb, cb);
       };

@@ -6,6 +6,8 @@ import { topicMatcher } from './topic-filter.js';
 export interface HandedOverPacket {
   topic: string;
   payload: Buffer | string;
+  /** MQTT 5 properties of the publish (aedes' packet carries them). */
+  properties?: { correlationData?: Buffer };
 }
 
 /**
@@ -40,6 +42,7 @@ export function handoffSource(filters: readonly string[] = INGEST_FILTERS): Mess
         topic: packet.topic,
         payload: Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload),
         receivedAt: Date.now(),
+        ...(packet.properties?.correlationData ? { correlationData: packet.properties.correlationData } : {}),
       });
     },
     async start(p) {

@@ -1,32 +1,39 @@
 // TimescaleDB storage (migration 007) end to end. Needs a PostgreSQL server with TimescaleDB
 // preloaded, which Debian does not package: set CLUTCH_TEST_TIMESCALEDB_URL to its superuser URL
 // (for example `docker compose up -d timescaledb` and
-// postgres://postgres:clutch@localhost:5432/postgres with the port published). Without it this file
-// is reported as skipped; everything else runs on native partitioning. See docs/storage.md.
+// postgres://postgres:clutch@localhost:5432/postgres with the port published), or run the suite on a
+// server that has it. Without one this file is reported as skipped, with the reason in its title;
+// everything else runs on native partitioning. See docs/storage.md.
 import { createInProcessBus, signalCatalogue, type TelemetryBatch } from '@clutch/contracts';
-import { migrate, storageMode, type Database } from '@clutch/db';
-import { openTestDatabase } from '@clutch/db/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { migrate, openPostgres, storageMode, syncSignals, type Database } from '@clutch/db';
+import { dropTestDatabases, findTimescaleServer } from '@clutch/db/testing';
+import { createTestDatabase } from '@clutch/test-support';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createIngestHandler } from '../pipeline.js';
 import type { QueuedMessage } from '../queue/work-queue.js';
 import { maintainStorage } from './maintenance.js';
 
-const adminUrl = process.env.CLUTCH_TEST_TIMESCALEDB_URL;
+const timescale = await findTimescaleServer(inject('pgAdminUrl'));
+const adminUrl = timescale.adminUrl;
 const RPM = signalCatalogue.find((s) => s.key === 'engine.rpm')!;
 
-describe.skipIf(!adminUrl)('TimescaleDB storage', () => {
+const TITLE = `TimescaleDB storage (${adminUrl ? `on ${timescale.reason}` : `skipped: ${timescale.reason}`})`;
+
+describe.skipIf(!adminUrl)(TITLE, () => {
   let db: Database;
+  const created: string[] = [];
   let acmeVehicle: string;
   const now = Date.now();
   const minuteStart = now - (now % 60_000) - 10 * 60_000; // ten whole minutes ago
 
   beforeAll(async () => {
     // Native first, with data: the path of a running platform whose server gains TimescaleDB.
-    db = await openTestDatabase('postgres', {
-      adminUrl: adminUrl!,
-      name: 'tsdb',
-      migrate: { features: { timescaledb: false } },
-    });
+    // Made the long way, not copied from a migrated template: nothing of this file stays on that server.
+    const url = await createTestDatabase(adminUrl!, 'tsdb');
+    created.push(url);
+    db = await openPostgres(url);
+    await migrate(db, undefined, { features: { timescaledb: false } });
+    await syncSignals(db, signalCatalogue);
     await db.query(`INSERT INTO tenants (id, name) VALUES ('acme', 'Acme'), ('globex', 'Globex')`);
     acmeVehicle = (
       await db.query<{ id: string }>(`INSERT INTO vehicles (tenant_id, name) VALUES ('acme', 'Etios') RETURNING id`)
@@ -43,8 +50,10 @@ describe.skipIf(!adminUrl)('TimescaleDB storage', () => {
     );
     expect(await migrate(db)).toEqual(['007_timescaledb.sql']);
   });
+  // Its databases go with it, whatever happened (a failed conversion included).
   afterAll(async () => {
-    await db?.close();
+    await db?.close().catch(() => {});
+    if (created.length > 0) await dropTestDatabases(adminUrl!, created);
   });
 
   const count = async (): Promise<number> =>
@@ -61,7 +70,8 @@ describe.skipIf(!adminUrl)('TimescaleDB storage', () => {
       `SELECT j.proc_name, coalesce(c.view_name, j.hypertable_name) AS relation
          FROM timescaledb_information.jobs j
          LEFT JOIN timescaledb_information.continuous_aggregates c ON c.materialization_hypertable_name = j.hypertable_name
-        WHERE j.proc_name IN ('policy_compression', 'policy_refresh_continuous_aggregate') ORDER BY 2 COLLATE "C"`,
+        WHERE j.proc_name IN ('policy_compression', 'policy_refresh_continuous_aggregate')
+        ORDER BY coalesce(c.view_name, j.hypertable_name) COLLATE "C"`,
     );
     expect(jobs.rows).toEqual([
       { proc_name: 'policy_refresh_continuous_aggregate', relation: 'sample_rollups_1h' },

@@ -21,6 +21,12 @@ export interface OutboxEvent {
 export interface OutboxSink {
   name: string;
   deliver(event: OutboxEvent): Promise<void>;
+  /**
+   * Optional: takes a relay round's events at once (in `seq` order, only those every earlier sink
+   * accepted) instead of one `deliver` per event, so the sink can hand them over in one statement.
+   * Resolving accepts them all; throwing refuses them all (the round is delivered again).
+   */
+  deliverBatch?(events: readonly OutboxEvent[]): Promise<void>;
 }
 
 export interface OutboxRow {

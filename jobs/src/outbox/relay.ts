@@ -78,23 +78,47 @@ export async function startOutboxRelay(options: OutboxRelayOptions): Promise<Out
       wakeUp = done;
     });
 
-  // Delivers rows in order until a sink refuses one; returns the ids every sink accepted.
+  // Delivers rows in order until a sink refuses one; returns the ids every sink accepted. Sinks go
+  // in list order: a run of per-event sinks event by event (each event to each sink of the run), a
+  // batch sink (deliverBatch) the events every earlier sink accepted, at once.
   async function deliver(rows: OutboxRow[]): Promise<{ ids: string[]; failed: boolean }> {
-    const ids: string[] = [];
-    for (const row of rows) {
-      const event = toEvent(row);
-      for (const sink of sinks) {
+    let events = rows.map(toEvent);
+    let failed = false;
+    let i = 0;
+    while (i < sinks.length && events.length > 0) {
+      const sink = sinks[i]!;
+      if (sink.deliverBatch) {
         try {
-          await sink.deliver(event);
+          await sink.deliverBatch(events);
         } catch (err) {
-          onError(err, { sink: sink.name, event });
-          return { ids, failed: true };
+          onError(err, { sink: sink.name, event: events[0] });
+          return { ids: [], failed: true };
         }
+        i++;
+        continue;
       }
-      ids.push(event.id);
-      if (stopping) break;
+      let end = i;
+      while (end < sinks.length && !sinks[end]!.deliverBatch) end++;
+      const run = sinks.slice(i, end);
+      const accepted: OutboxEvent[] = [];
+      for (const event of events) {
+        for (const s of run) {
+          try {
+            await s.deliver(event);
+          } catch (err) {
+            onError(err, { sink: s.name, event });
+            failed = true;
+            break;
+          }
+        }
+        if (failed) break;
+        accepted.push(event);
+        if (stopping) break;
+      }
+      events = accepted;
+      i = end;
     }
-    return { ids, failed: false };
+    return { ids: events.map((e) => e.id), failed };
   }
 
   async function mark(q: Queryable, ids: string[]): Promise<void> {

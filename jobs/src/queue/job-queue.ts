@@ -37,13 +37,41 @@ export interface JobContext<T> {
 
 export type JobHandler<T> = (job: JobContext<T>) => Promise<void>;
 
+/** What a batch handler says of one job of its batch: done, or failed with this error (retried alone). */
+export type JobResult = { id: string; ok: true } | { id: string; ok: false; error: unknown };
+
+/**
+ * Runs a batch of up to `batchSize` jobs and resolves with one result per job. A failed job is
+ * retried on its own, with its own retry count and backoff, and the rest of its batch is done; a job
+ * the handler leaves out counts as failed. Throwing fails (and retries) every job of the batch.
+ */
+export type BatchJobHandler<T> = (jobs: JobContext<T>[]) => Promise<readonly JobResult[]>;
+
+export interface BatchQueueSettings extends QueueSettings {
+  /**
+   * Jobs one fetch takes and one handler call gets (1-1000). While fetches come back full the worker
+   * fetches again at once; `concurrency` is then the number of batches in flight.
+   */
+  batchSize: number;
+}
+
+/** One job of enqueueMany. */
+export interface NewJob {
+  data: object;
+  singletonKey?: string;
+  startAfter?: Date | number;
+}
+
 export interface EnqueueOptions {
   /**
    * An open transaction (from db.transaction or db.withTenant): the job commits or rolls back with
    * the business write. Without it the job is committed at once.
    */
   tx?: Queryable;
-  /** Jobs with the same key are not queued twice while one is waiting (pg-boss singletonKey). */
+  /**
+   * pg-boss singletonKey. Stored with the job; with the default (standard) queue policy pg-boss does
+   * not refuse a second job with the same key, so consumers dedupe themselves (docs/jobs.md).
+   */
   singletonKey?: string;
   /** Not before this time; a number is seconds from now. */
   startAfter?: Date | number;
@@ -85,8 +113,19 @@ export interface JobQueue {
   declare(queue: string, settings?: QueueSettings): Promise<void>;
   /** Declares the queue and runs handler for its jobs in this process. */
   define<T>(queue: string, handler: JobHandler<T>, settings?: QueueSettings): Promise<void>;
-  /** Returns the job id, or null when a job with the same singletonKey is already waiting. */
+  /**
+   * Declares the queue and runs `handler` for batches of its jobs in this process (one fetch, one
+   * call, a result per job: see BatchJobHandler). The jobs are enqueued as any others.
+   */
+  defineBatch<T>(queue: string, handler: BatchJobHandler<T>, settings: BatchQueueSettings): Promise<void>;
+  /** Returns the job id, or null when the queue's policy refused the job as a duplicate (the default policy refuses none). */
   enqueue(queue: string, data: object, options?: EnqueueOptions): Promise<string | null>;
+  /**
+   * Adds many jobs to one queue in one statement (in `tx` when given); returns the ids of the jobs
+   * created, in no particular order (a job the queue's policy refuses as a duplicate is skipped; the
+   * default policy refuses none, docs/jobs.md "Batch queues").
+   */
+  enqueueMany(queue: string, jobs: readonly NewJob[], options?: { tx?: Queryable }): Promise<string[]>;
   /** Sends `data` to queue `name` on a cron expression (minute precision) in time zone `tz` (default UTC). */
   schedule(name: string, cron: string, data?: object, options?: { tz?: string }): Promise<void>;
   unschedule(name: string): Promise<void>;
@@ -116,6 +155,9 @@ export interface JobQueueOptions {
   /** pg-boss's background errors (a failed maintenance pass); default logs them. Job failures are not errors here. */
   onError?: (err: Error) => void;
 }
+
+/** Largest batch one handler call takes. */
+const MAX_BATCH = 1000;
 
 const DEFAULTS = { concurrency: 1, retryLimit: 3, retryDelay: 1, retryBackoff: true, expireIn: 900 } as const;
 
@@ -187,6 +229,55 @@ export function createJobQueue(options: JobQueueOptions): JobQueue {
       );
     },
 
+    async defineBatch<T>(queue: string, handler: BatchJobHandler<T>, settings: BatchQueueSettings) {
+      if (!Number.isInteger(settings.batchSize) || settings.batchSize < 1 || settings.batchSize > MAX_BATCH)
+        throw new RangeError(`batchSize of ${queue} must be an integer from 1 to ${MAX_BATCH}`);
+      await declare(queue, settings);
+      await running().work<T>(
+        queue,
+        {
+          batchSize: settings.batchSize,
+          localConcurrency: settings.concurrency ?? DEFAULTS.concurrency,
+          pollingIntervalSeconds,
+          notifyPollingIntervalSeconds: pollingIntervalSeconds,
+          // A full batch means more are waiting: fetch again at once instead of after the poll
+          // interval (a NOTIFY only wakes a worker for jobs inserted while it works).
+          burstWhenBatchFull: true,
+          perJobResults: true,
+        },
+        async (batch) => {
+          const results = await handler(
+            batch.map((job) => ({ id: job.id, queue, data: job.data, retryCount: job.retryCount, signal: job.signal })),
+          );
+          return results.map((r) =>
+            r.ok
+              ? { id: r.id, status: 'completed' as const }
+              : { id: r.id, status: 'failed' as const, output: failure(r.error) },
+          );
+        },
+      );
+    },
+
+    async enqueueMany(queue, newJobs, manyOptions = {}) {
+      if (!declared.has(queue)) throw jobsError('QUEUE_NOT_DECLARED', { queue });
+      if (newJobs.length === 0) return [];
+      const { tx } = manyOptions;
+      const ids = await running().insert(
+        queue,
+        newJobs.map((j) => ({
+          data: j.data,
+          ...(j.singletonKey !== undefined ? { singletonKey: j.singletonKey } : {}),
+          // insert() takes seconds as a number, like send(); a Date goes in as an ISO instant.
+          ...(j.startAfter !== undefined ? { startAfter: j.startAfter } : {}),
+        })),
+        {
+          returnId: true,
+          ...(tx ? { db: { executeSql: (text: string, values?: unknown[]) => tx.query(text, values ?? []) } } : {}),
+        },
+      );
+      return ids ?? [];
+    },
+
     async enqueue(queue, data, enqueueOptions = {}) {
       if (!declared.has(queue)) throw jobsError('QUEUE_NOT_DECLARED', { queue });
       const { tx, singletonKey, startAfter } = enqueueOptions;
@@ -232,6 +323,13 @@ export function createJobQueue(options: JobQueueOptions): JobQueue {
       await boss.stop({ graceful, timeout: timeoutMs, close: true });
     },
   };
+}
+
+/** What pg-boss stores as a failed job's output (what deadJobs shows as `error`). */
+function failure(error: unknown): object {
+  return error instanceof Error
+    ? { name: error.name, message: error.message, stack: error.stack }
+    : { message: String(error) };
 }
 
 function toDeadJob(job: JobWithMetadata): DeadJob {

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { recordSecurityEvent } from '@clutch/api';
-import { migrate, openDatabase, type Queryable } from '@clutch/db';
+import { migrate, openDatabase, prepareStorage, type Queryable } from '@clutch/db';
 import { insertUser, issueAccountToken, normaliseEmail } from '@clutch/identity';
 import { ConfigError, loadConfig } from '../config/config.js';
 import type { CliOutput } from '../audit/cli.js';
@@ -128,6 +128,8 @@ export async function adminCli(
   try {
     // A deployment updated since its last start: the same migrations the platform runs at start.
     await migrate(db);
+    // The same storage-mode decision and preparation as every start (a TimescaleDB database has no partitions).
+    await prepareStorage(db);
     const created = await db.transaction((q) => createAdmin(q, args));
     if (!created) {
       io.err(`${args.email} already has an account; grant it platform-admin through the roles API instead`);

@@ -1,35 +1,29 @@
 import { randomBytes } from 'node:crypto';
-import type { CommandSender } from '@clutch/api';
+import { commandPublish, type CommandSender } from '@clutch/api';
 import type { RunningBroker } from '@clutch/broker';
-import { buildTopic } from '@clutch/contracts';
 import mqtt from 'mqtt';
 
-const commandTopic = (target: { tenantId: string; deviceId: string }, commandId: string): string =>
-  buildTopic({ tenant: target.tenantId, device: target.deviceId, kind: 'cmd', commandId });
-
-/** Downlink from the broker in this process: QoS 1 to the device's command topic. */
+/**
+ * Downlink from the broker in this process: QoS 1 to the device's command topic, with the MQTT 5
+ * request/response and expiry properties (a 3.1.1 device receives the message without them).
+ */
 export function inProcessCommandSender(broker: RunningBroker): CommandSender {
   return {
-    send: (target, request) =>
-      new Promise<void>((resolve, reject) =>
+    send: (target, request) => {
+      const { topic, payload, properties } = commandPublish(target, request);
+      return new Promise<void>((resolve, reject) =>
         broker.aedes.publish(
-          {
-            cmd: 'publish',
-            topic: commandTopic(target, request.id),
-            payload: Buffer.from(JSON.stringify(request)),
-            qos: 1,
-            retain: false,
-            dup: false,
-          },
+          { cmd: 'publish', topic, payload: Buffer.from(payload), qos: 1, retain: false, dup: false, properties },
           (err) => (err ? reject(err) : resolve()),
         ),
-      ),
+      );
+    },
   };
 }
 
 /**
- * Downlink through any broker of the cluster, as the MQTT admin (a scaled-out API process has no
- * broker of its own). Undefined without a broker URL and admin password: command routes answer 503.
+ * Downlink through any broker of the cluster, as the MQTT admin over MQTT 5 (a scaled-out API process
+ * has no broker of its own). Undefined without a broker URL and admin password: command routes answer 503.
  */
 export async function connectCommandSender(options: {
   brokerUrl: string | undefined;
@@ -42,11 +36,13 @@ export async function connectCommandSender(options: {
     clientId,
     username: 'admin',
     password: options.adminPassword,
+    protocolVersion: 5,
   });
   return {
     sender: {
       send: async (target, request) => {
-        await client.publishAsync(commandTopic(target, request.id), JSON.stringify(request), { qos: 1 });
+        const { topic, payload, properties } = commandPublish(target, request);
+        await client.publishAsync(topic, payload, { qos: 1, properties });
       },
     },
     close: () => client.endAsync(),

@@ -1,11 +1,12 @@
 import { signalCatalogue } from '@clutch/contracts';
-import { migrate, openDatabase, syncSignals, type Database } from '@clutch/db';
+import { migrate, openDatabase, prepareStorage, syncSignals, type Database } from '@clutch/db';
 import type { PlatformConfig } from '../config/config.js';
 
 /**
  * The database every part starts from: opened (PostgreSQL at config.databaseUrl, else PGlite in
- * config.dataDir), migrated, the signal catalogue synced and the sample partitions of the coming
- * months created. Safe from several processes at once (migrations take an advisory lock).
+ * config.dataDir), migrated, the signal catalogue synced and sample storage prepared for its mode
+ * (native: the partitions of the coming months; TimescaleDB: nothing, chunks appear as data
+ * arrives). Safe from several processes at once (migrations take an advisory lock).
  */
 export async function openMigratedDatabase(
   config: Pick<PlatformConfig, 'databaseUrl' | 'dataDir'> & Partial<Pick<PlatformConfig, 'databasePoolSize'>>,
@@ -18,7 +19,9 @@ export async function openMigratedDatabase(
   try {
     await migrate(db);
     await syncSignals(db, signalCatalogue);
-    await db.query(`SELECT clutch_ensure_sample_partitions(now() - interval '1 month', now() + interval '3 months')`);
+    // The storage-mode decision (native partitions, or TimescaleDB's hypertable) and that mode's
+    // preparation, after migrating: migration 007 is what converts a database to TimescaleDB.
+    await prepareStorage(db);
     return db;
   } catch (err) {
     await db.close().catch(() => {});

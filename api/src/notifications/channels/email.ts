@@ -82,8 +82,12 @@ export function emailSender(options: EmailOptions): ChannelSender & { close(): v
   const base = new URL(options.baseUrl);
   if (base.protocol !== 'https:' && base.protocol !== 'http:') throw new Error('email: baseUrl must be http(s)');
   const settingsPath = options.settingsPath ?? '/notifications.html';
+  // A pool of kept-open SMTP connections: each message takes several round trips on its connection,
+  // so a batch of sends (docs/notifications.md, "Batches") is bounded by how many run side by side.
+  // Ten stays polite to a relay; a connection is renewed after 500 messages rather than nodemailer's 100.
   const transport: Transporter =
-    options.transport ?? nodemailer.createTransport({ url: options.smtpUrl, pool: true, maxConnections: 5 });
+    options.transport ??
+    nodemailer.createTransport({ url: options.smtpUrl, pool: true, maxConnections: 10, maxMessages: 500 });
   const translators = new Map<string, Translator>();
   const translator = (locale: string): Translator => {
     let t = translators.get(locale);

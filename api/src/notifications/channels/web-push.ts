@@ -19,6 +19,9 @@ export interface WebPushOptions {
  */
 const MAX_PLAINTEXT_BYTES = 4096 - 86 - 16 - 1;
 const URGENT_CATEGORIES = new Set(['health_alert', 'trouble_code']);
+/** A VAPID JWT lives 12 hours (web-push's default) and is signed again when less than one is left. */
+const VAPID_LIFETIME_S = 12 * 3600;
+const VAPID_RENEW_S = 3600;
 
 function isBase64UrlOfLength(value: string, bytes: number): boolean {
   return /^[A-Za-z0-9_-]+={0,2}$/.test(value) && Buffer.from(value, 'base64url').length === bytes;
@@ -31,6 +34,18 @@ export function webPushSender(options: WebPushOptions): ChannelSender & { public
   if (!isBase64UrlOfLength(privateKey, 32)) throw new Error('web push: vapid.privateKey must be 32 bytes base64url');
   if (!/^(mailto:|https:)/.test(subject)) throw new Error('web push: vapid.subject must be a mailto: or https: URL');
   const ttl = options.ttlSeconds ?? 24 * 60 * 60;
+  // One signed VAPID header per push service origin, reused until it nears its expiry: signing an
+  // ES256 JWT for every message was a good part of a send's CPU (RFC 8292 lets a JWT be reused).
+  const vapidByAudience = new Map<string, { authorization: string; expires: number }>();
+  const vapidFor = (audience: string): string => {
+    const now = Math.floor(Date.now() / 1000);
+    const cached = vapidByAudience.get(audience);
+    if (cached && cached.expires - now > VAPID_RENEW_S) return cached.authorization;
+    const expires = now + VAPID_LIFETIME_S;
+    const { Authorization } = webpush.getVapidHeaders(audience, subject, publicKey, privateKey, 'aes128gcm', expires);
+    vapidByAudience.set(audience, { authorization: Authorization, expires });
+    return Authorization;
+  };
 
   return {
     channel: 'web_push',
@@ -49,12 +64,13 @@ export function webPushSender(options: WebPushOptions): ChannelSender & { public
       const topic = message.notificationId.replace(/[^A-Za-z0-9_]/g, '').slice(0, 32);
       const body = fitPayload(message, MAX_PLAINTEXT_BYTES, JSON.stringify, (s) => Buffer.byteLength(s));
       if (body === null) return rejected('the notification does not fit in a push message');
+      const audience = endpoint.origin;
       try {
         const res = await webpush.sendNotification(
           { endpoint: target.endpoint, keys: { p256dh: target.p256dh, auth: target.auth } },
           body,
           {
-            vapidDetails: { subject, publicKey, privateKey },
+            headers: { Authorization: vapidFor(audience) },
             TTL: ttl,
             contentEncoding: 'aes128gcm',
             urgency: URGENT_CATEGORIES.has(message.category) ? 'high' : 'normal',
@@ -74,6 +90,8 @@ export function webPushSender(options: WebPushOptions): ChannelSender & { public
         const detail = `push service answered ${status}${err.body ? `: ${err.body.slice(0, 200)}` : ''}`;
         // 404/410: the subscription is gone (RFC 8030 §7.3); 403: it belongs to another VAPID key.
         if (status === 404 || status === 410 || status === 403) return invalidTarget(detail);
+        // Our VAPID JWT refused: sign a fresh one for the next attempt.
+        if (status === 401) vapidByAudience.delete(audience);
         if (status === 429 || status >= 500 || status === 401) {
           const retryAfter = Number(err.headers['retry-after']);
           throw new ChannelUnavailableError('web_push', detail, Number.isFinite(retryAfter) ? retryAfter : null);

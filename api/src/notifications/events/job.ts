@@ -1,9 +1,9 @@
 import type { Database } from '@clutch/db';
 import { createPolicyStore } from '@clutch/identity';
-import type { JobQueue } from '@clutch/jobs';
+import type { JobContext, JobQueue, JobResult } from '@clutch/jobs';
 import { ZodError } from 'zod';
 import type { ChatKeyRing } from '../../chat/crypto.js';
-import { requestNotifications } from '../request.js';
+import { requestNotifications, type NotificationRequest } from '../request.js';
 import { requestsFor } from './mapping.js';
 import { NOTIFICATION_EVENTS_QUEUE, NOTIFICATION_EVENTS_SETTINGS, type NotificationEventJob } from './sink.js';
 
@@ -11,7 +11,7 @@ export interface NotificationEventDeps {
   /** The platform's own transactions: recipients are read across tenants (system scope). */
   db: Pick<Database, 'transaction'>;
   /** Where requestNotifications queues each notification's dispatch, in the same transaction. */
-  jobs: Pick<JobQueue, 'enqueue'>;
+  jobs: Pick<JobQueue, 'enqueue'> & Partial<Pick<JobQueue, 'enqueueMany'>>;
   logger?: { info(o: object, m: string): void; warn(o: object, m: string): void } | undefined;
   /** The chat key ring (CLUTCH_CHAT_KEYS): chat messages arrive sealed and their preview is opened here. */
   chatKeys?: ChatKeyRing | undefined;
@@ -50,24 +50,83 @@ export async function notifyForEvent(deps: NotificationEventDeps, event: Notific
   }
 }
 
+/**
+ * Many events' notifications in one system transaction: each event's recipients are read (a payload
+ * its topic does not announce is logged and skipped), then every request goes in one
+ * requestNotifications (one INSERT, one enqueue of the dispatch jobs). Throws when any event fails:
+ * the caller then runs them one by one (notifyForEvent), so one bad event fails alone.
+ * Resolves with the number of notifications requested per event id.
+ */
+export async function notifyForEvents(
+  deps: NotificationEventDeps,
+  events: readonly NotificationEventJob[],
+): Promise<Map<string, number>> {
+  return deps.db.transaction(async (q) => {
+    const policy = createPolicyStore({ db: q });
+    try {
+      await policy.snapshot();
+      const all: NotificationRequest[] = [];
+      const counts = new Map<string, number>();
+      for (const event of events) {
+        let requests: NotificationRequest[];
+        try {
+          requests = await requestsFor({ q, policy, event, chatKeys: deps.chatKeys });
+        } catch (err) {
+          if (!(err instanceof ZodError)) throw err;
+          deps.logger?.warn(
+            { event: event.id, topic: event.topic, issues: err.issues.slice(0, 5) },
+            'event payload not understood; nobody notified',
+          );
+          requests = [];
+        }
+        counts.set(event.id, requests.length);
+        all.push(...requests);
+      }
+      if (all.length > 0) await requestNotifications(q, deps.jobs, all);
+      return counts;
+    } finally {
+      policy.close();
+    }
+  });
+}
+
 /** Works the `notification-events` queue in this process (or only declares it: an enqueue-only process). */
 export async function defineNotificationEventJobs(
-  queue: Pick<JobQueue, 'define' | 'declare'>,
+  queue: Pick<JobQueue, 'defineBatch' | 'declare'>,
   deps: NotificationEventDeps | undefined,
 ): Promise<void> {
   if (!deps) {
     await queue.declare(NOTIFICATION_EVENTS_QUEUE, NOTIFICATION_EVENTS_SETTINGS);
     return;
   }
-  await queue.define<NotificationEventJob>(
+  const logRequested = (event: NotificationEventJob, notifications: number): void => {
+    if (notifications > 0)
+      deps.logger?.info({ event: event.id, topic: event.topic, notifications }, 'notifications requested');
+  };
+  await queue.defineBatch<NotificationEventJob>(
     NOTIFICATION_EVENTS_QUEUE,
-    async (job) => {
-      const ids = await notifyForEvent(deps, job.data);
-      if (ids.length > 0)
-        deps.logger?.info(
-          { event: job.data.id, topic: job.data.topic, notifications: ids.length },
-          'notifications requested',
+    async (batch: JobContext<NotificationEventJob>[]): Promise<JobResult[]> => {
+      try {
+        const counts = await notifyForEvents(
+          deps,
+          batch.map((job) => job.data),
         );
+        for (const job of batch) logRequested(job.data, counts.get(job.data.id) ?? 0);
+        return batch.map((job) => ({ id: job.id, ok: true }));
+      } catch (err) {
+        if (batch.length === 1) return [{ id: batch[0]!.id, ok: false, error: err }];
+        // One event spoiled the batch: each alone, so only that one fails (and retries on its own).
+        const results: JobResult[] = [];
+        for (const job of batch) {
+          try {
+            logRequested(job.data, (await notifyForEvent(deps, job.data)).length);
+            results.push({ id: job.id, ok: true });
+          } catch (e) {
+            results.push({ id: job.id, ok: false, error: e });
+          }
+        }
+        return results;
+      }
     },
     NOTIFICATION_EVENTS_SETTINGS,
   );

@@ -4,17 +4,22 @@ import type { JobQueue, OutboxEvent, OutboxSink } from '@clutch/jobs';
  * Domain events -> notifications (issue 17 item 3, docs/notifications.md "Wired to the domain
  * events"). The outbox sink only enqueues: one job per event that may notify someone, keyed by the
  * event's id, so a slow database or a crowd of recipients never holds up the relay (docs/jobs.md,
- * "Adding a sink"). The job (./job.ts) decides the recipients and requests their notifications.
+ * "Adding a sink"); a relay round's jobs go in one statement. The job (./job.ts, worked in batches)
+ * decides the recipients and requests their notifications.
  */
 export const NOTIFICATION_EVENTS_QUEUE = 'notification-events';
 
-/** Retried with backoff; a job that still fails after these lands in dead jobs for an administrator. */
+/**
+ * Retried with backoff; a job that still fails after these lands in dead jobs for an administrator.
+ * Worked in batches: one transaction for up to `batchSize` events, or one per event when that fails.
+ */
 export const NOTIFICATION_EVENTS_SETTINGS = {
+  batchSize: 50,
   retryLimit: 8,
   retryDelay: 2,
   retryBackoff: true,
   expireIn: 120,
-  concurrency: 4,
+  concurrency: 2,
 } as const;
 
 /** The outbox topics that may notify someone; every other topic passes the sink. */
@@ -49,11 +54,12 @@ export function notificationEventJob(event: OutboxEvent): NotificationEventJob {
 }
 
 /**
- * The sink: an event on a notifying topic becomes a job on `notification-events`. A redelivered
- * event while its job waits is not queued twice (singletonKey); one delivered again after its job ran
- * runs the job again, which requests nothing new (every request's dedupeKey is already stored).
+ * The sink: an event on a notifying topic becomes a job on `notification-events`; the relay hands it
+ * a round's events at once (deliverBatch) and they are enqueued in one statement. The relay is at
+ * least once: an event delivered again (before or after its job ran) runs the job again, which
+ * requests nothing new (every request's dedupeKey is already stored).
  */
-export function notificationsSink(queue: Pick<JobQueue, 'enqueue'>): OutboxSink {
+export function notificationsSink(queue: Pick<JobQueue, 'enqueue' | 'enqueueMany'>): OutboxSink {
   return {
     name: 'notifications',
     async deliver(event) {
@@ -61,6 +67,14 @@ export function notificationsSink(queue: Pick<JobQueue, 'enqueue'>): OutboxSink 
       await queue.enqueue(NOTIFICATION_EVENTS_QUEUE, notificationEventJob(event), {
         singletonKey: `notify:${event.id}`,
       });
+    },
+    async deliverBatch(events) {
+      const notifying = events.filter((e) => NOTIFYING_TOPICS.has(e.topic));
+      if (notifying.length === 0) return;
+      await queue.enqueueMany(
+        NOTIFICATION_EVENTS_QUEUE,
+        notifying.map((event) => ({ data: notificationEventJob(event), singletonKey: `notify:${event.id}` })),
+      );
     },
   };
 }

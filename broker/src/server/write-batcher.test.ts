@@ -1,0 +1,67 @@
+import { createServer, connect, type Server, type Socket } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createWriteBatcher } from './write-batcher.js';
+
+// Real TCP sockets on loopback: what the batcher writes is what the peer reads, in order, and a
+// writer is held back (its callback waits) while the peer does not read.
+describe('write batcher', () => {
+  let server: Server | undefined;
+  const sockets: Socket[] = [];
+  afterEach(async () => {
+    for (const s of sockets) s.destroy();
+    sockets.length = 0;
+    await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+    server = undefined;
+  });
+
+  async function pair(): Promise<{ ours: Socket; peer: Socket }> {
+    const accepted = new Promise<Socket>((resolve) => {
+      server = createServer(resolve);
+    });
+    await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
+    const port = (server!.address() as { port: number }).port;
+    const ours = connect({ port, host: '127.0.0.1' });
+    const peer = await accepted;
+    await new Promise((resolve) => ours.once('connect', resolve));
+    sockets.push(ours, peer);
+    return { ours, peer };
+  }
+
+  it('delivers every chunk of a turn, in order, and what is flushed before the end', async () => {
+    const { ours, peer } = await pair();
+    const got: Buffer[] = [];
+    peer.on('data', (chunk) => got.push(chunk));
+    const ended = new Promise((resolve) => peer.once('end', resolve));
+    const writes = createWriteBatcher(ours);
+    let acknowledged = 0;
+    for (let i = 0; i < 1000; i++) writes.add(Buffer.from(`${i};`), () => acknowledged++);
+    expect(acknowledged).toBe(1000); // the socket keeps up: nobody is held back
+    writes.add(Buffer.from('last'));
+    writes.flush();
+    ours.end();
+    await ended;
+    const text = Buffer.concat(got).toString();
+    expect(text).toBe(`${Array.from({ length: 1000 }, (_, i) => `${i};`).join('')}last`);
+  });
+
+  it('holds writers back while the peer does not read, and lets them go when it does', async () => {
+    const { ours, peer } = await pair();
+    peer.pause();
+    const writes = createWriteBatcher(ours);
+    const chunk = Buffer.alloc(16 * 1024, 1);
+    let acknowledged = 0;
+    let added = 0;
+    // Fill the kernel's buffers and the socket's own until a callback is held back.
+    while (added === acknowledged && added < 10_000) {
+      writes.add(chunk, () => acknowledged++);
+      added++;
+      if (added % 64 === 0) await new Promise((r) => setImmediate(r));
+    }
+    expect(acknowledged).toBeLessThan(added);
+    let read = 0;
+    peer.on('data', (data: Buffer) => (read += data.length));
+    peer.resume();
+    await expect.poll(() => acknowledged, { timeout: 10_000 }).toBe(added);
+    await expect.poll(() => read, { timeout: 10_000 }).toBe(added * chunk.length);
+  });
+});
