@@ -338,6 +338,7 @@ export const EXPECTED: Record<string, Row> = {
   'get /vehicles': signedIn({}, BOTH),
   'get /vehicles/:id': ownVehicle(),
   'get /vehicles/:id/latest': ownVehicle(),
+  'get /vehicles/:id/signals': ownVehicle(),
   'get /vehicles/:id/telemetry': ownVehicle(),
   'get /vehicles/:id/trips': ownVehicle(),
   'get /vehicles/:id/alerts': ownVehicle(),

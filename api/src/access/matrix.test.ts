@@ -371,6 +371,7 @@ const SAMPLES: Record<string, SampleOf> = {
   'get /vehicles': () => ({ path: '/vehicles' }),
   'get /vehicles/:id': (t) => ({ path: `/vehicles/${t.vehicleId}` }),
   'get /vehicles/:id/latest': (t) => ({ path: `/vehicles/${t.vehicleId}/latest` }),
+  'get /vehicles/:id/signals': (t) => ({ path: `/vehicles/${t.vehicleId}/signals` }),
   'get /vehicles/:id/telemetry': (t) => ({ path: `/vehicles/${t.vehicleId}/telemetry?signal=engine.rpm` }),
   'get /vehicles/:id/trips': (t) => ({ path: `/vehicles/${t.vehicleId}/trips` }),
   'get /vehicles/:id/alerts': (t) => ({ path: `/vehicles/${t.vehicleId}/alerts` }),
