@@ -28,7 +28,17 @@ export {
   hasNextRange,
   pidHex,
 } from './obd/supported-pids.js';
-export { openSerialPort } from './transport/serial-port.js';
+export {
+  commandAddressing,
+  addressingCommands,
+  addressingKey,
+  busDefault,
+  protocolNumber,
+  type Addressing,
+  type AddressedCommand,
+  type CommandAddressing,
+} from './obd/addressing.js';
+export { openSerialPort, releaseStream } from './transport/serial-port.js';
 export { backoffDelay, type BackoffOptions } from './transport/backoff.js';
 export {
   loadCarObdDrive,
@@ -78,7 +88,7 @@ export { Outbox, type OutboxOptions } from './store/outbox.js';
 export { AdapterLink } from './agent/adapter-link.js';
 export { startPoller, type Poller, type PollerOptions } from './agent/poller.js';
 export { simulatedVehicle, makeVin, type SimulatedVehicle } from './simulator/vehicles.js';
-export { loadObdbReplay, type ObdbReplay, type ReplayAnswer } from './simulator/obdb-replay.js';
+export { loadObdbReplay, requestKey, type ObdbReplay, type ReplayAnswer } from './simulator/obdb-replay.js';
 export { runDecodeTests, parseCommandId, isUpstreamFuelTrimCase, type DecodeTestReport } from './obdb/decode-tests.js';
 export {
   readDiagnostics,

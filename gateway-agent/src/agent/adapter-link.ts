@@ -4,8 +4,9 @@
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { Elm327Driver } from '../elm327/driver.js';
+import { agentError } from '../errors.js';
 import { backoffDelay, type BackoffOptions } from '../transport/backoff.js';
-import { openSerialPort } from '../transport/serial-port.js';
+import { openSerialPort, releaseStream } from '../transport/serial-port.js';
 import { initialiseAdapter, type AdapterInfo } from './session.js';
 
 export type AgentTransport =
@@ -18,6 +19,10 @@ export class AdapterLink {
   private stream: Duplex | undefined;
   private current: Elm327Driver | undefined;
   private closing = false;
+  /** The port of an open() in progress (ATZ and a protocol search take seconds): close() ends it. */
+  private opening: Duplex | undefined;
+  /** Ends the backoff sleep of reopen() early (close()). */
+  private wake: (() => void) | undefined;
   info: AdapterInfo | undefined;
   reconnects = 0;
   reinits = 0;
@@ -36,6 +41,11 @@ export class AdapterLink {
     return !('stream' in this.transport);
   }
 
+  /** True once close() was called: the link opens nothing any more. */
+  get closed(): boolean {
+    return this.closing;
+  }
+
   private async openStream(): Promise<Duplex> {
     const t = this.transport;
     if ('stream' in t) return t.stream;
@@ -43,20 +53,34 @@ export class AdapterLink {
     return openSerialPort(t.path, t.baudRate);
   }
 
+  /** An in-process stream belongs to its creator; a port the link opened is closed by it. */
+  private async release(stream: Duplex): Promise<void> {
+    if (this.canReopen) await releaseStream(stream);
+  }
+
   /** Opens the port and initialises the adapter; throws when either fails (first start, CLI `read`). */
   async open(): Promise<AdapterInfo> {
+    if (this.closing) throw agentError('ADAPTER_CLOSED', 'the adapter link is closed');
     const stream = await this.openStream();
+    if (this.closing) {
+      await this.release(stream);
+      throw agentError('ADAPTER_CLOSED', 'the adapter link closed while the port opened');
+    }
+    this.opening = stream;
     const driver = new Elm327Driver(stream);
     try {
       const info = await initialiseAdapter(driver);
+      if (this.closing) throw agentError('ADAPTER_CLOSED', 'the adapter link closed during initialisation');
       this.stream = stream;
       this.current = driver;
       this.info = info;
       return info;
     } catch (err) {
       driver.close();
-      if (this.canReopen) stream.destroy();
+      await this.release(stream);
       throw err;
+    } finally {
+      if (this.opening === stream) this.opening = undefined;
     }
   }
 
@@ -75,12 +99,19 @@ export class AdapterLink {
    * Resolves false when recovery is impossible (an in-process stream that ended) or the link is closing.
    */
   async reopen(reason: string): Promise<boolean> {
-    this.dropCurrent();
+    await this.dropCurrent();
     if (!this.canReopen) return false;
     for (let attempt = 0; !this.closing; attempt++) {
       const delay = backoffDelay(attempt, this.backoff);
       this.log.warn({ reason, attempt, delayMs: delay }, 'adapter link lost; reopening');
-      await new Promise((r) => setTimeout(r, delay));
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, delay);
+        this.wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.wake = undefined;
       if (this.closing) break;
       try {
         await this.open();
@@ -94,22 +125,24 @@ export class AdapterLink {
     return false;
   }
 
-  private dropCurrent(): void {
+  private async dropCurrent(): Promise<void> {
     this.current?.close();
     this.current = undefined;
-    if (this.canReopen && this.stream && !this.stream.destroyed) this.stream.destroy();
+    const stream = this.stream;
     this.stream = undefined;
+    if (stream) await this.release(stream);
   }
 
+  /**
+   * Closes the link in any state: polling, lost (a reopen sleeping or an attempt in progress: both end
+   * now, reopen() resolves false) or never opened. Every port the link opened is closed, so the device
+   * can be opened again at once.
+   */
   async close(): Promise<void> {
     this.closing = true;
-    const stream = this.stream;
-    this.current?.close();
-    this.current = undefined;
-    if (!this.canReopen || !stream) return;
-    const port = stream as Duplex & { isOpen?: boolean; close?: (cb: () => void) => void };
-    if (typeof port.close === 'function' && port.isOpen)
-      await new Promise<void>((resolve) => port.close!(() => resolve()));
-    else stream.destroy();
+    this.wake?.();
+    const opening = this.opening;
+    this.opening = undefined;
+    await Promise.all([this.dropCurrent(), opening ? this.release(opening) : undefined]);
   }
 }

@@ -2,7 +2,6 @@
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Duplex } from 'node:stream';
 import type { AgentState, DeviceStatus } from '@clutch/contracts';
 import type { Logger } from 'pino';
 import { pino } from 'pino';
@@ -14,7 +13,7 @@ import { AdapterLink, type AgentTransport } from './adapter-link.js';
 import { waitForAdapter, type AdapterInfo } from './session.js';
 import { startPoller, type Poller } from './poller.js';
 import { dtcReport, readDtcs } from '../diagnostics/diagnostics.js';
-import { handleCommand, type CommandPoller } from '../downlink/handler.js';
+import { handleCommand, type CommandLink, type CommandPoller } from '../downlink/handler.js';
 import { agentError } from '../errors.js';
 import { openSerialPort } from '../transport/serial-port.js';
 import type { BackoffOptions } from '../transport/backoff.js';
@@ -145,40 +144,18 @@ class ReportingLink extends AdapterLink {
 
 /**
  * A reopenable transport that says when the adapter first answers on a freshly opened port (it is
- * then being initialised; an open port where nothing answers is still `waiting-for-adapter`), and lets
- * an abort close the port of an attempt in progress (an ATZ or a protocol search takes seconds).
+ * then being initialised; an open port where nothing answers is still `waiting-for-adapter`).
  */
-function observedTransport(
-  transport: AgentTransport,
-  onAnswered: () => void,
-): { transport: AgentTransport; abortAttempt: () => void } {
-  if ('stream' in transport) return { transport, abortAttempt: () => {} };
-  let opening: Duplex | undefined;
-  const open = 'open' in transport ? transport.open : () => openClosableSerialPort(transport.path, transport.baudRate);
+function observedTransport(transport: AgentTransport, onAnswered: () => void): AgentTransport {
+  if ('stream' in transport) return transport;
+  const open = 'open' in transport ? transport.open : () => openSerialPort(transport.path, transport.baudRate);
   return {
-    transport: {
-      open: async () => {
-        const stream = await open();
-        opening = stream;
-        stream.once('data', onAnswered);
-        return stream;
-      },
+    open: async () => {
+      const stream = await open();
+      stream.once('data', onAnswered);
+      return stream;
     },
-    abortAttempt: () => opening?.destroy(),
   };
-}
-
-/**
- * A serial port that releases its device when destroyed. SerialPort has no _destroy: destroy() alone
- * (what AdapterLink does with a failed or lost port) keeps the descriptor and its exclusive lock, and
- * every later open of the same device fails with "Cannot lock port".
- */
-async function openClosableSerialPort(path: string, baudRate: number): Promise<Duplex> {
-  const port = await openSerialPort(path, baudRate);
-  port.once('close', () => {
-    if (port.isOpen) port.close(() => {});
-  });
-  return port;
 }
 
 export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
@@ -196,7 +173,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     if (ref.publisher?.connected) publishState();
   };
   const observed = observedTransport(options.transport, () => setState('initialising'));
-  const link = new ReportingLink(observed.transport, log, setState);
+  const link = new ReportingLink(observed, log, setState);
   const wait = options.waitForAdapter !== undefined && options.waitForAdapter !== false && link.canReopen;
 
   // Without a wait the adapter is opened first, as before: a failed start leaves nothing behind.
@@ -267,6 +244,17 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     },
     plan: () => ref.poller?.plan() ?? [],
   };
+  // DTC commands run between poll requests on the bus default setup (poller.exclusive).
+  const commandLink: CommandLink = {
+    get driver() {
+      return link.driver;
+    },
+    get info() {
+      return link.info;
+    },
+    exclusive: (fn) =>
+      ref.poller ? ref.poller.exclusive(fn) : Promise.reject(agentError('ADAPTER_UNAVAILABLE', `agent is ${state}`)),
+  };
   let lastSpeed: number | undefined;
   let gps: GpsReader | undefined;
   // QoS 1 may deliver a command twice ([MQTT-4.3.2]); a command id runs once.
@@ -276,7 +264,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     seenCommands.push(id);
     if (seenCommands.length > 256) seenCommands.shift();
     void handleCommand(id, payload, {
-      link,
+      link: commandLink,
       poller: commandPoller,
       publisher: uplink,
       logger: log,
@@ -309,7 +297,8 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   };
 
   if (!adapter) {
-    const abort = () => observed.abortAttempt();
+    // Closing the link ends the wait at once: an attempt in progress (ATZ, a protocol search) fails now.
+    const abort = () => void link.close();
     options.signal?.addEventListener('abort', abort, { once: true });
     try {
       adapter = await waitForAdapter(link, {
@@ -348,10 +337,9 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   ref.poller = running;
 
   const reportDtcs = async () => {
-    const driver = link.driver;
-    if (!driver) return;
+    if (!link.driver) return;
     try {
-      const codes = await readDtcs(driver, link.info?.isCan ?? true);
+      const codes = await running.exclusive((driver) => readDtcs(driver, link.info?.isCan ?? true));
       if (codes.length > 0) log.warn({ codes }, 'trouble codes present');
       await uplink.publishMessage('dtc', JSON.stringify(dtcReport(codes)));
     } catch (err) {
@@ -386,6 +374,9 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     poller: running,
     stats,
     async stop() {
+      // The link closes alongside the poller: while the adapter is lost the poller sits in reopen()
+      // (a backoff sleep or an attempt in progress), which ends only when the link closes.
+      const linkClosed = link.close();
       await running.stop();
       await gps?.stop();
       clearInterval(flushTimer);
@@ -395,7 +386,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       if (uplink.connected) await drainer.waitIdle(5000);
       drainer.stop();
       await uplink.close();
-      await link.close();
+      await linkClosed;
     },
   };
 }

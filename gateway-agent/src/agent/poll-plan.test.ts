@@ -76,17 +76,31 @@ describe('vehicle commands (OBDb profile Mode 21/22)', () => {
     id.startsWith('CAMRY_')
       ? { id: 10_000, key: `vehicle.${id.toLowerCase()}`, name: id, source: 'obd', unit: '', min: -1e9, max: 1e9 }
       : undefined;
-  const profile = { signalset: camry, modelYear: 2019, canIdLength: 3 as const, signalFor };
+  const profile = { signalset: camry, modelYear: 2019, protocol: '6', signalFor };
 
-  it('polls the Mode 21/22 commands with a header of the bus width, at their freq; extended addressing is left out', () => {
+  it('polls the Mode 21/22 commands at their freq, extended-addressing ones with ATCEA/ATTA and their own flow control', () => {
     const { commands, skipped } = vehicleCommands(profile);
     expect(commands.length).toBeGreaterThan(50);
     expect(commands.every((c) => /^2[12]/.test(c.request) && c.header.length === 3)).toBe(true);
-    expect(commands.find((c) => c.request === '221002')).toMatchObject({ header: '700', rax: '708' });
-    expect(skipped.filter((s) => s.reason === 'extended addressing').map((s) => s.request)).toEqual([
-      '2116@750',
-      '2130@750',
-    ]);
+    expect(commands.find((c) => c.request === '221002')).toMatchObject({
+      header: '700',
+      rax: '708',
+      receiveId: '708',
+      addressing: { protocol: '6', header: '700', receive: '708', extended: '', tester: 'F1' },
+    });
+    expect(commands.find((c) => c.request === '2116')?.addressing).toEqual({
+      protocol: '6',
+      priority: '18',
+      header: '750',
+      receive: '758',
+      extended: '2A',
+      tester: '2A',
+      flowControl: '750/300000',
+      timeout: '96',
+    });
+    expect(skipped.filter((s) => s.reason !== 'no catalogue signal')).toEqual([]);
+    // Not on a bus that is not ISO 15765-4 CAN (an ISO 9141 car has no such ECUs to reach this way).
+    expect(vehicleCommands({ ...profile, protocol: '3' }).commands).toEqual([]);
     const plan = buildPollPlan(set, supported, 0, { vehicle: profile });
     expect(plan.find((p) => p.pid === '221002@700')?.periodMs).toBe(1000);
     expect(plan.find((p) => p.pid === '221017@700')?.periodMs).toBe(250);
@@ -94,15 +108,38 @@ describe('vehicle commands (OBDb profile Mode 21/22)', () => {
     expect(vehicleCommands({ ...profile, signalFor: () => undefined }).commands).toEqual([]);
   });
 
+  it('takes period overrides for vehicle commands by plan key or by a signal catalogue key', () => {
+    const plan = buildPollPlan(set, supported, 0, {
+      vehicle: profile,
+      periodsMs: {
+        '221002@700': 400,
+        // CAMRY_TIRE_T_RR is read by 2116 on 750 (extended addressing): off by its signal key.
+        'vehicle.camry_tire_t_rr': 0,
+        '0C': 100,
+        'vehicle.no_such_signal': 50,
+      },
+    });
+    expect(plan.find((p) => p.pid === '221002@700')?.periodMs).toBe(400);
+    expect(plan.find((p) => p.pid === '2116@750')).toBeUndefined();
+    expect(plan.find((p) => p.pid === '0C')?.periodMs).toBe(100);
+    // A command read for several signals stays while any of them still wants it, at the fastest rate asked.
+    const shared = vehicleCommands(profile).commands.find((c) => c.command.signals.length >= 2)!;
+    const [a, b] = shared.command.signals.map((x) => `vehicle.${x.id.toLowerCase()}`);
+    const both = buildPollPlan(set, supported, 0, { vehicle: profile, periodsMs: { [a!]: 0, [b!]: 3000 } });
+    expect(both.find((p) => p.pid === `${shared.request}@${shared.header}`)?.periodMs).toBe(3000);
+  });
+
   it('stays on the current header while its items are due and nothing else is late by a quarter period', () => {
     const plan = buildPollPlan(set, supported, 0, { vehicle: profile });
     const first = nextRequest(plan, set, 0, { isCan: true, group: '' })!;
     expect(first.kind).toBe('mode01');
     // All due at 0: on the 700/708 header, the next request stays there.
-    const there = nextRequest(plan, set, 0, { isCan: true, group: '700/708' })!;
-    expect(there).toMatchObject({ kind: 'vehicle', group: '700/708' });
+    const group700 = headerGroup(plan.find((p) => p.pid === '221002@700')!);
+    const there = nextRequest(plan, set, 0, { isCan: true, group: group700 })!;
+    expect(there).toMatchObject({ kind: 'vehicle', group: group700 });
+    expect(there.items[0]!.vehicle!.header).toBe('700');
     // Mode 01 items overdue by more than a quarter of their period pull the adapter back.
-    const late = nextRequest(plan, set, 1000, { isCan: true, group: '700/708' })!;
+    const late = nextRequest(plan, set, 1000, { isCan: true, group: group700 })!;
     expect(late.kind).toBe('mode01');
     expect(headerGroup(plan.find((p) => p.pid === '0C')!)).toBe('');
   });

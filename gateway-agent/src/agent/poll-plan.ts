@@ -2,6 +2,7 @@
 // the adapter's ATRV, and the vehicle-specific Mode 21/22 commands of the car's OBDb profile.
 import { saeSignals, signalByObdbId, type SignalDefinition } from '@clutch/contracts';
 import { commandAppliesToYear, findMode01Command, type ObdCommand, type Signalset } from '@clutch/firmware-profiles';
+import { addressingKey, commandAddressing, type Addressing } from '../obd/addressing.js';
 import { MAX_PIDS_PER_REQUEST, mode01Request } from '../obd/mode01.js';
 import { pidHex } from '../obd/supported-pids.js';
 
@@ -10,10 +11,14 @@ export const DEFAULT_POLL_SECONDS = 5;
 
 /** A vehicle-specific command (OBDb profile, Mode 21/22) sent to one ECU by its physical header. */
 export interface VehicleCommand {
-  /** Request header for ATSH, e.g. '7E0'. */
+  /** The profile's request header, e.g. '7E0' (11-bit) or 'DA11' (29-bit, OBDb form). */
   readonly header: string;
-  /** The ECU whose answer counts (ATCRA receive filter), e.g. '7E8'. */
+  /** The profile's receive address as written, e.g. '7E8' or '2AF111'. */
   readonly rax?: string;
+  /** How the adapter reaches the ECU: protocol, ATCP/ATSH, ATCRA, ATCEA/ATTA, flow control, ATST. */
+  readonly addressing: Addressing;
+  /** The whole CAN id the reply comes from ('7E8', '142AF111'; '' when the profile names none). */
+  readonly receiveId: string;
   /** The request as sent, e.g. '221002'. */
   readonly request: string;
   readonly command: ObdCommand;
@@ -32,7 +37,10 @@ export interface PollItem {
 export interface PollPlanOptions {
   /** Multiplies every period (0.01 = 100x faster, for fast replays; 0 = as fast as the link goes). */
   readonly scale?: number;
-  /** Per-item period overrides in ms ('0C', 'ATRV', '221002@7E0'); 0 removes the item from the plan. */
+  /**
+   * Per-item period overrides in ms ('0C', 'ATRV', '221002@7E0', or a vehicle signal's catalogue key
+   * such as 'vehicle.camry_12v_v' for the command that reads it); 0 removes the item from the plan.
+   */
   readonly periodsMs?: Readonly<Record<string, number>>;
   /** The car's OBDb profile: its Mode 21/22 commands join the plan. */
   readonly vehicle?: VehicleProfilePlan;
@@ -41,8 +49,8 @@ export interface PollPlanOptions {
 export interface VehicleProfilePlan {
   readonly signalset: Signalset;
   readonly modelYear?: number;
-  /** CAN id width of the bus (3 = 11-bit, 8 = 29-bit); only headers of that width can be sent. */
-  readonly canIdLength: 3 | 8;
+  /** ELM327 protocol number of the bus (ATDPN without the A): '6'..'9' are ISO 15765-4 CAN. */
+  readonly protocol: string;
   /** The catalogue entry a profile signal publishes as (default: contracts' signalByObdbId). */
   readonly signalFor?: (obdbId: string) => SignalDefinition | undefined;
 }
@@ -71,29 +79,24 @@ export function vehicleCommands(profile: VehicleProfilePlan): {
     const request = `${service}${pid}`.toUpperCase();
     const skip = (reason: string) => skipped.push({ request: `${request}@${command.hdr ?? ''}`, reason });
     if (profile.modelYear !== undefined && !commandAppliesToYear(command, profile.modelYear)) continue;
-    if (!command.hdr) {
-      skip('no request header');
-      continue;
-    }
-    if (command.hdr.length !== profile.canIdLength) {
-      skip(`header width ${command.hdr.length} on a bus with ${profile.canIdLength}-digit ids`);
-      continue;
-    }
-    // ISO 15765-2 extended addressing needs ATCEA (ELM327 v2.x); not polled yet.
-    if (command.eax) {
-      skip('extended addressing');
+    const target = commandAddressing(command, profile.protocol);
+    if (!target.ok) {
+      skip(target.reason);
       continue;
     }
     if (!command.signals.some((s) => signalFor(s.id) !== undefined)) {
       skip('no catalogue signal');
       continue;
     }
-    const key = `${request}@${command.hdr.toUpperCase()}`;
+    const header = command.hdr!.toUpperCase();
+    const key = `${request}@${header}`;
     if (seen.has(key)) continue;
     seen.add(key);
     commands.push({
-      header: command.hdr.toUpperCase(),
+      header,
       ...(command.rax ? { rax: command.rax.toUpperCase() } : {}),
+      addressing: target.addressing,
+      receiveId: target.addressing.receive,
       request,
       command,
     });
@@ -135,8 +138,7 @@ export function buildPollPlan(
       periods.set(key, (v.command.freq ?? DEFAULT_POLL_SECONDS) * 1000 * scale);
     }
   }
-  for (const [pid, ms] of Object.entries(options.periodsMs ?? {})) {
-    const key = pid.toUpperCase();
+  for (const [key, ms] of resolveOverrides(options.periodsMs ?? {}, vehicle, options.vehicle?.signalFor)) {
     if (!periods.has(key)) continue;
     if (ms <= 0) periods.delete(key);
     else periods.set(key, ms);
@@ -147,9 +149,39 @@ export function buildPollPlan(
   });
 }
 
-/** The header group an item is sent under: '' = the functional default (7DF, no receive filter). */
+/**
+ * Period overrides per plan item. A key is a plan item ('0C', 'ATRV', '221002@700', '22005C@DA11') or a
+ * vehicle-specific catalogue key ('vehicle.camry_12v_v'), which stands for the command that reads it.
+ * Several keys of one command: the shortest period asked for wins, and it leaves the plan (0) only
+ * when every one of them asks for that.
+ */
+function resolveOverrides(
+  periodsMs: Readonly<Record<string, number>>,
+  vehicle: ReadonlyMap<string, VehicleCommand>,
+  signalFor: VehicleProfilePlan['signalFor'] = signalByObdbId,
+): Map<string, number> {
+  const bySignal = new Map<string, string>();
+  for (const [item, v] of vehicle)
+    for (const s of v.command.signals) {
+      const key = signalFor(s.id)?.key;
+      if (key) bySignal.set(key, item);
+    }
+  const asked = new Map<string, number[]>();
+  for (const [key, ms] of Object.entries(periodsMs)) {
+    const item = key.startsWith('vehicle.') ? bySignal.get(key) : key.toUpperCase();
+    if (item !== undefined) asked.set(item, [...(asked.get(item) ?? []), ms]);
+  }
+  const out = new Map<string, number>();
+  for (const [item, list] of asked) {
+    const running = list.filter((ms) => ms > 0);
+    out.set(item, running.length > 0 ? Math.min(...running) : 0);
+  }
+  return out;
+}
+
+/** The adapter setup an item is sent under, as a key: '' = the bus default (functional 7DF / 18DB33F1). */
 export function headerGroup(item: PollItem): string {
-  return item.vehicle ? `${item.vehicle.header}/${item.vehicle.rax ?? ''}` : '';
+  return item.vehicle ? addressingKey(item.vehicle.addressing) : '';
 }
 
 export interface RequestContext {

@@ -6,7 +6,9 @@ import { sae1979Signalset, selectProfile, type Signalset } from '@clutch/firmwar
 import type { Logger } from 'pino';
 import type { ElmResponse } from '../elm327/response.js';
 import { decodeVoltageReply } from '../elm327/voltage.js';
-import { agentErrorCode, isNoReply } from '../errors.js';
+import type { Elm327Driver } from '../elm327/driver.js';
+import { agentError, agentErrorCode, isNoReply } from '../errors.js';
+import { addressingCommands, busDefault, protocolNumber, type Addressing, is29Bit } from '../obd/addressing.js';
 import { decodeCommand, selectMessage } from '../obd/decoder.js';
 import { headerModeForProtocol, parseFrames } from '../obd/frames.js';
 import { decodeMode01Reply } from '../obd/mode01.js';
@@ -64,9 +66,25 @@ export interface Poller {
   /** Request forms and ECUs stepped down so far, and step downs that expired (re-probes). */
   readonly demotions: number;
   readonly reprobes: number;
-  /** ATSH/ATCRA switches for vehicle commands (each costs one or two AT round trips). */
+  /** Adapter setup switches between ECUs (each costs one AT round trip per setting that differs). */
   readonly headerSwitches: number;
+  /**
+   * Runs `fn` on the adapter between two poll requests, with the bus default setup restored (functional
+   * 7DF / 18DB33F1, no receive filter): DTC reads and downlink commands must not go to whichever ECU
+   * the last vehicle command addressed. Rejects with ADAPTER_UNAVAILABLE while the adapter is lost.
+   */
+  exclusive<T>(fn: (driver: Elm327Driver) => Promise<T>): Promise<T>;
 }
+
+interface Job {
+  run(driver: Elm327Driver): Promise<unknown>;
+  resolve(value: unknown): void;
+  reject(err: unknown): void;
+}
+
+/** The AT commands a header switch uses, by name (an argument follows each). */
+const AT_FAMILIES = ['ATFCSH', 'ATFCSD', 'ATFCSM', 'ATCRA', 'ATCEA', 'ATTP', 'ATCP', 'ATSH', 'ATTA', 'ATST'];
+const atFamily = (command: string): string => AT_FAMILIES.find((f) => command.startsWith(f)) ?? command;
 
 /** A stuck adapter answers nothing; after this many timeouts in a row it is initialised again. */
 const MAX_CONSECUTIVE_TIMEOUTS = 3;
@@ -79,11 +97,10 @@ function vehicleProfile(
   if (!info || info.profile.name === 'SAEJ1979' || !info.isCan) return undefined;
   const choice = selectProfile(info.vin, info.supportedPids);
   if (choice.name !== info.profile.name) return undefined;
-  const number = (info.protocol ?? '').replace(/^A/, '');
   return {
     signalset: choice.signalset,
     ...(choice.modelYear ? { modelYear: choice.modelYear } : {}),
-    canIdLength: number === '7' || number === '9' ? 8 : 3,
+    protocol: protocolNumber(info.protocol),
     ...(signalFor ? { signalFor } : {}),
   };
 }
@@ -94,8 +111,15 @@ function decodeVehicleReply(
   lines: readonly string[],
   signalFor: (id: string) => SignalDefinition | undefined,
 ): DecodedReply {
-  const command = item.vehicle!.command;
-  const message = selectMessage(command, parseFrames(lines));
+  const { command, addressing, receiveId } = item.vehicle!;
+  // The id width is known (ATH1 prints it; without spaces a 29-bit id cannot be told from data), and
+  // with extended addressing the byte before the PCI is the address, not data.
+  const messages = parseFrames(lines, is29Bit(addressing.protocol) ? '29bit' : '11bit', {
+    extendedAddressing: addressing.extended !== '',
+  });
+  const message =
+    (receiveId ? messages.find((m) => m.canId === receiveId && decodeCommand(command, m) !== null) : undefined) ??
+    selectMessage(command, messages);
   const values = message ? decodeCommand(command, message, { applyNull: true, rawEnums: true }) : null;
   if (!values) return { readings: [], pidReads: 0, rejected: 0 };
   const readings: Reading[] = [];
@@ -124,10 +148,18 @@ export function startPoller(options: PollerOptions): Poller {
   let reprobes = 0;
   const readsByItem = new Map<string, number>();
   let capability = new RequestCapability(options.reprobeMs);
-  /** The header group the adapter is set to ('' = functional 7DF, no receive filter; undefined = unknown). */
+  /** The header group the adapter is set to ('' = the bus default; undefined = unknown). */
   let group: string | undefined = '';
+  /** The adapter's setup as last commanded (undefined = unknown: the next switch sends every setting). */
+  let adapterAt: Addressing | undefined;
+  /** AT command families this adapter answered '?' to (clones often lack ATCEA, ATTA, ATTP, ATFCS..). */
+  let lacking = new Set<string>();
   let running = true;
   let wake: (() => void) | undefined;
+  const jobs: Job[] = [];
+  const failJobs = (why: string) => {
+    for (const job of jobs.splice(0)) job.reject(agentError('ADAPTER_UNAVAILABLE', why));
+  };
   const started = Date.now();
   const rebuild = () => {
     const info = link.info;
@@ -144,6 +176,8 @@ export function startPoller(options: PollerOptions): Poller {
         onDemote: (what) => log.info({ what }, 'request form demoted'),
       });
       group = '';
+      adapterAt = busDefault(protocolNumber(info?.protocol));
+      lacking = new Set();
     }
     planFor = info;
   };
@@ -174,6 +208,7 @@ export function startPoller(options: PollerOptions): Poller {
       const driver = link.driver;
       try {
         if (!driver || driver.isClosed) {
+          failJobs('adapter link lost');
           if (!(await link.reopen('adapter stream closed'))) break;
           continue;
         }
@@ -184,10 +219,23 @@ export function startPoller(options: PollerOptions): Poller {
       } catch (err) {
         if (!running) break;
         log.warn({ err: (err as Error).message }, 'adapter re-initialisation failed');
+        failJobs('adapter link lost');
         if (!(await link.reopen((err as Error).message))) break;
         continue;
       }
       if (planFor !== link.info) rebuild();
+      const job = jobs.shift();
+      if (job) {
+        try {
+          const timeoutMs = options.requestTimeoutMs ?? 2000;
+          if (group !== '' && !(await setHeaderGroup(driver, '', undefined, timeoutMs)))
+            throw agentError('ADAPTER_UNKNOWN_COMMAND', 'the adapter refused the bus default setup');
+          job.resolve(await job.run(driver));
+        } catch (err) {
+          job.reject(err);
+        }
+        continue;
+      }
       const now = Date.now();
       const request = nextRequest(plan, set, now, {
         isCan: link.info?.isCan ?? false,
@@ -204,7 +252,7 @@ export function startPoller(options: PollerOptions): Poller {
       const timeoutMs = options.requestTimeoutMs ?? 2000;
       try {
         const target = request.kind === 'vehicle' ? request.group : '';
-        if (group !== target && !(await setHeaderGroup(driver, target, timeoutMs))) {
+        if (group !== target && !(await setHeaderGroup(driver, target, request.items[0]!, timeoutMs))) {
           // The adapter refused the header (an old clone without ATCRA, say): those commands back off.
           for (const item of request.items) markFailed(item, Date.now(), options.backoff);
           continue;
@@ -226,23 +274,46 @@ export function startPoller(options: PollerOptions): Poller {
     }
   };
 
-  /** Points requests at a header group: ATSH + ATCRA for a vehicle ECU, back to 7DF and no filter for Mode 01. */
+  /**
+   * Points requests at a header group: the setup of a vehicle command's ECU (protocol of its id width,
+   * ATCP/ATSH, ATCRA, ATCEA/ATTA, flow control, ATST), or back to the bus default for Mode 01. Only the
+   * settings that differ are sent (obd/addressing.ts).
+   */
   const setHeaderGroup = async (
     driver: NonNullable<AdapterLink['driver']>,
     target: string,
+    item: PollItem | undefined,
     timeoutMs: number,
   ): Promise<boolean> => {
-    const [header, rax] = target === '' ? ['7DF', ''] : target.split('/');
+    const wanted =
+      target === '' || !item?.vehicle ? busDefault(protocolNumber(link.info?.protocol)) : item.vehicle.addressing;
+    const { commands, state } = addressingCommands(adapterAt, wanted);
+    const restoring = new Set(addressingCommands(undefined, busDefault(protocolNumber(link.info?.protocol))).commands);
     group = undefined;
+    adapterAt = undefined;
     headerSwitches++;
-    // ELM327 DS: ATSH sets the request header; ATCRA with an id shows only that sender, without one
-    // restores the default filtering.
-    const sh = await driver.send(`ATSH${header}`, timeoutMs);
-    const cra = sh.ok ? await driver.send(rax ? `ATCRA${rax}` : 'ATCRA', timeoutMs) : sh;
-    if (!cra.ok) {
-      log.debug({ target, error: cra.error }, 'header switch refused');
-      return false;
+    for (const command of commands) {
+      const kind = atFamily(command);
+      // A setting the adapter lacks was never changed, so its default needs no restoring; a vehicle
+      // command that needs it cannot be reached (it backs off like any failing item).
+      if (lacking.has(kind)) {
+        if (restoring.has(command)) continue;
+        return false;
+      }
+      let reply = await driver.send(command, timeoutMs);
+      if (!reply.ok && reply.error === '?' && kind === 'ATTP') {
+        // ELM327 clones without TP take SP (on a genuine one SP costs an EEPROM write, so TP comes first).
+        reply = await driver.send(`ATSP${command.slice(4)}`, timeoutMs);
+      }
+      if (!reply.ok) {
+        log.debug({ target, command, error: reply.error }, 'header switch refused');
+        if (reply.error !== '?') return false;
+        lacking.add(kind);
+        log.info({ command }, 'the adapter lacks this AT command');
+        if (!restoring.has(command)) return false;
+      }
     }
+    adapterAt = state;
     group = target;
     return true;
   };
@@ -309,7 +380,7 @@ export function startPoller(options: PollerOptions): Poller {
     reads += decoded.pidReads;
     rejected += decoded.rejected;
   };
-  const done = loop();
+  const done = loop().finally(() => failJobs('polling ended'));
 
   return {
     get reads() {
@@ -341,8 +412,18 @@ export function startPoller(options: PollerOptions): Poller {
       rebuild();
       wake?.();
     },
+    exclusive<T>(fn: (driver: Elm327Driver) => Promise<T>): Promise<T> {
+      const driver = link.driver;
+      if (!running || !driver || driver.isClosed)
+        return Promise.reject(agentError('ADAPTER_UNAVAILABLE', running ? 'adapter link is down' : 'agent stopping'));
+      return new Promise<T>((resolve, reject) => {
+        jobs.push({ run: fn, resolve: resolve as (value: unknown) => void, reject });
+        wake?.();
+      });
+    },
     async stop() {
       running = false;
+      failJobs('agent stopping');
       wake?.();
       link.driver?.close();
       await done;

@@ -1,7 +1,7 @@
 // Downlink commands on clutch/v1/{tenant}/{device}/cmd/{id}: the envelope is contracts'
 // commandRequestSchema ({v, id, type, params, expiresAt}); this module checks each type's params and
 // turns the request into what the agent executes. Results use contracts' commandResultSchema.
-import { parseCommandRequest, type CommandResult } from '@clutch/contracts';
+import { isVehicleSignal, parseCommandRequest, signalByKey, type CommandResult } from '@clutch/contracts';
 
 export type { CommandResult };
 
@@ -13,7 +13,11 @@ export type AgentCommand =
    * act: params.authorisedBy names who authorised it, and the agent refuses while the vehicle moves.
    */
   | { readonly type: 'clear_dtcs'; readonly authorisedBy: string }
-  /** params.periodsMs: per-PID polling periods in ms ('0C', 'ATRV'); 0 stops a PID. Replaces earlier overrides. */
+  /**
+   * params.periodsMs: polling periods in ms per plan item: a Mode 01 PID ('0C'), 'ATRV', a vehicle
+   * command ('221002@700', '22005C@DA11'), or a vehicle-specific signal's catalogue key
+   * ('vehicle.camry_12v_v', for the command that reads it); 0 stops it. Replaces earlier overrides.
+   */
   | { readonly type: 'set_poll_plan'; readonly periodsMs: Readonly<Record<string, number>> }
   /** Answers with the agent's stats (queue, reads/s, adapter, profile). */
   | { readonly type: 'report_status' }
@@ -23,7 +27,19 @@ export type AgentCommand =
 export type ParsedCommand =
   { ok: true; value: AgentCommand } | { ok: false; code: 'COMMAND_INVALID' | 'COMMAND_EXPIRED'; reason: string };
 
-const PID_KEY = /^([0-9A-F]{2}|ATRV)$/;
+/** A Mode 01 PID, ATRV, or a vehicle command `<service 21|22><id>@<OBDb header>` as the plan names it. */
+const PLAN_KEY = /^(?:[0-9A-F]{2}|ATRV|(?:21[0-9A-F]{2}|22[0-9A-F]{4})@(?:[0-9A-F]{3}|[0-9A-F]{4}))$/;
+const SIGNAL_KEY = /^vehicle\.[a-z0-9_]{1,96}$/;
+
+/** The key as the plan knows it, or undefined when it names nothing the agent could poll. */
+function planKey(key: string): string | undefined {
+  if (SIGNAL_KEY.test(key)) {
+    const signal = signalByKey(key);
+    return signal && isVehicleSignal(signal) ? key : undefined;
+  }
+  const upper = key.toUpperCase();
+  return PLAN_KEY.test(upper) ? upper : undefined;
+}
 
 function invalid(reason: string): ParsedCommand {
   return { ok: false, code: 'COMMAND_INVALID', reason };
@@ -67,8 +83,8 @@ export function parseCommand(
         return invalid('params.periodsMs must be an object');
       const out: Record<string, number> = {};
       for (const [pid, ms] of Object.entries(periods)) {
-        const key = pid.toUpperCase();
-        if (!PID_KEY.test(key)) return invalid(`bad PID ${JSON.stringify(pid)}`);
+        const key = planKey(pid);
+        if (key === undefined) return invalid(`bad PID or signal ${JSON.stringify(pid)}`);
         // 50 ms floor: faster than an ELM327 at 38400 baud answers one PID.
         if (typeof ms !== 'number' || !Number.isInteger(ms) || (ms !== 0 && (ms < 50 || ms > 86_400_000))) {
           return invalid(`period of ${key} must be 0 or 50..86400000 ms`);

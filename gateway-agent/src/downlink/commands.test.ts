@@ -133,6 +133,25 @@ describe('downlink commands', () => {
       ok: false,
       code: 'COMMAND_INVALID',
     });
+    // Vehicle-specific items: a command as the plan names it, or a vehicle signal's catalogue key.
+    expect(
+      parseCommand(
+        env('set_poll_plan', {
+          periodsMs: { '221002@700': 500, '22005c@da11': 0, 'vehicle.camry_12v_v': 2000, '2116@750': 0 },
+        }),
+      ),
+    ).toEqual({
+      ok: true,
+      value: {
+        type: 'set_poll_plan',
+        periodsMs: { '221002@700': 500, '22005C@DA11': 0, 'vehicle.camry_12v_v': 2000, '2116@750': 0 },
+      },
+    });
+    for (const bad of ['vehicle.not_a_signal', 'engine.rpm', '2210@700', '22005C@DA11F1', '221002', '0C@7E0'])
+      expect(parseCommand(env('set_poll_plan', { periodsMs: { [bad]: 1000 } })), bad).toMatchObject({
+        ok: false,
+        code: 'COMMAND_INVALID',
+      });
     expect(parseCommand(env('read_dtcs', { x: 1 }))).toMatchObject({ ok: false });
     expect(parseCommand(env('read_dtcs', {}), 'other-id')).toMatchObject({
       ok: false,

@@ -10,6 +10,11 @@ import { parseCommand, type AgentCommand, type CommandResult } from './command-s
 export interface CommandLink {
   readonly driver: Elm327Driver | undefined;
   readonly info?: { readonly isCan: boolean };
+  /**
+   * Runs a command on the adapter between poll requests with the bus default setup (agent/poller.ts
+   * exclusive): without it a DTC request could go to the ECU the last vehicle command addressed.
+   */
+  readonly exclusive?: <T>(fn: (driver: Elm327Driver) => Promise<T>) => Promise<T>;
 }
 
 /** What the commands need of the poller (agent/poller.ts Poller). */
@@ -34,6 +39,11 @@ export interface CommandDeps {
 
 async function execute(command: AgentCommand, deps: CommandDeps): Promise<unknown> {
   const driver = deps.link.driver;
+  const onAdapter = <T>(fn: (d: Elm327Driver) => Promise<T>): Promise<T> => {
+    if (deps.link.exclusive) return deps.link.exclusive(fn);
+    if (!driver) throw agentError('ADAPTER_UNAVAILABLE');
+    return fn(driver);
+  };
   switch (command.type) {
     case 'report_status':
       return deps.stats();
@@ -46,8 +56,7 @@ async function execute(command: AgentCommand, deps: CommandDeps): Promise<unknow
       deps.poller.setPeriods(command.periodsMs);
       return { plan: deps.poller.plan().map((p) => ({ pid: p.pid, periodMs: p.periodMs })) };
     case 'read_dtcs': {
-      if (!driver) throw agentError('ADAPTER_UNAVAILABLE');
-      const codes = await readDtcs(driver, deps.link.info?.isCan ?? true);
+      const codes = await onAdapter((d) => readDtcs(d, deps.link.info?.isCan ?? true));
       await deps.publisher.publishMessage('dtc', JSON.stringify(dtcReport(codes)));
       return { codes };
     }
@@ -60,8 +69,10 @@ async function execute(command: AgentCommand, deps: CommandDeps): Promise<unknow
         { authorisedBy: command.authorisedBy },
         'clearing DTCs (SAE J1979 Mode 04) on an authorised command',
       );
-      if (!(await clearDtcs(driver))) throw agentError('ECU_REFUSED', 'no positive response to Mode 04');
-      const codes = await readDtcs(driver, deps.link.info?.isCan ?? true);
+      const codes = await onAdapter(async (d) => {
+        if (!(await clearDtcs(d))) throw agentError('ECU_REFUSED', 'no positive response to Mode 04');
+        return readDtcs(d, deps.link.info?.isCan ?? true);
+      });
       await deps.publisher.publishMessage('dtc', JSON.stringify(dtcReport(codes)));
       return { cleared: true, remaining: codes };
     }

@@ -3,7 +3,7 @@ import { findCommandForSignal, findMode01Command, sae1979Signalset, type Signals
 import { encodeCommandData } from '../obd/encoder.js';
 import { bitmapFromPids, pidHex } from '../obd/supported-pids.js';
 import type { DriveSource } from './drive.js';
-import type { ObdbReplay } from './obdb-replay.js';
+import { requestKey, type ObdbReplay, type ReplayAnswer } from './obdb-replay.js';
 
 export interface SimulatorOptions {
   readonly drive: DriveSource;
@@ -38,6 +38,11 @@ export interface SimulatorOptions {
   readonly personality?: PersonalityName | AdapterPersonality;
   /** Sees every command as the adapter received it (tests count the request forms the agent used). */
   readonly onCommand?: (command: string) => void;
+  /**
+   * CAN id width of the car's OBD ECUs (default 11: ISO 15765-4 protocol 6, 7DF/7E0 -> 7E8). With 29 the
+   * protocol search finds 7, and the engine ECU answers 18DB33F1 / 18DA10F1 from 18DAF110.
+   */
+  readonly obdIds?: 11 | 29;
 }
 
 export type PersonalityName = 'default' | 'strict';
@@ -57,6 +62,8 @@ export interface AdapterPersonality {
   readonly countDigit: 'any' | 'single' | 'never';
   /** A second ECU (e.g. the transmission's 7EA) that also answers these Mode 01 PIDs when the car supports them. */
   readonly secondEcu?: { readonly id: string; readonly pids: readonly number[] };
+  /** AT commands the adapter lacks and answers '?' to, named without 'AT' (e.g. 'CEA', 'TA', 'TP': older clones). */
+  readonly lacksAt?: readonly string[];
 }
 
 export const PERSONALITIES: Readonly<Record<PersonalityName, AdapterPersonality>> = {
@@ -117,10 +124,20 @@ interface Settings {
   adaptive: number;
   /** ATST timeout in ms (hex value x 4 ms). */
   timeoutMs: number;
-  /** ATSH request header (default: the functional 7DF). */
+  /** ATSH request header as set: 3 digits (11-bit) or 6 (the low 24 bits of a 29-bit id); '' = the protocol's functional default. */
   header: string;
+  /** ATCP: the priority bits of a 29-bit id (default 18). */
+  priority: string;
   /** ATCRA receive filter: only frames from this CAN id are shown (undefined = default filtering). */
   receive?: string;
+  /** ATCEA hh: extended address put before the PCI of every frame sent; replies must carry the tester address. */
+  extended?: string;
+  /** ATTA: tester address (default F1). */
+  tester: string;
+  /** ATFCSH / ATFCSD / ATFCSM: flow control header, data and mode (0 = automatic, 1 = as set). */
+  fcHeader?: string;
+  fcData?: string;
+  fcMode: number;
 }
 
 const defaults = (): Settings => ({
@@ -132,9 +149,18 @@ const defaults = (): Settings => ({
   protocol: '0',
   adaptive: 1,
   timeoutMs: 200,
-  header: '7DF',
+  header: '',
+  priority: '18',
   receive: undefined,
+  extended: undefined,
+  tester: 'F1',
+  fcHeader: undefined,
+  fcData: undefined,
+  fcMode: 0,
 });
+
+/** ISO 15765-4 protocols on this simulated 500 kbaud bus: 11-bit and 29-bit ids share the wires. */
+const BUS_PROTOCOLS = new Set(['6', '7']);
 
 /**
  * How long the adapter keeps listening after the last frame when the request did not say how many
@@ -302,6 +328,7 @@ export class Elm327Simulator {
 
   private at(cmd: string): string[] | 'reset' {
     const s = this.settings;
+    if (this.personality.lacksAt?.some((name) => cmd.startsWith(name))) return ['?'];
     const flag = (v: string | undefined): boolean | undefined => (v === '1' ? true : v === '0' ? false : undefined);
     const m = /^(E|L|S|H)([01])$/.exec(cmd);
     if (m) {
@@ -325,7 +352,10 @@ export class Elm327Simulator {
     if (cmd === 'CS') return ['T:00 R:00'];
     if (cmd === 'RV') return [`${this.batteryVoltage().toFixed(1)}V`];
     if (cmd === 'DPN') return [s.auto ? `A${s.protocol}` : s.protocol];
-    if (cmd === 'DP') return [s.protocol === '6' ? `${s.auto ? 'AUTO, ' : ''}ISO 15765-4 (CAN 11/500)` : 'AUTO'];
+    if (cmd === 'DP') {
+      const name = { '6': 'ISO 15765-4 (CAN 11/500)', '7': 'ISO 15765-4 (CAN 29/500)' }[s.protocol];
+      return [name ? `${s.auto ? 'AUTO, ' : ''}${name}` : 'AUTO'];
+    }
     const sp = /^(SP|TP)(A?)([0-9A-C])$/.exec(cmd);
     if (sp) {
       // Only CAN 11/500 exists on this simulated bus; an explicit other protocol would fail at the first request.
@@ -345,8 +375,42 @@ export class Elm327Simulator {
     }
     const sh = /^SH([0-9A-F]{3}|[0-9A-F]{6})$/.exec(cmd);
     if (sh) {
-      // ELM327 DS "ATSH": 3 hex digits (11-bit) or 6 (the low bytes of a 29-bit id, e.g. DA10F1).
-      s.header = sh[1]!.length === 6 ? sh[1]!.slice(0, 4) : sh[1]!;
+      // ELM327 DS "ATSH": 3 hex digits (11-bit) or 6 (the low 24 bits of a 29-bit id, e.g. DA10F1).
+      s.header = sh[1]!;
+      return ['OK'];
+    }
+    const cp = /^CP([0-9A-F]{2})$/.exec(cmd);
+    if (cp) {
+      // ELM327 DS "ATCP": the 5 most significant bits of a 29-bit id.
+      if (parseInt(cp[1]!, 16) > 0x1f) return ['?'];
+      s.priority = cp[1]!;
+      return ['OK'];
+    }
+    const ta = /^TA([0-9A-F]{2})$/.exec(cmd);
+    if (ta) {
+      s.tester = ta[1]!;
+      return ['OK'];
+    }
+    const cea = /^CEA([0-9A-F]{2})?$/.exec(cmd);
+    if (cea) {
+      s.extended = cea[1];
+      return ['OK'];
+    }
+    const fcsh = /^FCSH([0-9A-F]{3}|[0-9A-F]{8})$/.exec(cmd);
+    if (fcsh) {
+      s.fcHeader = fcsh[1]!;
+      return ['OK'];
+    }
+    const fcsd = /^FCSD((?:[0-9A-F]{2}){1,5})$/.exec(cmd);
+    if (fcsd) {
+      s.fcData = fcsd[1]!;
+      return ['OK'];
+    }
+    const fcsm = /^FCSM([01])$/.exec(cmd);
+    if (fcsm) {
+      // ELM327 DS "Altering Flow Control Messages": mode 1 before its header and data are set is refused.
+      if (fcsm[1] === '1' && (s.fcHeader === undefined || s.fcData === undefined)) return ['?'];
+      s.fcMode = Number(fcsm[1]);
       return ['OK'];
     }
     const cra = /^CRA([0-9A-FX]{3}|[0-9A-FX]{8})?$/.exec(cmd);
@@ -355,7 +419,7 @@ export class Elm327Simulator {
       s.receive = cra[1];
       return ['OK'];
     }
-    if (/^(CAF[01]|M[01]|AR|PC|CEA.*|FC.*|TA[0-9A-F]{2})$/.test(cmd)) return ['OK'];
+    if (/^(CAF[01]|CFC[01]|M[01]|AR|PC)$/.test(cmd)) return ['OK'];
     return ['?'];
   }
 
@@ -381,10 +445,13 @@ export class Elm327Simulator {
     if (this.settings.protocol === '0') {
       // ELM327 DS: under ATSP0 the first request triggers the protocol search.
       prefix.push('SEARCHING...');
-      this.settings.protocol = '6';
-    } else if (this.settings.protocol !== '6') {
+      this.settings.protocol = this.bus.protocol;
+    } else if (!BUS_PROTOCOLS.has(this.settings.protocol)) {
       return ['UNABLE TO CONNECT'];
     }
+    const requestId = this.requestId();
+    const functional = requestId === this.bus.functional;
+    if (!functional && requestId !== this.bus.physical) return [...prefix, ...this.physical(body, requestId)];
     let payload: number[] | null = null;
     if (service === '01') {
       if (params.length === 0 || params.length > MAX_PIDS_PER_REQUEST) return [...prefix, '?'];
@@ -392,10 +459,10 @@ export class Elm327Simulator {
       const asked = params.length > 1 && persona.multiPid === 'first-only' ? params.slice(0, 1) : params;
       const replies: [string, number[]][] = [];
       const first = this.mode01(asked, this.supported);
-      if (first) replies.push([ECU_ID, first]);
+      if (first) replies.push([this.bus.reply, first]);
       if (persona.secondEcu) {
         const second = this.mode01(asked, this.secondSupported);
-        if (second) replies.push([persona.secondEcu.id, second]);
+        if (second) replies.push([this.obdId(persona.secondEcu.id), second]);
       }
       // ELM327 DS: with a count digit the adapter stops listening after that many frames.
       const shown = count !== undefined ? replies.slice(0, Math.max(1, count)) : replies;
@@ -417,14 +484,73 @@ export class Elm327Simulator {
       payload = this.mode02(params[0]!, params[1]!);
     }
     if (payload === null && this.options.replay) {
-      const header = this.settings.header === '7DF' ? undefined : this.settings.header;
+      // The engine ECU answers what the drive lacks from its captures; a functional request any ECU.
       const recorded =
-        this.options.replay.answer(body, header) ?? (header ? undefined : this.options.replay.answer(body, '7E0'));
-      if (recorded) return [...prefix, ...this.frames(recorded.payload, recorded.canId)];
+        this.options.replay.answer(body, functional ? undefined : this.bus.physical) ??
+        (functional ? undefined : this.options.replay.answer(body));
+      if (recorded) return [...prefix, ...this.recordedFrames(recorded, requestId)];
     }
     if (payload === null) return [...prefix, 'NO DATA'];
-    const lines = this.frames(payload);
+    const lines = this.frames(payload, this.bus.reply);
     return lines.length > 0 ? [...prefix, ...lines] : [...prefix, 'NO DATA'];
+  }
+
+  /** The OBD engine ECU's ids on this car's bus (ISO 15765-4: 11-bit 7DF/7E0/7E8, 29-bit 18DB33F1/18DA10F1/18DAF110). */
+  private get bus(): { protocol: string; functional: string; physical: string; reply: string } {
+    return this.options.obdIds === 29
+      ? { protocol: '7', functional: '18DB33F1', physical: '18DA10F1', reply: '18DAF110' }
+      : { protocol: '6', functional: '7DF', physical: '7E0', reply: ECU_ID };
+  }
+
+  /** An 11-bit OBD reply id (7E8 + n) as the same ECU's id on a 29-bit OBD bus (18DAF1 + address). */
+  private obdId(id: string): string {
+    if (this.options.obdIds !== 29 || id.length !== 3) return id;
+    return `18DAF1${pidHex(0x10 + parseInt(id, 16) - 0x7e8)}`;
+  }
+
+  /**
+   * The CAN id requests go out with (ELM327 DS "Setting the Headers"): on 11-bit protocols the rightmost
+   * 11 bits of the header; on 29-bit ones the ATCP priority over the 24 bits of a 6-digit header (a
+   * 3-digit header is stored as 00 0x yz).
+   */
+  private requestId(): string {
+    const s = this.settings;
+    // ELM327 DS: without ATSH the adapter uses the protocol's functional OBD header.
+    if (s.header === '') return s.protocol === '7' ? '18DB33F1' : '7DF';
+    if (s.protocol !== '7') {
+      const id = s.header.length === 3 ? parseInt(s.header, 16) : parseInt(s.header, 16) & 0x7ff;
+      return id.toString(16).toUpperCase().padStart(3, '0');
+    }
+    const low = s.header.length === 6 ? s.header : `000${s.header}`;
+    return `${s.priority}${low}`;
+  }
+
+  /** A request to one ECU by its physical id (and extended address): its recorded answer, else silence. */
+  private physical(body: string, requestId: string): string[] {
+    const recorded = this.options.replay?.answer(body, requestKey(requestId, this.settings.extended));
+    const lines = recorded ? this.recordedFrames(recorded, requestId) : [];
+    return lines.length > 0 ? lines : ['NO DATA'];
+  }
+
+  /**
+   * A recorded answer as the adapter prints it. The ECU sends the frames after the first only when the
+   * flow control reaches it (ISO 15765-2): automatic flow control (ATFCSM0) goes to the reply id - 8 on
+   * 11-bit, and to the reply id with source and target swapped on 29-bit; ATFCSM1 to ATFCSH's id.
+   */
+  private recordedFrames(answer: ReplayAnswer, requestId: string): string[] {
+    const s = this.settings;
+    const extended = answer.extendedAddress;
+    // Without ATCEA the ECU's address byte would be read as the PCI; with it, only replies carrying the
+    // tester address (ATTA) pass (ELM327 DS "CEA").
+    if ((extended !== undefined) !== (s.extended !== undefined)) return [];
+    if (extended !== undefined && pidHex(extended) !== s.tester) return [];
+    const canId = answer.canId;
+    let flowControlTo: string;
+    if (s.fcMode === 1) flowControlTo = s.fcHeader ?? '';
+    else if (canId.length === 3) flowControlTo = (parseInt(canId, 16) - 8).toString(16).toUpperCase().padStart(3, '0');
+    else flowControlTo = `${canId.slice(0, 4)}${canId.slice(6, 8)}${canId.slice(4, 6)}`;
+    const lines = this.frames(answer.payload, canId, extended);
+    return flowControlTo === requestId ? lines : lines.slice(0, 1);
   }
 
   private mode01(pids: number[], supported: ReadonlySet<number>): number[] | null {
@@ -464,21 +590,25 @@ export class Elm327Simulator {
   }
 
   /** Formats a payload as the adapter prints CAN frames (ISO 15765-2 framing; PCI shown only with ATH1). */
-  private frames(payload: number[], canId: string = ECU_ID): string[] {
+  private frames(payload: number[], canId: string = ECU_ID, extended?: number): string[] {
     const s = this.settings;
     if (s.receive !== undefined && !receiveMatches(s.receive, canId)) return [];
     const hex = (bytes: number[]) => bytes.map((b) => pidHex(b)).join(s.spaces ? ' ' : '');
     const id = canId.length === 8 && s.spaces ? canId.match(/../g)!.join(' ') : canId;
-    const withId = (bytes: number[]) => (s.spaces ? `${id} ${hex(bytes)}` : id + hex(bytes));
-    if (payload.length <= 7) return [s.headers ? withId([payload.length, ...payload]) : hex(payload)];
+    // ISO 15765-2 extended addressing: the address byte takes one of the eight, before the PCI.
+    const address = extended === undefined ? [] : [extended];
+    const withId = (bytes: number[]) =>
+      s.spaces ? `${id} ${hex([...address, ...bytes])}` : id + hex([...address, ...bytes]);
+    const room = 7 - address.length;
+    if (payload.length <= room) return [s.headers ? withId([payload.length, ...payload]) : hex(payload)];
     const lines: string[] = [];
-    const first = payload.slice(0, 6);
+    const first = payload.slice(0, room - 1);
     const rest: number[][] = [];
-    for (let i = 6; i < payload.length; i += 7) rest.push(payload.slice(i, i + 7));
+    for (let i = room - 1; i < payload.length; i += room) rest.push(payload.slice(i, i + room));
     if (s.headers) {
       lines.push(withId([0x10 | (payload.length >> 8), payload.length & 0xff, ...first]));
       rest.forEach((chunk, i) => {
-        const padded = [...chunk, ...new Array<number>(7 - chunk.length).fill(0xaa)];
+        const padded = [...chunk, ...new Array<number>(room - chunk.length).fill(0xaa)];
         lines.push(withId([0x20 | ((i + 1) & 0x0f), ...padded]));
       });
     } else {

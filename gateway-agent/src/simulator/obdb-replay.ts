@@ -4,7 +4,8 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { parseCommandId } from '../obdb/decode-tests.js';
+import { parseCommandId, type CommandId } from '../obdb/decode-tests.js';
+import { commandAddressing } from '../obd/addressing.js';
 import { parseFrames } from '../obd/frames.js';
 import { agentError } from '../errors.js';
 
@@ -13,13 +14,35 @@ export interface ReplayAnswer {
   readonly canId: string;
   /** Reassembled payload (service response byte first). */
   readonly payload: number[];
+  /** ISO 15765-2 extended address byte the ECU put before the PCI (recorded), when it uses one. */
+  readonly extendedAddress?: number;
+}
+
+/**
+ * The key an ECU answers to: its whole request CAN id ('7E0', '14DA11F1': priority, DA11, tester) and,
+ * with ISO 15765-2 extended addressing, the target address byte ('750+2A'). The simulator computes the
+ * same key from the adapter's ATCP/ATSH/ATCEA settings, so only a correctly addressed request answers.
+ */
+export function requestKey(requestId: string, extendedAddress?: string): string {
+  return `${requestId.toUpperCase()}${extendedAddress ? `+${extendedAddress.toUpperCase()}` : ''}`;
+}
+
+function captureKey(id: CommandId): string {
+  const target = commandAddressing(
+    { hdr: id.hdr, cmd: {}, signals: [], pri: id.options['c'], tst: id.options['ta'], eax: id.options['e'] },
+    '6',
+  );
+  return requestKey(target.ok ? target.requestId : id.hdr, id.options['e']);
 }
 
 export interface ObdbReplay {
   readonly vehicle: string;
   readonly modelYear: number;
-  /** The next recorded answer for `command` (e.g. '2121', '22F40D') sent with header `hdr` ('7C4'); any header when omitted. */
-  answer(command: string, hdr?: string): ReplayAnswer | undefined;
+  /**
+   * The next recorded answer for `command` (e.g. '2121', '22F40D') sent to `key` (requestKey: '7C4',
+   * '14DA11F1', '750+2A'); any ECU's when omitted (a functional request).
+   */
+  answer(command: string, key?: string): ReplayAnswer | undefined;
   readonly commands: number;
 }
 
@@ -39,16 +62,28 @@ export function loadObdbReplay(repoDir: string, modelYear?: number): ObdbReplay 
     };
     const id = parseCommandId(doc.command_id ?? name.replace(/\.yaml$/, ''));
     const answers: ReplayAnswer[] = [];
+    const extended = id.options['e'] !== undefined;
+    const idLength = id.hdr.length > 3 ? 8 : 3;
     for (const tc of doc.test_cases ?? []) {
-      const messages = parseFrames(String(tc.response ?? '').split(/\r?\n/), id.hdr.length > 3 ? '29bit' : 'auto', {
-        extendedAddressing: id.options['e'] !== undefined,
-      });
+      const lines = String(tc.response ?? '').split(/\r?\n/);
+      const messages = parseFrames(lines, id.hdr.length > 3 ? '29bit' : 'auto', { extendedAddressing: extended });
+      // The address byte the ECU sent before the PCI (parseFrames drops it).
+      // (Some captures start with the echoed request, e.g. `2130`: too short to be a frame.)
+      const first = lines
+        .map((l) => l.replace(/\s+/g, ''))
+        .find((l) => /^[0-9A-F]+$/i.test(l) && l.length >= idLength + 6);
+      const address = extended && first ? parseInt(first.slice(idLength, idLength + 2), 16) : undefined;
       const service = parseInt(id.service, 16) + 0x40;
       for (const m of messages)
-        if (m.canId && m.data[0] === service) answers.push({ canId: m.canId, payload: [...m.data] });
+        if (m.canId && m.data[0] === service)
+          answers.push({
+            canId: m.canId,
+            payload: [...m.data],
+            ...(address !== undefined && !Number.isNaN(address) ? { extendedAddress: address } : {}),
+          });
     }
     if (answers.length === 0) continue;
-    const key = `${id.hdr.toUpperCase()}:${id.service}${id.pid}`;
+    const key = `${captureKey(id)}:${id.service}${id.pid}`;
     byKey.set(key, [...(byKey.get(key) ?? []), ...answers]);
     const any = `*:${id.service}${id.pid}`;
     byKey.set(any, [...(byKey.get(any) ?? []), ...answers]);
@@ -58,9 +93,9 @@ export function loadObdbReplay(repoDir: string, modelYear?: number): ObdbReplay 
     vehicle: path.basename(repoDir),
     modelYear: year,
     commands: [...byKey.keys()].filter((k) => !k.startsWith('*:')).length,
-    answer(command, hdr) {
-      const key = `${hdr?.toUpperCase() ?? '*'}:${command.toUpperCase()}`;
-      const list = byKey.get(key) ?? (hdr === undefined ? undefined : byKey.get(`*:${command.toUpperCase()}`));
+    answer(command, target) {
+      const key = `${target?.toUpperCase() ?? '*'}:${command.toUpperCase()}`;
+      const list = byKey.get(key);
       if (!list) return undefined;
       const i = cursor.get(key) ?? 0;
       cursor.set(key, (i + 1) % list.length);
