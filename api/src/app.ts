@@ -39,6 +39,7 @@ import type { MfaOptions } from './mfa/config.js';
 import type { WiredPayments } from './payments/deps.js';
 import type { ObjectStorage } from './storage/object-storage.js';
 import { ATTACHMENT_UPLOAD_PATH } from './chat/attachments/routes.js';
+import { TELEMETRY_IMPORT_UPLOAD_PATH } from './telemetry-imports/routes.js';
 import type { NotificationChannels } from './notifications/channels/channel.js';
 import { paymentJobDeps } from './payments/jobs.js';
 import { paymentWebhookRoute } from './payments/webhooks.js';
@@ -210,7 +211,7 @@ export function createApi(deps: ApiDeps): Api {
   // form could have sent. Bodies are read later, by the route, after authentication.
   app.use(requireAllowedHost(hostAllowed));
   app.use(limits.perIp(API_PREFIX));
-  app.use(requireJsonWrites(API_PREFIX, [ATTACHMENT_UPLOAD_PATH]));
+  app.use(requireJsonWrites(API_PREFIX, [ATTACHMENT_UPLOAD_PATH, TELEMETRY_IMPORT_UPLOAD_PATH]));
   // Browser sessions: the access cookie stands in for a bearer token, behind the CSRF check.
   app.use(cookieCredentials(API_PREFIX, PUBLIC_SIGN_IN_PATHS));
   app.use(router.koa.routes());

@@ -42,6 +42,7 @@ import { register as security } from './security/register.js';
 import { register as sessions } from './sessions/register.js';
 import { register as signals } from './signals/register.js';
 import { register as telemetry } from './telemetry/register.js';
+import { register as telemetryImports } from './telemetry-imports/register.js';
 import type { LatestValuesCache } from './telemetry/latest-cache.js';
 import { TelemetryService } from './telemetry/service.js';
 import { register as tenants } from './tenants/register.js';
@@ -64,6 +65,7 @@ export const DOMAINS: readonly Domain[] = [
   { name: 'signals', register: signals },
   { name: 'vehicles', register: vehicles },
   { name: 'telemetry', register: telemetry },
+  { name: 'telemetry-imports', register: telemetryImports },
   { name: 'tenants', register: tenants },
   { name: 'devices', register: devices },
   { name: 'api-keys', register: apiKeys },

@@ -31,6 +31,7 @@ const statuses = {
   CSRF_TOKEN_MISSING: { status: 403 },
   MFA_STEP_UP_REQUIRED: { status: 403 },
   VEHICLE_NOT_FOUND: { status: 404 },
+  IMPORT_NOT_FOUND: { status: 404 },
   TENANT_NOT_FOUND: { status: 404 },
   SESSION_NOT_FOUND: { status: 404 },
   USER_NOT_FOUND: { status: 404 },
@@ -113,6 +114,8 @@ const statuses = {
   ROLE_CYCLE: { status: 422 },
   ROLE_NOT_GRANTABLE: { status: 422 },
   SHARE_INVALID: { status: 422 },
+  IMPORT_FORMAT_UNKNOWN: { status: 422 },
+  IMPORT_EMPTY: { status: 422 },
   INSUFFICIENT_FUNDS: { status: 422 },
   TRANSFER_LIMIT_EXCEEDED: { status: 422 },
   BOOKING_SOURCE_INVALID: { status: 422 },
@@ -172,6 +175,11 @@ export function problemTitle(code: ApiErrorCode, i18n: Translator = english): st
  */
 export const foreignErrorCodes: Readonly<Record<string, ApiErrorCode>> = {
   ML_MODEL_NOT_FOUND: 'MODEL_NOT_FOUND',
+  // A log that cannot be imported (the upload's job records these on the import; the API checks the header itself).
+  ML_IMPORT_FORMAT_UNKNOWN: 'IMPORT_FORMAT_UNKNOWN',
+  ML_IMPORT_EMPTY: 'IMPORT_EMPTY',
+  // A stored vehicle normal that does not parse: the car calibrates again (ingest), never a caller's fault.
+  ML_NORMAL_INVALID: 'INTERNAL',
   // The job queue stopped (shutting down) or not yet started: worth retrying.
   JOBS_NOT_STARTED: 'JOBS_UNAVAILABLE',
   // Programming or configuration faults: nothing a caller can act on.

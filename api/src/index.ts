@@ -44,6 +44,14 @@ export {
 } from './ai/retrain-jobs.js';
 export { defineAiRetrainWorker, type JobDefiner } from './ai/retrain-job-worker.js';
 export { retrainWith, type RetrainFolders } from './ai/retrain-worker.js';
+export {
+  defineTelemetryImportWorker,
+  TELEMETRY_IMPORT_QUEUE,
+  TELEMETRY_IMPORT_SETTINGS,
+  type TelemetryImportJobData,
+} from './telemetry-imports/jobs.js';
+export { importFromCli, runTelemetryImport, type ImportHistory } from './telemetry-imports/run.js';
+export { toImport, type TelemetryImport } from './telemetry-imports/service.js';
 export { loadMfaOptions, type MfaOptions } from './mfa/config.js';
 export {
   availableStrategies,

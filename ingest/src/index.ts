@@ -34,3 +34,11 @@ export {
 export { createMemoryLatestCache, type MemoryLatestCacheOptions } from './latest/memory-cache.js';
 export { createRedisLatestCache, type RedisLatestCacheOptions } from './latest/redis-cache.js';
 export { invalidatedVehicles, latestValuesSink, LATEST_INVALIDATING_TOPICS } from './latest/invalidation.js';
+export {
+  loadVehicleNormal,
+  loadVehicleNormals,
+  saveVehicleNormals,
+  type StoredNormal,
+  type VehicleNormalEntry,
+} from './normals/repository.js';
+export { importVehicleLog, IMPORT_BATCH_ROWS, type ImportLogInput, type ImportSummary } from './imports/import-log.js';

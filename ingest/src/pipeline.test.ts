@@ -502,10 +502,10 @@ describe.each(implementations)('ingest chain on %s', (_name, open) => {
   it('scores stored readings in real time and stores one explained alert per condition, announcing it', async () => {
     const { scoring, seen } = scoringHandler();
     const start = Date.now() - 10 * 60_000;
-    // Four minutes of idling: two normal, then the coolant climbs to 111 °C.
+    // Four minutes of idling: two normal, then the coolant climbs to 126 °C (past the universal limit a new car is held to).
     for (let minute = 0; minute < 4; minute++) {
       const samples = idlingMinute((s) => ({
-        coolant: (minute < 2 ? 88 : 110) + (s % 2),
+        coolant: (minute < 2 ? 88 : 125) + (s % 2),
         voltage: 13.9 + (s % 3) * 0.01,
       }));
       await scoring.handle([message({ v: 1, seq: 2000 + minute, t0: start + minute * 60_000, samples })]);
@@ -530,7 +530,7 @@ describe.each(implementations)('ingest chain on %s', (_name, open) => {
         signals: ['engine.coolant_temp'],
       }),
     ]);
-    expect(rows[0]!.explanation).toMatch(/Coolant reads 11\d °C.*Check: coolant level/);
+    expect(rows[0]!.explanation).toMatch(/Coolant reads 12\d °C.*Check: coolant level/);
     // Announced through the outbox in the alert's own transaction, not on the bus directly.
     await expect
       .poll(() => relayed.filter((e) => e.type === 'alert' && e.vehicleId === vehicleId), { timeout: 5000 })
@@ -545,7 +545,7 @@ describe.each(implementations)('ingest chain on %s', (_name, open) => {
     // Four minutes in one delivery: two normal, then overheating while the alternator stops charging.
     const messages = Array.from({ length: 4 }, (_, minute) => {
       const failing = minute >= 2;
-      const samples = idlingMinute((s) => ({ coolant: failing ? 110 + (s % 2) : 88, voltage: failing ? 11.5 : 13.9 }));
+      const samples = idlingMinute((s) => ({ coolant: failing ? 125 + (s % 2) : 88, voltage: failing ? 11.5 : 13.9 }));
       return message({ v: 1, seq: 3000 + minute, t0: start + minute * 60_000, samples });
     });
     await scoring.handle(messages);

@@ -4,7 +4,7 @@ import { benchmarkScoring } from './bench.js';
 import { framesToReadings } from './features/frames.js';
 import { injectFault } from './eval/inject.js';
 import { FEATURE_SIGNALS } from './signals.js';
-import { NO_CAROBD, onRealDrives, realDrive } from './test-helpers.js';
+import { NO_CAROBD, calibratedNormal, onRealDrives, realDrive } from './test-helpers.js';
 import type { Reading } from './features/frames.js';
 
 describe.skipIf(NO_CAROBD)(onRealDrives('predictMaintenance on a real drive'), () => {
@@ -17,9 +17,14 @@ describe.skipIf(NO_CAROBD)(onRealDrives('predictMaintenance on a real drive'), (
         time: new Date(start + Number(r.time)).toISOString(),
       }));
     const healthy = predictMaintenance(toIso(drive.frames));
+    // A car never seen before: calibrating, and the status says why each own-normal check waits.
+    expect(healthy.calibration?.status).toBe('calibrating');
+    expect(healthy.calibration?.checks.find((c) => c.check === 'battery.charging')?.reason).toMatch(/^calibrating/);
     expect(Object.values(healthy.systems).map((s) => s.status)).toEqual(Array(6).fill('ok'));
     expect(healthy.systems.battery.summary).toMatch(/median running voltage 1[34]\.\d\d V/);
-    const faulty = predictMaintenance(toIso(injectFault(drive, 'weak_battery', { seed: 5 }).frames));
+    const { normal } = await calibratedNormal('etios');
+    const faulty = predictMaintenance(toIso(injectFault(drive, 'weak_battery', { seed: 5 }).frames), { normal });
+    expect(faulty.calibration?.status).toBe('calibrated');
     expect(faulty.systems.battery.status).toBe('attention');
     expect(faulty.systems.battery.alerts[0]?.explanation).toMatch(/alternator/);
     expect(faulty.systems.cooling.status).toBe('ok');

@@ -4,6 +4,10 @@ import type { AlertKind } from './health/types.js';
 import { RULES_ONLY_MODEL, type ClutchModel } from './models/model.js';
 import { createOnlineScorer, type Alert } from './online/scorer.js';
 import { S } from './signals.js';
+import { createVehicleNormal, type VehicleNormal } from './normal/vehicle-normal.js';
+import { calibrationStatus, type CalibrationStatus, type CheckReadiness } from './normal/readiness.js';
+import { isCurrentArtifact } from './models/autoencoder.js';
+import { anomalyProgress, createAnomalyState, type AnomalyState } from './models/fleet-anomaly.js';
 import { regimeOf, type Frame } from './features/frames.js';
 
 export interface SystemStatus {
@@ -17,6 +21,12 @@ export interface MaintenancePrediction {
   hoursAnalysed: number;
   alerts: Alert[];
   systems: Record<AlertKind, SystemStatus>;
+  /**
+   * Whether the vehicle's own normal is calibrated, and which checks could run (and why not), after
+   * learning from these readings (the caller's normal is not modified). Always set; optional in the
+   * type only so API types that extend this one opt in to exposing it.
+   */
+  calibration?: CalibrationStatus;
 }
 
 function sorted(frames: readonly Frame[]): Frame[] {
@@ -30,15 +40,20 @@ function median(values: number[]): number {
 
 /**
  * Runs every health check (and the autoencoder, when the model has one) over one vehicle's
- * readings and reports per system, each alert explained. Pure: no I/O, no shared state.
+ * readings and reports per system, each alert explained. Pure: no I/O, no shared state. With the
+ * vehicle's stored `normal` the per-vehicle checks run once it is calibrated; without one the
+ * vehicle starts calibrating and only the universal checks can fire.
  */
 export function predictMaintenance(
   readings: readonly Reading[],
-  options: { model?: ClutchModel } = {},
+  options: { model?: ClutchModel; normal?: VehicleNormal } = {},
 ): MaintenancePrediction {
   const model = options.model ?? RULES_ONLY_MODEL;
   const frames = sorted(readingsToFrames(readings));
-  const alerts = createOnlineScorer({ model, now: () => 0 }).pushFrames('vehicle', frames);
+  const scorer = createOnlineScorer({ model, now: () => 0 });
+  scorer.seedNormal('vehicle', options.normal ? structuredClone(options.normal) : createVehicleNormal());
+  const alerts = scorer.pushFrames('vehicle', frames);
+  const normal = scorer.normal('vehicle') ?? createVehicleNormal();
   const running = frames.filter((f) => regimeOf(f.v) !== 'off');
   const col = (idx: number, list: readonly Frame[] = running): number => median(list.map((f) => f.v[idx] as number));
   let peakCoolant = Number.NEGATIVE_INFINITY;
@@ -72,7 +87,24 @@ export function predictMaintenance(
     hoursAnalysed: first && last ? (last.t - first.t) / 3_600_000 : 0,
     alerts,
     systems,
+    calibration: calibrationStatus(normal, anomalyReadiness(model, normal)),
   };
+}
+
+/** The autoencoder's per-vehicle calibration, as one more check in the status. */
+function anomalyReadiness(model: ClutchModel, normal: VehicleNormal): CheckReadiness[] {
+  const artifact = model.autoencoder;
+  if (!isCurrentArtifact(artifact)) return [];
+  const p = anomalyProgress((normal.anomaly ?? createAnomalyState()) as AnomalyState, artifact);
+  return [
+    p.ready
+      ? { check: 'anomaly.autoencoder', ready: true }
+      : {
+          check: 'anomaly.autoencoder',
+          ready: false,
+          reason: `calibrating: ${p.windows} of ${p.windowsNeeded} windows`,
+        },
+  ];
 }
 
 /** Driving-behaviour score and explained events for one vehicle's readings. */

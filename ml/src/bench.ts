@@ -5,6 +5,8 @@ import { HOP_MS } from './features/windows.js';
 import { createZScoreBaseline } from './models/baseline.js';
 import { RULES_ONLY_MODEL, type ClutchModel } from './models/model.js';
 import { createOnlineScorer } from './online/scorer.js';
+import { createVehicleNormal, parseVehicleNormal, type VehicleNormal } from './normal/vehicle-normal.js';
+import { learnNormalFromFrames } from './normal/learn-offline.js';
 import { FEATURE_SIGNALS, SIGNAL_COUNT } from './signals.js';
 
 export interface ScoringThroughput {
@@ -27,6 +29,33 @@ export interface BenchmarkOptions {
   frames?: readonly Frame[];
   model?: ClutchModel;
   vehicles?: number;
+  /**
+   * A calibrated normal every bench vehicle starts from (learn it once with `calibratedNormal`): with
+   * it the per-vehicle checks and the anomaly model run as they do on a car past calibration; without
+   * it every vehicle is still calibrating and only the always-on checks run.
+   */
+  normal?: VehicleNormal;
+}
+
+/**
+ * A vehicle's normal learned through the model's scoring path from `frames` replayed as separate
+ * trips (10 min apart) until `hours` of data: a bench vehicle past calibration. Real use learns from
+ * the car's own first hours instead.
+ */
+export function calibratedNormal(
+  frames: readonly Frame[],
+  model: ClutchModel = RULES_ONLY_MODEL,
+  hours = 4,
+): VehicleNormal {
+  const normal = createVehicleNormal();
+  if (frames.length === 0) return normal;
+  const span = (frames[frames.length - 1] as Frame).t - (frames[0] as Frame).t + 600_000;
+  const copies = Math.max(1, Math.ceil((hours * 3_600_000) / span));
+  const t0 = (frames[0] as Frame).t;
+  const replay: Frame[] = [];
+  for (let c = 0; c < copies; c++) for (const f of frames) replay.push({ t: f.t - t0 + c * span, v: f.v });
+  learnNormalFromFrames(normal, replay, { model });
+  return normal;
 }
 
 /** Plausible, deterministic frames (warm engine, alternating idle and cruise) when no drive is given. */
@@ -72,6 +101,11 @@ export function benchmarkScoring(options: BenchmarkOptions): ScoringBenchmark {
     batches.push({ vehicle: `v${b % vehicles}`, frames: slice, readings: framesToReadings(slice, FEATURE_SIGNALS) });
   }
   const scorer = createOnlineScorer({ model: options.model ?? RULES_ONLY_MODEL });
+  if (options.normal) {
+    // Each vehicle gets its own copy: the scorer updates a normal in place.
+    const json = JSON.stringify(options.normal);
+    for (let v = 0; v < vehicles; v++) scorer.seedNormal(`v${v}`, parseVehicleNormal(JSON.parse(json)));
+  }
   let start = performance.now();
   for (const batch of batches) scorer.push(batch.vehicle, batch.readings);
   const oursMs = performance.now() - start;

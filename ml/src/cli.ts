@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { carObdDir } from './dataset/carobd.js';
+import { datasetsDir as defaultDatasetsDir } from '@clutch/firmware-profiles';
 import { formatReport, runEvaluation } from './eval/evaluate.js';
 import { DEFAULT_REGISTRY_DIR, deployModel, listModels, registerModel } from './registry/registry.js';
 import { metricsFrom } from './registry/retrain.js';
@@ -9,7 +9,10 @@ import { metricsFrom } from './registry/retrain.js';
 /** ml/dist/cli.js -> repository root (two levels up). */
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-const USAGE = `usage: clutch-ml evaluate [--seed N] [--copies N] [--epochs N] [--register] [--registry DIR]
+const USAGE = `usage: clutch-ml evaluate [--datasets DIR] [--seed N] [--copies N] [--epochs N] [--rules-only]
+                          [--cars NAME,NAME] [--max-drives N] [--register] [--registry DIR]
+         (DIR: one subfolder per car, carOBD layout or Torque / Car Scanner / OBD Auto Doctor logs;
+          default $CLUTCH_DATASETS_DIR or ../shared/datasets)
        clutch-ml list [--registry DIR]
        clutch-ml deploy <id> [--registry DIR]
 (also: npm run ml -- <command>)`;
@@ -20,15 +23,22 @@ async function main(argv: string[]): Promise<number> {
     const i = rest.indexOf(`--${name}`);
     return i >= 0 ? rest[i + 1] : undefined;
   };
-  const datasetDir = carObdDir(repoRoot);
+  const datasetsDir = flag('datasets') ?? defaultDatasetsDir(process.env, repoRoot);
   const registryDir = flag('registry') ?? DEFAULT_REGISTRY_DIR;
   switch (command) {
     case 'evaluate': {
+      const cars = flag('cars')
+        ?.split(',')
+        .filter((c) => c !== '');
+      const maxDrives = flag('max-drives');
       const report = await runEvaluation({
-        datasetDir,
+        datasetsDir,
         seed: Number(flag('seed') ?? 7),
         copiesPerDrive: Number(flag('copies') ?? 2),
         epochs: flag('epochs') ? Number(flag('epochs')) : undefined,
+        rulesOnly: rest.includes('--rules-only'),
+        ...(cars ? { cars } : {}),
+        ...(maxDrives ? { maxDrivesPerCar: Number(maxDrives) } : {}),
         log: (line) => console.log(line),
       });
       console.log(formatReport(report));
@@ -43,8 +53,11 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'list': {
       for (const m of await listModels(registryDir)) {
+        // NaN (nothing measured) is stored as null in the registry's JSON.
+        const fixed = (x: number | null, digits: number): string =>
+          typeof x === 'number' && Number.isFinite(x) ? x.toFixed(digits) : 'n/a';
         const metrics = m.metrics
-          ? `min F1 ${m.metrics.minF1.toFixed(3)}, FA/100h ${m.metrics.falseAlarmsPer100h.toFixed(2)}`
+          ? `min F1 ${fixed(m.metrics.minF1, 3)}, FA/100h ${fixed(m.metrics.falseAlarmsPer100h, 2)}`
           : 'not evaluated';
         console.log(`${m.live ? '*' : ' '} ${m.id}  ${m.version}  ${m.createdAt}  ${metrics}`);
       }

@@ -17,6 +17,7 @@ const bins = workspaces.flatMap((ws) => {
 describe('the CLIs a README names work after npm install', () => {
   it('every workspace declares its CLIs', () => {
     expect(bins.map((b) => b.name).sort()).toEqual([
+      'clutch',
       'clutch-admin',
       'clutch-agent',
       'clutch-audit',

@@ -52,6 +52,15 @@ export interface Diagnostics {
   current: TroubleCode[];
 }
 
+/** How far scoring has learned the vehicle's own normal, as `GET /api/vehicles/:id/health` tells it (`calibration`). */
+export interface VehicleCalibration {
+  status: 'calibrating' | 'calibrated';
+  runningHours: number;
+  hoursNeeded: number;
+  trips: number;
+  tripsNeeded: number;
+}
+
 export interface SignalInfo {
   key: string;
   name: string;

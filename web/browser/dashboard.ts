@@ -12,14 +12,17 @@ import {
   type StoredAlert,
   type TelemetrySeries,
   type Vehicle,
+  type VehicleCalibration,
   type VehicleSignal,
 } from './api.js';
+import { CalibrationNote } from './calibration.js';
 import { LiveChart } from './chart.js';
 import { TroubleCodesPanel } from './diagnostics.js';
 import { setText, startPageLocale } from './locale.js';
 import { PresenceBadge } from './presence.js';
 import { startSessionNav } from './session-nav.js';
 import { VehicleSignalsPanel } from './vehicle-signals.js';
+import { VehicleImportForm } from './vehicle-import.js';
 
 type Level = 'ok' | 'warn' | 'bad';
 
@@ -194,6 +197,7 @@ function createView(i18n: Translator) {
   const alertList = element('alerts');
   const dtcList = element('dtcs');
   const vehicleSignalsEl = element('vehicle-signals');
+  const calibrationEl = element('calibration');
   return {
     lastUpdateEl,
     tiles: TILES.flatMap((spec) => {
@@ -225,6 +229,7 @@ function createView(i18n: Translator) {
     alertsPanel: alertList
       ? new AlertsPanel(alertList, element('alerts-empty'), element('alerts-count'), i18n)
       : undefined,
+    calibration: calibrationEl ? new CalibrationNote(calibrationEl, i18n) : undefined,
     codesPanel: dtcList ? new TroubleCodesPanel(dtcList, element('dtcs-empty'), element('mil'), i18n) : undefined,
     vehicleSignals: vehicleSignalsEl ? new VehicleSignalsPanel(vehicleSignalsEl, i18n) : undefined,
     setConnection(state: 'live' | 'offline' | 'connecting'): void {
@@ -246,7 +251,7 @@ function createView(i18n: Translator) {
 type View = ReturnType<typeof createView>;
 
 function startDashboard(i18n: Translator, view: View, vehicleId: string) {
-  const { tiles, chart, presence, alertsPanel, codesPanel, vehicleSignals, lastUpdateEl } = view;
+  const { tiles, chart, presence, alertsPanel, codesPanel, vehicleSignals, calibration, lastUpdateEl } = view;
   let lastReadingAt = 0;
   const showLastReading = (): void => {
     if (lastReadingAt) setText(lastUpdateEl, i18n.t('dashboard.lastReading', { ago: i18n.ago(lastReadingAt) }));
@@ -262,7 +267,21 @@ function startDashboard(i18n: Translator, view: View, vehicleId: string) {
         alertsPanel?.load(r.alerts),
       ),
       loadCodes(),
+      loadCalibration(),
     ]);
+  }
+
+  /** Whether the car is still calibrating; a failure blanks the line and leaves the alerts alone. */
+  async function loadCalibration(): Promise<void> {
+    if (!calibration) return;
+    try {
+      const health = await getJson<{ calibration: VehicleCalibration }>(
+        `/api/vehicles/${encodeURIComponent(vehicleId)}/health`,
+      );
+      calibration.show(health.calibration);
+    } catch {
+      calibration.hide();
+    }
   }
 
   async function loadCodes(): Promise<void> {
@@ -436,6 +455,13 @@ async function main(): Promise<void> {
       () => undefined,
     ),
   ]);
+  // Importing an app's log (docs/imports.md), shown once the car's data is in (so nothing a user reads
+  // moves when it appears); after an import the car's alerts and calibration are loaded again.
+  const importEl = element('vehicle-import');
+  if (importEl) {
+    new VehicleImportForm(importEl, i18n, vehicleId, () => void dashboard.loadStatus().catch(() => undefined));
+    importEl.hidden = false;
+  }
 }
 
 void main();

@@ -344,6 +344,10 @@ export const EXPECTED: Record<string, Row> = {
   'get /vehicles/:id/alerts': ownVehicle(),
   'get /vehicles/:id/data-quality': ownVehicle(),
   'get /vehicles/:id/health': ownVehicle(),
+  // Importing an app's log writes the vehicle's history: whoever may command the car (its own tenant's).
+  'post /vehicles/:id/imports': ownVehicle(),
+  'get /vehicles/:id/imports': ownVehicle(),
+  'get /vehicles/:id/imports/:importId': ownVehicle(),
   'get /obd2/diagnostics/:vehicleId': ownVehicle(),
   'get /telematics/analytics': ownVehicle(),
   'post /ai/maintenance/predict': ownVehicle(),

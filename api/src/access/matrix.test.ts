@@ -36,6 +36,8 @@ interface Bundle {
   shareId: string;
   commandId: string;
   deadLetterId: string;
+  /** An imported log of its vehicle (GET /vehicles/:id/imports/:importId). */
+  importId: string;
   /** Its shop, booking, repair order and what hangs off them (marketplace-fixture.ts). */
   m: MarketplaceBundle;
   /** Its payment, installment plan, payout, wallet hold, fraud alert and block (money-fixture.ts). */
@@ -377,6 +379,10 @@ const SAMPLES: Record<string, SampleOf> = {
   'get /vehicles/:id/alerts': (t) => ({ path: `/vehicles/${t.vehicleId}/alerts` }),
   'get /vehicles/:id/data-quality': (t) => ({ path: `/vehicles/${t.vehicleId}/data-quality` }),
   'get /vehicles/:id/health': (t) => ({ path: `/vehicles/${t.vehicleId}/health` }),
+  // Not a log: an allowed caller gets 422 IMPORT_FORMAT_UNKNOWN (past authorization), a refused one 404.
+  'post /vehicles/:id/imports': (t) => ({ path: `/vehicles/${t.vehicleId}/imports`, body: { csv: 'not a log' } }),
+  'get /vehicles/:id/imports': (t) => ({ path: `/vehicles/${t.vehicleId}/imports` }),
+  'get /vehicles/:id/imports/:importId': (t) => ({ path: `/vehicles/${t.vehicleId}/imports/${t.importId}` }),
   'get /obd2/diagnostics/:vehicleId': (t) => ({ path: `/obd2/diagnostics/${t.vehicleId}` }),
   'get /telematics/history': (t) => ({ path: `/telematics/history?vehicleId=${t.vehicleId}` }),
   'get /telematics/analytics': (t) => ({ path: `/telematics/analytics?vehicleId=${t.vehicleId}` }),
@@ -584,6 +590,11 @@ describe('access matrix: every route x 7 principals x own/foreign (PGlite)', () 
          VALUES ($1, $2, $3, 'report_status', now() + interval '1 hour') RETURNING id::text AS id`,
         [tenantId, deviceId, vehicleId],
       );
+      const { rows: imported } = await db.query<{ id: string }>(
+        `INSERT INTO telemetry_imports (tenant_id, vehicle_id, file_sha256, file_bytes, via, requested_by)
+         VALUES ($1, $2, repeat('0', 64), 0, 'cli', 'cli') RETURNING id::text AS id`,
+        [tenantId, vehicleId],
+      );
       const { rows: letter } = await db.query<{ id: string }>(
         `INSERT INTO dead_letters (tenant_id, device_id, topic, reason, payload)
          VALUES ($1, $2, $3, 'matrix', '\\x7b7d'::bytea) RETURNING id::text AS id`,
@@ -602,6 +613,7 @@ describe('access matrix: every route x 7 principals x own/foreign (PGlite)', () 
         shareId: share[0]!.id,
         commandId: command[0]!.id,
         deadLetterId: letter[0]!.id,
+        importId: imported[0]!.id,
         m: {} as MarketplaceBundle, // seeded below, once every principal exists
         money: {} as MoneyBundle,
         c: {} as CommsBundle,

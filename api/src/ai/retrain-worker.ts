@@ -1,13 +1,13 @@
-import { readdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { carObdDir, type ModelMetrics } from '@clutch/ml';
+import { discoverCars, type ModelMetrics } from '@clutch/ml';
 import { apiError } from '../errors.js';
 
 export interface RetrainRequest {
-  datasetDir: string;
+  /** The data sets folder: one subfolder per car. */
+  datasetsDir: string;
   dir: string;
   fromId: string;
   seed?: number | undefined;
@@ -82,16 +82,23 @@ export interface RetrainOptions {
   epochs?: number | undefined;
 }
 
-/** The carOBD folder under datasetsDir; DATASET_UNAVAILABLE when it holds no drive. */
-export async function carObdDataset(datasetsDir: string): Promise<string> {
-  const datasetDir = carObdDir('.', { CLUTCH_DATASETS_DIR: datasetsDir });
-  const files = await readdir(datasetDir).catch(() => [] as string[]);
-  if (!files.some((f) => f.endsWith('.csv'))) {
-    throw apiError('DATASET_UNAVAILABLE', 'The carOBD data set is not in the data sets folder; retraining needs it', {
-      dataset: 'carobd-toyota-etios-2014',
-    });
+/**
+ * The data sets folder, resolved, when it holds at least one car's drive logs (carOBD layout or an
+ * app export); DATASET_UNAVAILABLE when it holds none.
+ */
+export async function drivingDatasets(datasetsDir: string): Promise<string> {
+  const dir = path.resolve(datasetsDir);
+  const cars = await discoverCars(dir).catch(() => []);
+  if (cars.length === 0) {
+    throw apiError(
+      'DATASET_UNAVAILABLE',
+      "The data sets folder holds no car's drive logs; retraining needs at least one",
+      {
+        dataset: 'cars',
+      },
+    );
   }
-  return path.resolve(datasetDir);
+  return dir;
 }
 
 /** One retrain of `fromId`'s lineage with this process's folders, on a worker thread. */
@@ -104,9 +111,9 @@ export type RunRetrain = (
 
 export function retrainWith(folders: RetrainFolders): RunRetrain {
   return async (fromId, options, log, signal) => {
-    const datasetDir = await carObdDataset(folders.datasetsDir);
+    const datasetsDir = await drivingDatasets(folders.datasetsDir);
     return retrainInWorker(
-      { datasetDir, dir: path.resolve(folders.modelsDir), fromId, seed: options.seed, epochs: options.epochs },
+      { datasetsDir, dir: path.resolve(folders.modelsDir), fromId, seed: options.seed, epochs: options.epochs },
       log,
       signal,
     );

@@ -87,6 +87,19 @@ const maintenanceSchema = z.object({
     z.string(),
     z.object({ status: z.enum(['ok', 'attention', 'no_data']), summary: z.string(), alerts: z.array(alertSchema) }),
   ),
+  calibration: z
+    .object({
+      status: z.enum(['calibrating', 'calibrated']),
+      runningHours: z.number(),
+      hoursNeeded: z.number(),
+      trips: z.number(),
+      tripsNeeded: z.number(),
+      checks: z.array(z.object({ check: z.string(), ready: z.boolean(), reason: z.string().optional() })),
+    })
+    .optional()
+    .describe(
+      "The vehicle's own normal after these readings (from its stored one for a vehicleId): whether the car-specific checks could run",
+    ),
 });
 const drivingSchema = z.object({
   ...source,

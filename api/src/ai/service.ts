@@ -18,11 +18,12 @@ import {
 import type { Scope } from '../auth/principal.js';
 import { apiError } from '../errors.js';
 import { resolveRange } from '../telemetry/service.js';
+import { readVehicleNormal } from '../vehicle-health/calibration.js';
 import { assertVehicle } from '../vehicles/service.js';
 import type { Job } from './jobs.js';
 import { AiRepository } from './repository.js';
 import { inProcessRetrains, type RetrainJobs } from './retrain-jobs.js';
-import { carObdDataset, retrainWith, type RetrainOptions, type RetrainResult } from './retrain-worker.js';
+import { drivingDatasets, retrainWith, type RetrainOptions, type RetrainResult } from './retrain-worker.js';
 
 export const DEFAULT_MODELS_DIR = './data/models';
 
@@ -91,13 +92,13 @@ export class AiModelsService {
   }
 
   /**
-   * Starts a retrain continuing `fromId`'s lineage: train on the carOBD split, evaluate against
-   * injected faults, register with metrics. The new model is not deployed.
+   * Starts a retrain continuing `fromId`'s lineage: train the fleet model on every car of the data
+   * sets folder, evaluate it per car against injected faults, register with metrics. Not deployed.
    */
   async retrain(scope: Scope, fromId: string, options: RetrainOptions): Promise<Job<RetrainResult>> {
     await this.performance(fromId);
     // Checked here so the caller hears it at once; the worker's process checks its own folder again.
-    await carObdDataset(this.datasetsDir);
+    await drivingDatasets(this.datasetsDir);
     return this.retrains.start(scope, fromId, options);
   }
 
@@ -171,7 +172,13 @@ export class AiInsightsService {
 
   async predict(scope: Scope, input: InsightInput): Promise<Maintenance> {
     const [{ source, readings }, live] = await Promise.all([this.readings(scope, input), this.models.liveModel()]);
-    const prediction = predictMaintenance(readings, { model: live.model });
+    // The vehicle's own normal as scoring stored it: a calibrated car is judged against itself too.
+    const vehicleId = source.vehicleId;
+    const stored = vehicleId ? await scope.run((q) => readVehicleNormal(q, vehicleId)) : null;
+    const prediction = predictMaintenance(readings, {
+      model: live.model,
+      ...(stored ? { normal: stored.normal } : {}),
+    });
     const systems: Maintenance['systems'] = {};
     for (const [kind, s] of Object.entries(prediction.systems))
       systems[kind] = { status: s.status, summary: s.summary, alerts: s.alerts.map(explained) };
@@ -182,6 +189,7 @@ export class AiInsightsService {
       hoursAnalysed: prediction.hoursAnalysed,
       alerts: prediction.alerts.map(explained),
       systems,
+      ...(prediction.calibration ? { calibration: prediction.calibration } : {}),
     };
   }
 

@@ -42,6 +42,7 @@ const SOURCES: Record<string, Source[] | { notRest: string }> = {
   StoredAlert: [{ route: '/api/vehicles/{id}/alerts', at: ['alerts', '[]'] }],
   LiveAlert: { notRest: 'the Socket.io `alert` event (contracts LiveEvent), not a REST body' },
   Diagnostics: [{ route: '/api/obd2/diagnostics/{vehicleId}', at: [] }],
+  VehicleCalibration: [{ route: '/api/vehicles/{id}/health', at: ['calibration'] }],
   TroubleCode: [{ route: '/api/obd2/diagnostics/{vehicleId}', at: ['current', '[]'] }],
   SignalInfo: [{ route: '/api/signals', at: ['signals', '[]'] }],
   VehicleSignal: [{ route: '/api/vehicles/{id}/signals', at: ['signals', '[]'] }],

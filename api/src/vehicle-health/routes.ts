@@ -26,6 +26,15 @@ const healthSchema = z.object({
       .loose(),
   ),
   recentAlerts: z.array(alertSchema),
+  calibration: z.object({
+    status: z.enum(['calibrating', 'calibrated']),
+    runningHours: z.number(),
+    hoursNeeded: z.number(),
+    trips: z.number(),
+    tripsNeeded: z.number(),
+    checks: z.array(z.object({ check: z.string(), ready: z.boolean(), reason: z.string().optional() })),
+    updatedAt: z.string().nullable(),
+  }),
 });
 
 export function vehicleHealthRoutes(router: ApiRouter, health: VehicleHealthService): void {
@@ -34,7 +43,7 @@ export function vehicleHealthRoutes(router: ApiRouter, health: VehicleHealthServ
     path: '/vehicles/:id/health',
     tag: 'diagnostics',
     summary:
-      'Health summary: key signals against operating ranges, active trouble codes, unacknowledged alerts of the last 7 days',
+      "Health summary: key signals against operating ranges, active trouble codes, unacknowledged alerts of the last 7 days, and how far the vehicle's own normal is learned (calibration)",
     access: { scope: 'telemetry:read' },
     params: vehicleParams,
     response: {

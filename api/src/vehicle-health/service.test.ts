@@ -50,4 +50,19 @@ describe('vehicle health summary', () => {
     );
     expect((await summary()).status).toBe('critical');
   });
+
+  it('reads a stored normal that does not parse as a vehicle calibrating from nothing, as scoring does', async () => {
+    await db.query(
+      `INSERT INTO vehicle_normals (vehicle_id, tenant_id, state, status, running_hours, trips)
+       VALUES ($1, 'acme', '{"version": 99, "runningMs": 36000000}', 'calibrated', 10, 20)`,
+      [vehicle],
+    );
+    expect((await summary()).calibration).toMatchObject({
+      status: 'calibrating',
+      runningHours: 0,
+      trips: 0,
+      updatedAt: null,
+    });
+    await db.query(`DELETE FROM vehicle_normals WHERE vehicle_id = $1`, [vehicle]);
+  });
 });

@@ -5,6 +5,7 @@ import type { CurrentCode, DiagnosticsService } from '../diagnostics/service.js'
 import { toIso } from '../shared/time.js';
 import { requireVehicleData } from '../vehicles/access.js';
 import type { TelemetryService } from '../telemetry/service.js';
+import { readCalibration, type VehicleCalibration } from './calibration.js';
 
 export type Severity = 'ok' | 'warning' | 'critical';
 
@@ -47,6 +48,11 @@ export interface VehicleHealth {
   signals: SignalCheck[];
   activeDtcs: CurrentCode[];
   recentAlerts: Alert[];
+  /**
+   * How far scoring has learned this vehicle's own normal. While `calibrating`, only the checks
+   * that hold for every car (physics, SAE J1979 ranges, trouble codes) can raise alerts.
+   */
+  calibration: VehicleCalibration;
 }
 
 const STALE_MS = 3600_000;
@@ -106,14 +112,15 @@ export class VehicleHealthService {
     const ids = HEALTH_CHECKS.flatMap((c) => signalByKey(c.signal)?.id ?? []);
     // Latest values from ingest's cache when it has them; the vehicle check, codes and alerts as always.
     const read = await this.telemetry.prepareLatest(scope, vehicleId, now);
-    const { latest, dtcs, alerts } = await scope.run(async (q) => {
+    const { latest, dtcs, alerts, calibration } = await scope.run(async (q) => {
       // Health is a telemetry:read view; its codes and alerts are read under the same transaction's
       // row-level security (a share without dtc:read shows no codes).
       const vehicle = await requireVehicleData(q, vehicleId, 'telemetry:read');
       const latest = await read.rows(q, ids, vehicle);
       const dtcs = await this.diagnostics.current(q, vehicleId);
       const alerts = await this.alerts.recent(q, vehicleId, ALERT_WINDOW_MS, 10);
-      return { latest, dtcs, alerts };
+      const calibration = await readCalibration(q, vehicleId);
+      return { latest, dtcs, alerts, calibration };
     });
     await read.settle();
     const readings = new Map(
@@ -134,6 +141,6 @@ export class VehicleHealthService {
     for (const a of alerts) {
       if (a.acknowledgedAt === null && a.severity !== 'info') raise(a.severity, `${a.severity} alert: ${a.title}`);
     }
-    return { vehicleId, status, reasons, signals, activeDtcs: dtcs, recentAlerts: alerts };
+    return { vehicleId, status, reasons, signals, activeDtcs: dtcs, recentAlerts: alerts, calibration };
   }
 }

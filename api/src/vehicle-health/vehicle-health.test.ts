@@ -1,3 +1,4 @@
+import { createVehicleNormal } from '@clutch/ml';
 import { describe, expect, it } from 'vitest';
 import { backends, CAR, useDriveFixture } from '../test-fixtures.js';
 
@@ -27,6 +28,42 @@ describe.each(backends('api_vehicle_health'))('vehicle health API on %s', (_name
     expect(reasons.some((r) => r.includes('coolant') || r.includes('Coolant'))).toBe(true);
     expect(reasons.some((r) => r.includes('P0301'))).toBe(true);
     expect(reasons).toContain('critical alert: Engine overheating');
+  });
+
+  it("GET health: the vehicle's calibration, calibrating at 0 h before scoring stored a normal, then from the stored one", async () => {
+    const fresh = await api('GET', `/api/vehicles/${CAR}/health`);
+    expect(fresh.body.calibration).toMatchObject({
+      status: 'calibrating',
+      runningHours: 0,
+      hoursNeeded: expect.any(Number),
+      trips: 0,
+      tripsNeeded: expect.any(Number),
+      updatedAt: null,
+    });
+    const checks = (fresh.body.calibration as { checks: { check: string; ready: boolean; reason?: string }[] }).checks;
+    // Car-specific checks wait for calibration; each says why it cannot run.
+    expect(checks.find((c) => c.check === 'cooling.overheat')).toMatchObject({
+      ready: false,
+      reason: expect.any(String),
+    });
+    expect(checks.every((c) => c.ready || typeof c.reason === 'string')).toBe(true);
+
+    const { hoursNeeded, tripsNeeded } = fresh.body.calibration as { hoursNeeded: number; tripsNeeded: number };
+    const learned = { ...createVehicleNormal(), runningMs: (hoursNeeded + 1) * 3_600_000, trips: tripsNeeded + 2 };
+    await d.fx.db.query(
+      `INSERT INTO vehicle_normals (vehicle_id, tenant_id, state, status, running_hours, trips)
+       SELECT id, tenant_id, $2, 'calibrated', $3, $4 FROM vehicles WHERE id = $1`,
+      [CAR, JSON.stringify(learned), hoursNeeded + 1, tripsNeeded + 2],
+    );
+    const later = await api('GET', `/api/vehicles/${CAR}/health`);
+    expect(later.status).toBe(200);
+    expect(later.body.calibration).toMatchObject({
+      status: 'calibrated',
+      runningHours: hoursNeeded + 1,
+      trips: tripsNeeded + 2,
+      updatedAt: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T/),
+    });
+    await d.fx.db.query(`DELETE FROM vehicle_normals WHERE vehicle_id = $1`, [CAR]);
   });
 
   it("keeps the health summary inside the caller's tenant (another tenant's vehicle is 404)", async () => {

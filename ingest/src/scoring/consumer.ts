@@ -1,6 +1,7 @@
 import type { Database } from '@clutch/db';
 import type { OnlineScorer } from '@clutch/ml';
 import type { Logger } from 'pino';
+import { createNormalsKeeper } from '../normals/keeper.js';
 import type { SampleRow } from '../processors/normalise.js';
 import { scoreRows, storeAlerts, type ScoredAlert } from './alerts.js';
 
@@ -15,21 +16,37 @@ export interface ScoringStats {
   alerts: number;
   /** Committed readings handed to the scorer so far (a scorer that threw on them is logged). */
   scoredRows: number;
-  /** Committed readings waiting to be scored. */
+  /** Committed readings waiting to be scored (those waiting for their vehicle's stored normal included). */
   pendingRows: number;
   /**
    * How far scoring trails the commits, ms: the age of the oldest reading waiting now, else the
    * wait of the last one scored (from its commit to its scoring).
    */
   lagMs: number;
-  /** Readings never scored because scoring fell more than `maxPendingRows` behind (see below). */
+  /**
+   * Readings never scored because scoring fell more than `maxPendingRows` behind (see below), or
+   * because their vehicle's stored normal could not be read.
+   */
   droppedRows: number;
+  /** Vehicles started from their stored normal (issue 19), rather than calibrating from nothing. */
+  normalsLoaded: number;
+  /** Vehicle normals written to `vehicle_normals` (a vehicle counts once per save). */
+  normalsSaved: number;
+  /**
+   * Single implausible samples the scorer filtered out before any check saw them (a logger's
+   * glitch, not a vehicle fault). Counted only: `data_quality_events` records what a device's
+   * batches lost, per device, and these are per signal of a vehicle.
+   */
+  implausibleSamples: number;
 }
 
 export interface ScoringConsumer {
   /** Committed readings, handed over after their commit; returns at once (never holds up ingest). */
   offer(rows: readonly SampleRow[]): void;
-  /** Resolves once everything offered so far is scored and its alerts stored (or their failure logged). */
+  /**
+   * Resolves once everything offered so far is scored, its alerts stored (or their failure logged)
+   * and the vehicles' changed normals written: ingest's stop waits for it.
+   */
   idle(): Promise<void>;
   stats(): ScoringStats;
 }
@@ -52,6 +69,11 @@ export interface ScoringConsumerOptions {
    * would then let scoring fall ever further behind.
    */
   turnBudgetMs?: number;
+  /**
+   * How often the vehicles' changed normals are written while scoring runs (default 60 s; also on
+   * idle()). A crash loses at most this much of what the cars taught the scorer.
+   */
+  saveNormalsEveryMs?: number;
   /** Clock (tests). */
   now?: () => number;
 }
@@ -69,6 +91,11 @@ interface Chunk {
  * the alerts each turn raises are stored in one transaction with their `alert` outbox events.
  * Alerts are derived data: a crash loses the readings not yet scored (at most a few seconds' worth;
  * `lagMs` says how many), as it loses the scorer's in-memory windows anyway.
+ *
+ * What each vehicle's normal learned is not: a vehicle new to the scorer is started from its stored
+ * normal before its first readings are scored (its readings wait for that one query, other
+ * vehicles' do not), and changed normals are written back every `saveNormalsEveryMs` and on idle()
+ * (normals/keeper.ts). A newly deployed scorer in the slot is seeded with every vehicle's normal.
  */
 export function createScoringConsumer(options: ScoringConsumerOptions): ScoringConsumer {
   const { db, logger } = options;
@@ -82,8 +109,30 @@ export function createScoringConsumer(options: ScoringConsumerOptions): ScoringC
   let pending = 0;
   let running = false;
   const idleWaiters: (() => void)[] = [];
-  const stats = { alerts: 0, scoredRows: 0, droppedRows: 0, lastLagMs: 0 };
+  const stats = { alerts: 0, scoredRows: 0, droppedRows: 0, lastLagMs: 0, implausibleSamples: 0 };
   let lastDropLog = 0;
+  const normals = createNormalsKeeper({
+    db,
+    logger,
+    saveEveryMs: options.saveNormalsEveryMs,
+    now,
+    onSettled: () => {
+      if (normals.hasReleased()) kick();
+      else settle();
+    },
+  });
+
+  function kick(): void {
+    if (running) return;
+    running = true;
+    setImmediate(turn);
+  }
+
+  /** Wakes idle() callers once nothing is being scored nor waiting for a stored normal. */
+  function settle(): void {
+    if (running || normals.busy()) return;
+    for (const resolve of idleWaiters.splice(0)) resolve();
+  }
 
   function offer(rows: readonly SampleRow[]): void {
     if (rows.length === 0) return;
@@ -107,10 +156,7 @@ export function createScoringConsumer(options: ScoringConsumerOptions): ScoringC
         );
       }
     }
-    if (!running) {
-      running = true;
-      setImmediate(turn);
-    }
+    kick();
   }
 
   /** Takes up to `slice` waiting rows, oldest first. */
@@ -130,19 +176,34 @@ export function createScoringConsumer(options: ScoringConsumerOptions): ScoringC
     return taken;
   }
 
+  function score(scorer: OnlineScorer, rows: readonly SampleRow[], raised: ScoredAlert[]): void {
+    if (rows.length === 0) return;
+    try {
+      for (const alert of scoreRows(scorer, rows)) raised.push(alert);
+    } catch (err) {
+      logger?.error({ err: (err as Error).message }, 'scoring failed; these readings are stored, not scored');
+    }
+    stats.scoredRows += rows.length;
+  }
+
   function turn(): void {
     const { scorer, modelVersion } = options.scorer;
     const raised: ScoredAlert[] = [];
     const started = performance.now();
-    do {
-      const rows = take();
-      try {
-        for (const alert of scoreRows(scorer, rows)) raised.push(alert);
-      } catch (err) {
-        logger?.error({ err: (err as Error).message }, 'scoring failed; these readings are stored, not scored');
+    try {
+      normals.adopt(scorer);
+      // Readings that waited for their vehicle's stored normal go first: they are the oldest.
+      score(scorer, normals.released(), raised);
+      while (queue.length > 0) {
+        score(scorer, normals.admit(scorer, take()), raised);
+        if (performance.now() - started >= budgetMs) break;
       }
-      stats.scoredRows += rows.length;
-    } while (queue.length > 0 && performance.now() - started < budgetMs);
+      for (const finding of scorer.takeDataQuality()) stats.implausibleSamples += finding.filtered;
+      normals.afterTurn(scorer, modelVersion);
+    } catch (err) {
+      // Outside scoreRows (a scorer's normals); the turn must still end, or idle() would never resolve.
+      logger?.error({ err: (err as Error).message }, 'scoring turn failed; its readings are stored, not scored');
+    }
     const stored =
       raised.length === 0
         ? Promise.resolve()
@@ -152,23 +213,34 @@ export function createScoringConsumer(options: ScoringConsumerOptions): ScoringC
               logger?.error({ err: err.message }, 'alerts not stored; the readings behind them are stored'),
           );
     void stored.then(() => {
-      if (queue.length > 0) setImmediate(turn);
+      if (queue.length > 0 || normals.hasReleased()) setImmediate(turn);
       else {
         running = false;
-        for (const resolve of idleWaiters.splice(0)) resolve();
+        settle();
       }
     });
   }
 
+  async function idle(): Promise<void> {
+    while (running || normals.busy()) await new Promise<void>((resolve) => idleWaiters.push(resolve));
+    await normals.flush(options.scorer.modelVersion);
+  }
+
   return {
     offer,
-    idle: () => (running ? new Promise<void>((resolve) => idleWaiters.push(resolve)) : Promise.resolve()),
-    stats: () => ({
-      alerts: stats.alerts,
-      scoredRows: stats.scoredRows,
-      pendingRows: pending,
-      lagMs: queue.length > 0 ? now() - queue[0]!.committedAt : stats.lastLagMs,
-      droppedRows: stats.droppedRows,
-    }),
+    idle,
+    stats: () => {
+      const kept = normals.stats();
+      return {
+        alerts: stats.alerts,
+        scoredRows: stats.scoredRows,
+        pendingRows: pending + normals.waitingRows(),
+        lagMs: queue.length > 0 ? now() - queue[0]!.committedAt : stats.lastLagMs,
+        droppedRows: stats.droppedRows + kept.droppedRows,
+        normalsLoaded: kept.normalsLoaded,
+        normalsSaved: kept.normalsSaved,
+        implausibleSamples: stats.implausibleSamples,
+      };
+    },
   };
 }

@@ -23,7 +23,8 @@ export const CAROBD_COLUMNS: readonly string[] = CAROBD_OBDB_COLUMNS.map((id) =>
   return signal.key;
 });
 
-export type DriveMode = 'drive' | 'idle' | 'live' | 'long' | 'ufpe';
+/** carOBD file-name modes; 'log' for a drive from any other car or logger (no mode in its name). */
+export type DriveMode = 'drive' | 'idle' | 'live' | 'long' | 'ufpe' | 'log';
 
 export interface Drive {
   file: string;

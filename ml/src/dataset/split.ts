@@ -1,4 +1,4 @@
-import { createRng } from './rng.js';
+import { createRng, hashSeed } from './rng.js';
 import { driveMode } from './carobd.js';
 
 export interface DriveSplit {
@@ -32,4 +32,28 @@ export function splitDrives(
     split.test.push(...list.slice(nTrain + nVal));
   }
   return split;
+}
+
+/**
+ * Splits a car's drives (after its calibration drives) into a model-training pool and a test set by
+ * a seeded hash of each file name: a drive's side does not depend on which other drives exist, so
+ * adding a car or a drive never reshuffles the rest. Order inside each part is kept.
+ */
+export function splitByHash<T extends { file: string }>(
+  drives: readonly T[],
+  seed: number,
+  testShare = 0.5,
+): { train: T[]; test: T[] } {
+  const train: T[] = [];
+  const test: T[] = [];
+  for (const d of drives) (mix(hashSeed(d.file, seed)) / 4294967296 < testShare ? test : train).push(d);
+  return { train, test };
+}
+
+/** murmur3's finaliser: FNV-1a alone leaves names that differ in the last digit close together. */
+function mix(h: number): number {
+  let x = h >>> 0;
+  x = Math.imul(x ^ (x >>> 16), 0x85ebca6b) >>> 0;
+  x = Math.imul(x ^ (x >>> 13), 0xc2b2ae35) >>> 0;
+  return (x ^ (x >>> 16)) >>> 0;
 }

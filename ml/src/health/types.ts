@@ -1,6 +1,7 @@
 import type { VehicleContext } from '../features/context.js';
 import type { FeatureWindow } from '../features/windows.js';
 import type { Calibration } from '../models/calibration.js';
+import type { VehicleNormal } from '../normal/vehicle-normal.js';
 
 export type Severity = 'info' | 'warning' | 'critical';
 
@@ -22,12 +23,19 @@ export interface Finding {
   unit: string;
   /** Consecutive windows the condition must hold before it is raised (default 1). */
   confirmWindows?: number;
+  /** 'universal': a physical or SAE J1979 limit that holds for every car; 'vehicle': this car's own normal. */
+  tier?: 'universal' | 'vehicle';
 }
 
 export interface CheckInput {
   window: FeatureWindow;
   context: VehicleContext;
+  /** The model's fleet calibration (kept for the autoencoder's side; the checks use `normal`). */
   calibration: Calibration;
+  /** This vehicle's own learned normal. */
+  normal: VehicleNormal;
+  /** Whether a per-vehicle check (normal/readiness.ts VEHICLE_CHECKS id) may run for this vehicle now. */
+  ready: (check: string) => boolean;
 }
 
 export type HealthCheck = (input: CheckInput) => Finding[];

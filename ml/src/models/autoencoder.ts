@@ -1,5 +1,8 @@
+import { createHash } from 'node:crypto';
 import { FEATURE_NAMES, FEATURE_SIGNAL } from '../features/windows.js';
+import { FEATURE_COUNT } from '../features/vehicle-features.js';
 import { createRng } from '../dataset/rng.js';
+import { SIGNAL_COUNT } from '../signals.js';
 import { initTf, tf } from './tf-backend.js';
 
 export interface DenseLayer {
@@ -11,16 +14,48 @@ export interface DenseLayer {
   activation: 'tanh' | 'linear';
 }
 
-/** Everything needed to score a window without TF.js: scoring runs in plain JS in ingest. */
+/** Artifact format written by this code; anything else (the one-car v1 with absolute means) is not scored. */
+export const ARTIFACT_FORMAT = 2;
+
+/** How each vehicle sets its own threshold from its own windows (see fleet-anomaly.ts). */
+export interface ThresholdPolicy {
+  /** Running windows that learn the vehicle's feature centre and scale. */
+  normWindows: number;
+  /** Further windows whose scores set the vehicle's threshold. */
+  scoreWindows: number;
+  /** Threshold = margin × this quantile of the vehicle's calibration scores ... */
+  quantile: number;
+  margin: number;
+  /** ... and never below this (a vehicle whose calibration scores were all tiny is not hair-trigger). */
+  minThreshold: number;
+}
+
+/**
+ * Everything needed to score a window without TF.js (scoring runs in plain JS in ingest). Inputs are
+ * per-vehicle robust z-scores plus a presence mask; the vehicle's centre, scale and threshold live
+ * in its own AnomalyState, not here, so one artifact serves every car.
+ */
 export interface AutoencoderArtifact {
+  format: typeof ARTIFACT_FORMAT;
+  /** Content hash of the weights: a vehicle state learned with another artifact is reset. */
+  id: string;
   featureNames: string[];
-  mean: number[];
-  std: number[];
+  /** Least per-vehicle scale per feature (transformed units), see vehicle-features.ts. */
+  scaleFloor: number[];
+  /** Per feature: true when its reconstruction error counts in the score (false: context only). */
+  scored: boolean[];
+  /**
+   * Per feature: true when some training car had it. A feature no training car reported has
+   * untrained weights: a vehicle that has it gets it masked (the model judges only what it learned).
+   */
+  trained: boolean[];
+  /** Dense stack over [z (features), mask (features)] → reconstructed z. */
   layers: DenseLayer[];
-  /** Reconstruction error above which a window is anomalous (from validation drives). */
-  threshold: number;
+  threshold: ThresholdPolicy;
   /** Consecutive anomalous windows needed before alerting. */
   confirmWindows: number;
+  /** Cars and window counts it was trained on (for the registry and the docs). */
+  trainedOn: { name: string; windows: number }[];
 }
 
 export interface TrainOptions {
@@ -29,85 +64,77 @@ export interface TrainOptions {
   batchSize?: number;
   hidden?: number[];
   learningRate?: number;
-  /** Threshold = margin × the highest validation score. */
-  thresholdMargin?: number;
   confirmWindows?: number;
 }
 
-export interface TrainResult {
-  artifact: AutoencoderArtifact;
+/** One training example: robust z-scores and the mask of features present. */
+export interface MaskedExample {
+  z: Float64Array;
+  mask: Float64Array;
+}
+
+export interface FitResult {
+  layers: DenseLayer[];
   lossHistory: number[];
-  validationLoss: number;
   backend: string;
 }
 
-/** Floor for feature spreads so a feature that never moved in training cannot divide by zero. */
-const MIN_STD = 1e-3;
-/** Clamp z-scores so one absurd value cannot saturate training or overflow a score. */
-const Z_CLAMP = 50;
-
-export function normalise(x: ArrayLike<number>, mean: readonly number[], std: readonly number[]): Float64Array {
-  const out = new Float64Array(x.length);
-  for (let i = 0; i < x.length; i++) {
-    const z = ((x[i] as number) - (mean[i] as number)) / (std[i] as number);
-    out[i] = Math.max(-Z_CLAMP, Math.min(Z_CLAMP, z));
-  }
-  return out;
-}
-
-export async function trainAutoencoder(
-  train: readonly Float64Array[],
-  validation: readonly Float64Array[],
+/**
+ * Fits the masked autoencoder: input [z·mask, mask], output the reconstruction multiplied by the
+ * mask, target z·mask. Masked features thus neither feed the model nor count in its loss. Seeded
+ * initialisers and a seeded shuffle (TF's own shuffling uses Math.random) make it deterministic.
+ */
+export async function fitMaskedAutoencoder(
+  examples: readonly MaskedExample[],
   options: TrainOptions,
-): Promise<TrainResult> {
-  if (train.length === 0) throw new Error('no training windows');
+): Promise<FitResult> {
+  if (examples.length === 0) throw new Error('no training windows');
   const backend = await initTf();
-  const width = FEATURE_NAMES.length;
+  const width = FEATURE_COUNT;
   const hidden = options.hidden ?? [12, 5, 12];
-  const mean = Array.from({ length: width }, (_, j) => train.reduce((s, x) => s + (x[j] as number), 0) / train.length);
-  const std = Array.from({ length: width }, (_, j) =>
-    Math.max(
-      MIN_STD,
-      Math.sqrt(train.reduce((s, x) => s + ((x[j] as number) - (mean[j] as number)) ** 2, 0) / train.length),
-    ),
-  );
-  // Shuffle once with the seed, then fit without TF's own (Math.random based) shuffling.
-  const order = createRng(options.seed).shuffle(train.map((_, i) => i));
-  const xs = order.map((i) => Array.from(normalise(train[i] as Float64Array, mean, std)));
-  const vs = validation.map((x) => Array.from(normalise(x, mean, std)));
-
-  const model = tf.sequential();
+  const order = createRng(options.seed).shuffle(examples.map((_, i) => i));
+  const zs: number[][] = [];
+  const ms: number[][] = [];
+  for (const i of order) {
+    const e = examples[i] as MaskedExample;
+    zs.push(Array.from(e.z, (v, k) => v * (e.mask[k] as number)));
+    ms.push(Array.from(e.mask));
+  }
+  const zIn = tf.input({ shape: [width] });
+  const mIn = tf.input({ shape: [width] });
+  let h = tf.layers.concatenate().apply([zIn, mIn]) as tf.SymbolicTensor;
+  const dense: tf.layers.Layer[] = [];
   hidden.forEach((units, k) => {
-    model.add(
-      tf.layers.dense({
-        units,
-        activation: 'tanh',
-        inputShape: k === 0 ? [width] : undefined,
-        kernelInitializer: tf.initializers.glorotUniform({ seed: options.seed + k }),
-        biasInitializer: 'zeros',
-      }),
-    );
-  });
-  model.add(
-    tf.layers.dense({
-      units: width,
-      activation: 'linear',
-      kernelInitializer: tf.initializers.glorotUniform({ seed: options.seed + hidden.length }),
+    const layer = tf.layers.dense({
+      units,
+      activation: 'tanh',
+      kernelInitializer: tf.initializers.glorotUniform({ seed: options.seed + k }),
       biasInitializer: 'zeros',
-    }),
-  );
+    });
+    dense.push(layer);
+    h = layer.apply(h) as tf.SymbolicTensor;
+  });
+  const out = tf.layers.dense({
+    units: width,
+    activation: 'linear',
+    kernelInitializer: tf.initializers.glorotUniform({ seed: options.seed + hidden.length }),
+    biasInitializer: 'zeros',
+  });
+  dense.push(out);
+  const masked = tf.layers.multiply().apply([out.apply(h) as tf.SymbolicTensor, mIn]) as tf.SymbolicTensor;
+  const model = tf.model({ inputs: [zIn, mIn], outputs: masked });
   model.compile({ optimizer: tf.train.adam(options.learningRate ?? 0.005), loss: 'meanSquaredError' });
-  const x = tf.tensor2d(xs, [xs.length, width]);
-  const lossHistory: number[] = [];
+  const z = tf.tensor2d(zs, [zs.length, width]);
+  const m = tf.tensor2d(ms, [ms.length, width]);
   try {
-    const history = await model.fit(x, x, {
+    const history = await model.fit([z, m], z, {
       epochs: options.epochs ?? 40,
       batchSize: options.batchSize ?? 64,
       shuffle: false,
       verbose: 0,
     });
-    for (const l of history.history.loss ?? []) lossHistory.push(Number(l));
-    const layers: DenseLayer[] = model.layers.map((layer, k) => {
+    const lossHistory = (history.history.loss ?? []).map(Number);
+    const layers: DenseLayer[] = dense.map((layer, k) => {
       const [kernel, bias] = layer.getWeights();
       if (!kernel || !bias) throw new Error('dense layer without weights');
       const [inputs, outputs] = kernel.shape as [number, number];
@@ -116,31 +143,55 @@ export async function trainAutoencoder(
         inputs,
         outputs,
         bias: Array.from(bias.dataSync()),
-        activation: k === model.layers.length - 1 ? 'linear' : 'tanh',
+        activation: k === dense.length - 1 ? 'linear' : 'tanh',
       };
     });
-    const artifact: AutoencoderArtifact = {
-      featureNames: [...FEATURE_NAMES],
-      mean,
-      std,
-      layers,
-      threshold: Infinity,
-      confirmWindows: options.confirmWindows ?? 2,
-    };
-    const scores = validation.map((v) => anomalyScore(artifact, v).score).sort((a, b) => a - b);
-    const highest = scores[scores.length - 1] ?? 1;
-    artifact.threshold = highest * (options.thresholdMargin ?? 1.25);
-    const validationLoss = vs.length === 0 ? NaN : scores.reduce((s, v) => s + v, 0) / scores.length;
-    return { artifact, lossHistory, validationLoss, backend };
+    return { layers, lossHistory, backend };
   } finally {
-    x.dispose();
+    z.dispose();
+    m.dispose();
     model.dispose();
   }
 }
 
-/** Plain-JS forward pass (the same maths as the TF model): cheap enough to run per window in ingest. */
-export function reconstruct(artifact: AutoencoderArtifact, z: Float64Array): Float64Array {
-  let h: Float64Array = z;
+/** Stable id of an artifact's weights and feature layout. */
+export function artifactId(
+  layers: readonly DenseLayer[],
+  featureNames: readonly string[],
+  scaleFloor: readonly number[],
+  scored: readonly boolean[],
+  trained: readonly boolean[],
+): string {
+  const hash = createHash('sha256');
+  hash.update(JSON.stringify({ featureNames, scaleFloor, scored, trained, layers }));
+  return `ae2-${hash.digest('hex').slice(0, 16)}`;
+}
+
+/** True for an artifact this code can score (format 2, the current feature layout, sane weights). */
+export function isCurrentArtifact(a: unknown): a is AutoencoderArtifact {
+  if (typeof a !== 'object' || a === null) return false;
+  const x = a as Partial<AutoencoderArtifact>;
+  if (x.format !== ARTIFACT_FORMAT || typeof x.id !== 'string') return false;
+  if (!Array.isArray(x.featureNames) || x.featureNames.join() !== FEATURE_NAMES.join()) return false;
+  if (!Array.isArray(x.scaleFloor) || x.scaleFloor.length !== FEATURE_COUNT) return false;
+  if (!Array.isArray(x.scored) || x.scored.length !== FEATURE_COUNT) return false;
+  if (!Array.isArray(x.trained) || x.trained.length !== FEATURE_COUNT) return false;
+  if (!Array.isArray(x.layers) || x.layers.length === 0) return false;
+  let width = 2 * FEATURE_COUNT;
+  for (const l of x.layers) {
+    if (l.inputs !== width || l.kernel?.length !== l.inputs * l.outputs || l.bias?.length !== l.outputs) return false;
+    width = l.outputs;
+  }
+  return width === FEATURE_COUNT && typeof x.threshold === 'object' && x.threshold !== null;
+}
+
+/** Plain-JS forward pass of the dense stack (the same maths as the TF model). */
+export function reconstruct(artifact: AutoencoderArtifact, z: Float64Array, mask: Float64Array): Float64Array {
+  let h: Float64Array = new Float64Array(2 * z.length);
+  for (let k = 0; k < z.length; k++) {
+    h[k] = (z[k] as number) * (mask[k] as number);
+    h[z.length + k] = mask[k] as number;
+  }
   for (const layer of artifact.layers) {
     const out = new Float64Array(layer.outputs);
     for (let o = 0; o < layer.outputs; o++) {
@@ -154,27 +205,33 @@ export function reconstruct(artifact: AutoencoderArtifact, z: Float64Array): Flo
 }
 
 export interface AnomalyScore {
-  /** Mean squared reconstruction error in standardised units. */
+  /**
+   * The largest per-signal reconstruction error: for each signal, the squared errors of its features
+   * (average, spread, jitter) summed, in the vehicle's robust units. A per-signal maximum, not a mean
+   * over all features, so one sensor going wrong is not diluted by the ten that are fine.
+   */
   score: number;
-  /** Per-feature squared error, for explanations. */
+  /** Per signal (index as in FEATURE_SIGNALS): summed squared error of its present features. */
+  perSignal: Float64Array;
+  /** Per-feature squared error (0 where masked), for explanations. */
   contributions: Float64Array;
-  /** The reconstruction mapped back to engineering units. */
-  expected: Float64Array;
+  /** The reconstruction in the vehicle's robust units. */
+  reconstruction: Float64Array;
 }
 
-export function anomalyScore(artifact: AutoencoderArtifact, features: Float64Array): AnomalyScore {
-  const z = normalise(features, artifact.mean, artifact.std);
-  const r = reconstruct(artifact, z);
+export function anomalyScore(artifact: AutoencoderArtifact, z: Float64Array, vehicleMask: Float64Array): AnomalyScore {
+  const mask = Float64Array.from(vehicleMask, (m, k) => (artifact.trained[k] ? m : 0));
+  const r = reconstruct(artifact, z, mask);
   const contributions = new Float64Array(z.length);
-  const expected = new Float64Array(z.length);
-  let sum = 0;
+  const perSignal = new Float64Array(SIGNAL_COUNT);
   for (let i = 0; i < z.length; i++) {
+    if (!mask[i] || !artifact.scored[i]) continue;
     const d = (z[i] as number) - (r[i] as number);
     contributions[i] = d * d;
-    sum += d * d;
-    expected[i] = (r[i] as number) * (artifact.std[i] as number) + (artifact.mean[i] as number);
+    const sig = FEATURE_SIGNAL[i] ?? -1;
+    if (sig >= 0) perSignal[sig] = (perSignal[sig] as number) + d * d;
   }
-  return { score: sum / z.length, contributions, expected };
+  return { score: Math.max(0, ...perSignal), perSignal, contributions, reconstruction: r };
 }
 
 /** Which signal a feature describes (for alert `signals`), -1 for the regime share. */

@@ -1,33 +1,17 @@
 import { loadDrives, type Drive } from '../dataset/carobd.js';
 import type { DriveSplit } from '../dataset/split.js';
-import { slidingWindows, windowFeatures } from '../features/windows.js';
-import { trainAutoencoder, type TrainOptions } from './autoencoder.js';
-import { calibrate } from './calibration.js';
-import { fitVirtualMap } from './virtual-map.js';
-import type { ClutchModel } from './model.js';
+import { trainFleetModel, type FleetTrainOptions, type TrainedModel } from './fleet-anomaly.js';
 
-export interface TrainedModel {
-  model: ClutchModel;
-  trainingWindows: number;
-  validationWindows: number;
-  lossHistory: number[];
-  validationScore: number;
-  backend: string;
-}
+export type { TrainedModel } from './fleet-anomaly.js';
 
-export function driveFeatures(drives: readonly Drive[]): Float64Array[] {
-  return drives.flatMap((d) =>
-    slidingWindows(d.frames)
-      .map(windowFeatures)
-      .filter((x): x is Float64Array => x !== null),
-  );
-}
-
-/** Calibrates the sensor limits and trains the autoencoder on the split's training files. */
+/**
+ * Calibrates the sensor limits and trains the fleet autoencoder on one carOBD data set's split:
+ * the one-car case of `trainFleetModel` (training files train, validation files validate).
+ */
 export async function trainModel(
   datasetDir: string,
   split: DriveSplit,
-  options: TrainOptions & { version?: string },
+  options: FleetTrainOptions,
 ): Promise<TrainedModel> {
   const [train, validation] = await Promise.all([
     loadDrives(datasetDir, split.train),
@@ -39,21 +23,10 @@ export async function trainModel(
 export async function trainOnDrives(
   train: readonly Drive[],
   validation: readonly Drive[],
-  options: TrainOptions & { version?: string },
+  options: FleetTrainOptions,
 ): Promise<TrainedModel> {
-  const trainX = driveFeatures(train);
-  const valX = driveFeatures(validation);
-  const result = await trainAutoencoder(trainX, valX, options);
-  return {
-    model: {
-      version: options.version ?? `ae-seed${options.seed}`,
-      calibration: { ...calibrate(train.map((d) => d.frames)), virtualMap: fitVirtualMap(trainX, valX) },
-      autoencoder: result.artifact,
-    },
-    trainingWindows: trainX.length,
-    validationWindows: valX.length,
-    lossHistory: result.lossHistory,
-    validationScore: result.validationLoss,
-    backend: result.backend,
-  };
+  return trainFleetModel(
+    [{ name: 'carobd', drives: train.map((d) => d.frames), validation: validation.map((d) => d.frames) }],
+    options,
+  );
 }

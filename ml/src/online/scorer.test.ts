@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createOnlineScorer } from './scorer.js';
+import { createVehicleNormal, parseVehicleNormal } from '../normal/vehicle-normal.js';
+import { calibrationStatus } from '../normal/readiness.js';
 import type { Reading } from '../features/frames.js';
 
 /** A warm engine idling, with the coolant temperature supplied per second. */
@@ -22,13 +24,15 @@ function idle(startS: number, seconds: number, coolant: (s: number) => number): 
 describe('online scorer', () => {
   it('raises one alert per condition until it clears, then again when it returns', () => {
     const scorer = createOnlineScorer();
-    const hot = (s: number): number => 110 + (s % 2);
+    // A new car is calibrating: only the universal limit (no cooling system regulates near 125 °C) fires.
+    const hot = (s: number): number => 125 + (s % 2);
     const normal = (s: number): number => 88 + (s % 2);
     expect(scorer.push('car-1', idle(0, 120, normal))).toEqual([]);
     const first = scorer.push('car-1', idle(120, 60, hot));
     expect(first.filter((a) => a.kind === 'cooling')).toHaveLength(1);
     expect(first[0]).toMatchObject({ vehicleId: 'car-1', severity: 'critical', signals: ['engine.coolant_temp'] });
-    expect(first[0]!.explanation).toMatch(/Coolant reads 11\d °C/);
+    expect(first[0]!.explanation).toMatch(/Coolant reads 12\d °C; no cooling system regulates above about 115 °C/);
+    expect(first[0]!.tier).toBe('universal');
     // Still hot, in many small batches: no repeats.
     for (let s = 180; s < 400; s += 5) expect(scorer.push('car-1', idle(s, 5, hot))).toEqual([]);
     // Cools down long enough to clear, then overheats again: a new alert.
@@ -40,7 +44,7 @@ describe('online scorer', () => {
     const scorer = createOnlineScorer();
     scorer.push(
       'car-1',
-      idle(0, 60, () => 112),
+      idle(0, 60, () => 127),
     );
     const other = scorer.push(
       'car-2',
@@ -72,5 +76,53 @@ describe('online scorer', () => {
       idle(0, 5, () => 88),
     );
     expect(scorer.vehicles()).toBe(1);
+  });
+
+  it('does not call 110 °C overheating on a car still calibrating (another car may run there)', () => {
+    const scorer = createOnlineScorer();
+    expect(
+      scorer.push(
+        'car-1',
+        idle(0, 180, () => 110),
+      ),
+    ).toEqual([]);
+    expect(calibrationStatus(scorer.normal('car-1')!).status).toBe('calibrating');
+  });
+
+  it('learns a normal per vehicle, reports which changed, and restarts from a seeded one', () => {
+    const scorer = createOnlineScorer();
+    expect(scorer.normal('car-1')).toBeUndefined();
+    scorer.push(
+      'car-1',
+      idle(0, 120, () => 88),
+    );
+    expect(scorer.takeChangedNormals()).toEqual(['car-1']);
+    expect(scorer.takeChangedNormals()).toEqual([]);
+    const learned = scorer.normal('car-1')!;
+    expect(learned.runningMs).toBeGreaterThan(60_000);
+    expect(learned.trips).toBe(1);
+    // Persisted as JSON and loaded back, it seeds the vehicle in another scorer.
+    const stored = parseVehicleNormal(JSON.parse(JSON.stringify(learned)));
+    const other = createOnlineScorer();
+    other.seedNormal('car-1', stored);
+    other.push(
+      'car-1',
+      idle(1000, 60, () => 88),
+    );
+    expect(other.normal('car-1')!.runningMs).toBeGreaterThan(learned.runningMs);
+    other.seedNormal('car-2', createVehicleNormal());
+    expect(other.normal('car-2')!.runningMs).toBe(0);
+  });
+
+  it('filters a single bogus coolant sample and reports it as data quality, not a fault', () => {
+    const scorer = createOnlineScorer();
+    const readings = idle(0, 120, () => 88).map((r) =>
+      r.signal === 'engine.coolant_temp' && r.time === 60_000 ? { ...r, value: -40 } : r,
+    );
+    expect(scorer.push('car-1', readings)).toEqual([]);
+    expect(scorer.takeDataQuality()).toEqual([
+      { vehicleId: 'car-1', signal: 'engine.coolant_temp', filtered: 1, example: -40, at: 60_000 },
+    ]);
+    expect(scorer.takeDataQuality()).toEqual([]);
   });
 });

@@ -1,7 +1,7 @@
 import { createContext, updateContext, ALL_SEEN, type VehicleContext } from '../features/context.js';
-import { readingsToFrames, type Frame, type Reading } from '../features/frames.js';
+import { createFramePool, readingsToFrames, type Frame, type FramePool, type Reading } from '../features/frames.js';
 import { createWindower, type FeatureWindow, type Windower } from '../features/windows.js';
-import { checkAnomaly } from '../health/anomaly.js';
+import { checkAnomaly, createAnomalyState, learnAnomaly, type AnomalyState } from '../models/fleet-anomaly.js';
 import { checkBattery } from '../health/battery.js';
 import { checkCatalyst } from '../health/catalyst.js';
 import { checkCooling } from '../health/cooling.js';
@@ -11,6 +11,11 @@ import { checkMapConsistency } from '../health/map-consistency.js';
 import type { Finding, HealthCheck } from '../health/types.js';
 import { SIGNAL_COUNT } from '../signals.js';
 import { RULES_ONLY_MODEL, type ClutchModel } from '../models/model.js';
+import { isCurrentArtifact } from '../models/autoencoder.js';
+import { createVehicleNormal, type VehicleNormal } from '../normal/vehicle-normal.js';
+import { createFilter, filterFrame, takeFiltered, type FilterState } from '../normal/filter.js';
+import { learnWindow } from '../normal/learn.js';
+import { checkReadiness } from '../normal/readiness.js';
 
 /** A raised finding: one per condition until it clears. */
 export interface Alert extends Omit<Finding, 'confirmWindows'> {
@@ -34,6 +39,22 @@ export interface OnlineScorer {
   /** Frame-level entry point used by evaluation and benchmarks (skips reading bucketing). */
   pushFrames(vehicleId: string, frames: readonly Frame[]): Alert[];
   vehicles(): number;
+  /** Start (or restart) a vehicle from a stored or seeded normal. */
+  seedNormal(vehicleId: string, normal: VehicleNormal): void;
+  /** The vehicle's current normal, undefined if never seen. */
+  normal(vehicleId: string): VehicleNormal | undefined;
+  /** Vehicles whose normal changed since the last call (for persistence); clears the set. */
+  takeChangedNormals(): string[];
+  /** Data-quality findings: implausible single samples filtered out, per vehicle and signal, since the last call. */
+  takeDataQuality(): DataQualityFinding[];
+}
+
+export interface DataQualityFinding {
+  vehicleId: string;
+  signal: string;
+  filtered: number;
+  example: number;
+  at: number;
 }
 
 export const RULE_CHECKS: readonly HealthCheck[] = [
@@ -47,6 +68,8 @@ export const RULE_CHECKS: readonly HealthCheck[] = [
 
 interface VehicleState {
   last: Float64Array;
+  /** Storage for this vehicle's frame values, batch after batch (features/frames.ts FramePool). */
+  pool: FramePool;
   context: VehicleContext;
   windower: Windower;
   /** Consecutive windows each condition has been seen. */
@@ -56,7 +79,28 @@ interface VehicleState {
   /** Windows an active condition has been absent. */
   absent: Map<string, number>;
   touchedAt: number;
+  normal: VehicleNormal;
+  filter: FilterState;
 }
+
+/** Signals the MAP model reads: when one of them is frozen its expectation means nothing. */
+const MAP_INPUTS = ['intake.manifold_pressure', 'engine.rpm', 'throttle.position', 'vehicle.speed', 'engine.load'];
+
+/**
+ * One fault, one alert: a coolant held at 118 °C is overheating, not also a frozen sender; a frozen
+ * rpm or MAP sensor is that, not also a MAP model mismatch (the model's inputs are the frozen ones).
+ */
+function mostSpecific(findings: Finding[]): Finding[] {
+  const systemSignals = new Set(findings.filter((f) => f.kind !== 'sensor').flatMap((f) => f.signals.slice(0, 1)));
+  const frozen = new Set(findings.filter((f) => f.condition.startsWith('sensor.stuck.')).map((f) => f.signals[0]));
+  return findings.filter((f) => {
+    if (f.condition.startsWith('sensor.stuck.') && systemSignals.has(f.signals[0] as string)) return false;
+    if (f.condition === 'sensor.map_mismatch' && MAP_INPUTS.some((k) => frozen.has(k))) return false;
+    return true;
+  });
+}
+
+const ANOMALY_CONDITION = 'anomaly.autoencoder';
 
 /** A condition clears after this many windows without it, so a flickering reading does not re-alert. */
 const CLEAR_WINDOWS = 4;
@@ -70,21 +114,26 @@ export function createOnlineScorer(options: OnlineScorerOptions = {}): OnlineSco
   const model = options.model ?? RULES_ONLY_MODEL;
   const now = options.now ?? Date.now;
   const evictMs = options.idleEvictMs ?? 6 * 3600_000;
-  const useAnomaly = options.anomaly !== false && model.autoencoder !== undefined;
+  // Only an artifact of the current format has per-vehicle thresholds (older ones are stripped on load).
+  const useAnomaly = options.anomaly !== false && isCurrentArtifact(model.autoencoder);
   const states = new Map<string, VehicleState>();
   let lastSweep = now();
+  const changed = new Set<string>();
 
   function state(vehicleId: string): VehicleState {
     let s = states.get(vehicleId);
     if (!s) {
       s = {
         last: new Float64Array(SIGNAL_COUNT).fill(NaN),
+        pool: createFramePool(),
         context: createContext(),
         windower: createWindower(),
         streak: new Map(),
         active: new Set(),
         absent: new Map(),
         touchedAt: now(),
+        normal: createVehicleNormal(),
+        filter: createFilter(),
       };
       states.set(vehicleId, s);
     }
@@ -93,9 +142,30 @@ export function createOnlineScorer(options: OnlineScorerOptions = {}): OnlineSco
   }
 
   function evaluate(vehicleId: string, s: VehicleState, window: FeatureWindow): Alert[] {
-    const input = { window, context: s.context, calibration: model.calibration };
-    const findings: Finding[] = RULE_CHECKS.flatMap((check) => check(input));
-    if (useAnomaly && model.autoencoder) findings.push(...checkAnomaly(window, model.autoencoder));
+    const readiness = new Map<string, boolean>();
+    const ready = (check: string): boolean => {
+      let r = readiness.get(check);
+      if (r === undefined) readiness.set(check, (r = checkReadiness(s.normal, check).ready));
+      return r;
+    };
+    const input = { window, context: s.context, calibration: model.calibration, normal: s.normal, ready };
+    const findings: Finding[] = mostSpecific(RULE_CHECKS.flatMap((check) => check(input)));
+    const artifact = useAnomaly ? model.autoencoder : undefined;
+    let anomaly: AnomalyState | undefined;
+    if (artifact) {
+      anomaly = (s.normal.anomaly ??= createAnomalyState()) as AnomalyState;
+      const unexplained = checkAnomaly(anomaly, artifact, window);
+      // The autoencoder is the net for what no readable check describes: while a check already explains
+      // what is wrong with this car (now or still active), a second, vaguer alert about the same
+      // disturbance would only send a mechanic looking twice (or at the wrong part).
+      const explained = findings.length > 0 || [...s.active].some((c) => c !== ANOMALY_CONDITION);
+      if (!explained) findings.push(...unexplained);
+    }
+    // Learn only from windows where nothing is wrong: a developing fault must not become normal.
+    const clean = findings.length === 0 && s.active.size === 0;
+    learnWindow(s.normal, window, s.context, clean);
+    if (clean && artifact && anomaly) learnAnomaly(anomaly, artifact, window);
+    changed.add(vehicleId);
     const alerts: Alert[] = [];
     const seen = new Set<string>();
     for (const f of findings) {
@@ -124,7 +194,10 @@ export function createOnlineScorer(options: OnlineScorerOptions = {}): OnlineSco
   function pushFrames(vehicleId: string, frames: readonly Frame[]): Alert[] {
     const s = state(vehicleId);
     const alerts: Alert[] = [];
-    for (const frame of frames) {
+    for (const raw of frames) {
+      // One frame of delay: a single implausible sample is seen returning before anything reads it.
+      const frame = filterFrame(s.filter, raw);
+      if (!frame) continue;
       updateContext(s.context, frame, frame.seen ?? ALL_SEEN);
       const window = s.windower.push(frame);
       if (window) alerts.push(...evaluate(vehicleId, s, window));
@@ -143,9 +216,24 @@ export function createOnlineScorer(options: OnlineScorerOptions = {}): OnlineSco
   return {
     push(vehicleId, readings) {
       const s = state(vehicleId);
-      return pushFrames(vehicleId, readingsToFrames(readings, s.last));
+      return pushFrames(vehicleId, readingsToFrames(readings, s.last, s.pool));
     },
     pushFrames,
     vehicles: () => states.size,
+    seedNormal(vehicleId, normal) {
+      states.delete(vehicleId);
+      state(vehicleId).normal = normal;
+    },
+    normal: (vehicleId) => states.get(vehicleId)?.normal,
+    takeChangedNormals() {
+      const ids = [...changed];
+      changed.clear();
+      return ids;
+    },
+    takeDataQuality() {
+      const out: DataQualityFinding[] = [];
+      for (const [vehicleId, s] of states) for (const f of takeFiltered(s.filter)) out.push({ vehicleId, ...f });
+      return out;
+    },
   };
 }

@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { ClutchError } from '@clutch/contracts';
 import type { DriveSplit } from '../dataset/split.js';
 import { mlError } from '../errors.js';
+import { isCurrentArtifact } from '../models/autoencoder.js';
 import type { ClutchModel } from '../models/model.js';
 
 export const DEFAULT_REGISTRY_DIR = './data/models';
@@ -97,12 +98,27 @@ export async function deployModel(id: string, dir = DEFAULT_REGISTRY_DIR): Promi
   return target;
 }
 
+/**
+ * A stored model as scoring can use it. An autoencoder of an older format (the one-car v1 with
+ * absolute means and one global threshold, or anything unreadable) cannot be scored per vehicle: it
+ * is dropped and the model serves its rule checks only, so an old registry never stops ingest or the
+ * API. `autoencoderDropped` says so, for logs and the model list.
+ */
+export function modelFromJson(json: unknown): ClutchModel & { autoencoderDropped?: true } {
+  const model = json as ClutchModel;
+  if (model.autoencoder === undefined || isCurrentArtifact(model.autoencoder)) return model;
+  const { autoencoder: _old, ...rest } = model;
+  return { ...rest, autoencoderDropped: true };
+}
+
 export async function loadModel(id: string, dir = DEFAULT_REGISTRY_DIR): Promise<ClutchModel> {
   const entry = (await readIndex(dir)).models.find((m) => m.id === id);
   if (!entry) throw notFound(id);
-  return JSON.parse(await readFile(path.join(dir, entry.artifact), 'utf8'), (_k, v: unknown) =>
-    v === 'Infinity' ? Infinity : v,
-  ) as ClutchModel;
+  return modelFromJson(
+    JSON.parse(await readFile(path.join(dir, entry.artifact), 'utf8'), (_k, v: unknown) =>
+      v === 'Infinity' ? Infinity : v,
+    ),
+  );
 }
 
 export async function getLiveModel(

@@ -7,7 +7,7 @@ import { createInProcessBus } from '@clutch/contracts';
 import type { Database } from '@clutch/db';
 import { openTestDatabase } from '@clutch/db/testing';
 import { datasetsDir } from '@clutch/firmware-profiles';
-import { carObdDir, listModels, registerModel, RULES_ONLY_MODEL } from '@clutch/ml';
+import { carObdDir, listModels, registerModel, RULES_ONLY_MODEL, sampleFleet } from '@clutch/ml';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, type PlatformConfig } from '../config/config.js';
@@ -21,6 +21,7 @@ const logger = pino({ level: 'silent' });
 describe('durable background work: crons and AI retrains on the job queue', () => {
   let db: Database;
   let modelsDir: string;
+  let smallFleet: string | undefined;
   let config: PlatformConfig;
   let jobs: RunningJobs | undefined;
   let api: ApiServer | undefined;
@@ -45,9 +46,18 @@ describe('durable background work: crons and AI retrains on the job queue', () =
 
   beforeAll(async () => {
     modelsDir = await mkdtemp(path.join(os.tmpdir(), 'clutch-jobs-models-'));
+    // A retrain evaluates every car of the data sets folder (minutes on the whole of ../shared/datasets):
+    // the job's plumbing is what is tested here, so it gets a folder linking the first drives of each car.
+    smallFleet = hasCarObd
+      ? await sampleFleet(datasetsDir(), await mkdtemp(path.join(os.tmpdir(), 'clutch-jobs-fleet-')), 10)
+      : undefined;
     config = loadConfig(
       ['--port', '0', '--require-auth'],
-      { CLUTCH_MODELS_DIR: modelsDir, CLUTCH_ADMIN_TOKEN: ADMIN },
+      {
+        CLUTCH_MODELS_DIR: modelsDir,
+        CLUTCH_ADMIN_TOKEN: ADMIN,
+        ...(smallFleet ? { CLUTCH_DATASETS_DIR: smallFleet } : {}),
+      },
       process.cwd(),
     );
     db = await openTestDatabase('pglite');
@@ -59,6 +69,7 @@ describe('durable background work: crons and AI retrains on the job queue', () =
     await jobs?.stop();
     await db?.close();
     await rm(modelsDir, { recursive: true, force: true });
+    if (smallFleet) await rm(smallFleet, { recursive: true, force: true });
   });
 
   it("schedules the platform's crons (purges, bookings, ledger holds, payments, payouts), cluster-wide", async () => {

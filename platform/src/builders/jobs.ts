@@ -6,6 +6,9 @@ import {
   cleanupChatAttachments,
   declareNotificationQueues,
   defineAiRetrainWorker,
+  defineTelemetryImportWorker,
+  TELEMETRY_IMPORT_QUEUE,
+  TELEMETRY_IMPORT_SETTINGS,
   defineNotificationEventJobs,
   defineNotificationJobs,
   definePayoutJobs,
@@ -47,6 +50,7 @@ import { IDENTITY_RETENTION_SECONDS, pruneIdentityRecords } from '@clutch/identi
 import { createJobQueue, pruneDeliveredEvents, type JobQueue } from '@clutch/jobs';
 import type { Logger } from 'pino';
 import type { PlatformConfig } from '../config/config.js';
+import { importHistoryWith } from '../cli/import-history.js';
 
 /**
  * The platform's cron jobs. pg-boss keeps schedules in the database, cluster-wide: any number of
@@ -118,6 +122,8 @@ export async function startJobs(
   try {
     if (!options.workers) {
       await queue.declare(AI_RETRAIN_QUEUE, AI_RETRAIN_SETTINGS);
+      // Log uploads (docs/imports.md) are enqueued by the API; the ingest processes' workers import them.
+      await queue.declare(TELEMETRY_IMPORT_QUEUE, TELEMETRY_IMPORT_SETTINGS);
       // Commissions (P5): the receipt sink enqueues from any process.
       await defineReceiptEmailWorker(queue, undefined, log);
       // Installments (P4): plan creation enqueues its charges from the API's transaction.
@@ -134,6 +140,12 @@ export async function startJobs(
       db,
       logger: log,
       run: retrainWith({ modelsDir: config.modelsDir, datasetsDir: config.datasetsDir ?? datasetsDir() }),
+    });
+    // Uploaded app logs (docs/imports.md): the same import `clutch import` runs, with the deployed model.
+    await defineTelemetryImportWorker(queue, {
+      db,
+      logger: log,
+      importHistory: importHistoryWith(db, config.modelsDir, (m) => log.warn(m)),
     });
     await queue.define(CRONS.idempotencyPurge.queue, async () => {
       const purged = await purgeIdempotencyKeys(db);

@@ -23,7 +23,9 @@ export const HEALTH_CHECKS_ONLY = 'health-checks';
 /**
  * The online scorer with the registry's deployed model, swapped for a newly deployed one within
  * watchMs (deployed through the API or the ml CLI, from any process sharing modelsDir). An unreadable
- * registry keeps the model in use.
+ * registry keeps the model in use. A swap does not restart any car's calibration: ingest's scoring
+ * consumer seeds the new scorer with every vehicle's normal from the old one when it first scores
+ * with it (ingest/src/normals/keeper.ts, `adopt`), learning not yet written included.
  */
 export async function startScoring(
   options: { modelsDir: string; watchMs: number },
