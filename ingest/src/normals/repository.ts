@@ -1,5 +1,5 @@
 import type { Queryable } from '@clutch/db';
-import { calibrationStatus, parseVehicleNormal, type VehicleNormal } from '@clutch/ml';
+import { calibrationStatus, compactVehicleNormal, parseVehicleNormal, type VehicleNormal } from '@clutch/ml';
 
 /**
  * Owner of `vehicle_normals` (migration 042): each vehicle's own normal, as the online scorer
@@ -102,6 +102,8 @@ export async function saveVehicleNormals(
     [
       JSON.stringify(
         [...last.values()].map(({ tenantId, vehicleId, normal, revision }) => {
+          // Once per save (not per window): about 0.5 KB less per stored car that reports engine load.
+          compactVehicleNormal(normal);
           const calibration = calibrationStatus(normal);
           return {
             vehicle_id: vehicleId,

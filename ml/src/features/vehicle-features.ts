@@ -76,9 +76,16 @@ export interface VehicleFeatures {
   present: Uint8Array;
 }
 
-function finite(col: Float64Array): number[] {
+/**
+ * The finite values of one signal over the frames, read straight from the frames: a typed array per
+ * column would be an off-heap allocation each, which cost more than the rest of a window's features.
+ */
+function finiteColumn(frames: readonly Frame[], signal: number): number[] {
   const out: number[] = [];
-  for (const v of col) if (Number.isFinite(v)) out.push(v);
+  for (const f of frames) {
+    const v = f.v[signal];
+    if (v !== undefined && Number.isFinite(v)) out.push(v);
+  }
   return out;
 }
 
@@ -92,9 +99,7 @@ export function vehicleFeatures(window: FeatureWindow): VehicleFeatures | null {
   if (running.length < 4) return null;
   const x = new Float64Array(FEATURE_COUNT).fill(NaN);
   const present = new Uint8Array(FEATURE_COUNT);
-  const cols: number[][] = Array.from({ length: SIGNAL_COUNT }, (_, i) =>
-    finite(Float64Array.from(running, (f) => f.v[i] ?? NaN)),
-  );
+  const cols: number[][] = Array.from({ length: SIGNAL_COUNT }, (_, i) => finiteColumn(running, i));
   const enough = (i: number): boolean => (cols[i] as number[]).length * 2 >= running.length;
   let k = 0;
   const set = (value: number, ok: boolean): void => {
