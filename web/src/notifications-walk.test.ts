@@ -313,9 +313,20 @@ describe('notifications in the browser', () => {
     // worker reports it opened: the notification and its Web Push delivery turn `opened` at the API.
     const worker = owner.context.serviceWorkers().find((w) => w.url() === `${origin}/sw.js`);
     expect(worker).toBeDefined();
-    await worker!.evaluate(`self.registration.getNotifications().then(([notification]) => {
+    // An event a script makes is not trusted, so its waitUntil cannot keep the worker running the way a
+    // real click's does (Chromium 150 stops the worker's report mid-flight): the page script holds the
+    // worker until the API has the report, reading the history as the worker itself.
+    const reported = await worker!.evaluate(`self.registration.getNotifications().then(async ([notification]) => {
       self.dispatchEvent(new NotificationEvent('notificationclick', { notification }));
+      const id = notification.data.notificationId;
+      for (let i = 0; i < 50; i++) {
+        const res = await fetch('/api/notifications/history?limit=20', { credentials: 'same-origin' });
+        if ((await res.json()).items.some((n) => n.id === id && n.openedAt)) return true;
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      return false;
     })`);
+    expect(reported).toBe(true);
     const history = async (): Promise<{ openedAt: string | null; web: string | undefined }> => {
       const res = await owner.context.request.get(`${origin}/api/notifications/history?limit=20`);
       const { items } = (await res.json()) as {
