@@ -128,12 +128,9 @@ export async function markOpened(q: Queryable, userId: string, id: string): Prom
     [id, userId],
   );
   if (!rows[0]) return undefined;
-  // 'queued' too: a push is sent in batches and its row turns 'sent' when the whole batch is back, so
-  // a quick user can open it first. Opened is further along than sent, and the sender never moves a
-  // delivery back (it only updates queued or deferred ones).
   await q.query(
     `UPDATE notification_deliveries SET state = 'opened'
-      WHERE notification_id = $1 AND user_id = $2 AND state IN ('queued', 'sent', 'delivered')
+      WHERE notification_id = $1 AND user_id = $2 AND state IN ('sent', 'delivered')
         AND channel IN ('in_app', 'web_push', 'fcm', 'apns')`,
     [id, userId],
   );
