@@ -167,6 +167,9 @@ async function main(): Promise<void> {
     selected = roles.find((r) => r.id === roleId);
     if (!selected) return;
     renderRoles();
+    // Until this role's permissions arrive, the list on screen is the previous role's: saving it now
+    // would write those to this role.
+    $<HTMLButtonElement>('save-permissions').disabled = true;
     $<HTMLElement>('role-heading').textContent = i18n.t('roles.detail.heading', { role: selected.name });
     current = await getJson<RolePermissions>(`/api/roles/${encodeURIComponent(roleId)}/permissions`);
     detail.hidden = false;
