@@ -1,11 +1,9 @@
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { recordSecurityEvent } from '@clutch/api';
-import { migrate, openDatabase, prepareStorage, type Queryable } from '@clutch/db';
+import type { Queryable } from '@clutch/db';
 import { insertUser, issueAccountToken, normaliseEmail } from '@clutch/identity';
-import { ConfigError, loadConfig } from '../config/config.js';
 import type { CliOutput } from '../audit/cli.js';
 import { LEDGER_USAGE, ledgerCli } from './ledger.js';
+import { openExistingDatabase } from '../config/open-existing.js';
 
 export const ADMIN_USAGE = `usage: clutch-admin create-admin --email ADDRESS [--name NAME] [--public-url URL]
                     [--database-url URL | --data-dir DIR]
@@ -109,27 +107,11 @@ export async function adminCli(
     io.err(`${args}\n${ADMIN_USAGE}`);
     return 2;
   }
-  let config;
+  // A deployment updated since its last start: the same migrations and storage preparation as every start.
+  const opened = await openExistingDatabase(args.rest, env, cwd, io, { maxConnections: 1, prepare: 'storage' });
+  if (typeof opened === 'number') return opened;
+  const { db } = opened;
   try {
-    config = loadConfig(args.rest, env, cwd);
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      io.err(err.message);
-      return 2;
-    }
-    throw err;
-  }
-  // A PGlite directory that is not there would be created empty: a typo must not make a new database.
-  if (!config.databaseUrl && !existsSync(join(config.dataDir, 'PG_VERSION'))) {
-    io.err(`no database in ${config.dataDir} (give --data-dir or --database-url; start the platform once first)`);
-    return 2;
-  }
-  const db = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir, maxConnections: 1 });
-  try {
-    // A deployment updated since its last start: the same migrations the platform runs at start.
-    await migrate(db);
-    // The same storage-mode decision and preparation as every start (a TimescaleDB database has no partitions).
-    await prepareStorage(db);
     const created = await db.transaction((q) => createAdmin(q, args));
     if (!created) {
       io.err(`${args.email} already has an account; grant it platform-admin through the roles API instead`);

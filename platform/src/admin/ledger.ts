@@ -1,9 +1,6 @@
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { ledger } from '@clutch/api';
-import { migrate, openDatabase } from '@clutch/db';
 import type { CliOutput } from '../audit/cli.js';
-import { ConfigError, loadConfig } from '../config/config.js';
+import { openExistingDatabase } from '../config/open-existing.js';
 
 export const LEDGER_USAGE = `usage: clutch-admin ledger verify [--database-url URL | --data-dir DIR]
   Recomputes the ledger's hash chain (every transfer's hash from its fields and the one before it,
@@ -23,23 +20,10 @@ export async function ledgerCli(
     io.err(sub === undefined ? LEDGER_USAGE : `unknown ledger command ${JSON.stringify(sub)}\n${LEDGER_USAGE}`);
     return 2;
   }
-  let config;
+  const opened = await openExistingDatabase(rest, env, cwd, io, { maxConnections: 1, prepare: 'migrate' });
+  if (typeof opened === 'number') return opened;
+  const { db } = opened;
   try {
-    config = loadConfig(rest, env, cwd);
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      io.err(err.message);
-      return 2;
-    }
-    throw err;
-  }
-  if (!config.databaseUrl && !existsSync(join(config.dataDir, 'PG_VERSION'))) {
-    io.err(`no database in ${config.dataDir} (give --data-dir or --database-url)`);
-    return 2;
-  }
-  const db = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir, maxConnections: 1 });
-  try {
-    await migrate(db);
     // One snapshot for the whole check: transfers committed meanwhile are not half-counted.
     const report = await db.transaction(async (q) => {
       await q.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY');

@@ -103,7 +103,7 @@ describe('clutch-audit verify on PGlite (--data-dir)', () => {
     expect(await run(['verify', '--data-dir', empty])).toEqual({
       code: 2,
       out: [],
-      err: [`no database in ${empty} (give --data-dir or --database-url)`],
+      err: [`no database in ${empty} (give --data-dir or --database-url; start the platform once first)`],
     });
   });
 

@@ -1,8 +1,5 @@
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { describeChainReport, verifyAuditChain } from '@clutch/api';
-import { openDatabase } from '@clutch/db';
-import { ConfigError, loadConfig } from '../config/config.js';
+import { openExistingDatabase } from '../config/open-existing.js';
 
 export const AUDIT_USAGE = `usage: clutch-audit verify [--database-url URL | --data-dir DIR]
   Walks the audit log's hash chain and names the first broken link (row id, expected and stored hash).
@@ -31,22 +28,10 @@ export async function auditCli(
     io.err(`unknown command ${JSON.stringify(command)}\n${AUDIT_USAGE}`);
     return 2;
   }
-  let config;
-  try {
-    config = loadConfig(rest, env, cwd);
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      io.err(err.message);
-      return 2;
-    }
-    throw err;
-  }
-  // Opening a PGlite directory that is not there would create an empty database and "verify" it.
-  if (!config.databaseUrl && !existsSync(join(config.dataDir, 'PG_VERSION'))) {
-    io.err(`no database in ${config.dataDir} (give --data-dir or --database-url)`);
-    return 2;
-  }
-  const db = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir, maxConnections: 1 });
+  // A verifier reads the schema as it is: it must not change what it checks.
+  const opened = await openExistingDatabase(rest, env, cwd, io, { maxConnections: 1, prepare: 'none' });
+  if (typeof opened === 'number') return opened;
+  const { db } = opened;
   try {
     const report = await verifyAuditChain(db);
     (report.broken ? io.err : io.out)(describeChainReport(report));

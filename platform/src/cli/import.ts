@@ -1,13 +1,11 @@
-import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { basename, join, resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import { importFromCli, toImport } from '@clutch/api';
-import { migrate, openDatabase, prepareStorage } from '@clutch/db';
 import { isLogFormat, LOG_FORMATS, parseVehicleLog, type LogFormat, type ParsedLog } from '@clutch/ml';
 import type { ImportSummary } from '@clutch/ingest';
 import type { CliOutput } from '../audit/cli.js';
-import { ConfigError, loadConfig } from '../config/config.js';
 import { importHistoryWith } from './import-history.js';
+import { openExistingDatabase } from '../config/open-existing.js';
 
 export const IMPORT_USAGE = `usage: clutch import FILE --vehicle ID [--format ${LOG_FORMATS.join('|')}] [--start ISO-TIME] [--dry-run]
                     [--database-url URL | --data-dir DIR] [--models-dir DIR]
@@ -148,26 +146,10 @@ export async function importCommand(
       return 1;
     }
   }
-  let config;
+  const opened = await openExistingDatabase(args.rest, env, cwd, io, { maxConnections: 2, prepare: 'storage' });
+  if (typeof opened === 'number') return opened;
+  const { config, db } = opened;
   try {
-    config = loadConfig(args.rest, env, cwd);
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      io.err(err.message);
-      return 2;
-    }
-    throw err;
-  }
-  // A PGlite directory that is not there would be created empty: a typo must not make a new database.
-  if (!config.databaseUrl && !existsSync(join(config.dataDir, 'PG_VERSION'))) {
-    io.err(`no database in ${config.dataDir} (give --data-dir or --database-url; start the platform once first)`);
-    return 2;
-  }
-  const db = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir, maxConnections: 2 });
-  try {
-    await migrate(db);
-    // The same storage preparation as every start: samples land in the prepared partitions or chunks.
-    await prepareStorage(db);
     const result = await importFromCli(
       db,
       { vehicleId: args.vehicleId!, text, fileName, format: args.format, startAt: args.startAt },
