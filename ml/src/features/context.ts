@@ -28,6 +28,16 @@ export interface VehicleContext {
   pending: PendingEvidence;
   /** MAP model residuals (kPa) of the last learned moving windows, newest last (normal/learn.ts). */
   mapRing: number[];
+  /** Manifold pressure while the car stands with the engine idling (the current stop, once settled). */
+  idleMap: { since: number; values: number[]; live: boolean } | null;
+  /**
+   * The median manifold pressure of the most recent stop long enough to judge (kept until the next
+   * one), and whether the reading moved while driving before it (a frozen one is the stuck check's).
+   */
+  lastStopMap: { median: number; at: number; live: boolean } | null;
+  /** When the car last moved, and when MAP last changed while it did. */
+  lastMovingAt: number;
+  mapMovedAt: number;
 }
 
 /** What the frames between two windows showed; the learner folds it into the normal or drops it. */
@@ -93,7 +103,55 @@ export function createContext(): VehicleContext {
     coldStartAt: null,
     pending: createPending(),
     mapRing: [],
+    idleMap: null,
+    lastStopMap: null,
+    lastMovingAt: -Infinity,
+    mapMovedAt: -Infinity,
   };
+}
+
+/**
+ * A stop counts once the engine has idled with the car standing for this long after settling (the
+ * manifold recovers from the overrun before it): two or three seconds of readings at most loggers'
+ * rates, long enough for a median.
+ */
+const STOP_SETTLE_MS = 3_000;
+const STOP_MIN_MS = 5_000;
+const STOP_MIN_VALUES = 5;
+/** A long idle is judged every minute of readings (a traffic jam need not end first). */
+const STOP_MAX_VALUES = 120;
+const LIVE_MS = 60_000;
+
+function trackStop(ctx: VehicleContext, frame: Frame, mapSeen: boolean): void {
+  const regime = regimeOf(frame.v);
+  const map = frame.v[S.map] ?? NaN;
+  if (regime === 'moving') {
+    ctx.lastMovingAt = frame.t;
+    // flatValue still holds the previous reading here (updateContext moves the holds on after this).
+    const previous = ctx.flatValue[S.map] as number;
+    if (mapSeen && Number.isFinite(map) && Number.isFinite(previous) && map !== previous) ctx.mapMovedAt = frame.t;
+  }
+  if (regime !== 'idle') {
+    closeStop(ctx);
+    ctx.idleMap = null;
+    return;
+  }
+  // Live: MAP changed in the last minute of driving before the car stood (an engine that stopped and
+  // restarted at the same stop still counts from when the car stood).
+  ctx.idleMap ??= { since: frame.t, values: [], live: ctx.mapMovedAt >= ctx.lastMovingAt - LIVE_MS };
+  if (!mapSeen || !Number.isFinite(map) || frame.t - ctx.idleMap.since < STOP_SETTLE_MS) return;
+  ctx.idleMap.values.push(map);
+  if (ctx.idleMap.values.length >= STOP_MAX_VALUES) {
+    closeStop(ctx);
+    ctx.idleMap = { since: frame.t - STOP_SETTLE_MS, values: [], live: ctx.idleMap.live };
+  }
+}
+
+function closeStop(ctx: VehicleContext): void {
+  const stop = ctx.idleMap;
+  if (!stop || stop.values.length < STOP_MIN_VALUES || ctx.now - stop.since < STOP_SETTLE_MS + STOP_MIN_MS) return;
+  const sorted = [...stop.values].sort((a, b) => a - b);
+  ctx.lastStopMap = { median: sorted[sorted.length >> 1] as number, at: ctx.now, live: stop.live };
 }
 
 /**
@@ -129,6 +187,7 @@ export function updateContext(ctx: VehicleContext, frame: Frame, seen = ALL_SEEN
     ctx.coldStartAt = null;
     ctx.flatSince.fill(NaN);
     ctx.flatValue.fill(NaN);
+    ctx.idleMap = null;
   }
   const wasRunning = ctx.runningSince !== null;
   ctx.now = frame.t;
@@ -173,6 +232,7 @@ export function updateContext(ctx: VehicleContext, frame: Frame, seen = ALL_SEEN
     ctx.recentVoltage.push(voltage);
     if (ctx.recentVoltage.length > CRANK_FRAMES) ctx.recentVoltage.shift();
   }
+  trackStop(ctx, frame, (seen & (1 << S.map)) !== 0);
   for (let i = 0; i < SIGNAL_COUNT; i++) {
     if ((seen & (1 << i)) === 0) continue;
     const value = frame.v[i] ?? NaN;

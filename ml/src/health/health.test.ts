@@ -89,6 +89,39 @@ describe.skipIf(NO_SEAT_LEON)(
       }
     });
 
+    it('reads a drifted MAP high at the stops after the drift (turbo: no model predicts it moving)', async () => {
+      // The first test drive that stands still after its onset window (35-60 % of the drive).
+      let checked = 0;
+      for (const file of test) {
+        const drive = await seatLeonDrive(file);
+        const late = drive.frames.slice(Math.floor(drive.frames.length * 0.65));
+        if (late.filter((f) => f.v[S.speed] === 0 && (f.v[S.rpm] as number) > 300).length < 60) continue;
+        const copy = injectFault(drive, 'sensor_drift', { seed: 3 });
+        const alerts = score(copy.frames, normal);
+        expect(alerts.filter((a) => a.at < copy.onsetMs).map((a) => a.condition)).toEqual([]);
+        const named = alerts.find((a) => a.condition === 'sensor.map_mismatch');
+        expect(named, `${file} ${copy.description}: ${alerts.map((a) => a.condition).join(', ')}`).toBeDefined();
+        expect(named!.explanation).toMatch(/idling at the last stop/);
+        if (++checked === 2) break;
+      }
+      expect(checked).toBe(2);
+    });
+
+    it('calls a MAP frozen at a boost value frozen, and not also high at the next stop', async () => {
+      const drive = await seatLeonDrive(test[2]!);
+      const from = Math.floor(drive.frames.length * 0.4);
+      const frames = drive.frames.map((f, i) => {
+        if (i < from) return f;
+        const v = Float64Array.from(f.v);
+        v[S.map] = 150;
+        return { t: f.t, v };
+      });
+      const alerts = score(frames, normal);
+      const conditions = alerts.map((a) => a.condition);
+      expect(conditions).toContain('sensor.stuck.intake.manifold_pressure');
+      expect(conditions).not.toContain('sensor.map_mismatch');
+    });
+
     it.each(SEAT_FAULTS)('%s raises the condition that names it', async (fault) => {
       const drive = await seatLeonDrive(test[2]!);
       const copy = injectFault(drive, fault, {
@@ -223,5 +256,60 @@ describe.skipIf(NO_CAROBD)(onRealDrives('driving behaviour on a real drive'), ()
     expect(report.harshBrakings).toBeGreaterThan(base.harshBrakings);
     expect(report.events.some((e) => e.kind === 'harsh_braking' && /km\/h per second/.test(e.explanation))).toBe(true);
     expect(report.score).toBeLessThan(base.score + 1);
+  });
+});
+
+/**
+ * Stop-and-go: 40 s at 50 km/h and 2,000 rpm, then 30 s standing at 800 rpm, repeated; MAP reads
+ * `moving` while driving and `idling(i)` while standing (frames every 500 ms).
+ */
+function stopAndGo(cycles: number, moving: number, idling: (i: number) => number): Frame[] {
+  const cycle = 140;
+  return Array.from({ length: cycles * cycle }, (_, i) => {
+    const v = new Float64Array(SIGNAL_COUNT).fill(NaN);
+    const standing = i % cycle >= 80;
+    v[S.speed] = standing ? 0 : 50;
+    v[S.rpm] = standing ? 800 : 2000;
+    v[S.map] = standing ? idling(i) : moving + (i % 3);
+    return { t: i * 500, v };
+  });
+}
+
+describe('manifold pressure at idle (universal: no boost while standing)', () => {
+  const mismatches = (frames: Frame[]): Alert[] =>
+    createOnlineScorer({ model: RULES_ONLY_MODEL, now: () => 0 })
+      .pushFrames('car-1', frames)
+      .filter((a) => a.condition === 'sensor.map_mismatch');
+
+  it('calls a stop idling at 118 kPa a MAP reading high, on a car still calibrating', () => {
+    const alerts = mismatches(stopAndGo(4, 140, (i) => 117 + (i % 3)));
+    expect(alerts).toHaveLength(1);
+    expect(alerts[0]!.tier).toBe('universal');
+    expect(alerts[0]!.explanation).toMatch(/idling at the last stop, manifold pressure read 118 kPa/);
+    expect(alerts[0]!.expected).toEqual({ max: 112 });
+  });
+
+  it('leaves a turbo idling at barometric pressure alone, and a naturally aspirated one in vacuum', () => {
+    expect(mismatches(stopAndGo(6, 140, (i) => 100 + (i % 3)))).toEqual([]);
+    expect(mismatches(stopAndGo(6, 60, (i) => 30 + (i % 3)))).toEqual([]);
+  });
+
+  it('leaves a reading that did not move while driving to the stop to the stuck check', () => {
+    const frozen = stopAndGo(4, 140, () => 150).map((f) => {
+      const v = Float64Array.from(f.v);
+      v[S.map] = 150;
+      return { t: f.t, v };
+    });
+    expect(mismatches(frozen)).toEqual([]);
+  });
+
+  it('does not judge a stop shorter than a few settled seconds', () => {
+    // Standing 4 s of each cycle: the manifold has not settled from the overrun, nothing to judge.
+    const frames = stopAndGo(4, 140, () => 125).map((f, i) =>
+      i % 140 >= 80 && i % 140 < 132
+        ? { t: f.t, v: f.v.map((x, k) => (k === S.speed ? 50 : k === S.rpm ? 2000 : x)) }
+        : f,
+    );
+    expect(mismatches(frames)).toEqual([]);
   });
 });

@@ -15,6 +15,12 @@ const MAP = 'intake.manifold_pressure';
  */
 export const MAX_BAROMETRIC_KPA = 108;
 /**
+ * Universal: standing with the engine idling no turbo or supercharger makes boost, so the manifold is
+ * at most at barometric pressure, plus the few kPa a sensor ahead of the throttle reads over it at
+ * idle (a turbo petrol's "MAP" often sits there: about 101 kPa idling at 97 kPa barometric).
+ */
+export const MAX_IDLE_KPA = MAX_BAROMETRIC_KPA + 4;
+/**
  * Per vehicle: the band (98 % of healthy windows) is widened by half its width, at least 3 of the
  * car's own MAP quanta, and must be left for 4 windows in a row (a minute): a drift persists, a
  * transient (gear change, overrun) does not.
@@ -23,6 +29,9 @@ const BAND_MARGIN = 1 / 2;
 const CONFIRM = 4;
 
 export function checkMapConsistency({ window, context, normal, ready }: CheckInput): Finding[] {
+  // Judged at every window until the next stop: the drive between two stops says nothing against it.
+  const stop = checkLastStop(context);
+  if (stop) return [stop];
   if (window.runningShare === 0) {
     const off = medianOf(window.frames, S.map, isOff);
     if (!(off > MAX_BAROMETRIC_KPA)) return [];
@@ -91,6 +100,26 @@ export function checkMapConsistency({ window, context, normal, ready }: CheckInp
       'vehicle',
     ),
   ];
+}
+
+/**
+ * The last stop's idling manifold pressure against the universal idle limit. Idle is where a turbo
+ * car's reading is predictable at all: moving, it follows the driver's boost demand, which no
+ * reported signal gives when the throttle stands wide open.
+ */
+function checkLastStop(context: CheckInput['context']): Finding | null {
+  const stop = context.lastStopMap;
+  // A reading that did not move while driving to this stop is frozen, which the stuck check names.
+  if (!stop || !stop.live || !(stop.median > MAX_IDLE_KPA)) return null;
+  return mismatch(
+    stop.median,
+    { max: MAX_IDLE_KPA },
+    `Standing with the engine idling at the last stop, manifold pressure read ${fmt(stop.median, 0)} kPa, ` +
+      `above barometric pressure anywhere (at most ${MAX_BAROMETRIC_KPA} kPa) and what a sensor ahead of the ` +
+      `throttle reads over it at idle (together at most ${MAX_IDLE_KPA} kPa); no turbo or supercharger boosts at idle.`,
+    true,
+    'universal',
+  );
 }
 
 function inputsOf(x: MapInputs, usesLoad: boolean): string {

@@ -90,9 +90,14 @@ const MAP_INPUTS = ['intake.manifold_pressure', 'engine.rpm', 'throttle.position
  * One fault, one alert: a coolant held at 118 °C is overheating, not also a frozen sender; a frozen
  * rpm or MAP sensor is that, not also a MAP model mismatch (the model's inputs are the frozen ones).
  */
-function mostSpecific(findings: Finding[]): Finding[] {
+function mostSpecific(findings: Finding[], active: ReadonlySet<string>): Finding[] {
   const systemSignals = new Set(findings.filter((f) => f.kind !== 'sensor').flatMap((f) => f.signals.slice(0, 1)));
-  const frozen = new Set(findings.filter((f) => f.condition.startsWith('sensor.stuck.')).map((f) => f.signals[0]));
+  // A sensor found frozen earlier stays the explanation while its alert is active (the stuck check
+  // needs the engine to move; a frozen MAP read at the next stop is still that sensor).
+  const frozen = new Set([
+    ...findings.filter((f) => f.condition.startsWith('sensor.stuck.')).map((f) => f.signals[0]),
+    ...[...active].filter((c) => c.startsWith(STUCK)).map((c) => c.slice(STUCK.length)),
+  ]);
   return findings.filter((f) => {
     if (f.condition.startsWith('sensor.stuck.') && systemSignals.has(f.signals[0] as string)) return false;
     if (f.condition === 'sensor.map_mismatch' && MAP_INPUTS.some((k) => frozen.has(k))) return false;
@@ -101,6 +106,7 @@ function mostSpecific(findings: Finding[]): Finding[] {
 }
 
 const ANOMALY_CONDITION = 'anomaly.autoencoder';
+const STUCK = 'sensor.stuck.';
 
 /** A condition clears after this many windows without it, so a flickering reading does not re-alert. */
 const CLEAR_WINDOWS = 4;
@@ -149,7 +155,10 @@ export function createOnlineScorer(options: OnlineScorerOptions = {}): OnlineSco
       return r;
     };
     const input = { window, context: s.context, calibration: model.calibration, normal: s.normal, ready };
-    const findings: Finding[] = mostSpecific(RULE_CHECKS.flatMap((check) => check(input)));
+    const findings: Finding[] = mostSpecific(
+      RULE_CHECKS.flatMap((check) => check(input)),
+      s.active,
+    );
     const artifact = useAnomaly ? model.autoencoder : undefined;
     let anomaly: AnomalyState | undefined;
     if (artifact) {
