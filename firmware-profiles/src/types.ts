@@ -43,6 +43,14 @@ export interface ObdCommand {
   readonly rax?: string;
   /** Extended address byte (hex) placed before the PCI. */
   readonly eax?: string;
+  /** Top 5 bits of a 29-bit request id, two hex digits (ISO 15765-4 default 18). */
+  readonly pri?: string;
+  /** Tester (source) address, two hex digits (default F1). */
+  readonly tst?: string;
+  /** Reply timeout for the ELM327's ATST (hex, x 4 ms). */
+  readonly tmo?: string;
+  /** The ECU needs a flow control frame addressed to its request id (ATFCSM1). */
+  readonly fcm1?: boolean;
   /** Service -> PID/DID, e.g. { '01': '0C' } or { '22': '1F2F' }. */
   readonly cmd: Readonly<Record<string, string>>;
   /** Suggested polling period in seconds. */

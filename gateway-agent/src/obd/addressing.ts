@@ -5,17 +5,8 @@
 // hdr, pri, rax, eax, tst, fcm1 and tmo.
 import type { ObdCommand } from '@clutch/firmware-profiles';
 
-/** OBDb command fields beyond @clutch/firmware-profiles' ObdCommand; the profile JSON carries them verbatim. */
-export interface AddressedCommand extends ObdCommand {
-  /** Top 5 bits of a 29-bit request id, two hex digits (ISO 15765-4 default 18). */
-  readonly pri?: string;
-  /** Tester (source) address, two hex digits (default F1). */
-  readonly tst?: string;
-  /** Reply timeout for ATST (hex, x 4 ms). */
-  readonly tmo?: string;
-  /** The ECU needs a flow control frame addressed to its request id (ATFCSM1). */
-  readonly fcm1?: boolean;
-}
+/** An OBDb command with its addressing fields (hdr, pri, rax, eax, tst, tmo, fcm1). */
+export type AddressedCommand = ObdCommand;
 
 /** One complete adapter setup; the empty string means the ELM327's default for that setting. */
 export interface Addressing {
