@@ -123,6 +123,7 @@ export function createOnlineScorer(options: OnlineScorerOptions = {}): OnlineSco
   // Only an artifact of the current format has per-vehicle thresholds (older ones are stripped on load).
   const useAnomaly = options.anomaly !== false && isCurrentArtifact(model.autoencoder);
   const states = new Map<string, VehicleState>();
+  const filteredSince = new Set<string>();
   let lastSweep = now();
   const changed = new Set<string>();
 
@@ -211,6 +212,8 @@ export function createOnlineScorer(options: OnlineScorerOptions = {}): OnlineSco
       const window = s.windower.push(frame);
       if (window) alerts.push(...evaluate(vehicleId, s, window));
     }
+    // Data quality is taken often (each scoring turn): only vehicles whose filter counted something.
+    if (s.filter.filtered.some((n) => n > 0)) filteredSince.add(vehicleId);
     sweep();
     return alerts;
   }
@@ -241,7 +244,11 @@ export function createOnlineScorer(options: OnlineScorerOptions = {}): OnlineSco
     },
     takeDataQuality() {
       const out: DataQualityFinding[] = [];
-      for (const [vehicleId, s] of states) for (const f of takeFiltered(s.filter)) out.push({ vehicleId, ...f });
+      for (const vehicleId of filteredSince) {
+        const s = states.get(vehicleId);
+        if (s) for (const f of takeFiltered(s.filter)) out.push({ vehicleId, ...f });
+      }
+      filteredSince.clear();
       return out;
     },
   };
