@@ -53,6 +53,11 @@ function epochMs(value: unknown): number {
 }
 
 function integer(value: unknown, bits: 16 | 32 | 64): number | bigint {
+  // The common case first (a signal id per sample row): a small JS integer needs no parsing.
+  if (bits !== 64 && typeof value === 'number' && Number.isInteger(value)) {
+    const limit = 2 ** (bits - 1);
+    if (value >= -limit && value < limit) return value;
+  }
   const n =
     typeof value === 'bigint'
       ? value
