@@ -1,6 +1,8 @@
 import { createServer, connect, type Server, type Socket } from 'node:net';
+import { Duplex } from 'node:stream';
+import mqttPacket from 'mqtt-packet';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createWriteBatcher } from './write-batcher.js';
+import { createWriteBatcher, writeStraightThrough } from './write-batcher.js';
 
 // Real TCP sockets on loopback: what the batcher writes is what the peer reads, in order, and a
 // writer is held back (its callback waits) while the peer does not read.
@@ -42,6 +44,24 @@ describe('write batcher', () => {
     await ended;
     const text = Buffer.concat(got).toString();
     expect(text).toBe(`${Array.from({ length: 1000 }, (_, i) => `${i};`).join('')}last`);
+  });
+
+  it("sends mqtt-packet's packets straight through, in order, without corking the stream per packet", async () => {
+    const { ours, peer } = await pair();
+    const got: Buffer[] = [];
+    peer.on('data', (chunk: Buffer) => got.push(chunk));
+    const ended = new Promise((resolve) => peer.once('end', resolve));
+    const stream = new Duplex({ read() {}, write: (_chunk, _encoding, callback) => callback() });
+    const writes = createWriteBatcher(ours);
+    writeStraightThrough(stream, writes, ours);
+    const packets = Array.from({ length: 200 }, (_, i) => ({ cmd: 'puback' as const, messageId: i + 1 }));
+    for (const packet of packets) expect(mqttPacket.writeToStream(packet, stream)).toBe(true);
+    // mqtt-packet corks a stream that has cork() and uncorks it a tick later, once per packet.
+    expect(stream.writableCorked).toBe(0);
+    writes.flush();
+    ours.end();
+    await ended;
+    expect(Buffer.concat(got)).toEqual(Buffer.concat(packets.map((p) => mqttPacket.generate(p))));
   });
 
   it('holds writers back while the peer does not read, and lets them go when it does', async () => {

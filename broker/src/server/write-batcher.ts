@@ -88,4 +88,8 @@ export function writeStraightThrough(stream: Duplex, writes: WriteBatcher, socke
     return false;
   };
   stream.write = write as Duplex['write'];
+  // mqtt-packet corks the stream for every packet it writes and uncorks it on the next tick
+  // (`if (stream.cork)`). With write() going straight to the batcher that buys nothing and costs a
+  // tick and two calls per packet; nothing else corks this stream.
+  (stream as { cork?: Duplex['cork'] }).cork = undefined;
 }
