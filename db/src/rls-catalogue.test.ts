@@ -18,12 +18,11 @@ import { testDatabases } from './testing.js';
  * not show any of this).
  */
 
-/** Tables that may have row-level security without FORCE, and why. */
-const NOT_FORCED: Record<string, string> = {
-  // PostgreSQL refuses COPY FROM into a table whose row-level security applies to the copying role,
-  // and ingest bulk-loads samples with COPY as the owner (ingest/src/samples/repository.ts).
-  samples: 'ingest COPYs into it',
-};
+/**
+ * Tables that may have row-level security without FORCE, and why. None: samples, the last one, is
+ * forced since migration 049 (ingest COPYs into its month partitions instead, see below).
+ */
+const NOT_FORCED: Record<string, string> = {};
 
 interface Relation {
   name: string;
@@ -262,22 +261,26 @@ describe('forced row-level security with a non-superuser owner (PostgreSQL)', ()
       B,
     ]);
     const now = Date.now();
-    // As ingest stores large batches: binary COPY into samples.
-    await owner.copyRows!(
-      'samples',
-      [
-        { name: 'time', type: 'timestamptz' },
-        { name: 'tenant_id', type: 'text' },
-        { name: 'vehicle_id', type: 'uuid' },
-        { name: 'signal_id', type: 'int2' },
-        { name: 'value', type: 'float8' },
-      ],
-      [
-        [now, A, VEHICLE_A, 1, 800],
-        [now, B, VEHICLE_B, 1, 900],
-        [now + 1000, B, VEHICLE_B, 1, 950],
-      ],
+    const SAMPLE_COLUMNS = [
+      { name: 'time', type: 'timestamptz' },
+      { name: 'tenant_id', type: 'text' },
+      { name: 'vehicle_id', type: 'uuid' },
+      { name: 'signal_id', type: 'int2' },
+      { name: 'value', type: 'float8' },
+    ] as const;
+    // Forced row-level security applies to the owner, and PostgreSQL refuses COPY FROM under it.
+    await expect(owner.copyRows!('samples', SAMPLE_COLUMNS, [[now, A, VEHICLE_A, 2, 1]])).rejects.toThrow(
+      /COPY FROM not supported with row-level security/,
     );
+    // As ingest stores large batches (ingest/src/samples/repository.ts): binary COPY into the
+    // month's partition (the rows here are of this UTC month), which has no row-level security of its own.
+    const month = new Date(now);
+    const partition = `samples_${month.getUTCFullYear()}_${String(month.getUTCMonth() + 1).padStart(2, '0')}`;
+    await owner.copyRows!(partition, SAMPLE_COLUMNS, [
+      [now, A, VEHICLE_A, 1, 800],
+      [now, B, VEHICLE_B, 1, 900],
+      [now + 1000, B, VEHICLE_B, 1, 950],
+    ]);
     // A partition made at run time, written through the parent.
     await owner.query(
       `SELECT clutch_ensure_sample_partitions(now() + interval '8 months', now() + interval '9 months')`,
@@ -352,11 +355,18 @@ describe('forced row-level security with a non-superuser owner (PostgreSQL)', ()
     try {
       expect(await perTenant(owner, 'vehicles')).toEqual({});
       expect(await perTenant(owner, 'audit_log')).toEqual({});
-      // The one table not forced (NOT_FORCED above) stays the owner's.
-      expect(await perTenant(owner, 'samples')).toEqual({ [A]: 2, [B]: 2 });
+      // Samples too (forced since migration 049), whatever partition holds them.
+      expect(await perTenant(owner, 'samples')).toEqual({});
+      await expect(
+        owner.query(
+          `INSERT INTO samples (time, tenant_id, vehicle_id, signal_id, value) VALUES (now(), $1, $2, 3, 1)`,
+          [A, VEHICLE_A],
+        ),
+      ).rejects.toThrow(/row-level security/);
     } finally {
       await server.query(`GRANT clutch_system TO ${OWNER}`);
     }
     expect(await perTenant(owner, 'vehicles')).toEqual({ [A]: 1, [B]: 1 });
+    expect(await perTenant(owner, 'samples')).toEqual({ [A]: 2, [B]: 2 });
   });
 });

@@ -114,6 +114,7 @@ export async function startIngest(deps: {
     bus: deps.bus,
     deviceProgress,
     rollups: storage === 'timescaledb' ? 'database' : 'ingest',
+    storage,
     ...(rollupPartials ? { rollupPartials } : {}),
     ...(logger ? { logger } : {}),
     ...(deps.scorer ? { scorer: deps.scorer } : {}),

@@ -13,6 +13,7 @@ import { DEFAULT_TIME_WINDOW, type TimeWindow } from './processors/time-window.j
 import { validateMessage } from './processors/validate.js';
 import type { DeviceProgressBuffer } from './processors/device-progress.js';
 import type { RollupPartials } from './rollups/partials.js';
+import type { SampleStorage } from './samples/repository.js';
 import type { BatchHandler, QueuedMessage } from './queue/work-queue.js';
 
 export interface IngestStats {
@@ -107,6 +108,11 @@ export function createIngestHandler(deps: {
    */
   rollups?: 'ingest' | 'database';
   /**
+   * The samples' storage (db storageMode): where their bulk path COPYs (samples/repository.ts).
+   * Default: TimescaleDB when the database keeps the rollups, else native partitions.
+   */
+  storage?: SampleStorage;
+  /**
    * With ingest rollups: this worker's in-memory minute sums, written by the owner's flush
    * (startIngest). Absent, every stored minute is left for refreshRollups to recompute.
    */
@@ -124,9 +130,11 @@ export function createIngestHandler(deps: {
   const window = deps.timeWindow ?? DEFAULT_TIME_WINDOW;
   const context = { window, seqGaps: deps.deviceProgress?.seqGaps };
   const rollups = deps.rollups ?? 'ingest';
+  const storage = deps.storage ?? (rollups === 'database' ? 'timescaledb' : 'native');
   const writeDeviceProgress = !deps.deviceProgress;
   const storeOptions = (partials: RollupPartials | undefined): StoreOptions => ({
     rollups,
+    storage,
     worker: partials?.worker ?? '',
     writeDeviceProgress,
   });

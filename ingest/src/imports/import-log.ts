@@ -1,5 +1,5 @@
 import { signalById, signalByKey } from '@clutch/contracts';
-import type { Database } from '@clutch/db';
+import { storageMode, type Database } from '@clutch/db';
 import {
   calibrationStatus,
   createOnlineScorer,
@@ -107,9 +107,10 @@ export async function importVehicleLog(db: Database, input: ImportLogInput): Pro
 
   let samplesStored = 0;
   const raised: ScoredAlert[] = [];
+  const storage = await storageMode(db);
   for (let i = 0; i < rows.length; i += IMPORT_BATCH_ROWS) {
     const batch = rows.slice(i, i + IMPORT_BATCH_ROWS);
-    const fresh = await db.transaction(async (tx) => (await storeSamples(tx, batch)).stored);
+    const fresh = await db.transaction(async (tx) => (await storeSamples(tx, batch, storage)).stored);
     samplesStored += fresh.length;
     // Only what is new is scored: a re-import raises nothing twice and leaves the normal as it was.
     const readings: Reading[] = fresh.map((s) => ({

@@ -6,12 +6,14 @@ import { recordPresence, touchDevices } from '../devices/repository.js';
 import { storeDtcReports, type DtcRow } from '../dtc/repository.js';
 import { storeLocations } from '../locations/repository.js';
 import { markRollupsDirty } from '../rollups/marks.js';
-import { storeSamples, type SampleConflict, type StoredSample } from '../samples/repository.js';
+import { storeSamples, type SampleConflict, type SampleStorage, type StoredSample } from '../samples/repository.js';
 import type { BatchOutcome } from './outcome.js';
 
 export interface StoreOptions {
   /** Ingest keeps the minute rollups (marks each stored minute) or the database does (TimescaleDB). */
   rollups: 'ingest' | 'database';
+  /** Where samples' fast path COPYs: monthly partitions (native) or the hypertable (repository.ts). */
+  storage: SampleStorage;
   /** The worker whose in-memory sums hold the marked minutes ('' : recompute them from the samples). */
   worker: string;
   /** False when a buffer writes device progress on its own schedule (device-progress.ts). */
@@ -31,7 +33,7 @@ export async function storeOutcome(
   outcome: BatchOutcome,
   options: StoreOptions,
 ): Promise<{ stored: StoredSample[] }> {
-  const { stored, conflicts } = await storeSamples(tx, outcome.rows);
+  const { stored, conflicts } = await storeSamples(tx, outcome.rows, options.storage);
   if (options.rollups !== 'database') await markRollupsDirty(tx, stored, options.worker);
   await storeLocations(tx, outcome.locations);
   await appendLiveEvents(tx, (await storeDtcReports(tx, outcome.dtcs)).map(dtcEvent));

@@ -14,14 +14,18 @@ export async function markRollupsDirty(tx: Queryable, stored: readonly StoredSam
   if (stored.length === 0) return;
   const minutes = new Map<string, Set<number>>();
   let lastVehicle = '';
+  let lastMinute = Number.NaN;
   let set: Set<number> | undefined;
   for (const s of stored) {
+    const minute = s.timeMs - (s.timeMs % 60_000);
     if (s.vehicleId !== lastVehicle || !set) {
       lastVehicle = s.vehicleId;
+      lastMinute = Number.NaN;
       set = minutes.get(lastVehicle);
       if (!set) minutes.set(lastVehicle, (set = new Set()));
     }
-    set.add(s.timeMs - (s.timeMs % 60_000));
+    // A car's rows come by instant: consecutive rows nearly always share the minute.
+    if (minute !== lastMinute) set.add((lastMinute = minute));
   }
   const vehicles: string[] = [];
   const starts: string[] = [];

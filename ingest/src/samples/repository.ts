@@ -1,4 +1,4 @@
-import type { CopyColumn, Queryable } from '@clutch/db';
+import type { CopyColumn, Queryable, StorageMode } from '@clutch/db';
 import type { SampleRow } from '../processors/normalise.js';
 
 // Owner of `samples`: ingest's only writer of readings (storage/maintenance.ts deletes by retention).
@@ -19,7 +19,20 @@ const asCopyRows = (rows: readonly StoredSample[]): unknown[][] =>
 /** Below this many rows the COPY round trips cost more than they save. */
 export const COPY_THRESHOLD = 1000;
 
+/**
+ * Where the fast path COPYs (db/src storageMode): `native` storage has monthly partitions
+ * (`samples_YYYY_MM`, migration 001's clutch_ensure_sample_partitions); `timescaledb` has one
+ * hypertable, without row-level security (migration 007), COPYed into as a whole.
+ */
+export type SampleStorage = StorageMode;
+
 const UNIQUE_VIOLATION = '23505';
+/** The fast path's guess of the partition missed: none for that month (TimescaleDB, a month not prepared) ... */
+const UNDEFINED_TABLE = '42P01';
+/** ... or one whose bounds are not that UTC month (made under another server time zone). */
+const CHECK_VIOLATION = '23514';
+/** Why the direct COPY may fail and the rows still be stored, through the parent and its policies. */
+const FALL_BACK_ON = new Set([UNIQUE_VIOLATION, UNDEFINED_TABLE, CHECK_VIOLATION]);
 
 /** The staging rows carry their position in the caller's array, to name a conflicting one. */
 const STAGING_COPY_COLUMNS: readonly CopyColumn[] = [...SAMPLE_COPY_COLUMNS, { name: 'ord', type: 'int4' }];
@@ -32,31 +45,75 @@ export interface SampleConflict {
   stored: number;
 }
 
+/** The name migration 001 gives the partition of a UTC month (`samples_2026_12`). */
+export function monthPartition(timeMs: number): string {
+  const d = new Date(timeMs);
+  const month = d.getUTCMonth() + 1;
+  return `samples_${d.getUTCFullYear()}_${month < 10 ? '0' : ''}${month}`;
+}
+
+/**
+ * The rows by the monthly partition that holds them, in order within each. A batch nearly always
+ * falls in one month: then the rows are given back as they are, after one comparison per row.
+ */
+export function byMonthPartition<T extends { timeMs: number }>(rows: readonly T[]): Map<string, readonly T[]> {
+  const first = new Date(rows[0]!.timeMs);
+  const from = Date.UTC(first.getUTCFullYear(), first.getUTCMonth(), 1);
+  const to = Date.UTC(first.getUTCFullYear(), first.getUTCMonth() + 1, 1);
+  let i = 0;
+  while (i < rows.length && rows[i]!.timeMs >= from && rows[i]!.timeMs < to) i++;
+  if (i === rows.length) return new Map([[monthPartition(from), rows]]);
+  const months = new Map<string, T[]>();
+  for (const r of rows) {
+    const name = monthPartition(r.timeMs);
+    const list = months.get(name);
+    if (list) list.push(r);
+    else months.set(name, [r]);
+  }
+  return months;
+}
+
+/**
+ * The fast path: one binary COPY per month into its partition (native storage) or into the
+ * hypertable (TimescaleDB). Not into the partitioned `samples` itself: its row-level security is
+ * forced (migration 049), and PostgreSQL refuses COPY FROM into a table whose row-level security
+ * applies to the copying role. A partition has none of its own: the parent's policies guard reads
+ * (through the parent; clutch_app has no privilege on a partition), and this process writes as the
+ * platform's system access, which `system_access` lets write any tenant's rows anyway.
+ */
+async function copyDirect(tx: Queryable, rows: readonly StoredSample[], storage: SampleStorage): Promise<void> {
+  if (storage === 'timescaledb') return tx.copyRows!('samples', SAMPLE_COPY_COLUMNS, asCopyRows(rows));
+  for (const [partition, monthRows] of byMonthPartition(rows))
+    await tx.copyRows!(partition, SAMPLE_COPY_COLUMNS, asCopyRows(monthRows));
+}
+
 /**
  * Stores rows and returns the ones that were new: a sample already stored (same
  * vehicle, signal and time: a redelivered batch) is skipped, so redelivery never doubles anything.
  * First write wins; a skipped row whose value differs from the stored one (a device contradicting
  * itself) is returned in `conflicts`, so the caller can record it rather than drop it silently.
  *
- * Large batches are COPYed straight into `samples` inside a savepoint: the fast path, as fast as a
- * raw COPY. Only when that hits a duplicate (rare: redelivery) does the savepoint roll back and the
- * rows go through a staging table and INSERT ... ON CONFLICT DO NOTHING RETURNING. Small batches
+ * Large batches are COPYed straight into their month's partition inside a savepoint (copyDirect):
+ * the fast path, as fast as a raw COPY. Only when that hits a duplicate (rare: redelivery) or misses
+ * the partition does the savepoint roll back and the rows go through a staging table and INSERT
+ * INTO samples ... ON CONFLICT DO NOTHING RETURNING, under the parent's policies. Small batches
  * use one INSERT over unnest'ed arrays (fixed parameter count whatever the size). Conflicts are
  * looked for only when some row was skipped, so storing new samples costs nothing extra.
  */
 export async function storeSamples(
   tx: Queryable,
   rows: readonly SampleRow[],
+  storage: SampleStorage = 'native',
 ): Promise<{ stored: StoredSample[]; conflicts: SampleConflict[] }> {
   if (rows.length === 0) return { stored: [], conflicts: [] };
   if (tx.copyRows && rows.length >= COPY_THRESHOLD) {
     await tx.query('SAVEPOINT direct_copy');
     try {
-      await tx.copyRows('samples', SAMPLE_COPY_COLUMNS, asCopyRows(rows));
+      await copyDirect(tx, rows, storage);
       await tx.query('RELEASE SAVEPOINT direct_copy');
       return { stored: [...rows], conflicts: [] };
     } catch (err) {
-      if ((err as { code?: string }).code !== UNIQUE_VIOLATION) throw err;
+      if (!FALL_BACK_ON.has((err as { code?: string }).code ?? '')) throw err;
       await tx.query('ROLLBACK TO SAVEPOINT direct_copy');
     }
     await tx.exec(`CREATE TEMP TABLE IF NOT EXISTS samples_staging (
