@@ -51,6 +51,7 @@ import { register as trips } from './trips/register.js';
 import { register as vehicleHealth } from './vehicle-health/register.js';
 import { register as vehicleShares } from './vehicle-shares/register.js';
 import { register as vehicles } from './vehicles/register.js';
+import { createOwnVehicles } from './vehicles/own-vehicles.js';
 import { VehiclesService } from './vehicles/service.js';
 import { register as wallet } from './wallet/register.js';
 import { register as warranties } from './warranties/register.js';
@@ -117,12 +118,14 @@ export function sharedServices(options: {
   logger: Logger;
   prefix: string;
 }): SharedServices {
+  // Vehicles partners' tenants were found to own: the vehicle check once per vehicle and TTL, not per request.
+  const ownVehicles = createOwnVehicles();
   return {
     vehicles: new VehiclesService(),
-    telemetry: new TelemetryService(undefined, options.latestValues),
+    telemetry: new TelemetryService(undefined, options.latestValues, ownVehicles),
     tenants: new TenantsService(),
     diagnostics: new DiagnosticsService(lazyDtcDescriptions(options.datasetsDir)),
-    alerts: new AlertsService(),
+    alerts: new AlertsService(undefined, ownVehicles),
     chat: buildChatService({ chat: options.chat, logger: options.logger, prefix: options.prefix }),
   };
 }

@@ -2,7 +2,7 @@ import type { Queryable } from '@clutch/db';
 import type { Scope } from '../auth/scope.js';
 import type { PageRequest } from '../http/pagination.js';
 import { resolveRange, toIso } from '../shared/time.js';
-import { requireVehicleData } from '../vehicles/access.js';
+import { requireVehicle, type OwnVehicles } from '../vehicles/own-vehicles.js';
 import { AlertsRepository, type AlertRow } from './repository.js';
 
 export interface Alert {
@@ -44,7 +44,11 @@ export function toAlert(row: AlertRow): Alert {
 }
 
 export class AlertsService {
-  constructor(private readonly now: () => Date = () => new Date()) {}
+  constructor(
+    private readonly now: () => Date = () => new Date(),
+    /** Vehicles a partner's tenant is known to own (own-vehicles.ts); absent, every request checks. */
+    private readonly ownVehicles?: OwnVehicles,
+  ) {}
 
   async list(
     scope: Scope,
@@ -53,7 +57,7 @@ export class AlertsService {
   ): Promise<{ vehicleId: string; from: string; to: string; alerts: Alert[]; next: string | null }> {
     const { from, to } = resolveRange(query.from, query.to, ALERTS_DEFAULT_WINDOW_MS, this.now());
     const page = await scope.run(async (q) => {
-      await requireVehicleData(q, vehicleId, 'telemetry:read');
+      await requireVehicle(this.ownVehicles, scope, q, vehicleId, 'telemetry:read');
       return new AlertsRepository(q).list(
         vehicleId,
         { from, to, unacknowledgedOnly: query.unacknowledged },

@@ -102,6 +102,17 @@ export class Scope {
   }
 
   /**
+   * The tenant of a scope whose view of that tenant's own vehicles depends on nothing but the
+   * tenant: a partner's API key (no user named to row-level security, so no owner confinement).
+   * Undefined for signed-in users (an owner's view follows `owner_user_id`), administrators and
+   * system work. What such a scope found to be its tenant's own vehicle stays so: the API never
+   * moves a vehicle to another tenant (vehicles/own-vehicles.ts caches it on this).
+   */
+  get keyTenant(): string | undefined {
+    return this.mode.kind === 'tenant' && this.mode.userId === undefined ? this.mode.tenantId : undefined;
+  }
+
+  /**
    * Administration by this caller: a system scope with the caller as actor. Only administrators
    * (the admin token) and platform staff (signed-in users of the platform tenant) may: the route's
    * permission rule already decided that this caller holds the permission (a platform admin holds

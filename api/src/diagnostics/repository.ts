@@ -29,6 +29,48 @@ export class DiagnosticsRepository {
     return rows;
   }
 
+  /**
+   * What the current codes are decided from, in one statement: the codes of the newest report with
+   * codes (recentReports(1)) and each one's first sighting (codeSummary's first_seen), the newest
+   * report at all (lastReportAt) and the last successful clear (lastCleared). A vehicle without
+   * codes still gets one row, carrying the two times.
+   */
+  async currentState(vehicleId: string): Promise<{
+    codes: (DtcRow & { first_seen: Date | string })[];
+    lastReport: Date | string | null;
+    cleared: Date | string | null;
+  }> {
+    const { rows } = await this.db.query<{
+      time: Date | string | null;
+      code: string | null;
+      kind: DtcRow['kind'] | null;
+      ecu: string | null;
+      first_seen: Date | string | null;
+      last_report: Date | string | null;
+      cleared: Date | string | null;
+    }>(
+      `SELECT e.time, e.code, e.kind, e.ecu,
+              (SELECT min(f.time) FROM dtc_events f WHERE f.vehicle_id = $1 AND f.code = e.code) AS first_seen,
+              (SELECT max(r.time) FROM dtc_reports r WHERE r.vehicle_id = $1) AS last_report,
+              (SELECT max(c.completed_at) FROM device_commands c
+                WHERE c.vehicle_id = $1 AND c.type = 'clear_dtcs' AND c.status = 'succeeded') AS cleared
+         FROM (SELECT max(time) AS time FROM dtc_events WHERE vehicle_id = $1) newest
+         LEFT JOIN dtc_events e ON e.vehicle_id = $1 AND e.time = newest.time
+        ORDER BY e.code, e.kind`,
+      [vehicleId],
+    );
+    const first = rows[0];
+    return {
+      codes: rows.flatMap((r) =>
+        r.time !== null && r.code !== null && r.kind !== null
+          ? [{ time: r.time, code: r.code, kind: r.kind, ecu: r.ecu, first_seen: r.first_seen ?? r.time }]
+          : [],
+      ),
+      lastReport: first?.last_report ?? null,
+      cleared: first?.cleared ?? null,
+    };
+  }
+
   async codeSummary(vehicleId: string): Promise<CodeSummaryRow[]> {
     const { rows } = await this.db.query<CodeSummaryRow>(
       `SELECT code, min(time) AS first_seen, max(time) AS last_seen, count(DISTINCT time)::int AS reports

@@ -133,6 +133,45 @@ describe.each(implementations)('latest values on %s', (_name, open) => {
     expect(rows.every((r) => r.iso !== null && r.time === null)).toBe(true);
   });
 
+  it('aggregates a series into the points the API answers, and leaves years past 9999 to the row path', async () => {
+    const times = ['0050-06-01T00:00:00.001Z', '1999-12-31T23:59:59.999Z', '9999-12-31T23:59:59.999Z'];
+    const signal = sid('intake.air_temp');
+    // Values read back as the very doubles stored, through their text.
+    const values = [20.25, 0.1 + 0.2, -1e-7];
+    for (const [i, time] of times.entries())
+      await db.query(
+        `INSERT INTO samples (time, tenant_id, vehicle_id, signal_id, value) VALUES ($1::text::timestamptz, 'acme', $2, $3, $4)`,
+        [time, other, signal, values[i]],
+      );
+    const repo = new TelemetryRepository(db);
+    const all = await repo.rangePoints(
+      other,
+      signal,
+      new Date('0001-01-01T00:00:00Z'),
+      new Date('9999-12-31T23:59:59.999Z'),
+      10,
+    );
+    expect(all).toEqual([
+      { time: '0050-06-01T00:00:00.001Z', value: 20.25 },
+      { time: '1999-12-31T23:59:59.999Z', value: 0.30000000000000004 },
+      { time: '9999-12-31T23:59:59.999Z', value: -1e-7 },
+    ]);
+    // The limit cuts in time order, as the row path does; nothing found is an empty series.
+    expect(
+      await repo.rangePoints(other, signal, new Date('1000-01-01T00:00:00Z'), new Date('9999-12-31T23:59:59.999Z'), 1),
+    ).toEqual([{ time: '1999-12-31T23:59:59.999Z', value: 0.30000000000000004 }]);
+    expect(
+      await repo.rangePoints(other, signal, new Date('2000-01-01T00:00:00Z'), new Date('2001-01-01T00:00:00Z'), 5),
+    ).toEqual([]);
+    await db.query(
+      `INSERT INTO samples (time, tenant_id, vehicle_id, signal_id, value) VALUES ('10000-01-01T00:00:00Z', 'acme', $1, $2, 1)`,
+      [other, signal],
+    );
+    // A bound past year 9999 (a Date there does not serialise on every driver; PostgreSQL reads 'infinity').
+    const past9999 = 'infinity' as unknown as Date;
+    expect(await repo.rangePoints(other, signal, new Date('0001-01-01T00:00:00Z'), past9999, 10)).toBeUndefined();
+  });
+
   it('regression 12.2: a sample dated 2121, or 10 minutes ahead, is never the latest value', async () => {
     // As ingest stored such rows before the time window: the sample, its minute's rollup and its mark.
     const future = [new Date(Date.UTC(2121, 0, 1)), at(-10 * MINUTE)];

@@ -98,6 +98,42 @@ export class TelemetryRepository {
     );
     return rows;
   }
+
+  /**
+   * `range` as the API answers it, `time value` pairs joined by the database into one text: one
+   * value for the driver to decode instead of three per point. A 15-minute series is 900 rows, and
+   * the driver's per-row work was the largest part of the API's main-thread time for this route;
+   * splitting one string costs about half of it (measured: 1.2 -> 0.6 ms of the client per 1,100
+   * points, for 0.1-0.3 ms more of PostgreSQL's, which has more cores). `value::text` is float8's
+   * shortest exact text, so `Number` reads back the very double stored (NaN and Infinity too, as
+   * the row path's parser did). Neither part holds a space or a comma. Undefined when a point lies
+   * outside years 1-9999, where the database's format and JavaScript's differ: `range` answers those.
+   */
+  async rangePoints(
+    vehicleId: string,
+    signalId: number,
+    from: Date,
+    to: Date,
+    limit: number,
+  ): Promise<{ time: string; value: number }[] | undefined> {
+    const { rows } = await this.db.query<{ points: string | null; exotic: boolean }>(
+      `SELECT string_agg(p.iso || ' ' || p.value::text, ',' ORDER BY p.time) AS points,
+              coalesce(bool_or(p.iso IS NULL), false) AS exotic
+         FROM (SELECT time, ${ISO_TIME('time')} AS iso, value
+                 FROM samples
+                WHERE vehicle_id = $1 AND signal_id = $2 AND time >= $3 AND time <= $4
+                ORDER BY samples.time
+                LIMIT $5) p`,
+      [vehicleId, signalId, from, to, limit],
+    );
+    const row = rows[0];
+    if (!row || row.exotic) return undefined;
+    if (row.points === null) return [];
+    return row.points.split(',').map((pair) => {
+      const space = pair.indexOf(' ');
+      return { time: pair.slice(0, space), value: Number(pair.slice(space + 1)) };
+    });
+  }
 }
 
 export interface BucketRow {

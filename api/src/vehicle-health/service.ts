@@ -3,7 +3,6 @@ import type { Scope } from '../auth/scope.js';
 import type { Alert, AlertsService } from '../alerts/service.js';
 import type { CurrentCode, DiagnosticsService } from '../diagnostics/service.js';
 import { toIso } from '../shared/time.js';
-import { requireVehicleData } from '../vehicles/access.js';
 import type { TelemetryService } from '../telemetry/service.js';
 import { readCalibration, type VehicleCalibration } from './calibration.js';
 
@@ -115,9 +114,11 @@ export class VehicleHealthService {
     const { latest, dtcs, alerts, calibration } = await scope.run(async (q) => {
       // Health is a telemetry:read view; its codes and alerts are read under the same transaction's
       // row-level security (a share without dtc:read shows no codes).
-      const vehicle = await requireVehicleData(q, vehicleId, 'telemetry:read');
+      // The vehicle is checked once (and not at all when its tenant is known to own it); the codes
+      // in one statement.
+      const vehicle = await this.telemetry.requireVehicle(scope, q, vehicleId, 'telemetry:read');
       const latest = await read.rows(q, ids, vehicle);
-      const dtcs = await this.diagnostics.current(q, vehicleId);
+      const dtcs = await this.diagnostics.currentOfCheckedVehicle(q, vehicleId);
       const alerts = await this.alerts.recent(q, vehicleId, ALERT_WINDOW_MS, 10);
       const calibration = await readCalibration(q, vehicleId);
       return { latest, dtcs, alerts, calibration };
