@@ -15,7 +15,7 @@ export {
   type QueueSettings,
   type ScheduleInfo,
 } from './queue/job-queue.js';
-export { appendEvent, type NewOutboxEvent } from './outbox/append.js';
+export { appendEvent, appendEvents, type NewOutboxEvent } from './outbox/append.js';
 export { startOutboxRelay, type OutboxRelay, type OutboxRelayOptions } from './outbox/relay.js';
 export { listenerFor, postgresListener, OUTBOX_CHANNEL, type Listen } from './outbox/listen.js';
 export { pruneDeliveredEvents } from './outbox/prune.js';

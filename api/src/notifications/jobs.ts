@@ -11,6 +11,7 @@ import {
   NOTIFICATION_DISPATCH_SETTINGS,
   NOTIFICATION_SEND_QUEUE,
   NOTIFICATION_SEND_SETTINGS,
+  dispatchIdsOf,
   type DispatchJobData,
   type NotificationEnqueuer,
   type SendJobData,
@@ -449,16 +450,25 @@ export async function sendDeliveries(
   }
   if (claimed.length === 0) return retry;
   const last = new Map(attempts.map((a) => [a.deliveryId, a.lastAttempt === true]));
-  const outcomes = await inParallel(claimed, SENDS_AT_ONCE, async ({ delivery, target, message }) => {
-    try {
-      return { delivery, result: await deps.channels[delivery.channel]!.send(target, message) };
-    } catch (err) {
-      return {
-        delivery,
-        result: { ok: false as const, permanent: false, invalidTarget: false, reason: errorText(err) },
-      };
-    }
-  });
+  // Each channel's sends side by side with the others': a slow provider (SMTP's several round trips
+  // per message) does not hold up the batch's pushes.
+  const byChannel = new Map<ChannelName, Claimed[]>();
+  for (const c of claimed) byChannel.set(c.delivery.channel, [...(byChannel.get(c.delivery.channel) ?? []), c]);
+  const perChannel = await Promise.all(
+    [...byChannel.values()].map((group) =>
+      inParallel(group, SENDS_AT_ONCE, async ({ delivery, target, message }) => {
+        try {
+          return { delivery, result: await deps.channels[delivery.channel]!.send(target, message) };
+        } catch (err) {
+          return {
+            delivery,
+            result: { ok: false as const, permanent: false, invalidTarget: false, reason: errorText(err) },
+          };
+        }
+      }),
+    ),
+  );
+  const outcomes = perChannel.flat();
   const sent: { id: string; providerMessageId: string | null; deviceId: string | null }[] = [];
   const again: { id: string; reason: string }[] = [];
   const failed: { id: string; reason: string; deviceId: string | null; invalidTarget: boolean }[] = [];
@@ -522,7 +532,7 @@ export async function sendDeliveries(
 }
 
 /**
- * Provider calls one batch makes at once. Enough to hide a provider's round trip; few enough that
+ * Provider calls one batch makes at once per channel. Enough to hide a provider's round trip; few enough that
  * the HTTP agents keep reusing a handful of kept-alive connections instead of opening (and
  * TLS-handshaking) one per message of a big batch.
  */
@@ -573,6 +583,28 @@ async function oneByOneOnFailure<T>(
 }
 
 /**
+ * The notifications in one transaction; when that fails, each in its own, so one bad notification
+ * does not hold back the others of its job (a job names up to a batch of them). Throws the first
+ * failure then: the job is retried, and finds the others dispatched (a no-op).
+ */
+async function dispatchAllOrEach(deps: NotificationJobDeps, ids: readonly string[]): Promise<void> {
+  try {
+    await dispatchNotifications(deps, ids);
+  } catch (err) {
+    if (ids.length === 1) throw err;
+    let first: unknown;
+    for (const id of ids) {
+      try {
+        await dispatchNotifications(deps, [id]);
+      } catch (e) {
+        first ??= e;
+      }
+    }
+    if (first !== undefined) throw first;
+  }
+}
+
+/**
  * Works the notification queues in this process (platform/src/builders/jobs.ts calls it where job
  * workers run): dispatch and send, in batches, with the settings of queues.ts.
  */
@@ -585,9 +617,9 @@ export async function defineNotificationJobs(
     NOTIFICATION_DISPATCH_QUEUE,
     (batch) =>
       oneByOneOnFailure(batch, (jobs) =>
-        dispatchNotifications(
+        dispatchAllOrEach(
           full,
-          jobs.map((j) => j.data.notificationId),
+          jobs.flatMap((j) => dispatchIdsOf(j.data)),
         ),
       ),
     NOTIFICATION_DISPATCH_SETTINGS,

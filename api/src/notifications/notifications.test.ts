@@ -422,6 +422,38 @@ describe.each(backends('api_notifications'))('notifications on %s', (_name, open
     expect(byId.get(ids[1]!)).toMatchObject({ state: 'completed', retry_count: 0 });
   });
 
+  it('dispatches the good notifications of a job that names several beside a bad one; only that job retries', async () => {
+    // Requested together, their dispatch is one job naming both (held here, and enqueued with a bad id).
+    const hold: JobEnqueuer = { enqueue: () => Promise.resolve(null) };
+    const ids = await fx.db.transaction((q) =>
+      requestNotifications(
+        q,
+        hold,
+        [alice, bob].map((who) => ({
+          tenantId: who.tenantId,
+          userId: who.userId,
+          category: 'booking' as const,
+          template: 'notify.booking.confirmed',
+          params: { shop: 'Acme Motors', service: 'Oil change', when: 'Monday 10:00' },
+          dedupeKey: randomUUID(),
+        })),
+      ),
+    );
+    const [jobId] = await queue!.enqueueMany(NOTIFICATION_DISPATCH_QUEUE, [
+      { data: { notificationIds: [ids[0]!, 'not-a-notification-id', ids[1]!] } },
+    ]);
+    await dispatched(alice, ids[0]!);
+    await dispatched(bob, ids[1]!);
+    await expect
+      .poll(
+        async () =>
+          (await fx.db.query<{ state: string }>(`SELECT state::text AS state FROM pgboss.job WHERE id = $1`, [jobId]))
+            .rows[0]?.state,
+        { timeout: 15_000 },
+      )
+      .toMatch(/^(retry|failed)$/);
+  });
+
   it('ends a rejected message `failed`, never `sent`, and the database refuses to make it sent', async () => {
     const erin = await signedInUser(fx.db, keys, { tenantId: 'consumers', roles: ['owner'], name: 'Erin' });
     const token = fcmToken();

@@ -45,8 +45,18 @@ export const NOTIFICATION_SEND_SETTINGS = {
   expireIn: 300,
 } as const;
 
+/**
+ * One notification (a scheduled one: its job starts at its send time), or several requested
+ * together for now, dispatched in one transaction (one job per request batch, not one each).
+ */
 export interface DispatchJobData {
-  notificationId: string;
+  notificationId?: string;
+  notificationIds?: string[];
+}
+
+/** The notifications a dispatch job names. */
+export function dispatchIdsOf(data: DispatchJobData): string[] {
+  return [...(data.notificationIds ?? []), ...(data.notificationId !== undefined ? [data.notificationId] : [])];
 }
 
 export interface SendJobData {

@@ -1,7 +1,14 @@
 import type { Queryable } from '@clutch/db';
 import { messageArguments, sourceCatalogue } from '@clutch/i18n';
+import type { NewJob } from '@clutch/jobs';
 import { NOTIFICATION_CATEGORIES, type NotificationCategory } from './model.js';
-import { enqueueAll, NOTIFICATION_DISPATCH_QUEUE, type DispatchJobData, type NotificationEnqueuer } from './queues.js';
+import {
+  enqueueAll,
+  NOTIFICATION_DISPATCH_QUEUE,
+  NOTIFICATION_DISPATCH_SETTINGS,
+  type DispatchJobData,
+  type NotificationEnqueuer,
+} from './queues.js';
 import { isTemplate, renderTemplate } from './render.js';
 
 export type { NotificationCategory } from './model.js';
@@ -126,13 +133,20 @@ export async function requestNotifications(
   const keyOf = (tenantId: string, dedupeKey: string): string => `${tenantId}\u0000${dedupeKey}`;
   const ids = new Map(inserted.map((r) => [keyOf(r.tenant_id, r.dedupe_key), r.id]));
   const fresh = new Set(ids.values());
-  const dispatches = [];
+  const dispatches: NewJob[] = [];
+  const due: string[] = [];
   for (const row of rows) {
     const id = ids.get(keyOf(row.request.tenantId, row.request.dedupeKey));
     if (id === undefined || !fresh.delete(id)) continue; // a duplicate, or the same key twice in this batch
+    if (row.scheduled)
+      dispatches.push({ data: { notificationId: id } satisfies DispatchJobData, startAfter: row.sendAt });
+    else due.push(id);
+  }
+  // Those due now: one dispatch job per dispatch batch's worth, not one each (a job is several writes).
+  for (let i = 0; i < due.length; i += NOTIFICATION_DISPATCH_SETTINGS.batchSize) {
+    const group = due.slice(i, i + NOTIFICATION_DISPATCH_SETTINGS.batchSize);
     dispatches.push({
-      data: { notificationId: id } satisfies DispatchJobData,
-      ...(row.scheduled ? { startAfter: row.sendAt } : {}),
+      data: (group.length === 1 ? { notificationId: group[0]! } : { notificationIds: group }) satisfies DispatchJobData,
     });
   }
   // One INSERT for every dispatch job of the batch (a statement per request would dominate a big batch).

@@ -3,12 +3,16 @@
 // `vehicle.alert`), the relay's notifications sink, the `notification-events` job (who is told:
 // the car's owner), `requestNotifications`, the `notification-dispatch` job (preferences, quiet
 // hours, the in-app inbox row and its `notification` live event), one `notification-send` job per
-// channel, and the channel senders into the platform's local providers: the local Web Push service
-// (every owner has a browser subscription there) and the dev mailbox (SMTP), which the platform runs
-// in its open development mode (`npm start`), so this part starts one of its own that way. Timed
+// channel, and the channel senders into local providers: a local Web Push service (every owner has a
+// browser subscription there) and an SMTP mailbox, the servers `npm start` runs as its dev push service
+// and dev mailbox, here in a process of their own (./notification-providers.ts): a provider is another
+// machine, and its CPU is reported apart from the platform's. The platform runs as `npm start` runs it
+// in its open development mode, pointed at them as at a self-hosted push service (CLUTCH_WEB_PUSH_CA)
+// and an SMTP server (CLUTCH_SMTP_URL). Timed
 // from the first append to the last delivery leaving its queued state, per stage, and per trigger:
 // its outbox append to its in-app delivery (the inbox row written and the live event appended),
 // and to its Web Push delivery leaving queued.
+import { fork, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { loadavg } from 'node:os';
 import path from 'node:path';
@@ -16,6 +20,7 @@ import { loadConfig, startPlatform, type RunningPlatform } from '@clutch/platfor
 import { pino } from 'pino';
 import { cpuBetween, cpuSnapshot } from '../common/cpu.js';
 import { fmt, percentile } from '../common/stats.js';
+import type { ProvidersCommand, ProvidersReply } from './notification-providers.js';
 
 const TRIGGERS = Number(process.env.BENCH_NOTIFY ?? 2000);
 /** Outbox rows per appending transaction (ingest appends a batch's alerts together). */
@@ -80,26 +85,108 @@ async function progress(platform: RunningPlatform): Promise<Progress> {
   };
 }
 
+/** The providers' process, asked one thing at a time. */
+interface Providers {
+  child: ChildProcess;
+  ask<K extends ProvidersReply['kind']>(
+    command: ProvidersCommand,
+    reply: K,
+  ): Promise<Extract<ProvidersReply, { kind: K }>>;
+}
+
+async function startProvider(role: 'push' | 'mail'): Promise<{ provider: Providers; ready: ProvidersReply }> {
+  const child = fork(new URL('./notification-providers.js', import.meta.url), [role], { stdio: 'inherit' });
+  const next = <K extends ProvidersReply['kind']>(kind: K): Promise<Extract<ProvidersReply, { kind: K }>> =>
+    new Promise((resolve, reject) => {
+      const onMessage = (m: ProvidersReply): void => {
+        if (m.kind !== kind) return;
+        child.off('message', onMessage);
+        child.off('exit', onExit);
+        resolve(m as Extract<ProvidersReply, { kind: K }>);
+      };
+      const onExit = (code: number | null): void => reject(new Error(`notification providers exited (${code})`));
+      child.on('message', onMessage);
+      child.once('exit', onExit);
+    });
+  const ready = await next('ready');
+  return {
+    provider: {
+      child,
+      ask: (command, reply) => {
+        const answer = next(reply);
+        child.send(command);
+        return answer;
+      },
+    },
+    ready,
+  };
+}
+
+/** The push service and the mailbox, a process each, asked as one. */
+async function startProviders(): Promise<{ providers: Providers[]; pushCa: string; smtpUrl: string }> {
+  const [push, mail] = await Promise.all([startProvider('push'), startProvider('mail')]);
+  return {
+    providers: [push.provider, mail.provider],
+    pushCa: push.ready.kind === 'ready' ? (push.ready.pushCa ?? '') : '',
+    smtpUrl: mail.ready.kind === 'ready' ? (mail.ready.smtpUrl ?? '') : '',
+  };
+}
+
+/** Pushes and mails received and CPU ms so far, summed over the providers' processes. */
+async function providerCounts(
+  providers: readonly Providers[],
+): Promise<{ pushes: number; mails: number; cpuMs: number }> {
+  const counts = await Promise.all(providers.map((p) => p.ask({ kind: 'counts' }, 'counts')));
+  return {
+    pushes: counts.reduce((n, c) => n + c.pushes, 0),
+    mails: counts.reduce((n, c) => n + c.mails, 0),
+    cpuMs: counts.reduce((n, c) => n + c.cpuMs, 0),
+  };
+}
+
 /**
- * A platform in development mode (its local providers) on `databaseUrl` (PGlite in `dataDir` when
- * absent), car owners with a car and a browser subscription each, then TRIGGERS alerts.
+ * A platform in development mode on `databaseUrl` (PGlite in `dataDir` when absent), sending to the
+ * providers' process; car owners with a car and a browser subscription each, then TRIGGERS alerts.
  */
 export async function runNotificationBench(
   databaseUrl: string | undefined,
   dataDir: string,
   pgDataDir?: string,
 ): Promise<NotificationFigure | undefined> {
-  const config = loadConfig(
-    ['--vehicles', '0', '--port', '0', '--mqtt-port', '0', '--mqtt-ws-port', '0', '--no-rate-limit'],
-    { CLUTCH_DATA_DIR: path.join(dataDir, 'notify'), ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}) },
-    process.cwd(),
-  );
-  const platform = await startPlatform(config, pino({ level: process.env.LOG_LEVEL ?? 'silent' }));
+  const { providers, pushCa, smtpUrl } = await startProviders();
   try {
-    return await measure(platform, pgDataDir);
+    const config = loadConfig(
+      ['--vehicles', '0', '--port', '0', '--mqtt-port', '0', '--mqtt-ws-port', '0', '--no-rate-limit'],
+      { CLUTCH_DATA_DIR: path.join(dataDir, 'notify'), ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}) },
+      process.cwd(),
+    );
+    // The platform reads its communication settings from the environment, as `npm start` does.
+    const saved = { ca: process.env.CLUTCH_WEB_PUSH_CA, smtp: process.env.CLUTCH_SMTP_URL };
+    process.env.CLUTCH_WEB_PUSH_CA = pushCa;
+    process.env.CLUTCH_SMTP_URL = smtpUrl;
+    let platform: RunningPlatform;
+    try {
+      platform = await startPlatform(config, pino({ level: process.env.LOG_LEVEL ?? 'silent' }));
+    } finally {
+      restoreEnv('CLUTCH_WEB_PUSH_CA', saved.ca);
+      restoreEnv('CLUTCH_SMTP_URL', saved.smtp);
+    }
+    try {
+      return await measure(platform, providers, pgDataDir);
+    } finally {
+      await platform.stop();
+    }
   } finally {
-    await platform.stop();
+    for (const p of providers) {
+      await p.ask({ kind: 'close' }, 'closed').catch(() => undefined);
+      p.child.kill();
+    }
   }
+}
+
+function restoreEnv(name: string, value: string | undefined): void {
+  if (value === undefined) delete process.env[name];
+  else process.env[name] = value;
 }
 
 async function seedOwners(platform: RunningPlatform, n: number): Promise<{ ownerUserId: string; vehicleId: string }[]> {
@@ -125,14 +212,19 @@ async function seedOwners(platform: RunningPlatform, n: number): Promise<{ owner
   return owners;
 }
 
-async function measure(platform: RunningPlatform, pgDataDir?: string): Promise<NotificationFigure | undefined> {
+async function measure(
+  platform: RunningPlatform,
+  providers: readonly Providers[],
+  pgDataDir?: string,
+): Promise<NotificationFigure | undefined> {
   const owners = await seedOwners(platform, TRIGGERS);
-  const push = platform.communication.pushService;
   const publicKey = platform.communication.channels.web_push?.publicKey;
-  const mailbox = platform.communication.mailbox;
   // A browser subscription per owner at the local Web Push service, as the settings page registers one.
-  if (push && publicKey) {
-    const subs = owners.map(() => push.subscribe({ applicationServerKey: publicKey }));
+  if (publicKey) {
+    const { subscriptions: subs } = await providers[0]!.ask(
+      { kind: 'subscribe', count: owners.length, applicationServerKey: publicKey },
+      'subscribed',
+    );
     await platform.db.query(
       `INSERT INTO notification_devices (tenant_id, user_id, kind, endpoint, p256dh, auth)
        SELECT 'consumers', u, 'web_push', e, p, a FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[]) AS d(u, e, p, a)`,
@@ -144,8 +236,7 @@ async function measure(platform: RunningPlatform, pgDataDir?: string): Promise<N
       ],
     );
   }
-  const pushesBefore = push?.received.length ?? 0;
-  const mailsBefore = mailbox?.received.length ?? 0;
+  const providersBefore = await providerCounts(providers);
   const start = await progress(platform);
 
   const before = cpuSnapshot(pgDataDir);
@@ -187,6 +278,7 @@ async function measure(platform: RunningPlatform, pgDataDir?: string): Promise<N
     if (t - movedAt > STALL_MS || t - t0 > MAX_WAIT_MS) break;
   }
   const cpu = cpuBetween(before, cpuSnapshot(pgDataDir), TRIGGERS);
+  const providersAfter = await providerCounts(providers);
   const end = stages.sent ?? performance.now();
   const seconds = (end - t0) / 1000;
   const rate = (n: number, at?: number): string =>
@@ -200,11 +292,13 @@ async function measure(platform: RunningPlatform, pgDataDir?: string): Promise<N
   );
   console.log(
     `    ${fmt(notifications)} notifications, ${fmt(deliveries)} deliveries (${fmt(last.failed - start.failed)} failed); ` +
-      `local Web Push service received ${fmt((push?.received.length ?? 0) - pushesBefore)}, dev mailbox ${fmt((mailbox?.received.length ?? 0) - mailsBefore)}; ` +
-      `CPU per trigger ${cpu.perThousand
+      `local Web Push service received ${fmt(providersAfter.pushes - providersBefore.pushes)}, ` +
+      `mailbox ${fmt(providersAfter.mails - providersBefore.mails)}; ` +
+      `CPU per trigger ${fmt(cpu.perThousand.reduce((sum, p) => sum + p.ms, 0) / 1000, 2)} ms in all: ${cpu.perThousand
         .filter((p) => p.ms >= 10)
         .map((p) => `${p.part} ${fmt(p.ms / 1000, 2)} ms`)
-        .join(', ')}`,
+        .join(', ')} (the providers' processes, not in it: ` +
+      `${fmt((providersAfter.cpuMs - providersBefore.cpuMs) / TRIGGERS, 2)} ms)`,
   );
   const lat = await latencies(platform);
   const ms = (values: number[], p: number): string => (values.length === 0 ? '-' : `${fmt(percentile(values, p))} ms`);
@@ -222,6 +316,6 @@ async function measure(platform: RunningPlatform, pgDataDir?: string): Promise<N
   return {
     perSecond: stages.sent === undefined ? 0 : TRIGGERS / seconds,
     inApp: lat.inApp.length > 0 ? { p50: percentile(lat.inApp, 50), p99: percentile(lat.inApp, 99) } : undefined,
-    path: 'outbox vehicle.alert -> notifications sink -> notification-events -> dispatch -> send -> local Web Push service + dev mailbox',
+    path: 'outbox vehicle.alert -> notifications sink -> notification-events -> dispatch -> send -> local Web Push service + SMTP mailbox (processes of their own)',
   };
 }

@@ -1,6 +1,6 @@
 import type { LiveEvent, LiveEventBus } from '@clutch/contracts';
 import type { Queryable } from '@clutch/db';
-import { appendEvent } from './append.js';
+import { appendEvent, appendEvents } from './append.js';
 import type { OutboxEvent, OutboxSink } from './event.js';
 
 /**
@@ -52,9 +52,12 @@ export function appendLiveEvent(tx: Queryable, event: OutboxLiveEvent): Promise<
   return appendEvent(tx, { tenantId, topic: TOPIC_OF[type], payload });
 }
 
-/** appendLiveEvent for each event, in order. */
+/** appendLiveEvent for each event, in order, in one statement (a batch's events, e.g. a dispatch's notifications). */
 export async function appendLiveEvents(tx: Queryable, events: readonly OutboxLiveEvent[]): Promise<void> {
-  for (const event of events) await appendLiveEvent(tx, event);
+  await appendEvents(
+    tx,
+    events.map(({ type, tenantId, ...payload }) => ({ tenantId, topic: TOPIC_OF[type], payload })),
+  );
 }
 
 /** The string fields a payload must have to be its type's event; every vehicle event needs `vehicleId`. */

@@ -474,6 +474,45 @@ describe.each(backends('api_notification_events'))('domain events -> notificatio
     expect(rows[0]!.n).toBe(2);
   });
 
+  it("works a relay round's events as one job: each is told to its audience, a payload not understood is dropped", async () => {
+    const sink = notificationsSink(queue);
+    const alert = (title: string): OutboxEvent =>
+      event('vehicle.alert', 'consumers', {
+        vehicleId: w.car,
+        alert: { id: randomUUID(), kind: 'battery', severity: 'warning', title, explanation: 'x', signals: [] },
+      });
+    const round = [alert('Battery weak'), event('vehicle.alert', 'consumers', { vehicleId: 'nope' }), alert('Coolant')];
+    await sink.deliverBatch!(round);
+    const { rows: jobs } = await db.query<{ n: number }>(
+      `SELECT jsonb_array_length(data->'events')::int AS n FROM pgboss.job
+        WHERE name = 'notification-events' AND data->'events'->0->>'id' = $1`,
+      [round[0]!.id],
+    );
+    expect(jobs).toEqual([{ n: 3 }]);
+    const told = async (e: OutboxEvent): Promise<string[]> =>
+      (
+        await db.query<{ user_id: string }>(
+          'SELECT user_id::text FROM notifications WHERE dedupe_key LIKE $1 ORDER BY user_id',
+          [`${e.id}:%`],
+        )
+      ).rows.map((r) => r.user_id);
+    await expect.poll(async () => (await told(round[2]!)).length, { timeout: 15_000 }).toBe(2);
+    expect(await told(round[0]!)).toEqual([w.owner, w.friend].sort());
+    expect(await told(round[2]!)).toEqual([w.owner, w.friend].sort());
+    await expect
+      .poll(
+        async () =>
+          (
+            await db.query<{ state: string }>(
+              `SELECT state::text AS state FROM pgboss.job WHERE name = 'notification-events' AND data->'events'->0->>'id' = $1`,
+              [round[0]!.id],
+            )
+          ).rows[0]?.state,
+        { timeout: 15_000 },
+      )
+      .toBe('completed');
+  });
+
   it('drops an event whose payload is not what its topic announces, without failing the job', async () => {
     expect(
       await notifyForEvent(deps, notificationEventJob(event('vehicle.alert', 'consumers', { vehicleId: 'nope' }))),

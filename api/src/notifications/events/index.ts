@@ -5,6 +5,7 @@ export {
   notificationEventJob,
   notificationsSink,
   type NotificationEventJob,
+  type NotificationEventsJobData,
 } from './sink.js';
 export { defineNotificationEventJobs, notifyForEvent, type NotificationEventDeps } from './job.js';
 export { MAPPERS, newTroubleCodes, requestsFor, type MapperContext } from './mapping.js';

@@ -4,8 +4,15 @@ import type { JobContext, JobQueue, JobResult } from '@clutch/jobs';
 import { ZodError } from 'zod';
 import type { ChatKeyRing } from '../../chat/crypto.js';
 import { requestNotifications, type NotificationRequest } from '../request.js';
-import { requestsFor } from './mapping.js';
-import { NOTIFICATION_EVENTS_QUEUE, NOTIFICATION_EVENTS_SETTINGS, type NotificationEventJob } from './sink.js';
+import { loadVehicleAudiences } from './audience.js';
+import { requestsFor, vehicleIdsOf } from './mapping.js';
+import {
+  eventsOf,
+  NOTIFICATION_EVENTS_QUEUE,
+  NOTIFICATION_EVENTS_SETTINGS,
+  type NotificationEventJob,
+  type NotificationEventsJobData,
+} from './sink.js';
 
 export interface NotificationEventDeps {
   /** The platform's own transactions: recipients are read across tenants (system scope). */
@@ -33,7 +40,8 @@ export async function notifyForEvent(deps: NotificationEventDeps, event: Notific
         // Loaded first, so each decision after it reads only the person's grants: one query at a time
         // on the transaction's connection.
         await policy.snapshot();
-        const requests = await requestsFor({ q, policy, event, chatKeys: deps.chatKeys });
+        const vehicles = await loadVehicleAudiences(q, policy, vehicleIdsOf([event]));
+        const requests = await requestsFor({ q, policy, event, chatKeys: deps.chatKeys, vehicles });
         if (requests.length === 0) return [];
         return await requestNotifications(q, deps.jobs, requests);
       } finally {
@@ -65,12 +73,14 @@ export async function notifyForEvents(
     const policy = createPolicyStore({ db: q });
     try {
       await policy.snapshot();
+      // The vehicles' audiences of the whole batch in a few statements, not a few per event.
+      const vehicles = await loadVehicleAudiences(q, policy, vehicleIdsOf(events));
       const all: NotificationRequest[] = [];
       const counts = new Map<string, number>();
       for (const event of events) {
         let requests: NotificationRequest[];
         try {
-          requests = await requestsFor({ q, policy, event, chatKeys: deps.chatKeys });
+          requests = await requestsFor({ q, policy, event, chatKeys: deps.chatKeys, vehicles });
         } catch (err) {
           if (!(err instanceof ZodError)) throw err;
           deps.logger?.warn(
@@ -103,27 +113,29 @@ export async function defineNotificationEventJobs(
     if (notifications > 0)
       deps.logger?.info({ event: event.id, topic: event.topic, notifications }, 'notifications requested');
   };
-  await queue.defineBatch<NotificationEventJob>(
+  await queue.defineBatch<NotificationEventsJobData>(
     NOTIFICATION_EVENTS_QUEUE,
-    async (batch: JobContext<NotificationEventJob>[]): Promise<JobResult[]> => {
+    async (batch: JobContext<NotificationEventsJobData>[]): Promise<JobResult[]> => {
+      const events = batch.flatMap((job) => eventsOf(job.data));
       try {
-        const counts = await notifyForEvents(
-          deps,
-          batch.map((job) => job.data),
-        );
-        for (const job of batch) logRequested(job.data, counts.get(job.data.id) ?? 0);
+        const counts = await notifyForEvents(deps, events);
+        for (const event of events) logRequested(event, counts.get(event.id) ?? 0);
         return batch.map((job) => ({ id: job.id, ok: true }));
       } catch (err) {
-        if (batch.length === 1) return [{ id: batch[0]!.id, ok: false, error: err }];
-        // One event spoiled the batch: each alone, so only that one fails (and retries on its own).
+        if (events.length === 1) return [{ id: batch[0]!.id, ok: false, error: err }];
+        // One event spoiled the batch: each alone, so only that one's job fails (and retries on its
+        // own; the others of its job find their notifications requested then, and request nothing).
         const results: JobResult[] = [];
         for (const job of batch) {
-          try {
-            logRequested(job.data, (await notifyForEvent(deps, job.data)).length);
-            results.push({ id: job.id, ok: true });
-          } catch (e) {
-            results.push({ id: job.id, ok: false, error: e });
+          let failed: unknown;
+          for (const event of eventsOf(job.data)) {
+            try {
+              logRequested(event, (await notifyForEvent(deps, event)).length);
+            } catch (e) {
+              failed ??= e;
+            }
           }
+          results.push(failed === undefined ? { id: job.id, ok: true } : { id: job.id, ok: false, error: failed });
         }
         return results;
       }

@@ -4,7 +4,15 @@ import { dtcDescription } from '@clutch/firmware-profiles';
 import { z } from 'zod';
 import { devKeyRing, openBody, sealedFromWire, type ChatKeyRing } from '../../chat/crypto.js';
 import type { NotificationRequest } from '../request.js';
-import { customerOf, loadRecipients, loadVehicle, shopStaff, vehicleAudience, type Recipient } from './audience.js';
+import {
+  customerOf,
+  loadRecipients,
+  loadVehicle,
+  loadVehicleAudiences,
+  shopStaff,
+  type Recipient,
+  type VehicleAudiences,
+} from './audience.js';
 import type { NotificationEventJob } from './sink.js';
 
 /**
@@ -25,6 +33,8 @@ export interface MapperContext {
   event: NotificationEventJob;
   /** Opens the sealed chat bodies `chat.message` carries (absent: the development ring, as chat's own default). */
   chatKeys?: ChatKeyRing | undefined;
+  /** The audiences of a batch's vehicles, read together (vehicleIdsOf); a vehicle not covered is read alone. */
+  vehicles?: VehicleAudiences | undefined;
 }
 
 type Mapper = (ctx: MapperContext) => Promise<NotificationRequest[]>;
@@ -77,12 +87,35 @@ const alertPayload = z.object({
   }),
 });
 
+/** The vehicle's facts and audience, from the batch's when it covers the vehicle. */
+async function audiencesFor(ctx: MapperContext, vehicleId: string): Promise<VehicleAudiences> {
+  return ctx.vehicles?.covers(vehicleId) ? ctx.vehicles : loadVehicleAudiences(ctx.q, ctx.policy, [vehicleId]);
+}
+
+/**
+ * The vehicles whose audience a batch of events needs (health alerts, trouble codes), for
+ * loadVehicleAudiences; an event whose payload does not parse names none (its mapper drops it).
+ */
+export function vehicleIdsOf(events: readonly NotificationEventJob[]): string[] {
+  return events.flatMap((event) => {
+    const parsed =
+      event.topic === 'vehicle.alert'
+        ? alertPayload.safeParse(event.payload)
+        : event.topic === 'vehicle.dtc'
+          ? dtcPayload.safeParse(event.payload)
+          : undefined;
+    return parsed?.success ? [parsed.data.vehicleId] : [];
+  });
+}
+
 /** A stored health alert: everyone who looks after the car; critical ones are urgent (push through quiet hours). */
-const healthAlert: Mapper = async ({ q, policy, event }) => {
+const healthAlert: Mapper = async (ctx) => {
+  const { event } = ctx;
   const p = alertPayload.parse(event.payload);
-  const vehicle = await loadVehicle(q, p.vehicleId);
+  const vehicles = await audiencesFor(ctx, p.vehicleId);
+  const vehicle = vehicles.vehicle(p.vehicleId);
   if (!vehicle) return [];
-  const audience = await vehicleAudience(q, policy, p.vehicleId, 'telemetry:read');
+  const audience = vehicles.audience(p.vehicleId, 'telemetry:read');
   return audience.map((who) =>
     requestFor(who, {
       key: event.id,
@@ -128,7 +161,8 @@ export async function newTroubleCodes(
 }
 
 /** New trouble codes: one notification per code that appeared, to everyone who looks after the car. */
-const troubleCodes: Mapper = async ({ q, policy, event }) => {
+const troubleCodes: Mapper = async (ctx) => {
+  const { q, event } = ctx;
   const p = dtcPayload.parse(event.payload);
   const fresh = await newTroubleCodes(
     q,
@@ -137,9 +171,10 @@ const troubleCodes: Mapper = async ({ q, policy, event }) => {
     p.codes.map((c) => c.code),
   );
   if (fresh.length === 0) return [];
-  const vehicle = await loadVehicle(q, p.vehicleId);
+  const vehicles = await audiencesFor(ctx, p.vehicleId);
+  const vehicle = vehicles.vehicle(p.vehicleId);
   if (!vehicle) return [];
-  const audience = await vehicleAudience(q, policy, p.vehicleId, 'dtc:read');
+  const audience = vehicles.audience(p.vehicleId, 'dtc:read');
   return fresh.flatMap((code) =>
     audience.map((who) =>
       requestFor(who, {
