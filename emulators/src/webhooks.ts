@@ -12,6 +12,11 @@ export interface DeliverOptions {
   delayMs?: number | undefined;
   /** Deliveries in flight at once (default 1: one after the other). */
   concurrency?: number | undefined;
+  /**
+   * Only the pending events this accepts are attempted (the rest stay pending): flushes of disjoint
+   * events (one payment's each) then run side by side instead of one after another.
+   */
+  only?: ((event: OutgoingWebhook) => boolean) | undefined;
 }
 
 export interface DeliveryReport {
@@ -90,8 +95,10 @@ export class WebhookDispatcher {
     return this.pending.length;
   }
 
-  /** Attempts every pending event once now (ignoring backoff); failures stay pending. */
+  /** Attempts every pending event (that `only` accepts) once now, ignoring backoff; failures stay pending. */
   deliver(options: DeliverOptions = {}): Promise<DeliveryReport> {
+    // A filtered flush takes its events synchronously, so it cannot take another flush's: no queueing.
+    if (options.only) return this.flush(options);
     const run = this.chain.then(() => this.flush(options));
     this.chain = run.catch(() => undefined);
     return run;
@@ -120,8 +127,11 @@ export class WebhookDispatcher {
     const report: DeliveryReport = { attempted: 0, delivered: 0, failed: 0 };
     const url = this.url;
     if (!url || this.pending.length === 0) return report;
-    const batch = this.pending;
-    this.pending = [];
+    const batch: Pending[] = [];
+    const kept: Pending[] = [];
+    for (const p of this.pending) (!options.only || options.only(p.event) ? batch : kept).push(p);
+    this.pending = kept;
+    if (batch.length === 0) return report;
     const random = seededRandom(options.seed ?? 1);
     const sends: Pending[] = [];
     for (const item of batch) {

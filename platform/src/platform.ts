@@ -92,7 +92,7 @@ export async function startPlatform(config: PlatformConfig, logger: Logger): Pro
     stack.push(() => unsubscribeRevocations());
 
     // Payment providers from the environment, or the Stripe emulator in this process (builders/payments.ts).
-    const payments = await startPayments(paymentsConfig(process.env), logger);
+    const payments = await startPayments(paymentsConfig(process.env), logger, { db });
     stack.push(() => payments.close());
     // Chat and notifications (builders/communication.ts): channels from the environment, else, in the
     // open dev mode only, the dev mailbox and a local Web Push service in this process; uploads on

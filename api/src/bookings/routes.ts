@@ -6,11 +6,13 @@ import { BOOKINGS_LISTING } from './repository.js';
 import type { ShopResourcesService } from './resources.js';
 import type { BookingCaller, BookingsService } from './service.js';
 import { marketplaceScope } from './access.js';
+import { riskContextOf } from '../fraud/request-context.js';
 
 const callerOf = (r: RouteRequest<unknown, unknown, unknown>): BookingCaller => ({
   scope: marketplaceScope(r),
   principal: r.principal,
   policy: r.policy,
+  request: riskContextOf(r.ctx),
 });
 
 const BOOKING_STATUSES = ['held', 'requested', 'confirmed', 'cancelled', 'expired', 'no_show'] as const;

@@ -4,6 +4,7 @@ import type { RequestPolicy } from '../auth/policy.js';
 import { actorOf, type Scope } from '../auth/scope.js';
 import { apiError } from '../errors.js';
 import { assessRisk, riskBlocked } from '../fraud/assess.js';
+import type { RiskRequestContext } from '../fraud/request-context.js';
 import type { Page, PageRequest } from '../http/pagination.js';
 import { requireGoodStanding } from '../installments/standing.js';
 import { transitionRepairOrder, type TransitionSide } from '../repair-orders/lifecycle.js';
@@ -29,6 +30,8 @@ export interface BookingCaller {
   scope: Scope;
   principal: Principal;
   policy: RequestPolicy;
+  /** What the request tells the risk check (address, its country, device); absent for system callers. */
+  request?: RiskRequestContext | undefined;
 }
 
 export interface BookingView {
@@ -461,6 +464,7 @@ export class BookingsService {
           userId: customer.userId,
           amountMinor: service.priceKind === 'fixed' ? (service.priceMinor ?? 0) : 0,
           currency: service.currency,
+          ...caller.request,
           at: new Date(now),
         });
         if (risk.decision === 'block') return { blocked: risk };

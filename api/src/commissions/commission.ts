@@ -2,7 +2,7 @@ import type { Queryable } from '@clutch/db';
 import { transferId } from '../ledger/ids.js';
 import { ledger as defaultLedger } from '../ledger/ledger.js';
 import type { AccountRef, Ledger, TransferInput, TransferResult } from '../ledger/types.js';
-import { proRata, splitCapture } from './split.js';
+import { proRata, splitCapture, splitFee } from './split.js';
 
 /**
  * Commission at capture (MONEY.md, "P5 exports"; docs/commissions.md). Every function works in the
@@ -40,6 +40,11 @@ export interface RecordCommissionInput extends ComputeCommissionInput {
   paymentId: string;
   /** One capture of the payment (e.g. `<paymentId>:<captureSeq>`): the idempotency key. */
   captureRef: string;
+  /**
+   * A Connect destination charge's application fee (commission + VAT) the provider already kept:
+   * the recorded commission is this, split by the VAT rate, if the rates moved since it was asked.
+   */
+  applicationFeeMinor?: number | undefined;
 }
 
 export interface ReverseCommissionInput {
@@ -425,7 +430,12 @@ export async function recordCommission(
         `capture ${input.captureRef} was recorded for payment ${record.paymentId}, ${record.amountMinor}`,
       );
   } else {
-    const quote = await computeCommission(q, input);
+    const computed = await computeCommission(q, input);
+    const fee = input.applicationFeeMinor;
+    const quote =
+      fee === undefined || fee === computed.commissionMinor + computed.vatMinor
+        ? computed
+        : { ...computed, ...splitFee(input.amountMinor, fee, computed.vatRateBps) };
     const { rows } = await q.query<CommissionRow>(
       `INSERT INTO commissions (tenant_id, partner_id, payment_id, capture_ref, amount_minor, currency, tier,
          tier_rate_bps, bonus_bps, rate_bps, commission_minor, region, vat_rate_bps, vat_minor, net_minor, captured_at)

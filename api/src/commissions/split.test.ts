@@ -1,7 +1,7 @@
 import { propertyRuns } from '@clutch/test-support';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { proRata, splitCapture } from './split.js';
+import { proRata, splitCapture, splitFee } from './split.js';
 
 // 100,000 random splits by default (each a few microseconds of pure arithmetic); a million with
 // CLUTCH_PROPERTY_RUNS=full.
@@ -74,6 +74,32 @@ describe('splitting a capture into commission, VAT and the shop net', () => {
           }
           back += proRata(part, amount, amount) - back;
           return back === part;
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('splits a fee already taken into commission and VAT that add up to it, and agrees with splitCapture', () => {
+    // Egypt's 14 %: a 15.00 commission carries 2.10 VAT.
+    expect(splitFee(10_000, 1_710, 1_400)).toEqual({ commissionMinor: 1_500, vatMinor: 210, netToShopMinor: 8_290 });
+    expect(splitFee(10_000, 0, 1_400)).toEqual({ commissionMinor: 0, vatMinor: 0, netToShopMinor: 10_000 });
+    expect(() => splitFee(100, 101, 0)).toThrow(RangeError);
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 10_000_000 }),
+        fc.integer({ min: 0, max: 5_000 }),
+        fc.integer({ min: 0, max: 5_000 }),
+        (amount, rate, vat) => {
+          const capture = splitCapture(amount, rate, vat);
+          const fee = capture.commissionMinor + capture.vatMinor;
+          const again = splitFee(amount, fee, vat);
+          // Never a minor unit lost, and within one unit of the capture's own split.
+          return (
+            again.commissionMinor + again.vatMinor === fee &&
+            again.netToShopMinor === capture.netToShopMinor &&
+            Math.abs(again.commissionMinor - capture.commissionMinor) <= 1
+          );
         },
       ),
       { numRuns: 2000 },

@@ -57,3 +57,20 @@ export function proRata(partMinor: number, refundedMinor: number, amountMinor: n
   const refunded = Math.min(Math.max(refundedMinor, 0), amountMinor);
   return Number((BigInt(partMinor) * BigInt(refunded)) / BigInt(amountMinor));
 }
+
+/**
+ * A fee already taken (a Connect destination charge's application fee, fixed before the capture)
+ * split into commission and the VAT on it, commission : VAT = 10⁴ : vatRate, with `allocate`; the
+ * shop's net is the rest of the amount. Used when the rates moved between the capture request and
+ * its recording (another capture crossed a tier), so the books keep what the provider did.
+ */
+export function splitFee(amountMinor: number, feeMinor: number, vatRateBps: number): Split {
+  if (!Number.isSafeInteger(feeMinor) || feeMinor < 0 || feeMinor > amountMinor)
+    throw new RangeError(`the fee must be an integer between 0 and ${amountMinor}, got ${feeMinor}`);
+  if (!Number.isInteger(vatRateBps) || vatRateBps < 0 || vatRateBps > 10_000)
+    throw new RangeError(`VAT rate must be 0..10000 bps, got ${vatRateBps}`);
+  if (feeMinor === 0) return { commissionMinor: 0, vatMinor: 0, netToShopMinor: amountMinor };
+  const fee = dinero({ amount: BigInt(feeMinor), currency: { code: 'XXX', base: 10n, exponent: 0n } });
+  const [commission, tax] = allocate(fee, [BPS, BigInt(vatRateBps)]).map((part) => toSnapshot(part).amount);
+  return { commissionMinor: Number(commission), vatMinor: Number(tax), netToShopMinor: amountMinor - feeMinor };
+}

@@ -45,6 +45,14 @@ const revenue = (p: Plan): AccountRef => ({
   code: 'platform_revenue',
   currency: p.currency,
 });
+const badDebt = (p: Plan): AccountRef => ({
+  tenantId: 'platform',
+  ownerUserId: null,
+  partnerId: null,
+  qualifier: null,
+  code: 'bad_debt',
+  currency: p.currency,
+});
 const clearing = (p: Plan): AccountRef => ({
   tenantId: 'platform',
   ownerUserId: null,
@@ -132,7 +140,34 @@ export const books = {
       amountMinor,
       'installment_collected',
     ),
+  /** A defaulted plan given up: what is still owed on it leaves the receivable for bad debt (an expense). */
+  writtenOff: (q: Queryable, plan: Plan, amountMinor: number) =>
+    move(
+      q,
+      plan,
+      `installment-plan:${plan.id}:written-off`,
+      badDebt(plan),
+      receivable(plan),
+      amountMinor,
+      'installment_written_off',
+    ),
 };
+
+/**
+ * What the customer still owes on one plan: its own moves on the receivable (financed, fees earned,
+ * late fees, less collections and an undo), all referenced `installment-plan:<id>`. The receivable
+ * is one account per customer, so the plan's share is summed from its transfers, not read as a balance.
+ */
+export async function planOutstanding(q: Queryable, plan: Plan): Promise<number> {
+  const account = await ledger.ensureAccount(q, receivable(plan));
+  const { rows } = await q.query<{ owed: string | number }>(
+    `SELECT coalesce(sum(CASE WHEN debit_account_id = $1 THEN amount ELSE -amount END), 0)::text AS owed
+       FROM ledger_transfers
+      WHERE reference = $2 AND kind = 'posted' AND (debit_account_id = $1 OR credit_account_id = $1)`,
+    [account.id, `installment-plan:${plan.id}`],
+  );
+  return Number(rows[0]!.owed);
+}
 
 /** The customer's installment receivable (what they still owe on plans, in the plan's currency), for tests and views. */
 export async function receivableBalance(q: Queryable, plan: Plan): Promise<number> {

@@ -289,6 +289,13 @@ async function recordFailed(
   });
 }
 
+/**
+ * Whether the customer can pay the plan off: an active plan early, or a defaulted one (everything
+ * still owed, which lifts the suspension) unless platform staff wrote it off.
+ */
+export const settleable = (plan: Pick<PlanRow, 'status' | 'writtenOffAt'>): boolean =>
+  plan.status === 'active' || (plan.status === 'defaulted' && plan.writtenOffAt === null);
+
 /** The payoff of a plan at `at` (from its rows). */
 export function payoffOf(plan: PlanRow, installments: readonly InstallmentRow[], at: Date): Payoff {
   return payoffAmount(
@@ -324,7 +331,7 @@ export async function payOff(
     await check(plan);
     if (plan.payoffKey !== null && plan.payoffAmountMinor !== null)
       return { plan, key: plan.payoffKey, amountMinor: plan.payoffAmountMinor, at: plan.payoffAt! };
-    if (plan.status !== 'active') return { plan, key: null, amountMinor: 0, at: ctx.now() };
+    if (!settleable(plan)) return { plan, key: null, amountMinor: 0, at: ctx.now() };
     const at = ctx.now();
     const rows = (await repo.installments([plan.id])).get(plan.id) ?? [];
     const payoff = payoffOf(plan, rows, at);
@@ -371,7 +378,11 @@ export async function payOff(
       await books.feeEarned(q, plan, row.id, line.feeMinor);
     }
     await books.collected(q, plan, result.payment.id, result.payment.capturedMinor || result.payment.amountMinor);
-    await repo.closePlan(plan.id, 'paid', 'payoff', at);
+    if (plan.status === 'defaulted') {
+      // Everything owed is paid: the plan is paid after all, and the suspension it caused lifted.
+      await repo.settleDefaulted(plan.id, at);
+      await repo.restoreStanding(plan.id);
+    } else await repo.closePlan(plan.id, 'paid', 'payoff', at);
     await announce(q, 'installment.updated', plan, 'paid', at);
     return { outcome: 'paid', paymentId: result.payment.id };
   });

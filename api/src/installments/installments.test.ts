@@ -489,6 +489,180 @@ describe.each(backends('api_installments'))('installment plans on %s', (_name, o
     expect(books.problems).toEqual([]);
     expect(books.ok).toBe(true);
   });
+  /** A plan of `as` whose second installment went unpaid through every retry: defaulted, `as` suspended. */
+  const defaultedPlan = async (as: TestUser): Promise<PlanBody> => {
+    const created = ok(
+      await api('POST', '/payments/installments', as, {
+        bookingId: await book(as),
+        count: 3,
+        provider: 'stripe',
+        paymentMethod: 'pm_card_visa',
+      }),
+      201,
+    ) as unknown as PlanBody;
+    await fx.db.query(`UPDATE installment_plans SET payment_method = 'pm_card_chargeDeclined' WHERE id = $1`, [
+      created.id,
+    ]);
+    const second = created.installments[1]!;
+    const due = new Date(second.dueAt).getTime();
+    for (const [attempt, days] of [
+      [1, 0],
+      [2, 1],
+      [3, 3],
+      [4, 7],
+    ] as const)
+      await charge(new Date(due + days * DAY))({ installmentId: second.id, attempt });
+    const plan = ok(await api('GET', `/payments/installments/${created.id}`, as)) as unknown as PlanBody;
+    expect(plan.status).toBe('defaulted');
+    return plan;
+  };
+  const standingOf = async (as: TestUser) =>
+    (
+      await fx.db.query<{ status: string; plan_id: string | null }>(
+        'SELECT status, plan_id FROM customer_standing WHERE tenant_id = $1 AND user_id = $2',
+        ['consumers', as.userId],
+      )
+    ).rows[0];
+  const bookAgain = async (as: TestUser): Promise<Reply> =>
+    api('POST', '/bookings', as, {
+      partnerId: shop.partnerId,
+      serviceId: shop.services.oil_change,
+      vehicleId: await createOwnedVehicle(fx.db, as.userId, `${as.userId} again ${day}`),
+      startsAt: dayAt(day++, '10:00'),
+    });
+
+  it('a defaulted plan paid in full by its customer is paid, and the suspension it caused is lifted', async () => {
+    const fay = await signedInUser(fx.db, keys, { tenantId: 'consumers', roles: ['owner'], name: 'Fay' });
+    const plan = await defaultedPlan(fay);
+    expect(await standingOf(fay)).toMatchObject({ status: 'suspended', plan_id: plan.id });
+    expectProblem(await bookAgain(fay), 403, 'CUSTOMER_SUSPENDED');
+    // What is owed: the unpaid principal, the late fee, and the fees of the periods begun.
+    const owed = await receivable(plan.id);
+    expect(plan.payoffMinor).toBeGreaterThanOrEqual(owed);
+
+    // A declined card changes nothing.
+    expectProblem(await api('POST', `/payments/installments/${plan.id}/payoff`, fay), 402, 'PROVIDER_DECLINED');
+    expect((await standingOf(fay))!.status).toBe('suspended');
+
+    // With a card that works, everything owed is paid.
+    await fx.db.query(`UPDATE installment_plans SET payment_method = 'pm_card_visa' WHERE id = $1`, [plan.id]);
+    const paid = ok(await api('POST', `/payments/installments/${plan.id}/payoff`, fay)) as unknown as PlanBody;
+    expect(paid).toMatchObject({ status: 'paid', closeReason: 'payoff', payoffMinor: null });
+    expect(paid.installments.every((i) => i.status === 'paid' || i.status === 'waived')).toBe(true);
+    expect(await receivable(plan.id)).toBe(0);
+    expect(await standingOf(fay)).toMatchObject({ status: 'good' });
+    expect((await bookAgain(fay)).status).toBe(201);
+  });
+
+  it('platform staff write a defaulted plan off to bad debt and lift the suspension: second factor, audited, once', async () => {
+    const gus = await signedInUser(fx.db, keys, { tenantId: 'consumers', roles: ['owner'], name: 'Gus' });
+    const plan = await defaultedPlan(gus);
+    const owed = await receivable(plan.id);
+    expect(owed).toBeGreaterThan(0);
+    const ada = await signedInUser(fx.db, keys, { tenantId: 'platform', roles: ['platform-admin'], name: 'Ada' });
+    const adaMfa = await signedInUser(fx.db, keys, {
+      tenantId: 'platform',
+      userId: ada.userId,
+      name: 'Ada',
+      mfa: true,
+    });
+    const writeOff = (as: TestUser, key?: string) =>
+      call(fx.api.url, 'POST', `/api/payments/installments/${plan.id}/write-off`, {
+        token: as.token,
+        body: { reason: 'customer unreachable for 90 days' },
+        headers: { 'x-requested-with': 'test', ...(key ? { 'idempotency-key': key } : {}) },
+      });
+
+    // Not the shop, not the customer, not staff without a fresh second factor.
+    expectProblem(await writeOff(pam), 403, 'FORBIDDEN');
+    expectProblem(await writeOff(gus), 403, 'FORBIDDEN');
+    expectProblem(await writeOff(ada), 403, 'MFA_STEP_UP_REQUIRED');
+
+    const key = `write-off-${plan.id}`;
+    const done = ok(await writeOff(adaMfa, key)) as unknown as PlanBody & {
+      writtenOffMinor: number;
+      writtenOffAt: string;
+    };
+    expect(done).toMatchObject({ status: 'defaulted', writtenOffMinor: owed, payoffMinor: null });
+    expect(done.writtenOffAt).toEqual(expect.any(String));
+    // Nothing is charged any more.
+    expect(done.installments.filter((i) => i.status !== 'paid').every((i) => i.status === 'waived')).toBe(true);
+    // The same key replays the answer; a new key finds it done. One bad-debt transfer either way.
+    expect(ok(await writeOff(adaMfa, key))).toEqual(done);
+    ok(await writeOff(adaMfa));
+    const moved = await fx.db.query<{ id: string; amount: number; debit: string; credit: string }>(
+      `SELECT t.id, t.amount::int AS amount, d.code AS debit, c.code AS credit
+         FROM ledger_transfers t
+         JOIN ledger_accounts d ON d.id = t.debit_account_id JOIN ledger_accounts c ON c.id = t.credit_account_id
+        WHERE t.reference = $1 AND t.reason = 'installment_written_off'`,
+      [`installment-plan:${plan.id}`],
+    );
+    expect(moved.rows).toEqual([
+      { id: expect.any(String), amount: owed, debit: 'bad_debt', credit: 'installment_receivable' },
+    ]);
+    // Double entry: the transfer's postings sum to zero.
+    const postings = await fx.db.query<{ n: number; total: number }>(
+      `SELECT count(*)::int AS n, sum(amount)::int AS total FROM ledger_postings WHERE transfer_id = $1`,
+      [moved.rows[0]!.id],
+    );
+    expect(postings.rows[0]).toEqual({ n: 2, total: 0 });
+    expect(await receivable(plan.id)).toBe(0);
+    const audit = await fx.db.query<{ actor: string; target: string }>(
+      `SELECT actor, target FROM audit_log WHERE action = 'installment-plan.write-off' AND target = $1`,
+      [plan.id],
+    );
+    expect(audit.rows.length).toBeGreaterThanOrEqual(1);
+    expect(audit.rows[0]!.actor).toContain(ada.userId);
+
+    // Written off is not paid: the suspension stays, and the customer can no longer pay it off here.
+    expect((await standingOf(gus))!.status).toBe('suspended');
+    expectProblem(await api('POST', `/payments/installments/${plan.id}/payoff`, gus), 409, 'INSTALLMENT_PLAN_CLOSED');
+
+    // An active plan is neither written off nor reinstated.
+    const active = ok(
+      await api('POST', '/payments/installments', carol, {
+        bookingId: await book(carol),
+        count: 3,
+        provider: 'stripe',
+        paymentMethod: 'pm_card_visa',
+      }),
+      201,
+    );
+    expectProblem(
+      await call(fx.api.url, 'POST', `/api/payments/installments/${active.id as string}/write-off`, {
+        token: adaMfa.token,
+        body: { reason: 'by mistake' },
+        headers: { 'x-requested-with': 'test' },
+      }),
+      409,
+      'INSTALLMENT_PLAN_NOT_DEFAULTED',
+    );
+
+    // Staff lift the suspension by hand: audited, with a second factor.
+    const reinstate = (as: TestUser) =>
+      call(fx.api.url, 'POST', `/api/payments/installments/${plan.id}/reinstate`, {
+        token: as.token,
+        body: { reason: 'settled with collections' },
+        headers: { 'x-requested-with': 'test' },
+      });
+    expectProblem(await reinstate(ada), 403, 'MFA_STEP_UP_REQUIRED');
+    expectProblem(await reinstate(pam), 403, 'FORBIDDEN');
+    expect(ok(await reinstate(adaMfa))).toEqual({
+      planId: plan.id,
+      customerTenantId: 'consumers',
+      customerUserId: gus.userId,
+      lifted: true,
+    });
+    expect(await standingOf(gus)).toMatchObject({ status: 'good' });
+    expect(ok(await reinstate(adaMfa)).lifted).toBe(false);
+    const reinstated = await fx.db.query(
+      `SELECT 1 FROM audit_log WHERE action = 'installment-plan.reinstate' AND target = $1`,
+      [plan.id],
+    );
+    expect(reinstated.rows.length).toBeGreaterThanOrEqual(2);
+    expect((await bookAgain(gus)).status).toBe(201);
+  });
+
   it('the queue runs a charge job that is due, with its handler, by itself', async () => {
     const bookingId = await book(dave);
     const created = ok(

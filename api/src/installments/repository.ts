@@ -35,6 +35,9 @@ export interface PlanRow {
   payoffAmountMinor: number | null;
   payoffAt: Date | null;
   payoffAttempts: number;
+  /** A defaulted plan's receivable written off to bad debt by platform staff (migration 045). */
+  writtenOffAt: Date | null;
+  writtenOffMinor: number | null;
   createdBy: string;
   createdAt: Date;
   updatedAt: Date;
@@ -69,7 +72,8 @@ const PLAN_COLUMNS = `p.id, p.tenant_id AS "tenantId", p.partner_id AS "partnerI
   p.total_fee_minor AS "totalFeeMinor", p.currency, p.installment_count AS "count", p.region, p.terms,
   p.time_zone AS "timeZone", p.starts_at AS "startsAt", p.closed_at AS "closedAt",
   p.close_reason AS "closeReason", p.payoff_key AS "payoffKey", p.payoff_amount_minor AS "payoffAmountMinor",
-  p.payoff_at AS "payoffAt", p.payoff_attempts AS "payoffAttempts", p.created_by AS "createdBy", p.created_at AS "createdAt",
+  p.payoff_at AS "payoffAt", p.payoff_attempts AS "payoffAttempts", p.written_off_at AS "writtenOffAt",
+  p.written_off_minor::float8 AS "writtenOffMinor", p.created_by AS "createdBy", p.created_at AS "createdAt",
   p.updated_at AS "updatedAt"`;
 
 const INSTALLMENT_COLUMNS = `i.id, i.plan_id AS "planId", i.tenant_id AS "tenantId",
@@ -302,6 +306,49 @@ export class InstallmentsRepository {
         WHERE id = $1`,
       [id],
     );
+  }
+
+  /** A defaulted plan paid in full by its customer after all (docs/installments.md, "After a default"). */
+  async settleDefaulted(id: string, at: Date): Promise<void> {
+    await this.q.query(
+      `UPDATE installment_plans SET status = 'paid', close_reason = 'payoff', closed_at = $2, updated_at = now()
+        WHERE id = $1 AND status = 'defaulted' AND written_off_at IS NULL`,
+      [id, at],
+    );
+  }
+
+  /** Lifts the suspension a paid plan caused (SECURITY DEFINER, migration 045): `good`, or `suspended` by another plan. */
+  async restoreStanding(planId: string): Promise<string | null> {
+    const { rows } = await this.q.query<{ standing: string | null }>(
+      'SELECT installment_standing_restore($1) AS standing',
+      [planId],
+    );
+    return rows[0]?.standing ?? null;
+  }
+
+  /** Marks a defaulted plan written off and waives what is still open on it (system work). */
+  async writeOff(id: string, w: { amountMinor: number; by: string; reason: string; at: Date }): Promise<void> {
+    await this.q.query(
+      `UPDATE installment_plans SET written_off_at = $2, written_off_minor = $3, written_off_by = $4,
+              write_off_reason = $5, updated_at = now()
+        WHERE id = $1 AND status = 'defaulted' AND written_off_at IS NULL`,
+      [id, w.at, w.amountMinor, w.by, w.reason],
+    );
+    await this.q.query(
+      `UPDATE installments SET status = 'waived', next_attempt_at = NULL, updated_at = now()
+        WHERE plan_id = $1 AND status IN ('scheduled', 'failed', 'late')`,
+      [id],
+    );
+  }
+
+  /** Lifts a customer's suspension by hand (platform staff, audited); false when it was not suspended by this plan. */
+  async liftSuspension(planId: string, reason: string): Promise<boolean> {
+    const { rows } = await this.q.query(
+      `UPDATE customer_standing SET status = 'good', reason = $2, updated_at = now()
+        WHERE plan_id = $1 AND status = 'suspended' RETURNING id`,
+      [planId, reason],
+    );
+    return rows.length > 0;
   }
 
   /** The customer's standing (null user: the organisation's). */

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { actorOf } from '../auth/scope.js';
+import { requireRecentMfa } from '../auth/step-up.js';
 import { marketplaceScope } from '../bookings/access.js';
 import { pageParams } from '../http/pagination.js';
 import type { ApiRouter, RouteRequest } from '../http/route.js';
@@ -69,7 +71,13 @@ const planView = z.object({
   createdAt: z.string(),
   closedAt: z.string().nullable(),
   paidMinor: z.number().int(),
-  payoffMinor: z.number().int().nullable().describe('What paying off now costs; null once closed'),
+  payoffMinor: z
+    .number()
+    .int()
+    .nullable()
+    .describe('What paying off now costs (a defaulted plan: all still owed); null once it cannot be paid off'),
+  writtenOffAt: z.string().nullable().describe('Set when platform staff wrote the defaulted plan off to bad debt'),
+  writtenOffMinor: z.number().int().nullable().describe('What was still owed when it was written off'),
   installments: z.array(installmentView),
 });
 
@@ -183,11 +191,76 @@ export function installmentRoutes(router: ApiRouter, plans: InstallmentsService)
     path: '/payments/installments/:id/payoff',
     tag: 'installments',
     summary:
-      'Pay the plan off early: the remaining principal plus the fees accrued to date (no future interest), charged now',
+      'Pay the plan off early: the remaining principal plus the fees accrued to date (no future interest), charged now. ' +
+      'A defaulted plan (not written off) is paid the same way, which lifts the suspension its default caused',
     access: { permission: 'payments:write', perResource: 'service' },
     params: z.object({ id: uuid }),
     response: { status: 200, description: 'The paid plan', schema: planView },
     errors: ['INSTALLMENT_PLAN_NOT_FOUND', 'INSTALLMENT_PLAN_CLOSED', 'PROVIDER_DECLINED', 'PROVIDER_UNAVAILABLE'],
     handle: (r) => plans.payoff(callerOf(r), r.params.id),
+  });
+
+  const staffReason = z.strictObject({ reason: z.string().trim().min(1).max(500) });
+
+  router.route({
+    method: 'post',
+    path: '/payments/installments/:id/write-off',
+    tag: 'installments',
+    summary:
+      "Write a defaulted plan's receivable off to bad debt (platform staff; a recent second factor; written to the audit log)",
+    description:
+      'What the customer still owes on the plan is booked bad_debt -> installment_receivable (an expense); its open installments ' +
+      'are waived and no longer charged. The suspension stays (see reinstate). Repeating it changes nothing.',
+    access: { permission: 'payments:refund' },
+    params: z.object({ id: uuid }),
+    body: staffReason,
+    response: { status: 200, description: 'The written-off plan', schema: planView },
+    errors: ['MFA_STEP_UP_REQUIRED', 'INSTALLMENT_PLAN_NOT_FOUND', 'INSTALLMENT_PLAN_NOT_DEFAULTED'],
+    handle: (r) => {
+      // Platform staff only (a partner admin holds payments:refund for its own organisation, and is
+      // refused here), then the second factor.
+      const audited = r.scope.audited({
+        ip: r.ctx.ip,
+        action: 'installment-plan.write-off',
+        target: r.params.id,
+        detail: { reason: r.body.reason },
+      });
+      requireRecentMfa(r.principal);
+      return plans.writeOff(audited, r.params.id, { reason: r.body.reason, actor: actorOf(r.principal) });
+    },
+  });
+
+  router.route({
+    method: 'post',
+    path: '/payments/installments/:id/reinstate',
+    tag: 'installments',
+    summary:
+      'Lift the suspension a defaulted plan caused (platform staff; a recent second factor; written to the audit log)',
+    access: { permission: 'payments:refund' },
+    params: z.object({ id: uuid }),
+    body: staffReason,
+    response: {
+      status: 200,
+      description: 'Whether a suspension by this plan was lifted (false: there was none)',
+      schema: z.object({
+        planId: z.string(),
+        customerTenantId: z.string(),
+        customerUserId: z.string().nullable(),
+        lifted: z.boolean(),
+      }),
+    },
+    errors: ['MFA_STEP_UP_REQUIRED', 'INSTALLMENT_PLAN_NOT_FOUND', 'INSTALLMENT_PLAN_NOT_DEFAULTED'],
+    handle: (r) => {
+      // Platform staff only (a partner admin holds payments:refund for its own organisation, and is
+      // refused here), then the second factor.
+      const audited = r.scope.audited({
+        ip: r.ctx.ip,
+        action: 'installment-plan.reinstate',
+        target: r.params.id,
+        detail: { reason: r.body.reason },
+      });
+      requireRecentMfa(r.principal);
+      return plans.reinstate(audited, r.params.id, { reason: r.body.reason });
+    },
   });
 }

@@ -18,8 +18,10 @@ import {
   payOff,
   payoffOf,
   amountDue,
+  settleable,
   type ChargeJobData,
 } from './collect.js';
+import { reinstateCustomer, writeOffPlan } from './recovery.js';
 import { computeSchedule, PlanInputError, termsFor, type PlanSchedule, type RegionTerms } from './plan.js';
 import { InstallmentsRepository, type InstallmentRow, type PlanRow } from './repository.js';
 
@@ -80,8 +82,11 @@ export interface PlanView {
   closedAt: string | null;
   /** Collected so far (principal, fees and late fees). */
   paidMinor: number;
-  /** What paying off now would cost; null once the plan is closed. */
+  /** What paying off now would cost (a defaulted plan: everything owed); null once it cannot be paid off. */
   payoffMinor: number | null;
+  /** A defaulted plan written off to bad debt by platform staff: when, and how much was still owed. */
+  writtenOffAt: string | null;
+  writtenOffMinor: number | null;
   installments: InstallmentView[];
 }
 
@@ -151,7 +156,9 @@ function view(plan: PlanRow, rows: readonly InstallmentRow[], now: Date): PlanVi
     createdAt: plan.createdAt.toISOString(),
     closedAt: iso(plan.closedAt),
     paidMinor: paid.reduce((a, i) => a + amountDue(i), 0),
-    payoffMinor: plan.status === 'active' ? payoffOf(plan, rows, now).amountMinor : null,
+    payoffMinor: settleable(plan) ? payoffOf(plan, rows, now).amountMinor : null,
+    writtenOffAt: iso(plan.writtenOffAt),
+    writtenOffMinor: plan.writtenOffMinor,
     installments: rows.map((i) => ({
       id: i.id,
       seq: i.seq,
@@ -337,7 +344,7 @@ export class InstallmentsService {
         throw apiError('FORBIDDEN', 'Only the customer pays off their installment plan', {
           requiredPermission: 'payments:write',
         });
-      if (plan.status !== 'active')
+      if (!settleable(plan))
         throw apiError('INSTALLMENT_PLAN_CLOSED', `The plan is ${plan.status}`, { status: plan.status });
     };
     let result;
@@ -357,6 +364,20 @@ export class InstallmentsService {
         paymentId: result.paymentId,
       });
     return this.get(caller, id);
+  }
+
+  /** Platform staff write a defaulted plan off (`audited`: the staff member's audited scope). */
+  async writeOff(audited: Scope, id: string, input: { reason: string; actor: string }): Promise<PlanView> {
+    await writeOffPlan(audited, id, { ...input, now: this.now() });
+    return audited.run(async (q) => {
+      const repo = new InstallmentsRepository(q);
+      return view((await repo.plan(id))!, (await repo.installments([id])).get(id) ?? [], this.now());
+    });
+  }
+
+  /** Platform staff lift the suspension a defaulted plan caused (`audited`: their audited scope). */
+  reinstate(audited: Scope, id: string, input: { reason: string }) {
+    return reinstateCustomer(audited, id, input);
   }
 
   // ---------------------------------------------------------------------------------------------

@@ -31,6 +31,7 @@ const CODES = new Set([
   'tax_payable',
   'installment_receivable',
   'payouts_in_transit',
+  'bad_debt',
 ]);
 /** Postgres int4 (timeout_seconds). */
 const MAX_TIMEOUT_SECONDS = 2_147_483_647;

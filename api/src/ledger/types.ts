@@ -32,7 +32,9 @@ export type AccountCode =
   /** Installment plans: what a customer still owes, and the late fees charged on it. */
   | 'installment_receivable'
   /** Money on its way to a partner's bank (Connect transfer made, payout not yet paid). */
-  | 'payouts_in_transit';
+  | 'payouts_in_transit'
+  /** Receivables written off (a defaulted installment plan given up): the platform's expense (migration 045). */
+  | 'bad_debt';
 
 export interface AccountRef {
   /** The holder's tenant (`platform` for the platform's own accounts). Row-level security uses it. */

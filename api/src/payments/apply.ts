@@ -3,7 +3,7 @@ import { apiError } from '../errors.js';
 import { moveMoney, opensHold, holdTransferId, type MoneyDeps } from './money.js';
 import type { ProviderPayment } from './providers/provider.js';
 import { PaymentsRepository, type PaymentPatch, type PaymentRow } from './repository.js';
-import { isCaptured, nextState } from './states.js';
+import { isCaptured, nextStates } from './states.js';
 
 /** Who caused a change, for the payment's history (`user:<id>`, `webhook:stripe:evt_...`, `system:verify`). */
 export interface ChangeCause {
@@ -33,20 +33,44 @@ export async function applyProviderView(
   if (!row) throw apiError('PAYMENT_NOT_FOUND', undefined, { paymentId });
   if (view.currency.toUpperCase() !== row.currency)
     throw new Error(`payment ${row.id}: the provider answered in ${view.currency}, we asked for ${row.currency}`);
-  const patch: PaymentPatch = {};
-  if (row.providerRef === null && view.providerRef) patch.providerRef = view.providerRef;
-  const next = nextState(row, view);
-  if (next) {
-    if (next.status !== row.status) patch.status = next.status;
-    if (next.capturedMinor !== row.capturedMinor) patch.capturedMinor = next.capturedMinor;
-    if (next.refundedMinor !== row.refundedMinor) patch.refundedMinor = next.refundedMinor;
-    if (next.authorizationExpiresAt?.getTime() !== row.authorizationExpiresAt?.getTime())
-      patch.authorizationExpiresAt = next.authorizationExpiresAt;
-    if (next.failureCode !== row.failureCode) patch.failureCode = next.failureCode;
-    if (opensHold(row, next)) patch.holdTransferId = holdTransferId(row.id);
-    if (isCaptured(next.status) && row.captureSeq === 0) patch.captureSeq = 1;
+  // Usually one step; a capture and a refund the provider made before we applied either are two,
+  // each written, booked and recorded in this transaction (states.ts, `nextStates`).
+  const steps = nextStates(row, view);
+  let current = row;
+  let changed = false;
+  const first: PaymentPatch = {};
+  if (row.providerRef === null && view.providerRef) first.providerRef = view.providerRef;
+  if (steps.length === 0 && first.providerRef !== undefined) {
+    current = await applyStep(repo, q, current, first, cause, money, now);
+    changed = true;
   }
-  if (Object.keys(patch).length === 0) return { payment: row, changed: false };
+  for (const [i, next] of steps.entries()) {
+    const patch: PaymentPatch = i === 0 ? { ...first } : {};
+    if (next.status !== current.status) patch.status = next.status;
+    if (next.capturedMinor !== current.capturedMinor) patch.capturedMinor = next.capturedMinor;
+    if (next.refundedMinor !== current.refundedMinor) patch.refundedMinor = next.refundedMinor;
+    if (next.authorizationExpiresAt?.getTime() !== current.authorizationExpiresAt?.getTime())
+      patch.authorizationExpiresAt = next.authorizationExpiresAt;
+    if (next.failureCode !== current.failureCode) patch.failureCode = next.failureCode;
+    if (opensHold(current, next)) patch.holdTransferId = holdTransferId(current.id);
+    if (isCaptured(next.status) && current.captureSeq === 0) patch.captureSeq = 1;
+    if (Object.keys(patch).length === 0) continue;
+    current = await applyStep(repo, q, current, patch, cause, money, now);
+    changed = true;
+  }
+  return { payment: current, changed };
+}
+
+/** One compare-and-set, its ledger movements and commission, and its history row. */
+async function applyStep(
+  repo: PaymentsRepository,
+  q: Queryable,
+  row: PaymentRow,
+  patch: PaymentPatch,
+  cause: ChangeCause,
+  money: MoneyDeps,
+  now: Date,
+): Promise<PaymentRow> {
   const written = await repo.compareAndSet(row.id, row.version, patch);
   // Under the row's lock nobody else can have moved it; should it happen, nothing is written.
   if (!written) throw apiError('PAYMENT_STATE_CONFLICT', `Payment ${row.id} changed meanwhile; read it again`);
@@ -71,5 +95,5 @@ export async function applyProviderView(
         ...(after.failureCode ? { failureCode: after.failureCode } : {}),
       },
     });
-  return { payment: after, changed: true };
+  return after;
 }

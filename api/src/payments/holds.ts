@@ -109,6 +109,8 @@ async function renewHold(
     paymentMethod: payment.paymentMethod,
     confirm: true,
     description: `Clutch ${payment.purpose} (renewed hold)`,
+    // A destination charge stays one (its fee is set at capture).
+    ...(payment.connectAccount !== null ? { destination: { account: payment.connectAccount } } : {}),
     metadata: { paymentId: payment.id, renewal: String(renewal) },
   });
   if (fresh.status !== 'authorized') {

@@ -61,6 +61,13 @@ export function destinationAccount(p: PaymentRow): AccountRef {
   return { ...base, code: 'shop_payable', tenantId: p.tenantId, partnerId: p.partnerId };
 }
 
+/**
+ * A Connect destination charge (migration 045): Stripe moves the shop's share to its connected
+ * account at capture and keeps the application fee for the platform.
+ */
+export const isDestinationCharge = (p: PaymentRow): boolean =>
+  p.provider === 'stripe' && p.connectAccount !== null && movesMoney(p) && p.purpose !== 'wallet_topup';
+
 /** The hold's transfer id (renewals count up: a renewed hold is a new pending transfer). */
 export const holdTransferId = (paymentId: string, renewal = 0): string =>
   transferId(`hold:${paymentId}${renewal > 0 ? `:${renewal}` : ''}`);
@@ -147,6 +154,7 @@ export async function moveMoney(
       ]);
       ok(result, `the capture of payment ${after.id}`);
     }
+    const fee = isDestinationCharge(after) ? (after.applicationFeeMinor ?? 0) : undefined;
     if (deps.commission !== false && after.partnerId !== null && after.purpose !== 'wallet_topup') {
       const record = await recordCommission(q, {
         paymentId: after.id,
@@ -156,9 +164,46 @@ export async function moveMoney(
         amountMinor: after.capturedMinor,
         currency: after.currency,
         at: now,
+        // A destination charge's fee was fixed before the capture: the books keep what Stripe did.
+        applicationFeeMinor: after.applicationFeeMinor ?? undefined,
       });
       // What the shop pays the platform on this capture: the commission and the VAT on it.
       out.commissionMinor = record.commissionMinor + record.vatMinor;
+    }
+    if (fee !== undefined) {
+      // Stripe passed the rest to the shop's connected account at the capture: the shop's share
+      // leaves shop_payable now (the weekly run finds nothing of it to pay). A capture made without
+      // our fee (fee 0) passed everything on: the commission then stays owed in shop_payable.
+      const [shop, clearing] = await Promise.all([
+        ledger.ensureAccount(q, destinationAccount(after)),
+        ledger.ensureAccount(q, sourceAccount(after)),
+      ]);
+      const passedOn = Math.max(0, after.capturedMinor - fee);
+      if (passedOn > 0) {
+        const connectId = transferId(`connect:${after.id}:${seq}`);
+        const [result] = await ledger.createTransfers(q, [
+          {
+            id: connectId,
+            debitAccountId: shop.id,
+            creditAccountId: clearing.id,
+            amountMinor: passedOn,
+            currency: after.currency,
+            reason: 'connect_transfer',
+            reference,
+            metadata: { connectAccount: after.connectAccount!, applicationFeeMinor: String(fee) },
+          },
+        ]);
+        ok(result, `the Connect transfer of payment ${after.id}`);
+        // The shop's payout for this capture (its payouts page and statement show it), once.
+        await q.query('SELECT payout_record_connect($1, $2, $3, $4, $5, $6)', [
+          after.id,
+          seq,
+          passedOn,
+          connectId,
+          now,
+          'system:connect',
+        ]);
+      }
     }
   }
 

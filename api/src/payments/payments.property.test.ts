@@ -66,7 +66,13 @@ const op: fc.Arbitrary<Op> = fc.oneof(
   },
 );
 
-const scenario = fc.record({
+type Scenario = {
+  amountMinor: number;
+  confirmAtOnce: boolean;
+  captureFirst: number | null;
+  ops: Op[];
+};
+const scenario: fc.Arbitrary<Scenario> = fc.record({
   amountMinor: fc.integer({ min: 500, max: 20_000 }),
   /** Confirmed at once with a card, or left for the browser (requires_action) and confirmed later. */
   confirmAtOnce: fc.boolean(),
@@ -84,10 +90,18 @@ const EXPECTED = new Set([
   'PROVIDER_UNAVAILABLE',
 ]);
 
-/** Each run costs 1-2 s here; docs/payments-flows.md says why not thousands. */
-const RUNS = Number(process.env.PAYMENTS_PROPERTY_RUNS ?? 30);
+/**
+ * Sequences per backend (default 1,000) and how many run side by side, each on its own payment
+ * (default 8). One fast-check run is a batch of PAYMENTS_PROPERTY_PARALLEL sequences, so a failure
+ * names the batch and shrinks its sequences. PGlite's engine runs in this process and costs about
+ * 80 ms of CPU per sequence (the service's ~260 statements), PostgreSQL about 40 ms here: see
+ * docs/payments-flows.md. `PAYMENTS_PROPERTY_SEQUENCES=10000` runs ten thousand on each backend
+ * (`PAYMENTS_PROPERTY_RUNS`, the older knob, counts sequences too).
+ */
+const SEQUENCES = Number(process.env.PAYMENTS_PROPERTY_SEQUENCES ?? process.env.PAYMENTS_PROPERTY_RUNS ?? 1000);
+const PARALLEL = Math.max(1, Number(process.env.PAYMENTS_PROPERTY_PARALLEL ?? 8));
 
-describe.each(backends('api_payments_property'))('payments exactly once on %s', (_name, open) => {
+describe.each(backends('api_payments_property'))('payments exactly once on %s', (name, open) => {
   let fx: Fixture;
   let em: StripeEmulator;
   let payments: WiredPayments;
@@ -112,136 +126,155 @@ describe.each(backends('api_payments_property'))('payments exactly once on %s', 
     await em?.close();
   });
 
-  it('never captures or refunds twice, and ends where the provider is', async () => {
-    await fc.assert(
-      fc.asyncProperty(scenario, async (s) => {
-        const caller = { scope: scope(), actor: 'test:property' };
-        const view = await service.start(caller, {
-          purpose: 'booking',
-          provider: 'stripe',
-          amountMinor: s.amountMinor,
-          currency: 'EUR',
-          capture: 'manual',
-          paymentMethod: s.confirmAtOnce ? 'pm_card_visa' : undefined,
-          partnerId: shop.partnerId,
-          customerTenantId: 'consumers',
-          customerUserId: customer,
-          idempotencyKey: randomUUID(),
-        });
-        const id = view.id;
-        const ref = view.providerRef!;
-        const row = () => fx.db.transaction(async (q) => (await new PaymentsRepository(q).get(id))!);
+  /** One sequence on a payment of its own: the property holds for it whatever the others do meanwhile. */
+  const sequence = async (s: Scenario): Promise<void> => {
+    const caller = { scope: scope(), actor: 'test:property' };
+    const view = await service.start(caller, {
+      purpose: 'booking',
+      provider: 'stripe',
+      amountMinor: s.amountMinor,
+      currency: 'EUR',
+      capture: 'manual',
+      paymentMethod: s.confirmAtOnce ? 'pm_card_visa' : undefined,
+      partnerId: shop.partnerId,
+      customerTenantId: 'consumers',
+      customerUserId: customer,
+      idempotencyKey: randomUUID(),
+    });
+    const id = view.id;
+    const ref = view.providerRef!;
+    // This payment's events only (they name its PaymentIntent); the other sequences' stay pending for them.
+    const only = (event: { body: string }) => event.body.includes(`"${ref}"`);
+    const row = () => fx.db.transaction(async (q) => (await new PaymentsRepository(q).get(id))!);
 
-        const run = async (o: Op): Promise<void> => {
-          try {
-            const current = await row();
-            switch (o.kind) {
-              case 'capture':
-                await service.captureRow(
-                  caller.scope,
-                  current,
-                  Math.max(1, Math.floor(current.amountMinor * o.fraction)),
-                  {
-                    actor: 'test',
-                    kind: 'capture',
-                  },
-                );
-                return;
-              case 'cancel':
-                await service.cancelRow(caller.scope, current, { actor: 'test', kind: 'cancel' });
-                return;
-              case 'refund': {
-                const left = current.capturedMinor - current.refundedMinor;
-                await service.refundRow(
-                  caller.scope,
-                  current,
-                  Math.max(1, Math.floor(left * o.fraction)),
-                  undefined,
-                  randomUUID(),
-                  'test',
-                );
-                return;
-              }
-              case 'verify':
-                await service.verifyRow(caller.scope, current, { actor: 'test', kind: 'verify' });
-                return;
-              case 'confirm': {
-                // The browser's card step, straight at the provider (the API hears of it by webhook or verify).
-                const intent = em.paymentIntents().find((p) => p.id === ref);
-                if (intent?.status !== 'requires_payment_method') return;
-                await fetch(`${em.url}/v1/payment_intents/${ref}/confirm`, {
-                  method: 'POST',
-                  headers: {
-                    authorization: `Bearer ${em.publishableKey}`,
-                    'content-type': 'application/x-www-form-urlencoded',
-                  },
-                  body: new URLSearchParams({ client_secret: intent.client_secret!, payment_method: 'pm_card_visa' }),
-                });
-                return;
-              }
-              case 'webhooks':
-                await em.deliverWebhooks({
-                  duplicate: o.duplicate,
-                  shuffle: o.shuffle,
-                  concurrency: o.concurrency,
-                  seed: o.seed,
-                });
-                return;
-              case 'together':
-                await Promise.all(o.ops.map(run));
-                return;
-            }
-          } catch (err) {
-            const code = (err as { code?: unknown }).code;
-            if (typeof code === 'string' && EXPECTED.has(code)) return;
-            throw err;
+    const run = async (o: Op): Promise<void> => {
+      try {
+        const current = await row();
+        switch (o.kind) {
+          case 'capture':
+            await service.captureRow(caller.scope, current, Math.max(1, Math.floor(current.amountMinor * o.fraction)), {
+              actor: 'test',
+              kind: 'capture',
+            });
+            return;
+          case 'cancel':
+            await service.cancelRow(caller.scope, current, { actor: 'test', kind: 'cancel' });
+            return;
+          case 'refund': {
+            const left = current.capturedMinor - current.refundedMinor;
+            await service.refundRow(
+              caller.scope,
+              current,
+              Math.max(1, Math.floor(left * o.fraction)),
+              undefined,
+              randomUUID(),
+              'test',
+            );
+            return;
           }
-        };
-        if (s.captureFirst !== null) {
-          if (!s.confirmAtOnce) await run({ kind: 'confirm' });
-          await run({ kind: 'verify' });
-          await run({ kind: 'capture', fraction: s.captureFirst });
+          case 'verify':
+            await service.verifyRow(caller.scope, current, { actor: 'test', kind: 'verify' });
+            return;
+          case 'confirm': {
+            // The browser's card step, straight at the provider (the API hears of it by webhook or verify).
+            const intent = em.paymentIntent(ref);
+            if (intent?.status !== 'requires_payment_method') return;
+            await fetch(`${em.url}/v1/payment_intents/${ref}/confirm`, {
+              method: 'POST',
+              headers: {
+                authorization: `Bearer ${em.publishableKey}`,
+                'content-type': 'application/x-www-form-urlencoded',
+              },
+              body: new URLSearchParams({ client_secret: intent.client_secret!, payment_method: 'pm_card_visa' }),
+            });
+            return;
+          }
+          case 'webhooks':
+            await em.deliverWebhooks({
+              duplicate: o.duplicate,
+              shuffle: o.shuffle,
+              concurrency: o.concurrency,
+              seed: o.seed,
+              only,
+            });
+            return;
+          case 'together':
+            await Promise.all(o.ops.map(run));
+            return;
         }
-        for (const o of s.ops) await run(o);
+      } catch (err) {
+        const code = (err as { code?: unknown }).code;
+        if (typeof code === 'string' && EXPECTED.has(code)) return;
+        throw err;
+      }
+    };
+    if (s.captureFirst !== null) {
+      if (!s.confirmAtOnce) await run({ kind: 'confirm' });
+      await run({ kind: 'verify' });
+      await run({ kind: 'capture', fraction: s.captureFirst });
+    }
+    for (const o of s.ops) await run(o);
 
-        // Everything held back arrives in the end (shuffled and twice), then the row is level.
-        await em.deliverWebhooks({ duplicate: true, shuffle: true, concurrency: 3 });
-        await service.verifyRow(caller.scope, await row(), { actor: 'test', kind: 'verify' });
+    // Everything held back arrives in the end (shuffled and twice), then the row is level.
+    await em.deliverWebhooks({ duplicate: true, shuffle: true, concurrency: 3, only });
+    await service.verifyRow(caller.scope, await row(), { actor: 'test', kind: 'verify' });
 
-        const ours = await row();
-        const provider = await payments.providers.get('stripe')!.retrieve(ref);
-        const books = em.paymentBooks(ref);
-        expect(books.captures).toBeLessThanOrEqual(1);
-        expect(books.refundedMinor).toBeLessThanOrEqual(books.capturedMinor);
-        expect(ours.status).toBe(statusOf(provider));
-        expect(ours.capturedMinor).toBe(books.capturedMinor);
-        expect(ours.refundedMinor).toBe(books.refundedMinor);
+    const ours = await row();
+    const provider = await payments.providers.get('stripe')!.retrieve(ref);
+    const books = em.paymentBooks(ref);
+    expect(books.captures).toBeLessThanOrEqual(1);
+    expect(books.refundedMinor).toBeLessThanOrEqual(books.capturedMinor);
+    expect(ours.status).toBe(statusOf(provider));
+    expect(ours.capturedMinor).toBe(books.capturedMinor);
+    expect(ours.refundedMinor).toBe(books.refundedMinor);
 
-        const ledger = await fx.db.query<{ kind: string; reason: string; amount: number }>(
-          `SELECT kind, reason, amount::float8 AS amount FROM ledger_transfers WHERE reference = $1`,
-          [`payment:${id}`],
-        );
-        const resolved = await fx.db.query<{ kind: string; amount: number }>(
-          `SELECT r.kind, r.amount::float8 AS amount FROM ledger_transfers r
+    const ledger = await fx.db.query<{ kind: string; reason: string; amount: number }>(
+      `SELECT kind, reason, amount::float8 AS amount FROM ledger_transfers WHERE reference = $1`,
+      [`payment:${id}`],
+    );
+    const resolved = await fx.db.query<{ kind: string; amount: number }>(
+      `SELECT r.kind, r.amount::float8 AS amount FROM ledger_transfers r
                JOIN ledger_transfers h ON h.id = r.pending_id WHERE h.reference = $1`,
-          [`payment:${id}`],
-        );
-        const sum = (rows: { amount: number }[]) => rows.reduce((t, r) => t + r.amount, 0);
-        const captures = [
-          ...resolved.rows.filter((r) => r.kind === 'post_pending'),
-          ...ledger.rows.filter((r) => r.kind === 'posted' && r.reason === 'capture'),
-        ];
-        expect(captures.length).toBeLessThanOrEqual(1);
-        expect(sum(captures)).toBe(ours.capturedMinor);
-        expect(sum(ledger.rows.filter((r) => r.reason === 'refund'))).toBe(ours.refundedMinor);
-        // One hold at most, resolved at most once; a hold still open only while authorised.
-        const holds = ledger.rows.filter((r) => r.kind === 'pending');
-        expect(holds.length).toBeLessThanOrEqual(1);
-        expect(resolved.rows.length).toBeLessThanOrEqual(holds.length);
-        if (ours.status === 'authorized') expect(holds.length - resolved.rows.length).toBe(1);
-        else expect(resolved.rows.length).toBe(holds.length);
+      [`payment:${id}`],
+    );
+    const sum = (rows: { amount: number }[]) => rows.reduce((t, r) => t + r.amount, 0);
+    const captures = [
+      ...resolved.rows.filter((r) => r.kind === 'post_pending'),
+      ...ledger.rows.filter((r) => r.kind === 'posted' && r.reason === 'capture'),
+    ];
+    expect(captures.length).toBeLessThanOrEqual(1);
+    expect(sum(captures)).toBe(ours.capturedMinor);
+    expect(sum(ledger.rows.filter((r) => r.reason === 'refund'))).toBe(ours.refundedMinor);
+    // One hold at most, resolved at most once; a hold still open only while authorised.
+    const holds = ledger.rows.filter((r) => r.kind === 'pending');
+    expect(holds.length).toBeLessThanOrEqual(1);
+    expect(resolved.rows.length).toBeLessThanOrEqual(holds.length);
+    if (ours.status === 'authorized') expect(holds.length - resolved.rows.length).toBe(1);
+    else expect(resolved.rows.length).toBe(holds.length);
+    sequences++;
+  };
+  let sequences = 0;
+
+  it('never captures or refunds twice, and ends where the provider is', async () => {
+    const cpu0 = process.cpuUsage();
+    const wall0 = performance.now();
+    await fc.assert(
+      fc.asyncProperty(fc.array(scenario, { minLength: PARALLEL, maxLength: PARALLEL }), async (batch) => {
+        // Settled, not Promise.all: no sequence of a failed batch is still running when shrinking starts.
+        const outcomes = await Promise.allSettled(batch.map(sequence));
+        const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+        if (failed) throw failed.reason;
       }),
-      { numRuns: RUNS, endOnFailure: true },
+      { numRuns: Math.max(1, Math.ceil(SEQUENCES / PARALLEL)), endOnFailure: true },
+    );
+    expect(sequences).toBeGreaterThanOrEqual(SEQUENCES);
+    // Work per sequence, for the note (wall clock is noisy on a shared machine; this process's CPU
+    // is all of PGlite's work, and the client side of PostgreSQL's).
+    const cpu = process.cpuUsage(cpu0);
+    const wall = performance.now() - wall0;
+    console.info(
+      `payments property on ${name}: ${sequences} sequences (${PARALLEL} at a time) in ${(wall / 1000).toFixed(1)} s, ` +
+        `${((cpu.user + cpu.system) / 1000 / sequences).toFixed(1)} ms CPU of this process per sequence`,
     );
     // The books as a whole: every currency's postings sum to zero; the chain and totals verify.
     const zero = await fx.db.query<{ currency: string; total: string }>(
@@ -250,5 +283,5 @@ describe.each(backends('api_payments_property'))('payments exactly once on %s', 
     expect(zero.rows).toEqual([]);
     const verified = await fx.db.transaction((q) => verifyLedger(q));
     expect(verified.problems).toEqual([]);
-  }, 600_000);
+  }, 1_200_000);
 });

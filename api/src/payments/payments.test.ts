@@ -18,6 +18,10 @@ import {
 import { runSettleJob, paymentJobDeps, reconcileYesterday, renewHolds, verifyStuckPayments } from './jobs.js';
 import { createStripeProvider } from './providers/stripe.js';
 import { reconcile } from './reconcile.js';
+import { computeCommission } from '../commissions/commission.js';
+import { runWeeklyPayouts } from '../commissions/payouts.js';
+import { ledger } from '../ledger/ledger.js';
+import type { AccountCode } from '../ledger/types.js';
 import type { WiredPayments } from './deps.js';
 
 /** The n-th free slot of the tests: days ahead, 90 minutes apart inside the shop's 00:00-23:45 day. */
@@ -486,5 +490,151 @@ describe.each(backends('api_payments'))('payments on %s', (_name, open) => {
     const admin = await signedInUser(fx.db, keys, { tenantId: 'platform', roles: ['platform-admin'], name: 'Ada' });
     const list = ok(await api('GET', '/payments/reconciliations', admin));
     expect((list.reconciliations as unknown[]).length).toBeGreaterThanOrEqual(3);
+  });
+  it("makes a shop's card hold a Connect destination charge: the fee stays with the platform, the rest goes at capture, once", async () => {
+    const stripe = payments.providers.get('stripe')! as ReturnType<typeof createStripeProvider>;
+    const connected = await createTestShop(fx.db, {
+      tenantId: 'payments-connect-shop',
+      services: [{ code: 'oil_change', durationMinutes: 60, requiredSkill: 'oil_change', priceMinor: 12_000 }],
+      rules: { minLeadMinutes: 0, freeCancellationHours: 24, cancellationFeeMinor: 0, noShowFeeMinor: 0 },
+    });
+    const { account } = await stripe.createConnectedAccount({
+      idempotencyKey: `connect-test-${connected.partnerId}`,
+      country: 'DE',
+      metadata: { partnerId: connected.partnerId },
+    });
+    await fx.db.query(
+      `INSERT INTO partner_payout_accounts (tenant_id, partner_id, provider, account_ref, status, created_by)
+       VALUES ($1, $2, 'stripe', $3, 'active', 'test')`,
+      [connected.tenantId, connected.partnerId, account],
+    );
+    const owner = await signedInUser(fx.db, keys, { tenantId: 'consumers', roles: ['owner'], name: 'Connie' });
+    const car = await createOwnedVehicle(fx.db, owner.userId, 'Connie estate');
+    const admin = await signedInUser(fx.db, keys, {
+      tenantId: connected.tenantId,
+      roles: ['partner-admin'],
+      name: 'Cal',
+    });
+    slot += 1;
+    const b = ok(
+      await api('POST', '/bookings', owner, {
+        partnerId: connected.partnerId,
+        serviceId: connected.services.oil_change,
+        vehicleId: car,
+        startsAt: slotAt(slot).toISOString(),
+      }),
+      201,
+    );
+    const held = ok(
+      await api('POST', '/payments/process', owner, {
+        bookingId: b.id,
+        provider: 'stripe',
+        paymentMethod: 'pm_card_visa',
+      }),
+      201,
+    );
+    // On the wire: a destination charge to the shop's account; the fee waits for the capture.
+    const intent = () => em.paymentIntents().find((p) => p.id === held.providerRef)!;
+    expect(intent()).toMatchObject({
+      status: 'requires_capture',
+      amount: 12_000,
+      transfer_data: { destination: account },
+      application_fee_amount: null,
+    });
+
+    // The shop captures part of it: the commission (tier rate and VAT, allocate) is the application fee.
+    const captured = ok(await api('POST', `/payments/${held.id as string}/capture`, admin, { amountMinor: 10_000 }));
+    const quote = await computeCommission(fx.db, {
+      shopTenantId: connected.tenantId,
+      partnerId: connected.partnerId,
+      amountMinor: 10_000,
+      currency: 'EUR',
+      at: new Date(),
+    });
+    const commission = await fx.db.query<{ commission: number; vat: number; net: number }>(
+      `SELECT commission_minor::int AS commission, vat_minor::int AS vat, net_minor::int AS net
+         FROM commissions WHERE payment_id = $1`,
+      [held.id],
+    );
+    expect(commission.rows).toHaveLength(1);
+    const { commission: c, vat, net } = commission.rows[0]!;
+    expect(c).toBeGreaterThan(0);
+    expect(c + vat + net).toBe(10_000);
+    const fee = c + vat;
+    // The first capture of this shop: no earlier volume, the same rate as a fresh quote shows.
+    expect(quote.commissionMinor + quote.vatMinor).toBe(fee);
+    expect(captured).toMatchObject({ status: 'captured', capturedMinor: 10_000, commissionMinor: fee });
+    expect(intent()).toMatchObject({
+      amount_received: 10_000,
+      application_fee_amount: fee,
+      transfer_data: { destination: account },
+    });
+    expect(em.balance('eur', account)).toBe(10_000 - fee);
+    expect(em.transfers().filter((t) => t.destination === account)).toHaveLength(1);
+
+    // In our books: the commission in the platform's accounts, the shop's share already paid through Connect.
+    const accountOf = (code: AccountCode, tenantId: string, partnerId: string | null, qualifier: string | null) =>
+      ledger.ensureAccount(fx.db, { tenantId, ownerUserId: null, partnerId, qualifier, code, currency: 'EUR' });
+    const payable = await accountOf('shop_payable', connected.tenantId, connected.partnerId, null);
+    const [payableBalance] = await ledger.balances(fx.db, [payable.id]);
+    expect(payableBalance!.postedMinor).toBe(0);
+    const moved = await fx.db.query<{ reason: string; amount: number }>(
+      `SELECT reason, sum(amount)::int AS amount FROM ledger_transfers
+        WHERE reference = $1 AND reason IN ('commission', 'vat', 'connect_transfer') GROUP BY reason ORDER BY reason`,
+      [`payment:${held.id as string}`],
+    );
+    expect(moved.rows).toEqual(
+      [
+        { reason: 'commission', amount: c },
+        { reason: 'connect_transfer', amount: 10_000 - fee },
+        ...(vat > 0 ? [{ reason: 'vat', amount: vat }] : []),
+      ].sort((x, y) => x.reason.localeCompare(y.reason)),
+    );
+
+    // The webhooks of the capture change nothing more; the weekly run pays the shop nothing twice.
+    await em.deliverWebhooks();
+    expect((await fx.db.query(`SELECT 1 FROM commissions WHERE payment_id = $1`, [held.id])).rows).toHaveLength(1);
+    const run = await runWeeklyPayouts(
+      {
+        tx: (fn) => fx.db.transaction(fn),
+        ledger,
+        provider: stripe,
+        now: () => new Date(),
+        actor: 'system:test',
+      },
+      { partnerId: connected.partnerId },
+    );
+    expect(run.outcomes).toEqual([
+      expect.objectContaining({ partnerId: connected.partnerId, status: 'skipped', reason: 'balance_not_positive' }),
+    ]);
+    // The shop's payout for this payment is the Connect transfer: one paid payout, covering its commission.
+    const recorded = await fx.db.query<{
+      id: string;
+      run_key: string;
+      amount: number;
+      status: string;
+      account_ref: string;
+    }>(`SELECT id, run_key, amount_minor::int AS amount, status, account_ref FROM payouts WHERE partner_id = $1`, [
+      connected.partnerId,
+    ]);
+    expect(recorded.rows).toEqual([
+      {
+        id: expect.any(String),
+        run_key: `connect:${held.id as string}:1`,
+        amount: 10_000 - fee,
+        status: 'paid',
+        account_ref: account,
+      },
+    ]);
+    const covered = await fx.db.query<{ payout_id: string }>(
+      `SELECT payout_id FROM commissions WHERE payment_id = $1`,
+      [held.id],
+    );
+    expect(covered.rows).toEqual([{ payout_id: recorded.rows[0]!.id }]);
+    expect(em.balance('eur', account)).toBe(10_000 - fee);
+
+    // A shop without a connected account keeps the ordinary charge and the weekly payout.
+    const plain = await hold((await booking()).id);
+    expect(em.paymentIntents().find((p) => p.id === plain.providerRef)).toMatchObject({ transfer_data: null });
   });
 });

@@ -29,6 +29,10 @@ export interface PaymentRow {
   authorizationExpiresAt: Date | null;
   riskAssessmentId: string | null;
   failureCode: string | null;
+  /** A Connect destination charge's connected account (migration 045); null: paid out weekly. */
+  connectAccount: string | null;
+  /** The application fee (commission + VAT) the capture asked the provider to keep. */
+  applicationFeeMinor: number | null;
   version: number;
   captureSeq: number;
   createdBy: string;
@@ -44,7 +48,8 @@ const COLUMNS = `p.id, p.tenant_id AS "tenantId", p.partner_id AS "partnerId", p
   p.refunded_minor::float8 AS "refundedMinor", p.commission_minor::float8 AS "commissionMinor",
   p.currency, p.payment_method AS "paymentMethod", p.hold_transfer_id AS "holdTransferId",
   p.authorization_expires_at AS "authorizationExpiresAt", p.risk_assessment_id AS "riskAssessmentId",
-  p.failure_code AS "failureCode", p.version, p.capture_seq AS "captureSeq", p.created_by AS "createdBy",
+  p.failure_code AS "failureCode", p.connect_account AS "connectAccount",
+  p.application_fee_minor::float8 AS "applicationFeeMinor", p.version, p.capture_seq AS "captureSeq", p.created_by AS "createdBy",
   p.created_at AS "createdAt", p.updated_at AS "updatedAt"`;
 
 export const PAYMENTS_LISTING: Listing = { name: 'payments', key: 'created_at', id: 'id', idType: 'uuid' };
@@ -65,6 +70,7 @@ export interface NewPayment {
   currency: string;
   paymentMethod: string | null;
   riskAssessmentId: string | null;
+  connectAccount?: string | null | undefined;
   createdBy: string;
 }
 
@@ -82,6 +88,7 @@ export interface PaymentPatch extends Partial<PaymentState> {
   commissionMinor?: number;
   captureSeq?: number;
   paymentMethod?: string | null;
+  applicationFeeMinor?: number;
 }
 
 const num = (row: PaymentRow): PaymentRow => ({
@@ -97,8 +104,8 @@ export class PaymentsRepository {
     const { rows } = await this.q.query<PaymentRow>(
       `INSERT INTO payments AS p (id, tenant_id, partner_id, booking_id, repair_order_id, installment_id,
          customer_tenant_id, customer_user_id, purpose, provider, capture_method, amount_minor, currency,
-         payment_method, risk_assessment_id, created_by)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+         payment_method, risk_assessment_id, created_by, connect_account)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
        RETURNING ${COLUMNS}`,
       [
         p.id,
@@ -117,6 +124,7 @@ export class PaymentsRepository {
         p.paymentMethod,
         p.riskAssessmentId,
         p.createdBy,
+        p.connectAccount ?? null,
       ],
     );
     return num(rows[0]!);
@@ -160,6 +168,7 @@ export class PaymentsRepository {
     if (patch.commissionMinor !== undefined) set('commission_minor', patch.commissionMinor);
     if (patch.captureSeq !== undefined) set('capture_seq', patch.captureSeq);
     if (patch.paymentMethod !== undefined) set('payment_method', patch.paymentMethod);
+    if (patch.applicationFeeMinor !== undefined) set('application_fee_minor', patch.applicationFeeMinor);
     if (sets.length === 0) return this.get(id);
     const { rows } = await this.q.query<PaymentRow>(
       `UPDATE payments p SET ${sets.join(', ')} WHERE p.id = $1 AND p.version = $2 RETURNING ${COLUMNS}`,

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { requireRecentMfa } from '../auth/step-up.js';
 import { marketplaceScope } from '../bookings/access.js';
+import { riskContextOf } from '../fraud/request-context.js';
 import { pageParams } from '../http/pagination.js';
 import type { ApiRouter, RouteRequest } from '../http/route.js';
 import { commaList, uuid } from '../shared/schemas.js';
@@ -15,7 +16,7 @@ const callerOf = (r: RouteRequest<unknown, unknown, unknown>): PaymentCaller => 
   scope: marketplaceScope(r),
   principal: r.principal,
   policy: r.policy,
-  request: { ip: r.ctx.ip, deviceId: r.ctx.get('X-Device-Id').slice(0, 200) || undefined },
+  request: riskContextOf(r.ctx),
 });
 
 /** The caller's Idempotency-Key (the route wrapper also replays the stored answer), else a fresh one. */

@@ -10,7 +10,8 @@ import type { Page, PageRequest } from '../http/pagination.js';
 import { transferId } from '../ledger/ids.js';
 import { applyProviderView, type ChangeCause } from './apply.js';
 import type { PaymentDeps } from './deps.js';
-import { DEFAULT_MONEY, LedgerRefused, type MoneyDeps } from './money.js';
+import { computeCommission } from '../commissions/commission.js';
+import { DEFAULT_MONEY, LedgerRefused, isDestinationCharge, type MoneyDeps } from './money.js';
 import { ProviderError, type PaymentProvider, type ProviderPayment } from './providers/provider.js';
 import { PaymentsRepository, type PaymentFilter, type PaymentRow } from './repository.js';
 import { isCaptured } from './states.js';
@@ -306,6 +307,7 @@ export class PaymentsService {
         at: this.clock(),
       });
       if (risk.decision === 'block') return { blocked: true as const, risk };
+      const connectAccount = await this.connectAccountFor(q, input);
       const payment = await repo.insert({
         ...draft,
         bookingId: input.bookingId ?? null,
@@ -318,6 +320,7 @@ export class PaymentsService {
         currency,
         paymentMethod: input.paymentMethod ?? null,
         riskAssessmentId: risk.id,
+        connectAccount,
         createdBy: actor,
       });
       await repo.appendEvent(payment, {
@@ -363,6 +366,8 @@ export class PaymentsService {
         paymentMethod: payment.paymentMethod ?? undefined,
         confirm: payment.paymentMethod !== null ? true : undefined,
         description: `Clutch ${payment.purpose}`,
+        // The fee is set at capture: the commission depends on what is captured.
+        ...(payment.connectAccount !== null ? { destination: { account: payment.connectAccount } } : {}),
         metadata: {
           paymentId: payment.id,
           purpose: payment.purpose,
@@ -515,11 +520,15 @@ export class PaymentsService {
     if (payment.provider === 'wallet')
       return paymentView(await this.record(scope, payment.id, walletView(payment, 'captured', amount), cause));
     const provider = this.provider(payment.provider);
+    const applicationFeeMinor = isDestinationCharge(payment)
+      ? await this.fixApplicationFee(scope, payment, amount)
+      : undefined;
     let answer: ProviderPayment;
     try {
       answer = await provider.capture(payment.providerRef!, {
         idempotencyKey: `${payment.id}:capture`,
         amountMinor: amount,
+        ...(applicationFeeMinor !== undefined ? { applicationFeeMinor } : {}),
       });
     } catch (err) {
       // Someone else captured or cancelled it meanwhile: the provider's view tells what happened.
@@ -531,6 +540,53 @@ export class PaymentsService {
       throw providerProblem(err);
     }
     return paymentView(await this.record(scope, payment.id, answer, cause));
+  }
+
+  /**
+   * A Connect destination charge for a shop's card hold (docs/payments-flows.md, "Destination
+   * charges"): a manual-capture Stripe payment to a partner with an active connected account. Other
+   * payments (automatic charges, PayPal, cash, wallet) reach the shop through the weekly payout.
+   */
+  private async connectAccountFor(
+    q: Queryable,
+    input: StartPaymentInput & { shopTenantId?: string | undefined },
+  ): Promise<string | null> {
+    if (input.provider !== 'stripe' || input.capture !== 'manual' || !input.partnerId) return null;
+    if (input.purpose !== 'booking' && input.purpose !== 'repair') return null;
+    const { rows } = await q.query<{ account: string | null }>('SELECT partner_connect_account($1) AS account', [
+      input.partnerId,
+    ]);
+    return rows[0]?.account ?? null;
+  }
+
+  /**
+   * The application fee of a destination charge's capture: the commission and its VAT on `amount`
+   * (computeCommission, `allocate`), stored on the payment before the provider is asked, so the
+   * recording of the capture (our answer or a webhook, whichever comes first) books that same fee.
+   * A retry finds the stored fee (the same capture request, the same key).
+   */
+  private async fixApplicationFee(scope: Scope, payment: PaymentRow, amount: number): Promise<number> {
+    return scope.run(async (q) => {
+      const repo = new PaymentsRepository(q);
+      const row = (await repo.get(payment.id, true))!;
+      if (row.applicationFeeMinor !== null) return row.applicationFeeMinor;
+      // Captured meanwhile (elsewhere): nothing to fix any more; the provider's answer tells the rest.
+      if (row.status !== 'authorized') return 0;
+      let fee = 0;
+      if (this.money.commission !== false && row.partnerId !== null) {
+        const quote = await computeCommission(q, {
+          shopTenantId: row.tenantId,
+          partnerId: row.partnerId,
+          amountMinor: amount,
+          currency: row.currency,
+          at: this.clock(),
+        });
+        fee = quote.commissionMinor + quote.vatMinor;
+      }
+      const written = await repo.compareAndSet(row.id, row.version, { applicationFeeMinor: fee });
+      if (!written) throw apiError('PAYMENT_STATE_CONFLICT', `Payment ${row.id} changed meanwhile; read it again`);
+      return fee;
+    });
   }
 
   /** Releases a hold, or gives up a payment not yet authorised. */

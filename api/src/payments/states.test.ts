@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '@clutch/db';
 import { backends } from '../test-fixtures.js';
-import { canMove, nextState, PAYMENT_STATUSES, PAYMENT_TRANSITIONS, type PaymentState } from './states.js';
+import { canMove, nextState, nextStates, PAYMENT_STATUSES, PAYMENT_TRANSITIONS, type PaymentState } from './states.js';
 import type { ProviderPayment } from './providers/provider.js';
 
 const provider = (p: Partial<ProviderPayment>): ProviderPayment => ({
@@ -44,6 +44,23 @@ describe('the payment state machine', () => {
     ).toMatchObject({ status: 'refunded', refundedMinor: 600 });
     expect(nextState(state({ status: 'cancelled' }), provider({ status: 'authorized' }))).toBeNull();
     expect(canMove('refunded', 'captured')).toBe(false);
+  });
+
+  it('takes a capture and a refund the provider made before we applied either through captured', () => {
+    const view = provider({ status: 'captured', amountCapturedMinor: 800, amountRefundedMinor: 300 });
+    for (const status of ['pending', 'requires_action', 'authorized'] as const)
+      expect(nextStates(state({ status }), view)).toMatchObject([
+        { status: 'captured', capturedMinor: 800, refundedMinor: 0 },
+        { status: 'partially_refunded', capturedMinor: 800, refundedMinor: 300 },
+      ]);
+    expect(
+      nextStates(state({ status: 'authorized' }), { ...view, amountRefundedMinor: 800 }).map((s) => s.status),
+    ).toEqual(['captured', 'refunded']);
+    // Once captured it is one move again; a voided or failed payment stays where it is.
+    expect(nextStates(state({ status: 'captured', capturedMinor: 800 }), view)).toHaveLength(1);
+    expect(nextStates(state({ status: 'cancelled' }), view)).toEqual([]);
+    expect(nextStates(state({ status: 'failed' }), view)).toEqual([]);
+    expect(nextStates(state({ status: 'authorized' }), provider({}))).toEqual([]);
   });
 });
 

@@ -109,3 +109,22 @@ export function nextState(current: PaymentState, provider: ProviderPayment): Pay
     failureCode: status === 'failed' ? (provider.failureCode ?? 'failed') : current.failureCode,
   };
 }
+
+/**
+ * The moves that bring the payment to the provider's view, in order: none, one, or two when the
+ * provider captured and then refunded before we applied either (our capture call's answer lost and a
+ * refund made in the provider's dashboard, or webhooks processed late). That payment goes through
+ * `captured` (the capture at what the provider captured, nothing refunded) and then to the refund,
+ * so its history, its ledger and its notifications show a capture and a refund, each once, and the
+ * database's gate keeps refusing a refund of a payment that was never captured.
+ */
+export function nextStates(current: PaymentState, provider: ProviderPayment): PaymentState[] {
+  const direct = nextState(current, provider);
+  if (direct) return [direct];
+  if (direct === null) return [];
+  if (isCaptured(current.status) || !isCaptured(statusOf(provider)) || !canMove(current.status, 'captured')) return [];
+  const capture = nextState(current, { ...provider, status: 'captured', amountRefundedMinor: 0 });
+  if (!capture) return [];
+  const refund = nextState(capture, provider);
+  return refund ? [capture, refund] : [capture];
+}

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { riskContextOf } from '../fraud/request-context.js';
 import type { ApiRouter, RouteRequest } from '../http/route.js';
 import { uuid } from '../shared/schemas.js';
 import type { WalletCaller, WalletService } from './service.js';
@@ -54,7 +55,7 @@ const callerOf = (r: RouteRequest<unknown, unknown, unknown>): WalletCaller => (
   policy: r.policy,
   scope: r.scope,
   administer: r.administer,
-  ip: r.ctx.ip,
+  request: riskContextOf(r.ctx),
 });
 
 export function walletRoutes(router: ApiRouter, wallets: WalletService): void {

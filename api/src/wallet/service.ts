@@ -7,6 +7,7 @@ import type { Scope, SystemUse } from '../auth/scope.js';
 import { requireRecentMfa } from '../auth/step-up.js';
 import { apiError } from '../errors.js';
 import { riskBlocked } from '../fraud/assess.js';
+import type { RiskRequestContext } from '../fraud/request-context.js';
 import type { AssessRisk, RiskAssessment } from '../fraud/types.js';
 import { transferId } from '../ledger/ids.js';
 import { accountsById, balanceOf, ledger, resolutionOf, transfersById } from '../ledger/ledger.js';
@@ -20,7 +21,8 @@ export interface WalletCaller {
   policy: RequestPolicy;
   scope: Scope;
   administer(use: Omit<SystemUse, 'actor' | 'ip'>): Scope;
-  ip?: string | undefined;
+  /** What the request tells the risk check (address, its country, device). */
+  request?: RiskRequestContext | undefined;
 }
 
 export interface WalletView {
@@ -213,7 +215,7 @@ export class WalletService {
         userId: user.userId,
         amountMinor: input.amountMinor,
         currency: input.currency,
-        ip: caller.ip,
+        ...caller.request,
         at: this.now(),
       });
       if (risk.decision === 'block') return { blocked: risk };
@@ -359,7 +361,7 @@ export class WalletService {
         amountMinor: input.amountMinor,
         currency: input.currency,
         reference: `wallet-transfer:${id}`,
-        ip: caller.ip,
+        ...caller.request,
         at,
       });
       if (risk.decision === 'block') return { blocked: risk };

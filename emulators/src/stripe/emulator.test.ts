@@ -197,6 +197,52 @@ describe('stripe emulator wire format', () => {
     }
   });
 
+  it('flushes only the events a filter accepts, leaving the others pending', async () => {
+    const received: string[] = [];
+    const server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString('utf8')));
+      req.on('end', () => {
+        received.push(body);
+        res.writeHead(200).end();
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const create = async () =>
+        (
+          (await (
+            await post('/v1/payment_intents', {
+              amount: '1500',
+              currency: 'eur',
+              capture_method: 'manual',
+              confirm: 'true',
+              payment_method: 'pm_card_visa',
+            })
+          ).json()) as { id: string }
+        ).id;
+      const a = await create();
+      const b = await create();
+      em.setWebhookUrl(`http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`);
+      const before = em.pendingWebhooks();
+      // Side by side, as the property test's sequences flush their own payments' events.
+      const [ofA, ofB] = await Promise.all([
+        em.deliverWebhooks({ only: (e) => e.body.includes(`"${a}"`), concurrency: 2 }),
+        em.deliverWebhooks({ only: (e) => e.body.includes(`"${b}"`) }),
+      ]);
+      expect(ofA.delivered).toBeGreaterThan(0);
+      expect(ofB.delivered).toBeGreaterThan(0);
+      expect(received).toHaveLength(ofA.delivered + ofB.delivered);
+      expect(received.every((body) => body.includes(`"${a}"`) || body.includes(`"${b}"`))).toBe(true);
+      // Whatever else was pending (earlier tests' events) is still there, for an unfiltered flush.
+      expect(em.pendingWebhooks()).toBe(before - ofA.delivered - ofB.delivered);
+    } finally {
+      em.setWebhookUrl(undefined);
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+  });
+
   it('delivers on its own in auto mode, retrying a receiver that failed', async () => {
     const bodies: string[] = [];
     let failures = 2;

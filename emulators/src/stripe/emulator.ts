@@ -75,6 +75,8 @@ export interface StripeEmulator {
   signPayload(body: string, options?: { secret?: string; timestamp?: number }): string;
   events(): StripeEvent[];
   paymentIntents(): PaymentIntent[];
+  /** One PaymentIntent (undefined when there is none with this id), without copying all of them. */
+  paymentIntent(id: string): PaymentIntent | undefined;
   charges(): Charge[];
   refunds(): Refund[];
   accounts(): Account[];
@@ -450,6 +452,7 @@ export async function startStripeEmulator(options: StripeEmulatorOptions = {}): 
     signPayload: (body, opts = {}) => sign(body, opts.secret, opts.timestamp),
     events: () => structuredClone(state.events),
     paymentIntents: () => structuredClone([...state.paymentIntents.values()]),
+    paymentIntent: (id) => structuredClone(state.paymentIntents.get(id)),
     charges: () => structuredClone([...state.charges.values()]),
     refunds: () => structuredClone([...state.refunds.values()]),
     accounts: () => structuredClone([...state.accounts.values()]),

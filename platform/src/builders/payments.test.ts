@@ -1,3 +1,4 @@
+import { migrate, openPglite } from '@clutch/db';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { paymentsConfig, startPayments } from './payments.js';
@@ -49,6 +50,25 @@ describe('payment providers from the environment', () => {
       expect(lines.join('')).toMatch(/127\.0\.0\.1:1\/api\/payments\/webhooks\/stripe/);
     } finally {
       await running.close();
+    }
+  });
+
+  it('keeps pay-at-shop IOUs in the platform database it is given', async () => {
+    const db = await openPglite();
+    await migrate(db);
+    const running = await startPayments({}, pino({ level: 'silent' }), { emulate: false, db });
+    try {
+      const held = await running.payments.providers.get('cash')!.authorize({
+        idempotencyKey: 'builder-cash',
+        amount: { amountMinor: 45_000, currency: 'EGP' },
+        capture: 'manual',
+        metadata: {},
+      });
+      const { rows } = await db.query<{ ref: string }>(`SELECT ref FROM cash_ious`);
+      expect(rows).toEqual([{ ref: held.providerRef }]);
+    } finally {
+      await running.close();
+      await db.close();
     }
   });
 });

@@ -7,6 +7,7 @@ import {
   type WiredPayments,
 } from '@clutch/api';
 import { startStripeEmulator, type StripeEmulator } from '@clutch/emulators';
+import type { Database } from '@clutch/db';
 import type { Logger } from 'pino';
 
 /**
@@ -81,11 +82,12 @@ export interface RunningPayments {
 export async function startPayments(
   config: PaymentsConfig,
   logger: Logger,
-  options: { emulate?: boolean } = {},
+  options: { emulate?: boolean; db?: Database } = {},
 ): Promise<RunningPayments> {
   const log = logger.child({ component: 'payments' });
   const providers = new Map<ProviderName, PaymentProvider>();
-  providers.set('cash', createCashProvider());
+  // Pay-at-shop IOUs in the platform's database: they outlive a restart and every process sees them.
+  providers.set('cash', createCashProvider({ db: options.db }));
   let emulator: StripeEmulator | undefined;
   let stripeBrowser: { publishableKey: string; apiBase: string } | undefined;
   let stripe: ReturnType<typeof createStripeProvider> | undefined;

@@ -143,7 +143,7 @@ async function ingestRole({ db, stack, config, log, redisUrl, bus }: RoleParts):
   // The workers of the job queue and the crons run on ingest processes only (API processes only
   // enqueue), so a retrain's training never competes with request handling.
   // Payment providers from the environment only (no in-process emulator: processes could not share it).
-  const payments = await startPayments(paymentsConfig(process.env), log, { emulate: false });
+  const payments = await startPayments(paymentsConfig(process.env), log, { emulate: false, db });
   stack.push(() => payments.close());
   const communication = await scaledOutCommunication(config, log);
   stack.push(() => communication.close());
@@ -197,7 +197,7 @@ async function apiRole({ db, stack, config, log, redisUrl, bus }: RoleParts): Pr
     latestValues,
     commands: commands?.sender,
     jobs: jobs.queue,
-    payments: (await startPayments(paymentsConfig(process.env), log, { emulate: false })).payments,
+    payments: (await startPayments(paymentsConfig(process.env), log, { emulate: false, db })).payments,
     rateLimitRedis: pub,
     health: async () => ({ redis: { status: 'up', detail: 'scaled-out API process' } }),
   });

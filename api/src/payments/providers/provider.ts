@@ -51,8 +51,11 @@ export interface AuthorizeInput {
   paymentMethod?: string | undefined;
   /** Confirm at once with `paymentMethod` (off-session charges: installments, top-ups). */
   confirm?: boolean | undefined;
-  /** A destination charge to a partner's connected account, keeping `applicationFeeMinor` for us. */
-  destination?: { account: string; applicationFeeMinor: number } | undefined;
+  /**
+   * A destination charge to a partner's connected account, keeping `applicationFeeMinor` for us
+   * (absent: a hold whose fee the capture sets, as the commission depends on what is captured).
+   */
+  destination?: { account: string; applicationFeeMinor?: number | undefined } | undefined;
   description?: string | undefined;
   /** Our ids (paymentId, bookingId, ...): strings only, as providers store them. */
   metadata: Record<string, string>;

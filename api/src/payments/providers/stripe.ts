@@ -72,7 +72,8 @@ export function createStripeProvider(
       if (input.description) params.description = input.description;
       if (input.destination) {
         params.transfer_data = { destination: input.destination.account };
-        params.application_fee_amount = input.destination.applicationFeeMinor;
+        if (input.destination.applicationFeeMinor !== undefined)
+          params.application_fee_amount = input.destination.applicationFeeMinor;
       }
       const pi = await call(() => stripe.paymentIntents.create(params, { idempotencyKey: input.idempotencyKey }));
       return toPayment(pi);
