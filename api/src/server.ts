@@ -1,7 +1,9 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Server as SocketIOServer } from 'socket.io';
-import { createApi, type ApiDeps } from './app.js';
+import { API_PREFIX, createApi, type ApiDeps } from './app.js';
+import { ATTACHMENT_UPLOAD_PATH } from './chat/attachments/routes.js';
+import { UPLOAD_TIMEOUT_MS } from './chat/attachments/service.js';
 
 /** Socket-level limits of the HTTP server; the defaults suit the dashboard and partner clients. */
 export interface ConnectionLimits {
@@ -11,13 +13,47 @@ export interface ConnectionLimits {
   headersTimeoutMs: number;
   /** Open connections (HTTP keep-alive and Socket.io alike); further ones are dropped. Default 10,000. */
   maxConnections: number;
+  /**
+   * A chat attachment upload (`POST /api/chat/rooms/:id/attachments`, up to 20 MB) may take this
+   * long instead of `requestTimeoutMs`: a large allowed file on a slow uplink. Its body reader gives
+   * up with a 408 problem at UPLOAD_TIMEOUT_MS; this is Node's backstop. Default 55 s.
+   */
+  uploadTimeoutMs: number;
 }
 
 export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = {
   requestTimeoutMs: 10_000,
   headersTimeoutMs: 10_000,
   maxConnections: 10_000,
+  uploadTimeoutMs: UPLOAD_TIMEOUT_MS + 5_000,
 };
+
+const isUpload = (url: string | undefined): boolean => {
+  if (!url?.startsWith(`${API_PREFIX}/`)) return false;
+  const q = url.indexOf('?');
+  return ATTACHMENT_UPLOAD_PATH.test(url.slice(API_PREFIX.length, q < 0 ? undefined : q));
+};
+
+/**
+ * Node's `requestTimeout` is one value for the whole server, so it is set to the uploads' and every
+ * other request whose body is still arriving after `timeoutMs` is answered 408 and closed here, as
+ * Node would. Requests without a body are complete once their headers are (`headersTimeout`).
+ */
+function limitOtherRequests(server: Server, timeoutMs: number): void {
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    if (req.method === 'POST' && isUpload(req.url)) return;
+    const hasBody = req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
+    if (!hasBody || req.complete) return;
+    const timer = setTimeout(() => {
+      if (req.complete) return;
+      if (!res.headersSent) res.writeHead(408, { connection: 'close' }).end();
+      req.socket.destroy();
+    }, timeoutMs);
+    const clear = (): void => clearTimeout(timer);
+    req.once('end', clear);
+    res.once('close', clear);
+  });
+}
 
 export interface ApiServerOptions extends ApiDeps {
   /** 0 picks a free port (tests). */
@@ -40,8 +76,9 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   const api = createApi({ ...deps, bindHost: deps.bindHost ?? host });
   const server = createServer(
     {
-      // Node's defaults (300 s for a request) let a slow sender hold a socket for minutes.
-      requestTimeout: limits.requestTimeoutMs,
+      // Node's defaults (300 s for a request) let a slow sender hold a socket for minutes. Uploads
+      // get longer; limitOtherRequests holds every other request to requestTimeoutMs.
+      requestTimeout: Math.max(limits.requestTimeoutMs, limits.uploadTimeoutMs),
       headersTimeout: Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs),
       // Node checks those timeouts only this often (default 30 s): check every second.
       connectionsCheckingInterval: Math.min(1000, limits.requestTimeoutMs),
@@ -49,6 +86,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     api.app.callback(),
   );
   server.maxConnections = limits.maxConnections;
+  if (limits.uploadTimeoutMs > limits.requestTimeoutMs) limitOtherRequests(server, limits.requestTimeoutMs);
   let dropped = 0;
   server.on('drop', () => {
     // One warning per burst, not one per refused connection.

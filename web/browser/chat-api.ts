@@ -43,6 +43,8 @@ export interface ChatMessage {
   body: string;
   mentions: string[];
   attachments: ChatAttachment[];
+  /** `participant_left`: the room's line that the sender left (empty body). */
+  kind?: 'text' | 'participant_left';
   /** Absent on live events (`chat_message` carries the message without it). */
   readBy?: { userId: string; readAt: string }[];
   createdAt: string;

@@ -448,6 +448,12 @@ export class ChatPanel {
       body.append(gone);
       return li;
     }
+    if (m.kind === 'participant_left') {
+      const left = make('p', 'muted chat-left', 'chat-left');
+      left.textContent = i18n.t('chatPanel.participantLeft', { name: m.sender.displayName });
+      body.append(left);
+      return li;
+    }
     body.append(this.textView(m.body), ...m.attachments.map((a) => this.attachmentView(a)));
     const actions = make('div', 'chat-actions');
     if (mine) {

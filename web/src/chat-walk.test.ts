@@ -155,6 +155,12 @@ describe('the chat on the booking page', () => {
     await openOrder(owner, repairOrderId);
     const texts = await messages(owner.page).getByTestId('chat-text').allTextContents();
     expect(texts).toEqual([question, answer]);
+
+    // The shop's admin leaves the room: the owner's open page shows the room's line live.
+    await api(shop, origin, 'POST', `/api/chat/rooms/${roomId}/leave`);
+    const left = owner.page.getByTestId('chat-left');
+    await left.waitFor({ timeout: 10_000 });
+    expect(await left.textContent()).toBe(`${shopName} left the conversation`);
     expect(owner.errors).toEqual([]);
     expect(shop.errors).toEqual([]);
     await owner.context.close();

@@ -464,6 +464,18 @@ const MATRIX: [method: string, path: string, access: string, sample: string, bod
     'permission payments:write',
     `/payments/installments/${VEHICLE_A}/payoff`,
   ],
+  [
+    'post',
+    '/payments/installments/:id/write-off',
+    'permission payments:refund',
+    `/payments/installments/${VEHICLE_A}/write-off`,
+  ],
+  [
+    'post',
+    '/payments/installments/:id/reinstate',
+    'permission payments:refund',
+    `/payments/installments/${VEHICLE_A}/reinstate`,
+  ],
   ['post', '/wallet/create', 'permission wallet:write', '/wallet/create'],
   ['get', '/wallet/balance', 'permission wallet:read', '/wallet/balance'],
   ['get', '/wallet/history', 'permission wallet:read', '/wallet/history?currency=EUR'],
@@ -505,6 +517,7 @@ const MATRIX: [method: string, path: string, access: string, sample: string, bod
   ['delete', '/chat/messages/:id', 'permission chat:read', `/chat/messages/${VEHICLE_A}`],
   ['get', '/chat/reports', 'permission chat:moderate', '/chat/reports'],
   ['post', '/chat/rooms/:id/attachments', 'permission chat:write', `/chat/rooms/${VEHICLE_A}/attachments`],
+  ['post', '/chat/rooms/:id/leave', 'permission chat:read', `/chat/rooms/${VEHICLE_A}/leave`],
   ['get', '/chat/attachments/:id', 'permission chat:read', `/chat/attachments/${VEHICLE_A}`],
   // Notifications (issue 17): administrators' sends need notifications:send; the rest is a person's own.
   ['post', '/notifications/send', 'permission notifications:send', '/notifications/send'],

@@ -222,6 +222,8 @@ const MONEY: Record<string, Row> = {
   'get /payments/installments': signedIn({ techY: NONE }, BOTH),
   'get /payments/installments/:id': moneyParties(),
   'post /payments/installments/:id/payoff': customerOnly(),
+  'post /payments/installments/:id/write-off': platformOnly(),
+  'post /payments/installments/:id/reinstate': platformOnly(),
   'post /wallet/create': ownWallet(),
   'get /wallet/balance': ownWallet(),
   'get /wallet/history': ownWallet(),
@@ -282,6 +284,8 @@ const COMMS: Record<string, Row> = {
   'delete /chat/messages/:id': chatModerated(),
   'get /chat/reports': platformOnly(),
   'post /chat/rooms/:id/attachments': chatParty(),
+  // A participant leaves (the booking's customer gets 409, past the door); platform staff are no party.
+  'post /chat/rooms/:id/leave': chatParty(),
   'get /chat/attachments/:id': chatModerated(),
   'post /notifications/send': notificationAdmin(),
   'post /notifications/schedule': notificationAdmin(),

@@ -254,6 +254,15 @@ const MONEY_SAMPLES: Record<string, SampleOf> = {
   'get /payments/installments': () => ({ path: '/payments/installments' }),
   'get /payments/installments/:id': (t) => ({ path: `/payments/installments/${t.money.planId}` }),
   'post /payments/installments/:id/payoff': (t) => ({ path: `/payments/installments/${t.money.planId}/payoff` }),
+  // An active plan: an allowed caller gets 409 INSTALLMENT_PLAN_NOT_DEFAULTED, past authorization.
+  'post /payments/installments/:id/write-off': (t) => ({
+    path: `/payments/installments/${t.money.planId}/write-off`,
+    body: { reason: 'access matrix' },
+  }),
+  'post /payments/installments/:id/reinstate': (t) => ({
+    path: `/payments/installments/${t.money.planId}/reinstate`,
+    body: { reason: 'access matrix' },
+  }),
   'post /wallet/create': () => ({ path: '/wallet/create', body: { currency: 'EUR' } }),
   'get /wallet/balance': () => ({ path: '/wallet/balance?currency=EUR' }),
   'get /wallet/history': () => ({ path: '/wallet/history?currency=EUR' }),
@@ -325,6 +334,8 @@ const COMMS_SAMPLES: Record<string, SampleOf> = {
   // A JSON body is no file: an allowed caller gets 415 after the room's decision, a refused one 403/404.
   'post /chat/rooms/:id/attachments': (t) => ({ path: `/chat/rooms/${t.c.roomId}/attachments`, body: {} }),
   'get /chat/attachments/:id': (t) => ({ path: `/chat/attachments/${t.c.attachmentId}` }),
+  // Last, one at a time (`fresh`): staff who leave stop reading the room's attachments until they open it again.
+  'post /chat/rooms/:id/leave': (t) => ({ path: `/chat/rooms/${t.c.roomId}/leave`, fresh: true }),
   'post /notifications/send': (t) => ({
     path: '/notifications/send',
     body: { userIds: [t.userId], category: 'announcement', title: 'Matrix', body: 'Hello' },

@@ -387,6 +387,47 @@ describe.each(backends('api_chat'))('chat on %s', (_name, open) => {
     );
   });
 
+  it("lets participants leave, with a line in the room; the booking's customer stays", async () => {
+    const group = ok(
+      await api('POST', '/chat/rooms', w.pam, { kind: 'group', title: 'Night shift', participantIds: [w.tina.userId] }),
+      201,
+    );
+    const id = group.id as string;
+    await post(w.pam, 'Who closes tonight?', {}, id);
+    // Tina leaves, once: a retry with the same Idempotency-Key answers the same line.
+    const key = randomUUID();
+    const leave = () =>
+      call(w.fx.api.url, 'POST', `/api/chat/rooms/${id}/leave`, {
+        token: w.tina.token,
+        headers: { 'x-requested-with': 'test', 'idempotency-key': key },
+      });
+    const first = await leave();
+    expect(first.status, JSON.stringify(first.body)).toBe(200);
+    const again = await leave();
+    expect(again.status).toBe(200);
+    expect(again.body).toEqual(first.body);
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    const line = first.body.message as Message & { kind: string };
+    expect(line).toMatchObject({ roomId: id, seq: 2, kind: 'participant_left', body: '', mentions: [] });
+    expect(line.sender).toMatchObject({ userId: w.tina.userId, displayName: 'Tina' });
+    // Pam sees the line once, after the message, and Tina no longer among the participants.
+    const seen = await page(w.pam, '?afterSeq=0', id);
+    expect(seen.items.map((m) => [m.seq, (m as Message & { kind: string }).kind])).toEqual([
+      [1, 'text'],
+      [2, 'participant_left'],
+    ]);
+    const bookingRoom = room;
+    const listed = ok(await api('GET', `/chat/rooms/${id}`, w.pam));
+    expect((listed.participants as { userId: string }[]).map((p) => p.userId)).toEqual([w.pam.userId]);
+    // A group is closed: once out, Tina neither reads, posts nor leaves it again.
+    expectProblem(await api('GET', `/chat/rooms/${id}`, w.tina), 404, 'CHAT_ROOM_NOT_FOUND');
+    expectProblem(await api('POST', `/chat/rooms/${id}/messages`, w.tina, say('back?')), 404, 'CHAT_ROOM_NOT_FOUND');
+    expectProblem(await api('POST', `/chat/rooms/${id}/leave`, w.tina), 404, 'CHAT_ROOM_NOT_FOUND');
+    // The booking's customer cannot leave their booking's conversation; strangers find no room.
+    expectProblem(await api('POST', `/chat/rooms/${bookingRoom}/leave`, w.alice), 409, 'CHAT_LEAVE_NOT_ALLOWED');
+    expectProblem(await api('POST', `/chat/rooms/${bookingRoom}/leave`, w.oscar), 404, 'CHAT_ROOM_NOT_FOUND');
+  });
+
   it('is for people: API keys and the admin token cannot post', async () => {
     expectProblem(
       await api('POST', `/chat/rooms/${room}/messages`, CHAT_ADMIN_TOKEN, say('as admin')),

@@ -39,9 +39,13 @@ export interface MessageRow {
   clientMessageId: string;
   sealed: SealedBody | null;
   mentions: string[];
+  /** `text`: a person's message; `participant_left`: the room's line that its sender left (047). */
+  kind: MessageKind;
   createdAt: Date;
   deletedAt: Date | null;
 }
+
+export type MessageKind = 'text' | 'participant_left';
 
 export interface ReceiptRow {
   messageId: string;
@@ -71,7 +75,7 @@ const PARTICIPANT_COLUMNS = `p.room_id AS "roomId", p.user_id AS "userId", p.use
 
 const MESSAGE_COLUMNS = `m.id, m.tenant_id AS "tenantId", m.room_id AS "roomId", m.seq::int AS seq,
   m.sender_user_id AS "senderUserId", m.client_message_id AS "clientMessageId", m.ciphertext, m.nonce,
-  m.key_id AS "keyId", m.mentions::text[] AS mentions, m.created_at AS "createdAt", m.deleted_at AS "deletedAt"`;
+  m.key_id AS "keyId", m.mentions::text[] AS mentions, m.kind, m.created_at AS "createdAt", m.deleted_at AS "deletedAt"`;
 
 interface RawMessage extends Omit<MessageRow, 'sealed'> {
   ciphertext: Buffer | Uint8Array | null;
@@ -161,6 +165,15 @@ export class ChatRepository {
       ],
     );
     return (result.rowCount ?? 0) > 0;
+  }
+
+  /** Marks a present participant as gone (they keep their name on what they wrote); false when not present. */
+  async leave(roomId: string, userId: string): Promise<boolean> {
+    const { rowCount } = await this.q.query(
+      'UPDATE chat_participants SET left_at = now() WHERE room_id = $1 AND user_id = $2 AND left_at IS NULL',
+      [roomId, userId],
+    );
+    return rowCount === 1;
   }
 
   /** Adds a participant, or brings one who left back; a present one stays as they are. */
@@ -278,11 +291,12 @@ export class ChatRepository {
     clientMessageId: string;
     sealed: SealedBody;
     mentions: readonly string[];
+    kind?: MessageKind;
   }): Promise<MessageRow> {
     const { rows } = await this.q.query<RawMessage>(
       `INSERT INTO chat_messages AS m (id, tenant_id, room_id, seq, sender_user_id, client_message_id, ciphertext, nonce,
-                                       key_id, mentions)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::uuid[])
+                                       key_id, mentions, kind)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::uuid[], $11)
        RETURNING ${MESSAGE_COLUMNS}`,
       [
         m.id,
@@ -295,6 +309,7 @@ export class ChatRepository {
         m.sealed.nonce,
         m.sealed.keyId,
         m.mentions,
+        m.kind ?? 'text',
       ],
     );
     return message(rows[0]!);

@@ -62,6 +62,11 @@ export const chatMessageSchema = z.object({
   body: z.string().describe("'' once deleted"),
   mentions: z.array(z.string()),
   attachments: z.array(attachmentSchema),
+  kind: z
+    .enum(['text', 'participant_left'])
+    .describe(
+      "`participant_left`: the room's own line that the sender left (empty body; render it from your catalogue)",
+    ),
   readBy: z.array(z.object({ userId: z.string(), readAt: z.string() })),
   createdAt: z.string(),
   deletedAt: z.string().nullable(),
@@ -174,6 +179,27 @@ export function chatRoutes(router: ApiRouter, chat: ChatService): void {
       if (!created) r.ctx.status = 200;
       return message;
     },
+  });
+
+  router.route({
+    method: 'post',
+    path: '/chat/rooms/:id/leave',
+    tag: TAG,
+    summary:
+      'Leave a room: you stop being a participant (your messages keep your name) and the room says so in a `participant_left` message',
+    description:
+      "The booking's customer cannot leave their own booking's room (409 CHAT_LEAVE_NOT_ALLOWED): the booking's " +
+      'conversation needs them. Shop staff, support staff and group members may; shop and support staff join ' +
+      'again by opening the room. Your sockets stop receiving the room at once.',
+    access: { permission: 'chat:read', perResource: 'service' },
+    params: roomParams,
+    response: {
+      status: 200,
+      description: 'The room as the others now see it, and the message that says you left',
+      schema: z.object({ roomId: z.string(), message: chatMessageSchema }),
+    },
+    errors: ['CHAT_ROOM_NOT_FOUND', 'CHAT_LEAVE_NOT_ALLOWED'],
+    handle: (r) => chat.leave(r, r.params.id),
   });
 
   router.route({

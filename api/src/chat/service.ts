@@ -259,6 +259,19 @@ export class ChatService {
     return this.inRoom(caller, roomId, 'read', (opened) => this.viewOf(opened));
   }
 
+  /**
+   * The room a caller writes into other than by a post (an attachment upload), checked and joined
+   * as a post would be: authorised shop staff and the customer upload before they ever opened the
+   * room. 404 CHAT_ROOM_NOT_FOUND for everyone else.
+   */
+  async enterToWrite(caller: Omit<ChatCaller, 'administer'>, roomId: string): Promise<RoomRow> {
+    return caller.scope.run(async (q) => {
+      const room = await new ChatRepository(q).room(roomId);
+      if (!room) throw roomNotFound(roomId);
+      return (await this.enter(q, caller, room, 'post')).room;
+    });
+  }
+
   // ---- messages ---------------------------------------------------------------------------------
 
   async messages(
@@ -356,6 +369,56 @@ export class ChatService {
         message: messageView(this.deps.keyRing, row, opened.participants, attachments, []),
         created: true,
       };
+    });
+  }
+
+  /**
+   * The caller leaves the room: no longer a participant (what they wrote keeps their name), and the
+   * room says so in a `participant_left` message (its seq, live to the room's sockets, which drop the
+   * leaver's sockets from the room; no notification). The booking's customer cannot leave their own
+   * booking's room (CHAT_LEAVE_NOT_ALLOWED). Someone who is not in the room gets 404.
+   */
+  async leave(caller: ChatCaller, roomId: string): Promise<{ roomId: string; message: ChatMessageView }> {
+    const user = userOf(caller.principal);
+    return caller.scope.run(async (q) => {
+      const repo = new ChatRepository(q);
+      const found = await repo.room(roomId);
+      if (!found || !(await allowedOnRoom(caller.policy, caller.principal, 'chat:read', found)))
+        throw roomNotFound(roomId);
+      const participants = await repo.participants([roomId]);
+      const me = participants.find(
+        (p) => p.userId === user.userId && p.userTenantId === user.tenantId && p.leftAt === null,
+      );
+      if (!me) throw roomNotFound(roomId);
+      if (found.kind === 'booking' && me.role === 'customer' && found.customerUserId === user.userId)
+        throw apiError('CHAT_LEAVE_NOT_ALLOWED', "The booking's customer stays in the booking's conversation", {
+          roomId,
+        });
+      // The room's row lock orders this line among the posts, as a post's seq is.
+      const room = (await repo.lockRoom(roomId))!;
+      await repo.leave(roomId, user.userId);
+      const id = randomUUID();
+      const row = await repo.insertMessage({
+        id,
+        tenantId: room.tenantId,
+        roomId,
+        seq: await repo.nextSeq(roomId),
+        senderUserId: user.userId,
+        clientMessageId: randomUUID(),
+        sealed: sealBody(this.deps.keyRing, '', roomId, id),
+        mentions: [],
+        kind: 'participant_left',
+      });
+      await appendLiveEvent(q, {
+        type: 'chat_message',
+        tenantId: room.tenantId,
+        roomId,
+        message: liveMessage(row, participants, []),
+        // Nobody is notified of a leave: the room's open pages see the line, the rest on their next read.
+        participantUserIds: [],
+        room: { kind: room.kind, title: room.title, bookingId: room.bookingId },
+      });
+      return { roomId, message: messageView(this.deps.keyRing, row, participants, [], []) };
     });
   }
 
@@ -524,7 +587,12 @@ export class ChatService {
    * booking room's side on first read, anyone eligible to take part). Platform support reads a
    * support room without joining. Anything else is 404, as for a room that does not exist.
    */
-  private async enter(q: Queryable, caller: ChatCaller, room: RoomRow, need: Need): Promise<OpenedRoom> {
+  private async enter(
+    q: Queryable,
+    caller: Omit<ChatCaller, 'administer'>,
+    room: RoomRow,
+    need: Need,
+  ): Promise<OpenedRoom> {
     const repo = new ChatRepository(q);
     const participants = await repo.participants([room.id]);
     if (caller.principal.kind === 'admin') {

@@ -33,13 +33,18 @@ const inDays = (days: number, hour: number): string => {
   return new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate() + days, hour)).toISOString();
 };
 
-export async function startChatWorld(open: OpenDatabase | undefined, tenant: string): Promise<ChatWorld> {
+export async function startChatWorld(
+  open: OpenDatabase | undefined,
+  tenant: string,
+  overrides: Omit<Parameters<typeof startFixture>[0], 'open'> = {},
+): Promise<ChatWorld> {
   const keys = generateSigningKeys();
   const fx = await startFixture({
     requireAuth: true,
     adminToken: CHAT_ADMIN_TOKEN,
     identity: { signingKeys: keys },
     rateLimit: { enabled: false },
+    ...overrides,
     ...(open ? { open } : {}),
   });
   const alice = await signedInUser(fx.db, keys, { tenantId: 'consumers', roles: ['owner'], name: 'Alice' });

@@ -1,6 +1,14 @@
 import type { LiveChatMessage } from '@clutch/contracts';
 import { openBody, sealedFromWire, sealedToWire, type ChatKeyRing } from './crypto.js';
-import type { MessageRow, ParticipantRole, ParticipantRow, ReceiptRow, RoomKind, RoomRow } from './repository.js';
+import type {
+  MessageKind,
+  MessageRow,
+  ParticipantRole,
+  ParticipantRow,
+  ReceiptRow,
+  RoomKind,
+  RoomRow,
+} from './repository.js';
 
 /** COMMS.md's ChatAttachment (rendered by api/src/chat/attachments). */
 export interface ChatAttachmentView {
@@ -44,6 +52,8 @@ export interface ChatMessageView {
   body: string;
   mentions: string[];
   attachments: ChatAttachmentView[];
+  /** `text`: written by its sender; `participant_left`: the room's line that the sender left (no body). */
+  kind: MessageKind;
   readBy: { userId: string; readAt: string }[];
   createdAt: string;
   deletedAt: string | null;
@@ -95,6 +105,7 @@ export function messageView(
     body: m.sealed === null ? '' : openBody(ring, m.sealed, m.roomId, m.id),
     mentions: m.deletedAt === null ? m.mentions : [],
     attachments: m.deletedAt === null ? [...attachments] : [],
+    kind: m.kind,
     readBy: receipts.filter((r) => r.messageId === m.id).map((r) => ({ userId: r.userId, readAt: iso(r.readAt) })),
     createdAt: iso(m.createdAt),
     deletedAt: isoOrNull(m.deletedAt),
@@ -117,6 +128,7 @@ export function liveMessage(
     sealed: m.sealed === null ? null : sealedToWire(m.sealed),
     mentions: m.mentions,
     attachments: attachments.map((a) => ({ ...a })),
+    kind: m.kind,
     createdAt: iso(m.createdAt),
     deletedAt: isoOrNull(m.deletedAt),
   };

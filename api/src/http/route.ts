@@ -41,13 +41,15 @@ export interface RouteSpec {
   /**
    * Whether the route honours `Idempotency-Key` (a repeated request gets the stored response). Every
    * POST does unless it says `false` (a pure computation, which is safe to repeat anyway).
+   * `'in-handler'`: a raw-body route (an upload) whose bytes are read by the handler only after its
+   * own checks; the handler calls `idempotently` with what fingerprints the bytes once it has them.
    */
-  idempotent?: boolean;
+  idempotent?: boolean | 'in-handler';
 }
 
 /** POSTs create or move something: they honour Idempotency-Key unless declared otherwise. */
 export const honoursIdempotencyKey = (spec: Pick<RouteSpec, 'method' | 'idempotent'>): boolean =>
-  spec.idempotent ?? spec.method === 'post';
+  spec.idempotent === undefined ? spec.method === 'post' : spec.idempotent !== false;
 
 export interface RouteRequest<P, Q, B> {
   params: P;
@@ -66,6 +68,13 @@ export interface RouteRequest<P, Q, B> {
   administer(use: Omit<SystemUse, 'actor' | 'ip'>): Scope;
   /** For headers (Location) or a status other than the documented one. */
   ctx: Context;
+  /**
+   * Routes declared `idempotent: 'in-handler'`: runs `work` at most once per caller and
+   * Idempotency-Key, with `fingerprint` (e.g. the uploaded bytes' digest) in the request's
+   * fingerprint. Answers work's result, or undefined when the stored response was replayed onto ctx
+   * (the handler then returns undefined). Elsewhere it just runs `work`.
+   */
+  idempotently<T>(fingerprint: unknown, work: () => Promise<T>): Promise<T | undefined>;
 }
 
 export interface RouteDefinition<P extends z.ZodType, Q extends z.ZodType, B extends z.ZodType> extends Omit<
@@ -151,7 +160,8 @@ export class ApiRouter {
   >(definition: RouteDefinition<P, Q, B>): void {
     const { handle, ...spec } = definition;
     this.specs.push(spec);
-    const idempotent = honoursIdempotencyKey(spec);
+    const inHandler = spec.idempotent === 'in-handler';
+    const idempotent = honoursIdempotencyKey(spec) && !inHandler;
     this.koa[spec.method](spec.path, async (ctx) => {
       // Tenant data (and the problems about it) must not sit in shared or browser caches.
       ctx.set('Cache-Control', 'no-store');
@@ -190,6 +200,17 @@ export class ApiRouter {
               ? Scope.system(this.deps.db, { ...use, actor: actorOf(principal), ip: ctx.ip }, this.deps.audit)
               : scope.audited({ ...use, ip: ctx.ip }),
           ctx,
+          idempotently: async <T>(fingerprint: unknown, work: () => Promise<T>): Promise<T | undefined> => {
+            const keyed = this.deps.idempotency;
+            if (!inHandler || !keyed) return work();
+            let result: T | undefined;
+            await keyed(ctx, principal, fingerprint, async () => {
+              result = await work();
+              // What the stored response captures: the body as the router would set it.
+              if (result !== undefined && ctx.status !== 204) ctx.body = result;
+            });
+            return result;
+          },
         });
         if (result !== undefined && ctx.status !== 204) ctx.body = result;
       };

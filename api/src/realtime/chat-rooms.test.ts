@@ -151,4 +151,40 @@ describe.each(backends('api_chat_live'))('chat live on %s', (_name, open) => {
     // Every message reached the client at least once, live or in a catch-up.
     expect(arrivals).toBeGreaterThanOrEqual(total);
   });
+
+  it('tells the room when someone leaves, and their sockets stop following it at once', async () => {
+    ok(await api(w.fx, 'GET', `/chat/rooms/${room}`, w.tina)); // the technician joins by reading
+    const alice = await sockets.live(w.alice.token);
+    const tina = await sockets.live(w.tina.token);
+    expect(await subscribe(alice, room, 0)).toMatchObject({ ok: true });
+    expect(await subscribe(tina, room, 0)).toMatchObject({ ok: true });
+
+    const left = ok(await api(w.fx, 'POST', `/chat/rooms/${room}/leave`, w.tina));
+    const line = left.message as ChatMessageView;
+    expect(line).toMatchObject({ kind: 'participant_left', body: '', sender: { userId: w.tina.userId } });
+    const live = await sockets.arrival(
+      alice,
+      'chat_message',
+      (p) => (p.message as { id: string }).id === line.id,
+      10_000,
+    );
+    expect(live.message).toMatchObject({ kind: 'participant_left', seq: line.seq, sender: { displayName: 'Tina' } });
+    // Tina's own socket hears the line too, then no more of the room.
+    await sockets.arrival(tina, 'chat_message', (p) => (p.message as { id: string }).id === line.id, 10_000);
+
+    const after = ok(await api(w.fx, 'POST', `/chat/rooms/${room}/messages`, w.alice, say('Thanks, Tina')), 201);
+    await sockets.arrival(alice, 'chat_message', (p) => (p.message as { id: string }).id === after.id, 10_000);
+    tina.emit('chat_typing', { roomId: room });
+    // A round trip on Tina's connection: anything the room sent her before it would have arrived first.
+    await subscribe(tina, '00000000-0000-4000-8000-000000000000', 0);
+    const tinaGot = sockets.received(tina).filter((r) => r.event === 'chat_message');
+    expect(tinaGot.map((r) => (r.payload.message as { id: string }).id)).not.toContain(after.id);
+    expect(
+      sockets.received(alice).filter((r) => r.event === 'chat_typing' && r.payload.userId === w.tina.userId),
+    ).toEqual([]);
+    // The room no longer lists her; she is no longer in it to leave again.
+    const seen = ok(await api(w.fx, 'GET', `/chat/rooms/${room}`, w.alice));
+    expect((seen.participants as { userId: string }[]).map((p) => p.userId)).not.toContain(w.tina.userId);
+    expect((await api(w.fx, 'POST', `/chat/rooms/${room}/leave`, w.tina)).status).toBe(404);
+  });
 });

@@ -60,6 +60,16 @@ export function chatRoomGateway(deps: {
 }): ChatRoomGateway {
   const log = deps.logger.child({ component: 'realtime-chat' });
 
+  /** The sockets of `userId` on this process leave `chat:<roomId>`. */
+  const dropFromRoom = async (io: SocketIOServer, roomId: string, userId: string): Promise<void> => {
+    try {
+      for (const s of await io.local.in(chatRoom(roomId)).fetchSockets())
+        if ((s.data as { principal?: SocketPrincipal }).principal?.userId === userId) s.leave(chatRoom(roomId));
+    } catch (err) {
+      log.error({ err, roomId }, 'could not drop a leaver from the chat room');
+    }
+  };
+
   /** The socket's user as the REST routes see one (chat is for signed-in users only). */
   const callerOf = (who: SocketPrincipal) => {
     if (who.userId === undefined || who.tenantId === undefined) return undefined;
@@ -132,6 +142,8 @@ export function chatRoomGateway(deps: {
       socket.on('chat_typing', (payload: unknown) => {
         const parsed = roomMessage.safeParse(payload);
         if (!parsed.success || who.userId === undefined) return;
+        // Dropped from the Socket.io room when its user left the chat room: no more typing there.
+        if (!socket.rooms.has(chatRoom(parsed.data.roomId))) return void rooms.delete(parsed.data.roomId);
         const room = rooms.get(parsed.data.roomId);
         const now = Date.now();
         if (!room || now - room.typedAt < TYPING_INTERVAL_MS) return;
@@ -156,7 +168,11 @@ export function chatRoomGateway(deps: {
           log.error({ err, roomId: event.roomId, messageId: event.message.id }, 'chat message could not be opened');
           return;
         }
-        return void target.emit('chat_message', { roomId: event.roomId, message });
+        target.emit('chat_message', { roomId: event.roomId, message });
+        // Someone left (POST /chat/rooms/:id/leave): their sockets on this process stop following
+        // the room once they got the line; every process does the same for its own sockets.
+        if (message.kind === 'participant_left') void dropFromRoom(io, event.roomId, message.sender.userId);
+        return;
       }
       if (event.type === 'chat_read') {
         const { roomId, userId, readUpToSeq, readAt } = event;

@@ -8,7 +8,8 @@ import type { SocketSpec } from './population.js';
 export type ClientCommand =
   | {
       kind: 'connect';
-      url: string;
+      /** Where the sockets connect: socket `id` goes to `urls[id % urls.length]` (a round-robin load balancer). */
+      urls: string[];
       sockets: SocketSpec[];
       /** Handshakes in flight at once in this process. */
       concurrency: number;
@@ -86,7 +87,7 @@ async function connectAll(command: Extract<ClientCommand, { kind: 'connect' }>):
       while (next < command.sockets.length) {
         const spec = command.sockets[next++]!;
         try {
-          await open(command.url, spec, command.mode);
+          await open(command.urls[spec.id % command.urls.length]!, spec, command.mode);
           ok.push(spec.id);
         } catch (err) {
           failed.push({ id: spec.id, reason: (err as Error).message });

@@ -131,6 +131,10 @@ export async function seedPopulation(db: Database, keys: SigningKeys, sockets: n
     for (let d = 0; d < CUSTOMER_DEVICES; d++) devices.push({ userId: customerIds[t]!, tenantId: 'consumers' });
     devices.push({ userId: deskIds[t]!, tenantId: shopTenants[t]! });
   }
+  // What the rounding leaves (at most five): one more device each for the first owners, so exactly
+  // `sockets` connect.
+  const extra = owners > 0 ? sockets - devices.length : 0;
+  for (let r = 0; r < extra; r++) devices.push({ userId: ownerIds[r % owners]!, tenantId: 'consumers' });
   const sessionIds = await insertSessions(db, devices);
   const tokens = await Promise.all(
     devices.map(
@@ -174,5 +178,11 @@ export async function seedPopulation(db: Database, keys: SigningKeys, sockets: n
       sockets: ids,
     };
   });
+  for (let r = 0; r < extra; r++) {
+    const id = base + triads * (CUSTOMER_DEVICES + 1) + r;
+    const car = vehicles[r % owners]!;
+    specs.push({ id, token: tokens[id]!, vehicleId: car.vehicleId, rooms: [vehicleRoom(car.vehicleId)] });
+    car.sockets.push(id);
+  }
   return { sockets: specs, vehicles, bookings };
 }

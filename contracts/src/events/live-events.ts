@@ -149,6 +149,8 @@ export interface LiveChatMessage {
   sealed?: SealedChatBody | null | undefined;
   mentions: string[];
   attachments: Record<string, unknown>[];
+  /** `participant_left`: the room's own line that the sender left it (no body); absent: `text`. */
+  kind?: 'text' | 'participant_left' | undefined;
   createdAt: string;
   deletedAt: string | null;
 }

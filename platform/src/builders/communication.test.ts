@@ -128,4 +128,40 @@ describe('communication settings', () => {
       await running.close();
     }
   });
+
+  it('keeps what the dev mailbox and push service received across a restart, in the data directory', async () => {
+    const config = communicationConfig({}, join(root, 'restart', 'pglite'));
+    const logger = pino({ level: 'silent' });
+    const first = await startCommunication(config, logger);
+    try {
+      const subscription = (await (await fetch(`${first.mailboxUrl}push/subscribe`, { method: 'POST' })).json()) as {
+        endpoint: string;
+        keys: { p256dh: string; auth: string };
+      };
+      const pushed = await first.channels.web_push!.send(
+        { kind: 'web_push', endpoint: subscription.endpoint, ...subscription.keys },
+        { notificationId: 'n1', category: 'chat', title: 'Hello', body: 'Before the restart', url: '/', locale: 'en' },
+      );
+      expect(pushed.ok).toBe(true);
+      await first.devMailer!.send({ to: 'owner@example.com', subject: 'Your car is ready', text: 'Pick it up' });
+    } finally {
+      await first.close();
+    }
+    const second = await startCommunication(config, logger);
+    try {
+      await second.devMailer!.send({ to: 'owner@example.com', subject: 'Invoice', text: 'Paid' });
+      await second.mailbox!.waitFor((m) => m.subject === 'Invoice');
+      const listed = (await (await fetch(second.mailboxUrl!)).json()) as {
+        mail: { subject: string }[];
+        push: { data: { body: string } }[];
+      };
+      expect(listed.mail.map((m) => m.subject)).toEqual(['Your car is ready', 'Invoice']);
+      expect(listed.push.map((p) => p.data.body)).toEqual(['Before the restart']);
+    } finally {
+      await second.close();
+    }
+    // The file holds one line per item, nothing twice, once this run has flushed too.
+    const lines = readFileSync(join(config.dir, 'dev-mailbox.jsonl'), 'utf8').trim().split('\n');
+    expect(lines.map((l) => (JSON.parse(l) as { subject: string }).subject)).toEqual(['Your car is ready', 'Invoice']);
+  });
 });

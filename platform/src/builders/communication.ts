@@ -4,7 +4,7 @@ import { createServer, type Server } from 'node:http';
 import { Agent } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { rootCertificates } from 'node:tls';
+import { createSecureContext, rootCertificates } from 'node:tls';
 import {
   apnsSender,
   describeStorage,
@@ -30,6 +30,7 @@ import {
 } from '@clutch/emulators';
 import { createDevSmsSender, smtpMailer, type Mailer, type SmsSender } from '@clutch/identity';
 import type { Logger } from 'pino';
+import { openDevInboxLog } from './dev-inbox-log.js';
 
 /**
  * Chat and notifications from the environment (README "Communication", docs/configuration.md):
@@ -37,6 +38,7 @@ import type { Logger } from 'pino';
  * | variable | meaning |
  * |---|---|
  * | `CLUTCH_VAPID_PUBLIC_KEY`, `CLUTCH_VAPID_PRIVATE_KEY`, `CLUTCH_VAPID_SUBJECT` | Web Push's VAPID key pair (base64url, as `npx web-push generate-vapid-keys` prints) and contact (`mailto:` or `https:`); unset, a pair is made once in `data/communication/vapid.json` |
+ * | `CLUTCH_WEB_PUSH_CA` | a CA (PEM, or its path) trusted for push services besides the system's: a self-hosted push service, or a local one run apart (the realtime bench's) |
  * | `CLUTCH_FCM_SERVICE_ACCOUNT`, `CLUTCH_FCM_PROJECT_ID` | Firebase service account (path of the JSON key, or the JSON itself); unset, no FCM |
  * | `CLUTCH_APNS_KEY`, `CLUTCH_APNS_KEY_ID`, `CLUTCH_APNS_TEAM_ID`, `CLUTCH_APNS_BUNDLE_ID` | APNs token auth (.p8 path or PEM); unset, no APNs; `CLUTCH_APNS_SANDBOX=1` for Apple's sandbox, `CLUTCH_APNS_HOST` (host[:port]) for another server |
  * | `CLUTCH_SMTP_URL`, `CLUTCH_MAIL_FROM` | notification mail; unset, the dev mailbox (a capturing SMTP server in this process) |
@@ -48,6 +50,8 @@ import type { Logger } from 'pino';
  */
 export interface CommunicationConfig {
   vapid?: { publicKey: string; privateKey: string; subject: string } | undefined;
+  /** CLUTCH_WEB_PUSH_CA: PEM of a push service's private CA. */
+  webPushCa?: string | undefined;
   fcm?: { serviceAccount: string | Record<string, unknown>; projectId?: string | undefined } | undefined;
   apns?:
     | { key: string; keyId: string; teamId: string; bundleId: string; sandbox: boolean; host?: string | undefined }
@@ -95,11 +99,13 @@ export function communicationConfig(env: NodeJS.ProcessEnv, dataDir: string): Co
     throw new Error('CLUTCH_APNS_KEY needs CLUTCH_APNS_KEY_ID, CLUTCH_APNS_TEAM_ID and CLUTCH_APNS_BUNDLE_ID');
   const mailFrom = trimmed(env.CLUTCH_MAIL_FROM) ?? 'Clutch <no-reply@localhost>';
   const smtpUrl = trimmed(env.CLUTCH_SMTP_URL);
+  const webPushCa = trimmed(env.CLUTCH_WEB_PUSH_CA);
   const mailboxPort = Number(trimmed(env.CLUTCH_DEV_MAILBOX_PORT) ?? '0');
   if (!Number.isInteger(mailboxPort) || mailboxPort < 0 || mailboxPort > 65535)
     throw new Error(`CLUTCH_DEV_MAILBOX_PORT must be a port number, got ${env.CLUTCH_DEV_MAILBOX_PORT}`);
   return {
     vapid: vapidPublic && vapidPrivate ? { publicKey: vapidPublic, privateKey: vapidPrivate, subject } : undefined,
+    webPushCa: webPushCa ? fileOrText(webPushCa) : undefined,
     fcm: fcmAccount
       ? {
           serviceAccount: JSON.parse(fileOrText(fcmAccount)) as Record<string, unknown>,
@@ -215,9 +221,17 @@ export async function startCommunication(
       pushService = await startWebPushEmulator();
       closers.push(() => pushService?.close());
     }
-    const agent = pushService
-      ? new Agent({ keepAlive: true, ca: [...rootCertificates, pushService.ca] })
-      : new Agent({ keepAlive: true });
+    // Private CAs (the local push service's, CLUTCH_WEB_PUSH_CA's) beside the system's, in a secure
+    // context made once: as the agent's `ca` option they were joined into its connection key on every
+    // request and loaded again for every connection: about 1 ms of CPU per push.
+    const privateCas = [pushService?.ca, config.webPushCa].filter((ca): ca is string => ca !== undefined);
+    const agent =
+      privateCas.length > 0
+        ? new Agent({
+            keepAlive: true,
+            secureContext: createSecureContext({ ca: [...rootCertificates, ...privateCas] }),
+          })
+        : new Agent({ keepAlive: true });
     closers.push(() => agent.destroy());
     channels.web_push = webPushSender({
       vapid: { ...vapidKeys, subject: config.vapid?.subject ?? 'mailto:notifications@clutch.invalid' },
@@ -286,10 +300,27 @@ export async function startCommunication(
 
     let listing: { url: string; server: Server } | undefined;
     if (mailbox || pushService) {
-      listing = await startMailboxListing(config.mailboxPort, mailbox, pushService, vapidKeys.publicKey);
+      // Kept under the data directory: a restart still lists what the demo received (dev-inbox-log.ts).
+      const mailLog = mailbox
+        ? await openDevInboxLog(path.join(config.dir, 'dev-mailbox.jsonl'), mailbox.messages, mailView)
+        : undefined;
+      if (mailLog) closers.push(() => mailLog.close());
+      const pushLog = pushService
+        ? await openDevInboxLog(path.join(config.dir, 'dev-push.jsonl'), pushService.received, pushView)
+        : undefined;
+      if (pushLog) closers.push(() => pushLog.close());
+      listing = await startMailboxListing(
+        config.mailboxPort,
+        { mail: () => mailLog?.list() ?? [], push: () => pushLog?.list() ?? [] },
+        pushService,
+        vapidKeys.publicKey,
+      );
       const server = listing.server;
       closers.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
-      log.info({ url: listing.url }, 'dev mailbox: notification mail and pushes are kept in this process');
+      log.info(
+        { url: listing.url, dir: config.dir },
+        'dev mailbox: notification mail and pushes are listed here and kept in the data directory',
+      );
     }
     return {
       channels,
@@ -310,35 +341,39 @@ export async function startCommunication(
   }
 }
 
+/** A mail as the dev mailbox lists (and keeps) it. */
+const mailView = (m: SmtpEmulator['messages'][number]) => ({
+  id: m.id,
+  receivedAt: m.receivedAt.toISOString(),
+  from: m.from,
+  to: m.to,
+  subject: m.subject,
+  text: m.text,
+});
+
+/** A push as the dev mailbox lists (and keeps) it: decrypted. */
+const pushView = (p: WebPushEmulator['received'][number]) => ({
+  id: p.id,
+  receivedAt: p.receivedAt.toISOString(),
+  endpoint: p.endpoint,
+  urgency: p.urgency,
+  data: p.data ?? p.payload,
+});
+
 /**
  * The dev mailbox's listing on loopback, as JSON: `GET /` (both), `/mail`, `/push`, and `POST
  * /push/subscribe`, which returns a subscription of the local push service for this platform's VAPID
  * key, as `PushManager.subscribe()` would: register it with `POST /api/notifications/devices` and
- * the pushes sent to it show up under `/push`, decrypted.
+ * the pushes sent to it show up under `/push`, decrypted. What it lists is kept in the data
+ * directory (`communication/dev-mailbox.jsonl`, `communication/dev-push.jsonl`; dev-inbox-log.ts):
+ * after a restart it still shows what earlier runs received (at most the last 10,000 of each).
  */
 async function startMailboxListing(
   port: number,
-  mailbox: SmtpEmulator | undefined,
+  { mail, push }: { mail: () => unknown[]; push: () => unknown[] },
   pushService: WebPushEmulator | undefined,
   vapidPublicKey: string,
 ): Promise<{ url: string; server: Server }> {
-  const mail = () =>
-    (mailbox?.messages ?? []).map((m) => ({
-      id: m.id,
-      receivedAt: m.receivedAt.toISOString(),
-      from: m.from,
-      to: m.to,
-      subject: m.subject,
-      text: m.text,
-    }));
-  const push = () =>
-    (pushService?.received ?? []).map((p) => ({
-      id: p.id,
-      receivedAt: p.receivedAt.toISOString(),
-      endpoint: p.endpoint,
-      urgency: p.urgency,
-      data: p.data ?? p.payload,
-    }));
   const server = createServer((req, res) => {
     const send = (status: number, body: unknown): void => {
       res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });

@@ -296,6 +296,21 @@ describe.each(backends('api_chat_attachments'))('chat attachments on %s', (name,
     expect(await count()).toBe(before + 1);
   });
 
+  it("lets the shop's staff upload into a booking's room before they ever opened it, joining it as a post would", async () => {
+    const pete = await signedInUser(fx.db, keys, { tenantId: shop.tenantId, roles: ['partner-admin'], name: 'Pete' });
+    const upload1 = created(await upload(pete, PDF, { type: 'application/pdf', name: 'estimate.pdf' }));
+    expect(upload1.name).toBe('estimate.pdf');
+    const room = await api('GET', `/chat/rooms/${roomId}`, alice);
+    expect(room.body.participants).toContainEqual(
+      expect.objectContaining({ userId: pete.userId, tenantId: shop.tenantId, role: 'shop' }),
+    );
+    expect((await post(pete, 'The estimate', [upload1.id as string])).status).toBe(201);
+    // Another shop's admin still finds no such room.
+    const stranger = await upload(oscar, PDF, { type: 'application/pdf' });
+    expect(stranger.status).toBe(404);
+    expect(stranger.body.code).toBe('CHAT_ROOM_NOT_FOUND');
+  });
+
   it('lets only the uploader attach an upload, once, in its own room', async () => {
     const mine = created(await upload(alice, PDF, { type: 'application/pdf' }));
     const lastSeq = async (): Promise<number> =>
@@ -322,6 +337,23 @@ describe.each(backends('api_chat_attachments'))('chat attachments on %s', (name,
     expect(retry.body).toEqual(first);
     expect(retry.headers.get('idempotent-replayed')).toBe('true');
     expect(await count()).toBe(before + 1);
+  });
+
+  it('fingerprints the bytes: the same Idempotency-Key with other bytes is 422 and stores nothing', async () => {
+    const key = randomUUID();
+    const first = created(await upload(alice, PDF, { type: 'application/pdf', headers: { 'idempotency-key': key } }));
+    const before = await count();
+    const other = Buffer.concat([PDF, Buffer.from('% another revision\n', 'latin1')]);
+    const reused = await upload(alice, other, { type: 'application/pdf', headers: { 'idempotency-key': key } });
+    expect(reused.status, JSON.stringify(reused.body)).toBe(422);
+    expect(reused.body.code).toBe('IDEMPOTENCY_KEY_REUSED');
+    expect(await count()).toBe(before);
+    // The first bytes again still get the stored answer, Location included.
+    const again = await upload(alice, PDF, { type: 'application/pdf', headers: { 'idempotency-key': key } });
+    expect(again.status).toBe(201);
+    expect(again.body).toEqual(first);
+    expect(again.headers.get('location')).toBe(first.url);
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
   });
 
   it('refuses a cross-site simple POST of a file (no custom header, no token)', async () => {

@@ -18,6 +18,7 @@ export function register(router: ApiRouter, deps: DomainDeps): void {
     router,
     new ChatAttachmentsService({
       storage: deps.storage ?? temporaryStorage(deps),
+      enterToWrite: (caller, roomId) => deps.shared.chat.enterToWrite(caller, roomId),
       logger: deps.logger,
       prefix: deps.prefix,
     }),

@@ -51,26 +51,6 @@ const withBuffer = <T extends { sha256: Buffer | Uint8Array }>(row: T): T & { sh
 });
 
 /**
- * The room, when `userId` (of `userTenantId`) takes part in it now; undefined otherwise (no such
- * room, not visible under row-level security, or not a participant).
- */
-export async function participantRoom(
-  q: Queryable,
-  roomId: string,
-  userId: string,
-  userTenantId: string,
-): Promise<RoomRow | undefined> {
-  const { rows } = await q.query<RoomRow>(
-    `SELECT ${ROOM_COLUMNS}
-       FROM chat_rooms r
-       JOIN chat_participants p ON p.room_id = r.id AND p.user_id = $2 AND p.user_tenant_id = $3 AND p.left_at IS NULL
-      WHERE r.id = $1`,
-    [roomId, userId, userTenantId],
-  );
-  return rows[0];
-}
-
-/**
  * Stores the facts of an upload, only while its uploader still takes part in the room; false when
  * they no longer do (left between the check and the insert). The room's tenant comes from the room.
  */

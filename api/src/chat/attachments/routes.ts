@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { ApiRouter } from '../../http/route.js';
 import { readUpload } from './upload-body.js';
@@ -36,14 +37,22 @@ export function attachmentRoutes(router: ApiRouter, attachments: ChatAttachments
       headers: ['Location'],
     },
     errors: ['CHAT_ROOM_NOT_FOUND', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE', 'REQUEST_TIMEOUT'],
-    handle: async ({ scope, principal, policy, params, query, ctx }) => {
-      const attachment = await attachments.upload({ scope, principal, policy }, params.id, {
-        contentType: ctx.get('Content-Type') || undefined,
+    // The key's fingerprint holds the bytes' digest: the same key with other bytes is 422, and the
+    // bytes are read only after the room check, so the router cannot fingerprint them before.
+    idempotent: 'in-handler',
+    handle: async ({ scope, principal, policy, params, query, ctx, idempotently }) => {
+      const contentType = ctx.get('Content-Type') || undefined;
+      return attachments.upload({ scope, principal, policy }, params.id, {
+        contentType,
         name: query.name,
         read: (maxBytes) => readUpload(ctx, { maxBytes, timeoutMs: UPLOAD_TIMEOUT_MS }),
+        once: (raw, work) =>
+          idempotently({ sha256: createHash('sha256').update(raw).digest('hex'), contentType }, async () => {
+            const attachment = await work();
+            ctx.set('Location', attachment.url);
+            return attachment;
+          }),
       });
-      ctx.set('Location', attachment.url);
-      return attachment;
     },
   });
 

@@ -12,7 +12,6 @@ import { processImage, UnreadableImageError } from './images.js';
 import {
   deleteUnclaimed,
   insertAttachment,
-  participantRoom,
   readableAttachment,
   sentAttachment,
   type AttachmentRow,
@@ -43,6 +42,11 @@ export interface UploadInput {
   name: string | undefined;
   /** Reads the body, refusing more than `maxBytes` (413). Called only once the caller may upload. */
   read(maxBytes: number): Promise<Buffer>;
+  /**
+   * Runs the rest of the upload once the bytes are read (Idempotency-Key: at most once per key, the
+   * bytes' digest in the request's fingerprint); undefined when a stored response was replayed.
+   */
+  once?(raw: Buffer, work: () => Promise<ChatAttachment>): Promise<ChatAttachment | undefined>;
 }
 
 export interface Download {
@@ -73,6 +77,8 @@ export class ChatAttachmentsService {
   constructor(
     private readonly deps: {
       storage: ObjectStorage;
+      /** The chat service's check of a write into a room (ChatService.enterToWrite): the room, or 404. */
+      enterToWrite(caller: AttachmentCaller, roomId: string): Promise<{ tenantId: string }>;
       logger?: Pick<Logger, 'warn' | 'error'> | undefined;
       prefix?: string | undefined;
     },
@@ -90,11 +96,10 @@ export class ChatAttachmentsService {
    * its (missing) object, never an object nothing refers to. No transaction is held while the body
    * arrives and sharp works.
    */
-  async upload(caller: AttachmentCaller, roomId: string, input: UploadInput): Promise<ChatAttachment> {
+  async upload(caller: AttachmentCaller, roomId: string, input: UploadInput): Promise<ChatAttachment | undefined> {
     const user = this.requireUser(caller.principal);
-    const room = await caller.scope.run((q) => participantRoom(q, roomId, user.userId, user.tenantId));
-    if (!room || !(await allowedOnRoom(caller.policy, caller.principal, 'chat:write', room)))
-      throw roomNotFound(roomId);
+    // Checked and joined as a post is (chat:write; authorised staff join on their first write).
+    const room = await this.deps.enterToWrite(caller, roomId);
 
     const declared = declaredType(input.contentType);
     if (declared === 'unaccepted')
@@ -102,6 +107,21 @@ export class ChatAttachmentsService {
         `${input.contentType} is not accepted: send a JPEG, PNG, WebP or GIF image, a PDF or plain text`,
       );
     const raw = await input.read(MAX_IMAGE_BYTES);
+    return input.once
+      ? input.once(raw, () => this.store(caller, roomId, room.tenantId, user, input, raw, declared))
+      : this.store(caller, roomId, room.tenantId, user, input, raw, declared);
+  }
+
+  /** Checks what the bytes are, re-encodes images, and stores the row and then the object. */
+  private async store(
+    caller: AttachmentCaller,
+    roomId: string,
+    roomTenantId: string,
+    user: { userId: string },
+    input: UploadInput,
+    raw: Buffer,
+    declared: ReturnType<typeof declaredType>,
+  ): Promise<ChatAttachment> {
     const detected = detectType(raw);
     if (!detected) throw unsupported('The bytes are not a JPEG, PNG, WebP or GIF image, a PDF or plain UTF-8 text');
     if (declared !== 'unknown' && declared !== detected)
@@ -156,7 +176,7 @@ export class ChatAttachmentsService {
         });
       throw err;
     }
-    return attachmentView({ ...row, tenantId: room.tenantId, messageId: null, createdAt: new Date() }, this.prefix);
+    return attachmentView({ ...row, tenantId: roomTenantId, messageId: null, createdAt: new Date() }, this.prefix);
   }
 
   /**
