@@ -240,8 +240,48 @@ export async function moveMoney(
       },
     ]);
     ok(result, `the refund of payment ${after.id}`);
-    if (deps.commission !== false && after.partnerId !== null && after.purpose !== 'wallet_topup')
-      await reverseCommission(q, { paymentId: after.id, refundRef, refundedMinor: refunded, at: now });
+    const reversal =
+      deps.commission !== false && after.partnerId !== null && after.purpose !== 'wallet_topup'
+        ? await reverseCommission(q, { paymentId: after.id, refundRef, refundedMinor: refunded, at: now })
+        : null;
+    if (isDestinationCharge(after) && after.capturedMinor > 0) {
+      // Our refunds of a destination charge ask Stripe to reverse the transfer and refund the fee
+      // in proportion (service.ts): the shop's share of this refund comes back from its connected
+      // account, so what it owes us (shop_payable) is not charged for money Stripe already took.
+      const fee = after.applicationFeeMinor ?? 0;
+      // The fee was the commission and its VAT: what the commission reversal gave back is the fee
+      // returned. Otherwise (a capture without our fee) Stripe returns its share of the fee it kept.
+      const feeBack =
+        reversal !== null && fee > 0 && fee === after.commissionMinor
+          ? reversal.commissionMinor + reversal.vatMinor
+          : feeShare(fee, after.refundedMinor, after.capturedMinor) -
+            feeShare(fee, before.refundedMinor, after.capturedMinor);
+      const back = refunded - feeBack;
+      if (back > 0) {
+        const [r] = await ledger.createTransfers(q, [
+          {
+            id: transferId(`connect-reversal:${refundRef}`),
+            debitAccountId: source.id,
+            creditAccountId: destination.id,
+            amountMinor: back,
+            currency: after.currency,
+            reason: 'connect_reversal',
+            reference,
+            metadata: { connectAccount: after.connectAccount!, feeRefundedMinor: String(feeBack) },
+          },
+        ]);
+        ok(r, `the Connect transfer reversal of payment ${after.id}`);
+      }
+    }
   }
   return out;
+}
+
+/**
+ * A part of `total` in proportion to `refunded` of `captured`, rounded down, all of it once all is
+ * refunded: how Stripe returns an application fee (emulators/src/stripe/state.ts does the same).
+ */
+function feeShare(total: number, refunded: number, captured: number): number {
+  if (refunded >= captured) return total;
+  return Number((BigInt(total) * BigInt(Math.max(0, refunded))) / BigInt(captured));
 }

@@ -18,7 +18,8 @@ import { statusOf } from './states.js';
 
 /**
  * Exactly once, as a property (docs/payments-flows.md): random short sequences of API calls
- * (process, capture, partial capture, cancel, refund, verify), some of them concurrent, and webhook
+ * (process, capture, partial capture, cancel, refund, verify; a capture whose answer was lost and a
+ * refund made in Stripe's dashboard, straight at the provider), some of them concurrent, and webhook
  * deliveries that are held back (delayed), duplicated, shuffled (an older event after a newer one)
  * and concurrent, against the Stripe emulator. Whatever the interleaving, at the end:
  *
@@ -38,6 +39,8 @@ type Op =
   | { kind: 'refund'; fraction: number }
   | { kind: 'verify' }
   | { kind: 'confirm' }
+  | { kind: 'lostCapture'; fraction: number }
+  | { kind: 'dashboardRefund'; fraction: number }
   | { kind: 'webhooks'; duplicate: number; shuffle: boolean; concurrency: number; seed: number }
   | { kind: 'together'; ops: Op[] };
 
@@ -47,6 +50,11 @@ const single: fc.Arbitrary<Op> = fc.oneof(
   fc.record({ kind: fc.constant('refund' as const), fraction: fc.double({ min: 0.1, max: 1, noNaN: true }) }),
   fc.constant({ kind: 'verify' as const }),
   fc.constant({ kind: 'confirm' as const }),
+  fc.record({ kind: fc.constant('lostCapture' as const), fraction: fc.double({ min: 0.1, max: 1, noNaN: true }) }),
+  fc.record({
+    kind: fc.constant('dashboardRefund' as const),
+    fraction: fc.double({ min: 0.1, max: 1, noNaN: true }),
+  }),
   fc.record({
     kind: fc.constant('webhooks' as const),
     duplicate: fc.double({ min: 0, max: 1, noNaN: true }),
@@ -146,6 +154,7 @@ describe.each(backends('api_payments_property'))('payments exactly once on %s', 
     // This payment's events only (they name its PaymentIntent); the other sequences' stay pending for them.
     const only = (event: { body: string }) => event.body.includes(`"${ref}"`);
     const row = () => fx.db.transaction(async (q) => (await new PaymentsRepository(q).get(id))!);
+    const stripe = () => payments.providers.get('stripe')!;
 
     const run = async (o: Op): Promise<void> => {
       try {
@@ -187,6 +196,28 @@ describe.each(backends('api_payments_property'))('payments exactly once on %s', 
               },
               body: new URLSearchParams({ client_secret: intent.client_secret!, payment_method: 'pm_card_visa' }),
             });
+            return;
+          }
+          case 'lostCapture': {
+            // Our capture reached Stripe but its answer never came back: only a webhook or verify tells us.
+            const intent = em.paymentIntent(ref);
+            if (intent?.status !== 'requires_capture') return;
+            await stripe()
+              .capture(ref, {
+                idempotencyKey: randomUUID(),
+                amountMinor: Math.max(1, Math.floor(intent.amount_capturable * o.fraction)),
+              })
+              .catch(() => undefined);
+            return;
+          }
+          case 'dashboardRefund': {
+            // A refund made in Stripe's dashboard, whatever our row says.
+            const books = em.paymentBooks(ref);
+            const left = books.capturedMinor - books.refundedMinor;
+            if (left <= 0) return;
+            await stripe()
+              .refund(ref, { idempotencyKey: randomUUID(), amountMinor: Math.max(1, Math.floor(left * o.fraction)) })
+              .catch(() => undefined);
             return;
           }
           case 'webhooks':

@@ -400,6 +400,49 @@ describe.each(backends('api_payments'))('payments on %s', (_name, open) => {
     expect(em.paymentIntents().filter((p) => p.metadata?.paymentId === stuck!.id)).toHaveLength(1);
   });
 
+  it('brings a hold captured and refunded at Stripe before we applied either to where Stripe has it', async () => {
+    const b = await booking();
+    const held = await hold(b.id);
+    const id = held.id as string;
+    const ref = held.providerRef as string;
+    await em.deliverWebhooks();
+    const stripe = payments.providers.get('stripe')!;
+    // The capture's answer is lost, then a refund is made at Stripe (its dashboard); the webhooks of
+    // both arrive after, twice, shuffled: each retrieve says captured and refunded at once.
+    await stripe.capture(ref, { idempotencyKey: `${id}:lost-capture`, amountMinor: 7_000 });
+    await stripe.refund(ref, { idempotencyKey: `${id}:dashboard-refund`, amountMinor: 2_500 });
+    const report = await em.deliverWebhooks({ duplicate: true, shuffle: true });
+    expect(report.failed).toBe(0);
+    expect(ok(await api('GET', `/payments/${id}`, alice))).toMatchObject({
+      status: 'partially_refunded',
+      capturedMinor: em.paymentBooks(ref).capturedMinor,
+      refundedMinor: em.paymentBooks(ref).refundedMinor,
+    });
+    const history = await fx.db.query<{ from_status: string; to_status: string }>(
+      `SELECT from_status, to_status FROM payment_events WHERE payment_id = $1 ORDER BY id`,
+      [id],
+    );
+    expect(history.rows.slice(-2)).toEqual([
+      { from_status: 'authorized', to_status: 'captured' },
+      { from_status: 'captured', to_status: 'partially_refunded' },
+    ]);
+    const moved = await fx.db.query<{ kind: string; reason: string; amount: number }>(
+      `SELECT kind, reason, amount::int AS amount FROM ledger_transfers
+        WHERE reference = $1 OR pending_id IN (SELECT id FROM ledger_transfers WHERE reference = $1)
+        ORDER BY seq`,
+      [`payment:${id}`],
+    );
+    expect(moved.rows.filter((t) => t.kind === 'post_pending')).toEqual([expect.objectContaining({ amount: 7_000 })]);
+    expect(moved.rows.filter((t) => t.reason === 'refund')).toEqual([expect.objectContaining({ amount: 2_500 })]);
+    // One commission for the capture, reversed once for the refund.
+    const commission = await fx.db.query<{ n: number }>(
+      `SELECT (SELECT count(*) FROM commissions WHERE payment_id = $1)::int
+            + (SELECT count(*) FROM commission_reversals WHERE payment_id = $1)::int AS n`,
+      [id],
+    );
+    expect(commission.rows[0]!.n).toBe(2);
+  });
+
   it('renews a hold about to lapse while the work is ahead, and releases one whose booking ended', async () => {
     const ahead = await booking();
     const held = await hold(ahead.id);
@@ -632,6 +675,72 @@ describe.each(backends('api_payments'))('payments on %s', (_name, open) => {
     );
     expect(covered.rows).toEqual([{ payout_id: recorded.rows[0]!.id }]);
     expect(em.balance('eur', account)).toBe(10_000 - fee);
+
+    // Refunds (docs/payments-flows.md, "Refunds of a destination charge"): Stripe takes the shop's
+    // share back from its connected account and returns the platform's fee, each in proportion; in
+    // our books the shop owes nothing for them and the platform's Stripe balance moves as Stripe's.
+    const adminMfa = await signedInUser(fx.db, keys, {
+      tenantId: connected.tenantId,
+      roles: ['partner-admin'],
+      name: 'Cal',
+      mfa: true,
+    });
+    const clearing = await accountOf('provider_clearing', 'platform', null, 'stripe');
+    const posted = async (id: string) => (await ledger.balances(fx.db, [id]))[0]!.postedMinor;
+    const connectNet = async () => {
+      const { rows } = await fx.db.query<{ reason: string; amount: number }>(
+        `SELECT reason, sum(amount)::int AS amount FROM ledger_transfers
+          WHERE reference = $1 AND reason IN ('connect_transfer', 'connect_reversal') GROUP BY reason`,
+        [`payment:${held.id as string}`],
+      );
+      const of = (reason: string) => rows.find((r) => r.reason === reason)?.amount ?? 0;
+      return of('connect_transfer') - of('connect_reversal');
+    };
+    const feeReturned = async () => {
+      const { rows } = await fx.db.query<{ back: number }>(
+        `SELECT coalesce(sum(commission_minor + vat_minor), 0)::int AS back FROM commission_reversals WHERE payment_id = $1`,
+        [held.id],
+      );
+      return rows[0]!.back;
+    };
+    for (const [amountMinor, status, refundedMinor] of [
+      [4_000, 'partially_refunded', 4_000],
+      [undefined, 'refunded', 10_000],
+    ] as const) {
+      const platformBefore = em.balance('eur');
+      const clearingBefore = await posted(clearing.id);
+      const feeBefore = await feeReturned();
+      const refunded = ok(
+        await api('POST', '/payments/refund', adminMfa, {
+          paymentId: held.id,
+          ...(amountMinor !== undefined ? { amountMinor } : {}),
+        }),
+      );
+      expect(refunded).toMatchObject({ status, refundedMinor });
+      const feeBack = (await feeReturned()) - feeBefore;
+      // The fee comes back in proportion to the amount refunded (to the minor unit), all of it at the end.
+      expect(feeBack).toBeGreaterThan(0);
+      expect(Math.abs((await feeReturned()) - (fee * refundedMinor) / 10_000)).toBeLessThan(1);
+      // Stripe: the shop's connected account gave back its share, the platform only the fee.
+      expect(em.balance('eur', account)).toBe(10_000 - fee - (refundedMinor - (await feeReturned())));
+      expect(em.balance('eur') - platformBefore).toBe(-feeBack);
+      // Ours: the Connect transfer less its reversals is what the connected account holds; the
+      // clearing account moved as Stripe's balance did; the shop owes nothing and is owed nothing.
+      expect(await connectNet()).toBe(em.balance('eur', account));
+      expect((await posted(clearing.id)) - clearingBefore).toBe(feeBack);
+      expect(await posted(payable.id)).toBe(0);
+    }
+    const reversals = em.transfers().find((t) => t.destination === account)!;
+    expect(reversals).toMatchObject({ amount: 10_000, amount_reversed: 10_000, reversed: true });
+    expect(await feeReturned()).toBe(fee);
+    expect(em.balance('eur', account)).toBe(0);
+    // Every payment's postings sum to zero.
+    const sums = await fx.db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM (
+         SELECT currency, sum(credits_posted) - sum(debits_posted) AS s FROM ledger_accounts GROUP BY currency
+       ) t WHERE s <> 0`,
+    );
+    expect(sums.rows[0]!.n).toBe(0);
 
     // A shop without a connected account keeps the ordinary charge and the weekly payout.
     const plain = await hold((await booking()).id);

@@ -713,6 +713,10 @@ export class PaymentsService {
         amountMinor: reserved.amount,
         reason: 'requested_by_customer',
         metadata: { paymentId: row.id, refundId },
+        // The commission policy (docs/payments-flows.md, "Refunds of a destination charge"): a refund
+        // takes the shop's share back from its connected account and returns the platform's fee, both
+        // in proportion to the amount refunded; the platform keeps no fee on money the customer got back.
+        ...(isDestinationCharge(row) ? { reverseTransfer: true, refundApplicationFee: true } : {}),
       });
       const view = await provider.retrieve(row.providerRef!);
       const after = await scope.run(async (q) => {

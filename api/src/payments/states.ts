@@ -121,7 +121,6 @@ export function nextState(current: PaymentState, provider: ProviderPayment): Pay
 export function nextStates(current: PaymentState, provider: ProviderPayment): PaymentState[] {
   const direct = nextState(current, provider);
   if (direct) return [direct];
-  if (direct === null) return [];
   if (isCaptured(current.status) || !isCaptured(statusOf(provider)) || !canMove(current.status, 'captured')) return [];
   const capture = nextState(current, { ...provider, status: 'captured', amountRefundedMinor: 0 });
   if (!capture) return [];

@@ -95,6 +95,8 @@ export interface Refund {
   payment_intent: string;
   reason: string | null;
   status: 'succeeded' | 'pending' | 'failed';
+  /** The reversal of the destination charge's transfer this refund made (`reverse_transfer`). */
+  transfer_reversal: string | null;
 }
 
 export interface Account {
@@ -123,8 +125,20 @@ export interface Transfer {
   destination: string;
   metadata: Metadata;
   reversed: boolean;
+  /** Its reversals (`trr_...`), as Stripe lists them under `reversals`. */
+  reversals: { object: 'list'; data: TransferReversal[]; has_more: false; url: string };
   source_transaction: string | null;
   transfer_group: string | null;
+}
+
+export interface TransferReversal {
+  id: string;
+  object: 'transfer_reversal';
+  amount: number;
+  currency: string;
+  created: number;
+  source_refund: string | null;
+  transfer: string;
 }
 
 export interface Payout {
@@ -153,7 +167,17 @@ export interface Dispute {
   status: 'needs_response' | 'won' | 'lost';
 }
 
-export type BalanceTransactionType = 'charge' | 'refund' | 'transfer' | 'payout' | 'payment' | 'adjustment';
+export type BalanceTransactionType =
+  | 'charge'
+  | 'refund'
+  | 'transfer'
+  | 'payout'
+  | 'payment'
+  | 'adjustment'
+  | 'application_fee'
+  | 'application_fee_refund'
+  | 'transfer_refund'
+  | 'payment_refund';
 
 export interface BalanceTransaction {
   id: string;

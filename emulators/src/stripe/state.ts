@@ -14,6 +14,7 @@ import {
   type StripeError,
   type StripeEvent,
   type Transfer,
+  type TransferReversal,
 } from './objects.js';
 
 /** An API error: HTTP status plus Stripe's `{ error: {...} }` body. */
@@ -294,15 +295,15 @@ export class StripeState {
     const txn = this.book(PLATFORM, 'charge', amount, stripeFee(amount), charge.id, pi.currency, 'charge');
     charge.balance_transaction = txn.id;
     if (pi.transfer_data) {
-      const transfer = this.newTransfer(
-        pi.transfer_data.destination,
-        amount - (fee ?? 0),
-        pi.currency,
-        {},
-        charge.id,
-        null,
-      );
+      // As Stripe does it: the whole amount goes to the connected account, and the application fee
+      // comes back from it to the platform (docs: "Collect fees" on destination charges).
+      const destination = pi.transfer_data.destination;
+      const transfer = this.newTransfer(destination, amount, pi.currency, {}, charge.id, null);
       charge.transfer = transfer.id;
+      if (fee) {
+        this.book(destination, 'application_fee', -fee, 0, charge.id, pi.currency, 'platform_earning');
+        this.book(PLATFORM, 'application_fee', fee, 0, charge.id, pi.currency, 'platform_earning');
+      }
       this.emit('transfer.created', transfer, ctx);
     }
   }
@@ -412,14 +413,86 @@ export class StripeState {
       payment_intent: charge.payment_intent,
       reason,
       status: 'succeeded',
+      transfer_reversal: null,
     };
+    const reverseTransfer = isTrue(p.reverse_transfer);
+    const refundFee = isTrue(p.refund_application_fee);
+    if ((reverseTransfer || refundFee) && charge.transfer === null)
+      throw invalid(
+        `${reverseTransfer ? 'reverse_transfer' : 'refund_application_fee'} can only be used when refunding a destination charge.`,
+        reverseTransfer ? 'reverse_transfer' : 'refund_application_fee',
+      );
     refund.balance_transaction = this.book(PLATFORM, 'refund', -amount, 0, refund.id, charge.currency, 'refund').id;
     this.refunds.set(refund.id, refund);
+    const refundedBefore = charge.amount_refunded;
     charge.amount_refunded += amount;
     charge.refunded = charge.amount_refunded >= charge.amount_captured;
+    if (charge.transfer !== null) {
+      const transfer = this.transfer(charge.transfer);
+      // Both "in proportion to the amount refunded" (the Refunds API reference); the cumulative
+      // share is rounded down, so the refund that completes the charge takes whatever is left.
+      const share = (total: number, refunded: number): number =>
+        refunded >= charge.amount_captured ? total : Math.floor((total * refunded) / charge.amount_captured);
+      if (reverseTransfer) {
+        const reversed = Math.min(
+          share(transfer.amount, charge.amount_refunded) - share(transfer.amount, refundedBefore),
+          transfer.amount - transfer.amount_reversed,
+        );
+        if (reversed > 0) refund.transfer_reversal = this.reverseTransfer(transfer, reversed, refund.id, ctx).id;
+      }
+      const fee = charge.application_fee_amount ?? 0;
+      if (refundFee && fee > 0) {
+        const back = share(fee, charge.amount_refunded) - share(fee, refundedBefore);
+        if (back > 0) {
+          this.book(
+            PLATFORM,
+            'application_fee_refund',
+            -back,
+            0,
+            refund.id,
+            charge.currency,
+            'platform_earning_refund',
+          );
+          this.book(
+            transfer.destination,
+            'application_fee_refund',
+            back,
+            0,
+            refund.id,
+            charge.currency,
+            'platform_earning_refund',
+          );
+        }
+      }
+    }
     this.emit('refund.created', refund, ctx);
     this.emit('charge.refunded', charge, ctx);
     return refund;
+  }
+
+  /** Takes part of a transfer back from the connected account into the platform's balance. */
+  private reverseTransfer(
+    transfer: Transfer,
+    amount: number,
+    refundId: string | null,
+    ctx: RequestContext,
+  ): TransferReversal {
+    const reversal: TransferReversal = {
+      id: randomId('trr'),
+      object: 'transfer_reversal',
+      amount,
+      currency: transfer.currency,
+      created: this.unixNow(),
+      source_refund: refundId,
+      transfer: transfer.id,
+    };
+    this.book(transfer.destination, 'payment_refund', -amount, 0, reversal.id, transfer.currency, 'transfer_reversal');
+    this.book(PLATFORM, 'transfer_refund', amount, 0, reversal.id, transfer.currency, 'transfer_reversal');
+    transfer.amount_reversed += amount;
+    transfer.reversed = transfer.amount_reversed >= transfer.amount;
+    transfer.reversals.data.push(reversal);
+    this.emit('transfer.reversed', transfer, ctx);
+    return reversal;
   }
 
   refund(id: string): Refund {
@@ -535,9 +608,11 @@ export class StripeState {
       destination,
       metadata,
       reversed: false,
+      reversals: { object: 'list', data: [], has_more: false, url: '' },
       source_transaction: sourceTransaction,
       transfer_group: group,
     };
+    transfer.reversals.url = `/v1/transfers/${transfer.id}/reversals`;
     transfer.balance_transaction = this.book(PLATFORM, 'transfer', -amount, 0, transfer.id, currency, 'transfer').id;
     this.book(destination, 'payment', amount, 0, transfer.id, currency, 'charge');
     this.transfers.set(transfer.id, transfer);

@@ -75,6 +75,14 @@ export interface RefundInput {
   amountMinor?: number | undefined;
   reason?: 'requested_by_customer' | 'duplicate' | 'fraudulent' | undefined;
   metadata?: Record<string, string> | undefined;
+  /**
+   * A Connect destination charge: take the connected account's share of the refund back from it, in
+   * proportion to the amount refunded (Stripe's `reverse_transfer`). Providers without Connect
+   * ignore it.
+   */
+  reverseTransfer?: boolean | undefined;
+  /** A destination charge: return the platform's fee in proportion (Stripe's `refund_application_fee`). */
+  refundApplicationFee?: boolean | undefined;
 }
 
 export interface ProviderRefund {

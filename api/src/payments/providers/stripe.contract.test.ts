@@ -101,6 +101,54 @@ describe('stripe adapter: Connect, balance, retries, expiry', () => {
     });
   });
 
+  it('a refund of a destination charge reverses the transfer and refunds the fee in proportion when asked', async () => {
+    const { account } = await stripe.createConnectedAccount({
+      idempotencyKey: key('acct'),
+      country: 'DE',
+      metadata: { partnerId: 'p-2' },
+    });
+    const held = await hold(10_000, { destination: { account, applicationFeeMinor: 1_000 } });
+    await stripe.capture(held.providerRef, {
+      idempotencyKey: key('capture'),
+      amountMinor: 9_000,
+      applicationFeeMinor: 901,
+    });
+    expect(emulator.balance('eur', account)).toBe(8_099);
+    const platform = emulator.balance('eur');
+    const flags = { reverseTransfer: true, refundApplicationFee: true };
+    // A third: the shop gives back 3,000 less a third of the fee (300, rounded down), the platform 300.
+    const first = await stripe.refund(held.providerRef, {
+      idempotencyKey: key('refund'),
+      amountMinor: 3_000,
+      ...flags,
+    });
+    expect(first).toMatchObject({ status: 'succeeded', amountMinor: 3_000 });
+    expect(emulator.balance('eur', account)).toBe(8_099 - 3_000 + 300);
+    expect(emulator.balance('eur') - platform).toBe(-300);
+    // The rest: everything of the transfer and the fee comes back; the shop's account is where it started.
+    await stripe.refund(held.providerRef, { idempotencyKey: key('refund'), ...flags });
+    expect(emulator.balance('eur', account)).toBe(0);
+    expect(emulator.balance('eur') - platform).toBe(-901);
+    expect(emulator.transfers().find((t) => t.destination === account)).toMatchObject({
+      amount: 9_000,
+      amount_reversed: 9_000,
+      reversed: true,
+    });
+    // Without the flags a refund comes out of the platform's balance alone (Stripe's default).
+    const plain = await hold(5_000, { destination: { account, applicationFeeMinor: 500 } });
+    await stripe.capture(plain.providerRef, { idempotencyKey: key('capture'), applicationFeeMinor: 500 });
+    const before = emulator.balance('eur');
+    await stripe.refund(plain.providerRef, { idempotencyKey: key('refund'), amountMinor: 1_000 });
+    expect(emulator.balance('eur', account)).toBe(4_500);
+    expect(emulator.balance('eur') - before).toBe(-1_000);
+    // Only a destination charge has a transfer to reverse.
+    const own = await hold(2_000);
+    await stripe.capture(own.providerRef, { idempotencyKey: key('capture') });
+    await expect(
+      stripe.refund(own.providerRef, { idempotencyKey: key('refund'), reverseTransfer: true }),
+    ).rejects.toBeInstanceOf(ProviderError);
+  });
+
   it('transfers to a connected account once per idempotency key', async () => {
     const paid = await hold(50_000, { capture: 'automatic' });
     expect(paid.status).toBe('captured');

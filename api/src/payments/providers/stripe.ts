@@ -113,6 +113,8 @@ export function createStripeProvider(
       if (input.amountMinor !== undefined) params.amount = input.amountMinor;
       if (input.reason) params.reason = input.reason;
       if (input.metadata) params.metadata = input.metadata;
+      if (input.reverseTransfer) params.reverse_transfer = true;
+      if (input.refundApplicationFee) params.refund_application_fee = true;
       const refund = await call(() => stripe.refunds.create(params, { idempotencyKey: input.idempotencyKey }));
       return {
         refundRef: refund.id,
