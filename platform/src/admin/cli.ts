@@ -4,6 +4,7 @@ import { insertUser, issueAccountToken, normaliseEmail } from '@clutch/identity'
 import type { CliOutput } from '../audit/cli.js';
 import { LEDGER_USAGE, ledgerCli } from './ledger.js';
 import { openExistingDatabase } from '../config/open-existing.js';
+import { answerHelp } from '../cli/help.js';
 
 export const ADMIN_USAGE = `usage: clutch-admin create-admin --email ADDRESS [--name NAME] [--public-url URL]
                     [--database-url URL | --data-dir DIR]
@@ -93,10 +94,8 @@ export async function adminCli(
   io: CliOutput,
 ): Promise<number> {
   const [command, ...options] = argv;
-  if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
-    (command === undefined ? io.err : io.out)(ADMIN_USAGE);
-    return command === undefined ? 2 : 0;
-  }
+  const help = answerHelp(command, ADMIN_USAGE, io);
+  if (help !== undefined) return help;
   if (command === 'ledger') return ledgerCli(options, env, cwd, io);
   if (command !== 'create-admin') {
     io.err(`unknown command ${JSON.stringify(command)}\n${ADMIN_USAGE}`);

@@ -1,5 +1,6 @@
 import { describeChainReport, verifyAuditChain } from '@clutch/api';
 import { openExistingDatabase } from '../config/open-existing.js';
+import { answerHelp } from '../cli/help.js';
 
 export const AUDIT_USAGE = `usage: clutch-audit verify [--database-url URL | --data-dir DIR]
   Walks the audit log's hash chain and names the first broken link (row id, expected and stored hash).
@@ -20,10 +21,8 @@ export async function auditCli(
   io: CliOutput,
 ): Promise<number> {
   const [command, ...rest] = argv;
-  if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
-    (command === undefined ? io.err : io.out)(AUDIT_USAGE);
-    return command === undefined ? 2 : 0;
-  }
+  const help = answerHelp(command, AUDIT_USAGE, io);
+  if (help !== undefined) return help;
   if (command !== 'verify') {
     io.err(`unknown command ${JSON.stringify(command)}\n${AUDIT_USAGE}`);
     return 2;

@@ -1,5 +1,6 @@
 import type { CliOutput } from '../audit/cli.js';
 import { IMPORT_USAGE, importCommand } from './import.js';
+import { answerHelp } from './help.js';
 
 export const CLUTCH_USAGE = `usage: clutch <command> [options]
   import   import an app's log into a vehicle's history
@@ -13,10 +14,8 @@ export async function clutchCli(
   io: CliOutput,
 ): Promise<number> {
   const [command, ...options] = argv;
-  if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
-    (command === undefined ? io.err : io.out)(CLUTCH_USAGE);
-    return command === undefined ? 2 : 0;
-  }
+  const help = answerHelp(command, CLUTCH_USAGE, io);
+  if (help !== undefined) return help;
   if (command === 'import') return importCommand(options, env, cwd, io);
   io.err(`unknown command ${JSON.stringify(command)}\n${CLUTCH_USAGE}`);
   return 2;
