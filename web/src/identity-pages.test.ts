@@ -296,7 +296,7 @@ describe('sign up, verify, sign in, devices, sign out (API requires sign-in)', (
     // Listening before the cookie goes: the page already open (its bell, its live socket) may be the
     // first to find the cookie gone and refresh.
     const refreshes: number[] = [];
-    page.on('response', (res) => {
+    context.on('response', (res) => {
       if (new URL(res.url()).pathname === '/api/sessions/refresh') refreshes.push(res.status());
     });
     await context.clearCookies({ name: 'clutch_access' });
