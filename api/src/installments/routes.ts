@@ -202,6 +202,14 @@ export function installmentRoutes(router: ApiRouter, plans: InstallmentsService)
 
   const staffReason = z.strictObject({ reason: z.string().trim().min(1).max(500) });
 
+  // Platform staff only: `scope.audited` refuses a partner admin (who holds payments:refund for its own
+  // organisation), and the audit row is asked for before the second factor is checked.
+  const staffStepUp = (r: RouteRequest<{ id: string }, unknown, { reason: string }>, action: string) => {
+    const audited = r.scope.audited({ ip: r.ctx.ip, action, target: r.params.id, detail: { reason: r.body.reason } });
+    requireRecentMfa(r.principal);
+    return audited;
+  };
+
   router.route({
     method: 'post',
     path: '/payments/installments/:id/write-off',
@@ -217,15 +225,7 @@ export function installmentRoutes(router: ApiRouter, plans: InstallmentsService)
     response: { status: 200, description: 'The written-off plan', schema: planView },
     errors: ['MFA_STEP_UP_REQUIRED', 'INSTALLMENT_PLAN_NOT_FOUND', 'INSTALLMENT_PLAN_NOT_DEFAULTED'],
     handle: (r) => {
-      // Platform staff only (a partner admin holds payments:refund for its own organisation, and is
-      // refused here), then the second factor.
-      const audited = r.scope.audited({
-        ip: r.ctx.ip,
-        action: 'installment-plan.write-off',
-        target: r.params.id,
-        detail: { reason: r.body.reason },
-      });
-      requireRecentMfa(r.principal);
+      const audited = staffStepUp(r, 'installment-plan.write-off');
       return plans.writeOff(audited, r.params.id, { reason: r.body.reason, actor: actorOf(r.principal) });
     },
   });
@@ -251,15 +251,7 @@ export function installmentRoutes(router: ApiRouter, plans: InstallmentsService)
     },
     errors: ['MFA_STEP_UP_REQUIRED', 'INSTALLMENT_PLAN_NOT_FOUND', 'INSTALLMENT_PLAN_NOT_DEFAULTED'],
     handle: (r) => {
-      // Platform staff only (a partner admin holds payments:refund for its own organisation, and is
-      // refused here), then the second factor.
-      const audited = r.scope.audited({
-        ip: r.ctx.ip,
-        action: 'installment-plan.reinstate',
-        target: r.params.id,
-        detail: { reason: r.body.reason },
-      });
-      requireRecentMfa(r.principal);
+      const audited = staffStepUp(r, 'installment-plan.reinstate');
       return plans.reinstate(audited, r.params.id, { reason: r.body.reason });
     },
   });
