@@ -305,6 +305,9 @@ export function attachRealtime(server: HttpServer, deps: RealtimeDeps): SocketIO
     io.local.in(apiKeyRoom(event.tenantId, event.keyId)).disconnectSockets(true);
   };
 
+  // socket.io encodes a packet before it looks up the room's members: without this check every bus event
+  // (each car's readings batch) is serialised for rooms no socket of this process is in.
+  const occupied = (room: string): boolean => io.of('/').adapter.rooms.has(room);
   const relay = (event: LiveEvent): void => {
     // Credential events stay server-side; everything else goes to the room of the vehicle and the
     // event's scope, under its type, without the tenant id (the room already scopes it). Every API
@@ -316,16 +319,21 @@ export function attachRealtime(server: HttpServer, deps: RealtimeDeps): SocketIO
     if (isChatEvent(event)) return deps.chatRooms?.relay(io, event);
     if (isMarketplaceEvent(event)) {
       // One emit to every room: a socket in several of them (a fleet user who booked) gets it once.
+      const rooms = roomsOfMarketplaceEvent(event).filter(occupied);
+      if (rooms.length === 0) return;
       const { type, tenantId: _tenant, ...payload } = event;
-      return void io.local.to(roomsOfMarketplaceEvent(event)).emit(type, payload);
+      return void io.local.to(rooms).emit(type, payload);
     }
     if (event.type === 'notification') {
       // A user's inbox: only that user's own sockets (docs/notifications.md).
       const { userId, notification } = event;
+      if (!occupied(userRoom(userId))) return;
       return void io.local.to(userRoom(userId)).emit('notification', { userId, notification });
     }
+    const room = vehicleRoom(event.vehicleId, EVENT_SCOPES[event.type]);
+    if (!occupied(room)) return;
     const { type, tenantId: _tenant, ...payload } = event;
-    io.local.to(vehicleRoom(event.vehicleId, EVENT_SCOPES[type])).emit(type, payload);
+    io.local.to(room).emit(type, payload);
   };
   const unsubscribe = deps.bus.subscribe(relay);
   // io.close() closes the HTTP server too, so this covers both ways of shutting down.
