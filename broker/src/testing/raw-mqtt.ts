@@ -56,7 +56,7 @@ export function connectFrame(options: {
 }
 
 /** PUBLISH (§3.3) at QoS 0, or QoS 1 with a packet id. */
-export function publishFrame(topic: string, payload: string, packetId?: number): Buffer {
+export function publishFrame(topic: string, payload: string | Buffer, packetId?: number): Buffer {
   const id = packetId === undefined ? Buffer.alloc(0) : Buffer.from([packetId >> 8, packetId & 0xff]);
   return frame(packetId === undefined ? 0x30 : 0x32, Buffer.concat([utf8(topic), id, Buffer.from(payload)]));
 }
