@@ -28,16 +28,36 @@ export interface VehicleContext {
   pending: PendingEvidence;
   /** MAP model residuals (kPa) of the last learned moving windows, newest last (normal/learn.ts). */
   mapRing: number[];
-  /** Manifold pressure while the car stands with the engine idling (the current stop, once settled). */
-  idleMap: { since: number; values: number[]; live: boolean } | null;
+  /**
+   * Manifold pressure while the car stands with the engine idling, or with the engine off (key on),
+   * the current stop once settled; `engineOff` says which.
+   */
+  idleMap: StopMap | null;
   /**
    * The median manifold pressure of the most recent stop long enough to judge (kept until the next
    * one), and whether the reading moved while driving before it (a frozen one is the stuck check's).
    */
-  lastStopMap: { median: number; at: number; live: boolean } | null;
+  lastStopMap: {
+    median: number;
+    at: number;
+    live: boolean;
+    engineOff: boolean;
+    /** Every reading of the stop was one value (a frozen sensor looks like that too). */
+    flat: boolean;
+  } | null;
   /** When the car last moved, and when MAP last changed while it did. */
   lastMovingAt: number;
   mapMovedAt: number;
+}
+
+/** Manifold pressure readings of the current stop (standing idling, or engine off), once settled. */
+export interface StopMap {
+  since: number;
+  values: number[];
+  live: boolean;
+  engineOff: boolean;
+  /** The reading changed since the stop began (a real sensor does when the engine stops). */
+  moved: boolean;
 }
 
 /** What the frames between two windows showed; the learner folds it into the normal or drops it. */
@@ -131,27 +151,50 @@ function trackStop(ctx: VehicleContext, frame: Frame, mapSeen: boolean): void {
     const previous = ctx.flatValue[S.map] as number;
     if (mapSeen && Number.isFinite(map) && Number.isFinite(previous) && map !== previous) ctx.mapMovedAt = frame.t;
   }
-  if (regime !== 'idle') {
+  // Standing idling, and engine off with the key on (the manifold then reads barometric pressure on
+  // every engine): each is a stop of its own, a stall or a restart starts the next one.
+  const engineOff = regime === 'off';
+  if (regime === 'moving' || (ctx.idleMap && ctx.idleMap.engineOff !== engineOff)) {
     closeStop(ctx);
     ctx.idleMap = null;
-    return;
+    if (regime === 'moving') return;
   }
   // Live: MAP changed in the last minute of driving before the car stood (an engine that stopped and
   // restarted at the same stop still counts from when the car stood).
-  ctx.idleMap ??= { since: frame.t, values: [], live: ctx.mapMovedAt >= ctx.lastMovingAt - LIVE_MS };
-  if (!mapSeen || !Number.isFinite(map) || frame.t - ctx.idleMap.since < STOP_SETTLE_MS) return;
+  ctx.idleMap ??= {
+    since: frame.t,
+    values: [],
+    live: ctx.mapMovedAt >= ctx.lastMovingAt - LIVE_MS,
+    engineOff,
+    moved: false,
+  };
+  if (!mapSeen || !Number.isFinite(map)) return;
+  // flatValue still holds the previous reading here (see above).
+  if (map !== ctx.flatValue[S.map]) ctx.idleMap.moved = true;
+  if (frame.t - ctx.idleMap.since < STOP_SETTLE_MS) return;
   ctx.idleMap.values.push(map);
   if (ctx.idleMap.values.length >= STOP_MAX_VALUES) {
     closeStop(ctx);
-    ctx.idleMap = { since: frame.t - STOP_SETTLE_MS, values: [], live: ctx.idleMap.live };
+    const { live, moved } = ctx.idleMap;
+    ctx.idleMap = { since: frame.t - STOP_SETTLE_MS, values: [], live, engineOff, moved };
   }
 }
 
-function closeStop(ctx: VehicleContext): void {
+/** The current stop's median so far, once it is long enough to judge (null before). */
+export function stopSoFar(ctx: VehicleContext): VehicleContext['lastStopMap'] {
   const stop = ctx.idleMap;
-  if (!stop || stop.values.length < STOP_MIN_VALUES || ctx.now - stop.since < STOP_SETTLE_MS + STOP_MIN_MS) return;
+  if (!stop || stop.values.length < STOP_MIN_VALUES || ctx.now - stop.since < STOP_SETTLE_MS + STOP_MIN_MS) return null;
   const sorted = [...stop.values].sort((a, b) => a - b);
-  ctx.lastStopMap = { median: sorted[sorted.length >> 1] as number, at: ctx.now, live: stop.live };
+  // With the engine stopped the manifold goes to barometric pressure: a reading that did not change
+  // when the engine stopped is frozen (the stuck check's), not a pressure.
+  const live = stop.live && (stop.moved || !stop.engineOff);
+  const median = sorted[sorted.length >> 1] as number;
+  const flat = sorted[0] === sorted[sorted.length - 1];
+  return { median, at: ctx.now, live, engineOff: stop.engineOff, flat };
+}
+
+function closeStop(ctx: VehicleContext): void {
+  ctx.lastStopMap = stopSoFar(ctx) ?? ctx.lastStopMap;
 }
 
 /**

@@ -1,12 +1,12 @@
 import { S } from '../signals.js';
-import { STALE_MS } from '../features/context.js';
+import { STALE_MS, stopSoFar } from '../features/context.js';
 import { WINDOW_MS } from '../features/windows.js';
 import { fullyRunning, windowMapInputs, withinOwnRange } from '../normal/learn.js';
 import { MAP_SPAN, expectMap, type MapInputs } from '../normal/map-model.js';
 import { sketchQuantile } from '../normal/sketch.js';
 import { signalNormal, type VehicleNormal } from '../normal/vehicle-normal.js';
 import type { CheckInput, Finding } from './types.js';
-import { fmt, isOff, medianOf } from './window-stats.js';
+import { fmt } from './window-stats.js';
 
 const MAP = 'intake.manifold_pressure';
 /**
@@ -27,25 +27,12 @@ export const MAX_IDLE_KPA = MAX_BAROMETRIC_KPA + 4;
  */
 const BAND_MARGIN = 1 / 2;
 const CONFIRM = 4;
+const STOP_CONFIRM = 1;
 
 export function checkMapConsistency({ window, context, normal, ready }: CheckInput): Finding[] {
   // Judged at every window until the next stop: the drive between two stops says nothing against it.
   const stop = checkLastStop(context);
   if (stop) return [stop];
-  if (window.runningShare === 0) {
-    const off = medianOf(window.frames, S.map, isOff);
-    if (!(off > MAX_BAROMETRIC_KPA)) return [];
-    return [
-      mismatch(
-        off,
-        { max: MAX_BAROMETRIC_KPA },
-        `With the engine stopped manifold pressure reads ${fmt(off, 0)} kPa, above any barometric pressure ` +
-          `(at most ${MAX_BAROMETRIC_KPA} kPa).`,
-        true,
-        'universal',
-      ),
-    ];
-  }
   if (!fullyRunning(window)) return [];
   const x = windowMapInputs(window);
   if (!ready('sensor.map_mismatch')) return [];
@@ -108,18 +95,34 @@ export function checkMapConsistency({ window, context, normal, ready }: CheckInp
  * reported signal gives when the throttle stands wide open.
  */
 function checkLastStop(context: CheckInput['context']): Finding | null {
-  const stop = context.lastStopMap;
+  // The stop the car stands at now (once long enough to judge) speaks for itself; else the last one.
+  const stop = stopSoFar(context) ?? context.lastStopMap;
+  const limit = stop?.engineOff ? MAX_BAROMETRIC_KPA : MAX_IDLE_KPA;
   // A reading that did not move while driving to this stop is frozen, which the stuck check names.
-  if (!stop || !stop.live || !(stop.median > MAX_IDLE_KPA)) return null;
-  return mismatch(
-    stop.median,
-    { max: MAX_IDLE_KPA },
-    `Standing with the engine idling at the last stop, manifold pressure read ${fmt(stop.median, 0)} kPa, ` +
-      `above barometric pressure anywhere (at most ${MAX_BAROMETRIC_KPA} kPa) and what a sensor ahead of the ` +
-      `throttle reads over it at idle (together at most ${MAX_IDLE_KPA} kPa); no turbo or supercharger boosts at idle.`,
-    true,
-    'universal',
-  );
+  if (!stop || !stop.live || !(stop.median > limit)) return null;
+  const finding = stop.engineOff
+    ? mismatch(
+        stop.median,
+        { max: limit },
+        `With the engine stopped (key on) at the last stop, manifold pressure read ${fmt(stop.median, 0)} kPa; ` +
+          `with the engine stopped every manifold is at barometric pressure, and no barometric pressure is higher ` +
+          `than ${MAX_BAROMETRIC_KPA} kPa.`,
+        true,
+        'universal',
+      )
+    : mismatch(
+        stop.median,
+        { max: limit },
+        `Standing with the engine idling at the last stop, manifold pressure read ${fmt(stop.median, 0)} kPa, ` +
+          `above barometric pressure anywhere (at most ${MAX_BAROMETRIC_KPA} kPa) and what a sensor ahead of the ` +
+          `throttle reads over it at idle (together at most ${MAX_IDLE_KPA} kPa); no turbo or supercharger boosts at idle.`,
+        true,
+        'universal',
+      );
+  // A stop's median over seconds of standing is its own confirmation, so a stop just before the engine
+  // is switched off still counts. A stop that read one value throughout may be a frozen sensor: it
+  // waits the usual minute, and the stuck check, which names a frozen reading, goes first.
+  return { ...finding, confirmWindows: stop.flat ? CONFIRM : STOP_CONFIRM };
 }
 
 function inputsOf(x: MapInputs, usesLoad: boolean): string {

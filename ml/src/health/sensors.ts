@@ -19,6 +19,19 @@ const UNIVERSAL_ZIGZAG: Partial<Record<number, number>> = { [S.coolant]: 10, [S.
 const HOLD_MARGIN = 4;
 /** A signal is "always alive" when its longest rest at a steady idle is under a quarter of MIN_HOLD_MS. */
 const ALIVE_MARGIN = 4;
+/**
+ * Signals a control loop or a pulsation keeps moving at any steady state, idle included: the idle
+ * speed controller (rpm, and the manifold pressure it sets), closed-loop fuelling (short-term trim
+ * follows the oxygen sensor's switching), the alternator's regulator (module voltage). Temperatures,
+ * throttle, calculated load and long-term trim may legitimately settle at idle and are not among them.
+ */
+const RESTLESS: readonly number[] = [S.rpm, S.map, S.stft, S.voltage];
+/**
+ * Idle windows this car must have shown (10 minutes) before a steady-idle hold is judged against its
+ * own longest hold: a car seen only driving has not shown how its signals rest at idle.
+ */
+const IDLE_EVIDENCE_WINDOWS = 20;
+const IDLE = regimeIndex('idle');
 /** rpm moved at least 250 rpm (speed 5 km/h for rpm itself) during the hold. */
 const MIN_ACTIVITY_BIN = 1;
 const MIN_HOLD_MS = 20_000;
@@ -62,8 +75,13 @@ export function checkSensors({ window, context, normal, ready }: CheckInput): Fi
       let longest = 0;
       for (let k = bin; k < s.holdByActivity.length; k++) longest = Math.max(longest, s.holdByActivity[k] as number);
       // Frozen means held while the engine's state moved: at a steady idle a frozen value cannot be
-      // told from a steady one, unless this car's signal never rests even then (rpm always wanders).
-      const alive = (s.holdByActivity[0] as number) * ALIVE_MARGIN <= MIN_HOLD_MS;
+      // told from a steady one, unless this car's signal never rests even then (it never held a value
+      // 5 s idling, or a control loop keeps it moving). Only a car seen idling has shown either: holds
+      // while driving steadily say nothing about idle.
+      const alive =
+        (s.range[IDLE]?.[0] ?? 0) >= IDLE_EVIDENCE_WINDOWS &&
+        ((s.holdByActivity[0] as number) * ALIVE_MARGIN <= MIN_HOLD_MS ||
+          (RESTLESS.includes(i) && !openLoopTrim(i, context)));
       if (bin < MIN_ACTIVITY_BIN && !alive) continue;
       const limitMs = Math.max(MIN_HOLD_MS, longest * HOLD_MARGIN);
       if (flatMs > limitMs) findings.push(stuck(i, context.flatValue[i] as number, flatMs, activity, longest, limitMs));
@@ -87,6 +105,14 @@ export function checkSensors({ window, context, normal, ready }: CheckInput): Fi
     if (count >= NOISY_REVERSALS) findings.push(noisy(i, s, count, largest, limit, tier, regime));
   }
   return findings;
+}
+
+/**
+ * Short-term trim reads exactly 0 % in open loop (cold start, fuel cut, some ECUs at idle): a trim
+ * held at 0 at a steady idle cannot be told from an ECU that is not trimming.
+ */
+function openLoopTrim(i: number, context: CheckInput['context']): boolean {
+  return i === S.stft && context.flatValue[i] === 0;
 }
 
 function stuck(
