@@ -38,4 +38,13 @@ export class AlertsRepository {
       page,
     );
   }
+
+  /** The earliest alert dated after `at` (a device clock ahead): when a cached recent list stops being whole. */
+  async nextAfter(vehicleId: string, at: Date): Promise<Date | string | null> {
+    const { rows } = await this.db.query<{ at: Date | string | null }>(
+      'SELECT min(time) AS at FROM alerts WHERE vehicle_id = $1 AND time > $2',
+      [vehicleId, at],
+    );
+    return rows[0]?.at ?? null;
+  }
 }

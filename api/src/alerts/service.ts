@@ -83,4 +83,24 @@ export class AlertsService {
     );
     return page.items.map(toAlert);
   }
+
+  /**
+   * recent(), and until when that list stays what recent() would answer if no alert were stored
+   * meanwhile (ms): the oldest one leaving the window, or one dated ahead of the clock becoming due.
+   */
+  async recentUntil(
+    q: Queryable,
+    vehicleId: string,
+    sinceMs: number,
+    limit: number,
+  ): Promise<{ alerts: Alert[]; validUntil: number }> {
+    // Taken before recent() takes its own: an alert between the two is counted twice, never missed.
+    const to = this.now();
+    const alerts = await this.recent(q, vehicleId, sinceMs, limit);
+    let validUntil = Infinity;
+    for (const a of alerts) validUntil = Math.min(validUntil, Date.parse(a.time) + sinceMs);
+    const next = toIso(await new AlertsRepository(q).nextAfter(vehicleId, to));
+    if (next) validUntil = Math.min(validUntil, Date.parse(next));
+    return { alerts, validUntil };
+  }
 }

@@ -133,6 +133,11 @@ export class TelemetryService {
     return requireVehicle(this.ownVehicles, scope, q, vehicleId, permission);
   }
 
+  /** The vehicle as the check would find it, when the caller's tenant is known to own it (no statement); else undefined. */
+  knownOwn(scope: Scope, vehicleId: string): VehicleDataTarget | undefined {
+    return this.ownVehicles?.known(scope, vehicleId);
+  }
+
   async latest(scope: Scope, vehicleId: string): Promise<{ vehicleId: string; readings: LatestReading[] }> {
     const read = await this.prepareLatest(scope, vehicleId, this.now());
     // A known own vehicle with cached values needs no transaction at all: nothing to check, nothing to read.

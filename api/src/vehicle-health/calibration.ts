@@ -48,3 +48,49 @@ export async function readCalibration(q: Queryable, vehicleId: string): Promise<
     updatedAt: stored?.updatedAt ?? null,
   };
 }
+
+/** Reads a vehicle's calibration (readCalibration), parsing its stored normal only when it was rewritten. */
+export interface CalibrationReader {
+  read(q: Queryable, vehicleId: string): Promise<VehicleCalibration>;
+}
+
+/**
+ * readCalibration for the health summary, which asks on every request: the stored normal (a few
+ * KB of JSON) travels and is parsed only when scoring rewrote it since this process last read it.
+ * The statement still runs every time, under the caller's row-level security: it compares the
+ * row's version (`revision`, and `updated_at` for a row deleted and written anew) with the one
+ * remembered, so the answer is always the stored normal's, never an older one.
+ */
+export function createCalibrationReader(options: { maxEntries?: number } = {}): CalibrationReader {
+  const maxEntries = options.maxEntries ?? 20_000;
+  const memo = new Map<string, { stamp: string; calibration: VehicleCalibration }>();
+  return {
+    async read(q, vehicleId) {
+      const held = memo.get(vehicleId);
+      const { rows } = await q.query<{ stamp: string; state: unknown; updated_at: Date | string }>(
+        `SELECT revision::text || ' ' || updated_at::text AS stamp, updated_at,
+                CASE WHEN revision::text || ' ' || updated_at::text IS DISTINCT FROM $2 THEN state END AS state
+           FROM vehicle_normals WHERE vehicle_id = $1`,
+        [vehicleId, held?.stamp ?? null],
+      );
+      const row = rows[0];
+      if (!row) {
+        memo.delete(vehicleId);
+        return { ...calibrationStatus(createVehicleNormal()), updatedAt: null };
+      }
+      if (held && row.stamp === held.stamp) return held.calibration;
+      let calibration: VehicleCalibration;
+      try {
+        const state = typeof row.state === 'string' ? (JSON.parse(row.state) as unknown) : row.state;
+        calibration = { ...calibrationStatus(parseVehicleNormal(state)), updatedAt: toIso(row.updated_at) };
+      } catch {
+        // As readCalibration: a normal that does not parse is a vehicle calibrating from nothing.
+        calibration = { ...calibrationStatus(createVehicleNormal()), updatedAt: null };
+      }
+      memo.delete(vehicleId);
+      memo.set(vehicleId, { stamp: row.stamp, calibration });
+      if (memo.size > maxEntries) memo.delete(memo.keys().next().value!);
+      return calibration;
+    },
+  };
+}

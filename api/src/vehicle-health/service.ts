@@ -4,7 +4,8 @@ import type { Alert, AlertsService } from '../alerts/service.js';
 import type { CurrentCode, DiagnosticsService } from '../diagnostics/service.js';
 import { toIso } from '../shared/time.js';
 import type { TelemetryService } from '../telemetry/service.js';
-import { readCalibration, type VehicleCalibration } from './calibration.js';
+import { readCalibration, type CalibrationReader, type VehicleCalibration } from './calibration.js';
+import type { HealthPartsCache } from './parts-cache.js';
 
 export type Severity = 'ok' | 'warning' | 'critical';
 
@@ -104,6 +105,10 @@ export class VehicleHealthService {
     private readonly alerts: AlertsService,
     private readonly telemetry: TelemetryService,
     private readonly now: () => Date = () => new Date(),
+    /** Codes and alerts per own vehicle (parts-cache.ts); absent, every request reads them. */
+    private readonly parts?: HealthPartsCache,
+    /** Parses a stored normal once per version (calibration.ts); absent, on every request. */
+    private readonly calibrations?: CalibrationReader,
   ) {}
 
   async summary(scope: Scope, vehicleId: string): Promise<VehicleHealth> {
@@ -111,19 +116,33 @@ export class VehicleHealthService {
     const ids = HEALTH_CHECKS.flatMap((c) => signalByKey(c.signal)?.id ?? []);
     // Latest values from ingest's cache when it has them; the vehicle check, codes and alerts as always.
     const read = await this.telemetry.prepareLatest(scope, vehicleId, now);
-    const { latest, dtcs, alerts, calibration } = await scope.run(async (q) => {
+    // Only an API key of the vehicle's own tenant sees the parts the cache holds (parts-cache.ts).
+    const tenant = scope.keyTenant;
+    const known = tenant !== undefined ? this.telemetry.knownOwn(scope, vehicleId) : undefined;
+    const held = known && this.parts ? this.parts.get(known.tenantId, vehicleId, now.getTime()) : undefined;
+    const ticket = tenant !== undefined && !held ? this.parts?.ticket(vehicleId) : undefined;
+    const found = await scope.run(async (q) => {
       // Health is a telemetry:read view; its codes and alerts are read under the same transaction's
       // row-level security (a share without dtc:read shows no codes).
       // The vehicle is checked once (and not at all when its tenant is known to own it); the codes
-      // in one statement.
+      // in one statement, or none when the parts cache holds them.
       const vehicle = await this.telemetry.requireVehicle(scope, q, vehicleId, 'telemetry:read');
       const latest = await read.rows(q, ids, vehicle);
+      // The stored normal is read every time: scoring rewrites it without an announcement (parts-cache.ts).
+      const calibration = await (this.calibrations?.read(q, vehicleId) ?? readCalibration(q, vehicleId));
+      if (held) return { vehicle, latest, parts: held, validUntil: 0, calibration };
       const dtcs = await this.diagnostics.currentOfCheckedVehicle(q, vehicleId);
-      const alerts = await this.alerts.recent(q, vehicleId, ALERT_WINDOW_MS, 10);
-      const calibration = await readCalibration(q, vehicleId);
-      return { latest, dtcs, alerts, calibration };
+      const filling = ticket !== undefined && !vehicle.shared && vehicle.tenantId === tenant;
+      const { alerts, validUntil } = filling
+        ? await this.alerts.recentUntil(q, vehicleId, ALERT_WINDOW_MS, 10)
+        : { alerts: await this.alerts.recent(q, vehicleId, ALERT_WINDOW_MS, 10), validUntil: 0 };
+      return { vehicle, latest, parts: { dtcs, alerts }, validUntil, calibration };
     });
+    if (ticket !== undefined && !held && !found.vehicle.shared && found.vehicle.tenantId === tenant)
+      this.parts?.fill(tenant, vehicleId, ticket, found.parts, found.validUntil);
+    const { latest, calibration } = found;
     await read.settle();
+    const { dtcs, alerts } = found.parts;
     const readings = new Map(
       latest.flatMap((r) => {
         const key = HEALTH_CHECKS.find((c) => signalByKey(c.signal)?.id === Number(r.signal_id))?.signal;
