@@ -456,16 +456,20 @@ export async function sendDeliveries(
   for (const c of claimed) byChannel.set(c.delivery.channel, [...(byChannel.get(c.delivery.channel) ?? []), c]);
   const perChannel = await Promise.all(
     [...byChannel.values()].map((group) =>
-      inParallel(group, SENDS_AT_ONCE, async ({ delivery, target, message }) => {
-        try {
-          return { delivery, result: await deps.channels[delivery.channel]!.send(target, message) };
-        } catch (err) {
-          return {
-            delivery,
-            result: { ok: false as const, permanent: false, invalidTarget: false, reason: errorText(err) },
-          };
-        }
-      }),
+      inParallel(
+        group,
+        deps.channels[group[0]!.delivery.channel]?.concurrency ?? SENDS_AT_ONCE,
+        async ({ delivery, target, message }) => {
+          try {
+            return { delivery, result: await deps.channels[delivery.channel]!.send(target, message) };
+          } catch (err) {
+            return {
+              delivery,
+              result: { ok: false as const, permanent: false, invalidTarget: false, reason: errorText(err) },
+            };
+          }
+        },
+      ),
     ),
   );
   const outcomes = perChannel.flat();
@@ -532,9 +536,9 @@ export async function sendDeliveries(
 }
 
 /**
- * Provider calls one batch makes at once per channel. Enough to hide a provider's round trip; few enough that
- * the HTTP agents keep reusing a handful of kept-alive connections instead of opening (and
- * TLS-handshaking) one per message of a big batch.
+ * Provider calls one batch makes at once per channel when its sender does not say (`concurrency`).
+ * Enough to hide a provider's round trip; few enough that the HTTP agents keep reusing a handful of
+ * kept-alive connections instead of opening (and TLS-handshaking) one per message of a big batch.
  */
 const SENDS_AT_ONCE = 8;
 

@@ -9,11 +9,12 @@ import { liveSockets } from '../realtime/test-sockets.js';
 import { signedInUser, type TestUser } from '../roles/test-users.js';
 import { backends, call, expectProblem, TENANT, type Fixture, type Reply, startFixture } from '../test-fixtures.js';
 import { createApiKey } from '@clutch/identity';
+import type { ChannelTarget, RenderedNotification } from './channels/channel.js';
 import { defineNotificationJobs, sendDelivery, type NotificationJobDeps } from './jobs.js';
 import { NOTIFICATION_DISPATCH_QUEUE, NOTIFICATION_SEND_QUEUE } from './queues.js';
 import { requestNotifications, type NotificationRequest } from './request.js';
 import { NotificationsService } from './service.js';
-import { recordingChannels, type RecordingChannels } from './test-senders.js';
+import { recordingChannels, type RecordingChannels, type RecordingSender } from './test-senders.js';
 
 const ADMIN = 'admin-token-for-notification-tests';
 
@@ -730,6 +731,46 @@ describe.each(backends('api_notifications'))('notifications on %s', (_name, open
     expect(everywhere).toHaveLength(2);
     await dispatched(alice, everywhere[0]!);
     await dispatched(tom, everywhere[1]!);
+  });
+
+  it('keeps no more of a batch’s sends in flight on a channel than its sender takes (`concurrency`), and sends them all', async () => {
+    const carol = await signedInUser(fx.db, keys, { tenantId: 'consumers', roles: ['owner'], name: 'Carol' });
+    const email = channels.email as RecordingSender & { concurrency?: number };
+    const plainSend = email.send;
+    let inFlight = 0;
+    let most = 0;
+    Object.assign(email, {
+      concurrency: 2,
+      async send(target: ChannelTarget, message: RenderedNotification) {
+        most = Math.max(most, ++inFlight);
+        try {
+          // A provider's round trip: long enough for a batch's other sends to start if allowed.
+          await new Promise((resolve) => setTimeout(resolve, 30));
+          return await plainSend(target, message);
+        } finally {
+          inFlight--;
+        }
+      },
+    });
+    try {
+      const ids = await request(
+        Array.from({ length: 8 }, (_, i) => ({
+          tenantId: carol.tenantId,
+          userId: carol.userId,
+          category: 'booking' as const,
+          template: 'notify.booking.confirmed',
+          params: { shop: 'Acme Motors', service: `Service ${i}`, when: 'Monday 10:00' },
+          url: '/bookings.html',
+          dedupeKey: randomUUID(),
+        })),
+      );
+      for (const id of ids)
+        await expect.poll(() => deliveryState(carol, id, 'email'), { timeout: 15_000 }).toBe('sent');
+      expect(most).toBeGreaterThanOrEqual(1);
+      expect(most).toBeLessThanOrEqual(2);
+    } finally {
+      Object.assign(email, { concurrency: undefined, send: plainSend });
+    }
   });
 
   it('validates settings and devices at the edge', async () => {

@@ -25,6 +25,8 @@ async function main(role: string | undefined): Promise<void> {
   const reply = (r: ProvidersReply): void => {
     process.send?.(r);
   };
+  // Ended by the bench: exit normally, so a `--cpu-prof` run (BENCH_NOTIFY_PROFILE) writes its profile.
+  process.once('SIGTERM', () => process.exit(0));
   process.on('message', (command: ProvidersCommand) => {
     switch (command.kind) {
       case 'subscribe':

@@ -95,7 +95,12 @@ interface Providers {
 }
 
 async function startProvider(role: 'push' | 'mail'): Promise<{ provider: Providers; ready: ProvidersReply }> {
-  const child = fork(new URL('./notification-providers.js', import.meta.url), [role], { stdio: 'inherit' });
+  // BENCH_NOTIFY_PROFILE=<dir>: the providers' processes write V8 CPU profiles there (`--cpu-prof`).
+  const profileDir = process.env.BENCH_NOTIFY_PROFILE;
+  const child = fork(new URL('./notification-providers.js', import.meta.url), [role], {
+    stdio: 'inherit',
+    ...(profileDir ? { execArgv: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] } : {}),
+  });
   const next = <K extends ProvidersReply['kind']>(kind: K): Promise<Extract<ProvidersReply, { kind: K }>> =>
     new Promise((resolve, reject) => {
       const onMessage = (m: ProvidersReply): void => {
@@ -179,7 +184,8 @@ export async function runNotificationBench(
   } finally {
     for (const p of providers) {
       await p.ask({ kind: 'close' }, 'closed').catch(() => undefined);
-      p.child.kill();
+      const exited = new Promise((resolve) => p.child.once('exit', resolve));
+      if (p.child.exitCode === null && p.child.kill()) await exited;
     }
   }
 }

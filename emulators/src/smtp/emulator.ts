@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { simpleParser, type AddressObject } from 'mailparser';
 import { SMTPServer, type SMTPServerDataStream } from 'smtp-server';
 import { logWaiter, takeInjected, type Injected } from '../wait.js';
@@ -49,6 +49,8 @@ export interface SmtpEmulator {
   readonly messages: CapturedMail[];
   /** The same mailbox, under the name the other emulators use. */
   readonly received: CapturedMail[];
+  /** SMTP connections accepted so far: a pooled sender keeps a few open for many messages. */
+  readonly connections: number;
   waitFor(match: (mail: CapturedMail) => boolean, timeoutMs?: number): Promise<CapturedMail>;
   /** RCPT TO this address answers `code` (default 550 5.1.1 "no such user") until `acceptRecipient`. */
   rejectRecipient(address: string, code?: number, message?: string): void;
@@ -141,6 +143,13 @@ export async function startSmtpEmulator(options: SmtpEmulatorOptions = {}): Prom
   server.on('error', () => {
     // A client that drops the connection mid-session is the client's problem, not the mailbox's.
   });
+  // Nagle's algorithm off, as for a mail server answering at once: on a kept-open connection a
+  // reply written right after another waited for the client's delayed ACK, tens of ms per mail.
+  let connections = 0;
+  server.server.on('connection', (socket: Socket) => {
+    connections++;
+    socket.setNoDelay(true);
+  });
   const host = options.host ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {
     server.server.once('error', reject);
@@ -153,6 +162,9 @@ export async function startSmtpEmulator(options: SmtpEmulatorOptions = {}): Prom
     port,
     messages,
     received: messages,
+    get connections() {
+      return connections;
+    },
     waitFor: waiter.waitFor,
     rejectRecipient(address, code = 550, message = '5.1.1 No such user here') {
       rejected.set(address.toLowerCase(), { code, message });

@@ -14,12 +14,15 @@ import { Agent, createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { createTestTls } from '../tls.js';
 import { logWaiter, takeInjected, type Injected } from '../wait.js';
+import { openSubscriptionFile } from './subscription-store.js';
 
 /**
  * A local push service speaking RFC 8030 (HTTP push), RFC 8291 (aes128gcm message encryption) and
  * RFC 8292 (VAPID), over HTTPS with a throwaway CA. It hands out subscriptions the way a browser
  * does (`subscribe()` -> `{endpoint, keys: {p256dh, auth}}`, keeping the private key), so it can
  * decrypt what an application server sends and tests read the message as the service worker would.
+ * Like a real push service it stores the ciphertext as received: a message is decrypted (the
+ * browser's work) the first time its `payload`, `data` or `error` is read, not on receipt.
  */
 export interface WebPushSubscription {
   endpoint: string;
@@ -33,10 +36,15 @@ export interface ReceivedPush {
   ttl: number;
   urgency: 'very-low' | 'low' | 'normal' | 'high';
   topic: string | null;
-  /** The decrypted payload as UTF-8 ('' for a push without payload). */
-  payload: string;
+  /** The decrypted payload as UTF-8 ('' for a push without payload, or one that does not decrypt). */
+  readonly payload: string;
   /** `payload` parsed as JSON, or null when it is not JSON. */
-  data: unknown;
+  readonly data: unknown;
+  /**
+   * Why the subscriber could not decrypt it (wrong keys, a tampered body): a browser drops such a
+   * message without waking the service worker. null when it decrypts.
+   */
+  readonly error: string | null;
   /** The VAPID `sub` claim (mailto: or https: contact of the application server). */
   subject: string;
   /** The application server's public key (`k=` of the Authorization header), base64url. */
@@ -56,7 +64,15 @@ export interface WebPushEmulatorOptions {
   maxPayloadBytes?: number;
   /** The emulator's clock, for VAPID `exp` checks. */
   now?: () => Date;
+  /** Port to listen on; default: the port kept in `subscriptionsFile`, else any free port. */
   port?: number;
+  /**
+   * Where subscriptions are kept (JSON lines, mode 0600), so they survive a restart as a browser's
+   * do: the subscriptions (with their private keys) and the port are read back at start, and the
+   * service listens on the same port, so endpoints handed out before still work. When that port is
+   * taken, it listens on another and the old endpoints are gone (as if the browser had dropped them).
+   */
+  subscriptionsFile?: string;
 }
 
 export interface WebPushEmulator {
@@ -138,12 +154,55 @@ function applicationServerKey(key: string, point: Buffer): KeyObject {
   return found;
 }
 
+/** A verified VAPID header's claims, kept until its `exp`: senders reuse one token for many messages. */
+interface VerifiedVapid {
+  subject: string;
+  publicKey: string;
+  audience: string;
+  exp: number;
+}
+
+/**
+ * `verifyVapid` with the headers it accepted kept until their `exp` (at most `max` of them): a sender
+ * reuses one signed token per push service for hours (RFC 8292 §2), and checking its ES256 signature
+ * again for every message was most of the service's CPU per push. A kept header is still checked
+ * against the audience and the clock.
+ */
+export function vapidVerifier(max = 1000): (
+  header: string | undefined,
+  audience: string,
+  nowSeconds: number,
+) => {
+  subject: string;
+  publicKey: string;
+} {
+  const verified = new Map<string, VerifiedVapid>();
+  return (header, audience, nowSeconds) => {
+    const kept = header !== undefined ? verified.get(header) : undefined;
+    if (kept && kept.audience === audience && kept.exp > nowSeconds)
+      return { subject: kept.subject, publicKey: kept.publicKey };
+    const claims = verifyVapidClaims(header, audience, nowSeconds);
+    if (verified.size >= max) verified.clear();
+    verified.set(header!, { ...claims, audience });
+    return { subject: claims.subject, publicKey: claims.publicKey };
+  };
+}
+
 /** RFC 8292 §2-3: `Authorization: vapid t=<JWT>, k=<public key>`; returns the claims' `sub` and the key. */
 export function verifyVapid(
   header: string | undefined,
   audience: string,
   nowSeconds: number,
 ): { subject: string; publicKey: string } {
+  const { subject, publicKey } = verifyVapidClaims(header, audience, nowSeconds);
+  return { subject, publicKey };
+}
+
+function verifyVapidClaims(
+  header: string | undefined,
+  audience: string,
+  nowSeconds: number,
+): { subject: string; publicKey: string; exp: number } {
   if (!header) throw new PushRefused(401, 'missing Authorization');
   const m = /^vapid\s+(.*)$/i.exec(header.trim());
   if (!m) throw new PushRefused(401, 'Authorization scheme is not vapid');
@@ -185,17 +244,29 @@ export function verifyVapid(
     throw new PushRefused(401, 'JWT exp more than 24 hours ahead');
   if (typeof claims.sub !== 'string' || !/^(mailto:|https:)/.test(claims.sub))
     throw new PushRefused(401, 'JWT sub must be a mailto: or https: contact');
-  return { subject: claims.sub, publicKey: key };
+  return { subject: claims.sub, publicKey: key, exp: claims.exp };
 }
 
-/** RFC 8291 §3.4 + RFC 8188: decrypts an aes128gcm body with the user agent's keys. */
-export function decryptAes128gcm(body: Buffer, receiver: ECDH, receiverPublic: Buffer, auth: Buffer): Buffer {
+/**
+ * What a push service can check of an aes128gcm body without the subscriber's keys (RFC 8188 §2.1,
+ * RFC 8291 §4): the header (salt, record size, the 65-byte sender key as keyid) and at least one
+ * record of tag size. Throws a 400 refusal otherwise.
+ */
+export function checkAes128gcmHeader(body: Buffer): void {
   if (body.length < 21) throw new PushRefused(400, 'aes128gcm header truncated');
-  const salt = body.subarray(0, 16);
   const rs = body.readUInt32BE(16);
   const idlen = body[20] ?? 0;
   if (rs < 18) throw new PushRefused(400, 'aes128gcm record size too small');
   if (idlen !== 65) throw new PushRefused(400, 'aes128gcm keyid must be the 65-byte sender public key');
+  if (body.length < 21 + idlen + 17) throw new PushRefused(400, 'aes128gcm record truncated');
+}
+
+/** RFC 8291 §3.4 + RFC 8188: decrypts an aes128gcm body with the user agent's keys. */
+export function decryptAes128gcm(body: Buffer, receiver: ECDH, receiverPublic: Buffer, auth: Buffer): Buffer {
+  checkAes128gcmHeader(body);
+  const salt = body.subarray(0, 16);
+  const rs = body.readUInt32BE(16);
+  const idlen = body[20] ?? 0;
   const senderPublic = body.subarray(21, 21 + idlen);
   const ciphertext = body.subarray(21 + idlen);
   let secret: Buffer;
@@ -231,6 +302,40 @@ export function decryptAes128gcm(body: Buffer, receiver: ECDH, receiverPublic: B
   return Buffer.concat(out);
 }
 
+/**
+ * A received push as the service stores it: the ciphertext, decrypted with the subscription's keys
+ * on the first read of `payload`, `data` or `error` (enumerable getters: tests and listings see plain
+ * fields).
+ */
+function storedPush(
+  fields: Omit<ReceivedPush, 'payload' | 'data' | 'error'>,
+  body: Buffer,
+  sub: Pick<Subscription, 'ecdh' | 'publicKey' | 'auth'>,
+): ReceivedPush {
+  let opened: { payload: string; data: unknown; error: string | null } | undefined;
+  const open = (): NonNullable<typeof opened> => {
+    if (opened) return opened;
+    let payload = '';
+    let error: string | null = null;
+    try {
+      payload = body.length > 0 ? decryptAes128gcm(body, sub.ecdh, sub.publicKey, sub.auth).toString('utf8') : '';
+    } catch (err) {
+      error = (err as Error).message;
+    }
+    let data: unknown = null;
+    try {
+      data = payload === '' ? null : JSON.parse(payload);
+    } catch {
+      data = null;
+    }
+    return (opened = { payload, data, error });
+  };
+  const push = { ...fields } as ReceivedPush;
+  for (const key of ['payload', 'data', 'error'] as const)
+    Object.defineProperty(push, key, { enumerable: true, get: () => open()[key] });
+  return push;
+}
+
 export async function startWebPushEmulator(options: WebPushEmulatorOptions = {}): Promise<WebPushEmulator> {
   const maxPayload = options.maxPayloadBytes ?? 4096;
   const now = options.now ?? (() => new Date());
@@ -240,6 +345,7 @@ export async function startWebPushEmulator(options: WebPushEmulatorOptions = {})
   const requests: WebPushRequestRecord[] = [];
   const failures: Injected<{ status: number; retryAfterSeconds?: number | undefined }>[] = [];
   const waiter = logWaiter(received);
+  const verifyVapidCached = vapidVerifier();
   let origin = '';
 
   async function accept(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -265,7 +371,11 @@ export async function startWebPushEmulator(options: WebPushEmulatorOptions = {})
           failure.retryAfterSeconds !== undefined ? { 'retry-after': String(failure.retryAfterSeconds) } : {},
         );
       }
-      const { subject, publicKey } = verifyVapid(req.headers.authorization, origin, Math.floor(now().getTime() / 1000));
+      const { subject, publicKey } = verifyVapidCached(
+        req.headers.authorization,
+        origin,
+        Math.floor(now().getTime() / 1000),
+      );
       if (sub.applicationServerKey !== null && sub.applicationServerKey !== publicKey)
         throw new PushRefused(403, 'VAPID key differs from the applicationServerKey of the subscription');
       const ttlHeader = req.headers.ttl;
@@ -277,32 +387,28 @@ export async function startWebPushEmulator(options: WebPushEmulatorOptions = {})
       if (topic !== null && !/^[A-Za-z0-9_-]{1,32}$/.test(topic))
         throw new PushRefused(400, 'Topic must be at most 32 base64url characters');
       const body = await readRaw(req, maxPayload);
-      let payload: Buffer = Buffer.alloc(0);
       if (body.length > 0) {
         if (req.headers['content-encoding'] !== 'aes128gcm')
           throw new PushRefused(415, 'Content-Encoding must be aes128gcm');
-        payload = decryptAes128gcm(body, sub.ecdh, sub.publicKey, sub.auth);
-      }
-      const text = payload.toString('utf8');
-      let data: unknown = null;
-      try {
-        data = text === '' ? null : JSON.parse(text);
-      } catch {
-        data = null;
+        checkAes128gcmHeader(body);
       }
       const id = randomUUID();
-      received.push({
-        id,
-        endpoint: sub.endpoint,
-        ttl: Number(ttlHeader),
-        urgency,
-        topic,
-        payload: text,
-        data,
-        subject,
-        vapidPublicKey: publicKey,
-        receivedAt: now(),
-      });
+      received.push(
+        storedPush(
+          {
+            id,
+            endpoint: sub.endpoint,
+            ttl: Number(ttlHeader),
+            urgency,
+            topic,
+            subject,
+            vapidPublicKey: publicKey,
+            receivedAt: now(),
+          },
+          body,
+          sub,
+        ),
+      );
       answer(201, null, { location: `${origin}/message/${id}`, ttl: ttlHeader });
       waiter.notify();
     } catch (err) {
@@ -320,12 +426,26 @@ export async function startWebPushEmulator(options: WebPushEmulatorOptions = {})
       res.end(String(err));
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
-  });
+  const listen = (port: number): Promise<void> =>
+    new Promise<void>((resolve, reject) => {
+      const onError = (err: Error): void => reject(err);
+      server.once('error', onError);
+      server.listen(port, '127.0.0.1', () => {
+        server.off('error', onError);
+        resolve();
+      });
+    });
+  const store = options.subscriptionsFile !== undefined ? openSubscriptionFile(options.subscriptionsFile) : undefined;
+  const keptPort = options.port === undefined ? store?.port : undefined;
+  if (keptPort !== undefined) {
+    // The port the kept endpoints name; taken by now, the service starts afresh elsewhere.
+    await listen(keptPort).catch(() => listen(0));
+  } else await listen(options.port ?? 0);
   const { port } = server.address() as AddressInfo;
   origin = `https://127.0.0.1:${port}`;
+  store?.savePort(port);
+  for (const kept of store?.subscriptions ?? [])
+    subscriptions.set(kept.id, { ...kept, endpoint: `${origin}/push/${kept.id}` });
   const agent = new Agent({ ca: tls.ca });
 
   return {
@@ -338,7 +458,7 @@ export async function startWebPushEmulator(options: WebPushEmulatorOptions = {})
       const auth = randomBytes(16);
       const id = randomBytes(18).toString('base64url');
       const endpoint = `${origin}/push/${id}`;
-      subscriptions.set(id, {
+      const sub: Subscription = {
         id,
         endpoint,
         ecdh,
@@ -346,11 +466,17 @@ export async function startWebPushEmulator(options: WebPushEmulatorOptions = {})
         auth,
         applicationServerKey: opts.applicationServerKey ?? null,
         active: true,
-      });
+      };
+      subscriptions.set(id, sub);
+      store?.save(sub);
       return { endpoint, keys: { p256dh: b64url(publicKey), auth: b64url(auth) } };
     },
     unsubscribe(endpoint) {
-      for (const sub of subscriptions.values()) if (sub.endpoint === endpoint) sub.active = false;
+      for (const sub of subscriptions.values())
+        if (sub.endpoint === endpoint && sub.active) {
+          sub.active = false;
+          store?.save(sub);
+        }
     },
     received,
     requests,

@@ -1,4 +1,10 @@
-export { decryptAes128gcm, startWebPushEmulator, verifyVapid } from './emulator.js';
+export {
+  checkAes128gcmHeader,
+  decryptAes128gcm,
+  startWebPushEmulator,
+  vapidVerifier,
+  verifyVapid,
+} from './emulator.js';
 export type {
   ReceivedPush,
   WebPushEmulator,

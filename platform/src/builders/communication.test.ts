@@ -26,6 +26,8 @@ describe('communication settings', () => {
       storage: { kind: 'local-disk', dir: join(root, 'attachments') },
       dir: join(root, 'communication'),
       mailboxPort: 0,
+      webPushConnections: 32,
+      smtpConnections: 20,
     });
   });
 
@@ -48,9 +50,12 @@ describe('communication settings', () => {
         CLUTCH_APNS_TEAM_ID: 'TEAM123456',
         CLUTCH_APNS_BUNDLE_ID: 'com.example.clutch',
         CLUTCH_APNS_SANDBOX: '1',
+        CLUTCH_WEB_PUSH_CONNECTIONS: '64',
+        CLUTCH_SMTP_CONNECTIONS: '4',
       },
       dataDir,
     );
+    expect(config).toMatchObject({ webPushConnections: 64, smtpConnections: 4 });
     expect(config.vapid).toEqual({ publicKey: 'pub', privateKey: 'priv', subject: 'mailto:ops@example.com' });
     expect(config.fcm?.serviceAccount).toMatchObject({ project_id: 'demo-project' });
     expect(config.smtp).toEqual({ url: 'smtp://mail.example.com:587', from: 'Garage <n@example.com>' });
@@ -71,6 +76,11 @@ describe('communication settings', () => {
       /CLUTCH_APNS_KEY_ID/,
     );
     expect(() => communicationConfig({ CLUTCH_DEV_MAILBOX_PORT: 'x' }, dataDir)).toThrow(/CLUTCH_DEV_MAILBOX_PORT/);
+    for (const bad of ['0', '2.5', 'many', '1001'])
+      expect(() => communicationConfig({ CLUTCH_SMTP_CONNECTIONS: bad }, dataDir)).toThrow(/CLUTCH_SMTP_CONNECTIONS/);
+    expect(() => communicationConfig({ CLUTCH_WEB_PUSH_CONNECTIONS: '-1' }, dataDir)).toThrow(
+      /CLUTCH_WEB_PUSH_CONNECTIONS/,
+    );
   });
 
   it('makes a VAPID pair once, kept owner-only, that the Web Push sender accepts', () => {
@@ -129,12 +139,13 @@ describe('communication settings', () => {
     }
   });
 
-  it('keeps what the dev mailbox and push service received across a restart, in the data directory', async () => {
+  it('keeps what the dev mailbox and push service received, and the push service its subscriptions, across a restart', async () => {
     const config = communicationConfig({}, join(root, 'restart', 'pglite'));
     const logger = pino({ level: 'silent' });
     const first = await startCommunication(config, logger);
+    let subscription: { endpoint: string; keys: { p256dh: string; auth: string } };
     try {
-      const subscription = (await (await fetch(`${first.mailboxUrl}push/subscribe`, { method: 'POST' })).json()) as {
+      subscription = (await (await fetch(`${first.mailboxUrl}push/subscribe`, { method: 'POST' })).json()) as {
         endpoint: string;
         keys: { p256dh: string; auth: string };
       };
@@ -151,12 +162,18 @@ describe('communication settings', () => {
     try {
       await second.devMailer!.send({ to: 'owner@example.com', subject: 'Invoice', text: 'Paid' });
       await second.mailbox!.waitFor((m) => m.subject === 'Invoice');
+      // The device the platform registered before the restart still gets its pushes.
+      const again = await second.channels.web_push!.send(
+        { kind: 'web_push', endpoint: subscription.endpoint, ...subscription.keys },
+        { notificationId: 'n2', category: 'chat', title: 'Hello', body: 'After the restart', url: '/', locale: 'en' },
+      );
+      expect(again.ok).toBe(true);
       const listed = (await (await fetch(second.mailboxUrl!)).json()) as {
         mail: { subject: string }[];
         push: { data: { body: string } }[];
       };
       expect(listed.mail.map((m) => m.subject)).toEqual(['Your car is ready', 'Invoice']);
-      expect(listed.push.map((p) => p.data.body)).toEqual(['Before the restart']);
+      expect(listed.push.map((p) => p.data.body)).toEqual(['Before the restart', 'After the restart']);
     } finally {
       await second.close();
     }

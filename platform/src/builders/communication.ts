@@ -39,6 +39,8 @@ import { openDevInboxLog } from './dev-inbox-log.js';
  * |---|---|
  * | `CLUTCH_VAPID_PUBLIC_KEY`, `CLUTCH_VAPID_PRIVATE_KEY`, `CLUTCH_VAPID_SUBJECT` | Web Push's VAPID key pair (base64url, as `npx web-push generate-vapid-keys` prints) and contact (`mailto:` or `https:`); unset, a pair is made once in `data/communication/vapid.json` |
  * | `CLUTCH_WEB_PUSH_CA` | a CA (PEM, or its path) trusted for push services besides the system's: a self-hosted push service, or a local one run apart (the realtime bench's) |
+ * | `CLUTCH_WEB_PUSH_CONNECTIONS` | kept-alive HTTPS connections per push service, and pushes a send batch has in flight (default 32) |
+ * | `CLUTCH_SMTP_CONNECTIONS` | pooled SMTP connections to `CLUTCH_SMTP_URL` (default 20, under Postfix's 50 per client; each carries one message at a time, so they bound the mail rate) |
  * | `CLUTCH_FCM_SERVICE_ACCOUNT`, `CLUTCH_FCM_PROJECT_ID` | Firebase service account (path of the JSON key, or the JSON itself); unset, no FCM |
  * | `CLUTCH_APNS_KEY`, `CLUTCH_APNS_KEY_ID`, `CLUTCH_APNS_TEAM_ID`, `CLUTCH_APNS_BUNDLE_ID` | APNs token auth (.p8 path or PEM); unset, no APNs; `CLUTCH_APNS_SANDBOX=1` for Apple's sandbox, `CLUTCH_APNS_HOST` (host[:port]) for another server |
  * | `CLUTCH_SMTP_URL`, `CLUTCH_MAIL_FROM` | notification mail; unset, the dev mailbox (a capturing SMTP server in this process) |
@@ -52,6 +54,10 @@ export interface CommunicationConfig {
   vapid?: { publicKey: string; privateKey: string; subject: string } | undefined;
   /** CLUTCH_WEB_PUSH_CA: PEM of a push service's private CA. */
   webPushCa?: string | undefined;
+  /** CLUTCH_WEB_PUSH_CONNECTIONS: connections per push service, and pushes in flight per send batch. */
+  webPushConnections: number;
+  /** CLUTCH_SMTP_CONNECTIONS: the SMTP pool's size. */
+  smtpConnections: number;
   fcm?: { serviceAccount: string | Record<string, unknown>; projectId?: string | undefined } | undefined;
   apns?:
     | { key: string; keyId: string; teamId: string; bundleId: string; sandbox: boolean; host?: string | undefined }
@@ -68,6 +74,16 @@ export interface CommunicationConfig {
 }
 
 const trimmed = (v: string | undefined): string | undefined => (v?.trim() ? v.trim() : undefined);
+
+/** A connection count from the environment: a whole number from 1 to 1,000, else `fallback` when unset. */
+function connections(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = trimmed(env[name]);
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > 1000)
+    throw new Error(`${name} must be a whole number from 1 to 1000, got ${raw}`);
+  return n;
+}
 
 /** Reads a value that may be a file's path or the content itself (keys, service accounts). */
 function fileOrText(value: string): string {
@@ -106,6 +122,8 @@ export function communicationConfig(env: NodeJS.ProcessEnv, dataDir: string): Co
   return {
     vapid: vapidPublic && vapidPrivate ? { publicKey: vapidPublic, privateKey: vapidPrivate, subject } : undefined,
     webPushCa: webPushCa ? fileOrText(webPushCa) : undefined,
+    webPushConnections: connections(env, 'CLUTCH_WEB_PUSH_CONNECTIONS', 32),
+    smtpConnections: connections(env, 'CLUTCH_SMTP_CONNECTIONS', 20),
     fcm: fcmAccount
       ? {
           serviceAccount: JSON.parse(fileOrText(fcmAccount)) as Record<string, unknown>,
@@ -162,10 +180,15 @@ export function loadOrCreateChatKeys(file: string): ChatKeyRing {
  * A sender whose real one is built at the first send: mail and SMS links need the platform's public
  * origin, which (without CLUTCH_PUBLIC_URL) is the API's URL, known only once it listens.
  */
-function lazySender(channel: ChannelSender['channel'], build: () => ChannelSender): ChannelSender {
+function lazySender(
+  channel: ChannelSender['channel'],
+  build: () => ChannelSender,
+  concurrency?: number,
+): ChannelSender {
   let built: ChannelSender | undefined;
   return {
     channel,
+    ...(concurrency !== undefined ? { concurrency } : {}),
     send: (target, message) => (built ??= build()).send(target, message),
   };
 }
@@ -218,24 +241,36 @@ export async function startCommunication(
     const vapidKeys = config.vapid ?? loadOrCreateVapidKeys(path.join(config.dir, 'vapid.json'));
     let pushService: WebPushEmulator | undefined;
     if (emulate) {
-      pushService = await startWebPushEmulator();
+      // Its subscriptions (and port) kept beside the dev mailbox: the devices the platform registered
+      // still reach it after a restart, as a browser's subscriptions outlive one.
+      pushService = await startWebPushEmulator({
+        subscriptionsFile: path.join(config.dir, 'dev-push-subscriptions.jsonl'),
+      });
       closers.push(() => pushService?.close());
     }
     // Private CAs (the local push service's, CLUTCH_WEB_PUSH_CA's) beside the system's, in a secure
     // context made once: as the agent's `ca` option they were joined into its connection key on every
     // request and loaded again for every connection: about 1 ms of CPU per push.
     const privateCas = [pushService?.ca, config.webPushCa].filter((ca): ca is string => ca !== undefined);
+    // Kept-alive connections, at most `webPushConnections` per push service (a TLS handshake per
+    // push costs both sides about a millisecond); a batch's pushes beyond them wait in the agent.
+    const sockets = {
+      keepAlive: true,
+      maxSockets: config.webPushConnections,
+      maxFreeSockets: config.webPushConnections,
+    };
     const agent =
       privateCas.length > 0
         ? new Agent({
-            keepAlive: true,
+            ...sockets,
             secureContext: createSecureContext({ ca: [...rootCertificates, ...privateCas] }),
           })
-        : new Agent({ keepAlive: true });
+        : new Agent(sockets);
     closers.push(() => agent.destroy());
     channels.web_push = webPushSender({
       vapid: { ...vapidKeys, subject: config.vapid?.subject ?? 'mailto:notifications@clutch.invalid' },
       agent,
+      concurrency: config.webPushConnections,
     });
 
     if (config.fcm) {
@@ -279,7 +314,14 @@ export async function startCommunication(
       let email: (ChannelSender & { close(): void }) | undefined;
       channels.email = lazySender(
         'email',
-        () => (email = emailSender({ smtpUrl: url, from: config.mailFrom, baseUrl: linkBase })),
+        () =>
+          (email = emailSender({
+            smtpUrl: url,
+            from: config.mailFrom,
+            baseUrl: linkBase,
+            maxConnections: config.smtpConnections,
+          })),
+        config.smtpConnections,
       );
       closers.push(() => email?.close());
     } else log.warn('no CLUTCH_SMTP_URL: no e-mail notifications from this process');

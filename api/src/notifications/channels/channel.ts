@@ -25,6 +25,11 @@ export type SendResult =
   | { ok: false; permanent: boolean; invalidTarget: boolean; reason: string };
 export interface ChannelSender {
   readonly channel: ChannelName;
+  /**
+   * Sends it takes at once (its connection pool's size): a send job keeps at most this many of its
+   * batch in flight on it. Absent: the jobs' default (jobs.ts).
+   */
+  readonly concurrency?: number;
   send(target: ChannelTarget, message: RenderedNotification): Promise<SendResult>;
 }
 export interface NotificationChannels {

@@ -98,6 +98,48 @@ describe('email adapter', () => {
     });
   });
 
+  it('over a pool of a few connections, answers each of many sends at once with that message’s own outcome', async () => {
+    const pooled = emailSender({
+      smtpUrl: em.url,
+      from: 'Clutch <notify@clutch.example>',
+      baseUrl: 'https://clutch.example',
+      maxConnections: 3,
+    });
+    try {
+      expect(pooled.concurrency).toBe(3);
+      const connectionsBefore = em.connections;
+      em.rejectRecipient('gone-a@example.com');
+      em.rejectRecipient('gone-b@example.com');
+      em.failNext(554, { stage: 'data', message: '5.7.1 Message refused' });
+      const addresses = Array.from({ length: 14 }, (_, i) =>
+        i === 3 ? 'gone-a@example.com' : i === 9 ? 'gone-b@example.com' : `pool${i}@example.com`,
+      );
+      const results = await Promise.all(
+        addresses.map((address, i) =>
+          pooled.send({ kind: 'email', address }, message({ notificationId: `pool-${i}`, title: `Pooled ${i}` })),
+        ),
+      );
+      // The refused recipients are dead targets; exactly one other message was refused after DATA.
+      expect(results[3]).toMatchObject({ ok: false, invalidTarget: true });
+      expect(results[9]).toMatchObject({ ok: false, invalidTarget: true });
+      const refused = results.filter((r) => !r.ok && !r.invalidTarget);
+      expect(refused).toHaveLength(1);
+      expect(refused[0]).toMatchObject({ permanent: true, reason: expect.stringMatching(/^554 /) });
+      // Every `ok` is a mail in the mailbox with its own Message-ID, and nothing else arrived.
+      const sent = results.flatMap((r, i) => (r.ok ? [{ i, id: r.providerMessageId }] : []));
+      expect(sent).toHaveLength(11);
+      for (const { i, id } of sent) expect(id).toBe(`<pool-${i}.notification@clutch.example>`);
+      const arrived = em.messages.filter((m) => m.subject.startsWith('Pooled '));
+      expect(arrived.map((m) => m.subject).sort()).toEqual(sent.map(({ i }) => `Pooled ${i}`).sort());
+      // Over the pool's connections, not one per message (a refused message may cost its connection).
+      expect(em.connections - connectionsBefore).toBeLessThanOrEqual(3 + 3);
+    } finally {
+      pooled.close();
+      em.acceptRecipient('gone-a@example.com');
+      em.acceptRecipient('gone-b@example.com');
+    }
+  });
+
   it('throws when the SMTP server is unreachable', async () => {
     const down = emailSender({
       smtpUrl: 'smtp://127.0.0.1:9',

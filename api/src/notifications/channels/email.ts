@@ -1,4 +1,5 @@
 import { createTranslator, type Translator } from '@clutch/i18n';
+import { connect, type Socket } from 'node:net';
 import nodemailer, { type Transporter } from 'nodemailer';
 import type { ChannelSender, RenderedNotification, SendResult } from './channel.js';
 import { ChannelUnavailableError, invalidTarget, rejected, wrongTarget } from './payload.js';
@@ -7,6 +8,11 @@ export interface EmailOptions {
   /** A nodemailer transport, or the SMTP URL to build a pooled one from (`smtp://user:pass@host:587`). */
   transport?: Transporter;
   smtpUrl?: string;
+  /**
+   * With `smtpUrl`: SMTP connections kept open side by side (default 10), each carrying one message
+   * at a time; also the sends a batch has in flight on this sender.
+   */
+  maxConnections?: number;
   /** The sender, e.g. `Clutch <notifications@clutch.example>`. */
   from: string;
   /** The platform's public origin (`https://clutch.example`): links in the mail are absolute. */
@@ -75,6 +81,50 @@ export function renderEmail(
   return { subject: message.title, text, html, link, settingsUrl };
 }
 
+/**
+ * nodemailer's pooled SMTP transport for `smtpUrl`. The pool settings go in the URL's query: given
+ * an object with `url`, nodemailer reads only the URL and drops every other option, so
+ * `{url, pool: true, maxConnections}` was a plain transport opening a new connection (greeting,
+ * EHLO, ..., QUIT) for every message. Settings the URL already has are left as they are.
+ *
+ * On a plain `smtp:` URL (STARTTLS or none, no proxy) the pool's sockets have Nagle's algorithm
+ * off: on a kept-open connection a write that follows another before the server's ACK (a message's
+ * end-of-data after its body) waited for the server's delayed ACK, tens of ms per mail, which is
+ * a connection's whole rate.
+ */
+function pooledTransport(smtpUrl: string, maxConnections: number): Transporter {
+  const url = new URL(smtpUrl);
+  const defaults = { pool: 'true', maxConnections: String(maxConnections), maxMessages: '500' };
+  for (const [key, value] of Object.entries(defaults)) if (!url.searchParams.has(key)) url.searchParams.set(key, value);
+  const transport = nodemailer.createTransport(url.toString());
+  if (url.protocol === 'smtp:' && !url.searchParams.has('proxy')) {
+    // nodemailer takes a connected socket from the pool's `getSocket` (as `connection`).
+    const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+    const port = Number(url.port) || 587;
+    (transport.transporter as unknown as { getSocket: GetSocket }).getSocket = (_options, callback) => {
+      const socket = connect({ host, port });
+      const failed = (err: Error): void => callback(err);
+      socket.once('error', failed);
+      // nodemailer's own connection timeout (2 minutes) starts only once it has the socket.
+      socket.setTimeout(CONNECT_TIMEOUT_MS, () => socket.destroy(new Error(`connection to ${host}:${port} timed out`)));
+      socket.once('connect', () => {
+        socket.off('error', failed);
+        socket.setTimeout(0);
+        socket.setNoDelay(true);
+        callback(null, { connection: socket });
+      });
+    };
+  }
+  return transport;
+}
+
+const CONNECT_TIMEOUT_MS = 120_000;
+
+type GetSocket = (
+  options: unknown,
+  callback: (err: Error | null, socketOptions?: { connection: Socket }) => void,
+) => void;
+
 /** Notification email over SMTP with nodemailer. */
 export function emailSender(options: EmailOptions): ChannelSender & { close(): void } {
   if ((options.transport === undefined) === (options.smtpUrl === undefined))
@@ -85,9 +135,10 @@ export function emailSender(options: EmailOptions): ChannelSender & { close(): v
   // A pool of kept-open SMTP connections: each message takes several round trips on its connection,
   // so a batch of sends (docs/notifications.md, "Batches") is bounded by how many run side by side.
   // Ten stays polite to a relay; a connection is renewed after 500 messages rather than nodemailer's 100.
-  const transport: Transporter =
-    options.transport ??
-    nodemailer.createTransport({ url: options.smtpUrl, pool: true, maxConnections: 10, maxMessages: 500 });
+  const maxConnections = options.maxConnections ?? 10;
+  if (!Number.isInteger(maxConnections) || maxConnections < 1)
+    throw new Error('email: maxConnections must be a positive integer');
+  const transport: Transporter = options.transport ?? pooledTransport(options.smtpUrl!, maxConnections);
   const translators = new Map<string, Translator>();
   const translator = (locale: string): Translator => {
     let t = translators.get(locale);
@@ -97,6 +148,7 @@ export function emailSender(options: EmailOptions): ChannelSender & { close(): v
 
   return {
     channel: 'email',
+    concurrency: maxConnections,
     async send(target, message): Promise<SendResult> {
       if (target.kind !== 'email') return wrongTarget('email', target);
       if (target.address.length > 254 || !ADDRESS.test(target.address))

@@ -1,5 +1,8 @@
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
-import { startWebPushEmulator, type WebPushEmulator } from '@clutch/emulators';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startWebPushEmulator, type WebPushEmulator, type WebPushSubscription } from '@clutch/emulators';
 import webpush from 'web-push';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeChannelContract, message } from './channel.contract.js';
@@ -181,17 +184,108 @@ describe('local push service wire checks', () => {
     expect(em.received.filter((p) => p.endpoint === sub.endpoint)).toHaveLength(0);
   });
 
-  it('requires TTL, refuses a tampered body, unknown endpoints and oversized messages', async () => {
+  it('requires TTL, refuses a malformed body, unknown endpoints and oversized messages', async () => {
     const sub = em.subscribe();
     const { headers, body } = signed(sub);
     const { TTL: _ttl, ...noTtl } = headers;
     expect((await post(sub.endpoint, noTtl, body)).status).toBe(400);
-    const tampered = Buffer.from(body!);
-    tampered[tampered.length - 1] = (tampered[tampered.length - 1] ?? 0) ^ 1;
-    expect((await post(sub.endpoint, headers, tampered)).status).toBe(400);
+    // What a push service can see without the subscriber's keys: the aes128gcm header.
+    const cut = body!.subarray(0, 40);
+    expect((await post(sub.endpoint, { ...headers, 'Content-Length': cut.length }, cut)).status).toBe(400);
+    const otherKeyId = Buffer.from(body!);
+    otherKeyId[20] = 64;
+    expect((await post(sub.endpoint, headers, otherKeyId)).status).toBe(400);
     expect((await post(`${em.url}/push/nope`, headers, body)).status).toBe(404);
     const big = signed(sub, 'x'.repeat(5000));
     expect((await post(sub.endpoint, big.headers, big.body)).status).toBe(413);
     expect(em.received.filter((p) => p.endpoint === sub.endpoint)).toHaveLength(0);
+  });
+
+  it('stores a tampered body as a push service does, and the subscriber cannot open it', async () => {
+    const sub = em.subscribe();
+    const { headers, body } = signed(sub, 'secret');
+    const tampered = Buffer.from(body!);
+    tampered[tampered.length - 1] = (tampered[tampered.length - 1] ?? 0) ^ 1;
+    // A push service stores and forwards ciphertext it cannot read: it accepts the message...
+    expect((await post(sub.endpoint, headers, tampered)).status).toBe(201);
+    const push = await em.waitFor((p) => p.endpoint === sub.endpoint);
+    // ...and the browser drops it: nothing for the service worker.
+    expect(push).toMatchObject({ payload: '', data: null });
+    expect(push.error).toMatch(/decryption failed/);
+    expect(JSON.parse(JSON.stringify(push))).toMatchObject({ payload: '', data: null, error: push.error });
+  });
+
+  it('keeps accepting a VAPID token it verified only until the token expires', async () => {
+    let clock = Date.now();
+    const timed = await startWebPushEmulator({ now: () => new Date(clock) });
+    try {
+      const sub = timed.subscribe();
+      const exp = Math.floor(clock / 1000) + 120;
+      const { Authorization } = webpush.getVapidHeaders(
+        timed.url,
+        vapid.subject,
+        vapid.publicKey,
+        vapid.privateKey,
+        'aes128gcm',
+        exp,
+      );
+      const send = (text: string) => {
+        const d = webpush.generateRequestDetails(sub, text, { TTL: 60, headers: { Authorization } });
+        return new Promise<number>((resolve, reject) => {
+          const req = httpsRequest(sub.endpoint, { method: 'POST', headers: d.headers, agent: timed.agent }, (res) => {
+            res.resume();
+            res.on('end', () => resolve(res.statusCode ?? 0));
+          });
+          req.on('error', reject);
+          req.end(d.body ?? undefined);
+        });
+      };
+      expect(await send('first')).toBe(201);
+      expect(await send('second')).toBe(201);
+      clock = exp * 1000 + 1000;
+      expect(await send('after exp')).toBe(401);
+      expect(timed.received.map((p) => p.payload)).toEqual(['first', 'second']);
+    } finally {
+      await timed.close();
+    }
+  });
+});
+
+describe('local push service subscriptions across a restart', () => {
+  it('keeps them, with their keys and endpoints, in its subscriptions file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'clutch-push-subs-'));
+    const file = join(dir, 'sub', 'subscriptions.jsonl');
+    const vapid = { ...webpush.generateVAPIDKeys(), subject: 'mailto:ops@clutch.example' };
+    try {
+      const first = await startWebPushEmulator({ subscriptionsFile: file });
+      let kept: WebPushSubscription;
+      let gone: WebPushSubscription;
+      let other: WebPushSubscription;
+      try {
+        kept = first.subscribe({ applicationServerKey: vapid.publicKey });
+        gone = first.subscribe();
+        other = first.subscribe({ applicationServerKey: webpush.generateVAPIDKeys().publicKey });
+        first.unsubscribe(gone.endpoint);
+      } finally {
+        await first.close();
+      }
+      expect(statSync(file).mode & 0o077).toBe(0);
+      const second = await startWebPushEmulator({ subscriptionsFile: file });
+      try {
+        expect(second.url).toBe(new URL(kept.endpoint).origin);
+        const sender = webPushSender({ vapid, agent: second.agent });
+        expect(await sender.send(targetOf(kept), message({ body: 'after the restart' }))).toMatchObject({ ok: true });
+        const push = await second.waitFor((p) => p.endpoint === kept.endpoint);
+        expect((push.data as { body: string }).body).toBe('after the restart');
+        // Unsubscribed stays gone; a subscription for another VAPID key still refuses ours.
+        expect(await sender.send(targetOf(gone), message())).toMatchObject({ ok: false, invalidTarget: true });
+        expect(await sender.send(targetOf(other), message())).toMatchObject({ ok: false, invalidTarget: true });
+        expect(second.requests.map((r) => r.status)).toEqual([201, 410, 403]);
+      } finally {
+        await second.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -11,6 +11,8 @@ export interface WebPushOptions {
   /** How long the push service keeps an undelivered message (seconds, default one day). */
   ttlSeconds?: number;
   timeoutMs?: number;
+  /** Pushes a send batch has in flight (default 8); bound the connections with the agent's `maxSockets`. */
+  concurrency?: number;
 }
 
 /**
@@ -33,6 +35,8 @@ export function webPushSender(options: WebPushOptions): ChannelSender & { public
   if (!isBase64UrlOfLength(publicKey, 65)) throw new Error('web push: vapid.publicKey must be a base64url P-256 point');
   if (!isBase64UrlOfLength(privateKey, 32)) throw new Error('web push: vapid.privateKey must be 32 bytes base64url');
   if (!/^(mailto:|https:)/.test(subject)) throw new Error('web push: vapid.subject must be a mailto: or https: URL');
+  if (options.concurrency !== undefined && (!Number.isInteger(options.concurrency) || options.concurrency < 1))
+    throw new Error('web push: concurrency must be a positive integer');
   const ttl = options.ttlSeconds ?? 24 * 60 * 60;
   // One signed VAPID header per push service origin, reused until it nears its expiry: signing an
   // ES256 JWT for every message was a good part of a send's CPU (RFC 8292 lets a JWT be reused).
@@ -50,6 +54,7 @@ export function webPushSender(options: WebPushOptions): ChannelSender & { public
   return {
     channel: 'web_push',
     publicKey,
+    ...(options.concurrency !== undefined ? { concurrency: options.concurrency } : {}),
     async send(target, message: RenderedNotification): Promise<SendResult> {
       if (target.kind !== 'web_push') return wrongTarget('web_push', target);
       let endpoint: URL;
