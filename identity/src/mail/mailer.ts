@@ -26,16 +26,15 @@ export interface SmtpSettings {
   url: string;
   /** The sender, e.g. `Clutch <no-reply@example.com>`. */
   from: string;
-  /** Accept a self-signed certificate (a local test server only). */
-  allowInvalidCertificates?: boolean;
 }
 
-/** Mail over SMTP with nodemailer: one pooled connection, reused between messages. */
+/**
+ * Mail over SMTP with nodemailer, a connection per message (account mail is rare). Transport settings go
+ * in the URL's query: given a URL, nodemailer reads nothing else (a second argument holds message
+ * defaults, not transport options).
+ */
 export function smtpMailer(settings: SmtpSettings): Mailer & { close(): void } {
-  const transport = nodemailer.createTransport(settings.url, {
-    from: settings.from,
-    ...(settings.allowInvalidCertificates ? { tls: { rejectUnauthorized: false } } : {}),
-  });
+  const transport = nodemailer.createTransport(settings.url, { from: settings.from });
   return {
     async send(mail) {
       await transport.sendMail({
