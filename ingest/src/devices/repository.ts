@@ -26,7 +26,8 @@ export function coalesceProgress(
     const seen = into.get(key);
     if (!seen) into.set(key, { ...u });
     else {
-      if (u.seenAt > seen.seenAt) seen.seenAt = u.seenAt;
+      // getTime(): a relational operator on two Dates converts each through Symbol.toPrimitive, slowly.
+      if (u.seenAt.getTime() > seen.seenAt.getTime()) seen.seenAt = u.seenAt;
       if (u.seq !== null && (seen.seq === null || u.seq > seen.seq)) seen.seq = u.seq;
     }
   }

@@ -15,6 +15,13 @@ export interface RowSource {
   seq: number;
 }
 
+/** A telemetry message's `readings` event, filled from rows[start..end) when it is announced (liveEvents). */
+export interface PendingReadings {
+  event: Extract<LiveEvent, { type: 'readings' }>;
+  start: number;
+  end: number;
+}
+
 /**
  * What the processors of one batch's messages collected: the rows for each repository, stored in
  * one transaction (store-outcome.ts), and the live events published after it committed.
@@ -30,6 +37,8 @@ export interface BatchOutcome {
   dtcs: DtcRow[];
   commands: (CommandAnswer & { vehicleId: string })[];
   events: LiveEvent[];
+  /** The `readings` events among `events` whose readings are not copied from `rows` yet. */
+  pendingReadings: PendingReadings[];
   /** Findings about what devices sent (sequence gaps, conflicting duplicates): stored in the commit's transaction. */
   dataQuality: DataQualityEvent[];
 }
@@ -44,8 +53,24 @@ export const emptyOutcome = (): BatchOutcome => ({
   dtcs: [],
   commands: [],
   events: [],
+  pendingReadings: [],
   dataQuality: [],
 });
+
+/**
+ * The live events to publish once the batch committed. Telemetry readings are copied from the rows
+ * only now: made while processing (an object per reading), they lived through the commit's round
+ * trips, long enough for the collector to copy and promote every one of them.
+ */
+export function liveEvents(outcome: BatchOutcome): LiveEvent[] {
+  for (const { event, start, end } of outcome.pendingReadings)
+    for (let i = start; i < end; i++) {
+      const r = outcome.rows[i]!;
+      event.readings.push({ signal: r.signalKey, time: r.timeIso, value: r.value });
+    }
+  outcome.pendingReadings.length = 0;
+  return outcome.events;
+}
 
 export type OutcomeMark = Record<keyof BatchOutcome, number>;
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { MessageOf } from './message-processor.js';
-import { emptyOutcome } from './outcome.js';
+import { emptyOutcome, liveEvents } from './outcome.js';
 import { createSeqGapDetector } from './seq-gaps.js';
 import { processTelemetry } from './telemetry.js';
 import { boundsAround, DEFAULT_TIME_WINDOW } from './time-window.js';
@@ -45,7 +45,8 @@ describe('telemetry processor', () => {
     ]);
     expect(outcome.rowSources).toEqual([{ end: 2, deviceId: 'pi-1', seq: 7 }]);
     expect(outcome.devices).toEqual([{ tenantId: 'acme', deviceId: 'pi-1', seq: 7, seenAt: new Date(receivedAt) }]);
-    expect(outcome.events).toEqual([
+    // Announced after the commit: the readings are copied from the stored rows then.
+    expect(liveEvents(outcome)).toEqual([
       {
         type: 'readings',
         tenantId: 'acme',

@@ -1,6 +1,6 @@
 import type { MessageProcessor } from './message-processor.js';
 import { normaliseBatch } from './normalise.js';
-import { refuse } from './outcome.js';
+import { refuse, type PendingReadings } from './outcome.js';
 
 /**
  * A telemetry batch: its samples become rows (normalise.ts); the ones refused (unknown signal,
@@ -32,6 +32,7 @@ export const processTelemetry: MessageProcessor<'telemetry'> = (
       Buffer.from(JSON.stringify(refused)),
     );
   }
+  const start = outcome.rows.length;
   for (const row of rows) outcome.rows.push(row);
   if (rows.length > 0)
     outcome.rowSources.push({ end: outcome.rows.length, deviceId: binding.deviceId, seq: batch.seq });
@@ -43,11 +44,14 @@ export const processTelemetry: MessageProcessor<'telemetry'> = (
   });
   for (const finding of seqGaps?.observe(binding, batch, message.receivedAt) ?? []) outcome.dataQuality.push(finding); // seq_gap / seq_reset
   if (rows.length > 0) {
-    outcome.events.push({
+    // Its readings are copied from the rows after the commit (outcome.ts liveEvents).
+    const event: PendingReadings['event'] = {
       type: 'readings',
       tenantId: binding.tenantId,
       vehicleId: binding.vehicleId,
-      readings: rows.map((r) => ({ signal: r.signalKey, time: r.timeIso, value: r.value })),
-    });
+      readings: [],
+    };
+    outcome.events.push(event);
+    outcome.pendingReadings.push({ event, start, end: outcome.rows.length });
   }
 };

@@ -42,6 +42,15 @@ export function validateMessage(message: QueuedMessage): ValidatedMessage {
   }
 }
 
+/** The message's topic address, null where validateMessage finds none; the payload is not read. */
+export function addressOf(message: QueuedMessage): TopicAddress | null {
+  try {
+    return typeof message.topic === 'string' ? parseTopic(message.topic) : null;
+  } catch {
+    return null;
+  }
+}
+
 function validate(message: QueuedMessage): ValidatedMessage {
   if (typeof message.topic !== 'string')
     return { kind: 'invalid', address: null, reason: 'topic is not a string', message };

@@ -35,11 +35,14 @@ export async function markRollupsDirty(tx: Queryable, stored: readonly StoredSam
       starts.push(new Date(minute).toISOString());
     }
   }
-  // DO UPDATE (of nothing) rather than DO NOTHING: the row stays locked until this transaction
-  // commits, so a recompute of the minute waits for these samples (rollups/refresh.ts).
+  // DO UPDATE rather than DO NOTHING: the row stays locked until this transaction commits, so a
+  // recompute of the minute waits for these samples (rollups/refresh.ts). `WHERE false` locks the
+  // existing mark without writing a new version of it: PostgreSQL locks every conflicting row of a
+  // DO UPDATE whatever its WHERE says. A car re-marks its minute every second; as a real update that
+  // was a dead tuple and a primary-key entry each time (the key holds `worker`, so never HOT).
   await tx.query(
     `INSERT INTO rollup_dirty (vehicle_id, minute, worker) SELECT v, m, $3 FROM unnest($1::uuid[], $2::timestamptz[]) AS u(v, m)
-     ON CONFLICT (vehicle_id, minute, worker) DO UPDATE SET worker = excluded.worker`,
+     ON CONFLICT (vehicle_id, minute, worker) DO UPDATE SET worker = excluded.worker WHERE false`,
     [vehicles, starts, worker],
   );
 }

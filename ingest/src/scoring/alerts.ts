@@ -18,10 +18,17 @@ export function scoreRows(scorer: OnlineScorer, rows: readonly SampleRow[]): Sco
     string,
     { tenantId: string; readings: { signal: string; time: number; value: number }[] }
   >();
+  // A commit's rows come a message (one vehicle) at a time: look the vehicle up only when it changes.
+  let vehicleId: string | undefined;
+  let readings: { signal: string; time: number; value: number }[] = [];
   for (const r of rows) {
-    let entry = byVehicle.get(r.vehicleId);
-    if (!entry) byVehicle.set(r.vehicleId, (entry = { tenantId: r.tenantId, readings: [] }));
-    entry.readings.push({ signal: r.signalKey, time: r.timeMs, value: r.value });
+    if (r.vehicleId !== vehicleId) {
+      vehicleId = r.vehicleId;
+      let entry = byVehicle.get(vehicleId);
+      if (!entry) byVehicle.set(vehicleId, (entry = { tenantId: r.tenantId, readings: [] }));
+      readings = entry.readings;
+    }
+    readings.push({ signal: r.signalKey, time: r.timeMs, value: r.value });
   }
   const raised: ScoredAlert[] = [];
   for (const [vehicleId, { tenantId, readings }] of byVehicle) {
