@@ -20,6 +20,7 @@ import { guardSocket } from './packet-size-guard.js';
 import { createTlsListener, type TlsListenerOptions } from './tls-listener.js';
 import { mqtt5AedesOptions, type Mqtt5Limits } from './mqtt5/aedes-options.js';
 import { disconnectWith, isMqtt5, payloadFormatInvalid, REASON, refusal } from './mqtt5/publish-checks.js';
+import { attachClusterShares, type ClusterShares } from '../cluster-shared/cluster-shares.js';
 
 export interface BrokerOptions {
   policy?: BrokerPolicy;
@@ -120,6 +121,8 @@ function authError(reason: string, returnCode: number): AuthenticateError {
 
 // Redis connections per aedes instance, so close() can end them (aedes leaves its persistence's open).
 const redisConnections = new WeakMap<Aedes, { disconnect(): void }>();
+// Cluster-wide shared subscriptions per clustered aedes instance, stopped before its Redis connection.
+const clusterShares = new WeakMap<Aedes, ClusterShares>();
 // Live sessions by principal per aedes instance, for startBroker's disconnect calls.
 const liveSessions = new WeakMap<Aedes, LiveSessions>();
 
@@ -130,7 +133,8 @@ function defaultRemoteAddress(client: Client): string | undefined {
 
 async function redisBackends(
   url: string,
-): Promise<Pick<AedesOptions, 'persistence' | 'mq'> & { conn: { disconnect(): void } }> {
+  onMqError: (err: Error) => void,
+): Promise<Pick<AedesOptions, 'persistence' | 'mq'> & { conn: import('ioredis').Redis }> {
   const [{ default: redisPersistence }, { default: mqemitterRedis }, { Redis }] = await Promise.all([
     import('aedes-persistence-redis'),
     import('mqemitter-redis'),
@@ -138,11 +142,14 @@ async function redisBackends(
   ]);
   const conn = new Redis(url);
   conn.on('error', () => {}); // reconnects by itself; a down Redis shows up as failing publishes
-  return {
-    persistence: redisPersistence({ conn }),
-    mq: mqemitterRedis({ connectionString: url }),
-    conn,
-  };
+  const mq = mqemitterRedis({ connectionString: url });
+  // Its connections reconnect (and resubscribe) by themselves; without a listener an error on them (Redis
+  // restarting, or ioredis' ready check racing a resubscription) would end the whole broker process.
+  (mq as unknown as { state: { on(event: 'error', listener: (err: Error) => void): void } }).state.on(
+    'error',
+    onMqError,
+  );
+  return { persistence: redisPersistence({ conn }), mq, conn };
 }
 
 /** Creates the aedes instance with the policy wired in; does not listen. */
@@ -155,7 +162,9 @@ export async function createBroker(options: BrokerOptions = {}): Promise<Aedes> 
     admitConnection: (client) => policy.admitConnection(remoteAddressOf(client)),
     maxClientIdLength,
   });
-  const redis = options.redisUrl ? await redisBackends(options.redisUrl) : undefined;
+  const redis = options.redisUrl
+    ? await redisBackends(options.redisUrl, (err) => log?.warn({ err: err.message }, 'redis fan-out connection error'))
+    : undefined;
   const logins = createLoginGuard(
     options.loginLimiter ?? createLoginLimiter(redis ? { redis: redis.conn } : {}),
     (err) => log?.error({ err: err.message }, 'login limiter failed; login not limited'),
@@ -176,7 +185,6 @@ export async function createBroker(options: BrokerOptions = {}): Promise<Aedes> 
     connectTimeout: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
     ...mqtt5AedesOptions({
       maxPacketBytes: options.maxPacketBytes ?? DEFAULT_MAX_PACKET_BYTES,
-      clustered: redis !== undefined,
       limits: options.mqtt5,
     }),
     ...options.aedes,
@@ -315,6 +323,10 @@ export async function createBroker(options: BrokerOptions = {}): Promise<Aedes> 
     setTimeout(() => (client?.closed ? done(new Error('client closed while throttled')) : accept()), delay);
   }
   if (redis) redisConnections.set(aedes, redis.conn);
+  if (redis) {
+    const onError = (err: Error): void => log?.error({ err: err.message }, 'shared subscription: Redis failed');
+    clusterShares.set(aedes, attachClusterShares(aedes, redis.conn, { onError }));
+  }
   sessions.attach(aedes);
   liveSessions.set(aedes, sessions);
   aedes.on('clientError', (client, err) => log?.debug({ clientId: client.id, err: err.message }, 'mqtt client error'));
@@ -426,6 +438,7 @@ export async function startBroker(options: BrokerOptions & ListenOptions): Promi
     ...(tlsPort !== undefined ? { tlsPort, mqttsUrl: `mqtts://${urlHost}:${tlsPort}` } : {}),
     async close() {
       await new Promise<void>((resolve) => aedes.close(() => resolve()));
+      await clusterShares.get(aedes)?.close();
       redisConnections.get(aedes)?.disconnect();
       wss?.clients.forEach((c) => c.terminate());
       await Promise.all([

@@ -33,19 +33,6 @@ describe('brokers clustered on Redis', () => {
     }
   });
 
-  it('does not offer MQTT 5 shared subscriptions: each broker would deliver its own copy', async () => {
-    const client = mqtt.connect(brokerA.mqttUrl, { clientId: 'v5-on-cluster', protocolVersion: 5, reconnectPeriod: 0 });
-    const connack = await new Promise<mqtt.IConnackPacket>((resolve) => client.once('connect', resolve));
-    try {
-      expect(connack.properties?.sharedSubscriptionAvailable).toBe(false);
-      await expect(client.subscribeAsync('$share/g/clutch/v1/acme/+/telemetry', { qos: 1 })).rejects.toMatchObject({
-        packet: { granted: [0x9e] },
-      });
-    } finally {
-      await client.endAsync();
-    }
-  });
-
   it('keeps QoS 1 messages for an offline persistent session across a broker restart', async () => {
     const clientId = 'fleet-persistent';
     const first = await mqtt.connectAsync(brokerB.mqttUrl, { clientId, clean: false });

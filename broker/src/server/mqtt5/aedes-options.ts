@@ -27,12 +27,10 @@ function lengthFieldBytes(remaining: number): number {
 /**
  * The MQTT 5 options of aedes (several added by scripts/patches/aedes-2.0.0-beta.1-b1-mqtt5.patch).
  * `maxPacketBytes` is the broker's limit on a packet's remaining length; MQTT 5's Maximum Packet Size
- * counts the whole packet, so the advertised value adds the fixed header. Shared subscriptions are
- * offered by a single broker only: with Redis fan-out each broker would deliver its own copy.
+ * counts the whole packet, so the advertised value adds the fixed header.
  */
 export function mqtt5AedesOptions(options: {
   maxPacketBytes: number;
-  clustered: boolean;
   limits?: Partial<Mqtt5Limits> | undefined;
 }): Partial<AedesOptions> {
   const limits = { ...DEFAULT_MQTT5_LIMITS, ...options.limits };
@@ -45,6 +43,7 @@ export function mqtt5AedesOptions(options: {
     keepaliveLimit: limits.serverKeepAliveSeconds,
     // 3.1.1 has no way to impose a keep alive: its clients keep theirs.
     keepaliveLimitV5Only: true,
-    sharedSubscriptions: !options.clustered,
+    // Clustered brokers offer them too: cluster-shared/ picks one member per message across brokers.
+    sharedSubscriptions: true,
   };
 }
