@@ -38,6 +38,7 @@ function decode(entry: StreamEntry): { id: string; message: QueuedMessage } {
       topic: map.get('t')?.toString() ?? '',
       payload: map.get('p') ?? Buffer.alloc(0),
       receivedAt: Number(map.get('r')?.toString() ?? 0),
+      ...(map.has('c') ? { correlationData: map.get('c')! } : {}),
     },
   };
 }
@@ -169,7 +170,10 @@ export async function createRedisStreamsQueue(
       if (draining) throw new QueueClosedError();
     }
     // Durable from here on (as durable as the Redis deployment's AOF policy): every worker can read it.
-    await producer.xadd(stream, '*', 't', message.topic, 'p', message.payload, 'r', String(message.receivedAt));
+    const fields: (string | Buffer)[] = ['t', message.topic, 'p', message.payload, 'r', String(message.receivedAt)];
+    // A command result names its command by its MQTT 5 correlation data too: validation compares both.
+    if (message.correlationData) fields.push('c', message.correlationData);
+    await producer.xadd(stream, '*', ...fields);
     approxDepth++;
   }
 

@@ -59,6 +59,25 @@ describe.each(implementations)('work queue contract: %s', (_name, makeQueue, dur
     expect(seen).toEqual(Array.from({ length: 10 }, (_, i) => `t/${i}`));
   });
 
+  it('keeps a message whole: topic, payload bytes, receive time and MQTT 5 correlation data', async () => {
+    const queue = await makeQueue(100);
+    const seen: QueuedMessage[] = [];
+    queue.consume(async (batch) => void seen.push(...batch));
+    const binary = Buffer.from([0, 0xff, 0x80, 10]);
+    await queue.enqueue({
+      topic: 'a/cmd_result',
+      payload: binary,
+      receivedAt: 42,
+      correlationData: Buffer.from('c-1'),
+    });
+    await queue.enqueue(message(1));
+    await queue.drain();
+    expect(seen.map((m) => [m.topic, m.payload.toString('hex'), m.receivedAt, m.correlationData?.toString()])).toEqual([
+      ['a/cmd_result', '00ff800a', 42, 'c-1'],
+      ['t/1', Buffer.from('1').toString('hex'), 1, undefined],
+    ]);
+  });
+
   it('redelivers a batch whose handler failed and acknowledges it only after success', async () => {
     const queue = await makeQueue(100);
     let failures = 2;
