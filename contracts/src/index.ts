@@ -59,6 +59,7 @@ export {
   type LiveEventHandler,
   type MarketplaceEvent,
   type NotificationLiveEvent,
+  type NormalSavedEvent,
   type ChatEvent,
   type LiveChatMessage,
   type SealedChatBody,

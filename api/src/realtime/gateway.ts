@@ -324,6 +324,8 @@ export function attachRealtime(server: HttpServer, deps: RealtimeDeps): SocketIO
       const { type, tenantId: _tenant, ...payload } = event;
       return void io.local.to(rooms).emit(type, payload);
     }
+    // A saved normal is for the API's own caches (vehicle-health/parts-cache.ts); clients read calibration over REST.
+    if (event.type === 'normal') return;
     if (event.type === 'notification') {
       // A user's inbox: only that user's own sockets (docs/notifications.md).
       const { userId, notification } = event;

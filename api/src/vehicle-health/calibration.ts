@@ -55,9 +55,9 @@ export interface CalibrationReader {
 }
 
 /**
- * readCalibration for the health summary, which asks on every request: the stored normal (a few
- * KB of JSON) travels and is parsed only when scoring rewrote it since this process last read it.
- * The statement still runs every time, under the caller's row-level security: it compares the
+ * readCalibration for the health summary, which asks when its parts are not held (parts-cache.ts):
+ * the stored normal (a few KB of JSON) travels and is parsed only when scoring rewrote it since this
+ * process last read it. The statement runs on each such read, under the caller's row-level security: it compares the
  * row's version (`revision`, and `updated_at` for a row deleted and written anew) with the one
  * remembered, so the answer is always the stored normal's, never an older one.
  */

@@ -1,19 +1,21 @@
 import type { LiveEvent, LiveEventHandler } from '@clutch/contracts';
+import { saveVehicleNormals } from '@clutch/ingest';
 import { appendLiveEvent } from '@clutch/jobs';
-import { createVehicleNormal } from '@clutch/ml';
+import { calibrationStatus, createVehicleNormal } from '@clutch/ml';
 import { describe, expect, it } from 'vitest';
 import { backends, CAR, TENANT, useDriveFixture } from '../test-fixtures.js';
 import { createHealthPartsCache, type HealthParts } from './parts-cache.js';
 
 /**
- * The health summary's codes and alerts, kept per own vehicle (parts-cache.ts): a cached answer is
- * never staler than its invalidation promises. Ingest's commits announce new codes, alerts and
- * command answers on the bus; the next read after the announcement shows the change.
+ * The health summary's codes, alerts and calibration, kept per own vehicle (parts-cache.ts): a cached
+ * answer is never staler than its invalidation promises. Ingest's commits announce new codes, alerts,
+ * command answers and saved normals on the bus; the next read after the announcement shows the change.
  */
 
 const parts = (codes: string[]): HealthParts => ({
   dtcs: codes.map((code) => ({ code }) as HealthParts['dtcs'][number]),
   alerts: [],
+  calibration: { ...calibrationStatus(createVehicleNormal()), updatedAt: null },
 });
 
 describe('health parts cache', () => {
@@ -47,7 +49,7 @@ describe('health parts cache', () => {
     expect(cache.get('acme', 'v1', Date.now())?.dtcs.map((d) => d.code)).toEqual(['P0420']);
   });
 
-  it('drops a vehicle on its dtc, alert and command events, and ignores the others', () => {
+  it('drops a vehicle on its dtc, alert, command and normal events, and ignores the others', () => {
     const handlers: LiveEventHandler[] = [];
     const cache = createHealthPartsCache();
     cache.listen({ subscribe: (h) => (handlers.push(h), () => undefined) });
@@ -63,10 +65,12 @@ describe('health parts cache', () => {
         vehicleId: 'v1',
         alert: {} as Extract<LiveEvent, { type: 'alert' }>['alert'],
       },
+      { type: 'normal', tenantId: 'acme', vehicleIds: ['v3', 'v1'] },
     ];
     for (const event of events) {
       fill();
       publish({ type: 'dtc', tenantId: 'acme', vehicleId: 'v2', at: new Date().toISOString(), codes: [] });
+      publish({ type: 'normal', tenantId: 'acme', vehicleIds: ['v2', 'v3'] });
       expect(held()).toBe(true);
       publish(event);
       expect(held()).toBe(false);
@@ -101,7 +105,9 @@ describe.each(backends('api_health_parts'))('health summary from cached parts on
   const announced = (type: LiveEvent['type']): Promise<void> =>
     new Promise((resolve) => {
       const stop = d.fx.bus.subscribe((event) => {
-        if (event.type === type && 'vehicleId' in event && event.vehicleId === CAR) {
+        const about =
+          event.type === 'normal' ? event.vehicleIds.includes(CAR) : 'vehicleId' in event && event.vehicleId === CAR;
+        if (event.type === type && about) {
           stop();
           resolve();
         }
@@ -167,38 +173,28 @@ describe.each(backends('api_health_parts'))('health summary from cached parts on
     expect(await alertTitles()).toEqual(['Battery low', 'Engine overheating', 'Unusual idle']);
   });
 
-  it('the calibration follows every write of the stored normal: written anew, rewritten, deleted', async () => {
+  it('a normal saved by scoring shows on the first read after its announcement, and only then', async () => {
     const calibration = async (): Promise<{ trips: number; updatedAt: string | null }> => {
       const res = await d.api('GET', `/api/vehicles/${CAR}/health`);
       expect(res.status).toBe(200);
       return res.body.calibration as { trips: number; updatedAt: string | null };
     };
-    const normal = (trips: number): string => JSON.stringify({ ...createVehicleNormal(), trips });
-    expect(await calibration()).toMatchObject({ trips: 0, updatedAt: null });
-    await d.fx.db.query(
-      `INSERT INTO vehicle_normals (vehicle_id, tenant_id, state, status, running_hours, trips)
-       SELECT id, tenant_id, $2, 'calibrating', 0, 3 FROM vehicles WHERE id = $1`,
-      [CAR, normal(3)],
-    );
-    expect(await calibration()).toMatchObject({ trips: 3, updatedAt: expect.any(String) });
-    // Deleted and written anew between two reads: the same revision, another row.
-    await d.fx.db.transaction(async (tx) => {
-      await tx.query(`DELETE FROM vehicle_normals WHERE vehicle_id = $1`, [CAR]);
-      await tx.query(
-        `INSERT INTO vehicle_normals (vehicle_id, tenant_id, state, status, running_hours, trips)
-         SELECT id, tenant_id, $2, 'calibrating', 0, 4 FROM vehicles WHERE id = $1`,
-        [CAR, normal(4)],
+    const save = async (trips: number): Promise<void> => {
+      const seen = announced('normal');
+      await d.fx.db.transaction((tx) =>
+        saveVehicleNormals(tx, [{ tenantId: TENANT, vehicleId: CAR, normal: { ...createVehicleNormal(), trips } }]),
       );
-    });
-    expect(await calibration()).toMatchObject({ trips: 4 });
-    // As scoring's save rewrites it (ingest/src/normals/repository.ts).
-    await d.fx.db.query(
-      `UPDATE vehicle_normals SET state = $2, trips = 5, revision = revision + 1, updated_at = now() WHERE vehicle_id = $1`,
-      [CAR, normal(5)],
-    );
-    expect(await calibration()).toMatchObject({ trips: 5 });
-    await d.fx.db.query(`DELETE FROM vehicle_normals WHERE vehicle_id = $1`, [CAR]);
+      await seen;
+    };
     expect(await calibration()).toMatchObject({ trips: 0, updatedAt: null });
+    await save(3);
+    expect(await calibration()).toMatchObject({ trips: 3, updatedAt: expect.any(String) });
+    // Written without an announcement, the row is not read: the summary came from the cache.
+    await d.fx.db.query(`UPDATE vehicle_normals SET trips = 9, revision = revision + 1 WHERE vehicle_id = $1`, [CAR]);
+    expect(await calibration()).toMatchObject({ trips: 3 });
+    // Scoring's next save over it (ingest/src/normals/repository.ts) is announced, and read.
+    await save(5);
+    expect(await calibration()).toMatchObject({ trips: 5 });
     await d.fx.db.query(`DELETE FROM vehicle_normals WHERE vehicle_id = $1`, [CAR]);
   });
 

@@ -1,10 +1,11 @@
 import type { LiveEvent, LiveEventBus } from '@clutch/contracts';
 import type { Alert } from '../alerts/service.js';
 import type { CurrentCode } from '../diagnostics/service.js';
+import type { VehicleCalibration } from './calibration.js';
 
 /**
- * What a health summary shows besides latest values and calibration: the current trouble codes and
- * the recent alerts. Each was a statement per request; this keeps them per process, per (tenant,
+ * What a health summary shows besides latest values: the current trouble codes, the recent alerts
+ * and the calibration (from the stored normal). Each was a statement per request; this keeps them per process, per (tenant,
  * vehicle), for the one caller whose view cannot change under it: an API key of the vehicle's own
  * tenant (own-vehicles.ts), whose row-level security shows every code and alert of the vehicle
  * whatever else holds. Shared vehicles and signed-in users read the database as before.
@@ -12,7 +13,8 @@ import type { CurrentCode } from '../diagnostics/service.js';
  * Every writer of these parts is ingest's, and each announces its commit on the live-event bus
  * through the outbox, in the transaction of the change (docs/architecture.md, "Latest values"):
  * `dtc` (a trouble-code report stored), `command` (an answer completed a command, a clear among
- * them), `alert` (scoring stored an alert). Any of them drops the vehicle's parts in every process,
+ * them), `alert` (scoring stored an alert), `normal` (scoring saved the normals of the vehicles it
+ * names, ingest/src/normals/repository.ts). Any of them drops the vehicle's parts in every process,
  * and a read that started before the drop does not fill (a generation per vehicle, as the API-key
  * cache's epoch). What no event announces is bounded by time:
  *
@@ -21,12 +23,13 @@ import type { CurrentCode } from '../diagnostics/service.js';
  * - an event the bus lost (Redis unreachable between processes): nothing is trusted past
  *   `maxAgeMs` (default 60 s).
  *
- * The calibration is not kept here: scoring rewrites the stored normal (`vehicle_normals`) without
- * an announcement, so the summary reads it every time (calibration.ts keeps the parse).
+ * With all three held and the latest values cached, a known own vehicle's summary opens no
+ * transaction at all (as `/latest`).
  */
 export interface HealthParts {
   dtcs: CurrentCode[];
   alerts: Alert[];
+  calibration: VehicleCalibration;
 }
 
 export interface HealthPartsCache {
@@ -53,6 +56,14 @@ export interface HealthPartsCacheOptions {
 
 /** The live events whose commit changes a vehicle's codes, alerts or (through a clear) current codes. */
 const INVALIDATING: ReadonlySet<LiveEvent['type']> = new Set(['dtc', 'alert', 'command']);
+
+/** The vehicles whose parts an event changes (none for events about other things). */
+function vehiclesOf(event: LiveEvent): readonly string[] {
+  if (event.type === 'normal') return event.vehicleIds;
+  if (INVALIDATING.has(event.type) && 'vehicleId' in event && typeof event.vehicleId === 'string')
+    return [event.vehicleId];
+  return [];
+}
 
 export function createHealthPartsCache(options: HealthPartsCacheOptions = {}): HealthPartsCache {
   const maxAgeMs = options.maxAgeMs ?? 60_000;
@@ -107,8 +118,7 @@ export function createHealthPartsCache(options: HealthPartsCacheOptions = {}): H
 
     listen(bus) {
       return bus.subscribe((event) => {
-        if (INVALIDATING.has(event.type) && 'vehicleId' in event && typeof event.vehicleId === 'string')
-          cache.invalidate(event.vehicleId);
+        for (const vehicleId of vehiclesOf(event)) cache.invalidate(vehicleId);
       });
     },
 

@@ -121,28 +121,32 @@ export class VehicleHealthService {
     const known = tenant !== undefined ? this.telemetry.knownOwn(scope, vehicleId) : undefined;
     const held = known && this.parts ? this.parts.get(known.tenantId, vehicleId, now.getTime()) : undefined;
     const ticket = tenant !== undefined && !held ? this.parts?.ticket(vehicleId) : undefined;
-    const found = await scope.run(async (q) => {
-      // Health is a telemetry:read view; its codes and alerts are read under the same transaction's
-      // row-level security (a share without dtc:read shows no codes).
-      // The vehicle is checked once (and not at all when its tenant is known to own it); the codes
-      // in one statement, or none when the parts cache holds them.
-      const vehicle = await this.telemetry.requireVehicle(scope, q, vehicleId, 'telemetry:read');
-      const latest = await read.rows(q, ids, vehicle);
-      // The stored normal is read every time: scoring rewrites it without an announcement (parts-cache.ts).
-      const calibration = await (this.calibrations?.read(q, vehicleId) ?? readCalibration(q, vehicleId));
-      if (held) return { vehicle, latest, parts: held, validUntil: 0, calibration };
-      const dtcs = await this.diagnostics.currentOfCheckedVehicle(q, vehicleId);
-      const filling = ticket !== undefined && !vehicle.shared && vehicle.tenantId === tenant;
-      const { alerts, validUntil } = filling
-        ? await this.alerts.recentUntil(q, vehicleId, ALERT_WINDOW_MS, 10)
-        : { alerts: await this.alerts.recent(q, vehicleId, ALERT_WINDOW_MS, 10), validUntil: 0 };
-      return { vehicle, latest, parts: { dtcs, alerts }, validUntil, calibration };
-    });
+    // A known own vehicle with every part held needs no transaction at all (as `/latest`).
+    const found =
+      known && held && read.cached
+        ? { vehicle: known, latest: read.cached(ids), parts: held, validUntil: 0 }
+        : await scope.run(async (q) => {
+            // Health is a telemetry:read view; its codes and alerts are read under the same transaction's
+            // row-level security (a share without dtc:read shows no codes).
+            // The vehicle is checked once (and not at all when its tenant is known to own it); the codes
+            // in one statement, or none when the parts cache holds them.
+            const vehicle = await this.telemetry.requireVehicle(scope, q, vehicleId, 'telemetry:read');
+            const latest = await read.rows(q, ids, vehicle);
+            if (held) return { vehicle, latest, parts: held, validUntil: 0 };
+            // Scoring announces each save of the stored normal (`normal`), so a held calibration is current.
+            const calibration = await (this.calibrations?.read(q, vehicleId) ?? readCalibration(q, vehicleId));
+            const dtcs = await this.diagnostics.currentOfCheckedVehicle(q, vehicleId);
+            const filling = ticket !== undefined && !vehicle.shared && vehicle.tenantId === tenant;
+            const { alerts, validUntil } = filling
+              ? await this.alerts.recentUntil(q, vehicleId, ALERT_WINDOW_MS, 10)
+              : { alerts: await this.alerts.recent(q, vehicleId, ALERT_WINDOW_MS, 10), validUntil: 0 };
+            return { vehicle, latest, parts: { dtcs, alerts, calibration }, validUntil };
+          });
     if (ticket !== undefined && !held && !found.vehicle.shared && found.vehicle.tenantId === tenant)
       this.parts?.fill(tenant, vehicleId, ticket, found.parts, found.validUntil);
-    const { latest, calibration } = found;
+    const { latest } = found;
     await read.settle();
-    const { dtcs, alerts } = found.parts;
+    const { dtcs, alerts, calibration } = found.parts;
     const readings = new Map(
       latest.flatMap((r) => {
         const key = HEALTH_CHECKS.find((c) => signalByKey(c.signal)?.id === Number(r.signal_id))?.signal;

@@ -1,6 +1,7 @@
+import { saveVehicleNormals } from '@clutch/ingest';
 import { createVehicleNormal } from '@clutch/ml';
 import { describe, expect, it } from 'vitest';
-import { backends, CAR, useDriveFixture } from '../test-fixtures.js';
+import { backends, CAR, TENANT, useDriveFixture } from '../test-fixtures.js';
 
 describe.each(backends('api_vehicle_health'))('vehicle health API on %s', (_name, open) => {
   const d = useDriveFixture(open);
@@ -50,11 +51,14 @@ describe.each(backends('api_vehicle_health'))('vehicle health API on %s', (_name
 
     const { hoursNeeded, tripsNeeded } = fresh.body.calibration as { hoursNeeded: number; tripsNeeded: number };
     const learned = { ...createVehicleNormal(), runningMs: (hoursNeeded + 1) * 3_600_000, trips: tripsNeeded + 2 };
-    await d.fx.db.query(
-      `INSERT INTO vehicle_normals (vehicle_id, tenant_id, state, status, running_hours, trips)
-       SELECT id, tenant_id, $2, 'calibrated', $3, $4 FROM vehicles WHERE id = $1`,
-      [CAR, JSON.stringify(learned), hoursNeeded + 1, tripsNeeded + 2],
-    );
+    // As scoring stores it: the row and its announcement (`normal`) in one transaction.
+    const announced = new Promise<void>((resolve) => {
+      const stop = d.fx.bus.subscribe((event) => {
+        if (event.type === 'normal' && event.vehicleIds.includes(CAR)) resolve(void stop());
+      });
+    });
+    await d.fx.db.transaction((tx) => saveVehicleNormals(tx, [{ tenantId: TENANT, vehicleId: CAR, normal: learned }]));
+    await announced;
     const later = await api('GET', `/api/vehicles/${CAR}/health`);
     expect(later.status).toBe(200);
     expect(later.body.calibration).toMatchObject({

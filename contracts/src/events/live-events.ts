@@ -195,7 +195,20 @@ export interface NotificationLiveEvent {
   };
 }
 
-export type LiveEvent = VehicleEvent | MarketplaceEvent | RevocationEvent | ChatEvent | NotificationLiveEvent;
+/**
+ * Scoring stored new normals of these vehicles (`vehicle_normals`, ingest/src/normals/repository.ts):
+ * outbox topic `vehicle.normal-saved`, appended in the save's transaction, one per tenant and save.
+ * Never relayed to clients (the calibration it changes is read over REST); every API process drops
+ * the calibration it keeps for these vehicles (api/src/vehicle-health/parts-cache.ts).
+ */
+export interface NormalSavedEvent {
+  type: 'normal';
+  tenantId: string;
+  vehicleIds: string[];
+}
+
+export type LiveEvent =
+  VehicleEvent | MarketplaceEvent | RevocationEvent | ChatEvent | NotificationLiveEvent | NormalSavedEvent;
 
 export const isRevocation = (event: LiveEvent): event is RevocationEvent =>
   event.type === 'device-revoked' ||

@@ -142,6 +142,36 @@ describe.each(testDatabases(inject('pgAdminUrl'), 'ingest_normals'))('vehicle no
     await expect(loadVehicleNormal(db, cars.leon)).rejects.toMatchObject({ code: 'ML_NORMAL_INVALID' });
   });
 
+  it('announces the vehicles it wrote, one event per tenant in the same transaction, never a skipped one', async () => {
+    const announced = async () =>
+      (
+        await db.query<{ tenant_id: string; payload: { vehicleIds: string[] } }>(
+          `SELECT tenant_id, payload FROM outbox_events WHERE topic = 'vehicle.normal-saved' ORDER BY seq`,
+        )
+      ).rows;
+    await db.query(`DELETE FROM outbox_events WHERE topic = 'vehicle.normal-saved'`);
+    await db.transaction((tx) =>
+      saveVehicleNormals(tx, [
+        { tenantId: 'acme', vehicleId: cars.etios, normal: normal(5, 7) },
+        { tenantId: 'globex', vehicleId: cars.other, normal: normal(1, 1) },
+        // Not globex's vehicle: skipped, so not announced.
+        { tenantId: 'globex', vehicleId: cars.leon, normal: normal(2, 2) },
+      ]),
+    );
+    expect(await announced()).toEqual([
+      { tenant_id: 'acme', payload: { vehicleIds: [cars.etios] } },
+      { tenant_id: 'globex', payload: { vehicleIds: [cars.other] } },
+    ]);
+    // Rolled back: nothing announced.
+    await expect(
+      db.transaction(async (tx) => {
+        await saveVehicleNormals(tx, [{ tenantId: 'acme', vehicleId: cars.etios, normal: normal(6, 8) }]);
+        throw new Error('scoring failed');
+      }),
+    ).rejects.toThrow('scoring failed');
+    expect(await announced()).toHaveLength(2);
+  });
+
   it('removes the normal with its vehicle', async () => {
     await db.query(`DELETE FROM vehicles WHERE id = $1`, [cars.leon]);
     expect(await loadVehicleNormal(db, cars.leon)).toBeNull();

@@ -1,4 +1,5 @@
 import type { Queryable } from '@clutch/db';
+import { appendLiveEvents } from '@clutch/jobs';
 import { calibrationStatus, compactVehicleNormal, parseVehicleNormal, type VehicleNormal } from '@clutch/ml';
 
 /**
@@ -84,7 +85,7 @@ export async function saveVehicleNormals(
   const last = new Map<string, VehicleNormalEntry>();
   for (const entry of entries) last.set(entry.vehicleId, entry);
   if (last.size === 0) return new Map();
-  const { rows } = await tx.query<{ vehicle_id: string; revision: number | string }>(
+  const { rows } = await tx.query<{ vehicle_id: string; tenant_id: string; revision: number | string }>(
     `WITH e AS (
        SELECT * FROM jsonb_to_recordset($1::jsonb)
          AS e(vehicle_id uuid, tenant_id text, state jsonb, status text, running_hours float8, trips int, checked boolean, revision bigint)
@@ -98,7 +99,7 @@ export async function saveVehicleNormals(
             revision = vehicle_normals.revision + 1
       -- Unchecked, or over the revision the writer knows (an entry expecting no row finds one: skipped).
       WHERE (SELECT NOT e.checked OR e.revision = vehicle_normals.revision FROM e WHERE e.vehicle_id = vehicle_normals.vehicle_id)
-     RETURNING vehicle_id::text AS vehicle_id, revision`,
+     RETURNING vehicle_id::text AS vehicle_id, tenant_id, revision`,
     [
       JSON.stringify(
         [...last.values()].map(({ tenantId, vehicleId, normal, revision }) => {
@@ -119,6 +120,18 @@ export async function saveVehicleNormals(
       ),
       options.modelVersion ?? null,
     ],
+  );
+  // Announced in the same transaction (one event per tenant): every API process drops the calibration
+  // it keeps for these vehicles once this commits (api/src/vehicle-health/parts-cache.ts).
+  const written = new Map<string, string[]>();
+  for (const { vehicle_id, tenant_id } of rows) {
+    const ids = written.get(tenant_id);
+    if (ids) ids.push(vehicle_id);
+    else written.set(tenant_id, [vehicle_id]);
+  }
+  await appendLiveEvents(
+    tx,
+    [...written].map(([tenantId, vehicleIds]) => ({ type: 'normal' as const, tenantId, vehicleIds })),
   );
   return new Map(rows.map((r) => [r.vehicle_id, Number(r.revision)]));
 }

@@ -112,6 +112,7 @@ const everyType: Record<OutboxLiveEvent['type'], OutboxLiveEvent> = {
   },
   chat_read: { type: 'chat_read', tenantId: 'acme', roomId: 'room1', userId: 'u2', readUpToSeq: 1, readAt: at },
   chat_message_deleted: { type: 'chat_message_deleted', tenantId: 'acme', roomId: 'room1', messageId: 'm1', seq: 1 },
+  normal: { type: 'normal', tenantId: 'acme', vehicleIds: [vehicleId] },
 };
 
 describe.each(implementations(inject('pgAdminUrl'), 'jobs_live_events'))(
@@ -164,6 +165,14 @@ describe.each(implementations(inject('pgAdminUrl'), 'jobs_live_events'))(
       });
       for (const missing of ['bookingId', 'partnerId', 'customerTenantId', 'status'])
         expect(liveEventOf({ ...row, payload: { ...payload, [missing]: undefined } }), missing).toBeNull();
+    });
+
+    it('drops a saved-normal event whose vehicles are not a list of ids', () => {
+      const row = { id: 'e1', seq: '1', tenantId: 'acme', topic: 'vehicle.normal-saved', createdAt: new Date() };
+      expect(liveEventOf({ ...row, payload: { vehicleIds: [vehicleId] } })).toEqual(everyType.normal);
+      expect(liveEventOf({ ...row, payload: { vehicleIds: vehicleId } })).toBeNull();
+      expect(liveEventOf({ ...row, payload: { vehicleIds: [1] } })).toBeNull();
+      expect(liveEventOf({ ...row, payload: {} })).toBeNull();
     });
 
     it("is refused inside another tenant's transaction (row-level security)", async () => {

@@ -32,6 +32,8 @@ const TOPIC_OF: Readonly<Record<OutboxLiveEvent['type'], string>> = {
   chat_message_deleted: 'chat.message-deleted',
   // Notifications (docs/notifications.md): appended by the dispatch job with the inbox row.
   notification: 'notification.created',
+  // Scoring's save of vehicle normals (ingest/src/normals/repository.ts): API processes drop calibrations.
+  normal: 'vehicle.normal-saved',
 };
 
 /**
@@ -76,6 +78,8 @@ const REQUIRED: Readonly<Partial<Record<OutboxLiveEvent['type'], readonly string
   chat_message_deleted: ['roomId', 'messageId'],
   // To the user's own sockets (user:<userId>).
   notification: ['userId'],
+  // The vehicles it names, checked in liveEventOf (a list, not a string).
+  normal: [],
 };
 
 /**
@@ -90,6 +94,8 @@ export function liveEventOf(event: OutboxEvent): LiveEvent | null {
   if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) return null;
   const fields = payload as Record<string, unknown>;
   if (!(REQUIRED[type] ?? ['vehicleId']).every((key) => typeof fields[key] === 'string')) return null;
+  const ids = fields.vehicleIds;
+  if (type === 'normal' && !(Array.isArray(ids) && ids.every((id) => typeof id === 'string'))) return null;
   return { ...fields, type, tenantId: event.tenantId } as LiveEvent;
 }
 
