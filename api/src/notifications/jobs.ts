@@ -2,7 +2,13 @@ import type { Database, Queryable } from '@clutch/db';
 import { appendLiveEvents, type JobContext, type JobQueue, type JobResult, type OutboxLiveEvent } from '@clutch/jobs';
 import type { Logger } from 'pino';
 import { toIso } from '../shared/time.js';
-import type { ChannelName, ChannelTarget, NotificationChannels, RenderedNotification } from './channels/channel.js';
+import type {
+  ChannelName,
+  ChannelTarget,
+  NotificationChannels,
+  RenderedNotification,
+  SendResult,
+} from './channels/channel.js';
 import { channelEnabled, PUSH_CHANNELS, type NotificationCategory, type NotificationSettings } from './model.js';
 import { holdUntil } from './quiet-hours.js';
 import {
@@ -451,14 +457,15 @@ export async function sendDeliveries(
   if (claimed.length === 0) return retry;
   const last = new Map(attempts.map((a) => [a.deliveryId, a.lastAttempt === true]));
   // Each channel's sends side by side with the others': a slow provider (SMTP's several round trips
-  // per message) does not hold up the batch's pushes.
+  // per message) does not hold up the batch's pushes, nor their `sent` — each channel's outcomes are
+  // recorded as soon as that channel's sends finish.
   const byChannel = new Map<ChannelName, Claimed[]>();
   for (const c of claimed) byChannel.set(c.delivery.channel, [...(byChannel.get(c.delivery.channel) ?? []), c]);
-  const perChannel = await Promise.all(
-    [...byChannel.values()].map((group) =>
-      inParallel(
+  const recorded = await Promise.allSettled(
+    [...byChannel.entries()].map(async ([channel, group]) => {
+      const outcomes = await inParallel(
         group,
-        deps.channels[group[0]!.delivery.channel]?.concurrency ?? SENDS_AT_ONCE,
+        deps.channels[channel]?.concurrency ?? SENDS_AT_ONCE,
         async ({ delivery, target, message }) => {
           try {
             return { delivery, result: await deps.channels[delivery.channel]!.send(target, message) };
@@ -469,10 +476,33 @@ export async function sendDeliveries(
             };
           }
         },
-      ),
-    ),
+      );
+      for (const [id, err] of await recordOutcomes(deps, channel, outcomes, last)) retry.set(id, err);
+    }),
   );
-  const outcomes = perChannel.flat();
+  // A channel whose outcomes could not be recorded fails the attempt (the queue tries it again; the
+  // deliveries another channel recorded are no longer claimable, so they are not sent twice).
+  for (const r of recorded) if (r.status === 'rejected') throw r.reason;
+  return retry;
+}
+
+/** A provider's answer to one claimed delivery. */
+interface Outcome {
+  delivery: Claimed['delivery'];
+  result: SendResult;
+}
+
+/**
+ * Records one channel's outcomes in one transaction — `sent`, a transient failure kept for another
+ * attempt, or `failed` (disabling an invalid target) — and resolves with the deliveries to retry.
+ */
+async function recordOutcomes(
+  deps: NotificationJobDeps,
+  channel: ChannelName,
+  outcomes: readonly Outcome[],
+  last: ReadonlyMap<string, boolean>,
+): Promise<Map<string, Error>> {
+  const retry = new Map<string, Error>();
   const sent: { id: string; providerMessageId: string | null; deviceId: string | null }[] = [];
   const again: { id: string; reason: string }[] = [];
   const failed: { id: string; reason: string; deviceId: string | null; invalidTarget: boolean }[] = [];
@@ -519,19 +549,12 @@ export async function sendDeliveries(
         [dead.map((x) => x.deviceId), dead.map((x) => x.reason.slice(0, 500))],
       );
   });
-  const channelOf = new Map(claimed.map((c) => [c.delivery.id, c.delivery.channel]));
   for (const x of again) {
-    deps.logger.warn(
-      { deliveryId: x.id, channel: channelOf.get(x.id), reason: x.reason },
-      'notification send will retry',
-    );
-    retry.set(x.id, new TransientSendError(`${channelOf.get(x.id)}: ${x.reason}`));
+    deps.logger.warn({ deliveryId: x.id, channel, reason: x.reason }, 'notification send will retry');
+    retry.set(x.id, new TransientSendError(`${channel}: ${x.reason}`));
   }
   for (const x of failed)
-    deps.logger.info(
-      { deliveryId: x.id, channel: channelOf.get(x.id), reason: x.reason },
-      'notification delivery failed',
-    );
+    deps.logger.info({ deliveryId: x.id, channel, reason: x.reason }, 'notification delivery failed');
   return retry;
 }
 

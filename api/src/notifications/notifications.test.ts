@@ -10,7 +10,7 @@ import { signedInUser, type TestUser } from '../roles/test-users.js';
 import { backends, call, expectProblem, TENANT, type Fixture, type Reply, startFixture } from '../test-fixtures.js';
 import { createApiKey } from '@clutch/identity';
 import type { ChannelTarget, RenderedNotification } from './channels/channel.js';
-import { defineNotificationJobs, sendDelivery, type NotificationJobDeps } from './jobs.js';
+import { defineNotificationJobs, sendDeliveries, sendDelivery, type NotificationJobDeps } from './jobs.js';
 import { NOTIFICATION_DISPATCH_QUEUE, NOTIFICATION_SEND_QUEUE } from './queues.js';
 import { requestNotifications, type NotificationRequest } from './request.js';
 import { NotificationsService } from './service.js';
@@ -770,6 +770,40 @@ describe.each(backends('api_notifications'))('notifications on %s', (_name, open
       expect(most).toBeLessThanOrEqual(2);
     } finally {
       Object.assign(email, { concurrency: undefined, send: plainSend });
+    }
+  });
+
+  it('records a channel’s outcomes when its sends finish: a batch’s push is `sent` while its mail is still going', async () => {
+    const ida = await signedInUser(fx.db, keys, { tenantId: 'consumers', roles: ['owner'], name: 'Ida' });
+    ok(await api('POST', '/notifications/devices', ida, { kind: 'web_push', subscription: subscription() }), 201);
+    // Held by do-not-disturb, so the queue leaves both deliveries alone; this test sends them as one batch.
+    ok(await putSettings(ida, { doNotDisturbUntil: new Date(Date.now() + 3600_000).toISOString() }));
+    const held = await dispatched(ida, await notify(ida));
+    const idOf = (channel: string): string => held.deliveries.find((d) => d.channel === channel)!.id;
+    const email = channels.email;
+    const plainSend = email.send;
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let mailStarted = false;
+    Object.assign(email, {
+      async send(target: ChannelTarget, message: RenderedNotification) {
+        mailStarted = true;
+        await gate; // an SMTP server slow to answer
+        return plainSend(target, message);
+      },
+    });
+    try {
+      const after = new Date(Date.now() + 2 * 3600_000);
+      const batch = sendDeliveries(jobDeps(after), [{ deliveryId: idOf('web_push') }, { deliveryId: idOf('email') }]);
+      await expect.poll(() => deliveryState(ida, held.id, 'web_push'), { timeout: 15_000 }).toBe('sent');
+      expect(mailStarted).toBe(true);
+      expect(await deliveryState(ida, held.id, 'email')).toBe('queued');
+      release();
+      expect(await batch).toEqual(new Map());
+      expect(await deliveryState(ida, held.id, 'email')).toBe('sent');
+    } finally {
+      release();
+      Object.assign(email, { send: plainSend });
     }
   });
 
