@@ -85,6 +85,19 @@ async function progress(platform: RunningPlatform): Promise<Progress> {
   };
 }
 
+/** BENCH_NOTIFY_TRACE=1: print the progress and each stage's queue at every look (where the backlog sits). */
+const TRACE = process.env.BENCH_NOTIFY_TRACE === '1';
+
+/** Jobs waiting (created or retry) and in a worker's hands (active) per notification queue. */
+async function queueStates(platform: RunningPlatform): Promise<string> {
+  const { rows } = await platform.db.query<{ name: string; waiting: string; active: string }>(
+    `SELECT name, count(*) FILTER (WHERE state IN ('created', 'retry')) AS waiting,
+            count(*) FILTER (WHERE state = 'active') AS active
+       FROM pgboss.job WHERE name LIKE 'notification-%' GROUP BY name ORDER BY name`,
+  );
+  return rows.map((r) => `${r.name.replace('notification-', '')} ${r.waiting}/${r.active}`).join(', ');
+}
+
 /** The providers' process, asked one thing at a time. */
 interface Providers {
   child: ChildProcess;
@@ -269,7 +282,7 @@ async function measure(
   let last = start;
   let movedAt = performance.now();
   for (;;) {
-    await new Promise((r) => setTimeout(r, 250));
+    await new Promise((r) => setTimeout(r, TRACE ? 100 : 250));
     const now = await progress(platform);
     const t = performance.now();
     if (now.notifications - start.notifications >= TRIGGERS) stages.requested ??= t;
@@ -279,6 +292,7 @@ async function measure(
       last = now;
       break;
     }
+    if (TRACE) console.log(`    ${fmt((t - t0) / 1000, 2)} s: ${JSON.stringify(now)} ${await queueStates(platform)}`);
     if (JSON.stringify(now) !== JSON.stringify(last)) movedAt = t;
     last = now;
     if (t - movedAt > STALL_MS || t - t0 > MAX_WAIT_MS) break;
