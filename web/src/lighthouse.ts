@@ -23,6 +23,20 @@ const PAGES = [
   { name: 'sessions', path: '/sessions.html' },
   // The open demo's anonymous administrator: the audit trail's first page.
   { name: 'audit', path: '/audit.html' },
+  // The marketplace, payments and administration pages as the same visitor first sees them.
+  { name: 'shops', path: '/shops.html' },
+  { name: 'shop', path: '/shop.html' },
+  { name: 'calendar', path: '/calendar.html' },
+  { name: 'jobs', path: '/jobs.html' },
+  { name: 'repair order', path: '/repair-order.html' },
+  { name: 'estimate editor', path: '/estimate-editor.html' },
+  { name: 'parts orders', path: '/parts-orders.html' },
+  { name: 'wallet', path: '/wallet.html' },
+  { name: 'payouts', path: '/payouts.html' },
+  { name: 'admin payments', path: '/admin-payments.html' },
+  { name: 'notifications', path: '/notifications.html' },
+  { name: 'mfa', path: '/mfa.html' },
+  { name: 'roles', path: '/roles.html' },
 ];
 const CHROME_FLAGS = [
   '--headless',
