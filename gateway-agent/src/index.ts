@@ -34,6 +34,8 @@ export {
   addressingKey,
   busDefault,
   protocolNumber,
+  supportsExtendedReceive,
+  type AdapterSupport,
   type Addressing,
   type AddressedCommand,
   type CommandAddressing,

@@ -8,7 +8,14 @@ import type { ElmResponse } from '../elm327/response.js';
 import { decodeVoltageReply } from '../elm327/voltage.js';
 import type { Elm327Driver } from '../elm327/driver.js';
 import { agentError, agentErrorCode, isNoReply } from '../errors.js';
-import { addressingCommands, busDefault, protocolNumber, type Addressing, is29Bit } from '../obd/addressing.js';
+import {
+  addressingCommands,
+  busDefault,
+  protocolNumber,
+  supportsExtendedReceive,
+  type Addressing,
+  is29Bit,
+} from '../obd/addressing.js';
 import { decodeCommand, selectMessage } from '../obd/decoder.js';
 import { headerModeForProtocol, parseFrames } from '../obd/frames.js';
 import { decodeMode01Reply } from '../obd/mode01.js';
@@ -83,7 +90,7 @@ interface Job {
 }
 
 /** The AT commands a header switch uses, by name (an argument follows each). */
-const AT_FAMILIES = ['ATFCSH', 'ATFCSD', 'ATFCSM', 'ATCRA', 'ATCEA', 'ATTP', 'ATCP', 'ATSH', 'ATTA', 'ATST'];
+const AT_FAMILIES = ['ATFCSH', 'ATFCSD', 'ATFCSM', 'ATCRA', 'ATCEA', 'ATCER', 'ATTP', 'ATCP', 'ATSH', 'ATTA', 'ATST'];
 const atFamily = (command: string): string => AT_FAMILIES.find((f) => command.startsWith(f)) ?? command;
 
 /** A stuck adapter answers nothing; after this many timeouts in a row it is initialised again. */
@@ -287,7 +294,9 @@ export function startPoller(options: PollerOptions): Poller {
   ): Promise<boolean> => {
     const wanted =
       target === '' || !item?.vehicle ? busDefault(protocolNumber(link.info?.protocol)) : item.vehicle.addressing;
-    const { commands, state } = addressingCommands(adapterAt, wanted);
+    // ATCER (ELM327 v2.2) sets the reply byte of extended addressing; a '?' to it falls back to ATTA.
+    const support = { extendedReceive: supportsExtendedReceive(link.info?.banner) && !lacking.has('ATCER') };
+    const { commands, state } = addressingCommands(adapterAt, wanted, support);
     const restoring = new Set(addressingCommands(undefined, busDefault(protocolNumber(link.info?.protocol))).commands);
     group = undefined;
     adapterAt = undefined;

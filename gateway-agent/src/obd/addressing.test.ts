@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { addressingCommands, busDefault, commandAddressing, type AddressedCommand } from './addressing.js';
+import {
+  addressingCommands,
+  busDefault,
+  commandAddressing,
+  supportsExtendedReceive,
+  type AddressedCommand,
+} from './addressing.js';
 
 const cmd = (fields: Partial<AddressedCommand>): AddressedCommand => ({
   cmd: { '22': '1234' },
@@ -59,6 +65,18 @@ describe('commandAddressing (OBDb hdr/pri/rax/eax/tst/fcm1/tmo -> adapter setup)
     expect(commandAddressing(cmd({ hdr: 'DA11', rax: '2AF111', pri: '14', fcm1: true }), '6')).toMatchObject({
       addressing: { flowControl: '14DA11F1/300000' },
     });
+  });
+
+  it('expects the replies of an extended-address command without tst to carry its eax byte', () => {
+    // The RAV4's 2116@750: recorded replies `758 2A 10 07 61 16 ..`; the tester address stays F1.
+    expect(commandAddressing(cmd({ hdr: '750', rax: '758', eax: '2A', fcm1: true }), '6')).toMatchObject({
+      addressing: { extended: '2A', tester: 'F1', replyAddress: '2A' },
+    });
+    // With tst, or without extended addressing, replies carry the tester address.
+    for (const fields of [{ eax: '2A', tst: '30' }, { tst: '30' }, { eax: 'F1' }]) {
+      const target = commandAddressing(cmd({ hdr: '750', ...fields }), '6');
+      expect(target.ok && target.addressing.replyAddress).toBeUndefined();
+    }
   });
 
   it('says why a command cannot be reached', () => {
@@ -124,5 +142,79 @@ describe('addressingCommands (only what differs, in an order the ELM327 takes)',
       'ATFCSM0',
       'ATST32',
     ]);
+  });
+
+  const tires = commandAddressing(cmd({ hdr: '750', rax: '758', eax: '2A', fcm1: true }), '6');
+  if (!tires.ok) throw new Error('fixture');
+
+  it('lets replies carrying eax through with ATTA on an adapter without ATCER (11-bit ids)', () => {
+    const there = addressingCommands(busDefault('6'), tires.addressing);
+    expect(there.commands).toEqual([
+      'ATSH750',
+      'ATCRA758',
+      'ATCEA2A',
+      'ATTA2A',
+      'ATFCSH750',
+      'ATFCSD300000',
+      'ATFCSM1',
+    ]);
+    expect(there.state.tester).toBe('2A');
+    expect(there.state.extendedReceive).toBeUndefined();
+    expect(addressingCommands(there.state, busDefault('6')).commands).toContain('ATTAF1');
+    // The command that names tst 2A needs nothing more once the tester address is 2A.
+    expect(addressingCommands(there.state, body.addressing).commands).toEqual([]);
+  });
+
+  it('sets ATCER instead when the adapter has it, and keeps it while extended addressing is off', () => {
+    const support = { extendedReceive: true };
+    const there = addressingCommands(busDefault('6'), tires.addressing, support);
+    expect(there.commands).toEqual([
+      'ATSH750',
+      'ATCRA758',
+      'ATCEA2A',
+      'ATCER2A',
+      'ATFCSH750',
+      'ATFCSD300000',
+      'ATFCSM1',
+    ]);
+    expect(there.state).toMatchObject({ tester: 'F1', extendedReceive: '2A' });
+    const back = addressingCommands(there.state, busDefault('6'), support);
+    expect(back.commands).toEqual(['ATSH7DF', 'ATCRA', 'ATCEA', 'ATFCSM0']);
+    expect(back.state.extendedReceive).toBe('2A');
+    // ATCER 2A still names the reply byte of the tst 2A command; another sub-address needs a new one.
+    expect(addressingCommands(back.state, body.addressing, support).commands).not.toContain('ATCER2A');
+    const other = commandAddressing(cmd({ hdr: '750', rax: '758', eax: '30', tst: '30' }), '6');
+    if (!other.ok) throw new Error('fixture');
+    expect(addressingCommands(back.state, other.addressing, support).commands).toEqual([
+      'ATSH750',
+      'ATCRA758',
+      'ATCEA30',
+      'ATTA30',
+      'ATCER30',
+    ]);
+    // A tst that names the reply byte needs no ATCER on an adapter where it was never set.
+    expect(addressingCommands(busDefault('6'), body.addressing, support).commands).not.toContain('ATCER2A');
+  });
+
+  it('leaves the tester address of a 29-bit header alone: there only ATCER sets the reply byte', () => {
+    const gateway = commandAddressing(cmd({ hdr: 'DA60', eax: '2A' }), '6');
+    if (!gateway.ok) throw new Error('fixture');
+    const without = addressingCommands(busDefault('6'), gateway.addressing);
+    expect(without.commands).toContain('ATSHDA60F1');
+    expect(without.commands.filter((c) => c.startsWith('ATTA') || c.startsWith('ATCER'))).toEqual([]);
+    const withCer = addressingCommands(busDefault('6'), gateway.addressing, { extendedReceive: true });
+    expect(withCer.commands).toContain('ATCER2A');
+  });
+});
+
+describe('supportsExtendedReceive (ATCER from ELM327 v2.2)', () => {
+  it('reads the version from the banner', () => {
+    expect(supportsExtendedReceive('ELM327 v1.5')).toBe(false);
+    expect(supportsExtendedReceive('ELM327 v2.1')).toBe(false);
+    expect(supportsExtendedReceive('ELM327 v2.2')).toBe(true);
+    expect(supportsExtendedReceive('elm327 v2.3')).toBe(true);
+    expect(supportsExtendedReceive('ELM327 v3.0')).toBe(true);
+    expect(supportsExtendedReceive('OBDLink MX')).toBe(false);
+    expect(supportsExtendedReceive(undefined)).toBe(false);
   });
 });

@@ -1,8 +1,8 @@
 // How the adapter must be set up to reach one ECU (ELM327 datasheet "Setting the Headers", "CAN
 // Extended Addressing", "Altering Flow Control Messages"): the CAN id width (protocol), the request id
-// (ATCP + ATSH), the reply filter (ATCRA), ISO 15765-2 extended addressing (ATCEA, ATTA), the flow
-// control frame (ATFCSH/ATFCSD/ATFCSM1) and the reply timeout (ATST). OBDb commands name these with
-// hdr, pri, rax, eax, tst, fcm1 and tmo.
+// (ATCP + ATSH), the reply filter (ATCRA), ISO 15765-2 extended addressing (ATCEA, and ATCER or ATTA for
+// the byte replies carry), the flow control frame (ATFCSH/ATFCSD/ATFCSM1) and the reply timeout (ATST).
+// OBDb commands name these with hdr, pri, rax, eax, tst, fcm1 and tmo.
 import type { ObdCommand } from '@clutch/firmware-profiles';
 
 /** An OBDb command with its addressing fields (hdr, pri, rax, eax, tst, tmo, fcm1). */
@@ -20,8 +20,20 @@ export interface Addressing {
   readonly receive: string;
   /** ATCEA hh: extended address inserted before the PCI of every frame sent ('' = off). */
   readonly extended: string;
-  /** ATTA: tester address; with ATCEA only replies carrying it in their first byte pass. */
+  /** ATTA: tester address; with ATCEA (and no ATCER) only replies carrying it in their first byte pass. */
   readonly tester: string;
+  /**
+   * With extended addressing, the byte the ECU's replies carry before their PCI when it is not the tester
+   * address: a command with `eax` but no `tst` gets its `eax` back (OBDb records Toyota's gateway ECUs
+   * answering with their own sub-address, e.g. the RAV4's `2116@750`: `758 2A 10 07 61 16 ..`).
+   * Absent: the tester address.
+   */
+  readonly replyAddress?: string;
+  /**
+   * ATCER hh as the adapter was set (ELM327 v2.2): the extended-address byte replies must carry in place
+   * of the tester address. Absent: never set (the tester address filters). Set by addressingCommands only.
+   */
+  readonly extendedReceive?: string;
   /** ATFCSH + ATFCSD then ATFCSM1, as `<id>/<data>` ('' = automatic flow control, ATFCSM0). */
   readonly flowControl: string;
   /** ATST value ('' = the default 32, 200 ms). */
@@ -90,6 +102,7 @@ export function commandAddressing(command: AddressedCommand, busProtocol: string
   const common = {
     extended: fields.eax,
     tester,
+    ...(fields.eax !== '' && fields.tst === '' && fields.eax !== tester ? { replyAddress: fields.eax } : {}),
     timeout: hex(command.tmo),
   };
   if (hdr.length === 3) {
@@ -138,19 +151,80 @@ export function commandAddressing(command: AddressedCommand, busProtocol: string
 
 /** A stable key of a setup: requests with equal keys need no AT command between them. */
 export function addressingKey(a: Addressing): string {
-  return [a.protocol, a.priority, a.header, a.receive, a.extended, a.tester, a.flowControl, a.timeout].join('|');
+  return [
+    a.protocol,
+    a.priority,
+    a.header,
+    a.receive,
+    a.extended,
+    a.tester,
+    a.replyAddress ?? '',
+    a.flowControl,
+    a.timeout,
+  ].join('|');
+}
+
+/** What the adapter is known to accept, beyond the ELM327 v1.4 command set. */
+export interface AdapterSupport {
+  /** ATCER hh (set the CAN extended receive address, ELM327 v2.2). */
+  readonly extendedReceive?: boolean;
+}
+
+/**
+ * Whether an ELM327 identifying itself with `banner` (ATZ/ATI: 'ELM327 v2.2') has ATCER: v2.2 and later.
+ * Clones often claim a version they do not implement; the caller still treats a '?' as missing.
+ */
+export function supportsExtendedReceive(banner: string | undefined): boolean {
+  const m = /ELM327\s+v(\d+)\.(\d+)/i.exec(banner ?? '');
+  if (!m) return false;
+  const [major, minor] = [Number(m[1]), Number(m[2])];
+  return major > 2 || (major === 2 && minor >= 2);
+}
+
+/**
+ * The tester and ATCER values that let `to`'s replies through (ELM327 DS "CAN Extended Addressing": with
+ * ATCEA on, only replies whose first data byte is the tester address pass; ATCER hh names another byte).
+ * With ATCER: it is set whenever the reply byte is not the tester address, and kept while extended
+ * addressing is off (it filters nothing then). Without it, on 11-bit ids the tester address itself becomes
+ * the reply byte: there ATTA only feeds that filter (11-bit headers and the default 7E8-7EF filter carry
+ * no tester address). On 29-bit ids ATTA also shapes the default header and filter, so it is left alone
+ * and such replies need ATCER.
+ */
+function replyFilter(
+  from: Addressing | undefined,
+  to: Addressing,
+  support: AdapterSupport,
+): { tester: string; extendedReceive: string | undefined } {
+  const kept = from?.extendedReceive;
+  const reply = to.replyAddress ?? to.tester;
+  if (to.extended === '') return { tester: to.tester, extendedReceive: kept };
+  if (support.extendedReceive) {
+    return { tester: to.tester, extendedReceive: (kept ?? to.tester) === reply ? kept : reply };
+  }
+  if (!is29Bit(to.protocol)) return { tester: reply, extendedReceive: kept };
+  return { tester: to.tester, extendedReceive: kept };
 }
 
 /**
  * The AT commands that take the adapter from `from` (undefined = unknown: everything is sent) to `to`,
  * in an order the ELM327 accepts (protocol first; ATFCSM1 only after its header and data), and the
  * state afterwards. The priority bits matter only on a 29-bit protocol and are left alone on 11-bit.
+ * `support` says whether the reply byte of extended addressing is set with ATCER or with ATTA.
  */
 export function addressingCommands(
   from: Addressing | undefined,
   to: Addressing,
+  support: AdapterSupport = {},
 ): { commands: string[]; state: Addressing } {
-  const state: Addressing = !is29Bit(to.protocol) && from !== undefined ? { ...to, priority: from.priority } : to;
+  // The adapter's ATCER is what replyFilter says, never the target's.
+  const { extendedReceive: _target, ...rest } = to;
+  const filter = replyFilter(from, to, support);
+  const state: Addressing = {
+    ...rest,
+    ...(!is29Bit(to.protocol) && from !== undefined ? { priority: from.priority } : {}),
+    tester: filter.tester,
+    ...(filter.extendedReceive !== undefined ? { extendedReceive: filter.extendedReceive } : {}),
+  };
   const changed = <K extends keyof Addressing>(k: K) => from === undefined || from[k] !== state[k];
   const commands: string[] = [];
   // ELM327 DS "TP": like SP but without the EEPROM write SP makes every time.
@@ -160,6 +234,8 @@ export function addressingCommands(
   if (changed('receive')) commands.push(state.receive ? `ATCRA${state.receive}` : 'ATCRA');
   if (changed('extended')) commands.push(state.extended ? `ATCEA${state.extended}` : 'ATCEA');
   if (changed('tester')) commands.push(`ATTA${state.tester}`);
+  // No command clears ATCER short of ATD/ATZ; while it was never set the tester address filters.
+  if (changed('extendedReceive') && state.extendedReceive) commands.push(`ATCER${state.extendedReceive}`);
   if (changed('flowControl')) {
     if (state.flowControl) {
       const [id, data] = state.flowControl.split('/');

@@ -1,4 +1,5 @@
-// An ELM327 v1.5 on ISO 15765-4 CAN 11/500 whose ECU replays a drive (ELM327 datasheet, "AT commands").
+// An ELM327 (v1.5 unless told otherwise) on ISO 15765-4 CAN 11/500 whose ECU replays a drive (ELM327 datasheet,
+// "AT commands").
 import { findCommandForSignal, findMode01Command, sae1979Signalset, type Signalset } from '@clutch/firmware-profiles';
 import { encodeCommandData } from '../obd/encoder.js';
 import { bitmapFromPids, pidHex } from '../obd/supported-pids.js';
@@ -43,6 +44,11 @@ export interface SimulatorOptions {
    * protocol search finds 7, and the engine ECU answers 18DB33F1 / 18DA10F1 from 18DAF110.
    */
   readonly obdIds?: 11 | 29;
+  /**
+   * ELM327 firmware version the adapter reports (ATZ, ATI) and implements (default '1.5'). ATCER, the
+   * CAN extended receive address, exists from v2.2 on; older versions answer '?' to it.
+   */
+  readonly firmware?: string;
 }
 
 export type PersonalityName = 'default' | 'strict';
@@ -134,6 +140,8 @@ interface Settings {
   extended?: string;
   /** ATTA: tester address (default F1). */
   tester: string;
+  /** ATCER hh: the extended-address byte replies must carry instead of the tester address (undefined = ATTA's). */
+  extendedRx?: string;
   /** ATFCSH / ATFCSD / ATFCSM: flow control header, data and mode (0 = automatic, 1 = as set). */
   fcHeader?: string;
   fcData?: string;
@@ -154,6 +162,7 @@ const defaults = (): Settings => ({
   receive: undefined,
   extended: undefined,
   tester: 'F1',
+  extendedRx: undefined,
   fcHeader: undefined,
   fcData: undefined,
   fcMode: 0,
@@ -230,6 +239,17 @@ export class Elm327Simulator {
     this.silent = new Set((options.quirks?.silentPids ?? []).map((h) => parseInt(h, 16)));
   }
 
+  /** What ATZ and ATI print: 'ELM327 v1.5' unless another firmware version is simulated. */
+  get banner(): string {
+    return this.options.firmware ? `ELM327 v${this.options.firmware}` : SIMULATOR_BANNER;
+  }
+
+  /** Whether the simulated firmware is at least `major.minor` (ELM327 DS marks commands by version). */
+  private firmwareAtLeast(major: number, minor: number): boolean {
+    const [a = 0, b = 0] = (this.options.firmware ?? '1.5').split('.').map((n) => parseInt(n, 10));
+    return a > major || (a === major && b >= minor);
+  }
+
   get vin(): string {
     return this.options.vin ?? DEFAULT_VIN;
   }
@@ -275,10 +295,10 @@ export class Elm327Simulator {
     if (command.startsWith('AT')) {
       const lines = this.at(command.slice(2));
       // AT commands never reach the bus, but their bytes still cross the serial line.
-      await this.pace(raw.length + 1, lines === 'reset' ? SIMULATOR_BANNER.length + 6 : lines.join('\r').length + 4);
+      await this.pace(raw.length + 1, lines === 'reset' ? this.banner.length + 6 : lines.join('\r').length + 4);
       if (lines === 'reset') {
         // ELM327 DS: ATZ answers with a blank line, the banner and a blank line before the prompt.
-        this.write(echo + '\r\r' + SIMULATOR_BANNER + '\r\r>');
+        this.write(echo + '\r\r' + this.banner + '\r\r>');
         return;
       }
       this.write(echo + lines.map((l) => l + this.eol).join('') + this.eol + '>');
@@ -290,7 +310,7 @@ export class Elm327Simulator {
       // ELM327 DS: after a power dip the IC restarts, prints its banner and forgets every setting.
       this.settings = defaults();
       await this.pace(raw.length + 1, 20);
-      this.write('\r\r' + SIMULATOR_BANNER + '\r\r>');
+      this.write('\r\r' + this.banner + '\r\r>');
       return;
     }
     let lines: string[];
@@ -347,7 +367,7 @@ export class Elm327Simulator {
       this.settings = { ...defaults(), echo: s.echo };
       return ['OK'];
     }
-    if (cmd === 'I') return [SIMULATOR_BANNER];
+    if (cmd === 'I') return [this.banner];
     if (cmd === '@1') return ['OBDII to RS232 Interpreter'];
     if (cmd === 'CS') return ['T:00 R:00'];
     if (cmd === 'RV') return [`${this.batteryVoltage().toFixed(1)}V`];
@@ -393,7 +413,15 @@ export class Elm327Simulator {
     }
     const cea = /^CEA([0-9A-F]{2})?$/.exec(cmd);
     if (cea) {
+      // ELM327 DS "CEA": turns off what CEA hh set. CER is a setting of its own, kept here until ATD/ATZ.
       s.extended = cea[1];
+      return ['OK'];
+    }
+    const cer = /^CER([0-9A-F]{2})$/.exec(cmd);
+    if (cer) {
+      // ELM327 DS "CER hh" (v2.2): replies must carry hh, not the tester address, in their first byte.
+      if (!this.firmwareAtLeast(2, 2)) return ['?'];
+      s.extendedRx = cer[1]!;
       return ['OK'];
     }
     const fcsh = /^FCSH([0-9A-F]{3}|[0-9A-F]{8})$/.exec(cmd);
@@ -541,9 +569,9 @@ export class Elm327Simulator {
     const s = this.settings;
     const extended = answer.extendedAddress;
     // Without ATCEA the ECU's address byte would be read as the PCI; with it, only replies carrying the
-    // tester address (ATTA) pass (ELM327 DS "CEA").
+    // tester address (ATTA) pass, or the byte ATCER set (ELM327 DS "CEA", "CER").
     if ((extended !== undefined) !== (s.extended !== undefined)) return [];
-    if (extended !== undefined && pidHex(extended) !== s.tester) return [];
+    if (extended !== undefined && pidHex(extended) !== (s.extendedRx ?? s.tester)) return [];
     const canId = answer.canId;
     let flowControlTo: string;
     if (s.fcMode === 1) flowControlTo = s.fcHeader ?? '';
