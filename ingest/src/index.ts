@@ -4,7 +4,12 @@ export { createMemoryQueue, type MemoryQueueOptions } from './queue/memory-queue
 export type { WorkQueue, QueuedMessage, BatchHandler, DrainResult } from './queue/work-queue.js';
 export { QueueClosedError, DEFAULT_DRAIN_TIMEOUT_MS, backoffDelay } from './queue/work-queue.js';
 export { aedesSource } from './sources/aedes-source.js';
-export { mqttSource } from './sources/mqtt-source.js';
+export {
+  mqttSource,
+  DEFAULT_RECEIVE_MAXIMUM,
+  DEFAULT_SESSION_EXPIRY_SECONDS,
+  type MqttSourceOptions,
+} from './sources/mqtt-source.js';
 export { handoffSource, type DurableHandoff, type HandedOverPacket } from './sources/handoff-source.js';
 export { topicMatches, topicMatcher } from './sources/topic-filter.js';
 export { createSeqGapDetector, type SeqGapDetector, type SeqGapOptions } from './processors/seq-gaps.js';
