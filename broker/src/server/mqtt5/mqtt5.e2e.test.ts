@@ -1,6 +1,7 @@
 // MQTT 5 features against the real broker with MQTT.js 5 (the same features are driven with Debian's
 // paho-mqtt 1.6.1 in paho.e2e.test.ts, and with raw v5 frames where a library cannot be made to
 // misbehave on purpose). Each test asserts what a client sees on the wire.
+import { startRedisServer, type RedisServer } from '@clutch/test-support';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_LIMITS, developmentPolicy } from '../../policy/policy.js';
@@ -481,4 +482,54 @@ describe('MQTT 5 receive maximum towards the broker', () => {
       await broker.close();
     }
   });
+});
+
+describe('MQTT 5 receive maximum towards a client with a persistent session', () => {
+  let redis: RedisServer | undefined;
+  afterAll(async () => {
+    await redis?.stop();
+  });
+
+  it.each(['memory', 'redis'] as const)(
+    'delivers a backlog larger than the held queue on the same connection, in order, each message once (%s persistence)',
+    async (persistence) => {
+      if (persistence === 'redis') redis = await startRedisServer();
+      const broker = await startBroker({
+        mqttPort: 0,
+        mqtt5: { heldPerClient: 3 },
+        ...(persistence === 'redis' ? { redisUrl: redis!.url } : {}),
+      });
+      try {
+        const raw = await openRawV5(broker.mqttPort);
+        // Session Expiry > 0: the session (and its queued messages) is kept in the persistence.
+        await raw.connect({ clientId: 'backlog-raw', properties: { receiveMaximum: 2, sessionExpiryInterval: 60 } });
+        await raw.subscribe(1, 'backlog/#', 1);
+        const { client: pub } = await connectV5(broker.mqttUrl, { clientId: 'backlog-pub' });
+        const sent = Array.from({ length: 20 }, (_, i) => `m${i}`);
+        // Published while the subscriber acknowledges nothing: 2 in flight, 3 held, 15 beyond the queue.
+        for (const payload of sent) await pub.publishAsync('backlog/x', payload, { qos: 1 });
+        const q1 = () => raw.packets.filter((p): p is mqtt.IPublishPacket => p.cmd === 'publish' && p.qos === 1);
+        await raw.until(() => q1().length === 2);
+        // More arrive while the backlog is read back: they queue behind it.
+        const later = Array.from({ length: 30 }, (_, i) => `n${i}`);
+        const publishing = (async () => {
+          for (const payload of later) await pub.publishAsync('backlog/x', payload, { qos: 1 });
+        })();
+        const all = [...sent, ...later];
+        let acked = 0;
+        while (acked < all.length) {
+          await raw.until(() => q1().length > acked);
+          for (const p of q1().slice(acked)) raw.send({ cmd: 'puback', messageId: p.messageId! });
+          acked = q1().length;
+        }
+        await publishing;
+        expect(q1().map((p) => p.payload.toString())).toEqual(all);
+        expect(q1().every((p) => !p.dup)).toBe(true);
+        await pub.endAsync();
+        raw.destroy();
+      } finally {
+        await broker.close();
+      }
+    },
+  );
 });
