@@ -212,6 +212,21 @@ describe.each([
     expect(message!.receivedAt).toBeGreaterThanOrEqual(before);
   });
 
+  it('splits the messages between the ingest processes of one shared subscription group', async () => {
+    const got = [store(), store()];
+    const group = uniqueId('group');
+    for (const [i, g] of got.entries())
+      await source({ clientId: uniqueId(`shared-${i}`), shareGroup: group }).start(async (m) => g.add(m));
+    const topic = 'clutch/v1/t1/d9/telemetry';
+    const published = Array.from({ length: 40 }, (_, i) => `s${i}`);
+    for (const p of published) await publisher.publishAsync(topic, p, { qos: 1 });
+    const all = () => [...got[0]!.payloads(topic), ...got[1]!.payloads(topic)];
+    await expect.poll(() => all().length, { timeout: 10_000 }).toBeGreaterThanOrEqual(published.length);
+    // Each message reached one process of the group, and the group shared the work.
+    expect(all().sort()).toEqual([...published].sort());
+    expect(got.every((g) => g.payloads(topic).length > 0)).toBe(true);
+  });
+
   it('leaves a message it could not store unacknowledged and gets it again, while others keep flowing', async () => {
     const got = store();
     const topic = 'clutch/v1/t1/d2/telemetry';

@@ -41,6 +41,12 @@ export interface MqttSourceOptions {
    * stops reading the connection beyond this many pushes in flight (the only bound under MQTT 3.1.1).
    */
   receiveMaximum?: number;
+  /**
+   * MQTT 5 shared subscription group: several ingest processes subscribing with the same group
+   * (each with its own client id) split the messages between them, each message to one of them
+   * [MQTT-4.8.2]. Without it, every ingest process gets every message.
+   */
+  shareGroup?: string;
   logger?: Logger;
 }
 
@@ -80,6 +86,15 @@ function toMessage(packet: IPublishPacket): QueuedMessage {
 }
 
 /** A SUBACK reason code >= 0x80 refuses that filter; QoS 0 would mean acknowledgements we cannot hold back. */
+/** The filters ingest subscribes to, in a shared subscription group when one is named. */
+function sharedFilters(group: string | undefined, protocolVersion: 4 | 5): readonly string[] {
+  if (group === undefined) return INGEST_FILTERS;
+  if (protocolVersion !== 5) throw new Error('a shared subscription group needs MQTT 5');
+  // [MQTT-4.8.2-2]: a ShareName is at least one character and has no '/', '+' or '#'.
+  if (!/^[^/+#]+$/.test(group)) throw new Error(`share group "${group}" must be non-empty without '/', '+' or '#'`);
+  return INGEST_FILTERS.map((filter) => `$share/${group}/${filter}`);
+}
+
 async function subscribe(client: MqttClient, filters: readonly string[], protocolVersion: 4 | 5): Promise<void> {
   let granted: number[];
   try {
@@ -120,6 +135,7 @@ async function subscribe(client: MqttClient, filters: readonly string[], protoco
  */
 export function mqttSource(url: string, options: MqttSourceOptions = {}): MessageSource {
   const protocolVersion = options.protocolVersion ?? 5;
+  const filters = sharedFilters(options.shareGroup, protocolVersion);
   const receiveMaximum = Math.min(65_535, Math.max(1, options.receiveMaximum ?? DEFAULT_RECEIVE_MAXIMUM));
   const log = options.logger;
   let push: ((message: QueuedMessage) => Promise<void>) | undefined;
@@ -249,7 +265,7 @@ export function mqttSource(url: string, options: MqttSourceOptions = {}): Messag
       });
       if (!first && !connack.sessionPresent)
         log?.warn('the broker kept no session for ingest: what was published while it was away is not resent');
-      if (first || !connack.sessionPresent) await subscribe(client, INGEST_FILTERS, protocolVersion);
+      if (first || !connack.sessionPresent) await subscribe(client, filters, protocolVersion);
       conn.ready = true;
     } catch (err) {
       conn.open = false;

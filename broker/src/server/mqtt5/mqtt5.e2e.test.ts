@@ -237,6 +237,21 @@ describe('MQTT 5 with MQTT.js', () => {
     });
   });
 
+  it('delivers a shared subscription to members with persistent sessions, each message to one of them', async () => {
+    const session = { clean: false, properties: { sessionExpiryInterval: 60 } };
+    const a = await open({ clientId: 'share-kept-a', ...session });
+    const b = await open({ clientId: 'share-kept-b', ...session });
+    for (const m of [a, b]) await m.client.subscribeAsync('$share/kept/kept/+', { qos: 1 });
+    const pub = await open({ clientId: 'share-kept-pub' });
+    const sent = Array.from({ length: 10 }, (_, i) => `k${i}`);
+    for (const payload of sent) await pub.client.publishAsync('kept/x', payload, { qos: 1 });
+    const got = () => [...a.seen, ...b.seen].map((m) => m.payload);
+    await expect.poll(() => got().length).toBe(sent.length);
+    expect(got().sort()).toEqual([...sent].sort());
+    expect(a.seen.length).toBeGreaterThan(0);
+    expect(b.seen.length).toBeGreaterThan(0);
+  });
+
   it('honours the subscription options: no local, retain as published, retain handling 0, 1 and 2', async () => {
     const me = await open({ clientId: 'opts-me' });
     const other = await open({ clientId: 'opts-other' });
