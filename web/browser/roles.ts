@@ -1,6 +1,7 @@
 import type { Translator } from '@clutch/i18n';
 import { apiRequest, getJson, problemDetail } from './api.js';
 import { startPageLocale } from './locale.js';
+import { endPlaceholders } from './placeholders.js';
 import { startSessionNav } from './session-nav.js';
 import { withStepUp } from './step-up.js';
 
@@ -263,6 +264,8 @@ async function main(): Promise<void> {
   } catch (err) {
     status.textContent = i18n.t('roles.loadFailed', { detail: problemDetail(err, i18n) });
     status.className = 'error';
+  } finally {
+    endPlaceholders(list);
   }
 }
 

@@ -4,6 +4,7 @@ import { apiRequest, getJson, type Vehicle } from './api.js';
 import { keepLang, startPageLocale } from './locale.js';
 import { searchNearby, type NearbyShop } from './marketplace-api.js';
 import { dataText, distance, el, money, param, textEl } from './marketplace-ui.js';
+import { endPlaceholders, placeholderRows } from './placeholders.js';
 import { clearProblem, showProblem } from './problem-view.js';
 import { startSessionNav } from './session-nav.js';
 
@@ -62,13 +63,14 @@ async function showInterpretation(
   i18n: Translator,
   codes: string[],
   vehicleId: string,
-  at: Position,
+  at: Position | null,
   filterBy: (service: string) => void,
 ): Promise<void> {
+  // Without a position the API prices around the car's last fix, or gives no costs: the codes are still explained.
   const answer = await apiRequest<{ codes: CodeInterpretation[] }>('POST', '/api/obd2/error-codes', {
     codes,
     ...(vehicleId ? { vehicleId } : {}),
-    position: { lat: at.lat, lon: at.lon },
+    ...(at ? { position: { lat: at.lat, lon: at.lon } } : {}),
   });
   const items = answer.codes.map((c) => {
     const li = document.createElement('li');
@@ -115,7 +117,9 @@ async function showInterpretation(
     li.append(actions);
     return li;
   });
-  el('codes').replaceChildren(...items);
+  const list = el('codes');
+  list.replaceChildren(...items);
+  endPlaceholders(list);
   el('interpretation').hidden = items.length === 0;
 }
 
@@ -253,6 +257,17 @@ async function main(): Promise<void> {
   if (param('service')) serviceSelect.value = param('service');
 
   const codes = param('codes');
+  const carriedCodes = codes
+    .split(',')
+    .map((c) => c.trim())
+    .filter(Boolean);
+  if (carriedCodes.length > 0) {
+    // Their explanation comes after the car's position is looked up: its space is kept from now, a row a code.
+    const codeList = el('codes');
+    codeList.setAttribute('aria-busy', 'true');
+    codeList.replaceChildren(...placeholderRows(carriedCodes.length));
+    el('interpretation').hidden = false;
+  }
   if (codes || param('alert')) {
     const carried = el('carried');
     carried.textContent = codes
@@ -286,11 +301,13 @@ async function main(): Promise<void> {
       const hrefOf = (s: NearbyShop): string =>
         keepLang(`/shop.html?id=${encodeURIComponent(s.id)}&${carriedQuery(vehicleSelect.value, serviceSelect.value)}`);
       list.replaceChildren(...shops.map((s) => shopItem(s, i18n, hrefOf(s))));
+      endPlaceholders(list);
       status.textContent = i18n.t('marketplace.shops.count', { count: shops.length });
       map.show(here, shops, hrefOf);
     } catch (err) {
       if (mine !== latest) return;
       status.textContent = i18n.t('marketplace.shops.loadFailed');
+      endPlaceholders(list);
       showProblem(error, err, i18n);
     }
   };
@@ -299,25 +316,25 @@ async function main(): Promise<void> {
     const vehicleId = vehicleSelect.value;
     center = vehicleId ? await vehiclePosition(vehicleId) : null;
     if (!center && param('lat') && param('lon')) center = { lat: Number(param('lat')), lon: Number(param('lon')) };
+    if (carriedCodes.length > 0)
+      void showInterpretation(i18n, carriedCodes, vehicleId, center, (service) => {
+        serviceSelect.value = service;
+        void search();
+      }).catch(() => {
+        // The explanation is an extra: the shops are what the page is for.
+        endPlaceholders(el('codes'));
+        el('interpretation').hidden = el('codes').childElementCount === 0;
+      });
     if (center) {
       position.textContent = vehicleId
         ? i18n.t('marketplace.shops.nearCar', { vehicle: vehicleSelect.selectedOptions[0]?.textContent ?? '' })
         : i18n.t('marketplace.shops.nearPoint');
-      useMine.hidden = true;
-      const carried = codes
-        .split(',')
-        .map((c) => c.trim())
-        .filter(Boolean);
-      if (carried.length > 0)
-        void showInterpretation(i18n, carried, vehicleId, center, (service) => {
-          serviceSelect.value = service;
-          void search();
-        }).catch(() => undefined); // the explanation is an extra: the shops are what the page is for
       await search();
     } else {
+      // "Use my location" (always offered) is the way on; there is nothing to list until then.
       position.textContent = i18n.t('marketplace.shops.noPosition');
-      useMine.hidden = false;
       status.textContent = '';
+      endPlaceholders(list);
     }
   };
 
