@@ -1,8 +1,9 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { get as httpGet } from 'node:http';
+import { get as httpGet, request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFixture, type Fixture } from '../test-fixtures.js';
 import { resolveStaticPath } from './static.js';
@@ -108,5 +109,64 @@ describe('static files', () => {
     const res = await fetch(`${fx.api.url}/api/index.html`);
     expect(res.status).toBe(404);
     expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+  });
+});
+
+/** One GET with the given Accept-Encoding, the raw bytes and headers as sent (no decoding). */
+function getEncoded(target: string, acceptEncoding?: string, method = 'GET') {
+  return new Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }>(
+    (resolve, reject) => {
+      const req = httpRequest(
+        `${fx.api.url}${target}`,
+        { method, headers: acceptEncoding === undefined ? {} : { 'accept-encoding': acceptEncoding } },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks) }));
+        },
+      );
+      req.on('error', reject);
+      req.end();
+    },
+  );
+}
+
+describe('compressed static files', () => {
+  const script = `export const words = ${JSON.stringify(Array.from({ length: 400 }, (_, i) => `word-${i}`))};\n`;
+  beforeAll(() => writeFileSync(path.join(root, 'js', 'big.js'), script));
+
+  it('sends text files Brotli- or gzip-compressed as the client accepts, and plain otherwise', async () => {
+    const br = await getEncoded('/js/big.js', 'gzip, deflate, br');
+    expect(br.headers['content-encoding']).toBe('br');
+    expect(br.headers['vary']).toMatch(/accept-encoding/i);
+    expect(Number(br.headers['content-length'])).toBe(br.body.length);
+    expect(br.body.length).toBeLessThan(script.length / 2);
+    expect(brotliDecompressSync(br.body).toString()).toBe(script);
+
+    const gz = await getEncoded('/js/big.js', 'br;q=0, gzip');
+    expect(gz.headers['content-encoding']).toBe('gzip');
+    expect(gunzipSync(gz.body).toString()).toBe(script);
+
+    for (const accept of [undefined, 'identity', 'br;q=0, gzip;q=0']) {
+      const plain = await getEncoded('/js/big.js', accept);
+      expect(plain.headers['content-encoding'], accept).toBeUndefined();
+      expect(plain.body.toString(), accept).toBe(script);
+    }
+  });
+
+  it('sends a changed file anew, and leaves small files and HEAD bodies alone', async () => {
+    await getEncoded('/js/big.js', 'br');
+    const changed = script.replace('word-0', 'WORD-0!');
+    writeFileSync(path.join(root, 'js', 'big.js'), changed);
+    const br = await getEncoded('/js/big.js', 'br');
+    expect(brotliDecompressSync(br.body).toString()).toBe(changed);
+    const head = await getEncoded('/js/big.js', 'br', 'HEAD');
+    expect(head.status).toBe(200);
+    expect(head.headers['content-encoding']).toBe('br');
+    expect(Number(head.headers['content-length'])).toBe(br.body.length);
+    expect(head.body.length).toBe(0);
+    const small = await getEncoded('/style.css', 'br');
+    expect(small.headers['content-encoding']).toBeUndefined();
+    expect(small.body.toString()).toBe('body{}');
   });
 });
