@@ -18,6 +18,8 @@ import {
   NOTIFICATION_SEND_QUEUE,
   NOTIFICATION_SEND_SETTINGS,
   dispatchIdsOf,
+  sendIdsOf,
+  sendJobsFor,
   type DispatchJobData,
   type NotificationEnqueuer,
   type SendJobData,
@@ -223,14 +225,24 @@ export async function dispatchNotifications(
           deliveries.map((d) => d.hold),
         ],
       );
+      // Those due now share jobs; a held one has its own, due when its hold ends.
       await enqueueAll(
         deps.jobs,
         NOTIFICATION_SEND_QUEUE,
-        made.map(({ id, deferred_until }) => ({
-          data: { deliveryId: id } satisfies SendJobData,
-          singletonKey: id,
-          ...(deferred_until !== null ? { startAfter: new Date(deferred_until) } : {}),
-        })),
+        [
+          ...sendJobsFor(made.filter((d) => d.deferred_until === null).map((d) => d.id)),
+          ...made.flatMap(({ id, deferred_until }) =>
+            deferred_until === null
+              ? []
+              : [
+                  {
+                    data: { deliveryId: id } satisfies SendJobData,
+                    singletonKey: id,
+                    startAfter: new Date(deferred_until),
+                  },
+                ],
+          ),
+        ],
         q,
       );
     }
@@ -290,45 +302,64 @@ interface Claimed {
   message: RenderedNotification;
 }
 
-/** Fails deliveries still waiting to go (never one already sent or failed), each with its reason. */
-async function failAll(q: Queryable, failed: readonly { id: string; reason: string }[]): Promise<void> {
+/**
+ * Fails deliveries still waiting to go (never one already sent or failed), each with its reason;
+ * `unclaim`: deliveries the claim took (and counted an attempt for) that are failed unsent.
+ */
+async function failAll(
+  q: Queryable,
+  failed: readonly { id: string; reason: string }[],
+  unclaim = false,
+): Promise<void> {
   if (failed.length === 0) return;
   await q.query(
-    `UPDATE notification_deliveries d SET state = 'failed', error = x.reason, deferred_until = NULL
+    `UPDATE notification_deliveries d SET state = 'failed', error = x.reason, deferred_until = NULL,
+            attempts = d.attempts - $3::int
        FROM unnest($1::uuid[], $2::text[]) AS x (id, reason)
       WHERE d.id = x.id AND d.state IN ('queued', 'deferred')`,
-    [failed.map((f) => f.id), failed.map((f) => f.reason.slice(0, 1000))],
+    [failed.map((f) => f.id), failed.map((f) => f.reason.slice(0, 1000)), unclaim ? 1 : 0],
   );
 }
 
 /**
- * Reads the deliveries in one transaction and, for each still waiting, either defers it again (and
+ * Claims the deliveries in one transaction and, for each still waiting, either defers it again (and
  * re-enqueues its send for when the hold ends), fails it for good, or takes it for one attempt.
+ *
+ * One statement locks the waiting ones (in id order: two claims sharing deliveries cannot deadlock),
+ * counts the attempt (`queued`, `attempts + 1`) and returns what the send needs, with the push
+ * badge (the user's unread inbox count); the few it must not send yet or at all are then put back
+ * (deferred, the attempt uncounted) or failed. Sent, failed or gone deliveries are not claimed: a
+ * retried or repeated job never sends a delivery twice.
  */
 async function claimAll(deps: NotificationJobDeps, deliveryIds: readonly string[], now: Date): Promise<Claimed[]> {
   return deps.db.transaction(async (q) => {
-    const { rows } = await q.query<DeliveryRow>(
-      `SELECT d.id::text AS id, d.tenant_id, d.user_id::text AS user_id, d.notification_id::text AS notification_id,
-              d.channel, d.target_ref, d.state, d.device_id::text AS device_id,
-              v.kind AS device_kind, v.token, v.endpoint, v.p256dh, v.auth, v.disabled_at IS NOT NULL AS device_disabled,
-              n.category, n.title, n.body, n.url, n.urgent, u.locale, u.time_zone
-         FROM notification_deliveries d
-         JOIN notifications n ON n.id = d.notification_id
-         JOIN users u ON u.id = d.user_id
-         LEFT JOIN notification_devices v ON v.id = d.device_id
-        WHERE d.id = ANY ($1::uuid[])
-        ORDER BY d.id
-          FOR UPDATE OF d`,
-      [[...new Set(deliveryIds)]],
+    const { rows: waiting } = await q.query<DeliveryRow & { unread: number | null }>(
+      `WITH waiting AS (
+         SELECT id, notification_id, user_id, device_id FROM notification_deliveries
+          WHERE id = ANY ($1::uuid[]) AND state IN ('queued', 'deferred')
+          ORDER BY id
+            FOR UPDATE)
+       UPDATE notification_deliveries d SET state = 'queued', deferred_until = NULL, attempts = d.attempts + 1
+         FROM waiting w
+         JOIN notifications n ON n.id = w.notification_id
+         JOIN users u ON u.id = w.user_id
+         LEFT JOIN notification_devices v ON v.id = w.device_id
+        WHERE d.id = w.id
+       RETURNING d.id::text AS id, d.tenant_id, d.user_id::text AS user_id, d.notification_id::text AS notification_id,
+                 d.channel, d.target_ref, d.state, d.device_id::text AS device_id,
+                 v.kind AS device_kind, v.token, v.endpoint, v.p256dh, v.auth, v.disabled_at IS NOT NULL AS device_disabled,
+                 n.category, n.title, n.body, n.url, n.urgent, u.locale, u.time_zone,
+                 CASE WHEN d.channel = ANY ($2::text[]) THEN
+                   (SELECT count(*)::int FROM notifications b WHERE b.user_id = d.user_id AND b.in_app AND b.read_at IS NULL)
+                 END AS unread`,
+      [[...new Set(deliveryIds)], PUSH_CHANNELS],
     );
-    // Sent, failed or gone: a retried or repeated job never sends a delivery twice.
-    const waiting = rows.filter((d) => d.state === 'queued' || d.state === 'deferred');
     if (waiting.length === 0) return [];
     const users = new Map(waiting.map((d) => [d.user_id, { id: d.user_id, timeZone: d.time_zone }]));
     const settingsOf = await readSettingsOf(q, [...users.values()]);
     const deferred: { id: string; hold: Date }[] = [];
     const failed: { id: string; reason: string }[] = [];
-    const taken: { d: DeliveryRow; target: ChannelTarget }[] = [];
+    const taken: { d: DeliveryRow & { unread: number | null }; target: ChannelTarget }[] = [];
     for (const d of waiting) {
       // Settings may have changed since dispatch: the hold is decided again when it is due.
       const hold = holdFor(now, settingsOf.get(d.user_id)!, d.channel, d.urgent);
@@ -349,7 +380,7 @@ async function claimAll(deps: NotificationJobDeps, deliveryIds: readonly string[
     }
     if (deferred.length > 0) {
       await q.query(
-        `UPDATE notification_deliveries d SET state = 'deferred', deferred_until = x.hold
+        `UPDATE notification_deliveries d SET state = 'deferred', deferred_until = x.hold, attempts = d.attempts - 1
            FROM unnest($1::uuid[], $2::timestamptz[]) AS x (id, hold) WHERE d.id = x.id`,
         [deferred.map((x) => x.id), deferred.map((x) => x.hold)],
       );
@@ -360,23 +391,7 @@ async function claimAll(deps: NotificationJobDeps, deliveryIds: readonly string[
         q,
       );
     }
-    await failAll(q, failed);
-    if (taken.length === 0) return [];
-    await q.query(
-      `UPDATE notification_deliveries SET state = 'queued', deferred_until = NULL, attempts = attempts + 1
-        WHERE id = ANY ($1::uuid[])`,
-      [taken.map((t) => t.d.id)],
-    );
-    const pushUsers = [...new Set(taken.filter((t) => PUSH_CHANNELS.includes(t.d.channel)).map((t) => t.d.user_id))];
-    const unread = new Map<string, number>();
-    if (pushUsers.length > 0) {
-      const { rows: counts } = await q.query<{ user_id: string; n: number }>(
-        `SELECT user_id::text AS user_id, count(*)::int AS n FROM notifications
-          WHERE user_id = ANY ($1::uuid[]) AND in_app AND read_at IS NULL GROUP BY user_id`,
-        [pushUsers],
-      );
-      for (const c of counts) unread.set(c.user_id, c.n);
-    }
+    await failAll(q, failed, true);
     return taken.map(({ d, target }) => ({
       delivery: d,
       target,
@@ -387,7 +402,7 @@ async function claimAll(deps: NotificationJobDeps, deliveryIds: readonly string[
         body: d.body,
         url: d.url,
         locale: d.locale,
-        ...(PUSH_CHANNELS.includes(d.channel) ? { badge: unread.get(d.user_id) ?? 0 } : {}),
+        ...(PUSH_CHANNELS.includes(d.channel) ? { badge: d.unread ?? 0 } : {}),
       },
     }));
   });
@@ -657,13 +672,19 @@ export async function defineNotificationJobs(
       // Two jobs of one delivery in a batch (a deferral re-enqueued beside its due job) share one attempt.
       const retry = await sendDeliveries(
         full,
-        batch.map((job) => ({
-          deliveryId: job.data.deliveryId,
-          lastAttempt: job.retryCount >= NOTIFICATION_SEND_SETTINGS.retryLimit,
-        })),
+        batch.flatMap((job) =>
+          sendIdsOf(job.data).map((deliveryId) => ({
+            deliveryId,
+            lastAttempt: job.retryCount >= NOTIFICATION_SEND_SETTINGS.retryLimit,
+          })),
+        ),
       );
+      // A job fails (and is retried) when any of its deliveries is to be tried again; its retry
+      // claims only those still waiting, so the ones sent now are not sent twice.
       return batch.map((job): JobResult => {
-        const err = retry.get(job.data.deliveryId);
+        const err = sendIdsOf(job.data)
+          .map((id) => retry.get(id))
+          .find((e) => e !== undefined);
         return err ? { id: job.id, ok: false, error: err } : { id: job.id, ok: true };
       });
     },

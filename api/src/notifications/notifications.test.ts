@@ -544,6 +544,30 @@ describe.each(backends('api_notifications'))('notifications on %s', (_name, open
     });
   });
 
+  it('sends a notification’s deliveries due now in one job; a transient failure retries only the one that failed', async () => {
+    const ivy = await signedInUser(fx.db, keys, { tenantId: 'consumers', roles: ['owner'], name: 'Ivy' });
+    ok(await api('POST', '/notifications/devices', ivy, { kind: 'web_push', subscription: subscription() }), 201);
+    channels.email.script(await emailOf(ivy), () => {
+      throw new Error('421 try again later');
+    });
+    const id = await notify(ivy);
+    await expect.poll(() => deliveryState(ivy, id, 'email'), { timeout: 30_000, interval: 500 }).toBe('sent');
+    const { deliveries } = (await item(ivy, id))!;
+    const push = deliveries.find((d) => d.channel === 'web_push')!;
+    const mail = deliveries.find((d) => d.channel === 'email')!;
+    // The push went on the first attempt and was not sent again with the mail's retry.
+    expect(push).toMatchObject({ state: 'sent', attempts: 1 });
+    expect(channels.web_push.callsFor(id)).toHaveLength(1);
+    expect(mail).toMatchObject({ state: 'sent', attempts: 2, error: null });
+    expect(channels.email.callsFor(id)).toHaveLength(2);
+    const { rows: sendJobsOf } = await fx.db.query<{ state: string; retry_count: number }>(
+      `SELECT state::text AS state, retry_count FROM pgboss.job
+        WHERE name = $1 AND data->'deliveryIds' ? $2 AND data->'deliveryIds' ? $3`,
+      [NOTIFICATION_SEND_QUEUE, push.id, mail.id],
+    );
+    expect(sendJobsOf).toEqual([{ state: 'completed', retry_count: 1 }]);
+  });
+
   it('schedules a send through the job queue, and withdraws one before it goes', async () => {
     expectProblem(
       await api('POST', '/notifications/schedule', pam, {

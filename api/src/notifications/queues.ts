@@ -32,8 +32,11 @@ export const NOTIFICATION_DISPATCH_SETTINGS = {
  * minutes over all eight); after the last the delivery is `failed` with the last error.
  */
 export const NOTIFICATION_SEND_SETTINGS = {
-  /** Deliveries one worker claims together (one transaction), then sends at once, then records together. */
-  batchSize: 50,
+  /**
+   * Jobs one worker takes together: their deliveries (up to SEND_JOB_DELIVERIES each, so at most
+   * 250) are claimed in one transaction, sent at once, and recorded together per channel.
+   */
+  batchSize: 10,
   concurrency: 4,
   retryLimit: 8,
   retryDelay: 2,
@@ -59,8 +62,34 @@ export function dispatchIdsOf(data: DispatchJobData): string[] {
   return [...(data.notificationIds ?? []), ...(data.notificationId !== undefined ? [data.notificationId] : [])];
 }
 
-export interface SendJobData {
-  deliveryId: string;
+/**
+ * A send job names one delivery (one held until quiet hours or do-not-disturb end, as its own job due
+ * then) or up to SEND_JOB_DELIVERIES of a dispatch's deliveries due now (`deliveryIds`): a job is an
+ * insert, a fetch and a completion in pg-boss's table, which per delivery cost more of the database
+ * than the delivery's own rows. The job's attempts are its deliveries' attempts: a delivery whose
+ * provider failed transiently fails the job, whose retry sends only its deliveries still waiting.
+ */
+export type SendJobData = { deliveryId: string } | { deliveryIds: string[] };
+
+/** Deliveries due now per `notification-send` job. */
+export const SEND_JOB_DELIVERIES = 25;
+
+/** The deliveries a send job names. */
+export function sendIdsOf(data: SendJobData): string[] {
+  return 'deliveryIds' in data ? data.deliveryIds : [data.deliveryId];
+}
+
+/** Send jobs for deliveries due now: SEND_JOB_DELIVERIES a job, a lone one as `{ deliveryId }`. */
+export function sendJobsFor(deliveryIds: readonly string[]): NewJob[] {
+  const jobs: NewJob[] = [];
+  for (let i = 0; i < deliveryIds.length; i += SEND_JOB_DELIVERIES) {
+    const group = deliveryIds.slice(i, i + SEND_JOB_DELIVERIES);
+    jobs.push({
+      data: (group.length === 1 ? { deliveryId: group[0]! } : { deliveryIds: group }) satisfies SendJobData,
+      singletonKey: group[0]!,
+    });
+  }
+  return jobs;
 }
 
 /** What the notification code enqueues with: a JobEnqueuer, and the job queue's enqueueMany when there is one. */
