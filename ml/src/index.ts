@@ -4,7 +4,17 @@
  */
 export { mlErrors, mlError, type MlErrorCode } from './errors.js';
 export { FEATURE_SIGNALS, type FeatureSignal } from './signals.js';
-export { type Reading, type Frame, type Regime, regimeOf, readingsToFrames } from './features/frames.js';
+export {
+  type ColumnRange,
+  type Reading,
+  type ReadingColumns,
+  type Frame,
+  type Regime,
+  columnsToReadings,
+  featureColumn,
+  regimeOf,
+  readingsToFrames,
+} from './features/frames.js';
 export {
   FEATURE_NAMES,
   WINDOW_MS,

@@ -1,8 +1,16 @@
 import type { Database } from '@clutch/db';
 import type { OnlineScorer, VehicleNormal } from '@clutch/ml';
 import type { Logger } from 'pino';
-import type { SampleRow } from '../processors/normalise.js';
 import { loadVehicleNormals, saveVehicleNormals, type VehicleNormalEntry } from './repository.js';
+
+/** What the keeper holds for a vehicle: a run of its readings (the scoring consumer's ScoringRun). */
+export interface HeldReadings {
+  vehicleId: string;
+  tenantId: string;
+  /** Its readings are start..end-1 of the caller's storage. */
+  start: number;
+  end: number;
+}
 
 export interface NormalsKeeperOptions {
   db: Database;
@@ -39,13 +47,13 @@ export interface NormalsStats {
  * it was read (an import of the vehicle's history, in another process): a save writes only over the
  * revision it knows, and a vehicle whose write was refused is read again before its next readings.
  */
-export function createNormalsKeeper(options: NormalsKeeperOptions) {
+export function createNormalsKeeper<R extends HeldReadings>(options: NormalsKeeperOptions) {
   const { db, logger } = options;
   const saveEveryMs = options.saveEveryMs ?? 60_000;
   const chunk = options.saveChunk ?? 200;
   const now = options.now ?? Date.now;
   /** Readings of vehicles whose stored normal is being read, per vehicle in arrival order. */
-  const waiting = new Map<string, { rows: SampleRow[]; loaded: boolean }>();
+  const waiting = new Map<string, { runs: R[]; rows: number; loaded: boolean }>();
   let waitingRows = 0;
   /** Vehicles whose load finished and whose waiting readings are to be scored next. */
   let ready: string[] = [];
@@ -87,37 +95,33 @@ export function createNormalsKeeper(options: NormalsKeeperOptions) {
   }
 
   /**
-   * The rows that may be scored now; the rest (vehicles whose stored normal is not read yet) wait,
-   * and one query is started for this slice's new vehicles. Rows come in runs of one vehicle (a
+   * The runs that may be scored now; the rest (vehicles whose stored normal is not read yet) wait,
+   * and one query is started for this slice's new vehicles. A run is one vehicle's readings (a
    * message is one device's batch), so the decision is made once per run, and a slice with nothing
-   * to hold is handed back as it is: this runs on every reading scored.
+   * to hold is handed back as it is.
    */
-  function admit(scorer: OnlineScorer, rows: readonly SampleRow[]): readonly SampleRow[] {
-    let admitted: SampleRow[] | undefined;
+  function admit(scorer: OnlineScorer, runs: readonly R[]): readonly R[] {
+    let admitted: R[] | undefined;
     const unknown: string[] = [];
-    let runId: string | undefined;
-    let runHeld: SampleRow[] | undefined;
-    for (let i = 0; i < rows.length; i++) {
-      const row = rows[i]!;
-      const id = row.vehicleId;
-      if (id !== runId) {
-        runId = id;
-        runHeld = waiting.get(id)?.rows;
-        if (!runHeld && (scorer.normal(id) === undefined || reload.has(id))) {
-          runHeld = [];
-          waiting.set(id, { rows: runHeld, loaded: false });
-          unknown.push(id);
-        }
-        if (!tenants.has(id)) tenants.set(id, row.tenantId);
+    for (let i = 0; i < runs.length; i++) {
+      const run = runs[i]!;
+      const id = run.vehicleId;
+      let held = waiting.get(id);
+      if (!held && (scorer.normal(id) === undefined || reload.has(id))) {
+        held = { runs: [], rows: 0, loaded: false };
+        waiting.set(id, held);
+        unknown.push(id);
       }
-      if (runHeld) {
-        admitted ??= rows.slice(0, i);
-        runHeld.push(row);
-        waitingRows++;
-      } else admitted?.push(row);
+      if (!tenants.has(id)) tenants.set(id, run.tenantId);
+      if (held) {
+        admitted ??= runs.slice(0, i);
+        held.runs.push(run);
+        held.rows += run.end - run.start;
+        waitingRows += run.end - run.start;
+      } else admitted?.push(run);
     }
     if (unknown.length > 0) load(unknown);
-    return admitted ?? rows;
+    return admitted ?? runs;
   }
 
   function load(ids: string[]): void {
@@ -157,7 +161,7 @@ export function createNormalsKeeper(options: NormalsKeeperOptions) {
           for (const id of ids) {
             const held = waiting.get(id);
             if (!held) continue;
-            dropped += held.rows.length;
+            dropped += held.rows;
             waiting.delete(id);
           }
           waitingRows -= dropped;
@@ -175,18 +179,18 @@ export function createNormalsKeeper(options: NormalsKeeperOptions) {
   }
 
   /** Readings whose vehicle's normal has arrived, to score before anything taken later. */
-  function released(): SampleRow[] {
+  function released(): R[] {
     if (ready.length === 0) return [];
-    const rows: SampleRow[] = [];
+    const runs: R[] = [];
     for (const id of ready) {
       const held = waiting.get(id);
       if (!held?.loaded) continue;
       waiting.delete(id);
-      waitingRows -= held.rows.length;
-      for (const row of held.rows) rows.push(row);
+      waitingRows -= held.rows;
+      for (const run of held.runs) runs.push(run);
     }
     ready = [];
-    return rows;
+    return runs;
   }
 
   /** After a turn: notes what changed, writes when a save is due, else makes sure one comes. */
@@ -284,4 +288,4 @@ export function createNormalsKeeper(options: NormalsKeeperOptions) {
   };
 }
 
-export type NormalsKeeper = ReturnType<typeof createNormalsKeeper>;
+export type NormalsKeeper<R extends HeldReadings> = ReturnType<typeof createNormalsKeeper<R>>;

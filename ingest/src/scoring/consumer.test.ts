@@ -1,7 +1,15 @@
 import type { Database } from '@clutch/db';
 import { testDatabases } from '@clutch/db/testing';
 import { signalByKey } from '@clutch/contracts';
-import { createOnlineScorer, createVehicleNormal, type Alert, type OnlineScorer, type VehicleNormal } from '@clutch/ml';
+import {
+  columnsToReadings,
+  createOnlineScorer,
+  createVehicleNormal,
+  type Alert,
+  type OnlineScorer,
+  type Reading,
+  type VehicleNormal,
+} from '@clutch/ml';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { saveVehicleNormals } from '../normals/repository.js';
 import type { SampleRow } from '../processors/normalise.js';
@@ -24,6 +32,30 @@ function recordingScorer(): RecordingScorer {
   const normals = new Map<string, VehicleNormal>();
   const changed = new Set<string>();
   let filtered: { vehicleId: string; signal: string; filtered: number; example: number; at: number }[] = [];
+  const push = (vehicleId: string, readings: readonly Reading[]): Alert[] => {
+    seen.push({ vehicleId, values: readings.map((r) => r.value) });
+    let normal = normals.get(vehicleId);
+    if (!normal) normals.set(vehicleId, (normal = createVehicleNormal()));
+    normal.runningMs += 1000 * readings.length;
+    changed.add(vehicleId);
+    for (const r of readings)
+      if (r.value === -1) filtered.push({ vehicleId, signal: r.signal, filtered: 1, example: -1, at: Number(r.time) });
+    return readings
+      .filter((r) => r.value === 999)
+      .map((r): Alert => ({
+        vehicleId,
+        kind: 'cooling',
+        condition: 'cooling.overheat',
+        severity: 'critical',
+        observed: 999,
+        expected: { max: 110 },
+        unit: '°C',
+        title: 'Engine overheating — stop safely',
+        explanation: 'Coolant reads 999 °C.',
+        signals: ['engine.coolant_temp'],
+        at: Number(r.time),
+      }));
+  };
   return {
     seen,
     seeded,
@@ -42,31 +74,8 @@ function recordingScorer(): RecordingScorer {
       filtered = [];
       return out;
     },
-    push(vehicleId, readings) {
-      seen.push({ vehicleId, values: readings.map((r) => r.value) });
-      let normal = normals.get(vehicleId);
-      if (!normal) normals.set(vehicleId, (normal = createVehicleNormal()));
-      normal.runningMs += 1000 * readings.length;
-      changed.add(vehicleId);
-      for (const r of readings)
-        if (r.value === -1)
-          filtered.push({ vehicleId, signal: r.signal, filtered: 1, example: -1, at: Number(r.time) });
-      return readings
-        .filter((r) => r.value === 999)
-        .map((r): Alert => ({
-          vehicleId,
-          kind: 'cooling',
-          condition: 'cooling.overheat',
-          severity: 'critical',
-          observed: 999,
-          expected: { max: 110 },
-          unit: '°C',
-          title: 'Engine overheating — stop safely',
-          explanation: 'Coolant reads 999 °C.',
-          signals: ['engine.coolant_temp'],
-          at: Number(r.time),
-        }));
-    },
+    push,
+    pushColumns: (vehicleId, ranges) => push(vehicleId, columnsToReadings(ranges)),
     pushFrames: () => [],
     vehicles: () => normals.size,
   };

@@ -3,7 +3,7 @@ import type { OnlineScorer } from '@clutch/ml';
 import type { Logger } from 'pino';
 import { createNormalsKeeper } from '../normals/keeper.js';
 import type { SampleRow } from '../processors/normalise.js';
-import { scoreRows, storeAlerts, type ScoredAlert } from './alerts.js';
+import { rowsToRuns, scoreRuns, storeAlerts, type ScoredAlert, type ScoringRun } from './alerts.js';
 
 /** What scoring uses; both fields are read at each turn, so replacing them swaps the model (platform/src/builders/scoring.ts). */
 export interface ScorerSlot {
@@ -78,8 +78,10 @@ export interface ScoringConsumerOptions {
   now?: () => number;
 }
 
+/** One offer's readings, as columns (alerts.ts rowsToRuns): the rows themselves are not kept. */
 interface Chunk {
-  rows: readonly SampleRow[];
+  runs: ScoringRun[];
+  rows: number;
   committedAt: number;
 }
 
@@ -104,14 +106,17 @@ export function createScoringConsumer(options: ScoringConsumerOptions): ScoringC
   const budgetMs = options.turnBudgetMs ?? 8;
   const now = options.now ?? Date.now;
   const queue: Chunk[] = [];
-  /** Rows of queue[0] already scored. */
+  /** Runs of queue[0] already scored, and readings of the next one. */
+  let runOffset = 0;
   let offset = 0;
+  /** Readings of queue[0] already scored. */
+  let chunkTaken = 0;
   let pending = 0;
   let running = false;
   const idleWaiters: (() => void)[] = [];
   const stats = { alerts: 0, scoredRows: 0, droppedRows: 0, lastLagMs: 0, implausibleSamples: 0 };
   let lastDropLog = 0;
-  const normals = createNormalsKeeper({
+  const normals = createNormalsKeeper<ScoringRun>({
     db,
     logger,
     saveEveryMs: options.saveNormalsEveryMs,
@@ -136,13 +141,15 @@ export function createScoringConsumer(options: ScoringConsumerOptions): ScoringC
 
   function offer(rows: readonly SampleRow[]): void {
     if (rows.length === 0) return;
-    queue.push({ rows, committedAt: now() });
+    queue.push({ runs: rowsToRuns(rows), rows: rows.length, committedAt: now() });
     pending += rows.length;
     let dropped = 0;
     while (pending > maxPending && queue.length > 1) {
       const oldest = queue.shift()!;
-      const skipped = oldest.rows.length - offset;
+      const skipped = oldest.rows - chunkTaken;
+      runOffset = 0;
       offset = 0;
+      chunkTaken = 0;
       pending -= skipped;
       dropped += skipped;
     }
@@ -159,31 +166,46 @@ export function createScoringConsumer(options: ScoringConsumerOptions): ScoringC
     kick();
   }
 
-  /** Takes up to `slice` waiting rows, oldest first. */
-  function take(): SampleRow[] {
-    const taken: SampleRow[] = [];
-    while (taken.length < slice && queue.length > 0) {
+  /** Takes up to `slice` waiting readings, oldest first (a run the slice ends in is split). */
+  function take(): ScoringRun[] {
+    const taken: ScoringRun[] = [];
+    let count = 0;
+    while (count < slice && queue.length > 0) {
       const chunk = queue[0]!;
-      const end = Math.min(chunk.rows.length, offset + (slice - taken.length));
-      for (let i = offset; i < end; i++) taken.push(chunk.rows[i]!);
+      while (count < slice && runOffset < chunk.runs.length) {
+        const run = chunk.runs[runOffset]!;
+        const start = run.start + offset;
+        const end = Math.min(run.end, start + (slice - count));
+        taken.push(start === run.start && end === run.end ? run : { ...run, start, end });
+        count += end - start;
+        chunkTaken += end - start;
+        if (end === run.end) {
+          runOffset++;
+          offset = 0;
+        } else offset = end - run.start;
+      }
       stats.lastLagMs = now() - chunk.committedAt;
-      if (end === chunk.rows.length) {
+      if (runOffset === chunk.runs.length) {
         queue.shift();
+        runOffset = 0;
         offset = 0;
-      } else offset = end;
+        chunkTaken = 0;
+      }
     }
-    pending -= taken.length;
+    pending -= count;
     return taken;
   }
 
-  function score(scorer: OnlineScorer, rows: readonly SampleRow[], raised: ScoredAlert[]): void {
-    if (rows.length === 0) return;
+  function score(scorer: OnlineScorer, runs: readonly ScoringRun[], raised: ScoredAlert[]): void {
+    if (runs.length === 0) return;
+    let readings = 0;
+    for (const run of runs) readings += run.end - run.start;
     try {
-      for (const alert of scoreRows(scorer, rows)) raised.push(alert);
+      for (const alert of scoreRuns(scorer, runs)) raised.push(alert);
     } catch (err) {
       logger?.error({ err: (err as Error).message }, 'scoring failed; these readings are stored, not scored');
     }
-    stats.scoredRows += rows.length;
+    stats.scoredRows += readings;
   }
 
   function turn(): void {
@@ -201,7 +223,7 @@ export function createScoringConsumer(options: ScoringConsumerOptions): ScoringC
       for (const finding of scorer.takeDataQuality()) stats.implausibleSamples += finding.filtered;
       normals.afterTurn(scorer, modelVersion);
     } catch (err) {
-      // Outside scoreRows (a scorer's normals); the turn must still end, or idle() would never resolve.
+      // Outside scoreRuns (a scorer's normals); the turn must still end, or idle() would never resolve.
       logger?.error({ err: (err as Error).message }, 'scoring turn failed; its readings are stored, not scored');
     }
     const stored =

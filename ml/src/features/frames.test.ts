@@ -1,6 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { FEATURE_SIGNALS, S, SIGNAL_COUNT } from '../signals.js';
-import { createFramePool, readingsToFrames, type Reading } from './frames.js';
+import {
+  columnsToFrames,
+  columnsToReadings,
+  createFramePool,
+  featureColumn,
+  readingsToFrames,
+  toMillis,
+  type ColumnRange,
+  type Reading,
+} from './frames.js';
 
 const t0 = Date.parse('2025-06-02T07:00:00Z');
 /** Three seconds of a car: rpm and coolant each reported twice a second, one signal we do not model. */
@@ -74,5 +83,62 @@ describe('readingsToFrames', () => {
       [1000, 3],
       [1500, 4],
     ]);
+  });
+});
+
+/** Readings as columns, cut into ranges of `size` (the way a scoring queue hands one vehicle's messages over). */
+function asRanges(readings: readonly Reading[], size: number): ColumnRange[] {
+  const n = readings.length;
+  const columns = { feature: new Int8Array(n), time: new Float64Array(n), value: new Float64Array(n) };
+  readings.forEach((r, i) => {
+    columns.feature[i] = featureColumn(r.signal);
+    columns.time[i] = toMillis(r.time);
+    columns.value[i] = r.value;
+  });
+  const ranges: ColumnRange[] = [];
+  for (let start = 0; start < n; start += size) ranges.push({ columns, start, end: Math.min(n, start + size) });
+  return ranges;
+}
+
+const plain = (frames: readonly { t: number; v: Float64Array; seen?: number }[]) =>
+  frames.map((f) => ({ t: f.t, v: [...f.v], seen: f.seen }));
+
+describe('columnsToFrames', () => {
+  const cases: [string, Reading[]][] = [
+    ['in order', inOrder],
+    [
+      'reversed, a late reading of the first bucket last',
+      [...inOrder].reverse().concat({ signal: 'engine.rpm', time: t0 + 10, value: 999 }),
+    ],
+    [
+      'with unreadable readings',
+      [
+        { signal: 'engine.rpm', time: Number.NaN, value: 1 },
+        ...inOrder,
+        { signal: 'engine.rpm', time: t0 + 9000, value: Number.NaN },
+        { signal: 'nobody.knows', time: t0 - 5000, value: 3 },
+      ],
+    ],
+    ['empty', []],
+  ];
+  it.each(cases)(
+    'gives the frames and carried state readingsToFrames gives (%s), whatever the ranges',
+    (_name, readings) => {
+      for (const size of [1, 4, 1000]) {
+        const lastA = new Float64Array(SIGNAL_COUNT).fill(NaN);
+        lastA[S.speed] = 42;
+        const lastB = lastA.slice();
+        const expected = readingsToFrames(readings, lastA, createFramePool());
+        const got = columnsToFrames(asRanges(readings, size), lastB, createFramePool());
+        expect(plain(got)).toEqual(plain(expected));
+        expect([...lastB]).toEqual([...lastA]);
+      }
+    },
+  );
+
+  it('hands the readings back as objects, leaving out signals no model reads', () => {
+    const back = columnsToReadings(asRanges(inOrder, 5));
+    expect(back).toHaveLength(12);
+    expect(back[1]).toEqual({ signal: 'engine.coolant_temp', time: t0 + 30, value: 80 });
   });
 });

@@ -1,4 +1,4 @@
-import { SIGNAL_COUNT, S, featureIndex } from '../signals.js';
+import { FEATURE_SIGNALS, SIGNAL_COUNT, S, featureIndex } from '../signals.js';
 
 /** One instant of a vehicle: every feature signal's latest value (NaN = never seen). */
 export interface Frame {
@@ -139,6 +139,84 @@ function bucketSpan(readings: readonly Reading[]): number {
 function bucketOf(r: Reading): number {
   const t = toMillis(r.time);
   return Number.isFinite(t) ? Math.floor(t / FRAME_MS) * FRAME_MS : Number.NEGATIVE_INFINITY;
+}
+
+/**
+ * Readings as columns, for a caller that holds many (ingest's scoring queue): reading i is the
+ * feature signal `feature[i]` (featureColumn; -1 for a signal no model reads) at `time[i]` (epoch
+ * ms) with `value[i]`. Three typed arrays per batch instead of an object per reading: what waits to
+ * be scored costs the garbage collector nothing to keep.
+ */
+export interface ReadingColumns {
+  feature: Int8Array;
+  time: Float64Array;
+  value: Float64Array;
+}
+
+/** Readings start..end-1 of some columns: one vehicle's, in the order they are given. */
+export interface ColumnRange {
+  columns: ReadingColumns;
+  start: number;
+  end: number;
+}
+
+/** A signal key's entry in ReadingColumns.feature: its feature index, or -1 when no model reads it. */
+export function featureColumn(key: string): number {
+  return featureIndex(key) ?? -1;
+}
+
+/**
+ * readingsToFrames for readings held as columns: the ranges in order are the batch. Same frames,
+ * same carrying forward in `last`, same pool use; readings whose buckets go back take the
+ * reading-based path (sorted there), which is rare enough to pay for its objects.
+ */
+export function columnsToFrames(ranges: readonly ColumnRange[], last?: Float64Array, pool?: FramePool): Frame[] {
+  const state = last ?? new Float64Array(SIGNAL_COUNT).fill(NaN);
+  const slots = pool ?? createFramePool();
+  const before = state.slice();
+  const frames = bucketColumns(ranges, state, slots);
+  if (frames) return frames;
+  state.set(before);
+  return readingsToFrames(columnsToReadings(ranges), state, slots);
+}
+
+/** bucketFrames over columns. */
+function bucketColumns(ranges: readonly ColumnRange[], state: Float64Array, pool: FramePool): Frame[] | null {
+  const frames: Frame[] = [];
+  let bucket = Number.NEGATIVE_INFINITY;
+  let seen = 0;
+  for (const { columns, start, end } of ranges) {
+    const { feature, time, value } = columns;
+    for (let i = start; i < end; i++) {
+      const idx = feature[i]!;
+      const v = value[i]!;
+      if (idx < 0 || !Number.isFinite(v)) continue;
+      const t = time[i]!;
+      if (!Number.isFinite(t)) continue;
+      const b = Math.floor(t / FRAME_MS) * FRAME_MS;
+      if (b !== bucket) {
+        if (b < bucket) return null;
+        if (seen !== 0) frames.push({ t: bucket, v: copyInto(pool, state), seen });
+        seen = 0;
+        bucket = b;
+      }
+      state[idx] = v;
+      seen |= 1 << idx;
+    }
+  }
+  if (seen !== 0) frames.push({ t: bucket, v: copyInto(pool, state), seen });
+  return frames;
+}
+
+/** The ranges' readings as objects (signals no model reads are left out: no frame has them). */
+export function columnsToReadings(ranges: readonly ColumnRange[]): Reading[] {
+  const out: Reading[] = [];
+  for (const { columns, start, end } of ranges)
+    for (let i = start; i < end; i++) {
+      const idx = columns.feature[i]!;
+      if (idx >= 0) out.push({ signal: FEATURE_SIGNALS[idx]!, time: columns.time[i]!, value: columns.value[i]! });
+    }
+  return out;
 }
 
 /** The inverse, for replaying a drive through the public reading-based API. */

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createOnlineScorer } from './scorer.js';
 import { createVehicleNormal, parseVehicleNormal } from '../normal/vehicle-normal.js';
 import { calibrationStatus } from '../normal/readiness.js';
-import type { Reading } from '../features/frames.js';
+import { featureColumn, type ColumnRange, type Reading } from '../features/frames.js';
 
 /** A warm engine idling, with the coolant temperature supplied per second. */
 function idle(startS: number, seconds: number, coolant: (s: number) => number): Reading[] {
@@ -124,5 +124,43 @@ describe('online scorer', () => {
       { vehicleId: 'car-1', signal: 'engine.coolant_temp', filtered: 1, example: -40, at: 60_000 },
     ]);
     expect(scorer.takeDataQuality()).toEqual([]);
+  });
+});
+
+describe('online scorer, readings as columns', () => {
+  /** Readings as columns, a range per `size` readings (a message's worth). */
+  const asRanges = (readings: readonly Reading[], size: number): ColumnRange[] => {
+    const n = readings.length;
+    const columns = { feature: new Int8Array(n), time: new Float64Array(n), value: new Float64Array(n) };
+    readings.forEach((r, i) => {
+      columns.feature[i] = featureColumn(r.signal);
+      columns.time[i] = Number(r.time);
+      columns.value[i] = r.value;
+    });
+    const ranges: ColumnRange[] = [];
+    for (let start = 0; start < n; start += size) ranges.push({ columns, start, end: Math.min(n, start + size) });
+    return ranges;
+  };
+
+  it('raises what push() raises for the same readings, and learns the same normal', () => {
+    const byObjects = createOnlineScorer();
+    const byColumns = createOnlineScorer();
+    const hot = (s: number): number => 125 + (s % 2);
+    const normal = (s: number): number => 88 + (s % 2);
+    const drive = [
+      idle(0, 120, normal),
+      idle(120, 60, hot),
+      idle(180, 200, hot),
+      idle(380, 120, normal),
+      idle(500, 60, hot),
+    ];
+    const raised: [unknown[], unknown[]] = [[], []];
+    for (const part of drive) {
+      raised[0].push(...byObjects.push('car-1', part));
+      raised[1].push(...byColumns.pushColumns('car-1', asRanges(part, 6)));
+    }
+    expect(raised[0].length).toBeGreaterThan(1);
+    expect(raised[1]).toEqual(raised[0]);
+    expect(byColumns.normal('car-1')).toEqual(byObjects.normal('car-1'));
   });
 });

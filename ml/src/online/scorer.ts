@@ -1,5 +1,13 @@
 import { createContext, updateContext, ALL_SEEN, type VehicleContext } from '../features/context.js';
-import { createFramePool, readingsToFrames, type Frame, type FramePool, type Reading } from '../features/frames.js';
+import {
+  columnsToFrames,
+  createFramePool,
+  readingsToFrames,
+  type ColumnRange,
+  type Frame,
+  type FramePool,
+  type Reading,
+} from '../features/frames.js';
 import { createWindower, type FeatureWindow, type Windower } from '../features/windows.js';
 import { checkAnomaly, createAnomalyState, learnAnomaly, type AnomalyState } from '../models/fleet-anomaly.js';
 import { checkBattery } from '../health/battery.js';
@@ -36,6 +44,11 @@ export interface OnlineScorerOptions {
 
 export interface OnlineScorer {
   push(vehicleId: string, readings: readonly Reading[]): Alert[];
+  /**
+   * push() for readings held as columns (features/frames.ts ReadingColumns): the ranges in order are
+   * the vehicle's readings, and the alerts are the ones push() would raise for them.
+   */
+  pushColumns(vehicleId: string, ranges: readonly ColumnRange[]): Alert[];
   /** Frame-level entry point used by evaluation and benchmarks (skips reading bucketing). */
   pushFrames(vehicleId: string, frames: readonly Frame[]): Alert[];
   vehicles(): number;
@@ -229,6 +242,10 @@ export function createOnlineScorer(options: OnlineScorerOptions = {}): OnlineSco
     push(vehicleId, readings) {
       const s = state(vehicleId);
       return pushFrames(vehicleId, readingsToFrames(readings, s.last, s.pool));
+    },
+    pushColumns(vehicleId, ranges) {
+      const s = state(vehicleId);
+      return pushFrames(vehicleId, columnsToFrames(ranges, s.last, s.pool));
     },
     pushFrames,
     vehicles: () => states.size,
