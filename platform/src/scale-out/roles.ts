@@ -33,6 +33,7 @@ import { latestValuesSinks, startLatestValues } from '../builders/latest-values.
 import { createStack, type Stack } from '../builders/stack.js';
 import type { PlatformConfig } from '../config/config.js';
 import { createRedisBus } from './redis-bus.js';
+import { remoteBrokerSettings, remoteBrokerSource } from './remote-broker.js';
 
 export type Role = 'broker' | 'ingest' | 'api';
 
@@ -129,12 +130,15 @@ async function ingestRole({ db, stack, config, log, redisUrl, bus }: RoleParts):
   // Latest values in Redis: every ingest worker records its commits, every API process reads them.
   const latest = await startLatestValues(config, { redisUrl });
   if (latest) stack.push(() => latest.close());
+  // Devices reach ingest through our brokers' hand-off to the stream; a broker we do not run is
+  // subscribed to as well when one is configured.
+  const remote = remoteBrokerSettings(process.env);
   const noSource: MessageSource = { start: async () => {}, stop: async () => {} };
   const ingest = await startIngest({
     db,
     bus,
     queue,
-    source: noSource,
+    source: remote ? remoteBrokerSource(remote, log) : noSource,
     logger: log,
     scorer: scoring.slot,
     ...(latest ? { latest } : {}),

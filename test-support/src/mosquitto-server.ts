@@ -1,0 +1,64 @@
+import { spawn } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createConnection } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort } from './free-port.js';
+import { ensureSystemProgram } from './system-package.js';
+
+export interface MosquittoServer {
+  url: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+const listening = (port: number): Promise<boolean> =>
+  new Promise((resolve) => {
+    const socket = createConnection({ port, host: '127.0.0.1' }, () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+
+/**
+ * A private Mosquitto (Debian `mosquitto`) on a free loopback port, anonymous clients allowed, no
+ * persistence: a broker that is not ours, for tests of what talks to foreign brokers.
+ */
+export async function startMosquittoServer(): Promise<MosquittoServer> {
+  const program = ensureSystemProgram({ candidates: ['/usr/sbin/mosquitto', 'mosquitto'], debianPackage: 'mosquitto' });
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'clutch-mosquitto-'));
+  // Started as root, Mosquitto reads its files after dropping to its own user.
+  chmodSync(dir, 0o755);
+  const config = join(dir, 'mosquitto.conf');
+  writeFileSync(config, `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\nlog_type none\n`, {
+    mode: 0o644,
+  });
+  const child = spawn(program, ['-c', config], { stdio: 'ignore' });
+  const exited = new Promise<never>((_, reject) => {
+    child.once('error', (err) => reject(new Error(`mosquitto could not start: ${err.message}`)));
+    child.once('exit', (code) => reject(new Error(`mosquitto exited with ${code}`)));
+  });
+  exited.catch(() => {});
+  const ready = (async () => {
+    for (let i = 0; i < 200; i++) {
+      if (await listening(port)) return;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    throw new Error('mosquitto did not listen within 5 s');
+  })();
+  await Promise.race([ready, exited]);
+  return {
+    url: `mqtt://127.0.0.1:${port}`,
+    port,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) {
+        const done = new Promise((resolve) => child.once('exit', resolve));
+        child.kill('SIGTERM');
+        await done;
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
