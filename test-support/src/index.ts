@@ -1,5 +1,5 @@
 import './provided.js';
-export { freePort } from './free-port.js';
+export { freePort, waitForPort } from './free-port.js';
 export { startPostgresServer, createTestDatabase, type PostgresServer } from './postgres-server.js';
 export { startPtyPair, type PtyPair } from './socat.js';
 export { startRedisServer, type RedisServer } from './redis-server.js';

@@ -1,9 +1,8 @@
 import { spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from './free-port.js';
+import { freePort, waitForPort } from './free-port.js';
 import { ensureSystemProgram } from './system-package.js';
 
 export interface MosquittoServer {
@@ -11,15 +10,6 @@ export interface MosquittoServer {
   port: number;
   stop(): Promise<void>;
 }
-
-const listening = (port: number): Promise<boolean> =>
-  new Promise((resolve) => {
-    const socket = createConnection({ port, host: '127.0.0.1' }, () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
 
 /**
  * A private Mosquitto (Debian `mosquitto`) on a free loopback port, anonymous clients allowed, no
@@ -41,13 +31,7 @@ export async function startMosquittoServer(): Promise<MosquittoServer> {
     child.once('exit', (code) => reject(new Error(`mosquitto exited with ${code}`)));
   });
   exited.catch(() => {});
-  const ready = (async () => {
-    for (let i = 0; i < 200; i++) {
-      if (await listening(port)) return;
-      await new Promise((r) => setTimeout(r, 25));
-    }
-    throw new Error('mosquitto did not listen within 5 s');
-  })();
+  const ready = waitForPort(port, 5_000);
   await Promise.race([ready, exited]);
   return {
     url: `mqtt://127.0.0.1:${port}`,

@@ -2,11 +2,10 @@
 // Mosquitto, and optionally aedes with no hooks at all (to tell our cost from aedes').
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ensureSystemProgram, freePort } from '@clutch/test-support';
+import { ensureSystemProgram, freePort, waitForPort } from '@clutch/test-support';
 
 export interface BenchBroker {
   name: string;
@@ -17,21 +16,6 @@ export interface BenchBroker {
 }
 
 const HOST = '127.0.0.1';
-
-async function waitForPort(port: number): Promise<void> {
-  for (let i = 0; i < 400; i++) {
-    const open = await new Promise<boolean>((resolve) => {
-      const s = createConnection({ port, host: HOST }, () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.once('error', () => resolve(false));
-    });
-    if (open) return;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`nothing listens on ${port}`);
-}
 
 function stopper(child: ChildProcess): () => Promise<void> {
   return async () => {

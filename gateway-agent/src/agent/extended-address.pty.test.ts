@@ -2,12 +2,11 @@
 // names `eax 2A` but no `tst`, and its ECU answers with 2A before the PCI. A genuine ELM327 passes such
 // replies only when the tester address (ATTA) or, from v2.2, the extended receive address (ATCER) is 2A
 // (ELM327 DS "CAN Extended Addressing"); the simulated adapter filters the same way.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { signalByObdbId } from '@clutch/contracts';
 import { datasetAvailable, datasetsDir, loadSignalsetFile } from '@clutch/firmware-profiles';
+import { startPtyPair } from '@clutch/test-support';
 import { pino } from 'pino';
 import { parse as parseYaml } from 'yaml';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -50,20 +49,11 @@ async function waitFor(check: () => boolean, what: string, timeoutMs = 30_000) {
 
 /** A simulated adapter on one end of a socat PTY pair and the agent's link, opened, on the other. */
 async function ptyRig(sim: Partial<StartSimulatorOptions>): Promise<{ link: AdapterLink; commands: string[] }> {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'clutch-eax-'));
-  const socat: ChildProcess = spawn(
-    SOCAT,
-    ['-d', '-d', `pty,raw,echo=0,link=${dir}/a`, `pty,raw,echo=0,link=${dir}/b`],
-    { stdio: 'ignore' },
-  );
-  cleanups.push(() => {
-    socat.kill();
-    rmSync(dir, { recursive: true, force: true });
-  });
-  await waitFor(() => existsSync(`${dir}/a`) && existsSync(`${dir}/b`), 'socat PTY links');
+  const pty = await startPtyPair();
+  cleanups.push(() => pty.close());
   const commands: string[] = [];
   const running = await startSimulator({
-    path: `${dir}/a`,
+    path: pty.a,
     baudRate: 115200,
     drive,
     rowIntervalMs: 100,
@@ -72,7 +62,7 @@ async function ptyRig(sim: Partial<StartSimulatorOptions>): Promise<{ link: Adap
     ...sim,
   });
   cleanups.push(() => running.close());
-  const link = new AdapterLink({ path: `${dir}/b`, baudRate: 115200 }, silent);
+  const link = new AdapterLink({ path: pty.b, baudRate: 115200 }, silent);
   await link.open();
   cleanups.push(() => link.close());
   return { link, commands };

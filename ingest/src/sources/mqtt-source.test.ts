@@ -4,7 +4,7 @@ import { createConnection, createServer, type AddressInfo, type Socket } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { developmentPolicy, startBroker } from '@clutch/broker';
-import { ensureSystemProgram, freePort } from '@clutch/test-support';
+import { ensureSystemProgram, freePort, waitForPort } from '@clutch/test-support';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { QueuedMessage } from '../queue/work-queue.js';
@@ -40,21 +40,6 @@ async function ours(): Promise<TestBroker> {
       await Promise.all([broker.close(), refusing.close()]);
     },
   };
-}
-
-async function waitForPort(port: number): Promise<void> {
-  for (let i = 0; i < 400; i++) {
-    const open = await new Promise<boolean>((resolve) => {
-      const s = createConnection({ port, host: '127.0.0.1' }, () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.once('error', () => resolve(false));
-    });
-    if (open) return;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`nothing listens on ${port}`);
 }
 
 /**
