@@ -1,10 +1,8 @@
-import { spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { createConnection, createServer, type AddressInfo, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { developmentPolicy, startBroker } from '@clutch/broker';
-import { ensureSystemProgram, freePort, waitForPort } from '@clutch/test-support';
+import { startMosquittoServer } from '@clutch/test-support';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { QueuedMessage } from '../queue/work-queue.js';
@@ -47,11 +45,6 @@ async function ours(): Promise<TestBroker> {
  * them subscribe to every ingest filter but command results (an acl_file never refuses a SUBSCRIBE).
  */
 async function mosquitto(): Promise<TestBroker> {
-  const program = ensureSystemProgram({ candidates: ['/usr/sbin/mosquitto', 'mosquitto'], debianPackage: 'mosquitto' });
-  const dir = mkdtempSync(join(tmpdir(), 'clutch-ingest-mosquitto-'));
-  // Mosquitto started as root reads its plugin's file after dropping to its own user.
-  chmodSync(dir, 0o755);
-  const [port, refusingPort] = [await freePort(), await freePort()];
   const security = {
     defaultACLAccess: { publishClientSend: true, publishClientReceive: true, subscribe: false, unsubscribe: true },
     clients: [],
@@ -68,36 +61,26 @@ async function mosquitto(): Promise<TestBroker> {
       },
     ],
   };
-  writeFileSync(join(dir, 'security.json'), JSON.stringify(security), { mode: 0o644 });
   // Debian's mosquitto package ships the plugin in its multiarch library folder.
   const plugin = [`/usr/lib/${process.arch === 'arm64' ? 'aarch64' : 'x86_64'}-linux-gnu`, '/usr/lib', '/usr/local/lib']
     .map((d) => join(d, 'mosquitto_dynamic_security.so'))
     .find((f) => existsSync(f));
   if (!plugin) throw new Error('mosquitto_dynamic_security.so not found (it comes with the mosquitto package)');
-  const config = (p: number, refusing: boolean): string =>
-    `listener ${p} 127.0.0.1\nallow_anonymous true\npersistence false\nlog_type none\n` +
-    (refusing ? `plugin ${plugin}\nplugin_opt_config_file ${join(dir, 'security.json')}\n` : '');
-  writeFileSync(join(dir, 'open.conf'), config(port, false));
-  writeFileSync(join(dir, 'refusing.conf'), config(refusingPort, true));
-  const children = ['open.conf', 'refusing.conf'].map((c) => spawn(program, ['-c', join(dir, c)], { stdio: 'ignore' }));
-  const stop = async (): Promise<void> => {
-    await Promise.all(
-      children.map((child) => {
-        if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-        const exited = new Promise((r) => child.once('exit', r));
-        child.kill('SIGTERM');
-        return exited;
-      }),
-    );
-    rmSync(dir, { recursive: true, force: true });
-  };
-  try {
-    await Promise.all([waitForPort(port), waitForPort(refusingPort)]);
-  } catch (err) {
-    await stop();
+  const open = await startMosquittoServer();
+  const refusing = await startMosquittoServer({
+    files: { 'security.json': JSON.stringify(security) },
+    config: `plugin ${plugin}\nplugin_opt_config_file {dir}/security.json\n`,
+  }).catch(async (err: unknown) => {
+    await open.stop();
     throw err;
-  }
-  return { url: `mqtt://127.0.0.1:${port}`, refusingUrl: `mqtt://127.0.0.1:${refusingPort}`, close: stop };
+  });
+  return {
+    url: open.url,
+    refusingUrl: refusing.url,
+    close: async () => {
+      await Promise.all([open.stop(), refusing.stop()]);
+    },
+  };
 }
 
 /** A TCP relay to the broker whose connections can be cut, as a network failure would. */
