@@ -10,6 +10,27 @@ export interface CopyColumn {
   type: CopyType;
 }
 
+/**
+ * Rows read one at a time into one reused array, for callers whose rows are objects: building an
+ * array per row first made a million short-lived arrays per million rows, alive all through the
+ * encoding, so the young-generation collector copied and promoted them.
+ */
+export interface CopyRowSource {
+  readonly length: number;
+  /** Writes row `i`'s values (one per column, in order) into `into` and returns it. */
+  read(i: number, into: unknown[]): readonly unknown[];
+}
+
+/** What COPY takes: arrays of values, or a source that reads them from the caller's own rows. */
+export type CopyRows = readonly (readonly unknown[])[] | CopyRowSource;
+
+/** Row `i` of `rows`; a source writes it into `scratch`. */
+export function rowReader(rows: CopyRows): (i: number) => readonly unknown[] {
+  if (!('read' in rows)) return (i) => rows[i]!;
+  const scratch: unknown[] = [];
+  return (i) => rows.read(i, scratch);
+}
+
 const SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
 const PG_EPOCH_MS = Date.UTC(2000, 0, 1);
 const UUID = /^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$/i;
@@ -83,11 +104,8 @@ function integer(value: unknown, bits: 16 | 32 | 64): number | bigint {
  * with the trailer. Values are JavaScript values (Date, number or ISO string for timestamptz), never
  * pre-formatted text; null and undefined become SQL NULL.
  */
-export function* copyBinaryChunks(
-  rows: readonly (readonly unknown[])[],
-  types: readonly CopyType[],
-  rowsPerChunk = 2000,
-): Generator<Buffer> {
+export function* copyBinaryChunks(rows: CopyRows, types: readonly CopyType[], rowsPerChunk = 2000): Generator<Buffer> {
+  const rowAt = rowReader(rows);
   const header = Buffer.alloc(SIGNATURE.length + 8);
   SIGNATURE.copy(header, 0); // then flags and header-extension length, both 0
   let first = true;
@@ -115,7 +133,7 @@ export function* copyBinaryChunks(
     const end = Math.min(rows.length, start + rowsPerChunk);
     let size = first ? header.length : 0;
     for (let r = start; r < end; r++) {
-      const row = rows[r]!;
+      const row = rowAt(r);
       size += 2;
       for (let c = 0; c < types.length; c++) {
         const v = row[c];
@@ -133,7 +151,7 @@ export function* copyBinaryChunks(
     let o = 0;
     if (first) o += header.copy(out, 0);
     for (let r = start; r < end; r++) {
-      const row = rows[r]!;
+      const row = rowAt(r);
       view.setInt16(o, types.length);
       o += 2;
       for (let c = 0; c < types.length; c++) {

@@ -1,4 +1,4 @@
-import type { CopyType } from './copy-binary.js';
+import { rowReader, type CopyRows, type CopyType } from './copy-binary.js';
 import type { CopyColumns } from './types.js';
 
 /** Escapes one value for PostgreSQL's COPY text format. */
@@ -22,11 +22,12 @@ export function copyStatement(table: string, columns: readonly string[], source:
 }
 
 /** COPY text-format lines for rows, in chunks (one giant string would double peak memory). */
-export function* copyTextChunks(rows: readonly (readonly unknown[])[], rowsPerChunk = 2000): Generator<string> {
+export function* copyTextChunks(rows: CopyRows, rowsPerChunk = 2000): Generator<string> {
+  const rowAt = rowReader(rows);
   for (let i = 0; i < rows.length; i += rowsPerChunk) {
     let text = '';
     const end = Math.min(rows.length, i + rowsPerChunk);
-    for (let r = i; r < end; r++) text += rows[r]!.map(copyField).join('\t') + '\n';
+    for (let r = i; r < end; r++) text += rowAt(r).map(copyField).join('\t') + '\n';
     yield text;
   }
 }

@@ -214,4 +214,61 @@ describe.each(implementations)('database contract: %s', (_name, open) => {
     }
     expect((await db.query('SELECT count(*)::int AS n FROM copy_typed')).rows).toEqual([{ n: 3 }]);
   });
+
+  it('bulk-loads rows read from objects (a row source), in both formats, as it does arrays', async () => {
+    await db.exec('CREATE TABLE copy_source (at timestamptz, ref uuid, n int2, x float8, note text)');
+    const readings = Array.from({ length: 2500 }, (_, i) => ({
+      atMs: Date.parse('2026-11-25T12:00:00Z') + i,
+      ref: i < 1200 ? '3f1c2e9a-1b2c-4d5e-8f90-123456789abc' : '00000000-0000-4000-8000-000000000001',
+      n: i % 20,
+      x: i / 4,
+      note: i % 2 ? 'odd\ttab' : null,
+    }));
+    const source = {
+      length: readings.length,
+      read(i: number, into: unknown[]) {
+        const r = readings[i]!;
+        into[0] = r.atMs;
+        into[1] = r.ref;
+        into[2] = r.n;
+        into[3] = r.x;
+        into[4] = r.note;
+        return into;
+      },
+    };
+    const typed = [
+      { name: 'at', type: 'timestamptz' },
+      { name: 'ref', type: 'uuid' },
+      { name: 'n', type: 'int2' },
+      { name: 'x', type: 'float8' },
+      { name: 'note', type: 'text' },
+    ] as const;
+    await db.transaction((tx) => tx.copyRows!('copy_source', typed, source));
+    // Text format from the same source (timestamps as ISO text: the text format takes no epoch numbers).
+    await db.transaction((tx) =>
+      tx.copyRows!('copy_source', ['at', 'ref', 'n', 'x', 'note'], {
+        length: source.length,
+        read: (i, into) => {
+          source.read(i, into);
+          into[0] = new Date(readings[i]!.atMs);
+          return into;
+        },
+      }),
+    );
+    const { rows } = await db.query<{
+      n: number;
+      refs: number;
+      sum: number;
+      notes: number;
+      first: string;
+      last: string;
+    }>(
+      `SELECT count(*)::int AS n, count(DISTINCT ref)::int AS refs, sum(x)::float8 AS sum, count(note)::int AS notes,
+              min(at)::text AS first, max(at)::text AS last FROM copy_source`,
+    );
+    expect(rows[0]).toMatchObject({ n: 5000, refs: 2, sum: (2 * (2499 * 2500)) / 8, notes: 2500 });
+    expect((await db.query('SELECT count(*)::int AS n FROM copy_source WHERE note = $1', ['odd\ttab'])).rows).toEqual([
+      { n: 2500 },
+    ]);
+  });
 });

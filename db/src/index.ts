@@ -1,5 +1,5 @@
 export type { CopyColumns, Database, DatabaseKind, Queryable, QueryResult } from './types.js';
-export { CopyValueError, type CopyColumn, type CopyType } from './copy-binary.js';
+export { CopyValueError, type CopyColumn, type CopyRowSource, type CopyRows, type CopyType } from './copy-binary.js';
 export { openDatabase, type DatabaseConfig } from './open.js';
 export { openPglite, pgliteOf } from './pglite.js';
 export { openPostgres } from './postgres.js';

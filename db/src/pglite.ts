@@ -3,7 +3,7 @@ import { PGlite, type Transaction } from '@electric-sql/pglite';
 import { btree_gist } from '@electric-sql/pglite/contrib/btree_gist';
 import { cube } from '@electric-sql/pglite/contrib/cube';
 import { earthdistance } from '@electric-sql/pglite/contrib/earthdistance';
-import { copyBinaryChunks } from './copy-binary.js';
+import { copyBinaryChunks, type CopyRows } from './copy-binary.js';
 import { columnNames, columnTypes, copyStatement, copyTextChunks } from './copy-format.js';
 import { enterTenantScope } from './tenant-scope.js';
 import type { CopyColumns, Database, Queryable, QueryResult } from './types.js';
@@ -18,7 +18,7 @@ function wrap(q: PGlite | Transaction): Queryable {
       await q.exec(sql);
     },
     // PGlite reads COPY input from its virtual /dev/blob device.
-    async copyRows(table: string, columns: CopyColumns, rows: readonly (readonly unknown[])[]): Promise<void> {
+    async copyRows(table: string, columns: CopyColumns, rows: CopyRows): Promise<void> {
       const types = columnTypes(columns);
       const blob = new Blob(types ? [...copyBinaryChunks(rows, types)] : [...copyTextChunks(rows)]);
       await q.query(

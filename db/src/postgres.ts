@@ -3,18 +3,13 @@ import pg from 'pg';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import copyStreams from 'pg-copy-streams';
-import { copyBinaryChunks } from './copy-binary.js';
+import { copyBinaryChunks, type CopyRows } from './copy-binary.js';
 import { columnNames, columnTypes, copyStatement, copyTextChunks } from './copy-format.js';
 import { tenantScopeStatement } from './tenant-scope.js';
 import type { CopyColumns, Database, Queryable, QueryResult } from './types.js';
 
 // Keep timestamptz as Date, bigint (int8) as string by default; numeric aggregates we cast in SQL.
-async function copyInto(
-  client: pg.PoolClient,
-  table: string,
-  columns: CopyColumns,
-  rows: readonly (readonly unknown[])[],
-): Promise<void> {
+async function copyInto(client: pg.PoolClient, table: string, columns: CopyColumns, rows: CopyRows): Promise<void> {
   const types = columnTypes(columns);
   if (types) {
     // Encode before starting COPY: a value the encoder refuses must fail before the server sees any row.
@@ -53,8 +48,7 @@ function wrap(client: pg.Pool | pg.PoolClient, nameOf?: StatementNamer): Queryab
   const copy =
     'release' in client
       ? {
-          copyRows: (table: string, columns: CopyColumns, rows: readonly (readonly unknown[])[]) =>
-            copyInto(client, table, columns, rows),
+          copyRows: (table: string, columns: CopyColumns, rows: CopyRows) => copyInto(client, table, columns, rows),
         }
       : {};
   return {

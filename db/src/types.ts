@@ -1,4 +1,4 @@
-import type { CopyColumn } from './copy-binary.js';
+import type { CopyColumn, CopyRows } from './copy-binary.js';
 
 /** Column names (text format) or names with types (binary format where the database supports it). */
 export type CopyColumns = readonly string[] | readonly CopyColumn[];
@@ -18,9 +18,9 @@ export interface Queryable {
    * Bulk-loads rows into table(columns) with COPY (FROM STDIN on PostgreSQL, FROM '/dev/blob' on
    * PGlite). Columns given with their types use the binary format on PostgreSQL (about half the
    * server's work for timestamps, uuids and floats); plain names use the text format. Inside a
-   * transaction it is part of it.
+   * transaction it is part of it. `rows` are arrays of values, or a CopyRowSource reading them.
    */
-  copyRows?(table: string, columns: CopyColumns, rows: readonly (readonly unknown[])[]): Promise<void>;
+  copyRows?(table: string, columns: CopyColumns, rows: CopyRows): Promise<void>;
 }
 
 export type DatabaseKind = 'pglite' | 'postgres';

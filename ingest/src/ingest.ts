@@ -123,7 +123,9 @@ export async function startIngest(deps: {
   queue.consume(handler.handle);
   // Durable hand-off unless the source acknowledged before it got the message (aedesSource).
   await deps.source.start(
-    deps.source.push === 'accepted' ? (message) => queue.enqueue(message) : (message) => queue.handoff(message),
+    deps.source.push === 'accepted'
+      ? (message) => queue.enqueue(message)
+      : (message, onAccepted) => queue.handoff(message, onAccepted),
   );
 
   // Background jobs on a 1 s tick: one paced rollup transaction per tick (see ROLLUP_PACE), command

@@ -44,4 +44,30 @@ describe('in-process work queue', () => {
     expect(await drained).toEqual({ complete: true, abandoned: 0 });
     expect(handled).toEqual(['t/1']);
   });
+
+  it('says when it holds a hand-off (before it is stored), only once there is room, and never for a refused one', async () => {
+    const queue = createMemoryQueue({ capacity: 1, lingerMs: 0 });
+    const gates: (() => void)[] = [];
+    queue.consume(() => new Promise<void>((resolve) => gates.push(resolve)));
+    const held: number[] = [];
+    let firstStored = false;
+    const first = queue.handoff(message(1), () => held.push(1)).then(() => (firstStored = true));
+    // Held at once, though not stored: the broker may read the sender's next packets.
+    expect(held).toEqual([1]);
+    const second = queue.handoff(message(2), () => held.push(2));
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(firstStored).toBe(false);
+    expect(held).toEqual([1]); // full: the second waits for room, and so does its sender's reading
+    gates.shift()!();
+    await first;
+    expect(held).toEqual([1, 2]);
+    const third = queue.handoff(message(3), () => held.push(3)).catch((err: unknown) => err);
+    const drained = queue.drain(5000);
+    expect(await third).toBeInstanceOf(QueueClosedError);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    gates.shift()!();
+    await second;
+    expect(await drained).toEqual({ complete: true, abandoned: 0 });
+    expect(held).toEqual([1, 2]);
+  });
 });

@@ -30,10 +30,11 @@ export interface MemoryQueueOptions {
   retryDelayMs?: (attempt: number) => number;
 }
 
-/** A queued message and, for a hand-off, who waits for it to be durable. */
+/** A queued message and, for a hand-off, who waits for it to be durable (and to be held). */
 interface Entry {
   message: QueuedMessage;
   done?: ((err?: Error) => void) | undefined;
+  accepted?: (() => void) | undefined;
 }
 
 function settleEntries(entries: readonly Entry[], err?: Error): void {
@@ -162,11 +163,14 @@ export function createMemoryQueue(options: MemoryQueueOptions = {}): WorkQueue {
   function accept(entry: Entry): void {
     waiting.push(entry);
     wake();
+    const accepted = entry.accepted;
+    entry.accepted = undefined;
+    accepted?.();
   }
 
-  function handoff(message: QueuedMessage): Promise<void> {
+  function handoff(message: QueuedMessage, onAccepted?: () => void): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      const entry: Entry = { message, done: (err) => (err ? reject(err) : resolve()) };
+      const entry: Entry = { message, done: (err) => (err ? reject(err) : resolve()), accepted: onAccepted };
       admit(entry)?.catch(reject);
     });
   }

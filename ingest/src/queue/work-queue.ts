@@ -47,8 +47,13 @@ export interface WorkQueue {
    * Resolves once the message is durable: its batch committed or was dead-lettered (in-process), or
    * it is in the shared log (Redis Streams XADD). Rejects when the queue gives up on it (draining,
    * drain deadline passed): the caller must then not acknowledge it. Waits while the queue is full.
+   *
+   * `onAccepted`, when the queue holds a message a while before it is durable (in-process: until its
+   * batch commits), is called once it is held, counted against the capacity, and before the promise
+   * settles: the broker then reads the sender's next messages instead of waiting for the commit.
+   * Not called when the message is refused, nor by a queue whose hand-off is durable at once.
    */
-  handoff(message: QueuedMessage): Promise<void>;
+  handoff(message: QueuedMessage, onAccepted?: () => void): Promise<void>;
   /** Starts the single consumer loop of this process. */
   consume(handler: BatchHandler): void;
   /** Messages accepted and not yet acknowledged. */

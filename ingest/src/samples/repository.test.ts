@@ -1,4 +1,4 @@
-import { migrate, openPostgres, type CopyColumns, type Database, type Queryable } from '@clutch/db';
+import { migrate, openPostgres, type CopyColumns, type CopyRows, type Database, type Queryable } from '@clutch/db';
 import { testDatabases } from '@clutch/db/testing';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { SampleRow } from '../processors/normalise.js';
@@ -41,7 +41,7 @@ function recording(tx: Queryable): { tx: Queryable; copied: string[] } {
     copied,
     tx: {
       ...tx,
-      copyRows: (table: string, columns: CopyColumns, data: readonly (readonly unknown[])[]) => {
+      copyRows: (table: string, columns: CopyColumns, data: CopyRows) => {
         copied.push(table);
         return tx.copyRows!(table, columns, data);
       },

@@ -1,4 +1,4 @@
-import type { CopyColumn, Queryable, StorageMode } from '@clutch/db';
+import type { CopyColumn, CopyRowSource, Queryable, StorageMode } from '@clutch/db';
 import type { SampleRow } from '../processors/normalise.js';
 
 // Owner of `samples`: ingest's only writer of readings (storage/maintenance.ts deletes by retention).
@@ -13,8 +13,21 @@ export const SAMPLE_COPY_COLUMNS: readonly CopyColumn[] = [
   { name: 'signal_id', type: 'int2' },
   { name: 'value', type: 'float8' },
 ];
-const asCopyRows = (rows: readonly StoredSample[]): unknown[][] =>
-  rows.map((r) => [r.timeMs, r.tenantId, r.vehicleId, r.signalId, r.value]);
+/** The rows as SAMPLE_COPY_COLUMNS, read straight from the row objects (no array per row). */
+function asCopyRows(rows: readonly StoredSample[]): CopyRowSource {
+  return {
+    length: rows.length,
+    read(i, into) {
+      const r = rows[i]!;
+      into[0] = r.timeMs;
+      into[1] = r.tenantId;
+      into[2] = r.vehicleId;
+      into[3] = r.signalId;
+      into[4] = r.value;
+      return into;
+    },
+  };
+}
 
 /** Below this many rows the COPY round trips cost more than they save. */
 export const COPY_THRESHOLD = 1000;

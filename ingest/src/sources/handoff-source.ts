@@ -16,8 +16,12 @@ export interface HandedOverPacket {
  */
 export interface DurableHandoff {
   takes(topic: string): boolean;
-  /** Resolves once the message is durable; rejects when it is not (the broker then closes without PUBACK). */
-  handoff(packet: HandedOverPacket): Promise<void>;
+  /**
+   * Resolves once the message is durable; rejects when it is not (the broker then closes without
+   * PUBACK). `onAccepted` is called once ingest holds the message, before it is durable: the broker
+   * may then read the sender's next packets (WorkQueue.handoff).
+   */
+  handoff(packet: HandedOverPacket, onAccepted?: () => void): Promise<void>;
 }
 
 /**
@@ -32,18 +36,21 @@ export interface DurableHandoff {
  * publishing it), so a device's offline `status` still reaches ingest.
  */
 export function handoffSource(filters: readonly string[] = INGEST_FILTERS): MessageSource & DurableHandoff {
-  let push: ((message: QueuedMessage) => Promise<void>) | undefined;
+  let push: ((message: QueuedMessage, onAccepted?: () => void) => Promise<void>) | undefined;
   const matches = topicMatcher(filters);
   return {
     takes: matches,
-    handoff(packet) {
+    handoff(packet, onAccepted) {
       if (!push) return Promise.reject(new Error('ingest is not running; the message stays with its sender'));
-      return push({
-        topic: packet.topic,
-        payload: Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload),
-        receivedAt: Date.now(),
-        ...(packet.properties?.correlationData ? { correlationData: packet.properties.correlationData } : {}),
-      });
+      return push(
+        {
+          topic: packet.topic,
+          payload: Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload),
+          receivedAt: Date.now(),
+          ...(packet.properties?.correlationData ? { correlationData: packet.properties.correlationData } : {}),
+        },
+        onAccepted,
+      );
     },
     async start(p) {
       push = p;

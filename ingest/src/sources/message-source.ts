@@ -5,8 +5,9 @@ export interface MessageSource {
   /**
    * Starts delivering. `push` resolves once the message is durable (committed, dead-lettered, or in
    * the shared stream) and rejects when ingest gave up on it: acknowledge upstream only on resolve.
+   * `onAccepted`: see WorkQueue.handoff.
    */
-  start(push: (message: QueuedMessage) => Promise<void>): Promise<void>;
+  start(push: (message: QueuedMessage, onAccepted?: () => void) => Promise<void>): Promise<void>;
   stop(): Promise<void>;
   /**
    * 'accepted': the source acknowledged upstream before it got the message (an aedes subscription is
