@@ -17,8 +17,10 @@ import { createLoginLimiter, type LoginLimiter } from '@clutch/identity';
 import { createLoginGuard, type LoginAttempt } from './login-guard.js';
 import { createLiveSessions, type LiveSessions } from './live-sessions.js';
 import { guardSocket } from './packet-size-guard.js';
+import { localEmitter } from './local-emitter.js';
 import { createTlsListener, type TlsListenerOptions } from './tls-listener.js';
 import { mqtt5AedesOptions, type Mqtt5Limits } from './mqtt5/aedes-options.js';
+import { orderedHandoff } from './ordered-handoff.js';
 import { disconnectWith, isMqtt5, payloadFormatInvalid, REASON, refusal } from './mqtt5/publish-checks.js';
 import { attachClusterShares, type ClusterShares } from '../cluster-shared/cluster-shares.js';
 
@@ -56,7 +58,9 @@ export interface BrokerOptions {
    * Publishes the broker makes durable before it acknowledges them: for an authorised publish whose
    * topic `takes` accepts (a device's PUBLISH of any QoS, or a Last Will), `handoff` is awaited before
    * aedes writes the PUBACK and fans the message out. A rejected hand-off closes the connection
-   * without PUBACK, so the client sends it again. [MQTT-4.3.2-2] [MQTT-4.4.0-1]
+   * without PUBACK, so the client sends it again. [MQTT-4.3.2-2] [MQTT-4.4.0-1] The client's next
+   * packets are read once the store holds the message, and its messages are answered in the order
+   * they came (ordered-handoff.ts).
    */
   durableHandoff?: DurableHandoff;
 }
@@ -64,7 +68,8 @@ export interface BrokerOptions {
 /** See BrokerOptions.durableHandoff (ingest's handoffSource implements it). */
 export interface DurableHandoff {
   takes(topic: string): boolean;
-  handoff(packet: { topic: string; payload: Buffer | string }): Promise<void>;
+  /** Resolves once durable; calls `onAccepted` (at most once, before that) once the store holds it. */
+  handoff(packet: { topic: string; payload: Buffer | string }, onAccepted?: () => void): Promise<void>;
 }
 
 export interface ListenOptions {
@@ -179,14 +184,17 @@ export async function createBroker(options: BrokerOptions = {}): Promise<Aedes> 
       );
     },
   );
+  const handOff = options.durableHandoff ? orderedHandoff(options.durableHandoff) : undefined;
   const aedes = await Aedes.createBroker({
-    ...(redis ? { persistence: redis.persistence, mq: redis.mq } : {}),
+    ...(redis ? { persistence: redis.persistence, mq: redis.mq } : { mq: localEmitter(options.aedes?.concurrency) }),
     maxClientsIdLength: maxClientIdLength,
     connectTimeout: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
     ...mqtt5AedesOptions({
       maxPacketBytes: options.maxPacketBytes ?? DEFAULT_MAX_PACKET_BYTES,
       limits: options.mqtt5,
     }),
+    // A QoS 1/2 PUBLISH waiting for its hand-off need not stop the reading of its connection.
+    ...(options.durableHandoff ? { publishReadAhead: true } : {}),
     ...options.aedes,
     preConnect(client, _packet, done) {
       gate.admit(client);
@@ -293,10 +301,12 @@ export async function createBroker(options: BrokerOptions = {}): Promise<Aedes> 
     }
     // aedes writes the PUBACK (QoS 1) and publishes only after done(null): a durable hand-off
     // awaited here makes the PUBACK mean "stored". A refused one closes the connection without it.
-    const handoff = options.durableHandoff;
+    const delay = client ? policy.publishDelay(client) : 0;
+    // Most publishes have nothing to hand off and nothing to hold back: answered without a closure.
+    if (delay === 0 && !(handOff && options.durableHandoff!.takes(packet.topic))) return done(null);
     const accept = (): void => {
-      if (!handoff?.takes(packet.topic)) return done(null);
-      handoff.handoff(packet).then(
+      if (!handOff || !options.durableHandoff!.takes(packet.topic)) return done(null);
+      handOff(client, packet).then(
         () => done(null),
         (err: Error) => {
           log?.warn(
@@ -310,7 +320,6 @@ export async function createBroker(options: BrokerOptions = {}): Promise<Aedes> 
         },
       );
     };
-    const delay = client ? policy.publishDelay(client) : 0;
     if (delay === 0) return accept();
     if (delay === Number.POSITIVE_INFINITY) {
       log?.warn({ clientId: client?.id }, 'mqtt client over its publish rate for too long; disconnecting');

@@ -12,44 +12,49 @@ export function createPacketSizeMeter(
   maxBytes: number,
   onViolation: (reason: string, remainingLength?: number) => void,
 ): (chunk: Buffer) => boolean {
-  let state: 'type' | 'length' | 'body' = 'type';
+  // Between chunks the meter is inside a body (`remaining` bytes of it still to come) or in a fixed
+  // header: `lengthBytes` is -1 before its type byte, else how many Remaining Length bytes it has read.
+  // A chunk holds many packets under load: each costs a body skip and a header read, no more.
+  let remaining = 0;
+  let lengthBytes = -1;
   let length = 0;
   let multiplier = 1;
-  let lengthBytes = 0;
-  let remaining = 0;
   return (chunk) => {
+    const end = chunk.length;
     let i = 0;
-    while (i < chunk.length) {
-      if (state === 'type') {
-        state = 'length';
+    while (i < end) {
+      if (remaining > 0) {
+        const left = end - i;
+        if (left <= remaining) {
+          remaining -= left;
+          return true;
+        }
+        i += remaining;
+        remaining = 0;
+      }
+      if (lengthBytes < 0) {
+        lengthBytes = 0;
         length = 0;
         multiplier = 1;
-        lengthBytes = 0;
-        i++;
-      } else if (state === 'length') {
-        const byte = chunk[i++]!;
-        length += (byte & 0x7f) * multiplier;
-        multiplier *= 128;
-        lengthBytes++;
-        if (byte & 0x80) {
-          if (lengthBytes === 4) {
-            onViolation('malformed remaining length');
-            return false;
-          }
-          continue;
-        }
-        if (length > maxBytes) {
-          onViolation(`packet of ${length} bytes exceeds the ${maxBytes}-byte limit`, length);
+        if (++i === end) return true;
+      }
+      const byte = chunk[i++]!;
+      length += (byte & 0x7f) * multiplier;
+      multiplier *= 128;
+      lengthBytes++;
+      if (byte & 0x80) {
+        if (lengthBytes === 4) {
+          onViolation('malformed remaining length');
           return false;
         }
-        remaining = length;
-        state = remaining === 0 ? 'type' : 'body';
-      } else {
-        const take = Math.min(remaining, chunk.length - i);
-        i += take;
-        remaining -= take;
-        if (remaining === 0) state = 'type';
+        continue;
       }
+      if (length > maxBytes) {
+        onViolation(`packet of ${length} bytes exceeds the ${maxBytes}-byte limit`, length);
+        return false;
+      }
+      remaining = length;
+      lengthBytes = -1;
     }
     return true;
   };

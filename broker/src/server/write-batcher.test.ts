@@ -84,4 +84,35 @@ describe('write batcher', () => {
     await expect.poll(() => acknowledged, { timeout: 10_000 }).toBe(added);
     await expect.poll(() => read, { timeout: 10_000 }).toBe(added * chunk.length);
   });
+
+  it("keeps a busy connection's bytes intact when batches reuse one buffer, also while the socket holds one back", async () => {
+    const { ours, peer } = await pair();
+    peer.pause(); // the kernel's buffers fill, and the socket keeps some batches queued
+    const writes = createWriteBatcher(ours);
+    const sent: Buffer[] = [];
+    // Turns of many small packets (each turn well over a quarter of a batch) with distinct bytes,
+    // so bytes overwritten by a reused buffer would show up at the peer.
+    let waited = 0; // turns since the socket first kept a batch queued
+    for (let turn = 0; waited < 20 && turn < 2_000; turn++) {
+      if (ours.writableLength > 0) waited++;
+      for (let i = 0; i < 120; i++) {
+        const packet = Buffer.alloc(290, (turn * 120 + i) % 251);
+        packet.writeUInt32BE(turn * 120 + i, 0);
+        sent.push(packet);
+        writes.add(packet);
+      }
+      await new Promise((r) => setImmediate(r));
+    }
+    expect(waited).toBe(20); // batches did wait in the socket while the next ones were gathered
+    const got: Buffer[] = [];
+    const expected = Buffer.concat(sent);
+    let read = 0;
+    peer.on('data', (data: Buffer) => {
+      got.push(data);
+      read += data.length;
+    });
+    peer.resume();
+    await expect.poll(() => read, { timeout: 10_000 }).toBe(expected.length);
+    expect(Buffer.concat(got).equals(expected)).toBe(true);
+  });
 });

@@ -20,11 +20,19 @@ export interface WriteBatcher {
   flush(): void;
 }
 
+/** A flush at least this big keeps its gathering buffer for the next one (see `spare`). */
+const KEEP_SPARE_BYTES = MAX_BATCH_BYTES / 4;
+
 export function createWriteBatcher(socket: Duplex): WriteBatcher {
   let chunks: Buffer[] = [];
   let bytes = 0;
   let scheduled = false;
   let waiting: (() => void)[] = [];
+  // A busy connection gathers its batches in one buffer it keeps, instead of a new batch-sized one
+  // per flush for the GC to free: kept while the socket takes each write whole at once (nothing left
+  // queued in it: the kernel has the bytes), given up when the socket holds on to it or when the
+  // connection goes quiet, so an idle one (most devices) holds none.
+  let spare: Buffer | null = null;
   const release = (): void => {
     const ready = waiting;
     waiting = [];
@@ -36,13 +44,24 @@ export function createWriteBatcher(socket: Duplex): WriteBatcher {
   const flush = (): void => {
     scheduled = false;
     if (bytes === 0) return;
-    const data = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, bytes);
+    const busy = bytes >= KEEP_SPARE_BYTES;
+    let data: Buffer;
+    if (chunks.length === 1) data = chunks[0]!;
+    else if (busy) {
+      spare ??= Buffer.allocUnsafeSlow(MAX_BATCH_BYTES);
+      let at = 0;
+      for (const chunk of chunks) at += chunk.copy(spare, at);
+      data = spare.subarray(0, bytes);
+    } else data = Buffer.concat(chunks, bytes);
     chunks = [];
     bytes = 0;
     if (!socket.destroyed) socket.write(data);
+    if (!busy || (data.buffer === spare?.buffer && socket.writableLength !== 0)) spare = null;
   };
   return {
     add(chunk, callback) {
+      // A batch never outgrows the spare: what is queued goes first when this chunk would overfill it.
+      if (bytes > 0 && bytes + chunk.length > MAX_BATCH_BYTES) flush();
       chunks.push(chunk);
       bytes += chunk.length;
       if (bytes >= MAX_BATCH_BYTES) flush();
