@@ -21,7 +21,9 @@ export type ProvidersReply =
 async function main(role: string | undefined): Promise<void> {
   if (role !== 'push' && role !== 'mail') throw new Error('usage: notification-providers.js push|mail');
   const push = role === 'push' ? await startWebPushEmulator() : undefined;
-  const mailbox = role === 'mail' ? await startSmtpEmulator({ host: '127.0.0.1', keep: 1_000_000 }) : undefined;
+  // A mail server keeps what it accepts and never reads it: parsed only if read (nothing reads it here).
+  const mailbox =
+    role === 'mail' ? await startSmtpEmulator({ host: '127.0.0.1', keep: 1_000_000, parse: 'on-read' }) : undefined;
   const reply = (r: ProvidersReply): void => {
     process.send?.(r);
   };

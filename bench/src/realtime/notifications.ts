@@ -196,8 +196,11 @@ export async function runNotificationBench(
     }
   } finally {
     for (const p of providers) {
-      await p.ask({ kind: 'close' }, 'closed').catch(() => undefined);
       const exited = new Promise((resolve) => p.child.once('exit', resolve));
+      await p.ask({ kind: 'close' }, 'closed').catch(() => undefined);
+      // It exits by itself once closed (writing its profile with BENCH_NOTIFY_PROFILE); killed if it does not.
+      if (p.child.exitCode === null)
+        await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5000).unref())]);
       if (p.child.exitCode === null && p.child.kill()) await exited;
     }
   }

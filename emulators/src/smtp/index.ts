@@ -1,2 +1,2 @@
 export { startSmtpEmulator } from './emulator.js';
-export type { CapturedMail, SmtpEmulator, SmtpEmulatorOptions, SmtpStage } from './emulator.js';
+export type { CapturedMail, SmtpEmulator, SmtpEmulatorOptions, SmtpParse, SmtpStage, StoredMail } from './emulator.js';

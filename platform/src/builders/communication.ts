@@ -267,11 +267,13 @@ export async function startCommunication(
           })
         : new Agent(sockets);
     closers.push(() => agent.destroy());
-    channels.web_push = webPushSender({
+    const webPush = webPushSender({
       vapid: { ...vapidKeys, subject: config.vapid?.subject ?? 'mailto:notifications@clutch.invalid' },
       agent,
       concurrency: config.webPushConnections,
     });
+    closers.push(() => webPush.close());
+    channels.web_push = webPush;
 
     if (config.fcm) {
       const fcm = fcmSender({

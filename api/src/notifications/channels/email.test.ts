@@ -165,4 +165,41 @@ describe('email adapter', () => {
     to.close();
     await small.close();
   });
+
+  it('to a mail server that parses on read: stored as sent, read by mailparser when read, in order', async () => {
+    const relay = await startSmtpEmulator({ parse: 'on-read', keep: 3 });
+    const to = emailSender({
+      smtpUrl: relay.url,
+      from: 'Clutch <notify@clutch.example>',
+      baseUrl: 'https://clutch.example',
+    });
+    try {
+      for (const name of ['first', 'second', 'third', 'fourth'])
+        await to.send({ kind: 'email', address: `${name}@example.com` }, message({ title: `To ${name}` }));
+      // Accepted and stored (envelope and source), nothing parsed yet; the oldest dropped beyond `keep`.
+      expect(relay.received.map((m) => m.envelope.to)).toEqual([
+        ['second@example.com'],
+        ['third@example.com'],
+        ['fourth@example.com'],
+      ]);
+      expect(relay.received[0]!.raw).toMatch(/^Subject: To second\r$/m);
+      expect(relay.messages).toHaveLength(0);
+      const read = await relay.read();
+      expect(read.map((m) => [m.to, m.subject])).toEqual([
+        [['second@example.com'], 'To second'],
+        [['third@example.com'], 'To third'],
+        [['fourth@example.com'], 'To fourth'],
+      ]);
+      expect(read[2]!.text).toContain('Open in Clutch: https://clutch.example/repair-order.html?id=42');
+      expect(relay.messages).toBe(read);
+      // A mail arriving while a test waits for it is parsed for it.
+      const waiting = relay.waitFor((m) => m.subject === 'To fifth');
+      await to.send({ kind: 'email', address: 'fifth@example.com' }, message({ title: 'To fifth' }));
+      expect((await waiting).to).toEqual(['fifth@example.com']);
+      expect(relay.messages.map((m) => m.subject)).toEqual(['To third', 'To fourth', 'To fifth']);
+    } finally {
+      to.close();
+      await relay.close();
+    }
+  });
 });
