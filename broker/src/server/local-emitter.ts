@@ -4,11 +4,12 @@ import mqemitter from 'mqemitter';
  * Topics whose split into levels the router keeps. Every PUBLISH is matched against the subscriptions
  * by its levels, and splitting the topic anew each time (an array and a string per level) was a tenth
  * of the broker's work per QoS 0 message after the GC: a device publishes thousands of times to the
- * same few topics. Kept first in, first out; with more topics than this in rotation each lookup misses
- * and costs about what the split does. Only authorised topics get here (the policy judges a PUBLISH
- * before it is routed), so what is kept is bounded by the policy's topic shapes, too.
+ * same few topics. Kept first in, first out; with more topics than this in rotation every lookup
+ * misses and the cache's upkeep comes on top of the split (4,096 kept cost a fleet of 8,000 cars, one
+ * telemetry topic each, about 19 ms of CPU a second), so it holds a 10,000-car fleet's topics. Only
+ * authorised topics get here (the policy judges a PUBLISH before it is routed).
  */
-export const SPLIT_CACHE_TOPICS = 4096;
+export const SPLIT_CACHE_TOPICS = 16_384;
 
 /** aedes' default for the messages its router delivers at once (aedes' `concurrency` option). */
 const AEDES_CONCURRENCY = 100;
