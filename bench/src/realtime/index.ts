@@ -19,11 +19,12 @@
 //     person sit on different API processes, so one publish reaches both.
 //  3. the bare socket.io reference at the same rate and, for both, at saturation: server CPU per 1,000
 //     deliveries (API processes together vs the bare server) is the figure that holds on a busy machine.
-//  4. notification triggers per second through the whole path (./notifications.ts).
+//  4. notification triggers per second through the whole path (./notifications.ts), measured first,
+//     on a platform of its own in this process.
 //
 // Settings: BENCH_SOCKETS (20000), BENCH_API_PROCESSES (2), BENCH_SECONDS per step (10), BENCH_RATE
 // deliveries/s (5000), BENCH_MAX_RATE offered for saturation (30000), BENCH_CLIENT_PROCESSES (4),
-// BENCH_CONNECT_CONCURRENCY per client process (50), BENCH_NOTIFY triggers (300), BENCH_DB=pglite for
+// BENCH_CONNECT_CONCURRENCY per client process (50), BENCH_NOTIFY triggers (2000), BENCH_DB=pglite for
 // the notification part's embedded database (the API processes always share PostgreSQL),
 // BENCH_ONLY=bus,outbox,max,bare,notify (a comma-separated subset), BENCH_MIX=vehicles|bookings (one
 // kind of event only; default both), BENCH_OUTBOX_MIX=mixed (bookings through the outbox too).
@@ -489,6 +490,16 @@ async function main(): Promise<void> {
   try {
     const sockets = part('bus') || part('outbox') || part('max') || part('bare');
     if (sockets || !onPglite) pg = await startPostgresServer();
+    if (part('notify')) {
+      // First: a platform of its own (development mode: its local providers) on a fresh database, run
+      // in this process before it holds the bare reference's 20,000 sockets and before the socket
+      // clients' and API processes load the machine (run last, it measured their teardown too).
+      notifications = await runNotificationBench(
+        pg && !onPglite ? await createTestDatabase(pg.adminUrl, 'bench_notify') : undefined,
+        benchDataDir,
+        onPglite ? undefined : pg?.dataDir,
+      );
+    }
     const jwk = newPrivateJwk();
     const keys = signingKeysFrom([jwk]);
     let population: Population | undefined;
@@ -597,18 +608,6 @@ async function main(): Promise<void> {
       } finally {
         await bare.close();
       }
-    }
-
-    if (part('notify')) {
-      // A platform of its own (development mode: its local providers), on a fresh database; the
-      // API processes are stopped first.
-      await stopServing(serving);
-      serving = undefined;
-      notifications = await runNotificationBench(
-        pg && !onPglite ? await createTestDatabase(pg.adminUrl, 'bench_notify') : undefined,
-        benchDataDir,
-        onPglite ? undefined : pg?.dataDir,
-      );
     }
 
     summary(figures, connected, notifications, memory);
