@@ -4,6 +4,30 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import mqtt from 'mqtt';
 import { currentThreadId } from '../common/cpu.js';
+import { connectClient, PUBACK } from '../broker/wire.js';
+
+const DISCONNECT = Buffer.from([0xe0, 0x00]);
+
+/** A QoS 1 PUBLISH of `payload` (UTF-8) to `topic` with message id `id`, as MQTT 3.1.1 frames it. */
+function publishQos1(topic: string, payload: string, id: number): Buffer {
+  const topicBytes = Buffer.byteLength(topic);
+  const remaining = 2 + topicBytes + 2 + Buffer.byteLength(payload);
+  const buf = Buffer.allocUnsafe(1 + (remaining < 128 ? 1 : remaining < 16_384 ? 2 : 3) + remaining);
+  buf[0] = 0x32; // PUBLISH, QoS 1
+  let o = 1;
+  let n = remaining;
+  do {
+    const byte = n % 128;
+    n = Math.floor(n / 128);
+    buf[o++] = n > 0 ? byte | 0x80 : byte;
+  } while (n > 0);
+  buf.writeUInt16BE(topicBytes, o);
+  o += 2;
+  o += buf.write(topic, o, 'utf8');
+  buf.writeUInt16BE(id, o);
+  buf.write(payload, o + 2, 'utf8');
+  return buf;
+}
 
 interface FleetJob {
   mode: 'fleet';
@@ -68,11 +92,15 @@ async function fleet(job: FleetJob): Promise<void> {
   // only as ingest commits them: so no connection carries more than 25 cars here (400 at 10,000),
   // where 8 connections of 1,250 cars each would measure head-of-line waiting that no fleet has.
   // BENCH_FLEET_CONNECTIONS=8 is the packing of the 2026-11-25 figures (1,000 cars a connection at 8,000).
+  // The lean client of the broker bench (../broker/wire.ts), not MQTT.js: the generator shares the
+  // two cores with the platform it measures, and MQTT.js cost it a quarter of a core at 10,000 cars.
+  const { hostname, port } = new URL(job.url);
   const connections = await Promise.all(
     Array.from({ length: job.connections ?? Math.min(400, Math.ceil(job.devices.length / 25)) }, (_, i) =>
-      mqtt.connectAsync(job.url, { clientId: `fleet-${process.pid}-${i}` }),
+      connectClient(hostname, Number(port), `fleet-${process.pid}-${i}`),
     ),
   );
+  const messageIds = new Uint16Array(connections.length);
   const n = job.devices.length;
   const width = job.signals.length;
   const cycles = job.readings.length / width;
@@ -95,11 +123,17 @@ async function fleet(job: FleetJob): Promise<void> {
   // Acknowledgements counted, not kept: 90 rounds of 10,000 cars would hold 900,000 promises.
   let unacknowledged = 0;
   let allAcknowledged: (() => void) | undefined;
-  const acknowledged = (err?: Error): void => {
-    if (err) throw err; // the worker's error event fails the bench, as a rejected publish did
-    unacknowledged--;
-    if (unacknowledged === 0) allAcknowledged?.();
-  };
+  for (const c of connections) {
+    c.onPacket((type) => {
+      if (type !== PUBACK) return;
+      unacknowledged--;
+      if (unacknowledged === 0) allAcknowledged?.();
+    });
+    // An unacknowledged batch is never resent by this generator: a closed connection fails the bench.
+    c.socket.once('close', () => {
+      if (unacknowledged > 0) throw new Error('a fleet connection closed with batches unacknowledged');
+    });
+  }
   const start = Date.now() + 100;
   parentPort!.postMessage({ type: 'publishing', tid: currentThreadId() } satisfies FleetReport);
   for (let r = 0; r < job.rounds; r++) {
@@ -114,13 +148,19 @@ async function fleet(job: FleetJob): Promise<void> {
         // The same JSON as JSON.stringify({ v: 1, seq, t0, samples }).
         const payload = `{"v":1,"seq":${seq},"t0":${Date.now()},"samples":${samplesOf(cycle)}}`;
         unacknowledged++;
-        connections[next % connections.length]!.publish(topics[next]!, payload, { qos: 1 }, acknowledged);
+        const k = next % connections.length;
+        // Message ids 1..65535 (0 is not one): far more than a connection's batches in flight.
+        messageIds[k] = messageIds[k]! === 0xffff ? 1 : messageIds[k]! + 1;
+        connections[k]!.socket.write(publishQos1(topics[next]!, payload, messageIds[k]!));
       }
       if (next < n) await new Promise((res) => setTimeout(res, 5));
     }
   }
   if (unacknowledged > 0) await new Promise<void>((resolve) => (allAcknowledged = resolve));
-  await Promise.all(connections.map((c) => c.endAsync()));
+  for (const c of connections) {
+    c.socket.removeAllListeners('close');
+    c.socket.end(DISCONNECT);
+  }
   parentPort!.postMessage({ type: 'done' } satisfies FleetReport);
   // Alive until the benchmark terminates it: a thread that ended takes its CPU count with it.
   parentPort!.once('message', () => undefined);
