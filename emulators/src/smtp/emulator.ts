@@ -88,7 +88,6 @@ async function readAll(stream: SMTPServerDataStream): Promise<Buffer> {
 
 /** A stored mail read by mailparser; one it cannot read keeps its source with empty fields. */
 async function parseMail(mail: StoredMail, raw: Buffer): Promise<CapturedMail> {
-  const empty = { from: '', to: [], subject: '', text: '', html: null, messageId: null, headers: {} };
   try {
     const parsed = await simpleParser(raw);
     const headers: Record<string, string> = {};
@@ -96,7 +95,6 @@ async function parseMail(mail: StoredMail, raw: Buffer): Promise<CapturedMail> {
       headers[key.toLowerCase()] = line.slice(line.indexOf(':') + 1).trim();
     return {
       ...mail,
-      ...empty,
       from: parsed.from?.text ?? '',
       to: addresses(parsed.to),
       subject: parsed.subject ?? '',
@@ -106,7 +104,7 @@ async function parseMail(mail: StoredMail, raw: Buffer): Promise<CapturedMail> {
       headers,
     };
   } catch {
-    return { ...mail, ...empty };
+    return { ...mail, from: '', to: [], subject: '', text: '', html: null, messageId: null, headers: {} };
   }
 }
 
