@@ -47,3 +47,6 @@ export {
   type VehicleNormalEntry,
 } from './normals/repository.js';
 export { importVehicleLog, IMPORT_BATCH_ROWS, type ImportLogInput, type ImportSummary } from './imports/import-log.js';
+export type { ScorerSlot, ScoringConsumer, ScoringStats } from './scoring/consumer.js';
+export { startThreadedScoring, type ThreadedScoring, type ThreadedScoringOptions } from './scoring/threaded.js';
+export { startModelSlot, HEALTH_CHECKS_ONLY, type ModelSlot } from './scoring/model-slot.js';

@@ -3,7 +3,7 @@ import type { LiveEventBus } from '@clutch/contracts';
 import { storageMode, type Database } from '@clutch/db';
 import type { Logger } from 'pino';
 import { createIngestHandler, type IngestStats } from './pipeline.js';
-import type { ScorerSlot } from './scoring/consumer.js';
+import type { ScorerSlot, ScoringConsumer } from './scoring/consumer.js';
 import type { LatestValuesCache } from './latest/latest-values.js';
 import { createMemoryQueue } from './queue/memory-queue.js';
 import type { DrainResult, WorkQueue } from './queue/work-queue.js';
@@ -67,8 +67,10 @@ export async function startIngest(deps: {
   retention?: RetentionPolicy;
   /** How often buffered device progress (last seq, last seen) is written (default 5000 ms; minute sums go every second); see device-progress.ts. */
   deviceProgressIntervalMs?: number;
-  /** Real-time scoring, as its own consumer of the committed rows; see createIngestHandler. */
+  /** Real-time scoring, as its own consumer of the committed rows on this thread; see createIngestHandler. */
   scorer?: ScorerSlot;
+  /** Real-time scoring by a consumer the caller started (scoring/threaded.ts); wins over `scorer`. */
+  scoring?: ScoringConsumer;
   /**
    * This is the only ingest worker on the database (the embedded platform; default: true when no
    * queue is given). Any other registered worker is then a previous run that died, whose minutes are
@@ -118,6 +120,7 @@ export async function startIngest(deps: {
     ...(rollupPartials ? { rollupPartials } : {}),
     ...(logger ? { logger } : {}),
     ...(deps.scorer ? { scorer: deps.scorer } : {}),
+    ...(deps.scoring ? { scoring: deps.scoring } : {}),
     ...(deps.latest ? { latest: deps.latest } : {}),
   });
   queue.consume(handler.handle);

@@ -97,6 +97,8 @@ export function createIngestHandler(deps: {
    * within moments, after the batch was acknowledged; its alerts reach the outbox as before.
    */
   scorer?: ScorerSlot;
+  /** A scoring consumer started by the caller (scoring/threaded.ts: on a thread of its own); wins over `scorer`. */
+  scoring?: ScoringConsumer;
   /**
    * Where devices' newest seq and contact time go: buffered and written by the owner's flush
    * (startIngest does it every few seconds), or, when absent, written in every batch's transaction.
@@ -138,9 +140,8 @@ export function createIngestHandler(deps: {
     worker: partials?.worker ?? '',
     writeDeviceProgress,
   });
-  const scoring: ScoringConsumer | undefined = deps.scorer
-    ? createScoringConsumer({ db, scorer: deps.scorer, logger })
-    : undefined;
+  const scoring: ScoringConsumer | undefined =
+    deps.scoring ?? (deps.scorer ? createScoringConsumer({ db, scorer: deps.scorer, logger }) : undefined);
   const stats: IngestStats = {
     messages: 0,
     samplesStored: 0,

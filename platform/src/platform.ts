@@ -73,7 +73,7 @@ export async function startPlatform(config: PlatformConfig, logger: Logger): Pro
 
     // The deployed model when there is one (npm run ml -- evaluate --register, then deploy), else the
     // health checks alone; a model deployed later takes over within config.modelWatchMs.
-    const scoring = await startScoring({ modelsDir: config.modelsDir, watchMs: config.modelWatchMs }, logger);
+    const scoring = await startScoring({ db, modelsDir: config.modelsDir, watchMs: config.modelWatchMs }, logger);
     stack.push(() => scoring.stop());
     // Latest values ingest keeps after each commit and the API serves /latest and /health from (in memory here).
     const latestValues = await startLatestValues(config);
@@ -83,7 +83,7 @@ export async function startPlatform(config: PlatformConfig, logger: Logger): Pro
       bus,
       source,
       logger: logger.child({ component: 'ingest' }),
-      scorer: scoring.slot,
+      scoring: scoring.consumer,
       ...(latestValues ? { latest: latestValues } : {}),
     });
     stack.push(async () => void (await ingest.stop(INGEST_STOP_MS)));

@@ -51,6 +51,15 @@ export function currentThreadId(): number | null {
   }
 }
 
+/** This process's kernel task ids now (diff two of them to find the threads something started). */
+export function taskIds(): Set<number> {
+  try {
+    return new Set(readdirSync('/proc/self/task').map(Number));
+  } catch {
+    return new Set(); // not Linux
+  }
+}
+
 export interface CpuSnapshot {
   /** Per thread of this process: its name and CPU ms so far. */
   threads: Map<number, { name: string; ms: number }>;

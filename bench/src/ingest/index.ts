@@ -4,14 +4,21 @@
 import { DEFAULT_LIMITS, developmentPolicy, startBroker, type RunningBroker } from '@clutch/broker';
 import { createInProcessBus, signalCatalogue, type LiveEventBus, type TelemetryBatch } from '@clutch/contracts';
 import { migrate, openPglite, openPostgres, syncSignals, type Database } from '@clutch/db';
-import { aedesSource, handoffSource, SAMPLE_COPY_COLUMNS, startIngest, type RunningIngest } from '@clutch/ingest';
+import {
+  aedesSource,
+  handoffSource,
+  SAMPLE_COPY_COLUMNS,
+  startIngest,
+  startThreadedScoring,
+  type RunningIngest,
+} from '@clutch/ingest';
 import { createTestDatabase, startPostgresServer } from '@clutch/test-support';
 import { CAROBD_COLUMNS, carObdDir, createOnlineScorer, listDriveFiles, parseCarObdCsv } from '@clutch/ml';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { cpuBetween, cpuSnapshot, type CpuReport } from '../common/cpu.js';
+import { cpuBetween, cpuSnapshot, taskIds, type CpuReport } from '../common/cpu.js';
 import { fmt, percentile, waitFor } from '../common/stats.js';
 import type { FleetReport } from './fleet-worker.js';
 
@@ -22,17 +29,23 @@ const SAMPLES_PER_BATCH = 400; // 20 signals x 20 readings: a device's store-and
 const INGEST_CONCURRENCY = 4; // transactions in flight in ingest's default queue (memory-queue.ts)
 /**
  * Real-time scoring (the ML health checks) on, as `npm start` runs it: its own consumer of the
- * committed readings in the ingest process (ingest/src/scoring/consumer.ts); BENCH_SCORER=0 measures
- * the node without it.
+ * committed readings, on a thread of its own in the ingest process (ingest/src/scoring/threaded.ts);
+ * BENCH_SCORER=inline scores on ingest's event loop (consumer.ts alone), BENCH_SCORER=0 not at all.
  */
-const SCORING = process.env.BENCH_SCORER !== '0';
-const SCORING_LABEL = SCORING ? 'with real-time scoring' : 'scoring off (BENCH_SCORER=0)';
+const SCORER = process.env.BENCH_SCORER === '0' ? 'off' : process.env.BENCH_SCORER === 'inline' ? 'inline' : 'thread';
+const SCORING_LABEL = {
+  thread: 'with real-time scoring',
+  inline: "with real-time scoring on ingest's event loop (BENCH_SCORER=inline)",
+  off: 'scoring off (BENCH_SCORER=0)',
+}[SCORER];
 
 interface Platform {
   db: Database;
   bus: LiveEventBus;
   broker: RunningBroker;
   ingest: RunningIngest;
+  /** The platform's own threads besides the main one, by kernel task id (the scoring thread). */
+  threads: Map<number, string>;
   close(): Promise<void>;
 }
 
@@ -66,19 +79,26 @@ async function startPlatform(db: Database): Promise<Platform> {
     ...(handoff ? { durableHandoff: handoff } : {}),
     policy: developmentPolicy({ ...DEFAULT_LIMITS, publishRatePerSecond: 1e6, publishBurst: 1e6 }),
   });
+  // As npm start runs it: scoring on a thread of its own (BENCH_SCORER=inline: on ingest's event loop).
+  const tasks = taskIds();
+  const scoring = SCORER === 'thread' ? await startThreadedScoring({ db }) : undefined;
+  const threads = new Map([...taskIds()].filter((t) => !tasks.has(t)).map((t) => [t, 'scoring thread'] as const));
   const ingest = await startIngest({
     db,
     bus,
     source: handoff ?? aedesSource(broker.aedes),
-    ...(SCORING ? { scorer: { scorer: createOnlineScorer(), modelVersion: 'health-checks' } } : {}),
+    ...(scoring ? { scoring } : {}),
+    ...(SCORER === 'inline' ? { scorer: { scorer: createOnlineScorer(), modelVersion: 'health-checks' } } : {}),
   });
   return {
     db,
     bus,
     broker,
     ingest,
+    threads,
     async close() {
       await ingest.stop();
+      await scoring?.close();
       await broker.close();
     },
   };
@@ -129,7 +149,7 @@ async function endToEnd(db: Database, devices: string[], totalRows: number, post
     cpuBefore,
     cpuSnapshot(postgresDataDir),
     total / 1000,
-    new Map(tid ? [[tid, 'publishers (device thread)']] : []),
+    new Map([...platform.threads, ...(tid ? [[tid, 'publishers (device thread)'] as const] : [])]),
   );
   await worker.terminate();
   printCpu(cpu, 'end-to-end ingest, CPU per million rows');
@@ -337,7 +357,7 @@ async function fleetCapacity(
       await statements.reset();
       let cpuBefore = cpuSnapshot(postgresDataDir);
       let commitsBefore = await commits(db);
-      const threadNames = new Map<number, string>();
+      const threadNames = new Map<number, string>(platform.threads);
       await new Promise<void>((resolve, reject) => {
         worker.on('message', (m: FleetReport) => {
           if (m.type === 'done') return resolve();

@@ -1,7 +1,7 @@
-import type { Database } from '@clutch/db';
 import type { OnlineScorer, VehicleNormal } from '@clutch/ml';
 import type { Logger } from 'pino';
-import { loadVehicleNormals, saveVehicleNormals, type VehicleNormalEntry } from './repository.js';
+import type { ScoringStore } from '../scoring/store.js';
+import type { VehicleNormalEntry } from './repository.js';
 
 /** What the keeper holds for a vehicle: a run of its readings (the scoring consumer's ScoringRun). */
 export interface HeldReadings {
@@ -13,12 +13,11 @@ export interface HeldReadings {
 }
 
 export interface NormalsKeeperOptions {
-  db: Database;
+  /** Where normals are read and written (the database, or the thread that owns it). */
+  store: ScoringStore;
   logger?: Logger | undefined;
   /** Changed normals are written at most this often while scoring runs (default 60 s), and on flush. */
   saveEveryMs?: number;
-  /** Normals per INSERT statement of a save (all of a save's statements share one transaction). */
-  saveChunk?: number;
   /** Called when a load finished: rows are ready to score again (or were given up). */
   onSettled: () => void;
   now?: () => number;
@@ -48,9 +47,8 @@ export interface NormalsStats {
  * revision it knows, and a vehicle whose write was refused is read again before its next readings.
  */
 export function createNormalsKeeper<R extends HeldReadings>(options: NormalsKeeperOptions) {
-  const { db, logger } = options;
+  const { store, logger } = options;
   const saveEveryMs = options.saveEveryMs ?? 60_000;
-  const chunk = options.saveChunk ?? 200;
   const now = options.now ?? Date.now;
   /** Readings of vehicles whose stored normal is being read, per vehicle in arrival order. */
   const waiting = new Map<string, { runs: R[]; rows: number; loaded: boolean }>();
@@ -126,14 +124,12 @@ export function createNormalsKeeper<R extends HeldReadings>(options: NormalsKeep
 
   function load(ids: string[]): void {
     loads++;
-    loadVehicleNormals(db, ids, (id, err) =>
-      logger?.warn(
-        { vehicleId: id, err: err.message },
-        'stored vehicle normal unreadable; the vehicle calibrates again',
-      ),
-    )
+    store
+      .loadNormals(ids)
       .then(
-        (found) => {
+        ({ found, unreadable }) => {
+          for (const { vehicleId, message } of unreadable)
+            logger?.warn({ vehicleId, err: message }, 'stored vehicle normal unreadable; the vehicle calibrates again');
           // Seeded into the scorer in the slot now (a deploy may have come in between).
           const scorer = current;
           for (const id of ids) {
@@ -230,13 +226,7 @@ export function createNormalsKeeper<R extends HeldReadings>(options: NormalsKeep
       const entries = takeEntries();
       if (entries.length === 0) return;
       try {
-        const written = await db.transaction(async (tx) => {
-          const all = new Map<string, number>();
-          for (let i = 0; i < entries.length; i += chunk)
-            for (const [id, revision] of await saveVehicleNormals(tx, entries.slice(i, i + chunk), { modelVersion }))
-              all.set(id, revision);
-          return all;
-        });
+        const written = await store.saveNormals(entries, modelVersion);
         for (const e of entries) {
           const revision = written.get(e.vehicleId);
           if (revision !== undefined) revisions.set(e.vehicleId, revision);

@@ -3,7 +3,8 @@ import type { OnlineScorer } from '@clutch/ml';
 import type { Logger } from 'pino';
 import { createNormalsKeeper } from '../normals/keeper.js';
 import type { SampleRow } from '../processors/normalise.js';
-import { rowsToRuns, scoreRuns, storeAlerts, type ScoredAlert, type ScoringRun } from './alerts.js';
+import { rowsToRuns, scoreRuns, type ScoredAlert, type ScoringRun } from './alerts.js';
+import { databaseScoringStore, type ScoringStore } from './store.js';
 
 /** What scoring uses; both fields are read at each turn, so replacing them swaps the model (platform/src/builders/scoring.ts). */
 export interface ScorerSlot {
@@ -43,6 +44,8 @@ export interface ScoringStats {
 export interface ScoringConsumer {
   /** Committed readings, handed over after their commit; returns at once (never holds up ingest). */
   offer(rows: readonly SampleRow[]): void;
+  /** offer() for readings already as columns and runs (alerts.ts rowsToRuns), `rows` readings in all. */
+  offerRuns(runs: ScoringRun[], rows: number): void;
   /**
    * Resolves once everything offered so far is scored, its alerts stored (or their failure logged)
    * and the vehicles' changed normals written: ingest's stop waits for it.
@@ -52,7 +55,9 @@ export interface ScoringConsumer {
 }
 
 export interface ScoringConsumerOptions {
-  db: Database;
+  /** Where normals and alerts go: `store` when given (threaded.ts), else the database. */
+  db?: Database;
+  store?: ScoringStore;
   scorer: ScorerSlot;
   logger?: Logger | undefined;
   /**
@@ -85,6 +90,12 @@ interface Chunk {
   committedAt: number;
 }
 
+function scoringStoreOf(options: ScoringConsumerOptions): ScoringStore {
+  if (options.store) return options.store;
+  if (options.db) return databaseScoringStore(options.db);
+  throw new TypeError('createScoringConsumer needs a database or a scoring store');
+}
+
 /**
  * Real-time scoring as its own consumer of the committed readings, off the publish-to-stored path:
  * the ingest handler offers each commit's new rows and returns, so a batch is acknowledged when it
@@ -100,7 +111,8 @@ interface Chunk {
  * (normals/keeper.ts). A newly deployed scorer in the slot is seeded with every vehicle's normal.
  */
 export function createScoringConsumer(options: ScoringConsumerOptions): ScoringConsumer {
-  const { db, logger } = options;
+  const { logger } = options;
+  const store = scoringStoreOf(options);
   const maxPending = options.maxPendingRows ?? 400_000;
   const slice = options.sliceRows ?? 2000;
   const budgetMs = options.turnBudgetMs ?? 8;
@@ -117,7 +129,7 @@ export function createScoringConsumer(options: ScoringConsumerOptions): ScoringC
   const stats = { alerts: 0, scoredRows: 0, droppedRows: 0, lastLagMs: 0, implausibleSamples: 0 };
   let lastDropLog = 0;
   const normals = createNormalsKeeper<ScoringRun>({
-    db,
+    store,
     logger,
     saveEveryMs: options.saveNormalsEveryMs,
     now,
@@ -140,9 +152,13 @@ export function createScoringConsumer(options: ScoringConsumerOptions): ScoringC
   }
 
   function offer(rows: readonly SampleRow[]): void {
-    if (rows.length === 0) return;
-    queue.push({ runs: rowsToRuns(rows), rows: rows.length, committedAt: now() });
-    pending += rows.length;
+    if (rows.length > 0) offerRuns(rowsToRuns(rows), rows.length);
+  }
+
+  function offerRuns(runs: ScoringRun[], rows: number): void {
+    if (rows === 0) return;
+    queue.push({ runs, rows, committedAt: now() });
+    pending += rows;
     let dropped = 0;
     while (pending > maxPending && queue.length > 1) {
       const oldest = queue.shift()!;
@@ -229,7 +245,7 @@ export function createScoringConsumer(options: ScoringConsumerOptions): ScoringC
     const stored =
       raised.length === 0
         ? Promise.resolve()
-        : storeAlerts(db, raised, modelVersion).then(
+        : store.storeAlerts(raised, modelVersion).then(
             (ids) => void (stats.alerts += ids.length),
             (err: Error) =>
               logger?.error({ err: err.message }, 'alerts not stored; the readings behind them are stored'),
@@ -250,6 +266,7 @@ export function createScoringConsumer(options: ScoringConsumerOptions): ScoringC
 
   return {
     offer,
+    offerRuns,
     idle,
     stats: () => {
       const kept = normals.stats();

@@ -52,6 +52,6 @@ describe('--role ingest picks up a newly deployed model', () => {
     await deployModel(second.id, modelsDir);
     await expect.poll(() => ingest!.scoring?.modelVersion(), { timeout: 3000, interval: 50 }).toBe('hot-v2');
     // The slot ingest reads per batch is the one that changed (no copy was handed to ingest).
-    expect(ingest.scoring?.slot.modelVersion).toBe('hot-v2');
+    expect(ingest.scoring?.modelVersion()).toBe('hot-v2');
   });
 });

@@ -125,7 +125,7 @@ async function ingestRole({ db, stack, config, log, redisUrl, bus }: RoleParts):
     },
   });
   stack.push(() => queue.close());
-  const scoring = await startScoring({ modelsDir: config.modelsDir, watchMs: config.modelWatchMs }, log);
+  const scoring = await startScoring({ db, modelsDir: config.modelsDir, watchMs: config.modelWatchMs }, log);
   stack.push(() => scoring.stop());
   // Latest values in Redis: every ingest worker records its commits, every API process reads them.
   const latest = await startLatestValues(config, { redisUrl });
@@ -140,7 +140,7 @@ async function ingestRole({ db, stack, config, log, redisUrl, bus }: RoleParts):
     queue,
     source: remote ? remoteBrokerSource(remote, log) : noSource,
     logger: log,
-    scorer: scoring.slot,
+    scoring: scoring.consumer,
     ...(latest ? { latest } : {}),
   });
   stack.push(async () => void (await ingest.stop()));
