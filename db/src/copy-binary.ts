@@ -99,6 +99,25 @@ function integer(value: unknown, bits: 16 | 32 | 64): number | bigint {
   return bits === 64 ? BigInt(n) : n;
 }
 
+/** The value of one hexadecimal digit's character code (the caller checked it is one). */
+function hexValue(code: number): number {
+  return code <= 57 ? code - 48 : (code | 32) - 87; // '0'-'9', then 'a'-'f' / 'A'-'F'
+}
+
+/** Writes a uuid checked by UUID (dashes optional) as its 16 bytes at `at`, allocating nothing. */
+function writeUuid(out: Buffer, at: number, uuid: string): void {
+  let o = at;
+  for (let i = 0; i < uuid.length;) {
+    const high = uuid.charCodeAt(i);
+    if (high === 45) {
+      i++; // '-'
+      continue;
+    }
+    out[o++] = (hexValue(high) << 4) | hexValue(uuid.charCodeAt(i + 1));
+    i += 2;
+  }
+}
+
 /**
  * Encodes rows in chunks of whole rows; the first chunk starts with the file header and the last ends
  * with the trailer. Values are JavaScript values (Date, number or ISO string for timestamptz), never
@@ -109,21 +128,14 @@ export function* copyBinaryChunks(rows: CopyRows, types: readonly CopyType[], ro
   const header = Buffer.alloc(SIGNATURE.length + 8);
   SIGNATURE.copy(header, 0); // then flags and header-extension length, both 0
   let first = true;
-  // Consecutive rows usually repeat a text or uuid (one vehicle's samples): encode it once.
+  // Consecutive rows usually repeat a text or uuid (one vehicle's samples): encode or check it once.
   const lastInput: unknown[] = new Array(types.length).fill(undefined);
   const lastBytes: (Buffer | undefined)[] = new Array(types.length).fill(undefined);
   const bytesOf = (col: number, value: unknown): Buffer => {
     if (lastInput[col] === value && lastBytes[col]) return lastBytes[col];
-    let bytes: Buffer;
-    if (types[col] === 'uuid') {
-      if (typeof value !== 'string' || !UUID.test(value))
-        throw new CopyValueError(`invalid input syntax for type uuid: "${String(value)}"`, '22P02');
-      bytes = Buffer.from(value.replace(/-/g, ''), 'hex');
-    } else {
-      const text = String(value);
-      if (text.includes('\0')) throw new CopyValueError('invalid byte sequence for encoding "UTF8": 0x00', '22P02');
-      bytes = Buffer.from(text, 'utf8');
-    }
+    const text = String(value);
+    if (text.includes('\0')) throw new CopyValueError('invalid byte sequence for encoding "UTF8": 0x00', '22P02');
+    const bytes = Buffer.from(text, 'utf8');
     lastInput[col] = value;
     lastBytes[col] = bytes;
     return bytes;
@@ -209,12 +221,24 @@ export function* copyBinaryChunks(rows: CopyRows, types: readonly CopyType[], ro
             view.setUint8(o + 4, v ? 1 : 0);
             o += 5;
             break;
-          case 'text':
-          case 'uuid': {
+          case 'text': {
             const bytes = bytesOf(c, v);
             view.setInt32(o, bytes.length);
             o += 4;
             o += bytes.copy(out, o);
+            break;
+          }
+          case 'uuid': {
+            // Checked once per run of the same value (one vehicle's samples), then decoded in place.
+            if (lastInput[c] !== v) {
+              if (typeof v !== 'string' || !UUID.test(v))
+                throw new CopyValueError(`invalid input syntax for type uuid: "${String(v)}"`, '22P02');
+              lastInput[c] = v;
+            }
+            view.setInt32(o, 16);
+            o += 4;
+            writeUuid(out, o, v as string);
+            o += 16;
             break;
           }
         }

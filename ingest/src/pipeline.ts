@@ -160,15 +160,16 @@ export function createIngestHandler(deps: {
     // first kept hundreds of thousands of small arrays alive, and the collector copying them cost
     // more than decoding them).
     const unknown: { tenantId: string; deviceId: string }[] = [];
-    for (const message of messages) {
-      const address = addressOf(message);
+    const addresses = messages.map(addressOf);
+    for (const address of addresses) {
       if (address && address.kind !== 'cmd' && !resolver.cached?.(address.tenant, address.device))
         unknown.push({ tenantId: address.tenant, deviceId: address.device });
     }
     await resolver.prefetch(unknown);
     const mark = markOf(outcome);
-    for (const message of messages) {
-      const validated = validateMessage(message);
+    for (let i = 0; i < messages.length; i++) {
+      const message = messages[i]!;
+      const validated = validateMessage(message, addresses[i] ?? undefined);
       // Prefetched above: the cache answers without a promise per message.
       const binding =
         validated.kind === 'invalid'

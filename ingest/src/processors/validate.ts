@@ -24,12 +24,13 @@ export type ValidatedMessage =
   | { kind: 'invalid'; address: TopicAddress | null; reason: string; message: QueuedMessage };
 
 /**
- * First processor: topic and payload against the contracts. Never throws: a message that makes a
+ * First processor: topic and payload against the contracts (`address`: the topic's, when the caller
+ * parsed it already with addressOf). Never throws: a message that makes a
  * parser fail (a defect, on hostile input) is invalid with the reason, so it is dead-lettered alone.
  */
-export function validateMessage(message: QueuedMessage): ValidatedMessage {
+export function validateMessage(message: QueuedMessage, address?: TopicAddress): ValidatedMessage {
   try {
-    return validate(message);
+    return validate(message, address);
   } catch (err) {
     const reason = `payload could not be validated (${err instanceof Error ? `${err.name}: ${err.message}` : String(err)})`;
     let address: TopicAddress | null = null;
@@ -51,10 +52,10 @@ export function addressOf(message: QueuedMessage): TopicAddress | null {
   }
 }
 
-function validate(message: QueuedMessage): ValidatedMessage {
+function validate(message: QueuedMessage, known: TopicAddress | undefined): ValidatedMessage {
   if (typeof message.topic !== 'string')
     return { kind: 'invalid', address: null, reason: 'topic is not a string', message };
-  const address = parseTopic(message.topic);
+  const address = known ?? parseTopic(message.topic);
   if (!address)
     return {
       kind: 'invalid',

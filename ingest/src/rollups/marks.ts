@@ -29,10 +29,14 @@ export async function markRollupsDirty(tx: Queryable, stored: readonly StoredSam
   }
   const vehicles: string[] = [];
   const starts: string[] = [];
+  // A fleet's cars share their minutes: each is formatted once.
+  const iso = new Map<number, string>();
   for (const vehicle of [...minutes.keys()].sort()) {
     for (const minute of [...minutes.get(vehicle)!].sort((a, b) => a - b)) {
+      let start = iso.get(minute);
+      if (start === undefined) iso.set(minute, (start = new Date(minute).toISOString()));
       vehicles.push(vehicle);
-      starts.push(new Date(minute).toISOString());
+      starts.push(start);
     }
   }
   // DO UPDATE rather than DO NOTHING: the row stays locked until this transaction commits, so a
@@ -43,6 +47,19 @@ export async function markRollupsDirty(tx: Queryable, stored: readonly StoredSam
   await tx.query(
     `INSERT INTO rollup_dirty (vehicle_id, minute, worker) SELECT v, m, $3 FROM unnest($1::uuid[], $2::timestamptz[]) AS u(v, m)
      ON CONFLICT (vehicle_id, minute, worker) DO UPDATE SET worker = excluded.worker WHERE false`,
-    [vehicles, starts, worker],
+    [arrayLiteral(vehicles), arrayLiteral(starts), worker],
   );
+}
+
+/** Characters a uuid or an ISO 8601 time is made of: none needs quoting in an array literal. */
+const PLAIN_ELEMENT = /^[0-9A-Za-z:.+-]+$/;
+
+/**
+ * The values as one PostgreSQL array literal when none needs quoting (uuids, ISO 8601 times), where
+ * the driver's own array encoding quotes and concatenates element by element (a kilobyte of garbage
+ * per fleet batch); anything else goes to the driver as it is.
+ */
+function arrayLiteral(values: readonly string[]): string | readonly string[] {
+  for (const v of values) if (!PLAIN_ELEMENT.test(v)) return values;
+  return `{${values.join(',')}}`;
 }
