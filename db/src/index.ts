@@ -33,3 +33,4 @@ export {
   type CommandStatus,
   type DeviceCommandRow,
 } from './device-commands.js';
+export { arrayParameter } from './array-literal.js';

@@ -1,4 +1,4 @@
-import type { Queryable } from '@clutch/db';
+import { arrayParameter, type Queryable } from '@clutch/db';
 import type { StoredSample } from '../samples/repository.js';
 
 // Writes `rollup_dirty` marks; the rollup workers that clear them (refresh.ts, partials.ts) sit beside it.
@@ -47,19 +47,6 @@ export async function markRollupsDirty(tx: Queryable, stored: readonly StoredSam
   await tx.query(
     `INSERT INTO rollup_dirty (vehicle_id, minute, worker) SELECT v, m, $3 FROM unnest($1::uuid[], $2::timestamptz[]) AS u(v, m)
      ON CONFLICT (vehicle_id, minute, worker) DO UPDATE SET worker = excluded.worker WHERE false`,
-    [arrayLiteral(vehicles), arrayLiteral(starts), worker],
+    [arrayParameter(vehicles), arrayParameter(starts), worker],
   );
-}
-
-/** Characters a uuid or an ISO 8601 time is made of: none needs quoting in an array literal. */
-const PLAIN_ELEMENT = /^[0-9A-Za-z:.+-]+$/;
-
-/**
- * The values as one PostgreSQL array literal when none needs quoting (uuids, ISO 8601 times), where
- * the driver's own array encoding quotes and concatenates element by element (a kilobyte of garbage
- * per fleet batch); anything else goes to the driver as it is.
- */
-function arrayLiteral(values: readonly string[]): string | readonly string[] {
-  for (const v of values) if (!PLAIN_ELEMENT.test(v)) return values;
-  return `{${values.join(',')}}`;
 }

@@ -1,4 +1,4 @@
-import type { Database } from '@clutch/db';
+import { arrayParameter, type Database } from '@clutch/db';
 import type { StoredSample } from '../samples/repository.js';
 
 /**
@@ -218,17 +218,17 @@ async function writePartials(db: Database, worker: string, partials: readonly Mi
      ON CONFLICT (vehicle_id, signal_id, bucket) DO UPDATE
      SET n = r.n + excluded.n, sum = r.sum + excluded.sum, min = least(r.min, excluded.min), max = greatest(r.max, excluded.max)`,
     [
-      vehicles,
-      minutes,
+      arrayParameter(vehicles),
+      arrayParameter(minutes),
       worker,
-      rows.bucket,
-      rows.tenant,
-      rows.vehicle,
-      rows.signal,
-      rows.n,
-      rows.sum,
-      rows.min,
-      rows.max,
+      arrayParameter(rows.bucket),
+      arrayParameter(rows.tenant),
+      arrayParameter(rows.vehicle),
+      arrayParameter(rows.signal),
+      arrayParameter(rows.n),
+      arrayParameter(rows.sum),
+      arrayParameter(rows.min),
+      arrayParameter(rows.max),
     ],
   );
 }
