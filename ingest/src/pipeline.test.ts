@@ -11,6 +11,7 @@ import { createRollupPartials, type RollupPartials } from './rollups/partials.js
 import { refreshRollups } from './rollups/refresh.js';
 import { markRollupsDirty } from './rollups/marks.js';
 import type { QueuedMessage } from './queue/work-queue.js';
+import { seedAcmeVehicle } from './test-fleet.js';
 
 const TOPIC = 'clutch/v1/acme/pi-1/telemetry';
 const t0 = Date.now() - 60_000;
@@ -69,12 +70,7 @@ describe.each(implementations)('ingest chain on %s', (_name, open) => {
 
   beforeAll(async () => {
     db = await open();
-    await db.query(`INSERT INTO tenants (id, name) VALUES ('acme', 'Acme')`);
-    const { rows } = await db.query<{ id: string }>(
-      `INSERT INTO vehicles (tenant_id, name) VALUES ('acme', 'Etios') RETURNING id`,
-    );
-    vehicleId = rows[0]!.id;
-    await db.query(`INSERT INTO devices (tenant_id, id, vehicle_id) VALUES ('acme', 'pi-1', $1)`, [vehicleId]);
+    vehicleId = await seedAcmeVehicle(db, 'Etios', 'pi-1');
     const relayBus = createInProcessBus();
     relayBus.subscribe((e) => relayed.push(e));
     relay = await startOutboxRelay({

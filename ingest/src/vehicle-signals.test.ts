@@ -5,6 +5,7 @@ import { createOnlineScorer } from '@clutch/ml';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { createIngestHandler, type IngestHandler } from './pipeline.js';
 import type { QueuedMessage } from './queue/work-queue.js';
+import { seedAcmeVehicle } from './test-fleet.js';
 
 // Vehicle-specific signals (Mode 21/22 of an OBDb vehicle profile, keys `vehicle.<obdb id>`) travel the
 // same path as the SAE ones: validated against the catalogue, range-checked, stored by id.
@@ -25,12 +26,7 @@ describe.each(implementations)('vehicle-specific signals through ingest on %s', 
 
   beforeAll(async () => {
     db = await open();
-    await db.query(`INSERT INTO tenants (id, name) VALUES ('acme', 'Acme')`);
-    const { rows } = await db.query<{ id: string }>(
-      `INSERT INTO vehicles (tenant_id, name) VALUES ('acme', 'Camry') RETURNING id`,
-    );
-    vehicleId = rows[0]!.id;
-    await db.query(`INSERT INTO devices (tenant_id, id, vehicle_id) VALUES ('acme', 'camry-1', $1)`, [vehicleId]);
+    vehicleId = await seedAcmeVehicle(db, 'Camry', 'camry-1');
   });
   afterAll(async () => {
     await db?.close();

@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { saveVehicleNormals } from '../normals/repository.js';
 import type { SampleRow } from '../processors/normalise.js';
 import { createScoringConsumer, type ScorerSlot } from './consumer.js';
+import { seedAcmeVehicle } from '../test-fleet.js';
 
 type RecordingScorer = OnlineScorer & {
   seen: { vehicleId: string; values: number[] }[];
@@ -117,11 +118,7 @@ describe.each(implementations)('scoring consumer on %s', (_name, open) => {
 
   beforeAll(async () => {
     db = await open();
-    await db.query(`INSERT INTO tenants (id, name) VALUES ('acme', 'Acme')`);
-    const { rows } = await db.query<{ id: string }>(
-      `INSERT INTO vehicles (tenant_id, name) VALUES ('acme', 'Etios') RETURNING id`,
-    );
-    vehicleId = rows[0]!.id;
+    vehicleId = await seedAcmeVehicle(db, 'Etios');
   });
   afterAll(async () => {
     await db?.close();

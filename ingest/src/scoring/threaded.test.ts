@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createIngestHandler } from '../pipeline.js';
 import type { QueuedMessage } from '../queue/work-queue.js';
 import { startThreadedScoring, type ThreadedScoring } from './threaded.js';
+import { seedAcmeVehicle } from '../test-fleet.js';
 
 function message(device: string, batch: TelemetryBatch): QueuedMessage {
   return {
@@ -51,12 +52,7 @@ describe.each(testDatabases(inject('pgAdminUrl'), 'ingest'))('scoring on its own
 
   beforeAll(async () => {
     db = await open();
-    await db.query(`INSERT INTO tenants (id, name) VALUES ('acme', 'Acme')`);
-    const { rows } = await db.query<{ id: string }>(
-      `INSERT INTO vehicles (tenant_id, name) VALUES ('acme', 'Etios') RETURNING id`,
-    );
-    vehicleId = rows[0]!.id;
-    await db.query(`INSERT INTO devices (tenant_id, id, vehicle_id) VALUES ('acme', 'pi-1', $1)`, [vehicleId]);
+    vehicleId = await seedAcmeVehicle(db, 'Etios', 'pi-1');
     const bus = createInProcessBus();
     bus.subscribe((e) => relayed.push(e));
     relay = await startOutboxRelay({ db, sinks: [liveBusSink(bus)], listen: listenerFor(db, testDatabaseUrl(db)) });
