@@ -101,8 +101,16 @@ async function bookDiagnostics(owner: Party, partnerId: string, slotIndex: numbe
   const { vehicles } = await owner.api<{ vehicles: { id: string; name: string }[] }>('GET', '/api/vehicles');
   const car = vehicles.find((v) => v.name.startsWith('Demo car 3')) ?? vehicles[0]!;
   await owner.page.goto(`${origin}/shop.html?id=${partnerId}&vehicle=${car.id}&service=diagnostics`);
-  const slot = owner.page.getByTestId('slot').nth(slotIndex);
-  await slot.waitFor({ timeout: 20_000 });
+  const slots = owner.page.getByTestId('slot');
+  await slots.first().waitFor({ timeout: 20_000 });
+  // The page opens on today in the shop's time zone, which late on a short day (the demo garage
+  // closes at 13:00 on Saturdays) may hold fewer free slots than asked for: take the first day
+  // of the page's week that holds enough, as a user would.
+  const days = owner.page.getByTestId('days').locator('button');
+  for (let day = 0, shown = await days.count(); (await slots.count()) <= slotIndex && day < shown; day++)
+    await days.nth(day).click();
+  const slot = slots.nth(slotIndex);
+  await slot.waitFor({ timeout: 5_000 });
   await slot.click();
   await owner.page.getByTestId('checkout').waitFor();
   await owner.page.getByTestId('confirm-booking').click();
