@@ -1,7 +1,7 @@
 import type { OnlineScorer, VehicleNormal } from '@clutch/ml';
 import type { Logger } from 'pino';
 import type { ScoringStore } from '../scoring/store.js';
-import type { VehicleNormalEntry } from './repository.js';
+import { vehicleNormalRecords, type VehicleNormalEntry } from './repository.js';
 
 /** What the keeper holds for a vehicle: a run of its readings (the scoring consumer's ScoringRun). */
 export interface HeldReadings {
@@ -226,7 +226,8 @@ export function createNormalsKeeper<R extends HeldReadings>(options: NormalsKeep
       const entries = takeEntries();
       if (entries.length === 0) return;
       try {
-        const written = await store.saveNormals(entries, modelVersion);
+        // The JSON is made here (on the scoring thread when there is one), not by the database's thread.
+        const written = await store.saveNormals(vehicleNormalRecords(entries), modelVersion);
         for (const e of entries) {
           const revision = written.get(e.vehicleId);
           if (revision !== undefined) revisions.set(e.vehicleId, revision);

@@ -2,7 +2,7 @@ import type { Database } from '@clutch/db';
 import { testDatabases } from '@clutch/db/testing';
 import { createVehicleNormal, type VehicleNormal } from '@clutch/ml';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { loadVehicleNormal, loadVehicleNormals, saveVehicleNormals } from './repository.js';
+import { loadVehicleNormal, loadVehicleNormals, saveVehicleNormals, vehicleNormalRecords } from './repository.js';
 
 /** A normal with the calibration figures set (3 h and 5 trips calibrate a car: ml/src/normal/readiness.ts). */
 const normal = (hours: number, trips: number): VehicleNormal => ({
@@ -175,5 +175,25 @@ describe.each(testDatabases(inject('pgAdminUrl'), 'ingest_normals'))('vehicle no
   it('removes the normal with its vehicle', async () => {
     await db.query(`DELETE FROM vehicles WHERE id = $1`, [cars.leon]);
     expect(await loadVehicleNormal(db, cars.leon)).toBeNull();
+  });
+});
+
+describe('the records of a save', () => {
+  it('keeps the last entry of a vehicle and splits the rest into statements of the size asked', () => {
+    const entries = Array.from({ length: 5 }, (_, i) => ({
+      tenantId: 'acme',
+      vehicleId: `00000000-0000-4000-8000-00000000000${i}`,
+      normal: normal(i, i),
+    }));
+    const again = { ...entries[1]!, normal: normal(9, 9), revision: 4 };
+    const records = vehicleNormalRecords([...entries, again], 2).map(
+      (json) => JSON.parse(json) as { vehicle_id: string; trips: number; checked: boolean; revision: number | null }[],
+    );
+    expect(records.map((r) => r.length)).toEqual([2, 2, 1]);
+    const byVehicle = new Map(records.flat().map((r) => [r.vehicle_id, r]));
+    expect(byVehicle.size).toBe(5);
+    expect(byVehicle.get(again.vehicleId)).toMatchObject({ trips: 9, checked: true, revision: 4 });
+    expect(byVehicle.get(entries[0]!.vehicleId)).toMatchObject({ trips: 0, checked: false, revision: null });
+    expect(vehicleNormalRecords([])).toEqual([]);
   });
 });

@@ -82,9 +82,59 @@ export async function saveVehicleNormals(
   entries: readonly VehicleNormalEntry[],
   options: { modelVersion?: string | null } = {},
 ): Promise<Map<string, number>> {
+  const written = new Map<string, number>();
+  for (const records of vehicleNormalRecords(entries))
+    for (const [id, revision] of await saveVehicleNormalRecords(tx, records, options)) written.set(id, revision);
+  return written;
+}
+
+/** Normals per statement of a save: a fleet's save is megabytes of JSON, sent in pieces. */
+export const NORMALS_PER_STATEMENT = 200;
+
+/**
+ * The entries (the last of a vehicle wins) as the JSON the save statement reads, one string per
+ * `perStatement` vehicles. Pure: the scoring thread builds it, so the thread that owns the database
+ * only sends it (scoring/threaded.ts). Compacts each normal in place (see compactVehicleNormal).
+ */
+export function vehicleNormalRecords(
+  entries: readonly VehicleNormalEntry[],
+  perStatement = NORMALS_PER_STATEMENT,
+): string[] {
   const last = new Map<string, VehicleNormalEntry>();
   for (const entry of entries) last.set(entry.vehicleId, entry);
-  if (last.size === 0) return new Map();
+  const unique = [...last.values()];
+  const records: string[] = [];
+  for (let i = 0; i < unique.length; i += perStatement)
+    records.push(normalRecordsJson(unique.slice(i, i + perStatement)));
+  return records;
+}
+
+function normalRecordsJson(entries: readonly VehicleNormalEntry[]): string {
+  return JSON.stringify(
+    entries.map(({ tenantId, vehicleId, normal, revision }) => {
+      // Once per save (not per window): about 0.5 KB less per stored car that reports engine load.
+      compactVehicleNormal(normal);
+      const calibration = calibrationStatus(normal);
+      return {
+        vehicle_id: vehicleId,
+        tenant_id: tenantId,
+        state: normal,
+        status: calibration.status,
+        running_hours: Math.max(0, calibration.runningHours),
+        trips: Math.max(0, Math.round(calibration.trips)),
+        checked: revision !== undefined,
+        revision: revision ?? null,
+      };
+    }),
+  );
+}
+
+/** One statement of saveVehicleNormals, for one string of vehicleNormalRecords. */
+export async function saveVehicleNormalRecords(
+  tx: Queryable,
+  records: string,
+  options: { modelVersion?: string | null } = {},
+): Promise<Map<string, number>> {
   const { rows } = await tx.query<{ vehicle_id: string; tenant_id: string; revision: number | string }>(
     `WITH e AS (
        SELECT * FROM jsonb_to_recordset($1::jsonb)
@@ -100,26 +150,7 @@ export async function saveVehicleNormals(
       -- Unchecked, or over the revision the writer knows (an entry expecting no row finds one: skipped).
       WHERE (SELECT NOT e.checked OR e.revision = vehicle_normals.revision FROM e WHERE e.vehicle_id = vehicle_normals.vehicle_id)
      RETURNING vehicle_id::text AS vehicle_id, tenant_id, revision`,
-    [
-      JSON.stringify(
-        [...last.values()].map(({ tenantId, vehicleId, normal, revision }) => {
-          // Once per save (not per window): about 0.5 KB less per stored car that reports engine load.
-          compactVehicleNormal(normal);
-          const calibration = calibrationStatus(normal);
-          return {
-            vehicle_id: vehicleId,
-            tenant_id: tenantId,
-            state: normal,
-            status: calibration.status,
-            running_hours: Math.max(0, calibration.runningHours),
-            trips: Math.max(0, Math.round(calibration.trips)),
-            checked: revision !== undefined,
-            revision: revision ?? null,
-          };
-        }),
-      ),
-      options.modelVersion ?? null,
-    ],
+    [records, options.modelVersion ?? null],
   );
   // Announced in the same transaction (one event per tenant): every API process drops the calibration
   // it keeps for these vehicles once this commits (api/src/vehicle-health/parts-cache.ts).

@@ -1,6 +1,6 @@
 import type { Database } from '@clutch/db';
 import type { VehicleNormal } from '@clutch/ml';
-import { loadVehicleNormals, saveVehicleNormals, type VehicleNormalEntry } from '../normals/repository.js';
+import { loadVehicleNormals, saveVehicleNormalRecords } from '../normals/repository.js';
 import { storeAlerts, type ScoredAlert } from './alerts.js';
 
 /** A vehicle's stored normal as read (`normal` null: a row that did not parse), with its revision. */
@@ -23,18 +23,18 @@ export interface LoadedNormals {
  */
 export interface ScoringStore {
   loadNormals(vehicleIds: readonly string[]): Promise<LoadedNormals>;
-  /** Writes the entries in one transaction; returns the revision written per vehicle (absent: refused, see saveVehicleNormals). */
-  saveNormals(entries: readonly VehicleNormalEntry[], modelVersion: string | null): Promise<Map<string, number>>;
+  /**
+   * Writes normals in one transaction, as records made by vehicleNormalRecords (on the caller's
+   * thread: a fleet's save is megabytes of JSON); returns the revision written per vehicle (absent:
+   * refused, see saveVehicleNormals).
+   */
+  saveNormals(records: readonly string[], modelVersion: string | null): Promise<Map<string, number>>;
   /** Stores the alerts with their outbox events in one transaction (alerts.ts storeAlerts); their ids, in order. */
   storeAlerts(raised: readonly ScoredAlert[], modelVersion: string | null): Promise<string[]>;
 }
 
-/** Normals per INSERT statement of a save (all of a save's statements share one transaction). */
-const SAVE_CHUNK = 200;
-
 /** The store on the database itself. */
-export function databaseScoringStore(db: Database, options: { saveChunk?: number } = {}): ScoringStore {
-  const chunk = options.saveChunk ?? SAVE_CHUNK;
+export function databaseScoringStore(db: Database): ScoringStore {
   return {
     async loadNormals(vehicleIds) {
       const unreadable: LoadedNormals['unreadable'] = [];
@@ -43,13 +43,13 @@ export function databaseScoringStore(db: Database, options: { saveChunk?: number
       );
       return { found, unreadable };
     },
-    saveNormals(entries, modelVersion) {
+    saveNormals(records, modelVersion) {
       return db.transaction(async (tx) => {
-        const all = new Map<string, number>();
-        for (let i = 0; i < entries.length; i += chunk)
-          for (const [id, revision] of await saveVehicleNormals(tx, entries.slice(i, i + chunk), { modelVersion }))
-            all.set(id, revision);
-        return all;
+        const written = new Map<string, number>();
+        for (const statement of records)
+          for (const [id, revision] of await saveVehicleNormalRecords(tx, statement, { modelVersion }))
+            written.set(id, revision);
+        return written;
       });
     },
     storeAlerts: (raised, modelVersion) => storeAlerts(db, raised, modelVersion),
